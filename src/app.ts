@@ -1,0 +1,106 @@
+import path from 'node:path';
+import Redis from 'ioredis';
+import type { Config } from './config';
+import { connectOrm, migrate } from './platform/db/orm';
+import { EmbeddedDatabase, startEmbeddedPostgres } from './platform/db/embedded-postgres';
+import { createLogger, Logger } from './platform/logger';
+import { Metrics } from './platform/metrics';
+import { createMemoryPubSub, createRedisPubSub, PubSubPort } from './platform/realtime/pubsub';
+import { loadLocalSecrets } from './platform/secrets';
+import { createSchema } from './schema';
+import { startHttpServer, RunningServer } from './server';
+import { createServices, Services } from './services';
+
+export interface ShiftDesk {
+  services: Services;
+  server: RunningServer;
+  url: string;
+  port: number;
+  /** Drains requests and sockets, then closes Redis, the ORM and the embedded PostgreSQL. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Everything `npm start` does: database (embedded unless DATABASE_URL), migrations, first admin, pub/sub, HTTP. */
+export async function startShiftDesk(config: Config, opts: { logger?: Logger } = {}): Promise<ShiftDesk> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const needsLocalSecrets = !config.jwtSecret || !config.databaseUrl;
+  const secrets = needsLocalSecrets ? loadLocalSecrets(config.dataDir) : null;
+
+  let embedded: EmbeddedDatabase | null = null;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres({
+        dir: path.join(config.dataDir, 'pg'),
+        port: config.embeddedPgPort,
+        password: secrets!.pgPassword,
+        logger,
+      });
+      databaseUrl = embedded.url;
+      cleanups.push(() => embedded!.stop());
+    }
+
+    const orm = await connectOrm({ url: databaseUrl, poolMax: config.dbPoolMax, logger, metrics });
+    cleanups.unshift(() => orm.close());
+    await migrate(orm, databaseUrl, logger);
+
+    let redis: Redis | null = null;
+    let pubsub: PubSubPort;
+    if (config.redisUrl) {
+      const options = { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: true };
+      redis = new Redis(config.redisUrl, options);
+      const publisher = new Redis(config.redisUrl, options);
+      const subscriber = new Redis(config.redisUrl, options);
+      await Promise.all([redis.connect(), publisher.connect(), subscriber.connect()]);
+      pubsub = createRedisPubSub(publisher, subscriber);
+      const r = redis;
+      cleanups.unshift(() => r.quit());
+      cleanups.unshift(() => pubsub.close());
+    } else {
+      pubsub = createMemoryPubSub();
+    }
+
+    const services = createServices({ config, logger, metrics, orm, pubsub, redis, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
+    const generated = await services.accounts.ensureFirstAdmin(orm.em.fork(), config.adminEmail, config.adminPassword, logger);
+    if (generated) printOnce(config.adminEmail, generated);
+
+    const schema = await createSchema(pubsub);
+    const server = await startHttpServer(services, schema);
+    cleanups.unshift(() => server.drain());
+
+    let stopping: Promise<void> | null = null;
+    return {
+      services,
+      server,
+      url: server.url,
+      port: server.port,
+      stop() {
+        stopping ??= runAll(cleanups, logger);
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await runAll(cleanups, logger);
+    throw err;
+  }
+}
+
+async function runAll(cleanups: Array<() => Promise<unknown>>, logger: Logger): Promise<void> {
+  for (const fn of cleanups) {
+    try {
+      await fn();
+    } catch (err) {
+      logger.warn({ err }, 'error while stopping');
+    }
+  }
+}
+
+function printOnce(email: string, password: string): void {
+  // Deliberately on stderr and outside the JSON log: shown once, never stored.
+  process.stderr.write(
+    `\n  ShiftDesk created the first admin account.\n    e-mail:   ${email}\n    password: ${password}\n  ` +
+      `Keep it now: it is not shown again. (Set ADMIN_PASSWORD to choose it yourself.)\n\n`,
+  );
+}

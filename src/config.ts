@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { bool, cleanEnv, makeValidator, num, port, str, EnvError } from 'envalid';
+import { IANAZone } from 'luxon';
+import dotenv from 'dotenv';
+
+const timeZone = makeValidator<string>((value) => {
+  if (!IANAZone.isValidZone(value)) throw new EnvError(`not an IANA time zone: ${value}`);
+  return value;
+});
+
+const optionalUrl = makeValidator<string>((value) => {
+  if (value === '') return '';
+  try {
+    new URL(value);
+  } catch {
+    throw new EnvError(`not a URL: ${value}`);
+  }
+  return value;
+});
+
+/** 0 means "any free port" (tests, benchmarks). */
+const listenPort = makeValidator<number>((value) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new EnvError(`not a port number: ${value}`);
+  return n;
+});
+
+const secret = makeValidator<string>((value) => {
+  if (value !== '' && value.length < 32) throw new EnvError('must be at least 32 characters');
+  return value;
+});
+
+const logLevel = str({ choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
+
+/** Every setting ShiftDesk reads, with its default. `.env.example` and the README list the same. */
+const spec = {
+  PORT: listenPort({ default: 4000, desc: 'HTTP and WebSocket port (0: any free port)' }),
+  HOST: str({ default: '0.0.0.0', desc: 'interface to listen on' }),
+  DATA_DIR: str({ default: './.data', desc: 'embedded PostgreSQL data, generated secrets, uploads' }),
+  DATABASE_URL: optionalUrl({ default: '', desc: 'use this PostgreSQL instead of the embedded one' }),
+  EMBEDDED_PG_PORT: port({ default: 54329, desc: 'port of the embedded PostgreSQL' }),
+  DB_POOL_MAX: num({ default: 20, desc: 'PostgreSQL connections per process' }),
+  REDIS_URL: optionalUrl({ default: '', desc: 'use Redis for pub/sub, presence and rate limits' }),
+  JWT_SECRET: secret({ default: '', desc: 'HS256 key; generated once into DATA_DIR when unset' }),
+  JWT_TTL: str({ default: '12h', desc: 'token lifetime (e.g. 30m, 12h, 7d)' }),
+  ADMIN_EMAIL: str({ default: 'admin@shiftdesk.local', desc: 'first admin account' }),
+  ADMIN_PASSWORD: str({ default: '', desc: 'first admin password; random and printed once when unset' }),
+  BUSINESS_TZ: timeZone({ default: 'Asia/Shanghai', desc: 'business time zone' }),
+  LOG_LEVEL: logLevel,
+  LOGIN_MAX_FAILURES: num({ default: 5, desc: 'failed logins per e-mail (and 4x per IP) before RATE_LIMITED' }),
+  LOGIN_WINDOW_SECONDS: num({ default: 900, desc: 'window of LOGIN_MAX_FAILURES' }),
+  GRAPHQL_MAX_DEPTH: num({ default: 10 }),
+  GRAPHQL_MAX_COST: num({ default: 5000 }),
+  GRAPHQL_MAX_ALIASES: num({ default: 15 }),
+  GRAPHQL_MAX_TOKENS: num({ default: 2000 }),
+  GRAPHQL_MAX_DIRECTIVES: num({ default: 50 }),
+  PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
+  SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'how long SIGTERM waits for requests to finish' }),
+};
+
+export type Config = Readonly<{
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | null;
+  embeddedPgPort: number;
+  dbPoolMax: number;
+  redisUrl: string | null;
+  jwtSecret: string | null;
+  jwtTtl: string;
+  adminEmail: string;
+  adminPassword: string | null;
+  businessTz: string;
+  logLevel: string;
+  loginMaxFailures: number;
+  loginWindowSeconds: number;
+  limits: { maxDepth: number; maxCost: number; maxAliases: number; maxTokens: number; maxDirectives: number };
+  playground: boolean;
+  shutdownGraceMs: number;
+}>;
+
+export class ConfigError extends Error {}
+
+/** Reads the environment (and `.env` when present); a bad value stops start-up with the variable named. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  if (env === process.env && existsSync('.env')) dotenv.config({ quiet: true });
+  const problems: string[] = [];
+  const e = cleanEnv(env, spec, {
+    reporter: ({ errors }) => {
+      for (const [name, err] of Object.entries(errors)) problems.push(`${name}: ${err?.message ?? 'invalid'}`);
+    },
+  });
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL || null,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    dbPoolMax: e.DB_POOL_MAX,
+    redisUrl: e.REDIS_URL || null,
+    jwtSecret: e.JWT_SECRET || null,
+    jwtTtl: e.JWT_TTL,
+    adminEmail: e.ADMIN_EMAIL.toLowerCase(),
+    adminPassword: e.ADMIN_PASSWORD || null,
+    businessTz: e.BUSINESS_TZ,
+    logLevel: e.LOG_LEVEL,
+    loginMaxFailures: e.LOGIN_MAX_FAILURES,
+    loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
+    limits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+    },
+    playground: e.PLAYGROUND,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  });
+}
+
+export const configSpec = spec;

@@ -1,0 +1,48 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Viewer } from './platform/auth/roles';
+import type { Logger } from './platform/logger';
+import type { Services } from './services';
+import { createLoaders, Loaders } from './loaders';
+import { User } from './modules/accounts/user.entity';
+
+/** What a service needs to know about the request it serves. No GraphQL in it. */
+export interface RequestScope {
+  viewer: Viewer | null;
+  em: EntityManager;
+  traceId: string;
+  logger: Logger;
+  /** Client address, for rate limits. */
+  ip: string;
+}
+
+/** Per GraphQL operation: a fresh EntityManager fork and fresh DataLoaders, never shared. */
+export interface Context extends RequestScope {
+  loaders: Loaders;
+  services: Services;
+}
+
+/**
+ * Resolves a bearer token to the viewer, checking the user row on every call: a deactivated user, or one
+ * whose role changed since the token was issued, is signed out at once.
+ * Returns undefined for "no token", null for "a token that is no longer (or never was) good".
+ */
+export async function resolveViewer(services: Services, em: EntityManager, token: string | null): Promise<Viewer | null | undefined> {
+  if (!token) return undefined;
+  const claims = await services.tokens.verify(token);
+  if (!claims) return null;
+  const user = await em.findOne(User, { id: claims.userId }, { fields: ['id', 'role', 'departmentId', 'active', 'tokenVersion'] });
+  if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
+  return { id: user.id, role: user.role, departmentId: user.departmentId };
+}
+
+export function buildContext(services: Services, viewer: Viewer | null, em: EntityManager, traceId: string, ip: string): Context {
+  return {
+    viewer,
+    em,
+    traceId,
+    ip,
+    logger: services.logger.child({ traceId }),
+    loaders: createLoaders(em),
+    services,
+  };
+}

@@ -1,0 +1,7 @@
+import { Department } from './modules/accounts/department.entity';
+import { User } from './modules/accounts/user.entity';
+import { AuditEntry } from './modules/audit/audit-entry.entity';
+import { Notification } from './modules/notifications/notification.entity';
+
+/** Every MikroORM entity, in one list for the ORM's discovery. */
+export const ENTITIES = [Department, User, AuditEntry, Notification];

@@ -1,0 +1,85 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { Context } from '../../context';
+import { Role } from '../../platform/auth/roles';
+import {
+  AuthPayload,
+  CreateDepartmentInput,
+  CreateUserInput,
+  RegisterCustomerInput,
+  UpdateUserInput,
+  UserConnection,
+  UserFilter,
+} from './account.inputs';
+import { Department } from './department.entity';
+import { User } from './user.entity';
+
+@Resolver(() => User)
+export class AccountResolver {
+  @Mutation(() => AuthPayload, { description: 'Anyone. Wrong e-mail and wrong password fail alike; repeated failures are RATE_LIMITED.' })
+  login(@Arg('email') email: string, @Arg('password') password: string, @Ctx() ctx: Context) {
+    return ctx.services.accounts.login(ctx, email, password);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Anyone: creates a CUSTOMER account and signs it in' })
+  registerCustomer(@Arg('input') input: RegisterCustomerInput, @Ctx() ctx: Context) {
+    return ctx.services.accounts.registerCustomer(ctx, input);
+  }
+
+  @Authorized()
+  @Query(() => User, { description: 'The signed-in user' })
+  me(@Ctx() ctx: Context) {
+    return ctx.services.accounts.me(ctx);
+  }
+
+  @Authorized(Role.ADMIN, Role.MANAGER)
+  @Query(() => UserConnection, { description: 'Admins: everyone; managers: their own department' })
+  users(
+    @Ctx() ctx: Context,
+    @Arg('filter', () => UserFilter, { nullable: true }) filter?: UserFilter,
+    @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ) {
+    return ctx.services.accounts.list(ctx, filter ?? {}, first, after);
+  }
+
+  @Authorized()
+  @Query(() => User, { description: 'Admins: anyone; managers: their department; others: themselves' })
+  user(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return ctx.services.accounts.user(ctx, id);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => User)
+  createUser(@Arg('input') input: CreateUserInput, @Ctx() ctx: Context) {
+    return ctx.services.accounts.createUser(ctx, input);
+  }
+
+  @Authorized(Role.ADMIN, Role.MANAGER)
+  @Mutation(() => User, { description: 'Admins: anyone, anything; managers: agents of their department (not role, department or password)' })
+  updateUser(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateUserInput, @Ctx() ctx: Context) {
+    return ctx.services.accounts.updateUser(ctx, id, input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => User, { description: 'Signs the user out everywhere at once, open WebSockets included' })
+  deactivateUser(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return ctx.services.accounts.deactivateUser(ctx, id);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Department)
+  createDepartment(@Arg('input') input: CreateDepartmentInput, @Ctx() ctx: Context) {
+    return ctx.services.accounts.createDepartment(ctx, input);
+  }
+
+  @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
+  @Query(() => [Department], { description: 'Staff' })
+  departments(@Ctx() ctx: Context) {
+    return ctx.services.accounts.departments(ctx);
+  }
+
+  @FieldResolver(() => Department, { nullable: true })
+  department(@Root() user: User, @Ctx() ctx: Context) {
+    return user.departmentId ? ctx.loaders.department.load(user.departmentId) : null;
+  }
+}

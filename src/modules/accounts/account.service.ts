@@ -1,0 +1,362 @@
+import { randomBytes } from 'node:crypto';
+import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RequestScope } from '../../context';
+import { decoyPasswordHash, hashPassword, verifyPassword } from '../../platform/auth/passwords';
+import { Role, Viewer } from '../../platform/auth/roles';
+import type { TokenService } from '../../platform/auth/tokens';
+import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
+import { Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated } from '../../platform/errors';
+import type { Logger } from '../../platform/logger';
+import { Page, paginate } from '../../platform/pagination';
+import type { PubSubPort } from '../../platform/realtime/pubsub';
+import { Topics } from '../../platform/realtime/topics';
+import { assertNotLimited, RateLimiters } from '../../platform/rate-limit';
+import type { AuditService } from '../audit/audit.service';
+import { Department } from './department.entity';
+import { User } from './user.entity';
+import type { CreateDepartmentInput, CreateUserInput, RegisterCustomerInput, UpdateUserInput, UserFilter } from './account.inputs';
+
+const STAFF_ROLES_WITH_DEPARTMENT = new Set([Role.MANAGER, Role.AGENT]);
+
+/** Constraint name → the input field it guards and the message users see. */
+const UNIQUE_FIELDS: Record<string, { field: string; message: string }> = {
+  users_email_key: { field: 'email', message: 'is already taken' },
+  users_employee_code_key: { field: 'employeeCode', message: 'is already taken' },
+  departments_name_key: { field: 'name', message: 'is already taken' },
+  departments_code_key: { field: 'code', message: 'is already taken' },
+};
+
+export interface SessionRevokedEvent {
+  userId: string;
+}
+
+export class AccountService {
+  private readonly loginByEmail: RateLimiterAbstract;
+  private readonly loginByIp: RateLimiterAbstract;
+
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly audit: AuditService,
+    private readonly pubsub: PubSubPort,
+    limiters: RateLimiters,
+    limits: { maxFailures: number; windowSeconds: number },
+  ) {
+    this.loginByEmail = limiters.create('login-email', limits.maxFailures, limits.windowSeconds);
+    this.loginByIp = limiters.create('login-ip', limits.maxFailures * 4, limits.windowSeconds);
+  }
+
+  /**
+   * Unknown e-mail, wrong password and deactivated account all give the same UNAUTHENTICATED, after the
+   * same amount of hashing work. Failures are counted per e-mail and per client address.
+   */
+  async login(scope: RequestScope, emailInput: string, password: string) {
+    const email = emailInput.trim().toLowerCase();
+    const limitMessage = 'Too many failed sign-ins; try again later';
+    await assertNotLimited(this.loginByEmail, email, limitMessage);
+    await assertNotLimited(this.loginByIp, scope.ip, limitMessage);
+
+    const user = await scope.em.findOne(User, { email }, { populate: ['passwordHash'] });
+    const ok = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash()), password);
+    if (!user || !ok || !user.active) {
+      await Promise.all([this.loginByEmail.penalty(email), this.loginByIp.penalty(scope.ip)]);
+      throw new Unauthenticated('Wrong e-mail or password');
+    }
+    await this.loginByEmail.delete(email);
+    return this.authPayload(user);
+  }
+
+  async registerCustomer(scope: RequestScope, input: RegisterCustomerInput) {
+    const user = await inTransaction(scope.em, async (em) => {
+      const row = em.create(User, {
+        email: normaliseEmail(input.email),
+        displayName: input.displayName.trim(),
+        role: Role.CUSTOMER,
+        passwordHash: await hashPassword(input.password),
+      });
+      this.audit.record(em, { viewer: { id: row.id, role: Role.CUSTOMER, departmentId: null }, traceId: scope.traceId }, {
+        action: 'user.register',
+        targetType: 'User',
+        targetId: row.id,
+        summary: `Customer ${row.email} registered`,
+      });
+      await flushTranslating(em);
+      return row;
+    });
+    return this.authPayload(user);
+  }
+
+  async me(scope: RequestScope): Promise<User> {
+    const viewer = requireSignedIn(scope);
+    const user = await scope.em.findOne(User, { id: viewer.id });
+    if (!user) throw new Unauthenticated();
+    return user;
+  }
+
+  /** Admins see everyone; managers their own department; nobody else may list users. */
+  async list(scope: RequestScope, filter: UserFilter, first: number, after?: string | null): Promise<Page<User>> {
+    const viewer = requireSignedIn(scope);
+    const where: FilterQuery<User> = {};
+    if (viewer.role === Role.MANAGER) {
+      if (filter.departmentId && filter.departmentId !== viewer.departmentId) throw new Forbidden('Managers see their own department only');
+      where.departmentId = viewer.departmentId;
+    } else if (viewer.role !== Role.ADMIN) {
+      throw new Forbidden();
+    } else if (filter.departmentId) {
+      where.departmentId = filter.departmentId;
+    }
+    if (filter.role) where.role = filter.role;
+    if (filter.active !== undefined && filter.active !== null) where.active = filter.active;
+    if (filter.skill) where.skills = { $contains: [filter.skill] };
+    if (filter.search?.trim()) {
+      const like = `%${escapeLike(filter.search.trim())}%`;
+      where.$or = [{ displayName: { $ilike: like } }, { email: { $ilike: like } }, { employeeCode: { $ilike: like } }];
+    }
+    return paginate(scope.em, User, where, { first, after, orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+
+  async user(scope: RequestScope, id: string): Promise<User> {
+    const viewer = requireSignedIn(scope);
+    const user = await scope.em.findOne(User, { id });
+    if (!user) throw new NotFound('User', id);
+    if (!canSee(viewer, user)) throw new Forbidden();
+    return user;
+  }
+
+  async createUser(scope: RequestScope, input: CreateUserInput): Promise<User> {
+    requireRole(scope, Role.ADMIN);
+    return inTransaction(scope.em, async (em) => {
+      const departmentId = await this.checkDepartmentFor(em, input.role, input.departmentId ?? null);
+      const user = em.create(User, {
+        email: normaliseEmail(input.email),
+        displayName: input.displayName.trim(),
+        role: input.role,
+        departmentId,
+        employeeCode: input.employeeCode ?? null,
+        skills: normaliseSkills(input.skills ?? []),
+        ...(input.maxConcurrentChats != null ? { maxConcurrentChats: input.maxConcurrentChats } : {}),
+        passwordHash: await hashPassword(input.password),
+      });
+      this.audit.record(em, scope, {
+        action: 'user.create',
+        targetType: 'User',
+        targetId: user.id,
+        summary: `Created ${user.role} ${user.email}`,
+      });
+      await flushTranslating(em);
+      return user;
+    });
+  }
+
+  /**
+   * Admins change anything. Managers may edit agents of their own department (name, code, skills,
+   * capacity) but not roles, departments or passwords. A role change signs the user out everywhere.
+   */
+  async updateUser(scope: RequestScope, id: string, input: UpdateUserInput): Promise<User> {
+    const viewer = requireSignedIn(scope);
+    if (viewer.role !== Role.ADMIN && viewer.role !== Role.MANAGER) throw new Forbidden();
+    let revoked = false;
+    const user = await inTransaction(scope.em, async (em, afterCommit) => {
+      const user = await em.findOne(User, { id }, { lockMode: 4 /* PESSIMISTIC_WRITE */ });
+      if (!user) throw new NotFound('User', id);
+      if (viewer.role === Role.MANAGER) {
+        if (user.departmentId !== viewer.departmentId || user.role !== Role.AGENT) {
+          throw new Forbidden('Managers edit agents of their own department only');
+        }
+        const adminOnly = (['role', 'departmentId', 'password'] as const).filter((k) => input[k] !== undefined && input[k] !== null);
+        if (adminOnly.length) throw new Forbidden(`Only admins change ${adminOnly.join(', ')}`);
+      }
+      const changes: string[] = [];
+      if (input.displayName != null) user.displayName = input.displayName.trim();
+      if (input.employeeCode != null) user.employeeCode = input.employeeCode;
+      if (input.skills != null) user.skills = normaliseSkills(input.skills);
+      if (input.maxConcurrentChats != null) user.maxConcurrentChats = input.maxConcurrentChats;
+      if (input.password != null) {
+        user.passwordHash = await hashPassword(input.password);
+        changes.push('password');
+      }
+      const newRole = input.role ?? user.role;
+      const newDepartment = input.departmentId !== undefined && input.departmentId !== null ? input.departmentId : user.departmentId;
+      if (newRole !== user.role || newDepartment !== user.departmentId) {
+        if (user.id === viewer.id && newRole !== user.role) throw new Forbidden('You cannot change your own role');
+        user.departmentId = await this.checkDepartmentFor(em, newRole, newRole === Role.CUSTOMER || newRole === Role.ADMIN ? (input.departmentId ?? null) : newDepartment);
+      }
+      if (newRole !== user.role) {
+        this.audit.record(em, scope, {
+          action: 'user.role_change',
+          targetType: 'User',
+          targetId: user.id,
+          summary: `Role of ${user.email} changed from ${user.role} to ${newRole}`,
+        });
+        user.role = newRole;
+        revoked = true;
+      }
+      if (changes.includes('password')) revoked = true;
+      if (revoked) {
+        user.tokenVersion += 1;
+        afterCommit(() => this.revokeSessions(user.id));
+      }
+      this.audit.record(em, scope, {
+        action: 'user.update',
+        targetType: 'User',
+        targetId: user.id,
+        summary: `Updated ${user.email}: ${describeUpdate(input)}`,
+      });
+      await flushTranslating(em);
+      return user;
+    });
+    return user;
+  }
+
+  async deactivateUser(scope: RequestScope, id: string): Promise<User> {
+    const viewer = requireRole(scope, Role.ADMIN);
+    if (id === viewer.id) throw new Conflict('You cannot deactivate yourself');
+    return inTransaction(scope.em, async (em, afterCommit) => {
+      const user = await em.findOne(User, { id }, { lockMode: 4 });
+      if (!user) throw new NotFound('User', id);
+      if (!user.active) return user;
+      user.active = false;
+      user.tokenVersion += 1;
+      this.audit.record(em, scope, {
+        action: 'user.deactivate',
+        targetType: 'User',
+        targetId: user.id,
+        summary: `Deactivated ${user.email}`,
+      });
+      await em.flush();
+      afterCommit(() => this.revokeSessions(user.id));
+      return user;
+    });
+  }
+
+  async createDepartment(scope: RequestScope, input: CreateDepartmentInput): Promise<Department> {
+    requireRole(scope, Role.ADMIN);
+    return inTransaction(scope.em, async (em) => {
+      const dept = em.create(Department, {
+        name: input.name.trim(),
+        code: input.code,
+        description: input.description?.trim() || null,
+        createdAt: new Date(),
+      });
+      this.audit.record(em, scope, {
+        action: 'department.create',
+        targetType: 'Department',
+        targetId: dept.id,
+        summary: `Created department ${dept.name} (${dept.code})`,
+      });
+      await flushTranslating(em);
+      return dept;
+    });
+  }
+
+  departments(scope: RequestScope): Promise<Department[]> {
+    const viewer = requireSignedIn(scope);
+    if (viewer.role === Role.CUSTOMER) throw new Forbidden();
+    return scope.em.find(Department, {}, { orderBy: { name: 'asc' } });
+  }
+
+  /** Creates the first admin when the database has none; returns the generated password if one was made. */
+  async ensureFirstAdmin(em: EntityManager, email: string, password: string | null, logger: Logger): Promise<string | null> {
+    return inTransaction(em, async (tx) => {
+      await tx.getConnection().execute('SELECT pg_advisory_xact_lock(727302)');
+      if ((await tx.count(User, { role: Role.ADMIN })) > 0) return null;
+      const generated = password ? null : randomPassword();
+      const admin = tx.create(User, {
+        email,
+        displayName: 'Administrator',
+        role: Role.ADMIN,
+        employeeCode: 'ADMIN001',
+        passwordHash: await hashPassword(password ?? generated!),
+      });
+      this.audit.record(tx, { viewer: null, traceId: 'startup' }, {
+        action: 'user.create',
+        targetType: 'User',
+        targetId: admin.id,
+        summary: `Created the first admin ${email}`,
+      });
+      await tx.flush();
+      logger.info({ email }, 'first admin account created');
+      return generated;
+    });
+  }
+
+  private async checkDepartmentFor(em: EntityManager, role: Role, departmentId: string | null): Promise<string | null> {
+    if (role === Role.CUSTOMER) {
+      if (departmentId) throw new InvalidInput('departmentId', 'must be empty for customers');
+      return null;
+    }
+    if (!departmentId) {
+      if (STAFF_ROLES_WITH_DEPARTMENT.has(role)) throw new InvalidInput('departmentId', `is required for ${role.toLowerCase()}s`);
+      return null;
+    }
+    if (!isUuid(departmentId) || !(await em.findOne(Department, { id: departmentId }, { fields: ['id'] }))) {
+      throw new InvalidInput('departmentId', 'is not a known department');
+    }
+    return departmentId;
+  }
+
+  private async authPayload(user: User) {
+    const { token, expiresAt } = await this.tokens.issue({ userId: user.id, role: user.role, version: user.tokenVersion });
+    return { token, expiresAt, user };
+  }
+
+  private revokeSessions(userId: string): void {
+    const event: SessionRevokedEvent = { userId };
+    this.pubsub.publish(Topics.SESSION_REVOKED, event);
+  }
+}
+
+function requireSignedIn(scope: RequestScope): Viewer {
+  if (!scope.viewer) throw new Unauthenticated();
+  return scope.viewer;
+}
+
+function requireRole(scope: RequestScope, role: Role): Viewer {
+  const viewer = requireSignedIn(scope);
+  if (viewer.role !== role) throw new Forbidden();
+  return viewer;
+}
+
+function canSee(viewer: Viewer, user: User): boolean {
+  if (viewer.role === Role.ADMIN || viewer.id === user.id) return true;
+  return viewer.role === Role.MANAGER && user.departmentId !== null && user.departmentId === viewer.departmentId;
+}
+
+/** Flushes, turning a violated unique constraint into CONFLICT naming the field. */
+async function flushTranslating(em: EntityManager): Promise<void> {
+  try {
+    await em.flush();
+  } catch (err) {
+    const violated = violatedConstraint(err);
+    const known = violated && UNIQUE_FIELDS[violated.constraint];
+    if (known) throw new Conflict(`${known.field} ${known.message}`, { fields: [known] });
+    throw err;
+  }
+}
+
+function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function normaliseSkills(skills: string[]): string[] {
+  return [...new Set(skills.map((s) => s.trim()).filter(Boolean))];
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export function isUuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}
+
+function describeUpdate(input: UpdateUserInput): string {
+  return Object.entries(input)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k]) => (k === 'password' ? 'password' : k))
+    .join(', ');
+}
+
+function randomPassword(): string {
+  return randomBytes(12).toString('base64url');
+}

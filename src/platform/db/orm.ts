@@ -1,0 +1,58 @@
+import { MikroORM, Options, DefaultLogger, LoggerOptions, LogContext } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { Client } from 'pg';
+import { ENTITIES } from '../../entities';
+import { MIGRATIONS } from '../../../migrations';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+
+/** Counts every SQL statement (the `shiftdesk_sql_queries_total` metric) and logs them only at `trace`. */
+class CountingLogger extends DefaultLogger {
+  constructor(
+    options: LoggerOptions,
+    private readonly metrics: Metrics | undefined,
+    private readonly pinoLogger: Logger,
+  ) {
+    super(options);
+  }
+
+  override logQuery(context: { query: string } & LogContext): void {
+    this.metrics?.sqlQueries.inc();
+    if (this.pinoLogger.isLevelEnabled('trace')) this.pinoLogger.trace({ sql: context.query, took: context.took }, 'sql');
+  }
+}
+
+export function ormOptions(opts: { url: string; poolMax: number; logger: Logger; metrics?: Metrics }): Options {
+  return {
+    clientUrl: opts.url,
+    entities: ENTITIES,
+    extensions: [Migrator],
+    pool: { min: 0, max: opts.poolMax },
+    // Instants are timestamptz and always UTC on the wire.
+    timezone: 'Z',
+    forceUtcTimezone: true,
+    allowGlobalContext: false,
+    discovery: { warnWhenNoEntities: true },
+    migrations: { migrationsList: MIGRATIONS, transactional: true, allOrNothing: true, tableName: 'mikro_orm_migrations', silent: true },
+    loggerFactory: (options) => new CountingLogger(options, opts.metrics, opts.logger),
+    debug: false,
+  };
+}
+
+/** Applies pending migrations under an advisory lock, so processes starting together migrate once. */
+export async function migrate(orm: MikroORM, url: string, logger: Logger): Promise<void> {
+  const lock = new Client({ connectionString: url });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(727301)');
+    const applied = await orm.getMigrator().up();
+    if (applied.length) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock(727301)').catch(() => undefined);
+    await lock.end();
+  }
+}
+
+export async function connectOrm(opts: { url: string; poolMax: number; logger: Logger; metrics?: Metrics }): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(opts));
+}

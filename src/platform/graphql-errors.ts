@@ -1,0 +1,65 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ErrorCode, EXPECTED_CODES, FieldProblem } from './errors';
+
+/** Apollo's and graphql-js's own request-level codes: the request itself was bad. */
+const REQUEST_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+export const INTERNAL_MESSAGE = 'Internal server error';
+
+/**
+ * Maps any error to a response error from the documented set. Expected failures keep their message;
+ * anything else is masked: no stack, SQL or paths leave the server. `isExpected` is false for those,
+ * so the caller logs them.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): { error: GraphQLFormattedError; isExpected: boolean } {
+  const original = unwrapResolverError(error);
+  const code = (formatted.extensions?.code as string | undefined) ?? (original instanceof GraphQLError ? (original.extensions?.code as string) : undefined);
+  const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+
+  // type-graphql's argument validation (class-validator)
+  const validationErrors = (original as { extensions?: { validationErrors?: unknown } } | undefined)?.extensions?.validationErrors;
+  if (Array.isArray(validationErrors)) {
+    const fields = flattenValidation(validationErrors);
+    return {
+      isExpected: true,
+      error: { ...base, message: fields.map((f) => `${f.field} ${f.message}`).join('; ') || 'Invalid input', extensions: { code: ErrorCode.BAD_USER_INPUT, fields } },
+    };
+  }
+  if (code && EXPECTED_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+    const { stacktrace: _stack, exception: _exception, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+    return { isExpected: true, error: { ...base, extensions: { ...extensions, code } } };
+  }
+  if (code && REQUEST_CODES.has(code)) {
+    return { isExpected: true, error: { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: code } } };
+  }
+  // PostgreSQL rejected a value's syntax (e.g. an id that is not a UUID): the input was bad, not the server.
+  if ((original as { code?: string } | undefined)?.code === '22P02') {
+    return { isExpected: true, error: { ...base, message: 'An argument has an invalid format (ids are UUIDs)', extensions: { code: ErrorCode.BAD_USER_INPUT } } };
+  }
+  return {
+    isExpected: false,
+    error: { message: INTERNAL_MESSAGE, locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } },
+  };
+}
+
+function flattenValidation(errors: unknown[], prefix = ''): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  for (const e of errors as Array<{ property: string; constraints?: Record<string, string>; children?: unknown[] }>) {
+    const field = prefix ? `${prefix}.${e.property}` : e.property;
+    for (const message of Object.values(e.constraints ?? {})) {
+      // class-validator messages start with the property name; keep just the rule.
+      out.push({ field, message: message.startsWith(`${e.property} `) ? message.slice(e.property.length + 1) : message });
+    }
+    if (e.children?.length) out.push(...flattenValidation(e.children, field));
+  }
+  return out;
+}

@@ -1,0 +1,7 @@
+/** Topic names. Each is narrow (addressed by an id) so no subscriber filters events meant for others. */
+export const Topics = {
+  /** `NOTIFICATIONS:<userId>`: a user's new notifications. */
+  NOTIFICATIONS: 'NOTIFICATIONS',
+  /** Process-wide: a user's tokens were revoked (role change, deactivation); open sockets close. */
+  SESSION_REVOKED: 'SESSION_REVOKED',
+} as const;

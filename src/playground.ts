@@ -1,0 +1,44 @@
+import { gzipSync } from 'node:zlib';
+
+export interface PlaygroundPage {
+  html: Buffer;
+  gzipped: Buffer;
+}
+
+let cached: PlaygroundPage | null = null;
+
+/**
+ * GraphiQL from `@graphql-yoga/render-graphiql`: one self-contained page (~9 MB), so the playground works
+ * with no internet access. Rendered and compressed once per process, on first request.
+ * Subscriptions go over graphql-ws; the headers editor's values travel as its connection_init payload.
+ */
+export function playgroundPage(): PlaygroundPage {
+  if (cached) return cached;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { renderGraphiQL } = require('@graphql-yoga/render-graphiql') as typeof import('@graphql-yoga/render-graphiql');
+  const html = renderGraphiQL({
+    endpoint: '/graphql',
+    title: 'ShiftDesk API',
+    subscriptionsProtocol: 'WS',
+    headers: JSON.stringify({ Authorization: 'Bearer <paste the token from login here>' }, null, 2),
+    defaultQuery: DEFAULT_QUERY,
+  });
+  const buf = Buffer.from(html, 'utf8');
+  cached = { html: buf, gzipped: gzipSync(buf, { level: 9 }) };
+  return cached;
+}
+
+const DEFAULT_QUERY = `# Welcome to the ShiftDesk API.
+# 1. Sign in (the first admin's password is printed once when the server first starts):
+mutation SignIn {
+  login(email: "admin@shiftdesk.local", password: "…") { token user { displayName role } }
+}
+# 2. Put the token in the Headers tab as {"Authorization": "Bearer <token>"}, then:
+query Me {
+  me { id email displayName role department { name } }
+}
+# 3. Live notifications over graphql-ws:
+subscription Live {
+  notifications { id kind title body createdAt }
+}
+`;

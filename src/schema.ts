@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { authChecker } from './platform/auth/auth-checker';
+import type { PubSubPort } from './platform/realtime/pubsub';
+import { createMemoryPubSub } from './platform/realtime/pubsub';
+import { AccountResolver } from './modules/accounts/account.resolver';
+import { AuditResolver } from './modules/audit/audit.resolver';
+import { NotificationResolver } from './modules/notifications/notification.resolver';
+
+export const RESOLVERS = [AccountResolver, AuditResolver, NotificationResolver] as const;
+
+/** The executable schema. Arguments are validated with class-validator; `@Authorized` is checked by `authChecker`. */
+export function createSchema(pubSub: PubSubPort = createMemoryPubSub()): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: RESOLVERS as unknown as [Function, ...Function[]],
+    authChecker,
+    authMode: 'error',
+    pubSub,
+    validate: { forbidUnknownValues: false },
+  });
+}

@@ -1,0 +1,188 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { NextFunction, Request, Response } from 'express';
+import { ApolloServer, ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { WebSocketServer } from 'ws';
+import { buildContext, Context, resolveViewer } from './context';
+import { currentTraceId, newTraceId, withTrace } from './platform/trace';
+import { bearerToken } from './platform/auth/tokens';
+import { ErrorCode } from './platform/errors';
+import { formatError } from './platform/graphql-errors';
+import { playgroundPage } from './playground';
+import type { Services } from './services';
+import { attachGraphqlWs } from './websocket';
+
+export interface RunningServer {
+  httpServer: http.Server;
+  url: string;
+  port: number;
+  /** Stops taking new work, lets running requests finish, closes sockets. */
+  drain(): Promise<void>;
+}
+
+/** HTTP + Apollo + graphql-ws on one port, with /healthz, /readyz, /metrics and the playground. */
+export async function startHttpServer(services: Services, schema: GraphQLSchema): Promise<RunningServer> {
+  const { config, logger } = services;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  // Every request gets a trace id (or keeps the caller's X-Request-Id); responses, errors and logs carry it.
+  app.use((req, res, next) => {
+    const traceId = newTraceId(req.headers['x-request-id']);
+    res.set('x-trace-id', traceId);
+    withTrace(traceId, next);
+  });
+  const httpServer = http.createServer(app);
+
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.limits.maxDepth },
+    costLimit: { maxCost: config.limits.maxCost },
+    maxAliases: { n: config.limits.maxAliases },
+    maxTokens: { n: config.limits.maxTokens },
+    maxDirectives: { n: config.limits.maxDirectives },
+  }).protect();
+
+  const ws = attachGraphqlWs(services, schema, httpServer, armor.validationRules);
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    ...armor,
+    plugins: [...armor.plugins, ApolloServerPluginDrainHttpServer({ httpServer }), observabilityPlugin(services), ws.drainPlugin],
+    formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await readiness(services);
+    res.status(Object.values(checks).every((c) => c === 'ok') ? 200 : 503).json(checks);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics());
+  });
+  app.get('/graphql', (req, res, next) => {
+    const wantsPage = config.playground && !req.query.query && (req.headers.accept ?? '').includes('text/html');
+    if (!wantsPage) return next();
+    const page = playgroundPage();
+    res.set('Content-Type', 'text/html; charset=utf-8').set('Cache-Control', 'public, max-age=3600').set('Vary', 'Accept-Encoding');
+    if ((req.headers['accept-encoding'] ?? '').includes('gzip')) res.set('Content-Encoding', 'gzip').send(page.gzipped);
+    else res.send(page.html);
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => httpContext(services, req),
+    }),
+  );
+  app.use(jsonErrorHandler(services));
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  logger.info({ port, host: config.host }, `ShiftDesk listening on http://${host}:${port}/graphql`);
+
+  return {
+    httpServer,
+    port,
+    url: `http://${host}:${port}/graphql`,
+    async drain() {
+      await apollo.stop(); // closes WebSockets (drain plugin) and waits for HTTP requests in flight
+    },
+  };
+}
+
+async function httpContext(services: Services, req: Request): Promise<Context> {
+  const traceId = currentTraceId() ?? newTraceId();
+  const em = services.orm.em.fork();
+  const viewer = await resolveViewer(services, em, bearerToken(req.headers.authorization));
+  if (viewer === null) {
+    // A token was sent but is expired, forged, or belongs to a deactivated user or an old role.
+    throw new GraphQLError('The token is invalid or has expired; sign in again', {
+      extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+    });
+  }
+  return buildContext(services, viewer ?? null, em, traceId, req.ip ?? 'unknown');
+}
+
+async function readiness(services: Services): Promise<Record<string, string>> {
+  const checks: Record<string, string> = {};
+  const timeout = <T>(p: Promise<T>) =>
+    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000))]);
+  try {
+    await timeout(services.orm.em.getConnection().execute('SELECT 1'));
+    checks.postgres = 'ok';
+  } catch {
+    checks.postgres = 'unavailable';
+  }
+  if (services.redis) {
+    try {
+      await timeout(services.redis.ping());
+      checks.redis = 'ok';
+    } catch {
+      checks.redis = 'unavailable';
+    }
+  }
+  return checks;
+}
+
+/** Metrics by operation and outcome, trace ids on every error, and a log line for every masked error. */
+function observabilityPlugin(services: Services): ApolloServerPlugin<Context> {
+  const { metrics } = services;
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async didEncounterErrors({ errors, contextValue: ctx }) {
+          for (const error of errors) {
+            const formatted = formatError({ message: error.message, extensions: error.extensions }, error);
+            if (!formatted.isExpected) ctx.logger.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
+          }
+        },
+        async willSendResponse({ response, operationName, operation, errors }) {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          const name = operationName ?? 'anonymous';
+          const type = operation?.operation ?? 'unknown';
+          const firstCode = response.body.kind === 'single' ? response.body.singleResult.errors?.[0]?.extensions?.code : errors?.[0]?.extensions?.code;
+          metrics.operations.inc({ operation: name, type, outcome: firstCode ? String(firstCode) : 'ok' });
+          metrics.operationDuration.observe({ operation: name, type }, seconds);
+        },
+      };
+    },
+  };
+}
+
+/** Malformed JSON, oversized bodies and errors thrown before Apollo runs still answer in GraphQL's shape. */
+function jsonErrorHandler(services: Services) {
+  return (err: Error & { status?: number; type?: string; extensions?: Record<string, unknown> }, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const traceId = currentTraceId() ?? newTraceId();
+    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) services.logger.error({ err, traceId }, 'unhandled HTTP error');
+    const message =
+      err.type === 'entity.parse.failed'
+        ? 'The request body is not valid JSON'
+        : err.type === 'entity.too.large'
+          ? 'The request body is too large'
+          : status === 500
+            ? 'Internal server error'
+            : err.message;
+    const code = status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_USER_INPUT;
+    res.status(status).json({ errors: [{ message, extensions: { code, traceId } }] });
+  };
+}
+
+function withTraceId(error: GraphQLFormattedError): GraphQLFormattedError {
+  return { ...error, extensions: { ...error.extensions, traceId: currentTraceId() } };
+}

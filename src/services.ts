@@ -1,0 +1,46 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type Redis from 'ioredis';
+import type { Config } from './config';
+import { TokenService } from './platform/auth/tokens';
+import type { Logger } from './platform/logger';
+import type { Metrics } from './platform/metrics';
+import type { PubSubPort } from './platform/realtime/pubsub';
+import { RateLimiters } from './platform/rate-limit';
+import { AccountService } from './modules/accounts/account.service';
+import { AuditService } from './modules/audit/audit.service';
+import { NotificationService } from './modules/notifications/notification.service';
+
+/** The long-lived parts of one server process, built once at start-up and handed to every request. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  orm: MikroORM;
+  pubsub: PubSubPort;
+  /** Present when REDIS_URL is set. */
+  redis: Redis | null;
+  tokens: TokenService;
+  audit: AuditService;
+  accounts: AccountService;
+  notifications: NotificationService;
+}
+
+export function createServices(deps: {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  orm: MikroORM;
+  pubsub: PubSubPort;
+  redis: Redis | null;
+  jwtSecret: string;
+}): Services {
+  const tokens = new TokenService(deps.jwtSecret, deps.config.jwtTtl);
+  const limiters = new RateLimiters(deps.redis);
+  const audit = new AuditService();
+  const accounts = new AccountService(tokens, audit, deps.pubsub, limiters, {
+    maxFailures: deps.config.loginMaxFailures,
+    windowSeconds: deps.config.loginWindowSeconds,
+  });
+  const notifications = new NotificationService(deps.pubsub, audit);
+  return { ...deps, tokens, audit, accounts, notifications };
+}

@@ -1,0 +1,152 @@
+import type http from 'node:http';
+import type { ApolloServerPlugin } from '@apollo/server';
+import {
+  ExecutionArgs,
+  getOperationAST,
+  GraphQLError,
+  GraphQLFormattedError,
+  GraphQLSchema,
+  parse,
+  specifiedRules,
+  validate,
+  ValidationRule,
+} from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import { buildContext, resolveViewer } from './context';
+import { newTraceId } from './platform/trace';
+import { bearerToken } from './platform/auth/tokens';
+import type { Viewer } from './platform/auth/roles';
+import { formatError } from './platform/graphql-errors';
+import { Topics } from './platform/realtime/topics';
+import type { Services } from './services';
+import type { SessionRevokedEvent } from './modules/accounts/account.service';
+
+interface ConnectionExtra extends Record<PropertyKey, unknown> {
+  viewer?: Viewer;
+  token?: string;
+}
+
+/**
+ * graphql-ws on `/graphql`. The token travels in connection_init as `{ "authorization": "Bearer …" }`;
+ * a missing or bad one closes the socket with 4403. The same depth/cost/alias/token limits as HTTP apply.
+ * When a user's sessions are revoked (on any process), their sockets here close with 4403 too.
+ */
+export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpServer: http.Server, limitRules: ValidationRule[]) {
+  const { metrics, logger, config } = services;
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
+  const socketsByUser = new Map<string, Set<WebSocket>>();
+  const rules = [...specifiedRules, ...limitRules];
+
+  const track = (userId: string, socket: WebSocket) => {
+    let set = socketsByUser.get(userId);
+    if (!set) socketsByUser.set(userId, (set = new Set()));
+    set.add(socket);
+    socket.once('close', () => {
+      set!.delete(socket);
+      if (set!.size === 0) socketsByUser.delete(userId);
+    });
+  };
+
+  const formatAll = (errors: readonly GraphQLError[], traceId: string): GraphQLFormattedError[] =>
+    errors.map((e) => {
+      const { error, isExpected } = formatError(e.toJSON(), e);
+      if (!isExpected) logger.error({ err: e.originalError ?? e, traceId }, 'unexpected error');
+      return { ...error, extensions: { ...error.extensions, traceId } };
+    });
+
+  const serverCleanup = useServer<Record<string, unknown>, ConnectionExtra>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const token = bearerToken(tokenFrom(ctx.connectionParams));
+        const viewer = token ? await resolveViewer(services, services.orm.em.fork(), token) : null;
+        if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
+        ctx.extra.viewer = viewer;
+        ctx.extra.token = token!;
+        track(viewer.id, ctx.extra.socket);
+        metrics.wsConnections.inc();
+        return true;
+      },
+      onDisconnect: (ctx) => {
+        if (ctx.extra.viewer) metrics.wsConnections.dec();
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const traceId = newTraceId();
+        let document;
+        try {
+          document = parse(payload.query, { maxTokens: config.limits.maxTokens });
+        } catch (err) {
+          return withCode([err instanceof GraphQLError ? err : new GraphQLError(String(err))], 'GRAPHQL_PARSE_FAILED');
+        }
+        const validationErrors = validate(schema, document, rules);
+        if (validationErrors.length) return withCode(validationErrors, 'GRAPHQL_VALIDATION_FAILED');
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return withCode([new GraphQLError('The operation to run could not be determined')], 'OPERATION_RESOLUTION_FAILURE');
+
+        // The user may have been deactivated (or changed role) since the socket opened.
+        const em = services.orm.em.fork();
+        const viewer = await resolveViewer(services, em, ctx.extra.token ?? null);
+        if (!viewer) {
+          ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden');
+          return [new GraphQLError('The session has ended', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+        metrics.operations.inc({ operation: payload.operationName ?? 'anonymous', type: operation.operation, outcome: 'ws' });
+        const args: ExecutionArgs = {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: buildContext(services, viewer, em, traceId, ctx.extra.request.socket.remoteAddress ?? 'unknown'),
+        };
+        return args;
+      },
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors?.length) return;
+        const traceId = (args.contextValue as { traceId: string }).traceId;
+        return { ...result, errors: formatAll(result.errors, traceId) };
+      },
+      onError: (_ctx, _id, _payload, errors) => formatAll(errors, newTraceId()),
+    },
+    wss,
+  );
+
+  // Revocations arrive from whichever process made them.
+  const revocations = services.pubsub.subscribe(Topics.SESSION_REVOKED)[Symbol.asyncIterator]();
+  void (async () => {
+    for (;;) {
+      const next = await revocations.next();
+      if (next.done) return;
+      const { userId } = next.value as SessionRevokedEvent;
+      for (const socket of socketsByUser.get(userId) ?? []) socket.close(CloseCode.Forbidden, 'Session revoked');
+    }
+  })().catch((err) => logger.error({ err }, 'session revocation listener stopped'));
+
+  const drainPlugin: ApolloServerPlugin = {
+    async serverWillStart() {
+      return {
+        async drainServer() {
+          await revocations.return?.();
+          await serverCleanup.dispose();
+          await new Promise<void>((resolve) => wss.close(() => resolve()));
+        },
+      };
+    },
+  };
+  return { wss, drainPlugin, openSockets: () => wss.clients.size };
+}
+
+/** graphql-js parse and validation errors carry no code; tag them as Apollo does over HTTP. */
+function withCode(errors: readonly GraphQLError[], code: string): GraphQLError[] {
+  return errors.map(
+    (e) => new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, extensions: { code, ...e.extensions } }),
+  );
+}
+
+/** Accepts `authorization` in any letter case (GraphiQL sends its header editor's `Authorization`). */
+function tokenFrom(params: Readonly<Record<string, unknown>> | undefined): unknown {
+  if (!params) return undefined;
+  for (const [k, v] of Object.entries(params)) if (k.toLowerCase() === 'authorization') return v;
+  return undefined;
+}

@@ -1,0 +1,63 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger } from '../../src/platform/logger';
+import { startEmbeddedPostgres } from '../../src/platform/db/embedded-postgres';
+
+/**
+ * Once per `jest` run: a real PostgreSQL (embedded, on a free port, in a temp dir) and a real Redis
+ * (REDIS_URL if set, else a `redis-server` from PATH on a free port). Without Redis the Redis suites
+ * are skipped with a notice, except under CI=true, where a missing Redis fails the run.
+ */
+export default async function globalSetup(): Promise<void> {
+  const logger = createLogger('warn');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-test-pg-'));
+  const pgPort = await freePort();
+  const db = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: pgPort, password: 'test-password', logger });
+  process.env.TEST_DATABASE_URL = db.url;
+  (globalThis as Record<string, unknown>).__SHIFTDESK_PG__ = db;
+
+  if (process.env.REDIS_URL) {
+    process.env.TEST_REDIS_URL = process.env.REDIS_URL;
+  } else if (spawnSync('redis-server', ['--version']).status === 0) {
+    const redisPort = await freePort();
+    const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    (globalThis as Record<string, unknown>).__SHIFTDESK_REDIS__ = redis;
+    await waitForPort(redisPort);
+    process.env.TEST_REDIS_URL = `redis://127.0.0.1:${redisPort}`;
+  } else if (process.env.CI === 'true') {
+    throw new Error('CI=true but no Redis: set REDIS_URL or install redis-server (the Redis suites must run in CI)');
+  } else {
+    process.stdout.write('\nNOTICE: no Redis (REDIS_URL unset, no redis-server on PATH): the Redis/cluster suites are skipped.\n');
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server did not open port ${port}`);
+}
