@@ -51,7 +51,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   const apollo = new ApolloServer<Context>({
     schema,
     ...armor,
-    plugins: [...armor.plugins, ApolloServerPluginDrainHttpServer({ httpServer }), observabilityPlugin(services), ws.drainPlugin],
+    plugins: [...armor.plugins, ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }), observabilityPlugin(services), ws.drainPlugin],
     formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),
     introspection: true,
     includeStacktraceInErrorResponses: false,
