@@ -2,6 +2,8 @@ import { Department } from './modules/accounts/department.entity';
 import { User } from './modules/accounts/user.entity';
 import { AuditEntry } from './modules/audit/audit-entry.entity';
 import { Notification } from './modules/notifications/notification.entity';
+import { Schedule } from './modules/scheduling/schedule.entity';
+import { Shift } from './modules/scheduling/shift.entity';
 
 /** Every MikroORM entity, in one list for the ORM's discovery. */
-export const ENTITIES = [Department, User, AuditEntry, Notification];
+export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule];

@@ -2,6 +2,8 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from './modules/accounts/user.entity';
 import { Department } from './modules/accounts/department.entity';
+import { Schedule } from './modules/scheduling/schedule.entity';
+import { Shift } from './modules/scheduling/shift.entity';
 
 /** Loads rows of `entity` by id in one query per tick; missing ids resolve to null. */
 function byId<T extends { id: string }>(em: EntityManager, entity: new () => T): DataLoader<string, T | null> {
@@ -17,6 +19,8 @@ export function createLoaders(em: EntityManager) {
   return {
     user: byId(em, User),
     department: byId(em, Department),
+    shift: byId(em, Shift),
+    schedule: byId(em, Schedule),
   };
 }
 

@@ -7,8 +7,17 @@ import { createMemoryPubSub } from './platform/realtime/pubsub';
 import { AccountResolver } from './modules/accounts/account.resolver';
 import { AuditResolver } from './modules/audit/audit.resolver';
 import { NotificationResolver } from './modules/notifications/notification.resolver';
+import { ScheduleConflictResolver, ScheduleResolver } from './modules/scheduling/schedule.resolver';
+import { ShiftResolver } from './modules/scheduling/shift.resolver';
 
-export const RESOLVERS = [AccountResolver, AuditResolver, NotificationResolver] as const;
+export const RESOLVERS = [
+  AccountResolver,
+  AuditResolver,
+  NotificationResolver,
+  ShiftResolver,
+  ScheduleResolver,
+  ScheduleConflictResolver,
+] as const;
 
 /** The executable schema. Arguments are validated with class-validator; `@Authorized` is checked by `authChecker`. */
 export function createSchema(pubSub: PubSubPort = createMemoryPubSub()): Promise<GraphQLSchema> {

@@ -9,6 +9,8 @@ import { RateLimiters } from './platform/rate-limit';
 import { AccountService } from './modules/accounts/account.service';
 import { AuditService } from './modules/audit/audit.service';
 import { NotificationService } from './modules/notifications/notification.service';
+import { ScheduleService } from './modules/scheduling/schedule.service';
+import { ShiftService } from './modules/scheduling/shift.service';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -23,6 +25,8 @@ export interface Services {
   audit: AuditService;
   accounts: AccountService;
   notifications: NotificationService;
+  shifts: ShiftService;
+  schedules: ScheduleService;
 }
 
 export function createServices(deps: {
@@ -42,5 +46,7 @@ export function createServices(deps: {
     windowSeconds: deps.config.loginWindowSeconds,
   });
   const notifications = new NotificationService(deps.pubsub, audit);
-  return { ...deps, tokens, audit, accounts, notifications };
+  const shifts = new ShiftService(audit);
+  const schedules = new ScheduleService(audit, deps.config.businessTz);
+  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules };
 }

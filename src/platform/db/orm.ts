@@ -33,7 +33,7 @@ export function ormOptions(opts: { url: string; poolMax: number; logger: Logger;
     forceUtcTimezone: true,
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: true },
-    migrations: { migrationsList: MIGRATIONS, transactional: true, allOrNothing: true, tableName: 'mikro_orm_migrations', silent: true },
+    migrations: { migrationsList: MIGRATIONS, transactional: true, allOrNothing: true, tableName: 'mikro_orm_migrations', silent: true, snapshot: false },
     loggerFactory: (options) => new CountingLogger(options, opts.metrics, opts.logger),
     debug: false,
   };

@@ -1,0 +1,58 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { Context } from '../../context';
+import { Role } from '../../platform/auth/roles';
+import { User } from '../accounts/user.entity';
+import { AssignSchedulesInput, AssignSchedulesPayload, ScheduleConflict, ScheduleFilter } from './schedule.inputs';
+import { Schedule } from './schedule.entity';
+import { Shift } from './shift.entity';
+
+@Resolver(() => Schedule)
+export class ScheduleResolver {
+  @Authorized(Role.ADMIN, Role.MANAGER)
+  @Mutation(() => AssignSchedulesPayload, {
+    description: 'Admins: anyone; managers: their department. One transaction; ALL_OR_NOTHING writes nothing when anything conflicts.',
+  })
+  assignSchedules(@Arg('input') input: AssignSchedulesInput, @Ctx() ctx: Context) {
+    return ctx.services.schedules.assign(ctx, input);
+  }
+
+  @Authorized(Role.ADMIN, Role.MANAGER)
+  @Mutation(() => [ID], { description: 'Returns the ids removed' })
+  removeSchedules(@Arg('ids', () => [ID]) ids: string[], @Ctx() ctx: Context) {
+    return ctx.services.schedules.remove(ctx, ids);
+  }
+
+  @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
+  @Query(() => [Schedule], { description: 'Agents: their own; managers: their department; admins: all' })
+  schedules(@Arg('filter') filter: ScheduleFilter, @Ctx() ctx: Context) {
+    return ctx.services.schedules.list(ctx, filter);
+  }
+
+  @FieldResolver(() => User)
+  agent(@Root() s: Schedule, @Ctx() ctx: Context) {
+    return ctx.loaders.user.load(s.agentId);
+  }
+
+  @FieldResolver(() => Shift)
+  shift(@Root() s: Schedule, @Ctx() ctx: Context) {
+    return ctx.loaders.shift.load(s.shiftId);
+  }
+
+  @FieldResolver(() => Schedule, { nullable: true })
+  replacedBy(@Root() s: Schedule, @Ctx() ctx: Context) {
+    return s.replacedById ? ctx.loaders.schedule.load(s.replacedById) : null;
+  }
+
+  @FieldResolver(() => Schedule, { nullable: true })
+  replacing(@Root() s: Schedule, @Ctx() ctx: Context) {
+    return s.replacingId ? ctx.loaders.schedule.load(s.replacingId) : null;
+  }
+}
+
+@Resolver(() => ScheduleConflict)
+export class ScheduleConflictResolver {
+  @FieldResolver(() => User, { nullable: true })
+  agent(@Root() c: ScheduleConflict, @Ctx() ctx: Context) {
+    return ctx.loaders.user.load(c.agentId);
+  }
+}
