@@ -1,8 +1,12 @@
 import { Migration20261121000000_foundation } from './Migration20261121000000_foundation';
 import { Migration20261121010000_scheduling } from './Migration20261121010000_scheduling';
+import { Migration20261121020000_leave } from './Migration20261121020000_leave';
+import { Migration20261121030000_swaps } from './Migration20261121030000_swaps';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
   { name: 'Migration20261121000000_foundation', class: Migration20261121000000_foundation },
   { name: 'Migration20261121010000_scheduling', class: Migration20261121010000_scheduling },
+  { name: 'Migration20261121020000_leave', class: Migration20261121020000_leave },
+  { name: 'Migration20261121030000_swaps', class: Migration20261121030000_swaps },
 ];

@@ -54,7 +54,9 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger } =
       const publisher = new Redis(config.redisUrl, options);
       const subscriber = new Redis(config.redisUrl, options);
       await Promise.all([redis.connect(), publisher.connect(), subscriber.connect()]);
-      pubsub = createRedisPubSub(publisher, subscriber);
+      pubsub = createRedisPubSub(publisher, subscriber, {
+        onPublishError: (err, topic) => logger.warn({ err, topic }, 'Redis publish failed'),
+      });
       const r = redis;
       cleanups.unshift(() => r.quit());
       cleanups.unshift(() => pubsub.close());
@@ -65,6 +67,9 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger } =
     const services = createServices({ config, logger, metrics, orm, pubsub, redis, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
     const generated = await services.accounts.ensureFirstAdmin(orm.em.fork(), config.adminEmail, config.adminPassword, logger);
     if (generated) printOnce(config.adminEmail, generated);
+
+    services.presence.start(services.scheduler);
+    cleanups.unshift(() => services.scheduler.stop());
 
     const schema = await createSchema(pubsub);
     const server = await startHttpServer(services, schema);

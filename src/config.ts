@@ -55,6 +55,8 @@ const spec = {
   GRAPHQL_MAX_ALIASES: num({ default: 15 }),
   GRAPHQL_MAX_TOKENS: num({ default: 2000 }),
   GRAPHQL_MAX_DIRECTIVES: num({ default: 50 }),
+  PRESENCE_HEARTBEAT_TTL_SECONDS: num({ default: 90, desc: 'a heartbeat keeps an agent online this long' }),
+  PRESENCE_SWEEP_SECONDS: num({ default: 10, desc: 'how often lapsed presence is swept (and connection leases renewed at 3x)' }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
   SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'how long SIGTERM waits for requests to finish' }),
 };
@@ -76,6 +78,7 @@ export type Config = Readonly<{
   loginMaxFailures: number;
   loginWindowSeconds: number;
   limits: { maxDepth: number; maxCost: number; maxAliases: number; maxTokens: number; maxDirectives: number };
+  presence: { heartbeatTtlMs: number; connectionLeaseMs: number; renewEveryMs: number; sweepEveryMs: number };
   playground: boolean;
   shutdownGraceMs: number;
 }>;
@@ -114,6 +117,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAliases: e.GRAPHQL_MAX_ALIASES,
       maxTokens: e.GRAPHQL_MAX_TOKENS,
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+    },
+    presence: {
+      heartbeatTtlMs: e.PRESENCE_HEARTBEAT_TTL_SECONDS * 1000,
+      connectionLeaseMs: e.PRESENCE_HEARTBEAT_TTL_SECONDS * 1000,
+      renewEveryMs: Math.max(1000, Math.floor((e.PRESENCE_HEARTBEAT_TTL_SECONDS * 1000) / 3)),
+      sweepEveryMs: e.PRESENCE_SWEEP_SECONDS * 1000,
     },
     playground: e.PLAYGROUND,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

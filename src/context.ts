@@ -4,6 +4,7 @@ import type { Logger } from './platform/logger';
 import type { Services } from './services';
 import { createLoaders, Loaders } from './loaders';
 import { User } from './modules/accounts/user.entity';
+import { isUuid } from './modules/accounts/account.service';
 
 /** What a service needs to know about the request it serves. No GraphQL in it. */
 export interface RequestScope {
@@ -29,7 +30,8 @@ export interface Context extends RequestScope {
 export async function resolveViewer(services: Services, em: EntityManager, token: string | null): Promise<Viewer | null | undefined> {
   if (!token) return undefined;
   const claims = await services.tokens.verify(token);
-  if (!claims) return null;
+  // A well-signed token whose subject is not a UUID would fail in SQL, inside context creation, as a 500.
+  if (!claims || !isUuid(claims.userId)) return null;
   const user = await em.findOne(User, { id: claims.userId }, { fields: ['id', 'role', 'departmentId', 'active', 'tokenVersion'] });
   if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
   return { id: user.id, role: user.role, departmentId: user.departmentId };

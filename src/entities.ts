@@ -4,6 +4,9 @@ import { AuditEntry } from './modules/audit/audit-entry.entity';
 import { Notification } from './modules/notifications/notification.entity';
 import { Schedule } from './modules/scheduling/schedule.entity';
 import { Shift } from './modules/scheduling/shift.entity';
+import { LeaveRequest } from './modules/leave/leave-request.entity';
+import { Upload } from './modules/uploads/upload.entity';
+import { SwapRequest, SwapStep } from './modules/swaps/swap.entity';
 
 /** Every MikroORM entity, in one list for the ORM's discovery. */
-export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule];
+export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep];

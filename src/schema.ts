@@ -9,6 +9,9 @@ import { AuditResolver } from './modules/audit/audit.resolver';
 import { NotificationResolver } from './modules/notifications/notification.resolver';
 import { ScheduleConflictResolver, ScheduleResolver } from './modules/scheduling/schedule.resolver';
 import { ShiftResolver } from './modules/scheduling/shift.resolver';
+import { PresenceResolver } from './modules/presence/presence.resolver';
+import { LeaveResolver } from './modules/leave/leave.resolver';
+import { SwapResolver, SwapStepResolver } from './modules/swaps/swap.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -17,6 +20,10 @@ export const RESOLVERS = [
   ShiftResolver,
   ScheduleResolver,
   ScheduleConflictResolver,
+  PresenceResolver,
+  LeaveResolver,
+  SwapResolver,
+  SwapStepResolver,
 ] as const;
 
 /** The executable schema. Arguments are validated with class-validator; `@Authorized` is checked by `authChecker`. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
 import { ApolloServer, ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
@@ -15,6 +16,7 @@ import { formatError } from './platform/graphql-errors';
 import { playgroundPage } from './playground';
 import type { Services } from './services';
 import { attachGraphqlWs } from './websocket';
+import { uploadRoutes } from './modules/uploads/upload.routes';
 
 export interface RunningServer {
   httpServer: http.Server;
@@ -42,7 +44,9 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     maxDepth: { n: config.limits.maxDepth },
     costLimit: { maxCost: config.limits.maxCost },
     maxAliases: { n: config.limits.maxAliases },
-    maxTokens: { n: config.limits.maxTokens },
+    // Armor's token plugin throws from parsingDidStart, which Apollo answers with HTTP 500 for every
+    // syntax error; graphql-js's own parse option gives the same limit as a normal 400 parse failure.
+    maxTokens: { enabled: false },
     maxDirectives: { n: config.limits.maxDirectives },
   }).protect();
 
@@ -51,9 +55,14 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   const apollo = new ApolloServer<Context>({
     schema,
     ...armor,
-    plugins: [...armor.plugins, ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }), observabilityPlugin(services), ws.drainPlugin],
+    parseOptions: { maxTokens: config.limits.maxTokens },
+    plugins: [...armor.plugins, ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
+      // Apollo's own landing page loads Sandbox from a CDN; ShiftDesk serves its offline GraphiQL instead.
+      ApolloServerPluginLandingPageDisabled(), observabilityPlugin(services), ws.drainPlugin],
     formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),
     introspection: true,
+    // main.ts owns SIGINT/SIGTERM (drain, then stop PostgreSQL); Apollo must not stop itself and re-signal.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
   });
   await apollo.start();
@@ -83,6 +92,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
       context: async ({ req }) => httpContext(services, req),
     }),
   );
+  app.use(uploadRoutes(services));
   app.use(jsonErrorHandler(services));
 
   await new Promise<void>((resolve, reject) => {
@@ -106,7 +116,14 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
 async function httpContext(services: Services, req: Request): Promise<Context> {
   const traceId = currentTraceId() ?? newTraceId();
   const em = services.orm.em.fork();
-  const viewer = await resolveViewer(services, em, bearerToken(req.headers.authorization));
+  let viewer: Awaited<ReturnType<typeof resolveViewer>>;
+  try {
+    viewer = await resolveViewer(services, em, bearerToken(req.headers.authorization));
+  } catch (err) {
+    // Apollo masks it (formatError) but no plugin hook sees errors thrown while the context is built.
+    services.logger.error({ err, traceId }, 'unexpected error while building the request context');
+    throw err;
+  }
   if (viewer === null) {
     // A token was sent but is expired, forged, or belongs to a deactivated user or an old role.
     throw new GraphQLError('The token is invalid or has expired; sign in again', {

@@ -11,6 +11,13 @@ import { AuditService } from './modules/audit/audit.service';
 import { NotificationService } from './modules/notifications/notification.service';
 import { ScheduleService } from './modules/scheduling/schedule.service';
 import { ShiftService } from './modules/scheduling/shift.service';
+import { PresenceService } from './modules/presence/presence.service';
+import { MemoryPresenceStore, RedisPresenceStore } from './modules/presence/presence.store';
+import { Scheduler } from './platform/scheduler';
+import { BoardService } from './modules/scheduling/board.service';
+import { LeaveService } from './modules/leave/leave.service';
+import { UploadService } from './modules/uploads/upload.service';
+import { SwapService } from './modules/swaps/swap.service';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -27,6 +34,12 @@ export interface Services {
   notifications: NotificationService;
   shifts: ShiftService;
   schedules: ScheduleService;
+  presence: PresenceService;
+  board: BoardService;
+  uploads: UploadService;
+  leave: LeaveService;
+  swaps: SwapService;
+  scheduler: Scheduler;
 }
 
 export function createServices(deps: {
@@ -48,5 +61,14 @@ export function createServices(deps: {
   const notifications = new NotificationService(deps.pubsub, audit);
   const shifts = new ShiftService(audit);
   const schedules = new ScheduleService(audit, deps.config.businessTz);
-  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules };
+  const presenceStore = deps.redis ? new RedisPresenceStore(deps.redis) : new MemoryPresenceStore();
+  const presence = new PresenceService(presenceStore, deps.pubsub, deps.logger, deps.config.presence);
+  const board = new BoardService(presence);
+  const uploads = new UploadService(deps.config.dataDir);
+  const leave = new LeaveService(audit, notifications, deps.config.businessTz);
+  schedules.useLeaveLookup(leave);
+  const swaps = new SwapService(audit, notifications, leave);
+  uploads.addReadPolicy((em, viewer, upload) => leave.mayReadAttachment(em, viewer, upload.id));
+  const scheduler = new Scheduler(deps.logger);
+  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, scheduler };
 }

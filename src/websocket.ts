@@ -63,14 +63,25 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         const token = bearerToken(tokenFrom(ctx.connectionParams));
         const viewer = token ? await resolveViewer(services, services.orm.em.fork(), token) : null;
         if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
+        // The client may have hung up while the token was being checked; its 'close' has then already fired
+        // and neither the gauge nor the revocation index would ever hear of it again.
+        const socket = ctx.extra.socket;
+        if (socket.readyState !== WebSocket.OPEN) return false;
         ctx.extra.viewer = viewer;
         ctx.extra.token = token!;
-        track(viewer.id, ctx.extra.socket);
+        track(viewer.id, socket);
         metrics.wsConnections.inc();
+        socket.once('close', () => metrics.wsConnections.dec());
+        // Agents and managers are online while a socket of theirs is open.
+        const presenceId = await services.presence.connected(viewer);
+        if (socket.readyState !== WebSocket.OPEN) {
+          await services.presence.disconnected(presenceId);
+          return false;
+        }
+        socket.once('close', () => {
+          services.presence.disconnected(presenceId).catch((err) => logger.warn({ err }, 'presence: disconnect not recorded'));
+        });
         return true;
-      },
-      onDisconnect: (ctx) => {
-        if (ctx.extra.viewer) metrics.wsConnections.dec();
       },
       onSubscribe: async (ctx, _id, payload) => {
         const traceId = newTraceId();
@@ -118,7 +129,13 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
     for (;;) {
       const next = await revocations.next();
       if (next.done) return;
-      const { userId } = next.value as SessionRevokedEvent;
+      // Whatever arrives on the topic (with Redis: whatever anyone PUBLISHes) must not end this loop, or no
+      // socket on this process would ever be closed on revocation again.
+      const userId = (next.value as Partial<SessionRevokedEvent> | null | undefined)?.userId;
+      if (typeof userId !== 'string') {
+        logger.warn({ event: next.value }, 'ignored a malformed session revocation event');
+        continue;
+      }
       for (const socket of socketsByUser.get(userId) ?? []) socket.close(CloseCode.Forbidden, 'Session revoked');
     }
   })().catch((err) => logger.error({ err }, 'session revocation listener stopped'));

@@ -15,6 +15,13 @@ const REQUEST_CODES = new Set([
 
 export const INTERNAL_MESSAGE = 'Internal server error';
 
+/** PostgreSQL data exceptions that only a malformed argument value can cause. */
+const INVALID_FORMAT: Record<string, string> = {
+  '22P02': 'An argument has an invalid format (ids are UUIDs)', // invalid_text_representation
+  '22007': 'An argument has an invalid date or time format', // invalid_datetime_format
+  '22008': 'A date or time argument is out of range', // datetime_field_overflow
+};
+
 /**
  * Maps any error to a response error from the documented set. Expected failures keep their message;
  * anything else is masked: no stack, SQL or paths leave the server. `isExpected` is false for those,
@@ -41,9 +48,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): {
   if (code && REQUEST_CODES.has(code)) {
     return { isExpected: true, error: { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: code } } };
   }
-  // PostgreSQL rejected a value's syntax (e.g. an id that is not a UUID): the input was bad, not the server.
-  if ((original as { code?: string } | undefined)?.code === '22P02') {
-    return { isExpected: true, error: { ...base, message: 'An argument has an invalid format (ids are UUIDs)', extensions: { code: ErrorCode.BAD_USER_INPUT } } };
+  // PostgreSQL rejected a value's syntax (e.g. an id that is not a UUID, a cursor with a made-up date):
+  // the input was bad, not the server.
+  const invalidFormat = INVALID_FORMAT[(original as { code?: string } | undefined)?.code ?? ''];
+  if (invalidFormat) {
+    return { isExpected: true, error: { ...base, message: invalidFormat, extensions: { code: ErrorCode.BAD_USER_INPUT } } };
   }
   return {
     isExpected: false,

@@ -45,17 +45,29 @@ export async function paginate<T extends object>(
   opts: { first: number; after?: string | null; orderBy: QueryOrderMap<T> },
 ): Promise<Page<T>> {
   checkPageSize(opts.first);
+  checkCursor(opts.after, Object.keys(opts.orderBy).length);
+  const cursor = await em.findByCursor(entity, where, {
+    first: opts.first,
+    after: opts.after ?? undefined,
+    orderBy: opts.orderBy,
+    includeCount: false,
+  } as never);
+  return { nodes: cursor.items as T[], pageInfo: { endCursor: cursor.endCursor, hasNextPage: cursor.hasNextPage } };
+}
+
+/**
+ * MikroORM's cursors are base64url JSON arrays, one value per ordering key. Anything else (made up,
+ * or from another list) is the caller's mistake: BAD_USER_INPUT rather than a failed query.
+ */
+export function checkCursor(after: string | null | undefined, keys: number): void {
+  if (after === undefined || after === null) return;
+  let value: unknown = null;
   try {
-    const cursor = await em.findByCursor(entity, where, {
-      first: opts.first,
-      after: opts.after ?? undefined,
-      orderBy: opts.orderBy,
-      includeCount: false,
-    } as never);
-    return { nodes: cursor.items as T[], pageInfo: { endCursor: cursor.endCursor, hasNextPage: cursor.hasNextPage } };
-  } catch (err) {
-    if (opts.after && /cursor/i.test(String((err as Error).message))) throw new InvalidInput('after', 'is not a cursor of this list');
-    throw err;
+    value = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'));
+  } catch {
+    // not JSON: reported below
   }
+  const plain = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+  if (!Array.isArray(value) || value.length !== keys || !value.every(plain)) throw new InvalidInput('after', 'is not a cursor of this list');
 }
 

@@ -1,10 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/platform/logger';
 import { startEmbeddedPostgres } from '../../src/platform/db/embedded-postgres';
+import { freePort, waitForPort } from './ports';
+
+/** Kept for callers that imported it from here; it lives in ./ports. */
+export { freePort } from './ports';
 
 /**
  * Once per `jest` run: a real PostgreSQL (embedded, on a free port, in a temp dir) and a real Redis
@@ -27,37 +30,11 @@ export default async function globalSetup(): Promise<void> {
       stdio: 'ignore',
     });
     (globalThis as Record<string, unknown>).__SHIFTDESK_REDIS__ = redis;
-    await waitForPort(redisPort);
+    await waitForPort(redisPort, 5000, 'redis-server');
     process.env.TEST_REDIS_URL = `redis://127.0.0.1:${redisPort}`;
   } else if (process.env.CI === 'true') {
     throw new Error('CI=true but no Redis: set REDIS_URL or install redis-server (the Redis suites must run in CI)');
   } else {
     process.stdout.write('\nNOTICE: no Redis (REDIS_URL unset, no redis-server on PATH): the Redis/cluster suites are skipped.\n');
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis-server did not open port ${port}`);
 }

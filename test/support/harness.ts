@@ -9,7 +9,7 @@ import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { startShiftDesk, ShiftDesk } from '../../src/app';
-import { createLogger } from '../../src/platform/logger';
+import { createLogger, Logger } from '../../src/platform/logger';
 
 export const ADMIN_EMAIL = 'admin@test.local';
 export const ADMIN_PASSWORD = 'admin-password-1';
@@ -176,7 +176,9 @@ export class TestApp {
 }
 
 /** Starts a ShiftDesk server in this process on its own fresh database. */
-export async function startTestApp(opts: { redis?: boolean; env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestApp> {
+export async function startTestApp(
+  opts: { redis?: boolean; env?: Record<string, string>; databaseUrl?: string; /** e.g. a pino logger writing to memory, to read the logs */ logger?: Logger } = {},
+): Promise<TestApp> {
   const databaseUrl = opts.databaseUrl ?? (await createTestDatabase());
   const extra: Record<string, string> = { ...(opts.env ?? {}) };
   if (opts.redis) {
@@ -184,7 +186,7 @@ export async function startTestApp(opts: { redis?: boolean; env?: Record<string,
     extra.REDIS_URL = process.env.TEST_REDIS_URL;
   }
   const config = loadConfig(testEnv(databaseUrl, extra));
-  const shiftdesk = await startShiftDesk(config, { logger: createLogger(config.logLevel) });
+  const shiftdesk = await startShiftDesk(config, { logger: opts.logger ?? createLogger(config.logLevel) });
   return new TestApp(shiftdesk, databaseUrl);
 }
 
@@ -224,11 +226,17 @@ export function subscribe<TData, TVars>(client: WsClient, doc: TypedDocumentNode
       const queued = queue.shift();
       if (queued) return Promise.resolve(queued);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no event within ${timeoutMs} ms`)), timeoutMs);
-        waiters.push((v) => {
+        const waiter = (v: { data?: TData | null; errors?: readonly any[] }) => {
           clearTimeout(timer);
           resolve(v);
-        });
+        };
+        // A waiter that timed out must leave the line, or it would swallow the next event.
+        const timer = setTimeout(() => {
+          const i = waiters.indexOf(waiter);
+          if (i >= 0) waiters.splice(i, 1);
+          reject(new Error(`no event within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.push(waiter);
       });
     },
   };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RequestScope } from '../../context';
@@ -74,13 +75,16 @@ export class AccountService {
         role: Role.CUSTOMER,
         passwordHash: await hashPassword(input.password),
       });
+      // The entry's actor is the new user (a foreign key, which MikroORM does not see in a plain id
+      // column), so the user row goes in first, by its own flush.
+      await flushTranslating(em);
       this.audit.record(em, { viewer: { id: row.id, role: Role.CUSTOMER, departmentId: null }, traceId: scope.traceId }, {
         action: 'user.register',
         targetType: 'User',
         targetId: row.id,
         summary: `Customer ${row.email} registered`,
       });
-      await flushTranslating(em);
+      await em.flush();
       return row;
     });
     return this.authPayload(user);
@@ -157,7 +161,7 @@ export class AccountService {
     if (viewer.role !== Role.ADMIN && viewer.role !== Role.MANAGER) throw new Forbidden();
     let revoked = false;
     const user = await inTransaction(scope.em, async (em, afterCommit) => {
-      const user = await em.findOne(User, { id }, { lockMode: 4 /* PESSIMISTIC_WRITE */ });
+      const user = await em.findOne(User, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!user) throw new NotFound('User', id);
       if (viewer.role === Role.MANAGER) {
         if (user.departmentId !== viewer.departmentId || user.role !== Role.AGENT) {
@@ -212,7 +216,7 @@ export class AccountService {
     const viewer = requireRole(scope, Role.ADMIN);
     if (id === viewer.id) throw new Conflict('You cannot deactivate yourself');
     return inTransaction(scope.em, async (em, afterCommit) => {
-      const user = await em.findOne(User, { id }, { lockMode: 4 });
+      const user = await em.findOne(User, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!user) throw new NotFound('User', id);
       if (!user.active) return user;
       user.active = false;
@@ -258,7 +262,8 @@ export class AccountService {
   /** Creates the first admin when the database has none; returns the generated password if one was made. */
   async ensureFirstAdmin(em: EntityManager, email: string, password: string | null, logger: Logger): Promise<string | null> {
     return inTransaction(em, async (tx) => {
-      await tx.getConnection().execute('SELECT pg_advisory_xact_lock(727302)');
+      // On the transaction's own connection: two processes starting together create one admin.
+      await tx.execute('SELECT pg_advisory_xact_lock(727302)');
       if ((await tx.count(User, { role: Role.ADMIN })) > 0) return null;
       const generated = password ? null : randomPassword();
       const admin = tx.create(User, {

@@ -5,6 +5,7 @@ import { User } from '../accounts/user.entity';
 import { AssignSchedulesInput, AssignSchedulesPayload, ScheduleConflict, ScheduleFilter } from './schedule.inputs';
 import { Schedule } from './schedule.entity';
 import { Shift } from './shift.entity';
+import { ScheduleBoard } from './board.types';
 
 @Resolver(() => Schedule)
 export class ScheduleResolver {
@@ -26,6 +27,19 @@ export class ScheduleResolver {
   @Query(() => [Schedule], { description: 'Agents: their own; managers: their department; admins: all' })
   schedules(@Arg('filter') filter: ScheduleFilter, @Ctx() ctx: Context) {
     return ctx.services.schedules.list(ctx, filter);
+  }
+
+  @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
+  @Query(() => ScheduleBoard, {
+    description: 'A row per agent with schedules per day and live state. Admins: any department or all; others: their own.',
+  })
+  scheduleBoard(
+    @Arg('from') from: string,
+    @Arg('to') to: string,
+    @Ctx() ctx: Context,
+    @Arg('departmentId', () => ID, { nullable: true }) departmentId?: string,
+  ) {
+    return ctx.services.board.board(ctx, from, to, departmentId);
   }
 
   @FieldResolver(() => User)

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../../context';
 import { Role, Viewer } from '../../platform/auth/roles';
@@ -139,7 +140,7 @@ export class ScheduleService {
     if (!ids.length) throw new InvalidInput('ids', 'must name at least one schedule');
     if (ids.some((id) => !isUuid(id))) throw new InvalidInput('ids', 'contains an id that is not a schedule');
     return inTransaction(scope.em, async (em) => {
-      const schedules = await em.find(Schedule, { id: { $in: ids } }, { lockMode: 4 });
+      const schedules = await em.find(Schedule, { id: { $in: ids } }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (schedules.length !== new Set(ids).size) {
         const found = new Set(schedules.map((s) => s.id));
         throw new NotFound('Schedule', ids.find((id) => !found.has(id)));

@@ -41,12 +41,23 @@ export function createMemoryPubSub(): PubSubPort {
  * Redis adapter for a cluster. Redis pub/sub is at-most-once: it carries hints, the database holds the truth.
  * The payload is serialized once per event by graphql-redis-subscriptions, not once per subscriber.
  */
-export function createRedisPubSub(publisher: Redis, subscriber: Redis): PubSubPort {
+export function createRedisPubSub(
+  publisher: Redis,
+  subscriber: Redis,
+  opts: {
+    /** A publish that failed (Redis unreachable): the event is lost, as at-most-once allows; the process goes on. */
+    onPublishError?: (err: Error, topic: string) => void;
+  } = {},
+): PubSubPort {
   const inner = new RedisPubSub({ publisher, subscriber });
+  const onPublishError =
+    opts.onPublishError ?? ((err: Error, topic: string) => process.emitWarning(`Redis publish to ${topic} failed: ${err.message}`, 'ShiftDeskPubSub'));
   return {
     publish(routingKey, ...args) {
       const { id, payload } = splitArgs(args);
-      void inner.publish(topicName(routingKey, id), payload);
+      const topic = topicName(routingKey, id);
+      // Publishing happens after a commit, fire-and-forget: a rejection left unhandled would end the process.
+      inner.publish(topic, payload).catch((err: unknown) => onPublishError(err instanceof Error ? err : new Error(String(err)), topic));
     },
     subscribe(routingKey, dynamicId) {
       return inner.asyncIterableIterator(topicName(routingKey, dynamicId)) as AsyncIterable<unknown>;

@@ -1,0 +1,37 @@
+import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { randomUUID } from 'node:crypto';
+
+@ObjectType({ description: 'A file uploaded through POST /uploads (leave attachments)' })
+@Entity({ tableName: 'uploads' })
+export class Upload {
+  [OptionalProps]?: 'id' | 'createdAt' | 'url';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'uuid' })
+  ownerId!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Field(() => Int, { description: 'Bytes' })
+  @Property({ type: 'integer' })
+  size!: number;
+
+  @Field()
+  @Property({ type: 'text' })
+  contentType!: string;
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Field({ description: 'GET it with the bearer token of someone allowed to see it' })
+  get url(): string {
+    return `/uploads/${this.id}`;
+  }
+}

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { buildSchema } from 'type-graphql';
+import { AccountResolver } from '../../src/modules/accounts/account.resolver';
+import { User } from '../../src/modules/accounts/user.entity';
+import { AuditEntry } from '../../src/modules/audit/audit-entry.entity';
+import { NotificationResolver } from '../../src/modules/notifications/notification.resolver';
+import { AuditResolver } from '../../src/modules/audit/audit.resolver';
+import { authChecker } from '../../src/platform/auth/auth-checker';
+import { createMemoryPubSub } from '../../src/platform/realtime/pubsub';
+import {
+  AuditLogDocument,
+  CreateDepartmentDocument,
+  CreateUserDocument,
+  DeactivateUserDocument,
+  DepartmentsDocument,
+  LoginDocument,
+  MarkNotificationReadDocument,
+  MeDocument,
+  NotificationsDocument,
+  RegisterCustomerDocument,
+  SendNotificationDocument,
+  UpdateUserDocument,
+  UserByIdDocument,
+  UsersDocument,
+} from '../generated/graphql';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
+
+const ROLES = ['ADMIN', 'MANAGER', 'AGENT', 'CUSTOMER'] as const;
+type Role = (typeof ROLES)[number];
+/** A role, or null for an anonymous caller (no token). */
+type Caller = Role | null;
+
+/** What the calls need: a department whose manager and agents are the callers, and things to act on. */
+interface Fixture {
+  app: TestApp;
+  tokens: Record<Role, string>;
+  ids: Record<Role, string>;
+  departmentId: string;
+  /** An agent of the manager's department; not the AGENT caller. */
+  targetAgentId: string;
+  /** A customer only the allowed caller deactivates. */
+  victimId: string;
+  /** One notification of each caller's own. */
+  notificationOf: Record<Role, string>;
+}
+
+interface Access {
+  /** The Query or Mutation field. */
+  operation: string;
+  /** Who may call it ('anyone' includes anonymous callers). Everyone else must be refused. */
+  allowed: readonly Role[] | 'anyone';
+  /** One call of the operation, as `caller`, on things the allowed callers may touch. */
+  call: (fx: Fixture, caller: Caller) => Promise<GqlResult<unknown>>;
+}
+
+const ALL_SIGNED_IN = ROLES;
+const unique = () => randomUUID().slice(0, 8);
+
+/**
+ * Who may call what. Adding an operation to the API means adding one row here; the last test fails until
+ * every operation of the modules below has one.
+ */
+const ACCESS: Access[] = [
+  { operation: 'login', allowed: 'anyone', call: (fx, c) => fx.app.exec(LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD }, tokenOf(fx, c)) },
+  {
+    operation: 'registerCustomer',
+    allowed: 'anyone',
+    call: (fx, c) => fx.app.exec(RegisterCustomerDocument, { input: { email: `c-${unique()}@test.local`, password: 'password-123', displayName: 'C' } }, tokenOf(fx, c)),
+  },
+  { operation: 'me', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(MeDocument, {}, tokenOf(fx, c)) },
+  { operation: 'users', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(UsersDocument, {}, tokenOf(fx, c)) },
+  { operation: 'user', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(UserByIdDocument, { id: fx.targetAgentId }, tokenOf(fx, c)) },
+  {
+    operation: 'createUser',
+    allowed: ['ADMIN'],
+    call: (fx, c) =>
+      fx.app.exec(
+        CreateUserDocument,
+        { input: { email: `u-${unique()}@test.local`, password: 'password-123', displayName: 'U', role: 'AGENT', departmentId: fx.departmentId } },
+        tokenOf(fx, c),
+      ),
+  },
+  {
+    operation: 'updateUser',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(UpdateUserDocument, { id: fx.targetAgentId, input: { displayName: `Renamed by ${c}` } }, tokenOf(fx, c)),
+  },
+  { operation: 'deactivateUser', allowed: ['ADMIN'], call: (fx, c) => fx.app.exec(DeactivateUserDocument, { id: fx.victimId }, tokenOf(fx, c)) },
+  {
+    operation: 'createDepartment',
+    allowed: ['ADMIN'],
+    call: (fx, c) => fx.app.exec(CreateDepartmentDocument, { input: { name: `Dept ${unique()}`, code: `d_${unique()}` } }, tokenOf(fx, c)),
+  },
+  { operation: 'departments', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(DepartmentsDocument, {}, tokenOf(fx, c)) },
+  { operation: 'auditLog', allowed: ['ADMIN'], call: (fx, c) => fx.app.exec(AuditLogDocument, {}, tokenOf(fx, c)) },
+  { operation: 'notifications', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(NotificationsDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'markNotificationRead',
+    allowed: ALL_SIGNED_IN,
+    call: (fx, c) => fx.app.exec(MarkNotificationReadDocument, { id: c ? fx.notificationOf[c] : fx.notificationOf.ADMIN }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'sendNotification',
+    allowed: ['ADMIN'],
+    call: (fx, c) => fx.app.exec(SendNotificationDocument, { userId: fx.ids.AGENT, title: 'Hello', body: `From ${c}` }, tokenOf(fx, c)),
+  },
+];
+
+/** The resolvers whose every operation must have a row (other modules keep their own matrices until they join this one). */
+const COVERED_RESOLVERS = [AccountResolver, AuditResolver, NotificationResolver];
+
+function tokenOf(fx: Fixture, caller: Caller): string | null {
+  return caller ? fx.tokens[caller] : null;
+}
+
+function refusedCallers(row: Access): Caller[] {
+  if (row.allowed === 'anyone') return [];
+  const allowed = row.allowed;
+  return [null, ...ROLES.filter((r) => !allowed.includes(r))];
+}
+
+function allowedCallers(row: Access): Caller[] {
+  return row.allowed === 'anyone' ? [null, ...ROLES] : [...row.allowed];
+}
+
+const name = (c: Caller) => c ?? 'anonymous';
+const codes = (res: GqlResult<unknown>) => (res.errors ?? []).map((e) => String(e.extensions?.code));
+
+describe('access matrix: every refused role is refused, every allowed role is let through', () => {
+  const fx = {} as Fixture;
+  let auditBefore: number;
+  let usersBefore: number;
+
+  beforeAll(async () => {
+    const app = await startTestApp();
+    const department = await app.createDepartment('Matrix', 'matrix');
+    const manager = await app.createUser({ role: 'MANAGER', departmentId: department.id });
+    const agent = await app.createUser({ role: 'AGENT', departmentId: department.id });
+    const customer = await app.createUser({ role: 'CUSTOMER' });
+    const target = await app.createUser({ role: 'AGENT', departmentId: department.id });
+    const victim = await app.createUser({ role: 'CUSTOMER' });
+    const admin = await app.adminToken();
+    const adminId = (await app.data(MeDocument, {}, admin)).me.id;
+    const ids: Record<Role, string> = { ADMIN: adminId, MANAGER: manager.id, AGENT: agent.id, CUSTOMER: customer.id };
+    const notificationOf = {} as Record<Role, string>;
+    for (const role of ROLES) {
+      notificationOf[role] = (await app.data(SendNotificationDocument, { userId: ids[role], title: 'Yours', body: role }, admin)).sendNotification.id;
+    }
+    Object.assign(fx, {
+      app,
+      tokens: { ADMIN: admin, MANAGER: manager.token, AGENT: agent.token, CUSTOMER: customer.token },
+      ids,
+      departmentId: department.id,
+      targetAgentId: target.id,
+      victimId: victim.id,
+      notificationOf,
+    });
+    const em = app.services.orm.em.fork();
+    auditBefore = await em.count(AuditEntry, {});
+    usersBefore = await em.count(User, {});
+  });
+  afterAll(() => fx.app.stop());
+
+  describe('refused', () => {
+    for (const row of ACCESS) {
+      for (const caller of refusedCallers(row)) {
+        const expected = caller === null ? 'UNAUTHENTICATED' : 'FORBIDDEN';
+        it(`${row.operation}: ${name(caller)} → ${expected}`, async () => {
+          const res = await row.call(fx, caller);
+          expect(codes(res)).toEqual([expected]);
+          expect(res.errors![0].path).toEqual([row.operation]);
+          expect(res.data ?? null).toBeNull();
+        });
+      }
+    }
+
+    it('the refused calls changed nothing', async () => {
+      const em = fx.app.services.orm.em.fork();
+      expect(await em.count(AuditEntry, {})).toBe(auditBefore);
+      expect(await em.count(User, {})).toBe(usersBefore);
+      expect((await em.findOneOrFail(User, { id: fx.victimId })).active).toBe(true);
+      expect((await em.findOneOrFail(User, { id: fx.targetAgentId })).displayName).not.toMatch(/^Renamed by/);
+    });
+  });
+
+  describe('allowed', () => {
+    for (const row of ACCESS) {
+      for (const caller of allowedCallers(row)) {
+        it(`${row.operation}: ${name(caller)} is let through`, async () => {
+          const res = await row.call(fx, caller);
+          expect(res.errors).toBeUndefined();
+          expect((res.data as Record<string, unknown>)[row.operation]).toBeTruthy();
+        });
+      }
+    }
+  });
+
+  describe('the table', () => {
+    it('has exactly one row per operation, and names only operations the server has', async () => {
+      const names = ACCESS.map((r) => r.operation);
+      expect(new Set(names).size).toBe(names.length);
+      const schema = await fx.app.data<{ __schema: { queryType: { fields: Array<{ name: string }> }; mutationType: { fields: Array<{ name: string }> } } }, unknown>(
+        '{ __schema { queryType { fields { name } } mutationType { fields { name } } } }',
+      );
+      const served = new Set([...schema.__schema.queryType.fields, ...schema.__schema.mutationType.fields].map((f) => f.name));
+      expect(names.filter((n) => !served.has(n))).toEqual([]);
+    });
+
+    it('covers every query and mutation of the accounts, audit and notifications modules', async () => {
+      const schema = await buildSchema({
+        resolvers: COVERED_RESOLVERS as unknown as [Function, ...Function[]],
+        authChecker,
+        pubSub: createMemoryPubSub(),
+        validate: false,
+      });
+      const operations = [...Object.keys(schema.getQueryType()!.getFields()), ...Object.keys(schema.getMutationType()!.getFields())];
+      const missing = operations.filter((op) => !ACCESS.some((r) => r.operation === op));
+      expect(missing).toEqual([]);
+    });
+  });
+});
