@@ -1,0 +1,92 @@
+import type { Client as WsClient } from 'graphql-ws';
+import {
+  CreateDepartmentDocument,
+  CreateUserDocument,
+  HeartbeatDocument,
+  LoginDocument,
+  OnPresenceChangedDocument,
+  OnPresenceChangedSubscription,
+  PresenceDocument,
+} from '../generated/graphql';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, createTestDatabase, describeWithRedis, eventually, subscribe } from '../support/harness';
+import { dataAt, serverProcessEnv, ServerProcess, startServerProcess, stopAll, wsClientAt } from '../support/processes';
+
+type Change = OnPresenceChangedSubscription['presenceChanged'];
+
+/** Presence lives in Redis: every process sees the same agents online, and each expiry is announced once. */
+describeWithRedis('presence across a cluster of server processes', () => {
+  let node1: ServerProcess | undefined;
+  let node2: ServerProcess | undefined;
+  let admin: string;
+  let departmentId: string;
+  const clients: WsClient[] = [];
+  const events: Change[] = [];
+
+  const agent = async (at: ServerProcess) => {
+    const email = `p-${Math.random().toString(36).slice(2, 10)}@test.local`;
+    const { createUser } = await dataAt(
+      at,
+      CreateUserDocument,
+      { input: { email, password: 'password-123', displayName: email, role: 'AGENT', departmentId } },
+      admin,
+    );
+    return { id: createUser.id, token: (await dataAt(at, LoginDocument, { email, password: 'password-123' })).login.token };
+  };
+  const eventsFor = (id: string, change: string) => events.filter((e) => e.agentId === id && e.change === change);
+
+  beforeAll(async () => {
+    const databaseUrl = await createTestDatabase();
+    const env = () => serverProcessEnv(databaseUrl, { REDIS_URL: process.env.TEST_REDIS_URL!, PRESENCE_HEARTBEAT_TTL_SECONDS: '3', PRESENCE_SWEEP_SECONDS: '1' });
+    [node1, node2] = await Promise.all([startServerProcess({ name: 'node-1', env: env() }), startServerProcess({ name: 'node-2', env: env() })]);
+    admin = (await dataAt(node2!, LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).login.token;
+    departmentId = (await dataAt(node2!, CreateDepartmentDocument, { input: { name: '售后服务', code: 'after_sales' } }, admin)).createDepartment.id;
+    // One admin watches every department through node 2 for the whole suite.
+    const watcher = wsClientAt(node2!, admin);
+    clients.push(watcher);
+    const sub = subscribe(watcher, OnPresenceChangedDocument, {});
+    void (async () => {
+      for (;;) {
+        const ev = await sub.next(600_000).catch(() => null);
+        if (!ev) return;
+        if (ev.data) events.push(ev.data.presenceChanged);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+    await stopAll([node1, node2]);
+  }, 60_000);
+
+  it('sees an agent connected to process 1 online from process 2', async () => {
+    const a = await agent(node1!);
+    const socket = wsClientAt(node1!, a.token);
+    clients.push(socket);
+    subscribe(socket, OnPresenceChangedDocument, {});
+    await eventually(async () => (await dataAt(node2!, PresenceDocument, { agentIds: [a.id] }, admin)).presence[0].online, 5000, 'online on node 2');
+    await eventually(() => eventsFor(a.id, 'CONNECTED').length === 1, 5000, 'CONNECTED event');
+  });
+
+  it('announces a heartbeat expiry exactly once although both processes sweep', async () => {
+    const b = await agent(node1!);
+    await dataAt(node1!, HeartbeatDocument, {}, b.token);
+    await eventually(() => eventsFor(b.id, 'EXPIRED').length === 1, 8000, 'EXPIRED event');
+    await new Promise((r) => setTimeout(r, 2500)); // several more sweeps by both processes
+    expect(eventsFor(b.id, 'EXPIRED')).toHaveLength(1);
+    expect((await dataAt(node1!, PresenceDocument, { agentIds: [b.id] }, admin)).presence[0].online).toBe(false);
+  });
+
+  it('lets the connections of a killed process lapse, and the survivor notices', async () => {
+    const c = await agent(node1!);
+    const socket = wsClientAt(node1!, c.token);
+    clients.push(socket);
+    subscribe(socket, OnPresenceChangedDocument, {});
+    await eventually(() => eventsFor(c.id, 'CONNECTED').length === 1, 5000, 'CONNECTED event');
+    await node1!.stop({ signal: 'SIGKILL' });
+    // No DISCONNECTED can come from a dead process: the lease runs out and node 2's sweep says EXPIRED.
+    await eventually(() => eventsFor(c.id, 'EXPIRED').length === 1, 10_000, 'EXPIRED after SIGKILL');
+    expect(eventsFor(c.id, 'DISCONNECTED')).toHaveLength(0);
+    expect((await dataAt(node2!, PresenceDocument, { agentIds: [c.id] }, admin)).presence[0].online).toBe(false);
+  }, 30_000);
+});
