@@ -40,7 +40,6 @@ export class Migration20261121010000_scheduling extends Migration {
         CONSTRAINT schedules_no_overlap EXCLUDE USING gist (agent_id WITH =, period WITH &&) WHERE (status <> 'SWAPPED_OUT')
       )`);
     this.addSql(`CREATE INDEX schedules_date_idx ON schedules (date, agent_id)`);
-    this.addSql(`CREATE INDEX schedules_period_idx ON schedules USING gist (period)`);
     this.addSql(`CREATE INDEX schedules_shift_idx ON schedules (shift_id)`);
   }
 }

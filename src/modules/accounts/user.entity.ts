@@ -5,7 +5,7 @@ import { Role } from '../../platform/auth/roles';
 
 export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 
-@ObjectType({ description: 'Anyone who signs in: staff (admins, managers, agents) and customers' })
+@ObjectType({ description: 'Anyone who signs in: staff (admins, managers, agents) and customers', simpleResolvers: true })
 @Entity({ tableName: 'users' })
 export class User {
   [OptionalProps]?: 'id' | 'employeeCode' | 'departmentId' | 'skills' | 'maxConcurrentChats' | 'active' | 'tokenVersion' | 'createdAt' | 'updatedAt';

@@ -19,7 +19,7 @@ export enum PresenceChange {
 }
 registerEnumType(PresenceChange, { name: 'PresenceChange' });
 
-@ObjectType({ description: 'Whether an agent is reachable right now' })
+@ObjectType({ description: 'Whether an agent is reachable right now', simpleResolvers: true })
 export class Presence {
   @Field(() => ID)
   agentId!: string;
@@ -34,7 +34,7 @@ export class Presence {
   lastSeenAt!: Date | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PresenceEvent {
   @Field(() => ID)
   agentId!: string;

@@ -19,7 +19,7 @@ registerEnumType(LiveState, {
   },
 });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class BoardDay {
   @Field({ description: 'Business date YYYY-MM-DD' })
   date!: string;
@@ -28,7 +28,7 @@ export class BoardDay {
   schedules!: Schedule[];
 }
 
-@ObjectType({ description: 'One agent: their days and what they are doing now' })
+@ObjectType({ description: 'One agent: their days and what they are doing now', simpleResolvers: true })
 export class BoardRow {
   @Field(() => User)
   agent!: User;
@@ -43,7 +43,7 @@ export class BoardRow {
   days!: BoardDay[];
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class ScheduleBoard {
   @Field()
   from!: string;

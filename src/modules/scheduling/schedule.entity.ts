@@ -9,7 +9,7 @@ export enum ScheduleStatus {
 }
 registerEnumType(ScheduleStatus, { name: 'ScheduleStatus' });
 
-@ObjectType({ description: 'One agent working one shift on one business date' })
+@ObjectType({ description: 'One agent working one shift on one business date', simpleResolvers: true })
 @Entity({ tableName: 'schedules' })
 export class Schedule {
   [OptionalProps]?: 'id' | 'status' | 'replacedById' | 'replacingId' | 'createdById' | 'createdAt';

@@ -33,13 +33,16 @@ export class ScheduleResolver {
   @Query(() => ScheduleBoard, {
     description: 'A row per agent with schedules per day and live state. Admins: any department or all; others: their own.',
   })
-  scheduleBoard(
+  async scheduleBoard(
     @Arg('from') from: string,
     @Arg('to') to: string,
     @Ctx() ctx: Context,
     @Arg('departmentId', () => ID, { nullable: true }) departmentId?: string,
   ) {
-    return ctx.services.board.board(ctx, from, to, departmentId);
+    const board = await ctx.services.board.board(ctx, from, to, departmentId);
+    // A board names few shifts thousands of times: load them once, so each cell's `shift` is read in place.
+    await ctx.loaders.shift.loadMany([...new Set(board.rows.flatMap((r) => r.days.flatMap((d) => d.schedules.map((s) => s.shiftId))))]);
+    return board;
   }
 
   @FieldResolver(() => User)
@@ -49,7 +52,7 @@ export class ScheduleResolver {
 
   @FieldResolver(() => Shift)
   shift(@Root() s: Schedule, @Ctx() ctx: Context) {
-    return ctx.loaders.shift.load(s.shiftId);
+    return ctx.loaders.shift.get(s.shiftId);
   }
 
   @FieldResolver(() => Schedule, { nullable: true })

@@ -38,7 +38,38 @@ interface Candidate {
   endsAt: Date;
 }
 
-type ExistingRow = { id: string; agent_id: string; shift_id: string; date: string; starts_at: Date; ends_at: Date; status: ScheduleStatus };
+/** A schedule row as raw SQL returns it (with `date` formatted as YYYY-MM-DD). */
+export type ScheduleRow = {
+  id: string;
+  agent_id: string;
+  shift_id: string;
+  date: string;
+  starts_at: Date | string;
+  ends_at: Date | string;
+  status: ScheduleStatus;
+  replaced_by_id?: string | null;
+  replacing_id?: string | null;
+};
+
+/** The columns to select for `scheduleFromRow`. */
+export const SCHEDULE_COLUMNS = `s.id, s.agent_id, s.shift_id, to_char(s.date, 'YYYY-MM-DD') AS date, s.starts_at, s.ends_at, s.status, s.replaced_by_id, s.replacing_id`;
+
+/** A read-only schedule for output, without entity hydration (lists of thousands stay cheap). */
+export function scheduleFromRow(r: ScheduleRow): Schedule {
+  return {
+    id: r.id,
+    agentId: r.agent_id,
+    shiftId: r.shift_id,
+    date: r.date,
+    startsAt: new Date(r.starts_at),
+    endsAt: new Date(r.ends_at),
+    status: r.status,
+    replacedById: r.replaced_by_id ?? null,
+    replacingId: r.replacing_id ?? null,
+    createdById: null,
+    createdAt: new Date(0),
+  } as Schedule;
+}
 
 /** Thrown inside the transaction to roll it back when ALL_OR_NOTHING meets a conflict raised by a concurrent writer. */
 class RollBack extends Error {
@@ -96,11 +127,11 @@ export class ScheduleService {
       else eligible.push(agent);
     }
 
+    // The interval depends on the date only: computed once per date, not once per agent and date.
+    const intervals = dates.map((date) => ({ date, ...shiftInterval(date, shift.startTime, shift.endTime, this.businessTz) }));
     const candidates: Candidate[] = [];
     for (const agent of eligible) {
-      for (const date of dates) {
-        candidates.push({ id: randomUUID(), agentId: agent.id, date, ...shiftInterval(date, shift.startTime, shift.endTime, this.businessTz) });
-      }
+      for (const interval of intervals) candidates.push({ id: randomUUID(), agentId: agent.id, ...interval });
     }
 
     try {
@@ -255,23 +286,15 @@ function agentProblem(viewer: Viewer, agent: User, shift: Shift): { reason: Sche
 
 /** Active (not swapped-out) schedules of `agentIds` that intersect [from, to), by agent. */
 async function existingSchedules(em: EntityManager, agentIds: string[], from: Date, to: Date): Promise<Map<string, Schedule[]>> {
-  const rows: ExistingRow[] = await em.execute(
-    `SELECT id, agent_id, shift_id, to_char(date, 'YYYY-MM-DD') AS date, starts_at, ends_at, status
-       FROM schedules
-      WHERE agent_id = ANY(?::uuid[]) AND status <> 'SWAPPED_OUT' AND period && tstzrange(?, ?, '[)')`,
+  const rows: ScheduleRow[] = await em.execute(
+    `SELECT ${SCHEDULE_COLUMNS}
+       FROM schedules s
+      WHERE s.agent_id = ANY(?::uuid[]) AND s.status <> 'SWAPPED_OUT' AND s.period && tstzrange(?, ?, '[)')`,
     [uuidArray(agentIds), from, to],
   );
   const byAgent = new Map<string, Schedule[]>();
   for (const r of rows) {
-    const s = Object.assign(new Schedule(), {
-      id: r.id,
-      agentId: r.agent_id,
-      shiftId: r.shift_id,
-      date: r.date,
-      startsAt: new Date(r.starts_at),
-      endsAt: new Date(r.ends_at),
-      status: r.status,
-    });
+    const s = scheduleFromRow(r);
     const list = byAgent.get(r.agent_id) ?? [];
     list.push(s);
     byAgent.set(r.agent_id, list);
@@ -303,8 +326,21 @@ async function insertSchedules(em: EntityManager, rows: Candidate[], shiftId: st
   return new Set(inserted.map((r) => r.id));
 }
 
+/** A plain object for output: thousands of ORM entity instances would cost more than the insert itself. */
 function toSchedule(c: Candidate, shiftId: string, createdById: string): Schedule {
-  return Object.assign(new Schedule(), { id: c.id, agentId: c.agentId, shiftId, date: c.date, startsAt: c.startsAt, endsAt: c.endsAt, createdById });
+  return {
+    id: c.id,
+    agentId: c.agentId,
+    shiftId,
+    date: c.date,
+    startsAt: c.startsAt,
+    endsAt: c.endsAt,
+    status: ScheduleStatus.NORMAL,
+    replacedById: null,
+    replacingId: null,
+    createdById,
+    createdAt: new Date(),
+  } as Schedule;
 }
 
 function overlaps(aStart: Date, aEnd: Date, bStart: Date, bEnd: Date): boolean {

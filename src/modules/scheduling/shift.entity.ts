@@ -3,7 +3,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { isOvernight, shiftMinutes } from '../../platform/clock';
 
-@ObjectType({ description: 'A kind of shift (早班 09:00–18:00, 夜班 22:00–06:00, ...), in business time' })
+@ObjectType({ description: 'A kind of shift (早班 09:00–18:00, 夜班 22:00–06:00, ...), in business time', simpleResolvers: true })
 @Entity({ tableName: 'shifts' })
 export class Shift {
   [OptionalProps]?: 'id' | 'departmentId' | 'requiredSkills' | 'color' | 'archived' | 'createdAt' | 'updatedAt' | 'overnight' | 'durationMinutes';
