@@ -32,7 +32,9 @@ export async function resolveViewer(services: Services, em: EntityManager, token
   const claims = await services.tokens.verify(token);
   // A well-signed token whose subject is not a UUID would fail in SQL, inside context creation, as a 500.
   if (!claims || !isUuid(claims.userId)) return null;
-  const user = await em.findOne(User, { id: claims.userId }, { fields: ['id', 'role', 'departmentId', 'active', 'tokenVersion'] });
+  // The whole row (not a few columns): it stays in this operation's identity map, so `me` and the
+  // viewer's own fields cost no second query.
+  const user = await em.findOne(User, { id: claims.userId });
   if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
   return { id: user.id, role: user.role, departmentId: user.departmentId };
 }

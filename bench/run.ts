@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+
+/**
+ * `npm run bench -- <name>`: runs one benchmark. Each prints a table and then one JSON line with every figure.
+ * A benchmark is a module exporting `run()`; add it to BENCHMARKS (name → description + loader) to make it
+ * available. Modules are loaded only when chosen, so one benchmark's imports never slow another down.
+ */
+export interface BenchmarkModule {
+  run(): Promise<void>;
+}
+
+interface Entry {
+  description: string;
+  load: () => Promise<BenchmarkModule>;
+}
+
+const BENCHMARKS: Record<string, Entry> = {
+  http: {
+    description: '`me` over HTTP (express + Apollo, autocannon) beside in-process graphql-js execute',
+    load: async () => require('./http') as BenchmarkModule,
+  },
+  scheduling: {
+    description: 'assignSchedules 50×1 and 500×30 (15,000 rows), scheduleBoard 500 agents × 7 days',
+    load: async () => require('./scheduling') as BenchmarkModule,
+  },
+  // realtime:   { description: '...', load: async () => require('./realtime') as BenchmarkModule },
+  // knowledge:  { description: '...', load: async () => require('./knowledge') as BenchmarkModule },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(BENCHMARKS).map((n) => n.length));
+  const lines = Object.entries(BENCHMARKS).map(([name, b]) => `  ${name.padEnd(width)}  ${b.description}`);
+  return `usage: npm run bench -- <name>\navailable benchmarks:\n${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<number> {
+  const name = process.argv[2];
+  const entry = name && Object.hasOwn(BENCHMARKS, name) ? BENCHMARKS[name] : undefined;
+  if (!entry) {
+    process.stderr.write(`${name ? `unknown benchmark: ${name}` : 'no benchmark named'}\n${usage()}`);
+    return 2;
+  }
+  const bench = await entry.load();
+  await bench.run();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
