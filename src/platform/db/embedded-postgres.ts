@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger';
 
@@ -43,6 +43,13 @@ export async function startEmbeddedPostgres(opts: {
     // As root, PostgreSQL runs as the `postgres` user, which must be able to reach the data directory.
     mkdirSync(path.dirname(opts.dir), { recursive: true });
     chmodSync(path.dirname(opts.dir), 0o755);
+    const closed = closedAncestor(path.dirname(opts.dir));
+    if (closed) {
+      throw new Error(
+        `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${closed} (mode ${(statSync(closed).mode & 0o777).toString(8)}): ` +
+          `choose a DATA_DIR outside it, or set DATABASE_URL`,
+      );
+    }
   }
   if (fresh) {
     opts.logger.info({ dir: opts.dir }, 'initialising embedded PostgreSQL');
@@ -74,5 +81,13 @@ function listenerSnapshot(): Snapshot {
 function removeListenersAddedSince(before: Snapshot): void {
   for (const s of SIGNALS) {
     for (const l of process.listeners(s)) if (!before[s].includes(l)) process.removeListener(s, l as () => void);
+  }
+}
+
+/** The first directory from `dir` up that other users may not enter (no o+x), if any. */
+export function closedAncestor(dir: string): string | null {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return d;
+    if (path.dirname(d) === d) return null;
   }
 }
