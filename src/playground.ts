@@ -22,11 +22,44 @@ export function playgroundPage(): PlaygroundPage {
     subscriptionsProtocol: 'WS',
     headers: JSON.stringify({ Authorization: 'Bearer <paste the token from login here>' }, null, 2),
     defaultQuery: DEFAULT_QUERY,
+    shouldPersistHeaders: true,
   });
-  const buf = Buffer.from(html, 'utf8');
+  const buf = Buffer.from(html.replace('<head>', `<head><script>${WS_AUTH_SHIM}</script>`), 'utf8');
   cached = { html: buf, gzipped: gzipSync(buf, { level: 9 }) };
   return cached;
 }
+
+/**
+ * Browsers cannot set headers on a WebSocket, and this GraphiQL build sends an empty connection_init.
+ * This shim, run before GraphiQL, copies the Authorization entry of the Headers tab (which GraphiQL keeps
+ * in localStorage with shouldPersistHeaders) into the connection_init payload, so subscriptions in the
+ * playground authenticate exactly as any graphql-ws client does.
+ */
+const WS_AUTH_SHIM = `(() => {
+  const Native = window.WebSocket;
+  const authorization = () => {
+    try {
+      const headers = JSON.parse(localStorage.getItem('graphiql:headers') || '{}');
+      const key = Object.keys(headers).find((k) => k.toLowerCase() === 'authorization');
+      return key ? headers[key] : undefined;
+    } catch (e) {
+      return undefined;
+    }
+  };
+  class AuthorizingWebSocket extends Native {
+    send(data) {
+      try {
+        const message = JSON.parse(data);
+        const auth = authorization();
+        if (message && message.type === 'connection_init' && auth && !(message.payload && message.payload.authorization)) {
+          data = JSON.stringify({ ...message, payload: { ...(message.payload || {}), authorization: auth } });
+        }
+      } catch (e) {}
+      return super.send(data);
+    }
+  }
+  window.WebSocket = AuthorizingWebSocket;
+})();`;
 
 const DEFAULT_QUERY = `# Welcome to the ShiftDesk API.
 # 1. Sign in (the first admin's password is printed once when the server first starts):

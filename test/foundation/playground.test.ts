@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { MeDocument } from '../generated/graphql';
+import { eventually, startTestApp, TestApp } from '../support/harness';
+
+/** Debian's Chromium; `.ci/run` installs it, and under CI=true its absence fails this suite. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium && process.env.CI === 'true') throw new Error(`CI=true but no Chromium at ${CHROMIUM}: the playground suite must run in CI`);
+if (!hasChromium) process.stdout.write(`NOTICE: no Chromium at ${CHROMIUM}: the playground browser suite is skipped.\n`);
+const describeWithBrowser = hasChromium ? describe : describe.skip;
+
+/** The playground in a real (headless) browser with no internet: it loads, and a subscription authenticates and receives. */
+describeWithBrowser('the GraphiQL playground in a browser', () => {
+  let app: TestApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  it('runs a subscription over graphql-ws with the Authorization header from the Headers tab, loading nothing from outside', async () => {
+    const token = await app.adminToken();
+    const me = (await app.data(MeDocument, {}, token)).me;
+    const page = await browser.newPage();
+    const origin = new URL(app.url).origin;
+    const outside: string[] = [];
+    page.on('request', (r) => {
+      const url = r.url();
+      if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) outside.push(url);
+    });
+    const received: string[] = [];
+    page.on('websocket', (ws) => ws.on('framereceived', (f) => received.push(String(f.payload))));
+
+    await page.goto(app.url, { waitUntil: 'networkidle' });
+    const replace = async (selector: string, text: string) => {
+      await page.locator(selector).first().click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.insertText(text);
+      await page.keyboard.press('Shift+Control+End'); // drop what the editor auto-closed
+      await page.keyboard.press('Delete');
+    };
+    await replace('.graphiql-query-editor .monaco-editor', 'subscription Live { notifications { title body } }');
+    await page.getByText('Headers', { exact: true }).click();
+    await replace('[data-uri*="headers"]', `{"Authorization": "Bearer ${token}"}`);
+    await page.locator('.graphiql-execute-button').click();
+    await eventually(() => received.some((m) => m.includes('connection_ack')), 10_000, 'connection_ack');
+    await new Promise((r) => setTimeout(r, 500)); // the subscribe message follows the ack
+
+    await app.data(`mutation { sendNotification(userId: "${me.id}", title: "来自浏览器", body: "hello over graphql-ws") { id } }`, undefined, token);
+    try {
+      // The result pane is a Monaco editor, which renders spaces as no-break spaces.
+      const pane = async () => (await page.locator('.graphiql-response').innerText()).replace(/\u00a0/g, ' ');
+      await eventually(async () => (await pane()).includes('hello over graphql-ws'), 10_000, 'the notification in the result pane');
+    } catch (err) {
+      await page.screenshot({ path: '/tmp/shiftdesk-playground-failure.png' });
+      throw err;
+    }
+    expect(received.some((m) => m.includes('"type":"next"') && m.includes('hello over graphql-ws'))).toBe(true);
+    expect(outside).toEqual([]);
+  });
+});
