@@ -54,9 +54,18 @@ export type ScheduleRow = {
 /** The columns to select for `scheduleFromRow`. */
 export const SCHEDULE_COLUMNS = `s.id, s.agent_id, s.shift_id, to_char(s.date, 'YYYY-MM-DD') AS date, s.starts_at, s.ends_at, s.status, s.replaced_by_id, s.replacing_id`;
 
-/** A read-only schedule for output, without entity hydration (lists of thousands stay cheap). */
+/**
+ * A read-only Schedule for output, without entity hydration (lists of thousands stay cheap). Its fields
+ * are its own, set before it takes Schedule's prototype: it is `instanceof Schedule` (type-graphql would
+ * otherwise copy it into a new entity for every field resolver) without running the ORM's setters.
+ */
+export function outputSchedule(fields: Omit<Schedule, never>): Schedule {
+  return Object.setPrototypeOf(fields, Schedule.prototype) as Schedule;
+}
+
+/** A read-only schedule from a raw row (see SCHEDULE_COLUMNS). */
 export function scheduleFromRow(r: ScheduleRow): Schedule {
-  return {
+  return outputSchedule({
     id: r.id,
     agentId: r.agent_id,
     shiftId: r.shift_id,
@@ -68,7 +77,7 @@ export function scheduleFromRow(r: ScheduleRow): Schedule {
     replacingId: r.replacing_id ?? null,
     createdById: null,
     createdAt: new Date(0),
-  } as Schedule;
+  } as Schedule);
 }
 
 /** Thrown inside the transaction to roll it back when ALL_OR_NOTHING meets a conflict raised by a concurrent writer. */
@@ -328,7 +337,7 @@ async function insertSchedules(em: EntityManager, rows: Candidate[], shiftId: st
 
 /** A plain object for output: thousands of ORM entity instances would cost more than the insert itself. */
 function toSchedule(c: Candidate, shiftId: string, createdById: string): Schedule {
-  return {
+  return outputSchedule({
     id: c.id,
     agentId: c.agentId,
     shiftId,
@@ -340,7 +349,7 @@ function toSchedule(c: Candidate, shiftId: string, createdById: string): Schedul
     replacingId: null,
     createdById,
     createdAt: new Date(),
-  } as Schedule;
+  } as Schedule);
 }
 
 function overlaps(aStart: Date, aEnd: Date, bStart: Date, bEnd: Date): boolean {
