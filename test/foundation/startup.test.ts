@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { configSpec } from '../../src/config';
+import { freePort } from '../support/ports';
 
 /**
  * The built server as `npm start` runs it: `node dist/src/main.js` in its own process, with the embedded
@@ -12,18 +13,6 @@ import { configSpec } from '../../src/config';
 const MAIN = path.resolve(__dirname, '../../dist/src/main.js');
 const DEFAULT_ADMIN_EMAIL = 'admin@shiftdesk.local';
 const PASSWORD_LINE = /^\s*password:\s+(\S+)\s*$/gm;
-
-/** Tiny local copy on purpose: the shared helper is being moved. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

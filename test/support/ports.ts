@@ -1,16 +1,6 @@
 import net from 'node:net';
 
-/** A TCP port that was free a moment ago on 127.0.0.1 (the OS picks it; a tiny race remains, as always). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/platform/net';
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:`port`; rejects after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs = 5000, what = `port ${port}`): Promise<void> {
