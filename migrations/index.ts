@@ -2,6 +2,8 @@ import { Migration20261121000000_foundation } from './Migration20261121000000_fo
 import { Migration20261121010000_scheduling } from './Migration20261121010000_scheduling';
 import { Migration20261121020000_leave } from './Migration20261121020000_leave';
 import { Migration20261121030000_swaps } from './Migration20261121030000_swaps';
+import { Migration20261122010000_quick_replies } from './Migration20261122010000_quick_replies';
+import { Migration20261122000000_conversations } from './Migration20261122000000_conversations';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -9,4 +11,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261121010000_scheduling', class: Migration20261121010000_scheduling },
   { name: 'Migration20261121020000_leave', class: Migration20261121020000_leave },
   { name: 'Migration20261121030000_swaps', class: Migration20261121030000_swaps },
+  { name: 'Migration20261122010000_quick_replies', class: Migration20261122010000_quick_replies },
+  { name: 'Migration20261122000000_conversations', class: Migration20261122000000_conversations },
 ];

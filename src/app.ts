@@ -69,6 +69,8 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger } =
     if (generated) printOnce(config.adminEmail, generated);
 
     services.presence.start(services.scheduler);
+    services.routing.start(services.scheduler);
+    cleanups.unshift(async () => services.routing.stop());
     cleanups.unshift(() => services.scheduler.stop());
 
     const schema = await createSchema(pubsub);

@@ -57,6 +57,16 @@ const spec = {
   GRAPHQL_MAX_DIRECTIVES: num({ default: 50 }),
   PRESENCE_HEARTBEAT_TTL_SECONDS: num({ default: 90, desc: 'a heartbeat keeps an agent online this long' }),
   PRESENCE_SWEEP_SECONDS: num({ default: 10, desc: 'how often lapsed presence is swept (and connection leases renewed at 3x)' }),
+  ROUTING_REQUIRE_SHIFT: bool({ default: true, desc: 'only agents on a shift now get customers (off for teams without schedules)' }),
+  QUEUE_MAX_LENGTH: num({ default: 1000, desc: 'waiting customers beyond this get NO_CAPACITY' }),
+  QUEUE_AGEING_SECONDS: num({ default: 120, desc: 'each full interval waited raises the effective priority one level' }),
+  PRIORITY_RULES: str({ default: '', desc: 'JSON [{"pattern": "投诉|故障", "priority": "URGENT"}]; empty: the built-in rules' }),
+  IDLE_WARNING_SECONDS: num({ default: 60, desc: 'customer silent this long after the agent wrote: warning' }),
+  IDLE_CLOSE_SECONDS: num({ default: 120, desc: 'customer silent this long after the agent wrote: the chat ends (IDLE)' }),
+  AGENT_OFFLINE_GRACE_SECONDS: num({ default: 120, desc: 'an offline agent keeps their chats this long before they are moved' }),
+  RATE_SEND_MESSAGE_PER_MINUTE: num({ default: 30 }),
+  RATE_END_CONVERSATION_PER_MINUTE: num({ default: 10 }),
+  RATE_RATE_CONVERSATION_PER_MINUTE: num({ default: 5 }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
   SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'how long SIGTERM waits for requests to finish' }),
 };
@@ -79,6 +89,16 @@ export type Config = Readonly<{
   loginWindowSeconds: number;
   limits: { maxDepth: number; maxCost: number; maxAliases: number; maxTokens: number; maxDirectives: number };
   presence: { heartbeatTtlMs: number; connectionLeaseMs: number; renewEveryMs: number; sweepEveryMs: number };
+  service: {
+    requireShift: boolean;
+    queueMaxLength: number;
+    ageingSeconds: number;
+    priorityRules: string;
+    idleWarningSeconds: number;
+    idleCloseSeconds: number;
+    offlineGraceSeconds: number;
+    ratePerMinute: { sendMessage: number; endConversation: number; rateConversation: number };
+  };
   playground: boolean;
   shutdownGraceMs: number;
 }>;
@@ -123,6 +143,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectionLeaseMs: e.PRESENCE_HEARTBEAT_TTL_SECONDS * 1000,
       renewEveryMs: Math.max(1000, Math.floor((e.PRESENCE_HEARTBEAT_TTL_SECONDS * 1000) / 3)),
       sweepEveryMs: e.PRESENCE_SWEEP_SECONDS * 1000,
+    },
+    service: {
+      requireShift: e.ROUTING_REQUIRE_SHIFT,
+      queueMaxLength: e.QUEUE_MAX_LENGTH,
+      ageingSeconds: e.QUEUE_AGEING_SECONDS,
+      priorityRules: e.PRIORITY_RULES,
+      idleWarningSeconds: e.IDLE_WARNING_SECONDS,
+      idleCloseSeconds: e.IDLE_CLOSE_SECONDS,
+      offlineGraceSeconds: e.AGENT_OFFLINE_GRACE_SECONDS,
+      ratePerMinute: {
+        sendMessage: e.RATE_SEND_MESSAGE_PER_MINUTE,
+        endConversation: e.RATE_END_CONVERSATION_PER_MINUTE,
+        rateConversation: e.RATE_RATE_CONVERSATION_PER_MINUTE,
+      },
     },
     playground: e.PLAYGROUND,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -7,6 +7,9 @@ import { Shift } from './modules/scheduling/shift.entity';
 import { LeaveRequest } from './modules/leave/leave-request.entity';
 import { Upload } from './modules/uploads/upload.entity';
 import { SwapRequest, SwapStep } from './modules/swaps/swap.entity';
+import { Conversation } from './modules/conversations/conversation.entity';
+import { Message } from './modules/conversations/message.entity';
+import { QuickReply } from './modules/quick-replies/quick-reply.entity';
 
 /** Every MikroORM entity, in one list for the ORM's discovery. */
-export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep];
+export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep, Conversation, Message, QuickReply];

@@ -12,6 +12,8 @@ import { ShiftResolver } from './modules/scheduling/shift.resolver';
 import { PresenceResolver } from './modules/presence/presence.resolver';
 import { LeaveResolver } from './modules/leave/leave.resolver';
 import { SwapResolver, SwapStepResolver } from './modules/swaps/swap.resolver';
+import { ConversationResolver } from './modules/conversations/conversation.resolver';
+import { QuickReplyResolver } from './modules/quick-replies/quick-reply.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -24,6 +26,8 @@ export const RESOLVERS = [
   LeaveResolver,
   SwapResolver,
   SwapStepResolver,
+  ConversationResolver,
+  QuickReplyResolver,
 ] as const;
 
 /** The executable schema. Arguments are validated with class-validator; `@Authorized` is checked by `authChecker`. */

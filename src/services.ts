@@ -18,6 +18,9 @@ import { BoardService } from './modules/scheduling/board.service';
 import { LeaveService } from './modules/leave/leave.service';
 import { UploadService } from './modules/uploads/upload.service';
 import { SwapService } from './modules/swaps/swap.service';
+import { RoutingService } from './modules/conversations/routing.service';
+import { ChatService } from './modules/conversations/chat.service';
+import { QuickReplyService } from './modules/quick-replies/quick-reply.service';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -39,6 +42,9 @@ export interface Services {
   uploads: UploadService;
   leave: LeaveService;
   swaps: SwapService;
+  routing: RoutingService;
+  chat: ChatService;
+  quickReplies: QuickReplyService;
   scheduler: Scheduler;
 }
 
@@ -69,6 +75,9 @@ export function createServices(deps: {
   schedules.useLeaveLookup(leave);
   const swaps = new SwapService(audit, notifications, leave);
   uploads.addReadPolicy((em, viewer, upload) => leave.mayReadAttachment(em, viewer, upload.id));
+  const quickReplies = new QuickReplyService(audit);
+  const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork());
+  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, scheduler };
+  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, scheduler };
 }

@@ -46,6 +46,11 @@ import {
   CancelSwapDocument,
   SwapRequestsDocument,
   SwapRequestByIdDocument,
+  CreateQuickReplyDocument,
+  UpdateQuickReplyDocument,
+  DeleteQuickReplyDocument,
+  QuickRepliesDocument,
+  QuickReplyCategoriesDocument,
 } from '../generated/graphql';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
 
@@ -219,12 +224,28 @@ const ACCESS: Access[] = [
   },
   { operation: 'swapRequests', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(SwapRequestsDocument, {}, tokenOf(fx, c)) },
   { operation: 'swapRequest', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(SwapRequestByIdDocument, { id: fx.agentSwapId }, tokenOf(fx, c)) },
+  // Quick replies: each allowed caller acts on a PERSONAL reply of their own; refused callers try the AGENT's.
+  { operation: 'createQuickReply', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(CreateQuickReplyDocument, { input: { title: 'Q', content: `By ${c}` } }, tokenOf(fx, c)) },
+  {
+    operation: 'updateQuickReply',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: async (fx, c) => fx.app.exec(UpdateQuickReplyDocument, { id: await freshQuickReply(fx, c), input: { title: `Renamed by ${c}` } }, tokenOf(fx, c)),
+  },
+  { operation: 'deleteQuickReply', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: async (fx, c) => fx.app.exec(DeleteQuickReplyDocument, { id: await freshQuickReply(fx, c) }, tokenOf(fx, c)) },
+  { operation: 'quickReplies', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(QuickRepliesDocument, {}, tokenOf(fx, c)) },
+  { operation: 'quickReplyCategories', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(QuickReplyCategoriesDocument, {}, tokenOf(fx, c)) },
 ];
 
 /** Every call that writes a dated record gets a date of its own, so no two calls collide. */
 let dateCounter = 0;
 function nextDate(): string {
   return addDays('2030-02-01', dateCounter++);
+}
+
+/** A new PERSONAL quick reply of the caller (staff), or of the AGENT caller for callers who must be refused. */
+async function freshQuickReply(fx: Fixture, caller: Caller): Promise<string> {
+  const owner = caller && caller !== 'CUSTOMER' ? fx.tokens[caller] : fx.tokens.AGENT;
+  return (await fx.app.data(CreateQuickReplyDocument, { input: { title: 'Mine', content: 'x' } }, owner)).createQuickReply.id;
 }
 
 /** Every resolver of the schema: each query and mutation must have a row. */

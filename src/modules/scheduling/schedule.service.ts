@@ -5,6 +5,7 @@ import type { RequestScope } from '../../context';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { departmentScope, managesDepartment, withRole } from '../../platform/auth/scope';
 import { addDays, isBusinessDate, shiftInterval } from '../../platform/clock';
+import { pgArray } from '../../platform/db/arrays';
 import { inTransaction } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { isUuid } from '../accounts/account.service';
@@ -299,7 +300,7 @@ async function existingSchedules(em: EntityManager, agentIds: string[], from: Da
     `SELECT ${SCHEDULE_COLUMNS}
        FROM schedules s
       WHERE s.agent_id = ANY(?::uuid[]) AND s.status <> 'SWAPPED_OUT' AND s.period && tstzrange(?, ?, '[)')`,
-    [uuidArray(agentIds), from, to],
+    [pgArray(agentIds), from, to],
   );
   const byAgent = new Map<string, Schedule[]>();
   for (const r of rows) {
@@ -309,11 +310,6 @@ async function existingSchedules(em: EntityManager, agentIds: string[], from: Da
     byAgent.set(r.agent_id, list);
   }
   return byAgent;
-}
-
-/** A PostgreSQL array literal of UUIDs (knex would expand a JS array into a list of parameters). */
-function uuidArray(ids: string[]): string {
-  return `{${ids.join(',')}}`;
 }
 
 /**

@@ -6,6 +6,14 @@ export const Topics = {
   SESSION_REVOKED: 'SESSION_REVOKED',
   /** `PRESENCE:<departmentId>` for a department's board, `PRESENCE:ALL` for admins watching everyone. */
   PRESENCE: 'PRESENCE',
+  /** `CONVERSATION:<conversationId>`: messages, typing, receipts and status changes of one conversation. */
+  CONVERSATION: 'CONVERSATION',
+  /** `INBOX:<agentId>`: an agent's assignments, transfers, ends and new messages. */
+  INBOX: 'INBOX',
+  /** `QUEUE_CUSTOMER:<customerId>`: a waiting customer's position, estimate and assignment. */
+  QUEUE_CUSTOMER: 'QUEUE_CUSTOMER',
+  /** `QUEUE:<departmentId>` or `QUEUE:ALL`: the queue of a department changed (supervisors). */
+  QUEUE: 'QUEUE',
 } as const;
 
 /** The id of the everyone-topic of per-department topics (`PRESENCE:ALL`). */

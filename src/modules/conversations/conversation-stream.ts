@@ -1,0 +1,78 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PubSubPort } from '../../platform/realtime/pubsub';
+import { Topics } from '../../platform/realtime/topics';
+import { Conversation } from './conversation.entity';
+import { ConversationEventPayload, ConversationEventType, toMessagePayload } from './conversation.events';
+import { Message } from './message.entity';
+
+/**
+ * The events of one conversation for one subscriber, with no gap and no duplicate: it listens first,
+ * then replays every stored message after `afterSeq`, then passes live events on. A live message at or
+ * below the last seq delivered is dropped (already sent); one beyond the next expected seq means pub/sub
+ * lost something (Redis is at-most-once), so the missing ones are read from the database first.
+ */
+export async function* conversationStream(
+  pubsub: PubSubPort,
+  em: () => EntityManager,
+  conversationId: string,
+  afterSeq: number | null,
+): AsyncGenerator<ConversationEventPayload> {
+  const live = pubsub.subscribe(Topics.CONVERSATION, conversationId)[Symbol.asyncIterator]();
+  try {
+    let last: number;
+    if (afterSeq === null) {
+      last = (await em().findOneOrFail(Conversation, { id: conversationId }, { fields: ['lastSeq'] })).lastSeq;
+    } else {
+      last = afterSeq;
+      for (const m of await storedAfter(em(), conversationId, last)) {
+        yield messageEvent(m);
+        last = m.seq;
+      }
+    }
+    for (;;) {
+      const next = await live.next();
+      if (next.done) return;
+      const event = next.value as ConversationEventPayload;
+      if (event.type === ConversationEventType.MESSAGE && event.message) {
+        const seq = event.message.seq;
+        if (seq <= last) continue;
+        if (seq > last + 1) {
+          for (const m of await storedAfter(em(), conversationId, last, seq)) {
+            yield messageEvent(m);
+            last = m.seq;
+          }
+        }
+        last = seq;
+      }
+      yield event;
+    }
+  } finally {
+    await live.return?.();
+  }
+}
+
+/** Stored messages with last < seq (< before, when given), in order. */
+function storedAfter(em: EntityManager, conversationId: string, last: number, before?: number): Promise<Message[]> {
+  return em.find(Message, { conversationId, seq: before ? { $gt: last, $lt: before } : { $gt: last } }, { orderBy: { seq: 'asc' } });
+}
+
+function messageEvent(m: Message): ConversationEventPayload {
+  const message = toMessagePayload(m);
+  return { type: ConversationEventType.MESSAGE, conversationId: m.conversationId, message, at: message.createdAt };
+}
+
+/** A subscription that listens to `topic:id`, then yields the current state (if any), then everything live. */
+export async function* startingWith<T>(initial: () => Promise<T | null>, pubsub: PubSubPort, routingKey: string, id: string): AsyncGenerator<T> {
+  const live = pubsub.subscribe(routingKey, id)[Symbol.asyncIterator]();
+  try {
+    const first = await initial();
+    if (first) yield first;
+    for (;;) {
+      const next = await live.next();
+      if (next.done) return;
+      yield next.value as T;
+    }
+  } finally {
+    await live.return?.();
+  }
+}

@@ -1,0 +1,127 @@
+import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { randomUUID } from 'node:crypto';
+import { PRIORITY_RANK, ServicePriority } from './queue-policy';
+
+export enum ConversationStatus {
+  QUEUED = 'QUEUED',
+  ACTIVE = 'ACTIVE',
+  ENDED = 'ENDED',
+}
+registerEnumType(ConversationStatus, { name: 'ConversationStatus' });
+
+export enum EndReason {
+  CUSTOMER = 'CUSTOMER',
+  AGENT = 'AGENT',
+  SUPERVISOR = 'SUPERVISOR',
+  IDLE = 'IDLE',
+  LEFT_QUEUE = 'LEFT_QUEUE',
+  RESOLVED_BY_FAQ = 'RESOLVED_BY_FAQ',
+}
+registerEnumType(EndReason, { name: 'EndReason' });
+
+@ObjectType({ description: 'A customer’s request for help: queued, then a chat with an agent, then ended', simpleResolvers: true })
+@Entity({ tableName: 'conversations' })
+export class Conversation {
+  [OptionalProps]?:
+    | 'id'
+    | 'agentId'
+    | 'departmentId'
+    | 'skill'
+    | 'createdAt'
+    | 'queuedAt'
+    | 'assignedAt'
+    | 'endedAt'
+    | 'endReason'
+    | 'lastSeq'
+    | 'lastCustomerMessageAt'
+    | 'lastAgentMessageAt'
+    | 'idleWarnedAt'
+    | 'rating'
+    | 'ratingComment'
+    | 'ratedAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Field(() => ID)
+  @Property({ type: 'uuid' })
+  customerId!: string;
+
+  @Field(() => ID, { nullable: true })
+  @Property({ type: 'uuid', nullable: true })
+  agentId: string | null = null;
+
+  @Field(() => ID, { nullable: true, description: 'The department the topic routed to; null: any' })
+  @Property({ type: 'uuid', nullable: true })
+  departmentId: string | null = null;
+
+  @Field(() => String, { nullable: true, description: 'The skill the topic asked for; null: any' })
+  @Property({ type: 'text', nullable: true })
+  skill: string | null = null;
+
+  @Field()
+  @Property({ type: 'text' })
+  topic!: string;
+
+  @Field(() => ConversationStatus)
+  @Enum({ items: () => ConversationStatus, nativeEnumName: 'conversation_status' })
+  status!: ConversationStatus;
+
+  @Field(() => ServicePriority)
+  @Enum({ items: () => ServicePriority, nativeEnumName: 'service_priority' })
+  priority!: ServicePriority;
+
+  @Property({ type: 'smallint' })
+  priorityRank!: number;
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  /** Place in line: when the request joined (or, for one handed back by an offline agent, its first arrival). */
+  @Property({ type: 'timestamptz' })
+  queuedAt: Date = new Date();
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  assignedAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  endedAt: Date | null = null;
+
+  @Field(() => EndReason, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  endReason: EndReason | null = null;
+
+  @Field(() => Int, { description: 'The seq of the newest message' })
+  @Property({ type: 'integer' })
+  lastSeq: number = 0;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  lastCustomerMessageAt: Date | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  lastAgentMessageAt: Date | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  idleWarnedAt: Date | null = null;
+
+  @Field(() => Int, { nullable: true })
+  @Property({ type: 'smallint', nullable: true })
+  rating: number | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  ratingComment: string | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  ratedAt: Date | null = null;
+}
+
+export function rankOf(priority: ServicePriority): number {
+  return PRIORITY_RANK[priority];
+}

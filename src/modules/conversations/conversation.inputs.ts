@@ -1,0 +1,114 @@
+import { IsOptional, MaxLength } from 'class-validator';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Connection } from '../../platform/pagination';
+import { Conversation, ConversationStatus } from './conversation.entity';
+import { Message } from './message.entity';
+import { ServicePriority } from './queue-policy';
+import { ServiceRequestStatus } from './routing.service';
+
+registerEnumType(ServiceRequestStatus, {
+  name: 'ServiceRequestStatus',
+  valuesConfig: {
+    ASSIGNED: { description: 'An agent has the conversation' },
+    QUEUED: { description: 'Waiting; see position and estimatedWaitSeconds, and subscribe to queueUpdates' },
+    NO_CAPACITY: { description: 'The queue is full (QUEUE_MAX_LENGTH); nothing was stored' },
+  },
+});
+
+@InputType()
+export class RequestServiceInput {
+  @Field({ description: 'What it is about: a department (code or name), a skill, or anything else (any agent)' })
+  @MaxLength(100)
+  topic!: string;
+
+  @Field({ description: 'The first message; its keywords may raise the priority' })
+  message!: string;
+
+  @Field(() => ServicePriority, { nullable: true, description: 'Default NORMAL' })
+  @IsOptional()
+  priority?: ServicePriority | null;
+}
+
+@ObjectType()
+export class ServiceRequest {
+  @Field(() => ServiceRequestStatus)
+  status!: ServiceRequestStatus;
+
+  @Field(() => Conversation, { nullable: true })
+  conversation!: Conversation | null;
+
+  @Field(() => Int, { nullable: true, description: 'For QUEUED: 1 is next' })
+  position!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'For QUEUED: position × recent handling time ÷ capacity of the eligible agents; null when none is available' })
+  estimatedWaitSeconds!: number | null;
+
+  @Field(() => ServicePriority)
+  priority!: ServicePriority;
+}
+
+@ObjectType()
+export class QueueEntry {
+  @Field(() => Conversation)
+  conversation!: Conversation;
+
+  @Field(() => Int)
+  position!: number;
+
+  @Field(() => Int)
+  waitedSeconds!: number;
+
+  @Field(() => ServicePriority, { description: 'After ageing' })
+  effectivePriority!: ServicePriority;
+
+  @Field(() => Int, { nullable: true })
+  estimatedWaitSeconds!: number | null;
+}
+
+@InputType()
+export class SendMessageInput {
+  @Field(() => ID)
+  conversationId!: string;
+
+  @Field({ description: '1 to 5,000 characters' })
+  content!: string;
+
+  @Field({ description: 'Chosen by the client; sending it again returns the same message and stores nothing' })
+  clientMessageId!: string;
+}
+
+@ObjectType()
+export class MessagePage {
+  @Field(() => [Message])
+  messages!: Message[];
+
+  @Field()
+  hasMore!: boolean;
+
+  @Field(() => Int, { description: 'The newest seq of the conversation' })
+  lastSeq!: number;
+}
+
+@InputType()
+export class ConversationFilterInput {
+  @Field(() => ConversationStatus, { nullable: true })
+  status?: ConversationStatus;
+
+  @Field(() => ID, { nullable: true })
+  agentId?: string;
+
+  @Field(() => ID, { nullable: true })
+  customerId?: string;
+
+  @Field(() => ID, { nullable: true })
+  departmentId?: string;
+
+  @Field({ nullable: true })
+  from?: Date;
+
+  @Field({ nullable: true, description: 'Exclusive' })
+  to?: Date;
+}
+
+@ObjectType()
+export class ConversationConnection extends Connection(Conversation) {}

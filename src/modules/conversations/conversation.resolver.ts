@@ -1,0 +1,186 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { Context } from '../../context';
+import { Role } from '../../platform/auth/roles';
+import { signedIn, withRole } from '../../platform/auth/scope';
+import { Topics } from '../../platform/realtime/topics';
+import { Department } from '../accounts/department.entity';
+import { User } from '../accounts/user.entity';
+import { Conversation } from './conversation.entity';
+import {
+  ConversationEvent,
+  ConversationEventPayload,
+  conversationEventFromPayload,
+  InboxEvent,
+  InboxEventPayload,
+  messageFromPayload,
+  QueueChange,
+  QueueChangePayload,
+  QueueUpdate,
+  QueueUpdatePayload,
+  Receipt,
+  ReceiptKind,
+} from './conversation.events';
+import { conversationStream, startingWith } from './conversation-stream';
+import {
+  ConversationConnection,
+  ConversationFilterInput,
+  MessagePage,
+  QueueEntry,
+  RequestServiceInput,
+  SendMessageInput,
+  ServiceRequest,
+} from './conversation.inputs';
+import { Message } from './message.entity';
+
+const STAFF = [Role.ADMIN, Role.MANAGER, Role.AGENT];
+
+@Resolver(() => Conversation)
+export class ConversationResolver {
+  @Authorized(Role.CUSTOMER)
+  @Mutation(() => ServiceRequest, { description: 'Customers: ask for help. An open conversation is returned as it is; otherwise ASSIGNED, QUEUED or NO_CAPACITY.' })
+  requestService(@Arg('input') input: RequestServiceInput, @Ctx() ctx: Context) {
+    return ctx.services.routing.requestService(ctx, input);
+  }
+
+  @Authorized(Role.CUSTOMER)
+  @Mutation(() => Conversation, { description: 'Customers: stop waiting' })
+  leaveQueue(@Ctx() ctx: Context) {
+    return ctx.services.routing.leaveQueue(ctx);
+  }
+
+  @Authorized(Role.ADMIN, Role.MANAGER)
+  @Query(() => [QueueEntry], { description: 'Supervisors: the waiting requests of a department (omitted: managers their own; admins those of no department)' })
+  queue(@Ctx() ctx: Context, @Arg('departmentId', () => ID, { nullable: true }) departmentId?: string) {
+    return ctx.services.routing.queue(ctx, departmentId);
+  }
+
+  @Authorized(Role.CUSTOMER)
+  @Subscription(() => QueueUpdate, {
+    description: 'Customers: the current place in line at once, then every change, then the assignment',
+    subscribe: ({ context }) => {
+      const ctx = context as Context;
+      const viewer = withRole(ctx.viewer, Role.CUSTOMER);
+      return startingWith(() => ctx.services.routing.currentUpdate(viewer.id), ctx.services.pubsub, Topics.QUEUE_CUSTOMER, viewer.id);
+    },
+  })
+  queueUpdates(@Root() u: QueueUpdatePayload): QueueUpdate {
+    return { ...u, at: new Date(u.at) };
+  }
+
+  @Authorized(Role.ADMIN, Role.MANAGER)
+  @Subscription(() => QueueChange, {
+    description: 'Supervisors: a department’s queue changed (admins: omit departmentId for all)',
+    subscribe: ({ args, context }) => {
+      const ctx = context as Context;
+      const topicId = ctx.services.presence.topicFor(signedIn(ctx.viewer), (args as { departmentId?: string }).departmentId);
+      return ctx.services.pubsub.subscribe(Topics.QUEUE, topicId);
+    },
+  })
+  queueChanged(@Root() c: QueueChangePayload, @Arg('departmentId', () => ID, { nullable: true }) _departmentId?: string): QueueChange {
+    return { ...c, at: new Date(c.at) };
+  }
+
+  @Authorized(Role.CUSTOMER, ...STAFF)
+  @Mutation(() => Message, { description: 'The conversation’s customer or agent. Idempotent by clientMessageId.' })
+  sendMessage(@Arg('input') input: SendMessageInput, @Ctx() ctx: Context) {
+    return ctx.services.chat.send(ctx, input);
+  }
+
+  @Authorized(Role.CUSTOMER, ...STAFF)
+  @Query(() => MessagePage, { description: 'History after a seq, oldest first' })
+  messages(
+    @Arg('conversationId', () => ID) conversationId: string,
+    @Ctx() ctx: Context,
+    @Arg('afterSeq', () => Int, { defaultValue: 0 }) afterSeq = 0,
+    @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+  ) {
+    return ctx.services.chat.messages(ctx, conversationId, afterSeq, first);
+  }
+
+  @Authorized(Role.CUSTOMER, ...STAFF)
+  @Subscription(() => ConversationEvent, {
+    description: 'Messages, typing, receipts and status changes. With afterSeq, every stored message after it comes first, then live ones: no gap, no duplicate.',
+    subscribe: async ({ args, context }) => {
+      const ctx = context as Context;
+      const { conversationId, afterSeq } = args as { conversationId: string; afterSeq?: number | null };
+      await ctx.services.chat.visible(ctx.services.orm.em.fork(), signedIn(ctx.viewer), conversationId);
+      // Each replay reads through a fresh fork: a long-lived one would grow without bound.
+      return conversationStream(ctx.services.pubsub, () => ctx.services.orm.em.fork(), conversationId, afterSeq ?? null);
+    },
+  })
+  conversationEvents(
+    @Root() e: ConversationEventPayload,
+    @Arg('conversationId', () => ID) _conversationId: string,
+    @Arg('afterSeq', () => Int, { nullable: true }) _afterSeq?: number,
+  ): ConversationEvent {
+    return conversationEventFromPayload(e);
+  }
+
+  @Authorized(Role.CUSTOMER, ...STAFF)
+  @Mutation(() => Receipt, { description: 'The other side’s messages up to upToSeq are delivered to me' })
+  markDelivered(@Arg('conversationId', () => ID) conversationId: string, @Arg('upToSeq', () => Int) upToSeq: number, @Ctx() ctx: Context) {
+    return ctx.services.chat.receipt(ctx, conversationId, upToSeq, ReceiptKind.DELIVERED);
+  }
+
+  @Authorized(Role.CUSTOMER, ...STAFF)
+  @Mutation(() => Receipt, { description: 'The other side’s messages up to upToSeq are read by me' })
+  markRead(@Arg('conversationId', () => ID) conversationId: string, @Arg('upToSeq', () => Int) upToSeq: number, @Ctx() ctx: Context) {
+    return ctx.services.chat.receipt(ctx, conversationId, upToSeq, ReceiptKind.READ);
+  }
+
+  @Authorized(Role.CUSTOMER, ...STAFF)
+  @Mutation(() => Boolean, { description: 'Pushed to the other side, not stored' })
+  setTyping(@Arg('conversationId', () => ID) conversationId: string, @Arg('typing', () => Boolean) typing: boolean, @Ctx() ctx: Context) {
+    return ctx.services.chat.typing(ctx, conversationId, typing);
+  }
+
+  @Authorized(Role.AGENT, Role.MANAGER)
+  @Subscription(() => InboxEvent, {
+    description: 'Agents: assignments, transfers in and out, ends and new messages of their conversations',
+    subscribe: ({ context }) => {
+      const ctx = context as Context;
+      return ctx.services.pubsub.subscribe(Topics.INBOX, signedIn(ctx.viewer).id);
+    },
+  })
+  inbox(@Root() e: InboxEventPayload): InboxEvent {
+    return { type: e.type, conversationId: e.conversationId, message: e.message ? messageFromPayload(e.message) : null, at: new Date(e.at) };
+  }
+
+  @Authorized(Role.CUSTOMER, ...STAFF)
+  @Mutation(() => Conversation, { description: 'Either party, or a supervisor in scope; frees the agent for the queue' })
+  endConversation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return ctx.services.chat.end(ctx, id);
+  }
+
+  @Authorized(Role.CUSTOMER, ...STAFF)
+  @Query(() => ConversationConnection, { description: 'Customers: their own; agents: theirs; managers: their department’s; admins: all' })
+  conversations(
+    @Ctx() ctx: Context,
+    @Arg('filter', () => ConversationFilterInput, { nullable: true }) filter?: ConversationFilterInput,
+    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ) {
+    return ctx.services.chat.list(ctx, filter ?? {}, first, after);
+  }
+
+  @Authorized(Role.CUSTOMER, ...STAFF)
+  @Query(() => Conversation)
+  conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return ctx.services.chat.visible(ctx.em, signedIn(ctx.viewer), id);
+  }
+
+  @FieldResolver(() => User)
+  customer(@Root() c: Conversation, @Ctx() ctx: Context) {
+    return ctx.loaders.user.get(c.customerId);
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  agent(@Root() c: Conversation, @Ctx() ctx: Context) {
+    return c.agentId ? ctx.loaders.user.get(c.agentId) : null;
+  }
+
+  @FieldResolver(() => Department, { nullable: true })
+  department(@Root() c: Conversation, @Ctx() ctx: Context) {
+    return c.departmentId ? ctx.loaders.department.get(c.departmentId) : null;
+  }
+}

@@ -1,0 +1,74 @@
+import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { randomUUID } from 'node:crypto';
+import { Role } from '../../platform/auth/roles';
+
+export enum MessageKind {
+  TEXT = 'TEXT',
+  SYSTEM = 'SYSTEM',
+}
+registerEnumType(MessageKind, { name: 'MessageKind' });
+
+export enum MessageStatus {
+  SENT = 'SENT',
+  DELIVERED = 'DELIVERED',
+  READ = 'READ',
+}
+registerEnumType(MessageStatus, { name: 'MessageStatus', description: 'Only ever moves forward' });
+
+export const MAX_MESSAGE_LENGTH = 5000;
+
+@ObjectType({ description: 'One message of a conversation, numbered by seq (1, 2, 3, … with no gaps)', simpleResolvers: true })
+@Entity({ tableName: 'messages' })
+export class Message {
+  [OptionalProps]?: 'id' | 'senderId' | 'senderRole' | 'kind' | 'clientMessageId' | 'createdAt' | 'deliveredAt' | 'readAt' | 'status';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Field(() => ID)
+  @Property({ type: 'uuid' })
+  conversationId!: string;
+
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  seq!: number;
+
+  @Field(() => ID, { nullable: true, description: 'Null for system messages' })
+  @Property({ type: 'uuid', nullable: true })
+  senderId: string | null = null;
+
+  @Field(() => Role, { nullable: true })
+  @Enum({ items: () => Role, nativeEnumName: 'user_role', nullable: true })
+  senderRole: Role | null = null;
+
+  @Field(() => MessageKind)
+  @Enum({ items: () => MessageKind, nativeEnumName: 'message_kind' })
+  kind: MessageKind = MessageKind.TEXT;
+
+  @Field()
+  @Property({ type: 'text' })
+  content!: string;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  clientMessageId: string | null = null;
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  deliveredAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  readAt: Date | null = null;
+
+  @Field(() => MessageStatus)
+  get status(): MessageStatus {
+    return this.readAt ? MessageStatus.READ : this.deliveredAt ? MessageStatus.DELIVERED : MessageStatus.SENT;
+  }
+}

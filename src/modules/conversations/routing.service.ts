@@ -1,0 +1,446 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RequestScope } from '../../context';
+import type { Config } from '../../config';
+import { Role } from '../../platform/auth/roles';
+import { withRole } from '../../platform/auth/scope';
+import { pgArray } from '../../platform/db/arrays';
+import { AfterCommit, inTransaction } from '../../platform/db/transaction';
+import { Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import type { Logger } from '../../platform/logger';
+import type { PubSubPort } from '../../platform/realtime/pubsub';
+import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
+import { isUuid } from '../accounts/account.service';
+import { Department } from '../accounts/department.entity';
+import { User } from '../accounts/user.entity';
+import type { PresenceService } from '../presence/presence.service';
+import type { Scheduler } from '../../platform/scheduler';
+import { Conversation, ConversationStatus, EndReason, rankOf } from './conversation.entity';
+import {
+  ConversationEventPayload,
+  ConversationEventType,
+  InboxEventPayload,
+  InboxEventType,
+  QueueChangePayload,
+  QueueUpdatePayload,
+  QueueUpdateStatus,
+  StatusChange,
+  toMessagePayload,
+} from './conversation.events';
+import { Message, MessageKind, MAX_MESSAGE_LENGTH } from './message.entity';
+import {
+  classifyPriority,
+  DEFAULT_HANDLING_SECONDS,
+  EFFECTIVE_RANK_SQL,
+  estimateWaitSeconds,
+  parsePriorityRules,
+  PriorityRule,
+  ServicePriority,
+} from './queue-policy';
+
+/** Every routing decision in the cluster takes this PostgreSQL advisory lock (see README: Routing). */
+const ROUTING_LOCK = 727303;
+
+export enum ServiceRequestStatus {
+  ASSIGNED = 'ASSIGNED',
+  QUEUED = 'QUEUED',
+  NO_CAPACITY = 'NO_CAPACITY',
+}
+
+export interface ServiceRequestResult {
+  status: ServiceRequestStatus;
+  conversation: Conversation | null;
+  position: number | null;
+  estimatedWaitSeconds: number | null;
+  priority: ServicePriority;
+}
+
+type QueuedRef = Pick<Conversation, 'id' | 'customerId' | 'priority' | 'agentId'>;
+
+interface Candidate {
+  id: string;
+  active: number;
+  max: number;
+  lastAssignedAt: Date | null;
+}
+
+/**
+ * Routing and the queue. A request goes to the least-loaded eligible agent (ties: the one assigned
+ * longest ago) or waits; capacity that appears (an agent coming online or available, a chat ending)
+ * is offered to the queue at once, and a periodic sweep backs that up.
+ */
+export class RoutingService {
+  private readonly rules: PriorityRule[];
+  private readonly handlingCache = new Map<string, { seconds: number; until: number }>();
+  private readonly pendingRefresh = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly config: Config['service'],
+    private readonly pubsub: PubSubPort,
+    private readonly presence: PresenceService,
+    private readonly logger: Logger,
+    private readonly em: () => EntityManager,
+  ) {
+    this.rules = parsePriorityRules(config.priorityRules);
+  }
+
+  async requestService(scope: RequestScope, input: { topic: string; message: string; priority?: ServicePriority | null }): Promise<ServiceRequestResult> {
+    const viewer = withRole(scope.viewer, Role.CUSTOMER);
+    const topic = input.topic.trim();
+    const message = input.message.trim();
+    const problems = [];
+    if (!topic || topic.length > 100) problems.push({ field: 'topic', message: 'must be 1 to 100 characters' });
+    if (!message || message.length > MAX_MESSAGE_LENGTH) problems.push({ field: 'message', message: `must be 1 to ${MAX_MESSAGE_LENGTH} characters` });
+    if (problems.length) throw new InvalidInput(problems);
+
+    const open = await scope.em.findOne(Conversation, { customerId: viewer.id, status: { $ne: ConversationStatus.ENDED } });
+    if (open) return this.describe(scope.em, open);
+
+    const priority = classifyPriority(message, input.priority, this.rules);
+    const target = await this.resolveTopic(scope.em, topic);
+    const available = await this.availableAgents();
+    const result = await inTransaction(scope.em, async (em, afterCommit) => {
+      await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
+      // Inside the lock: a second request of the same customer finds the first.
+      const again = await em.findOne(Conversation, { customerId: viewer.id, status: { $ne: ConversationStatus.ENDED } });
+      if (again) return { conversation: again, fresh: false };
+
+      // Decide first, create after: a request refused for NO_CAPACITY leaves nothing in the unit of work.
+      const agentId = await this.pickAgent(em, target, available);
+      if (!agentId && (await this.queueLength(em)) >= this.config.queueMaxLength) return null;
+      const now = new Date();
+      const conversation = em.create(Conversation, {
+        customerId: viewer.id,
+        topic,
+        ...target,
+        status: agentId ? ConversationStatus.ACTIVE : ConversationStatus.QUEUED,
+        agentId,
+        assignedAt: agentId ? now : null,
+        priority,
+        priorityRank: rankOf(priority),
+        createdAt: now,
+        queuedAt: now,
+        lastSeq: 1,
+        lastCustomerMessageAt: now,
+      });
+      await em.flush(); // the conversation row first: its message references it
+      const first = em.create(Message, { conversationId: conversation.id, seq: 1, senderId: viewer.id, senderRole: Role.CUSTOMER, content: message, createdAt: now });
+      await em.flush();
+      if (agentId) this.announceAssignment(afterCommit, conversation, first);
+      else afterCommit(() => this.queueChanged(conversation.departmentId));
+      return { conversation, fresh: true };
+    });
+    if (!result) return { status: ServiceRequestStatus.NO_CAPACITY, conversation: null, position: null, estimatedWaitSeconds: null, priority };
+    return this.describe(scope.em, result.conversation);
+  }
+
+  /** The customer gives up waiting; their request ends with LEFT_QUEUE. */
+  async leaveQueue(scope: RequestScope): Promise<Conversation> {
+    const viewer = withRole(scope.viewer, Role.CUSTOMER);
+    return inTransaction(scope.em, async (em, afterCommit) => {
+      await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
+      const c = await em.findOne(Conversation, { customerId: viewer.id, status: ConversationStatus.QUEUED });
+      if (!c) throw new NotFound('Waiting request');
+      c.status = ConversationStatus.ENDED;
+      c.endedAt = new Date();
+      c.endReason = EndReason.LEFT_QUEUE;
+      await em.flush();
+      afterCommit(() => {
+        this.publishQueueUpdate(c, QueueUpdateStatus.LEFT, null, null);
+        this.queueChanged(c.departmentId);
+      });
+      return c;
+    });
+  }
+
+  /**
+   * Offers an agent's free capacity to the queue: while they have room and are eligible, the best
+   * waiting request they can serve (effective priority, then time waited) becomes theirs.
+   */
+  async offerCapacity(agentId: string): Promise<number> {
+    const [record] = await this.presence.read([agentId]);
+    if (!record?.online || record.status !== 'AVAILABLE') return 0;
+    let assigned = 0;
+    await inTransaction(this.em(), async (em, afterCommit) => {
+      await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
+      const agent = await em.findOne(User, { id: agentId, role: Role.AGENT, active: true });
+      if (!agent || !(await this.isEligible(em, agent.id))) return;
+      for (;;) {
+        const [next] = await em.execute<Array<{ id: string }>>(
+          `SELECT c.id FROM conversations c
+            WHERE c.status = 'QUEUED' AND (c.department_id IS NULL OR c.department_id = ?) AND (c.skill IS NULL OR c.skill = ANY(?::text[]))
+            ORDER BY ${EFFECTIVE_RANK_SQL}, c.queued_at, c.id
+            LIMIT 1 FOR UPDATE SKIP LOCKED`,
+          [agent.departmentId, pgArray(agent.skills), this.config.ageingSeconds],
+        );
+        if (!next || !(await takeSlot(em, agent.id))) return;
+        const c = await em.findOneOrFail(Conversation, { id: next.id });
+        c.status = ConversationStatus.ACTIVE;
+        c.agentId = agent.id;
+        c.assignedAt = new Date();
+        assigned += 1;
+        this.announceAssignment(afterCommit, c, null);
+      }
+    });
+    return assigned;
+  }
+
+  /** Backs up the event-driven draining: every eligible agent with room is offered the queue. */
+  async sweep(): Promise<void> {
+    const em = this.em();
+    const [{ queued }] = await em.execute<Array<{ queued: number }>>(`SELECT count(*)::int AS queued FROM conversations WHERE status = 'QUEUED'`);
+    if (!queued) return;
+    for (const agentId of await this.availableAgents()) await this.offerCapacity(agentId);
+  }
+
+  /** Frees one slot of an agent (a chat ended or moved away) and offers it to the queue after commit. */
+  async releaseSlot(em: EntityManager, afterCommit: AfterCommit, agentId: string): Promise<void> {
+    await em.execute(`UPDATE agent_states SET active_chats = active_chats - 1 WHERE agent_id = ? AND active_chats > 0`, [agentId]);
+    afterCommit(() => this.offerCapacity(agentId).catch((err) => this.logger.error({ err }, 'queue drain failed')));
+  }
+
+  /** The waiting requests of a department (null: those routed to no department), in the order they will be served. */
+  async queue(scope: RequestScope, departmentId: string | null | undefined) {
+    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
+    if (viewer.role === Role.MANAGER && departmentId !== viewer.departmentId) {
+      if (departmentId !== undefined) throw new Forbidden('Managers see their own department’s queue only');
+      departmentId = viewer.departmentId;
+    }
+    const rows = await this.positions(scope.em, departmentId ?? null);
+    const conversations = await scope.em.find(Conversation, { id: { $in: rows.map((r) => r.id) } });
+    const byId = new Map(conversations.map((c) => [c.id, c]));
+    const capacity = await this.eligibleCapacity(scope.em, departmentId ?? null);
+    const handling = await this.handlingSeconds(scope.em, departmentId ?? null);
+    const now = Date.now();
+    return rows.map((r) => {
+      const c = byId.get(r.id)!;
+      return {
+        conversation: c,
+        position: r.position,
+        waitedSeconds: Math.floor((now - c.queuedAt.getTime()) / 1000),
+        effectivePriority: [ServicePriority.URGENT, ServicePriority.HIGH, ServicePriority.NORMAL, ServicePriority.LOW][r.effective_rank],
+        estimatedWaitSeconds: estimateWaitSeconds(r.position, capacity, handling),
+      };
+    });
+  }
+
+  /** ASSIGNED (with the conversation) or QUEUED (with position and estimate) for an existing conversation. */
+  async describe(em: EntityManager, c: Conversation): Promise<ServiceRequestResult> {
+    if (c.status !== ConversationStatus.QUEUED) {
+      return { status: ServiceRequestStatus.ASSIGNED, conversation: c, position: null, estimatedWaitSeconds: null, priority: c.priority };
+    }
+    const { position, estimatedWaitSeconds } = await this.placeOf(em, c);
+    return { status: ServiceRequestStatus.QUEUED, conversation: c, position, estimatedWaitSeconds, priority: c.priority };
+  }
+
+  /** Current snapshot for a customer subscribing to queueUpdates. */
+  async currentUpdate(customerId: string): Promise<QueueUpdatePayload | null> {
+    const em = this.em();
+    const c = await em.findOne(Conversation, { customerId, status: ConversationStatus.QUEUED });
+    if (!c) return null;
+    const { position, estimatedWaitSeconds } = await this.placeOf(em, c);
+    return queueUpdatePayload(c, QueueUpdateStatus.QUEUED, position, estimatedWaitSeconds);
+  }
+
+  private async placeOf(em: EntityManager, c: Conversation): Promise<{ position: number | null; estimatedWaitSeconds: number | null }> {
+    const rows = await this.positions(em, c.departmentId, c.id);
+    const position = rows[0]?.position ?? null;
+    if (position === null) return { position: null, estimatedWaitSeconds: null };
+    const [capacity, handling] = await Promise.all([this.eligibleCapacity(em, c.departmentId), this.handlingSeconds(em, c.departmentId)]);
+    return { position, estimatedWaitSeconds: estimateWaitSeconds(position, capacity, handling) };
+  }
+
+  /** Positions (1 = next) in a department's line, ordered as offerCapacity serves it. */
+  private positions(em: EntityManager, departmentId: string | null, only?: string) {
+    return em.execute<Array<{ id: string; customer_id: string; position: number; effective_rank: number }>>(
+      `SELECT * FROM (
+         SELECT c.id, c.customer_id, ${EFFECTIVE_RANK_SQL} AS effective_rank,
+                row_number() OVER (ORDER BY ${EFFECTIVE_RANK_SQL}, c.queued_at, c.id)::int AS position
+           FROM conversations c
+          WHERE c.status = 'QUEUED' AND c.department_id IS NOT DISTINCT FROM ?::uuid) q
+        ${only ? 'WHERE q.id = ?' : ''}
+        ORDER BY q.position`,
+      only ? [this.config.ageingSeconds, this.config.ageingSeconds, departmentId, only] : [this.config.ageingSeconds, this.config.ageingSeconds, departmentId],
+    );
+  }
+
+  private async queueLength(em: EntityManager): Promise<number> {
+    const [{ n }] = await em.execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM conversations WHERE status = 'QUEUED'`);
+    return n;
+  }
+
+  /** A topic naming a department (code or name) routes there; one naming a skill some agent has asks for it. */
+  private async resolveTopic(em: EntityManager, topic: string): Promise<{ departmentId: string | null; skill: string | null }> {
+    const department = await em.findOne(Department, { $or: [{ code: topic.toLowerCase() }, { name: topic }] }, { fields: ['id'] });
+    if (department) return { departmentId: department.id, skill: null };
+    const [hasSkill] = await em.execute(`SELECT 1 FROM users WHERE role = 'AGENT' AND active AND ? = ANY(skills) LIMIT 1`, [topic]);
+    return { departmentId: null, skill: hasSkill ? topic : null };
+  }
+
+  /** Agents online and AVAILABLE right now (presence lives outside the database). */
+  private async availableAgents(): Promise<string[]> {
+    const em = this.em();
+    const agents = await em.find(User, { role: Role.AGENT, active: true }, { fields: ['id'] });
+    const presence = await this.presence.read(agents.map((a) => a.id));
+    return presence.filter((p) => p.online && p.status === 'AVAILABLE').map((p) => p.userId);
+  }
+
+  /**
+   * The least-loaded eligible agent for a conversation, with a slot taken (the caller holds the routing
+   * lock; the conditional UPDATE in takeSlot is the database's own guard against exceeding capacity).
+   */
+  private async pickAgent(em: EntityManager, target: { departmentId: string | null; skill: string | null }, available: string[]): Promise<string | null> {
+    if (!available.length) return null;
+    const candidates = await this.candidates(em, available, target.departmentId, target.skill);
+    for (const candidate of candidates) if (await takeSlot(em, candidate.id)) return candidate.id;
+    return null;
+  }
+
+  /** Eligible agents with room, least loaded first, then the one assigned longest ago. */
+  private async candidates(em: EntityManager, available: string[], departmentId: string | null, skill: string | null): Promise<Candidate[]> {
+    const rows = await em.execute<Array<{ id: string; active: number; max: number; last_assigned_at: Date | null }>>(
+      `SELECT u.id, coalesce(a.active_chats, 0) AS active, u.max_concurrent_chats AS max, a.last_assigned_at
+         FROM users u LEFT JOIN agent_states a ON a.agent_id = u.id
+        WHERE u.id = ANY(?::uuid[]) AND u.role = 'AGENT' AND u.active
+          AND (?::uuid IS NULL OR u.department_id = ?::uuid)
+          AND (?::text IS NULL OR ?::text = ANY(u.skills))
+          AND coalesce(a.active_chats, 0) < u.max_concurrent_chats
+          AND ${this.onDutySql()}
+        ORDER BY 2, a.last_assigned_at NULLS FIRST, u.id`,
+      [pgArray(available), departmentId, departmentId, skill, skill],
+    );
+    return rows.map((r) => ({ id: r.id, active: r.active, max: r.max, lastAssignedAt: r.last_assigned_at }));
+  }
+
+  private async isEligible(em: EntityManager, agentId: string): Promise<boolean> {
+    const [row] = await em.execute(`SELECT 1 FROM users u WHERE u.id = ? AND ${this.onDutySql()}`, [agentId]);
+    return Boolean(row);
+  }
+
+  /** On a NORMAL schedule now (unless ROUTING_REQUIRE_SHIFT is off) and not on approved leave. */
+  private onDutySql(): string {
+    const shift = this.config.requireShift
+      ? `EXISTS (SELECT 1 FROM schedules s WHERE s.agent_id = u.id AND s.status = 'NORMAL' AND s.period @> now())`
+      : 'true';
+    return `${shift} AND NOT EXISTS (SELECT 1 FROM leave_requests l WHERE l.requester_id = u.id AND l.status = 'APPROVED' AND l.period @> now())`;
+  }
+
+  /** Chats the eligible, available agents of a department can hold at once (the estimate's denominator). */
+  private async eligibleCapacity(em: EntityManager, departmentId: string | null): Promise<number> {
+    const available = await this.availableAgents();
+    if (!available.length) return 0;
+    const [{ capacity }] = await em.execute<Array<{ capacity: number }>>(
+      `SELECT coalesce(sum(u.max_concurrent_chats), 0)::int AS capacity FROM users u
+        WHERE u.id = ANY(?::uuid[]) AND (?::uuid IS NULL OR u.department_id = ?::uuid) AND ${this.onDutySql()}`,
+      [pgArray(available), departmentId, departmentId],
+    );
+    return capacity;
+  }
+
+  /** Average handling time of the last 50 chats of the department that ended in the past day (cached 30 s). */
+  private async handlingSeconds(em: EntityManager, departmentId: string | null): Promise<number> {
+    const key = departmentId ?? ALL_DEPARTMENTS;
+    const hit = this.handlingCache.get(key);
+    if (hit && hit.until > Date.now()) return hit.seconds;
+    const [{ seconds }] = await em.execute<Array<{ seconds: number | null }>>(
+      `SELECT avg(extract(epoch from (ended_at - assigned_at)))::float AS seconds FROM (
+         SELECT ended_at, assigned_at FROM conversations
+          WHERE status = 'ENDED' AND assigned_at IS NOT NULL AND ended_at > now() - interval '1 day'
+            AND department_id IS NOT DISTINCT FROM ?::uuid
+          ORDER BY ended_at DESC LIMIT 50) recent`,
+      [departmentId],
+    );
+    const value = seconds && seconds > 0 ? seconds : DEFAULT_HANDLING_SECONDS;
+    this.handlingCache.set(key, { seconds: value, until: Date.now() + 30_000 });
+    return value;
+  }
+
+  private announceAssignment(afterCommit: AfterCommit, c: Conversation, first: Message | null): void {
+    afterCommit(() => {
+      const at = new Date().toISOString();
+      this.pubsub.publish(Topics.INBOX, c.agentId, { type: InboxEventType.ASSIGNED, conversationId: c.id, ...(first ? { message: toMessagePayload(first) } : {}), at } satisfies InboxEventPayload);
+      this.pubsub.publish(Topics.CONVERSATION, c.id, {
+        type: ConversationEventType.STATUS,
+        conversationId: c.id,
+        status: { change: StatusChange.ASSIGNED, status: c.status, agentId: c.agentId, endReason: null },
+        at,
+      } satisfies ConversationEventPayload);
+      this.publishQueueUpdate(c, QueueUpdateStatus.ASSIGNED, null, null);
+      this.queueChanged(c.departmentId);
+    });
+  }
+
+  private publishQueueUpdate(c: QueuedRef, status: QueueUpdateStatus, position: number | null, estimate: number | null): void {
+    this.pubsub.publish(Topics.QUEUE_CUSTOMER, c.customerId, queueUpdatePayload(c, status, position, estimate));
+  }
+
+  /**
+   * The queue of a department changed: supervisors are told, and every waiting customer of it gets their
+   * new position — coalesced to one refresh per department per 250 ms, however many changes arrive.
+   */
+  queueChanged(departmentId: string | null): void {
+    const key = departmentId ?? ALL_DEPARTMENTS;
+    if (this.pendingRefresh.has(key)) return;
+    const timer = setTimeout(() => {
+      this.pendingRefresh.delete(key);
+      this.refresh(departmentId).catch((err) => this.logger.error({ err }, 'queue refresh failed'));
+    }, 250);
+    timer.unref();
+    this.pendingRefresh.set(key, timer);
+  }
+
+  private async refresh(departmentId: string | null): Promise<void> {
+    const em = this.em();
+    const rows = await this.positions(em, departmentId);
+    const change: QueueChangePayload = { departmentId, length: rows.length, at: new Date().toISOString() };
+    if (departmentId) this.pubsub.publish(Topics.QUEUE, departmentId, change);
+    this.pubsub.publish(Topics.QUEUE, ALL_DEPARTMENTS, change);
+    if (!rows.length) return;
+    const [capacity, handling] = await Promise.all([this.eligibleCapacity(em, departmentId), this.handlingSeconds(em, departmentId)]);
+    const priorities = new Map(
+      (await em.find(Conversation, { id: { $in: rows.map((r) => r.id) } }, { fields: ['id', 'priority', 'customerId', 'agentId'] })).map((c) => [c.id, c]),
+    );
+    for (const r of rows) {
+      const c = priorities.get(r.id);
+      if (c) this.publishQueueUpdate(c, QueueUpdateStatus.QUEUED, r.position, estimateWaitSeconds(r.position, capacity, handling));
+    }
+  }
+
+  /** Capacity appearing drains the queue at once; a sweep every few seconds backs that up (and catches shift starts). */
+  start(scheduler: Scheduler): void {
+    this.presence.onChange((e) => {
+      if (e.online && e.status === 'AVAILABLE') this.offerCapacity(e.agentId).catch((err) => this.logger.error({ err }, 'queue drain failed'));
+    });
+    scheduler.every('routing-sweep', 5000, () => this.sweep());
+  }
+
+  stop(): void {
+    for (const t of this.pendingRefresh.values()) clearTimeout(t);
+    this.pendingRefresh.clear();
+  }
+}
+
+/** Takes one of an agent's chat slots unless they are full: the database refuses to exceed capacity. */
+async function takeSlot(em: EntityManager, agentId: string): Promise<boolean> {
+  await em.execute(`INSERT INTO agent_states (agent_id) VALUES (?) ON CONFLICT DO NOTHING`, [agentId]);
+  const rows = await em.execute(
+    `UPDATE agent_states a SET active_chats = a.active_chats + 1, last_assigned_at = now()
+       FROM users u WHERE a.agent_id = ? AND u.id = a.agent_id AND a.active_chats < u.max_concurrent_chats
+     RETURNING a.active_chats`,
+    [agentId],
+  );
+  return rows.length === 1;
+}
+
+function queueUpdatePayload(c: QueuedRef, status: QueueUpdateStatus, position: number | null, estimate: number | null): QueueUpdatePayload {
+  return {
+    conversationId: c.id,
+    status,
+    position,
+    estimatedWaitSeconds: estimate,
+    priority: c.priority,
+    agentId: c.agentId,
+    at: new Date().toISOString(),
+  };
+}
+
+export { isUuid };

@@ -1,0 +1,181 @@
+import {
+  CreateShiftDocument,
+  AssignSchedulesDocument,
+  EndConversationDocument,
+  HeartbeatDocument,
+  LeaveQueueDocument,
+  OnInboxDocument,
+  OnQueueUpdatesDocument,
+  QueueDocument,
+  RequestServiceDocument,
+  SetPresenceStatusDocument,
+} from '../generated/graphql';
+import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
+
+type Person = { id: string; token: string };
+
+const ask = (app: TestApp, customer: Person, message = '你好，想问一下', topic = '咨询', priority?: 'URGENT' | 'HIGH' | 'NORMAL' | 'LOW') =>
+  app.data(RequestServiceDocument, { input: { topic, message, ...(priority ? { priority } : {}) } }, customer.token);
+
+describe('routing and the queue', () => {
+  let app: TestApp;
+  let admin: string;
+  let sales: { id: string };
+  let support: { id: string };
+  let manager: Person;
+
+  const customer = () => app.createUser({ role: 'CUSTOMER' });
+  /** An agent who is online (heartbeat) and AVAILABLE. */
+  const onlineAgent = async (departmentId: string, extra: { maxConcurrentChats?: number; skills?: string[] } = {}) => {
+    const agent = await app.createUser({ role: 'AGENT', departmentId, ...extra });
+    await app.data(HeartbeatDocument, {}, agent.token);
+    return agent;
+  };
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false', QUEUE_AGEING_SECONDS: '3600' } });
+    admin = await app.adminToken();
+    sales = await app.createDepartment('售前咨询', 'sales');
+    support = await app.createDepartment('技术支持', 'technical');
+    manager = await app.createUser({ role: 'MANAGER', departmentId: support.id });
+  });
+  afterAll(() => app.stop());
+
+  it('assigns the least-loaded available agent of the named department at once, with the first message stored', async () => {
+    const a = await onlineAgent(support.id);
+    const b = await onlineAgent(support.id);
+    await onlineAgent(sales.id);
+    const inbox = subscribe(app.ws(a.token), OnInboxDocument, {});
+    const inboxB = subscribe(app.ws(b.token), OnInboxDocument, {});
+    await new Promise((r) => setTimeout(r, 300));
+
+    const first = (await ask(app, await customer(), 'APP 登录不了', 'technical')).requestService;
+    expect(first).toMatchObject({ status: 'ASSIGNED', position: null, priority: 'NORMAL' });
+    expect(first.conversation).toMatchObject({ status: 'ACTIVE', departmentId: support.id, lastSeq: 1 });
+    const firstAgent = first.conversation!.agentId!;
+    expect([a.id, b.id]).toContain(firstAgent);
+    const second = (await ask(app, await customer(), '还是登录不了', '技术支持')).requestService;
+    expect(second.conversation!.agentId).toBe(firstAgent === a.id ? b.id : a.id); // the less loaded one
+
+    const events = [await (firstAgent === a.id ? inbox : inboxB).next()];
+    expect(events[0].data?.inbox).toMatchObject({ type: 'ASSIGNED', conversationId: first.conversation!.id, message: { seq: 1, content: 'APP 登录不了' } });
+  });
+
+  it('gives a customer with an open conversation that one back', async () => {
+    const c = await customer();
+    const one = (await ask(app, c)).requestService;
+    const again = (await ask(app, c, '又来了')).requestService;
+    expect(again.conversation!.id).toBe(one.conversation!.id);
+  });
+
+  it('queues when nobody can take it, shows the position, and assigns the moment capacity appears', async () => {
+    const dept = await app.createDepartment('订单问题', 'order');
+    const agent = await onlineAgent(dept.id, { maxConcurrentChats: 1 });
+    const busy = (await ask(app, await customer(), '订单', 'order')).requestService;
+    expect(busy.status).toBe('ASSIGNED');
+
+    const waiting = await customer();
+    const queued = (await ask(app, waiting, '订单查询', 'order')).requestService;
+    expect(queued).toMatchObject({ status: 'QUEUED', position: 1, conversation: { status: 'QUEUED' } });
+    expect(queued.estimatedWaitSeconds).toBe(300); // 1 × 300 s default handling ÷ capacity 1
+    const updates = subscribe(app.ws(waiting.token), OnQueueUpdatesDocument, {});
+    expect((await updates.next()).data?.queueUpdates).toMatchObject({ status: 'QUEUED', position: 1 });
+
+    const later = await customer();
+    const urgent = (await ask(app, later, '我要投诉，订单无法使用', 'order')).requestService;
+    expect(urgent).toMatchObject({ status: 'QUEUED', priority: 'URGENT', position: 1 }); // jumps ahead
+    expect((await updates.next()).data?.queueUpdates).toMatchObject({ status: 'QUEUED', position: 2 });
+    const line = (await app.data(QueueDocument, { departmentId: dept.id }, admin)).queue;
+    expect(line.map((e) => [e.position, e.conversation.customerId])).toEqual([[1, later.id], [2, waiting.id]]);
+
+    await app.data(EndConversationDocument, { id: busy.conversation!.id }, agent.token);
+    const assigned = await updates.next();
+    expect(assigned.data?.queueUpdates).toMatchObject({ status: 'QUEUED', position: 1 }); // the urgent one took the slot
+    await app.data(LeaveQueueDocument, {}, later.token).catch(() => undefined); // already assigned: not waiting
+  });
+
+  it('lets a waiting customer leave the queue', async () => {
+    const dept = await app.createDepartment('账户问题', 'account');
+    const c = await customer();
+    const queued = (await ask(app, c, '账户', 'account')).requestService;
+    expect(queued.status).toBe('QUEUED');
+    const left = (await app.data(LeaveQueueDocument, {}, c.token)).leaveQueue;
+    expect(left).toMatchObject({ status: 'ENDED', endReason: 'LEFT_QUEUE' });
+    expect((await app.data(QueueDocument, { departmentId: dept.id }, admin)).queue).toEqual([]);
+    expect((await app.exec(LeaveQueueDocument, {}, c.token)).errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('skips agents who are offline or not AVAILABLE, and drains when one becomes available', async () => {
+    const dept = await app.createDepartment('售后服务', 'after_sales');
+    const agent = await onlineAgent(dept.id);
+    await app.data(SetPresenceStatusDocument, { status: 'BUSY' }, agent.token);
+    const c = await customer();
+    const queued = (await ask(app, c, '退货', 'after_sales')).requestService;
+    expect(queued.status).toBe('QUEUED');
+    const updates = subscribe(app.ws(c.token), OnQueueUpdatesDocument, {});
+    await updates.next(); // the current position
+    await app.data(SetPresenceStatusDocument, { status: 'AVAILABLE' }, agent.token);
+    const next = await updates.next();
+    expect(next.data?.queueUpdates).toMatchObject({ status: 'ASSIGNED', agentId: agent.id });
+  });
+
+  it('is refused to staff, and the queue to agents and other departments’ managers', async () => {
+    const agent = await app.createUser({ role: 'AGENT', departmentId: sales.id });
+    expect((await app.exec(RequestServiceDocument, { input: { topic: 'x', message: 'y' } }, agent.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await app.exec(QueueDocument, {}, agent.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await app.exec(QueueDocument, { departmentId: sales.id }, manager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    const bad = await app.exec(RequestServiceDocument, { input: { topic: 'x', message: '   ' } }, (await customer()).token);
+    expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('routing with schedules', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.stop());
+
+  it('only gives customers to agents on a shift now', async () => {
+    const admin = await app.adminToken();
+    const dept = await app.createDepartment('技术支持', 'technical');
+    const offShift = await app.createUser({ role: 'AGENT', departmentId: dept.id });
+    await app.data(HeartbeatDocument, {}, offShift.token);
+    const c1 = await app.createUser({ role: 'CUSTOMER' });
+    expect((await ask(app, c1, '你好', 'technical')).requestService.status).toBe('QUEUED');
+
+    const onShift = await app.createUser({ role: 'AGENT', departmentId: dept.id });
+    const now = new Date();
+    const hhmm = (d: Date) => d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
+    const start = new Date(now.getTime() - 3600_000);
+    const shift = (await app.data(CreateShiftDocument, { input: { name: 'now', code: 'NOW', startTime: hhmm(start), endTime: hhmm(new Date(now.getTime() + 3 * 3600_000)) } }, admin)).createShift;
+    const date = start.toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
+    await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [onShift.id], dates: [date] } }, admin);
+    await app.data(HeartbeatDocument, {}, onShift.token);
+    // Coming online drained the queue to the agent on shift.
+    await eventually(async () => (await app.data(QueueDocument, { departmentId: dept.id }, admin)).queue.length === 0, 5000, 'the queue drained');
+    const c2 = await app.createUser({ role: 'CUSTOMER' });
+    const direct = (await ask(app, c2, '你好', 'technical')).requestService;
+    expect(direct).toMatchObject({ status: 'ASSIGNED', conversation: { agentId: onShift.id } });
+  });
+});
+
+describe('a full queue', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false', QUEUE_MAX_LENGTH: '2' } });
+  });
+  afterAll(() => app.stop());
+
+  it('answers NO_CAPACITY beyond QUEUE_MAX_LENGTH and stores nothing', async () => {
+    const admin = await app.adminToken();
+    const dept = await app.createDepartment('投诉建议', 'complaints'); // no agents at all
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push((await ask(app, await app.createUser({ role: 'CUSTOMER' }), '建议', 'complaints')).requestService);
+    expect(results.map((r) => r.status)).toEqual(['QUEUED', 'QUEUED', 'NO_CAPACITY', 'NO_CAPACITY']);
+    for (const r of results.slice(2)) expect(r.conversation).toBeNull();
+    expect((await app.data(QueueDocument, { departmentId: dept.id }, admin)).queue).toHaveLength(2);
+    const [{ n }] = await app.services.orm.em.fork().execute<Array<{ n: number }>>('SELECT count(*)::int AS n FROM conversations');
+    expect(n).toBe(2);
+  });
+});
