@@ -4,6 +4,8 @@ import { RESOLVERS } from '../../src/schema';
 import { addDays } from '../../src/platform/clock';
 import { User } from '../../src/modules/accounts/user.entity';
 import { AuditEntry } from '../../src/modules/audit/audit-entry.entity';
+import { Conversation, ConversationStatus, rankOf } from '../../src/modules/conversations/conversation.entity';
+import { ServicePriority } from '../../src/modules/conversations/queue-policy';
 import { authChecker } from '../../src/platform/auth/auth-checker';
 import { createMemoryPubSub } from '../../src/platform/realtime/pubsub';
 import {
@@ -51,6 +53,18 @@ import {
   DeleteQuickReplyDocument,
   QuickRepliesDocument,
   QuickReplyCategoriesDocument,
+  SendQuickReplyDocument,
+  RequestServiceDocument,
+  LeaveQueueDocument,
+  QueueDocument,
+  SendMessageDocument,
+  MessagesDocument,
+  MarkDeliveredDocument,
+  MarkReadDocument,
+  SetTypingDocument,
+  EndConversationDocument,
+  ConversationsDocument,
+  ConversationByIdDocument,
 } from '../generated/graphql';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
 
@@ -234,7 +248,82 @@ const ACCESS: Access[] = [
   { operation: 'deleteQuickReply', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: async (fx, c) => fx.app.exec(DeleteQuickReplyDocument, { id: await freshQuickReply(fx, c) }, tokenOf(fx, c)) },
   { operation: 'quickReplies', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(QuickRepliesDocument, {}, tokenOf(fx, c)) },
   { operation: 'quickReplyCategories', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(QuickReplyCategoriesDocument, {}, tokenOf(fx, c)) },
+  // Conversations: the CUSTOMER caller's conversation with the AGENT caller, in the matrix department.
+  { operation: 'requestService', allowed: ['CUSTOMER'], call: (fx, c) => fx.app.exec(RequestServiceDocument, { input: { topic: 'matrix', message: '你好' } }, tokenOf(fx, c)) },
+  {
+    operation: 'leaveQueue',
+    allowed: ['CUSTOMER'],
+    call: async (fx, c) => {
+      await openChat(fx, ConversationStatus.QUEUED);
+      return fx.app.exec(LeaveQueueDocument, {}, tokenOf(fx, c));
+    },
+  },
+  { operation: 'queue', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QueueDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'sendMessage',
+    // Only the two parties write; supervisors read.
+    allowed: ['CUSTOMER', 'AGENT'],
+    call: async (fx, c) => fx.app.exec(SendMessageDocument, { input: { conversationId: await openChat(fx), content: `From ${c}`, clientMessageId: randomUUID() } }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'messages',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT', 'CUSTOMER'],
+    call: async (fx, c) => fx.app.exec(MessagesDocument, { conversationId: await openChat(fx) }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'markDelivered',
+    allowed: ['CUSTOMER', 'AGENT'],
+    call: async (fx, c) => fx.app.exec(MarkDeliveredDocument, { conversationId: await openChat(fx), upToSeq: 1 }, tokenOf(fx, c)),
+  },
+  { operation: 'markRead', allowed: ['CUSTOMER', 'AGENT'], call: async (fx, c) => fx.app.exec(MarkReadDocument, { conversationId: await openChat(fx), upToSeq: 1 }, tokenOf(fx, c)) },
+  {
+    operation: 'setTyping',
+    allowed: ['CUSTOMER', 'AGENT'],
+    call: async (fx, c) => fx.app.exec(SetTypingDocument, { conversationId: await openChat(fx), typing: true }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'endConversation',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT', 'CUSTOMER'],
+    call: async (fx, c) => fx.app.exec(EndConversationDocument, { id: await openChat(fx) }, tokenOf(fx, c)),
+  },
+  { operation: 'conversations', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(ConversationsDocument, {}, tokenOf(fx, c)) },
+  { operation: 'conversation', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(ConversationByIdDocument, { id: await openChat(fx) }, tokenOf(fx, c)) },
+  {
+    operation: 'sendQuickReply',
+    // Staff may call it, but only the conversation's agent writes in it: the admin and the manager (supervisors here) are refused.
+    allowed: ['AGENT'],
+    call: async (fx, c) => {
+      const { conversationId, quickReplyId } = await quickReplyChat(fx);
+      return fx.app.exec(SendQuickReplyDocument, { conversationId, quickReplyId, clientMessageId: randomUUID() }, tokenOf(fx, c));
+    },
+  },
 ];
+
+/**
+ * A new conversation of the CUSTOMER caller with the AGENT caller (ending any open one first: a customer
+ * has one open conversation at a time), holding one message from the customer.
+ */
+async function openChat(fx: Fixture, status = ConversationStatus.ACTIVE): Promise<string> {
+  const em = fx.app.services.orm.em.fork();
+  await em.execute(`UPDATE conversations SET status = 'ENDED', ended_at = now() WHERE customer_id = ? AND status <> 'ENDED'`, [fx.ids.CUSTOMER]);
+  const conversation = em.create(Conversation, {
+    customerId: fx.ids.CUSTOMER,
+    agentId: status === ConversationStatus.ACTIVE ? fx.ids.AGENT : null,
+    departmentId: fx.departmentId,
+    topic: 'matrix',
+    status,
+    priority: ServicePriority.NORMAL,
+    priorityRank: rankOf(ServicePriority.NORMAL),
+    lastSeq: 1,
+  });
+  await em.flush();
+  await em.execute(`INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, content) VALUES (?, ?, 1, ?, 'CUSTOMER', '你好')`, [
+    randomUUID(),
+    conversation.id,
+    fx.ids.CUSTOMER,
+  ]);
+  return conversation.id;
+}
 
 /** Every call that writes a dated record gets a date of its own, so no two calls collide. */
 let dateCounter = 0;
@@ -246,6 +335,28 @@ function nextDate(): string {
 async function freshQuickReply(fx: Fixture, caller: Caller): Promise<string> {
   const owner = caller && caller !== 'CUSTOMER' ? fx.tokens[caller] : fx.tokens.AGENT;
   return (await fx.app.data(CreateQuickReplyDocument, { input: { title: 'Mine', content: 'x' } }, owner)).createQuickReply.id;
+}
+
+/** An ACTIVE conversation of the AGENT caller (with the victim customer) and a PUBLIC quick reply, made once. */
+let quickReplyChatSetup: Promise<{ conversationId: string; quickReplyId: string }> | null = null;
+function quickReplyChat(fx: Fixture): Promise<{ conversationId: string; quickReplyId: string }> {
+  quickReplyChatSetup ??= (async () => {
+    const em = fx.app.services.orm.em.fork();
+    const conversation = em.create(Conversation, {
+      customerId: fx.victimId,
+      agentId: fx.ids.AGENT,
+      departmentId: fx.departmentId,
+      topic: 'matrix',
+      status: ConversationStatus.ACTIVE,
+      priority: ServicePriority.NORMAL,
+      priorityRank: rankOf(ServicePriority.NORMAL),
+      assignedAt: new Date(),
+    });
+    await em.flush();
+    const reply = await fx.app.data(CreateQuickReplyDocument, { input: { title: 'Matrix', content: 'Hello {customerName}', scope: 'PUBLIC' } }, fx.tokens.ADMIN);
+    return { conversationId: conversation.id, quickReplyId: reply.createQuickReply.id };
+  })();
+  return quickReplyChatSetup;
 }
 
 /** Every resolver of the schema: each query and mutation must have a row. */
