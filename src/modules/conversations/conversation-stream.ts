@@ -17,7 +17,7 @@ export async function* conversationStream(
   conversationId: string,
   afterSeq: number | null,
 ): AsyncGenerator<ConversationEventPayload> {
-  const live = pubsub.subscribe(Topics.CONVERSATION, conversationId)[Symbol.asyncIterator]();
+  const live = await pubsub.listen(Topics.CONVERSATION, conversationId);
   try {
     let last: number;
     if (afterSeq === null) {
@@ -63,7 +63,7 @@ function messageEvent(m: Message): ConversationEventPayload {
 
 /** A subscription that listens to `topic:id`, then yields the current state (if any), then everything live. */
 export async function* startingWith<T>(initial: () => Promise<T | null>, pubsub: PubSubPort, routingKey: string, id: string): AsyncGenerator<T> {
-  const live = pubsub.subscribe(routingKey, id)[Symbol.asyncIterator]();
+  const live = await pubsub.listen(routingKey, id);
   try {
     const first = await initial();
     if (first) yield first;

@@ -10,8 +10,50 @@ import type Redis from 'ioredis';
  */
 export interface PubSubPort extends PubSub {
   publish(routingKey: string, ...args: unknown[]): void;
+  /** Listens from the first `next()` on (type-graphql's contract). */
   subscribe(routingKey: string, dynamicId?: unknown): AsyncIterable<unknown>;
+  /**
+   * Listens from the moment the returned promise resolves: for streams that read the database after
+   * subscribing (replays), so nothing published in between is missed.
+   */
+  listen(routingKey: string, dynamicId?: unknown): Promise<AsyncIterableIterator<unknown>>;
   close(): Promise<void>;
+}
+
+/** A subscription's buffer: values pushed before anyone asks wait in order; `return()` ends it and unsubscribes. */
+class Channel implements AsyncIterableIterator<unknown> {
+  private readonly queue: unknown[] = [];
+  private readonly waiting: Array<(r: IteratorResult<unknown>) => void> = [];
+  private closed = false;
+
+  constructor(private readonly onClose: () => void) {}
+
+  push(value: unknown): void {
+    if (this.closed) return;
+    const waiter = this.waiting.shift();
+    if (waiter) waiter({ value, done: false });
+    else this.queue.push(value);
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    if (this.queue.length) return Promise.resolve({ value: this.queue.shift(), done: false });
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  async return(): Promise<IteratorResult<unknown>> {
+    if (!this.closed) {
+      this.closed = true;
+      this.queue.length = 0;
+      for (const w of this.waiting.splice(0)) w({ value: undefined, done: true });
+      this.onClose();
+    }
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
 }
 
 export function topicName(routingKey: string, dynamicId?: unknown): string {
@@ -25,13 +67,27 @@ function splitArgs(args: unknown[]): { id: unknown; payload: unknown } {
 /** In-process adapter: one server process, no Redis. */
 export function createMemoryPubSub(): PubSubPort {
   const inner = createPubSub<Record<string, [unknown]>>();
+  const channels = new Map<string, Set<Channel>>();
   return {
     publish(routingKey, ...args) {
       const { id, payload } = splitArgs(args);
-      inner.publish(topicName(routingKey, id), payload);
+      const topic = topicName(routingKey, id);
+      inner.publish(topic, payload);
+      for (const ch of channels.get(topic) ?? []) ch.push(payload);
     },
     subscribe(routingKey, dynamicId) {
       return inner.subscribe(topicName(routingKey, dynamicId));
+    },
+    async listen(routingKey, dynamicId) {
+      const topic = topicName(routingKey, dynamicId);
+      const set = channels.get(topic) ?? new Set<Channel>();
+      channels.set(topic, set);
+      const ch: Channel = new Channel(() => {
+        set.delete(ch);
+        if (!set.size) channels.delete(topic);
+      });
+      set.add(ch);
+      return ch;
     },
     async close() {},
   };
@@ -61,6 +117,18 @@ export function createRedisPubSub(
     },
     subscribe(routingKey, dynamicId) {
       return inner.asyncIterableIterator(topicName(routingKey, dynamicId)) as AsyncIterable<unknown>;
+    },
+    async listen(routingKey, dynamicId) {
+      let subscriptionId: number | null = null;
+      let closed = false;
+      const ch = new Channel(() => {
+        closed = true;
+        if (subscriptionId !== null) inner.unsubscribe(subscriptionId);
+      });
+      // Resolves once Redis has confirmed the SUBSCRIBE.
+      subscriptionId = await inner.subscribe(topicName(routingKey, dynamicId), (message: unknown) => ch.push(message));
+      if (closed) inner.unsubscribe(subscriptionId);
+      return ch;
     },
     async close() {
       await inner.close();
