@@ -23,8 +23,18 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'assignSchedules 50×1 and 500×30 (15,000 rows), scheduleBoard 500 agents × 7 days',
     load: async () => require('./scheduling') as BenchmarkModule,
   },
-  // realtime:   { description: '...', load: async () => require('./realtime') as BenchmarkModule },
-  // knowledge:  { description: '...', load: async () => require('./knowledge') as BenchmarkModule },
+  realtime: {
+    description: '5,000 customer + 500 agent graphql-ws connections, sendMessage at 200/s and 1,000/s: delivered/s, latency, memory; beside a bare ws relay; then 2 processes + Redis',
+    load: async () => require('./realtime') as BenchmarkModule,
+  },
+  knowledge: {
+    description: 'searchFaqs over 10,000 FAQs: top-1/top-3 on the shipped test set beside baselines, p50/p99 latency',
+    load: async () => require('./knowledge') as BenchmarkModule,
+  },
+  tickets: {
+    description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
+    load: async () => require('./tickets') as BenchmarkModule,
+  },
 };
 
 function usage(): string {

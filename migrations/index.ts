@@ -2,8 +2,11 @@ import { Migration20261121000000_foundation } from './Migration20261121000000_fo
 import { Migration20261121010000_scheduling } from './Migration20261121010000_scheduling';
 import { Migration20261121020000_leave } from './Migration20261121020000_leave';
 import { Migration20261121030000_swaps } from './Migration20261121030000_swaps';
-import { Migration20261122010000_quick_replies } from './Migration20261122010000_quick_replies';
 import { Migration20261122000000_conversations } from './Migration20261122000000_conversations';
+import { Migration20261122010000_quick_replies } from './Migration20261122010000_quick_replies';
+import { Migration20261122020000_conversation_lifecycle } from './Migration20261122020000_conversation_lifecycle';
+import { Migration20261123050000_knowledge } from './Migration20261123050000_knowledge';
+import { Migration20261124000000_tickets } from './Migration20261124000000_tickets';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -11,6 +14,9 @@ export const MIGRATIONS = [
   { name: 'Migration20261121010000_scheduling', class: Migration20261121010000_scheduling },
   { name: 'Migration20261121020000_leave', class: Migration20261121020000_leave },
   { name: 'Migration20261121030000_swaps', class: Migration20261121030000_swaps },
-  { name: 'Migration20261122010000_quick_replies', class: Migration20261122010000_quick_replies },
   { name: 'Migration20261122000000_conversations', class: Migration20261122000000_conversations },
+  { name: 'Migration20261122010000_quick_replies', class: Migration20261122010000_quick_replies },
+  { name: 'Migration20261122020000_conversation_lifecycle', class: Migration20261122020000_conversation_lifecycle },
+  { name: 'Migration20261123050000_knowledge', class: Migration20261123050000_knowledge },
+  { name: 'Migration20261124000000_tickets', class: Migration20261124000000_tickets },
 ];

@@ -71,6 +71,9 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger } =
     services.presence.start(services.scheduler);
     services.routing.start(services.scheduler);
     cleanups.unshift(async () => services.routing.stop());
+    services.lifecycle.start(services.scheduler);
+    services.tickets.start(services.scheduler);
+    cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
 
     const schema = await createSchema(pubsub);

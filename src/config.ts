@@ -3,6 +3,9 @@ import path from 'node:path';
 import { bool, cleanEnv, makeValidator, num, port, str, EnvError } from 'envalid';
 import { IANAZone } from 'luxon';
 import dotenv from 'dotenv';
+import { ClassifierRules, parseClassifierRules } from './modules/knowledge/classifier';
+import { KnowledgeSettings, parseKnowledgeSettings, readJsonFile, shippedConfigFile } from './modules/knowledge/knowledge.settings';
+import { parseBusinessHours, parseSlaPolicy, parseTicketCategories, TicketSettings } from './modules/tickets/ticket.settings';
 
 const timeZone = makeValidator<string>((value) => {
   if (!IANAZone.isValidZone(value)) throw new EnvError(`not an IANA time zone: ${value}`);
@@ -29,6 +32,12 @@ const listenPort = makeValidator<number>((value) => {
 const secret = makeValidator<string>((value) => {
   if (value !== '' && value.length < 32) throw new EnvError('must be at least 32 characters');
   return value;
+});
+
+const positiveInt = makeValidator<number>((value) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new EnvError(`not a whole number of at least 1: ${value}`);
+  return n;
 });
 
 const logLevel = str({ choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
@@ -67,6 +76,15 @@ const spec = {
   RATE_SEND_MESSAGE_PER_MINUTE: num({ default: 30 }),
   RATE_END_CONVERSATION_PER_MINUTE: num({ default: 10 }),
   RATE_RATE_CONVERSATION_PER_MINUTE: num({ default: 5 }),
+  KNOWLEDGE_CONFIG_FILE: str({ default: '', desc: 'FAQ categories, stop words, synonyms and search weights (JSON); empty: the shipped config/knowledge.json' }),
+  KNOWLEDGE_SEGMENTER: str({ choices: ['jieba', 'intl'], default: 'jieba', desc: 'Chinese word segmentation: jieba (@node-rs/jieba) or intl (Intl.Segmenter)' }),
+  CLASSIFIER_RULES_FILE: str({ default: '', desc: 'classifyMessage keywords, patterns and rules (JSON); empty: the shipped config/classifier.json' }),
+  TICKET_CATEGORIES: str({ default: '', desc: 'JSON {"技术支持": "technical", …}: ticket category → department code; empty: the built-in map' }),
+  TICKET_SLA: str({ default: '', desc: 'JSON {"urgent": {"firstResponse": 5, "resolution": 60}, …} in minutes; priorities left out keep their defaults' }),
+  TICKET_BUSINESS_HOURS: str({ default: '', desc: 'JSON {"weekdays": [1,2,3,4,5], "hours": ["09:00-18:00"], "holidays": [], "zone": …}; empty: SLAs run 24×7' }),
+  TICKET_REOPEN_WINDOW_DAYS: positiveInt({ default: 7, desc: 'a resolved ticket may be reopened this many days after its resolution' }),
+  TICKET_AGENT_LIMIT: positiveInt({ default: 20, desc: 'open tickets one agent holds at most (auto-assignment and assignTicket)' }),
+  TICKET_SLA_SWEEP_SECONDS: positiveInt({ default: 30, desc: 'how often SLA warnings and breaches are looked for (and ticket queues drained)' }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
   SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'how long SIGTERM waits for requests to finish' }),
 };
@@ -99,6 +117,9 @@ export type Config = Readonly<{
     offlineGraceSeconds: number;
     ratePerMinute: { sendMessage: number; endConversation: number; rateConversation: number };
   };
+  knowledge: KnowledgeSettings & { configFile: string; engine: 'jieba' | 'intl' };
+  classifier: { rulesFile: string; rules: ClassifierRules };
+  tickets: TicketSettings;
   playground: boolean;
   shutdownGraceMs: number;
 }>;
@@ -115,6 +136,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
   });
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  const knowledgeFile = e.KNOWLEDGE_CONFIG_FILE ? path.resolve(e.KNOWLEDGE_CONFIG_FILE) : shippedConfigFile('knowledge.json');
+  const rulesFile = e.CLASSIFIER_RULES_FILE ? path.resolve(e.CLASSIFIER_RULES_FILE) : shippedConfigFile('classifier.json');
+  const knowledge = fromFile('KNOWLEDGE_CONFIG_FILE', knowledgeFile, parseKnowledgeSettings);
+  const classifierRules = fromFile('CLASSIFIER_RULES_FILE', rulesFile, parseClassifierRules);
+  const tickets = ticketSettings(e);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -158,8 +184,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         rateConversation: e.RATE_RATE_CONVERSATION_PER_MINUTE,
       },
     },
+    knowledge: { ...knowledge, configFile: knowledgeFile, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl' },
+    classifier: { rulesFile, rules: classifierRules },
+    tickets,
     playground: e.PLAYGROUND,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  });
+}
+
+/** A JSON configuration file named by `variable`, parsed and checked; any problem is a ConfigError naming both. */
+function fromFile<T>(variable: string, file: string, parse: (raw: unknown, source: string) => T): T {
+  try {
+    return parse(readJsonFile(file), file);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  ${variable}: ${(err as Error).message}`);
+  }
+}
+
+/** The TICKET_* variables; every bad one is named in one ConfigError. */
+function ticketSettings(e: { TICKET_CATEGORIES: string; TICKET_SLA: string; TICKET_BUSINESS_HOURS: string; TICKET_REOPEN_WINDOW_DAYS: number; TICKET_AGENT_LIMIT: number; TICKET_SLA_SWEEP_SECONDS: number; BUSINESS_TZ: string }): TicketSettings {
+  const problems: string[] = [];
+  const read = <T>(variable: string, parse: () => T): T => {
+    try {
+      return parse();
+    } catch (err) {
+      problems.push(`${variable}: ${(err as Error).message}`);
+      return null as T;
+    }
+  };
+  const categories = read('TICKET_CATEGORIES', () => parseTicketCategories(e.TICKET_CATEGORIES));
+  const sla = read('TICKET_SLA', () => parseSlaPolicy(e.TICKET_SLA));
+  const calendar = read('TICKET_BUSINESS_HOURS', () => parseBusinessHours(e.TICKET_BUSINESS_HOURS, e.BUSINESS_TZ));
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return Object.freeze({
+    categories,
+    sla,
+    calendar,
+    reopenWindowDays: e.TICKET_REOPEN_WINDOW_DAYS,
+    agentLimit: e.TICKET_AGENT_LIMIT,
+    sweepEveryMs: e.TICKET_SLA_SWEEP_SECONDS * 1000,
   });
 }
 

@@ -13,7 +13,11 @@ import { PresenceResolver } from './modules/presence/presence.resolver';
 import { LeaveResolver } from './modules/leave/leave.resolver';
 import { SwapResolver, SwapStepResolver } from './modules/swaps/swap.resolver';
 import { ConversationResolver } from './modules/conversations/conversation.resolver';
+import { ConversationLifecycleResolver, ConversationTransferResolver } from './modules/conversations/lifecycle.resolver';
 import { QuickReplyResolver } from './modules/quick-replies/quick-reply.resolver';
+import { FaqResolver } from './modules/knowledge/faq.resolver';
+import { ClassifierResolver } from './modules/knowledge/classifier.resolver';
+import { TicketCommentResolver, TicketResolver } from './modules/tickets/ticket.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -27,7 +31,13 @@ export const RESOLVERS = [
   SwapResolver,
   SwapStepResolver,
   ConversationResolver,
+  ConversationLifecycleResolver,
+  ConversationTransferResolver,
   QuickReplyResolver,
+  FaqResolver,
+  ClassifierResolver,
+  TicketResolver,
+  TicketCommentResolver,
 ] as const;
 
 /** The executable schema. Arguments are validated with class-validator; `@Authorized` is checked by `authChecker`. */

@@ -20,7 +20,11 @@ import { UploadService } from './modules/uploads/upload.service';
 import { SwapService } from './modules/swaps/swap.service';
 import { RoutingService } from './modules/conversations/routing.service';
 import { ChatService } from './modules/conversations/chat.service';
+import { ConversationLifecycleService } from './modules/conversations/lifecycle.service';
 import { QuickReplyService } from './modules/quick-replies/quick-reply.service';
+import { FaqService } from './modules/knowledge/faq.service';
+import { MessageClassifier } from './modules/knowledge/classifier';
+import { TicketService } from './modules/tickets/ticket.service';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -44,7 +48,14 @@ export interface Services {
   swaps: SwapService;
   routing: RoutingService;
   chat: ChatService;
+  /** Transfers, idle handling, offline grace, ratings. */
+  lifecycle: ConversationLifecycleService;
   quickReplies: QuickReplyService;
+  /** The FAQ knowledge base and its search index (bestAnswer for auto-answers). */
+  faqs: FaqService;
+  classifier: MessageClassifier;
+  /** Tickets, their SLAs (and the SLA sweep) and auto-assignment. */
+  tickets: TicketService;
   scheduler: Scheduler;
 }
 
@@ -78,6 +89,12 @@ export function createServices(deps: {
   const quickReplies = new QuickReplyService(audit);
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork());
   const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute);
+  const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
+    deps.orm.em.fork(),
+  );
+  const faqs = new FaqService(audit, deps.config.knowledge, deps.logger);
+  const classifier = new MessageClassifier(deps.config.classifier.rules);
+  const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork());
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, scheduler };
+  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, faqs, classifier, tickets, scheduler };
 }

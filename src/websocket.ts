@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
+  DocumentNode,
   ExecutionArgs,
   getOperationAST,
   GraphQLError,
@@ -38,6 +39,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const socketsByUser = new Map<string, Set<WebSocket>>();
   const rules = [...specifiedRules, ...limitRules];
+  const documents = new DocumentCache(500, 20_000);
 
   const track = (userId: string, socket: WebSocket) => {
     let set = socketsByUser.get(userId);
@@ -85,14 +87,17 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
       },
       onSubscribe: async (ctx, _id, payload) => {
         const traceId = newTraceId();
-        let document;
-        try {
-          document = parse(payload.query, { maxTokens: config.limits.maxTokens });
-        } catch (err) {
-          return withCode([err instanceof GraphQLError ? err : new GraphQLError(String(err))], 'GRAPHQL_PARSE_FAILED');
+        let document = documents.get(payload.query);
+        if (!document) {
+          try {
+            document = parse(payload.query, { maxTokens: config.limits.maxTokens });
+          } catch (err) {
+            return withCode([err instanceof GraphQLError ? err : new GraphQLError(String(err))], 'GRAPHQL_PARSE_FAILED');
+          }
+          const validationErrors = validate(schema, document, rules);
+          if (validationErrors.length) return withCode(validationErrors, 'GRAPHQL_VALIDATION_FAILED');
+          documents.set(payload.query, document);
         }
-        const validationErrors = validate(schema, document, rules);
-        if (validationErrors.length) return withCode(validationErrors, 'GRAPHQL_VALIDATION_FAILED');
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return withCode([new GraphQLError('The operation to run could not be determined')], 'OPERATION_RESOLUTION_FAILURE');
 
@@ -152,6 +157,37 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
     },
   };
   return { wss, drainPlugin, openSockets: () => wss.clients.size };
+}
+
+/**
+ * Documents that parsed and passed validation (the limits included), by query text, least recently used out
+ * first. A client sends the same few operations over and over (a chat client one sendMessage per message),
+ * and validating even a small document against this schema costs more than parsing it a hundred times;
+ * Apollo keeps such a store for HTTP. The result depends only on the text, the schema and the rules, all
+ * fixed for the server's life; graphql-js never mutates a document, so one can serve every execution.
+ */
+class DocumentCache {
+  private readonly entries = new Map<string, DocumentNode>();
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxQueryLength: number,
+  ) {}
+
+  get(query: string): DocumentNode | undefined {
+    const document = this.entries.get(query);
+    if (document) {
+      this.entries.delete(query);
+      this.entries.set(query, document);
+    }
+    return document;
+  }
+
+  set(query: string, document: DocumentNode): void {
+    if (query.length > this.maxQueryLength) return;
+    this.entries.set(query, document);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
 }
 
 /** graphql-js parse and validation errors carry no code; tag them as Apollo does over HTTP. */

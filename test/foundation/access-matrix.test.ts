@@ -66,6 +66,35 @@ import {
   ConversationsDocument,
   ConversationByIdDocument,
 } from '../generated/graphql';
+import { RateConversationDocument, TransferConversationDocument } from '../generated/graphql';
+import {
+  ArchiveFaqDocument,
+  ClassifyMessageDocument,
+  CreateFaqDocument,
+  FaqCategoriesDocument,
+  FaqFeedbackDocument,
+  FaqsDocument,
+  PopularFaqsDocument,
+  PublishFaqDocument,
+  SearchFaqsDocument,
+  UpdateFaqDocument,
+} from '../generated/graphql';
+import {
+  AssignTicketDocument,
+  CloseTicketDocument,
+  CommentOnTicketDocument,
+  CreateTicketDocument,
+  EscalateTicketDocument,
+  RateTicketDocument,
+  ReopenTicketDocument,
+  ResolveTicketDocument,
+  TicketByIdDocument,
+  TicketCategoriesDocument,
+  TicketFromConversationDocument,
+  TicketsDocument,
+  TicketStatsDocument,
+} from '../generated/graphql';
+import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
 
 const ROLES = ['ADMIN', 'MANAGER', 'AGENT', 'CUSTOMER'] as const;
@@ -292,12 +321,95 @@ const ACCESS: Access[] = [
     operation: 'sendQuickReply',
     // Staff may call it, but only the conversation's agent writes in it: the admin and the manager (supervisors here) are refused.
     allowed: ['AGENT'],
-    call: async (fx, c) => {
-      const { conversationId, quickReplyId } = await quickReplyChat(fx);
-      return fx.app.exec(SendQuickReplyDocument, { conversationId, quickReplyId, clientMessageId: randomUUID() }, tokenOf(fx, c));
-    },
+    call: async (fx, c) =>
+      fx.app.exec(SendQuickReplyDocument, { conversationId: await openChat(fx), quickReplyId: await publicQuickReply(fx), clientMessageId: randomUUID() }, tokenOf(fx, c)),
   },
+  // Conversation lifecycle: transfers by the conversation's agent or a supervisor in scope; ratings by its customer.
+  {
+    operation: 'transferConversation',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: async (fx, c) => fx.app.exec(TransferConversationDocument, { id: await lifecycleChat(fx), toAgentId: await transferTarget(fx), note: `By ${c}` }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'rateConversation',
+    allowed: ['CUSTOMER'],
+    call: async (fx, c) => fx.app.exec(RateConversationDocument, { id: await lifecycleChat(fx, 'ENDED'), score: 5 }, tokenOf(fx, c)),
+  },
+  // Knowledge base: keepers (admins, managers) act on a fresh draft of the matrix department; everyone signed in reads and searches.
+  {
+    operation: 'createFaq',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(CreateFaqDocument, { input: { question: `By ${c}?`, answer: 'A', category: '其他', departmentId: fx.departmentId } }, tokenOf(fx, c)),
+  },
+  { operation: 'updateFaq', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(UpdateFaqDocument, { id: await freshFaq(fx), input: { answer: `By ${c}` } }, tokenOf(fx, c)) },
+  { operation: 'publishFaq', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(PublishFaqDocument, { id: await freshFaq(fx) }, tokenOf(fx, c)) },
+  { operation: 'archiveFaq', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(ArchiveFaqDocument, { id: await freshFaq(fx) }, tokenOf(fx, c)) },
+  { operation: 'faqs', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(FaqsDocument, {}, tokenOf(fx, c)) },
+  { operation: 'popularFaqs', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(PopularFaqsDocument, {}, tokenOf(fx, c)) },
+  { operation: 'searchFaqs', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(SearchFaqsDocument, { query: '退票' }, tokenOf(fx, c)) },
+  { operation: 'faqFeedback', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(FaqFeedbackDocument, { id: await freshFaq(fx, true), helpful: true }, tokenOf(fx, c)) },
+  { operation: 'faqCategories', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(FaqCategoriesDocument, {}, tokenOf(fx, c)) },
+  { operation: 'classifyMessage', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(ClassifyMessageDocument, { content: '我要退票' }, tokenOf(fx, c)) },
+  // Tickets: fresh tickets of the matrix department, of the CUSTOMER caller, held by the AGENT caller (see freshTicket).
+  {
+    operation: 'createTicket',
+    allowed: ALL_SIGNED_IN,
+    call: (fx, c) => fx.app.exec(CreateTicketDocument, { input: { subject: `By ${c}`, category: '其他', customerId: fx.ids.CUSTOMER } }, tokenOf(fx, c)),
+  },
+  { operation: 'ticketFromConversation', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(TicketFromConversationDocument, { conversationId: await openChat(fx) }, tokenOf(fx, c)) },
+  {
+    operation: 'assignTicket',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: async (fx, c) => fx.app.exec(AssignTicketDocument, { id: await freshTicket(fx, TicketStatus.NEW), agentId: fx.ids.AGENT }, tokenOf(fx, c)),
+  },
+  { operation: 'escalateTicket', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: async (fx, c) => fx.app.exec(EscalateTicketDocument, { id: await freshTicket(fx), reason: `By ${c}` }, tokenOf(fx, c)) },
+  { operation: 'resolveTicket', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: async (fx, c) => fx.app.exec(ResolveTicketDocument, { id: await freshTicket(fx), resolution: `By ${c}` }, tokenOf(fx, c)) },
+  { operation: 'closeTicket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(CloseTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED) }, tokenOf(fx, c)) },
+  { operation: 'reopenTicket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(ReopenTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED) }, tokenOf(fx, c)) },
+  { operation: 'commentOnTicket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(CommentOnTicketDocument, { id: await freshTicket(fx), body: `By ${c}` }, tokenOf(fx, c)) },
+  { operation: 'rateTicket', allowed: ['CUSTOMER'], call: async (fx, c) => fx.app.exec(RateTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED), score: 5 }, tokenOf(fx, c)) },
+  { operation: 'tickets', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(TicketsDocument, {}, tokenOf(fx, c)) },
+  { operation: 'ticket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(TicketByIdDocument, { id: await freshTicket(fx) }, tokenOf(fx, c)) },
+  { operation: 'ticketStats', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(TicketStatsDocument, { from: '2030-01-01', to: '2030-01-31' }, tokenOf(fx, c)) },
+  { operation: 'ticketCategories', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(TicketCategoriesDocument, {}, tokenOf(fx, c)) },
 ];
+
+/**
+ * A new ticket of the CUSTOMER caller in the matrix department: NEW (unassigned), or held by the AGENT caller
+ * (ASSIGNED, or RESOLVED just now). The AGENT caller's other open tickets are closed first, so the agent
+ * limit never gets in the way.
+ */
+async function freshTicket(fx: Fixture, status: TicketStatus = TicketStatus.ASSIGNED): Promise<string> {
+  const em = fx.app.services.orm.em.fork();
+  await em.execute(
+    `UPDATE tickets SET status = 'CLOSED', resolved_at = coalesce(resolved_at, now()), closed_at = now()
+      WHERE assignee_id = ? AND status IN ('ASSIGNED', 'IN_PROGRESS', 'REOPENED')`,
+    [fx.ids.AGENT],
+  );
+  const now = new Date();
+  const later = new Date(now.getTime() + 3_600_000);
+  const held = status !== TicketStatus.NEW;
+  const ticket = em.create(Ticket, {
+    customerId: fx.ids.CUSTOMER,
+    createdById: fx.ids.CUSTOMER,
+    subject: 'Matrix',
+    category: '其他',
+    departmentId: fx.departmentId,
+    priority: ServicePriority.NORMAL,
+    status,
+    assigneeId: held ? fx.ids.AGENT : null,
+    assignedAt: held ? now : null,
+    firstResponseDueAt: later,
+    firstResponseWarnAt: later,
+    resolutionStartedAt: now,
+    resolutionDueAt: later,
+    resolutionWarnAt: later,
+    nextDueAt: later,
+    resolvedAt: status === TicketStatus.RESOLVED ? now : null,
+  });
+  await em.flush();
+  return ticket.id;
+}
 
 /**
  * A new conversation of the CUSTOMER caller with the AGENT caller (ending any open one first: a customer
@@ -331,32 +443,26 @@ function nextDate(): string {
   return addDays('2030-02-01', dateCounter++);
 }
 
+/** A new DRAFT FAQ of the matrix department, made by the admin (published when asked). */
+async function freshFaq(fx: Fixture, publish = false): Promise<string> {
+  const { createFaq } = await fx.app.data(CreateFaqDocument, { input: { question: '矩阵问题？', answer: 'A', category: '其他', departmentId: fx.departmentId } }, fx.tokens.ADMIN);
+  if (publish) await fx.app.data(PublishFaqDocument, { id: createFaq.id }, fx.tokens.ADMIN);
+  return createFaq.id;
+}
+
 /** A new PERSONAL quick reply of the caller (staff), or of the AGENT caller for callers who must be refused. */
 async function freshQuickReply(fx: Fixture, caller: Caller): Promise<string> {
   const owner = caller && caller !== 'CUSTOMER' ? fx.tokens[caller] : fx.tokens.AGENT;
   return (await fx.app.data(CreateQuickReplyDocument, { input: { title: 'Mine', content: 'x' } }, owner)).createQuickReply.id;
 }
 
-/** An ACTIVE conversation of the AGENT caller (with the victim customer) and a PUBLIC quick reply, made once. */
-let quickReplyChatSetup: Promise<{ conversationId: string; quickReplyId: string }> | null = null;
-function quickReplyChat(fx: Fixture): Promise<{ conversationId: string; quickReplyId: string }> {
-  quickReplyChatSetup ??= (async () => {
-    const em = fx.app.services.orm.em.fork();
-    const conversation = em.create(Conversation, {
-      customerId: fx.victimId,
-      agentId: fx.ids.AGENT,
-      departmentId: fx.departmentId,
-      topic: 'matrix',
-      status: ConversationStatus.ACTIVE,
-      priority: ServicePriority.NORMAL,
-      priorityRank: rankOf(ServicePriority.NORMAL),
-      assignedAt: new Date(),
-    });
-    await em.flush();
-    const reply = await fx.app.data(CreateQuickReplyDocument, { input: { title: 'Matrix', content: 'Hello {customerName}', scope: 'PUBLIC' } }, fx.tokens.ADMIN);
-    return { conversationId: conversation.id, quickReplyId: reply.createQuickReply.id };
-  })();
-  return quickReplyChatSetup;
+/** A PUBLIC quick reply (every staff member may use it), made once. */
+let publicQuickReplyId: Promise<string> | null = null;
+function publicQuickReply(fx: Fixture): Promise<string> {
+  publicQuickReplyId ??= fx.app
+    .data(CreateQuickReplyDocument, { input: { title: 'Matrix', content: 'Hello {customerName}', scope: 'PUBLIC' } }, fx.tokens.ADMIN)
+    .then((d) => d.createQuickReply.id);
+  return publicQuickReplyId;
 }
 
 /** Every resolver of the schema: each query and mutation must have a row. */
@@ -495,3 +601,44 @@ describe('access matrix: every refused role is refused, every allowed role is le
     });
   });
 });
+
+/**
+ * For the lifecycle rows: a new conversation of the CUSTOMER caller with the AGENT caller in the matrix
+ * department, ACTIVE (ending any open one first) or already ENDED.
+ */
+async function lifecycleChat(fx: Fixture, status: 'ACTIVE' | 'ENDED' = 'ACTIVE'): Promise<string> {
+  const em = fx.app.services.orm.em.fork();
+  if (status === 'ACTIVE') {
+    await em.execute(`UPDATE conversations SET status = 'ENDED', ended_at = now() WHERE customer_id = ? AND status <> 'ENDED'`, [fx.ids.CUSTOMER]);
+  }
+  const id = randomUUID();
+  await em.execute(
+    `INSERT INTO conversations (id, customer_id, agent_id, department_id, topic, status, priority, priority_rank, assigned_at, ended_at, last_seq)
+     VALUES (?, ?, ?, ?, 'matrix', ?, 'NORMAL', 2, now(), ?, 0)`,
+    [id, fx.ids.CUSTOMER, fx.ids.AGENT, fx.departmentId, status, status === 'ENDED' ? new Date() : null],
+  );
+  return id;
+}
+
+/**
+ * The target of the transfer rows: the matrix department's other agent, on a shift now (routing's on-duty
+ * rule applies: ROUTING_REQUIRE_SHIFT is on here) and online (a heartbeat on every call).
+ */
+let transferTargetReady: Promise<void> | null = null;
+async function transferTarget(fx: Fixture): Promise<string> {
+  transferTargetReady ??= (async () => {
+    const now = Date.now();
+    const hhmm = (ms: number) => new Date(ms).toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
+    const { createShift } = await fx.app.data(
+      CreateShiftDocument,
+      { input: { name: 'Now', code: `NOW${unique()}`, startTime: hhmm(now - 3600_000), endTime: hhmm(now + 3 * 3600_000) } },
+      fx.tokens.ADMIN,
+    );
+    const date = new Date(now - 3600_000).toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
+    await fx.app.data(AssignSchedulesDocument, { input: { shiftId: createShift.id, agentIds: [fx.targetAgentId], dates: [date] } }, fx.tokens.ADMIN);
+  })();
+  await transferTargetReady;
+  const viewer = { id: fx.targetAgentId, role: 'AGENT' as never, departmentId: fx.departmentId };
+  await fx.app.services.presence.heartbeat({ viewer, em: fx.app.services.orm.em.fork(), traceId: 'matrix', logger: fx.app.services.logger, ip: '127.0.0.1' });
+  return fx.targetAgentId;
+}

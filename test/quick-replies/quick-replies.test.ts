@@ -8,8 +8,12 @@ import type { QuickReplyChat } from '../../src/modules/quick-replies/quick-reply
 import {
   CreateQuickReplyDocument,
   DeleteQuickReplyDocument,
+  HeartbeatDocument,
+  MessagesDocument,
   QuickRepliesDocument,
   QuickReplyCategoriesDocument,
+  RequestServiceDocument,
+  SendQuickReplyDocument,
   UpdateQuickReplyDocument,
 } from '../generated/graphql';
 import type { CreateQuickReplyInput } from '../generated/graphql';
@@ -51,7 +55,8 @@ describe('quick replies', () => {
   }
 
   beforeAll(async () => {
-    app = await startTestApp();
+    // No schedules in this suite: routing may give a chat to any online agent.
+    app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false' } });
     const token = await app.adminToken();
     const me = await app.data<{ me: { id: string } }, unknown>('{ me { id } }', {}, token);
     admin = { id: me.me.id, token, role: Role.ADMIN, departmentId: null };
@@ -433,7 +438,7 @@ describe('quick replies', () => {
     expect(codeOf(await app.exec(QuickRepliesDocument, {}, null))).toBe('UNAUTHENTICATED');
   });
 
-  describe('sending (the quick-reply half; the chat module is a stand-in here)', () => {
+  describe('sending: the quick-reply half, with a stand-in chat', () => {
     const scopeOf = (who: Person): RequestScope => ({
       viewer: { id: who.id, role: who.role, departmentId: who.departmentId },
       em: em(),
@@ -480,6 +485,55 @@ describe('quick replies', () => {
       expect(sent.length).toBe(count);
       expect(await failure(send(agentA2, deptReply.id))).toBe('OK');
       expect(sent.length).toBe(count + 1);
+    });
+  });
+
+  describe('sendQuickReply, through the chat module', () => {
+    let conversationId: string;
+    let greeting: { id: string };
+
+    beforeAll(async () => {
+      await app.data(HeartbeatDocument, {}, agentA.token); // only agentA is online, so the chat is theirs
+      const asked = (await app.data(RequestServiceDocument, { input: { topic: 'after_sales', message: '我要退货' } }, customer.token)).requestService;
+      expect(asked).toMatchObject({ status: 'ASSIGNED', conversation: { agentId: agentA.id, status: 'ACTIVE' } });
+      conversationId = asked.conversation!.id;
+      greeting = await made(managerA, { scope: 'DEPARTMENT', title: '退货', content: '{customerName}您好，我是{agentName}，请提供订单号 {orderNo}' });
+    });
+
+    const sendQr = (who: Person | null, quickReplyId: string, clientMessageId: string = randomUUID(), conversation = conversationId) =>
+      app.exec(SendQuickReplyDocument, { conversationId: conversation, quickReplyId, clientMessageId }, who?.token ?? null);
+
+    it('sends the filled reply as the agent’s message, once per clientMessageId', async () => {
+      const first = await sendQr(agentA, greeting.id, 'qr-1');
+      expect(first.errors).toBeUndefined();
+      const message = first.data!.sendQuickReply;
+      expect(message).toMatchObject({
+        conversationId,
+        senderId: agentA.id,
+        senderRole: 'AGENT',
+        content: '李女士您好，我是小王，请提供订单号 {orderNo}',
+        clientMessageId: 'qr-1',
+      });
+      const again = (await sendQr(agentA, greeting.id, 'qr-1')).data!.sendQuickReply;
+      expect(again).toEqual(message);
+      const history = (await app.data(MessagesDocument, { conversationId }, customer.token)).messages.messages;
+      expect(history.map((m) => m.content)).toEqual(['我要退货', message.content]);
+    });
+
+    it('refuses: replies the caller cannot use NOT_FOUND, unknown conversations NOT_FOUND, non-agents FORBIDDEN; nothing sent', async () => {
+      const before = (await app.data(MessagesDocument, { conversationId }, customer.token)).messages.lastSeq;
+      const othersPersonal = await made(agentA2, { title: '别人的', content: 'x' });
+      const otherDepartment = await made(managerB, { scope: 'DEPARTMENT', title: 'B', content: 'y' });
+      expect(codeOf(await sendQr(agentA, othersPersonal.id))).toBe('NOT_FOUND');
+      expect(codeOf(await sendQr(agentA, otherDepartment.id))).toBe('NOT_FOUND');
+      expect(codeOf(await sendQr(agentA, randomUUID()))).toBe('NOT_FOUND');
+      expect(codeOf(await sendQr(agentA, greeting.id, undefined, randomUUID()))).toBe('NOT_FOUND');
+      expect(codeOf(await sendQr(agentA, greeting.id, undefined, 'not-a-uuid'))).toBe('NOT_FOUND');
+      expect(codeOf(await sendQr(agentA2, greeting.id))).toBe('FORBIDDEN'); // may use the reply, but it is not their chat
+      expect(codeOf(await sendQr(managerA, greeting.id))).toBe('FORBIDDEN');
+      expect(codeOf(await sendQr(customer, greeting.id))).toBe('FORBIDDEN');
+      expect(codeOf(await sendQr(null, greeting.id))).toBe('UNAUTHENTICATED');
+      expect((await app.data(MessagesDocument, { conversationId }, customer.token)).messages.lastSeq).toBe(before);
     });
   });
 });

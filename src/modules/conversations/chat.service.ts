@@ -288,7 +288,8 @@ function appendMessage(
 
 /** The customer and the agent of a conversation (for quick-reply templates and transfer summaries). */
 export async function conversationParties(em: EntityManager, conversationId: string): Promise<{ customer: User; agent: User | null }> {
-  const c = await em.findOneOrFail(Conversation, { id: conversationId });
+  const c = isUuid(conversationId) ? await em.findOne(Conversation, { id: conversationId }) : null;
+  if (!c) throw new NotFound('Conversation', conversationId);
   const [customer, agent] = await Promise.all([em.findOneOrFail(User, { id: c.customerId }), c.agentId ? em.findOne(User, { id: c.agentId }) : null]);
   return { customer, agent };
 }

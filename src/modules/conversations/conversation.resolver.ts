@@ -9,6 +9,8 @@ import { Conversation } from './conversation.entity';
 import {
   ConversationEvent,
   ConversationEventPayload,
+  ConversationEventType,
+  StatusChange,
   conversationEventFromPayload,
   InboxEvent,
   InboxEventPayload,
@@ -21,6 +23,8 @@ import {
   ReceiptKind,
 } from './conversation.events';
 import { conversationStream, startingWith } from './conversation-stream';
+import { partyOf } from './chat.service';
+import type { Viewer } from '../../platform/auth/roles';
 import {
   ConversationConnection,
   ConversationFilterInput,
@@ -103,9 +107,11 @@ export class ConversationResolver {
     subscribe: async ({ args, context }) => {
       const ctx = context as Context;
       const { conversationId, afterSeq } = args as { conversationId: string; afterSeq?: number | null };
-      await ctx.services.chat.visible(ctx.services.orm.em.fork(), signedIn(ctx.viewer), conversationId);
+      const viewer = signedIn(ctx.viewer);
+      const conversation = await ctx.services.chat.visible(ctx.services.orm.em.fork(), viewer, conversationId);
       // Each replay reads through a fresh fork: a long-lived one would grow without bound.
-      return conversationStream(ctx.services.pubsub, () => ctx.services.orm.em.fork(), conversationId, afterSeq ?? null);
+      const stream = conversationStream(ctx.services.pubsub, () => ctx.services.orm.em.fork(), conversationId, afterSeq ?? null);
+      return untilMovedAway(stream, viewer, conversation);
     },
   })
   conversationEvents(
@@ -182,5 +188,26 @@ export class ConversationResolver {
   @FieldResolver(() => Department, { nullable: true })
   department(@Root() c: Conversation, @Ctx() ctx: Context) {
     return c.departmentId ? ctx.loaders.department.get(c.departmentId) : null;
+  }
+}
+
+/**
+ * An agent's stream of a conversation ends with the event that moves the conversation to someone else
+ * (a transfer, a requeue): from then on it is not theirs to read. Customers and supervisors keep theirs.
+ */
+async function* untilMovedAway(
+  stream: AsyncGenerator<ConversationEventPayload>,
+  viewer: Viewer,
+  conversation: Conversation,
+): AsyncGenerator<ConversationEventPayload> {
+  const keeps = partyOf(viewer, { ...conversation, agentId: null } as Conversation) !== null;
+  try {
+    for await (const event of stream) {
+      yield event;
+      const movedTo = event.type === ConversationEventType.STATUS ? event.status : null;
+      if (!keeps && movedTo && (movedTo.change === StatusChange.TRANSFERRED || movedTo.change === StatusChange.REQUEUED) && movedTo.agentId !== viewer.id) return;
+    }
+  } finally {
+    await stream.return(undefined);
   }
 }

@@ -102,12 +102,25 @@ export class RoutingService {
       await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
       // Inside the lock: a second request of the same customer finds the first.
       const again = await em.findOne(Conversation, { customerId: viewer.id, status: { $ne: ConversationStatus.ENDED } });
-      if (again) return { conversation: again, fresh: false };
+      if (again) return { conversation: again, fresh: false, position: null };
 
       // Decide first, create after: a request refused for NO_CAPACITY leaves nothing in the unit of work.
       const agentId = await this.pickAgent(em, target, available);
-      if (!agentId && (await this.queueLength(em)) >= this.config.queueMaxLength) return null;
       const now = new Date();
+      let queuedAt = now;
+      let position: number | null = null;
+      if (!agentId) {
+        const line = await this.queueTail(em, target.departmentId, rankOf(priority));
+        if (line.length >= this.config.queueMaxLength) return null;
+        // The line is ordered by (rank, queued_at, id) and JavaScript dates have millisecond precision: two
+        // requests in one millisecond would be ordered by their random ids, not by arrival. Under the lock,
+        // a newcomer joins strictly after everyone already waiting...
+        if (line.last && queuedAt.getTime() <= line.last.getTime()) queuedAt = new Date(line.last.getTime() + 1);
+        // ...so its place is behind everyone of its department whose effective rank is as good or better, as of
+        // this decision. (Read after the commit instead, requests committing meanwhile could be counted or not,
+        // and two answers could name the same position.)
+        position = line.ahead + 1;
+      }
       const conversation = em.create(Conversation, {
         customerId: viewer.id,
         topic,
@@ -118,7 +131,7 @@ export class RoutingService {
         priority,
         priorityRank: rankOf(priority),
         createdAt: now,
-        queuedAt: now,
+        queuedAt,
         lastSeq: 1,
         lastCustomerMessageAt: now,
       });
@@ -127,10 +140,19 @@ export class RoutingService {
       await em.flush();
       if (agentId) this.announceAssignment(afterCommit, conversation, first);
       else afterCommit(() => this.queueChanged(conversation.departmentId));
-      return { conversation, fresh: true };
+      return { conversation, fresh: true, position };
     });
     if (!result) return { status: ServiceRequestStatus.NO_CAPACITY, conversation: null, position: null, estimatedWaitSeconds: null, priority };
-    return this.describe(scope.em, result.conversation);
+    const c = result.conversation;
+    if (!result.fresh || c.status !== ConversationStatus.QUEUED || result.position === null) return this.describe(scope.em, c);
+    const [capacity, handling] = await Promise.all([this.eligibleCapacity(scope.em, c.departmentId, available), this.handlingSeconds(scope.em, c.departmentId)]);
+    return {
+      status: ServiceRequestStatus.QUEUED,
+      conversation: c,
+      position: result.position,
+      estimatedWaitSeconds: estimateWaitSeconds(result.position, capacity, handling),
+      priority: c.priority,
+    };
   }
 
   /** The customer gives up waiting; their request ends with LEFT_QUEUE. */
@@ -189,7 +211,16 @@ export class RoutingService {
     const em = this.em();
     const [{ queued }] = await em.execute<Array<{ queued: number }>>(`SELECT count(*)::int AS queued FROM conversations WHERE status = 'QUEUED'`);
     if (!queued) return;
-    for (const agentId of await this.availableAgents()) await this.offerCapacity(agentId);
+    // Only agents with a free slot: offering a full agent's capacity takes the routing lock for nothing, and
+    // while a burst of requests queues up, a sweep over every agent would double the work under the lock.
+    const available = await this.availableAgents();
+    if (!available.length) return;
+    const withRoom = await em.execute<Array<{ id: string }>>(
+      `SELECT u.id FROM users u LEFT JOIN agent_states a ON a.agent_id = u.id
+        WHERE u.id = ANY(?::uuid[]) AND coalesce(a.active_chats, 0) < u.max_concurrent_chats`,
+      [pgArray(available)],
+    );
+    for (const { id } of withRoom) await this.offerCapacity(id);
   }
 
   /** Frees one slot of an agent (a chat ended or moved away) and offers it to the queue after commit. */
@@ -263,9 +294,18 @@ export class RoutingService {
     );
   }
 
-  private async queueLength(em: EntityManager): Promise<number> {
-    const [{ n }] = await em.execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM conversations WHERE status = 'QUEUED'`);
-    return n;
+  /**
+   * How many wait (all departments), when the latest of them joined, and how many of a department's line are
+   * ahead of a newcomer of `rank` (their effective rank is as good or better; the newcomer joins after them all).
+   */
+  private async queueTail(em: EntityManager, departmentId: string | null, rank: number): Promise<{ length: number; last: Date | null; ahead: number }> {
+    const [{ n, last, ahead }] = await em.execute<Array<{ n: number; last: Date | string | null; ahead: number }>>(
+      `SELECT count(*)::int AS n, max(c.queued_at) AS last,
+              (count(*) FILTER (WHERE c.department_id IS NOT DISTINCT FROM ?::uuid AND ${EFFECTIVE_RANK_SQL} <= ?))::int AS ahead
+         FROM conversations c WHERE c.status = 'QUEUED'`,
+      [departmentId, this.config.ageingSeconds, rank],
+    );
+    return { length: n, last: last === null ? null : new Date(last), ahead };
   }
 
   /** A topic naming a department (code or name) routes there; one naming a skill some agent has asks for it. */
@@ -278,8 +318,9 @@ export class RoutingService {
 
   /** Agents online and AVAILABLE right now (presence lives outside the database). */
   private async availableAgents(): Promise<string[]> {
-    const em = this.em();
-    const agents = await em.find(User, { role: Role.AGENT, active: true }, { fields: ['id'] });
+    // Plain rows, not entities: this runs for every request, and hydrating every agent each time is what
+    // made 1,000 simultaneous requests CPU-bound (the routing lock then waits on a busy event loop).
+    const agents = await this.em().execute<Array<{ id: string }>>(`SELECT id FROM users WHERE role = 'AGENT' AND active`);
     const presence = await this.presence.read(agents.map((a) => a.id));
     return presence.filter((p) => p.online && p.status === 'AVAILABLE').map((p) => p.userId);
   }
@@ -325,8 +366,8 @@ export class RoutingService {
   }
 
   /** Chats the eligible, available agents of a department can hold at once (the estimate's denominator). */
-  private async eligibleCapacity(em: EntityManager, departmentId: string | null): Promise<number> {
-    const available = await this.availableAgents();
+  private async eligibleCapacity(em: EntityManager, departmentId: string | null, availableNow?: string[]): Promise<number> {
+    const available = availableNow ?? (await this.availableAgents());
     if (!available.length) return 0;
     const [{ capacity }] = await em.execute<Array<{ capacity: number }>>(
       `SELECT coalesce(sum(u.max_concurrent_chats), 0)::int AS capacity FROM users u
@@ -417,6 +458,11 @@ export class RoutingService {
     for (const t of this.pendingRefresh.values()) clearTimeout(t);
     this.pendingRefresh.clear();
   }
+
+  /** Routing's on-duty rule as an SQL condition over `users u`, for transfers and the offline sweep (lifecycle.service.ts). */
+  onDutyCondition(): string {
+    return this.onDutySql();
+  }
 }
 
 /** Takes one of an agent's chat slots unless they are full: the database refuses to exceed capacity. */
@@ -444,3 +490,6 @@ function queueUpdatePayload(c: QueuedRef, status: QueueUpdateStatus, position: n
 }
 
 export { isUuid };
+
+/** Routing's capacity guard, shared with transfers and the offline sweep (lifecycle.service.ts). */
+export { takeSlot };

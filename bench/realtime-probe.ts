@@ -1,0 +1,25 @@
+/**
+ * Preloaded (`node --expose-gc -r dist/bench/realtime-probe.js …`) into the server processes that
+ * `npm run bench -- realtime` starts (ShiftDesk's own dist/src/main.js, and the bare relay): on an IPC
+ * `{type: 'probe'}` it runs a full garbage collection and answers with process.memoryUsage(), so the
+ * benchmark can read the server's memory per connection without touching the server's code.
+ */
+interface ProbeRequest {
+  type?: unknown;
+  id?: unknown;
+}
+
+if (process.send) {
+  process.on('message', (m: ProbeRequest) => {
+    if (!m || m.type !== 'probe') return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) {
+      gc();
+      gc();
+    }
+    const mu = process.memoryUsage();
+    process.send?.({ type: 'probe', id: m.id, gc: Boolean(gc), rss: mu.rss, heapUsed: mu.heapUsed, external: mu.external, arrayBuffers: mu.arrayBuffers });
+  });
+  // The channel must not keep the process alive on its own (the servers exit by themselves on SIGTERM).
+  process.channel?.unref();
+}

@@ -1,0 +1,1362 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { Client as PgClient } from 'pg';
+import WebSocket from 'ws';
+import { hashPassword } from '../src/platform/auth/passwords';
+import { Role } from '../src/platform/auth/roles';
+import { TokenService } from '../src/platform/auth/tokens';
+import { startEmbeddedPostgres } from '../src/platform/db/embedded-postgres';
+import { createLogger } from '../src/platform/logger';
+import { describeMachine, envInt, freePort, machine, percentile, round, table } from './support';
+
+/**
+ * `npm run bench -- realtime`: one ShiftDesk process holding BENCH_CUSTOMERS (5,000) customer and BENCH_AGENTS
+ * (500) agent graphql-ws connections in 1:1 conversations, each customer's made by requestService and routed
+ * to an agent (maxConcurrentChats = customers ÷ agents). Customers subscribe to conversationEvents, agents to
+ * inbox. Then messages at each rate of BENCH_RATES ("200,1000") per second for BENCH_SECONDS (20) each,
+ * sent as the sendMessage mutation over the sender's own graphql-ws socket (90 % customer → agent, 10 %
+ * agent → customer: BENCH_AGENT_SHARE), each stored and delivered; the content carries its send time, and
+ * the receiver's clock (this process: sender and receiver live here) gives send-to-receive latency.
+ *
+ * The same run measures a bare `ws` relay (bench/realtime-relay.ts: parse, forward to the peer, answer the
+ * sender; no storage, no GraphQL) with the same connections and the same send pattern, and prints the ratio.
+ * Then both again as two processes with Redis (customers on process 1, agents on process 2), unless
+ * BENCH_CLUSTER=0 or no Redis can be had (REDIS_URL, else `redis-server` from PATH on a free port).
+ *
+ * Every server is a child process (`node dist/src/main.js`, `node dist/bench/realtime-relay.js`) with
+ * bench/realtime-probe.ts preloaded, which answers an IPC probe with process.memoryUsage() after a full GC:
+ * memory per connection is the growth of that over the connections. One embedded PostgreSQL, started here
+ * in a temporary directory, serves every ShiftDesk process (a fresh database per topology).
+ *
+ * The load is open-loop at a fixed aggregate rate; a server that cannot keep up is reported with the rate it
+ * achieved and the backlog it left (in flight at most BENCH_MAX_IN_FLIGHT_SECONDS × rate; beyond that,
+ * messages are not sent and counted as such), and each phase drains for at most BENCH_DRAIN_SECONDS.
+ */
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/** BENCH_SERVER_ENTRY runs another build of the server (e.g. a copy of dist/ from before a change), to compare. */
+const SERVER_ENTRY = process.env.BENCH_SERVER_ENTRY ? path.resolve(process.env.BENCH_SERVER_ENTRY) : path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+const RELAY_ENTRY = path.join(REPO_ROOT, 'dist', 'bench', 'realtime-relay.js');
+const PROBE = path.join(REPO_ROOT, 'dist', 'bench', 'realtime-probe.js');
+const JWT_TTL = '12h';
+const ADMIN_PASSWORD = 'bench-admin-password';
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const started = now();
+const log = (msg: string) => process.stderr.write(`[realtime ${((now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------- settings
+
+interface Settings {
+  customers: number;
+  agents: number;
+  rates: number[];
+  seconds: number;
+  warmupSeconds: number;
+  drainSeconds: number;
+  maxInFlightSeconds: number;
+  agentShare: number;
+  setupConcurrency: number;
+  connectConcurrency: number;
+  cluster: boolean;
+  relay: boolean;
+  dbPoolMax: number;
+  /** Extra node arguments for the ShiftDesk processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+  serverNodeArgs: string[];
+  /** Notes on anything scaled or changed from the defaults, printed with the results. */
+  notes: string[];
+}
+
+function settings(): Settings {
+  const notes: string[] = [];
+  const rates = (process.env.BENCH_RATES || '200,1000').split(',').map((r) => Number(r.trim()));
+  if (!rates.length || rates.some((r) => !Number.isInteger(r) || r < 1 || r > 100_000)) {
+    throw new Error(`BENCH_RATES must be comma-separated integers from 1 to 100000 (got ${process.env.BENCH_RATES})`);
+  }
+  const share = process.env.BENCH_AGENT_SHARE === undefined || process.env.BENCH_AGENT_SHARE === '' ? 0.1 : Number(process.env.BENCH_AGENT_SHARE);
+  if (!(share >= 0 && share <= 1)) throw new Error('BENCH_AGENT_SHARE must be a number from 0 to 1');
+  const s: Settings = {
+    customers: envInt('BENCH_CUSTOMERS', 5000),
+    agents: envInt('BENCH_AGENTS', 500),
+    rates,
+    seconds: envInt('BENCH_SECONDS', 20),
+    warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 3, 0),
+    drainSeconds: envInt('BENCH_DRAIN_SECONDS', 15),
+    maxInFlightSeconds: envInt('BENCH_MAX_IN_FLIGHT_SECONDS', 5),
+    agentShare: share,
+    setupConcurrency: envInt('BENCH_SETUP_CONCURRENCY', 8),
+    connectConcurrency: envInt('BENCH_CONNECT_CONCURRENCY', 100),
+    cluster: process.env.BENCH_CLUSTER !== '0' && process.env.BENCH_CLUSTER !== 'false',
+    relay: process.env.BENCH_RELAY !== '0' && process.env.BENCH_RELAY !== 'false',
+    serverNodeArgs: (process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean),
+    dbPoolMax: envInt('BENCH_DB_POOL_MAX', 20),
+    notes,
+  };
+  // Every process holds at most customers + agents sockets, plus its own files, pools and pipes.
+  const limit = fdLimit();
+  const needed = s.customers + s.agents + 300;
+  if (limit.soft !== Infinity && limit.soft < needed) {
+    const fit = Math.max(2, limit.soft - 300);
+    const customers = Math.max(1, Math.floor((fit * s.customers) / (s.customers + s.agents)));
+    const agents = Math.max(1, Math.min(s.agents, fit - customers));
+    notes.push(
+      `SCALED DOWN: ulimit -n is ${limit.soft} here (hard ${limit.hard}), ${needed} descriptors are needed for ${s.customers} + ${s.agents} sockets; ` +
+        `this process cannot raise its own limit, so the run uses ${customers} customers and ${agents} agents (raise \`ulimit -n\` before npm run bench for the full size)`,
+    );
+    s.customers = customers;
+    s.agents = agents;
+  }
+  if (s.customers < s.agents) throw new Error('BENCH_CUSTOMERS must be at least BENCH_AGENTS (1:1 conversations, every agent holds one or more)');
+  return s;
+}
+
+function fdLimit(): { soft: number; hard: number } {
+  const read = (flag: string) => {
+    const out = spawnSync('sh', ['-c', `ulimit ${flag}`], { encoding: 'utf8' }).stdout.trim();
+    return out === 'unlimited' ? Infinity : Number(out) || 1024;
+  };
+  return { soft: read('-Sn'), hard: read('-Hn') };
+}
+
+// -------------------------------------------------------------------------------------------- cleanups
+
+/** Everything started is registered here and undone in reverse order, on success, failure or Ctrl-C. */
+class Cleanup {
+  private readonly fns: Array<{ name: string; fn: () => Promise<unknown> | unknown }> = [];
+  private running: Promise<void> | null = null;
+
+  add(name: string, fn: () => Promise<unknown> | unknown): () => Promise<void> {
+    const entry = { name, fn };
+    this.fns.push(entry);
+    // Returns an early "undo now" that also takes the entry off the list.
+    return async () => {
+      const i = this.fns.indexOf(entry);
+      if (i >= 0) this.fns.splice(i, 1);
+      await entry.fn();
+    };
+  }
+
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      while (this.fns.length) {
+        const { name, fn } = this.fns.pop()!;
+        try {
+          await fn();
+        } catch (err) {
+          process.stderr.write(`cleanup of ${name} failed: ${(err as Error).message}\n`);
+        }
+      }
+    })();
+    return this.running;
+  }
+}
+
+// ------------------------------------------------------------------------------------- child processes
+
+interface MemProbe {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  gc: boolean;
+}
+
+interface ServerChild {
+  name: string;
+  pid: number;
+  port: number;
+  child: ChildProcess;
+  output(): string;
+  probe(): Promise<MemProbe>;
+  stop(): Promise<void>;
+}
+
+/** Only what node needs from this environment: the bench's own variables never leak into a server's config. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+  return env;
+}
+
+async function startChild(
+  cleanup: Cleanup,
+  opts: { name: string; script: string; env: Record<string, string>; readyPath: string; readyTimeoutMs: number; nodeArgs?: string[] },
+): Promise<ServerChild> {
+  if (!existsSync(opts.script)) throw new Error(`${opts.script} does not exist: run \`npm run build\` first (npm run bench does)`);
+  const port = await freePort();
+  const args = ['--expose-gc', ...(opts.nodeArgs ?? []), '-r', PROBE, opts.script];
+  // The servers hold as many sockets as the load generator: raise their soft limit to the hard one if needed.
+  const { soft, hard } = fdLimit();
+  const raise = soft !== Infinity && soft < hard;
+  const child = raise
+    ? spawn('/bin/sh', ['-c', `ulimit -n ${hard === Infinity ? 'unlimited' : hard} 2>/dev/null; exec "$@"`, 'sh', process.execPath, ...args], {
+        cwd: REPO_ROOT,
+        env: { ...baseEnv(), ...opts.env, PORT: String(port), HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      })
+    : spawn(process.execPath, args, {
+        cwd: REPO_ROOT,
+        env: { ...baseEnv(), ...opts.env, PORT: String(port), HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      });
+  let out = '';
+  const append = (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    if (out.length > 100_000) out = out.slice(-100_000);
+  };
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve();
+    });
+    child.once('error', (err) => {
+      out += `\nspawn error: ${err.message}\n`;
+      exited = { code: null, signal: null };
+      resolve();
+    });
+  });
+
+  const probes = new Map<number, (p: MemProbe) => void>();
+  let probeId = 0;
+  child.on('message', (m: { type?: string; id?: number } & MemProbe) => {
+    if (m?.type === 'probe' && typeof m.id === 'number') probes.get(m.id)?.(m);
+  });
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exit;
+      clearTimeout(timer);
+    })());
+  cleanup.add(opts.name, stop);
+
+  const server: ServerChild = {
+    name: opts.name,
+    pid: child.pid!,
+    port,
+    child,
+    output: () => out,
+    stop,
+    probe: () =>
+      new Promise<MemProbe>((resolve, reject) => {
+        const id = ++probeId;
+        const timer = setTimeout(() => {
+          probes.delete(id);
+          reject(new Error(`${opts.name}: no answer to the memory probe within 30 s`));
+        }, 30_000);
+        probes.set(id, (p) => {
+          clearTimeout(timer);
+          probes.delete(id);
+          resolve(p);
+        });
+        child.send({ type: 'probe', id });
+      }),
+  };
+
+  const until = now() + opts.readyTimeoutMs;
+  let last = 'no answer yet';
+  while (now() < until) {
+    if (exited) break;
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${opts.readyPath}`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return server;
+      last = `${opts.readyPath} answered ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(100);
+  }
+  await stop();
+  throw new Error(`${opts.name} did not become ready (${exited ? `exited: ${JSON.stringify(exited)}` : last})\n--- output ---\n${out}`);
+}
+
+// -------------------------------------------------------------------------------------- CPU accounting
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** utime + stime of a process in ms, and its parent pid (from /proc/<pid>/stat); null when it is gone. */
+function procStat(pid: number): { cpuMs: number; ppid: number } | null {
+  try {
+    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is the state (field 3): ppid is field 4, utime 14, stime 15.
+    return { ppid: Number(fields[1]), cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU of a process and all its children (PostgreSQL: the postmaster and its backends). */
+function treeCpuMs(rootPid: number | null): number {
+  if (!rootPid) return 0;
+  const root = procStat(rootPid);
+  if (!root) return 0;
+  let total = root.cpuMs;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const st = procStat(Number(entry));
+    if (st && st.ppid === rootPid) total += st.cpuMs;
+  }
+  return total;
+}
+
+function machineCpu(): { busy: number; total: number } {
+  const [, ...nums] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const v = nums.map(Number);
+  const idle = v[3] + (v[4] ?? 0);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+// ---------------------------------------------------------------------------------- graphql-ws client
+
+type OpHandlers = { next?: (payload: GqlPayload) => void; error?: (payload: unknown) => void; complete?: () => void };
+interface GqlPayload {
+  data?: Record<string, unknown> | null;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+/**
+ * A minimal graphql-transport-ws client (the protocol graphql-ws speaks): one socket, many operations.
+ * Lighter than graphql-ws's client, so 5,500 of them leave the load generator's CPU to the load.
+ */
+class GqlSocket {
+  private readonly ops = new Map<string, OpHandlers>();
+  private seq = 0;
+  closed: { code: number; reason: string } | null = null;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.onMessage(String(data)));
+    ws.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
+  }
+
+  static open(url: string, token: string, timeoutMs = 30_000): Promise<GqlSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
+      ws.on('error', () => undefined); // 'close' follows and says what happened
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        ws.off('message', first);
+        ws.terminate();
+        reject(new Error(why));
+      };
+      const timer = setTimeout(() => fail(`no connection_ack within ${timeoutMs} ms`), timeoutMs);
+      const first = (data: WebSocket.RawData) => {
+        const msg = JSON.parse(String(data)) as { type: string };
+        if (msg.type !== 'connection_ack') return;
+        clearTimeout(timer);
+        ws.off('message', first);
+        ws.off('close', onClose);
+        resolve(new GqlSocket(ws));
+      };
+      const onClose = (code: number, reason: Buffer) => fail(`closed with ${code} ${String(reason)} before connection_ack`);
+      ws.on('message', first);
+      ws.once('close', onClose);
+      ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+    });
+  }
+
+  subscribe(query: string, variables: Record<string, unknown>, handlers: OpHandlers): string {
+    const id = (++this.seq).toString(36);
+    this.ops.set(id, handlers);
+    this.ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
+    return id;
+  }
+
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000);
+  }
+
+  private onMessage(raw: string): void {
+    const msg = JSON.parse(raw) as { type: string; id?: string; payload?: unknown };
+    switch (msg.type) {
+      case 'next':
+        this.ops.get(msg.id!)?.next?.(msg.payload as GqlPayload);
+        break;
+      case 'error': {
+        const h = this.ops.get(msg.id!);
+        this.ops.delete(msg.id!);
+        h?.error?.(msg.payload);
+        break;
+      }
+      case 'complete': {
+        const h = this.ops.get(msg.id!);
+        this.ops.delete(msg.id!);
+        h?.complete?.();
+        break;
+      }
+      case 'ping':
+        this.ws.send('{"type":"pong"}');
+        break;
+    }
+  }
+}
+
+/** A client of the bare relay. */
+class RelaySocket {
+  private readonly acks = new Map<number, (code: string | null) => void>();
+  private seq = 0;
+  closed: { code: number; reason: string } | null = null;
+  onMsg: ((body: string) => void) | null = null;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as { t: string; id?: number; body?: string };
+      if (msg.t === 'ok') {
+        const ack = this.acks.get(msg.id!);
+        this.acks.delete(msg.id!);
+        ack?.(null);
+      } else if (msg.t === 'msg') {
+        this.onMsg?.(msg.body ?? '');
+      }
+    });
+    ws.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
+  }
+
+  static open(url: string, userId: string, timeoutMs = 30_000): Promise<RelaySocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      ws.on('error', () => undefined);
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        ws.off('message', first);
+        ws.terminate();
+        reject(new Error(why));
+      };
+      const timer = setTimeout(() => fail(`no ack within ${timeoutMs} ms`), timeoutMs);
+      const first = (data: WebSocket.RawData) => {
+        if ((JSON.parse(String(data)) as { t: string }).t !== 'ack') return;
+        clearTimeout(timer);
+        ws.off('message', first);
+        ws.off('close', onClose);
+        resolve(new RelaySocket(ws));
+      };
+      const onClose = (code: number) => fail(`closed with ${code} before ack`);
+      ws.on('message', first);
+      ws.once('close', onClose);
+      ws.once('open', () => ws.send(JSON.stringify({ t: 'init', u: userId })));
+    });
+  }
+
+  send(to: string, body: string, ack: (code: string | null) => void): void {
+    const id = ++this.seq;
+    this.acks.set(id, ack);
+    this.ws.send(JSON.stringify({ t: 'msg', id, to, body }));
+  }
+
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000);
+  }
+}
+
+/** Runs fn(0..n-1) with at most `concurrency` at once; the first failure stops the rest and is thrown. */
+async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>, progress?: (done: number) => void): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  let done = 0;
+  let failed: unknown = null;
+  const worker = async () => {
+    while (failed === null && next < n) {
+      const i = next++;
+      try {
+        out[i] = await fn(i);
+      } catch (err) {
+        failed ??= err;
+        return;
+      }
+      done += 1;
+      progress?.(done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  if (failed !== null) throw failed;
+  return out;
+}
+
+const every = (step: number, what: string, total: number) => (done: number) => {
+  if (done % step === 0 || done === total) log(`${what}: ${done}/${total}`);
+};
+
+// ------------------------------------------------------------------------------------------ the load
+
+/** One 1:1 conversation: customer i (index), agent j (index) and, for ShiftDesk, the conversation's id. */
+interface Conv {
+  customer: number;
+  agent: number;
+  id: string;
+}
+
+/** How a topology carries one message; `ack` is called once with null (stored / relayed) or an error code. */
+interface Transport {
+  send(conv: Conv, fromAgent: boolean, content: string, ack: (code: string | null) => void): void;
+}
+
+/** Every message gets a number k; its content is `m:<k>:<send time, ms since the epoch>`. */
+class Recorder {
+  readonly sentAt: Float64Array;
+  readonly latency: Float64Array;
+  readonly ackLatency: Float64Array;
+  k = 0;
+  phaseStart = 0;
+  phaseDelivered = 0;
+  delivered = 0;
+  duplicates = 0;
+  stray = 0;
+  echoes = 0;
+
+  constructor(readonly capacity: number) {
+    this.sentAt = new Float64Array(capacity);
+    this.latency = new Float64Array(capacity).fill(-1);
+    this.ackLatency = new Float64Array(capacity).fill(-1);
+  }
+
+  /** The addressee received a message: latency from the send time its content carries. */
+  receive(content: string): void {
+    const at = now();
+    const colon = content.indexOf(':', 2);
+    const k = content.startsWith('m:') && colon > 0 ? Number(content.slice(2, colon)) : NaN;
+    if (!Number.isInteger(k) || k < 0 || k >= this.k) {
+      this.stray += 1;
+      return;
+    }
+    if (this.latency[k] >= 0) {
+      this.duplicates += 1;
+      return;
+    }
+    this.latency[k] = at - Number(content.slice(colon + 1));
+    this.delivered += 1;
+    if (k >= this.phaseStart) this.phaseDelivered += 1;
+  }
+}
+
+const agentSide = (k: number, share: number) => share > 0 && (Math.imul(k + 1, 2654435761) >>> 0) / 2 ** 32 < share;
+
+interface Snapshot {
+  t: number;
+  gen: NodeJS.CpuUsage;
+  servers: number[];
+  pg: number;
+  redis: number;
+  machine: { busy: number; total: number };
+  sql: number | null;
+}
+
+interface PhaseResult {
+  targetRate: number;
+  seconds: number;
+  sent: number;
+  notSent: number;
+  sentPerSecond: number;
+  deliveredPerSecond: number;
+  deliveredInWindow: number;
+  backlogAtEnd: number;
+  delivered: number;
+  notDelivered: number;
+  ackErrors: Record<string, number>;
+  unacked: number;
+  drainSeconds: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  ackMs: { p50: number; p99: number };
+  /** % of one core; machineBusy: % of all cores; others: what processes outside this benchmark used (% of one core). */
+  cpu: { servers: number[]; postgres: number; redis: number; generator: number; machineBusy: number; others: number };
+  generatorLoopDelayP99Ms: number;
+  sqlPerMessage: number | null;
+}
+
+interface LoadContext {
+  s: Settings;
+  transport: Transport;
+  rec: Recorder;
+  convs: Conv[];
+  order: Uint32Array;
+  snapshot: () => Promise<Snapshot>;
+}
+
+async function runPhase(ctx: LoadContext, rate: number, seconds: number): Promise<PhaseResult> {
+  const { s, transport, rec, convs, order } = ctx;
+  const total = Math.round(rate * seconds);
+  const maxInFlight = Math.max(1000, rate * s.maxInFlightSeconds);
+  const firstK = rec.k;
+  rec.phaseStart = firstK;
+  rec.phaseDelivered = 0;
+  let inFlight = 0;
+  let sent = 0;
+  let notSent = 0;
+  let ackErrorCount = 0;
+  const ackErrors: Record<string, number> = {};
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const before = await ctx.snapshot();
+  loop.enable();
+  const t0 = now();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((now() - t0) * rate) / 1000));
+      while (sent + notSent < due) {
+        if (inFlight >= maxInFlight) {
+          notSent += 1;
+          continue;
+        }
+        const k = rec.k++;
+        const conv = convs[order[k % order.length]];
+        const sentAt = now();
+        rec.sentAt[k] = sentAt;
+        inFlight += 1;
+        sent += 1;
+        transport.send(conv, agentSide(k, s.agentShare), `m:${k}:${sentAt.toFixed(3)}`, (code) => {
+          inFlight -= 1;
+          if (code === null) {
+            rec.ackLatency[k] = now() - sentAt;
+          } else {
+            ackErrorCount += 1;
+            ackErrors[code] = (ackErrors[code] ?? 0) + 1;
+          }
+        });
+      }
+      if (sent + notSent >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    };
+    const timer = setInterval(tick, 5);
+  });
+  const windowEnd = now();
+  loop.disable();
+  const deliveredInWindow = rec.phaseDelivered;
+  const backlogAtEnd = sent - ackErrorCount - deliveredInWindow;
+  const after = await ctx.snapshot();
+
+  // Drain: until every message sent is delivered or refused, or the drain time runs out.
+  const drainUntil = now() + s.drainSeconds * 1000;
+  while (now() < drainUntil && (rec.phaseDelivered + ackErrorCount < sent || inFlight > 0)) await sleep(20);
+  const drainSeconds = (now() - windowEnd) / 1000;
+
+  const lat: number[] = [];
+  const acks: number[] = [];
+  for (let k = firstK; k < firstK + sent; k++) {
+    if (rec.latency[k] >= 0) lat.push(rec.latency[k]);
+    if (rec.ackLatency[k] >= 0) acks.push(rec.ackLatency[k]);
+  }
+  lat.sort((a, b) => a - b);
+  acks.sort((a, b) => a - b);
+  const windowSeconds = (windowEnd - t0) / 1000;
+  const wallMs = after.t - before.t;
+  const pct = (ms: number) => round((ms / wallMs) * 100, 0);
+  const genCpu = (after.gen.user - before.gen.user + after.gen.system - before.gen.system) / 1000;
+  return {
+    targetRate: rate,
+    seconds,
+    sent,
+    notSent,
+    sentPerSecond: round(sent / windowSeconds, 1),
+    deliveredPerSecond: round(deliveredInWindow / windowSeconds, 1),
+    deliveredInWindow,
+    backlogAtEnd,
+    delivered: lat.length,
+    notDelivered: sent - lat.length,
+    ackErrors,
+    unacked: inFlight,
+    drainSeconds: round(drainSeconds, 1),
+    latencyMs: {
+      p50: round(percentile(lat, 50), 1),
+      p90: round(percentile(lat, 90), 1),
+      p99: round(percentile(lat, 99), 1),
+      max: round(lat.length ? lat[lat.length - 1] : NaN, 1),
+    },
+    ackMs: { p50: round(percentile(acks, 50), 1), p99: round(percentile(acks, 99), 1) },
+    cpu: {
+      servers: after.servers.map((v, i) => pct(v - before.servers[i])),
+      postgres: pct(after.pg - before.pg),
+      redis: pct(after.redis - before.redis),
+      generator: pct(genCpu),
+      machineBusy: round(((after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total)) * 100, 0),
+      others: Math.max(
+        0,
+        round(
+          ((after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total)) * os.cpus().length * 100 -
+            (after.servers.reduce((a, v, i) => a + v - before.servers[i], 0) + after.pg - before.pg + after.redis - before.redis + genCpu) / wallMs * 100,
+          0,
+        ),
+      ),
+    },
+    generatorLoopDelayP99Ms: round(loop.percentile(99) / 1e6, 1),
+    sqlPerMessage: after.sql !== null && before.sql !== null && sent ? round((after.sql - before.sql) / sent, 2) : null,
+  };
+}
+
+async function runLoad(ctx: LoadContext, label: string): Promise<{ warmup: PhaseResult | null; phases: PhaseResult[] }> {
+  let warmup: PhaseResult | null = null;
+  if (ctx.s.warmupSeconds > 0) {
+    const rate = Math.min(100, ctx.s.rates[0]);
+    log(`${label}: warm-up, ${rate}/s for ${ctx.s.warmupSeconds} s (not counted)`);
+    warmup = await runPhase(ctx, rate, ctx.s.warmupSeconds);
+  }
+  const phases: PhaseResult[] = [];
+  for (const rate of ctx.s.rates) {
+    log(`${label}: ${rate} messages/s for ${ctx.s.seconds} s`);
+    const r = await runPhase(ctx, rate, ctx.s.seconds);
+    log(
+      `${label}: ${rate}/s → sent ${r.sent} (${r.notSent} not sent), delivered ${r.deliveredPerSecond}/s in the window, ` +
+        `backlog ${r.backlogAtEnd}, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${JSON.stringify(r.ackErrors)}`,
+    );
+    phases.push(r);
+  }
+  return { warmup, phases };
+}
+
+/** Conversation order for the load: round-robin over a fixed shuffle, so consecutive messages hit different agents. */
+function shuffledOrder(n: number): Uint32Array {
+  const order = new Uint32Array(n).map((_, i) => i);
+  let seed = 12345;
+  for (let i = n - 1; i > 0; i--) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const j = seed % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+// ------------------------------------------------------------------------------------------ topologies
+
+interface MemoryFigures {
+  /** Server processes' memory after a full GC, before and after the connections (and their conversations). */
+  perProcess: Array<{ name: string; connections: number; rssBeforeMiB: number; rssAfterMiB: number; heapBeforeMiB: number; heapAfterMiB: number }>;
+  /** (RSS growth over all processes) ÷ connections, counting only the steps that open connections. */
+  rssPerConnectionKiB: number;
+  heapPerConnectionKiB: number;
+  /** RSS growth while the conversations were created (ShiftDesk only): not a connection cost, shown apart. */
+  conversationsRssMiB?: number;
+}
+
+interface TopologyResult {
+  name: string;
+  processes: number;
+  customers: number;
+  agents: number;
+  conversations: number;
+  setupSeconds: { conversations?: number; connectAgents: number; connectCustomers: number };
+  memory: MemoryFigures;
+  warmup: PhaseResult | null;
+  phases: PhaseResult[];
+  unexpectedCloses: number;
+  stored?: { messages: number; acked: number };
+  extra?: Record<string, unknown>;
+}
+
+const MiB = (b: number) => round(b / 2 ** 20, 1);
+
+interface Users {
+  departmentId: string;
+  agentIds: string[];
+  customerIds: string[];
+  agentTokens: string[];
+  customerTokens: string[];
+}
+
+/** Agents and customers straight into the tables (one statement each), and a token for each. */
+async function seedUsers(databaseUrl: string, s: Settings, jwtSecret: string): Promise<Users> {
+  const pg = new PgClient({ connectionString: databaseUrl });
+  await pg.connect();
+  try {
+    const departmentId = randomUUID();
+    await pg.query(`INSERT INTO departments (id, name, code) VALUES ($1, '在线客服', 'bench_online')`, [departmentId]);
+    const hash = await hashPassword('bench-user-password');
+    const maxChats = Math.ceil(s.customers / s.agents);
+    if (maxChats > 50) throw new Error(`${s.customers} customers over ${s.agents} agents is ${maxChats} chats each; the schema allows 50`);
+    const agents = Array.from({ length: s.agents }, (_, i) => ({
+      id: randomUUID(),
+      email: `agent${i}@bench.local`,
+      display_name: `坐席${String(i + 1).padStart(4, '0')}`,
+      employee_code: `KF${String(i + 1).padStart(5, '0')}`,
+    }));
+    const customers = Array.from({ length: s.customers }, (_, i) => ({ id: randomUUID(), email: `customer${i}@bench.local`, display_name: `顾客${i + 1}` }));
+    await pg.query(
+      `INSERT INTO users (id, email, display_name, employee_code, role, department_id, password_hash, max_concurrent_chats)
+       SELECT id, email, display_name, employee_code, 'AGENT', $2, $3, $4
+         FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, email text, display_name text, employee_code text)`,
+      [JSON.stringify(agents), departmentId, hash, maxChats],
+    );
+    await pg.query(
+      `INSERT INTO users (id, email, display_name, role, password_hash)
+       SELECT id, email, display_name, 'CUSTOMER', $2 FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, email text, display_name text)`,
+      [JSON.stringify(customers), hash],
+    );
+    const tokens = new TokenService(jwtSecret, JWT_TTL);
+    const issue = async (ids: string[], role: Role) => {
+      const out: string[] = [];
+      for (const userId of ids) out.push((await tokens.issue({ userId, role, version: 1 })).token);
+      return out;
+    };
+    return {
+      departmentId,
+      agentIds: agents.map((a) => a.id),
+      customerIds: customers.map((c) => c.id),
+      agentTokens: await issue(
+        agents.map((a) => a.id),
+        Role.AGENT,
+      ),
+      customerTokens: await issue(
+        customers.map((c) => c.id),
+        Role.CUSTOMER,
+      ),
+    };
+  } finally {
+    await pg.end();
+  }
+}
+
+async function countStored(databaseUrl: string): Promise<number> {
+  const pg = new PgClient({ connectionString: databaseUrl });
+  await pg.connect();
+  try {
+    const { rows } = await pg.query(`SELECT count(*)::int AS n FROM messages WHERE content LIKE 'm:%'`);
+    return rows[0].n as number;
+  } finally {
+    await pg.end();
+  }
+}
+
+async function sqlCount(port: number): Promise<number | null> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const line = text.split('\n').find((l) => l.startsWith('shiftdesk_sql_queries_total'));
+    return line ? Number(line.split(' ').pop()) : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Infra {
+  s: Settings;
+  cleanup: Cleanup;
+  postmasterPid: () => number | null;
+  redisPid: number | null;
+  jwtSecret: string;
+  dataDir: string;
+}
+
+const INBOX = `subscription Inbox { inbox { type conversationId message { id seq senderRole content createdAt } at } }`;
+const EVENTS = `subscription Events($conversationId: ID!) {
+  conversationEvents(conversationId: $conversationId) { type conversationId message { id seq senderRole content createdAt } at } }`;
+const SEND = `mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { id seq createdAt } }`;
+const REQUEST = `mutation Request($input: RequestServiceInput!) { requestService(input: $input) { status conversation { id agentId } } }`;
+
+async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: string; redisUrl: string | null }): Promise<TopologyResult> {
+  const { s, cleanup } = infra;
+  const cluster = Boolean(opts.redisUrl);
+  const env = (n: number): Record<string, string> => ({
+    DATABASE_URL: opts.databaseUrl,
+    DATA_DIR: mkdtempSync(path.join(infra.dataDir, `server-${n}-`)),
+    JWT_SECRET: infra.jwtSecret,
+    ADMIN_PASSWORD,
+    LOG_LEVEL: 'warn',
+    ROUTING_REQUIRE_SHIFT: 'false',
+    // The chats here stay busy for the whole run; idle warnings and closes are not what is measured.
+    IDLE_WARNING_SECONDS: '3600',
+    IDLE_CLOSE_SECONDS: '7200',
+    SHUTDOWN_GRACE_MS: '2000',
+    DB_POOL_MAX: String(s.dbPoolMax),
+    PLAYGROUND: 'false',
+    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+  });
+  log(`${opts.name}: starting ${cluster ? 'two server processes' : 'the server process'}`);
+  // The first migrates the fresh database; the second (cluster) starts on a migrated one.
+  const servers: ServerChild[] = [await startChild(cleanup, { name: `${opts.name} process 1`, script: SERVER_ENTRY, env: env(1), readyPath: '/readyz', readyTimeoutMs: 120_000, nodeArgs: s.serverNodeArgs })];
+  if (cluster) servers.push(await startChild(cleanup, { name: `${opts.name} process 2`, script: SERVER_ENTRY, env: env(2), readyPath: '/readyz', readyTimeoutMs: 120_000, nodeArgs: s.serverNodeArgs }));
+  const customerServer = servers[0];
+  const agentServer = servers[servers.length - 1];
+  const sockets: GqlSocket[] = [];
+  try {
+    log(`${opts.name}: inserting ${s.agents} agents and ${s.customers} customers, issuing tokens`);
+    const users = await seedUsers(opts.databaseUrl, s, infra.jwtSecret);
+
+    // Warm both servers' code paths a little before the first memory reading.
+    for (const server of servers) {
+      for (let i = 0; i < 20; i++) await gqlHttp(server.port, 'query { me { id } }', {}, users.agentTokens[i % users.agentTokens.length]);
+    }
+    const mem0 = await Promise.all(servers.map((p) => p.probe()));
+
+    // Agents: one socket each, subscribed to their inbox (it carries assignments and customers' messages).
+    const rec = new Recorder(Math.ceil(s.rates.reduce((a, r) => a + r * s.seconds, 0) + Math.min(100, s.rates[0]) * s.warmupSeconds) + 16);
+    const assignedSeen = new Array<number>(s.agents).fill(0);
+    let t = now();
+    const agentSockets = await pool(
+      s.agents,
+      s.connectConcurrency,
+      async (j) => {
+        const sock = await GqlSocket.open(`ws://127.0.0.1:${agentServer.port}/graphql`, users.agentTokens[j]);
+        sockets.push(sock);
+        sock.subscribe(INBOX, {}, {
+          next: (p) => {
+            const e = p.data?.inbox as { type: string; message?: { content: string } | null } | undefined;
+            if (!e) return;
+            if (e.type === 'MESSAGE' && e.message) rec.receive(e.message.content);
+            else if (e.type === 'ASSIGNED') assignedSeen[j] += 1;
+          },
+          error: (err) => log(`agent ${j}: inbox error ${JSON.stringify(err)}`),
+        });
+        return sock;
+      },
+      every(Math.max(1, Math.ceil(s.agents / 5)), `${opts.name}: agents connected`, s.agents),
+    );
+    const connectAgents = (now() - t) / 1000;
+    await sleep(1000);
+    const mem1 = await Promise.all(servers.map((p) => p.probe()));
+
+    // Conversations: every customer asks for service (over HTTP, to process 1) and is routed to an agent.
+    log(`${opts.name}: ${s.customers} × requestService (concurrency ${s.setupConcurrency})`);
+    t = now();
+    const agentIndex = new Map(users.agentIds.map((id, j) => [id, j]));
+    const results = await pool(
+      s.customers,
+      s.setupConcurrency,
+      async (i) => {
+        for (let attempt = 1; ; attempt++) {
+          const res = await gqlHttp<{ requestService: { status: string; conversation: { id: string; agentId: string | null } | null } }>(
+            customerServer.port,
+            REQUEST,
+            { input: { topic: '订单咨询', message: `你好，我的订单 ${i} 还没有发货` } },
+            users.customerTokens[i],
+          );
+          if (res.data) return res.data.requestService;
+          const code = res.errors?.[0]?.extensions?.code;
+          if (attempt >= 3 || code !== 'CONFLICT') throw new Error(`requestService failed for customer ${i}: ${JSON.stringify(res.errors)}`);
+        }
+      },
+      every(Math.max(1, Math.ceil(s.customers / 10)), `${opts.name}: conversations`, s.customers),
+    );
+    const setupConversations = (now() - t) / 1000;
+    const convs: Conv[] = [];
+    const statuses: Record<string, number> = {};
+    results.forEach((r, i) => {
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      if (r.status === 'ASSIGNED' && r.conversation?.agentId) convs.push({ customer: i, agent: agentIndex.get(r.conversation.agentId)!, id: r.conversation.id });
+    });
+    log(`${opts.name}: ${JSON.stringify(statuses)} in ${setupConversations.toFixed(1)} s`);
+    // Proof the agents' subscriptions are live: each saw the ASSIGNED events of its conversations.
+    const waitUntil = now() + 15_000;
+    while (now() < waitUntil && assignedSeen.reduce((a, b) => a + b, 0) < convs.length) await sleep(100);
+    const assignedEvents = assignedSeen.reduce((a, b) => a + b, 0);
+    const mem2 = await Promise.all(servers.map((p) => p.probe()));
+
+    // Customers: one socket each (process 1), subscribed to their conversation's events.
+    t = now();
+    const customerSockets = new Array<GqlSocket | undefined>(s.customers);
+    const byCustomer = new Map(convs.map((c) => [c.customer, c]));
+    await pool(
+      s.customers,
+      s.connectConcurrency,
+      async (i) => {
+        const sock = await GqlSocket.open(`ws://127.0.0.1:${customerServer.port}/graphql`, users.customerTokens[i]);
+        sockets.push(sock);
+        customerSockets[i] = sock;
+        const conv = byCustomer.get(i);
+        if (conv) {
+          sock.subscribe(EVENTS, { conversationId: conv.id }, {
+            next: (p) => {
+              const e = p.data?.conversationEvents as { type: string; message?: { senderRole: string | null; content: string } | null } | undefined;
+              if (e?.type !== 'MESSAGE' || !e.message) return;
+              if (e.message.senderRole === 'CUSTOMER') rec.echoes += 1; // their own message, echoed to their own subscription
+              else rec.receive(e.message.content);
+            },
+            error: (err) => log(`customer ${i}: conversationEvents error ${JSON.stringify(err)}`),
+          });
+        }
+      },
+      every(Math.max(1, Math.ceil(s.customers / 5)), `${opts.name}: customers connected`, s.customers),
+    );
+    const connectCustomers = (now() - t) / 1000;
+    await sleep(1000);
+    const mem3 = await Promise.all(servers.map((p) => p.probe()));
+
+    const connections = s.agents + s.customers;
+    const growth = (a: MemProbe[], b: MemProbe[], key: 'rss' | 'heapUsed') => a.reduce((sum, m, i) => sum + (b[i][key] - m[key]), 0);
+    const memory: MemoryFigures = {
+      perProcess: servers.map((p, n) => ({
+        name: p.name,
+        connections: (p === agentServer ? s.agents : 0) + (p === customerServer ? s.customers : 0),
+        rssBeforeMiB: MiB(mem0[n].rss),
+        rssAfterMiB: MiB(mem3[n].rss),
+        heapBeforeMiB: MiB(mem0[n].heapUsed),
+        heapAfterMiB: MiB(mem3[n].heapUsed),
+      })),
+      rssPerConnectionKiB: round((growth(mem0, mem1, 'rss') + growth(mem2, mem3, 'rss')) / connections / 1024, 1),
+      heapPerConnectionKiB: round((growth(mem0, mem1, 'heapUsed') + growth(mem2, mem3, 'heapUsed')) / connections / 1024, 1),
+      conversationsRssMiB: MiB(growth(mem1, mem2, 'rss')),
+    };
+
+    const transport: Transport = {
+      send(conv, fromAgent, content, ack) {
+        const sock = fromAgent ? agentSockets[conv.agent] : customerSockets[conv.customer]!;
+        let done = false;
+        const once = (code: string | null) => {
+          if (done) return;
+          done = true;
+          ack(code);
+        };
+        // The message number is unique: a fine clientMessageId.
+        sock.subscribe(
+          SEND,
+          { input: { conversationId: conv.id, content, clientMessageId: content.slice(0, content.indexOf(':', 2)) } },
+          {
+            next: (p) => once(p.errors?.length ? String(p.errors[0].extensions?.code ?? 'ERROR') : null),
+            error: (errs) => once(String((errs as Array<{ extensions?: { code?: string } }>)?.[0]?.extensions?.code ?? 'ERROR')),
+            complete: () => once('NO_RESULT'),
+          },
+        );
+      },
+    };
+    const pgPid = infra.postmasterPid();
+    const snapshot = async (): Promise<Snapshot> => {
+      const sql = await Promise.all(servers.map((p) => sqlCount(p.port)));
+      return {
+        t: now(),
+        gen: process.cpuUsage(),
+        servers: servers.map((p) => procStat(p.pid)?.cpuMs ?? 0),
+        pg: treeCpuMs(pgPid),
+        redis: infra.redisPid ? (procStat(infra.redisPid)?.cpuMs ?? 0) : 0,
+        machine: machineCpu(),
+        sql: sql.some((v) => v === null) ? null : sql.reduce((a, b) => a! + b!, 0),
+      };
+    };
+    const load = await runLoad({ s, transport, rec, convs, order: shuffledOrder(convs.length), snapshot }, opts.name);
+    const acked = [load.warmup, ...load.phases].reduce((a, p) => a + (p ? p.sent - p.unacked - Object.values(p.ackErrors).reduce((x, y) => x + y, 0) : 0), 0);
+    const stored = await countStored(opts.databaseUrl);
+    const unexpectedCloses = sockets.filter((x) => x.closed).length;
+    return {
+      name: opts.name,
+      processes: servers.length,
+      customers: s.customers,
+      agents: s.agents,
+      conversations: convs.length,
+      setupSeconds: { conversations: round(setupConversations, 1), connectAgents: round(connectAgents, 1), connectCustomers: round(connectCustomers, 1) },
+      memory,
+      ...load,
+      unexpectedCloses,
+      stored: { messages: stored, acked },
+      extra: { requestService: statuses, assignedEventsSeen: assignedEvents, echoesToSender: rec.echoes, duplicates: rec.duplicates, stray: rec.stray },
+    };
+  } catch (err) {
+    for (const p of servers) process.stderr.write(`\n--- last output of ${p.name} ---\n${p.output().slice(-5000)}\n`);
+    throw err;
+  } finally {
+    for (const sock of sockets) sock.close();
+    await sleep(500);
+    for (const sock of sockets) sock.ws.terminate();
+    await Promise.all(servers.map((p) => p.stop()));
+  }
+}
+
+async function runRelay(infra: Infra, opts: { name: string; redisUrl: string | null }): Promise<TopologyResult> {
+  const { s, cleanup } = infra;
+  const cluster = Boolean(opts.redisUrl);
+  const env: Record<string, string> = opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {};
+  log(`${opts.name}: starting`);
+  const servers: ServerChild[] = [await startChild(cleanup, { name: `${opts.name} process 1`, script: RELAY_ENTRY, env, readyPath: '/readyz', readyTimeoutMs: 30_000 })];
+  if (cluster) servers.push(await startChild(cleanup, { name: `${opts.name} process 2`, script: RELAY_ENTRY, env, readyPath: '/readyz', readyTimeoutMs: 30_000 }));
+  const customerServer = servers[0];
+  const agentServer = servers[servers.length - 1];
+  const sockets: RelaySocket[] = [];
+  try {
+    const rec = new Recorder(Math.ceil(s.rates.reduce((a, r) => a + r * s.seconds, 0) + Math.min(100, s.rates[0]) * s.warmupSeconds) + 16);
+    const mem0 = await Promise.all(servers.map((p) => p.probe()));
+    let t = now();
+    const agentSockets = await pool(s.agents, s.connectConcurrency, async (j) => {
+      const sock = await RelaySocket.open(`ws://127.0.0.1:${agentServer.port}/relay`, `a${j}`);
+      sock.onMsg = (body) => rec.receive(body);
+      sockets.push(sock);
+      return sock;
+    });
+    const connectAgents = (now() - t) / 1000;
+    t = now();
+    const customerSockets = await pool(s.customers, s.connectConcurrency, async (i) => {
+      const sock = await RelaySocket.open(`ws://127.0.0.1:${customerServer.port}/relay`, `c${i}`);
+      sock.onMsg = (body) => rec.receive(body);
+      sockets.push(sock);
+      return sock;
+    });
+    const connectCustomers = (now() - t) / 1000;
+    await sleep(1000);
+    const mem1 = await Promise.all(servers.map((p) => p.probe()));
+    log(`${opts.name}: ${s.agents + s.customers} connected`);
+    // The same pairing ShiftDesk's routing makes: customer i with agent i mod agents.
+    const convs: Conv[] = Array.from({ length: s.customers }, (_, i) => ({ customer: i, agent: i % s.agents, id: '' }));
+    const connections = s.agents + s.customers;
+    const growth = (key: 'rss' | 'heapUsed') => mem0.reduce((sum, m, i) => sum + (mem1[i][key] - m[key]), 0);
+    const memory: MemoryFigures = {
+      perProcess: servers.map((p, n) => ({
+        name: p.name,
+        connections: (p === agentServer ? s.agents : 0) + (p === customerServer ? s.customers : 0),
+        rssBeforeMiB: MiB(mem0[n].rss),
+        rssAfterMiB: MiB(mem1[n].rss),
+        heapBeforeMiB: MiB(mem0[n].heapUsed),
+        heapAfterMiB: MiB(mem1[n].heapUsed),
+      })),
+      rssPerConnectionKiB: round(growth('rss') / connections / 1024, 1),
+      heapPerConnectionKiB: round(growth('heapUsed') / connections / 1024, 1),
+    };
+    const transport: Transport = {
+      send(conv, fromAgent, content, ack) {
+        if (fromAgent) agentSockets[conv.agent].send(`c${conv.customer}`, content, ack);
+        else customerSockets[conv.customer].send(`a${conv.agent}`, content, ack);
+      },
+    };
+    const snapshot = async (): Promise<Snapshot> => ({
+      t: now(),
+      gen: process.cpuUsage(),
+      servers: servers.map((p) => procStat(p.pid)?.cpuMs ?? 0),
+      pg: 0,
+      redis: infra.redisPid ? (procStat(infra.redisPid)?.cpuMs ?? 0) : 0,
+      machine: machineCpu(),
+      sql: null,
+    });
+    const load = await runLoad({ s, transport, rec, convs, order: shuffledOrder(convs.length), snapshot }, opts.name);
+    return {
+      name: opts.name,
+      processes: servers.length,
+      customers: s.customers,
+      agents: s.agents,
+      conversations: convs.length,
+      setupSeconds: { connectAgents: round(connectAgents, 1), connectCustomers: round(connectCustomers, 1) },
+      memory,
+      ...load,
+      unexpectedCloses: sockets.filter((x) => x.closed).length,
+      extra: { duplicates: rec.duplicates, stray: rec.stray },
+    };
+  } catch (err) {
+    for (const p of servers) process.stderr.write(`\n--- last output of ${p.name} ---\n${p.output().slice(-5000)}\n`);
+    throw err;
+  } finally {
+    for (const sock of sockets) sock.close();
+    await sleep(500);
+    for (const sock of sockets) sock.ws.terminate();
+    await Promise.all(servers.map((p) => p.stop()));
+  }
+}
+
+async function gqlHttp<T>(port: number, query: string, variables: unknown, token: string): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }> {
+  const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+}
+
+// --------------------------------------------------------------------------------------------- Redis
+
+async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
+  const until = now() + timeoutMs;
+  while (now() < until) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1');
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+async function startRedis(cleanup: Cleanup): Promise<{ url: string; pid: number | null; source: string } | null> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, pid: null, source: 'REDIS_URL' };
+  if (spawnSync('redis-server', ['--version']).status !== 0) return null;
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  cleanup.add('redis-server', async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  });
+  if (!(await waitForPort(port, 10_000))) throw new Error('redis-server did not start');
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid ?? null, source: `redis-server from PATH on port ${port}` };
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+export async function run(): Promise<void> {
+  const s = settings();
+  const m = machine();
+  const cleanup = new Cleanup();
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: stopping the benchmark's servers and PostgreSQL\n`);
+    cleanup.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-bench-realtime-'));
+  cleanup.add('temporary directory', () => rmSync(dataDir, { recursive: true, force: true }));
+  const results: TopologyResult[] = [];
+  let redisSource = 'not used';
+  try {
+    log(`settings: ${s.customers} customers, ${s.agents} agents, rates ${s.rates.join(', ')}/s × ${s.seconds} s, agent share ${s.agentShare}`);
+    for (const note of s.notes) log(note);
+    // One embedded PostgreSQL for every topology; each gets a database of its own.
+    const pgPort = await freePort();
+    const pgDir = path.join(dataDir, 'pg');
+    const db = await startEmbeddedPostgres({ dir: pgDir, port: pgPort, password: 'bench-password', logger: createLogger('warn') });
+    cleanup.add('embedded PostgreSQL', () => db.stop());
+    const postmasterPid = () => {
+      try {
+        return Number(readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || null;
+      } catch {
+        return null;
+      }
+    };
+    const dbUrl = (name: string) => db.url.replace(/\/shiftdesk$/, `/${name}`);
+    const admin = new PgClient({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await admin.query('CREATE DATABASE bench_single');
+      await admin.query('CREATE DATABASE bench_cluster');
+    } finally {
+      await admin.end();
+    }
+    const infra: Infra = { s, cleanup, postmasterPid, redisPid: null, jwtSecret: randomBytes(32).toString('hex'), dataDir };
+
+    results.push(await runShiftDesk(infra, { name: 'ShiftDesk, 1 process', databaseUrl: dbUrl('bench_single'), redisUrl: null }));
+    if (s.relay) results.push(await runRelay(infra, { name: 'bare ws relay, 1 process', redisUrl: null }));
+
+    if (s.cluster) {
+      const redis = await startRedis(cleanup);
+      if (!redis) {
+        redisSource = 'none: REDIS_URL unset and no redis-server on PATH; the cluster part is skipped';
+        log(redisSource);
+      } else {
+        redisSource = redis.source;
+        const clusterInfra = { ...infra, redisPid: redis.pid };
+        results.push(await runShiftDesk(clusterInfra, { name: 'ShiftDesk, 2 processes + Redis', databaseUrl: dbUrl('bench_cluster'), redisUrl: redis.url }));
+        if (s.relay) results.push(await runRelay(clusterInfra, { name: 'bare ws relay, 2 processes + Redis', redisUrl: redis.url }));
+      }
+    } else {
+      redisSource = 'BENCH_CLUSTER=0: the cluster part is skipped';
+    }
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await cleanup.run();
+  }
+  report(m, s, results, redisSource);
+}
+
+function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyResult[], redisSource: string): void {
+  console.log(describeMachine(m));
+  console.log(`load average at the end: ${round(os.loadavg()[0], 2)} (1 min)`);
+  console.log(
+    `topology: ${s.customers} customers + ${s.agents} agents (graphql-ws, one socket each), 1:1 conversations; ` +
+      `sendMessage over the sender's graphql-ws socket, ${round(s.agentShare * 100, 0)} % agent → customer; ` +
+      `${s.seconds} s per rate after a ${s.warmupSeconds} s warm-up; load generator: this process, one thread`,
+  );
+  console.log(`PostgreSQL: embedded, one per run (a database per topology); Redis: ${redisSource}`);
+  for (const note of s.notes) console.log(`NOTE: ${note}`);
+  console.log('');
+
+  console.log(
+    table(
+      ['topology', 'conns', 'setup: conversations s', 'connect s', 'RSS/conn KiB', 'heap/conn KiB', 'RSS after MiB (per process)', 'closed'],
+      results.map((r) => [
+        r.name,
+        r.customers + r.agents,
+        r.setupSeconds.conversations ?? '-',
+        round(r.setupSeconds.connectAgents + r.setupSeconds.connectCustomers, 1),
+        r.memory.rssPerConnectionKiB,
+        r.memory.heapPerConnectionKiB,
+        r.memory.perProcess.map((p) => p.rssAfterMiB).join(' + '),
+        r.unexpectedCloses,
+      ]),
+    ),
+  );
+  console.log('');
+
+  const rows: Array<Array<string | number>> = [];
+  for (const r of results) {
+    for (const p of r.phases) {
+      const errors = Object.entries(p.ackErrors)
+        .map(([c, n]) => `${c}×${n}`)
+        .join(',');
+      rows.push([
+        r.name,
+        p.targetRate,
+        p.sentPerSecond,
+        p.deliveredPerSecond,
+        p.backlogAtEnd,
+        p.notSent + p.notDelivered,
+        p.latencyMs.p50,
+        p.latencyMs.p99,
+        p.latencyMs.max,
+        p.ackMs.p99,
+        errors || '0',
+        p.cpu.servers.join('+'),
+        r.name.startsWith('ShiftDesk') ? p.cpu.postgres : '-',
+        p.cpu.generator,
+        p.cpu.others,
+        p.cpu.machineBusy,
+        p.sqlPerMessage ?? '-',
+      ]);
+    }
+  }
+  console.log(
+    table(
+      ['topology', 'rate/s', 'sent/s', 'delivered/s', 'backlog', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'ack p99', 'errors', 'server CPU %', 'PG CPU %', 'gen CPU %', 'others %', 'machine %', 'SQL/msg'],
+      rows,
+    ),
+  );
+  console.log(
+    '\ndelivered/s: messages the addressee received during the send window ÷ its length; backlog: sent − refused − delivered when sending stopped; ' +
+      `lost: not sent (in-flight cap) or not delivered after ≤ ${s.drainSeconds} s of draining; latency: send → addressee's socket; ` +
+      'CPU: % of one core (server: per process; others: processes outside this benchmark); machine: % of all cores busy.',
+  );
+
+  const ratios: Array<Record<string, unknown>> = [];
+  const pairs: Array<[string, string]> = [
+    ['ShiftDesk, 1 process', 'bare ws relay, 1 process'],
+    ['ShiftDesk, 2 processes + Redis', 'bare ws relay, 2 processes + Redis'],
+  ];
+  const ratioRows: Array<Array<string | number>> = [];
+  for (const [a, b] of pairs) {
+    const x = results.find((r) => r.name === a);
+    const y = results.find((r) => r.name === b);
+    if (!x || !y) continue;
+    x.phases.forEach((p, i) => {
+      const q = y.phases[i];
+      const entry = {
+        pair: `${a} ÷ relay`,
+        rate: p.targetRate,
+        delivered: round(p.deliveredPerSecond / q.deliveredPerSecond, 2),
+        p50: round(p.latencyMs.p50 / q.latencyMs.p50, 1),
+        p99: round(p.latencyMs.p99 / q.latencyMs.p99, 1),
+        rssPerConnection: round(x.memory.rssPerConnectionKiB / y.memory.rssPerConnectionKiB, 1),
+      };
+      ratios.push(entry);
+      ratioRows.push([entry.pair, entry.rate, entry.delivered, entry.p50, entry.p99, entry.rssPerConnection]);
+    });
+  }
+  if (ratioRows.length) {
+    console.log('');
+    console.log(table(['ratio', 'rate/s', 'delivered/s ×', 'p50 ×', 'p99 ×', 'RSS/conn ×'], ratioRows));
+  }
+  const single = results.find((r) => r.name === 'ShiftDesk, 1 process');
+  const first = single?.phases[0];
+  if (single && first) {
+    const verdict = first.latencyMs.p99 < 50 ? 'met' : first.latencyMs.p99 < 100 ? 'missed (but under the reference 100 ms)' : 'missed';
+    console.log(`\ntarget p99 < 50 ms at ${first.targetRate}/s (one process): ${first.latencyMs.p99} ms — ${verdict}`);
+    if (single.stored) console.log(`stored (one process): ${single.stored.messages} messages in PostgreSQL for ${single.stored.acked} acknowledged sends`);
+  }
+  console.log(JSON.stringify({ benchmark: 'realtime', machine: m, settings: { ...s }, redis: redisSource, results, ratios }));
+}

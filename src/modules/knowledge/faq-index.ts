@@ -1,0 +1,115 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { pgArray } from '../../platform/db/arrays';
+import type { Logger } from '../../platform/logger';
+import { Bm25Index, Bm25Hit, SearchParams } from './search';
+import type { TextAnalyzer } from './segmenter';
+
+interface Row {
+  version: string;
+  id: string | null;
+  status: string | null;
+  title_terms: string[] | null;
+  body_terms: string[] | null;
+  analyzer: string | null;
+  revision: string | null;
+}
+
+/** The index terms of an FAQ: the question and tags make the title, the answer the body. */
+export function analyseFaq(analyzer: TextAnalyzer, faq: { question: string; answer: string; tags: readonly string[] }) {
+  return { titleTerms: analyzer.terms([faq.question, ...faq.tags].join('\n')), bodyTerms: analyzer.terms(faq.answer) };
+}
+
+/**
+ * This process's search index of the published FAQs, kept in step with the database across a cluster:
+ * `knowledge_index_state.version` rises with every FAQ change (see the knowledge migration). `fresh(em)` reads
+ * it (one indexed single-row query) and, when the index is behind, applies the rows whose `revision` is newer
+ * — in one statement, so the version and the rows come from one snapshot. The first call loads every
+ * published FAQ. Concurrent callers share one catch-up.
+ *
+ * Rows whose stored terms were made by another analysis (stop words, synonyms or the segmenter changed) are
+ * re-analysed from their text here, and the new terms written back (only if the row has not changed since).
+ */
+export class FaqIndex {
+  private readonly bm25: Bm25Index;
+  private version = -1;
+  private catchingUp: Promise<void> | null = null;
+
+  constructor(
+    private readonly analyzer: TextAnalyzer,
+    params: SearchParams,
+    private readonly logger: Logger,
+  ) {
+    this.bm25 = new Bm25Index(params);
+  }
+
+  get size(): number {
+    return this.bm25.size;
+  }
+
+  /** The version this index reflects (-1 before the first load). */
+  get loadedVersion(): number {
+    return this.version;
+  }
+
+  /** Brings the index up to the database's current version. */
+  async fresh(em: EntityManager): Promise<void> {
+    const [{ version }] = await em.execute<Array<{ version: string }>>(`SELECT version FROM knowledge_index_state WHERE id = 1`);
+    while (Number(version) > this.version) {
+      this.catchingUp ??= this.catchUp(em).finally(() => (this.catchingUp = null));
+      await this.catchingUp;
+    }
+  }
+
+  search(terms: readonly string[], limit: number): Bm25Hit[] {
+    return this.bm25.search(terms, limit);
+  }
+
+  private async catchUp(em: EntityManager): Promise<void> {
+    const initial = this.version < 0;
+    const rows = await em.execute<Row[]>(
+      `SELECT s.version, f.id, f.status, f.title_terms, f.body_terms, f.analyzer, f.revision
+         FROM knowledge_index_state s
+         LEFT JOIN faqs f ON f.revision > ? AND (? OR f.status = 'PUBLISHED')
+        WHERE s.id = 1`,
+      [Math.max(this.version, -1), !initial],
+    );
+    const stale: Array<{ id: string; revision: string }> = [];
+    for (const row of rows) {
+      if (!row.id) continue;
+      if (row.status !== 'PUBLISHED') {
+        this.bm25.remove(row.id);
+      } else if (row.analyzer !== this.analyzer.id) {
+        stale.push({ id: row.id, revision: row.revision! });
+      } else {
+        this.bm25.upsert({ id: row.id, title: row.title_terms ?? [], body: row.body_terms ?? [] });
+      }
+    }
+    if (stale.length) await this.reanalyse(em, stale);
+    this.version = Math.max(this.version, Number(rows[0]?.version ?? 0));
+  }
+
+  private async reanalyse(em: EntityManager, stale: Array<{ id: string; revision: string }>): Promise<void> {
+    const texts = await em.execute<Array<{ id: string; question: string; answer: string; tags: string[] }>>(
+      `SELECT id, question, answer, tags FROM faqs WHERE id = ANY(?::uuid[])`,
+      [pgArray(stale.map((s) => s.id))],
+    );
+    const revisions = new Map(stale.map((s) => [s.id, s.revision]));
+    const updates = texts.map((t) => {
+      const { titleTerms, bodyTerms } = analyseFaq(this.analyzer, t);
+      this.bm25.upsert({ id: t.id, title: titleTerms, body: bodyTerms });
+      return { id: t.id, revision: revisions.get(t.id), title: titleTerms, body: bodyTerms };
+    });
+    this.logger.info({ count: updates.length, analyzer: this.analyzer.id }, 'knowledge: re-analysed FAQs made with another analysis');
+    try {
+      await em.execute(
+        `UPDATE faqs f SET title_terms = v.title, body_terms = v.body, analyzer = ?
+           FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, revision bigint, title text[], body text[])
+          WHERE f.id = v.id AND f.revision = v.revision`,
+        [this.analyzer.id, JSON.stringify(updates)],
+      );
+    } catch (err) {
+      // Only an optimisation: the index already holds the new terms.
+      this.logger.warn({ err }, 'knowledge: could not store re-analysed terms');
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { Context } from '../../context';
+import { Role } from '../../platform/auth/roles';
+import { Department } from '../accounts/department.entity';
+import { User } from '../accounts/user.entity';
+import { AuditEntry } from '../audit/audit-entry.entity';
+import { TicketComment } from './ticket-comment.entity';
+import { Ticket } from './ticket.entity';
+import { CreateTicketInput, TicketCategory, TicketConnection, TicketFilter, TicketStats } from './ticket.inputs';
+import { CUSTOMER_TRAIL_ACTIONS } from './ticket.service';
+
+const STAFF = [Role.ADMIN, Role.MANAGER, Role.AGENT];
+const EVERYONE = [Role.ADMIN, Role.MANAGER, Role.AGENT, Role.CUSTOMER];
+
+@Resolver(() => Ticket)
+export class TicketResolver {
+  @Authorized(...EVERYONE)
+  @Mutation(() => Ticket, { description: 'Customers for themselves; staff for a customer (customerId). Auto-assigned when an agent of the category’s department has room.' })
+  createTicket(@Arg('input') input: CreateTicketInput, @Ctx() ctx: Context) {
+    return ctx.services.tickets.create(ctx, input);
+  }
+
+  @Authorized(...EVERYONE)
+  @Mutation(() => Ticket, { description: 'A ticket carrying a conversation on (customer, priority, transcript); asked again, the same ticket' })
+  ticketFromConversation(@Arg('conversationId', () => ID) conversationId: string, @Ctx() ctx: Context) {
+    return ctx.services.tickets.fromConversation(ctx, conversationId);
+  }
+
+  @Authorized(...STAFF)
+  @Mutation(() => Ticket, { description: 'Managers: to their department’s agents; admins: to any agent; agents: an unassigned ticket of their department to themselves' })
+  assignTicket(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Arg('agentId', () => ID, { nullable: true }) agentId?: string) {
+    return ctx.services.tickets.assign(ctx, id, agentId);
+  }
+
+  @Authorized(...STAFF)
+  @Mutation(() => Ticket, { description: 'Priority one step up, due times recomputed, the department’s managers told' })
+  escalateTicket(@Arg('id', () => ID) id: string, @Arg('reason') reason: string, @Ctx() ctx: Context) {
+    return ctx.services.tickets.escalate(ctx, id, reason);
+  }
+
+  @Authorized(...STAFF)
+  @Mutation(() => Ticket, { description: 'The assignee, the department’s managers or an admin; the customer is told' })
+  resolveTicket(@Arg('id', () => ID) id: string, @Arg('resolution') resolution: string, @Ctx() ctx: Context) {
+    return ctx.services.tickets.resolve(ctx, id, resolution);
+  }
+
+  @Authorized(...EVERYONE)
+  @Mutation(() => Ticket, { description: 'A resolved ticket: by its customer or the staff who work on it' })
+  closeTicket(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return ctx.services.tickets.close(ctx, id);
+  }
+
+  @Authorized(...EVERYONE)
+  @Mutation(() => Ticket, { description: 'A resolved ticket within TICKET_REOPEN_WINDOW_DAYS of its resolution' })
+  reopenTicket(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Arg('reason', () => String, { nullable: true }) reason?: string) {
+    return ctx.services.tickets.reopen(ctx, id, reason);
+  }
+
+  @Authorized(...EVERYONE)
+  @Mutation(() => TicketComment, { description: 'Internal comments are staff notes, never shown to the customer. The first public staff comment is the first response.' })
+  commentOnTicket(
+    @Arg('id', () => ID) id: string,
+    @Arg('body') body: string,
+    @Ctx() ctx: Context,
+    @Arg('internal', () => Boolean, { defaultValue: false }) internal = false,
+  ) {
+    return ctx.services.tickets.comment(ctx, id, body, internal);
+  }
+
+  @Authorized(Role.CUSTOMER)
+  @Mutation(() => Ticket, { description: 'The customer, once, after the resolution: 1–5' })
+  rateTicket(
+    @Arg('id', () => ID) id: string,
+    @Arg('score', () => Int) score: number,
+    @Ctx() ctx: Context,
+    @Arg('comment', () => String, { nullable: true }) comment?: string,
+  ) {
+    return ctx.services.tickets.rate(ctx, id, score, comment);
+  }
+
+  @Authorized(...EVERYONE)
+  @Query(() => TicketConnection, {
+    description: 'Customers: their own; agents: theirs and their department’s unassigned queue; managers: their department; admins: all. Queue order: priority, then the nearest due time.',
+  })
+  tickets(
+    @Ctx() ctx: Context,
+    @Arg('filter', () => TicketFilter, { nullable: true }) filter?: TicketFilter,
+    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ) {
+    return ctx.services.tickets.list(ctx, filter ?? {}, first, after);
+  }
+
+  @Authorized(...EVERYONE)
+  @Query(() => Ticket)
+  ticket(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return ctx.services.tickets.get(ctx, id);
+  }
+
+  @Authorized(Role.ADMIN, Role.MANAGER)
+  @Query(() => TicketStats, { description: 'Tickets created from `from` to `to` (business dates, both included); managers: their department' })
+  ticketStats(
+    @Arg('from') from: string,
+    @Arg('to') to: string,
+    @Ctx() ctx: Context,
+    @Arg('departmentId', () => ID, { nullable: true }) departmentId?: string,
+  ) {
+    return ctx.services.tickets.stats(ctx, from, to, departmentId);
+  }
+
+  @Authorized(...EVERYONE)
+  @Query(() => [TicketCategory], { description: 'The categories a ticket may have (TICKET_CATEGORIES) and their departments' })
+  ticketCategories(@Ctx() ctx: Context) {
+    return ctx.services.tickets.categories();
+  }
+
+  @FieldResolver(() => User)
+  customer(@Root() t: Ticket, @Ctx() ctx: Context) {
+    return ctx.loaders.user.load(t.customerId);
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  assignee(@Root() t: Ticket, @Ctx() ctx: Context) {
+    return t.assigneeId ? ctx.loaders.user.load(t.assigneeId) : null;
+  }
+
+  @FieldResolver(() => Department, { nullable: true })
+  department(@Root() t: Ticket, @Ctx() ctx: Context) {
+    return t.departmentId ? ctx.loaders.department.load(t.departmentId) : null;
+  }
+
+  @FieldResolver(() => [TicketComment], { description: 'Oldest first; customers never see internal ones' })
+  comments(@Root() t: Ticket, @Ctx() ctx: Context) {
+    return ctx.services.tickets.comments(ctx.em, ctx.viewer, t.id);
+  }
+
+  @FieldResolver(() => [AuditEntry], { description: 'Who did what to this ticket, oldest first (customers: creation, resolution, closing, reopening and rating)' })
+  auditTrail(@Root() t: Ticket, @Ctx() ctx: Context) {
+    if (ctx.viewer?.role === Role.CUSTOMER) {
+      return ctx.em.find(AuditEntry, { targetType: 'Ticket', targetId: t.id, action: { $in: CUSTOMER_TRAIL_ACTIONS } }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    }
+    return ctx.services.audit.trail(ctx.em, 'Ticket', t.id);
+  }
+}
+
+@Resolver(() => TicketComment)
+export class TicketCommentResolver {
+  @FieldResolver(() => User)
+  author(@Root() c: TicketComment, @Ctx() ctx: Context) {
+    return ctx.loaders.user.load(c.authorId);
+  }
+}

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { print } from 'graphql';
+import { Role } from '../../src/platform/auth/roles';
+import { hashPassword } from '../../src/platform/auth/passwords';
+import type { RequestScope } from '../../src/context';
+import { LoadRequestServiceDocument, LoadRequestServiceMutation, RequestServiceDocument } from '../generated/graphql';
+import { startTestApp, TestApp } from '../support/harness';
+
+const AGENTS = 100;
+const CAPACITY = 5;
+const CUSTOMERS = 1000;
+
+type Result = LoadRequestServiceMutation['requestService'];
+
+/**
+ * 1,000 customers ask for help at the same instant, against 100 available agents who can each hold 5 chats:
+ * the routing lock and the conditional slot UPDATE must hand out exactly the 500 slots, queue the other 500
+ * in a line numbered 1..500 with no number twice, and leave the database consistent.
+ */
+describe('1,000 simultaneous service requests against 100 agents of capacity 5', () => {
+  let app: TestApp;
+  const agents: string[] = [];
+  const customers: Array<{ id: string; token: string }> = [];
+  let departmentId: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      env: { ROUTING_REQUIRE_SHIFT: 'false', QUEUE_MAX_LENGTH: '5000', QUEUE_AGEING_SECONDS: '3600', DB_POOL_MAX: '30' },
+    });
+    departmentId = (await app.createDepartment('售前咨询', 'sales')).id;
+    const em = app.services.orm.em.fork();
+    // Users straight into the table: 1,100 sign-ups through argon2 and HTTP would be the slow part of this test.
+    const passwordHash = await hashPassword('password-123');
+    const rows: Array<{ id: string; email: string; role: Role }> = [];
+    for (let i = 0; i < AGENTS; i++) rows.push({ id: randomUUID(), email: `load-agent-${i}@test.local`, role: Role.AGENT });
+    for (let i = 0; i < CUSTOMERS; i++) rows.push({ id: randomUUID(), email: `load-customer-${i}@test.local`, role: Role.CUSTOMER });
+    await em.execute(
+      `INSERT INTO users (id, email, display_name, role, department_id, max_concurrent_chats, password_hash)
+       VALUES ${rows.map(() => '(?, ?, ?, ?::user_role, ?::uuid, ?, ?)').join(', ')}`,
+      rows.flatMap((r) => [r.id, r.email, r.email.split('@')[0], r.role, r.role === Role.AGENT ? departmentId : null, CAPACITY, passwordHash]),
+    );
+    for (const r of rows) {
+      if (r.role === Role.AGENT) agents.push(r.id);
+      else customers.push({ id: r.id, token: (await app.services.tokens.issue({ userId: r.id, role: r.role, version: 1 })).token });
+    }
+    // Online (a heartbeat) and AVAILABLE (the default), as the heartbeat mutation would make them.
+    for (const id of agents) {
+      const scope = { viewer: { id, role: Role.AGENT, departmentId }, em: app.services.orm.em.fork(), traceId: 'load', logger: app.services.logger, ip: '127.0.0.1' } as unknown as RequestScope;
+      await app.services.presence.heartbeat(scope);
+    }
+    const online = (await app.services.presence.read(agents)).filter((p) => p.online && p.status === 'AVAILABLE');
+    expect(online).toHaveLength(AGENTS);
+    // Coming online offers each agent's capacity to the (empty) queue; let those drains finish first.
+    await new Promise((r) => setTimeout(r, 500));
+  }, 120_000);
+
+  afterAll(() => app?.stop());
+
+  it('assigns exactly 500, queues exactly 500 at positions 1..500, overfills no agent and serves no customer twice', async () => {
+    const query = print(LoadRequestServiceDocument);
+    const ask = async (c: { token: string }, i: number): Promise<Result> => {
+      const res = await fetch(app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${c.token}` },
+        body: JSON.stringify({ query, variables: { input: { topic: 'sales', message: `你好，我想问一下订单 ${i}` } } }),
+      });
+      const body = (await res.json()) as { data?: { requestService: Result }; errors?: unknown[] };
+      if (body.errors?.length || !body.data) throw new Error(`request ${i} failed (${res.status}): ${JSON.stringify(body.errors)}`);
+      return body.data.requestService;
+    };
+
+    const q = async () => Number(/^shiftdesk_sql_queries_total (\S+)$/m.exec(await (await fetch(app.url.replace('/graphql', '/metrics'))).text())![1]);
+    const q0 = await q();
+    const cpu0 = process.cpuUsage();
+    const started = performance.now();
+    const results = await Promise.all(customers.map((c, i) => ask(c, i)));
+    const elapsed = performance.now() - started;
+    const cpu = process.cpuUsage(cpu0);
+    console.log('SQL statements', (await q()) - q0, 'cpu ms', Math.round((cpu.user + cpu.system) / 1000));
+    console.log(`${CUSTOMERS} concurrent requestService calls took ${Math.round(elapsed)} ms (${Math.round((CUSTOMERS / elapsed) * 1000)} req/s)`);
+
+    // The answers.
+    const statuses = results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+    expect(statuses).toEqual({ ASSIGNED: AGENTS * CAPACITY, QUEUED: CUSTOMERS - AGENTS * CAPACITY });
+    const assigned = results.filter((r) => r.status === 'ASSIGNED');
+    const queued = results.filter((r) => r.status === 'QUEUED');
+    for (const r of assigned) expect(r).toMatchObject({ position: null, conversation: { status: 'ACTIVE', departmentId } });
+    for (const r of queued) expect(r).toMatchObject({ conversation: { status: 'QUEUED', agentId: null, departmentId } });
+    const positions = queued.map((r) => r.position!).sort((a, b) => a - b);
+    expect(positions).toEqual(Array.from({ length: queued.length }, (_, i) => i + 1));
+    // Each customer got a conversation of their own.
+    results.forEach((r, i) => expect(r.conversation!.customerId).toBe(customers[i].id));
+    expect(new Set(results.map((r) => r.conversation!.id)).size).toBe(CUSTOMERS);
+    // The answer agrees with the line as the queue itself reads it now (nothing was served meanwhile).
+    const line = await app.services.orm.em
+      .fork()
+      .execute<Array<{ id: string; position: number }>>(
+        `SELECT id, row_number() OVER (ORDER BY priority_rank, queued_at, id)::int AS position FROM conversations WHERE status = 'QUEUED'`,
+      );
+    const byId = new Map(line.map((l) => [l.id, l.position]));
+    for (const r of queued) expect(byId.get(r.conversation!.id)).toBe(r.position);
+
+    // The database.
+    const em = app.services.orm.em.fork();
+    const counts = await em.execute<Array<{ status: string; n: number }>>(`SELECT status, count(*)::int AS n FROM conversations GROUP BY status ORDER BY status::text`);
+    expect(counts).toEqual([
+      { status: 'ACTIVE', n: AGENTS * CAPACITY },
+      { status: 'QUEUED', n: CUSTOMERS - AGENTS * CAPACITY },
+    ]);
+    const loads = await em.execute<Array<{ agent_id: string; active: number; recorded: number }>>(
+      `SELECT u.id AS agent_id,
+              (SELECT count(*)::int FROM conversations c WHERE c.agent_id = u.id AND c.status = 'ACTIVE') AS active,
+              coalesce(a.active_chats, 0) AS recorded
+         FROM users u LEFT JOIN agent_states a ON a.agent_id = u.id
+        WHERE u.role = 'AGENT'`,
+    );
+    expect(loads).toHaveLength(AGENTS);
+    for (const l of loads) {
+      expect(l.active).toBeLessThanOrEqual(CAPACITY);
+      expect(l.recorded).toBe(l.active);
+    }
+    expect(loads.reduce((sum, l) => sum + l.active, 0)).toBe(AGENTS * CAPACITY);
+    const [{ customers: distinct, conversations }] = await em.execute<Array<{ customers: number; conversations: number }>>(
+      `SELECT count(DISTINCT customer_id)::int AS customers, count(*)::int AS conversations FROM conversations`,
+    );
+    expect({ distinct, conversations }).toEqual({ distinct: CUSTOMERS, conversations: CUSTOMERS });
+    // Every conversation holds its first message as seq 1, and nothing else.
+    const [{ messages, firsts }] = await em.execute<Array<{ messages: number; firsts: number }>>(
+      `SELECT count(*)::int AS messages, count(*) FILTER (WHERE seq = 1)::int AS firsts FROM messages`,
+    );
+    expect({ messages, firsts }).toEqual({ messages: CUSTOMERS, firsts: CUSTOMERS });
+  }, 300_000);
+
+  it('keeps arrival order among requests that join the line within one millisecond', async () => {
+    // A department nobody works in: everyone waits. Its line is numbered on its own.
+    const dept = await app.createDepartment('排队顺序', 'fifo');
+    const passwordHash = await hashPassword('password-123');
+    const late = Array.from({ length: 12 }, (_, i) => ({ id: randomUUID(), email: `fifo-${i}@test.local` }));
+    await app.services.orm.em
+      .fork()
+      .execute(
+        `INSERT INTO users (id, email, display_name, role, password_hash) VALUES ${late.map(() => `(?, ?, ?, 'CUSTOMER', ?)`).join(', ')}`,
+        late.flatMap((c) => [c.id, c.email, c.email.split('@')[0], passwordHash]),
+      );
+    const tokens = await Promise.all(late.map(async (c) => (await app.services.tokens.issue({ userId: c.id, role: Role.CUSTOMER, version: 1 })).token));
+    // Stop the wall clock (only Date; timers and I/O run on): every request now arrives in the same millisecond.
+    jest.useFakeTimers({
+      now: Date.now(),
+      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    });
+    const answers: Result[] = [];
+    try {
+      for (const token of tokens) answers.push((await app.data(RequestServiceDocument, { input: { topic: 'fifo', message: '你好' } }, token)).requestService);
+    } finally {
+      jest.useRealTimers();
+    }
+    expect(answers.map((a) => a.status)).toEqual(late.map(() => 'QUEUED'));
+    expect(answers.map((a) => a.position)).toEqual(late.map((_, i) => i + 1));
+    const line = await app.services.orm.em
+      .fork()
+      .execute<Array<{ customer_id: string }>>(`SELECT customer_id FROM conversations WHERE status = 'QUEUED' AND department_id = ? ORDER BY priority_rank, queued_at, id`, [dept.id]);
+    expect(line.map((l) => l.customer_id)).toEqual(late.map((c) => c.id));
+  });
+});

@@ -1,0 +1,94 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RequestScope } from '../../src/context';
+import { Role } from '../../src/platform/auth/roles';
+import { createLogger } from '../../src/platform/logger';
+import { FaqScope } from '../../src/modules/knowledge/faq.entity';
+import { startTestApp, TestApp } from '../support/harness';
+import testSet from './faq-testset.json';
+
+/**
+ * A regression guard on the search quality: the shipped test set (72 FAQs of a ticketing platform, 86 customer
+ * questions worded differently, each labelled with the FAQ it should find) through the real pipeline
+ * (segmenter, BM25 index, PostgreSQL trigram similarity). The floors sit a few questions under what was
+ * measured when they were set (top-1 0.88, top-3 0.98 over these 72 FAQs, i.e. 76 and 84 of 86; the benchmark measures the same questions
+ * among 10,000 FAQs), so a change that loses a few questions fails here.
+ */
+const TOP1_FLOOR = 0.84;
+const TOP3_FLOOR = 0.94;
+
+describe('FAQ search quality on the shipped test set', () => {
+  let app: TestApp;
+  const keyOf = new Map<string, string>();
+  const em = (): EntityManager => app.services.orm.em.fork() as EntityManager;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    const adminId = (await app.data<{ me: { id: string } }, unknown>('{ me { id } }', {}, await app.adminToken())).me.id;
+    const scope = (): RequestScope => ({ viewer: { id: adminId, role: Role.ADMIN, departmentId: null }, em: em(), traceId: 'accuracy', logger: createLogger('silent'), ip: '' });
+    for (const f of testSet.faqs) {
+      const faq = await app.services.faqs.create(scope(), { question: f.question, answer: f.answer, category: f.category, tags: f.tags, scope: FaqScope.PUBLIC });
+      await app.services.faqs.publish(scope(), faq.id);
+      keyOf.set(faq.id, f.key);
+    }
+  });
+  afterAll(() => app.stop());
+
+  it('the test set is what the issue asks for: ≥ 60 FAQs, ≥ 50 labelled questions, none a copy of its FAQ', () => {
+    expect(testSet.faqs.length).toBeGreaterThanOrEqual(60);
+    expect(testSet.queries.length).toBeGreaterThanOrEqual(50);
+    const questions = new Map(testSet.faqs.map((f) => [f.key, f.question]));
+    for (const q of testSet.queries) {
+      expect(questions.has(q.expected)).toBe(true);
+      expect(q.query).not.toBe(questions.get(q.expected));
+    }
+    expect(new Set(testSet.queries.map((q) => q.kind))).toEqual(new Set(['paraphrase', 'colloquial', 'typo', 'mixed']));
+  });
+
+  it(`finds the labelled FAQ first for ≥ ${TOP1_FLOOR} and among the first three for ≥ ${TOP3_FLOOR} of the questions, beating substring matching`, async () => {
+    let top1 = 0;
+    let top3 = 0;
+    let naive1 = 0;
+    let naive3 = 0;
+    const misses: string[] = [];
+    for (const q of testSet.queries) {
+      const hits = await app.services.faqs.rank(em(), q.query, 3);
+      const keys = hits.map((h) => keyOf.get(h.faq.id));
+      for (let i = 1; i < hits.length; i++) expect(hits[i - 1].score).toBeGreaterThanOrEqual(hits[i].score);
+      for (const h of hits) expect(h.score > 0 && h.score <= 1).toBe(true);
+      if (keys[0] === q.expected) top1++;
+      if (keys.includes(q.expected)) top3++;
+      else misses.push(`${q.query} → ${keys.join(', ')} (expected ${q.expected})`);
+      const naive = naiveTop3(q.query);
+      if (naive[0] === q.expected) naive1++;
+      if (naive.includes(q.expected)) naive3++;
+    }
+    const n = testSet.queries.length;
+    const report = { top1: top1 / n, top3: top3 / n, naiveTop1: naive1 / n, naiveTop3: naive3 / n, misses };
+    if (report.top1 < TOP1_FLOOR || report.top3 < TOP3_FLOOR) throw new Error(`search quality fell below the floor: ${JSON.stringify(report, null, 2)}`);
+    expect(report.top1).toBeGreaterThanOrEqual(TOP1_FLOOR);
+    expect(report.top3).toBeGreaterThanOrEqual(TOP3_FLOOR);
+    expect(report.top1).toBeGreaterThan(report.naiveTop1);
+    expect(report.top3).toBeGreaterThan(report.naiveTop3);
+  });
+
+  it('bestAnswer stays silent on questions no FAQ answers, and answers most that one does', async () => {
+    for (const q of testSet.noAnswer) expect(await app.services.faqs.bestAnswer(em(), q, { recordUse: false })).toBeNull();
+    let answered = 0;
+    for (const q of testSet.queries) {
+      const best = await app.services.faqs.bestAnswer(em(), q.query, { recordUse: false });
+      if (best && keyOf.get(best.faq.id) === q.expected) answered++;
+    }
+    expect(answered / testSet.queries.length).toBeGreaterThanOrEqual(0.45);
+  });
+});
+
+/** The baseline: FAQs ranked by how many of the query's characters (letters, digits, CJK) their question contains. */
+function naiveTop3(query: string): string[] {
+  const chars = [...new Set(Array.from(query.toLowerCase()).filter((c) => /[\p{L}\p{N}]/u.test(c)))];
+  return testSet.faqs
+    .map((f) => ({ key: f.key, n: chars.filter((c) => f.question.toLowerCase().includes(c)).length }))
+    .filter((x) => x.n > 0)
+    .sort((a, b) => b.n - a.n)
+    .slice(0, 3)
+    .map((x) => x.key);
+}
