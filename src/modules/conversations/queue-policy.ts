@@ -56,8 +56,14 @@ export function effectiveRank(priorityRank: number, waitedSeconds: number, agein
   return Math.max(0, priorityRank - Math.floor(Math.max(0, waitedSeconds) / ageingSeconds));
 }
 
-/** The same rule in SQL, for ORDER BY over the conversations table (alias `c`); `?` is the ageing interval. */
-export const EFFECTIVE_RANK_SQL = `GREATEST(0, c.priority_rank - floor(extract(epoch from (now() - c.queued_at)) / ?)::int)`;
+/**
+ * The same rule in SQL, for ORDER BY over the conversations table (alias `c`); `?` is the ageing interval.
+ * Time waited is clamped at 0 as in effectiveRank: `now()` is when the transaction began (a routing decision
+ * may have waited for the lock meanwhile) and `queued_at` comes from the application's clock, so a request
+ * that just joined can look as if it joined in the future — unclamped, floor() of that is -1, which would
+ * lower its rank by one level and put it behind requests of its own priority.
+ */
+export const EFFECTIVE_RANK_SQL = `GREATEST(0, c.priority_rank - floor(GREATEST(0, extract(epoch from (now() - c.queued_at))) / ?)::int)`;
 
 /**
  * Expected wait: the customers ahead (and this one) divided among the free slots that will open, at the

@@ -467,10 +467,13 @@ export class RoutingService {
 
 /** Takes one of an agent's chat slots unless they are full: the database refuses to exceed capacity. */
 async function takeSlot(em: EntityManager, agentId: string): Promise<boolean> {
-  await em.execute(`INSERT INTO agent_states (agent_id) VALUES (?) ON CONFLICT DO NOTHING`, [agentId]);
+  // One statement (it runs under the routing lock, where every round trip counts): the agent's first slot
+  // creates their row; a later one is taken only while they are below their capacity.
   const rows = await em.execute(
-    `UPDATE agent_states a SET active_chats = a.active_chats + 1, last_assigned_at = now()
-       FROM users u WHERE a.agent_id = ? AND u.id = a.agent_id AND a.active_chats < u.max_concurrent_chats
+    `INSERT INTO agent_states AS a (agent_id, active_chats, last_assigned_at)
+     SELECT u.id, 1, now() FROM users u WHERE u.id = ? AND u.max_concurrent_chats > 0
+     ON CONFLICT (agent_id) DO UPDATE SET active_chats = a.active_chats + 1, last_assigned_at = now()
+       WHERE a.active_chats < (SELECT u.max_concurrent_chats FROM users u WHERE u.id = a.agent_id)
      RETURNING a.active_chats`,
     [agentId],
   );
