@@ -345,6 +345,17 @@ describe('tickets', () => {
     expect(drained).toMatchObject({ status: 'ASSIGNED', assigneeId: solo.id });
   });
 
+  it('are picked up by the sweep once an agent appears, after they have waited a little', async () => {
+    const dept = await app.createDepartment('账户', 'account');
+    const waiting = await openOk(alice.token, { category: '账户问题', subject: '等人' });
+    expect(waiting).toMatchObject({ departmentId: dept.id, status: 'NEW' });
+    const newcomer = await app.createUser({ role: 'AGENT', departmentId: dept.id });
+    expect((await app.services.tickets.sweep()).assigned).toBe(0); // just created: it had its turn
+    await sql(`UPDATE tickets SET updated_at = now() - interval '1 minute' WHERE id = ?`, [waiting.id]);
+    expect((await app.services.tickets.sweep()).assigned).toBe(1);
+    expect((await app.data(TicketByIdDocument, { id: waiting.id }, admin)).ticket).toMatchObject({ status: 'ASSIGNED', assigneeId: newcomer.id });
+  });
+
   it('auto-assign 30 tickets at once among 5 agents with a limit of 3: nobody above 3', async () => {
     const dept = await app.createDepartment('并发', 'sales');
     const agents = await Promise.all(Array.from({ length: 5 }, (_, i) => app.createUser({ role: 'AGENT', departmentId: dept.id, displayName: `并发${i}` })));

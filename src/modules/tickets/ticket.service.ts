@@ -49,6 +49,11 @@ export const MAX_REASON = 500;
 export const MAX_RATING_COMMENT = 1000;
 /** A ticket from a conversation quotes at most this many of its latest messages. */
 export const TRANSCRIPT_MESSAGES = 200;
+/**
+ * The sweep's drain (a backstop for capacity nobody announced, such as a new agent) takes tickets that have
+ * waited this long; a newer one was just offered to the agents when it was created, reopened or freed.
+ */
+const SWEEP_DRAIN_AFTER_SECONDS = 10;
 /** Waiting tickets one drain assigns at most (the next drain or sweep takes the rest). */
 const DRAIN_BATCH = 100;
 /** The audit entries a customer sees in a ticket's trail (no internal reasons). */
@@ -489,9 +494,11 @@ export class TicketService {
     let assigned = 0;
     const rows = await this.em().execute<Array<{ department_id: string }>>(
       `SELECT DISTINCT department_id FROM tickets
-        WHERE assignee_id IS NULL AND status IN ('NEW', 'ASSIGNED', 'IN_PROGRESS', 'REOPENED') AND department_id IS NOT NULL`,
+        WHERE assignee_id IS NULL AND status IN ('NEW', 'ASSIGNED', 'IN_PROGRESS', 'REOPENED') AND department_id IS NOT NULL
+          AND updated_at < now() - make_interval(secs => ?)`,
+      [SWEEP_DRAIN_AFTER_SECONDS],
     );
-    for (const r of rows) assigned += await this.drainQuietly(r.department_id);
+    for (const r of rows) assigned += await this.drainQuietly(r.department_id, SWEEP_DRAIN_AFTER_SECONDS);
     return { ...result, assigned };
   }
 
@@ -499,13 +506,18 @@ export class TicketService {
    * Capacity appeared in a department: its waiting tickets (queue order) go to agents below the limit,
    * until none is left. Tickets another transaction holds are skipped (the next drain takes them).
    */
-  drain(departmentId: string): Promise<number> {
+  drain(departmentId: string, waitedSeconds = 0): Promise<number> {
     const actor: Actor = { viewer: null, traceId: randomUUID() };
     return inTransaction(this.em(), async (em, afterCommit) => {
       await lockAssignments(em, departmentId);
       const waiting = await em.find(
         Ticket,
-        { departmentId, assigneeId: null, status: { $in: [TicketStatus.NEW, TicketStatus.REOPENED] } },
+        {
+          departmentId,
+          assigneeId: null,
+          status: { $in: [TicketStatus.NEW, TicketStatus.REOPENED] },
+          ...(waitedSeconds > 0 ? { updatedAt: { $lt: new Date(Date.now() - waitedSeconds * 1000) } } : {}),
+        },
         { orderBy: { priorityRank: 'asc', nextDueAt: 'asc', id: 'asc' }, limit: DRAIN_BATCH, lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE },
       );
       let assigned = 0;
@@ -518,9 +530,9 @@ export class TicketService {
     });
   }
 
-  private async drainQuietly(departmentId: string): Promise<number> {
+  private async drainQuietly(departmentId: string, waitedSeconds = 0): Promise<number> {
     try {
-      return await this.drain(departmentId);
+      return await this.drain(departmentId, waitedSeconds);
     } catch (err) {
       this.logger.error({ err, departmentId }, 'draining the ticket queue failed');
       return 0;
