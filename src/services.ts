@@ -92,7 +92,7 @@ export function createServices(deps: {
   const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
     deps.orm.em.fork(),
   );
-  const faqs = new FaqService(audit, deps.config.knowledge, deps.logger);
+  const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork());
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork());
   const scheduler = new Scheduler(deps.logger);

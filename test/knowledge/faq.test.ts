@@ -166,6 +166,22 @@ describe('FAQ knowledge base', () => {
     }
   });
 
+  it('terms stored by another analysis (other stop words, synonyms or segmenter) are re-analysed when an index loads, and written back', async () => {
+    const faq = await published(admin, { question: '演出门票可以开电子发票吗？', answer: '演出结束后在订单详情申请。', category: '发票', scope: 'PUBLIC' });
+    await em().execute(`UPDATE faqs SET title_terms = '{}', body_terms = '{}', analyzer = 'jieba:0:old' WHERE id = ?`, [faq.id]);
+    const other = await startTestApp({ databaseUrl: app.databaseUrl });
+    try {
+      const token = await other.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+      const hits = (await other.data(SearchFaqsDocument, { query: '能开电子发票吗', limit: 20 }, token)).searchFaqs;
+      expect(hits[0].faq.id).toBe(faq.id);
+      const [row] = await em().execute(`SELECT analyzer, cardinality(title_terms) AS n FROM faqs WHERE id = ?`, [faq.id]);
+      expect(row.analyzer).toBe(app.services.faqs.analyzer.id);
+      expect(row.n).toBeGreaterThan(3);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('search ranks Chinese text by segmented words: scores in 0–1, best first, within the limit', async () => {
     const fee = await published(admin, { question: '退票要收手续费吗？', answer: '开演前 30 天以上收取 10%，72 小时内不支持退票。', category: '退票退款', scope: 'PUBLIC', tags: ['手续费'] });
     await published(admin, { question: '怎么申请退票？', answer: '在订单详情点击申请退票。', category: '退票退款', scope: 'PUBLIC' });
@@ -219,6 +235,12 @@ describe('FAQ knowledge base', () => {
     expect(best).toMatchObject({ faq: { id: lost.id, useCount: 1 }, score: expect.any(Number) });
     await app.services.faqs.bestAnswer(em(), '场馆丢了东西');
     expect((await app.services.faqs.bestAnswer(em(), '丢了东西怎么找回', { recordUse: false }))?.faq.useCount).toBe(2);
+    // Inside the caller's transaction (as a chat would call it), even one that changed the knowledge version itself.
+    const inTx = await em().transactional(async (tx) => {
+      await tx.execute(`UPDATE knowledge_index_state SET version = version + 1 WHERE id = 1`);
+      return app.services.faqs.bestAnswer(tx as EntityManager, '体育馆丢了东西', { recordUse: false });
+    });
+    expect(inTx?.faq.id).toBe(lost.id);
     expect(await app.services.faqs.bestAnswer(em(), '今天天气怎么样')).toBeNull();
     expect(await app.services.faqs.bestAnswer(em(), '   ')).toBeNull();
 

@@ -34,10 +34,15 @@ export class FaqIndex {
   private version = -1;
   private catchingUp: Promise<void> | null = null;
 
+  /**
+   * `fork` gives the EntityManager the catch-up reads (and writes re-analysed terms) with: its own, never the
+   * caller's, so a caller's transaction (bestAnswer inside a chat's) takes no part in it.
+   */
   constructor(
     private readonly analyzer: TextAnalyzer,
     params: SearchParams,
     private readonly logger: Logger,
+    private readonly fork: () => EntityManager,
   ) {
     this.bm25 = new Bm25Index(params);
   }
@@ -51,12 +56,19 @@ export class FaqIndex {
     return this.version;
   }
 
-  /** Brings the index up to the database's current version. */
-  async fresh(em: EntityManager): Promise<void> {
-    const [{ version }] = await em.execute<Array<{ version: string }>>(`SELECT version FROM knowledge_index_state WHERE id = 1`);
-    while (Number(version) > this.version) {
-      this.catchingUp ??= this.catchUp(em).finally(() => (this.catchingUp = null));
+  /** Brings the index up to the database's current version (or to `seen`, a version the caller read). */
+  async fresh(seen?: number): Promise<void> {
+    let target = seen;
+    if (target === undefined) {
+      const [{ version }] = await this.fork().execute<Array<{ version: string }>>(`SELECT version FROM knowledge_index_state WHERE id = 1`);
+      target = Number(version);
+    }
+    while (target > this.version) {
+      const before = this.version;
+      this.catchingUp ??= this.catchUp(this.fork()).finally(() => (this.catchingUp = null));
       await this.catchingUp;
+      // No progress: the version seen is not committed yet (the caller's own transaction made it).
+      if (this.version === before) break;
     }
   }
 

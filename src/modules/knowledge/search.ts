@@ -61,6 +61,7 @@ export class Bm25Index {
   private postings: Array<Postings | undefined> | null = null;
   /** Per slot: k1·(1 − b + b·len/avglen), fixed when the postings are built. */
   private norm = new Float64Array(0);
+  private scratch = new Float64Array(0);
 
   constructor(private readonly params: SearchParams) {}
 
@@ -127,7 +128,9 @@ export class Bm25Index {
     const counts = new Map<string, number>();
     for (const t of queryTerms) counts.set(t, (counts.get(t) ?? 0) + 1);
 
-    const scores = new Float64Array(this.ids.length);
+    // One scratch array per index, reset below for the slots touched: no 10,000-slot allocation per search.
+    if (this.scratch.length < this.ids.length) this.scratch = new Float64Array(this.ids.length);
+    const scores = this.scratch;
     const touched: number[] = [];
     let bound = 0;
     const used: Array<{ termId: number; weight: number }> = [];
@@ -149,14 +152,20 @@ export class Bm25Index {
         scores[s] += (weight * f * (k1 + 1)) / (f + this.norm[s]);
       }
     }
-    if (!touched.length || bound <= 0) return [];
+    if (bound <= 0) {
+      for (const slot of touched) scores[slot] = 0;
+      return [];
+    }
+    if (!touched.length) return [];
     const top = selectTop(touched, scores, limit);
-    return top.map((slot) => ({
+    const hits = top.map((slot) => ({
       id: this.ids[slot]!,
       raw: scores[slot],
       score: Math.min(1, scores[slot] / bound),
       matched: used.filter((u) => binarySearch(this.docTerms[slot]!, u.termId)).map((u) => stripPrefix(this.terms[u.termId])),
     }));
+    for (const slot of touched) scores[slot] = 0;
+    return hits;
   }
 
   /** Inverted lists and length norms, rebuilt after any change (a publish or an edit: rare next to searches). */
