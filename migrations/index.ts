@@ -7,6 +7,7 @@ import { Migration20261122010000_quick_replies } from './Migration20261122010000
 import { Migration20261122020000_conversation_lifecycle } from './Migration20261122020000_conversation_lifecycle';
 import { Migration20261123050000_knowledge } from './Migration20261123050000_knowledge';
 import { Migration20261124000000_tickets } from './Migration20261124000000_tickets';
+import { Migration20261125000000_auto_answer } from './Migration20261125000000_auto_answer';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261122020000_conversation_lifecycle', class: Migration20261122020000_conversation_lifecycle },
   { name: 'Migration20261123050000_knowledge', class: Migration20261123050000_knowledge },
   { name: 'Migration20261124000000_tickets', class: Migration20261124000000_tickets },
+  { name: 'Migration20261125000000_auto_answer', class: Migration20261125000000_auto_answer },
 ];

@@ -40,6 +40,12 @@ const positiveInt = makeValidator<number>((value) => {
   return n;
 });
 
+const fraction = makeValidator<number>((value) => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new EnvError(`not a number between 0 and 1: ${value}`);
+  return n;
+});
+
 const logLevel = str({ choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
 
 /** Every setting ShiftDesk reads, with its default. `.env.example` and the README list the same. */
@@ -78,6 +84,7 @@ const spec = {
   RATE_RATE_CONVERSATION_PER_MINUTE: num({ default: 5 }),
   KNOWLEDGE_CONFIG_FILE: str({ default: '', desc: 'FAQ categories, stop words, synonyms and search weights (JSON); empty: the shipped config/knowledge.json' }),
   KNOWLEDGE_SEGMENTER: str({ choices: ['jieba', 'intl'], default: 'jieba', desc: 'Chinese word segmentation: jieba (@node-rs/jieba) or intl (Intl.Segmenter)' }),
+  AUTO_ANSWER_THRESHOLD: fraction({ default: 0.8, desc: 'a first message or new ticket whose best FAQ scores at least this (0–1) is answered with it at once' }),
   CLASSIFIER_RULES_FILE: str({ default: '', desc: 'classifyMessage keywords, patterns and rules (JSON); empty: the shipped config/classifier.json' }),
   TICKET_CATEGORIES: str({ default: '', desc: 'JSON {"技术支持": "technical", …}: ticket category → department code; empty: the built-in map' }),
   TICKET_SLA: str({ default: '', desc: 'JSON {"urgent": {"firstResponse": 5, "resolution": 60}, …} in minutes; priorities left out keep their defaults' }),
@@ -117,7 +124,7 @@ export type Config = Readonly<{
     offlineGraceSeconds: number;
     ratePerMinute: { sendMessage: number; endConversation: number; rateConversation: number };
   };
-  knowledge: KnowledgeSettings & { configFile: string; engine: 'jieba' | 'intl' };
+  knowledge: KnowledgeSettings & { configFile: string; engine: 'jieba' | 'intl'; autoAnswerThreshold: number };
   classifier: { rulesFile: string; rules: ClassifierRules };
   tickets: TicketSettings;
   playground: boolean;
@@ -184,7 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         rateConversation: e.RATE_RATE_CONVERSATION_PER_MINUTE,
       },
     },
-    knowledge: { ...knowledge, configFile: knowledgeFile, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl' },
+    knowledge: { ...knowledge, configFile: knowledgeFile, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl', autoAnswerThreshold: e.AUTO_ANSWER_THRESHOLD },
     classifier: { rulesFile, rules: classifierRules },
     tickets,
     playground: e.PLAYGROUND,

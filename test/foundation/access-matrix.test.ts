@@ -63,6 +63,7 @@ import {
   MarkReadDocument,
   SetTypingDocument,
   EndConversationDocument,
+  AnswerHelpedDocument,
   ConversationsDocument,
   ConversationByIdDocument,
 } from '../generated/graphql';
@@ -315,6 +316,11 @@ const ACCESS: Access[] = [
     allowed: ['ADMIN', 'MANAGER', 'AGENT', 'CUSTOMER'],
     call: async (fx, c) => fx.app.exec(EndConversationDocument, { id: await openChat(fx) }, tokenOf(fx, c)),
   },
+  {
+    operation: 'answerHelped',
+    allowed: ['CUSTOMER'],
+    call: async (fx, c) => fx.app.exec(AnswerHelpedDocument, { conversationId: await autoAnsweredChat(fx), helped: false }, tokenOf(fx, c)),
+  },
   { operation: 'conversations', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(ConversationsDocument, {}, tokenOf(fx, c)) },
   { operation: 'conversation', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(ConversationByIdDocument, { id: await openChat(fx) }, tokenOf(fx, c)) },
   {
@@ -444,6 +450,14 @@ function nextDate(): string {
 }
 
 /** A new DRAFT FAQ of the matrix department, made by the admin (published when asked). */
+/** An open chat of the CUSTOMER caller whose first message was auto-answered with a published FAQ (awaiting a reply). */
+async function autoAnsweredChat(fx: Fixture): Promise<string> {
+  const id = await openChat(fx);
+  const faqId = await freshFaq(fx, true);
+  await fx.app.services.orm.em.fork().execute(`UPDATE conversations SET auto_answer_faq_id = ?, auto_answer_state = 'ASKED' WHERE id = ?`, [faqId, id]);
+  return id;
+}
+
 async function freshFaq(fx: Fixture, publish = false): Promise<string> {
   const { createFaq } = await fx.app.data(CreateFaqDocument, { input: { question: '矩阵问题？', answer: 'A', category: '其他', departmentId: fx.departmentId } }, fx.tokens.ADMIN);
   if (publish) await fx.app.data(PublishFaqDocument, { id: createFaq.id }, fx.tokens.ADMIN);

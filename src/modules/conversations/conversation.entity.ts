@@ -20,6 +20,31 @@ export enum EndReason {
 }
 registerEnumType(EndReason, { name: 'EndReason' });
 
+export enum AutoAnswerState {
+  ASKED = 'ASKED',
+  HELPED = 'HELPED',
+  NOT_HELPED = 'NOT_HELPED',
+}
+registerEnumType(AutoAnswerState, { name: 'AutoAnswerState', description: 'Whether the customer found the FAQ answer helpful' });
+
+@ObjectType({ description: 'The FAQ that answered a request' })
+export class AutoAnswerFaq {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  question!: string;
+}
+
+@ObjectType({ description: 'ShiftDesk answered the first message from the knowledge base and asked whether it helped' })
+export class AutoAnswer {
+  @Field(() => AutoAnswerFaq)
+  faq!: AutoAnswerFaq;
+
+  @Field(() => AutoAnswerState)
+  state!: AutoAnswerState;
+}
+
 @ObjectType({ description: 'A customer’s request for help: queued, then a chat with an agent, then ended', simpleResolvers: true })
 @Entity({ tableName: 'conversations' })
 export class Conversation {
@@ -39,7 +64,9 @@ export class Conversation {
     | 'idleWarnedAt'
     | 'rating'
     | 'ratingComment'
-    | 'ratedAt';
+    | 'ratedAt'
+    | 'autoAnswerFaqId'
+    | 'autoAnswerState';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -120,6 +147,13 @@ export class Conversation {
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })
   ratedAt: Date | null = null;
+
+  /** The FAQ auto-answered with (exposed as `autoAnswer`). */
+  @Property({ type: 'uuid', nullable: true })
+  autoAnswerFaqId: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  autoAnswerState: AutoAnswerState | null = null;
 }
 
 export function rankOf(priority: ServicePriority): number {

@@ -5,7 +5,8 @@ import { signedIn, withRole } from '../../platform/auth/scope';
 import { Topics } from '../../platform/realtime/topics';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
-import { Conversation } from './conversation.entity';
+import { AutoAnswer, AutoAnswerState, Conversation } from './conversation.entity';
+import { Faq } from '../knowledge/faq.entity';
 import {
   ConversationEvent,
   ConversationEventPayload,
@@ -152,6 +153,14 @@ export class ConversationResolver {
     return { type: e.type, conversationId: e.conversationId, message: e.message ? messageFromPayload(e.message) : null, at: new Date(e.at) };
   }
 
+  @Authorized(Role.CUSTOMER)
+  @Mutation(() => Conversation, {
+    description: 'The conversation’s customer replies to its auto-answer: helped ends it (RESOLVED_BY_FAQ); not helped keeps its place. CONFLICT unless the answer awaits a reply.',
+  })
+  answerHelped(@Arg('conversationId', () => ID) conversationId: string, @Arg('helped', () => Boolean) helped: boolean, @Ctx() ctx: Context) {
+    return ctx.services.routing.answerHelped(ctx, conversationId, helped);
+  }
+
   @Authorized(Role.CUSTOMER, ...STAFF)
   @Mutation(() => Conversation, { description: 'Either party, or a supervisor in scope; frees the agent for the queue' })
   endConversation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
@@ -183,6 +192,13 @@ export class ConversationResolver {
   @FieldResolver(() => User, { nullable: true })
   agent(@Root() c: Conversation, @Ctx() ctx: Context) {
     return c.agentId ? ctx.loaders.user.get(c.agentId) : null;
+  }
+
+  @FieldResolver(() => AutoAnswer, { nullable: true, description: 'The FAQ ShiftDesk answered the first message with, if any' })
+  async autoAnswer(@Root() c: Conversation, @Ctx() ctx: Context): Promise<AutoAnswer | null> {
+    if (!c.autoAnswerFaqId || !c.autoAnswerState) return null;
+    const faq = await ctx.em.findOne(Faq, { id: c.autoAnswerFaqId });
+    return faq ? { faq: { id: faq.id, question: faq.question }, state: c.autoAnswerState as AutoAnswerState } : null;
   }
 
   @FieldResolver(() => Department, { nullable: true })

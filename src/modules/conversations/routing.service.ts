@@ -5,7 +5,7 @@ import { Role } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { pgArray } from '../../platform/db/arrays';
 import { AfterCommit, inTransaction } from '../../platform/db/transaction';
-import { Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
@@ -14,7 +14,12 @@ import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
 import type { PresenceService } from '../presence/presence.service';
 import type { Scheduler } from '../../platform/scheduler';
-import { Conversation, ConversationStatus, EndReason, rankOf } from './conversation.entity';
+import type { FaqService } from '../knowledge/faq.service';
+import type { MessageClassifier } from '../knowledge/classifier';
+import { Sentiment } from '../knowledge/classifier';
+import type { NotificationService } from '../notifications/notification.service';
+import { type ChatService, lockConversation } from './chat.service';
+import { AutoAnswerState, Conversation, ConversationStatus, EndReason, rankOf } from './conversation.entity';
 import {
   ConversationEventPayload,
   ConversationEventType,
@@ -39,6 +44,20 @@ import {
 
 /** Every routing decision in the cluster takes this PostgreSQL advisory lock (see README: Routing). */
 const ROUTING_LOCK = 727303;
+
+/** Asked after an auto-answer; the customer replies with answerHelped. */
+export const AUTO_ANSWER_QUESTION = '这个回答解决您的问题了吗？';
+
+/** The knowledge base's part in a request: auto-answers from FAQs, and the classifier's priority and alarm. */
+export interface RoutingAssist {
+  faqs: FaqService;
+  classifier: MessageClassifier;
+  notifications: NotificationService;
+  autoAnswerThreshold: number;
+}
+
+/** A strongly negative first message (the classifier suggests escalating, or a NEGATIVE sentiment this strong) is flagged to supervisors. */
+const STRONGLY_NEGATIVE_INTENSITY = 0.7;
 
 export enum ServiceRequestStatus {
   ASSIGNED = 'ASSIGNED',
@@ -79,8 +98,45 @@ export class RoutingService {
     private readonly presence: PresenceService,
     private readonly logger: Logger,
     private readonly em: () => EntityManager,
+    private readonly assist: RoutingAssist,
   ) {
     this.rules = parsePriorityRules(config.priorityRules);
+  }
+
+  private chatService: ChatService | null = null;
+
+  /** The chat service (built after routing, which it uses): system messages and closing for auto-answers. */
+  useChat(chat: ChatService): void {
+    this.chatService = chat;
+  }
+
+  private chat(): ChatService {
+    if (!this.chatService) throw new Error('RoutingService.useChat was not called');
+    return this.chatService;
+  }
+
+  /**
+   * The customer's reply to an auto-answer: their feedback on the FAQ is recorded; helped ends the request
+   * (RESOLVED_BY_FAQ, freeing an agent's slot if one was assigned), not helped leaves it exactly where it is.
+   */
+  async answerHelped(scope: RequestScope, conversationId: string, helped: boolean): Promise<Conversation> {
+    const viewer = withRole(scope.viewer, Role.CUSTOMER);
+    return inTransaction(scope.em, async (em, afterCommit) => {
+      if (helped) await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
+      const c = await lockConversation(em, conversationId);
+      if (c.customerId !== viewer.id) throw new Forbidden('Only the conversation’s customer answers this');
+      if (!c.autoAnswerFaqId || c.autoAnswerState !== AutoAnswerState.ASKED) throw new Conflict('There is no auto-answer awaiting a reply');
+      await this.assist.faqs.voteById(em, c.autoAnswerFaqId, viewer.id, helped);
+      if (helped) {
+        if (c.status === ConversationStatus.ENDED) throw new Conflict('The conversation has already ended');
+        c.autoAnswerState = AutoAnswerState.HELPED;
+        await this.chat().close(em, afterCommit, c, EndReason.RESOLVED_BY_FAQ);
+      } else {
+        c.autoAnswerState = AutoAnswerState.NOT_HELPED;
+      }
+      await em.flush();
+      return c;
+    });
   }
 
   async requestService(scope: RequestScope, input: { topic: string; message: string; priority?: ServicePriority | null }): Promise<ServiceRequestResult> {
@@ -95,9 +151,20 @@ export class RoutingService {
     const open = await scope.em.findOne(Conversation, { customerId: viewer.id, status: { $ne: ConversationStatus.ENDED } });
     if (open) return this.describe(scope.em, open);
 
-    const priority = classifyPriority(message, input.priority, this.rules);
+    const classification = this.assist.classifier.classify(message);
+    const keywordPriority = classifyPriority(message, input.priority, this.rules);
+    // The higher (lower rank) of the keyword rules' and the classifier's priority.
+    const priority = rankOf(classification.priority) < rankOf(keywordPriority) ? classification.priority : keywordPriority;
+    const stronglyNegative =
+      classification.suggestedActions.some((a) => a.code === 'ESCALATE_TO_SUPERVISOR') ||
+      (classification.sentiment === Sentiment.NEGATIVE && classification.sentimentIntensity >= STRONGLY_NEGATIVE_INTENSITY);
     const target = await this.resolveTopic(scope.em, topic);
     const available = await this.availableAgents();
+    // Looked up before the routing lock (the search may need a connection of its own to catch its index up);
+    // the use is counted in the transaction. Routing is decided as it would be anyway: a customer the answer
+    // does not help keeps their place.
+    const found = await this.assist.faqs.bestAnswer(scope.em, message, { recordUse: false });
+    const answer = found && found.score >= this.assist.autoAnswerThreshold ? found : null;
     const result = await inTransaction(scope.em, async (em, afterCommit) => {
       await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
       // Inside the lock: a second request of the same customer finds the first.
@@ -138,6 +205,14 @@ export class RoutingService {
       await em.flush(); // the conversation row first: its message references it
       const first = em.create(Message, { conversationId: conversation.id, seq: 1, senderId: viewer.id, senderRole: Role.CUSTOMER, content: message, createdAt: now });
       await em.flush();
+      if (answer) {
+        await this.assist.faqs.recordUse(em, answer.faq);
+        conversation.autoAnswerFaqId = answer.faq.id;
+        conversation.autoAnswerState = AutoAnswerState.ASKED;
+        this.chat().systemMessage(em, conversation, `${answer.faq.answer}\n\n${AUTO_ANSWER_QUESTION}`, afterCommit);
+        await em.flush();
+      }
+      if (stronglyNegative) await this.flagNegative(em, afterCommit, conversation, message);
       if (agentId) this.announceAssignment(afterCommit, conversation, first);
       else afterCommit(() => this.queueChanged(conversation.departmentId));
       return { conversation, fresh: true, position };
@@ -153,6 +228,16 @@ export class RoutingService {
       estimatedWaitSeconds: estimateWaitSeconds(result.position, capacity, handling),
       priority: c.priority,
     };
+  }
+
+  /** Tells the managers of the conversation's department (admins when it has none) about a strongly negative request. */
+  private async flagNegative(em: EntityManager, afterCommit: AfterCommit, c: Conversation, message: string): Promise<void> {
+    const supervisors = await em.find(User, c.departmentId ? { role: Role.MANAGER, departmentId: c.departmentId, active: true } : { role: Role.ADMIN, active: true });
+    const excerpt = Array.from(message).slice(0, 100).join('');
+    for (const s of supervisors) {
+      this.assist.notifications.notify(em, afterCommit, { userId: s.id, kind: 'NEGATIVE_CONVERSATION', title: `情绪强烈的咨询：${c.topic}`, body: `${excerpt}\n(会话 ${c.id})` });
+    }
+    await em.flush();
   }
 
   /** The customer gives up waiting; their request ends with LEFT_QUEUE. */

@@ -198,22 +198,33 @@ export class FaqService {
       const faq = isUuid(id) ? await em.findOne(Faq, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
       if (!faq || !canReadFaq(viewer, faq)) throw new NotFound('FAQ', id);
       if (faq.status !== FaqStatus.PUBLISHED) throw new Conflict(`The FAQ is ${faq.status}: only published FAQs take feedback`);
-      const [before] = await em.execute<Array<{ helpful: boolean }>>(`SELECT helpful FROM faq_feedback WHERE faq_id = ? AND user_id = ?`, [faq.id, viewer.id]);
-      if (before?.helpful === helpful) return faq;
-      await em.execute(
-        `INSERT INTO faq_feedback (faq_id, user_id, helpful) VALUES (?, ?, ?)
-         ON CONFLICT (faq_id, user_id) DO UPDATE SET helpful = EXCLUDED.helpful, updated_at = now()`,
-        [faq.id, viewer.id, helpful],
-      );
-      if (before) {
-        if (before.helpful) faq.helpfulCount -= 1;
-        else faq.notHelpfulCount -= 1;
-      }
-      if (helpful) faq.helpfulCount += 1;
-      else faq.notHelpfulCount += 1;
-      await em.flush();
+      await this.vote(em, faq, viewer.id, helpful);
       return faq;
     });
+  }
+
+  /** A user's vote on a FAQ locked (PESSIMISTIC_WRITE) in `em`'s transaction; a second vote changes the first. */
+  async vote(em: EntityManager, faq: Faq, userId: string, helpful: boolean): Promise<void> {
+    const [before] = await em.execute<Array<{ helpful: boolean }>>(`SELECT helpful FROM faq_feedback WHERE faq_id = ? AND user_id = ?`, [faq.id, userId]);
+    if (before?.helpful === helpful) return;
+    await em.execute(
+      `INSERT INTO faq_feedback (faq_id, user_id, helpful) VALUES (?, ?, ?)
+       ON CONFLICT (faq_id, user_id) DO UPDATE SET helpful = EXCLUDED.helpful, updated_at = now()`,
+      [faq.id, userId, helpful],
+    );
+    if (before) {
+      if (before.helpful) faq.helpfulCount -= 1;
+      else faq.notHelpfulCount -= 1;
+    }
+    if (helpful) faq.helpfulCount += 1;
+    else faq.notHelpfulCount += 1;
+    await em.flush();
+  }
+
+  /** Records an auto-answer's feedback: the FAQ locked, counted whatever its status now (it was published when it answered). */
+  async voteById(em: EntityManager, faqId: string, userId: string, helpful: boolean): Promise<void> {
+    const faq = await em.findOne(Faq, { id: faqId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (faq) await this.vote(em, faq, userId, helpful);
   }
 
   /** searchFaqs: published FAQs only, best first, each with a 0–1 score. */
