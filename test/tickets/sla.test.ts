@@ -101,6 +101,12 @@ describe('SLA properties', () => {
     fc.assert(fc.property(calendars, starts, minutes, (cal, start, n) => isWithinWorkingHours(dueAt(start, n, cal), cal)), { numRuns: 300 });
   });
 
+  it('counts no working time for a range that falls in a DST gap (found by the property below)', () => {
+    const cal = parseCalendar({ weekdays: [1, 7], hours: ['02:30-03:00'], zone: 'Europe/Berlin' }, 'UTC');
+    const start = new Date('2026-01-01T00:00:00.000Z');
+    expect(businessMinutesBetween(start, dueAt(start, 721, cal), cal)).toBeCloseTo(721, 6);
+  });
+
   it('exactly N business minutes lie between the start and the due time', () => {
     fc.assert(
       fc.property(calendars, starts, minutes, (cal, start, n) => Math.abs(businessMinutesBetween(start, dueAt(start, n, cal), cal) - n) < 1e-6),

@@ -45,7 +45,9 @@ export function addBusinessMinutes(start: Date, minutes: number, calendar: Busin
       const rangeEnd = instantOf(day, range.end);
       if (rangeEnd <= t0) continue;
       const from = Math.max(instantOf(day, range.start), t0);
-      const available = rangeEnd - from;
+      // A range inside a DST gap (02:30–03:00 on a spring-forward day) does not exist: no time, not negative time.
+      const available = Math.max(0, rangeEnd - from);
+      if (available === 0) continue;
       if (remaining <= available) return new Date(from + remaining);
       remaining -= available;
     }
