@@ -11,6 +11,12 @@ interface ProbeRequest {
 
 if (process.send) {
   process.on('message', (m: ProbeRequest) => {
+    if (m?.type === 'heapsnapshot' && typeof (m as { file?: unknown }).file === 'string') {
+      // Diagnostics (BENCH_HEAP_SNAPSHOT): what the connections hold, for Chrome DevTools' Memory tab.
+      const file = require('node:v8').writeHeapSnapshot((m as { file: string }).file) as string;
+      process.send?.({ type: 'heapsnapshot', id: m.id, file });
+      return;
+    }
     if (!m || m.type !== 'probe') return;
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc) {

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +60,7 @@ interface Settings {
   seconds: number;
   warmupSeconds: number;
   drainSeconds: number;
+  settleSeconds: number;
   maxInFlightSeconds: number;
   agentShare: number;
   setupConcurrency: number;
@@ -67,6 +68,8 @@ interface Settings {
   cluster: boolean;
   relay: boolean;
   dbPoolMax: number;
+  /** RATE_SEND_MESSAGE_PER_MINUTE for the ShiftDesk processes, when the load needs more than the default 30. */
+  sendLimitPerMinute: number | null;
   /** Extra node arguments for the ShiftDesk processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
   serverNodeArgs: string[];
   /** Notes on anything scaled or changed from the defaults, printed with the results. */
@@ -88,6 +91,7 @@ function settings(): Settings {
     seconds: envInt('BENCH_SECONDS', 20),
     warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 3, 0),
     drainSeconds: envInt('BENCH_DRAIN_SECONDS', 15),
+    settleSeconds: envInt('BENCH_SETTLE_SECONDS', 60, 0),
     maxInFlightSeconds: envInt('BENCH_MAX_IN_FLIGHT_SECONDS', 5),
     agentShare: share,
     setupConcurrency: envInt('BENCH_SETUP_CONCURRENCY', 8),
@@ -96,6 +100,7 @@ function settings(): Settings {
     relay: process.env.BENCH_RELAY !== '0' && process.env.BENCH_RELAY !== 'false',
     serverNodeArgs: (process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean),
     dbPoolMax: envInt('BENCH_DB_POOL_MAX', 20),
+    sendLimitPerMinute: null,
     notes,
   };
   // Every process holds at most customers + agents sockets, plus its own files, pools and pipes.
@@ -113,6 +118,17 @@ function settings(): Settings {
     s.agents = agents;
   }
   if (s.customers < s.agents) throw new Error('BENCH_CUSTOMERS must be at least BENCH_AGENTS (1:1 conversations, every agent holds one or more)');
+  // Each sender's messages per minute at the highest rate (the load is spread evenly over the conversations).
+  const top = Math.max(...s.rates);
+  const perMinute = Math.max((top * (1 - s.agentShare) * 60) / s.customers, (top * s.agentShare * 60) / s.agents);
+  const DEFAULT_SEND_LIMIT = 30;
+  if (perMinute * 2 > DEFAULT_SEND_LIMIT) {
+    s.sendLimitPerMinute = Math.ceil(perMinute * 3);
+    notes.push(
+      `at ${top}/s each sender sends up to ${round(perMinute, 1)} messages a minute, near or over the default limit of ${DEFAULT_SEND_LIMIT}: ` +
+        `the servers run with RATE_SEND_MESSAGE_PER_MINUTE=${s.sendLimitPerMinute}`,
+    );
+  }
   return s;
 }
 
@@ -174,6 +190,8 @@ interface ServerChild {
   child: ChildProcess;
   output(): string;
   probe(): Promise<MemProbe>;
+  /** Writes a V8 heap snapshot of the server process to `file` (diagnostics). */
+  heapSnapshot(file: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -206,7 +224,10 @@ async function startChild(
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       });
   let out = '';
+  // BENCH_SERVER_LOG: a file that also receives every server process's output (e.g. with --trace-gc in BENCH_SERVER_NODE_ARGS).
+  const logFile = process.env.BENCH_SERVER_LOG;
   const append = (chunk: Buffer) => {
+    if (logFile) appendFileSync(logFile, chunk.toString('utf8').replace(/^(?=.)/gm, `[${opts.name} ${((now() - started) / 1000).toFixed(1)} s] `));
     out += chunk.toString('utf8');
     if (out.length > 100_000) out = out.slice(-100_000);
   };
@@ -228,8 +249,22 @@ async function startChild(
   const probes = new Map<number, (p: MemProbe) => void>();
   let probeId = 0;
   child.on('message', (m: { type?: string; id?: number } & MemProbe) => {
-    if (m?.type === 'probe' && typeof m.id === 'number') probes.get(m.id)?.(m);
+    if ((m?.type === 'probe' || m?.type === 'heapsnapshot') && typeof m.id === 'number') probes.get(m.id)?.(m);
   });
+  const ask = <T>(message: Record<string, unknown>, timeoutMs: number) =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++probeId;
+      const timer = setTimeout(() => {
+        probes.delete(id);
+        reject(new Error(`${opts.name}: no answer to ${String(message.type)} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      probes.set(id, (p) => {
+        clearTimeout(timer);
+        probes.delete(id);
+        resolve(p as T);
+      });
+      child.send({ ...message, id });
+    });
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -249,20 +284,10 @@ async function startChild(
     child,
     output: () => out,
     stop,
-    probe: () =>
-      new Promise<MemProbe>((resolve, reject) => {
-        const id = ++probeId;
-        const timer = setTimeout(() => {
-          probes.delete(id);
-          reject(new Error(`${opts.name}: no answer to the memory probe within 30 s`));
-        }, 30_000);
-        probes.set(id, (p) => {
-          clearTimeout(timer);
-          probes.delete(id);
-          resolve(p);
-        });
-        child.send({ type: 'probe', id });
-      }),
+    probe: () => ask<MemProbe>({ type: 'probe' }, 30_000),
+    heapSnapshot: async (file) => {
+      await ask({ type: 'heapsnapshot', file }, 300_000);
+    },
   };
 
   const until = now() + opts.readyTimeoutMs;
@@ -515,6 +540,9 @@ class Recorder {
   duplicates = 0;
   stray = 0;
   echoes = 0;
+  /** Sends not yet answered (over all phases), and sends answered without an error. */
+  inFlight = 0;
+  ackedOk = 0;
 
   constructor(readonly capacity: number) {
     this.sentAt = new Float64Array(capacity);
@@ -567,6 +595,11 @@ interface PhaseResult {
   ackErrors: Record<string, number>;
   unacked: number;
   drainSeconds: number;
+  /** Time waited after the drain for the server to answer every send (so the next phase starts clean), and what was still unanswered. */
+  settleSeconds: number;
+  unansweredAfterSettle: number;
+  /** Delivered at ≥ 95 % of the rate, with nothing lost. */
+  keptUp: boolean;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   ackMs: { p50: number; p99: number };
   /** % of one core; machineBusy: % of all cores; others: what processes outside this benchmark used (% of one core). */
@@ -591,7 +624,6 @@ async function runPhase(ctx: LoadContext, rate: number, seconds: number): Promis
   const firstK = rec.k;
   rec.phaseStart = firstK;
   rec.phaseDelivered = 0;
-  let inFlight = 0;
   let sent = 0;
   let notSent = 0;
   let ackErrorCount = 0;
@@ -604,7 +636,7 @@ async function runPhase(ctx: LoadContext, rate: number, seconds: number): Promis
     const tick = () => {
       const due = Math.min(total, Math.floor(((now() - t0) * rate) / 1000));
       while (sent + notSent < due) {
-        if (inFlight >= maxInFlight) {
+        if (rec.inFlight >= maxInFlight) {
           notSent += 1;
           continue;
         }
@@ -612,12 +644,16 @@ async function runPhase(ctx: LoadContext, rate: number, seconds: number): Promis
         const conv = convs[order[k % order.length]];
         const sentAt = now();
         rec.sentAt[k] = sentAt;
-        inFlight += 1;
+        rec.inFlight += 1;
         sent += 1;
+        let answered = false;
         transport.send(conv, agentSide(k, s.agentShare), `m:${k}:${sentAt.toFixed(3)}`, (code) => {
-          inFlight -= 1;
+          if (answered) return;
+          answered = true;
+          rec.inFlight -= 1;
           if (code === null) {
             rec.ackLatency[k] = now() - sentAt;
+            rec.ackedOk += 1;
           } else {
             ackErrorCount += 1;
             ackErrors[code] = (ackErrors[code] ?? 0) + 1;
@@ -639,14 +675,26 @@ async function runPhase(ctx: LoadContext, rate: number, seconds: number): Promis
 
   // Drain: until every message sent is delivered or refused, or the drain time runs out.
   const drainUntil = now() + s.drainSeconds * 1000;
-  while (now() < drainUntil && (rec.phaseDelivered + ackErrorCount < sent || inFlight > 0)) await sleep(20);
+  while (now() < drainUntil && (rec.phaseDelivered + ackErrorCount < sent || rec.inFlight > 0)) await sleep(20);
   const drainSeconds = (now() - windowEnd) / 1000;
+  const unacked = rec.inFlight;
+  // Settle: a server that fell behind still works through its backlog; the next phase should not inherit it.
+  const settleFrom = now();
+  const settleUntil = settleFrom + s.settleSeconds * 1000;
+  while (now() < settleUntil && rec.inFlight > 0) await sleep(50);
+  const settleSeconds = (now() - settleFrom) / 1000;
 
   const lat: number[] = [];
   const acks: number[] = [];
   for (let k = firstK; k < firstK + sent; k++) {
     if (rec.latency[k] >= 0) lat.push(rec.latency[k]);
     if (rec.ackLatency[k] >= 0) acks.push(rec.ackLatency[k]);
+  }
+  // BENCH_LATENCY_CSV: a file that receives every message of every phase (send time, latency), to look for stalls.
+  if (process.env.BENCH_LATENCY_CSV) {
+    const lines: string[] = [];
+    for (let k = firstK; k < firstK + sent; k++) lines.push(`${rate},${k},${((rec.sentAt[k] - started) / 1000).toFixed(3)},${rec.latency[k].toFixed(1)}`);
+    appendFileSync(process.env.BENCH_LATENCY_CSV, lines.join('\n') + '\n');
   }
   lat.sort((a, b) => a - b);
   acks.sort((a, b) => a - b);
@@ -666,8 +714,11 @@ async function runPhase(ctx: LoadContext, rate: number, seconds: number): Promis
     delivered: lat.length,
     notDelivered: sent - lat.length,
     ackErrors,
-    unacked: inFlight,
+    unacked,
     drainSeconds: round(drainSeconds, 1),
+    settleSeconds: round(settleSeconds, 1),
+    unansweredAfterSettle: rec.inFlight,
+    keptUp: notSent === 0 && lat.length === sent && deliveredInWindow >= 0.95 * rate * windowSeconds,
     latencyMs: {
       p50: round(percentile(lat, 50), 1),
       p90: round(percentile(lat, 90), 1),
@@ -737,6 +788,9 @@ interface MemoryFigures {
   heapPerConnectionKiB: number;
   /** RSS growth while the conversations were created (ShiftDesk only): not a connection cost, shown apart. */
   conversationsRssMiB?: number;
+  /** ShiftDesk: the same per connection, agents (socket + inbox) and customers (socket + conversationEvents) apart. */
+  agentsPerConnectionKiB?: { rss: number; heap: number };
+  customersPerConnectionKiB?: { rss: number; heap: number };
 }
 
 interface TopologyResult {
@@ -868,6 +922,7 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     SHUTDOWN_GRACE_MS: '2000',
     DB_POOL_MAX: String(s.dbPoolMax),
     PLAYGROUND: 'false',
+    ...(s.sendLimitPerMinute ? { RATE_SEND_MESSAGE_PER_MINUTE: String(s.sendLimitPerMinute) } : {}),
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
   });
   log(`${opts.name}: starting ${cluster ? 'two server processes' : 'the server process'}`);
@@ -979,6 +1034,13 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     const connectCustomers = (now() - t) / 1000;
     await sleep(1000);
     const mem3 = await Promise.all(servers.map((p) => p.probe()));
+    if (process.env.BENCH_HEAP_SNAPSHOT) {
+      for (const [n, p] of servers.entries()) {
+        const file = path.resolve(process.env.BENCH_HEAP_SNAPSHOT, `${opts.name.replace(/\W+/g, '-')}-${n + 1}.heapsnapshot`);
+        await p.heapSnapshot(file);
+        log(`heap snapshot of ${p.name}: ${file}`);
+      }
+    }
 
     const connections = s.agents + s.customers;
     const growth = (a: MemProbe[], b: MemProbe[], key: 'rss' | 'heapUsed') => a.reduce((sum, m, i) => sum + (b[i][key] - m[key]), 0);
@@ -994,6 +1056,11 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
       rssPerConnectionKiB: round((growth(mem0, mem1, 'rss') + growth(mem2, mem3, 'rss')) / connections / 1024, 1),
       heapPerConnectionKiB: round((growth(mem0, mem1, 'heapUsed') + growth(mem2, mem3, 'heapUsed')) / connections / 1024, 1),
       conversationsRssMiB: MiB(growth(mem1, mem2, 'rss')),
+      agentsPerConnectionKiB: { rss: round(growth(mem0, mem1, 'rss') / s.agents / 1024, 1), heap: round(growth(mem0, mem1, 'heapUsed') / s.agents / 1024, 1) },
+      customersPerConnectionKiB: {
+        rss: round(growth(mem2, mem3, 'rss') / s.customers / 1024, 1),
+        heap: round(growth(mem2, mem3, 'heapUsed') / s.customers / 1024, 1),
+      },
     };
 
     const transport: Transport = {
@@ -1031,8 +1098,8 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
       };
     };
     const load = await runLoad({ s, transport, rec, convs, order: shuffledOrder(convs.length), snapshot }, opts.name);
-    const acked = [load.warmup, ...load.phases].reduce((a, p) => a + (p ? p.sent - p.unacked - Object.values(p.ackErrors).reduce((x, y) => x + y, 0) : 0), 0);
     const stored = await countStored(opts.databaseUrl);
+    const acked = rec.ackedOk;
     const unexpectedCloses = sockets.filter((x) => x.closed).length;
     return {
       name: opts.name,
@@ -1282,7 +1349,12 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
       ]),
     ),
   );
-  console.log('');
+  for (const r of results) {
+    const a = r.memory.agentsPerConnectionKiB;
+    const c = r.memory.customersPerConnectionKiB;
+    if (a && c) console.log(`${r.name}: per agent connection (inbox) ${a.rss} KiB RSS / ${a.heap} KiB heap; per customer connection (conversationEvents) ${c.rss} / ${c.heap} KiB; creating the ${r.conversations} conversations added ${r.memory.conversationsRssMiB} MiB RSS`);
+  }
+  console.log('(memory: after a full GC in the server process, before and after opening the connections and their subscriptions)\n');
 
   const rows: Array<Array<string | number>> = [];
   for (const r of results) {
@@ -1293,6 +1365,7 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
       rows.push([
         r.name,
         p.targetRate,
+        p.keptUp ? 'yes' : 'NO',
         p.sentPerSecond,
         p.deliveredPerSecond,
         p.backlogAtEnd,
@@ -1313,13 +1386,14 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
   }
   console.log(
     table(
-      ['topology', 'rate/s', 'sent/s', 'delivered/s', 'backlog', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'ack p99', 'errors', 'server CPU %', 'PG CPU %', 'gen CPU %', 'others %', 'machine %', 'SQL/msg'],
+      ['topology', 'rate/s', 'kept up', 'sent/s', 'delivered/s', 'backlog', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'ack p99', 'errors', 'server CPU %', 'PG CPU %', 'gen CPU %', 'others %', 'machine %', 'SQL/msg'],
       rows,
     ),
   );
   console.log(
     '\ndelivered/s: messages the addressee received during the send window ÷ its length; backlog: sent − refused − delivered when sending stopped; ' +
-      `lost: not sent (in-flight cap) or not delivered after ≤ ${s.drainSeconds} s of draining; latency: send → addressee's socket; ` +
+      `lost: not sent (in flight already ${s.maxInFlightSeconds} s × rate) or never delivered (after ≤ ${s.drainSeconds} s of draining and ≤ ${s.settleSeconds} s more for the server to answer every send); ` +
+      "latency: send → addressee's socket, over every delivered message of the phase, late ones included; " +
       'CPU: % of one core (server: per process; others: processes outside this benchmark); machine: % of all cores busy.',
   );
 
@@ -1338,18 +1412,20 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
       const entry = {
         pair: `${a} ÷ relay`,
         rate: p.targetRate,
+        shiftDeskKeptUp: p.keptUp,
         delivered: round(p.deliveredPerSecond / q.deliveredPerSecond, 2),
         p50: round(p.latencyMs.p50 / q.latencyMs.p50, 1),
         p99: round(p.latencyMs.p99 / q.latencyMs.p99, 1),
         rssPerConnection: round(x.memory.rssPerConnectionKiB / y.memory.rssPerConnectionKiB, 1),
       };
       ratios.push(entry);
-      ratioRows.push([entry.pair, entry.rate, entry.delivered, entry.p50, entry.p99, entry.rssPerConnection]);
+      ratioRows.push([entry.pair, entry.rate, p.keptUp ? 'yes' : 'NO', entry.delivered, entry.p50, entry.p99, entry.rssPerConnection]);
     });
   }
   if (ratioRows.length) {
     console.log('');
-    console.log(table(['ratio', 'rate/s', 'delivered/s ×', 'p50 ×', 'p99 ×', 'RSS/conn ×'], ratioRows));
+    console.log(table(['ratio', 'rate/s', 'ShiftDesk kept up', 'delivered/s ×', 'p50 ×', 'p99 ×', 'RSS/conn ×'], ratioRows));
+    console.log('(where ShiftDesk did not keep up, its latency is queueing behind its backlog: the ratio measures the overload, not the path)');
   }
   const single = results.find((r) => r.name === 'ShiftDesk, 1 process');
   const first = single?.phases[0];
