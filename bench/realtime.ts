@@ -34,8 +34,17 @@ import { describeMachine, envInt, freePort, machine, percentile, round, table } 
  * in a temporary directory, serves every ShiftDesk process (a fresh database per topology).
  *
  * The load is open-loop at a fixed aggregate rate; a server that cannot keep up is reported with the rate it
- * achieved and the backlog it left (in flight at most BENCH_MAX_IN_FLIGHT_SECONDS × rate; beyond that,
- * messages are not sent and counted as such), and each phase drains for at most BENCH_DRAIN_SECONDS.
+ * achieved and the backlog it left (in flight at most BENCH_MAX_IN_FLIGHT_SECONDS (5) × rate; beyond that,
+ * messages are not sent and counted as such). Each phase drains for at most BENCH_DRAIN_SECONDS (15), then
+ * waits at most BENCH_SETTLE_SECONDS (60) more for every send to be answered, so the next starts clean.
+ * The relay does less than ShiftDesk by design: no storage, no GraphQL, and no echo of a customer's message
+ * to the customer's own subscription (ShiftDesk's conversationEvents carries it; it is counted apart).
+ *
+ * Other knobs: BENCH_WARMUP_SECONDS (3), BENCH_SETUP_CONCURRENCY (8 requestService at once),
+ * BENCH_CONNECT_CONCURRENCY (100), BENCH_DB_POOL_MAX (20), BENCH_RELAY=0. Diagnostics: BENCH_SERVER_ENTRY
+ * (another build of main.js), BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or
+ * "--trace-gc"), BENCH_SERVER_LOG (a file for the servers' output), BENCH_LATENCY_CSV (every message's send
+ * time and latency), BENCH_HEAP_SNAPSHOT (a directory: heap snapshots once all connections are open).
  */
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
