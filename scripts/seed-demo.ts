@@ -11,7 +11,8 @@ import { Role, type Viewer } from '../src/platform/auth/roles';
 import { MIN_PASSWORD_LENGTH } from '../src/platform/auth/passwords';
 import { connectOrm, migrate } from '../src/platform/db/orm';
 import { EmbeddedDatabase, startEmbeddedPostgres } from '../src/platform/db/embedded-postgres';
-import { Conflict } from '../src/platform/errors';
+import { Faq, FaqScope } from '../src/modules/knowledge/faq.entity';
+import { Conflict, InvalidInput } from '../src/platform/errors';
 import { createLogger, type Logger } from '../src/platform/logger';
 import { Metrics } from '../src/platform/metrics';
 import { createMemoryPubSub } from '../src/platform/realtime/pubsub';
@@ -22,8 +23,8 @@ import { createServices, type Services } from '../src/services';
  * `npm run seed:demo`: a demo organisation in the database the server uses (DATABASE_URL, else the embedded
  * PostgreSQL of DATA_DIR, started for the run when it is not running). Rows are written through the
  * services as the admin, so validation, password hashing and audit entries are exactly those of any admin
- * change. Idempotent: departments (by code or name) and users (by e-mail or employee code) that exist are
- * left alone. Every account it creates has the password DEMO_PASSWORD (default `shiftdesk-demo`).
+ * change. Idempotent: departments (by code or name), users (by e-mail or employee code) and FAQs (by question)
+ * that exist are left alone. Every account it creates has the password DEMO_PASSWORD (default `shiftdesk-demo`).
  */
 
 const DOMAIN = 'demo.shiftdesk.local';
@@ -109,6 +110,29 @@ const CUSTOMERS: DemoUser[] = ['李明', '王磊', '张丽', '刘芳', '陈晨',
 const DEMO_ADMIN: DemoUser = { role: Role.ADMIN, email: `admin@${DOMAIN}`, displayName: '演示管理员', employeeCode: 'ADMIN002' };
 
 const ALL_USERS: DemoUser[] = [DEMO_ADMIN, ...MANAGERS, ...AGENTS, ...CUSTOMERS];
+
+/**
+ * Published FAQs, one per category, so searchFaqs and the auto-answers of requestService and createTicket have
+ * something to find: [category (of config/knowledge.json), question, answer, tags, department code (a DEPARTMENT
+ * FAQ; else PUBLIC)]. Tags
+ * repeat the words customers use, which lifts a match (bestAnswer) past AUTO_ANSWER_THRESHOLD's 0.8.
+ */
+const FAQ_ROWS: Array<[string, string, string, string[], string?]> = [
+  ['购票', '如何购买演出门票？', '在 App 或网站搜索演出，选择场次、票档和数量，填写观演人信息后提交订单，并在 15 分钟内完成支付。出票后可在“我的-订单”中查看。', ['购票流程', '下单']],
+  ['支付', '支付成功了但订单显示未支付怎么办？', '支付结果同步可能有几分钟延迟，请稍后刷新订单。30 分钟后仍显示未支付的，款项会在 1–3 个工作日内原路退回；也可以提交工单并附上支付截图，我们帮您核实。', ['支付失败', '掉单']],
+  ['退票退款', '如何申请退票？', '在“我的-订单”中打开订单详情，点击“申请退票”并选择原因提交。演出开始 48 小时前可退，按距开演的时间收取 0–20% 手续费；审核通过后票款 1–7 个工作日内原路退回。', ['退票', '申请退票', '退票手续费', '退款']],
+  ['改签转赠', '门票可以转赠给朋友吗？', '非实名演出的电子票可在订单详情中点击“转赠”，输入朋友的手机号，对方在 24 小时内领取即可；实名制演出的门票不能转赠。', ['转赠', '送票']],
+  ['实名制', '观演人信息填错了能修改吗？', '实名制演出下单后观演人信息无法修改，填错的请在退票期限内退票后重新购买；非实名演出可在出票前联系客服修改。', ['观演人', '身份证', '修改信息']],
+  ['电子票与取票', '电子票在哪里查看？', '出票后在 App 的“票夹”中查看电子票二维码，入场时出示给工作人员扫码即可。截图的二维码可能失效，请以 App 内实时显示的为准。', ['电子票', '二维码', '票夹']],
+  ['入场观演', '儿童需要买票吗？', '身高 1.2 米以上的儿童需要购票并凭票入场；1.2 米以下的儿童能否入场以演出详情页的说明为准，部分演出谢绝儿童入场。', ['儿童票', '身高']],
+  ['发票', '如何开具发票？', '演出结束后 30 天内，在订单详情中点击“申请发票”，填写抬头和税号即可；电子发票在 7 个工作日内发送到您的邮箱。', ['开票', '电子发票']],
+  ['会员与优惠', '优惠券为什么用不了？', '请检查订单金额是否达到使用门槛、演出是否在适用范围内、优惠券是否已过期。每个订单限用一张优惠券。', ['优惠券', '满减']],
+  ['账户安全', '忘记密码怎么办？', '在登录页点击“忘记密码”，用绑定的手机号接收验证码后设置新密码。手机号已停用的，可以通过人脸识别或提交工单申诉找回账号。', ['忘记密码', '找回密码', '找回账号', '登录'], 'account'],
+  ['演出变更', '演出取消了怎么退款？', '演出取消后平台会自动为已购票的用户全额退款，无需申请；票款在 7 个工作日内原路退回，并以短信通知。', ['演出取消', '全额退款']],
+  ['配送', '纸质票什么时候寄出？', '纸质票一般在演出前 7–10 天统一寄出，顺丰包邮；寄出后可在订单详情中查看快递单号和物流进度。', ['纸质票', '快递', '物流']],
+];
+
+const FAQS = FAQ_ROWS.map(([category, question, answer, tags, department]) => ({ category, question, answer, tags, department }));
 
 type Outcome = 'created' | 'exists' | 'skipped';
 
@@ -205,6 +229,32 @@ async function seed(services: Services, orm: MikroORM, config: Config, password:
     }
   }
 
+  // FAQs, matched by question (whatever their status now); published as they are created.
+  const existingFaqs = new Set((await orm.em.fork().find(Faq, {}, { fields: ['question'] })).map((f) => f.question));
+  const faqOutcomes = new Map<string, { outcome: Outcome; note?: string }>();
+  for (const f of FAQS) {
+    if (existingFaqs.has(f.question)) {
+      faqOutcomes.set(f.question, { outcome: 'exists', note: 'already there; left unchanged' });
+      continue;
+    }
+    try {
+      const faq = await services.faqs.create(scope(), {
+        question: f.question,
+        answer: f.answer,
+        category: f.category,
+        tags: f.tags,
+        scope: f.department ? FaqScope.DEPARTMENT : FaqScope.PUBLIC,
+        departmentId: f.department ? departmentIds.get(f.department)! : null,
+      });
+      await services.faqs.publish(scope(), faq.id);
+      faqOutcomes.set(f.question, { outcome: 'created' });
+    } catch (err) {
+      // A KNOWLEDGE_CONFIG_FILE without this category: the FAQ does not fit this desk.
+      if (err instanceof InvalidInput) faqOutcomes.set(f.question, { outcome: 'skipped', note: err.message });
+      else throw err;
+    }
+  }
+
   // Summary.
   const deptName = (code?: string) => (code ? DEPARTMENTS.find((d) => d.code === code)!.name : '');
   const count = (o: Outcome, list: Iterable<Outcome>) => [...list].filter((x) => x === o).length;
@@ -213,6 +263,8 @@ async function seed(services: Services, orm: MikroORM, config: Config, password:
   out('');
   out(`Departments: ${deptOutcomes.length} (${count('created', deptOutcomes)} created, ${count('exists', deptOutcomes)} already there)`);
   out(`Users:       ${outcomes.size} (${count('created', userOutcomes)} created, ${count('exists', userOutcomes)} already there, ${count('skipped', userOutcomes)} skipped)`);
+  const faqStates = [...faqOutcomes.values()].map((x) => x.outcome);
+  out(`FAQs:        ${faqOutcomes.size} (${count('created', faqStates)} created, ${count('exists', faqStates)} already there, ${count('skipped', faqStates)} skipped)`);
   out(`Audit:       every change is in the audit log with traceId ${traceId}, actor ${admin.email}`);
   out('');
   for (const d of DEPARTMENTS) out(`  ${d.code.padEnd(12)} ${d.name}  ${departmentOutcomes.get(d.code)}`);
@@ -225,6 +277,12 @@ async function seed(services: Services, orm: MikroORM, config: Config, password:
       `  ${u.role.padEnd(8)} ${(u.employeeCode ?? '').padEnd(8)} ${u.email.padEnd(42)} ${padWide(u.displayName, 12)} ${padWide(deptName(u.department), 8)} ` +
         `${(u.skills ?? []).join(', ')}${status}`,
     );
+  }
+  out('');
+  for (const f of FAQS) {
+    const o = faqOutcomes.get(f.question)!;
+    const status = o.outcome === 'created' ? '' : `  [${o.outcome}${o.note ? `: ${o.note}` : ''}]`;
+    out(`  ${padWide(f.category, 12)} ${f.department ? `${deptName(f.department)} ` : ''}${f.question}${status}`);
   }
   out('');
   out(`Password of every demo account created by this script: ${password}`);
@@ -258,6 +316,23 @@ query SeedAudit {
   auditLog(filter: { action: "user.create" }, first: 5) {
     nodes { summary traceId createdAt actor { email } }
   }
+}
+
+# 5. As a customer (${CUSTOMERS[0].email}): search the knowledge base, in your own words
+query SearchFaqs {
+  searchFaqs(query: "怎么退票", limit: 3) { score matchedTerms faq { question answer category } }
+}
+
+# 6. Still as the customer: a ticket that a published FAQ answers gets the answer at once, and a question
+mutation OpenTicket {
+  createTicket(input: { subject: "申请退票", description: "下周的演唱会去不了了", category: "售后服务" }) {
+    id priority status assignee { displayName } autoAnswer { state faq { question } } comments { kind body }
+  }
+}
+
+# 7. ...which the customer answers (helped: true resolves the ticket; false leaves it with its agent)
+mutation Helped {
+  ticketAnswerHelped(ticketId: "<the ticket's id>", helped: true) { status resolution autoAnswer { state } }
 }
 `);
 }

@@ -89,18 +89,14 @@ export function createServices(deps: {
   const quickReplies = new QuickReplyService(audit);
   const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork());
   const classifier = new MessageClassifier(deps.config.classifier.rules);
-  const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), {
-    faqs,
-    classifier,
-    notifications,
-    autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold,
-  });
+  const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
+  const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
   const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute);
   routing.useChat(chat);
   const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
     deps.orm.em.fork(),
   );
-  const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork());
+  const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
   const scheduler = new Scheduler(deps.logger);
   return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, faqs, classifier, tickets, scheduler };
 }

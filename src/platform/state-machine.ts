@@ -7,14 +7,15 @@ import { Conflict } from './errors';
 export class TransitionTable<S extends string, A extends string> {
   constructor(
     private readonly entity: string,
-    private readonly table: Record<A, { from: readonly S[]; to: S }>,
+    /** `verb`: how the CONFLICT message says the action when its name does not ("resolved by its FAQ answer"). */
+    private readonly table: Record<A, { from: readonly S[]; to: S; verb?: string }>,
   ) {}
 
   /** The state `action` leads to from `current`, or CONFLICT naming both. */
   next(current: S, action: A): S {
     const rule = this.table[action];
     if (!rule.from.includes(current)) {
-      throw new Conflict(`${this.entity} is ${current}: it cannot be ${pastTense(action)}`, { state: current, action });
+      throw new Conflict(`${this.entity} is ${current}: it cannot be ${rule.verb ?? pastTense(action)}`, { state: current, action });
     }
     return rule.to;
   }

@@ -94,6 +94,7 @@ import {
   TicketFromConversationDocument,
   TicketsDocument,
   TicketStatsDocument,
+  TicketAnswerHelpedDocument,
 } from '../generated/graphql';
 import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
@@ -319,7 +320,7 @@ const ACCESS: Access[] = [
   {
     operation: 'answerHelped',
     allowed: ['CUSTOMER'],
-    call: async (fx, c) => fx.app.exec(AnswerHelpedDocument, { conversationId: await autoAnsweredChat(fx), helped: false }, tokenOf(fx, c)),
+    call: async (fx, c) => fx.app.exec(AnswerHelpedDocument, { conversationId: await autoAnswered(fx, 'conversations', await openChat(fx)), helped: false }, tokenOf(fx, c)),
   },
   { operation: 'conversations', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(ConversationsDocument, {}, tokenOf(fx, c)) },
   { operation: 'conversation', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(ConversationByIdDocument, { id: await openChat(fx) }, tokenOf(fx, c)) },
@@ -374,6 +375,11 @@ const ACCESS: Access[] = [
   { operation: 'reopenTicket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(ReopenTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED) }, tokenOf(fx, c)) },
   { operation: 'commentOnTicket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(CommentOnTicketDocument, { id: await freshTicket(fx), body: `By ${c}` }, tokenOf(fx, c)) },
   { operation: 'rateTicket', allowed: ['CUSTOMER'], call: async (fx, c) => fx.app.exec(RateTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED), score: 5 }, tokenOf(fx, c)) },
+  {
+    operation: 'ticketAnswerHelped',
+    allowed: ['CUSTOMER'],
+    call: async (fx, c) => fx.app.exec(TicketAnswerHelpedDocument, { ticketId: await autoAnswered(fx, 'tickets', await freshTicket(fx)), helped: false }, tokenOf(fx, c)),
+  },
   { operation: 'tickets', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(TicketsDocument, {}, tokenOf(fx, c)) },
   { operation: 'ticket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(TicketByIdDocument, { id: await freshTicket(fx) }, tokenOf(fx, c)) },
   { operation: 'ticketStats', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(TicketStatsDocument, { from: '2030-01-01', to: '2030-01-31' }, tokenOf(fx, c)) },
@@ -449,15 +455,17 @@ function nextDate(): string {
   return addDays('2030-02-01', dateCounter++);
 }
 
-/** A new DRAFT FAQ of the matrix department, made by the admin (published when asked). */
-/** An open chat of the CUSTOMER caller whose first message was auto-answered with a published FAQ (awaiting a reply). */
-async function autoAnsweredChat(fx: Fixture): Promise<string> {
-  const id = await openChat(fx);
+/**
+ * Marks a fresh conversation (an open chat, see openChat) or ticket (see freshTicket) of the CUSTOMER caller as
+ * auto-answered with a published FAQ, awaiting the customer's reply.
+ */
+async function autoAnswered(fx: Fixture, table: 'conversations' | 'tickets', id: string): Promise<string> {
   const faqId = await freshFaq(fx, true);
-  await fx.app.services.orm.em.fork().execute(`UPDATE conversations SET auto_answer_faq_id = ?, auto_answer_state = 'ASKED' WHERE id = ?`, [faqId, id]);
+  await fx.app.services.orm.em.fork().execute(`UPDATE ${table} SET auto_answer_faq_id = ?, auto_answer_state = 'ASKED' WHERE id = ?`, [faqId, id]);
   return id;
 }
 
+/** A new DRAFT FAQ of the matrix department, made by the admin (published when asked). */
 async function freshFaq(fx: Fixture, publish = false): Promise<string> {
   const { createFaq } = await fx.app.data(CreateFaqDocument, { input: { question: '矩阵问题？', answer: 'A', category: '其他', departmentId: fx.departmentId } }, fx.tokens.ADMIN);
   if (publish) await fx.app.data(PublishFaqDocument, { id: createFaq.id }, fx.tokens.ADMIN);

@@ -156,12 +156,14 @@ describe('SLA status of a deadline', () => {
 
 describe('the ticket transition table', () => {
   it('allows exactly the documented moves', () => {
-    expect(TICKET_FLOW.allowed(TicketStatus.NEW)).toEqual(['assign']);
-    expect(TICKET_FLOW.allowed(TicketStatus.ASSIGNED).sort()).toEqual(['assign', 'resolve', 'start']);
-    expect(TICKET_FLOW.allowed(TicketStatus.IN_PROGRESS).sort()).toEqual(['assign', 'resolve']);
+    // faqResolve: the customer said the auto-answer helped (ticketAnswerHelped), from any open state.
+    expect(TICKET_FLOW.allowed(TicketStatus.NEW)).toEqual(['assign', 'faqResolve']);
+    expect(TICKET_FLOW.allowed(TicketStatus.ASSIGNED).sort()).toEqual(['assign', 'faqResolve', 'resolve', 'start']);
+    expect(TICKET_FLOW.allowed(TicketStatus.IN_PROGRESS).sort()).toEqual(['assign', 'faqResolve', 'resolve']);
     expect(TICKET_FLOW.allowed(TicketStatus.RESOLVED).sort()).toEqual(['close', 'reopen']);
     expect(TICKET_FLOW.allowed(TicketStatus.CLOSED)).toEqual([]);
-    expect(TICKET_FLOW.allowed(TicketStatus.REOPENED).sort()).toEqual(['assign', 'resolve', 'start']);
+    expect(TICKET_FLOW.allowed(TicketStatus.REOPENED).sort()).toEqual(['assign', 'faqResolve', 'resolve', 'start']);
+    expect(TICKET_FLOW.next(TicketStatus.NEW, 'faqResolve')).toBe(TicketStatus.RESOLVED);
     expect(() => TICKET_FLOW.next(TicketStatus.CLOSED, 'resolve')).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'CONFLICT' }) }));
   });
 });

@@ -6,9 +6,7 @@ import {
   CloseTicketDocument,
   CommentOnTicketDocument,
   CreateTicketDocument,
-  CreateTicketInput,
   EscalateTicketDocument,
-  NotificationsDocument,
   RateTicketDocument,
   ReopenTicketDocument,
   ResolveTicketDocument,
@@ -17,11 +15,9 @@ import {
   TicketFromConversationDocument,
   TicketsDocument,
 } from '../generated/graphql';
-import { GqlResult, startTestApp, TestApp } from '../support/harness';
+import { startTestApp, TestApp } from '../support/harness';
+import { code, minutes, Person, ticketHelpers } from './ticket-helpers';
 
-type Person = { id: string; token: string };
-const code = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions?.code;
-const minutes = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 60_000;
 
 describe('tickets', () => {
   let app: TestApp;
@@ -37,15 +33,7 @@ describe('tickets', () => {
   let alice: Person;
   let bob: Person;
 
-  const open = (token: string, input: Partial<CreateTicketInput> = {}) =>
-    app.exec(CreateTicketDocument, { input: { subject: '无法登录', description: '提示密码错误', category: '技术支持', ...input } }, token);
-  const openOk = async (token: string, input: Partial<CreateTicketInput> = {}) => {
-    const res = await open(token, input);
-    if (res.errors) throw new Error(JSON.stringify(res.errors));
-    return res.data!.createTicket;
-  };
-  const inbox = async (token: string, kind: string) =>
-    (await app.data(NotificationsDocument, { first: 100 }, token)).notifications.nodes.filter((n) => n.kind === kind);
+  const { open, openOk, inbox } = ticketHelpers(() => app, { subject: '无法登录', description: '提示密码错误', category: '技术支持' });
   const sql = (q: string, params: unknown[] = []) => app.services.orm.em.fork().execute(q, params);
 
   beforeAll(async () => {

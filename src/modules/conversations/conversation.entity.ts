@@ -27,7 +27,7 @@ export enum AutoAnswerState {
 }
 registerEnumType(AutoAnswerState, { name: 'AutoAnswerState', description: 'Whether the customer found the FAQ answer helpful' });
 
-@ObjectType({ description: 'The FAQ that answered a request' })
+@ObjectType({ description: 'The FAQ that answered a request or a ticket' })
 export class AutoAnswerFaq {
   @Field(() => ID)
   id!: string;
@@ -36,7 +36,7 @@ export class AutoAnswerFaq {
   question!: string;
 }
 
-@ObjectType({ description: 'ShiftDesk answered the first message from the knowledge base and asked whether it helped' })
+@ObjectType({ description: 'ShiftDesk answered a conversation’s first message or a new ticket from the knowledge base and asked whether it helped' })
 export class AutoAnswer {
   @Field(() => AutoAnswerFaq)
   faq!: AutoAnswerFaq;

@@ -16,7 +16,7 @@ import type { PresenceService } from '../presence/presence.service';
 import type { Scheduler } from '../../platform/scheduler';
 import type { FaqService } from '../knowledge/faq.service';
 import type { MessageClassifier } from '../knowledge/classifier';
-import { Sentiment } from '../knowledge/classifier';
+import { isStronglyNegative } from '../knowledge/classifier';
 import type { NotificationService } from '../notifications/notification.service';
 import { type ChatService, lockConversation } from './chat.service';
 import { AutoAnswerState, Conversation, ConversationStatus, EndReason, rankOf } from './conversation.entity';
@@ -55,9 +55,6 @@ export interface RoutingAssist {
   notifications: NotificationService;
   autoAnswerThreshold: number;
 }
-
-/** A strongly negative first message (the classifier suggests escalating, or a NEGATIVE sentiment this strong) is flagged to supervisors. */
-const STRONGLY_NEGATIVE_INTENSITY = 0.7;
 
 export enum ServiceRequestStatus {
   ASSIGNED = 'ASSIGNED',
@@ -155,9 +152,7 @@ export class RoutingService {
     const keywordPriority = classifyPriority(message, input.priority, this.rules);
     // The higher (lower rank) of the keyword rules' and the classifier's priority.
     const priority = rankOf(classification.priority) < rankOf(keywordPriority) ? classification.priority : keywordPriority;
-    const stronglyNegative =
-      classification.suggestedActions.some((a) => a.code === 'ESCALATE_TO_SUPERVISOR') ||
-      (classification.sentiment === Sentiment.NEGATIVE && classification.sentimentIntensity >= STRONGLY_NEGATIVE_INTENSITY);
+    const stronglyNegative = isStronglyNegative(classification);
     const target = await this.resolveTopic(scope.em, topic);
     const available = await this.availableAgents();
     // Looked up before the routing lock (the search may need a connection of its own to catch its index up);

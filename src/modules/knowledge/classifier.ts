@@ -308,3 +308,14 @@ export function checkMessage(content: string): string {
   if (Array.from(text).length > MAX_MESSAGE_LENGTH) throw new InvalidInput('content', `must be at most ${MAX_MESSAGE_LENGTH} characters`);
   return text;
 }
+
+/** NEGATIVE sentiment at least this strong makes a message strongly negative (see isStronglyNegative). */
+export const STRONGLY_NEGATIVE_INTENSITY = 0.7;
+
+/**
+ * A strongly negative message, flagged to supervisors by requestService and createTicket: the classifier
+ * suggests escalating it, or its sentiment is NEGATIVE with an intensity of at least 0.7.
+ */
+export function isStronglyNegative(c: Pick<Classification, 'suggestedActions' | 'sentiment' | 'sentimentIntensity'>): boolean {
+  return c.suggestedActions.some((a) => a.code === 'ESCALATE_TO_SUPERVISOR') || (c.sentiment === Sentiment.NEGATIVE && c.sentimentIntensity >= STRONGLY_NEGATIVE_INTENSITY);
+}

@@ -2,13 +2,14 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
+import { MessageKind } from '../conversations/message.entity';
 
 export const MAX_COMMENT_LENGTH = 5000;
 
-@ObjectType({ description: 'A comment on a ticket; internal ones are notes among the staff, never shown to the customer' })
+@ObjectType({ description: 'A comment on a ticket; internal ones are notes among the staff, never shown to the customer; SYSTEM ones come from ShiftDesk itself (no author)' })
 @Entity({ tableName: 'ticket_comments' })
 export class TicketComment {
-  [OptionalProps]?: 'id' | 'internal' | 'createdAt';
+  [OptionalProps]?: 'id' | 'authorId' | 'authorRole' | 'kind' | 'internal' | 'createdAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -18,13 +19,17 @@ export class TicketComment {
   @Property({ type: 'uuid' })
   ticketId!: string;
 
-  @Field(() => ID)
-  @Property({ type: 'uuid' })
-  authorId!: string;
+  @Field(() => ID, { nullable: true, description: 'Null for system comments' })
+  @Property({ type: 'uuid', nullable: true })
+  authorId: string | null = null;
 
-  @Field(() => Role)
-  @Enum({ items: () => Role, nativeEnumName: 'user_role' })
-  authorRole!: Role;
+  @Field(() => Role, { nullable: true })
+  @Enum({ items: () => Role, nativeEnumName: 'user_role', nullable: true })
+  authorRole: Role | null = null;
+
+  @Field(() => MessageKind, { description: 'TEXT: written by someone; SYSTEM: by ShiftDesk (an auto-answer)' })
+  @Enum({ items: () => MessageKind, nativeEnumName: 'message_kind' })
+  kind: MessageKind = MessageKind.TEXT;
 
   @Field()
   @Property({ type: 'text' })

@@ -1,6 +1,7 @@
 import { BeforeCreate, BeforeUpdate, Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import type { AutoAnswerState } from '../conversations/conversation.entity';
 import { PRIORITY_RANK, ServicePriority } from '../conversations/queue-policy';
 
 export enum TicketStatus {
@@ -61,6 +62,8 @@ export class Ticket {
     | 'rating'
     | 'ratingComment'
     | 'ratedAt'
+    | 'autoAnswerFaqId'
+    | 'autoAnswerState'
     | 'createdAt'
     | 'updatedAt'
     | 'firstResponseSla'
@@ -204,6 +207,13 @@ export class Ticket {
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })
   ratedAt: Date | null = null;
+
+  /** The FAQ a new ticket was auto-answered with (exposed as `autoAnswer`). */
+  @Property({ type: 'uuid', nullable: true })
+  autoAnswerFaqId: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  autoAnswerState: AutoAnswerState | null = null;
 
   @Field()
   @Property({ type: 'timestamptz' })

@@ -15,8 +15,9 @@ export class CreateTicketInput {
   @Field({ description: 'One of the configured categories (ticketCategories)' })
   category!: string;
 
-  @Field(() => ServicePriority, { defaultValue: ServicePriority.NORMAL })
-  priority: ServicePriority = ServicePriority.NORMAL;
+  @Field(() => ServicePriority, { nullable: true, description: 'Kept when given; left out, the classifier’s priority of subject and description (classifyMessage)' })
+  @IsOptional()
+  priority?: ServicePriority | null;
 
   @Field(() => [String], { nullable: true, description: 'Up to 10 tags of 1–30 characters; they also match agents’ skills' })
   @IsOptional()

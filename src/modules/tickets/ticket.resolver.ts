@@ -4,6 +4,8 @@ import { Role } from '../../platform/auth/roles';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
+import { AutoAnswer, AutoAnswerState } from '../conversations/conversation.entity';
+import { Faq } from '../knowledge/faq.entity';
 import { TicketComment } from './ticket-comment.entity';
 import { Ticket } from './ticket.entity';
 import { CreateTicketInput, TicketCategory, TicketConnection, TicketFilter, TicketStats } from './ticket.inputs';
@@ -78,6 +80,14 @@ export class TicketResolver {
     return ctx.services.tickets.rate(ctx, id, score, comment);
   }
 
+  @Authorized(Role.CUSTOMER)
+  @Mutation(() => Ticket, {
+    description: 'The ticket’s customer answers its auto-answer, once: helped resolves the ticket; not helped leaves it where it is (its place in the queue, or its agent)',
+  })
+  ticketAnswerHelped(@Arg('ticketId', () => ID) ticketId: string, @Arg('helped') helped: boolean, @Ctx() ctx: Context) {
+    return ctx.services.tickets.answerHelped(ctx, ticketId, helped);
+  }
+
   @Authorized(...EVERYONE)
   @Query(() => TicketConnection, {
     description: 'Customers: their own; agents: theirs and their department’s unassigned queue; managers: their department; admins: all. Queue order: priority, then the nearest due time.',
@@ -129,6 +139,13 @@ export class TicketResolver {
     return t.departmentId ? ctx.loaders.department.load(t.departmentId) : null;
   }
 
+  @FieldResolver(() => AutoAnswer, { nullable: true, description: 'The FAQ ShiftDesk answered the new ticket with, if any, and what the customer said about it' })
+  async autoAnswer(@Root() t: Ticket, @Ctx() ctx: Context): Promise<AutoAnswer | null> {
+    if (!t.autoAnswerFaqId || !t.autoAnswerState) return null;
+    const faq = await ctx.em.findOne(Faq, { id: t.autoAnswerFaqId }, { fields: ['id', 'question'] });
+    return faq ? { faq: { id: faq.id, question: faq.question }, state: t.autoAnswerState as AutoAnswerState } : null;
+  }
+
   @FieldResolver(() => [TicketComment], { description: 'Oldest first; customers never see internal ones' })
   comments(@Root() t: Ticket, @Ctx() ctx: Context) {
     return ctx.services.tickets.comments(ctx.em, ctx.viewer, t.id);
@@ -145,8 +162,8 @@ export class TicketResolver {
 
 @Resolver(() => TicketComment)
 export class TicketCommentResolver {
-  @FieldResolver(() => User)
+  @FieldResolver(() => User, { nullable: true, description: 'Null for system comments' })
   author(@Root() c: TicketComment, @Ctx() ctx: Context) {
-    return ctx.loaders.user.load(c.authorId);
+    return c.authorId ? ctx.loaders.user.load(c.authorId) : null;
   }
 }

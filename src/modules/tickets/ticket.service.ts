@@ -16,9 +16,13 @@ import { isUuid } from '../accounts/account.service';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
 import type { AuditRecord, AuditService } from '../audit/audit.service';
-import { Conversation } from '../conversations/conversation.entity';
+import { AutoAnswerState, Conversation } from '../conversations/conversation.entity';
 import { Message, MessageKind } from '../conversations/message.entity';
 import { PRIORITY_RANK, ServicePriority } from '../conversations/queue-policy';
+import type { RoutingAssist } from '../conversations/routing.service';
+import { AUTO_ANSWER_QUESTION } from '../conversations/routing.service';
+import { isStronglyNegative } from '../knowledge/classifier';
+import { Faq } from '../knowledge/faq.entity';
 import type { NotificationService } from '../notifications/notification.service';
 import { SlaSweep, SlaSweepResult } from './sla-sweep';
 import { dueAt } from './sla';
@@ -30,13 +34,15 @@ import { TicketOrder } from './ticket.inputs';
 import { GENERAL_DEPARTMENT, NEAR_BREACH_SHARE, TicketSettings } from './ticket.settings';
 import { ticketStats } from './ticket-stats';
 
-type TicketAction = 'assign' | 'start' | 'resolve' | 'close' | 'reopen';
+type TicketAction = 'assign' | 'start' | 'resolve' | 'faqResolve' | 'close' | 'reopen';
 
 /** The ticket life cycle, written once. Escalation and comments keep the state; see `requireOpen`. */
 export const TICKET_FLOW = new TransitionTable<TicketStatus, TicketAction>('The ticket', {
   assign: { from: [TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED], to: TicketStatus.ASSIGNED },
   start: { from: [TicketStatus.ASSIGNED, TicketStatus.REOPENED], to: TicketStatus.IN_PROGRESS },
   resolve: { from: [TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED], to: TicketStatus.RESOLVED },
+  // The system, on behalf of the customer who said the auto-answer helped (ticketAnswerHelped): waiting tickets too.
+  faqResolve: { from: OPEN_STATUSES, to: TicketStatus.RESOLVED, verb: 'resolved by its FAQ answer' },
   close: { from: [TicketStatus.RESOLVED], to: TicketStatus.CLOSED },
   reopen: { from: [TicketStatus.RESOLVED], to: TicketStatus.REOPENED },
 });
@@ -65,6 +71,9 @@ const STEP_UP: Partial<Record<ServicePriority, ServicePriority>> = {
   [ServicePriority.HIGH]: ServicePriority.URGENT,
 };
 
+/** The knowledge base's part in a new ticket: the classifier's priority and alarm, and auto-answers from FAQs. */
+export type TicketAssist = Pick<RoutingAssist, 'faqs' | 'classifier' | 'autoAnswerThreshold'>;
+
 interface Actor {
   viewer: Viewer | null;
   traceId: string;
@@ -90,6 +99,7 @@ export class TicketService {
     private readonly businessTz: string,
     private readonly logger: Logger,
     private readonly em: () => EntityManager,
+    private readonly assist: TicketAssist,
   ) {
     this.sweeper = new SlaSweep(notifications, settings, businessTz, logger, em);
   }
@@ -98,7 +108,12 @@ export class TicketService {
     return Object.entries(this.settings.categories).map(([name, departmentCode]) => ({ name, departmentCode }));
   }
 
-  /** Customers for themselves; staff for a customer (customerId). Auto-assigned at once when an agent has room. */
+  /**
+   * Customers for themselves; staff for a customer (customerId). Auto-assigned at once when an agent has room.
+   * Without a priority, the classifier's of subject and description. A strongly negative one is flagged to
+   * the department's managers; a customer's own that a published FAQ answers well enough gets that answer
+   * at once (a system comment) and the question whether it helped (ticketAnswerHelped).
+   */
   async create(scope: RequestScope, input: CreateTicketInput): Promise<Ticket> {
     const viewer = signedIn(scope.viewer);
     const problems: FieldProblem[] = [];
@@ -108,7 +123,7 @@ export class TicketService {
     if (description.length > MAX_DESCRIPTION) problems.push({ field: 'description', message: `must be at most ${MAX_DESCRIPTION} characters` });
     const category = input.category.trim();
     if (!Object.hasOwn(this.settings.categories, category)) problems.push({ field: 'category', message: `must be one of ${Object.keys(this.settings.categories).join(', ')}` });
-    if (!Object.hasOwn(PRIORITY_RANK, input.priority)) problems.push({ field: 'priority', message: 'must be URGENT, HIGH, NORMAL or LOW' });
+    if (input.priority != null && !Object.hasOwn(PRIORITY_RANK, input.priority)) problems.push({ field: 'priority', message: 'must be URGENT, HIGH, NORMAL or LOW' });
     const tags = normaliseTags(input.tags ?? [], problems);
     if (input.conversationId && !isUuid(input.conversationId)) problems.push({ field: 'conversationId', message: 'is not a conversation id' });
     let customerId: string;
@@ -122,6 +137,11 @@ export class TicketService {
     }
     if (problems.length) throw new InvalidInput(problems);
 
+    const classification = this.assist.classifier.classify(description ? `${subject}\n${description}` : subject);
+    const priority = input.priority ?? classification.priority;
+    // Looked up before the transaction (the search may need a connection of its own to catch its index up);
+    // the use is counted in the transaction.
+    const answer = viewer.role === Role.CUSTOMER ? await this.autoAnswerFor(scope.em, subject, description) : null;
     return inTransaction(scope.em, async (em, afterCommit) => {
       if (viewer.role !== Role.CUSTOMER) {
         const customer = await em.findOne(User, { id: customerId }, { fields: ['id', 'role', 'active'] });
@@ -133,15 +153,15 @@ export class TicketService {
         if (conversation.customerId !== customerId) throw new InvalidInput('conversationId', 'must be a conversation of the ticket’s customer');
         if (!mayUseConversation(viewer, conversation)) throw new Forbidden('This conversation is not yours');
       }
-      const ticket = await this.insert(em, afterCommit, scope, {
-        customerId,
-        subject,
-        description,
-        category,
-        priority: input.priority,
-        tags,
-        conversationId: input.conversationId ?? null,
-      });
+      const ticket = await this.insert(
+        em,
+        afterCommit,
+        scope,
+        { customerId, subject, description, category, priority, tags, conversationId: input.conversationId ?? null },
+        input.priority ? '' : '; priority by the classifier',
+      );
+      if (answer) await this.answerWithFaq(em, ticket, answer);
+      if (isStronglyNegative(classification)) await this.flagNegative(em, afterCommit, ticket, viewer.id);
       return ticket;
     });
   }
@@ -318,25 +338,44 @@ export class TicketService {
     const ticket = await inTransaction(scope.em, async (em, afterCommit) => {
       const ticket = await lockTicket(em, id);
       this.requireWorker(viewer, ticket);
-      ticket.status = TICKET_FLOW.next(ticket.status, 'resolve');
-      const now = new Date();
-      ticket.resolvedAt = now;
-      ticket.resolution = text;
-      ticket.firstResponseAt ??= now;
-      this.record(em, scope, ticket, {
-        action: 'ticket.resolve',
-        targetType: 'Ticket',
-        targetId: ticket.id,
-        summary: `Resolved${now > ticket.resolutionDueAt ? ' after the resolution due time' : ' within the SLA'}`,
-        comment: text,
-      });
+      freed = await this.settle(em, scope, ticket, 'resolve', text, 'Resolved');
       this.notifications.notify(em, afterCommit, {
         userId: ticket.customerId,
         kind: 'TICKET_RESOLVED',
         title: `工单已解决：${ticket.subject}`,
         body: text,
       });
-      if (ticket.assigneeId) freed = (await em.findOne(User, { id: ticket.assigneeId }, { fields: ['departmentId'] }))?.departmentId ?? null;
+      await em.flush();
+      return ticket;
+    });
+    if (freed) await this.drainQuietly(freed);
+    return ticket;
+  }
+
+  /**
+   * The customer's reply to a ticket's auto-answer, once: their feedback on the FAQ is recorded. Helped: the
+   * ticket is RESOLVED (by the system on their behalf), its owner told and their capacity offered to the
+   * department's queue. Not helped: NOT_HELPED, and the ticket stays exactly where it was.
+   */
+  async answerHelped(scope: RequestScope, id: string, helped: boolean): Promise<Ticket> {
+    const viewer = withRole(scope.viewer, Role.CUSTOMER);
+    let freed: string | null = null;
+    const ticket = await inTransaction(scope.em, async (em, afterCommit) => {
+      const ticket = await lockTicket(em, id);
+      if (ticket.customerId !== viewer.id) throw new Forbidden('Only the ticket’s customer answers this');
+      if (!ticket.autoAnswerFaqId || ticket.autoAnswerState !== AutoAnswerState.ASKED) {
+        throw new Conflict('There is no auto-answer awaiting a reply', { reason: ticket.autoAnswerState ? 'ALREADY_ANSWERED' : 'NOT_ASKED' });
+      }
+      await this.assist.faqs.voteById(em, ticket.autoAnswerFaqId, viewer.id, helped);
+      if (helped) {
+        const faq = await em.findOne(Faq, { id: ticket.autoAnswerFaqId }, { fields: ['question'] });
+        const text = `客户确认常见问题“${faq?.question ?? ''}”的回答已解决问题。`;
+        freed = await this.settle(em, scope, ticket, 'faqResolve', text, 'Resolved by the FAQ auto-answer (the customer said it helped)');
+        if (ticket.assigneeId) {
+          this.notifications.notify(em, afterCommit, { userId: ticket.assigneeId, kind: 'TICKET_RESOLVED_BY_FAQ', title: `工单已由常见问题解决：${ticket.subject}`, body: text });
+        }
+      }
+      ticket.autoAnswerState = helped ? AutoAnswerState.HELPED : AutoAnswerState.NOT_HELPED;
       await em.flush();
       return ticket;
     });
@@ -551,7 +590,65 @@ export class TicketService {
     this.lastAudit.set(ticket, row.createdAt.getTime());
   }
 
-  private async insert(em: EntityManager, afterCommit: AfterCommit, scope: RequestScope, fields: NewTicket): Promise<Ticket> {
+  /**
+   * A ticket RESOLVED through `action`, audited as ticket.resolve (a resolution without a first response counts
+   * as one). Returns the department whose capacity it frees (its assignee's), if it was held.
+   */
+  private async settle(em: EntityManager, actor: Actor, ticket: Ticket, action: 'resolve' | 'faqResolve', text: string, summary: string): Promise<string | null> {
+    ticket.status = TICKET_FLOW.next(ticket.status, action);
+    const now = new Date();
+    ticket.resolvedAt = now;
+    ticket.resolution = text;
+    ticket.firstResponseAt ??= now;
+    this.record(em, actor, ticket, {
+      action: 'ticket.resolve',
+      targetType: 'Ticket',
+      targetId: ticket.id,
+      summary: `${summary}${now > ticket.resolutionDueAt ? ' after the resolution due time' : ' within the SLA'}`,
+      comment: text,
+    });
+    if (!ticket.assigneeId) return null;
+    return (await em.findOne(User, { id: ticket.assigneeId }, { fields: ['departmentId'] }))?.departmentId ?? null;
+  }
+
+  /**
+   * The published FAQ that answers a new ticket at AUTO_ANSWER_THRESHOLD, or null. The subject is searched alone
+   * and together with the description, and the better score counts: a score measures the FAQ against every
+   * word of the query, so the details of a long description would otherwise hide a subject that matches well.
+   */
+  private async autoAnswerFor(em: EntityManager, subject: string, description: string): Promise<Faq | null> {
+    let best: { faq: Faq; score: number } | null = null;
+    for (const query of description ? [subject, `${subject}\n${description}`] : [subject]) {
+      const found = await this.assist.faqs.bestAnswer(em, query, { recordUse: false });
+      if (found && (!best || found.score > best.score)) best = found;
+    }
+    return best && best.score >= this.assist.autoAnswerThreshold ? best.faq : null;
+  }
+
+  /** The FAQ's answer as a public system comment asking whether it helped; the use counted. Not a first response. */
+  private async answerWithFaq(em: EntityManager, ticket: Ticket, faq: Faq): Promise<void> {
+    await this.assist.faqs.recordUse(em, faq);
+    ticket.autoAnswerFaqId = faq.id;
+    ticket.autoAnswerState = AutoAnswerState.ASKED;
+    const question = `\n\n${AUTO_ANSWER_QUESTION}`;
+    em.create(TicketComment, { ticketId: ticket.id, kind: MessageKind.SYSTEM, body: `${cut(faq.answer, MAX_COMMENT_LENGTH - question.length)}${question}`, internal: false });
+    await em.flush();
+  }
+
+  /** Tells the department's managers (no department or no manager: the admins), but not the ticket's author, about a strongly negative ticket. */
+  private async flagNegative(em: EntityManager, afterCommit: AfterCommit, ticket: Ticket, authorId: string): Promise<void> {
+    for (const userId of await supervisorsOf(em, ticket.departmentId, authorId)) {
+      this.notifications.notify(em, afterCommit, {
+        userId,
+        kind: 'NEGATIVE_TICKET',
+        title: `情绪强烈的工单：${ticket.subject}`,
+        body: `${cut(ticket.description || ticket.subject, 100)}\n(工单 ${ticket.id})`,
+      });
+    }
+    await em.flush();
+  }
+
+  private async insert(em: EntityManager, afterCommit: AfterCommit, scope: RequestScope, fields: NewTicket, note = ''): Promise<Ticket> {
     const departmentId = await this.departmentFor(em, fields.category);
     const now = new Date();
     const ticket = em.create(Ticket, {
@@ -572,7 +669,7 @@ export class TicketService {
       action: 'ticket.create',
       targetType: 'Ticket',
       targetId: ticket.id,
-      summary: `Opened ${fields.priority} ticket "${fields.subject}" (${fields.category})${fields.conversationId ? ' from a conversation' : ''}`,
+      summary: `Opened ${fields.priority} ticket "${fields.subject}" (${fields.category})${fields.conversationId ? ' from a conversation' : ''}${note}`,
     });
     await this.autoAssign(em, afterCommit, { viewer: null, traceId: scope.traceId }, ticket);
     try {
