@@ -76,6 +76,21 @@ describe('chat', () => {
     expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => before + 1 + i));
   });
 
+  it('stores one message for many concurrent sends of one clientMessageId, and leaves no gap in the seqs', async () => {
+    const before = (await app.data(ConversationByIdDocument, { id: conversationId }, customer.token)).conversation.lastSeq;
+    const results = await Promise.all(Array.from({ length: 20 }, () => send(customer, '同一条', 'twin-1')));
+    const ids = new Set(results.map((r) => r.data!.sendMessage.id));
+    expect(ids.size).toBe(1);
+    expect(results.every((r) => r.data!.sendMessage.seq === before + 1)).toBe(true);
+    const next = (await send(agent, '收到', 'after-twins')).data!.sendMessage;
+    expect(next.seq).toBe(before + 2);
+    const stored = (await app.data(MessagesDocument, { conversationId, afterSeq: before, first: 100 }, customer.token)).messages.messages;
+    expect(stored.map((m) => [m.seq, m.clientMessageId])).toEqual([
+      [before + 1, 'twin-1'],
+      [before + 2, 'after-twins'],
+    ]);
+  });
+
   it('refuses empty, oversized and foreign messages, writing nothing', async () => {
     const before = (await app.data(ConversationByIdDocument, { id: conversationId }, customer.token)).conversation.lastSeq;
     expect((await send(customer, '   ', 'e-1')).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'content' }] });

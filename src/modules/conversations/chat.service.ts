@@ -5,7 +5,8 @@ import type { Config } from '../../config';
 import type { RequestScope } from '../../context';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { managesDepartment, signedIn } from '../../platform/auth/scope';
-import { inTransaction } from '../../platform/db/transaction';
+import { randomUUID } from 'node:crypto';
+import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
@@ -23,6 +24,7 @@ import {
   Receipt,
   ReceiptKind,
   StatusChange,
+  messageFromPayload,
   toMessagePayload,
 } from './conversation.events';
 import { MAX_MESSAGE_LENGTH, Message, MessageKind } from './message.entity';
@@ -70,6 +72,13 @@ export class ChatService {
     if (problems.length) throw new InvalidInput(problems);
     await consumeOrThrow(this.sendLimiter, viewer.id, 'Too many messages; slow down');
 
+    const appended = await appendInOneStatement(scope.em, viewer, input.conversationId, content, input.clientMessageId);
+    if (appended) {
+      this.publishMessage(appended.agentId, appended.message);
+      return appended.message;
+    }
+    // Not appended: a repeated clientMessageId, or a send that is refused. The locked, step-by-step path
+    // below gives the stored message back or says precisely what is wrong (and appends if things changed).
     return inTransaction(scope.em, async (em, afterCommit) => {
       // The row lock orders concurrent senders: each gets the next seq, none the same.
       const c = await lockConversation(em, input.conversationId);
@@ -91,7 +100,7 @@ export class ChatService {
         c.lastAgentMessageAt = now;
       }
       await em.flush();
-      afterCommit(() => this.publishMessage(c, m));
+      afterCommit(() => this.publishMessage(c.agentId, m));
       return m;
     });
   }
@@ -99,7 +108,7 @@ export class ChatService {
   /** Stores a system message (transfers, idle warnings, FAQ answers) and publishes it. */
   systemMessage(em: EntityManager, c: Conversation, content: string, afterCommit: (fn: () => unknown) => void): Message {
     const m = appendMessage(em, c, { senderId: null, senderRole: null, kind: MessageKind.SYSTEM, content, clientMessageId: null, now: new Date() });
-    afterCommit(() => this.publishMessage(c, m));
+    afterCommit(() => this.publishMessage(c.agentId, m));
     return m;
   }
 
@@ -238,16 +247,16 @@ export class ChatService {
     return paginate(scope.em, Conversation, where, { first, after, orderBy: { createdAt: 'desc', id: 'desc' } });
   }
 
-  private publishMessage(c: Conversation, m: Message): void {
+  private publishMessage(agentId: string | null, m: Message): void {
     const payload = toMessagePayload(m);
-    this.pubsub.publish(Topics.CONVERSATION, c.id, {
+    this.pubsub.publish(Topics.CONVERSATION, m.conversationId, {
       type: ConversationEventType.MESSAGE,
-      conversationId: c.id,
+      conversationId: m.conversationId,
       message: payload,
       at: payload.createdAt,
     } satisfies ConversationEventPayload);
-    if (c.agentId && m.senderId !== c.agentId) {
-      this.pubsub.publish(Topics.INBOX, c.agentId, { type: InboxEventType.MESSAGE, conversationId: c.id, message: payload, at: payload.createdAt } satisfies InboxEventPayload);
+    if (agentId && m.senderId !== agentId) {
+      this.pubsub.publish(Topics.INBOX, agentId, { type: InboxEventType.MESSAGE, conversationId: m.conversationId, message: payload, at: payload.createdAt } satisfies InboxEventPayload);
     }
   }
 }
@@ -265,6 +274,66 @@ export async function lockConversation(em: EntityManager, id: string): Promise<C
   const c = isUuid(id) ? await em.findOne(Conversation, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
   if (!c) throw new NotFound('Conversation', id);
   return c;
+}
+
+/**
+ * The common send as one statement, committed when it returns: the UPDATE takes the conversation's row lock
+ * (ordering concurrent senders) and the next seq, the INSERT stores the message with it. It appends only when
+ * the sender may write now (the customer while it is open, the agent while it is ACTIVE) and the
+ * clientMessageId is new to this sender; otherwise it changes nothing and returns null. A concurrent twin of
+ * the same clientMessageId violates the unique index and rolls the whole statement back (null too).
+ * Five statements and the ORM's unit of work cost most of a message's CPU time; this is one round trip.
+ */
+async function appendInOneStatement(
+  em: EntityManager,
+  viewer: Viewer,
+  conversationId: string,
+  content: string,
+  clientMessageId: string,
+): Promise<{ message: Message; agentId: string | null } | null> {
+  if (!isUuid(conversationId)) return null;
+  const id = randomUUID();
+  const now = new Date();
+  // Through the ORM's connection, so the statement is counted and logged like every other.
+  const sql = `
+    WITH c AS (
+      UPDATE conversations
+         SET last_seq = last_seq + 1,
+             last_customer_message_at = CASE WHEN customer_id = ? THEN ?::timestamptz ELSE last_customer_message_at END,
+             idle_warned_at = CASE WHEN customer_id = ? THEN NULL ELSE idle_warned_at END,
+             last_agent_message_at = CASE WHEN customer_id = ? THEN last_agent_message_at ELSE ?::timestamptz END
+       WHERE id = ?
+         AND ((customer_id = ? AND status <> 'ENDED') OR (agent_id = ? AND status = 'ACTIVE'))
+         AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = ? AND m.sender_id = ? AND m.client_message_id = ?)
+      RETURNING id, last_seq, agent_id
+    )
+    INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, client_message_id, created_at)
+    SELECT ?, c.id, c.last_seq, ?, ?::user_role, 'TEXT', ?, ?, ?::timestamptz FROM c
+    RETURNING seq, (SELECT agent_id FROM c) AS agent_id`;
+  const sender = viewer.id;
+  const params = [sender, now, sender, sender, now, conversationId, sender, sender, conversationId, sender, clientMessageId, id, sender, viewer.role, content, clientMessageId, now];
+  let rows: Array<{ seq: number; agent_id: string | null }>;
+  try {
+    rows = await em.getConnection().execute(sql, params, 'all');
+  } catch (err) {
+    if (violatedConstraint(err)?.constraint === 'messages_client_message_key') return null;
+    throw err;
+  }
+  if (!rows.length) return null;
+  const message = messageFromPayload({
+    id,
+    conversationId,
+    seq: rows[0].seq,
+    senderId: viewer.id,
+    senderRole: viewer.role,
+    kind: MessageKind.TEXT,
+    content,
+    clientMessageId,
+    createdAt: now.toISOString(),
+    deliveredAt: null,
+    readAt: null,
+  });
+  return { message, agentId: rows[0].agent_id };
 }
 
 /** Adds the next message to a locked conversation (seq = lastSeq + 1). */
