@@ -59,6 +59,7 @@ const spec = {
   REDIS_URL: optionalUrl({ default: '', desc: 'use Redis for pub/sub, presence and rate limits' }),
   JWT_SECRET: secret({ default: '', desc: 'HS256 key; generated once into DATA_DIR when unset' }),
   JWT_TTL: str({ default: '12h', desc: 'token lifetime (e.g. 30m, 12h, 7d)' }),
+  WS_SESSION_RECHECK_SECONDS: positiveInt({ default: 30, desc: 'a WebSocket re-reads its user row at most this often (revocations close sockets at once)' }),
   ADMIN_EMAIL: str({ default: 'admin@shiftdesk.local', desc: 'first admin account' }),
   ADMIN_PASSWORD: str({ default: '', desc: 'first admin password; random and printed once when unset' }),
   BUSINESS_TZ: timeZone({ default: 'Asia/Shanghai', desc: 'business time zone' }),
@@ -106,6 +107,7 @@ export type Config = Readonly<{
   redisUrl: string | null;
   jwtSecret: string | null;
   jwtTtl: string;
+  wsSessionRecheckMs: number;
   adminEmail: string;
   adminPassword: string | null;
   businessTz: string;
@@ -158,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL || null,
     jwtSecret: e.JWT_SECRET || null,
     jwtTtl: e.JWT_TTL,
+    wsSessionRecheckMs: e.WS_SESSION_RECHECK_SECONDS * 1000,
     adminEmail: e.ADMIN_EMAIL.toLowerCase(),
     adminPassword: e.ADMIN_PASSWORD || null,
     businessTz: e.BUSINESS_TZ,

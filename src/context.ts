@@ -22,12 +22,24 @@ export interface Context extends RequestScope {
   services: Services;
 }
 
+/** A signed-in viewer and when their token expires. */
+export interface Session {
+  viewer: Viewer;
+  expiresAt: Date;
+}
+
 /**
  * Resolves a bearer token to the viewer, checking the user row on every call: a deactivated user, or one
  * whose role changed since the token was issued, is signed out at once.
  * Returns undefined for "no token", null for "a token that is no longer (or never was) good".
  */
 export async function resolveViewer(services: Services, em: EntityManager, token: string | null): Promise<Viewer | null | undefined> {
+  const session = await resolveSession(services, em, token);
+  return session ? session.viewer : session;
+}
+
+/** resolveViewer, with the token's expiry (a WebSocket keeps its session between checks). */
+export async function resolveSession(services: Services, em: EntityManager, token: string | null): Promise<Session | null | undefined> {
   if (!token) return undefined;
   const claims = await services.tokens.verify(token);
   // A well-signed token whose subject is not a UUID would fail in SQL, inside context creation, as a 500.
@@ -36,17 +48,31 @@ export async function resolveViewer(services: Services, em: EntityManager, token
   // viewer's own fields cost no second query.
   const user = await em.findOne(User, { id: claims.userId });
   if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
-  return { id: user.id, role: user.role, departmentId: user.departmentId };
+  return { viewer: { id: user.id, role: user.role, departmentId: user.departmentId }, expiresAt: claims.expiresAt };
 }
 
-export function buildContext(services: Services, viewer: Viewer | null, em: EntityManager, traceId: string, ip: string): Context {
+/**
+ * The context of one operation. Its EntityManager fork, DataLoaders and logger are made on first use: a
+ * subscription holds its context for as long as it runs, and most never touch them (they read through a
+ * fresh fork per event), so thousands of open subscriptions keep no identity maps alive.
+ */
+export function buildContext(services: Services, viewer: Viewer | null, em: EntityManager | null, traceId: string, ip: string): Context {
+  let fork = em;
+  let loaders: Loaders | undefined;
+  let logger: Logger | undefined;
   return {
     viewer,
-    em,
     traceId,
     ip,
-    logger: services.logger.child({ traceId }),
-    loaders: createLoaders(em),
     services,
+    get em() {
+      return (fork ??= services.orm.em.fork());
+    },
+    get loaders() {
+      return (loaders ??= createLoaders(this.em));
+    },
+    get logger() {
+      return (logger ??= services.logger.child({ traceId }));
+    },
   };
 }

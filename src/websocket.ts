@@ -15,7 +15,7 @@ import {
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { buildContext, resolveViewer } from './context';
+import { buildContext, resolveSession } from './context';
 import { newTraceId } from './platform/trace';
 import { bearerToken } from './platform/auth/tokens';
 import type { Viewer } from './platform/auth/roles';
@@ -25,8 +25,15 @@ import type { Services } from './services';
 import type { SessionRevokedEvent } from './modules/accounts/account.service';
 
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
-  viewer?: Viewer;
-  token?: string;
+  session?: SocketSession;
+}
+
+/** Who a socket speaks for, as of `checkedAt` (ms). */
+interface SocketSession {
+  token: string;
+  viewer: Viewer;
+  expiresAt: number;
+  checkedAt: number;
 }
 
 /**
@@ -51,6 +58,24 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
     });
   };
 
+  /**
+   * The socket's viewer for an operation. Deactivation and changes of role, department or password revoke
+   * the user's sessions, and revocations close their sockets at once on every process (below), so the row
+   * read at connection time stays good; it is read again at most every WS_SESSION_RECHECK_SECONDS in case a
+   * revocation event was lost (Redis pub/sub is at-most-once). An expired token ends the session.
+   */
+  const currentViewer = async (session: SocketSession | undefined): Promise<Viewer | null> => {
+    if (!session) return null;
+    const now = Date.now();
+    if (now >= session.expiresAt) return null;
+    if (now - session.checkedAt < config.wsSessionRecheckMs) return session.viewer;
+    const fresh = await resolveSession(services, services.orm.em.fork(), session.token);
+    if (!fresh) return null;
+    session.viewer = fresh.viewer;
+    session.checkedAt = now;
+    return fresh.viewer;
+  };
+
   const formatAll = (errors: readonly GraphQLError[], traceId: string): GraphQLFormattedError[] =>
     errors.map((e) => {
       const { error, isExpected } = formatError(e.toJSON(), e);
@@ -63,14 +88,15 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
       schema,
       onConnect: async (ctx) => {
         const token = bearerToken(tokenFrom(ctx.connectionParams));
-        const viewer = token ? await resolveViewer(services, services.orm.em.fork(), token) : null;
-        if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
+        const checkedAt = Date.now();
+        const session = token ? await resolveSession(services, services.orm.em.fork(), token) : null;
+        if (!session) return false; // graphql-ws closes with 4403 Forbidden
         // The client may have hung up while the token was being checked; its 'close' has then already fired
         // and neither the gauge nor the revocation index would ever hear of it again.
         const socket = ctx.extra.socket;
         if (socket.readyState !== WebSocket.OPEN) return false;
-        ctx.extra.viewer = viewer;
-        ctx.extra.token = token!;
+        const viewer = session.viewer;
+        ctx.extra.session = { token: token!, viewer, expiresAt: session.expiresAt.getTime(), checkedAt };
         track(viewer.id, socket);
         metrics.wsConnections.inc();
         socket.once('close', () => metrics.wsConnections.dec());
@@ -101,9 +127,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return withCode([new GraphQLError('The operation to run could not be determined')], 'OPERATION_RESOLUTION_FAILURE');
 
-        // The user may have been deactivated (or changed role) since the socket opened.
-        const em = services.orm.em.fork();
-        const viewer = await resolveViewer(services, em, ctx.extra.token ?? null);
+        const viewer = await currentViewer(ctx.extra.session);
         if (!viewer) {
           ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden');
           return [new GraphQLError('The session has ended', { extensions: { code: 'UNAUTHENTICATED' } })];
@@ -114,7 +138,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: buildContext(services, viewer, em, traceId, ctx.extra.request.socket.remoteAddress ?? 'unknown'),
+          contextValue: buildContext(services, viewer, null, traceId, ctx.extra.request.socket.remoteAddress ?? 'unknown'),
         };
         return args;
       },

@@ -13,13 +13,15 @@ import { closeRaw, GRAPHQL_TRANSPORT_WS, metricValue, rawConnect, untilLive, wat
 
 const FORBIDDEN = 4403;
 const LIMITS = { GRAPHQL_MAX_DEPTH: '4', GRAPHQL_MAX_ALIASES: '3', GRAPHQL_MAX_TOKENS: '300' };
+/** Sockets re-read their user row at most this often (the backstop for a lost revocation event). */
+const RECHECK = { WS_SESSION_RECHECK_SECONDS: '1' };
 
 describe('graphql-ws', () => {
   let app: TestApp;
   let departmentId: string;
 
   beforeAll(async () => {
-    app = await startTestApp({ env: LIMITS });
+    app = await startTestApp({ env: { ...LIMITS, ...RECHECK } });
     departmentId = (await app.createDepartment('Technical support', 'technical')).id;
   });
   afterAll(() => app.stop());
@@ -161,6 +163,47 @@ describe('graphql-ws', () => {
       const fresh = await app.login(user.email, user.password);
       const me = await wsExec(app.ws(fresh), MeDocument);
       expect(me.data?.me.role).toBe('MANAGER');
+    });
+
+    it("moving a user to another department closes their socket with 4403 and fails their old token", async () => {
+      const user = await agent();
+      const admin = await app.adminToken();
+      const otherDepartment = await app.createDepartment('Sales', 'sales');
+      const s = await openSubscriber(user.token);
+      await app.data(UpdateUserDocument, { id: user.id, input: { departmentId: otherDepartment.id } }, admin);
+      expect(await s.watch.closed()).toBe(FORBIDDEN);
+      expect((await app.exec(MeDocument, undefined, user.token)).status).toBe(401);
+    });
+
+    it('a deactivation whose revocation event never arrived still ends the socket at its next check', async () => {
+      const user = await agent();
+      const s = await openSubscriber(user.token);
+      expect((await wsExec(s.client, MeDocument)).data?.me.id).toBe(user.id);
+      // Straight in the database: no revocation event is published, as if Redis had dropped it.
+      await app.services.orm.em.fork().getConnection().execute('UPDATE users SET active = false WHERE id = ?', [user.id]);
+      await new Promise((r) => setTimeout(r, 1100));
+      const refused = await wsExec(s.client, MeDocument);
+      expect(refused.errors?.[0]?.extensions?.code ?? refused.closeCode).toBeDefined();
+      expect(refused.data?.me).toBeUndefined();
+      expect(await s.watch.closed()).toBe(FORBIDDEN);
+    });
+
+    it('a token that expires while its socket is open ends the session at the next operation', async () => {
+      const user = await agent();
+      const expiresAt = Math.floor(Date.now() / 1000) + 2;
+      const shortLived = await new SignJWT({ role: 'AGENT', ver: 1 })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(user.id)
+        .setIssuer('shiftdesk')
+        .setIssuedAt()
+        .setExpirationTime(expiresAt)
+        .sign(new TextEncoder().encode(JWT_SECRET));
+      const s = await openSubscriber(shortLived);
+      expect((await wsExec(s.client, MeDocument)).data?.me.id).toBe(user.id);
+      await new Promise((r) => setTimeout(r, expiresAt * 1000 - Date.now() + 100));
+      const refused = await wsExec(s.client, MeDocument);
+      expect(refused.data?.me).toBeUndefined();
+      expect(await s.watch.closed()).toBe(FORBIDDEN);
     });
 
     it('a malformed revocation event on the topic does not stop later revocations from closing sockets', async () => {

@@ -171,6 +171,7 @@ export class AccountService {
         if (adminOnly.length) throw new Forbidden(`Only admins change ${adminOnly.join(', ')}`);
       }
       const changes: string[] = [];
+      const departmentBefore = user.departmentId;
       if (input.displayName != null) user.displayName = input.displayName.trim();
       if (input.employeeCode != null) user.employeeCode = input.employeeCode;
       if (input.skills != null) user.skills = normaliseSkills(input.skills);
@@ -195,6 +196,9 @@ export class AccountService {
         user.role = newRole;
         revoked = true;
       }
+      // A new department changes what the user may see: their open sockets (and subscriptions of the old
+      // department) must end, and WebSocket operations trust a socket's viewer between checks.
+      if (user.departmentId !== departmentBefore) revoked = true;
       if (changes.includes('password')) revoked = true;
       if (revoked) {
         user.tokenVersion += 1;

@@ -25,7 +25,6 @@ import {
 } from './conversation.events';
 import { conversationStream, startingWith } from './conversation-stream';
 import { partyOf } from './chat.service';
-import type { Viewer } from '../../platform/auth/roles';
 import {
   ConversationConnection,
   ConversationFilterInput,
@@ -110,9 +109,11 @@ export class ConversationResolver {
       const { conversationId, afterSeq } = args as { conversationId: string; afterSeq?: number | null };
       const viewer = signedIn(ctx.viewer);
       const conversation = await ctx.services.chat.visible(ctx.services.orm.em.fork(), viewer, conversationId);
+      // Decided now, so the stream keeps no entity (nor the fork behind it) for its whole life.
+      const keepsAfterMove = partyOf(viewer, { ...conversation, agentId: null } as Conversation) !== null;
       // Each replay reads through a fresh fork: a long-lived one would grow without bound.
       const stream = conversationStream(ctx.services.pubsub, () => ctx.services.orm.em.fork(), conversationId, afterSeq ?? null);
-      return untilMovedAway(stream, viewer, conversation);
+      return untilMovedAway(stream, viewer.id, keepsAfterMove);
     },
   })
   conversationEvents(
@@ -211,17 +212,12 @@ export class ConversationResolver {
  * An agent's stream of a conversation ends with the event that moves the conversation to someone else
  * (a transfer, a requeue): from then on it is not theirs to read. Customers and supervisors keep theirs.
  */
-async function* untilMovedAway(
-  stream: AsyncGenerator<ConversationEventPayload>,
-  viewer: Viewer,
-  conversation: Conversation,
-): AsyncGenerator<ConversationEventPayload> {
-  const keeps = partyOf(viewer, { ...conversation, agentId: null } as Conversation) !== null;
+async function* untilMovedAway(stream: AsyncGenerator<ConversationEventPayload>, viewerId: string, keeps: boolean): AsyncGenerator<ConversationEventPayload> {
   try {
     for await (const event of stream) {
       yield event;
       const movedTo = event.type === ConversationEventType.STATUS ? event.status : null;
-      if (!keeps && movedTo && (movedTo.change === StatusChange.TRANSFERRED || movedTo.change === StatusChange.REQUEUED) && movedTo.agentId !== viewer.id) return;
+      if (!keeps && movedTo && (movedTo.change === StatusChange.TRANSFERRED || movedTo.change === StatusChange.REQUEUED) && movedTo.agentId !== viewerId) return;
     }
   } finally {
     await stream.return(undefined);

@@ -33,11 +33,12 @@ export class TokenService {
     return { token, expiresAt: new Date((payload.exp ?? 0) * 1000) };
   }
 
-  async verify(token: string): Promise<TokenClaims | null> {
+  async verify(token: string): Promise<(TokenClaims & { expiresAt: Date }) | null> {
     try {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ['HS256'] });
       if (typeof payload.sub !== 'string' || typeof payload.ver !== 'number' || typeof payload.role !== 'string') return null;
-      return { userId: payload.sub, role: payload.role as Role, version: payload.ver };
+      if (typeof payload.exp !== 'number') return null;
+      return { userId: payload.sub, role: payload.role as Role, version: payload.ver, expiresAt: new Date(payload.exp * 1000) };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return null;
       throw err;
