@@ -4,6 +4,7 @@ import type { Config } from './config';
 import { TokenService } from './platform/auth/tokens';
 import type { Logger } from './platform/logger';
 import type { Metrics } from './platform/metrics';
+import { PreparedStatements } from './platform/db/prepared';
 import type { PubSubPort } from './platform/realtime/pubsub';
 import { RateLimiters } from './platform/rate-limit';
 import { AccountService } from './modules/accounts/account.service';
@@ -91,7 +92,7 @@ export function createServices(deps: {
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
-  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute);
+  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics));
   routing.useChat(chat);
   const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
     deps.orm.em.fork(),

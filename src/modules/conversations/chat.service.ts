@@ -6,6 +6,7 @@ import type { RequestScope } from '../../context';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { managesDepartment, signedIn } from '../../platform/auth/scope';
 import { randomUUID } from 'node:crypto';
+import { PreparedStatement, PreparedStatements } from '../../platform/db/prepared';
 import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
@@ -54,6 +55,7 @@ export class ChatService {
     private readonly routing: RoutingService,
     limiters: RateLimiters,
     limits: Config['service']['ratePerMinute'],
+    private readonly statements: PreparedStatements,
   ) {
     this.sendLimiter = limiters.create('send-message', limits.sendMessage, 60);
     this.endLimiter = limiters.create('end-conversation', limits.endConversation, 60);
@@ -72,7 +74,7 @@ export class ChatService {
     if (problems.length) throw new InvalidInput(problems);
     await consumeOrThrow(this.sendLimiter, viewer.id, 'Too many messages; slow down');
 
-    const appended = await appendInOneStatement(scope.em, viewer, input.conversationId, content, input.clientMessageId);
+    const appended = await appendInOneStatement(this.statements, viewer, input.conversationId, content, input.clientMessageId);
     if (appended) {
       this.publishMessage(appended.agentId, appended.message);
       return appended.message;
@@ -280,12 +282,35 @@ export async function lockConversation(em: EntityManager, id: string): Promise<C
  * The common send as one statement, committed when it returns: the UPDATE takes the conversation's row lock
  * (ordering concurrent senders) and the next seq, the INSERT stores the message with it. It appends only when
  * the sender may write now (the customer while it is open, the agent while it is ACTIVE) and the
- * clientMessageId is new to this sender; otherwise it changes nothing and returns null. A concurrent twin of
- * the same clientMessageId violates the unique index and rolls the whole statement back (null too).
- * Five statements and the ORM's unit of work cost most of a message's CPU time; this is one round trip.
+ * clientMessageId is new to this sender; otherwise it changes nothing and returns no row. A concurrent twin
+ * of the same clientMessageId violates the unique index and rolls the whole statement back.
+ * $1 sender, $2 now, $3 conversation, $4 clientMessageId, $5 message id, $6 sender role, $7 content.
+ */
+const APPEND_MESSAGE: PreparedStatement = {
+  name: 'chat_append_message_v1',
+  text: `
+    WITH c AS (
+      UPDATE conversations
+         SET last_seq = last_seq + 1,
+             last_customer_message_at = CASE WHEN customer_id = $1 THEN $2 ELSE last_customer_message_at END,
+             idle_warned_at = CASE WHEN customer_id = $1 THEN NULL ELSE idle_warned_at END,
+             last_agent_message_at = CASE WHEN customer_id = $1 THEN last_agent_message_at ELSE $2 END
+       WHERE id = $3
+         AND ((customer_id = $1 AND status <> 'ENDED') OR (agent_id = $1 AND status = 'ACTIVE'))
+         AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = $3 AND m.sender_id = $1 AND m.client_message_id = $4)
+      RETURNING id, last_seq, agent_id
+    )
+    INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, client_message_id, created_at)
+    SELECT $5::uuid, c.id, c.last_seq, $1::uuid, $6::user_role, 'TEXT', $7::text, $4::text, $2::timestamptz FROM c
+    RETURNING seq, (SELECT agent_id FROM c) AS agent_id`,
+};
+
+/**
+ * Appends the message in one prepared statement (the path of nearly every message), or returns null when
+ * it did not: a repeated clientMessageId, or a send that is refused.
  */
 async function appendInOneStatement(
-  em: EntityManager,
+  statements: PreparedStatements,
   viewer: Viewer,
   conversationId: string,
   content: string,
@@ -294,27 +319,9 @@ async function appendInOneStatement(
   if (!isUuid(conversationId)) return null;
   const id = randomUUID();
   const now = new Date();
-  // Through the ORM's connection, so the statement is counted and logged like every other.
-  const sql = `
-    WITH c AS (
-      UPDATE conversations
-         SET last_seq = last_seq + 1,
-             last_customer_message_at = CASE WHEN customer_id = ? THEN ?::timestamptz ELSE last_customer_message_at END,
-             idle_warned_at = CASE WHEN customer_id = ? THEN NULL ELSE idle_warned_at END,
-             last_agent_message_at = CASE WHEN customer_id = ? THEN last_agent_message_at ELSE ?::timestamptz END
-       WHERE id = ?
-         AND ((customer_id = ? AND status <> 'ENDED') OR (agent_id = ? AND status = 'ACTIVE'))
-         AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = ? AND m.sender_id = ? AND m.client_message_id = ?)
-      RETURNING id, last_seq, agent_id
-    )
-    INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, client_message_id, created_at)
-    SELECT ?, c.id, c.last_seq, ?, ?::user_role, 'TEXT', ?, ?, ?::timestamptz FROM c
-    RETURNING seq, (SELECT agent_id FROM c) AS agent_id`;
-  const sender = viewer.id;
-  const params = [sender, now, sender, sender, now, conversationId, sender, sender, conversationId, sender, clientMessageId, id, sender, viewer.role, content, clientMessageId, now];
   let rows: Array<{ seq: number; agent_id: string | null }>;
   try {
-    rows = await em.getConnection().execute(sql, params, 'all');
+    rows = await statements.run(APPEND_MESSAGE, [viewer.id, now, conversationId, clientMessageId, id, viewer.role, content]);
   } catch (err) {
     if (violatedConstraint(err)?.constraint === 'messages_client_message_key') return null;
     throw err;
