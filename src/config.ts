@@ -59,7 +59,7 @@ const spec = {
   REDIS_URL: optionalUrl({ default: '', desc: 'use Redis for pub/sub, presence and rate limits' }),
   JWT_SECRET: secret({ default: '', desc: 'HS256 key; generated once into DATA_DIR when unset' }),
   JWT_TTL: str({ default: '12h', desc: 'token lifetime (e.g. 30m, 12h, 7d)' }),
-  WS_SESSION_RECHECK_SECONDS: positiveInt({ default: 30, desc: 'a WebSocket re-reads its user row at most this often (revocations close sockets at once)' }),
+  WS_SESSION_RECHECK_SECONDS: positiveInt({ default: 30, desc: 'how often the users of open WebSockets are read again (revocations close sockets at once; this catches a lost event)' }),
   ADMIN_EMAIL: str({ default: 'admin@shiftdesk.local', desc: 'first admin account' }),
   ADMIN_PASSWORD: str({ default: '', desc: 'first admin password; random and printed once when unset' }),
   BUSINESS_TZ: timeZone({ default: 'Asia/Shanghai', desc: 'business time zone' }),

@@ -25,6 +25,8 @@ export interface Context extends RequestScope {
 /** A signed-in viewer and when their token expires. */
 export interface Session {
   viewer: Viewer;
+  /** The `tokenVersion` the token was issued with. */
+  tokenVersion: number;
   expiresAt: Date;
 }
 
@@ -48,7 +50,7 @@ export async function resolveSession(services: Services, em: EntityManager, toke
   // viewer's own fields cost no second query.
   const user = await em.findOne(User, { id: claims.userId });
   if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
-  return { viewer: { id: user.id, role: user.role, departmentId: user.departmentId }, expiresAt: claims.expiresAt };
+  return { viewer: { id: user.id, role: user.role, departmentId: user.departmentId }, tokenVersion: claims.version, expiresAt: claims.expiresAt };
 }
 
 /**

@@ -15,25 +15,17 @@ import {
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { buildContext, resolveSession } from './context';
+import { buildContext, resolveSession, Session } from './context';
+import { SocketSessions } from './socket-sessions';
 import { newTraceId } from './platform/trace';
 import { bearerToken } from './platform/auth/tokens';
-import type { Viewer } from './platform/auth/roles';
 import { formatError } from './platform/graphql-errors';
 import { Topics } from './platform/realtime/topics';
 import type { Services } from './services';
 import type { SessionRevokedEvent } from './modules/accounts/account.service';
 
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
-  session?: SocketSession;
-}
-
-/** Who a socket speaks for, as of `checkedAt` (ms). */
-interface SocketSession {
-  token: string;
-  viewer: Viewer;
-  expiresAt: number;
-  checkedAt: number;
+  session?: Session;
 }
 
 /**
@@ -44,37 +36,10 @@ interface SocketSession {
 export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpServer: http.Server, limitRules: ValidationRule[]) {
   const { metrics, logger, config } = services;
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
-  const socketsByUser = new Map<string, Set<WebSocket>>();
+  const sessions = new SocketSessions(() => services.orm.em.fork(), logger);
+  sessions.start(config.wsSessionRecheckMs);
   const rules = [...specifiedRules, ...limitRules];
   const documents = new DocumentCache(500, 20_000);
-
-  const track = (userId: string, socket: WebSocket) => {
-    let set = socketsByUser.get(userId);
-    if (!set) socketsByUser.set(userId, (set = new Set()));
-    set.add(socket);
-    socket.once('close', () => {
-      set!.delete(socket);
-      if (set!.size === 0) socketsByUser.delete(userId);
-    });
-  };
-
-  /**
-   * The socket's viewer for an operation. Deactivation and changes of role, department or password revoke
-   * the user's sessions, and revocations close their sockets at once on every process (below), so the row
-   * read at connection time stays good; it is read again at most every WS_SESSION_RECHECK_SECONDS in case a
-   * revocation event was lost (Redis pub/sub is at-most-once). An expired token ends the session.
-   */
-  const currentViewer = async (session: SocketSession | undefined): Promise<Viewer | null> => {
-    if (!session) return null;
-    const now = Date.now();
-    if (now >= session.expiresAt) return null;
-    if (now - session.checkedAt < config.wsSessionRecheckMs) return session.viewer;
-    const fresh = await resolveSession(services, services.orm.em.fork(), session.token);
-    if (!fresh) return null;
-    session.viewer = fresh.viewer;
-    session.checkedAt = now;
-    return fresh.viewer;
-  };
 
   const formatAll = (errors: readonly GraphQLError[], traceId: string): GraphQLFormattedError[] =>
     errors.map((e) => {
@@ -88,7 +53,6 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
       schema,
       onConnect: async (ctx) => {
         const token = bearerToken(tokenFrom(ctx.connectionParams));
-        const checkedAt = Date.now();
         const session = token ? await resolveSession(services, services.orm.em.fork(), token) : null;
         if (!session) return false; // graphql-ws closes with 4403 Forbidden
         // The client may have hung up while the token was being checked; its 'close' has then already fired
@@ -96,8 +60,8 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         const socket = ctx.extra.socket;
         if (socket.readyState !== WebSocket.OPEN) return false;
         const viewer = session.viewer;
-        ctx.extra.session = { token: token!, viewer, expiresAt: session.expiresAt.getTime(), checkedAt };
-        track(viewer.id, socket);
+        ctx.extra.session = session;
+        sessions.add(socket, session);
         metrics.wsConnections.inc();
         socket.once('close', () => metrics.wsConnections.dec());
         // Agents and managers are online while a socket of theirs is open.
@@ -127,7 +91,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return withCode([new GraphQLError('The operation to run could not be determined')], 'OPERATION_RESOLUTION_FAILURE');
 
-        const viewer = await currentViewer(ctx.extra.session);
+        const viewer = sessions.viewerOf(ctx.extra.session);
         if (!viewer) {
           ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden');
           return [new GraphQLError('The session has ended', { extensions: { code: 'UNAUTHENTICATED' } })];
@@ -165,7 +129,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         logger.warn({ event: next.value }, 'ignored a malformed session revocation event');
         continue;
       }
-      for (const socket of socketsByUser.get(userId) ?? []) socket.close(CloseCode.Forbidden, 'Session revoked');
+      sessions.revoke(userId);
     }
   })().catch((err) => logger.error({ err }, 'session revocation listener stopped'));
 
@@ -173,6 +137,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
     async serverWillStart() {
       return {
         async drainServer() {
+          sessions.stop();
           await revocations.return?.();
           await serverCleanup.dispose();
           await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -1,0 +1,83 @@
+import { CloseCode } from 'graphql-ws';
+import type { WebSocket } from 'ws';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Session } from './context';
+import type { Viewer } from './platform/auth/roles';
+import type { Logger } from './platform/logger';
+import { User } from './modules/accounts/user.entity';
+
+/** Users read per statement when the sessions are checked again. */
+const CHECK_BATCH = 1000;
+
+/**
+ * The signed-in WebSockets of this process, by user. A socket's token and user row are checked when it
+ * connects; after that its operations (a chat client sends one per message) trust the session and check
+ * only the token's expiry. What would end a session — deactivation, a change of role, department or
+ * password — revokes the user's sessions, and `revoke` (fed by SESSION_REVOKED from every process) closes
+ * their sockets at once. As a backstop for a revocation event that never arrived (Redis pub/sub is
+ * at-most-once), `checkAll` re-reads the rows of every connected user, a thousand per statement, every
+ * WS_SESSION_RECHECK_SECONDS, and closes the sockets whose row no longer matches.
+ */
+export class SocketSessions {
+  private readonly byUser = new Map<string, Map<WebSocket, Session>>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly em: () => EntityManager,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Tracks an open socket until it closes. */
+  add(socket: WebSocket, session: Session): void {
+    const userId = session.viewer.id;
+    let sockets = this.byUser.get(userId);
+    if (!sockets) this.byUser.set(userId, (sockets = new Map()));
+    sockets.set(socket, session);
+    socket.once('close', () => {
+      sockets!.delete(socket);
+      if (sockets!.size === 0 && this.byUser.get(userId) === sockets) this.byUser.delete(userId);
+    });
+  }
+
+  /** The socket's viewer for an operation now, or null when its session has ended (the token expired). */
+  viewerOf(session: Session | undefined): Viewer | null {
+    if (!session || Date.now() >= session.expiresAt.getTime()) return null;
+    return session.viewer;
+  }
+
+  revoke(userId: string): void {
+    for (const socket of this.byUser.get(userId)?.keys() ?? []) socket.close(CloseCode.Forbidden, 'Session revoked');
+  }
+
+  /** Re-reads every connected user's row: sockets of users deactivated, or with another role or token version, close with 4403. */
+  async checkAll(): Promise<void> {
+    const ids = [...this.byUser.keys()];
+    for (let i = 0; i < ids.length; i += CHECK_BATCH) {
+      const batch = ids.slice(i, i + CHECK_BATCH);
+      const rows = await this.em().find(User, { id: { $in: batch } }, { fields: ['id', 'role', 'departmentId', 'active', 'tokenVersion'] });
+      const byId = new Map(rows.map((u) => [u.id, u]));
+      for (const userId of batch) {
+        const user = byId.get(userId);
+        for (const [socket, session] of this.byUser.get(userId) ?? []) {
+          if (!user || !user.active || user.role !== session.viewer.role || user.tokenVersion !== session.tokenVersion) {
+            socket.close(CloseCode.Forbidden, 'Session ended');
+          } else if (user.departmentId !== session.viewer.departmentId) {
+            session.viewer = { id: user.id, role: user.role, departmentId: user.departmentId };
+          }
+        }
+      }
+    }
+  }
+
+  start(everyMs: number): void {
+    this.timer = setInterval(() => {
+      this.checkAll().catch((err) => this.logger.warn({ err }, 'websocket sessions: check failed; next time'));
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
