@@ -4,6 +4,9 @@ import { ConversationStatus, EndReason } from './conversation.entity';
 import { Message, MessageKind } from './message.entity';
 import { ServicePriority } from './queue-policy';
 
+// The event types below are plain data delivered to every subscriber of every event: `simpleResolvers`
+// spares each of their fields type-graphql's middleware wrapper (they have no field-level rules).
+
 /** A message as it travels over pub/sub (JSON, dates as ISO strings). */
 export interface MessagePayload {
   id: string;
@@ -71,7 +74,7 @@ export enum ReceiptKind {
 }
 registerEnumType(ReceiptKind, { name: 'ReceiptKind' });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class TypingEvent {
   @Field(() => ID)
   userId!: string;
@@ -83,7 +86,7 @@ export class TypingEvent {
   typing!: boolean;
 }
 
-@ObjectType({ description: 'Messages of the other side up to upToSeq are now delivered (or read)' })
+@ObjectType({ description: 'Messages of the other side up to upToSeq are now delivered (or read)', simpleResolvers: true })
 export class Receipt {
   @Field(() => ID)
   conversationId!: string;
@@ -104,7 +107,7 @@ export class Receipt {
   at!: Date;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class StatusEvent {
   @Field(() => StatusChange)
   change!: StatusChange;
@@ -119,7 +122,7 @@ export class StatusEvent {
   endReason!: EndReason | null;
 }
 
-@ObjectType({ description: 'One thing that happened in a conversation; exactly one of message, typing, receipt, status is set' })
+@ObjectType({ description: 'One thing that happened in a conversation; exactly one of message, typing, receipt, status is set', simpleResolvers: true })
 export class ConversationEvent {
   @Field(() => ConversationEventType)
   type!: ConversationEventType;
@@ -176,7 +179,7 @@ export enum InboxEventType {
 }
 registerEnumType(InboxEventType, { name: 'InboxEventType' });
 
-@ObjectType({ description: 'What an agent’s workspace needs to know, on one subscription' })
+@ObjectType({ description: 'What an agent’s workspace needs to know, on one subscription', simpleResolvers: true })
 export class InboxEvent {
   @Field(() => InboxEventType)
   type!: InboxEventType;
@@ -206,7 +209,7 @@ export enum QueueUpdateStatus {
 }
 registerEnumType(QueueUpdateStatus, { name: 'QueueUpdateStatus' });
 
-@ObjectType({ description: 'A waiting customer’s place in line, and finally their assignment' })
+@ObjectType({ description: 'A waiting customer’s place in line, and finally their assignment', simpleResolvers: true })
 export class QueueUpdate {
   @Field(() => ID)
   conversationId!: string;
@@ -232,7 +235,7 @@ export class QueueUpdate {
 
 export type QueueUpdatePayload = Omit<QueueUpdate, 'at'> & { at: string };
 
-@ObjectType({ description: 'A department’s queue changed; supervisors re-read queue(departmentId)' })
+@ObjectType({ description: 'A department’s queue changed; supervisors re-read queue(departmentId)', simpleResolvers: true })
 export class QueueChange {
   @Field(() => ID, { nullable: true, description: 'Null: requests routed to no particular department' })
   departmentId!: string | null;
