@@ -245,4 +245,76 @@ describe('shifts and scheduling', () => {
       expect(gone.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     });
   });
+
+  describe('scheduleBoard', () => {
+    // Every stored field of Schedule and User, so the board is compared with what the other reads return.
+    const SCHEDULE_FIELDS = 'id agentId shiftId date startsAt endsAt status replacedById replacingId createdAt shift { code }';
+    const USER_FIELDS = 'id email displayName employeeCode role departmentId skills maxConcurrentChats active createdAt updatedAt';
+    const BOARD = `query ($from: String!, $to: String!, $departmentId: ID) {
+      scheduleBoard(from: $from, to: $to, departmentId: $departmentId) {
+        from to rows { agent { ${USER_FIELDS} } days { date schedules { ${SCHEDULE_FIELDS} } } }
+      }
+    }`;
+    type Cell = { id: string; agentId: string; shift: { code: string } } & Record<string, unknown>;
+    type Board = { from: string; to: string; rows: Array<{ agent: { id: string; displayName: string } & Record<string, unknown>; days: Array<{ date: string; schedules: Cell[] }> }> };
+    const from = '2032-03-01';
+    const to = '2032-03-03';
+    let first: Person; // employee code B001
+    let second: Person; // B002: two schedules on the first day
+    let gone: Person; // B000, deactivated after being scheduled
+
+    const board = async (token: string, departmentId?: string) => (await app.data<{ scheduleBoard: Board }, unknown>(BOARD, { from, to, departmentId }, token)).scheduleBoard;
+    const agentIds = (b: Board) => b.rows.map((r) => r.agent.id);
+
+    beforeAll(async () => {
+      second = await app.createUser({ role: 'AGENT', departmentId: sales.id, employeeCode: 'B002', skills: ['退款'] });
+      first = await app.createUser({ role: 'AGENT', departmentId: sales.id, employeeCode: 'B001' });
+      gone = await app.createUser({ role: 'AGENT', departmentId: sales.id, employeeCode: 'B000' });
+      const assign = (shiftId: string, agentIds: string[], dates: string[]) => app.data(AssignSchedulesDocument, { input: { shiftId, agentIds, dates } }, admin);
+      // NIGHT first: the order in a cell must come from the start times, not from insertion.
+      await assign(night.id, [second.id], [from]);
+      await assign(early.id, [first.id, second.id, gone.id, supportAgent.id], [from, '2032-03-02']);
+      await app.data(`mutation { deactivateUser(id: "${gone.id}") { id } }`, undefined, admin);
+    });
+
+    it('shows a manager their department’s active agents, by employee code then name, each with every day', async () => {
+      const b = await board(salesManager.token);
+      expect(b).toMatchObject({ from, to });
+      expect(agentIds(b).slice(0, 2)).toEqual([first.id, second.id]);
+      const uncoded = b.rows.slice(2).map((r) => r.agent);
+      expect(new Set(uncoded.map((a) => a.id))).toEqual(new Set(agents.map((a) => a.id)));
+      expect(uncoded.map((a) => a.displayName)).toEqual(uncoded.map((a) => a.displayName).sort());
+      for (const row of b.rows) expect(row.days.map((d) => d.date)).toEqual(['2032-03-01', '2032-03-02', '2032-03-03']);
+      const [day1, day2, day3] = b.rows[1].days;
+      expect(day1.schedules.map((s) => s.shift.code)).toEqual(['EARLY', 'NIGHT']);
+      expect(day2.schedules.map((s) => s.shift.code)).toEqual(['EARLY']);
+      expect(day3.schedules).toEqual([]);
+      const scheduled = b.rows.flatMap((r) => r.days.flatMap((d) => d.schedules.map((s) => s.agentId)));
+      expect(new Set(scheduled)).toEqual(new Set([first.id, second.id]));
+    });
+
+    it('keeps agents to their own department, and admins to the one they name', async () => {
+      expect(agentIds(await board(second.token))).toEqual(agentIds(await board(salesManager.token)));
+      expect(agentIds(await board(admin, support.id))).toEqual([supportAgent.id]);
+      const all = agentIds(await board(admin));
+      expect(all).toEqual(expect.arrayContaining([first.id, second.id, supportAgent.id]));
+      expect(all).not.toContain(gone.id);
+      for (const token of [second.token, salesManager.token]) {
+        const res = await app.exec(BOARD, { from, to, departmentId: support.id }, token);
+        expect(res.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      }
+    });
+
+    it('shows each schedule and agent as the other reads do, createdAt included', async () => {
+      const onBoard = (await board(admin, sales.id)).rows.flatMap((r) => r.days.flatMap((d) => d.schedules));
+      const listed = (
+        await app.data<{ schedules: Cell[] }, unknown>(`query ($filter: ScheduleFilter!) { schedules(filter: $filter) { ${SCHEDULE_FIELDS} } }`, { filter: { from, to, departmentId: sales.id } }, admin)
+      ).schedules.filter((s) => s.agentId !== gone.id);
+      expect(onBoard).toHaveLength(5);
+      expect(new Map(onBoard.map((s) => [s.id, s]))).toEqual(new Map(listed.map((s) => [s.id, s])));
+      expect(Date.parse(onBoard[0].createdAt as string)).toBeGreaterThan(Date.parse('2020-01-01'));
+      const me = (await app.data<{ me: Record<string, unknown> }, unknown>(`{ me { ${USER_FIELDS} } }`, undefined, second.token)).me;
+      expect((await board(salesManager.token)).rows[1].agent).toEqual(me);
+    });
+  });
 });

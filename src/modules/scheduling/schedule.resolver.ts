@@ -39,9 +39,9 @@ export class ScheduleResolver {
     @Ctx() ctx: Context,
     @Arg('departmentId', () => ID, { nullable: true }) departmentId?: string,
   ) {
-    const board = await ctx.services.board.board(ctx, from, to, departmentId);
+    const { board, shiftIds } = await ctx.services.board.board(ctx, from, to, departmentId);
     // A board names few shifts thousands of times: load them once, so each cell's `shift` is read in place.
-    await ctx.loaders.shift.loadMany([...new Set(board.rows.flatMap((r) => r.days.flatMap((d) => d.schedules.map((s) => s.shiftId))))]);
+    await ctx.loaders.shift.loadMany(shiftIds);
     return board;
   }
 

@@ -48,12 +48,15 @@ export type ScheduleRow = {
   starts_at: Date | string;
   ends_at: Date | string;
   status: ScheduleStatus;
-  replaced_by_id?: string | null;
-  replacing_id?: string | null;
+  replaced_by_id: string | null;
+  replacing_id: string | null;
+  created_by_id: string | null;
+  created_at: Date | string;
 };
 
-/** The columns to select for `scheduleFromRow`. */
-export const SCHEDULE_COLUMNS = `s.id, s.agent_id, s.shift_id, to_char(s.date, 'YYYY-MM-DD') AS date, s.starts_at, s.ends_at, s.status, s.replaced_by_id, s.replacing_id`;
+/** The columns to select for `scheduleFromRow`: every column of Schedule, so the output shows what is stored. */
+export const SCHEDULE_COLUMNS = `s.id, s.agent_id, s.shift_id, to_char(s.date, 'YYYY-MM-DD') AS date, s.starts_at, s.ends_at, s.status,
+  s.replaced_by_id, s.replacing_id, s.created_by_id, s.created_at`;
 
 /**
  * A read-only Schedule for output, without entity hydration (lists of thousands stay cheap). Its fields
@@ -64,21 +67,25 @@ export function outputSchedule(fields: Omit<Schedule, never>): Schedule {
   return Object.setPrototypeOf(fields, Schedule.prototype) as Schedule;
 }
 
-/** A read-only schedule from a raw row (see SCHEDULE_COLUMNS). */
-export function scheduleFromRow(r: ScheduleRow): Schedule {
+/**
+ * A read-only schedule from a raw row (see SCHEDULE_COLUMNS). `instant` turns a timestamptz (text, as the
+ * driver is configured to return it) into a Date; a caller reading thousands of rows may pass one that
+ * shares a Date per distinct value.
+ */
+export function scheduleFromRow(r: ScheduleRow, instant: (value: Date | string) => Date = (value) => new Date(value)): Schedule {
   return outputSchedule({
     id: r.id,
     agentId: r.agent_id,
     shiftId: r.shift_id,
     date: r.date,
-    startsAt: new Date(r.starts_at),
-    endsAt: new Date(r.ends_at),
+    startsAt: instant(r.starts_at),
+    endsAt: instant(r.ends_at),
     status: r.status,
-    replacedById: r.replaced_by_id ?? null,
-    replacingId: r.replacing_id ?? null,
-    createdById: null,
-    createdAt: new Date(0),
-  } as Schedule);
+    replacedById: r.replaced_by_id,
+    replacingId: r.replacing_id,
+    createdById: r.created_by_id,
+    createdAt: instant(r.created_at),
+  });
 }
 
 /** Thrown inside the transaction to roll it back when ALL_OR_NOTHING meets a conflict raised by a concurrent writer. */
