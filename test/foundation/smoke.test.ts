@@ -12,4 +12,11 @@ describe('a fresh server', () => {
     const data = await app.data<{ me: { email: string; role: string } }, unknown>('{ me { email role } }', undefined, token);
     expect(data.me).toEqual({ email: ADMIN_EMAIL, role: 'ADMIN' });
   });
+
+  it('answers GraphQL with Cache-Control: no-store (responses carry personal data)', async () => {
+    const token = await app.adminToken();
+    const res = await app.exec('{ me { email } }', undefined, token);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  });
 });
