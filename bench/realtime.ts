@@ -53,6 +53,8 @@ const SERVER_ENTRY = process.env.BENCH_SERVER_ENTRY ? path.resolve(process.env.B
 const RELAY_ENTRY = path.join(REPO_ROOT, 'dist', 'bench', 'realtime-relay.js');
 const PROBE = path.join(REPO_ROOT, 'dist', 'bench', 'realtime-probe.js');
 const JWT_TTL = '12h';
+/** The V8 flags `npm start` runs the server with (package.json), so the figures are those of the real start. */
+const START_NODE_FLAGS = ['--max-semi-space-size=64'];
 const ADMIN_PASSWORD = 'bench-admin-password';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -107,7 +109,7 @@ function settings(): Settings {
     connectConcurrency: envInt('BENCH_CONNECT_CONCURRENCY', 100),
     cluster: process.env.BENCH_CLUSTER !== '0' && process.env.BENCH_CLUSTER !== 'false',
     relay: process.env.BENCH_RELAY !== '0' && process.env.BENCH_RELAY !== 'false',
-    serverNodeArgs: (process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean),
+    serverNodeArgs: [...START_NODE_FLAGS, ...(process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean)],
     dbPoolMax: envInt('BENCH_DB_POOL_MAX', 20),
     sendLimitPerMinute: null,
     notes,

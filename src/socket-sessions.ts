@@ -2,12 +2,22 @@ import { CloseCode } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Session } from './context';
-import type { Viewer } from './platform/auth/roles';
+import type { Role, Viewer } from './platform/auth/roles';
 import type { Logger } from './platform/logger';
-import { User } from './modules/accounts/user.entity';
 
-/** Users read per statement when the sessions are checked again. */
-const CHECK_BATCH = 1000;
+/**
+ * Users read per statement when the sessions are checked again: plain rows, a batch at a time, so a check of
+ * thousands of sockets never holds the event loop for long (hydrating them as entities took tens of ms).
+ */
+const CHECK_BATCH = 500;
+
+interface UserRow {
+  id: string;
+  role: Role;
+  department_id: string | null;
+  active: boolean;
+  token_version: number;
+}
 
 /**
  * The signed-in WebSockets of this process, by user. A socket's token and user row are checked when it
@@ -54,15 +64,18 @@ export class SocketSessions {
     const ids = [...this.byUser.keys()];
     for (let i = 0; i < ids.length; i += CHECK_BATCH) {
       const batch = ids.slice(i, i + CHECK_BATCH);
-      const rows = await this.em().find(User, { id: { $in: batch } }, { fields: ['id', 'role', 'departmentId', 'active', 'tokenVersion'] });
+      const rows = await this.em().getConnection().execute<UserRow[]>(
+        'SELECT id, role, department_id, active, token_version FROM users WHERE id IN (?)',
+        [batch],
+      );
       const byId = new Map(rows.map((u) => [u.id, u]));
       for (const userId of batch) {
         const user = byId.get(userId);
         for (const [socket, session] of this.byUser.get(userId) ?? []) {
-          if (!user || !user.active || user.role !== session.viewer.role || user.tokenVersion !== session.tokenVersion) {
+          if (!user || !user.active || user.role !== session.viewer.role || user.token_version !== session.tokenVersion) {
             socket.close(CloseCode.Forbidden, 'Session ended');
-          } else if (user.departmentId !== session.viewer.departmentId) {
-            session.viewer = { id: user.id, role: user.role, departmentId: user.departmentId };
+          } else if (user.department_id !== session.viewer.departmentId) {
+            session.viewer = { id: user.id, role: user.role, departmentId: user.department_id };
           }
         }
       }
