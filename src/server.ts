@@ -144,8 +144,12 @@ async function httpContext(services: Services, req: Request): Promise<Context> {
 
 async function readiness(services: Services): Promise<Record<string, string>> {
   const checks: Record<string, string> = {};
-  const timeout = <T>(p: Promise<T>) =>
-    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000))]);
+  // The timer is cleared once the check answers: a probe every few seconds must not leave 2 s timers behind.
+  const timeout = <T>(p: Promise<T>) => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 2000)));
+    return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+  };
   try {
     await timeout(services.orm.em.getConnection().execute('SELECT 1'));
     checks.postgres = 'ok';
