@@ -368,6 +368,38 @@ interface GqlPayload {
  * A minimal graphql-transport-ws client (the protocol graphql-ws speaks): one socket, many operations.
  * Lighter than graphql-ws's client, so 5,500 of them leave the load generator's CPU to the load.
  */
+/**
+ * Opens a socket, sends `hello` and resolves once a message passes `isAck`; fails (and terminates the socket)
+ * on a close before it or after `timeoutMs`. The ShiftDesk and relay clients differ only in these messages.
+ */
+function handshake(
+  url: string,
+  opts: { protocol?: string; hello: unknown; isAck: (msg: unknown) => boolean; ackName: string; timeoutMs: number },
+): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = opts.protocol ? new WebSocket(url, opts.protocol, { perMessageDeflate: false }) : new WebSocket(url, { perMessageDeflate: false });
+    ws.on('error', () => undefined); // 'close' follows and says what happened
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      ws.off('message', first);
+      ws.terminate();
+      reject(new Error(why));
+    };
+    const timer = setTimeout(() => fail(`no ${opts.ackName} within ${opts.timeoutMs} ms`), opts.timeoutMs);
+    const first = (data: WebSocket.RawData) => {
+      if (!opts.isAck(JSON.parse(String(data)))) return;
+      clearTimeout(timer);
+      ws.off('message', first);
+      ws.off('close', onClose);
+      resolve(ws);
+    };
+    const onClose = (code: number, reason: Buffer) => fail(`closed with ${code} ${String(reason)} before ${opts.ackName}`);
+    ws.on('message', first);
+    ws.once('close', onClose);
+    ws.once('open', () => ws.send(JSON.stringify(opts.hello)));
+  });
+}
+
 class GqlSocket {
   private readonly ops = new Map<string, OpHandlers>();
   private seq = 0;
@@ -378,30 +410,15 @@ class GqlSocket {
     ws.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
   }
 
-  static open(url: string, token: string, timeoutMs = 30_000): Promise<GqlSocket> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
-      ws.on('error', () => undefined); // 'close' follows and says what happened
-      const fail = (why: string) => {
-        clearTimeout(timer);
-        ws.off('message', first);
-        ws.terminate();
-        reject(new Error(why));
-      };
-      const timer = setTimeout(() => fail(`no connection_ack within ${timeoutMs} ms`), timeoutMs);
-      const first = (data: WebSocket.RawData) => {
-        const msg = JSON.parse(String(data)) as { type: string };
-        if (msg.type !== 'connection_ack') return;
-        clearTimeout(timer);
-        ws.off('message', first);
-        ws.off('close', onClose);
-        resolve(new GqlSocket(ws));
-      };
-      const onClose = (code: number, reason: Buffer) => fail(`closed with ${code} ${String(reason)} before connection_ack`);
-      ws.on('message', first);
-      ws.once('close', onClose);
-      ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+  static async open(url: string, token: string, timeoutMs = 30_000): Promise<GqlSocket> {
+    const ws = await handshake(url, {
+      protocol: 'graphql-transport-ws',
+      hello: { type: 'connection_init', payload: { authorization: `Bearer ${token}` } },
+      isAck: (msg) => (msg as { type?: string }).type === 'connection_ack',
+      ackName: 'connection_ack',
+      timeoutMs,
     });
+    return new GqlSocket(ws);
   }
 
   subscribe(query: string, variables: Record<string, unknown>, handlers: OpHandlers): string {
@@ -461,29 +478,9 @@ class RelaySocket {
     ws.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
   }
 
-  static open(url: string, userId: string, timeoutMs = 30_000): Promise<RelaySocket> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false });
-      ws.on('error', () => undefined);
-      const fail = (why: string) => {
-        clearTimeout(timer);
-        ws.off('message', first);
-        ws.terminate();
-        reject(new Error(why));
-      };
-      const timer = setTimeout(() => fail(`no ack within ${timeoutMs} ms`), timeoutMs);
-      const first = (data: WebSocket.RawData) => {
-        if ((JSON.parse(String(data)) as { t: string }).t !== 'ack') return;
-        clearTimeout(timer);
-        ws.off('message', first);
-        ws.off('close', onClose);
-        resolve(new RelaySocket(ws));
-      };
-      const onClose = (code: number) => fail(`closed with ${code} before ack`);
-      ws.on('message', first);
-      ws.once('close', onClose);
-      ws.once('open', () => ws.send(JSON.stringify({ t: 'init', u: userId })));
-    });
+  static async open(url: string, userId: string, timeoutMs = 30_000): Promise<RelaySocket> {
+    const ws = await handshake(url, { hello: { t: 'init', u: userId }, isAck: (msg) => (msg as { t?: string }).t === 'ack', ackName: 'ack', timeoutMs });
+    return new RelaySocket(ws);
   }
 
   send(to: string, body: string, ack: (code: string | null) => void): void {

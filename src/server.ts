@@ -7,7 +7,6 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import { WebSocketServer } from 'ws';
 import { buildContext, Context, resolveViewer } from './context';
 import { currentTraceId, newTraceId, withTrace } from './platform/trace';
 import { bearerToken } from './platform/auth/tokens';

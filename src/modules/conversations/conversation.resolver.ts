@@ -5,8 +5,8 @@ import { signedIn, withRole } from '../../platform/auth/scope';
 import { Topics } from '../../platform/realtime/topics';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
-import { AutoAnswer, AutoAnswerState, Conversation } from './conversation.entity';
-import { Faq } from '../knowledge/faq.entity';
+import { AutoAnswer, Conversation } from './conversation.entity';
+import { autoAnswerOf } from '../knowledge/auto-answer';
 import {
   ConversationEvent,
   ConversationEventPayload,
@@ -196,10 +196,8 @@ export class ConversationResolver {
   }
 
   @FieldResolver(() => AutoAnswer, { nullable: true, description: 'The FAQ ShiftDesk answered the first message with, if any' })
-  async autoAnswer(@Root() c: Conversation, @Ctx() ctx: Context): Promise<AutoAnswer | null> {
-    if (!c.autoAnswerFaqId || !c.autoAnswerState) return null;
-    const faq = await ctx.em.findOne(Faq, { id: c.autoAnswerFaqId });
-    return faq ? { faq: { id: faq.id, question: faq.question }, state: c.autoAnswerState as AutoAnswerState } : null;
+  autoAnswer(@Root() c: Conversation, @Ctx() ctx: Context): Promise<AutoAnswer | null> {
+    return autoAnswerOf(ctx.em, c);
   }
 
   @FieldResolver(() => Department, { nullable: true })

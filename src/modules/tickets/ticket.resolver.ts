@@ -4,8 +4,8 @@ import { Role } from '../../platform/auth/roles';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
-import { AutoAnswer, AutoAnswerState } from '../conversations/conversation.entity';
-import { Faq } from '../knowledge/faq.entity';
+import { AutoAnswer } from '../conversations/conversation.entity';
+import { autoAnswerOf } from '../knowledge/auto-answer';
 import { TicketComment } from './ticket-comment.entity';
 import { Ticket } from './ticket.entity';
 import { CreateTicketInput, TicketCategory, TicketConnection, TicketFilter, TicketStats } from './ticket.inputs';
@@ -140,10 +140,8 @@ export class TicketResolver {
   }
 
   @FieldResolver(() => AutoAnswer, { nullable: true, description: 'The FAQ ShiftDesk answered the new ticket with, if any, and what the customer said about it' })
-  async autoAnswer(@Root() t: Ticket, @Ctx() ctx: Context): Promise<AutoAnswer | null> {
-    if (!t.autoAnswerFaqId || !t.autoAnswerState) return null;
-    const faq = await ctx.em.findOne(Faq, { id: t.autoAnswerFaqId }, { fields: ['id', 'question'] });
-    return faq ? { faq: { id: faq.id, question: faq.question }, state: t.autoAnswerState as AutoAnswerState } : null;
+  autoAnswer(@Root() t: Ticket, @Ctx() ctx: Context): Promise<AutoAnswer | null> {
+    return autoAnswerOf(ctx.em, t);
   }
 
   @FieldResolver(() => [TicketComment], { description: 'Oldest first; customers never see internal ones' })
