@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { bool, cleanEnv, makeValidator, num, port, str, EnvError } from 'envalid';
 import { IANAZone } from 'luxon';
@@ -46,6 +47,30 @@ const fraction = makeValidator<number>((value) => {
   return n;
 });
 
+/** Express's `trust proxy` names for address ranges. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Which peers may set X-Forwarded-For: off (empty or false), `true` (any, only behind a proxy that
+ * overwrites the header), a number of proxy hops, or addresses, subnets (CIDR) and range names, comma-separated.
+ */
+const trustProxy = makeValidator<boolean | number | string[]>((value) => {
+  const v = value.trim();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+    if (!PROXY_RANGES.has(entry) && !(family && validBits && extra === undefined)) {
+      throw new EnvError(`not an address, CIDR subnet, loopback, linklocal or uniquelocal: ${entry}`);
+    }
+  }
+  return entries;
+});
+
 const logLevel = str({ choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
 
 /** Every setting ShiftDesk reads, with its default. `.env.example` and the README list the same. */
@@ -60,12 +85,16 @@ const spec = {
   JWT_SECRET: secret({ default: '', desc: 'HS256 key; generated once into DATA_DIR when unset' }),
   JWT_TTL: str({ default: '12h', desc: 'token lifetime (e.g. 30m, 12h, 7d)' }),
   WS_SESSION_RECHECK_SECONDS: positiveInt({ default: 30, desc: 'how often the users of open WebSockets are read again (revocations close sockets at once; this catches a lost event)' }),
+  WS_MAX_CONNECTIONS_PER_USER: positiveInt({ default: 10, desc: 'open WebSockets per user and process; more are closed with 4429' }),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt({ default: 100, desc: 'operations running at once on one WebSocket; more are refused with BAD_USER_INPUT' }),
   ADMIN_EMAIL: str({ default: 'admin@shiftdesk.local', desc: 'first admin account' }),
   ADMIN_PASSWORD: str({ default: '', desc: 'first admin password; random and printed once when unset' }),
   BUSINESS_TZ: timeZone({ default: 'Asia/Shanghai', desc: 'business time zone' }),
   LOG_LEVEL: logLevel,
   LOGIN_MAX_FAILURES: num({ default: 5, desc: 'failed logins per e-mail (and 4x per IP) before RATE_LIMITED' }),
   LOGIN_WINDOW_SECONDS: num({ default: 900, desc: 'window of LOGIN_MAX_FAILURES' }),
+  TRUST_PROXY: trustProxy({ default: false, desc: 'peers whose X-Forwarded-For gives the client address: empty (none), true, hop count, or addresses/CIDRs/loopback,linklocal,uniquelocal' }),
+  RATE_REGISTER_CUSTOMER_PER_HOUR: positiveInt({ default: 20, desc: 'registerCustomer calls per client address and hour' }),
   GRAPHQL_MAX_DEPTH: num({ default: 10 }),
   GRAPHQL_MAX_COST: num({ default: 5000 }),
   GRAPHQL_MAX_ALIASES: num({ default: 15 }),
@@ -108,12 +137,16 @@ export type Config = Readonly<{
   jwtSecret: string | null;
   jwtTtl: string;
   wsSessionRecheckMs: number;
+  wsMaxConnectionsPerUser: number;
+  wsMaxSubscriptionsPerSocket: number;
   adminEmail: string;
   adminPassword: string | null;
   businessTz: string;
   logLevel: string;
   loginMaxFailures: number;
   loginWindowSeconds: number;
+  trustProxy: boolean | number | string[];
+  registerCustomerPerHour: number;
   limits: { maxDepth: number; maxCost: number; maxAliases: number; maxTokens: number; maxDirectives: number };
   presence: { heartbeatTtlMs: number; connectionLeaseMs: number; renewEveryMs: number; sweepEveryMs: number };
   service: {
@@ -161,12 +194,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: e.JWT_SECRET || null,
     jwtTtl: e.JWT_TTL,
     wsSessionRecheckMs: e.WS_SESSION_RECHECK_SECONDS * 1000,
+    wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
+    wsMaxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     adminEmail: e.ADMIN_EMAIL.toLowerCase(),
     adminPassword: e.ADMIN_PASSWORD || null,
     businessTz: e.BUSINESS_TZ,
     logLevel: e.LOG_LEVEL,
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
     loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
+    trustProxy: e.TRUST_PROXY,
+    registerCustomerPerHour: e.RATE_REGISTER_CUSTOMER_PER_HOUR,
     limits: {
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxCost: e.GRAPHQL_MAX_COST,

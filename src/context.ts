@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CredentialProblem } from './platform/auth/credentials';
 import type { Viewer } from './platform/auth/roles';
+import { parseAuthorization, VerifiedToken } from './platform/auth/tokens';
 import type { Logger } from './platform/logger';
 import type { Services } from './services';
 import { createLoaders, Loaders } from './loaders';
@@ -20,6 +22,11 @@ export interface RequestScope {
 export interface Context extends RequestScope {
   loaders: Loaders;
   services: Services;
+  /**
+   * Set when the request came with credentials that sign nobody in; the viewer is then null. Only fields
+   * that sign in run with it (see credentialsPlugin); every other operation answers 401.
+   */
+  credentialProblem: CredentialProblem | null;
 }
 
 /** A signed-in viewer and when their token expires. */
@@ -43,9 +50,26 @@ export async function resolveViewer(services: Services, em: EntityManager, token
 /** resolveViewer, with the token's expiry (a WebSocket keeps its session between checks). */
 export async function resolveSession(services: Services, em: EntityManager, token: string | null): Promise<Session | null | undefined> {
   if (!token) return undefined;
-  const claims = await services.tokens.verify(token);
+  const checked = await services.tokens.verify(token);
+  return 'claims' in checked ? sessionOf(em, checked.claims) : null;
+}
+
+/** Who an Authorization value signs in: a session, nobody (no credentials), or nobody and why not. */
+export type Authentication = { session: Session; problem: null } | { session: null; problem: CredentialProblem | null };
+
+/** Like resolveSession, from the raw Authorization value, saying why credentials that came along were refused. */
+export async function authenticate(services: Services, em: EntityManager, authorization: unknown): Promise<Authentication> {
+  const parsed = parseAuthorization(authorization);
+  if (parsed.token === null) return { session: null, problem: parsed.wrongScheme ? 'WRONG_SCHEME' : null };
+  const checked = await services.tokens.verify(parsed.token);
+  if (!('claims' in checked)) return { session: null, problem: checked.problem };
+  const session = await sessionOf(em, checked.claims);
+  return session ? { session, problem: null } : { session: null, problem: 'INVALID' };
+}
+
+async function sessionOf(em: EntityManager, claims: VerifiedToken): Promise<Session | null> {
   // A well-signed token whose subject is not a UUID would fail in SQL, inside context creation, as a 500.
-  if (!claims || !isUuid(claims.userId)) return null;
+  if (!isUuid(claims.userId)) return null;
   // The whole row (not a few columns): it stays in this operation's identity map, so `me` and the
   // viewer's own fields cost no second query.
   const user = await em.findOne(User, { id: claims.userId });
@@ -58,7 +82,14 @@ export async function resolveSession(services: Services, em: EntityManager, toke
  * subscription holds its context for as long as it runs, and most never touch them (they read through a
  * fresh fork per event), so thousands of open subscriptions keep no identity maps alive.
  */
-export function buildContext(services: Services, viewer: Viewer | null, em: EntityManager | null, traceId: string, ip: string): Context {
+export function buildContext(
+  services: Services,
+  viewer: Viewer | null,
+  em: EntityManager | null,
+  traceId: string,
+  ip: string,
+  credentialProblem: CredentialProblem | null = null,
+): Context {
   let fork = em;
   let loaders: Loaders | undefined;
   let logger: Logger | undefined;
@@ -67,6 +98,7 @@ export function buildContext(services: Services, viewer: Viewer | null, em: Enti
     traceId,
     ip,
     services,
+    credentialProblem,
     get em() {
       return (fork ??= services.orm.em.fork());
     },

@@ -6,10 +6,10 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import { buildContext, Context, resolveViewer } from './context';
+import { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { authenticate, Authentication, buildContext, Context } from './context';
 import { currentTraceId, newTraceId, withTrace } from './platform/trace';
-import { bearerToken } from './platform/auth/tokens';
+import { credentialsPlugin } from './platform/auth/credentials';
 import { ErrorCode } from './platform/errors';
 import { formatError } from './platform/graphql-errors';
 import { playgroundPage } from './playground';
@@ -30,7 +30,8 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   const { config, logger } = services;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-For decides the client address (and so its rate-limit buckets) only behind a configured proxy.
+  app.set('trust proxy', config.trustProxy);
   // Every request gets a trace id (or keeps the caller's X-Request-Id); responses, errors and logs carry it.
   app.use((req, res, next) => {
     const traceId = newTraceId(req.headers['x-request-id']);
@@ -62,7 +63,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
       // field (closures and objects per field: ~45 % of what a 3,500-schedule board allocates, ~30 ms of it).
       // Its only output was `Cache-Control: no-store`, which the /graphql route now sets itself.
       ApolloServerPluginCacheControlDisabled(),
-      observabilityPlugin(services), ws.drainPlugin],
+      credentialsPlugin<Context>(), observabilityPlugin(services), ws.drainPlugin],
     formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),
     introspection: true,
     // main.ts owns SIGINT/SIGTERM (drain, then stop PostgreSQL); Apollo must not stop itself and re-signal.
@@ -124,21 +125,17 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
 async function httpContext(services: Services, req: Request): Promise<Context> {
   const traceId = currentTraceId() ?? newTraceId();
   const em = services.orm.em.fork();
-  let viewer: Awaited<ReturnType<typeof resolveViewer>>;
+  let auth: Authentication;
   try {
-    viewer = await resolveViewer(services, em, bearerToken(req.headers.authorization));
+    auth = await authenticate(services, em, req.headers.authorization);
   } catch (err) {
     // Apollo masks it (formatError) but no plugin hook sees errors thrown while the context is built.
     services.logger.error({ err, traceId }, 'unexpected error while building the request context');
     throw err;
   }
-  if (viewer === null) {
-    // A token was sent but is expired, forged, or belongs to a deactivated user or an old role.
-    throw new GraphQLError('The token is invalid or has expired; sign in again', {
-      extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
-    });
-  }
-  return buildContext(services, viewer ?? null, em, traceId, req.ip ?? 'unknown');
+  // Bad credentials (expired, forged, revoked, not `Bearer`) do not fail the request here: sign-in
+  // mutations must still run with them; credentialsPlugin answers 401 to every other operation.
+  return buildContext(services, auth.session?.viewer ?? null, em, traceId, req.ip ?? 'unknown', auth.problem);
 }
 
 async function readiness(services: Services): Promise<Record<string, string>> {

@@ -75,6 +75,7 @@ export function createServices(deps: {
   const accounts = new AccountService(tokens, audit, deps.pubsub, limiters, {
     maxFailures: deps.config.loginMaxFailures,
     windowSeconds: deps.config.loginWindowSeconds,
+    registerPerHour: deps.config.registerCustomerPerHour,
   });
   const notifications = new NotificationService(deps.pubsub, audit);
   const shifts = new ShiftService(audit);

@@ -49,6 +49,11 @@ export class SocketSessions {
     });
   }
 
+  /** How many sockets of this user are open on this process. */
+  connectionsOf(userId: string): number {
+    return this.byUser.get(userId)?.size ?? 0;
+  }
+
   /** The socket's viewer for an operation now, or null when its session has ended (the token expired). */
   viewerOf(session: Session | undefined): Viewer | null {
     if (!session || Date.now() >= session.expiresAt.getTime()) return null;

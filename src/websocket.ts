@@ -15,10 +15,11 @@ import {
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { buildContext, resolveSession, Session } from './context';
+import { authenticate, buildContext, Session } from './context';
 import { SocketSessions } from './socket-sessions';
 import { newTraceId } from './platform/trace';
-import { bearerToken } from './platform/auth/tokens';
+import { CREDENTIAL_MESSAGES } from './platform/auth/credentials';
+import { ErrorCode } from './platform/errors';
 import { formatError } from './platform/graphql-errors';
 import { Topics } from './platform/realtime/topics';
 import type { Services } from './services';
@@ -52,13 +53,18 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
     {
       schema,
       onConnect: async (ctx) => {
-        const token = bearerToken(tokenFrom(ctx.connectionParams));
-        const session = token ? await resolveSession(services, services.orm.em.fork(), token) : null;
-        if (!session) return false; // graphql-ws closes with 4403 Forbidden
+        const socket = ctx.extra.socket;
+        const { session, problem } = await authenticate(services, services.orm.em.fork(), tokenFrom(ctx.connectionParams));
+        // Closed here rather than by graphql-ws (4403 "Forbidden"), so the reason says what to fix.
+        if (!session) return refuse(socket, CloseCode.Forbidden, problem ? CREDENTIAL_MESSAGES[problem] : NOT_SIGNED_IN);
         // The client may have hung up while the token was being checked; its 'close' has then already fired
         // and neither the gauge nor the revocation index would ever hear of it again.
-        const socket = ctx.extra.socket;
         if (socket.readyState !== WebSocket.OPEN) return false;
+        // Counted and added with no await in between, so parallel connects of one user cannot all pass.
+        // 4429, which graphql-ws clients do not retry, rather than a code that invites a reconnect loop.
+        if (sessions.connectionsOf(session.viewer.id) >= config.wsMaxConnectionsPerUser) {
+          return refuse(socket, CloseCode.TooManyInitialisationRequests, `Too many connections for this user (at most ${config.wsMaxConnectionsPerUser})`);
+        }
         const viewer = session.viewer;
         ctx.extra.session = session;
         sessions.add(socket, session);
@@ -76,6 +82,11 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws registers every running operation of the socket, this one included.
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptionsPerSocket) {
+          const message = `At most ${config.wsMaxSubscriptionsPerSocket} operations may run at once on one connection; complete one first`;
+          return [new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
+        }
         const traceId = newTraceId();
         let document = documents.get(payload.query);
         if (!document) {
@@ -93,7 +104,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
 
         const viewer = sessions.viewerOf(ctx.extra.session);
         if (!viewer) {
-          ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden');
+          ctx.extra.socket.close(CloseCode.Forbidden, CREDENTIAL_MESSAGES.EXPIRED);
           return [new GraphQLError('The session has ended', { extensions: { code: 'UNAUTHENTICATED' } })];
         }
         metrics.operations.inc({ operation: payload.operationName ?? 'anonymous', type: operation.operation, outcome: 'ws' });
@@ -184,6 +195,14 @@ function withCode(errors: readonly GraphQLError[], code: string): GraphQLError[]
   return errors.map(
     (e) => new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, extensions: { code, ...e.extensions } }),
   );
+}
+
+const NOT_SIGNED_IN = 'Not signed in: send { "authorization": "Bearer <token>" } in connection_init';
+
+/** Closes the socket with a reason the client can act on; `false` tells graphql-ws the connection is refused. */
+function refuse(socket: WebSocket, code: number, reason: string): false {
+  socket.close(code, reason);
+  return false;
 }
 
 /** Accepts `authorization` in any letter case (GraphiQL sends its header editor's `Authorization`). */

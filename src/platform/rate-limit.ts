@@ -21,9 +21,3 @@ export async function consumeOrThrow(limiter: RateLimiterAbstract, key: string, 
     throw err;
   }
 }
-
-/** Throws RATE_LIMITED when `key` has used up its points, without taking one. */
-export async function assertNotLimited(limiter: RateLimiterAbstract, key: string, message?: string): Promise<void> {
-  const res = await limiter.get(key);
-  if (res && res.consumedPoints >= limiter.points) throw new RateLimited(res.msBeforeNext / 1000, message);
-}

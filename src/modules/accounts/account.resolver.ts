@@ -1,5 +1,6 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
+import { SIGNS_IN } from '../../platform/auth/credentials';
 import { Role } from '../../platform/auth/roles';
 import {
   AuthPayload,
@@ -15,12 +16,15 @@ import { User } from './user.entity';
 
 @Resolver(() => User)
 export class AccountResolver {
+  // SIGNS_IN: runs even when the request carries an expired or bad token (a client signing in again).
+  @Extensions(SIGNS_IN)
   @Mutation(() => AuthPayload, { description: 'Anyone. Wrong e-mail and wrong password fail alike; repeated failures are RATE_LIMITED.' })
   login(@Arg('email') email: string, @Arg('password') password: string, @Ctx() ctx: Context) {
     return ctx.services.accounts.login(ctx, email, password);
   }
 
-  @Mutation(() => AuthPayload, { description: 'Anyone: creates a CUSTOMER account and signs it in' })
+  @Extensions(SIGNS_IN)
+  @Mutation(() => AuthPayload, { description: 'Anyone: creates a CUSTOMER account and signs it in; RATE_LIMITED per client address' })
   registerCustomer(@Arg('input') input: RegisterCustomerInput, @Ctx() ctx: Context) {
     return ctx.services.accounts.registerCustomer(ctx, input);
   }

@@ -12,7 +12,7 @@ import type { Logger } from '../../platform/logger';
 import { Page, paginate } from '../../platform/pagination';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
-import { assertNotLimited, RateLimiters } from '../../platform/rate-limit';
+import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
 import type { AuditService } from '../audit/audit.service';
 import { Department } from './department.entity';
 import { User } from './user.entity';
@@ -35,39 +35,48 @@ export interface SessionRevokedEvent {
 export class AccountService {
   private readonly loginByEmail: RateLimiterAbstract;
   private readonly loginByIp: RateLimiterAbstract;
+  private readonly registerByIp: RateLimiterAbstract;
 
   constructor(
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
     private readonly pubsub: PubSubPort,
     limiters: RateLimiters,
-    limits: { maxFailures: number; windowSeconds: number },
+    limits: { maxFailures: number; windowSeconds: number; registerPerHour: number },
   ) {
     this.loginByEmail = limiters.create('login-email', limits.maxFailures, limits.windowSeconds);
     this.loginByIp = limiters.create('login-ip', limits.maxFailures * 4, limits.windowSeconds);
+    this.registerByIp = limiters.create('register-ip', limits.registerPerHour, 3600);
   }
 
   /**
    * Unknown e-mail, wrong password and deactivated account all give the same UNAUTHENTICATED, after the
-   * same amount of hashing work. Failures are counted per e-mail and per client address.
+   * same amount of hashing work. Attempts are counted per e-mail and per client address; a success gives
+   * its points back.
    */
   async login(scope: RequestScope, emailInput: string, password: string) {
     const email = emailInput.trim().toLowerCase();
     const limitMessage = 'Too many failed sign-ins; try again later';
-    await assertNotLimited(this.loginByEmail, email, limitMessage);
-    await assertNotLimited(this.loginByIp, scope.ip, limitMessage);
+    // Each attempt takes its points before the password is checked (an atomic increment, in Redis too):
+    // parallel attempts cannot all pass a check that none of them has been counted in yet.
+    await consumeOrThrow(this.loginByIp, scope.ip, limitMessage);
+    try {
+      await consumeOrThrow(this.loginByEmail, email, limitMessage);
+    } catch (err) {
+      // No password was checked: the address keeps its point, so a blocked address cannot lock accounts.
+      await this.loginByIp.reward(scope.ip, 1);
+      throw err;
+    }
 
     const user = await scope.em.findOne(User, { email }, { populate: ['passwordHash'] });
     const ok = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash()), password);
-    if (!user || !ok || !user.active) {
-      await Promise.all([this.loginByEmail.penalty(email), this.loginByIp.penalty(scope.ip)]);
-      throw new Unauthenticated('Wrong e-mail or password');
-    }
-    await this.loginByEmail.delete(email);
+    if (!user || !ok || !user.active) throw new Unauthenticated('Wrong e-mail or password');
+    await Promise.all([this.loginByEmail.delete(email), this.loginByIp.reward(scope.ip, 1)]);
     return this.authPayload(user);
   }
 
   async registerCustomer(scope: RequestScope, input: RegisterCustomerInput) {
+    await consumeOrThrow(this.registerByIp, scope.ip, 'Too many sign-ups from this address; try again later');
     const user = await inTransaction(scope.em, async (em) => {
       const row = em.create(User, {
         email: normaliseEmail(input.email),

@@ -10,7 +10,7 @@ export interface TokenClaims {
 
 const ISSUER = 'shiftdesk';
 
-/** HS256 JWTs that expire. Verification failures of any kind are reported as `null`, never thrown. */
+/** HS256 JWTs that expire. Verification failures of any kind are reported as a problem, never thrown. */
 export class TokenService {
   private readonly key: Uint8Array;
 
@@ -33,17 +33,32 @@ export class TokenService {
     return { token, expiresAt: new Date((payload.exp ?? 0) * 1000) };
   }
 
-  async verify(token: string): Promise<(TokenClaims & { expiresAt: Date }) | null> {
+  /** The token's claims, or why it was refused: an expired one was signed by us, unlike an invalid one. Never throws for a bad token. */
+  async verify(token: string): Promise<{ claims: VerifiedToken } | { problem: 'EXPIRED' | 'INVALID' }> {
     try {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || typeof payload.ver !== 'number' || typeof payload.role !== 'string') return null;
-      if (typeof payload.exp !== 'number') return null;
-      return { userId: payload.sub, role: payload.role as Role, version: payload.ver, expiresAt: new Date(payload.exp * 1000) };
+      if (typeof payload.sub !== 'string' || typeof payload.ver !== 'number' || typeof payload.role !== 'string') return { problem: 'INVALID' };
+      if (typeof payload.exp !== 'number') return { problem: 'INVALID' };
+      return { claims: { userId: payload.sub, role: payload.role as Role, version: payload.ver, expiresAt: new Date(payload.exp * 1000) } };
     } catch (err) {
-      if (err instanceof joseErrors.JOSEError) return null;
+      // jose checks the signature before the claims, so JWTExpired means one of ours that ran out.
+      if (err instanceof joseErrors.JWTExpired) return { problem: 'EXPIRED' };
+      if (err instanceof joseErrors.JOSEError) return { problem: 'INVALID' };
       throw err;
     }
   }
+}
+
+export type VerifiedToken = TokenClaims & { expiresAt: Date };
+
+/**
+ * What an Authorization header (or the connection_init `authorization`) holds: no credentials at all
+ * (absent or blank), a bearer token, or something else, which is a client mistake worth naming.
+ */
+export function parseAuthorization(header: unknown): { token: string } | { token: null; wrongScheme: boolean } {
+  if (header === undefined || header === null || (typeof header === 'string' && header.trim() === '')) return { token: null, wrongScheme: false };
+  const token = bearerToken(header);
+  return token ? { token } : { token: null, wrongScheme: true };
 }
 
 /** `Bearer <token>` → `<token>`; anything else → null. */
