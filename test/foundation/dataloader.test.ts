@@ -30,7 +30,8 @@ describe('nested relations cost a bounded number of SQL statements', () => {
   }
 
   beforeAll(async () => {
-    app = await startTestApp();
+    // USERS customers register from one address: more than registerCustomer's default limit per address.
+    app = await startTestApp({ env: { RATE_REGISTER_CUSTOMER_PER_HOUR: String(USERS) } });
     admin = await app.adminToken();
     const departments = [];
     for (let i = 0; i < DEPARTMENTS; i++) departments.push(await app.createDepartment(`Team ${i}`, `team_${i}`));
