@@ -5,6 +5,9 @@ import { createLogger } from './platform/logger';
 import { Metrics } from './platform/metrics';
 import { installProcessGuard } from './platform/process-guard';
 
+/** A repeat of the same signal within this time is the same stop request delivered twice, not "hurry up". */
+const REPEATED_SIGNAL_MS = 1000;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -27,13 +30,16 @@ async function main(): Promise<void> {
   app = await startShiftDesk(config, { logger, metrics });
   const running = app;
 
-  let signals = 0;
+  let first: { signal: string; at: number } | null = null;
   const shutdown = (signal: string) => {
-    signals += 1;
-    if (signals > 1) {
+    if (first) {
+      // A terminal's Ctrl-C reaches the whole process group, and `npm start` forwards the same SIGINT again;
+      // a process manager may signal both npm and node. Only a later signal means "exit now".
+      if (signal === first.signal && Date.now() - first.at < REPEATED_SIGNAL_MS) return;
       logger.warn('second signal: exiting now');
       process.exit(1);
     }
+    first = { signal, at: Date.now() };
     logger.info({ signal }, 'draining, then stopping');
     const force = setTimeout(() => {
       logger.error('shutdown took too long: exiting');
