@@ -6,7 +6,14 @@ import { EmbeddedDatabase, startEmbeddedPostgres } from './platform/db/embedded-
 import { createLogger, Logger } from './platform/logger';
 import { Metrics } from './platform/metrics';
 import { createMemoryPubSub, createRedisPubSub, PubSubPort } from './platform/realtime/pubsub';
-import { loadLocalSecrets } from './platform/secrets';
+import {
+  firstAdminPasswordFile,
+  forgetFirstAdminPassword,
+  KeptAdminPassword,
+  keepFirstAdminPassword,
+  loadLocalSecrets,
+  readKeptFirstAdminPassword,
+} from './platform/secrets';
 import { createSchema } from './schema';
 import { startHttpServer, RunningServer } from './server';
 import { createServices, Services } from './services';
@@ -18,12 +25,17 @@ export interface ShiftDesk {
   port: number;
   /** Drains requests and sockets, then closes Redis, the ORM and the embedded PostgreSQL. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * After a fatal error (the process is in an unknown state): stops listening and stops the embedded
+   * PostgreSQL cleanly, without draining anything else. The caller exits right after.
+   */
+  abort(): Promise<void>;
 }
 
 /** Everything `npm start` does: database (embedded unless DATABASE_URL), migrations, first admin, pub/sub, HTTP. */
-export async function startShiftDesk(config: Config, opts: { logger?: Logger } = {}): Promise<ShiftDesk> {
+export async function startShiftDesk(config: Config, opts: { logger?: Logger; metrics?: Metrics } = {}): Promise<ShiftDesk> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const metrics = new Metrics();
+  const metrics = opts.metrics ?? new Metrics();
   const needsLocalSecrets = !config.jwtSecret || !config.databaseUrl;
   const secrets = needsLocalSecrets ? loadLocalSecrets(config.dataDir) : null;
 
@@ -65,8 +77,14 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger } =
     }
 
     const services = createServices({ config, logger, metrics, orm, pubsub, redis, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
-    const generated = await services.accounts.ensureFirstAdmin(orm.em.fork(), config.adminEmail, config.adminPassword, logger);
-    if (generated) printOnce(config.adminEmail, generated);
+    // A generated password is kept in DATA_DIR until this start has completed: a start that fails after
+    // creating the account (the port is taken, say) shows it again next time instead of losing it.
+    const fromEarlierStart = readKeptFirstAdminPassword(config.dataDir);
+    const generated = await services.accounts.ensureFirstAdmin(orm.em.fork(), config.adminEmail, config.adminPassword, logger, (password) =>
+      keepFirstAdminPassword(config.dataDir, { email: config.adminEmail, password }),
+    );
+    const firstAdmin = generated ? { email: config.adminEmail, password: generated } : fromEarlierStart;
+    if (firstAdmin) printFirstAdmin(firstAdmin, { earlierStart: !generated, file: firstAdminPasswordFile(config.dataDir) });
 
     services.presence.start(services.scheduler);
     services.routing.start(services.scheduler);
@@ -79,6 +97,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger } =
     const schema = await createSchema(pubsub);
     const server = await startHttpServer(services, schema);
     cleanups.unshift(() => server.drain());
+    forgetFirstAdminPassword(config.dataDir); // shown by a start that serves: no longer kept
 
     let stopping: Promise<void> | null = null;
     return {
@@ -89,6 +108,11 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger } =
       stop() {
         stopping ??= runAll(cleanups, logger);
         return stopping;
+      },
+      async abort() {
+        server.httpServer.close();
+        server.httpServer.closeAllConnections();
+        await embedded?.stop();
       },
     };
   } catch (err) {
@@ -107,10 +131,12 @@ async function runAll(cleanups: Array<() => Promise<unknown>>, logger: Logger): 
   }
 }
 
-function printOnce(email: string, password: string): void {
-  // Deliberately on stderr and outside the JSON log: shown once, never stored.
+function printFirstAdmin(admin: KeptAdminPassword, opts: { earlierStart: boolean; file: string }): void {
+  // Deliberately on stderr and outside the JSON log.
+  const when = opts.earlierStart ? ' during an earlier start that did not finish' : '';
   process.stderr.write(
-    `\n  ShiftDesk created the first admin account.\n    e-mail:   ${email}\n    password: ${password}\n  ` +
-      `Keep it now: it is not shown again. (Set ADMIN_PASSWORD to choose it yourself.)\n\n`,
+    `\n  ShiftDesk created the first admin account${when}.\n    e-mail:   ${admin.email}\n    password: ${admin.password}\n  ` +
+      `Keep it now: it is not shown again once this start has finished. (Set ADMIN_PASSWORD to choose it yourself.)\n  ` +
+      `Until then it is kept in ${opts.file} (mode 0600), so a start that fails shows it again.\n\n`,
   );
 }

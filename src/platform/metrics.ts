@@ -31,7 +31,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly unhandledErrors = new Counter({
+    name: 'shiftdesk_unhandled_errors_total',
+    help: 'Unhandled rejections and uncaught exceptions; each one stops the process (see installProcessGuard)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Present at 0 from the start, so an alert on any increase has a series to compare with.
+    for (const kind of ['unhandledRejection', 'uncaughtException'] as const) this.unhandledErrors.inc({ kind }, 0);
   }
 }

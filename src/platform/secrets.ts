@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface LocalSecrets {
@@ -20,4 +20,35 @@ export function loadLocalSecrets(dataDir: string): LocalSecrets {
     writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   }
   return secrets;
+}
+
+/** A generated first-admin password, kept until a start has completed (see app.ts). */
+export interface KeptAdminPassword {
+  email: string;
+  password: string;
+}
+
+export function firstAdminPasswordFile(dataDir: string): string {
+  return path.join(dataDir, 'first-admin-password.json');
+}
+
+/** Written (mode 0600, via a rename so it is whole or absent) before the account is committed. */
+export function keepFirstAdminPassword(dataDir: string, kept: KeptAdminPassword): void {
+  const file = firstAdminPasswordFile(dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(`${file}.tmp`, JSON.stringify(kept), { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+export function readKeptFirstAdminPassword(dataDir: string): KeptAdminPassword | null {
+  try {
+    const kept = JSON.parse(readFileSync(firstAdminPasswordFile(dataDir), 'utf8')) as Partial<KeptAdminPassword>;
+    return typeof kept.email === 'string' && typeof kept.password === 'string' ? { email: kept.email, password: kept.password } : null;
+  } catch {
+    return null;
+  }
+}
+
+export function forgetFirstAdminPassword(dataDir: string): void {
+  rmSync(firstAdminPasswordFile(dataDir), { force: true });
 }

@@ -272,13 +272,23 @@ export class AccountService {
     return scope.em.find(Department, {}, { orderBy: { name: 'asc' } });
   }
 
-  /** Creates the first admin when the database has none; returns the generated password if one was made. */
-  async ensureFirstAdmin(em: EntityManager, email: string, password: string | null, logger: Logger): Promise<string | null> {
+  /**
+   * Creates the first admin when the database has none; returns the generated password if one was made.
+   * `keepGenerated` receives that password before the account is committed, so it is stored before it is needed.
+   */
+  async ensureFirstAdmin(
+    em: EntityManager,
+    email: string,
+    password: string | null,
+    logger: Logger,
+    keepGenerated?: (generated: string) => void,
+  ): Promise<string | null> {
     return inTransaction(em, async (tx) => {
       // On the transaction's own connection: two processes starting together create one admin.
       await tx.execute('SELECT pg_advisory_xact_lock(727302)');
       if ((await tx.count(User, { role: Role.ADMIN })) > 0) return null;
       const generated = password ? null : randomPassword();
+      if (generated) keepGenerated?.(generated);
       const admin = tx.create(User, {
         email,
         displayName: 'Administrator',

