@@ -11,6 +11,7 @@ import { buildContext, Context, resolveViewer } from './context';
 import { currentTraceId, newTraceId, withTrace } from './platform/trace';
 import { bearerToken } from './platform/auth/tokens';
 import { ErrorCode } from './platform/errors';
+import { answerMalformedHttp } from './platform/http-client-errors';
 import { formatError } from './platform/graphql-errors';
 import { playgroundPage } from './playground';
 import type { Services } from './services';
@@ -38,6 +39,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     withTrace(traceId, next);
   });
   const httpServer = http.createServer(app);
+  httpServer.on('clientError', answerMalformedHttp);
 
   const armor = new ApolloArmor({
     maxDepth: { n: config.limits.maxDepth },
