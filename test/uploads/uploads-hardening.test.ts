@@ -3,13 +3,25 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Upload } from '../../src/modules/uploads/upload.entity';
-import { eventually, startTestApp, TestApp } from '../support/harness';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, createTestDatabase, eventually, startTestApp, TestApp } from '../support/harness';
+import { dataAt, serverProcessEnv, ServerProcess, startServerProcess, stopAll } from '../support/processes';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082', 'hex');
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 const BOUNDARY = '----shiftdesk-hardening-7Hq2';
 
 type RawResponse = { status: number; headers: Record<string, string>; body: any };
+
+/** The bodies refused for what their file is, not for their shape. */
+function refusals() {
+  const big = Buffer.alloc(MAX_UPLOAD_BYTES + 64 * 1024, 0x20);
+  Buffer.from('%PDF-1.7\n').copy(big);
+  return [
+    { reason: 'a type that is not accepted', body: multipart([filePart('hello, world '.repeat(500), 'text/plain', 'a.txt')]), status: 415, message: /not accepted/ },
+    { reason: 'a declared type the bytes do not match', body: multipart([filePart('not really a png at all '.repeat(500), 'image/png', 'fake.png')]), status: 415, message: /not really image\/png/ },
+    { reason: 'a file over the size limit', body: multipart([filePart(big, 'application/pdf', 'big.pdf')]), status: 413, message: /at most 10 MB/ },
+  ];
+}
 
 /** One multipart part: its headers, a blank line, the content. */
 function part(headers: string[], content: Buffer | string): Buffer {
@@ -57,10 +69,9 @@ function parseResponse(raw: Buffer): RawResponse | null {
  * Content-Length whatever the body's length. `abortAfter` closes the socket after that many pieces.
  */
 async function rawUpload(
-  app: TestApp,
+  port: number,
   opts: { token?: string | null; body: Buffer[]; pauseMs?: number; framing?: 'length' | 'chunked' | number; abortAfter?: number },
 ): Promise<RawResponse | null> {
-  const { port } = app.shiftdesk;
   const total = opts.body.reduce((n, b) => n + b.length, 0);
   const framing = opts.framing ?? 'length';
   const head = [
@@ -144,17 +155,10 @@ describe('uploads: refusals, aborts and malformed bodies never crash the server 
     process.off('unhandledRejection', onUnhandled);
   });
 
-  const big = Buffer.alloc(MAX_UPLOAD_BYTES + 64 * 1024, 0x20);
-  Buffer.from('%PDF-1.7\n').copy(big);
-  const refusals = [
-    { reason: 'a type that is not accepted', body: multipart([filePart('hello, world '.repeat(500), 'text/plain', 'a.txt')]), status: 415, message: /not accepted/ },
-    { reason: 'a declared type the bytes do not match', body: multipart([filePart('not really a png at all '.repeat(500), 'image/png', 'fake.png')]), status: 415, message: /not really image\/png/ },
-    { reason: 'a file over the size limit', body: multipart([filePart(big, 'application/pdf', 'big.pdf')]), status: 413, message: /at most 10 MB/ },
-  ];
   for (const framing of ['length', 'chunked'] as const) {
-    for (const { reason, body, status, message } of refusals) {
+    for (const { reason, body, status, message } of refusals()) {
       it(`answers ${status} to ${reason} arriving in pieces with pauses (${framing === 'length' ? 'Content-Length' : 'chunked'}) and lives on`, async () => {
-        const res = await rawUpload(app, { token: agent.token, body: pieces(body, 6), framing });
+        const res = await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 6), framing });
         await expectRefused(res, status, 'BAD_USER_INPUT', message);
       });
     }
@@ -163,58 +167,58 @@ describe('uploads: refusals, aborts and malformed bodies never crash the server 
   it('keeps nothing of an upload the client abandons midway, before or after the type check', async () => {
     const body = multipart([filePart(Buffer.concat([PNG, Buffer.alloc(256 * 1024, 1)]), 'image/png', 'half.png')]);
     for (const abortAfter of [1, 2, 4]) {
-      expect(await rawUpload(app, { token: agent.token, body: pieces(body, 8), abortAfter })).toBeNull();
+      expect(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 8), abortAfter })).toBeNull();
       await expectNothingStoredAndAlive();
     }
   });
 
   it('refuses a body with two files, keeping neither', async () => {
     const body = multipart([filePart(PNG, 'image/png', 'one.png'), filePart(PNG, 'image/png', 'two.png')]);
-    await expectRefused(await rawUpload(app, { token: agent.token, body: pieces(body, 4) }), 400, 'BAD_USER_INPUT', /one file/);
+    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 4) }), 400, 'BAD_USER_INPUT', /one file/);
     const otherField = multipart([filePart(PNG, 'image/png', 'one.png', 'attachment')]);
-    await expectRefused(await rawUpload(app, { token: agent.token, body: pieces(otherField, 3) }), 400, 'BAD_USER_INPUT', /field named "file"/);
+    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(otherField, 3) }), 400, 'BAD_USER_INPUT', /field named "file"/);
   });
 
   it('refuses a file field with no file name', async () => {
     const bare = multipart([part(['Content-Disposition: form-data; name="file"', 'Content-Type: image/png'], PNG)]);
-    await expectRefused(await rawUpload(app, { token: agent.token, body: pieces(bare, 3) }), 400, 'BAD_USER_INPUT', /file name/);
+    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(bare, 3) }), 400, 'BAD_USER_INPUT', /file name/);
     const empty = multipart([part(['Content-Disposition: form-data; name="file"; filename=""', 'Content-Type: image/png'], PNG)]);
-    await expectRefused(await rawUpload(app, { token: agent.token, body: pieces(empty, 3) }), 400, 'BAD_USER_INPUT', /file name/);
+    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(empty, 3) }), 400, 'BAD_USER_INPUT', /file name/);
     const octets = multipart([part(['Content-Disposition: form-data; name="file"', 'Content-Type: application/octet-stream'], PNG)]);
-    await expectRefused(await rawUpload(app, { token: agent.token, body: pieces(octets, 3) }), 400, 'BAD_USER_INPUT', /file name/);
+    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(octets, 3) }), 400, 'BAD_USER_INPUT', /file name/);
   });
 
   it('refuses a body whose boundary never closes', async () => {
     const body = multipart([filePart(PNG, 'image/png', 'open.png')], { close: false });
-    await expectRefused(await rawUpload(app, { token: agent.token, body: pieces(body, 3) }), 400, 'BAD_USER_INPUT', /malformed/);
-    await expectRefused(await rawUpload(app, { token: agent.token, body: pieces(body, 3), framing: 'chunked' }), 400, 'BAD_USER_INPUT', /malformed/);
+    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 3) }), 400, 'BAD_USER_INPUT', /malformed/);
+    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 3), framing: 'chunked' }), 400, 'BAD_USER_INPUT', /malformed/);
   });
 
   it('refuses a body longer than its Content-Length', async () => {
     const body = multipart([filePart(Buffer.concat([PNG, Buffer.alloc(4096, 7)]), 'image/png', 'long.png')]);
     // The first body is cut short (refused as truncated); what follows is no HTTP request and closes the connection.
-    const res = await rawUpload(app, { token: agent.token, body: pieces(body, 4), framing: body.length - 1000 });
+    const res = await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 4), framing: body.length - 1000 });
     await expectRefused(res, 400, 'BAD_USER_INPUT', /malformed/);
     // The same when the bytes past the Content-Length come after a pause: the truncated upload itself is refused first.
     const parts = pieces(body, 4);
-    const slow = await rawUpload(app, { token: agent.token, body: parts, framing: body.length - parts[parts.length - 1].length });
+    const slow = await rawUpload(app.shiftdesk.port, { token: agent.token, body: parts, framing: body.length - parts[parts.length - 1].length });
     await expectRefused(slow, 400, 'BAD_USER_INPUT', /malformed: Unexpected end of form/);
   });
 
-  it('refuses an upload without a token or with a garbage one, reading none of it', async () => {
+  it('refuses an upload without a token or with a garbage one, storing none of it', async () => {
     const body = multipart([filePart(PNG, 'image/png', 'anon.png')]);
-    await expectRefused(await rawUpload(app, { body: pieces(body, 3) }), 401, 'UNAUTHENTICATED');
-    await expectRefused(await rawUpload(app, { token: 'not-a-token', body: pieces(body, 3) }), 401, 'UNAUTHENTICATED');
+    await expectRefused(await rawUpload(app.shiftdesk.port, { body: pieces(body, 3) }), 401, 'UNAUTHENTICATED');
+    await expectRefused(await rawUpload(app.shiftdesk.port, { token: 'not-a-token', body: pieces(body, 3) }), 401, 'UNAUTHENTICATED');
   });
 
   it('refuses a body without a file', async () => {
     const body = multipart([part(['Content-Disposition: form-data; name="note"'], 'hello')]);
-    await expectRefused(await rawUpload(app, { token: agent.token, body: pieces(body, 2) }), 400, 'BAD_USER_INPUT', /field named "file"/);
+    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 2) }), 400, 'BAD_USER_INPUT', /field named "file"/);
   });
 
   it('still stores a good file sent slowly in pieces, once', async () => {
     const body = multipart([part(['Content-Disposition: form-data; name="note"'], 'x'), filePart(PNG, 'image/png', '病假单.png')]);
-    const res = await rawUpload(app, { token: agent.token, body: pieces(body, 5), framing: 'chunked' });
+    const res = await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 5), framing: 'chunked' });
     expect(res?.status).toBe(201);
     expect(res!.body).toMatchObject({ name: '病假单.png', size: PNG.length, contentType: 'image/png' });
     expect(files()).toEqual([res!.body.id]);
@@ -287,5 +291,39 @@ describe('uploads: the sweep of files without a row', () => {
 
     await eventually(() => !readdirSync(dir).includes(oldOrphan), 10000, 'the sweep to remove the old orphan');
     expect(readdirSync(dir).sort()).toEqual([freshOrphan, id, 'README'].sort());
+  });
+});
+
+describe('uploads: the server process itself', () => {
+  let proc: ServerProcess;
+  beforeAll(async () => {
+    proc = await startServerProcess({ name: 'uploads', env: serverProcessEnv(await createTestDatabase()) });
+  });
+  afterAll(() => stopAll([proc]));
+
+  // Jest would report an unhandled rejection in the suites above; here Node's own handling decides, as in production.
+  it('does not exit on any refusal, abort or malformed body arriving in pieces, and keeps serving', async () => {
+    const login = await dataAt<{ login: { token: string } }, unknown>(
+      proc,
+      'mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token } }',
+      { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+    );
+    const token = login.login.token;
+    for (const framing of ['length', 'chunked'] as const) {
+      for (const { body, status } of refusals()) {
+        const res = await rawUpload(proc.port, { token, body: pieces(body, 6), framing });
+        expect(res?.status).toBe(status);
+      }
+    }
+    const png = multipart([filePart(Buffer.concat([PNG, Buffer.alloc(64 * 1024, 1)]), 'image/png', 'a.png')]);
+    expect(await rawUpload(proc.port, { token, body: pieces(png, 6), abortAfter: 3 })).toBeNull();
+    const malformed = [
+      multipart([filePart(PNG, 'image/png', 'one.png'), filePart(PNG, 'image/png', 'two.png')]),
+      multipart([part(['Content-Disposition: form-data; name="file"', 'Content-Type: application/octet-stream'], PNG)]),
+      multipart([filePart(PNG, 'image/png', 'open.png')], { close: false }),
+    ];
+    for (const body of malformed) expect((await rawUpload(proc.port, { token, body: pieces(body, 3) }))?.status).toBe(400);
+    expect(proc.exitInfo()).toBeNull();
+    expect((await dataAt<{ me: { email: string } }, unknown>(proc, '{ me { email } }', undefined, token)).me.email).toBe(ADMIN_EMAIL);
   });
 });

@@ -64,6 +64,8 @@ export async function receiveOneFile<T extends { discard(): Promise<void> }>(
     req.on('close', () => {
       if (!req.complete) refuse(interrupted());
     });
+    // A client gone while the token was being checked closed the request before these listeners existed.
+    if (req.destroyed) return refuse(interrupted());
     req.pipe(parser);
   });
 
