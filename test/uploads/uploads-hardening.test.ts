@@ -66,11 +66,12 @@ function parseResponse(raw: Buffer): RawResponse | null {
 /**
  * POSTs a multipart body to /uploads over a raw socket, one piece at a time with a pause between pieces, the way a
  * slow client's TCP segments arrive. `framing: 'chunked'` sends Transfer-Encoding: chunked; a number declares that
- * Content-Length whatever the body's length. `abortAfter` closes the socket after that many pieces.
+ * Content-Length whatever the body's length. `abortAfter` closes the socket after that many pieces; `afterAnswer`
+ * is written once the answer has arrived (bytes past the Content-Length that come late).
  */
 async function rawUpload(
   port: number,
-  opts: { token?: string | null; body: Buffer[]; pauseMs?: number; framing?: 'length' | 'chunked' | number; abortAfter?: number },
+  opts: { token?: string | null; body: Buffer[]; pauseMs?: number; framing?: 'length' | 'chunked' | number; abortAfter?: number; afterAnswer?: Buffer },
 ): Promise<RawResponse | null> {
   const total = opts.body.reduce((n, b) => n + b.length, 0);
   const framing = opts.framing ?? 'length';
@@ -111,6 +112,7 @@ async function rawUpload(
   if (framing === 'chunked' && !closed) socket.write('0\r\n\r\n');
   // Every answer here is small and carries a Content-Length: stop at the first whole response.
   await eventually(() => closed || parseResponse(Buffer.concat(received)) !== null, 20000, 'an HTTP response');
+  if (opts.afterAnswer && !closed) await new Promise((r) => socket.write(opts.afterAnswer!, r));
   socket.destroy();
   return parseResponse(Buffer.concat(received));
 }
@@ -199,9 +201,9 @@ describe('uploads: refusals, aborts and malformed bodies never crash the server 
     // The first body is cut short (refused as truncated); what follows is no HTTP request and closes the connection.
     const res = await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 4), framing: body.length - 1000 });
     await expectRefused(res, 400, 'BAD_USER_INPUT', /malformed/);
-    // The same when the bytes past the Content-Length come after a pause: the truncated upload itself is refused first.
+    // When the bytes past the Content-Length come late, the truncated upload itself is what gets refused.
     const parts = pieces(body, 4);
-    const slow = await rawUpload(app.shiftdesk.port, { token: agent.token, body: parts, framing: body.length - parts[parts.length - 1].length });
+    const slow = await rawUpload(app.shiftdesk.port, { token: agent.token, body: parts.slice(0, -1), afterAnswer: parts[parts.length - 1] });
     await expectRefused(slow, 400, 'BAD_USER_INPUT', /malformed: Unexpected end of form/);
   });
 
