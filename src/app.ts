@@ -91,6 +91,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     cleanups.unshift(async () => services.routing.stop());
     services.lifecycle.start(services.scheduler);
     services.tickets.start(services.scheduler);
+    services.uploads.start(services.scheduler, config.uploads, () => orm.em.fork());
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
 

@@ -122,6 +122,8 @@ const spec = {
   TICKET_REOPEN_WINDOW_DAYS: positiveInt({ default: 7, desc: 'a resolved ticket may be reopened this many days after its resolution' }),
   TICKET_AGENT_LIMIT: positiveInt({ default: 20, desc: 'open tickets one agent holds at most (auto-assignment and assignTicket)' }),
   TICKET_SLA_SWEEP_SECONDS: positiveInt({ default: 30, desc: 'how often SLA warnings and breaches are looked for (and ticket queues drained)' }),
+  UPLOAD_SWEEP_SECONDS: positiveInt({ default: 600, desc: 'how often DATA_DIR/uploads is searched for files without a row (left by a crash mid-upload)' }),
+  UPLOAD_ORPHAN_GRACE_SECONDS: positiveInt({ default: 3600, desc: 'a file without a row is removed once it is this old (longer than any upload takes)' }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
   SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'how long SIGTERM waits for requests to finish' }),
 };
@@ -162,6 +164,7 @@ export type Config = Readonly<{
   knowledge: KnowledgeSettings & { configFile: string; engine: 'jieba' | 'intl'; autoAnswerThreshold: number };
   classifier: { rulesFile: string; rules: ClassifierRules };
   tickets: TicketSettings;
+  uploads: { sweepEveryMs: number; orphanGraceMs: number };
   playground: boolean;
   shutdownGraceMs: number;
 }>;
@@ -234,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     knowledge: { ...knowledge, configFile: knowledgeFile, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl', autoAnswerThreshold: e.AUTO_ANSWER_THRESHOLD },
     classifier: { rulesFile, rules: classifierRules },
     tickets,
+    uploads: { sweepEveryMs: e.UPLOAD_SWEEP_SECONDS * 1000, orphanGraceMs: e.UPLOAD_ORPHAN_GRACE_SECONDS * 1000 },
     playground: e.PLAYGROUND,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   });

@@ -11,6 +11,7 @@ import { authenticate, Authentication, buildContext, Context } from './context';
 import { currentTraceId, newTraceId, withTrace } from './platform/trace';
 import { credentialsPlugin } from './platform/auth/credentials';
 import { ErrorCode } from './platform/errors';
+import { answerMalformedHttp } from './platform/http-client-errors';
 import { formatError } from './platform/graphql-errors';
 import { playgroundPage } from './playground';
 import type { Services } from './services';
@@ -39,6 +40,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     withTrace(traceId, next);
   });
   const httpServer = http.createServer(app);
+  httpServer.on('clientError', answerMalformedHttp);
 
   const armor = new ApolloArmor({
     maxDepth: { n: config.limits.maxDepth },

@@ -1,11 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { opendir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role, Viewer } from '../../platform/auth/roles';
+import { pgArray } from '../../platform/db/arrays';
+import type { Scheduler } from '../../platform/scheduler';
 import { isUuid } from '../accounts/account.service';
 import { Upload } from './upload.entity';
 
@@ -20,6 +23,7 @@ const ALLOWED: Record<string, (head: Buffer) => boolean> = {
   'application/pdf': (h) => h.subarray(0, 5).toString('latin1') === '%PDF-',
 };
 
+/** The client's fault: answered with `status` (400, 413, 415) and code BAD_USER_INPUT. */
 export class UploadRejected extends Error {
   constructor(
     readonly status: number,
@@ -29,10 +33,32 @@ export class UploadRejected extends Error {
   }
 }
 
+/** A file written to disk that no row names yet: `keep` gives it one, `discard` removes it. */
+export class StagedFile {
+  constructor(
+    readonly id: string,
+    readonly path: string,
+    readonly name: string,
+    readonly size: number,
+    readonly contentType: string,
+  ) {}
+
+  /** Never fails: a file it could not remove is left to the orphan sweep. */
+  async discard(): Promise<void> {
+    await rm(this.path, { force: true }).catch(() => undefined);
+  }
+}
+
+export interface UploadSweepSettings {
+  sweepEveryMs: number;
+  /** Longer than any upload takes: a younger file without a row may be one being written or about to get its row. */
+  orphanGraceMs: number;
+}
+
 /** Decides whether a viewer other than the owner may read an upload (e.g. whoever may decide the leave request it is attached to). */
 export type UploadReadPolicy = (em: EntityManager, viewer: Viewer, upload: Upload) => Promise<boolean>;
 
-/** Files under DATA_DIR/uploads, their metadata in PostgreSQL. */
+/** Files under DATA_DIR/uploads (named by their row's id), their metadata in PostgreSQL. */
 export class UploadService {
   private readonly dir: string;
   private readonly policies: UploadReadPolicy[] = [];
@@ -46,15 +72,20 @@ export class UploadService {
     this.policies.push(policy);
   }
 
-  /** Streams one file to disk, checking size and type as it goes; nothing is kept when it is refused. */
-  async store(em: EntityManager, owner: Viewer, file: Readable, name: string, declaredType: string): Promise<Upload> {
+  /** Removes files without a row on a schedule (what a crash between writing a file and inserting its row leaves). */
+  start(scheduler: Scheduler, settings: UploadSweepSettings, em: () => EntityManager): void {
+    scheduler.every('upload-orphan-sweep', settings.sweepEveryMs, () => this.sweepOrphans(em(), settings.orphanGraceMs));
+  }
+
+  /**
+   * Streams one file to disk, checking its type and size as it goes. Rejects with UploadRejected (nothing left on
+   * disk) when the type is not accepted, the bytes do not match it, or it is too big.
+   */
+  async stage(file: Readable, name: string, declaredType: string): Promise<StagedFile> {
     const check = ALLOWED[declaredType];
-    if (!check) {
-      file.resume();
-      throw new UploadRejected(415, `Files of type ${declaredType || 'unknown'} are not accepted (images and PDF only)`);
-    }
-    const upload = em.create(Upload, { ownerId: owner.id, name: cleanName(name), size: 0, contentType: declaredType });
-    const target = path.join(this.dir, upload.id);
+    if (!check) throw new UploadRejected(415, `Files of type ${declaredType || 'unknown'} are not accepted (images and PDF only)`);
+    const id = randomUUID();
+    const target = path.join(this.dir, id);
     let size = 0;
     let head = Buffer.alloc(0);
     const guard = new Transform({
@@ -73,17 +104,22 @@ export class UploadService {
       },
     });
     try {
+      // pipeline settles only once every stream has closed, so the file is not being written when it is removed.
       await pipeline(file, guard, createWriteStream(target, { flags: 'wx' }));
     } catch (err) {
-      file.resume(); // drain what is left so the request can finish
       await rm(target, { force: true });
       throw err;
     }
-    upload.size = size;
+    return new StagedFile(id, target, cleanName(name), size, declaredType);
+  }
+
+  /** Gives a staged file its row; when that fails, the file goes too. */
+  async keep(em: EntityManager, owner: Viewer, staged: StagedFile): Promise<Upload> {
+    const upload = em.create(Upload, { id: staged.id, ownerId: owner.id, name: staged.name, size: staged.size, contentType: staged.contentType });
     try {
       await em.persistAndFlush(upload);
     } catch (err) {
-      await rm(target, { force: true });
+      await staged.discard();
       throw err;
     }
     return upload;
@@ -95,6 +131,29 @@ export class UploadService {
     const upload = await em.findOne(Upload, { id });
     if (!upload || !(await this.mayRead(em, viewer, upload))) return null;
     return { upload, stream: createReadStream(path.join(this.dir, upload.id)) };
+  }
+
+  /** Removes the files older than `graceMs` that no row names; returns how many. Other names in the directory are left alone. */
+  async sweepOrphans(em: EntityManager, graceMs: number): Promise<number> {
+    const cutoff = Date.now() - graceMs;
+    const old: string[] = [];
+    for await (const entry of await opendir(this.dir)) {
+      if (!entry.isFile() || !isUuid(entry.name)) continue;
+      const info = await stat(path.join(this.dir, entry.name)).catch(() => null); // gone meanwhile: nothing to do
+      if (info && info.mtimeMs < cutoff) old.push(entry.name);
+    }
+    let removed = 0;
+    for (let i = 0; i < old.length; i += 500) {
+      const batch = old.slice(i, i + 500);
+      const rows = await em.getConnection().execute<Array<{ id: string }>>('SELECT id FROM uploads WHERE id = ANY(?::uuid[])', [pgArray(batch)]);
+      const named = new Set(rows.map((r) => r.id));
+      for (const id of batch) {
+        if (named.has(id)) continue;
+        await rm(path.join(this.dir, id), { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   private async mayRead(em: EntityManager, viewer: Viewer, upload: Upload): Promise<boolean> {
