@@ -13,6 +13,7 @@ import {
   SendMessageDocument,
   UsersDocument,
 } from '../generated/graphql';
+import { createLogger } from '../../src/platform/logger';
 import { GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
 
 type Person = { id: string; token: string };
@@ -214,5 +215,82 @@ describe('forged cursors are BAD_USER_INPUT on every connection', () => {
     const next = (await app.data(UsersDocument, { first: 2, after: first.pageInfo.endCursor }, admin)).users;
     expect(next.nodes.map((n) => n.id)).not.toContain(first.nodes[0].id);
     expect(next.nodes).toHaveLength(2);
+  });
+});
+
+describe('logs keep no message content, passwords or tokens, also when the database refuses a statement', () => {
+  const lines: string[] = [];
+  let app: TestApp;
+  let db: PgClient;
+  let customer: Person;
+  let conversationId: string;
+
+  /** The log lines of a response's trace id. */
+  const logsOf = (res: GqlResult<unknown>) => lines.map((l) => JSON.parse(l)).filter((l) => l.traceId === res.headers.get('x-trace-id'));
+
+  beforeAll(async () => {
+    // the production logger (its serializers are under test), writing into memory, SQL statements included
+    const logger = createLogger('trace', { write: (line: string) => void lines.push(line) });
+    app = await startTestApp({ logger, env: { ROUTING_REQUIRE_SHIFT: 'false' } });
+    db = new PgClient({ connectionString: app.databaseUrl });
+    await db.connect();
+    // A database that refuses some rows, as a constraint or a trigger of a real deployment might, and whose
+    // error repeats the row's values (as PostgreSQL's own "Failing row contains (…)" details do).
+    await db.query(`
+      CREATE FUNCTION refuse_marked_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF to_jsonb(NEW)::text LIKE '%REFUSE-ME%' THEN
+          RAISE EXCEPTION 'refused by the test trigger'
+            USING DETAIL = format('Failing row contains (%s).', (SELECT string_agg(value, ', ') FROM jsonb_each_text(to_jsonb(NEW))));
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_marked_users BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse_marked_rows();
+      CREATE TRIGGER refuse_marked_messages BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_marked_rows();`);
+    const dept = await app.createDepartment('订单问题', 'order');
+    const agent = await app.createUser({ role: 'AGENT', departmentId: dept.id });
+    await app.data(HeartbeatDocument, {}, agent.token);
+    customer = await app.createUser({ role: 'CUSTOMER' });
+    conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '你好' } }, customer.token)).requestService.conversation!.id;
+  });
+  afterAll(async () => {
+    await db?.end();
+    await app?.stop();
+  });
+
+  it('a refused registration is logged as an error without the e-mail, name or password', async () => {
+    const secret = { email: 'refuse-me-4711@test.local', displayName: 'REFUSE-ME Ada 4711', password: 'hunter2-REFUSE-ME-4711' };
+    const res = await app.exec(RegisterCustomerDocument, { input: secret });
+    expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['INTERNAL_SERVER_ERROR']);
+    const logged = logsOf(res);
+    // the operator still learns what failed and where
+    const errors = logged.filter((l) => l.level >= 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0].err).toMatchObject({ code: 'P0001', message: expect.stringMatching(/^insert into "users" .* - refused by the test trigger/s) });
+    const text = JSON.stringify(logged);
+    for (const value of Object.values(secret)) expect(text).not.toContain(value);
+  });
+
+  it('a refused chat message is logged without its content', async () => {
+    const content = 'my card number is 4111-REFUSE-ME-1111';
+    const res = await app.exec(SendMessageDocument, { input: { conversationId, content, clientMessageId: 'refused-1' } }, customer.token);
+    expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['INTERNAL_SERVER_ERROR']);
+    const logged = logsOf(res);
+    expect(logged.filter((l) => l.level >= 50).length).toBeGreaterThanOrEqual(1);
+    const text = JSON.stringify(logged);
+    expect(text).toContain('refused by the test trigger');
+    expect(text).not.toContain('4111');
+  });
+
+  it('statements logged at trace level carry no values, and tokens are never logged', async () => {
+    const content = 'a private note 90210';
+    const res = await app.exec(SendMessageDocument, { input: { conversationId, content, clientMessageId: 'traced-1' } }, customer.token);
+    expect(res.errors).toBeUndefined();
+    const login = await app.exec(LoginDocument, { email: 'nobody-90210@test.local', password: 'pw-90210-secret' });
+    expect(login.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(lines.some((l) => JSON.parse(l).sql)).toBe(true);
+    const text = lines.join('\n');
+    expect(text).not.toContain('90210');
+    expect(text).not.toContain(customer.token);
   });
 });
