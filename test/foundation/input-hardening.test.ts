@@ -141,6 +141,11 @@ describe('control characters in string arguments are BAD_USER_INPUT, over HTTP a
     expect(await counts()).toEqual(before);
   });
 
+  it('in a custom scalar (a date-time): refused when the value is parsed', async () => {
+    const res = await app.exec(AuditLogDocument, { filter: { from: `2024-01-01T00:00:00Z${NUL}` } }, admin);
+    expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+  });
+
   it('in a subscription’s arguments', async () => {
     const res = await overWebSocket(app.ws(customer.token), 'subscription ($id: ID!) { conversationEvents(conversationId: $id) { __typename } }', {
       id: `${conversationId}${NUL}`,
