@@ -108,7 +108,7 @@ describe('property: no `after` string makes any connection fail inside the serve
           expect(outcome).toEqual({ ...outcome, errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })] });
           expect(res.errors[0].extensions?.fields).toEqual([expect.objectContaining({ field: 'after' })]);
         }),
-        { numRuns: 60 },
+        { numRuns: 40 },
       );
     }
   });
