@@ -1,4 +1,4 @@
-import type { EntityManager, EntityName, FilterQuery, QueryOrderMap } from '@mikro-orm/postgresql';
+import type { EntityManager, EntityName, EntityProperty, FilterQuery, QueryOrderMap } from '@mikro-orm/postgresql';
 import { ClassType, Field, ObjectType } from 'type-graphql';
 import { InvalidInput } from './errors';
 
@@ -45,7 +45,8 @@ export async function paginate<T extends object>(
   opts: { first: number; after?: string | null; orderBy: QueryOrderMap<T> },
 ): Promise<Page<T>> {
   checkPageSize(opts.first);
-  checkCursor(opts.after, Object.keys(opts.orderBy).length);
+  const properties = em.getMetadata(entity).properties as Record<string, EntityProperty>;
+  checkCursor(opts.after, Object.keys(opts.orderBy).map((key) => properties[key]));
   const cursor = await em.findByCursor(entity, where, {
     first: opts.first,
     after: opts.after ?? undefined,
@@ -56,10 +57,11 @@ export async function paginate<T extends object>(
 }
 
 /**
- * MikroORM's cursors are base64url JSON arrays, one value per ordering key. Anything else (made up,
- * or from another list) is the caller's mistake: BAD_USER_INPUT rather than a failed query.
+ * MikroORM's cursors are base64url JSON arrays, one value per ordering key. Anything else (made up, from
+ * another list, a number where a date belongs, a date PostgreSQL cannot hold) is the caller's mistake:
+ * BAD_USER_INPUT here, rather than a failed query or a JavaScript error inside MikroORM.
  */
-export function checkCursor(after: string | null | undefined, keys: number): void {
+export function checkCursor(after: string | null | undefined, keys: EntityProperty[]): void {
   if (after === undefined || after === null) return;
   let value: unknown = null;
   try {
@@ -67,7 +69,36 @@ export function checkCursor(after: string | null | undefined, keys: number): voi
   } catch {
     // not JSON: reported below
   }
-  const plain = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
-  if (!Array.isArray(value) || value.length !== keys || !value.every(plain)) throw new InvalidInput('after', 'is not a cursor of this list');
+  if (!Array.isArray(value) || value.length !== keys.length || !keys.every((key, i) => fitsKey(key, value[i]))) {
+    throw new InvalidInput('after', 'is not a cursor of this list');
+  }
 }
 
+/** Exactly what MikroORM writes for a date (`toISOString()`), from year 1 to 9999: within PostgreSQL's range. */
+const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const INTEGER_RANGE: Record<string, number> = { smallint: 2 ** 15, int: 2 ** 31, integer: 2 ** 31 };
+
+/** Whether `value` is one that MikroORM could have written into a cursor for this ordering key. */
+function fitsKey(key: EntityProperty | undefined, value: unknown): boolean {
+  if (!key) return false;
+  const column = (key.columnTypes?.[0] ?? String(key.type)).toLowerCase();
+  switch (key.runtimeType) {
+    case 'Date': {
+      if (typeof value !== 'string' || !CURSOR_INSTANT.test(value) || value.startsWith('0000')) return false;
+      const time = Date.parse(value);
+      return Number.isFinite(time) && new Date(time).toISOString() === value;
+    }
+    case 'number': {
+      const limit = INTEGER_RANGE[column] ?? Number.MAX_SAFE_INTEGER;
+      return typeof value === 'number' && Number.isSafeInteger(value) && value >= -limit && value < limit;
+    }
+    case 'string':
+      // other text keys are bound as parameters; a NUL would still fail in PostgreSQL
+      return typeof value === 'string' && (column === 'uuid' ? UUID.test(value) : !value.includes('\u0000'));
+    case 'boolean':
+      return typeof value === 'boolean';
+    default:
+      return false;
+  }
+}

@@ -3,10 +3,13 @@ import { Migrator } from '@mikro-orm/migrations';
 import { Client } from 'pg';
 import { ENTITIES } from '../../entities';
 import { MIGRATIONS } from '../../../migrations';
-import type { Logger } from '../logger';
+import { redactSqlValues, type Logger } from '../logger';
 import type { Metrics } from '../metrics';
 
-/** Counts every SQL statement (the `shiftdesk_sql_queries_total` metric) and logs them only at `trace`. */
+/**
+ * Counts every SQL statement (the `shiftdesk_sql_queries_total` metric) and logs them only at `trace`, without
+ * values: MikroORM hands over the statement with placeholders, and any literal in it is redacted all the same.
+ */
 class CountingLogger extends DefaultLogger {
   constructor(
     options: LoggerOptions,
@@ -18,7 +21,7 @@ class CountingLogger extends DefaultLogger {
 
   override logQuery(context: { query: string } & LogContext): void {
     this.metrics?.sqlQueries.inc();
-    if (this.pinoLogger.isLevelEnabled('trace')) this.pinoLogger.trace({ sql: context.query, took: context.took }, 'sql');
+    if (this.pinoLogger.isLevelEnabled('trace')) this.pinoLogger.trace({ sql: redactSqlValues(context.query), took: context.took }, 'sql');
   }
 }
 
