@@ -42,11 +42,15 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   const armor = new ApolloArmor({
     maxDepth: { n: config.limits.maxDepth },
     costLimit: { maxCost: config.limits.maxCost },
-    maxAliases: { n: config.limits.maxAliases },
+    // Armor leaves `__typename` out of the count by default, so 500 `a: __typename` passed; count every alias.
+    maxAliases: { n: config.limits.maxAliases, allowList: [] },
     // Armor's token plugin throws from parsingDidStart, which Apollo answers with HTTP 500 for every
     // syntax error; graphql-js's own parse option gives the same limit as a normal 400 parse failure.
     maxTokens: { enabled: false },
     maxDirectives: { n: config.limits.maxDirectives },
+    // Armor's plugin masks "Did you mean" for HTTP only, and misses enum-value hints; formatError (shared by
+    // HTTP and graphql-ws) drops them all.
+    blockFieldSuggestion: { enabled: false },
   }).protect();
 
   const ws = attachGraphqlWs(services, schema, httpServer, armor.validationRules);
