@@ -94,6 +94,8 @@ const spec = {
   TICKET_AGENT_LIMIT: positiveInt({ default: 20, desc: 'open tickets one agent holds at most (auto-assignment and assignTicket)' }),
   TICKET_SLA_SWEEP_SECONDS: positiveInt({ default: 30, desc: 'how often SLA warnings and breaches are looked for (and ticket queues drained)' }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
+  INTROSPECTION: bool({ default: true, desc: 'answer __schema / __type queries (the playground and codegen need them), over HTTP and WebSocket' }),
+  METRICS_TOKEN: secret({ default: '', desc: 'when set, GET /metrics requires Authorization: Bearer <this> (at least 32 characters)' }),
   SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'how long SIGTERM waits for requests to finish' }),
 };
 
@@ -130,6 +132,8 @@ export type Config = Readonly<{
   classifier: { rulesFile: string; rules: ClassifierRules };
   tickets: TicketSettings;
   playground: boolean;
+  introspection: boolean;
+  metricsToken: string | null;
   shutdownGraceMs: number;
 }>;
 
@@ -198,6 +202,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifier: { rulesFile, rules: classifierRules },
     tickets,
     playground: e.PLAYGROUND,
+    introspection: e.INTROSPECTION,
+    metricsToken: e.METRICS_TOKEN || null,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   });
 }

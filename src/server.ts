@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
@@ -6,7 +7,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { GraphQLError, GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { buildContext, Context, resolveViewer } from './context';
 import { currentTraceId, newTraceId, withTrace } from './platform/trace';
 import { bearerToken } from './platform/auth/tokens';
@@ -52,12 +53,15 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     // HTTP and graphql-ws) drops them all.
     blockFieldSuggestion: { enabled: false },
   }).protect();
+  // One list of validation rules for both transports: the limits, and no introspection when it is off.
+  const validationRules = [...armor.validationRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
 
-  const ws = attachGraphqlWs(services, schema, httpServer, armor.validationRules);
+  const ws = attachGraphqlWs(services, schema, httpServer, validationRules);
 
   const apollo = new ApolloServer<Context>({
     schema,
     ...armor,
+    validationRules,
     parseOptions: { maxTokens: config.limits.maxTokens },
     plugins: [...armor.plugins, ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
       // Apollo's own landing page loads Sandbox from a CDN; ShiftDesk serves its offline GraphiQL instead.
@@ -68,6 +72,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
       ApolloServerPluginCacheControlDisabled(),
       observabilityPlugin(services), ws.drainPlugin],
     formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),
+    // INTROSPECTION is enforced by the validation rule above, the same one graphql-ws runs.
     introspection: true,
     // main.ts owns SIGINT/SIGTERM (drain, then stop PostgreSQL); Apollo must not stop itself and re-signal.
     stopOnTerminationSignals: false,
@@ -82,7 +87,11 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     const checks = await readiness(services);
     res.status(Object.values(checks).every((c) => c === 'ok') ? 200 : 503).json(checks);
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (config.metricsToken && !isBearer(req.headers.authorization, config.metricsToken)) {
+      res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').type('text/plain').send('metrics need Authorization: Bearer <METRICS_TOKEN>\n');
+      return;
+    }
     res.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics());
   });
   app.get('/graphql', (req, res, next) => {
@@ -214,6 +223,12 @@ function jsonErrorHandler(services: Services) {
     const code = status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_USER_INPUT;
     res.status(status).json({ errors: [{ message, extensions: { code, traceId } }] });
   };
+}
+
+/** Compares digests, so the time taken says nothing about how much of the token matched. */
+function isBearer(header: string | undefined, token: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(header ?? ''), digest(`Bearer ${token}`));
 }
 
 function withTraceId(error: GraphQLFormattedError): GraphQLFormattedError {

@@ -96,4 +96,58 @@ describe('hardening: what a caller must not learn or get past', () => {
       );
     });
   });
+
+  describe('item 14: introspection on by default, /metrics open when METRICS_TOKEN is unset', () => {
+    it('introspection answers over HTTP and graphql-ws', async () => {
+      const http = await app.data<{ __schema: { queryType: { name: string } } }, unknown>('{ __schema { queryType { name } } }');
+      expect(http.__schema.queryType.name).toBe('Query');
+      const ws = await wsExec(adminWs, '{ __type(name: "User") { name } }');
+      expect(ws.errors).toBeUndefined();
+    });
+
+    it('/metrics answers without a token', async () => {
+      const res = await fetch(new URL('/metrics', app.url));
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/^# HELP/m);
+    });
+  });
+});
+
+describe('hardening: INTROSPECTION=false and METRICS_TOKEN', () => {
+  const METRICS_TOKEN = 'metrics-token-metrics-token-0123456789';
+  let app: TestApp;
+  let admin: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { INTROSPECTION: 'false', METRICS_TOKEN } });
+    admin = await app.adminToken();
+  });
+  afterAll(() => app.stop());
+
+  it('__schema and __type are BAD_USER_INPUT over HTTP and graphql-ws; __typename still answers', async () => {
+    for (const query of ['{ __schema { types { name } } }', '{ __type(name: "User") { fields { name } } }']) {
+      const http = await app.exec(query, undefined, admin);
+      expect(http.status).toBe(400);
+      // graphql-js's rule names every introspection field of the selection: one error or more, all of this code
+      expect(new Set(codes(http))).toEqual(new Set(['BAD_USER_INPUT']));
+      expect(messages(http)).toMatch(/introspection/i);
+      const ws = await wsExec(app.ws(admin), query);
+      expect(new Set(codes(ws))).toEqual(new Set(['BAD_USER_INPUT']));
+      expect(messages(ws)).toMatch(/introspection/i);
+    }
+    expect(await app.data('{ __typename }', undefined, admin)).toEqual({ __typename: 'Query' });
+  });
+
+  it('/metrics answers 401 without the bearer token or with a wrong one, and the metrics with it', async () => {
+    const metrics = new URL('/metrics', app.url);
+    for (const authorization of [undefined, 'Bearer wrong', METRICS_TOKEN, `Basic ${METRICS_TOKEN}`, `Bearer ${METRICS_TOKEN}x`]) {
+      const res = await fetch(metrics, { headers: authorization ? { authorization } : {} });
+      expect({ authorization, status: res.status }).toEqual({ authorization, status: 401 });
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(await res.text()).not.toMatch(/# HELP/);
+    }
+    const res = await fetch(metrics, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^# HELP/m);
+  });
 });
