@@ -13,7 +13,7 @@ import { currentTraceId, newTraceId, withTrace } from './platform/trace';
 import { bearerToken } from './platform/auth/tokens';
 import { ErrorCode } from './platform/errors';
 import { formatError } from './platform/graphql-errors';
-import { playgroundPage } from './playground';
+import { playgroundPage, playgroundSecurityHeaders } from './playground';
 import type { Services } from './services';
 import { attachGraphqlWs } from './websocket';
 import { uploadRoutes } from './modules/uploads/upload.routes';
@@ -94,14 +94,20 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     }
     res.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics());
   });
-  app.get('/graphql', (req, res, next) => {
-    const wantsPage = config.playground && !req.query.query && (req.headers.accept ?? '').includes('text/html');
-    if (!wantsPage) return next();
-    const page = playgroundPage();
-    res.set('Content-Type', 'text/html; charset=utf-8').set('Cache-Control', 'public, max-age=3600').set('Vary', 'Accept-Encoding');
-    if ((req.headers['accept-encoding'] ?? '').includes('gzip')) res.set('Content-Encoding', 'gzip').send(page.gzipped);
-    else res.send(page.html);
-  });
+  app.get(
+    '/graphql',
+    (req, _res, next) => {
+      const wantsPage = config.playground && !req.query.query && (req.headers.accept ?? '').includes('text/html');
+      next(wantsPage ? undefined : 'route');
+    },
+    playgroundSecurityHeaders(),
+    (req, res) => {
+      const page = playgroundPage();
+      res.set('Content-Type', 'text/html; charset=utf-8').set('Cache-Control', 'public, max-age=3600').set('Vary', 'Accept-Encoding');
+      if ((req.headers['accept-encoding'] ?? '').includes('gzip')) res.set('Content-Encoding', 'gzip').send(page.gzipped);
+      else res.send(page.html);
+    },
+  );
   app.use(
     '/graphql',
     (_req: Request, res: Response, next: NextFunction) => {

@@ -97,6 +97,24 @@ describe('hardening: what a caller must not learn or get past', () => {
     });
   });
 
+  describe('item 11: security headers of the playground page', () => {
+    it('GET /graphql for a browser carries CSP (own scripts by hash, same-origin connections), nosniff, DENY framing and no-referrer', async () => {
+      const res = await fetch(app.url, { headers: { accept: 'text/html' } });
+      expect(res.status).toBe(200);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+      expect(directives['default-src']).toEqual(["'none'"]);
+      expect(directives['script-src']).toHaveLength(2);
+      for (const source of directives['script-src']) expect(source).toMatch(/^'sha256-[A-Za-z0-9+/]+=*'$/);
+      expect(directives['connect-src']).toEqual(["'self'"]);
+      expect(directives['frame-ancestors']).toEqual(["'none'"]);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      await res.arrayBuffer();
+    });
+  });
+
   describe('item 14: introspection on by default, /metrics open when METRICS_TOKEN is unset', () => {
     it('introspection answers over HTTP and graphql-ws', async () => {
       const http = await app.data<{ __schema: { queryType: { name: string } } }, unknown>('{ __schema { queryType { name } } }');
