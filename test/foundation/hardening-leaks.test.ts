@@ -1,4 +1,7 @@
 import type { Client } from 'graphql-ws';
+import { Conversation, ConversationStatus, rankOf } from '../../src/modules/conversations/conversation.entity';
+import { ServicePriority } from '../../src/modules/conversations/queue-policy';
+import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { withoutSuggestions } from '../../src/platform/graphql-errors';
 import { GqlResult, startTestApp, TestApp } from '../support/harness';
 import { wsExec, WsResult } from '../support/ws';
@@ -112,6 +115,121 @@ describe('hardening: what a caller must not learn or get past', () => {
       expect(res.headers.get('x-frame-options')).toBe('DENY');
       expect(res.headers.get('referrer-policy')).toBe('no-referrer');
       await res.arrayBuffer();
+    });
+  });
+
+  describe('item 13: a customer sees only id, displayName and role of staff', () => {
+    let customer: { id: string; token: string; email: string };
+    let agent: { id: string; token: string; email: string };
+    let ticketId: string;
+    let conversationId: string;
+    const PRIVATE = ['email', 'employeeCode', 'skills', 'maxConcurrentChats', 'departmentId', 'department { name }', 'active', 'createdAt', 'updatedAt'];
+
+    beforeAll(async () => {
+      const department = await app.createDepartment('Leaks', 'leaks');
+      agent = await app.createUser({ role: 'AGENT', departmentId: department.id, employeeCode: 'KF9301', skills: ['退款'], maxConcurrentChats: 7 });
+      customer = await app.createUser({ role: 'CUSTOMER' });
+      const em = app.services.orm.em.fork();
+      const now = new Date();
+      const later = new Date(now.getTime() + 3_600_000);
+      const ticket = em.create(Ticket, {
+        customerId: customer.id,
+        createdById: customer.id,
+        subject: 'Leaks',
+        category: '其他',
+        departmentId: department.id,
+        priority: ServicePriority.NORMAL,
+        status: TicketStatus.ASSIGNED,
+        assigneeId: agent.id,
+        assignedAt: now,
+        firstResponseDueAt: later,
+        firstResponseWarnAt: later,
+        resolutionStartedAt: now,
+        resolutionDueAt: later,
+        resolutionWarnAt: later,
+        nextDueAt: later,
+      });
+      const conversation = em.create(Conversation, {
+        customerId: customer.id,
+        agentId: agent.id,
+        departmentId: department.id,
+        topic: 'leaks',
+        status: ConversationStatus.ACTIVE,
+        priority: ServicePriority.NORMAL,
+        priorityRank: rankOf(ServicePriority.NORMAL),
+        lastSeq: 0,
+      });
+      await em.flush();
+      ticketId = ticket.id;
+      conversationId = conversation.id;
+      await app.data('mutation ($id: ID!) { commentOnTicket(id: $id, body: "我们在处理") { id } }', { id: ticketId }, agent.token);
+    });
+
+    /** The staff user at each path a customer can reach one, as a selection around `fields`. */
+    const paths = (fields: string) => [
+      { name: 'ticket.assignee', query: `query ($t: ID!) { ticket(id: $t) { assignee { ${fields} } } }` },
+      { name: 'ticket.comments.author', query: `query ($t: ID!) { ticket(id: $t) { comments { author { ${fields} } } } }` },
+      { name: 'tickets.nodes.assignee', query: `{ tickets { nodes { assignee { ${fields} } } } }` },
+      { name: 'conversation.agent', query: `query ($c: ID!) { conversation(id: $c) { agent { ${fields} } } }` },
+      { name: 'conversations.nodes.agent', query: `{ conversations { nodes { agent { ${fields} } } } }` },
+    ];
+    const vars = () => ({ t: ticketId, c: conversationId });
+
+    it('every private field of the agent is FORBIDDEN on every path, and nothing of it is in the answer', async () => {
+      for (const field of PRIVATE) {
+        for (const path of paths(`id ${field}`)) {
+          const res = await app.exec(path.query, vars(), customer.token);
+          expect({ path: path.name, field, codes: codes(res) }).toEqual({ path: path.name, field, codes: ['FORBIDDEN'] });
+          const body = JSON.stringify(res.data);
+          expect(body).not.toContain(agent.email);
+          expect(body).not.toContain('KF9301');
+          expect(body).not.toContain('退款');
+        }
+      }
+    });
+
+    it('the same over graphql-ws', async () => {
+      const ws = app.ws(customer.token);
+      const res = await wsExec(ws, `query ($t: ID!) { ticket(id: $t) { assignee { id email employeeCode skills maxConcurrentChats } } }`, { t: ticketId });
+      // How many of the four refusals are reported depends on when the non-null `email` nulls the assignee.
+      expect(codes(res).length).toBeGreaterThan(0);
+      expect(new Set(codes(res))).toEqual(new Set(['FORBIDDEN']));
+      expect(JSON.stringify(res.data)).not.toContain(agent.email);
+    });
+
+    it("the agent's id, displayName and role answer on every path", async () => {
+      for (const path of paths('id displayName role')) {
+        const res = await app.exec<Record<string, any>, unknown>(path.query, vars(), customer.token);
+        expect({ path: path.name, errors: res.errors }).toEqual({ path: path.name, errors: undefined });
+        expect(JSON.stringify(res.data)).toContain(agent.id);
+      }
+    });
+
+    it('a customer still sees all of their own user, wherever it appears', async () => {
+      const own = 'id email displayName role employeeCode skills maxConcurrentChats departmentId active createdAt updatedAt';
+      const me = await app.data<{ me: { email: string } }, unknown>(`{ me { ${own} } }`, undefined, customer.token);
+      expect(me.me.email).toBe(customer.email);
+      const viaTicket = await app.data<{ ticket: { customer: { email: string } } }, unknown>(
+        `query ($t: ID!) { ticket(id: $t) { customer { ${own} } } }`,
+        { t: ticketId },
+        customer.token,
+      );
+      expect(viaTicket.ticket.customer.email).toBe(customer.email);
+    });
+
+    it('staff still see the private fields of the same user', async () => {
+      const res = await app.data<{ ticket: { assignee: { email: string; skills: string[] } } }, unknown>(
+        `query ($t: ID!) { ticket(id: $t) { assignee { email employeeCode skills maxConcurrentChats } } }`,
+        { t: ticketId },
+        agent.token,
+      );
+      expect(res.ticket.assignee).toMatchObject({ email: agent.email, skills: ['退款'] });
+      const asAdmin = await app.data<{ ticket: { assignee: { email: string } } }, unknown>(
+        `query ($t: ID!) { ticket(id: $t) { assignee { email } } }`,
+        { t: ticketId },
+        admin,
+      );
+      expect(asAdmin.ticket.assignee.email).toBe(agent.email);
     });
   });
 

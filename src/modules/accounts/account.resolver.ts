@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import type { Context } from '../../context';
 import { Role } from '../../platform/auth/roles';
 import {
@@ -12,6 +12,7 @@ import {
 } from './account.inputs';
 import { Department } from './department.entity';
 import { User } from './user.entity';
+import { StaffOrSelf } from './user-fields.guard';
 
 @Resolver(() => User)
 export class AccountResolver {
@@ -79,6 +80,7 @@ export class AccountResolver {
   }
 
   @FieldResolver(() => Department, { nullable: true })
+  @UseMiddleware(StaffOrSelf)
   department(@Root() user: User, @Ctx() ctx: Context) {
     return user.departmentId ? ctx.loaders.department.load(user.departmentId) : null;
   }

@@ -1,11 +1,19 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
+import { StaffOrSelf } from './user-fields.guard';
 
 export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 
-@ObjectType({ description: 'Anyone who signs in: staff (admins, managers, agents) and customers', simpleResolvers: true })
+/**
+ * `simpleResolvers` keeps plain property reads cheap (a board lists thousands of users); the private fields
+ * (all but id, displayName and role) opt out with `simple: false` so that StaffOrSelf runs on them.
+ */
+@ObjectType({
+  description: 'Anyone who signs in: staff (admins, managers, agents) and customers. A customer sees only id, displayName and role of other users (other fields: FORBIDDEN)',
+  simpleResolvers: true,
+})
 @Entity({ tableName: 'users' })
 export class User {
   [OptionalProps]?: 'id' | 'employeeCode' | 'departmentId' | 'skills' | 'maxConcurrentChats' | 'active' | 'tokenVersion' | 'createdAt' | 'updatedAt';
@@ -14,7 +22,8 @@ export class User {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  @Field({ description: 'Lower-case; unique' })
+  @Field({ description: 'Lower-case; unique', simple: false })
+  @UseMiddleware(StaffOrSelf)
   @Property({ type: 'text' })
   email!: string;
 
@@ -22,7 +31,8 @@ export class User {
   @Property({ type: 'text' })
   displayName!: string;
 
-  @Field(() => String, { nullable: true, description: 'Staff number such as KF001; unique; null for customers' })
+  @Field(() => String, { nullable: true, description: 'Staff number such as KF001; unique; null for customers', simple: false })
+  @UseMiddleware(StaffOrSelf)
   @Property({ type: 'text', nullable: true })
   employeeCode: string | null = null;
 
@@ -31,19 +41,23 @@ export class User {
   role!: Role;
 
   /** Kept as a plain id: the GraphQL `department` field resolves it through a DataLoader. */
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, simple: false })
+  @UseMiddleware(StaffOrSelf)
   @Property({ type: 'uuid', nullable: true })
   departmentId: string | null = null;
 
-  @Field(() => [String], { description: 'Skill tags used for routing, e.g. 退款, english' })
+  @Field(() => [String], { description: 'Skill tags used for routing, e.g. 退款, english', simple: false })
+  @UseMiddleware(StaffOrSelf)
   @Property({ type: 'text[]' })
   skills: string[] = [];
 
-  @Field(() => Int)
+  @Field(() => Int, { simple: false })
+  @UseMiddleware(StaffOrSelf)
   @Property({ type: 'integer' })
   maxConcurrentChats: number = DEFAULT_MAX_CONCURRENT_CHATS;
 
-  @Field()
+  @Field({ simple: false })
+  @UseMiddleware(StaffOrSelf)
   @Property({ type: 'boolean' })
   active: boolean = true;
 
@@ -54,11 +68,13 @@ export class User {
   @Property({ type: 'integer' })
   tokenVersion: number = 1;
 
-  @Field()
+  @Field({ simple: false })
+  @UseMiddleware(StaffOrSelf)
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 
-  @Field()
+  @Field({ simple: false })
+  @UseMiddleware(StaffOrSelf)
   @Property({ type: 'timestamptz', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 }
