@@ -92,17 +92,17 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return withCode([new GraphQLError('The operation to run could not be determined')], 'OPERATION_RESOLUTION_FAILURE');
 
+        const viewer = sessions.viewerOf(ctx.extra.session);
+        if (!viewer) {
+          ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden');
+          return [new GraphQLError('The session has ended', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+
         // graphql-js reports variables that do not fit their types without a code; over HTTP Apollo marks
         // them BAD_USER_INPUT before execution, and so does this (execute coerces them again: cheap).
         if (operation.variableDefinitions?.length) {
           const coerced = getVariableValues(schema, operation.variableDefinitions, payload.variables ?? {}, { maxErrors: 50 });
           if (coerced.errors) return withCode(coerced.errors, 'BAD_USER_INPUT');
-        }
-
-        const viewer = sessions.viewerOf(ctx.extra.session);
-        if (!viewer) {
-          ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden');
-          return [new GraphQLError('The session has ended', { extensions: { code: 'UNAUTHENTICATED' } })];
         }
         metrics.operations.inc({ operation: payload.operationName ?? 'anonymous', type: operation.operation, outcome: 'ws' });
         const args: ExecutionArgs = {
