@@ -1,5 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { Conversation, ConversationStatus, rankOf } from '../../src/modules/conversations/conversation.entity';
+import { ConversationTransfer } from '../../src/modules/conversations/conversation-transfer.entity';
 import { ServicePriority } from '../../src/modules/conversations/queue-policy';
 import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { withoutSuggestions } from '../../src/platform/graphql-errors';
@@ -160,6 +161,8 @@ describe('hardening: what a caller must not learn or get past', () => {
         lastSeq: 0,
       });
       await em.flush();
+      em.create(ConversationTransfer, { conversationId: conversation.id, fromAgentId: agent.id, toAgentId: agent.id, byId: agent.id, note: 'back to you' });
+      await em.flush();
       ticketId = ticket.id;
       conversationId = conversation.id;
       await app.data('mutation ($id: ID!) { commentOnTicket(id: $id, body: "我们在处理") { id } }', { id: ticketId }, agent.token);
@@ -172,6 +175,9 @@ describe('hardening: what a caller must not learn or get past', () => {
       { name: 'tickets.nodes.assignee', query: `{ tickets { nodes { assignee { ${fields} } } } }` },
       { name: 'conversation.agent', query: `query ($c: ID!) { conversation(id: $c) { agent { ${fields} } } }` },
       { name: 'conversations.nodes.agent', query: `{ conversations { nodes { agent { ${fields} } } } }` },
+      { name: 'conversation.transfers.fromAgent', query: `query ($c: ID!) { conversation(id: $c) { transfers { fromAgent { ${fields} } } } }` },
+      { name: 'conversation.transfers.toAgent', query: `query ($c: ID!) { conversation(id: $c) { transfers { toAgent { ${fields} } } } }` },
+      { name: 'conversation.transfers.by', query: `query ($c: ID!) { conversation(id: $c) { transfers { by { ${fields} } } } }` },
     ];
     const vars = () => ({ t: ticketId, c: conversationId });
 
