@@ -1,15 +1,11 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
-import { Field, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
-import { StaffOrSelf } from './user-fields.guard';
 
 export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 
-/**
- * `simpleResolvers` keeps plain property reads cheap (a board lists thousands of users); the private fields
- * (all but id, displayName and role) opt out with `simple: false` so that StaffOrSelf runs on them.
- */
+/** Fields other than id, displayName and role resolve in AccountResolver, which hides them from customers (privateFieldsOf). */
 @ObjectType({
   description: 'Anyone who signs in: staff (admins, managers, agents) and customers. A customer sees only id, displayName and role of other users (other fields: FORBIDDEN)',
   simpleResolvers: true,
@@ -22,8 +18,7 @@ export class User {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  @Field({ description: 'Lower-case; unique', simple: false })
-  @UseMiddleware(StaffOrSelf)
+  @Field({ description: 'Lower-case; unique' })
   @Property({ type: 'text' })
   email!: string;
 
@@ -31,8 +26,7 @@ export class User {
   @Property({ type: 'text' })
   displayName!: string;
 
-  @Field(() => String, { nullable: true, description: 'Staff number such as KF001; unique; null for customers', simple: false })
-  @UseMiddleware(StaffOrSelf)
+  @Field(() => String, { nullable: true, description: 'Staff number such as KF001; unique; null for customers' })
   @Property({ type: 'text', nullable: true })
   employeeCode: string | null = null;
 
@@ -41,23 +35,19 @@ export class User {
   role!: Role;
 
   /** Kept as a plain id: the GraphQL `department` field resolves it through a DataLoader. */
-  @Field(() => ID, { nullable: true, simple: false })
-  @UseMiddleware(StaffOrSelf)
+  @Field(() => ID, { nullable: true })
   @Property({ type: 'uuid', nullable: true })
   departmentId: string | null = null;
 
-  @Field(() => [String], { description: 'Skill tags used for routing, e.g. 退款, english', simple: false })
-  @UseMiddleware(StaffOrSelf)
+  @Field(() => [String], { description: 'Skill tags used for routing, e.g. 退款, english' })
   @Property({ type: 'text[]' })
   skills: string[] = [];
 
-  @Field(() => Int, { simple: false })
-  @UseMiddleware(StaffOrSelf)
+  @Field(() => Int)
   @Property({ type: 'integer' })
   maxConcurrentChats: number = DEFAULT_MAX_CONCURRENT_CHATS;
 
-  @Field({ simple: false })
-  @UseMiddleware(StaffOrSelf)
+  @Field()
   @Property({ type: 'boolean' })
   active: boolean = true;
 
@@ -68,13 +58,11 @@ export class User {
   @Property({ type: 'integer' })
   tokenVersion: number = 1;
 
-  @Field({ simple: false })
-  @UseMiddleware(StaffOrSelf)
+  @Field()
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 
-  @Field({ simple: false })
-  @UseMiddleware(StaffOrSelf)
+  @Field()
   @Property({ type: 'timestamptz', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 }
