@@ -125,6 +125,8 @@ const spec = {
   UPLOAD_SWEEP_SECONDS: positiveInt({ default: 600, desc: 'how often DATA_DIR/uploads is searched for files without a row (left by a crash mid-upload)' }),
   UPLOAD_ORPHAN_GRACE_SECONDS: positiveInt({ default: 3600, desc: 'a file without a row is removed once it is this old (longer than any upload takes)' }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
+  INTROSPECTION: bool({ default: true, desc: 'answer __schema / __type queries (the playground and codegen need them), over HTTP and WebSocket' }),
+  METRICS_TOKEN: secret({ default: '', desc: 'when set, GET /metrics requires Authorization: Bearer <this> (at least 32 characters)' }),
   SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'how long SIGTERM waits for requests to finish' }),
 };
 
@@ -166,6 +168,8 @@ export type Config = Readonly<{
   tickets: TicketSettings;
   uploads: { sweepEveryMs: number; orphanGraceMs: number };
   playground: boolean;
+  introspection: boolean;
+  metricsToken: string | null;
   shutdownGraceMs: number;
 }>;
 
@@ -239,6 +243,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tickets,
     uploads: { sweepEveryMs: e.UPLOAD_SWEEP_SECONDS * 1000, orphanGraceMs: e.UPLOAD_ORPHAN_GRACE_SECONDS * 1000 },
     playground: e.PLAYGROUND,
+    introspection: e.INTROSPECTION,
+    metricsToken: e.METRICS_TOKEN || null,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   });
 }

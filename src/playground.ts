@@ -1,8 +1,13 @@
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import type { RequestHandler } from 'express';
+import helmet from 'helmet';
 
 export interface PlaygroundPage {
   html: Buffer;
   gzipped: Buffer;
+  /** CSP sources (`'sha256-…'`) of the page's inline scripts: the only scripts it may run. */
+  scriptHashes: string[];
 }
 
 let cached: PlaygroundPage | null = null;
@@ -24,9 +29,50 @@ export function playgroundPage(): PlaygroundPage {
     defaultQuery: DEFAULT_QUERY,
     shouldPersistHeaders: true,
   });
-  const buf = Buffer.from(html.replace('<head>', `<head><script>${WS_AUTH_SHIM}</script>`), 'utf8');
-  cached = { html: buf, gzipped: gzipSync(buf, { level: 9 }) };
+  const page = html.replace('<head>', `<head><script>${WS_AUTH_SHIM}</script>`);
+  const buf = Buffer.from(page, 'utf8');
+  cached = { html: buf, gzipped: gzipSync(buf, { level: 9 }), scriptHashes: inlineScriptHashes(page) };
   return cached;
+}
+
+/**
+ * The page is two inline scripts (the shim below and GraphiQL's bundle); the bundle's text mentions
+ * `<script>` inside strings but its only real `</script>` is its own end, so a lazy match finds both.
+ */
+function inlineScriptHashes(page: string): string[] {
+  return [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(([, body]) => `'sha256-${createHash('sha256').update(body, 'utf8').digest('base64')}'`);
+}
+
+/**
+ * Security headers of the playground page (helmet): scripts only by the hashes of its own inline ones,
+ * Monaco's workers from the blob: URLs it creates, fetch and WebSocket to this origin only (CSP 3 `'self'`
+ * covers ws:/wss: of the same host), no framing, no referrer, no MIME sniffing.
+ * Styles stay inline-allowed: GraphiQL and Monaco inject them at run time.
+ */
+export function playgroundSecurityHeaders(): RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: [(_req, _res) => playgroundPage().scriptHashes.join(' ')],
+        workerSrc: ['blob:'],
+        connectSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        manifestSrc: ["'self'"],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    // HTTPS is the deployment's business (its TLS terminator sets HSTS if it wants it).
+    strictTransportSecurity: false,
+  });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
@@ -6,14 +7,14 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { GraphQLError, GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { authenticate, Authentication, buildContext, Context } from './context';
 import { currentTraceId, newTraceId, withTrace } from './platform/trace';
 import { credentialsPlugin } from './platform/auth/credentials';
 import { ErrorCode } from './platform/errors';
 import { answerMalformedHttp } from './platform/http-client-errors';
 import { formatError } from './platform/graphql-errors';
-import { playgroundPage } from './playground';
+import { playgroundPage, playgroundSecurityHeaders } from './playground';
 import type { Services } from './services';
 import { attachGraphqlWs } from './websocket';
 import { uploadRoutes } from './modules/uploads/upload.routes';
@@ -45,18 +46,25 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   const armor = new ApolloArmor({
     maxDepth: { n: config.limits.maxDepth },
     costLimit: { maxCost: config.limits.maxCost },
-    maxAliases: { n: config.limits.maxAliases },
+    // Armor leaves `__typename` out of the count by default, so 500 `a: __typename` passed; count every alias.
+    maxAliases: { n: config.limits.maxAliases, allowList: [] },
     // Armor's token plugin throws from parsingDidStart, which Apollo answers with HTTP 500 for every
     // syntax error; graphql-js's own parse option gives the same limit as a normal 400 parse failure.
     maxTokens: { enabled: false },
     maxDirectives: { n: config.limits.maxDirectives },
+    // Armor's plugin masks "Did you mean" for HTTP only, and misses enum-value hints; formatError (shared by
+    // HTTP and graphql-ws) drops them all.
+    blockFieldSuggestion: { enabled: false },
   }).protect();
+  // One list of validation rules for both transports: the limits, and no introspection when it is off.
+  const validationRules = [...armor.validationRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
 
-  const ws = attachGraphqlWs(services, schema, httpServer, armor.validationRules);
+  const ws = attachGraphqlWs(services, schema, httpServer, validationRules);
 
   const apollo = new ApolloServer<Context>({
     schema,
     ...armor,
+    validationRules,
     parseOptions: { maxTokens: config.limits.maxTokens },
     plugins: [...armor.plugins, ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
       // Apollo's own landing page loads Sandbox from a CDN; ShiftDesk serves its offline GraphiQL instead.
@@ -67,6 +75,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
       ApolloServerPluginCacheControlDisabled(),
       credentialsPlugin<Context>(), observabilityPlugin(services), ws.drainPlugin],
     formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),
+    // INTROSPECTION is enforced by the validation rule above, the same one graphql-ws runs.
     introspection: true,
     // main.ts owns SIGINT/SIGTERM (drain, then stop PostgreSQL); Apollo must not stop itself and re-signal.
     stopOnTerminationSignals: false,
@@ -81,17 +90,27 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     const checks = await readiness(services);
     res.status(Object.values(checks).every((c) => c === 'ok') ? 200 : 503).json(checks);
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (config.metricsToken && !isBearer(req.headers.authorization, config.metricsToken)) {
+      res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').type('text/plain').send('metrics need Authorization: Bearer <METRICS_TOKEN>\n');
+      return;
+    }
     res.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics());
   });
-  app.get('/graphql', (req, res, next) => {
-    const wantsPage = config.playground && !req.query.query && (req.headers.accept ?? '').includes('text/html');
-    if (!wantsPage) return next();
-    const page = playgroundPage();
-    res.set('Content-Type', 'text/html; charset=utf-8').set('Cache-Control', 'public, max-age=3600').set('Vary', 'Accept-Encoding');
-    if ((req.headers['accept-encoding'] ?? '').includes('gzip')) res.set('Content-Encoding', 'gzip').send(page.gzipped);
-    else res.send(page.html);
-  });
+  app.get(
+    '/graphql',
+    (req, _res, next) => {
+      const wantsPage = config.playground && !req.query.query && (req.headers.accept ?? '').includes('text/html');
+      next(wantsPage ? undefined : 'route');
+    },
+    playgroundSecurityHeaders(),
+    (req, res) => {
+      const page = playgroundPage();
+      res.set('Content-Type', 'text/html; charset=utf-8').set('Cache-Control', 'public, max-age=3600').set('Vary', 'Accept-Encoding');
+      if ((req.headers['accept-encoding'] ?? '').includes('gzip')) res.set('Content-Encoding', 'gzip').send(page.gzipped);
+      else res.send(page.html);
+    },
+  );
   app.use(
     '/graphql',
     (_req: Request, res: Response, next: NextFunction) => {
@@ -209,6 +228,12 @@ function jsonErrorHandler(services: Services) {
     const code = status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_USER_INPUT;
     res.status(status).json({ errors: [{ message, extensions: { code, traceId } }] });
   };
+}
+
+/** Compares digests, so the time taken says nothing about how much of the token matched. */
+function isBearer(header: string | undefined, token: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(header ?? ''), digest(`Bearer ${token}`));
 }
 
 function withTraceId(error: GraphQLFormattedError): GraphQLFormattedError {

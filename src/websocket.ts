@@ -4,6 +4,7 @@ import {
   DocumentNode,
   ExecutionArgs,
   getOperationAST,
+  getVariableValues,
   GraphQLError,
   GraphQLFormattedError,
   GraphQLSchema,
@@ -106,6 +107,13 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         if (!viewer) {
           ctx.extra.socket.close(CloseCode.Forbidden, CREDENTIAL_MESSAGES.EXPIRED);
           return [new GraphQLError('The session has ended', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+
+        // graphql-js reports variables that do not fit their types without a code; over HTTP Apollo marks
+        // them BAD_USER_INPUT before execution, and so does this (execute coerces them again: cheap).
+        if (operation.variableDefinitions?.length) {
+          const coerced = getVariableValues(schema, operation.variableDefinitions, payload.variables ?? {}, { maxErrors: 50 });
+          if (coerced.errors) return withCode(coerced.errors, 'BAD_USER_INPUT');
         }
         metrics.operations.inc({ operation: payload.operationName ?? 'anonymous', type: operation.operation, outcome: 'ws' });
         const args: ExecutionArgs = {

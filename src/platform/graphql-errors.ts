@@ -23,6 +23,17 @@ const INVALID_FORMAT: Record<string, string> = {
 };
 
 /**
+ * graphql-js's "Did you mean …?" hints (fields, arguments, types, input fields, enum values, in validation
+ * and in variable coercion alike) name parts of the schema a caller did not ask for. The hint is always the
+ * tail of a sentence: `Did you mean [sub-message ]"Name"[, "Name"…][, or "Name"]?`.
+ */
+const SUGGESTION = /\s*Did you mean (?:[a-z][a-z ]* )?"\w+"(?:(?:, |,? or )"\w+")*\?/g;
+
+export function withoutSuggestions(message: string): string {
+  return message.replace(SUGGESTION, '');
+}
+
+/**
  * Maps any error to a response error from the documented set. Expected failures keep their message;
  * anything else is masked: no stack, SQL or paths leave the server. `isExpected` is false for those,
  * so the caller logs them.
@@ -30,7 +41,8 @@ const INVALID_FORMAT: Record<string, string> = {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): { error: GraphQLFormattedError; isExpected: boolean } {
   const original = unwrapResolverError(error);
   const code = (formatted.extensions?.code as string | undefined) ?? (original instanceof GraphQLError ? (original.extensions?.code as string) : undefined);
-  const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+  // One place for both transports (Apollo's formatError over HTTP, formatAll in websocket.ts).
+  const base = { message: withoutSuggestions(formatted.message), locations: formatted.locations, path: formatted.path };
 
   // type-graphql's argument validation (class-validator)
   const validationErrors = (original as { extensions?: { validationErrors?: unknown } } | undefined)?.extensions?.validationErrors;

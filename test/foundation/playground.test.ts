@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { MeDocument } from '../generated/graphql';
-import { eventually, startTestApp, TestApp } from '../support/harness';
+import { ADMIN_EMAIL, eventually, startTestApp, TestApp } from '../support/harness';
 
 /** Debian's Chromium; `.ci/run` installs it, and under CI=true its absence fails this suite. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -28,7 +28,7 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     await app?.stop();
   });
 
-  it('runs a subscription over graphql-ws with the Authorization header from the Headers tab, loading nothing from outside', async () => {
+  it('runs a query and a subscription (graphql-ws, Authorization from the Headers tab) under its CSP, loading nothing from outside', async () => {
     const token = await app.adminToken();
     const me = (await app.data(MeDocument, {}, token)).me;
     const page = await browser.newPage();
@@ -41,7 +41,26 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     const received: string[] = [];
     page.on('websocket', (ws) => ws.on('framereceived', (f) => received.push(String(f.payload))));
 
-    await page.goto(app.url, { waitUntil: 'networkidle' });
+    // Chromium reports every CSP refusal on the console (and as a securitypolicyviolation event).
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+    });
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to load: CSP ${e.violatedDirective} ${e.blockedURI}`));
+    });
+
+    const response = await page.goto(app.url, { waitUntil: 'networkidle' });
+    const headers = response!.headers();
+    const csp = headers['content-security-policy'];
+    expect(csp).toMatch(/script-src 'sha256-[^']+' 'sha256-[^']+'(;|$)/); // its own two inline scripts, nothing else
+    expect(csp).toMatch(/connect-src 'self'/);
+    expect(csp).toMatch(/frame-ancestors 'none'/);
+    expect(csp).not.toMatch(/unsafe-eval/);
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['referrer-policy']).toBe('no-referrer');
+
     const replace = async (selector: string, text: string) => {
       await page.locator(selector).first().click();
       await page.keyboard.press('Control+A');
@@ -49,17 +68,26 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
       await page.keyboard.press('Shift+Control+End'); // drop what the editor auto-closed
       await page.keyboard.press('Delete');
     };
-    await replace('.graphiql-query-editor .monaco-editor', 'subscription Live { notifications { title body } }');
+    // The result pane is a Monaco editor, which renders spaces as no-break spaces.
+    const pane = async () => (await page.locator('.graphiql-response').innerText()).replace(/\u00a0/g, ' ');
     await page.getByText('Headers', { exact: true }).click();
     await replace('[data-uri*="headers"]', `{"Authorization": "Bearer ${token}"}`);
+    try {
+      await replace('.graphiql-query-editor .monaco-editor', 'query Who { me { email } }');
+      await page.locator('.graphiql-execute-button').click();
+      await eventually(async () => (await pane()).includes(ADMIN_EMAIL), 10_000, 'the query result in the result pane');
+    } catch (err) {
+      await page.screenshot({ path: '/tmp/shiftdesk-playground-failure.png' });
+      throw err;
+    }
+
+    await replace('.graphiql-query-editor .monaco-editor', 'subscription Live { notifications { title body } }');
     await page.locator('.graphiql-execute-button').click();
     await eventually(() => received.some((m) => m.includes('connection_ack')), 10_000, 'connection_ack');
     await new Promise((r) => setTimeout(r, 500)); // the subscribe message follows the ack
 
     await app.data(`mutation { sendNotification(userId: "${me.id}", title: "来自浏览器", body: "hello over graphql-ws") { id } }`, undefined, token);
     try {
-      // The result pane is a Monaco editor, which renders spaces as no-break spaces.
-      const pane = async () => (await page.locator('.graphiql-response').innerText()).replace(/\u00a0/g, ' ');
       await eventually(async () => (await pane()).includes('hello over graphql-ws'), 10_000, 'the notification in the result pane');
     } catch (err) {
       await page.screenshot({ path: '/tmp/shiftdesk-playground-failure.png' });
@@ -67,5 +95,6 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     }
     expect(received.some((m) => m.includes('"type":"next"') && m.includes('hello over graphql-ws'))).toBe(true);
     expect(outside).toEqual([]);
+    expect(violations).toEqual([]);
   });
 });

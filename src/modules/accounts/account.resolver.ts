@@ -1,4 +1,5 @@
-import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
 import { SIGNS_IN } from '../../platform/auth/credentials';
 import { Role } from '../../platform/auth/roles';
@@ -13,6 +14,7 @@ import {
 } from './account.inputs';
 import { Department } from './department.entity';
 import { User } from './user.entity';
+import { privateFieldsOf } from './user-fields.guard';
 
 @Resolver(() => User)
 export class AccountResolver {
@@ -82,8 +84,51 @@ export class AccountResolver {
     return ctx.services.accounts.departments(ctx);
   }
 
+  // User's private fields: staff and the user themselves see them; a customer looking at someone else gets
+  // FORBIDDEN (privateFieldsOf). Types and descriptions come from the entity's @Field.
   @FieldResolver(() => Department, { nullable: true })
-  department(@Root() user: User, @Ctx() ctx: Context) {
-    return user.departmentId ? ctx.loaders.department.load(user.departmentId) : null;
+  department(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
+    const { departmentId } = privateFieldsOf(user, ctx.viewer, info);
+    return departmentId ? ctx.loaders.department.load(departmentId) : null;
+  }
+
+  @FieldResolver()
+  email(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): string {
+    return privateFieldsOf(user, ctx.viewer, info).email;
+  }
+
+  @FieldResolver()
+  employeeCode(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): string | null {
+    return privateFieldsOf(user, ctx.viewer, info).employeeCode;
+  }
+
+  @FieldResolver()
+  departmentId(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): string | null {
+    return privateFieldsOf(user, ctx.viewer, info).departmentId;
+  }
+
+  @FieldResolver()
+  skills(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): string[] {
+    return privateFieldsOf(user, ctx.viewer, info).skills;
+  }
+
+  @FieldResolver()
+  maxConcurrentChats(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): number {
+    return privateFieldsOf(user, ctx.viewer, info).maxConcurrentChats;
+  }
+
+  @FieldResolver()
+  active(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): boolean {
+    return privateFieldsOf(user, ctx.viewer, info).active;
+  }
+
+  @FieldResolver()
+  createdAt(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Date {
+    return privateFieldsOf(user, ctx.viewer, info).createdAt;
+  }
+
+  @FieldResolver()
+  updatedAt(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Date {
+    return privateFieldsOf(user, ctx.viewer, info).updatedAt;
   }
 }

@@ -5,7 +5,11 @@ import { Role } from '../../platform/auth/roles';
 
 export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 
-@ObjectType({ description: 'Anyone who signs in: staff (admins, managers, agents) and customers', simpleResolvers: true })
+/** Fields other than id, displayName and role resolve in AccountResolver, which hides them from customers (privateFieldsOf). */
+@ObjectType({
+  description: 'Anyone who signs in: staff (admins, managers, agents) and customers. A customer sees only id, displayName and role of other users (other fields: FORBIDDEN)',
+  simpleResolvers: true,
+})
 @Entity({ tableName: 'users' })
 export class User {
   [OptionalProps]?: 'id' | 'employeeCode' | 'departmentId' | 'skills' | 'maxConcurrentChats' | 'active' | 'tokenVersion' | 'createdAt' | 'updatedAt';
