@@ -5,6 +5,7 @@ import {
   ApproveLeaveDocument,
   ApproveSwapDocument,
   AssignSchedulesDocument,
+  CancelLeaveDocument,
   CreateShiftDocument,
   RejectLeaveDocument,
   RemoveSchedulesDocument,
@@ -23,6 +24,7 @@ type Person = { id: string; token: string };
 describe('races between leave, swaps and scheduling', () => {
   let app: TestApp;
   let pg: PgClient;
+  let admin: string;
   let manager: Person;
   let agents: Person[];
   let shiftId: string;
@@ -52,7 +54,7 @@ describe('races between leave, swaps and scheduling', () => {
 
   beforeAll(async () => {
     app = await startTestApp();
-    const admin = await app.adminToken();
+    admin = await app.adminToken();
     const dept = await app.createDepartment('值班', 'duty');
     manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
     agents = await Promise.all([0, 1, 2].map(() => app.createUser({ role: 'AGENT', departmentId: dept.id })));
@@ -122,14 +124,15 @@ describe('races between leave, swaps and scheduling', () => {
     let runs = 0;
     await fc.assert(
       fc.asyncProperty(scenarioArbitrary, async (scenario) => {
-        runs++;
-        await checkScenario(scenario);
+        // Several copies at once (on their own dates): more interleavings of the same scenario per run.
+        runs += COPIES;
+        await Promise.all(Array.from({ length: COPIES }, () => checkScenario(scenario)));
       }),
-      { numRuns: 40, endOnFailure: true },
+      { numRuns: 20, endOnFailure: true },
     );
     // eslint-disable-next-line no-console
     console.log(`workforce races: ${runs} random interleavings checked against every serial order`);
-  });
+  }, 180_000); // a minute or less on an idle machine; the margin is for a loaded one
 
   // ---- the property test: scenario, model of the serial semantics, and the check ----
 
@@ -137,21 +140,24 @@ describe('races between leave, swaps and scheduling', () => {
     const dates = freshDates(scenario.days);
     const people = agents.slice(0, scenario.agents);
 
-    // The starting state: schedules, pending leave and pending swaps, written one after the other.
-    const initial: Array<ModelSchedule & { id: string }> = [];
-    for (const [i, slot] of scenario.scheduled.entries()) {
-      const [created] = await assign([people[slot.agent].id], dates[slot.day]);
-      initial.push({ key: `s${i}`, id: created.id, agent: slot.agent, day: slot.day, status: 'NORMAL', swapped: false, named: false, origin: `s${i}` });
-    }
-    const leaveIds: string[] = [];
-    for (const l of scenario.leave) leaveIds.push(await requestLeave(people[l.agent], dates[l.day]));
-    const swapIds: string[] = [];
-    for (const swap of scenario.swaps) {
-      const steps = swap.steps.map((s) => ({ scheduleId: initial[s.schedule].id, toAgentId: people[s.to].id }));
-      const requester = people[initial[swap.steps[0].schedule].agent]; // the manager approves, so a participant asks
-      swapIds.push((await app.data(RequestSwapDocument, { input: { steps } }, requester.token)).requestSwap.id);
-      for (const s of swap.steps) initial[s.schedule].named = true;
-    }
+    // The starting state: schedules and pending leave, then pending swaps of those schedules (none of them race).
+    const [initial, leaveIds] = await Promise.all([
+      Promise.all(
+        scenario.scheduled.map(async (slot, i): Promise<ModelSchedule & { id: string }> => {
+          const [created] = await assign([people[slot.agent].id], dates[slot.day]);
+          return { key: `s${i}`, id: created.id, agent: slot.agent, day: slot.day, status: 'NORMAL', swapped: false, named: false, origin: `s${i}` };
+        }),
+      ),
+      Promise.all(scenario.leave.map((l) => requestLeave(people[l.agent], dates[l.day]))),
+    ]);
+    const swapIds = await Promise.all(
+      scenario.swaps.map(async (swap) => {
+        const steps = swap.steps.map((s) => ({ scheduleId: initial[s.schedule].id, toAgentId: people[s.to].id }));
+        const requester = people[initial[swap.steps[0].schedule].agent]; // the manager approves, so a participant asks
+        return (await app.data(RequestSwapDocument, { input: { steps } }, requester.token)).requestSwap.id;
+      }),
+    );
+    for (const swap of scenario.swaps) for (const s of swap.steps) initial[s.schedule].named = true;
 
     // All operations at once.
     const results = await Promise.all(
@@ -161,6 +167,8 @@ describe('races between leave, swaps and scheduling', () => {
             return app.exec(ApproveLeaveDocument, { id: leaveIds[op.leave] }, manager.token);
           case 'rejectLeave':
             return app.exec(RejectLeaveDocument, { id: leaveIds[op.leave] }, manager.token);
+          case 'cancelLeave':
+            return app.exec(CancelLeaveDocument, { id: leaveIds[op.leave] }, admin);
           case 'approveSwap':
             return app.exec(ApproveSwapDocument, { id: swapIds[op.swap] }, manager.token);
           case 'assign':
@@ -232,10 +240,15 @@ describe('races between leave, swaps and scheduling', () => {
   }
 });
 
+/** Copies of each random scenario fired at once. */
+const COPIES = 3;
+
 type Status = 'NORMAL' | 'ON_LEAVE' | 'SWAPPED_OUT';
 type Op =
   | { kind: 'approveLeave'; leave: number }
   | { kind: 'rejectLeave'; leave: number }
+  /** By an admin: a pending request is withdrawn, an approved one gives the agent's schedules back. */
+  | { kind: 'cancelLeave'; leave: number }
   | { kind: 'approveSwap'; swap: number }
   | { kind: 'assign'; agents: number[]; day: number; mode: 'ALL_OR_NOTHING' | 'SKIP_CONFLICTS' }
   | { kind: 'remove'; schedule: number };
@@ -312,6 +325,18 @@ function runSerially(scenario: Scenario, initial: ModelSchedule[], order: number
         outcomes[i] = 'ok';
         break;
       }
+      case 'cancelLeave': {
+        const l = leave[op.leave];
+        if (l.status !== 'PENDING' && l.status !== 'APPROVED') {
+          outcomes[i] = 'error';
+          break;
+        }
+        // One leave per agent and day here, so no other approved leave keeps the schedules ON_LEAVE.
+        if (l.status === 'APPROVED') for (const s of active(l.agent, l.day)) if (s.status === 'ON_LEAVE') s.status = 'NORMAL';
+        l.status = 'CANCELLED';
+        outcomes[i] = 'ok';
+        break;
+      }
       case 'approveSwap': {
         const swap = swaps[op.swap];
         const steps = swap.steps.map((st) => ({ schedule: schedules.find((s) => s.key === initial[st.schedule].key), to: st.to }));
@@ -385,7 +410,7 @@ const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
     const slots = Array.from({ length: agents * days }, (_, i) => ({ agent: i % agents, day: Math.floor(i / agents) }));
     return fc
       .record({
-        scheduled: fc.subarray(slots, { minLength: 1 }),
+        scheduled: fc.subarray(slots, { minLength: 1, maxLength: Math.max(1, slots.length - 1) }),
         leave: fc.subarray(slots, { minLength: 1 }),
       })
       .chain(({ scheduled, leave }) => {
@@ -409,17 +434,25 @@ const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
             return new Set(used).size === used.length;
           });
         return swapChoices.chain((swaps) => {
-          const ops: Array<fc.Arbitrary<Op>> = [
-            fc.integer({ min: 0, max: leave.length - 1 }).map((l): Op => ({ kind: 'approveLeave', leave: l })),
-            fc.integer({ min: 0, max: leave.length - 1 }).map((l): Op => ({ kind: 'rejectLeave', leave: l })),
-            fc.record({
-              agents: fc.subarray(Array.from({ length: agents }, (_, a) => a), { minLength: 1 }),
-              day: fc.integer({ min: 0, max: days - 1 }),
-              mode: fc.constantFrom('ALL_OR_NOTHING' as const, 'SKIP_CONFLICTS' as const),
-            }).map((a): Op => ({ kind: 'assign', ...a })),
-            fc.integer({ min: 0, max: scheduled.length - 1 }).map((s): Op => ({ kind: 'remove', schedule: s })),
+          const leaveIndex = fc.integer({ min: 0, max: leave.length - 1 });
+          // Weighted towards the operations that race: approving leave, scheduling, approving swaps.
+          const ops: Array<fc.WeightedArbitrary<Op>> = [
+            { weight: 3, arbitrary: leaveIndex.map((l): Op => ({ kind: 'approveLeave', leave: l })) },
+            { weight: 1, arbitrary: leaveIndex.map((l): Op => ({ kind: 'rejectLeave', leave: l })) },
+            { weight: 1, arbitrary: leaveIndex.map((l): Op => ({ kind: 'cancelLeave', leave: l })) },
+            {
+              weight: 3,
+              arbitrary: fc
+                .record({
+                  agents: fc.subarray(Array.from({ length: agents }, (_, a) => a), { minLength: 1 }),
+                  day: fc.integer({ min: 0, max: days - 1 }),
+                  mode: fc.constantFrom('ALL_OR_NOTHING' as const, 'SKIP_CONFLICTS' as const),
+                })
+                .map((a): Op => ({ kind: 'assign', ...a })),
+            },
+            { weight: 1, arbitrary: fc.integer({ min: 0, max: scheduled.length - 1 }).map((s): Op => ({ kind: 'remove', schedule: s })) },
           ];
-          if (swaps.length) ops.push(fc.integer({ min: 0, max: swaps.length - 1 }).map((s): Op => ({ kind: 'approveSwap', swap: s })));
+          if (swaps.length) ops.push({ weight: 2, arbitrary: fc.integer({ min: 0, max: swaps.length - 1 }).map((s): Op => ({ kind: 'approveSwap', swap: s })) });
           return fc.array(fc.oneof(...ops), { minLength: 2, maxLength: 5 }).map((opList) => ({ agents, days, scheduled, leave, swaps, ops: opList }));
         });
       });
