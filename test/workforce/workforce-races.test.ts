@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { Client as PgClient } from 'pg';
 import { addDays } from '../../src/platform/clock';
+import { MAX_AGENT_LOCKS } from '../../src/platform/db/agent-locks';
 import {
   ApproveLeaveDocument,
   ApproveSwapDocument,
@@ -25,6 +26,7 @@ describe('races between leave, swaps and scheduling', () => {
   let app: TestApp;
   let pg: PgClient;
   let admin: string;
+  let department: { id: string };
   let manager: Person;
   let agents: Person[];
   let shiftId: string;
@@ -55,9 +57,9 @@ describe('races between leave, swaps and scheduling', () => {
   beforeAll(async () => {
     app = await startTestApp();
     admin = await app.adminToken();
-    const dept = await app.createDepartment('值班', 'duty');
-    manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
-    agents = await Promise.all([0, 1, 2].map(() => app.createUser({ role: 'AGENT', departmentId: dept.id })));
+    department = await app.createDepartment('值班', 'duty');
+    manager = await app.createUser({ role: 'MANAGER', departmentId: department.id });
+    agents = await Promise.all([0, 1, 2].map(() => app.createUser({ role: 'AGENT', departmentId: department.id })));
     shiftId = (await app.data(CreateShiftDocument, { input: { name: 'Early', code: 'RACE-E', startTime: '09:00', endTime: '17:00' } }, admin)).createShift.id;
     pg = new PgClient({ connectionString: app.databaseUrl });
     await pg.connect();
@@ -107,6 +109,34 @@ describe('races between leave, swaps and scheduling', () => {
       if (swap.errors) expect(swap.errors[0].extensions?.code).toBe('CONFLICT');
     }
     expect(await normalInsideLeave([giver.id, receiver.id])).toEqual([]);
+  });
+
+  it('a call on more agents than MAX_AGENT_LOCKS (one lock for all) still waits for a leave approval of one of them', async () => {
+    // Created without signing in: only the first needs a token (to ask for leave).
+    const crowd = await Promise.all(
+      Array.from({ length: MAX_AGENT_LOCKS + 1 }, async (_, i) =>
+        i === 0
+          ? agents[2].id
+          : (
+              await app.data<{ createUser: { id: string } }, unknown>(
+                'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
+                { input: { email: `crowd-${i}@test.local`, password: 'password-123', displayName: `crowd ${i}`, role: 'AGENT', departmentId: department.id } },
+                admin,
+              )
+            ).createUser.id,
+      ),
+    );
+    for (let i = 0; i < 10; i++) {
+      const [date] = freshDates(1);
+      const leaveId = await requestLeave(agents[2], date);
+      const [approved, assigned] = await Promise.all([
+        app.exec(ApproveLeaveDocument, { id: leaveId }, manager.token),
+        app.exec(AssignSchedulesDocument, { input: { shiftId, agentIds: crowd, dates: [date], mode: 'SKIP_CONFLICTS' as never } }, manager.token),
+      ]);
+      expect(approved.errors).toBeUndefined();
+      expect(assigned.data?.assignSchedules.createdCount).toBeGreaterThanOrEqual(MAX_AGENT_LOCKS);
+    }
+    expect(await normalInsideLeave([agents[2].id])).toEqual([]);
   });
 
   it('removing a schedule named in a swap request is a CONFLICT, not an internal error', async () => {
