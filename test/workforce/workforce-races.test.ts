@@ -39,7 +39,7 @@ describe('races between leave, swaps and scheduling', () => {
   };
 
   const requestLeave = async (agent: Person, date: string) =>
-    (await app.data(RequestLeaveDocument, { input: { type: 'PERSONAL' as never, startDate: date, endDate: date } }, agent.token)).requestLeave.id;
+    (await app.data(RequestLeaveDocument, { input: { type: 'PERSONAL', startDate: date, endDate: date } }, agent.token)).requestLeave.id;
   const assign = async (agentIds: string[], date: string) =>
     (await app.data(AssignSchedulesDocument, { input: { shiftId, agentIds, dates: [date] } }, manager.token)).assignSchedules.created;
 
@@ -131,7 +131,7 @@ describe('races between leave, swaps and scheduling', () => {
       const leaveId = await requestLeave(agents[2], date);
       const [approved, assigned] = await Promise.all([
         app.exec(ApproveLeaveDocument, { id: leaveId }, manager.token),
-        app.exec(AssignSchedulesDocument, { input: { shiftId, agentIds: crowd, dates: [date], mode: 'SKIP_CONFLICTS' as never } }, manager.token),
+        app.exec(AssignSchedulesDocument, { input: { shiftId, agentIds: crowd, dates: [date], mode: 'SKIP_CONFLICTS' } }, manager.token),
       ]);
       expect(approved.errors).toBeUndefined();
       expect(assigned.data?.assignSchedules.createdCount).toBeGreaterThanOrEqual(MAX_AGENT_LOCKS);
@@ -204,7 +204,7 @@ describe('races between leave, swaps and scheduling', () => {
           case 'assign':
             return app.exec(
               AssignSchedulesDocument,
-              { input: { shiftId, agentIds: op.agents.map((a) => people[a].id), dates: [dates[op.day]], mode: op.mode as never } },
+              { input: { shiftId, agentIds: op.agents.map((a) => people[a].id), dates: [dates[op.day]], mode: op.mode } },
               manager.token,
             );
           case 'remove':
