@@ -4,6 +4,7 @@ import type { RequestScope } from '../../context';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { departmentScope, managesDepartment, withRole } from '../../platform/auth/scope';
 import { isBusinessDate } from '../../platform/clock';
+import { lockAgents } from '../../platform/db/agent-locks';
 import { AfterCommit, inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
@@ -104,6 +105,7 @@ export class LeaveService implements LeaveLookup {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
     return inTransaction(scope.em, async (em, afterCommit) => {
       const leave = await lockLeave(em, id);
+      await lockAgents(em, [leave.requesterId]); // restoring reads the agent's other approved leave
       const own = leave.requesterId === viewer.id;
       if (!own && viewer.role !== Role.ADMIN) throw new Forbidden('Only the requester (or an admin) cancels a leave request');
       if (leave.status === LeaveStatus.APPROVED && viewer.role !== Role.ADMIN) {
@@ -181,6 +183,8 @@ export class LeaveService implements LeaveLookup {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     return inTransaction(scope.em, async (em, afterCommit) => {
       const leave = await lockLeave(em, id);
+      // Scheduling and swaps of this agent wait for the decision (and it for them): see lockAgents.
+      await lockAgents(em, [leave.requesterId]);
       if (leave.requesterId === viewer.id) throw new Forbidden('Nobody decides their own leave request');
       if (!managesDepartment(viewer, leave.departmentId)) throw new Forbidden('Managers decide for their own department only');
       leave.status = LEAVE_FLOW.next(leave.status, action);

@@ -6,6 +6,7 @@ import { Role, Viewer } from '../../platform/auth/roles';
 import { departmentScope, managesDepartment, withRole } from '../../platform/auth/scope';
 import { addDays, isBusinessDate, shiftInterval } from '../../platform/clock';
 import { pgArray } from '../../platform/db/arrays';
+import { lockAgents } from '../../platform/db/agent-locks';
 import { inTransaction } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { isUuid } from '../accounts/account.service';
@@ -153,6 +154,8 @@ export class ScheduleService {
 
     try {
       return await inTransaction(scope.em, async (em) => {
+        // Before reading their leave and schedules: a leave approval or swap for them waits, or is seen.
+        await lockAgents(em, eligible.map((a) => a.id));
         const clear = await this.withoutConflicts(em, candidates, conflicts);
         if (input.mode === AssignMode.ALL_OR_NOTHING && conflicts.length) return { created: [], createdCount: 0, conflicts: sortConflicts(conflicts) };
 
@@ -188,6 +191,9 @@ export class ScheduleService {
     if (!ids.length) throw new InvalidInput('ids', 'must name at least one schedule');
     if (ids.some((id) => !isUuid(id))) throw new InvalidInput('ids', 'contains an id that is not a schedule');
     return inTransaction(scope.em, async (em) => {
+      // The agents' locks first (a schedule never changes agent), like every other writer of schedules.
+      const owners: Array<{ agent_id: string }> = await em.execute(`SELECT DISTINCT agent_id FROM schedules WHERE id = ANY(?::uuid[])`, [pgArray(ids)]);
+      await lockAgents(em, owners.map((o) => o.agent_id));
       const schedules = await em.find(Schedule, { id: { $in: ids } }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (schedules.length !== new Set(ids).size) {
         const found = new Set(schedules.map((s) => s.id));
@@ -199,6 +205,12 @@ export class ScheduleService {
         if (!managesDepartment(viewer, departmentOf.get(s.agentId) ?? null)) throw new Forbidden('A schedule belongs to another department');
         if (s.replacedById || s.replacingId) throw new Conflict(`Schedule ${s.id} took part in a swap and is kept for the record`);
       }
+      // Swap requests (of any status) keep the schedules they name.
+      const [named]: Array<{ schedule_id: string }> = await em.execute(
+        `SELECT schedule_id FROM swap_steps WHERE schedule_id = ANY(?::uuid[]) LIMIT 1`,
+        [pgArray(schedules.map((s) => s.id))],
+      );
+      if (named) throw new Conflict(`Schedule ${named.schedule_id} is named in a swap request and is kept for the record`);
       for (const s of schedules) {
         this.audit.record(em, scope, {
           action: 'schedule.remove',

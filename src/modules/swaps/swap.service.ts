@@ -4,6 +4,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../../context';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { managesDepartment, withRole } from '../../platform/auth/scope';
+import { lockAgents } from '../../platform/db/agent-locks';
 import { AfterCommit, inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
@@ -99,7 +100,9 @@ export class SwapService {
       const { swap, steps } = await lockSwap(em, id);
       checkApprover(viewer, swap);
       const status = SWAP_FLOW.next(swap.status, 'approve');
-      // Lock the schedules, then re-check against what the database holds now.
+      // Lock the givers and receivers (their leave and schedules), then the schedules, then re-check
+      // against what the database holds now.
+      await lockAgents(em, steps.flatMap((s) => [s.fromAgentId, s.toAgentId]));
       await em.find(Schedule, { id: { $in: steps.map((s) => s.scheduleId) } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } });
       const plan = await resolvePlan(em, { steps: steps.map((s) => ({ scheduleId: s.scheduleId, toAgentId: s.toAgentId })) });
       const conflicts = await this.conflicts(em, plan, swap.id);
