@@ -17,6 +17,12 @@ export interface PubSubPort extends PubSub {
    * subscribing (replays), so nothing published in between is missed.
    */
   listen(routingKey: string, dynamicId?: unknown): Promise<AsyncIterableIterator<unknown>>;
+  /**
+   * Calls `listener` each time delivery resumes after the transport was cut off (Redis unreachable) at
+   * `cutOffAt`, once this process is subscribed again: whatever was published meanwhile is lost, so streams
+   * that can read what they missed from the database do it then. Returns the function that removes it.
+   */
+  onResumed(listener: (cutOffAt: Date) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -89,6 +95,10 @@ export function createMemoryPubSub(): PubSubPort {
       set.add(ch);
       return ch;
     },
+    // One process, no transport to lose.
+    onResumed() {
+      return () => {};
+    },
     async close() {},
   };
 }
@@ -106,6 +116,24 @@ export function createRedisPubSub(
   } = {},
 ): PubSubPort {
   const inner = new RedisPubSub({ publisher, subscriber });
+  const resumedListeners = new Set<(cutOffAt: Date) => void>();
+  let cutOffAt: Date | null = null;
+  subscriber.on('close', () => (cutOffAt ??= new Date()));
+  subscriber.on('ready', () => {
+    const since = cutOffAt;
+    if (!since) return;
+    // ioredis re-sends SUBSCRIBE for every channel on 'ready'; a PING on the same connection answers after
+    // them, so what is published from then on reaches this process and a catch-up read misses nothing.
+    // Lost again before it answers: cutOffAt stays, and the next 'ready' tries again.
+    subscriber.ping().then(
+      () => {
+        if (cutOffAt !== since) return;
+        cutOffAt = null;
+        for (const listener of resumedListeners) listener(since);
+      },
+      () => {},
+    );
+  });
   const onPublishError =
     opts.onPublishError ?? ((err: Error, topic: string) => process.emitWarning(`Redis publish to ${topic} failed: ${err.message}`, 'ShiftDeskPubSub'));
   return {
@@ -129,6 +157,10 @@ export function createRedisPubSub(
       subscriptionId = await inner.subscribe(topicName(routingKey, dynamicId), (message: unknown) => ch.push(message));
       if (closed) inner.unsubscribe(subscriptionId);
       return ch;
+    },
+    onResumed(listener) {
+      resumedListeners.add(listener);
+      return () => resumedListeners.delete(listener);
     },
     async close() {
       await inner.close();
