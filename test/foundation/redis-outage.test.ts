@@ -3,6 +3,7 @@ import {
   HeartbeatDocument,
   LoginDocument,
   MessagesDocument,
+  OnConversationEventsDocument,
   OnNotificationDocument,
   OnNotificationSubscription,
   OnNotificationSubscriptionVariables,
@@ -33,6 +34,11 @@ class RedisServer {
   async start(): Promise<void> {
     this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     await waitForPort(this.port, 5000, 'redis-server');
+  }
+
+  /** SIGSTOP freezes it with its sockets open (a hung Redis); SIGCONT thaws it. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.child?.kill(signal);
   }
 
   async stop(): Promise<void> {
@@ -161,6 +167,14 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
       sub.unsubscribe();
     });
 
+    it('replays a conversation from PostgreSQL to a subscription started meanwhile', async () => {
+      const sub = subscribe(app.ws(customer.token), OnConversationEventsDocument, { conversationId, afterSeq: 0 });
+      const seen: Array<string | null | undefined> = [];
+      while (!seen.includes('outage-a-1')) seen.push((await sub.next(5000)).data?.conversationEvents.message?.clientMessageId);
+      expect(seen).toContain('outage-c-1');
+      sub.unsubscribe();
+    });
+
     it('stores notifications sent meanwhile', async () => {
       for (let i = 1; i <= 3; i++) {
         const res = served(await app.exec(SendNotificationDocument, { userId: agent.id, title: `during outage ${i}`, body: 'b' }, admin));
@@ -219,7 +233,24 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
       expect(keys).toEqual(expect.arrayContaining([`presence:hb:${agent.id}`, expect.stringMatching(/^rl:send-message/)]));
     });
 
-    it('no promise was left rejected and unhandled through the outage', () => {
+  });
+
+  describe('when it hangs (SIGSTOP: connections open, no answers)', () => {
+    beforeAll(() => redis.signal('SIGSTOP'));
+    afterAll(() => redis.signal('SIGCONT'));
+
+    it('operations are served once Redis commands time out (REDIS_COMMAND_TIMEOUT_MS), and /readyz says so', async () => {
+      served(await app.exec(SendMessageDocument, { input: { conversationId, content: 'Frozen?', clientMessageId: 'hung-c-1' } }, customer.token));
+      served(await app.exec(HeartbeatDocument, {}, agent.token));
+      expect(served(await app.exec(LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).login.token).toBeTruthy();
+      const { status, body } = await readyz(app);
+      expect(status).toBe(200);
+      expect(body.redis).toBe('unavailable');
+    });
+  });
+
+  describe('through it all', () => {
+    it('no promise was left rejected and unhandled', () => {
       expect(unhandled).toEqual([]);
     });
   });

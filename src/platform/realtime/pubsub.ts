@@ -103,6 +103,10 @@ export function createMemoryPubSub(): PubSubPort {
   };
 }
 
+function untilReady(client: Redis): Promise<void> {
+  return client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()));
+}
+
 /**
  * Redis adapter for a cluster. Redis pub/sub is at-most-once: it carries hints, the database holds the truth.
  * The payload is serialized once per event by graphql-redis-subscriptions, not once per subscriber.
@@ -122,10 +126,12 @@ export function createRedisPubSub(
   subscriber.on('ready', () => {
     const since = cutOffAt;
     if (!since) return;
-    // ioredis re-sends SUBSCRIBE for every channel on 'ready'; a PING on the same connection answers after
-    // them, so what is published from then on reaches this process and a catch-up read misses nothing.
+    // ioredis re-sends SUBSCRIBE for every channel (and those queued meanwhile) on 'ready'; a PING on the
+    // same connection answers after them, so what is published from then on reaches this process and a
+    // catch-up read misses nothing.
     // Lost again before it answers: cutOffAt stays, and the next 'ready' tries again.
-    subscriber.ping().then(
+    // Also waits for the publisher: until it is back, what this process publishes is still lost.
+    Promise.all([subscriber.ping(), untilReady(publisher)]).then(
       () => {
         if (cutOffAt !== since) return;
         cutOffAt = null;
@@ -153,9 +159,15 @@ export function createRedisPubSub(
         closed = true;
         if (subscriptionId !== null) inner.unsubscribe(subscriptionId);
       });
-      // Resolves once Redis has confirmed the SUBSCRIBE.
-      subscriptionId = await inner.subscribe(topicName(routingKey, dynamicId), (message: unknown) => ch.push(message));
-      if (closed) inner.unsubscribe(subscriptionId);
+      // Resolves once Redis has confirmed the SUBSCRIBE (unsubscribing before that would corrupt the adapter's refs).
+      const subscribed = inner.subscribe(topicName(routingKey, dynamicId), (message: unknown) => ch.push(message)).then((id) => {
+        subscriptionId = id;
+        if (closed) inner.unsubscribe(id);
+      });
+      // While Redis is down the SUBSCRIBE waits in the queue: the stream starts now (its replay reads
+      // PostgreSQL) and hears live events once Redis is back, when onResumed tells it to catch up.
+      if (!cutOffAt) await subscribed;
+      else subscribed.catch(() => {}); // rejected only when the connection is closed for good (shutdown)
       return ch;
     },
     onResumed(listener) {
