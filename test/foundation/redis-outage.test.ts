@@ -1,4 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import Redis from 'ioredis';
 import {
   HeartbeatDocument,
   LoginDocument,
@@ -16,6 +17,7 @@ import {
 } from '../generated/graphql';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
 import { freePort, waitForPort } from '../support/ports';
+import { RedisPresenceStore } from '../../src/modules/presence/presence.store';
 import { untilLive, watchClient } from '../support/ws';
 
 /** This suite stops and restarts Redis, so it runs its own redis-server (never the run's shared one). */
@@ -70,6 +72,7 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
   let admin: string;
   let agent: { id: string; token: string };
   let customer: { id: string; token: string };
+  let remoteAgent: { id: string };
   let conversationId: string;
   let lastWarmUpId: string;
   let notificationsSub: ReturnType<typeof subscribe<OnNotificationSubscription, OnNotificationSubscriptionVariables>>;
@@ -88,6 +91,14 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
     agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 50 });
     await app.data(HeartbeatDocument, {}, agent.token);
     customer = await app.createUser({ role: 'CUSTOMER' });
+    // An agent of another process (of another department, so routing here never picks them): online in Redis,
+    // and read once by this process before the outage.
+    const sales = await app.createDepartment('Sales', 'sales');
+    remoteAgent = await app.createUser({ role: 'AGENT', departmentId: sales.id });
+    const otherProcess = new Redis(redis.url);
+    await new RedisPresenceStore(otherProcess).heartbeat(remoteAgent.id, 90_000);
+    await otherProcess.quit();
+    expect((await app.data(PresenceDocument, { agentIds: [remoteAgent.id] }, admin)).presence[0].online).toBe(true);
     conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: 'Where is my order?' } }, customer.token)).requestService
       .conversation!.id;
 
@@ -146,6 +157,11 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
       const newcomer = await app.createUser({ role: 'CUSTOMER' });
       const res = served(await app.exec(RequestServiceDocument, { input: { topic: 'order', message: 'Refund please' } }, newcomer.token));
       expect(res.requestService.conversation?.agentId).toBe(agent.id);
+    });
+
+    it("keeps what Redis last said of agents this process has not seen (they do not all turn offline)", async () => {
+      const presence = served(await app.exec(PresenceDocument, { agentIds: [remoteAgent.id] }, admin));
+      expect(presence.presence[0]).toMatchObject({ agentId: remoteAgent.id, online: true });
     });
 
     it('still limits sign-in failures, counting in this process, with RATE_LIMITED rather than an internal error', async () => {

@@ -117,6 +117,11 @@ export class MemoryPresenceStore implements PresenceStore {
   async claim() {
     return true;
   }
+
+  /** True when this store has seen the user connect, heartbeat or set a status. */
+  knows(userId: string): boolean {
+    return this.connections.has(userId) || this.heartbeats.has(userId) || this.statuses.has(userId);
+  }
 }
 
 /**
@@ -125,12 +130,15 @@ export class MemoryPresenceStore implements PresenceStore {
  * hash user → department of those announced online.
  *
  * Every write is mirrored into an in-process store, which answers while Redis is unreachable: presence then
- * knows this process's connections, heartbeats and statuses (not other processes'), and agents stay
- * routable instead of every presence-reading operation failing. When Redis returns, lease renewal re-adds
- * this process's connections and re-announces its users, so the shared state heals on its own.
+ * knows this process's connections, heartbeats and statuses, and agents stay routable instead of every
+ * presence-reading operation failing. Users this process has not seen (agents of other processes) keep what
+ * Redis last said of them, rather than all looking offline, which would start the offline grace of their
+ * conversations. When Redis returns, lease renewal re-adds this process's connections and re-announces its
+ * users, so the shared state heals on its own.
  */
 export class RedisPresenceStore implements PresenceStore {
   private readonly local = new MemoryPresenceStore();
+  private readonly lastRead = new Map<string, PresenceRecord>();
 
   constructor(private readonly redis: Redis) {}
 
@@ -233,7 +241,7 @@ export class RedisPresenceStore implements PresenceStore {
           .then((r) => r!.map(([, v]) => Number(v)));
         return hb > 0 || conns > 0;
       },
-      () => this.local.isOnline(userId),
+      async () => (this.local.knows(userId) ? this.local.isOnline(userId) : (this.lastRead.get(userId)?.online ?? false)),
     );
   }
 
@@ -241,11 +249,17 @@ export class RedisPresenceStore implements PresenceStore {
     if (!userIds.length) return Promise.resolve([]);
     return this.orLocal(
       () => this.readFromRedis(userIds),
-      () => this.local.read(userIds),
+      async () => (await this.local.read(userIds)).map((r) => (this.local.knows(r.userId) ? r : (this.lastRead.get(r.userId) ?? r))),
     );
   }
 
   private async readFromRedis(userIds: string[]): Promise<PresenceRecord[]> {
+    const records = await this.readRecords(userIds);
+    for (const r of records) this.lastRead.set(r.userId, r);
+    return records;
+  }
+
+  private async readRecords(userIds: string[]): Promise<PresenceRecord[]> {
     const now = Date.now();
     const multi = this.redis.multi();
     for (const id of userIds) {
