@@ -128,9 +128,8 @@ export function createRedisPubSub(
     if (!since) return;
     // ioredis re-sends SUBSCRIBE for every channel (and those queued meanwhile) on 'ready'; a PING on the
     // same connection answers after them, so what is published from then on reaches this process and a
-    // catch-up read misses nothing.
-    // Lost again before it answers: cutOffAt stays, and the next 'ready' tries again.
-    // Also waits for the publisher: until it is back, what this process publishes is still lost.
+    // catch-up read misses nothing. The publisher must be back too, or what this process publishes is still
+    // lost. Cut off again before that: cutOffAt stays, and the next 'ready' tries again.
     Promise.all([subscriber.ping(), untilReady(publisher)]).then(
       () => {
         if (cutOffAt !== since) return;
