@@ -1,5 +1,5 @@
 import path from 'node:path';
-import Redis from 'ioredis';
+import Redis, { RedisOptions } from 'ioredis';
 import type { Config } from './config';
 import { connectOrm, migrate } from './platform/db/orm';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './platform/db/embedded-postgres';
@@ -61,10 +61,24 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     let redis: Redis | null = null;
     let pubsub: PubSubPort;
     if (config.redisUrl) {
-      const options = { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: true };
-      redis = new Redis(config.redisUrl, options);
-      const publisher = new Redis(config.redisUrl, options);
-      const subscriber = new Redis(config.redisUrl, options);
+      // Commands (rate limits, presence, PUBLISH) fail at once while Redis is unreachable, and within the
+      // timeout when it hangs: the in-process fallbacks answer instead of requests waiting on a queue.
+      const commands: RedisOptions = {
+        lazyConnect: true,
+        enableReadyCheck: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: config.redisCommandTimeoutMs,
+      };
+      // The subscriber keeps its (UN)SUBSCRIBEs queued until Redis is back (ioredis then re-subscribes every
+      // channel itself); rejecting them would fail subscriptions instead of resuming them.
+      const subscriptions: RedisOptions = { lazyConnect: true, enableReadyCheck: true, maxRetriesPerRequest: null };
+      redis = new Redis(config.redisUrl, commands);
+      const publisher = new Redis(config.redisUrl, commands);
+      const subscriber = new Redis(config.redisUrl, subscriptions);
+      watchConnection(redis, 'commands', logger);
+      watchConnection(publisher, 'publisher', logger);
+      watchConnection(subscriber, 'subscriber', logger);
       await Promise.all([redis.connect(), publisher.connect(), subscriber.connect()]);
       pubsub = createRedisPubSub(publisher, subscriber, {
         onPublishError: (err, topic) => logger.warn({ err, topic }, 'Redis publish failed'),
@@ -130,6 +144,27 @@ async function runAll(cleanups: Array<() => Promise<unknown>>, logger: Logger): 
       logger.warn({ err }, 'error while stopping');
     }
   }
+}
+
+/**
+ * Logs when a Redis connection is lost and when it is back (once each, not every reconnect attempt); ioredis
+ * keeps reconnecting meanwhile. Without an 'error' listener ioredis would print each failed attempt.
+ */
+function watchConnection(client: Redis, role: string, logger: Logger): void {
+  let lost = false;
+  client.on('error', (err: Error) => {
+    if (!lost) logger.debug({ err, role }, 'Redis connection error');
+  });
+  client.on('close', () => {
+    if (lost || client.status === 'end') return;
+    lost = true;
+    logger.warn({ role }, 'Redis connection lost: rate limits and presence count in this process until it is back');
+  });
+  client.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    logger.info({ role }, 'Redis connection back');
+  });
 }
 
 function printFirstAdmin(admin: KeptAdminPassword, opts: { earlierStart: boolean; file: string }): void {

@@ -82,6 +82,7 @@ const spec = {
   EMBEDDED_PG_PORT: port({ default: 54329, desc: 'port of the embedded PostgreSQL' }),
   DB_POOL_MAX: num({ default: 20, desc: 'PostgreSQL connections per process' }),
   REDIS_URL: optionalUrl({ default: '', desc: 'use Redis for pub/sub, presence and rate limits' }),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt({ default: 1000, desc: 'a Redis command not answered within this fails, and the in-process fallback answers' }),
   JWT_SECRET: secret({ default: '', desc: 'HS256 key; generated once into DATA_DIR when unset' }),
   JWT_TTL: str({ default: '12h', desc: 'token lifetime (e.g. 30m, 12h, 7d)' }),
   WS_SESSION_RECHECK_SECONDS: positiveInt({ default: 30, desc: 'how often the users of open WebSockets are read again (revocations close sockets at once; this catches a lost event)' }),
@@ -138,6 +139,7 @@ export type Config = Readonly<{
   embeddedPgPort: number;
   dbPoolMax: number;
   redisUrl: string | null;
+  redisCommandTimeoutMs: number;
   jwtSecret: string | null;
   jwtTtl: string;
   wsSessionRecheckMs: number;
@@ -198,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     dbPoolMax: e.DB_POOL_MAX,
     redisUrl: e.REDIS_URL || null,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     jwtSecret: e.JWT_SECRET || null,
     jwtTtl: e.JWT_TTL,
     wsSessionRecheckMs: e.WS_SESSION_RECHECK_SECONDS * 1000,

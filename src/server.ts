@@ -87,8 +87,8 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const checks = await readiness(services);
-    res.status(Object.values(checks).every((c) => c === 'ok') ? 200 : 503).json(checks);
+    const { ready, checks } = await readiness(services);
+    res.status(ready ? 200 : 503).json(checks);
   });
   app.get('/metrics', async (req, res) => {
     if (config.metricsToken && !isBearer(req.headers.authorization, config.metricsToken)) {
@@ -159,7 +159,12 @@ async function httpContext(services: Services, req: Request): Promise<Context> {
   return buildContext(services, auth.session?.viewer ?? null, em, traceId, req.ip ?? 'unknown', auth.problem);
 }
 
-async function readiness(services: Services): Promise<Record<string, string>> {
+/**
+ * Ready while PostgreSQL answers. Redis being down degrades the service but does not stop it (see the README,
+ * "When Redis is down"): every process shares the one Redis, so answering 503 would take them all out of the
+ * load balancer at once and turn a degraded service into none.
+ */
+async function readiness(services: Services): Promise<{ ready: boolean; checks: Record<string, string> }> {
   const checks: Record<string, string> = {};
   // The timer is cleared once the check answers: a probe every few seconds must not leave 2 s timers behind.
   const timeout = <T>(p: Promise<T>) => {
@@ -179,9 +184,10 @@ async function readiness(services: Services): Promise<Record<string, string>> {
       checks.redis = 'ok';
     } catch {
       checks.redis = 'unavailable';
+      checks.degraded = 'rate limits and presence count in this process; live events resume when Redis is back';
     }
   }
-  return checks;
+  return { ready: checks.postgres === 'ok', checks };
 }
 
 /** Metrics by operation and outcome, trace ids on every error, and a log line for every masked error. */

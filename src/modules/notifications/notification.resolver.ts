@@ -2,9 +2,10 @@ import { Arg, Authorized, Ctx, ID, Int, Mutation, ObjectType, Query, Resolver, R
 import type { Context } from '../../context';
 import { Role } from '../../platform/auth/roles';
 import { Connection } from '../../platform/pagination';
-import { Topics } from '../../platform/realtime/topics';
+import { signedIn } from '../../platform/auth/scope';
 import { Notification } from './notification.entity';
 import { fromEvent, NotificationEvent } from './notification.service';
+import { notificationStream } from './notification-stream';
 
 @ObjectType()
 export class NotificationConnection extends Connection(Notification) {}
@@ -42,11 +43,19 @@ export class NotificationResolver {
   @Authorized()
   @Subscription(() => Notification, {
     name: 'notifications',
-    description: "The signed-in user's notifications as they are sent",
-    topics: Topics.NOTIFICATIONS,
-    topicId: ({ context }: { context: Context }) => context.viewer!.id,
+    description:
+      "The signed-in user's notifications as they are sent. With afterId (the last one the client saw), every stored one after it comes first: no gap, no duplicate.",
+    subscribe: async ({ args, context }) => {
+      const ctx = context as Context;
+      const viewer = signedIn(ctx.viewer);
+      const { afterId } = args as { afterId?: string | null };
+      const { services } = ctx;
+      const after = afterId ? await services.notifications.resumePoint(services.orm.em.fork(), viewer.id, afterId) : null;
+      // Each read goes through a fresh fork: a long-lived one would grow without bound.
+      return notificationStream(services.pubsub, () => services.orm.em.fork(), viewer.id, after);
+    },
   })
-  notificationPushed(@Root() event: NotificationEvent): Notification {
+  notificationPushed(@Root() event: NotificationEvent, @Arg('afterId', () => ID, { nullable: true }) _afterId?: string): Notification {
     return fromEvent(event);
   }
 }

@@ -6,6 +6,7 @@ import { Page, paginate } from '../../platform/pagination';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 import type { AuditService } from '../audit/audit.service';
+import { isUuid } from '../accounts/account.service';
 import { User } from '../accounts/user.entity';
 import { Notification } from './notification.entity';
 
@@ -73,6 +74,16 @@ export class NotificationService {
     if (!viewer) throw new Unauthenticated();
     const where = unreadOnly ? { userId: viewer.id, readAt: null } : { userId: viewer.id };
     return paginate(scope.em, Notification, where, { first, after, orderBy: { createdAt: 'desc', id: 'desc' } });
+  }
+
+  /**
+   * Where a `notifications(afterId)` subscription resumes: after that notification, which must be one of the
+   * viewer's own (anything else is BAD_USER_INPUT, revealing nothing about other users' notifications).
+   */
+  async resumePoint(em: EntityManager, userId: string, afterId: string): Promise<{ createdAt: Date; id: string }> {
+    const row = isUuid(afterId) ? await em.findOne(Notification, { id: afterId, userId }, { fields: ['id', 'createdAt'] }) : null;
+    if (!row) throw new InvalidInput('afterId', 'is not one of your notifications');
+    return { createdAt: row.createdAt, id: row.id };
   }
 
   /** Marks the viewer's own notification read; someone else's is NOT_FOUND (its existence is not revealed). */

@@ -117,76 +117,149 @@ export class MemoryPresenceStore implements PresenceStore {
   async claim() {
     return true;
   }
+
+  /** True when this store has seen the user connect, heartbeat or set a status. */
+  knows(userId: string): boolean {
+    return this.connections.has(userId) || this.heartbeats.has(userId) || this.statuses.has(userId);
+  }
 }
 
 /**
  * Keys: `presence:conn:<user>` sorted set of connection ids scored by lease end; `presence:hb:<user>`
  * with a TTL; `presence:status:<user>` hash {status, availableSince, lastSeenAt}; `presence:online`
  * hash user → department of those announced online.
+ *
+ * Every write is mirrored into an in-process store, which answers while Redis is unreachable: presence then
+ * knows this process's connections, heartbeats and statuses, and agents stay routable instead of every
+ * presence-reading operation failing. Users this process has not seen (agents of other processes) keep what
+ * Redis last said of them, rather than all looking offline, which would start the offline grace of their
+ * conversations. When Redis returns, lease renewal re-adds this process's connections and re-announces its
+ * users, so the shared state heals on its own.
  */
 export class RedisPresenceStore implements PresenceStore {
+  private readonly local = new MemoryPresenceStore();
+  private readonly lastRead = new Map<string, PresenceRecord>();
+
   constructor(private readonly redis: Redis) {}
 
+  /** Redis's answer, or the in-process store's when Redis fails (connection down, command timed out). */
+  private async orLocal<T>(fromRedis: () => Promise<T>, fromLocal: () => Promise<T>): Promise<T> {
+    try {
+      return await fromRedis();
+    } catch {
+      return fromLocal();
+    }
+  }
+
+  /** Applies a write to both stores; Redis's answer wins while it is reachable. */
+  private async mirrored<T>(toRedis: () => Promise<T>, toLocal: () => Promise<T>): Promise<T> {
+    const local = await toLocal();
+    return this.orLocal(toRedis, async () => local);
+  }
+
   async addConnection(userId: string, connectionId: string, leaseMs: number) {
-    const now = Date.now();
-    await this.redis
-      .multi()
-      .zadd(`presence:conn:${userId}`, now + leaseMs, connectionId)
-      .pexpire(`presence:conn:${userId}`, leaseMs * 2)
-      .hset(`presence:status:${userId}`, 'lastSeenAt', now)
-      .exec();
+    await this.mirrored(
+      async () => {
+        const now = Date.now();
+        await this.redis
+          .multi()
+          .zadd(`presence:conn:${userId}`, now + leaseMs, connectionId)
+          .pexpire(`presence:conn:${userId}`, leaseMs * 2)
+          .hset(`presence:status:${userId}`, 'lastSeenAt', now)
+          .exec();
+      },
+      () => this.local.addConnection(userId, connectionId, leaseMs),
+    );
   }
 
   async removeConnection(userId: string, connectionId: string) {
-    await this.redis.zrem(`presence:conn:${userId}`, connectionId);
+    await this.mirrored(
+      async () => {
+        await this.redis.zrem(`presence:conn:${userId}`, connectionId);
+      },
+      () => this.local.removeConnection(userId, connectionId),
+    );
   }
 
   async renewConnections(list: Array<{ userId: string; connectionId: string }>, leaseMs: number) {
     if (!list.length) return;
-    const until = Date.now() + leaseMs;
-    const multi = this.redis.multi();
-    for (const { userId, connectionId } of list) {
-      multi.zadd(`presence:conn:${userId}`, until, connectionId).pexpire(`presence:conn:${userId}`, leaseMs * 2);
-    }
-    await multi.exec();
-  }
-
-  async heartbeat(userId: string, ttlMs: number) {
-    await this.redis.multi().set(`presence:hb:${userId}`, '1', 'PX', ttlMs).hset(`presence:status:${userId}`, 'lastSeenAt', Date.now()).exec();
-  }
-
-  async setStatus(userId: string, status: PresenceStatus) {
-    const key = `presence:status:${userId}`;
-    const now = Date.now();
-    // availableSince only moves when the status becomes AVAILABLE, not on a repeated AVAILABLE.
-    await this.redis.eval(
-      `local before = redis.call('HGET', KEYS[1], 'status')
-       redis.call('HSET', KEYS[1], 'status', ARGV[1], 'lastSeenAt', ARGV[2])
-       if ARGV[1] == 'AVAILABLE' then
-         if before ~= 'AVAILABLE' then redis.call('HSET', KEYS[1], 'availableSince', ARGV[2]) end
-       else
-         redis.call('HDEL', KEYS[1], 'availableSince')
-       end
-       return 1`,
-      1,
-      key,
-      status,
-      String(now),
+    await this.mirrored(
+      async () => {
+        const until = Date.now() + leaseMs;
+        const multi = this.redis.multi();
+        for (const { userId, connectionId } of list) {
+          multi.zadd(`presence:conn:${userId}`, until, connectionId).pexpire(`presence:conn:${userId}`, leaseMs * 2);
+        }
+        await multi.exec();
+      },
+      () => this.local.renewConnections(list, leaseMs),
     );
   }
 
-  async isOnline(userId: string) {
-    const [hb, conns] = await this.redis
-      .multi()
-      .exists(`presence:hb:${userId}`)
-      .zcount(`presence:conn:${userId}`, Date.now(), '+inf')
-      .exec()
-      .then((r) => r!.map(([, v]) => Number(v)));
-    return hb > 0 || conns > 0;
+  async heartbeat(userId: string, ttlMs: number) {
+    await this.mirrored(
+      async () => {
+        await this.redis.multi().set(`presence:hb:${userId}`, '1', 'PX', ttlMs).hset(`presence:status:${userId}`, 'lastSeenAt', Date.now()).exec();
+      },
+      () => this.local.heartbeat(userId, ttlMs),
+    );
   }
 
-  async read(userIds: string[]) {
-    if (!userIds.length) return [];
+  async setStatus(userId: string, status: PresenceStatus) {
+    await this.mirrored(
+      async () => {
+        const key = `presence:status:${userId}`;
+        const now = Date.now();
+        // availableSince only moves when the status becomes AVAILABLE, not on a repeated AVAILABLE.
+        await this.redis.eval(
+          `local before = redis.call('HGET', KEYS[1], 'status')
+           redis.call('HSET', KEYS[1], 'status', ARGV[1], 'lastSeenAt', ARGV[2])
+           if ARGV[1] == 'AVAILABLE' then
+             if before ~= 'AVAILABLE' then redis.call('HSET', KEYS[1], 'availableSince', ARGV[2]) end
+           else
+             redis.call('HDEL', KEYS[1], 'availableSince')
+           end
+           return 1`,
+          1,
+          key,
+          status,
+          String(now),
+        );
+      },
+      () => this.local.setStatus(userId, status),
+    );
+  }
+
+  isOnline(userId: string) {
+    return this.orLocal(
+      async () => {
+        const [hb, conns] = await this.redis
+          .multi()
+          .exists(`presence:hb:${userId}`)
+          .zcount(`presence:conn:${userId}`, Date.now(), '+inf')
+          .exec()
+          .then((r) => r!.map(([, v]) => Number(v)));
+        return hb > 0 || conns > 0;
+      },
+      async () => (this.local.knows(userId) ? this.local.isOnline(userId) : (this.lastRead.get(userId)?.online ?? false)),
+    );
+  }
+
+  read(userIds: string[]) {
+    if (!userIds.length) return Promise.resolve([]);
+    return this.orLocal(
+      () => this.readFromRedis(userIds),
+      async () => (await this.local.read(userIds)).map((r) => (this.local.knows(r.userId) ? r : (this.lastRead.get(r.userId) ?? r))),
+    );
+  }
+
+  private async readFromRedis(userIds: string[]): Promise<PresenceRecord[]> {
+    const records = await this.readRecords(userIds);
+    for (const r of records) this.lastRead.set(r.userId, r);
+    return records;
+  }
+
+  private async readRecords(userIds: string[]): Promise<PresenceRecord[]> {
     const now = Date.now();
     const multi = this.redis.multi();
     for (const id of userIds) {
@@ -209,20 +282,35 @@ export class RedisPresenceStore implements PresenceStore {
     });
   }
 
-  async markOnline(userId: string, departmentId: string | null) {
-    return (await this.redis.hsetnx('presence:online', userId, departmentId ?? '')) === 1;
+  markOnline(userId: string, departmentId: string | null) {
+    return this.mirrored(
+      async () => (await this.redis.hsetnx('presence:online', userId, departmentId ?? '')) === 1,
+      () => this.local.markOnline(userId, departmentId),
+    );
   }
 
-  async markOffline(userId: string) {
-    return (await this.redis.hdel('presence:online', userId)) === 1;
+  markOffline(userId: string) {
+    return this.mirrored(
+      async () => (await this.redis.hdel('presence:online', userId)) === 1,
+      () => this.local.markOffline(userId),
+    );
   }
 
-  async announced() {
-    const all = await this.redis.hgetall('presence:online');
-    return Object.entries(all).map(([userId, d]) => ({ userId, departmentId: d || null }));
+  announced() {
+    return this.orLocal(
+      async () => {
+        const all = await this.redis.hgetall('presence:online');
+        return Object.entries(all).map(([userId, d]) => ({ userId, departmentId: d || null }));
+      },
+      () => this.local.announced(),
+    );
   }
 
-  async claim(job: string, ttlMs: number) {
-    return (await this.redis.set(`lead:${job}`, String(process.pid), 'PX', ttlMs, 'NX')) === 'OK';
+  /** Without Redis there is no one to share the lease with: each process runs the job for itself. */
+  claim(job: string, ttlMs: number) {
+    return this.orLocal(
+      async () => (await this.redis.set(`lead:${job}`, String(process.pid), 'PX', ttlMs, 'NX')) === 'OK',
+      () => this.local.claim(),
+    );
   }
 }

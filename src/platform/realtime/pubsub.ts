@@ -17,6 +17,12 @@ export interface PubSubPort extends PubSub {
    * subscribing (replays), so nothing published in between is missed.
    */
   listen(routingKey: string, dynamicId?: unknown): Promise<AsyncIterableIterator<unknown>>;
+  /**
+   * Calls `listener` each time delivery resumes after the transport was cut off (Redis unreachable) at
+   * `cutOffAt`, once this process is subscribed again: whatever was published meanwhile is lost, so streams
+   * that can read what they missed from the database do it then. Returns the function that removes it.
+   */
+  onResumed(listener: (cutOffAt: Date) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -89,8 +95,16 @@ export function createMemoryPubSub(): PubSubPort {
       set.add(ch);
       return ch;
     },
+    // One process, no transport to lose.
+    onResumed() {
+      return () => {};
+    },
     async close() {},
   };
+}
+
+function untilReady(client: Redis): Promise<void> {
+  return client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()));
 }
 
 /**
@@ -106,6 +120,25 @@ export function createRedisPubSub(
   } = {},
 ): PubSubPort {
   const inner = new RedisPubSub({ publisher, subscriber });
+  const resumedListeners = new Set<(cutOffAt: Date) => void>();
+  let cutOffAt: Date | null = null;
+  subscriber.on('close', () => (cutOffAt ??= new Date()));
+  subscriber.on('ready', () => {
+    const since = cutOffAt;
+    if (!since) return;
+    // ioredis re-sends SUBSCRIBE for every channel (and those queued meanwhile) on 'ready'; a PING on the
+    // same connection answers after them, so what is published from then on reaches this process and a
+    // catch-up read misses nothing. The publisher must be back too, or what this process publishes is still
+    // lost. Cut off again before that: cutOffAt stays, and the next 'ready' tries again.
+    Promise.all([subscriber.ping(), untilReady(publisher)]).then(
+      () => {
+        if (cutOffAt !== since) return;
+        cutOffAt = null;
+        for (const listener of resumedListeners) listener(since);
+      },
+      () => {},
+    );
+  });
   const onPublishError =
     opts.onPublishError ?? ((err: Error, topic: string) => process.emitWarning(`Redis publish to ${topic} failed: ${err.message}`, 'ShiftDeskPubSub'));
   return {
@@ -125,10 +158,20 @@ export function createRedisPubSub(
         closed = true;
         if (subscriptionId !== null) inner.unsubscribe(subscriptionId);
       });
-      // Resolves once Redis has confirmed the SUBSCRIBE.
-      subscriptionId = await inner.subscribe(topicName(routingKey, dynamicId), (message: unknown) => ch.push(message));
-      if (closed) inner.unsubscribe(subscriptionId);
+      // Resolves once Redis has confirmed the SUBSCRIBE (unsubscribing before that would corrupt the adapter's refs).
+      const subscribed = inner.subscribe(topicName(routingKey, dynamicId), (message: unknown) => ch.push(message)).then((id) => {
+        subscriptionId = id;
+        if (closed) inner.unsubscribe(id);
+      });
+      // While Redis is down the SUBSCRIBE waits in the queue: the stream starts now (its replay reads
+      // PostgreSQL) and hears live events once Redis is back, when onResumed tells it to catch up.
+      if (!cutOffAt) await subscribed;
+      else subscribed.catch(() => {}); // rejected only when the connection is closed for good (shutdown)
       return ch;
+    },
+    onResumed(listener) {
+      resumedListeners.add(listener);
+      return () => resumedListeners.delete(listener);
     },
     async close() {
       await inner.close();
