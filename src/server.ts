@@ -11,6 +11,7 @@ import { GraphQLError, GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospecti
 import { authenticate, Authentication, buildContext, Context } from './context';
 import { currentTraceId, newTraceId, withTrace } from './platform/trace';
 import { credentialsPlugin } from './platform/auth/credentials';
+import { compileTrust } from './platform/client-address';
 import { ErrorCode } from './platform/errors';
 import { answerMalformedHttp } from './platform/http-client-errors';
 import { formatError } from './platform/graphql-errors';
@@ -33,7 +34,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   const app = express();
   app.disable('x-powered-by');
   // X-Forwarded-For decides the client address (and so its rate-limit buckets) only behind a configured proxy.
-  app.set('trust proxy', config.trustProxy);
+  app.set('trust proxy', compileTrust(config.trustProxy));
   // Every request gets a trace id (or keeps the caller's X-Request-Id); responses, errors and logs carry it.
   app.use((req, res, next) => {
     const traceId = newTraceId(req.headers['x-request-id']);

@@ -19,6 +19,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { authenticate, buildContext, Session } from './context';
 import { SocketSessions } from './socket-sessions';
 import { newTraceId } from './platform/trace';
+import { clientAddress, compileTrust } from './platform/client-address';
 import { CREDENTIAL_MESSAGES } from './platform/auth/credentials';
 import { ErrorCode } from './platform/errors';
 import { formatError } from './platform/graphql-errors';
@@ -40,6 +41,8 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const sessions = new SocketSessions(() => services.orm.em.fork(), logger);
   sessions.start(config.wsSessionRecheckMs);
+  // Login over a WebSocket counts against the same per-address bucket as over HTTP.
+  const trustProxy = compileTrust(config.trustProxy);
   const rules = [...specifiedRules, ...limitRules];
   const documents = new DocumentCache(500, 20_000);
 
@@ -121,7 +124,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: buildContext(services, viewer, null, traceId, ctx.extra.request.socket.remoteAddress ?? 'unknown'),
+          contextValue: buildContext(services, viewer, null, traceId, clientAddress(ctx.extra.request, trustProxy)),
         };
         return args;
       },

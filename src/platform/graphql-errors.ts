@@ -20,6 +20,8 @@ const INVALID_FORMAT: Record<string, string> = {
   '22P02': 'An argument has an invalid format (ids are UUIDs)', // invalid_text_representation
   '22007': 'An argument has an invalid date or time format', // invalid_datetime_format
   '22008': 'A date or time argument is out of range', // datetime_field_overflow
+  // A NUL byte that reached SQL by a path the argument check does not cover (e.g. an upload's file name).
+  '22021': 'An argument holds a character that cannot be stored', // character_not_in_repertoire
 };
 
 /**

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { clientAddress, compileTrust } from '../../src/platform/client-address';
 import { decodeJwt, SignJWT } from 'jose';
 import { CreateDepartmentDocument, LoginDocument, MeDocument, OnNotificationDocument, RegisterCustomerDocument } from '../generated/graphql';
 import { loadConfig, ConfigError } from '../../src/config';
@@ -282,6 +284,19 @@ describe('hardening: client addresses and registerCustomer limits', () => {
       expect(codes(await register(3, '203.0.113.7'))).toEqual(['RATE_LIMITED']);
       expect(codes(await register(4, '203.0.113.8'))).toEqual([]);
     });
+
+    it('over graphql-ws too: X-Forwarded-For on the upgrade request from the trusted proxy names the client', async () => {
+      const customer = await app.createUser({ role: 'CUSTOMER' });
+      const register = (client: ReturnType<TestApp['ws']>, n: number) =>
+        wsExec(client, RegisterCustomerDocument, {
+          input: { email: `ws-proxied-${n}-${randomBytes(3).toString('hex')}@example.com`, password: 'long-enough-1', displayName: `W ${n}` },
+        });
+      const first = app.ws(customer.token, { headers: xff('203.0.113.20') });
+      for (let i = 0; i < 3; i++) expect((await register(first, i)).errors).toBeUndefined();
+      expect((await register(first, 3)).errors?.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+      const second = app.ws(customer.token, { headers: xff('203.0.113.21') });
+      expect((await register(second, 4)).errors).toBeUndefined();
+    });
   });
 
   it('TRUST_PROXY accepts off, true, hop counts and address lists, and names itself on a bad value', () => {
@@ -315,5 +330,19 @@ describeWithRedis('hardening: login throttling counted in Redis', () => {
     expect(count(results, 'UNAUTHENTICATED')).toBe(5);
     expect(count(results, 'RATE_LIMITED')).toBe(35);
     expect(codes(await app.exec(LoginDocument, { email: user.email, password: user.password }, null, from))).toEqual(['RATE_LIMITED']);
+  });
+});
+
+describe('client address (src/platform/client-address.ts)', () => {
+  const request = (remoteAddress: string, forwardedFor?: string) =>
+    ({ socket: { remoteAddress }, connection: { remoteAddress }, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} }) as unknown as IncomingMessage;
+
+  it('reads X-Forwarded-For only as far as TRUST_PROXY trusts the peers that wrote it', () => {
+    expect(clientAddress(request('127.0.0.1', '203.0.113.9'), compileTrust(false))).toBe('127.0.0.1');
+    expect(clientAddress(request('127.0.0.1', '203.0.113.9'), compileTrust(['loopback']))).toBe('203.0.113.9');
+    expect(clientAddress(request('198.51.100.4', '203.0.113.9'), compileTrust(['loopback']))).toBe('198.51.100.4');
+    expect(clientAddress(request('127.0.0.1', '203.0.113.9, 10.0.0.2'), compileTrust(1))).toBe('10.0.0.2');
+    expect(clientAddress(request('127.0.0.1', '203.0.113.9, 10.0.0.2'), compileTrust(2))).toBe('203.0.113.9');
+    expect(clientAddress(request('127.0.0.1', '203.0.113.9, 10.0.0.2'), compileTrust(true))).toBe('203.0.113.9');
   });
 });

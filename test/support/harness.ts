@@ -157,10 +157,17 @@ export class TestApp {
   }
 
   /** A real graphql-ws client; closed by stop(). */
-  ws(token: string | null, opts: { connectionParams?: Record<string, unknown>; retryAttempts?: number } = {}): WsClient {
+  ws(token: string | null, opts: { connectionParams?: Record<string, unknown>; retryAttempts?: number; /** on the HTTP upgrade request */ headers?: Record<string, string> } = {}): WsClient {
+    const headers = opts.headers;
     const client = createClient({
       url: this.wsUrl,
-      webSocketImpl: WebSocket,
+      webSocketImpl: headers
+        ? class extends WebSocket {
+            constructor(url: string, protocols?: string | string[]) {
+              super(url, protocols, { headers });
+            }
+          }
+        : WebSocket,
       lazy: true,
       retryAttempts: opts.retryAttempts ?? 0,
       connectionParams: opts.connectionParams ?? (token ? { authorization: `Bearer ${token}` } : {}),
