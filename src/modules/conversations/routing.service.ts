@@ -274,11 +274,14 @@ export class RoutingService {
             LIMIT 1 FOR UPDATE SKIP LOCKED`,
           [agent.departmentId, pgArray(agent.skills), this.config.ageingSeconds],
         );
-        if (!next || !(await takeSlot(em, agent.id))) return;
+        if (!next || !(await claimSeat(em, agent.id))) return;
         const c = await em.findOneOrFail(Conversation, { id: next.id });
         c.status = ConversationStatus.ACTIVE;
         c.agentId = agent.id;
         c.assignedAt = new Date();
+        // Written before the next pick: the database counts the seat now, and the next SELECT no longer finds
+        // this conversation QUEUED (it is locked by this transaction, so SKIP LOCKED would not skip it).
+        await em.flush();
         assigned += 1;
         this.announceAssignment(afterCommit, c, null);
       }
@@ -303,9 +306,11 @@ export class RoutingService {
     for (const { id } of withRoom) await this.offerCapacity(id);
   }
 
-  /** Frees one slot of an agent (a chat ended or moved away) and offers it to the queue after commit. */
-  async releaseSlot(em: EntityManager, afterCommit: AfterCommit, agentId: string): Promise<void> {
-    await em.execute(`UPDATE agent_states SET active_chats = active_chats - 1 WHERE agent_id = ? AND active_chats > 0`, [agentId]);
+  /**
+   * One of the agent's conversations stops being theirs in this transaction (an end, a transfer out): once it
+   * commits, the seat it frees is offered to the queue. The database counts the seat itself (see claimSeat).
+   */
+  offerFreedSeat(afterCommit: AfterCommit, agentId: string): void {
     afterCommit(() => this.offerCapacity(agentId).catch((err) => this.logger.error({ err }, 'queue drain failed')));
   }
 
@@ -406,13 +411,13 @@ export class RoutingService {
   }
 
   /**
-   * The least-loaded eligible agent for a conversation, with a slot taken (the caller holds the routing
-   * lock; the conditional UPDATE in takeSlot is the database's own guard against exceeding capacity).
+   * The least-loaded eligible agent for a conversation, with their seat row claimed (the caller holds the
+   * routing lock and makes the conversation ACTIVE for them in the same transaction).
    */
   private async pickAgent(em: EntityManager, target: { departmentId: string | null; skill: string | null }, available: string[]): Promise<string | null> {
     if (!available.length) return null;
     const candidates = await this.candidates(em, available, target.departmentId, target.skill);
-    for (const candidate of candidates) if (await takeSlot(em, candidate.id)) return candidate.id;
+    for (const candidate of candidates) if (await claimSeat(em, candidate.id)) return candidate.id;
     return null;
   }
 
@@ -545,16 +550,21 @@ export class RoutingService {
   }
 }
 
-/** Takes one of an agent's chat slots unless they are full: the database refuses to exceed capacity. */
-async function takeSlot(em: EntityManager, agentId: string): Promise<boolean> {
-  // One statement (it runs under the routing lock, where every round trip counts): the agent's first slot
-  // creates their row; a later one is taken only while they are below their capacity.
+/**
+ * True when the agent has a free seat, and then their seat row stays locked until the transaction ends, so
+ * nobody else fills that seat meanwhile. The caller then makes a conversation ACTIVE for the agent, and the
+ * database counts the seat (a trigger on conversations keeps agent_states.active_chats equal to the agent's
+ * ACTIVE conversations, migration 20261203000000): nothing here adds or subtracts, so nothing can drift.
+ */
+async function claimSeat(em: EntityManager, agentId: string): Promise<boolean> {
+  // One statement (it runs under the routing lock, where every round trip counts): the agent's first claim
+  // creates their row; a later one locks it, and returns it only while they are below their capacity.
   const rows = await em.execute(
-    `INSERT INTO agent_states AS a (agent_id, active_chats, last_assigned_at)
-     SELECT u.id, 1, now() FROM users u WHERE u.id = ? AND u.max_concurrent_chats > 0
-     ON CONFLICT (agent_id) DO UPDATE SET active_chats = a.active_chats + 1, last_assigned_at = now()
+    `INSERT INTO agent_states AS a (agent_id)
+     SELECT u.id FROM users u WHERE u.id = ? AND u.max_concurrent_chats > 0
+     ON CONFLICT (agent_id) DO UPDATE SET last_assigned_at = a.last_assigned_at
        WHERE a.active_chats < (SELECT u.max_concurrent_chats FROM users u WHERE u.id = a.agent_id)
-     RETURNING a.active_chats`,
+     RETURNING a.agent_id`,
     [agentId],
   );
   return rows.length === 1;
@@ -575,4 +585,4 @@ function queueUpdatePayload(c: QueuedRef, status: QueueUpdateStatus, position: n
 export { isUuid };
 
 /** Routing's capacity guard, shared with transfers and the offline sweep (lifecycle.service.ts). */
-export { takeSlot };
+export { claimSeat };
