@@ -7,6 +7,8 @@ import {
   OnQueueUpdatesDocument,
   RequestServiceDocument,
   SetPresenceStatusDocument,
+  TransferConversationDocument,
+  HeartbeatDocument,
 } from '../generated/graphql';
 import { startTestApp, subscribe, TestApp } from '../support/harness';
 
@@ -89,6 +91,29 @@ describe('an agent’s seats', () => {
     const more = await Promise.all([0, 1, 2].map(async () => (await ask(app, await app.createUser({ role: 'CUSTOMER' }), dept.code)).requestService.status));
     expect(more.sort()).toEqual(['ASSIGNED', 'ASSIGNED', 'QUEUED']);
     expect(await seats(agent.id)).toEqual({ recorded: 3, active: 3 });
+  });
+
+  it('transfers in opposite directions at once, and ends racing them, leave every seat counted', async () => {
+    const dept = await app.createDepartment('转接', `swap_${randomUUID().slice(0, 6)}`);
+    const a = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 4 });
+    const b = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 4 });
+    await Promise.all([a, b].map((x) => app.data(HeartbeatDocument, {}, x.token)));
+    const customers = await Promise.all([0, 1, 2, 3].map(() => app.createUser({ role: 'CUSTOMER' })));
+    const chats: Array<{ id: string; agentId?: string | null }> = [];
+    for (const c of customers) chats.push((await ask(app, c, dept.code)).requestService.conversation!);
+    const of = (agentId: string) => chats.filter((c) => c.agentId === agentId);
+    expect([of(a.id).length, of(b.id).length]).toEqual([2, 2]);
+
+    // Each agent hands one chat to the other, while the other chat of each is ended by its customer.
+    const results = await Promise.all([
+      app.exec(TransferConversationDocument, { id: of(a.id)[0].id, toAgentId: b.id }, a.token),
+      app.exec(TransferConversationDocument, { id: of(b.id)[0].id, toAgentId: a.id }, b.token),
+      app.exec(EndConversationDocument, { id: of(a.id)[1].id }, customers[chats.indexOf(of(a.id)[1])].token),
+      app.exec(EndConversationDocument, { id: of(b.id)[1].id }, customers[chats.indexOf(of(b.id)[1])].token),
+    ]);
+    expect(results.map((r) => r.errors)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(await seats(a.id)).toEqual({ recorded: 1, active: 1 });
+    expect(await seats(b.id)).toEqual({ recorded: 1, active: 1 });
   });
 
   it('the database keeps the count whatever changes the conversations, and a rolled-back assignment takes nothing', async () => {
