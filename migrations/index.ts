@@ -9,6 +9,7 @@ import { Migration20261123050000_knowledge } from './Migration20261123050000_kno
 import { Migration20261124000000_tickets } from './Migration20261124000000_tickets';
 import { Migration20261125000000_auto_answer } from './Migration20261125000000_auto_answer';
 import { Migration20261126000000_ticket_auto_answer } from './Migration20261126000000_ticket_auto_answer';
+import { Migration20261203000000_seats_counted } from './Migration20261203000000_seats_counted';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261124000000_tickets', class: Migration20261124000000_tickets },
   { name: 'Migration20261125000000_auto_answer', class: Migration20261125000000_auto_answer },
   { name: 'Migration20261126000000_ticket_auto_answer', class: Migration20261126000000_ticket_auto_answer },
+  { name: 'Migration20261203000000_seats_counted', class: Migration20261203000000_seats_counted },
 ];

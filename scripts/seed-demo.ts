@@ -18,6 +18,7 @@ import { Metrics } from '../src/platform/metrics';
 import { createMemoryPubSub } from '../src/platform/realtime/pubsub';
 import { loadLocalSecrets } from '../src/platform/secrets';
 import { createServices, type Services } from '../src/services';
+import { DEMO_SHIFTS, scheduleAroundTheClock } from './demo-roster';
 
 /**
  * `npm run seed:demo`: a demo organisation in the database the server uses (DATABASE_URL, else the embedded
@@ -25,6 +26,8 @@ import { createServices, type Services } from '../src/services';
  * services as the admin, so validation, password hashing and audit entries are exactly those of any admin
  * change. Idempotent: departments (by code or name), users (by e-mail or employee code) and FAQs (by question)
  * that exist are left alone. Every account it creates has the password DEMO_PASSWORD (default `shiftdesk-demo`).
+ * The demo agents are scheduled around the clock for today and the next 7 days (see demo-roster.ts), so a
+ * customer's request is answered as soon as one of them signs in.
  */
 
 const DOMAIN = 'demo.shiftdesk.local';
@@ -255,6 +258,10 @@ async function seed(services: Services, orm: MikroORM, config: Config, password:
     }
   }
 
+  // The roster: every demo agent (created now or before) on the three demo shifts, today and the next 7 days.
+  const demoAgents = await orm.em.fork().find(User, { email: { $in: AGENTS.map((a) => a.email) }, role: Role.AGENT, active: true }, { fields: ['id'] });
+  const roster = await scheduleAroundTheClock(services, scope, demoAgents.map((a) => a.id), config.businessTz);
+
   // Summary.
   const deptName = (code?: string) => (code ? DEPARTMENTS.find((d) => d.code === code)!.name : '');
   const count = (o: Outcome, list: Iterable<Outcome>) => [...list].filter((x) => x === o).length;
@@ -265,6 +272,11 @@ async function seed(services: Services, orm: MikroORM, config: Config, password:
   out(`Users:       ${outcomes.size} (${count('created', userOutcomes)} created, ${count('exists', userOutcomes)} already there, ${count('skipped', userOutcomes)} skipped)`);
   const faqStates = [...faqOutcomes.values()].map((x) => x.outcome);
   out(`FAQs:        ${faqOutcomes.size} (${count('created', faqStates)} created, ${count('exists', faqStates)} already there, ${count('skipped', faqStates)} skipped)`);
+  out(
+    `Roster:      ${demoAgents.length} agents on ${DEMO_SHIFTS.map((s) => `${s.startTime}–${s.endTime}`).join(', ')} from ${roster.dates[0]} to ` +
+      `${roster.dates[roster.dates.length - 1]} (${config.businessTz}): ${roster.schedulesCreated} schedules created, ${roster.schedulesSkipped} already there` +
+      `${roster.shiftsCreated ? `, ${roster.shiftsCreated} shifts created` : ''}`,
+  );
   out(`Audit:       every change is in the audit log with traceId ${traceId}, actor ${admin.email}`);
   out('');
   for (const d of DEPARTMENTS) out(`  ${d.code.padEnd(12)} ${d.name}  ${departmentOutcomes.get(d.code)}`);

@@ -185,13 +185,13 @@ export class ChatService {
     });
   }
 
-  /** Ends a locked conversation in `em`'s transaction, freeing the agent's slot; the caller flushes. */
+  /** Ends a locked conversation in `em`'s transaction (the database frees the agent's seat); the caller flushes. */
   async close(em: EntityManager, afterCommit: (fn: () => unknown) => void, c: Conversation, reason: EndReason): Promise<void> {
     const wasQueued = c.status === ConversationStatus.QUEUED;
     c.status = ConversationStatus.ENDED;
     c.endedAt = new Date();
     c.endReason = reason;
-    if (c.agentId) await this.routing.releaseSlot(em, afterCommit, c.agentId);
+    if (c.agentId) this.routing.offerFreedSeat(afterCommit, c.agentId);
     afterCommit(() => {
       const at = new Date().toISOString();
       this.pubsub.publish(Topics.CONVERSATION, c.id, {

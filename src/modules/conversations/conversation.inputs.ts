@@ -4,6 +4,7 @@ import { Connection } from '../../platform/pagination';
 import { Conversation, ConversationStatus } from './conversation.entity';
 import { Message } from './message.entity';
 import { ServicePriority } from './queue-policy';
+import { QueueReason, WaitEstimateBasis } from './queue-reason';
 import { ServiceRequestStatus } from './routing.service';
 
 registerEnumType(ServiceRequestStatus, {
@@ -45,6 +46,12 @@ export class ServiceRequest {
 
   @Field(() => ServicePriority)
   priority!: ServicePriority;
+
+  @Field(() => QueueReason, { nullable: true, description: 'For QUEUED: why nobody took it at once' })
+  queueReason!: QueueReason | null;
+
+  @Field(() => WaitEstimateBasis, { nullable: true, description: 'For QUEUED: what estimatedWaitSeconds was computed from' })
+  estimateBasis!: WaitEstimateBasis | null;
 }
 
 @ObjectType()

@@ -21,7 +21,7 @@ import { Conversation, ConversationStatus, EndReason } from './conversation.enti
 import { ConversationTransfer } from './conversation-transfer.entity';
 import { ConversationEventPayload, ConversationEventType, InboxEventPayload, InboxEventType, StatusChange } from './conversation.events';
 import { Message, MessageKind } from './message.entity';
-import { RoutingService, takeSlot } from './routing.service';
+import { claimSeat, RoutingService } from './routing.service';
 
 /** One idle sweep and one offline sweep at a time in the whole cluster (transaction-level advisory locks). */
 export const IDLE_SWEEP_LOCK = 727304;
@@ -82,9 +82,9 @@ export class ConversationLifecycleService {
 
   /**
    * Hands an ACTIVE conversation to another agent: its agent or a supervisor in scope may, to an active
-   * agent who is online, AVAILABLE and on duty, with a free slot (a supervisor may exceed it; the slot
-   * still counts). One transaction on the locked conversation: the target's slot taken, the old agent's
-   * freed, a system message summarising the latest messages and the note, a row in its history.
+   * agent who is online, AVAILABLE and on duty, with a free seat (a supervisor may exceed it; the seat
+   * still counts). One transaction on the locked conversation: the conversation moves (the database moves
+   * the seat with it), a system message summarising the latest messages and the note, a row in its history.
    */
   async transfer(scope: RequestScope, conversationId: string, toAgentId: string, note?: string | null): Promise<Conversation> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
@@ -114,7 +114,7 @@ export class ConversationLifecycleService {
       if (!(await this.onDuty(em, target.id))) throw refused(`${target.displayName} is not on duty now`, 'AGENT_OFF_DUTY');
 
       const from = c.agentId!;
-      await this.moveSlot(em, afterCommit, from, target.id, party === 'SUPERVISOR', target.displayName);
+      await this.reserveSeat(em, afterCommit, from, target.id, party === 'SUPERVISOR', target.displayName);
       const people = await this.names(em, [from, viewer.id]);
       const summary = await this.summary(em, c);
       const lines = [
@@ -250,7 +250,6 @@ export class ConversationLifecycleService {
         const from = (await this.names(em, [agentId])).get(agentId) ?? agentId;
         const note = `${from} 离线超过 ${grace} 秒，系统自动转移会话`;
         for (const c of conversations) {
-          await this.routing.releaseSlot(em, afterCommit, agentId);
           const to = await this.pickAgent(em, c, available.filter((id) => id !== agentId));
           if (to) {
             const summary = await this.summary(em, c);
@@ -261,6 +260,8 @@ export class ConversationLifecycleService {
             this.requeue(em, afterCommit, c, agentId, note);
             result.requeued += 1;
           }
+          // Written now: the database counts the seat it took, before the next pick compares seats.
+          await em.flush();
         }
       }
       await em.flush();
@@ -353,25 +354,15 @@ export class ConversationLifecycleService {
   }
 
   /**
-   * The target's slot is taken and the old agent's freed, in agent-id order so that two transfers in
-   * opposite directions cannot deadlock. A supervisor may exceed the target's capacity (the slot counts).
+   * Before a transfer: both agents' seat rows are locked in agent-id order (the database's seat count writes
+   * both when the conversation moves, in that order too), so two transfers in opposite directions cannot
+   * deadlock; then the target must have a free seat, unless a supervisor overrides (the seat still counts).
+   * The seat the old agent frees is offered to the queue after the commit.
    */
-  private async moveSlot(em: EntityManager, afterCommit: AfterCommit, from: string, to: string, override: boolean, toName: string): Promise<void> {
-    const take = async () => {
-      if (override) {
-        await em.execute(`INSERT INTO agent_states (agent_id) VALUES (?) ON CONFLICT DO NOTHING`, [to]);
-        await em.execute(`UPDATE agent_states SET active_chats = active_chats + 1, last_assigned_at = now() WHERE agent_id = ?`, [to]);
-      } else if (!(await takeSlot(em, to))) {
-        throw refused(`${toName} has no free chat slot`, 'AGENT_AT_CAPACITY');
-      }
-    };
-    if (to < from) {
-      await take();
-      await this.routing.releaseSlot(em, afterCommit, from);
-    } else {
-      await this.routing.releaseSlot(em, afterCommit, from);
-      await take();
-    }
+  private async reserveSeat(em: EntityManager, afterCommit: AfterCommit, from: string, to: string, override: boolean, toName: string): Promise<void> {
+    await em.execute(`SELECT 1 FROM agent_states WHERE agent_id IN (?, ?) ORDER BY agent_id FOR UPDATE`, [from, to]);
+    if (!override && !(await claimSeat(em, to))) throw refused(`${toName} has no free chat slot`, 'AGENT_AT_CAPACITY');
+    this.routing.offerFreedSeat(afterCommit, from);
   }
 
   /**
@@ -403,7 +394,7 @@ export class ConversationLifecycleService {
     return (await this.presence.read(agents.map((a) => a.id))).filter((p) => p.online && p.status === 'AVAILABLE').map((p) => p.userId);
   }
 
-  /** The least-loaded eligible agent for the conversation (routing's order), with a slot taken; null when none. */
+  /** The least-loaded eligible agent for the conversation (routing's order), with their seat claimed; null when none. */
   private async pickAgent(em: EntityManager, c: Conversation, available: string[]): Promise<{ id: string; displayName: string } | null> {
     if (!available.length) return null;
     const rows = await em.execute<Array<{ id: string; display_name: string }>>(
@@ -416,7 +407,7 @@ export class ConversationLifecycleService {
         ORDER BY coalesce(a.active_chats, 0), a.last_assigned_at NULLS FIRST, u.id`,
       [pgArray(available), c.departmentId, c.departmentId, c.skill, c.skill],
     );
-    for (const r of rows) if (await takeSlot(em, r.id)) return { id: r.id, displayName: r.display_name };
+    for (const r of rows) if (await claimSeat(em, r.id)) return { id: r.id, displayName: r.display_name };
     return null;
   }
 

@@ -41,6 +41,7 @@ import {
   PriorityRule,
   ServicePriority,
 } from './queue-policy';
+import { EligibilityFunnel, HandlingTimeSource, QueueReason, queueReasonOf, WaitEstimateBasis } from './queue-reason';
 
 /** Every routing decision in the cluster takes this PostgreSQL advisory lock (see README: Routing). */
 const ROUTING_LOCK = 727303;
@@ -68,6 +69,16 @@ export interface ServiceRequestResult {
   position: number | null;
   estimatedWaitSeconds: number | null;
   priority: ServicePriority;
+  /** For QUEUED: why nobody took it now. */
+  queueReason: QueueReason | null;
+  /** For QUEUED: what the estimate was computed from. */
+  estimateBasis: WaitEstimateBasis | null;
+}
+
+/** The average handling time the estimates use, and how many chats it is the average of (0: the default). */
+interface HandlingTime {
+  seconds: number;
+  chats: number;
 }
 
 type QueuedRef = Pick<Conversation, 'id' | 'customerId' | 'priority' | 'agentId'>;
@@ -86,7 +97,7 @@ interface Candidate {
  */
 export class RoutingService {
   private readonly rules: PriorityRule[];
-  private readonly handlingCache = new Map<string, { seconds: number; until: number }>();
+  private readonly handlingCache = new Map<string, HandlingTime & { until: number }>();
   private readonly pendingRefresh = new Map<string, NodeJS.Timeout>();
 
   constructor(
@@ -212,17 +223,11 @@ export class RoutingService {
       else afterCommit(() => this.queueChanged(conversation.departmentId));
       return { conversation, fresh: true, position };
     });
-    if (!result) return { status: ServiceRequestStatus.NO_CAPACITY, conversation: null, position: null, estimatedWaitSeconds: null, priority };
+    if (!result) return { status: ServiceRequestStatus.NO_CAPACITY, conversation: null, position: null, estimatedWaitSeconds: null, priority, queueReason: null, estimateBasis: null };
     const c = result.conversation;
     if (!result.fresh || c.status !== ConversationStatus.QUEUED || result.position === null) return this.describe(scope.em, c);
-    const [capacity, handling] = await Promise.all([this.eligibleCapacity(scope.em, c.departmentId, available), this.handlingSeconds(scope.em, c.departmentId)]);
-    return {
-      status: ServiceRequestStatus.QUEUED,
-      conversation: c,
-      position: result.position,
-      estimatedWaitSeconds: estimateWaitSeconds(result.position, capacity, handling),
-      priority: c.priority,
-    };
+    const [estimate, queueReason] = await Promise.all([this.estimate(scope.em, c.departmentId, result.position, available), this.queueReason(scope.em, c)]);
+    return { status: ServiceRequestStatus.QUEUED, conversation: c, position: result.position, ...estimate, priority: c.priority, queueReason };
   }
 
   /** Tells the managers of the conversation's department (admins when it has none) about a strongly negative request. */
@@ -274,11 +279,14 @@ export class RoutingService {
             LIMIT 1 FOR UPDATE SKIP LOCKED`,
           [agent.departmentId, pgArray(agent.skills), this.config.ageingSeconds],
         );
-        if (!next || !(await takeSlot(em, agent.id))) return;
+        if (!next || !(await claimSeat(em, agent.id))) return;
         const c = await em.findOneOrFail(Conversation, { id: next.id });
         c.status = ConversationStatus.ACTIVE;
         c.agentId = agent.id;
         c.assignedAt = new Date();
+        // Written before the next pick: the database counts the seat now, and the next SELECT no longer finds
+        // this conversation QUEUED (it is locked by this transaction, so SKIP LOCKED would not skip it).
+        await em.flush();
         assigned += 1;
         this.announceAssignment(afterCommit, c, null);
       }
@@ -303,9 +311,11 @@ export class RoutingService {
     for (const { id } of withRoom) await this.offerCapacity(id);
   }
 
-  /** Frees one slot of an agent (a chat ended or moved away) and offers it to the queue after commit. */
-  async releaseSlot(em: EntityManager, afterCommit: AfterCommit, agentId: string): Promise<void> {
-    await em.execute(`UPDATE agent_states SET active_chats = active_chats - 1 WHERE agent_id = ? AND active_chats > 0`, [agentId]);
+  /**
+   * One of the agent's conversations stops being theirs in this transaction (an end, a transfer out): once it
+   * commits, the seat it frees is offered to the queue. The database counts the seat itself (see claimSeat).
+   */
+  offerFreedSeat(afterCommit: AfterCommit, agentId: string): void {
     afterCommit(() => this.offerCapacity(agentId).catch((err) => this.logger.error({ err }, 'queue drain failed')));
   }
 
@@ -337,10 +347,10 @@ export class RoutingService {
   /** ASSIGNED (with the conversation) or QUEUED (with position and estimate) for an existing conversation. */
   async describe(em: EntityManager, c: Conversation): Promise<ServiceRequestResult> {
     if (c.status !== ConversationStatus.QUEUED) {
-      return { status: ServiceRequestStatus.ASSIGNED, conversation: c, position: null, estimatedWaitSeconds: null, priority: c.priority };
+      return { status: ServiceRequestStatus.ASSIGNED, conversation: c, position: null, estimatedWaitSeconds: null, priority: c.priority, queueReason: null, estimateBasis: null };
     }
-    const { position, estimatedWaitSeconds } = await this.placeOf(em, c);
-    return { status: ServiceRequestStatus.QUEUED, conversation: c, position, estimatedWaitSeconds, priority: c.priority };
+    const [{ position, estimatedWaitSeconds, estimateBasis }, queueReason] = await Promise.all([this.placeOf(em, c), this.queueReason(em, c)]);
+    return { status: ServiceRequestStatus.QUEUED, conversation: c, position, estimatedWaitSeconds, priority: c.priority, queueReason, estimateBasis };
   }
 
   /** Current snapshot for a customer subscribing to queueUpdates. */
@@ -352,12 +362,49 @@ export class RoutingService {
     return queueUpdatePayload(c, QueueUpdateStatus.QUEUED, position, estimatedWaitSeconds);
   }
 
-  private async placeOf(em: EntityManager, c: Conversation): Promise<{ position: number | null; estimatedWaitSeconds: number | null }> {
+  private async placeOf(em: EntityManager, c: Conversation): Promise<{ position: number | null; estimatedWaitSeconds: number | null; estimateBasis: WaitEstimateBasis | null }> {
     const rows = await this.positions(em, c.departmentId, c.id);
     const position = rows[0]?.position ?? null;
-    if (position === null) return { position: null, estimatedWaitSeconds: null };
-    const [capacity, handling] = await Promise.all([this.eligibleCapacity(em, c.departmentId), this.handlingSeconds(em, c.departmentId)]);
-    return { position, estimatedWaitSeconds: estimateWaitSeconds(position, capacity, handling) };
+    if (position === null) return { position: null, estimatedWaitSeconds: null, estimateBasis: null };
+    return { position, ...(await this.estimate(em, c.departmentId, position)) };
+  }
+
+  /** The estimate for a place in a department's line, with what it was computed from. */
+  private async estimate(
+    em: EntityManager,
+    departmentId: string | null,
+    position: number,
+    availableNow?: string[],
+  ): Promise<{ estimatedWaitSeconds: number | null; estimateBasis: WaitEstimateBasis }> {
+    const [capacity, handling] = await Promise.all([this.eligibleCapacity(em, departmentId, availableNow), this.handlingTime(em, departmentId)]);
+    return {
+      estimatedWaitSeconds: estimateWaitSeconds(position, capacity, handling.seconds),
+      estimateBasis: {
+        position,
+        averageHandlingSeconds: Math.round(handling.seconds),
+        handlingTimeSource: handling.chats ? HandlingTimeSource.RECENT_CHATS : HandlingTimeSource.DEFAULT,
+        recentChats: handling.chats,
+        eligibleCapacity: capacity,
+      },
+    };
+  }
+
+  /**
+   * Why a waiting request was not taken: the agents of its department / with its skill are counted step by
+   * step — active, on duty, online — and the first step nobody passes is the reason (past them all: busy).
+   */
+  private async queueReason(em: EntityManager, c: Pick<Conversation, 'departmentId' | 'skill'>): Promise<QueueReason> {
+    const agents = await em.execute<Array<{ id: string; on_duty: boolean }>>(
+      `SELECT u.id, (${this.onDutySql()}) AS on_duty FROM users u
+        WHERE u.role = 'AGENT' AND u.active
+          AND (?::uuid IS NULL OR u.department_id = ?::uuid)
+          AND (?::text IS NULL OR ?::text = ANY(u.skills))`,
+      [c.departmentId, c.departmentId, c.skill, c.skill],
+    );
+    const onDuty = agents.filter((a) => a.on_duty).map((a) => a.id);
+    const online = onDuty.length ? (await this.presence.read(onDuty)).filter((p) => p.online).length : 0;
+    const funnel: EligibilityFunnel = { matching: agents.length, onDuty: onDuty.length, online };
+    return queueReasonOf(funnel);
   }
 
   /** Positions (1 = next) in a department's line, ordered as offerCapacity serves it. */
@@ -406,13 +453,13 @@ export class RoutingService {
   }
 
   /**
-   * The least-loaded eligible agent for a conversation, with a slot taken (the caller holds the routing
-   * lock; the conditional UPDATE in takeSlot is the database's own guard against exceeding capacity).
+   * The least-loaded eligible agent for a conversation, with their seat row claimed (the caller holds the
+   * routing lock and makes the conversation ACTIVE for them in the same transaction).
    */
   private async pickAgent(em: EntityManager, target: { departmentId: string | null; skill: string | null }, available: string[]): Promise<string | null> {
     if (!available.length) return null;
     const candidates = await this.candidates(em, available, target.departmentId, target.skill);
-    for (const candidate of candidates) if (await takeSlot(em, candidate.id)) return candidate.id;
+    for (const candidate of candidates) if (await claimSeat(em, candidate.id)) return candidate.id;
     return null;
   }
 
@@ -459,19 +506,24 @@ export class RoutingService {
 
   /** Average handling time of the last 50 chats of the department that ended in the past day (cached 30 s). */
   private async handlingSeconds(em: EntityManager, departmentId: string | null): Promise<number> {
+    return (await this.handlingTime(em, departmentId)).seconds;
+  }
+
+  /** handlingSeconds, with how many chats it averages (0: none, the default is used). */
+  private async handlingTime(em: EntityManager, departmentId: string | null): Promise<HandlingTime> {
     const key = departmentId ?? ALL_DEPARTMENTS;
     const hit = this.handlingCache.get(key);
-    if (hit && hit.until > Date.now()) return hit.seconds;
-    const [{ seconds }] = await em.execute<Array<{ seconds: number | null }>>(
-      `SELECT avg(extract(epoch from (ended_at - assigned_at)))::float AS seconds FROM (
+    if (hit && hit.until > Date.now()) return hit;
+    const [{ seconds, chats }] = await em.execute<Array<{ seconds: number | null; chats: number }>>(
+      `SELECT avg(extract(epoch from (ended_at - assigned_at)))::float AS seconds, count(*)::int AS chats FROM (
          SELECT ended_at, assigned_at FROM conversations
           WHERE status = 'ENDED' AND assigned_at IS NOT NULL AND ended_at > now() - interval '1 day'
             AND department_id IS NOT DISTINCT FROM ?::uuid
           ORDER BY ended_at DESC LIMIT 50) recent`,
       [departmentId],
     );
-    const value = seconds && seconds > 0 ? seconds : DEFAULT_HANDLING_SECONDS;
-    this.handlingCache.set(key, { seconds: value, until: Date.now() + 30_000 });
+    const value: HandlingTime = seconds && seconds > 0 ? { seconds, chats } : { seconds: DEFAULT_HANDLING_SECONDS, chats: 0 };
+    this.handlingCache.set(key, { ...value, until: Date.now() + 30_000 });
     return value;
   }
 
@@ -545,16 +597,21 @@ export class RoutingService {
   }
 }
 
-/** Takes one of an agent's chat slots unless they are full: the database refuses to exceed capacity. */
-async function takeSlot(em: EntityManager, agentId: string): Promise<boolean> {
-  // One statement (it runs under the routing lock, where every round trip counts): the agent's first slot
-  // creates their row; a later one is taken only while they are below their capacity.
+/**
+ * True when the agent has a free seat, and then their seat row stays locked until the transaction ends, so
+ * nobody else fills that seat meanwhile. The caller then makes a conversation ACTIVE for the agent, and the
+ * database counts the seat (a trigger on conversations keeps agent_states.active_chats equal to the agent's
+ * ACTIVE conversations, migration 20261203000000): nothing here adds or subtracts, so nothing can drift.
+ */
+async function claimSeat(em: EntityManager, agentId: string): Promise<boolean> {
+  // One statement (it runs under the routing lock, where every round trip counts): the agent's first claim
+  // creates their row; a later one locks it, and returns it only while they are below their capacity.
   const rows = await em.execute(
-    `INSERT INTO agent_states AS a (agent_id, active_chats, last_assigned_at)
-     SELECT u.id, 1, now() FROM users u WHERE u.id = ? AND u.max_concurrent_chats > 0
-     ON CONFLICT (agent_id) DO UPDATE SET active_chats = a.active_chats + 1, last_assigned_at = now()
+    `INSERT INTO agent_states AS a (agent_id)
+     SELECT u.id FROM users u WHERE u.id = ? AND u.max_concurrent_chats > 0
+     ON CONFLICT (agent_id) DO UPDATE SET last_assigned_at = a.last_assigned_at
        WHERE a.active_chats < (SELECT u.max_concurrent_chats FROM users u WHERE u.id = a.agent_id)
-     RETURNING a.active_chats`,
+     RETURNING a.agent_id`,
     [agentId],
   );
   return rows.length === 1;
@@ -575,4 +632,4 @@ function queueUpdatePayload(c: QueuedRef, status: QueueUpdateStatus, position: n
 export { isUuid };
 
 /** Routing's capacity guard, shared with transfers and the offline sweep (lifecycle.service.ts). */
-export { takeSlot };
+export { claimSeat };
