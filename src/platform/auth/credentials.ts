@@ -43,7 +43,13 @@ export function credentialsPlugin<TContext extends { credentialProblem: Credenti
   };
 }
 
-/** True when every root field the operation selects signs in (`__typename` aside), and there is one at least. */
+/** Root fields that need nobody signed in: introspection, so the playground's docs load whatever its Headers tab holds. */
+const INTROSPECTION_FIELDS = new Set(['__schema', '__type']);
+
+/**
+ * True when every root field the operation selects signs in or introspects (`__typename` aside), and there is
+ * one such field at least (`{ __typename }` alone with a bad token still answers 401).
+ */
 function onlySignsIn(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): boolean {
   const fields = schema.getRootType(operation.operation)?.getFields();
   if (!fields) return false;
@@ -54,7 +60,7 @@ function onlySignsIn(schema: GraphQLSchema, document: DocumentNode, operation: O
     set.selections.every((s) => {
       if (s.kind === Kind.FIELD) {
         if (s.name.value === '__typename') return true;
-        signsIn = fields[s.name.value]?.extensions?.signsIn === true;
+        signsIn = INTROSPECTION_FIELDS.has(s.name.value) || fields[s.name.value]?.extensions?.signsIn === true;
         return signsIn;
       }
       if (s.kind === Kind.INLINE_FRAGMENT) return check(s.selectionSet);
