@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { configSpec } from '../../src/config';
-import { freePort } from '../support/ports';
+import { freePort, portIsFree } from '../support/ports';
 
 /**
  * The process around the server, as an operator meets it: the guard of last resort in main.ts, `npm start`
@@ -117,17 +117,6 @@ function postgresPidsFor(dir: string): number[] {
       const argv = cmdline(pid);
       return argv.some((a) => /postgres$/.test(a)) && argv.includes(dir) && alive(pid);
     });
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
 }
 
 async function ready(baseUrl: string, proc: Proc, timeoutMs = 90_000): Promise<void> {

@@ -1,10 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { configSpec } from '../../src/config';
-import { freePort } from '../support/ports';
+import { freePort, portIsFree } from '../support/ports';
 
 /**
  * The built server as `npm start` runs it: `node dist/src/main.js` in its own process, with the embedded
@@ -13,17 +12,6 @@ import { freePort } from '../support/ports';
 const MAIN = path.resolve(__dirname, '../../dist/src/main.js');
 const DEFAULT_ADMIN_EMAIL = 'admin@shiftdesk.local';
 const PASSWORD_LINE = /^\s*password:\s+(\S+)\s*$/gm;
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 /** PIDs of PostgreSQL processes whose command line names `dir` (Linux /proc). */
 function postgresPidsFor(dir: string): number[] {

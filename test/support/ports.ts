@@ -18,3 +18,15 @@ export async function waitForPort(port: number, timeoutMs = 5000, what = `port $
   }
   throw new Error(`${what} did not open within ${timeoutMs} ms`);
 }
+
+/** True when nothing accepts TCP connections on 127.0.0.1:`port`. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
