@@ -315,6 +315,7 @@ export async function seed(
   const agent = AGENTS.find((a) => a.skills?.includes('退款'))!;
   out('');
   out(`Try it: start the server (npm start), open http://${host}:${config.port}/graphql in a browser, and paste:`);
+  out(`(For a whole chat, an agent and a customer in two browser windows, see "Your first chat, in two tabs" in the README.)`);
   out(`
 # 1. Sign in as an agent (no headers needed); copy the token.
 mutation SignIn {
