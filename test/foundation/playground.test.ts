@@ -127,6 +127,27 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
       await context.close();
     }
   });
+
+  it('shows why a subscription\'s connection was refused (close code and reason), not an empty close event', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(app.url, { waitUntil: 'networkidle' });
+      // What GraphiQL puts in the result pane when graphql-ws gives up: the close event, as JSON.
+      const shown = await page.evaluate(
+        (url) =>
+          new Promise<string>((resolve) => {
+            const ws = new WebSocket(url, 'graphql-transport-ws');
+            ws.onopen = () => ws.send(JSON.stringify({ type: 'connection_init' }));
+            ws.onclose = (event) => resolve(JSON.stringify(event));
+          }),
+        app.wsUrl,
+      );
+      expect(JSON.parse(shown)).toMatchObject({ code: 4403, reason: expect.stringMatching(/sign|Bearer|token/i) });
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 async function replaceText(page: Page, selector: string, text: string): Promise<void> {
