@@ -112,14 +112,34 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
 
       await tabOne.bringToFront();
       await replaceText(tabOne, '.graphiql-query-editor .monaco-editor', 'subscription Mine { notifications { title body } }');
-      await tabOne.locator('.graphiql-execute-button').click();
-      await eventually(() => initsOfOne.length > 0, 10_000, 'connection_init from the first tab');
+      // GraphiQL refetches the schema after a header change and may drop a click meanwhile: click until the socket opens.
+      await eventually(
+        async () => {
+          await tabOne.locator('.graphiql-execute-button').click();
+          const until = Date.now() + 3000;
+          while (Date.now() < until && !initsOfOne.length) await new Promise((r) => setTimeout(r, 100));
+          return initsOfOne.length > 0;
+        },
+        20_000,
+        'connection_init from the first tab',
+      );
       expect(initsOfOne[0]).toContain(first.token);
       expect(initsOfOne[0]).not.toContain(second.token);
-      await new Promise((r) => setTimeout(r, 500)); // the subscribe message follows the ack
 
-      await app.data(`mutation { sendNotification(userId: "${first.id}", title: "给第一个标签", body: "for the first tab's user") { id } }`, undefined, await app.adminToken());
-      await eventually(async () => (await paneOf(tabOne)).includes("for the first tab's user"), 10_000, 'the first user\'s notification in the first tab');
+      // The subscribe message follows the ack: notify until one arrives (each attempt waits a few seconds).
+      await eventually(
+        async () => {
+          await app.data(`mutation { sendNotification(userId: "${first.id}", title: "给第一个标签", body: "for the first tab's user") { id } }`, undefined, await app.adminToken());
+          const until = Date.now() + 3000;
+          while (Date.now() < until) {
+            if ((await paneOf(tabOne)).includes("for the first tab's user")) return true;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          return false;
+        },
+        20_000,
+        'the first user\'s notification in the first tab',
+      );
     } catch (err) {
       for (const [i, tab] of context.pages().entries()) await tab.screenshot({ path: `/tmp/shiftdesk-playground-tabs-${i}.png` });
       throw err;
