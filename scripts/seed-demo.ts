@@ -32,6 +32,9 @@ import { DEMO_SHIFTS, scheduleAroundTheClock } from './demo-roster';
 
 const DOMAIN = 'demo.shiftdesk.local';
 
+/** The password of every account the seed creates, unless DEMO_PASSWORD says otherwise. */
+export const DEFAULT_DEMO_PASSWORD = 'shiftdesk-demo';
+
 interface DemoDepartment {
   code: string;
   name: string;
@@ -142,7 +145,7 @@ type Outcome = 'created' | 'exists' | 'skipped';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(process.env.LOG_LEVEL || 'warn');
-  const password = process.env.DEMO_PASSWORD || 'shiftdesk-demo';
+  const password = process.env.DEMO_PASSWORD || DEFAULT_DEMO_PASSWORD;
   if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`DEMO_PASSWORD must be at least ${MIN_PASSWORD_LENGTH} characters`);
 
   const needsLocalSecrets = !config.jwtSecret || !config.databaseUrl;
@@ -168,8 +171,16 @@ async function main(): Promise<void> {
   }
 }
 
-async function seed(services: Services, orm: MikroORM, config: Config, password: string, where: string): Promise<void> {
-  const out = (line = '') => process.stdout.write(`${line}\n`);
+/** Seeds the demo organisation through `services` (also used by the README walkthrough's test); prints through `write`. */
+export async function seed(
+  services: Services,
+  orm: MikroORM,
+  config: Config,
+  password: string,
+  where: string,
+  write: (text: string) => void = (text) => process.stdout.write(text),
+): Promise<void> {
+  const out = (line = '') => write(`${line}\n`);
   out(`Seeding the ShiftDesk demo organisation into ${where}`);
 
   // The server creates the first admin on its first start; a fresh DATA_DIR gets it here the same way.
@@ -304,6 +315,7 @@ async function seed(services: Services, orm: MikroORM, config: Config, password:
   const agent = AGENTS.find((a) => a.skills?.includes('退款'))!;
   out('');
   out(`Try it: start the server (npm start), open http://${host}:${config.port}/graphql in a browser, and paste:`);
+  out(`(For a whole chat, an agent and a customer in two browser windows, see "Your first chat, in two tabs" in the README.)`);
   out(`
 # 1. Sign in as an agent (no headers needed); copy the token.
 mutation SignIn {
@@ -417,11 +429,14 @@ function padWide(s: string, width: number): string {
   return s + ' '.repeat(Math.max(0, width - w));
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-    else console.error('seed:demo failed:', err);
-    process.exit(1);
-  },
-);
+// Run as a script (npm run seed:demo), not when a test imports seed().
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+      else console.error('seed:demo failed:', err);
+      process.exit(1);
+    },
+  );
+}

@@ -80,12 +80,27 @@ export function playgroundSecurityHeaders(): RequestHandler {
  * This shim, run before GraphiQL, copies the Authorization entry of the Headers tab (which GraphiQL keeps
  * in localStorage with shouldPersistHeaders) into the connection_init payload, so subscriptions in the
  * playground authenticate exactly as any graphql-ws client does.
+ * Every playground tab of the origin shares that localStorage, so the shim keeps the headers this page
+ * loaded and then wrote itself: with an agent in one tab and a customer in another, each tab's
+ * subscriptions carry its own Authorization, not the one last edited in some other tab. A refused connection
+ * shows its close code and reason in the result pane.
  */
 const WS_AUTH_SHIM = `(() => {
   const Native = window.WebSocket;
+  const KEY = 'graphiql:headers';
+  let ownHeaders = localStorage.getItem(KEY);
+  const { setItem, removeItem } = Storage.prototype;
+  Storage.prototype.setItem = function (key, value) {
+    if (this === window.localStorage && key === KEY) ownHeaders = String(value);
+    return setItem.call(this, key, value);
+  };
+  Storage.prototype.removeItem = function (key) {
+    if (this === window.localStorage && key === KEY) ownHeaders = null;
+    return removeItem.call(this, key);
+  };
   const authorization = () => {
     try {
-      const headers = JSON.parse(localStorage.getItem('graphiql:headers') || '{}');
+      const headers = JSON.parse(ownHeaders || '{}');
       const key = Object.keys(headers).find((k) => k.toLowerCase() === 'authorization');
       return key ? headers[key] : undefined;
     } catch (e) {
@@ -93,6 +108,14 @@ const WS_AUTH_SHIM = `(() => {
     }
   };
   class AuthorizingWebSocket extends Native {
+    constructor(...args) {
+      super(...args);
+      // GraphiQL shows a failed subscription as JSON.stringify(closeEvent), which holds only isTrusted: make
+      // the close code and the server's reason (say, "Not signed in: …") own properties, so the pane shows why.
+      this.addEventListener('close', (event) => {
+        for (const key of ['code', 'reason']) Object.defineProperty(event, key, { value: event[key], enumerable: true });
+      });
+    }
     send(data) {
       try {
         const message = JSON.parse(data);

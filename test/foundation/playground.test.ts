@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { MeDocument } from '../generated/graphql';
 import { ADMIN_EMAIL, eventually, startTestApp, TestApp } from '../support/harness';
@@ -110,4 +110,93 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     expect(outside).toEqual([]);
     expect(violations).toEqual([]);
   });
+
+  it('sends each browser tab\'s own Authorization on its WebSocket, though all tabs share localStorage (an agent in one, a customer in another)', async () => {
+    const first = await app.createUser({ role: 'CUSTOMER' });
+    const second = await app.createUser({ role: 'CUSTOMER' });
+    const context = await browser.newContext(); // one profile: its tabs share localStorage, as a newcomer's do
+    try {
+      const [tabOne, tabTwo] = [await context.newPage(), await context.newPage()];
+      const initsOfOne: string[] = [];
+      tabOne.on('websocket', (ws) => ws.on('framesent', (f) => String(f.payload).includes('connection_init') && initsOfOne.push(String(f.payload))));
+      for (const tab of [tabOne, tabTwo]) await tab.goto(app.url, { waitUntil: 'networkidle' });
+      await setHeaders(tabOne, `{"Authorization": "Bearer ${first.token}"}`);
+      await setHeaders(tabTwo, `{"Authorization": "Bearer ${second.token}"}`); // written last, in the other tab
+
+      await tabOne.bringToFront();
+      await replaceText(tabOne, '.graphiql-query-editor .monaco-editor', 'subscription Mine { notifications { title body } }');
+      // GraphiQL refetches the schema after a header change and may drop a click meanwhile: click until the socket opens.
+      await eventually(
+        async () => {
+          await tabOne.locator('.graphiql-execute-button').click();
+          const until = Date.now() + 3000;
+          while (Date.now() < until && !initsOfOne.length) await new Promise((r) => setTimeout(r, 100));
+          return initsOfOne.length > 0;
+        },
+        20_000,
+        'connection_init from the first tab',
+      );
+      expect(initsOfOne[0]).toContain(first.token);
+      expect(initsOfOne[0]).not.toContain(second.token);
+
+      // The subscribe message follows the ack: notify until one arrives (each attempt waits a few seconds).
+      await eventually(
+        async () => {
+          await app.data(`mutation { sendNotification(userId: "${first.id}", title: "给第一个标签", body: "for the first tab's user") { id } }`, undefined, await app.adminToken());
+          const until = Date.now() + 3000;
+          while (Date.now() < until) {
+            if ((await paneOf(tabOne)).includes("for the first tab's user")) return true;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          return false;
+        },
+        20_000,
+        'the first user\'s notification in the first tab',
+      );
+    } catch (err) {
+      for (const [i, tab] of context.pages().entries()) await tab.screenshot({ path: `/tmp/shiftdesk-playground-tabs-${i}.png` });
+      throw err;
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows why a subscription\'s connection was refused (close code and reason), not an empty close event', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(app.url, { waitUntil: 'networkidle' });
+      // What GraphiQL puts in the result pane when graphql-ws gives up: the close event, as JSON.
+      const shown = await page.evaluate(
+        (url) =>
+          new Promise<string>((resolve) => {
+            const ws = new WebSocket(url, 'graphql-transport-ws');
+            ws.onopen = () => ws.send(JSON.stringify({ type: 'connection_init' }));
+            ws.onclose = (event) => resolve(JSON.stringify(event));
+          }),
+        app.wsUrl,
+      );
+      expect(JSON.parse(shown)).toMatchObject({ code: 4403, reason: expect.stringMatching(/sign|Bearer|token/i) });
+    } finally {
+      await context.close();
+    }
+  });
 });
+
+async function replaceText(page: Page, selector: string, text: string): Promise<void> {
+  await page.locator(selector).first().click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText(text);
+  await page.keyboard.press('Shift+Control+End'); // drop what the editor auto-closed
+  await page.keyboard.press('Delete');
+}
+
+async function setHeaders(page: Page, json: string): Promise<void> {
+  await page.getByText('Headers', { exact: true }).click();
+  await replaceText(page, '[data-uri*="headers"]', json);
+}
+
+/** The result pane is a Monaco editor, which renders spaces as no-break spaces. */
+async function paneOf(page: Page): Promise<string> {
+  return (await page.locator('.graphiql-response').innerText()).replace(/\u00a0/g, ' ');
+}
