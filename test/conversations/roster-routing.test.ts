@@ -15,7 +15,7 @@ import {
   TransferConversationDocument,
 } from '../generated/graphql';
 import { Topics } from '../../src/platform/realtime/topics';
-import { eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
+import { describeWithRedis, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
 
 type Person = { id: string; token: string };
 type Sub<T> = ReturnType<typeof subscribe<T, unknown>>;
@@ -353,5 +353,50 @@ describe('no first reply (FIRST_REPLY_TIMEOUT_SECONDS, default 120)', () => {
     expect(told).toHaveLength(1);
     expect(told[0].body).toMatch(/暂无其他可接待的客服/);
     await eventually(async () => (await k.slots(silent.id))[0] === 1, 1000, 'the seat kept');
+  });
+});
+
+describeWithRedis('roster sweeps in a cluster (two processes, one database, one Redis)', () => {
+  let one: TestApp;
+  let two: TestApp;
+  const k = kit(() => one);
+  beforeAll(async () => {
+    one = await startTestApp({ redis: true });
+    two = await startTestApp({ redis: true, databaseUrl: one.databaseUrl });
+  });
+  afterAll(async () => {
+    await two?.stop();
+    await one?.stop();
+  });
+
+  it('hands over and reassigns each conversation exactly once though both processes sweep at once, announced once through either process', async () => {
+    const dept = await k.department();
+    const leaving = await k.agentOnShift(dept.id, { maxConcurrentChats: 1 });
+    const handedCustomer = await k.customer();
+    const handed = (await k.ask(handedCustomer, dept.code)).conversation!.id;
+    await k.send(leaving, handed, '您好');
+    const silent = await k.agentOnShift(dept.id, { maxConcurrentChats: 1 });
+    const waitingCustomer = await k.customer();
+    const unanswered = (await k.ask(waitingCustomer, dept.code)).conversation!.id;
+    expect((await k.conversation(unanswered)).agentId).toBe(silent.id);
+    const colleague = await k.agentOnShift(dept.id, { maxConcurrentChats: 5 });
+    await k.endShift(leaving.id);
+
+    const handedEvents = subscribe(two.ws(handedCustomer.token), OnConversationEventsDocument, { conversationId: handed });
+    const unansweredEvents = subscribe(two.ws(waitingCustomer.token), OnConversationEventsDocument, { conversationId: unanswered });
+    await new Promise((r) => setTimeout(r, 300));
+    const at = later(605);
+    const runs = await Promise.all([one.services.shiftHandover.sweep(at), two.services.shiftHandover.sweep(at), one.services.firstReply.sweep(at), two.services.firstReply.sweep(at)]);
+    expect(runs.reduce((n, r) => n + r.moved, 0)).toBe(2);
+
+    expect((await k.conversation(handed)).agentId).toBe(colleague.id);
+    expect((await k.conversation(unanswered)).agentId).toBe(colleague.id);
+    expect(await k.slots(leaving.id, silent.id, colleague.id)).toEqual([0, 0, 2]);
+    expect(await k.seatsDrift()).toBe(0);
+    for (const events of [handedEvents, unansweredEvents]) {
+      const seen = (await drain(events, 800)).map((d) => d.conversationEvents);
+      expect(seen.filter((e) => e.type === 'STATUS').map((e) => e.status!.change)).toEqual(['TRANSFERRED']);
+      expect(seen.filter((e) => e.type === 'MESSAGE')).toHaveLength(1);
+    }
   });
 });
