@@ -9,6 +9,7 @@ import {
   MessagesDocument,
   NotificationsDocument,
   OnConversationEventsDocument,
+  OnQueueUpdatesDocument,
   QueueDocument,
   RequestServiceDocument,
   SendMessageDocument,
@@ -193,9 +194,17 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     const second = await k.customer();
     expect((await k.ask(second, dept.code)).status).toBe('QUEUED'); // the only agent is at capacity
     await k.endShift(leaving.id);
+    const updates = subscribe(app.ws(first.token), OnQueueUpdatesDocument, {});
+    const events = subscribe(app.ws(first.token), OnConversationEventsDocument, { conversationId: firstId });
+    await new Promise((r) => setTimeout(r, 300));
 
     await app.services.shiftHandover.sweep(later(601));
     expect(await k.conversation(firstId)).toMatchObject({ status: 'QUEUED', agentId: null });
+    // Announced once per channel: one REQUEUED status, one system message, one place in the line.
+    const seen = (await drain(events, 800)).map((d) => d.conversationEvents);
+    expect(seen.filter((e) => e.type === 'STATUS').map((e) => e.status!.change)).toEqual(['REQUEUED']);
+    expect(seen.filter((e) => e.type === 'MESSAGE')).toHaveLength(1);
+    expect((await drain(updates, 300)).map((d) => [d.queueUpdates.status, d.queueUpdates.position])).toEqual([['QUEUED', 1]]);
     expect(await k.slots(leaving.id)).toEqual([0]);
     const line = (await app.data(QueueDocument, { departmentId: dept.id }, await app.adminToken())).queue;
     expect(line.map((q) => [q.position, q.conversation.id])).toEqual([

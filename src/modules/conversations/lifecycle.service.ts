@@ -360,17 +360,12 @@ export class ConversationLifecycleService {
     c.lastAgentMessageAt = null;
     c.idleWarnedAt = null;
     em.create(ConversationTransfer, { conversationId: c.id, fromAgentId: from, toAgentId: null, byId: null, note, createdAt: new Date() });
-    afterCommit(async () => {
+    afterCommit(() => {
       const at = new Date().toISOString();
       this.publishStatus(c, StatusChange.REQUEUED);
       this.pubsub.publish(Topics.INBOX, from, { type: InboxEventType.REQUEUED, conversationId: c.id, at } satisfies InboxEventPayload);
+      // The department's refresh tells every waiting customer their place, this one included: once, not twice.
       this.routing.queueChanged(c.departmentId);
-      try {
-        const update = await this.routing.currentUpdate(c.customerId);
-        if (update) this.pubsub.publish(Topics.QUEUE_CUSTOMER, c.customerId, update);
-      } catch (err) {
-        this.logger.error({ err, conversationId: c.id }, 'telling a requeued customer their place failed');
-      }
     });
     this.chat.systemMessage(em, c, customerText, afterCommit);
   }
