@@ -46,11 +46,12 @@ export class ShiftHandoverService {
     const result: HandoverResult = { ran: true, moved: 0, requeued: 0 };
     if (!this.config.requireShift) return result; // no roster to follow
     const grace = this.config.shiftEndGraceSeconds;
-    // Holding ACTIVE conversations and on no NORMAL shift at any moment of the last `grace` seconds.
-    const offShift = `NOT EXISTS (SELECT 1 FROM schedules s WHERE s.agent_id = c.agent_id AND s.status = 'NORMAL'
+    // On no NORMAL shift at any moment of the last `grace` seconds…
+    const offShift = (agent: string) => `NOT EXISTS (SELECT 1 FROM schedules s WHERE s.agent_id = ${agent} AND s.status = 'NORMAL'
                         AND s.period && tstzrange(?::timestamptz - make_interval(secs => ?), ?::timestamptz, '[]'))`;
     const params = [now, grace, now];
-    const dueSql = `SELECT DISTINCT c.agent_id FROM conversations c WHERE c.status = 'ACTIVE' AND c.agent_id IS NOT NULL AND ${offShift} LIMIT ${AGENTS_PER_RUN}`;
+    // …and holding ACTIVE conversations (the database's seat count says so: one row per agent to look at).
+    const dueSql = `SELECT a.agent_id FROM agent_states a WHERE a.active_chats > 0 AND ${offShift('a.agent_id')} ORDER BY a.agent_id LIMIT ${AGENTS_PER_RUN}`;
     // Most runs find nothing: one query, no transaction.
     if (!(await this.em().execute(dueSql, params)).length) return result;
 
@@ -61,7 +62,7 @@ export class ShiftHandoverService {
       for (const { agent_id: agentId } of await em.execute<Array<{ agent_id: string }>>(dueSql, params)) {
         // Locked, and the rule checked again on the locked rows: a shift assigned meanwhile keeps them.
         const ids = await em.execute<Array<{ id: string }>>(
-          `SELECT c.id FROM conversations c WHERE c.agent_id = ? AND c.status = 'ACTIVE' AND ${offShift}
+          `SELECT c.id FROM conversations c WHERE c.agent_id = ? AND c.status = 'ACTIVE' AND ${offShift('c.agent_id')}
             ORDER BY c.created_at, c.id LIMIT ${CONVERSATIONS_PER_AGENT} FOR UPDATE SKIP LOCKED`,
           [agentId, ...params],
         );
