@@ -254,6 +254,19 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     expect((await k.conversation(id)).agentId).toBe(other.id);
   });
 
+  it('leaves alone an agent with no shift that ended (their schedule removed): nothing to hand over at', async () => {
+    const dept = await k.department();
+    const agent = await k.agentOnShift(dept.id);
+    const colleague = await k.agentOnShift(dept.id, { maxConcurrentChats: 5 });
+    const customer = await k.customer();
+    const id = (await k.ask(customer, dept.code)).conversation!.id;
+    const holder = (await k.conversation(id)).agentId;
+    expect([agent.id, colleague.id]).toContain(holder);
+    await app.services.orm.em.fork().execute(`DELETE FROM schedules WHERE agent_id = ?`, [holder]);
+    await app.services.shiftHandover.sweep(later(605));
+    expect(await k.conversation(id)).toMatchObject({ status: 'ACTIVE', agentId: holder });
+  });
+
   it('refuses a transfer to an agent whose shift just ended (CONFLICT AGENT_OFF_DUTY), changing nothing', async () => {
     const dept = await k.department();
     const holder = await k.agentOnShift(dept.id);

@@ -27,7 +27,7 @@ export interface HandoverResult {
 /**
  * Routing follows the roster at a shift's end. An agent off shift gets no new conversation (routing's
  * on-duty rule); this sweep hands over the ACTIVE ones they still hold once SHIFT_END_GRACE_SECONDS have
- * passed without them being on a shift — the grace lets them finish a chat, and a following shift (one
+ * passed since their shift ended without them being on a shift — the grace lets them finish a chat, and a following shift (one
  * that has begun by then) keeps them. Each goes to an eligible colleague with the transfer summary, or back
  * to the front of the queue; the customer gets a system message, the agent a notification, and every move
  * an audit entry.
@@ -46,10 +46,12 @@ export class ShiftHandoverService {
     const result: HandoverResult = { ran: true, moved: 0, requeued: 0 };
     if (!this.config.requireShift) return result; // no roster to follow
     const grace = this.config.shiftEndGraceSeconds;
-    // On no NORMAL shift at any moment of the last `grace` seconds…
-    const offShift = (agent: string) => `NOT EXISTS (SELECT 1 FROM schedules s WHERE s.agent_id = ${agent} AND s.status = 'NORMAL'
+    // A shift of theirs has ended, and they have been on no NORMAL shift at any moment of the last `grace`
+    // seconds (an agent who never had a shift has no end to hand over at: the offline sweep still covers them)…
+    const offShift = (agent: string) => `EXISTS (SELECT 1 FROM schedules s WHERE s.agent_id = ${agent} AND s.status = 'NORMAL' AND upper(s.period) <= ?::timestamptz)
+        AND NOT EXISTS (SELECT 1 FROM schedules s WHERE s.agent_id = ${agent} AND s.status = 'NORMAL'
                         AND s.period && tstzrange(?::timestamptz - make_interval(secs => ?), ?::timestamptz, '[]'))`;
-    const params = [now, grace, now];
+    const params = [now, now, grace, now];
     // …and holding ACTIVE conversations (the database's seat count says so: one row per agent to look at).
     const dueSql = `SELECT a.agent_id FROM agent_states a WHERE a.active_chats > 0 AND ${offShift('a.agent_id')} ORDER BY a.agent_id LIMIT ${AGENTS_PER_RUN}`;
     // Most runs find nothing: one query, no transaction.
