@@ -104,6 +104,8 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     services.routing.start(services.scheduler);
     cleanups.unshift(async () => services.routing.stop());
     services.lifecycle.start(services.scheduler);
+    services.shiftHandover.start(services.scheduler);
+    services.firstReply.start(services.scheduler);
     services.tickets.start(services.scheduler);
     services.uploads.start(services.scheduler, config.uploads, () => orm.em.fork());
     cleanups.unshift(async () => services.lifecycle.stop());

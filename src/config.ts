@@ -110,6 +110,8 @@ const spec = {
   IDLE_WARNING_SECONDS: num({ default: 60, desc: 'customer silent this long after the agent wrote: warning' }),
   IDLE_CLOSE_SECONDS: num({ default: 120, desc: 'customer silent this long after the agent wrote: the chat ends (IDLE)' }),
   AGENT_OFFLINE_GRACE_SECONDS: num({ default: 120, desc: 'an offline agent keeps their chats this long before they are moved' }),
+  SHIFT_END_GRACE_SECONDS: positiveInt({ default: 600, desc: 'an agent whose shift ended (no following shift) keeps their chats this long before they are handed over' }),
+  FIRST_REPLY_TIMEOUT_SECONDS: positiveInt({ default: 120, desc: 'an agent who has not answered a new chat within this long loses it to a colleague (once); supervisors are told' }),
   RATE_SEND_MESSAGE_PER_MINUTE: num({ default: 30 }),
   RATE_END_CONVERSATION_PER_MINUTE: num({ default: 10 }),
   RATE_RATE_CONVERSATION_PER_MINUTE: num({ default: 5 }),
@@ -163,6 +165,8 @@ export type Config = Readonly<{
     idleWarningSeconds: number;
     idleCloseSeconds: number;
     offlineGraceSeconds: number;
+    shiftEndGraceSeconds: number;
+    firstReplyTimeoutSeconds: number;
     ratePerMinute: { sendMessage: number; endConversation: number; rateConversation: number };
   };
   knowledge: KnowledgeSettings & { configFile: string; engine: 'jieba' | 'intl'; autoAnswerThreshold: number };
@@ -235,6 +239,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleWarningSeconds: e.IDLE_WARNING_SECONDS,
       idleCloseSeconds: e.IDLE_CLOSE_SECONDS,
       offlineGraceSeconds: e.AGENT_OFFLINE_GRACE_SECONDS,
+      shiftEndGraceSeconds: e.SHIFT_END_GRACE_SECONDS,
+      firstReplyTimeoutSeconds: e.FIRST_REPLY_TIMEOUT_SECONDS,
       ratePerMinute: {
         sendMessage: e.RATE_SEND_MESSAGE_PER_MINUTE,
         endConversation: e.RATE_END_CONVERSATION_PER_MINUTE,

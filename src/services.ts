@@ -22,6 +22,8 @@ import { SwapService } from './modules/swaps/swap.service';
 import { RoutingService } from './modules/conversations/routing.service';
 import { ChatService } from './modules/conversations/chat.service';
 import { ConversationLifecycleService } from './modules/conversations/lifecycle.service';
+import { ShiftHandoverService } from './modules/conversations/shift-handover.service';
+import { FirstReplySweep } from './modules/conversations/first-reply.sweep';
 import { QuickReplyService } from './modules/quick-replies/quick-reply.service';
 import { FaqService } from './modules/knowledge/faq.service';
 import { MessageClassifier } from './modules/knowledge/classifier';
@@ -51,6 +53,10 @@ export interface Services {
   chat: ChatService;
   /** Transfers, idle handling, offline grace, ratings. */
   lifecycle: ConversationLifecycleService;
+  /** Hands an agent's conversations over once their shift has ended (SHIFT_END_GRACE_SECONDS). */
+  shiftHandover: ShiftHandoverService;
+  /** Moves a conversation nobody answered within FIRST_REPLY_TIMEOUT_SECONDS, once, and tells supervisors. */
+  firstReply: FirstReplySweep;
   quickReplies: QuickReplyService;
   /** The FAQ knowledge base and its search index (bestAnswer for auto-answers). */
   faqs: FaqService;
@@ -98,7 +104,9 @@ export function createServices(deps: {
   const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
     deps.orm.em.fork(),
   );
+  const shiftHandover = new ShiftHandoverService(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
+  const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, faqs, classifier, tickets, scheduler };
+  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, scheduler };
 }

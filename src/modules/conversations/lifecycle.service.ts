@@ -250,23 +250,45 @@ export class ConversationLifecycleService {
         const from = (await this.names(em, [agentId])).get(agentId) ?? agentId;
         const note = `${from} 离线超过 ${grace} 秒，系统自动转移会话`;
         for (const c of conversations) {
-          const to = await this.pickAgent(em, c, available.filter((id) => id !== agentId));
-          if (to) {
-            const summary = await this.summary(em, c);
-            this.handOver(em, afterCommit, c, { from: agentId, to: to.id, by: null, note });
-            this.chat.systemMessage(em, c, [`您的客服暂时离线，已为您转接至 ${to.displayName}，请稍候。`, ...summary].join('\n'), afterCommit);
-            result.moved += 1;
-          } else {
-            this.requeue(em, afterCommit, c, agentId, note);
-            result.requeued += 1;
-          }
-          // Written now: the database counts the seat it took, before the next pick compares seats.
-          await em.flush();
+          const to = await this.reassign(em, afterCommit, c, {
+            available,
+            note,
+            movedText: (name) => `您的客服暂时离线，已为您转接至 ${name}，请稍候。`,
+            requeuedText: '您的客服暂时离线，会话已重新排队，您将优先由下一位空闲的客服接待，请稍候。',
+          });
+          if (to) result.moved += 1;
+          else result.requeued += 1;
         }
       }
       await em.flush();
       return result;
     });
+  }
+
+  /**
+   * The system takes a locked ACTIVE conversation away from its agent (the offline sweep, the shift-end
+   * handover, the first-reply sweep): to the least-loaded eligible colleague among `available` (routing's
+   * rule and order, their seat claimed), with the transfer summary; else, when `requeuedText` is given,
+   * back to the front of the queue; else it stays. Returns the new agent, or null. Flushed before it
+   * returns: the database has counted the seat before the next pick compares seats.
+   */
+  async reassign(
+    em: EntityManager,
+    afterCommit: AfterCommit,
+    c: Conversation,
+    how: { available: string[]; note: string; movedText: (agentName: string) => string; requeuedText: string | null },
+  ): Promise<{ id: string; displayName: string } | null> {
+    const from = c.agentId!;
+    const to = await this.pickAgent(em, c, how.available.filter((id) => id !== from));
+    if (to) {
+      const summary = await this.summary(em, c);
+      this.handOver(em, afterCommit, c, { from, to: to.id, by: null, note: how.note });
+      this.chat.systemMessage(em, c, [how.movedText(to.displayName), ...summary].join('\n'), afterCommit);
+    } else if (how.requeuedText !== null) {
+      this.requeue(em, afterCommit, c, from, how.note, how.requeuedText);
+    }
+    await em.flush();
+    return to;
   }
 
   /** Keeps agent_states.offline_since in step with presence, and starts both sweeps. */
@@ -329,7 +351,7 @@ export class ConversationLifecycleService {
   }
 
   /** Back to the queue, ahead of everyone of its rank who came later: first rank, in line from its first arrival. */
-  private requeue(em: EntityManager, afterCommit: AfterCommit, c: Conversation, from: string, note: string): void {
+  private requeue(em: EntityManager, afterCommit: AfterCommit, c: Conversation, from: string, note: string, customerText: string): void {
     c.status = ConversationStatus.QUEUED;
     c.agentId = null;
     c.assignedAt = null;
@@ -338,19 +360,14 @@ export class ConversationLifecycleService {
     c.lastAgentMessageAt = null;
     c.idleWarnedAt = null;
     em.create(ConversationTransfer, { conversationId: c.id, fromAgentId: from, toAgentId: null, byId: null, note, createdAt: new Date() });
-    afterCommit(async () => {
+    afterCommit(() => {
       const at = new Date().toISOString();
       this.publishStatus(c, StatusChange.REQUEUED);
       this.pubsub.publish(Topics.INBOX, from, { type: InboxEventType.REQUEUED, conversationId: c.id, at } satisfies InboxEventPayload);
+      // The department's refresh tells every waiting customer their place, this one included: once, not twice.
       this.routing.queueChanged(c.departmentId);
-      try {
-        const update = await this.routing.currentUpdate(c.customerId);
-        if (update) this.pubsub.publish(Topics.QUEUE_CUSTOMER, c.customerId, update);
-      } catch (err) {
-        this.logger.error({ err, conversationId: c.id }, 'telling a requeued customer their place failed');
-      }
     });
-    this.chat.systemMessage(em, c, '您的客服暂时离线，会话已重新排队，您将优先由下一位空闲的客服接待，请稍候。', afterCommit);
+    this.chat.systemMessage(em, c, customerText, afterCommit);
   }
 
   /**
@@ -387,8 +404,8 @@ export class ConversationLifecycleService {
     return Boolean(row);
   }
 
-  /** Active agents online and AVAILABLE now. */
-  private async availableAgents(em: EntityManager): Promise<string[]> {
+  /** Active agents online and AVAILABLE now (the pool `reassign` picks from). */
+  async availableAgents(em: EntityManager): Promise<string[]> {
     const agents = await em.find(User, { role: Role.AGENT, active: true }, { fields: ['id'] });
     if (!agents.length) return [];
     return (await this.presence.read(agents.map((a) => a.id))).filter((p) => p.online && p.status === 'AVAILABLE').map((p) => p.userId);
@@ -438,7 +455,8 @@ function refused(message: string, reason: TransferReason): Conflict {
   return new Conflict(message, { reason });
 }
 
-async function tryLock(em: EntityManager, key: number): Promise<boolean> {
+/** A transaction-level advisory lock, or false at once when another transaction holds it (one sweep run per cluster). */
+export async function tryLock(em: EntityManager, key: number): Promise<boolean> {
   const [row] = await em.execute<Array<{ locked: boolean }>>('SELECT pg_try_advisory_xact_lock(?) AS locked', [key]);
   return row.locked;
 }
