@@ -11,7 +11,7 @@ import { Conversation } from './conversation.entity';
 import { ConversationLifecycleService, sweepInterval, tryLock } from './lifecycle.service';
 
 /** One handover run at a time in the whole cluster (transaction-level advisory lock). */
-export const SHIFT_HANDOVER_LOCK = 727311;
+export const SHIFT_HANDOVER_LOCK = 727313; // 727311 is the ticket SLA sweep's
 
 /** Agents (and conversations of each) one run hands over; the next run takes the rest. */
 const AGENTS_PER_RUN = 50;
