@@ -1,20 +1,21 @@
 /**
- * Group commit: callers submit items one by one; the items that arrive while a batch is being decided (or
- * within `windowMs` of the first one) are decided together by one call of `decide`, one batch at a time.
+ * Group commit: callers submit items one by one; the items that arrive while batches are being decided (or
+ * within `windowMs` of the first one) are decided together by one call of `decide`, at most `concurrency`
+ * batches at a time (two: one prepares while the other holds the lock).
  * Under a burst the batches grow by themselves (everyone arriving during a decision joins the next one),
  * so a serialized step pays its fixed costs (a transaction, a lock, reading the candidates) once per batch
- * instead of once per item. DataLoader batches by tick too, but dispatches its batches concurrently: here
- * they must queue behind each other, or they would just wait on the same lock, each holding a connection.
+ * instead of once per item. DataLoader batches by tick too, but dispatches every batch at once: here they
+ * queue behind each other, or they would just wait on the same lock, each small and holding a connection.
  */
 export class GroupCommit<T, R> {
   private waiting: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
-  private running = false;
+  private running = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     /** Decides a batch; answers one result per item, in order, or throws for the whole batch. */
     private readonly decide: (items: T[]) => Promise<R[]>,
-    private readonly opts: { windowMs: number; maxBatch: number },
+    private readonly opts: { windowMs: number; maxBatch: number; concurrency: number },
   ) {}
 
   submit(item: T): Promise<R> {
@@ -25,7 +26,7 @@ export class GroupCommit<T, R> {
   }
 
   private schedule(): void {
-    if (this.running || this.timer || !this.waiting.length) return;
+    if (this.running >= this.opts.concurrency || this.timer || !this.waiting.length) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.runBatch();
@@ -33,7 +34,7 @@ export class GroupCommit<T, R> {
   }
 
   private async runBatch(): Promise<void> {
-    this.running = true;
+    this.running += 1;
     const batch = this.waiting.splice(0, this.opts.maxBatch);
     try {
       const results = await this.decideIsolated(batch.map((b) => b.item));
@@ -43,7 +44,7 @@ export class GroupCommit<T, R> {
         else b.reject(r.error);
       });
     } finally {
-      this.running = false;
+      this.running -= 1;
       this.schedule();
     }
   }
