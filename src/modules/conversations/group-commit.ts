@@ -1,21 +1,20 @@
 /**
- * Group commit: callers submit items one by one; the items that arrive while batches are being decided (or
- * within `windowMs` of the first one) are decided together by one call of `decide`, at most `concurrency`
- * batches at a time (two: one prepares while the other holds the lock).
+ * Group commit: callers submit items one by one; the items that arrive while a batch is being decided (or
+ * within `windowMs` of the first one) are decided together by one call of `decide`, one batch at a time.
  * Under a burst the batches grow by themselves (everyone arriving during a decision joins the next one),
  * so a serialized step pays its fixed costs (a transaction, a lock, reading the candidates) once per batch
- * instead of once per item. DataLoader batches by tick too, but dispatches every batch at once: here they
- * queue behind each other, or they would just wait on the same lock, each small and holding a connection.
+ * instead of once per item. DataLoader batches by tick too, but dispatches its batches concurrently: here
+ * they must queue behind each other, or they would just wait on the same lock, each holding a connection.
  */
 export class GroupCommit<T, R> {
   private waiting: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
-  private running = 0;
+  private running = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     /** Decides a batch; answers one result per item, in order, or throws for the whole batch. */
     private readonly decide: (items: T[]) => Promise<R[]>,
-    private readonly opts: { windowMs: number; maxBatch: number; concurrency: number },
+    private readonly opts: { windowMs: number; maxBatch: number },
   ) {}
 
   submit(item: T): Promise<R> {
@@ -26,7 +25,7 @@ export class GroupCommit<T, R> {
   }
 
   private schedule(): void {
-    if (this.running >= this.opts.concurrency || this.timer || !this.waiting.length) return;
+    if (this.running || this.timer || !this.waiting.length) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.runBatch();
@@ -34,7 +33,7 @@ export class GroupCommit<T, R> {
   }
 
   private async runBatch(): Promise<void> {
-    this.running += 1;
+    this.running = true;
     const batch = this.waiting.splice(0, this.opts.maxBatch);
     try {
       const results = await this.decideIsolated(batch.map((b) => b.item));
@@ -44,7 +43,7 @@ export class GroupCommit<T, R> {
         else b.reject(r.error);
       });
     } finally {
-      this.running -= 1;
+      this.running = false;
       this.schedule();
     }
   }

@@ -125,7 +125,6 @@ export class RoutingService {
   private readonly requests = new GroupCommit<PendingRequest, RequestDecision>((batch) => this.decideRequests(batch), {
     windowMs: REQUEST_BATCH_WINDOW_MS,
     maxBatch: REQUEST_BATCH_MAX,
-    concurrency: 2,
   });
 
   constructor(
