@@ -31,6 +31,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'searchFaqs over 10,000 FAQs: top-1/top-3 on the shipped test set beside baselines, p50/p99 latency',
     load: async () => require('./knowledge') as BenchmarkModule,
   },
+  routing: {
+    description: '1,000 simultaneous requestService against 100 agents of capacity 5: decisions/s, p50/p99 per call, beside the seat-claiming statement in a loop',
+    load: async () => require('./routing') as BenchmarkModule,
+  },
   tickets: {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,

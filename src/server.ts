@@ -128,7 +128,9 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
-    httpServer.listen(config.port, config.host, () => resolve());
+    // Node's default accept backlog is 511: a burst of more new connections than that (a flash sale's first
+    // second) overflowed it and the kernel reset the rest. The kernel caps this at net.core.somaxconn.
+    httpServer.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolve());
   });
   const port = (httpServer.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

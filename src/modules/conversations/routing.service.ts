@@ -42,6 +42,8 @@ import {
   ServicePriority,
 } from './queue-policy';
 import { EligibilityFunnel, HandlingTimeSource, QueueReason, queueReasonOf, WaitEstimateBasis } from './queue-reason';
+import { GroupCommit } from './group-commit';
+import { Candidate, claimSeat, QueueLine, ROUND_FULL, SeatPlan } from './seat-plan';
 
 /** Every routing decision in the cluster takes this PostgreSQL advisory lock (see README: Routing). */
 const ROUTING_LOCK = 727303;
@@ -83,12 +85,33 @@ interface HandlingTime {
 
 type QueuedRef = Pick<Conversation, 'id' | 'customerId' | 'priority' | 'agentId'>;
 
-interface Candidate {
-  id: string;
-  active: number;
-  max: number;
-  lastAssignedAt: Date | null;
+/** A request for service, checked and classified, waiting for its routing decision. */
+interface PendingRequest {
+  customerId: string;
+  topic: string;
+  message: string;
+  priority: ServicePriority;
+  stronglyNegative: boolean;
 }
+
+/** An FAQ answer good enough to offer at once. */
+type AutoAnswer = NonNullable<Awaited<ReturnType<FaqService['bestAnswer']>>>;
+
+type Target = { departmentId: string | null; skill: string | null };
+
+/** What routing decided: a new conversation (ACTIVE, or QUEUED with what the customer is told), the customer's open one, or none (the line is full). */
+interface RequestDecision {
+  conversation: Conversation | null;
+  fresh: boolean;
+  queued: { position: number; estimatedWaitSeconds: number | null; estimateBasis: WaitEstimateBasis; queueReason: QueueReason } | null;
+}
+
+/**
+ * Requests arriving within this many ms of each other are decided in one transaction; a batch holds at most
+ * REQUEST_BATCH_MAX (a longer transaction would hold the routing lock, and the first callers, longer).
+ */
+const REQUEST_BATCH_WINDOW_MS = 2;
+const REQUEST_BATCH_MAX = 200;
 
 /**
  * Routing and the queue. A request goes to the least-loaded eligible agent (ties: the one assigned
@@ -99,6 +122,10 @@ export class RoutingService {
   private readonly rules: PriorityRule[];
   private readonly handlingCache = new Map<string, HandlingTime & { until: number }>();
   private readonly pendingRefresh = new Map<string, NodeJS.Timeout>();
+  private readonly requests = new GroupCommit<PendingRequest, RequestDecision>((batch) => this.decideRequests(batch), {
+    windowMs: REQUEST_BATCH_WINDOW_MS,
+    maxBatch: REQUEST_BATCH_MAX,
+  });
 
   constructor(
     private readonly config: Config['service'],
@@ -156,78 +183,189 @@ export class RoutingService {
     if (!message || message.length > MAX_MESSAGE_LENGTH) problems.push({ field: 'message', message: `must be 1 to ${MAX_MESSAGE_LENGTH} characters` });
     if (problems.length) throw new InvalidInput(problems);
 
-    const open = await scope.em.findOne(Conversation, { customerId: viewer.id, status: { $ne: ConversationStatus.ENDED } });
-    if (open) return this.describe(scope.em, open);
-
     const classification = this.assist.classifier.classify(message);
     const keywordPriority = classifyPriority(message, input.priority, this.rules);
     // The higher (lower rank) of the keyword rules' and the classifier's priority.
     const priority = rankOf(classification.priority) < rankOf(keywordPriority) ? classification.priority : keywordPriority;
     const stronglyNegative = isStronglyNegative(classification);
-    const target = await this.resolveTopic(scope.em, topic);
-    const available = await this.availableAgents();
-    // Looked up before the routing lock (the search may need a connection of its own to catch its index up);
-    // the use is counted in the transaction. Routing is decided as it would be anyway: a customer the answer
-    // does not help keeps their place.
-    const found = await this.assist.faqs.bestAnswer(scope.em, message, { recordUse: false });
-    const answer = found && found.score >= this.assist.autoAnswerThreshold ? found : null;
-    const result = await inTransaction(scope.em, async (em, afterCommit) => {
-      await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
-      // Inside the lock: a second request of the same customer finds the first.
-      const again = await em.findOne(Conversation, { customerId: viewer.id, status: { $ne: ConversationStatus.ENDED } });
-      if (again) return { conversation: again, fresh: false, position: null };
+    const decision = await this.requests.submit({ customerId: viewer.id, topic, message, priority, stronglyNegative });
+    if (!decision.conversation) return { status: ServiceRequestStatus.NO_CAPACITY, conversation: null, position: null, estimatedWaitSeconds: null, priority, queueReason: null, estimateBasis: null };
+    const c = decision.conversation;
+    if (!decision.fresh || c.status !== ConversationStatus.QUEUED || !decision.queued) return this.describe(scope.em, c);
+    return { status: ServiceRequestStatus.QUEUED, conversation: c, priority: c.priority, ...decision.queued };
+  }
 
-      // Decide first, create after: a request refused for NO_CAPACITY leaves nothing in the unit of work.
-      const agentId = await this.pickAgent(em, target, available);
-      const now = new Date();
-      let queuedAt = now;
-      let position: number | null = null;
-      if (!agentId) {
-        const line = await this.queueTail(em, target.departmentId, rankOf(priority));
-        if (line.length >= this.config.queueMaxLength) return null;
-        // The line is ordered by (rank, queued_at, id) and JavaScript dates have millisecond precision: two
-        // requests in one millisecond would be ordered by their random ids, not by arrival. Under the lock,
-        // a newcomer joins strictly after everyone already waiting...
-        if (line.last && queuedAt.getTime() <= line.last.getTime()) queuedAt = new Date(line.last.getTime() + 1);
-        // ...so its place is behind everyone of its department whose effective rank is as good or better, as of
-        // this decision. (Read after the commit instead, requests committing meanwhile could be counted or not,
-        // and two answers could name the same position.)
-        position = line.ahead + 1;
+  /**
+   * Decides a batch of requests in one transaction under the routing lock, in arrival order, exactly as one
+   * at a time would: each goes to the least-loaded eligible agent (ties: assigned longest ago) or joins the
+   * line behind everyone already in it. The candidates and the line are read once per batch and kept in
+   * memory; PostgreSQL confirms every seat (claimSeat locks the agent's row and checks their capacity).
+   */
+  private async decideRequests(batch: PendingRequest[]): Promise<RequestDecision[]> {
+    // Reads before the lock use a fork of their own: the transaction must not find their partial entities.
+    const em = this.em();
+    const available = await this.availableAgents();
+    const targets = new Map<string, Target>();
+    for (const topic of new Set(batch.map((r) => r.topic))) targets.set(topic, await this.resolveTopic(em, topic));
+    // A customer who already has an open conversation gets it back (checked again under the lock); for the
+    // others, the FAQ search runs before the lock (it may need a connection of its own to catch its index
+    // up); the use is counted in the transaction. Routing is decided as it would be anyway: a customer the
+    // answer does not help keeps their place.
+    const openBefore = new Set(
+      (await this.em().find(Conversation, { customerId: { $in: [...new Set(batch.map((r) => r.customerId))] }, status: { $ne: ConversationStatus.ENDED } }, { fields: ['customerId'] })).map(
+        (c) => c.customerId,
+      ),
+    );
+    const searched = new Set<string>();
+    const requests = await Promise.all(
+      batch.map(async (r) => {
+        const first = !openBefore.has(r.customerId) && !searched.has(r.customerId);
+        searched.add(r.customerId);
+        const found = first ? await this.assist.faqs.bestAnswer(this.em(), r.message, { recordUse: false }) : null;
+        const answer = found && found.score >= this.assist.autoAnswerThreshold ? found : null;
+        return { ...r, target: targets.get(r.topic)!, answer };
+      }),
+    );
+    const decisions = await this.decideInTransaction(this.em(), requests, available);
+    // What a waiting customer is told beyond their place (the estimate's basis, why they wait) is the same for
+    // every newcomer of one department / skill: read once per batch, after the routing lock is released.
+    const details = new Map<string, Promise<{ capacity: number; handling: HandlingTime; reason: QueueReason }>>();
+    const detailsOf = (t: Target) => {
+      const key = `${t.departmentId ?? ''}|${t.skill ?? ''}`;
+      let d = details.get(key);
+      if (!d) {
+        d = Promise.all([this.eligibleCapacity(em, t.departmentId, available), this.handlingTime(em, t.departmentId), this.queueReason(em, t)]).then(
+          ([capacity, handling, reason]) => ({ capacity, handling, reason }),
+        );
+        details.set(key, d);
       }
-      const conversation = em.create(Conversation, {
-        customerId: viewer.id,
-        topic,
-        ...target,
-        status: agentId ? ConversationStatus.ACTIVE : ConversationStatus.QUEUED,
-        agentId,
-        assignedAt: agentId ? now : null,
-        priority,
-        priorityRank: rankOf(priority),
-        createdAt: now,
-        queuedAt,
-        lastSeq: 1,
-        lastCustomerMessageAt: now,
-      });
-      await em.flush(); // the conversation row first: its message references it
-      const first = em.create(Message, { conversationId: conversation.id, seq: 1, senderId: viewer.id, senderRole: Role.CUSTOMER, content: message, createdAt: now });
+      return d;
+    };
+    return Promise.all(
+      decisions.map(async (d, i) => {
+        if (!d.fresh || d.position === null) return { conversation: d.conversation, fresh: d.fresh, queued: null };
+        const { capacity, handling, reason } = await detailsOf(requests[i].target);
+        return { conversation: d.conversation, fresh: true, queued: { position: d.position, queueReason: reason, ...this.estimateFrom(d.position, capacity, handling) } };
+      }),
+    );
+  }
+
+  private async decideInTransaction(
+    root: EntityManager,
+    requests: Array<PendingRequest & { target: Target; answer: AutoAnswer | null }>,
+    available: string[],
+  ): Promise<Array<{ conversation: Conversation | null; fresh: boolean; position: number | null }>> {
+    return inTransaction(root, async (em, afterCommit) => {
+      await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
+      // Inside the lock: a customer's second request (in this batch or an earlier one) finds the first.
+      const open = await em.find(Conversation, { customerId: { $in: [...new Set(requests.map((r) => r.customerId))] }, status: { $ne: ConversationStatus.ENDED } });
+      const openByCustomer = new Map(open.map((c) => [c.customerId, c]));
+      const seats = new SeatPlan(em, available, (departmentId, skill) => this.candidates(em, available, departmentId, skill));
+      const line = await this.queueLine(em);
+      const created: Array<{ conversation: Conversation; message: string; first: Message | null }> = [];
+      const decisions: Array<{ conversation: Conversation | null; fresh: boolean; position: number | null }> = new Array(requests.length);
+      // Rounds: requests are decided in order until one would give an agent a second seat; PostgreSQL then
+      // confirms the round's seats at once and the round's conversations are written (so the next claim
+      // counts them). A round PostgreSQL refuses is decided again without the agent who had no room.
+      let i = 0;
+      while (i < requests.length) {
+        const roundStart = i;
+        const mark = line.mark();
+        const round: Array<{ index: number; agentId: string | null; queued: { position: number; queuedAt: Date } | null }> = [];
+        const inRound = new Set<string>();
+        for (; i < requests.length; i++) {
+          const r = requests[i];
+          if (openByCustomer.has(r.customerId) || inRound.has(r.customerId)) {
+            round.push({ index: i, agentId: null, queued: null }); // answered with their open conversation below
+            continue;
+          }
+          const agentId = await seats.pick(r.target);
+          if (agentId === ROUND_FULL) break;
+          let queued: { position: number; queuedAt: Date } | null = null;
+          if (!agentId && line.length() < this.config.queueMaxLength) queued = line.join(r.target.departmentId, rankOf(r.priority), new Date());
+          inRound.add(r.customerId);
+          round.push({ index: i, agentId, queued });
+        }
+        if (!(await seats.confirm())) {
+          line.restore(mark);
+          i = roundStart;
+          continue;
+        }
+        for (const { index, agentId, queued } of round) {
+          const r = requests[index];
+          const open = openByCustomer.get(r.customerId);
+          if (open) {
+            decisions[index] = { conversation: open, fresh: false, position: null };
+            continue;
+          }
+          if (!agentId && !queued) {
+            decisions[index] = { conversation: null, fresh: false, position: null }; // the line is full
+            continue;
+          }
+          const now = new Date();
+          const conversation = em.create(Conversation, {
+            customerId: r.customerId,
+            topic: r.topic,
+            ...r.target,
+            status: agentId ? ConversationStatus.ACTIVE : ConversationStatus.QUEUED,
+            agentId,
+            assignedAt: agentId ? now : null,
+            priority: r.priority,
+            priorityRank: rankOf(r.priority),
+            createdAt: now,
+            queuedAt: queued?.queuedAt ?? now,
+            lastSeq: 1,
+            lastCustomerMessageAt: now,
+          });
+          openByCustomer.set(r.customerId, conversation);
+          decisions[index] = { conversation, fresh: true, position: queued?.position ?? null };
+          let first: Message | null = null;
+          if (r.answer || r.stronglyNegative) {
+            // Rare: written at once, first message and all, as the auto-answer and the alarm refer to them.
+            await em.flush();
+            first = em.create(Message, { conversationId: conversation.id, seq: 1, senderId: r.customerId, senderRole: Role.CUSTOMER, content: r.message, createdAt: now });
+            await em.flush();
+            if (r.answer) {
+              await this.assist.faqs.recordUse(em, r.answer.faq);
+              conversation.autoAnswerFaqId = r.answer.faq.id;
+              conversation.autoAnswerState = AutoAnswerState.ASKED;
+              this.chat().systemMessage(em, conversation, `${r.answer.faq.answer}\n\n${AUTO_ANSWER_QUESTION}`, afterCommit);
+              await em.flush();
+            }
+            if (r.stronglyNegative) await this.flagNegative(em, afterCommit, conversation, r.message);
+          }
+          created.push({ conversation, message: r.message, first });
+        }
+        await em.flush(); // the round's seats are counted now
+      }
+      // The conversations first (one multi-row INSERT), then their first messages, which reference them.
       await em.flush();
-      if (answer) {
-        await this.assist.faqs.recordUse(em, answer.faq);
-        conversation.autoAnswerFaqId = answer.faq.id;
-        conversation.autoAnswerState = AutoAnswerState.ASKED;
-        this.chat().systemMessage(em, conversation, `${answer.faq.answer}\n\n${AUTO_ANSWER_QUESTION}`, afterCommit);
-        await em.flush();
+      const firsts = new Map<Conversation, Message>();
+      for (const { conversation: c, message, first } of created) {
+        firsts.set(c, first ?? em.create(Message, { conversationId: c.id, seq: 1, senderId: c.customerId, senderRole: Role.CUSTOMER, content: message, createdAt: c.createdAt }));
       }
-      if (stronglyNegative) await this.flagNegative(em, afterCommit, conversation, message);
-      if (agentId) this.announceAssignment(afterCommit, conversation, first);
-      else afterCommit(() => this.queueChanged(conversation.departmentId));
-      return { conversation, fresh: true, position };
+      await em.flush();
+      const departments = new Set<string | null>();
+      for (const { conversation: c } of created) {
+        if (c.agentId) this.announceAssignment(afterCommit, c, firsts.get(c)!);
+        else departments.add(c.departmentId);
+      }
+      afterCommit(() => departments.forEach((d) => this.queueChanged(d)));
+      return decisions;
     });
-    if (!result) return { status: ServiceRequestStatus.NO_CAPACITY, conversation: null, position: null, estimatedWaitSeconds: null, priority, queueReason: null, estimateBasis: null };
-    const c = result.conversation;
-    if (!result.fresh || c.status !== ConversationStatus.QUEUED || result.position === null) return this.describe(scope.em, c);
-    const [estimate, queueReason] = await Promise.all([this.estimate(scope.em, c.departmentId, result.position, available), this.queueReason(scope.em, c)]);
-    return { status: ServiceRequestStatus.QUEUED, conversation: c, position: result.position, ...estimate, priority: c.priority, queueReason };
+  }
+
+  /**
+   * The line as this batch finds it (read once, under the routing lock), and the places newcomers take in
+   * it: behind everyone of their department whose effective rank is as good or better, as of this decision.
+   */
+  private async queueLine(em: EntityManager): Promise<QueueLine> {
+    const rows = await em.execute<Array<{ department_id: string | null; effective_rank: number; n: number; last: Date | string | null }>>(
+      `SELECT c.department_id, ${EFFECTIVE_RANK_SQL} AS effective_rank, count(*)::int AS n, max(c.queued_at) AS last
+         FROM conversations c WHERE c.status = 'QUEUED' GROUP BY 1, 2`,
+      [this.config.ageingSeconds],
+    );
+    return new QueueLine(rows.map((r) => ({ departmentId: r.department_id, rank: r.effective_rank, n: r.n, last: r.last === null ? null : new Date(r.last) })));
   }
 
   /** Tells the managers of the conversation's department (admins when it has none) about a strongly negative request. */
@@ -377,6 +515,10 @@ export class RoutingService {
     availableNow?: string[],
   ): Promise<{ estimatedWaitSeconds: number | null; estimateBasis: WaitEstimateBasis }> {
     const [capacity, handling] = await Promise.all([this.eligibleCapacity(em, departmentId, availableNow), this.handlingTime(em, departmentId)]);
+    return this.estimateFrom(position, capacity, handling);
+  }
+
+  private estimateFrom(position: number, capacity: number, handling: HandlingTime): { estimatedWaitSeconds: number | null; estimateBasis: WaitEstimateBasis } {
     return {
       estimatedWaitSeconds: estimateWaitSeconds(position, capacity, handling.seconds),
       estimateBasis: {
@@ -421,20 +563,6 @@ export class RoutingService {
     );
   }
 
-  /**
-   * How many wait (all departments), when the latest of them joined, and how many of a department's line are
-   * ahead of a newcomer of `rank` (their effective rank is as good or better; the newcomer joins after them all).
-   */
-  private async queueTail(em: EntityManager, departmentId: string | null, rank: number): Promise<{ length: number; last: Date | null; ahead: number }> {
-    const [{ n, last, ahead }] = await em.execute<Array<{ n: number; last: Date | string | null; ahead: number }>>(
-      `SELECT count(*)::int AS n, max(c.queued_at) AS last,
-              (count(*) FILTER (WHERE c.department_id IS NOT DISTINCT FROM ?::uuid AND ${EFFECTIVE_RANK_SQL} <= ?))::int AS ahead
-         FROM conversations c WHERE c.status = 'QUEUED'`,
-      [departmentId, this.config.ageingSeconds, rank],
-    );
-    return { length: n, last: last === null ? null : new Date(last), ahead };
-  }
-
   /** A topic naming a department (code or name) routes there; one naming a skill some agent has asks for it. */
   private async resolveTopic(em: EntityManager, topic: string): Promise<{ departmentId: string | null; skill: string | null }> {
     const department = await em.findOne(Department, { $or: [{ code: topic.toLowerCase() }, { name: topic }] }, { fields: ['id'] });
@@ -452,20 +580,9 @@ export class RoutingService {
     return presence.filter((p) => p.online && p.status === 'AVAILABLE').map((p) => p.userId);
   }
 
-  /**
-   * The least-loaded eligible agent for a conversation, with their seat row claimed (the caller holds the
-   * routing lock and makes the conversation ACTIVE for them in the same transaction).
-   */
-  private async pickAgent(em: EntityManager, target: { departmentId: string | null; skill: string | null }, available: string[]): Promise<string | null> {
-    if (!available.length) return null;
-    const candidates = await this.candidates(em, available, target.departmentId, target.skill);
-    for (const candidate of candidates) if (await claimSeat(em, candidate.id)) return candidate.id;
-    return null;
-  }
-
   /** Eligible agents with room, least loaded first, then the one assigned longest ago. */
   private async candidates(em: EntityManager, available: string[], departmentId: string | null, skill: string | null): Promise<Candidate[]> {
-    const rows = await em.execute<Array<{ id: string; active: number; max: number; last_assigned_at: Date | null }>>(
+    const rows = await em.execute<Array<{ id: string; active: number; max: number; last_assigned_at: Date | string | null }>>(
       `SELECT u.id, coalesce(a.active_chats, 0) AS active, u.max_concurrent_chats AS max, a.last_assigned_at
          FROM users u LEFT JOIN agent_states a ON a.agent_id = u.id
         WHERE u.id = ANY(?::uuid[]) AND u.role = 'AGENT' AND u.active
@@ -476,7 +593,7 @@ export class RoutingService {
         ORDER BY 2, a.last_assigned_at NULLS FIRST, u.id`,
       [pgArray(available), departmentId, departmentId, skill, skill],
     );
-    return rows.map((r) => ({ id: r.id, active: r.active, max: r.max, lastAssignedAt: r.last_assigned_at }));
+    return rows.map((r) => ({ id: r.id, active: r.active, max: r.max, lastAssignedAt: r.last_assigned_at === null ? null : new Date(r.last_assigned_at) }));
   }
 
   private async isEligible(em: EntityManager, agentId: string): Promise<boolean> {
@@ -595,26 +712,6 @@ export class RoutingService {
   onDutyCondition(): string {
     return this.onDutySql();
   }
-}
-
-/**
- * True when the agent has a free seat, and then their seat row stays locked until the transaction ends, so
- * nobody else fills that seat meanwhile. The caller then makes a conversation ACTIVE for the agent, and the
- * database counts the seat (a trigger on conversations keeps agent_states.active_chats equal to the agent's
- * ACTIVE conversations, migration 20261203000000): nothing here adds or subtracts, so nothing can drift.
- */
-async function claimSeat(em: EntityManager, agentId: string): Promise<boolean> {
-  // One statement (it runs under the routing lock, where every round trip counts): the agent's first claim
-  // creates their row; a later one locks it, and returns it only while they are below their capacity.
-  const rows = await em.execute(
-    `INSERT INTO agent_states AS a (agent_id)
-     SELECT u.id FROM users u WHERE u.id = ? AND u.max_concurrent_chats > 0
-     ON CONFLICT (agent_id) DO UPDATE SET last_assigned_at = a.last_assigned_at
-       WHERE a.active_chats < (SELECT u.max_concurrent_chats FROM users u WHERE u.id = a.agent_id)
-     RETURNING a.agent_id`,
-    [agentId],
-  );
-  return rows.length === 1;
 }
 
 function queueUpdatePayload(c: QueuedRef, status: QueueUpdateStatus, position: number | null, estimate: number | null): QueueUpdatePayload {
