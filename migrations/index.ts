@@ -10,6 +10,7 @@ import { Migration20261124000000_tickets } from './Migration20261124000000_ticke
 import { Migration20261125000000_auto_answer } from './Migration20261125000000_auto_answer';
 import { Migration20261126000000_ticket_auto_answer } from './Migration20261126000000_ticket_auto_answer';
 import { Migration20261203000000_seats_counted } from './Migration20261203000000_seats_counted';
+import { Migration20261203100000_pii_types } from './Migration20261203100000_pii_types';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261125000000_auto_answer', class: Migration20261125000000_auto_answer },
   { name: 'Migration20261126000000_ticket_auto_answer', class: Migration20261126000000_ticket_auto_answer },
   { name: 'Migration20261203000000_seats_counted', class: Migration20261203000000_seats_counted },
+  { name: 'Migration20261203100000_pii_types', class: Migration20261203100000_pii_types },
 ];
