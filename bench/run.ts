@@ -31,6 +31,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'searchFaqs over 10,000 FAQs: top-1/top-3 on the shipped test set beside baselines, p50/p99 latency',
     load: async () => require('./knowledge') as BenchmarkModule,
   },
+  pii: {
+    description: 'personal-data detector: precision/recall per type on the labelled corpus, cost per 200-character message; beside naive patterns',
+    load: async () => require('./pii') as BenchmarkModule,
+  },
   tickets: {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,
