@@ -10,9 +10,12 @@ const EVERY_MS = 5000;
 /**
  * Reads the texts stored before detection existed (pii_types IS NULL) and fills their types, a batch per
  * table and run. Safe with several processes: each batch is taken with FOR UPDATE SKIP LOCKED, so two never
- * read the same rows; a crash loses at most one uncommitted batch, read again by the next run.
+ * read the same rows; a crash loses at most one uncommitted batch, read again by the next run. New writes are
+ * never NULL, so once a run finds nothing anywhere the job stops (no idle statements from then on).
  */
 export class PiiBackfill {
+  private finished = false;
+
   constructor(
     private readonly detector: PiiDetector,
     private readonly em: () => EntityManager,
@@ -20,7 +23,9 @@ export class PiiBackfill {
   ) {}
 
   start(scheduler: Scheduler): void {
-    scheduler.every('pii-backfill', EVERY_MS, () => this.run());
+    scheduler.every('pii-backfill', EVERY_MS, async () => {
+      if (!this.finished && (await this.run()) === 0) this.finished = true;
+    });
   }
 
   /** One batch of each table; returns how many rows were read. */
