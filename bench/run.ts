@@ -35,6 +35,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: '1,000 simultaneous requestService against 100 agents of capacity 5: decisions/s, p50/p99 per call, beside the seat-claiming statement in a loop',
     load: async () => require('./routing') as BenchmarkModule,
   },
+  pii: {
+    description: 'personal-data detector: precision/recall per type on the labelled corpus, cost per 200-character message; beside naive patterns',
+    load: async () => require('./pii') as BenchmarkModule,
+  },
   tickets: {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,

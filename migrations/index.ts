@@ -11,6 +11,7 @@ import { Migration20261125000000_auto_answer } from './Migration20261125000000_a
 import { Migration20261126000000_ticket_auto_answer } from './Migration20261126000000_ticket_auto_answer';
 import { Migration20261203000000_seats_counted } from './Migration20261203000000_seats_counted';
 import { Migration20261203100000_first_reply } from './Migration20261203100000_first_reply';
+import { Migration20261203110000_pii_types } from './Migration20261203110000_pii_types';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261126000000_ticket_auto_answer', class: Migration20261126000000_ticket_auto_answer },
   { name: 'Migration20261203000000_seats_counted', class: Migration20261203000000_seats_counted },
   { name: 'Migration20261203100000_first_reply', class: Migration20261203100000_first_reply },
+  { name: 'Migration20261203110000_pii_types', class: Migration20261203110000_pii_types },
 ];

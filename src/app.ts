@@ -108,6 +108,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     services.firstReply.start(services.scheduler);
     services.tickets.start(services.scheduler);
     services.uploads.start(services.scheduler, config.uploads, () => orm.em.fork());
+    services.piiBackfill.start(services.scheduler);
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
 

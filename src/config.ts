@@ -6,6 +6,7 @@ import { IANAZone } from 'luxon';
 import dotenv from 'dotenv';
 import { ClassifierRules, parseClassifierRules } from './modules/knowledge/classifier';
 import { KnowledgeSettings, parseKnowledgeSettings, readJsonFile, shippedConfigFile } from './modules/knowledge/knowledge.settings';
+import { parsePiiRules, PiiRules } from './modules/records/pii-rules';
 import { parseBusinessHours, parseSlaPolicy, parseTicketCategories, TicketSettings } from './modules/tickets/ticket.settings';
 
 const timeZone = makeValidator<string>((value) => {
@@ -119,6 +120,7 @@ const spec = {
   KNOWLEDGE_SEGMENTER: str({ choices: ['jieba', 'intl'], default: 'jieba', desc: 'Chinese word segmentation: jieba (@node-rs/jieba) or intl (Intl.Segmenter)' }),
   AUTO_ANSWER_THRESHOLD: fraction({ default: 0.8, desc: 'a first message or new ticket whose best FAQ scores at least this (0–1) is answered with it at once' }),
   CLASSIFIER_RULES_FILE: str({ default: '', desc: 'classifyMessage keywords, patterns and rules (JSON); empty: the shipped config/classifier.json' }),
+  PII_RULES_FILE: str({ default: '', desc: 'personal-data rules: patterns, checks and mask shapes per type (JSON); empty: the shipped config/pii.json' }),
   TICKET_CATEGORIES: str({ default: '', desc: 'JSON {"技术支持": "technical", …}: ticket category → department code; empty: the built-in map' }),
   TICKET_SLA: str({ default: '', desc: 'JSON {"urgent": {"firstResponse": 5, "resolution": 60}, …} in minutes; priorities left out keep their defaults' }),
   TICKET_BUSINESS_HOURS: str({ default: '', desc: 'JSON {"weekdays": [1,2,3,4,5], "hours": ["09:00-18:00"], "holidays": [], "zone": …}; empty: SLAs run 24×7' }),
@@ -171,6 +173,7 @@ export type Config = Readonly<{
   };
   knowledge: KnowledgeSettings & { configFile: string; engine: 'jieba' | 'intl'; autoAnswerThreshold: number };
   classifier: { rulesFile: string; rules: ClassifierRules };
+  pii: { rulesFile: string; rules: PiiRules };
   tickets: TicketSettings;
   uploads: { sweepEveryMs: number; orphanGraceMs: number };
   playground: boolean;
@@ -195,6 +198,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const rulesFile = e.CLASSIFIER_RULES_FILE ? path.resolve(e.CLASSIFIER_RULES_FILE) : shippedConfigFile('classifier.json');
   const knowledge = fromFile('KNOWLEDGE_CONFIG_FILE', knowledgeFile, parseKnowledgeSettings);
   const classifierRules = fromFile('CLASSIFIER_RULES_FILE', rulesFile, parseClassifierRules);
+  const piiRulesFile = e.PII_RULES_FILE ? path.resolve(e.PII_RULES_FILE) : shippedConfigFile('pii.json');
+  const piiRules = fromFile('PII_RULES_FILE', piiRulesFile, parsePiiRules);
   const tickets = ticketSettings(e);
   return Object.freeze({
     port: e.PORT,
@@ -249,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     knowledge: { ...knowledge, configFile: knowledgeFile, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl', autoAnswerThreshold: e.AUTO_ANSWER_THRESHOLD },
     classifier: { rulesFile, rules: classifierRules },
+    pii: { rulesFile: piiRulesFile, rules: piiRules },
     tickets,
     uploads: { sweepEveryMs: e.UPLOAD_SWEEP_SECONDS * 1000, orphanGraceMs: e.UPLOAD_ORPHAN_GRACE_SECONDS * 1000 },
     playground: e.PLAYGROUND,

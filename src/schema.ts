@@ -20,6 +20,7 @@ import { QuickReplyResolver } from './modules/quick-replies/quick-reply.resolver
 import { FaqResolver } from './modules/knowledge/faq.resolver';
 import { ClassifierResolver } from './modules/knowledge/classifier.resolver';
 import { TicketCommentResolver, TicketResolver } from './modules/tickets/ticket.resolver';
+import { PII_RESOLVERS } from './modules/records/pii.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -40,6 +41,7 @@ export const RESOLVERS = [
   ClassifierResolver,
   TicketResolver,
   TicketCommentResolver,
+  ...PII_RESOLVERS,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };

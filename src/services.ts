@@ -28,6 +28,9 @@ import { QuickReplyService } from './modules/quick-replies/quick-reply.service';
 import { FaqService } from './modules/knowledge/faq.service';
 import { MessageClassifier } from './modules/knowledge/classifier';
 import { TicketService } from './modules/tickets/ticket.service';
+import { PiiDetector } from './modules/records/pii-detector';
+import { PiiTagger } from './modules/records/pii-tagger';
+import { PiiBackfill } from './modules/records/pii-backfill';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -63,6 +66,10 @@ export interface Services {
   classifier: MessageClassifier;
   /** Tickets, their SLAs (and the SLA sweep) and auto-assignment. */
   tickets: TicketService;
+  /** Finds personal data in texts (PII_RULES_FILE); the ORM's PiiTagger fills piiTypes with it on every write. */
+  pii: PiiDetector;
+  /** Fills piiTypes of rows stored before detection existed. */
+  piiBackfill: PiiBackfill;
   scheduler: Scheduler;
 }
 
@@ -75,6 +82,9 @@ export function createServices(deps: {
   redis: Redis | null;
   jwtSecret: string;
 }): Services {
+  const pii = new PiiDetector(deps.config.pii.rules);
+  deps.orm.em.getEventManager().registerSubscriber(new PiiTagger(pii));
+  const piiBackfill = new PiiBackfill(pii, () => deps.orm.em.fork(), deps.logger);
   const tokens = new TokenService(deps.jwtSecret, deps.config.jwtTtl);
   const limiters = new RateLimiters(deps.redis);
   const audit = new AuditService();
@@ -99,7 +109,7 @@ export function createServices(deps: {
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
-  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics));
+  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics), pii);
   routing.useChat(chat);
   const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
     deps.orm.em.fork(),
@@ -108,5 +118,5 @@ export function createServices(deps: {
   const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, scheduler };
+  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
 }

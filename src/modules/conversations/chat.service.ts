@@ -30,6 +30,8 @@ import {
 } from './conversation.events';
 import { MAX_MESSAGE_LENGTH, Message, MessageKind } from './message.entity';
 import type { RoutingService } from './routing.service';
+import type { PiiDetector } from '../records/pii-detector';
+import type { PiiType } from '../records/pii-type';
 
 export const MAX_PAGE = 200;
 
@@ -56,6 +58,7 @@ export class ChatService {
     limiters: RateLimiters,
     limits: Config['service']['ratePerMinute'],
     private readonly statements: PreparedStatements,
+    private readonly pii: PiiDetector,
   ) {
     this.sendLimiter = limiters.create('send-message', limits.sendMessage, 60);
     this.endLimiter = limiters.create('end-conversation', limits.endConversation, 60);
@@ -74,7 +77,7 @@ export class ChatService {
     if (problems.length) throw new InvalidInput(problems);
     await consumeOrThrow(this.sendLimiter, viewer.id, 'Too many messages; slow down');
 
-    const appended = await appendInOneStatement(this.statements, viewer, input.conversationId, content, input.clientMessageId);
+    const appended = await appendInOneStatement(this.statements, viewer, input.conversationId, content, input.clientMessageId, this.pii.types(content));
     if (appended) {
       this.publishMessage(appended.agentId, appended.message);
       return appended.message;
@@ -284,10 +287,11 @@ export async function lockConversation(em: EntityManager, id: string): Promise<C
  * the sender may write now (the customer while it is open, the agent while it is ACTIVE) and the
  * clientMessageId is new to this sender; otherwise it changes nothing and returns no row. A concurrent twin
  * of the same clientMessageId violates the unique index and rolls the whole statement back.
- * $1 sender, $2 now, $3 conversation, $4 clientMessageId, $5 message id, $6 sender role, $7 content.
+ * $1 sender, $2 now, $3 conversation, $4 clientMessageId, $5 message id, $6 sender role, $7 content,
+ * $8 the kinds of personal data in the content.
  */
 const APPEND_MESSAGE: PreparedStatement = {
-  name: 'chat_append_message_v1',
+  name: 'chat_append_message_v2',
   text: `
     WITH c AS (
       UPDATE conversations
@@ -300,8 +304,8 @@ const APPEND_MESSAGE: PreparedStatement = {
          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = $3 AND m.sender_id = $1 AND m.client_message_id = $4)
       RETURNING id, last_seq, agent_id
     )
-    INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, client_message_id, created_at)
-    SELECT $5::uuid, c.id, c.last_seq, $1::uuid, $6::user_role, 'TEXT', $7::text, $4::text, $2::timestamptz FROM c
+    INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, client_message_id, created_at, pii_types)
+    SELECT $5::uuid, c.id, c.last_seq, $1::uuid, $6::user_role, 'TEXT', $7::text, $4::text, $2::timestamptz, $8::text[] FROM c
     RETURNING seq, (SELECT agent_id FROM c) AS agent_id`,
 };
 
@@ -315,13 +319,14 @@ async function appendInOneStatement(
   conversationId: string,
   content: string,
   clientMessageId: string,
+  piiTypes: PiiType[],
 ): Promise<{ message: Message; agentId: string | null } | null> {
   if (!isUuid(conversationId)) return null;
   const id = randomUUID();
   const now = new Date();
   let rows: Array<{ seq: number; agent_id: string | null }>;
   try {
-    rows = await statements.run(APPEND_MESSAGE, [viewer.id, now, conversationId, clientMessageId, id, viewer.role, content]);
+    rows = await statements.run(APPEND_MESSAGE, [viewer.id, now, conversationId, clientMessageId, id, viewer.role, content, piiTypes]);
   } catch (err) {
     if (violatedConstraint(err)?.constraint === 'messages_client_message_key') return null;
     throw err;
@@ -340,6 +345,7 @@ async function appendInOneStatement(
     deliveredAt: null,
     readAt: null,
   });
+  message.piiTypes = piiTypes;
   return { message, agentId: rows[0].agent_id };
 }
 

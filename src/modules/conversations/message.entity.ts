@@ -2,6 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
+import { PiiType } from '../records/pii-type';
 
 export enum MessageKind {
   TEXT = 'TEXT',
@@ -21,7 +22,7 @@ export const MAX_MESSAGE_LENGTH = 5000;
 @ObjectType({ description: 'One message of a conversation, numbered by seq (1, 2, 3, … with no gaps)', simpleResolvers: true })
 @Entity({ tableName: 'messages' })
 export class Message {
-  [OptionalProps]?: 'id' | 'senderId' | 'senderRole' | 'kind' | 'clientMessageId' | 'createdAt' | 'deliveredAt' | 'readAt' | 'status';
+  [OptionalProps]?: 'id' | 'senderId' | 'senderRole' | 'kind' | 'clientMessageId' | 'createdAt' | 'deliveredAt' | 'readAt' | 'status' | 'piiTypes';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -50,6 +51,13 @@ export class Message {
   @Field()
   @Property({ type: 'text' })
   content!: string;
+
+  /**
+   * The kinds of personal data in content, found on every write (records/pii-tagger.ts); null only for a row
+   * written before detection existed, until the records backfill reads it. GraphQL: piiTypes (records/pii.resolver.ts).
+   */
+  @Property({ type: 'text[]', nullable: true })
+  piiTypes: PiiType[] | null = null;
 
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })

@@ -2,6 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, Float, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import type { DayHalf } from './leave.period';
+import { PiiType } from '../records/pii-type';
 
 export enum LeaveType {
   PERSONAL = 'PERSONAL',
@@ -29,7 +30,7 @@ registerEnumType(DayHalfValue, { name: 'DayHalf', valuesConfig: { AM: { descript
 @ObjectType({ description: 'A request for leave, from a half-day to a half-day (both included)' })
 @Entity({ tableName: 'leave_requests' })
 export class LeaveRequest {
-  [OptionalProps]?: 'id' | 'reason' | 'attachmentIds' | 'status' | 'decidedById' | 'decidedAt' | 'decisionComment' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'id' | 'reason' | 'attachmentIds' | 'status' | 'decidedById' | 'decidedAt' | 'decisionComment' | 'createdAt' | 'updatedAt' | 'piiTypes';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -78,6 +79,13 @@ export class LeaveRequest {
   @Field()
   @Property({ type: 'text' })
   reason: string = '';
+
+  /**
+   * The kinds of personal data in the reason, found on every write (records/pii-tagger.ts); null only for a row
+   * written before detection existed, until the records backfill reads it. GraphQL: piiTypes (records/pii.resolver.ts).
+   */
+  @Property({ type: 'text[]', nullable: true })
+  piiTypes: PiiType[] | null = null;
 
   @Field(() => [ID])
   @Property({ type: 'uuid[]', columnType: 'uuid[]' })

@@ -3,13 +3,14 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
 import { MessageKind } from '../conversations/message.entity';
+import { PiiType } from '../records/pii-type';
 
 export const MAX_COMMENT_LENGTH = 5000;
 
 @ObjectType({ description: 'A comment on a ticket; internal ones are notes among the staff, never shown to the customer; SYSTEM ones come from ShiftDesk itself (no author)' })
 @Entity({ tableName: 'ticket_comments' })
 export class TicketComment {
-  [OptionalProps]?: 'id' | 'authorId' | 'authorRole' | 'kind' | 'internal' | 'createdAt';
+  [OptionalProps]?: 'id' | 'authorId' | 'authorRole' | 'kind' | 'internal' | 'createdAt' | 'piiTypes';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -34,6 +35,13 @@ export class TicketComment {
   @Field()
   @Property({ type: 'text' })
   body!: string;
+
+  /**
+   * The kinds of personal data in the body, found on every write (records/pii-tagger.ts); null only for a row
+   * written before detection existed, until the records backfill reads it. GraphQL: piiTypes (records/pii.resolver.ts).
+   */
+  @Property({ type: 'text[]', nullable: true })
+  piiTypes: PiiType[] | null = null;
 
   @Field()
   @Property({ type: 'boolean' })

@@ -3,6 +3,7 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import type { AutoAnswerState } from '../conversations/conversation.entity';
 import { PRIORITY_RANK, ServicePriority } from '../conversations/queue-policy';
+import { PiiType } from '../records/pii-type';
 
 export enum TicketStatus {
   NEW = 'NEW',
@@ -70,7 +71,8 @@ export class Ticket {
     | 'resolutionSla'
     | 'firstResponseSecondsLeft'
     | 'resolutionSecondsLeft'
-    | 'isOpen';
+    | 'isOpen'
+    | 'piiTypes';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -91,6 +93,13 @@ export class Ticket {
   @Field()
   @Property({ type: 'text' })
   description: string = '';
+
+  /**
+   * The kinds of personal data in the subject and the description, found on every write (records/pii-tagger.ts); null only for a row
+   * written before detection existed, until the records backfill reads it. GraphQL: piiTypes (records/pii.resolver.ts).
+   */
+  @Property({ type: 'text[]', nullable: true })
+  piiTypes: PiiType[] | null = null;
 
   @Field({ description: 'One of the configured categories (TICKET_CATEGORIES), e.g. 技术支持' })
   @Property({ type: 'text' })
