@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CredentialProblem } from './platform/auth/credentials';
 import type { Viewer } from './platform/auth/roles';
+import type { SessionCache, SessionUser } from './platform/auth/session-cache';
 import { parseAuthorization, VerifiedToken } from './platform/auth/tokens';
 import type { Logger } from './platform/logger';
 import type { Services } from './services';
@@ -38,8 +39,9 @@ export interface Session {
 }
 
 /**
- * Resolves a bearer token to the viewer, checking the user row on every call: a deactivated user, or one
- * whose role changed since the token was issued, is signed out at once.
+ * Resolves a bearer token to the viewer. A deactivated user, or one whose role, department or password changed
+ * since the token was issued, is signed out at once: the user row comes from the session cache, which every
+ * such change empties for that user on every process (see SessionCache), else from PostgreSQL.
  * Returns undefined for "no token", null for "a token that is no longer (or never was) good".
  */
 export async function resolveViewer(services: Services, em: EntityManager, token: string | null): Promise<Viewer | null | undefined> {
@@ -50,8 +52,8 @@ export async function resolveViewer(services: Services, em: EntityManager, token
 /** resolveViewer, with the token's expiry (a WebSocket keeps its session between checks). */
 export async function resolveSession(services: Services, em: EntityManager, token: string | null): Promise<Session | null | undefined> {
   if (!token) return undefined;
-  const checked = await services.tokens.verify(token);
-  return 'claims' in checked ? sessionOf(em, checked.claims) : null;
+  const checked = await services.sessions.verify(token);
+  return 'claims' in checked ? sessionOf(services.sessions, em, checked.claims) : null;
 }
 
 /** Who an Authorization value signs in: a session, nobody (no credentials), or nobody and why not. */
@@ -61,18 +63,21 @@ export type Authentication = { session: Session; problem: null } | { session: nu
 export async function authenticate(services: Services, em: EntityManager, authorization: unknown): Promise<Authentication> {
   const parsed = parseAuthorization(authorization);
   if (parsed.token === null) return { session: null, problem: parsed.wrongScheme ? 'WRONG_SCHEME' : null };
-  const checked = await services.tokens.verify(parsed.token);
+  const checked = await services.sessions.verify(parsed.token);
   if (!('claims' in checked)) return { session: null, problem: checked.problem };
-  const session = await sessionOf(em, checked.claims);
+  const session = await sessionOf(services.sessions, em, checked.claims);
   return session ? { session, problem: null } : { session: null, problem: 'INVALID' };
 }
 
-async function sessionOf(em: EntityManager, claims: VerifiedToken): Promise<Session | null> {
+async function sessionOf(cache: SessionCache, em: EntityManager, claims: VerifiedToken): Promise<Session | null> {
   // A well-signed token whose subject is not a UUID would fail in SQL, inside context creation, as a 500.
   if (!isUuid(claims.userId)) return null;
-  // The whole row (not a few columns): it stays in this operation's identity map, so `me` and the
-  // viewer's own fields cost no second query.
-  const user = await em.findOne(User, { id: claims.userId });
+  let user: SessionUser | null | undefined = cache.user(claims.userId);
+  if (!user) {
+    const ticket = cache.ticket();
+    user = await em.findOne(User, { id: claims.userId });
+    if (user) cache.remember(user, ticket);
+  }
   if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
   return { viewer: { id: user.id, role: user.role, departmentId: user.departmentId }, tokenVersion: claims.version, expiresAt: claims.expiresAt };
 }

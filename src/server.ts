@@ -74,7 +74,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
       // field (closures and objects per field: ~45 % of what a 3,500-schedule board allocates, ~30 ms of it).
       // Its only output was `Cache-Control: no-store`, which the /graphql route now sets itself.
       ApolloServerPluginCacheControlDisabled(),
-      credentialsPlugin<Context>(), observabilityPlugin(services), ws.drainPlugin],
+      credentialsPlugin<Context>(), observabilityPlugin(services), sessionCachePlugin(services), ws.drainPlugin],
     formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),
     // INTROSPECTION is enforced by the validation rule above, the same one graphql-ws runs.
     introspection: true,
@@ -189,6 +189,20 @@ async function readiness(services: Services): Promise<{ ready: boolean; checks: 
     }
   }
   return { ready: checks.postgres === 'ok', checks };
+}
+
+/** Keeps the session cache true: it follows revocations from every process while the server runs. */
+function sessionCachePlugin(services: Services): ApolloServerPlugin<Context> {
+  return {
+    async serverWillStart() {
+      services.sessions.listen(services.pubsub, services.logger);
+      return {
+        async drainServer() {
+          await services.sessions.stop();
+        },
+      };
+    },
+  };
 }
 
 /** Metrics by operation and outcome, trace ids on every error, and a log line for every masked error. */

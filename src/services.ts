@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 import type { Config } from './config';
 import { TokenService } from './platform/auth/tokens';
+import { SessionCache } from './platform/auth/session-cache';
 import type { Logger } from './platform/logger';
 import type { Metrics } from './platform/metrics';
 import { PreparedStatements } from './platform/db/prepared';
@@ -37,6 +38,8 @@ export interface Services {
   /** Present when REDIS_URL is set. */
   redis: Redis | null;
   tokens: TokenService;
+  /** Verified tokens and signed-in users, so a request with a valid token runs no SQL to authenticate. */
+  sessions: SessionCache;
   audit: AuditService;
   accounts: AccountService;
   notifications: NotificationService;
@@ -70,9 +73,10 @@ export function createServices(deps: {
   jwtSecret: string;
 }): Services {
   const tokens = new TokenService(deps.jwtSecret, deps.config.jwtTtl);
+  const sessions = new SessionCache(tokens, { ttlMs: deps.config.sessionCacheMs });
   const limiters = new RateLimiters(deps.redis);
   const audit = new AuditService();
-  const accounts = new AccountService(tokens, audit, deps.pubsub, limiters, {
+  const accounts = new AccountService(tokens, audit, deps.pubsub, sessions, limiters, {
     maxFailures: deps.config.loginMaxFailures,
     windowSeconds: deps.config.loginWindowSeconds,
     registerPerHour: deps.config.registerCustomerPerHour,
@@ -100,5 +104,5 @@ export function createServices(deps: {
   );
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, faqs, classifier, tickets, scheduler };
+  return { ...deps, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, faqs, classifier, tickets, scheduler };
 }

@@ -10,6 +10,7 @@ import { inTransaction, violatedConstraint } from '../../platform/db/transaction
 import { Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import { Page, paginate } from '../../platform/pagination';
+import type { SessionCache } from '../../platform/auth/session-cache';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
@@ -41,6 +42,7 @@ export class AccountService {
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
     private readonly pubsub: PubSubPort,
+    private readonly sessions: SessionCache,
     limiters: RateLimiters,
     limits: { maxFailures: number; windowSeconds: number; registerPerHour: number },
   ) {
@@ -329,6 +331,8 @@ export class AccountService {
   }
 
   private revokeSessions(userId: string): void {
+    // This process forgets the session before the mutation answers; the others on the event (over Redis).
+    this.sessions.revoke(userId);
     const event: SessionRevokedEvent = { userId };
     this.pubsub.publish(Topics.SESSION_REVOKED, event);
   }
