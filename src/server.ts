@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApolloServer, ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -146,10 +147,11 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
 
 async function httpContext(services: Services, req: Request): Promise<Context> {
   const traceId = currentTraceId() ?? newTraceId();
-  const em = services.orm.em.fork();
+  // Forked only if authentication reads the user (a cached session does not); else on first use by a resolver.
+  let em: EntityManager | null = null;
   let auth: Authentication;
   try {
-    auth = await authenticate(services, em, req.headers.authorization);
+    auth = await authenticate(services, () => (em ??= services.orm.em.fork()), req.headers.authorization);
   } catch (err) {
     // Apollo masks it (formatError) but no plugin hook sees errors thrown while the context is built.
     services.logger.error({ err, traceId }, 'unexpected error while building the request context');
