@@ -197,7 +197,7 @@ async function readiness(services: Services): Promise<{ ready: boolean; checks: 
 function sessionCachePlugin(services: Services): ApolloServerPlugin<Context> {
   return {
     async serverWillStart() {
-      services.sessions.listen(services.pubsub, services.logger);
+      services.sessions.listen();
       return {
         async drainServer() {
           await services.sessions.stop();

@@ -73,10 +73,10 @@ export function createServices(deps: {
   jwtSecret: string;
 }): Services {
   const tokens = new TokenService(deps.jwtSecret, deps.config.jwtTtl);
-  const sessions = new SessionCache(tokens, { ttlMs: deps.config.sessionCacheMs });
+  const sessions = new SessionCache(tokens, deps.pubsub, deps.redis, deps.logger, { ttlMs: deps.config.sessionCacheMs });
   const limiters = new RateLimiters(deps.redis);
   const audit = new AuditService();
-  const accounts = new AccountService(tokens, audit, deps.pubsub, sessions, limiters, {
+  const accounts = new AccountService(tokens, audit, sessions, limiters, {
     maxFailures: deps.config.loginMaxFailures,
     windowSeconds: deps.config.loginWindowSeconds,
     registerPerHour: deps.config.registerCustomerPerHour,

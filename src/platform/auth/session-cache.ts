@@ -1,3 +1,4 @@
+import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger';
 import type { PubSubPort } from '../realtime/pubsub';
@@ -38,6 +39,10 @@ export class SessionCache {
 
   constructor(
     private readonly tokens: TokenService,
+    private readonly pubsub: PubSubPort,
+    /** The command connection when REDIS_URL is set: revocations are published on it and awaited. */
+    private readonly redis: Redis | null,
+    private readonly logger: Pick<Logger, 'warn' | 'error'>,
     opts: { ttlMs: number; maxEntries?: number },
   ) {
     const max = opts.maxEntries ?? 10_000;
@@ -74,6 +79,28 @@ export class SessionCache {
     this.users?.set(user.id, { id: user.id, active: user.active, role: user.role, departmentId: user.departmentId, tokenVersion: user.tokenVersion });
   }
 
+  /**
+   * Revokes the user's sessions on every process, once the change is committed: this process forgets the
+   * user at once, the others (and every process's WebSockets) on SESSION_REVOKED. With Redis the PUBLISH is
+   * awaited: Redis has handed the event to every subscriber when it answers, so the other processes read it
+   * before any request sent after the mutation's answer. The payload is the JSON the pub/sub adapter
+   * carries (graphql-redis-subscriptions: JSON.stringify on the topic's own channel). A failed publish
+   * (Redis down) is logged; SESSION_CACHE_SECONDS then bounds the revocation's delay on the other processes.
+   */
+  async revokeEverywhere(userId: string): Promise<void> {
+    this.revoke(userId);
+    const event = { userId };
+    if (!this.redis) {
+      this.pubsub.publish(Topics.SESSION_REVOKED, event);
+      return;
+    }
+    try {
+      await this.redis.publish(Topics.SESSION_REVOKED, JSON.stringify(event));
+    } catch (err) {
+      this.logger.error({ err, userId }, 'could not publish a session revocation; other processes drop the session within SESSION_CACHE_SECONDS');
+    }
+  }
+
   /** The user's sessions were revoked (here or on another process): the next request reads the row again. */
   revoke(userId: string): void {
     this.revocations++;
@@ -87,7 +114,8 @@ export class SessionCache {
   }
 
   /** Follows SESSION_REVOKED from every process, and forgets every user when pub/sub delivery resumes. */
-  listen(pubsub: PubSubPort, logger: Pick<Logger, 'warn' | 'error'>): void {
+  listen(): void {
+    const { pubsub, logger } = this;
     if (this.stopListening) return;
     const events = pubsub.subscribe(Topics.SESSION_REVOKED)[Symbol.asyncIterator]();
     const removeResumed = pubsub.onResumed(() => this.forgetUsers());
