@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { execute, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { buildContext, resolveViewer } from '../src/context';
 import { createSchema } from '../src/schema';
@@ -19,8 +20,8 @@ import {
 /**
  * `npm run bench -- http`: the `me` query over HTTP with concurrent clients (autocannon), beside a baseline
  * measured in the same run: the same schema executed in-process with graphql-js `execute` on a document
- * parsed once, with the context built as the server builds it per request (em fork, resolveViewer,
- * buildContext). Both do the same resolver and SQL work, so their ratio is the cost of HTTP + express + Apollo.
+ * parsed once, with the context built as the server builds it per request (resolveViewer through the
+ * session cache, buildContext with a lazy em fork). Both do the same resolver and SQL work, so their ratio is the cost of HTTP + express + Apollo.
  *
  * BENCH_DURATION (seconds, default 10), BENCH_CONNECTIONS (default 50), BENCH_WARMUP (seconds, default 3).
  */
@@ -49,6 +50,8 @@ interface Figures {
   p99Ms: number;
   meanMs: number;
   errors: number;
+  /** SQL statements the server sent per request (`me` reads the user; authenticating a cached session reads nothing). */
+  sqlPerRequest: number;
 }
 
 export async function run(): Promise<void> {
@@ -104,9 +107,12 @@ export async function run(): Promise<void> {
       await measureInProcess(once, connections, warmup);
     }
 
+    const sql = countStatements(services);
     collectGarbage();
     log('measuring HTTP ...');
+    sql.reset();
     const h = await autocannon({ ...autocannonOpts, duration });
+    const httpStatements = sql.count();
     const http: Figures = {
       requests: h.requests.total,
       seconds: h.duration,
@@ -115,11 +121,15 @@ export async function run(): Promise<void> {
       p99Ms: h.latency.p99,
       meanMs: h.latency.average,
       errors: h.errors + h.timeouts + h.non2xx + h.mismatches,
+      sqlPerRequest: httpStatements / Math.max(1, h.requests.total),
     };
 
     collectGarbage();
     log('measuring in-process execute ...');
+    sql.reset();
     const base = await measureInProcess(once, connections, duration);
+    base.sqlPerRequest = sql.count() / Math.max(1, base.requests);
+    sql.stop();
 
     const ratio = {
       rps: http.rps / base.rps,
@@ -133,17 +143,18 @@ export async function run(): Promise<void> {
     log('');
     log(
       table(
-        ['', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'requests', 'errors'],
+        ['', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'requests', 'errors', 'SQL/request'],
         [
-          ['HTTP (express + Apollo)', round(http.rps, 0), round(http.p50Ms), round(http.p99Ms), round(http.meanMs), http.requests, http.errors],
-          ['in-process graphql execute', round(base.rps, 0), round(base.p50Ms), round(base.p99Ms), round(base.meanMs), base.requests, base.errors],
-          ['ratio HTTP / in-process', round(ratio.rps), round(ratio.p50), round(ratio.p99), round(http.meanMs / base.meanMs), '', ''],
+          ['HTTP (express + Apollo)', round(http.rps, 0), round(http.p50Ms), round(http.p99Ms), round(http.meanMs), http.requests, http.errors, round(http.sqlPerRequest)],
+          ['in-process graphql execute', round(base.rps, 0), round(base.p50Ms), round(base.p99Ms), round(base.meanMs), base.requests, base.errors, round(base.sqlPerRequest)],
+          ['ratio HTTP / in-process', round(ratio.rps), round(ratio.p50), round(ratio.p99), round(http.meanMs / base.meanMs), '', '', ''],
         ],
       ),
     );
     log('');
     log(
-      'Both rows run the same schema, resolvers and SQL per operation (em fork + resolveViewer + buildContext, then `me`),\n' +
+      'Both rows run the same schema, resolvers and SQL per operation (resolveViewer + buildContext, then `me`),\n' +
+        'authenticating from the session cache (no SQL: the one statement per request is `me`\'s own read),\n' +
         'so the ratio isolates the HTTP + express + Apollo overhead. The in-process row skips HTTP, JSON parsing of\n' +
         'the request, Apollo\'s pipeline (document cache, armor validation, plugins) and response serialisation.\n' +
         `Per request that overhead is about ${round(overheadUs, 0)} µs of server time (1/HTTP req/s - 1/in-process req/s; the\n` +
@@ -175,12 +186,34 @@ export async function run(): Promise<void> {
 /** One operation as the server runs it per request, minus HTTP and Apollo. Resolves false on GraphQL errors. */
 function inProcessOperation(services: Services, schema: GraphQLSchema, document: DocumentNode, token: string): () => Promise<boolean> {
   return async () => {
-    const em = services.orm.em.fork();
-    const viewer = await resolveViewer(services, em, token);
+    // As httpContext: the fork is made only if authentication reads the user, else by the resolver.
+    let em: EntityManager | null = null;
+    const viewer = await resolveViewer(services, () => (em ??= services.orm.em.fork()), token);
     if (!viewer) return false;
     const contextValue = buildContext(services, viewer, em, newTraceId(), '127.0.0.1');
     const result = await execute({ schema, document, contextValue, operationName: 'BenchMe' });
     return !result.errors?.length && Boolean((result.data as { me?: unknown } | null)?.me);
+  };
+}
+
+/**
+ * Counts the SQL statements the server's PostgreSQL connection runs (every EntityManager fork shares it):
+ * with the session cache, `me` costs exactly its own read of the user, and authenticating costs none.
+ */
+function countStatements(services: Services): { reset(): void; count(): number; stop(): void } {
+  const connection = services.orm.em.getConnection();
+  const original = connection.execute;
+  let statements = 0;
+  connection.execute = function (this: typeof connection, ...args: Parameters<typeof original>) {
+    statements++;
+    return original.apply(this, args);
+  } as typeof original;
+  return {
+    reset: () => (statements = 0),
+    count: () => statements,
+    stop: () => {
+      connection.execute = original;
+    },
   };
 }
 
@@ -215,6 +248,7 @@ async function measureInProcess(once: () => Promise<boolean>, connections: numbe
     p99Ms: percentile(sorted, 99),
     meanMs: sum / Math.max(1, latencies.length),
     errors,
+    sqlPerRequest: 0, // filled in by the caller, which counts the statements
   };
 }
 
@@ -227,6 +261,7 @@ function roundAll(f: Figures): Figures {
     p99Ms: round(f.p99Ms, 3),
     meanMs: round(f.meanMs, 3),
     errors: f.errors,
+    sqlPerRequest: round(f.sqlPerRequest, 3),
   };
 }
 

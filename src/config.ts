@@ -42,6 +42,12 @@ const positiveInt = makeValidator<number>((value) => {
   return n;
 });
 
+const wholeNumber = makeValidator<number>((value) => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new EnvError(`not a whole number of at least 0: ${value}`);
+  return n;
+});
+
 const fraction = makeValidator<number>((value) => {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new EnvError(`not a number between 0 and 1: ${value}`);
@@ -86,6 +92,7 @@ const spec = {
   REDIS_COMMAND_TIMEOUT_MS: positiveInt({ default: 1000, desc: 'a Redis command not answered within this fails, and the in-process fallback answers' }),
   JWT_SECRET: secret({ default: '', desc: 'HS256 key; generated once into DATA_DIR when unset' }),
   JWT_TTL: str({ default: '12h', desc: 'token lifetime (e.g. 30m, 12h, 7d)' }),
+  SESSION_CACHE_SECONDS: wholeNumber({ default: 30, desc: 'how long a process trusts a signed-in user it has read, unless a revocation event drops it first (bounds a revocation lost while Redis is down); 0: read the user on every request' }),
   WS_SESSION_RECHECK_SECONDS: positiveInt({ default: 30, desc: 'how often the users of open WebSockets are read again (revocations close sockets at once; this catches a lost event)' }),
   WS_MAX_CONNECTIONS_PER_USER: positiveInt({ default: 10, desc: 'open WebSockets per user and process; more are closed with 4429' }),
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt({ default: 100, desc: 'operations running at once on one WebSocket; more are refused with BAD_USER_INPUT' }),
@@ -146,6 +153,8 @@ export type Config = Readonly<{
   redisCommandTimeoutMs: number;
   jwtSecret: string | null;
   jwtTtl: string;
+  /** SESSION_CACHE_SECONDS in ms; 0 turns the session cache off. */
+  sessionCacheMs: number;
   wsSessionRecheckMs: number;
   wsMaxConnectionsPerUser: number;
   wsMaxSubscriptionsPerSocket: number;
@@ -212,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     jwtSecret: e.JWT_SECRET || null,
     jwtTtl: e.JWT_TTL,
+    sessionCacheMs: e.SESSION_CACHE_SECONDS * 1000,
     wsSessionRecheckMs: e.WS_SESSION_RECHECK_SECONDS * 1000,
     wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
     wsMaxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,

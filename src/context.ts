@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CredentialProblem } from './platform/auth/credentials';
 import type { Viewer } from './platform/auth/roles';
+import type { SessionCache, SessionUser } from './platform/auth/session-cache';
 import { parseAuthorization, VerifiedToken } from './platform/auth/tokens';
 import type { Logger } from './platform/logger';
 import type { Services } from './services';
@@ -29,6 +30,9 @@ export interface Context extends RequestScope {
   credentialProblem: CredentialProblem | null;
 }
 
+/** An EntityManager, or how to get one only if it is needed (a cached session reads nothing). */
+export type EntityManagerSource = EntityManager | (() => EntityManager);
+
 /** A signed-in viewer and when their token expires. */
 export interface Session {
   viewer: Viewer;
@@ -38,41 +42,45 @@ export interface Session {
 }
 
 /**
- * Resolves a bearer token to the viewer, checking the user row on every call: a deactivated user, or one
- * whose role changed since the token was issued, is signed out at once.
+ * Resolves a bearer token to the viewer. A deactivated user, or one whose role, department or password changed
+ * since the token was issued, is signed out at once: the user row comes from the session cache, which every
+ * such change empties for that user on every process (see SessionCache), else from PostgreSQL.
  * Returns undefined for "no token", null for "a token that is no longer (or never was) good".
  */
-export async function resolveViewer(services: Services, em: EntityManager, token: string | null): Promise<Viewer | null | undefined> {
+export async function resolveViewer(services: Services, em: EntityManagerSource, token: string | null): Promise<Viewer | null | undefined> {
   const session = await resolveSession(services, em, token);
   return session ? session.viewer : session;
 }
 
 /** resolveViewer, with the token's expiry (a WebSocket keeps its session between checks). */
-export async function resolveSession(services: Services, em: EntityManager, token: string | null): Promise<Session | null | undefined> {
+export async function resolveSession(services: Services, em: EntityManagerSource, token: string | null): Promise<Session | null | undefined> {
   if (!token) return undefined;
-  const checked = await services.tokens.verify(token);
-  return 'claims' in checked ? sessionOf(em, checked.claims) : null;
+  const checked = await services.sessions.verify(token);
+  return 'claims' in checked ? sessionOf(services.sessions, em, checked.claims) : null;
 }
 
 /** Who an Authorization value signs in: a session, nobody (no credentials), or nobody and why not. */
 export type Authentication = { session: Session; problem: null } | { session: null; problem: CredentialProblem | null };
 
 /** Like resolveSession, from the raw Authorization value, saying why credentials that came along were refused. */
-export async function authenticate(services: Services, em: EntityManager, authorization: unknown): Promise<Authentication> {
+export async function authenticate(services: Services, em: EntityManagerSource, authorization: unknown): Promise<Authentication> {
   const parsed = parseAuthorization(authorization);
   if (parsed.token === null) return { session: null, problem: parsed.wrongScheme ? 'WRONG_SCHEME' : null };
-  const checked = await services.tokens.verify(parsed.token);
+  const checked = await services.sessions.verify(parsed.token);
   if (!('claims' in checked)) return { session: null, problem: checked.problem };
-  const session = await sessionOf(em, checked.claims);
+  const session = await sessionOf(services.sessions, em, checked.claims);
   return session ? { session, problem: null } : { session: null, problem: 'INVALID' };
 }
 
-async function sessionOf(em: EntityManager, claims: VerifiedToken): Promise<Session | null> {
+async function sessionOf(cache: SessionCache, em: EntityManagerSource, claims: VerifiedToken): Promise<Session | null> {
   // A well-signed token whose subject is not a UUID would fail in SQL, inside context creation, as a 500.
   if (!isUuid(claims.userId)) return null;
-  // The whole row (not a few columns): it stays in this operation's identity map, so `me` and the
-  // viewer's own fields cost no second query.
-  const user = await em.findOne(User, { id: claims.userId });
+  let user: SessionUser | null | undefined = cache.user(claims.userId);
+  if (!user) {
+    const ticket = cache.ticket();
+    user = await (typeof em === 'function' ? em() : em).findOne(User, { id: claims.userId });
+    if (user) cache.remember(user, ticket);
+  }
   if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
   return { viewer: { id: user.id, role: user.role, departmentId: user.departmentId }, tokenVersion: claims.version, expiresAt: claims.expiresAt };
 }
@@ -90,23 +98,36 @@ export function buildContext(
   ip: string,
   credentialProblem: CredentialProblem | null = null,
 ): Context {
-  let fork = em;
-  let loaders: Loaders | undefined;
-  let logger: Logger | undefined;
-  return {
-    viewer,
-    traceId,
-    ip,
-    services,
-    credentialProblem,
-    get em() {
-      return (fork ??= services.orm.em.fork());
-    },
-    get loaders() {
-      return (loaders ??= createLoaders(this.em));
-    },
-    get logger() {
-      return (logger ??= services.logger.child({ traceId }));
-    },
-  };
+  return new OperationContext(services, viewer, em, traceId, ip, credentialProblem);
+}
+
+/**
+ * The lazy parts are getters on the prototype over plain fields, not getters of an object literal: Apollo
+ * copies the context before each operation (Object.assign onto an object of the same prototype), which
+ * calls own getters, and so made the fork, the loaders and a child logger for every HTTP request up front.
+ */
+class OperationContext implements Context {
+  private madeLoaders: Loaders | null = null;
+  private madeLogger: Logger | null = null;
+
+  constructor(
+    public services: Services,
+    public viewer: Viewer | null,
+    private fork: EntityManager | null,
+    public traceId: string,
+    public ip: string,
+    public credentialProblem: CredentialProblem | null,
+  ) {}
+
+  get em(): EntityManager {
+    return (this.fork ??= this.services.orm.em.fork());
+  }
+
+  get loaders(): Loaders {
+    return (this.madeLoaders ??= createLoaders(this.em));
+  }
+
+  get logger(): Logger {
+    return (this.madeLogger ??= this.services.logger.child({ traceId: this.traceId }));
+  }
 }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApolloServer, ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -74,7 +75,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
       // field (closures and objects per field: ~45 % of what a 3,500-schedule board allocates, ~30 ms of it).
       // Its only output was `Cache-Control: no-store`, which the /graphql route now sets itself.
       ApolloServerPluginCacheControlDisabled(),
-      credentialsPlugin<Context>(), observabilityPlugin(services), ws.drainPlugin],
+      credentialsPlugin<Context>(), observabilityPlugin(services), sessionCachePlugin(services), ws.drainPlugin],
     formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),
     // INTROSPECTION is enforced by the validation rule above, the same one graphql-ws runs.
     introspection: true,
@@ -148,10 +149,11 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
 
 async function httpContext(services: Services, req: Request): Promise<Context> {
   const traceId = currentTraceId() ?? newTraceId();
-  const em = services.orm.em.fork();
+  // Forked only if authentication reads the user (a cached session does not); else on first use by a resolver.
+  let em: EntityManager | null = null;
   let auth: Authentication;
   try {
-    auth = await authenticate(services, em, req.headers.authorization);
+    auth = await authenticate(services, () => (em ??= services.orm.em.fork()), req.headers.authorization);
   } catch (err) {
     // Apollo masks it (formatError) but no plugin hook sees errors thrown while the context is built.
     services.logger.error({ err, traceId }, 'unexpected error while building the request context');
@@ -191,6 +193,20 @@ async function readiness(services: Services): Promise<{ ready: boolean; checks: 
     }
   }
   return { ready: checks.postgres === 'ok', checks };
+}
+
+/** Keeps the session cache true: it follows revocations from every process while the server runs. */
+function sessionCachePlugin(services: Services): ApolloServerPlugin<Context> {
+  return {
+    async serverWillStart() {
+      services.sessions.listen();
+      return {
+        async drainServer() {
+          await services.sessions.stop();
+        },
+      };
+    },
+  };
 }
 
 /** Metrics by operation and outcome, trace ids on every error, and a log line for every masked error. */

@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 import type { Config } from './config';
 import { TokenService } from './platform/auth/tokens';
+import { SessionCache } from './platform/auth/session-cache';
 import type { Logger } from './platform/logger';
 import type { Metrics } from './platform/metrics';
 import { PreparedStatements } from './platform/db/prepared';
@@ -42,6 +43,8 @@ export interface Services {
   /** Present when REDIS_URL is set. */
   redis: Redis | null;
   tokens: TokenService;
+  /** Verified tokens and signed-in users, so a request with a valid token runs no SQL to authenticate. */
+  sessions: SessionCache;
   audit: AuditService;
   accounts: AccountService;
   notifications: NotificationService;
@@ -86,9 +89,10 @@ export function createServices(deps: {
   deps.orm.em.getEventManager().registerSubscriber(new PiiTagger(pii));
   const piiBackfill = new PiiBackfill(pii, () => deps.orm.em.fork(), deps.logger);
   const tokens = new TokenService(deps.jwtSecret, deps.config.jwtTtl);
+  const sessions = new SessionCache(tokens, deps.pubsub, deps.redis, deps.logger, { ttlMs: deps.config.sessionCacheMs });
   const limiters = new RateLimiters(deps.redis);
   const audit = new AuditService();
-  const accounts = new AccountService(tokens, audit, deps.pubsub, limiters, {
+  const accounts = new AccountService(tokens, audit, sessions, limiters, {
     maxFailures: deps.config.loginMaxFailures,
     windowSeconds: deps.config.loginWindowSeconds,
     registerPerHour: deps.config.registerCustomerPerHour,
@@ -118,5 +122,5 @@ export function createServices(deps: {
   const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
+  return { ...deps, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
 }

@@ -155,6 +155,23 @@ describeWithRedis('a cluster of two server processes', () => {
     expect((await execAt(n2(), MeDocument, undefined, user.token)).status).toBe(401);
   });
 
+  it('a token whose session both processes have cached is refused by the other process as soon as a deactivation or role change returns', async () => {
+    const [deactivated, promoted] = [await agent(), await agent()];
+    for (const user of [deactivated, promoted]) {
+      for (const node of [n1(), n2()]) expect((await dataAt(node, MeDocument, undefined, user.token)).me.id).toBe(user.id);
+    }
+    // No waiting for anything: the SESSION_REVOKED event reaches the other process before the next request does.
+    await dataAt(n2(), DeactivateUserDocument, { id: deactivated.id }, admin);
+    const afterDeactivation = await execAt(n1(), MeDocument, undefined, deactivated.token);
+    expect(afterDeactivation.status).toBe(401);
+    expect(afterDeactivation.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+    await dataAt(n1(), UpdateUserDocument, { id: promoted.id, input: { role: 'MANAGER' } }, admin);
+    const afterRoleChange = await execAt(n2(), MeDocument, undefined, promoted.token);
+    expect(afterRoleChange.status).toBe(401);
+    expect(afterRoleChange.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
   it('SIGTERM drains each process: open sockets are closed and both exit with code 0', async () => {
     const user = await agent();
     const s = await subscriber(n1(), user); // a socket still open when the signal comes

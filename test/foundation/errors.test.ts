@@ -272,7 +272,7 @@ describe('bad input gets a clear error and changes nothing', () => {
 
     it('are masked and logged also when they happen while the request context is built', async () => {
       const secret = 'connect ECONNREFUSED 10.0.0.7:5432 password=hunter2';
-      const spy = jest.spyOn(app.services.tokens, 'verify').mockRejectedValueOnce(new Error(secret));
+      const spy = jest.spyOn(app.services.sessions, 'verify').mockRejectedValueOnce(new Error(secret));
       try {
         const res = await app.exec(MeDocument, {}, admin);
         expect(res.status).toBe(500);

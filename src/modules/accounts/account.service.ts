@@ -10,8 +10,7 @@ import { inTransaction, violatedConstraint } from '../../platform/db/transaction
 import { Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import { Page, paginate } from '../../platform/pagination';
-import type { PubSubPort } from '../../platform/realtime/pubsub';
-import { Topics } from '../../platform/realtime/topics';
+import type { SessionCache } from '../../platform/auth/session-cache';
 import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
 import type { AuditService } from '../audit/audit.service';
 import { Department } from './department.entity';
@@ -40,7 +39,7 @@ export class AccountService {
   constructor(
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
-    private readonly pubsub: PubSubPort,
+    private readonly sessions: SessionCache,
     limiters: RateLimiters,
     limits: { maxFailures: number; windowSeconds: number; registerPerHour: number },
   ) {
@@ -328,9 +327,9 @@ export class AccountService {
     return { token, expiresAt, user };
   }
 
-  private revokeSessions(userId: string): void {
-    const event: SessionRevokedEvent = { userId };
-    this.pubsub.publish(Topics.SESSION_REVOKED, event);
+  /** On every process, before the mutation answers (see SessionCache.revokeEverywhere). */
+  private revokeSessions(userId: string): Promise<void> {
+    return this.sessions.revokeEverywhere(userId);
   }
 }
 
