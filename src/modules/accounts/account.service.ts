@@ -16,6 +16,7 @@ import type { AuditService } from '../audit/audit.service';
 import { Department } from './department.entity';
 import { User } from './user.entity';
 import type { CreateDepartmentInput, CreateUserInput, RegisterCustomerInput, UpdateUserInput, UserFilter } from './account.inputs';
+import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 const STAFF_ROLES_WITH_DEPARTMENT = new Set([Role.MANAGER, Role.AGENT]);
 
@@ -284,7 +285,7 @@ export class AccountService {
   ): Promise<string | null> {
     return inTransaction(em, async (tx) => {
       // On the transaction's own connection: two processes starting together create one admin.
-      await tx.execute('SELECT pg_advisory_xact_lock(727302)');
+      await tx.execute('SELECT pg_advisory_xact_lock(?)', [AdvisoryLock.FIRST_ADMIN]);
       if ((await tx.count(User, { role: Role.ADMIN })) > 0) return null;
       const generated = password ? null : randomPassword();
       if (generated) keepGenerated?.(generated);

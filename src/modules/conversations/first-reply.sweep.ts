@@ -10,9 +10,10 @@ import { User } from '../accounts/user.entity';
 import type { NotificationService } from '../notifications/notification.service';
 import { Conversation } from './conversation.entity';
 import { ConversationLifecycleService, sweepInterval, tryLock } from './lifecycle.service';
+import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 /** One first-reply run at a time in the whole cluster (transaction-level advisory lock). */
-export const FIRST_REPLY_SWEEP_LOCK = 727312;
+export const FIRST_REPLY_SWEEP_LOCK = AdvisoryLock.FIRST_REPLY_SWEEP;
 
 const SWEEP_BATCH = 200;
 

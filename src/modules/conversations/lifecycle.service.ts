@@ -22,10 +22,11 @@ import { ConversationTransfer } from './conversation-transfer.entity';
 import { ConversationEventPayload, ConversationEventType, InboxEventPayload, InboxEventType, StatusChange } from './conversation.events';
 import { Message, MessageKind } from './message.entity';
 import { claimSeat, RoutingService } from './routing.service';
+import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 /** One idle sweep and one offline sweep at a time in the whole cluster (transaction-level advisory locks). */
-export const IDLE_SWEEP_LOCK = 727304;
-export const OFFLINE_SWEEP_LOCK = 727305;
+export const IDLE_SWEEP_LOCK = AdvisoryLock.IDLE_SWEEP;
+export const OFFLINE_SWEEP_LOCK = AdvisoryLock.OFFLINE_SWEEP;
 
 export const MAX_TRANSFER_NOTE = 500;
 export const MAX_RATING_COMMENT = 1000;

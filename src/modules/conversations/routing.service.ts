@@ -44,9 +44,10 @@ import {
 import { EligibilityFunnel, HandlingTimeSource, QueueReason, queueReasonOf, WaitEstimateBasis } from './queue-reason';
 import { GroupCommit } from './group-commit';
 import { Candidate, claimSeat, QueueLine, ROUND_FULL, SeatPlan } from './seat-plan';
+import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 /** Every routing decision in the cluster takes this PostgreSQL advisory lock (see README: Routing). */
-const ROUTING_LOCK = 727303;
+const ROUTING_LOCK = AdvisoryLock.ROUTING;
 
 /** Asked after an auto-answer; the customer replies with answerHelped. */
 export const AUTO_ANSWER_QUESTION = '这个回答解决您的问题了吗？';

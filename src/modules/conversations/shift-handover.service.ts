@@ -9,9 +9,10 @@ import { User } from '../accounts/user.entity';
 import type { NotificationService } from '../notifications/notification.service';
 import { Conversation } from './conversation.entity';
 import { ConversationLifecycleService, sweepInterval, tryLock } from './lifecycle.service';
+import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 /** One handover run at a time in the whole cluster (transaction-level advisory lock). */
-export const SHIFT_HANDOVER_LOCK = 727313; // 727311 is the ticket SLA sweep's
+export const SHIFT_HANDOVER_LOCK = AdvisoryLock.SHIFT_HANDOVER;
 
 /** Agents (and conversations of each) one run hands over; the next run takes the rest. */
 const AGENTS_PER_RUN = 50;

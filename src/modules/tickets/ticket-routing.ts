@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgArray } from '../../platform/db/arrays';
+import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 /**
  * Auto-assignment of tickets: which agent of a department gets a ticket. Every assignment to an agent of
@@ -7,9 +8,9 @@ import { pgArray } from '../../platform/db/arrays';
  * until its transaction ends, so the load counted under the lock is the load committed: two tickets
  * never push an agent over the limit. Departments do not wait for each other.
  */
-export const TICKET_ROUTING_LOCK = 727310;
+export const TICKET_ROUTING_LOCK = AdvisoryLock.TICKET_ROUTING;
 /** One SLA sweep at a time in the whole cluster. */
-export const TICKET_SWEEP_LOCK = 727311;
+export const TICKET_SWEEP_LOCK = AdvisoryLock.TICKET_SLA_SWEEP;
 
 export interface AgentCandidate {
   id: string;

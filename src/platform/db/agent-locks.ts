@@ -1,10 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgArray } from './arrays';
+import { AdvisoryLock } from './advisory-locks';
 
 /** Advisory lock class of "one agent's schedules and leave" (first key of pg_advisory_xact_lock(int, int)). */
-export const AGENT_LOCK = 727320;
+export const AGENT_LOCK = AdvisoryLock.AGENT;
 /** Advisory lock over all agents: shared by every per-agent locker, exclusive for calls on many agents. */
-export const ALL_AGENTS_LOCK = 727321;
+export const ALL_AGENTS_LOCK = AdvisoryLock.ALL_AGENTS;
 /**
  * Above this many agents a transaction takes ALL_AGENTS_LOCK exclusively instead of one lock per agent:
  * advisory locks live in PostgreSQL's shared lock table (max_locks_per_transaction × connections, 6,400 by

@@ -5,6 +5,7 @@ import { ENTITIES } from '../../entities';
 import { MIGRATIONS } from '../../../migrations';
 import { redactSqlValues, type Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { AdvisoryLock } from './advisory-locks';
 
 /**
  * Counts every SQL statement (the `shiftdesk_sql_queries_total` metric) and logs them only at `trace`, without
@@ -47,11 +48,11 @@ export async function migrate(orm: MikroORM, url: string, logger: Logger): Promi
   const lock = new Client({ connectionString: url });
   await lock.connect();
   try {
-    await lock.query('SELECT pg_advisory_lock(727301)');
+    await lock.query('SELECT pg_advisory_lock($1)', [AdvisoryLock.MIGRATIONS]);
     const applied = await orm.getMigrator().up();
     if (applied.length) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
   } finally {
-    await lock.query('SELECT pg_advisory_unlock(727301)').catch(() => undefined);
+    await lock.query('SELECT pg_advisory_unlock($1)', [AdvisoryLock.MIGRATIONS]).catch(() => undefined);
     await lock.end();
   }
 }

@@ -1,0 +1,24 @@
+/**
+ * Every PostgreSQL advisory lock id ShiftDesk takes, in one place, so that no two uses share an id by accident
+ * (two sweeps once did, and would have excluded each other). A single-key lock uses the id alone; a two-key
+ * lock (`pg_advisory_xact_lock(int, int)`) uses it as the first key, naming a class of locks.
+ */
+export const AdvisoryLock = {
+  /** Applying migrations at start-up (session lock). */
+  MIGRATIONS: 727301,
+  /** Creating the first admin account. */
+  FIRST_ADMIN: 727302,
+  /** Every routing decision of the cluster. */
+  ROUTING: 727303,
+  IDLE_SWEEP: 727304,
+  OFFLINE_SWEEP: 727305,
+  /** Two-key: (TICKET_ROUTING, hashtext(department id)) — ticket assignment in one department. */
+  TICKET_ROUTING: 727310,
+  TICKET_SLA_SWEEP: 727311,
+  FIRST_REPLY_SWEEP: 727312,
+  SHIFT_HANDOVER: 727313,
+  /** Two-key: (AGENT, hashtext(agent id)) — one agent's schedules and leave. */
+  AGENT: 727320,
+  /** Held shared by every per-agent locker, exclusively by a call on many agents. */
+  ALL_AGENTS: 727321,
+} as const;
