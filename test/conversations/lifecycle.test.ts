@@ -23,7 +23,7 @@ import {
 } from '../generated/graphql';
 import { IDLE_SWEEP_LOCK, OFFLINE_SWEEP_LOCK, summaryLine, sweepInterval } from '../../src/modules/conversations/lifecycle.service';
 import { Topics } from '../../src/platform/realtime/topics';
-import { describeWithRedis, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
+import { describeWithRedis, drain, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
 
 type Person = { id: string; token: string };
 type Sub<T> = ReturnType<typeof subscribe<T, unknown>>;
@@ -41,22 +41,6 @@ async function until<T>(sub: Sub<T>, match: (data: T) => boolean, timeoutMs = 50
     if (left <= 0) throw new Error('no matching event');
     const e = await sub.next(left);
     if (e.data && match(e.data)) return e.data;
-  }
-}
-
-/** Everything a subscription delivers within `ms`. */
-async function drain<T>(sub: Sub<T>, ms: number): Promise<T[]> {
-  const out: T[] = [];
-  const end = Date.now() + ms;
-  for (;;) {
-    const left = end - Date.now();
-    if (left <= 0) return out;
-    try {
-      const e = await sub.next(left);
-      if (e.data) out.push(e.data);
-    } catch {
-      return out;
-    }
   }
 }
 

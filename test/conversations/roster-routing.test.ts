@@ -16,7 +16,7 @@ import {
   TransferConversationDocument,
 } from '../generated/graphql';
 import { Topics } from '../../src/platform/realtime/topics';
-import { describeWithRedis, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
+import { describeWithRedis, drain, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
 
 type Person = { id: string; token: string };
 type Sub<T> = ReturnType<typeof subscribe<T, unknown>>;
@@ -25,22 +25,6 @@ const code = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions?.code;
 const ext = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions ?? {};
 const suffix = () => randomBytes(3).toString('hex');
 const later = (seconds: number) => new Date(Date.now() + seconds * 1000);
-
-/** Everything a subscription delivers within `ms` (to count events: each must arrive exactly once). */
-async function drain<T>(sub: Sub<T>, ms: number): Promise<T[]> {
-  const out: T[] = [];
-  const end = Date.now() + ms;
-  for (;;) {
-    const left = end - Date.now();
-    if (left <= 0) return out;
-    try {
-      const e = await sub.next(left);
-      if (e.data) out.push(e.data);
-    } catch {
-      return out;
-    }
-  }
-}
 
 /** Everything an internal pub/sub listener delivers within `ms`. */
 async function drainTopic(it: AsyncIterator<unknown>, ms: number): Promise<Array<{ type: string; conversationId?: string }>> {

@@ -258,3 +258,19 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
   }
   throw new Error(`${what} did not happen within ${timeoutMs} ms`);
 }
+
+/** Everything a subscription (from `subscribe`) delivers within `ms`: to count events, each of which must arrive exactly once. */
+export async function drain<T>(sub: ReturnType<typeof subscribe<T, unknown>>, ms: number): Promise<T[]> {
+  const out: T[] = [];
+  const end = Date.now() + ms;
+  for (;;) {
+    const left = end - Date.now();
+    if (left <= 0) return out;
+    try {
+      const e = await sub.next(left);
+      if (e.data) out.push(e.data);
+    } catch {
+      return out;
+    }
+  }
+}
