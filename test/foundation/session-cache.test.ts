@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { DeactivateUserDocument, MeDocument, UpdateUserDocument } from '../generated/graphql';
 import { describeWithRedis, eventually, GqlResult, startTestApp, TestApp, createTestDatabase } from '../support/harness';
 
@@ -120,5 +121,53 @@ describeWithRedis('session cache across two servers over Redis', () => {
     expect(codes(await node2.exec(MeDocument, undefined, agent.token))).toEqual(['UNAUTHENTICATED']);
     const fresh = await node2.login(agent.email, 'another-password-1');
     expect((await node2.data(MeDocument, undefined, fresh)).me.id).toBe(agent.id);
+  });
+
+  /** A third process, as a raw Redis subscriber, that acknowledges revocations only after `delayMs` (never if null). */
+  async function slowProcess(delayMs: number | null): Promise<{ acked: string[]; close: () => Promise<void> }> {
+    const sub = new Redis(process.env.TEST_REDIS_URL!);
+    const pub = new Redis(process.env.TEST_REDIS_URL!);
+    const acked: string[] = [];
+    await sub.subscribe('SESSION_REVOKED');
+    sub.on('message', (_channel, message) => {
+      const { ack } = JSON.parse(message) as { ack: string };
+      if (delayMs === null) return;
+      setTimeout(() => {
+        acked.push(ack);
+        void pub.publish('SESSION_REVOKED_ACK', JSON.stringify({ ack }));
+      }, delayMs);
+    });
+    return { acked, close: async () => void (await Promise.all([sub.quit(), pub.quit()])) };
+  }
+
+  it('the revoking mutation answers only once every process has acknowledged the revocation', async () => {
+    const agent = await node1.createUser({ role: 'AGENT', departmentId });
+    const adminToken = await node1.adminToken();
+    const slow = await slowProcess(400);
+    try {
+      const started = Date.now();
+      await node1.data(DeactivateUserDocument, { id: agent.id }, adminToken);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+      expect(slow.acked).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a process that never acknowledges delays the mutation by the acknowledgement timeout, not for ever', async () => {
+    const agent = await node1.createUser({ role: 'AGENT', departmentId });
+    const adminToken = await node1.adminToken();
+    const silent = await slowProcess(null);
+    try {
+      const started = Date.now();
+      const res = await node1.exec(DeactivateUserDocument, { id: agent.id }, adminToken);
+      expect(codes(res)).toEqual([]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // The change is committed and in force on both servers.
+      expect(codes(await node2.exec(MeDocument, undefined, agent.token))).toEqual(['UNAUTHENTICATED']);
+    } finally {
+      await silent.close();
+    }
   });
 });

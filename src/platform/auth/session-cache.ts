@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger';
@@ -15,6 +16,13 @@ export interface SessionUser {
   tokenVersion: number;
 }
 
+/** A revocation this process published: acknowledgements counted, and how many are expected once PUBLISH answers. */
+interface PendingRevocation {
+  acknowledged: number;
+  expected: number | null;
+  done: () => void;
+}
+
 /** Taken before reading a user row; `remember` keeps the row only if no revocation came in meanwhile. */
 export type ReadTicket = number;
 
@@ -26,7 +34,8 @@ export type ReadTicket = number;
  *
  * A user entry is dropped the moment the user's sessions are revoked: on this process synchronously (by
  * AccountService, before the mutation answers), on the others by the SESSION_REVOKED event over Redis, which
- * already closes WebSockets. Redis pub/sub is at-most-once: when delivery resumes after an outage the whole
+ * already closes WebSockets; every process acknowledges it, and the mutation answers once all have (or after
+ * `ackTimeoutMs`). Redis pub/sub is at-most-once: when delivery resumes after an outage the whole
  * cache is dropped (an event may have been lost), and every user entry expires after `ttlMs` anyway, so a
  * revocation lost while Redis was down holds at most that long.
  */
@@ -36,6 +45,9 @@ export class SessionCache {
   /** Bumped on every revocation; a read that started before one may not be kept (it may predate the commit). */
   private revocations = 0;
   private stopListening: (() => Promise<void>) | null = null;
+  /** Revocations this process published, waiting for the other processes' acknowledgements. */
+  private readonly awaitingAcks = new Map<string, PendingRevocation>();
+  private readonly ackTimeoutMs: number;
 
   constructor(
     private readonly tokens: TokenService,
@@ -43,8 +55,9 @@ export class SessionCache {
     /** The command connection when REDIS_URL is set: revocations are published on it and awaited. */
     private readonly redis: Redis | null,
     private readonly logger: Pick<Logger, 'warn' | 'error'>,
-    opts: { ttlMs: number; maxEntries?: number },
+    opts: { ttlMs: number; maxEntries?: number; ackTimeoutMs?: number },
   ) {
+    this.ackTimeoutMs = opts.ackTimeoutMs ?? 2000;
     const max = opts.maxEntries ?? 10_000;
     // ttl 0 turns caching off: every request verifies the token and reads the row, as before.
     this.users = opts.ttlMs > 0 ? new LRUCache({ max, ttl: opts.ttlMs, ttlAutopurge: false }) : null;
@@ -81,23 +94,45 @@ export class SessionCache {
 
   /**
    * Revokes the user's sessions on every process, once the change is committed: this process forgets the
-   * user at once, the others (and every process's WebSockets) on SESSION_REVOKED. With Redis the PUBLISH is
-   * awaited: Redis has handed the event to every subscriber when it answers, so the other processes read it
-   * before any request sent after the mutation's answer. The payload is the JSON the pub/sub adapter
-   * carries (graphql-redis-subscriptions: JSON.stringify on the topic's own channel). A failed publish
-   * (Redis down) is logged; SESSION_CACHE_SECONDS then bounds the revocation's delay on the other processes.
+   * user at once, the others (and every process's WebSockets) on SESSION_REVOKED. With Redis this waits
+   * until every process subscribed to the topic has acknowledged the event. PUBLISH answering is not enough:
+   * Redis has then queued the event for the other processes, but one of them may still serve a request
+   * sent after the mutation's answer before it reads its subscriber socket. PUBLISH tells how many
+   * subscriber connections got the event (one per process), and each process's cache acknowledges it on
+   * SESSION_REVOKED_ACK once the user is forgotten. The payload is the JSON the pub/sub adapter carries
+   * (graphql-redis-subscriptions: JSON.stringify on the topic's own channel). A failed publish (Redis down)
+   * or a missing acknowledgement is logged, never thrown: the change is committed, and SESSION_CACHE_SECONDS
+   * then bounds the revocation's delay on the other processes.
    */
   async revokeEverywhere(userId: string): Promise<void> {
     this.revoke(userId);
-    const event = { userId };
     if (!this.redis) {
-      this.pubsub.publish(Topics.SESSION_REVOKED, event);
+      this.pubsub.publish(Topics.SESSION_REVOKED, { userId });
       return;
     }
+    const ack = randomUUID();
+    let done!: () => void;
+    const allAcknowledged = new Promise<void>((resolve) => (done = resolve));
+    const pending: PendingRevocation = { acknowledged: 0, expected: null, done };
+    // Registered before publishing: an acknowledgement may arrive before PUBLISH's answer.
+    this.awaitingAcks.set(ack, pending);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.redis.publish(Topics.SESSION_REVOKED, JSON.stringify(event));
+      pending.expected = await this.redis.publish(Topics.SESSION_REVOKED, JSON.stringify({ userId, ack }));
+      if (pending.acknowledged < pending.expected) {
+        const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.ackTimeoutMs)));
+        if ((await Promise.race([allAcknowledged, timedOut])) === 'timeout') {
+          this.logger.warn(
+            { userId, expected: pending.expected, acknowledged: pending.acknowledged },
+            'not every process acknowledged a session revocation in time; they drop the session within SESSION_CACHE_SECONDS',
+          );
+        }
+      }
     } catch (err) {
       this.logger.error({ err, userId }, 'could not publish a session revocation; other processes drop the session within SESSION_CACHE_SECONDS');
+    } finally {
+      clearTimeout(timer);
+      this.awaitingAcks.delete(ack);
     }
   }
 
@@ -113,24 +148,49 @@ export class SessionCache {
     this.users?.clear();
   }
 
-  /** Follows SESSION_REVOKED from every process, and forgets every user when pub/sub delivery resumes. */
+  /**
+   * Follows SESSION_REVOKED from every process (acknowledging each on SESSION_REVOKED_ACK), counts the
+   * acknowledgements of this process's own revocations, and forgets every user when pub/sub delivery resumes.
+   */
   listen(): void {
-    const { pubsub, logger } = this;
+    const { pubsub } = this;
     if (this.stopListening) return;
-    const events = pubsub.subscribe(Topics.SESSION_REVOKED)[Symbol.asyncIterator]();
+    const revocations = this.follow(Topics.SESSION_REVOKED, (event) => {
+      const userId = event?.userId;
+      if (typeof userId !== 'string') return false;
+      this.revoke(userId);
+      if (typeof event?.ack === 'string') pubsub.publish(Topics.SESSION_REVOKED_ACK, { ack: event.ack });
+      return true;
+    });
+    const acks = this.follow(Topics.SESSION_REVOKED_ACK, (event) => {
+      if (typeof event?.ack !== 'string') return false;
+      const pending = this.awaitingAcks.get(event.ack);
+      if (!pending) return true;
+      pending.acknowledged++;
+      if (pending.expected !== null && pending.acknowledged >= pending.expected) pending.done();
+      return true;
+    });
     const removeResumed = pubsub.onResumed(() => this.forgetUsers());
+    this.stopListening = async () => {
+      removeResumed();
+      await Promise.all([revocations(), acks()]);
+    };
+  }
+
+  /** Runs `handle` on every event of a process-wide topic until the returned function is called. */
+  private follow(topic: string, handle: (event: Record<string, unknown> | null | undefined) => boolean): () => Promise<void> {
+    const { logger } = this;
+    const events = this.pubsub.subscribe(topic)[Symbol.asyncIterator]();
     void (async () => {
       for (;;) {
         const next = await events.next();
         if (next.done) return;
         // Anything may arrive on the topic (with Redis: whatever anyone PUBLISHes); it must not end the loop.
-        const userId = (next.value as { userId?: unknown } | null | undefined)?.userId;
-        if (typeof userId === 'string') this.revoke(userId);
-        else logger.warn({ event: next.value }, 'ignored a malformed session revocation event');
+        const event = next.value as Record<string, unknown> | null | undefined;
+        if (!handle(typeof event === 'object' ? event : undefined)) logger.warn({ topic, event }, 'ignored a malformed session event');
       }
-    })().catch((err) => logger.error({ err }, 'session cache stopped following revocations'));
-    this.stopListening = async () => {
-      removeResumed();
+    })().catch((err) => logger.error({ err, topic }, 'session cache stopped following its events'));
+    return async () => {
       await events.return?.();
     };
   }

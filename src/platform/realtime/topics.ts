@@ -4,6 +4,8 @@ export const Topics = {
   NOTIFICATIONS: 'NOTIFICATIONS',
   /** Process-wide: a user's tokens were revoked (role change, deactivation); open sockets close. */
   SESSION_REVOKED: 'SESSION_REVOKED',
+  /** Process-wide: a process has dropped a revoked session (`{ ack }`), so the revoking mutation may answer. */
+  SESSION_REVOKED_ACK: 'SESSION_REVOKED_ACK',
   /** `PRESENCE:<departmentId>` for a department's board, `PRESENCE:ALL` for admins watching everyone. */
   PRESENCE: 'PRESENCE',
   /** `CONVERSATION:<conversationId>`: messages, typing, receipts and status changes of one conversation. */
