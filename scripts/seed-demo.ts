@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { JobQueue } from '../src/platform/jobs/job-queue';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -162,6 +163,8 @@ async function main(): Promise<void> {
       orm,
       pubsub: createMemoryPubSub(),
       redis: null,
+      // The seed queues no background jobs: a queue that never starts.
+      jobs: new JobQueue(db.url, logger, config.jobs),
       jwtSecret: config.jwtSecret ?? secrets!.jwtSecret,
     });
     await seed(services, orm, config, password, db.where);

@@ -3,6 +3,7 @@ import Redis, { RedisOptions } from 'ioredis';
 import type { Config } from './config';
 import { connectOrm, migrate } from './platform/db/orm';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './platform/db/embedded-postgres';
+import { JobQueue } from './platform/jobs/job-queue';
 import { createLogger, Logger } from './platform/logger';
 import { Metrics } from './platform/metrics';
 import { createMemoryPubSub, createRedisPubSub, PubSubPort } from './platform/realtime/pubsub';
@@ -90,7 +91,8 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
       pubsub = createMemoryPubSub();
     }
 
-    const services = createServices({ config, logger, metrics, orm, pubsub, redis, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
+    const jobs = new JobQueue(databaseUrl, logger, config.jobs);
+    const services = createServices({ config, logger, metrics, orm, pubsub, redis, jobs, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
     // A generated password is kept in DATA_DIR until this start has completed: a start that fails after
     // creating the account (the port is taken, say) shows it again next time instead of losing it.
     const fromEarlierStart = readKeptFirstAdminPassword(config.dataDir);
@@ -111,6 +113,9 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     services.piiBackfill.start(services.scheduler);
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
+    // After every service has defined its kinds of job; stopped before the ORM and the database.
+    await jobs.start();
+    cleanups.unshift(() => jobs.stop());
 
     const schema = await createSchema(pubsub);
     const server = await startHttpServer(services, schema);

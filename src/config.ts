@@ -135,6 +135,7 @@ const spec = {
   TICKET_AGENT_LIMIT: positiveInt({ default: 20, desc: 'open tickets one agent holds at most (auto-assignment and assignTicket)' }),
   TICKET_SLA_SWEEP_SECONDS: positiveInt({ default: 30, desc: 'how often SLA warnings and breaches are looked for (and ticket queues drained)' }),
   UPLOAD_SWEEP_SECONDS: positiveInt({ default: 600, desc: 'how often DATA_DIR/uploads is searched for files without a row (left by a crash mid-upload)' }),
+  JOB_POLL_SECONDS: positiveInt({ default: 2, desc: 'how often each process asks the job queue (pg-boss) for background jobs such as exports and webhook deliveries' }),
   UPLOAD_ORPHAN_GRACE_SECONDS: positiveInt({ default: 3600, desc: 'a file without a row is removed once it is this old (longer than any upload takes)' }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
   INTROSPECTION: bool({ default: true, desc: 'answer __schema / __type queries (the playground and codegen need them), over HTTP and WebSocket' }),
@@ -184,6 +185,7 @@ export type Config = Readonly<{
   classifier: { rulesFile: string; rules: ClassifierRules };
   pii: { rulesFile: string; rules: PiiRules };
   tickets: TicketSettings;
+  jobs: { pollingIntervalSeconds: number };
   uploads: { sweepEveryMs: number; orphanGraceMs: number };
   playground: boolean;
   introspection: boolean;
@@ -266,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifier: { rulesFile, rules: classifierRules },
     pii: { rulesFile: piiRulesFile, rules: piiRules },
     tickets,
+    jobs: { pollingIntervalSeconds: e.JOB_POLL_SECONDS },
     uploads: { sweepEveryMs: e.UPLOAD_SWEEP_SECONDS * 1000, orphanGraceMs: e.UPLOAD_ORPHAN_GRACE_SECONDS * 1000 },
     playground: e.PLAYGROUND,
     introspection: e.INTROSPECTION,

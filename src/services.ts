@@ -32,6 +32,7 @@ import { TicketService } from './modules/tickets/ticket.service';
 import { PiiDetector } from './modules/records/pii-detector';
 import { PiiTagger } from './modules/records/pii-tagger';
 import { PiiBackfill } from './modules/records/pii-backfill';
+import type { JobQueue } from './platform/jobs/job-queue';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -42,6 +43,8 @@ export interface Services {
   pubsub: PubSubPort;
   /** Present when REDIS_URL is set. */
   redis: Redis | null;
+  /** Background jobs in PostgreSQL (pg-boss): define kinds while building services; started by app.ts. */
+  jobs: JobQueue;
   tokens: TokenService;
   /** Verified tokens and signed-in users, so a request with a valid token runs no SQL to authenticate. */
   sessions: SessionCache;
@@ -83,6 +86,7 @@ export function createServices(deps: {
   orm: MikroORM;
   pubsub: PubSubPort;
   redis: Redis | null;
+  jobs: JobQueue;
   jwtSecret: string;
 }): Services {
   const pii = new PiiDetector(deps.config.pii.rules);

@@ -1,0 +1,84 @@
+import PgBoss from 'pg-boss';
+import type { Logger } from '../logger';
+
+/** How a kind of job is retried and how long one run may take (pg-boss queue options). */
+export interface JobKind {
+  /** Queue name: lowercase words and dashes, e.g. `records-export`. */
+  name: string;
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  /** Exponential backoff between retries, starting at retryDelaySeconds. */
+  retryBackoff?: boolean;
+  /** A run taking longer is failed (and retried if attempts remain). */
+  expireInSeconds?: number;
+}
+
+export type JobHandler<T> = (data: T, job: { id: string; retryCount: number }) => Promise<void>;
+
+interface Registered {
+  kind: JobKind;
+  handler: JobHandler<never>;
+}
+
+/**
+ * Background jobs that survive restarts and run once in a cluster: pg-boss on the application's own PostgreSQL
+ * (schema `pgboss`, created on first start). Features `define` their kinds while services are built; `start`
+ * creates the queues and starts polling, `stop` lets running jobs finish. Use it for work that must happen
+ * even if the process that asked for it dies (exports, webhook deliveries); periodic sweeps stay on the
+ * Scheduler.
+ */
+export class JobQueue {
+  private readonly kinds = new Map<string, Registered>();
+  private boss: PgBoss | null = null;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>,
+    private readonly opts: { pollingIntervalSeconds: number; maxConnections?: number },
+  ) {}
+
+  /** Registers a kind of job and its handler; call before `start`. */
+  define<T extends object>(kind: JobKind, handler: JobHandler<T>): void {
+    if (this.kinds.has(kind.name)) throw new Error(`job kind ${kind.name} is defined twice`);
+    if (this.boss) throw new Error(`job kind ${kind.name} defined after the job queue started`);
+    this.kinds.set(kind.name, { kind, handler: handler as JobHandler<never> });
+  }
+
+  async start(): Promise<void> {
+    if (this.boss) return;
+    const boss = new PgBoss({ connectionString: this.databaseUrl, max: this.opts.maxConnections ?? 4, application_name: 'shiftdesk-jobs' });
+    boss.on('error', (err) => this.logger.error({ err }, 'job queue error'));
+    await boss.start();
+    this.boss = boss;
+    for (const { kind, handler } of this.kinds.values()) {
+      await boss.createQueue(kind.name, {
+        name: kind.name,
+        retryLimit: kind.retryLimit ?? 3,
+        retryDelay: kind.retryDelaySeconds ?? 5,
+        retryBackoff: kind.retryBackoff ?? true,
+        expireInSeconds: kind.expireInSeconds ?? 15 * 60,
+      });
+      await boss.work<never>(kind.name, { pollingIntervalSeconds: this.opts.pollingIntervalSeconds, includeMetadata: true }, async (jobs) => {
+        // batchSize is 1: one job per call. A throw fails the job; pg-boss retries it per the queue's options.
+        for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
+      });
+    }
+  }
+
+  /** Queues a job of a defined kind; resolves to its id. `singletonKey` keeps one queued job per key. */
+  async send<T extends object>(kindName: string, data: T, options: { singletonKey?: string; startAfter?: Date } = {}): Promise<string> {
+    if (!this.kinds.has(kindName)) throw new Error(`unknown job kind ${kindName}`);
+    if (!this.boss) throw new Error('the job queue has not started');
+    const id = await this.boss.send(kindName, data, options);
+    if (!id) throw new Error(`job of kind ${kindName} was not queued (a singleton is already queued)`);
+    return id;
+  }
+
+  /** Stops polling and waits (up to `timeoutMs`) for running jobs; what did not finish is retried later. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    const boss = this.boss;
+    this.boss = null;
+    if (!boss) return;
+    await boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
+  }
+}

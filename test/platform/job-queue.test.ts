@@ -1,0 +1,79 @@
+import { JobQueue } from '../../src/platform/jobs/job-queue';
+import { createTestDatabase, eventually } from '../support/harness';
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+
+describe('job queue (pg-boss on the application database)', () => {
+  let databaseUrl: string;
+  beforeAll(async () => {
+    databaseUrl = await createTestDatabase();
+  });
+
+  it('runs a queued job once, with its data', async () => {
+    const queue = new JobQueue(databaseUrl, quiet, { pollingIntervalSeconds: 1 });
+    const seen: Array<{ n: number }> = [];
+    queue.define<{ n: number }>({ name: 'test-once' }, async (data) => void seen.push(data));
+    await queue.start();
+    try {
+      await queue.send('test-once', { n: 7 });
+      await eventually(async () => seen.length === 1, 10_000, 'the job to run');
+      await new Promise((r) => setTimeout(r, 1500)); // another poll: it does not run again
+      expect(seen).toEqual([{ n: 7 }]);
+    } finally {
+      await queue.stop();
+    }
+  });
+
+  it('retries a failing job up to its limit and then stops', async () => {
+    const queue = new JobQueue(databaseUrl, quiet, { pollingIntervalSeconds: 1 });
+    const attempts: number[] = [];
+    queue.define({ name: 'test-failing', retryLimit: 2, retryDelaySeconds: 1, retryBackoff: false }, async (_data, job) => {
+      attempts.push(job.retryCount);
+      throw new Error('receiver down');
+    });
+    await queue.start();
+    try {
+      await queue.send('test-failing', {});
+      await eventually(async () => attempts.length === 3, 20_000, 'three attempts');
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(attempts).toEqual([0, 1, 2]);
+    } finally {
+      await queue.stop();
+    }
+  });
+
+  it('a job queued while no process works on it runs when one starts (it lives in PostgreSQL)', async () => {
+    const sender = new JobQueue(databaseUrl, quiet, { pollingIntervalSeconds: 1 });
+    sender.define({ name: 'test-later' }, async () => {
+      throw new Error('this process does not run it');
+    });
+    await sender.start();
+    // Stopped at once: the worker of this process never gets to poll.
+    const id = await sender.send('test-later', { step: 'after restart' });
+    await sender.stop();
+
+    const worker = new JobQueue(databaseUrl, quiet, { pollingIntervalSeconds: 1 });
+    const seen: Array<{ id: string; data: unknown }> = [];
+    worker.define({ name: 'test-later' }, async (data, job) => void seen.push({ id: job.id, data }));
+    await worker.start();
+    try {
+      await eventually(async () => seen.length === 1, 10_000, 'the job to run in the new process');
+      expect(seen[0]).toEqual({ id, data: { step: 'after restart' } });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('refuses an unknown kind, a kind defined twice, and a kind defined after start', async () => {
+    const queue = new JobQueue(databaseUrl, quiet, { pollingIntervalSeconds: 1 });
+    queue.define({ name: 'test-known' }, async () => {});
+    expect(() => queue.define({ name: 'test-known' }, async () => {})).toThrow(/defined twice/);
+    await queue.start();
+    try {
+      await expect(queue.send('test-unknown', {})).rejects.toThrow(/unknown job kind/);
+      expect(() => queue.define({ name: 'test-late' }, async () => {})).toThrow(/after the job queue started/);
+    } finally {
+      await queue.stop();
+    }
+  });
+});
