@@ -4,20 +4,13 @@ import type { Viewer } from './platform/auth/roles';
 import type { SessionCache, SessionUser } from './platform/auth/session-cache';
 import { parseAuthorization, VerifiedToken } from './platform/auth/tokens';
 import type { Logger } from './platform/logger';
+import type { RequestScope } from './platform/request-scope';
 import type { Services } from './services';
 import { createLoaders, Loaders } from './loaders';
 import { User } from './modules/accounts/user.entity';
-import { isUuid } from './modules/accounts/account.service';
+import { isUuid } from './platform/ids';
 
-/** What a service needs to know about the request it serves. No GraphQL in it. */
-export interface RequestScope {
-  viewer: Viewer | null;
-  em: EntityManager;
-  traceId: string;
-  logger: Logger;
-  /** Client address, for rate limits. */
-  ip: string;
-}
+export type { RequestScope };
 
 /** Per GraphQL operation: a fresh EntityManager fork and fresh DataLoaders, never shared. */
 export interface Context extends RequestScope {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
+import { isUuid } from '../../platform/ids';
 import { decoyPasswordHash, hashPassword, verifyPassword } from '../../platform/auth/passwords';
 import { Role, Viewer } from '../../platform/auth/roles';
 import type { TokenService } from '../../platform/auth/tokens';
@@ -372,10 +373,6 @@ function normaliseSkills(skills: string[]): string[] {
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-export function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
 
 function describeUpdate(input: UpdateUserInput): string {

@@ -1,5 +1,5 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { Forbidden } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';

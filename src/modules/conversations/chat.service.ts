@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { managesDepartment, signedIn } from '../../platform/auth/scope';
 import { randomUUID } from 'node:crypto';
@@ -13,7 +13,7 @@ import { Page, paginate } from '../../platform/pagination';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
-import { isUuid } from '../accounts/account.service';
+import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
 import { Conversation, ConversationStatus, EndReason } from './conversation.entity';
 import {
@@ -29,7 +29,6 @@ import {
   toMessagePayload,
 } from './conversation.events';
 import { MAX_MESSAGE_LENGTH, Message, MessageKind } from './message.entity';
-import type { RoutingService } from './routing.service';
 import type { PiiDetector } from '../records/pii-detector';
 import type { PiiType } from '../records/pii-type';
 
@@ -47,6 +46,15 @@ export interface ConversationFilter {
   to?: Date | null;
 }
 
+/**
+ * What chat tells routing when a conversation ends (RoutingService provides it): the agent's seat is free
+ * for the queue, and the queue's positions changed. Declared here so chat does not import routing.
+ */
+export interface FreedSeats {
+  offerFreedSeat(afterCommit: (fn: () => unknown) => void, agentId: string): void;
+  queueChanged(departmentId: string | null): void;
+}
+
 /** Chat: messages numbered per conversation, receipts, typing, ending, and who may see what. */
 export class ChatService {
   private readonly sendLimiter: RateLimiterAbstract;
@@ -54,7 +62,7 @@ export class ChatService {
 
   constructor(
     private readonly pubsub: PubSubPort,
-    private readonly routing: RoutingService,
+    private readonly routing: FreedSeats,
     limiters: RateLimiters,
     limits: Config['service']['ratePerMinute'],
     private readonly statements: PreparedStatements,

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import type { Config } from '../../config';
 import { Role } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
@@ -9,7 +9,7 @@ import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/erro
 import type { Logger } from '../../platform/logger';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
-import { isUuid } from '../accounts/account.service';
+import { isUuid } from '../../platform/ids';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
 import type { PresenceService } from '../presence/presence.service';

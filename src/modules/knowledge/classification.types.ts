@@ -1,6 +1,6 @@
 import { Field, Float, ObjectType, registerEnumType } from 'type-graphql';
 import { ServicePriority } from '../conversations/queue-policy';
-import { MessageIntent, Sentiment } from './classifier';
+import { MessageIntent, Sentiment } from './classification.enums';
 
 export { MessageIntent, Sentiment };
 

@@ -1,6 +1,9 @@
 import { InvalidInput } from '../../platform/errors';
 import { PRIORITY_RANK, ServicePriority } from '../conversations/queue-policy';
 import type { Classification } from './classification.types';
+import { MessageIntent, Sentiment } from './classification.enums';
+
+export { MessageIntent, Sentiment };
 import { isRecord } from './knowledge.settings';
 import { normaliseText } from './segmenter';
 
@@ -21,22 +24,6 @@ import { normaliseText } from './segmenter';
  */
 
 export const MAX_MESSAGE_LENGTH = 2000;
-
-/** Registered as GraphQL enums in classification.types.ts; plain here, so configuration loading needs no GraphQL. */
-export enum MessageIntent {
-  PRODUCT_INQUIRY = 'PRODUCT_INQUIRY',
-  ORDER_STATUS = 'ORDER_STATUS',
-  AFTER_SALES = 'AFTER_SALES',
-  COMPLAINT = 'COMPLAINT',
-  ACCOUNT_SUPPORT = 'ACCOUNT_SUPPORT',
-  GENERAL = 'GENERAL',
-}
-
-export enum Sentiment {
-  POSITIVE = 'POSITIVE',
-  NEUTRAL = 'NEUTRAL',
-  NEGATIVE = 'NEGATIVE',
-}
 
 interface Weighted {
   text: string;

@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { signedIn, withRole } from '../../platform/auth/scope';
 import { pgArray } from '../../platform/db/arrays';
@@ -10,7 +10,7 @@ import type { Logger } from '../../platform/logger';
 import { Page, paginate } from '../../platform/pagination';
 import { TransitionTable } from '../../platform/state-machine';
 import { normaliseTags } from '../../platform/tags';
-import { isUuid } from '../accounts/account.service';
+import { isUuid } from '../../platform/ids';
 import { Department } from '../accounts/department.entity';
 import type { AuditService } from '../audit/audit.service';
 import { Faq, FaqHit, FaqScope, FaqStatus } from './faq.entity';

@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { departmentScope, managesDepartment, withRole } from '../../platform/auth/scope';
 import { isBusinessDate } from '../../platform/clock';
@@ -9,7 +9,7 @@ import { AfterCommit, inTransaction, violatedConstraint } from '../../platform/d
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
 import { TransitionTable } from '../../platform/state-machine';
-import { isUuid } from '../accounts/account.service';
+import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { NotificationService } from '../notifications/notification.service';

@@ -1,12 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import { AfterCommit, inTransaction } from '../../platform/db/transaction';
 import { InvalidInput, NotFound, Unauthenticated } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 import type { AuditService } from '../audit/audit.service';
-import { isUuid } from '../accounts/account.service';
+import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
 import { Notification } from './notification.entity';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { Forbidden, InvalidInput } from '../../platform/errors';
@@ -7,7 +7,7 @@ import type { Logger } from '../../platform/logger';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
 import type { Scheduler } from '../../platform/scheduler';
-import { isUuid } from '../accounts/account.service';
+import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
 import type { PresenceRecord, PresenceStore } from './presence.store';
 import { Presence, PresenceChange, PresenceEventPayload, PresenceStatusValue } from './presence.types';

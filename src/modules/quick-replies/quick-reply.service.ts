@@ -1,11 +1,11 @@
 import { LockMode, NotFoundError } from '@mikro-orm/postgresql';
 import type { EntityManager, ObjectQuery } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import { Role, STAFF, Viewer } from '../../platform/auth/roles';
 import { managesDepartment, withRole } from '../../platform/auth/scope';
 import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
-import { isUuid } from '../accounts/account.service';
+import { isUuid } from '../../platform/ids';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
 import type { AuditService } from '../audit/audit.service';

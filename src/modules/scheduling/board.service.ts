@@ -1,4 +1,4 @@
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import { Role } from '../../platform/auth/roles';
 import { departmentScope, withRole } from '../../platform/auth/scope';
 import { addDays, datesBetween } from '../../platform/clock';

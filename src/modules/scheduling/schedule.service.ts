@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { departmentScope, managesDepartment, withRole } from '../../platform/auth/scope';
 import { addDays, isBusinessDate, shiftInterval } from '../../platform/clock';
@@ -9,7 +9,7 @@ import { pgArray } from '../../platform/db/arrays';
 import { lockAgents } from '../../platform/db/agent-locks';
 import { inTransaction } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
-import { isUuid } from '../accounts/account.service';
+import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
 import type { AuditService } from '../audit/audit.service';
 import { Schedule, ScheduleStatus } from './schedule.entity';

@@ -1,12 +1,12 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../context';
+import type { RequestScope } from '../../platform/request-scope';
 import { Role } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { normaliseTags } from '../../platform/tags';
 import { Department } from '../accounts/department.entity';
-import { isUuid } from '../accounts/account.service';
+import { isUuid } from '../../platform/ids';
 import type { AuditService } from '../audit/audit.service';
 import type { CreateShiftInput, UpdateShiftInput } from './shift.inputs';
 import { Shift } from './shift.entity';

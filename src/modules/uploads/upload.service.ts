@@ -9,7 +9,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { pgArray } from '../../platform/db/arrays';
 import type { Scheduler } from '../../platform/scheduler';
-import { isUuid } from '../accounts/account.service';
+import { isUuid } from '../../platform/ids';
 import { Upload } from './upload.entity';
 
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
