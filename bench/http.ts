@@ -39,7 +39,7 @@ interface AutocannonResult {
 }
 type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 // autocannon ships no types; this is the part of its programmatic API used here.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+ 
 const autocannon = require('autocannon') as Autocannon;
 
 interface Figures {
@@ -226,7 +226,7 @@ async function measureInProcess(once: () => Promise<boolean>, connections: numbe
   const caller = async () => {
     while (performance.now() < until) {
       const t0 = performance.now();
-      let ok = false;
+      let ok: boolean;
       try {
         ok = await once();
       } catch {

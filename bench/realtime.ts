@@ -1279,7 +1279,7 @@ export async function run(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-bench-realtime-'));
   cleanup.add('temporary directory', () => rmSync(dataDir, { recursive: true, force: true }));
   const results: TopologyResult[] = [];
-  let redisSource = 'not used';
+  let redisSource: string;
   try {
     log(`settings: ${s.customers} customers, ${s.agents} agents, rates ${s.rates.join(', ')}/s × ${s.seconds} s, agent share ${s.agentShare}`);
     for (const note of s.notes) log(note);

@@ -19,7 +19,7 @@ let cached: PlaygroundPage | null = null;
  */
 export function playgroundPage(): PlaygroundPage {
   if (cached) return cached;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+   
   const { renderGraphiQL } = require('@graphql-yoga/render-graphiql') as typeof import('@graphql-yoga/render-graphiql');
   const html = renderGraphiQL({
     endpoint: '/graphql',

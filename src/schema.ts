@@ -92,7 +92,7 @@ function checkSubscriptionArguments(schema: GraphQLSchema): GraphQLSchema {
  */
 export async function createSchema(pubSub: PubSubPort = createMemoryPubSub()): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: RESOLVERS as unknown as [Function, ...Function[]],
+    resolvers: RESOLVERS as unknown as Parameters<typeof buildSchema>[0]['resolvers'],
     authChecker,
     authMode: 'error',
     pubSub,

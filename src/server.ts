@@ -8,7 +8,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError, GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule } from 'graphql';
+import { GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { authenticate, Authentication, buildContext, Context } from './context';
 import { currentTraceId, newTraceId, withTrace } from './platform/trace';
 import { credentialsPlugin } from './platform/auth/credentials';

@@ -4,6 +4,7 @@ import { FieldProblem, InvalidInput } from './errors';
  * C0 control characters other than tab, line feed and carriage return. PostgreSQL cannot store NUL in text at
  * all, and none of the others belongs in anything a person types; tab and line breaks do, in text.
  */
+// eslint-disable-next-line no-control-regex -- control characters are what is looked for
 const FORBIDDEN_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 
 /**

@@ -19,7 +19,6 @@ import { Topics } from '../../src/platform/realtime/topics';
 import { describeWithRedis, drain, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
 
 type Person = { id: string; token: string };
-type Sub<T> = ReturnType<typeof subscribe<T, unknown>>;
 
 const code = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions?.code;
 const ext = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions ?? {};

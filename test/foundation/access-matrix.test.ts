@@ -612,7 +612,7 @@ describe('access matrix: every refused role is refused, every allowed role is le
 
     it('covers every query and mutation of the schema', async () => {
       const schema = await buildSchema({
-        resolvers: COVERED_RESOLVERS as unknown as [Function, ...Function[]],
+        resolvers: COVERED_RESOLVERS as unknown as Parameters<typeof buildSchema>[0]['resolvers'],
         authChecker,
         pubSub: createMemoryPubSub(),
         validate: false,

@@ -164,7 +164,7 @@ export async function startServerProcess(opts: StartServerOptions): Promise<Serv
     await waitReady(proc, opts.readyTimeoutMs ?? 30_000);
   } catch (err) {
     await proc.stop({ timeoutMs: 2000, signal: 'SIGKILL' });
-    throw new Error(`${name} did not become ready: ${(err as Error).message}\n--- output of ${name} ---\n${out}`);
+    throw new Error(`${name} did not become ready: ${(err as Error).message}\n--- output of ${name} ---\n${out}`, { cause: err });
   }
   return proc;
 }

@@ -29,7 +29,6 @@ const ANGRY = '你们客服态度太恶劣了，我要投诉！';
 describe('tickets and the knowledge base: classifier priority, negative tickets, auto-answers', () => {
   let app: TestApp;
   let admin: string;
-  let adminId: string;
   let faqId: string;
   let afterSales: { id: string };
   let complaints: { id: string };
@@ -52,7 +51,6 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
   beforeAll(async () => {
     app = await startTestApp({ env: { TICKET_AGENT_LIMIT: '2', TICKET_SLA_SWEEP_SECONDS: '3600', AUTO_ANSWER_THRESHOLD: String(THRESHOLD) } });
     admin = await app.adminToken();
-    adminId = (await sql<{ id: string }>(`SELECT id FROM users WHERE role = 'ADMIN'`))[0].id;
     const { createFaq } = await app.data(CreateFaqDocument, { input: { question: QUESTION, answer: ANSWER, category: '退票退款', scope: 'PUBLIC' } }, admin);
     faqId = (await app.data(PublishFaqDocument, { id: createFaq.id }, admin)).publishFaq.id;
     // No `general` department: a ticket of 其他 has no department (admins see it; nobody is auto-assigned).

@@ -160,7 +160,7 @@ describe('races between leave, swaps and scheduling', () => {
       }),
       { numRuns: 20, endOnFailure: true },
     );
-    // eslint-disable-next-line no-console
+     
     console.log(`workforce races: ${runs} random interleavings checked against every serial order`);
   }, 180_000); // a minute or less on an idle machine; the margin is for a loaded one
 

@@ -31,7 +31,7 @@ export function parsePriorityRules(json: string): PriorityRule[] {
     try {
       return { pattern: new RegExp(r.pattern, 'iu'), priority: r.priority as ServicePriority };
     } catch (err) {
-      throw new Error(`PRIORITY_RULES[${i}].pattern is not a regular expression: ${(err as Error).message}`);
+      throw new Error(`PRIORITY_RULES[${i}].pattern is not a regular expression: ${(err as Error).message}`, { cause: err });
     }
   });
 }

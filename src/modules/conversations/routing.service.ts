@@ -31,7 +31,7 @@ import {
   StatusChange,
   toMessagePayload,
 } from './conversation.events';
-import { Message, MessageKind, MAX_MESSAGE_LENGTH } from './message.entity';
+import { Message, MAX_MESSAGE_LENGTH } from './message.entity';
 import {
   classifyPriority,
   DEFAULT_HANDLING_SECONDS,

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
 import { inTransaction } from '../../platform/db/transaction';
-import type { Logger } from '../../platform/logger';
 import type { Scheduler } from '../../platform/scheduler';
 import type { AuditService } from '../audit/audit.service';
 import { User } from '../accounts/user.entity';

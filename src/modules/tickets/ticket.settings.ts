@@ -50,7 +50,7 @@ function parseJson(json: string): unknown {
   try {
     return JSON.parse(json);
   } catch (err) {
-    throw new Error(`not JSON: ${(err as Error).message}`);
+    throw new Error(`not JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 

