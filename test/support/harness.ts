@@ -59,6 +59,9 @@ export interface GqlResult<T> {
   headers: Headers;
 }
 
+/** Every TestApp started in this test file and not yet stopped: the checks after each test look at them. */
+export const liveApps = new Set<TestApp>();
+
 export class TestApp {
   readonly wsUrl: string;
   private adminTokenCache: string | null = null;
@@ -177,6 +180,7 @@ export class TestApp {
   }
 
   async stop(): Promise<void> {
+    liveApps.delete(this);
     await Promise.all([...this.clients].map((c) => c.dispose()));
     await this.shiftdesk.stop();
   }
@@ -194,7 +198,9 @@ export async function startTestApp(
   }
   const config = loadConfig(testEnv(databaseUrl, extra));
   const shiftdesk = await startShiftDesk(config, { logger: opts.logger ?? createLogger(config.logLevel) });
-  return new TestApp(shiftdesk, databaseUrl);
+  const app = new TestApp(shiftdesk, databaseUrl);
+  liveApps.add(app);
+  return app;
 }
 
 /**
