@@ -34,9 +34,23 @@ describe('leave requests', () => {
   let other: { id: string };
   let manager: Person;
   let otherManager: Person;
-  let agent: Person;
-  let colleague: Person;
   let shiftId: string;
+
+  /** An agent of the department, scheduled on the early shift on each of `dates`: every test makes its own. */
+  const scheduledAgent = async (dates: string[], displayName?: string): Promise<Person> => {
+    const person = await app.createUser({ role: 'AGENT', departmentId: dept.id, displayName });
+    if (dates.length) await app.data(AssignSchedulesDocument, { input: { shiftId, agentIds: [person.id], dates } }, admin);
+    return person;
+  };
+  /** A pending leave of `person` from 2027-05-10 afternoon to 2027-05-11 morning (one day). */
+  const askSickLeave = async (person: Person) =>
+    (
+      await app.data(
+        RequestLeaveDocument,
+        { input: { startDate: '2027-05-10', startHalf: 'PM', endDate: '2027-05-11', endHalf: 'AM', type: 'SICK', reason: '发烧' } },
+        person.token,
+      )
+    ).requestLeave;
 
   beforeAll(async () => {
     app = await startTestApp();
@@ -45,14 +59,13 @@ describe('leave requests', () => {
     other = await app.createDepartment('账户问题', 'account');
     manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
     otherManager = await app.createUser({ role: 'MANAGER', departmentId: other.id });
-    agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, displayName: '张三' });
-    colleague = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     shiftId = (await app.data(CreateShiftDocument, { input: { name: '早班', code: 'E', startTime: '09:00', endTime: '18:00' } }, admin)).createShift.id;
-    await app.data(AssignSchedulesDocument, { input: { shiftId, agentIds: [agent.id, colleague.id], dates: ['2027-05-10', '2027-05-11', '2027-05-12'] } }, admin);
   });
   afterAll(() => app.stop());
 
   it('are asked with half days, show their length and the schedules they touch, and notify the approver', async () => {
+    const agent = await scheduledAgent(['2027-05-10', '2027-05-11', '2027-05-12'], '张三');
+    const colleague = await scheduledAgent([]);
     const file = await upload(app, agent.token, PNG, '病假单.png', 'image/png');
     expect(file.status).toBe(201);
     expect(file.body).toMatchObject({ name: '病假单.png', size: PNG.length, contentType: 'image/png', url: `/uploads/${file.body.id}` });
@@ -84,6 +97,7 @@ describe('leave requests', () => {
   });
 
   it('refuses uploads that are not images or PDF, or too big', async () => {
+    const agent = await scheduledAgent([]);
     expect((await upload(app, agent.token, Buffer.from('hello'), 'a.txt', 'text/plain')).status).toBe(415);
     expect((await upload(app, agent.token, Buffer.from('not really a png at all'), 'fake.png', 'image/png')).status).toBe(415);
     const big = Buffer.alloc(10 * 1024 * 1024 + 10, 0);
@@ -95,6 +109,9 @@ describe('leave requests', () => {
   });
 
   it('refuse bad periods, overlaps with one’s own live leave, and others’ files, writing nothing', async () => {
+    const agent = await scheduledAgent(['2027-05-10', '2027-05-11', '2027-05-12']);
+    const colleague = await scheduledAgent([]);
+    await askSickLeave(agent);
     const ask = (input: Record<string, unknown>, token = agent.token) =>
       app.exec(RequestLeaveDocument, { input: { type: 'PERSONAL', ...input } as never }, token);
     const backwards = await ask({ startDate: '2027-05-11', endDate: '2027-05-10' });
@@ -111,7 +128,9 @@ describe('leave requests', () => {
   });
 
   it('are approved by the department’s manager only, once, marking the schedules ON_LEAVE, with an audit trail', async () => {
-    const [req] = (await app.data(LeaveRequestsDocument, { filter: { status: 'PENDING' } }, manager.token)).leaveRequests.nodes;
+    const agent = await scheduledAgent(['2027-05-10', '2027-05-11', '2027-05-12']);
+    const colleague = await scheduledAgent([]);
+    const req = await askSickLeave(agent);
     expect((await app.exec(ApproveLeaveDocument, { id: req.id }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     expect((await app.exec(ApproveLeaveDocument, { id: req.id }, colleague.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
 
@@ -148,6 +167,13 @@ describe('leave requests', () => {
   });
 
   it('are cancelled by the requester while pending; once approved only an admin cancels, restoring the schedules', async () => {
+    const agent = await scheduledAgent(['2027-05-10', '2027-05-11']);
+    const colleague = await scheduledAgent([]);
+    const asked = await askSickLeave(agent);
+    expect((await app.data(ApproveLeaveDocument, { id: asked.id }, manager.token)).approveLeave.affectedSchedules.map((s) => s.status)).toEqual([
+      'ON_LEAVE',
+      'ON_LEAVE',
+    ]);
     const pending = (await app.data(RequestLeaveDocument, { input: { startDate: '2027-08-01', endDate: '2027-08-01', type: 'PERSONAL' } }, colleague.token)).requestLeave;
     expect((await app.exec(CancelLeaveDocument, { id: pending.id }, agent.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     expect((await app.data(CancelLeaveDocument, { id: pending.id }, colleague.token)).cancelLeave.status).toBe('CANCELLED');
@@ -175,11 +201,20 @@ describe('leave requests', () => {
   });
 
   it('are listed in scope: agents their own, managers their department', async () => {
+    const [agent, colleague] = [await scheduledAgent([]), await scheduledAgent([])];
+    for (const [person, date] of [
+      [agent, '2027-11-01'],
+      [colleague, '2027-11-02'],
+      [colleague, '2027-11-03'],
+    ] as const) {
+      await app.data(RequestLeaveDocument, { input: { startDate: date, endDate: date, type: 'PERSONAL' } }, person.token);
+    }
     const mine = (await app.data(LeaveRequestsDocument, {}, colleague.token)).leaveRequests.nodes;
     expect(new Set(mine.map((l) => l.requesterId))).toEqual(new Set([colleague.id]));
     expect((await app.exec(LeaveRequestsDocument, { filter: { requesterId: agent.id } }, colleague.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     const dep = (await app.data(LeaveRequestsDocument, {}, manager.token)).leaveRequests.nodes;
-    expect(dep.length).toBeGreaterThanOrEqual(3);
+    expect(dep.filter((l) => [agent.id, colleague.id].includes(l.requesterId))).toHaveLength(3);
+    expect(dep.every((l) => l.departmentId === dept.id)).toBe(true);
     expect((await app.data(LeaveRequestsDocument, {}, otherManager.token)).leaveRequests.nodes).toEqual([]);
     expect((await app.exec(LeaveRequestByIdDocument, { id: dep[0].id }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     const customer = await app.createUser({ role: 'CUSTOMER' });

@@ -64,14 +64,17 @@ describe('shift swaps, hand-overs and chains', () => {
   });
 
   it('checks without writing: a plain swap fits; a hand-over that doubles up the receiver overlaps', async () => {
-    const aE = await schedule(a, 'E', '2027-10-03');
-    const bL = await schedule(b, 'L', '2027-10-03');
-    const swap = await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: aE, toAgentId: b.id }, { scheduleId: bL, toAgentId: a.id }] } }, a.token);
+    // Agents of their own: the check must leave no swap request behind, whatever ran before.
+    const [p, q] = await Promise.all([0, 1].map(() => app.createUser({ role: 'AGENT', departmentId: dept.id })));
+    const pE = await schedule(p, 'E', '2027-10-03');
+    const qL = await schedule(q, 'L', '2027-10-03');
+    const swap = await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: pE, toAgentId: q.id }, { scheduleId: qL, toAgentId: p.id }] } }, p.token);
     expect(swap.checkSwap).toEqual({ ok: true, conflicts: [] });
-    const handOver = await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: aE, toAgentId: b.id }] } }, a.token);
+    const handOver = await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: pE, toAgentId: q.id }] } }, p.token);
     expect(handOver.checkSwap.ok).toBe(false);
-    expect(handOver.checkSwap.conflicts).toEqual([expect.objectContaining({ scheduleId: aE, reason: 'OVERLAP', conflictingScheduleId: bL })]);
-    expect((await app.data(SwapRequestsDocument, {}, admin)).swapRequests.nodes).toEqual([]);
+    expect(handOver.checkSwap.conflicts).toEqual([expect.objectContaining({ scheduleId: pE, reason: 'OVERLAP', conflictingScheduleId: qL })]);
+    const theirs = (await app.data(SwapRequestsDocument, {}, admin)).swapRequests.nodes.filter((r) => r.participantIds.some((id) => id === p.id || id === q.id));
+    expect(theirs).toEqual([]);
   });
 
   it('refuses malformed steps with a clear error', async () => {
