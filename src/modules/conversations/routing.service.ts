@@ -46,7 +46,7 @@ import { GroupCommit } from './group-commit';
 import { Candidate, claimSeat, QueueLine, ROUND_FULL, SeatPlan } from './seat-plan';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
-/** Every routing decision in the cluster takes this PostgreSQL advisory lock (see README: Routing). */
+/** Every routing decision in the cluster takes this PostgreSQL advisory lock (README, Real-time service: "Asking for help"). */
 const ROUTING_LOCK = AdvisoryLock.ROUTING;
 
 /** Asked after an auto-answer; the customer replies with answerHelped. */
