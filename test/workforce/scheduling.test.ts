@@ -94,36 +94,50 @@ describe('shifts and scheduling', () => {
       expect(res.assignSchedules.created).toEqual([
         expect.objectContaining({ agentId: agents[1].id, date: '2027-01-04', startsAt: '2027-01-04T14:00:00.000Z', endsAt: '2027-01-04T22:00:00.000Z', status: 'NORMAL' }),
       ]);
-      const stored = await app.data(SchedulesDocument, { filter: { from: '2027-01-04', to: '2027-01-04' } }, admin);
+      const stored = await app.data(SchedulesDocument, { filter: { from: '2027-01-04', to: '2027-01-04', agentId: agents[1].id } }, admin);
       expect(stored.schedules).toEqual([expect.objectContaining({ id: res.assignSchedules.created[0].id, date: '2027-01-04', startsAt: '2027-01-04T14:00:00.000Z', shift: { code: 'NIGHT' } })]);
     });
 
+    // Agents that tests make for themselves live in a department of their own: the boards below count sales' agents.
+    let spare: { id: string };
+    beforeAll(async () => {
+      spare = await app.createDepartment('夜班组', 'night_team');
+    });
+
+    /** An agent of the test's own, on the NIGHT shift of 2027-01-04 (22:00 → 06:00 the next day). */
+    const nightWorker = async () => {
+      const worker = await app.createUser({ role: 'AGENT', departmentId: spare.id });
+      await app.data(AssignSchedulesDocument, { input: { shiftId: night.id, agentIds: [worker.id], dates: ['2027-01-04'] } }, admin);
+      return worker;
+    };
+
     it('is guarded by an exclusion constraint in PostgreSQL itself', async () => {
+      const worker = await nightWorker();
       const em = app.services.orm.em.fork();
       const insert = (id: string) =>
         em.execute(
           `INSERT INTO schedules (id, agent_id, shift_id, date, starts_at, ends_at) VALUES (?, ?, ?, '2027-01-04', '2027-01-04T20:00Z', '2027-01-04T23:00Z')`,
-          [id, agents[1].id, early.id],
+          [id, worker.id, early.id],
         );
       await expect(insert('10000000-0000-4000-8000-000000000001')).rejects.toMatchObject({ code: '23P01', constraint: 'schedules_no_overlap' });
     });
 
     it('finds a real overlap: the overnight shift against the next morning, and writes nothing (ALL_OR_NOTHING)', async () => {
       // night 2027-01-04 22:00 → 01-05 06:00 touches but does not overlap EARLY 01-05 06:00; a 05:00 start does.
-      const touching = await app.data(AssignSchedulesDocument, { input: { shiftId: early.id, agentIds: [agents[1].id], dates: ['2027-01-05'] } }, admin);
+      const worker = await nightWorker();
+      const free = await app.createUser({ role: 'AGENT', departmentId: spare.id });
+      const touching = await app.data(AssignSchedulesDocument, { input: { shiftId: early.id, agentIds: [worker.id], dates: ['2027-01-05'] } }, admin);
       expect(touching.assignSchedules.createdCount).toBe(1);
+      // Undone, so the only schedule a dawn start can overlap is the night before.
+      await app.data(RemoveSchedulesDocument, { ids: [touching.assignSchedules.created[0].id] }, admin);
       const dawn = await shift('DAWN', '05:00', '09:00');
-      const res = await app.data(
-        AssignSchedulesDocument,
-        { input: { shiftId: dawn.id, agentIds: [agents[1].id, agents[2].id], dates: ['2027-01-05'] } },
-        admin,
-      );
+      const res = await app.data(AssignSchedulesDocument, { input: { shiftId: dawn.id, agentIds: [worker.id, free.id], dates: ['2027-01-05'] } }, admin);
       expect(res.assignSchedules.createdCount).toBe(0);
       expect(res.assignSchedules.created).toEqual([]);
       expect(res.assignSchedules.conflicts).toEqual([
-        expect.objectContaining({ agentId: agents[1].id, date: '2027-01-05', reason: 'OVERLAP', existingSchedule: expect.objectContaining({ date: '2027-01-04', shiftId: night.id }) }),
+        expect.objectContaining({ agentId: worker.id, date: '2027-01-05', reason: 'OVERLAP', existingSchedule: expect.objectContaining({ date: '2027-01-04', shiftId: night.id }) }),
       ]);
-      const written = await app.data(SchedulesDocument, { filter: { from: '2027-01-05', to: '2027-01-05', agentId: agents[2].id } }, admin);
+      const written = await app.data(SchedulesDocument, { filter: { from: '2027-01-05', to: '2027-01-05', agentId: free.id } }, admin);
       expect(written.schedules).toEqual([]);
     });
 
@@ -211,6 +225,9 @@ describe('shifts and scheduling', () => {
 
   describe('schedules, removeSchedules and updateShift', () => {
     it('lets agents read only their own, managers their department', async () => {
+      // Schedules of its own for two sales agents in January (other tests may have added more, in any order).
+      const s = await shift('SCOPE', '09:00', '17:00');
+      await app.data(AssignSchedulesDocument, { input: { shiftId: s.id, agentIds: [agents[1].id, agents[2].id], dates: ['2027-01-20'] } }, admin);
       const mine = await app.data(SchedulesDocument, { filter: { from: '2027-01-01', to: '2027-01-31' } }, agents[1].token);
       expect(mine.schedules.length).toBeGreaterThan(0);
       expect(new Set(mine.schedules.map((s) => s.agentId))).toEqual(new Set([agents[1].id]));
