@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config';
 import type { RequestScope } from '../../platform/request-scope';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { pgArray } from '../../platform/db/arrays';
 import { AfterCommit, inTransaction } from '../../platform/db/transaction';
@@ -88,7 +88,7 @@ export class ConversationLifecycleService {
    * the seat with it), a system message summarising the latest messages and the note, a row in its history.
    */
   async transfer(scope: RequestScope, conversationId: string, toAgentId: string, note?: string | null): Promise<Conversation> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     const text = note?.trim() || null;
     const problems: FieldProblem[] = [];
     if (!isUuid(toAgentId)) problems.push({ field: 'toAgentId', message: 'must be an agent' });
