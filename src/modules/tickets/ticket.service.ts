@@ -11,9 +11,8 @@ import { TicketQueryService } from './ticket-queries.service';
 import { TicketWorkflowService } from './ticket-workflow.service';
 import type { TicketSettings } from './ticket.settings';
 
-// What other modules (and tests) use of tickets, from the module's public file.
-export { canSee, TICKET_FLOW } from './ticket-common';
-export type { TicketAssist } from './ticket-intake.service';
+// The life cycle, for readers outside the module (its public file).
+export { TICKET_FLOW } from './ticket-common';
 
 /**
  * The tickets module as the server holds it: a service per use case, each built with only what it uses,
