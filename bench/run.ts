@@ -43,6 +43,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,
   },
+  'ticket-flow': {
+    description: 'the ticket write path over HTTP (create, comment, resolve, rate, close), p50/p99 of each, beside `me`',
+    load: async () => require('./ticket-flow') as BenchmarkModule,
+  },
 };
 
 function usage(): string {

@@ -2,7 +2,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
 import { SIGNS_IN } from '../../platform/auth/credentials';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import {
   AuthPayload,
   CreateDepartmentInput,
@@ -78,7 +78,7 @@ export class AccountResolver {
     return ctx.services.accounts.createDepartment(ctx, input);
   }
 
-  @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
+  @Authorized(...STAFF)
   @Query(() => [Department], { description: 'Staff' })
   departments(@Ctx() ctx: Context) {
     return ctx.services.accounts.departments(ctx);

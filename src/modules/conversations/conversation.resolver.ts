@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../context';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { signedIn, withRole } from '../../platform/auth/scope';
 import { Topics } from '../../platform/realtime/topics';
 import { Department } from '../accounts/department.entity';
@@ -36,7 +36,6 @@ import {
 } from './conversation.inputs';
 import { Message } from './message.entity';
 
-const STAFF = [Role.ADMIN, Role.MANAGER, Role.AGENT];
 
 @Resolver(() => Conversation)
 export class ConversationResolver {

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { User } from '../accounts/user.entity';
 import { Conversation } from './conversation.entity';
 import { ConversationTransfer } from './conversation-transfer.entity';
@@ -19,7 +19,7 @@ function transfersLoader(ctx: Context): DataLoader<string, ConversationTransfer[
 
 @Resolver(() => Conversation)
 export class ConversationLifecycleResolver {
-  @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
+  @Authorized(...STAFF)
   @Mutation(() => Conversation, {
     description:
       'The conversation’s agent, or a supervisor of its department: hands an ACTIVE conversation to an agent who is online, AVAILABLE, ' +

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config';
 import type { RequestScope } from '../../platform/request-scope';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { pgArray } from '../../platform/db/arrays';
 import { AfterCommit, inTransaction } from '../../platform/db/transaction';
@@ -22,6 +22,7 @@ import { ConversationTransfer } from './conversation-transfer.entity';
 import { ConversationEventPayload, ConversationEventType, InboxEventPayload, InboxEventType, StatusChange } from './conversation.events';
 import { Message, MessageKind } from './message.entity';
 import { claimSeat, RoutingService } from './routing.service';
+import { applyRating, checkRating, requireRater } from './rating.policy';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 /** One idle sweep and one offline sweep at a time in the whole cluster (transaction-level advisory locks). */
@@ -29,7 +30,6 @@ export const IDLE_SWEEP_LOCK = AdvisoryLock.IDLE_SWEEP;
 export const OFFLINE_SWEEP_LOCK = AdvisoryLock.OFFLINE_SWEEP;
 
 export const MAX_TRANSFER_NOTE = 500;
-export const MAX_RATING_COMMENT = 1000;
 /** The transfer summary quotes this many of the latest customer and staff messages… */
 export const SUMMARY_MESSAGES = 10;
 /** …each cut to this many characters (a message may hold 5,000; the summary must stay readable). */
@@ -88,7 +88,7 @@ export class ConversationLifecycleService {
    * the seat with it), a system message summarising the latest messages and the note, a row in its history.
    */
   async transfer(scope: RequestScope, conversationId: string, toAgentId: string, note?: string | null): Promise<Conversation> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     const text = note?.trim() || null;
     const problems: FieldProblem[] = [];
     if (!isUuid(toAgentId)) problems.push({ field: 'toAgentId', message: 'must be an agent' });
@@ -130,28 +130,21 @@ export class ConversationLifecycleService {
     });
   }
 
-  /** The customer rates their ended conversation once: a score of 1 to 5 and an optional comment. */
+  /** The customer rates their ended conversation once (the rating rule: rating.policy.ts). */
   async rate(scope: RequestScope, conversationId: string, score: number, comment?: string | null): Promise<Conversation> {
     const viewer = withRole(scope.viewer, Role.CUSTOMER);
-    const text = comment?.trim() || null;
-    const problems: FieldProblem[] = [];
-    if (!Number.isInteger(score) || score < 1 || score > 5) problems.push({ field: 'score', message: 'must be a whole number from 1 to 5' });
-    if (text && text.length > MAX_RATING_COMMENT) problems.push({ field: 'comment', message: `must be at most ${MAX_RATING_COMMENT} characters` });
-    if (problems.length) throw new InvalidInput(problems);
+    const rating = checkRating(score, comment);
     await consumeOrThrow(this.rateLimiter, viewer.id, 'Too many ratings; slow down');
 
     return inTransaction(scope.em, async (em) => {
       const c = await lockConversation(em, conversationId);
-      if (c.customerId !== viewer.id) throw new Forbidden('Only the conversation’s customer rates it');
+      requireRater(viewer, c, 'conversation');
       if (c.status !== ConversationStatus.ENDED) throw new Conflict('The conversation has not ended yet; rate it after the end', { reason: 'NOT_ENDED' });
       // A request that left the queue without an agent; one handed back to the queue and left there was served.
       if (!c.agentId && !(await em.count(ConversationTransfer, { conversationId: c.id }))) {
         throw new Conflict('Nobody served this request, so there is nothing to rate', { reason: 'NOT_SERVED' });
       }
-      if (c.rating !== null) throw new Conflict('The conversation has already been rated', { reason: 'ALREADY_RATED' });
-      c.rating = score;
-      c.ratingComment = text;
-      c.ratedAt = new Date();
+      applyRating(c, rating, 'conversation');
       await em.flush();
       return c;
     });

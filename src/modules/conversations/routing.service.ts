@@ -18,6 +18,7 @@ import type { FaqService } from '../knowledge/faq.service';
 import type { MessageClassifier } from '../knowledge/classifier';
 import { isStronglyNegative } from '../knowledge/classifier';
 import type { NotificationService } from '../notifications/notification.service';
+import { flagNegative } from '../notifications/supervision.policy';
 import { type ChatService, lockConversation } from './chat.service';
 import { AutoAnswerState, Conversation, ConversationStatus, EndReason, rankOf } from './conversation.entity';
 import {
@@ -369,14 +370,16 @@ export class RoutingService {
     return new QueueLine(rows.map((r) => ({ departmentId: r.department_id, rank: r.effective_rank, n: r.n, last: r.last === null ? null : new Date(r.last) })));
   }
 
-  /** Tells the managers of the conversation's department (admins when it has none) about a strongly negative request. */
-  private async flagNegative(em: EntityManager, afterCommit: AfterCommit, c: Conversation, message: string): Promise<void> {
-    const supervisors = await em.find(User, c.departmentId ? { role: Role.MANAGER, departmentId: c.departmentId, active: true } : { role: Role.ADMIN, active: true });
+  /** A strongly negative request, flagged by the negative-flag rule (supervision.policy.ts). */
+  private flagNegative(em: EntityManager, afterCommit: AfterCommit, c: Conversation, message: string): Promise<void> {
     const excerpt = Array.from(message).slice(0, 100).join('');
-    for (const s of supervisors) {
-      this.assist.notifications.notify(em, afterCommit, { userId: s.id, kind: 'NEGATIVE_CONVERSATION', title: `情绪强烈的咨询：${c.topic}`, body: `${excerpt}\n(会话 ${c.id})` });
-    }
-    await em.flush();
+    return flagNegative(em, afterCommit, this.assist.notifications, {
+      departmentId: c.departmentId,
+      authorId: c.customerId,
+      kind: 'NEGATIVE_CONVERSATION',
+      title: `情绪强烈的咨询：${c.topic}`,
+      body: `${excerpt}\n(会话 ${c.id})`,
+    });
   }
 
   /** The customer gives up waiting; their request ends with LEFT_QUEUE. */

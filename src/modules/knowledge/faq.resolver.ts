@@ -1,13 +1,13 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { Department } from '../accounts/department.entity';
 import { Faq, FaqHit, FaqStatus } from './faq.entity';
 import { CreateFaqInput, FaqConnection, UpdateFaqInput } from './faq.inputs';
 import { canEditFaq, QUERY_MAX, SEARCH_LIMIT_MAX } from './faq.service';
 
 const KEEPERS = [Role.ADMIN, Role.MANAGER];
-const EVERYONE = [Role.ADMIN, Role.MANAGER, Role.AGENT, Role.CUSTOMER];
+const EVERYONE = [...STAFF, Role.CUSTOMER];
 
 @Resolver(() => Faq)
 export class FaqResolver {

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { User } from '../accounts/user.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
 import { Schedule, ScheduleStatus } from '../scheduling/schedule.entity';
@@ -8,7 +8,6 @@ import { Upload } from '../uploads/upload.entity';
 import { LeaveFilter, LeaveRequestConnection, RequestLeaveInput } from './leave.inputs';
 import { LeaveRequest } from './leave-request.entity';
 
-const STAFF = [Role.ADMIN, Role.MANAGER, Role.AGENT];
 
 @Resolver(() => LeaveRequest)
 export class LeaveResolver {

@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../../platform/request-scope';
-import { Role, Viewer } from '../../platform/auth/roles';
+import { Role, STAFF, Viewer } from '../../platform/auth/roles';
 import { departmentScope, managesDepartment, withRole } from '../../platform/auth/scope';
 import { isBusinessDate } from '../../platform/clock';
 import { lockAgents } from '../../platform/db/agent-locks';
@@ -37,7 +37,7 @@ export class LeaveService implements LeaveLookup {
   ) {}
 
   async request(scope: RequestScope, input: RequestLeaveInput): Promise<LeaveRequest> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     for (const field of ['startDate', 'endDate'] as const) {
       if (!isBusinessDate(input[field])) throw new InvalidInput(field, 'must be a real date YYYY-MM-DD');
     }
@@ -102,7 +102,7 @@ export class LeaveService implements LeaveLookup {
 
   /** The requester may cancel while pending; an admin may cancel an approved request, which restores the schedules. */
   cancel(scope: RequestScope, id: string, comment?: string | null): Promise<LeaveRequest> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     return inTransaction(scope.em, async (em, afterCommit) => {
       const leave = await lockLeave(em, id);
       await lockAgents(em, [leave.requesterId]); // restoring reads the agent's other approved leave
@@ -129,7 +129,7 @@ export class LeaveService implements LeaveLookup {
   }
 
   async get(scope: RequestScope, id: string): Promise<LeaveRequest> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     const leave = isUuid(id) ? await scope.em.findOne(LeaveRequest, { id }) : null;
     if (!leave) throw new NotFound('Leave request', id);
     if (leave.requesterId !== viewer.id && !managesDepartment(viewer, leave.departmentId)) throw new Forbidden();
@@ -138,7 +138,7 @@ export class LeaveService implements LeaveLookup {
 
   /** Agents: their own; managers: their department; admins: all. Newest first. */
   async list(scope: RequestScope, filter: LeaveFilter, first: number, after?: string | null): Promise<Page<LeaveRequest>> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     const where: FilterQuery<LeaveRequest> = {};
     if (viewer.role === Role.AGENT) {
       if (filter.requesterId && filter.requesterId !== viewer.id) throw new Forbidden('Agents see their own requests only');

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../context';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { signedIn } from '../../platform/auth/scope';
 import { Topics } from '../../platform/realtime/topics';
 import { User } from '../accounts/user.entity';
@@ -8,7 +8,7 @@ import { Presence, PresenceEvent, PresenceEventPayload, PresenceStatusValue } fr
 
 @Resolver(() => Presence)
 export class PresenceResolver {
-  @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
+  @Authorized(...STAFF)
   @Query(() => [Presence], { description: 'Staff: agents of their own department; admins: anyone' })
   presence(@Arg('agentIds', () => [ID]) agentIds: string[], @Ctx() ctx: Context) {
     return ctx.services.presence.presence(ctx, agentIds);
@@ -26,7 +26,7 @@ export class PresenceResolver {
     return ctx.services.presence.setStatus(ctx, status);
   }
 
-  @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
+  @Authorized(...STAFF)
   @Subscription(() => PresenceEvent, {
     description: 'Connects, disconnects, status changes and expiries. Staff: their department; admins: any, or all when departmentId is omitted.',
     subscribe: ({ args, context }) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestScope } from '../../platform/request-scope';
-import { Role, Viewer } from '../../platform/auth/roles';
+import { Role, STAFF, Viewer } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { Forbidden, InvalidInput } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
@@ -87,7 +87,7 @@ export class PresenceService {
 
   /** Staff: agents of their own department; admins: anyone. */
   async presence(scope: RequestScope, agentIds: string[]): Promise<Presence[]> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     if (agentIds.length > 1000) throw new InvalidInput('agentIds', 'must name at most 1000 agents');
     const ids = [...new Set(agentIds)];
     if (ids.some((id) => !isUuid(id))) throw new InvalidInput('agentIds', 'contains an id that is not an agent');

@@ -1,5 +1,5 @@
 import type { RequestScope } from '../../platform/request-scope';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { departmentScope, withRole } from '../../platform/auth/scope';
 import { addDays, datesBetween } from '../../platform/clock';
 import { Forbidden, InvalidInput } from '../../platform/errors';
@@ -57,7 +57,7 @@ export class BoardService {
    * map or change tracking, and hydrating its 500 agents as entities cost ~10 ms of CPU a board.
    */
   async board(scope: RequestScope, from: string, to: string, departmentId?: string | null): Promise<BoardResult> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     checkRange(from, to);
     if (to > addDays(from, MAX_BOARD_DAYS - 1)) throw new InvalidInput('to', `must be at most ${MAX_BOARD_DAYS} days after from`);
     const department = viewer.role === Role.AGENT ? ownDepartment(viewer, departmentId) : departmentScope(viewer, departmentId);

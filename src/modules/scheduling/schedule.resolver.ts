@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { User } from '../accounts/user.entity';
 import { AssignSchedulesInput, AssignSchedulesPayload, ScheduleConflict, ScheduleFilter } from './schedule.inputs';
 import { Schedule } from './schedule.entity';
@@ -23,13 +23,13 @@ export class ScheduleResolver {
     return ctx.services.schedules.remove(ctx, ids);
   }
 
-  @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
+  @Authorized(...STAFF)
   @Query(() => [Schedule], { description: 'Agents: their own; managers: their department; admins: all' })
   schedules(@Arg('filter') filter: ScheduleFilter, @Ctx() ctx: Context) {
     return ctx.services.schedules.list(ctx, filter);
   }
 
-  @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
+  @Authorized(...STAFF)
   @Query(() => ScheduleBoard, {
     description: 'A row per agent with schedules per day and live state. Admins: any department or all; others: their own.',
   })

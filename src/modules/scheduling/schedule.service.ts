@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../../platform/request-scope';
-import { Role, Viewer } from '../../platform/auth/roles';
+import { Role, STAFF, Viewer } from '../../platform/auth/roles';
 import { departmentScope, managesDepartment, withRole } from '../../platform/auth/scope';
 import { addDays, isBusinessDate, shiftInterval } from '../../platform/clock';
 import { pgArray } from '../../platform/db/arrays';
@@ -227,7 +227,7 @@ export class ScheduleService {
 
   /** Agents read their own; managers their department's; admins everyone's. */
   async list(scope: RequestScope, filter: ScheduleFilter): Promise<Schedule[]> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     checkRange(filter.from, filter.to);
     const where: FilterQuery<Schedule> = { date: { $gte: filter.from, $lte: filter.to } };
     if (filter.status) where.status = filter.status;

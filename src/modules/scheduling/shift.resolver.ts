@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { Department } from '../accounts/department.entity';
 import { CreateShiftInput, UpdateShiftInput } from './shift.inputs';
 import { Shift } from './shift.entity';
@@ -25,7 +25,7 @@ export class ShiftResolver {
     return ctx.services.shifts.archive(ctx, id);
   }
 
-  @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
+  @Authorized(...STAFF)
   @Query(() => [Shift], { description: "Staff: a department's shifts plus those shared by all" })
   shifts(
     @Ctx() ctx: Context,

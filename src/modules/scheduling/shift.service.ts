@@ -1,6 +1,6 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../../platform/request-scope';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
@@ -77,7 +77,7 @@ export class ShiftService {
 
   /** Staff: the shifts of a department plus those shared by all departments. */
   list(scope: RequestScope, departmentId: string | null | undefined, includeArchived: boolean): Promise<Shift[]> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     if (viewer.role !== Role.ADMIN && departmentId && departmentId !== viewer.departmentId) {
       throw new Forbidden('You see the shifts of your own department only');
     }

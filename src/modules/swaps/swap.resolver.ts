@@ -1,13 +1,12 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { User } from '../accounts/user.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
 import { Schedule } from '../scheduling/schedule.entity';
 import { SwapRequest, SwapStep } from './swap.entity';
 import { SwapCandidate, SwapCheck, SwapFilter, SwapInput, SwapRequestConnection } from './swap.inputs';
 
-const STAFF = [Role.ADMIN, Role.MANAGER, Role.AGENT];
 
 @Resolver(() => SwapRequest)
 export class SwapResolver {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../../platform/request-scope';
-import { Role, Viewer } from '../../platform/auth/roles';
+import { Role, STAFF, Viewer } from '../../platform/auth/roles';
 import { managesDepartment, withRole } from '../../platform/auth/scope';
 import { lockAgents } from '../../platform/db/agent-locks';
 import { AfterCommit, inTransaction, violatedConstraint } from '../../platform/db/transaction';
@@ -42,7 +42,7 @@ export class SwapService {
 
   /** The conflicts the steps would meet, writing nothing. */
   async check(scope: RequestScope, input: SwapInput): Promise<SwapCheck> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     const plan = await resolvePlan(scope.em, input);
     const conflicts = [...scopeConflicts(viewer, plan), ...(await this.conflicts(scope.em, plan, null))];
     return { ok: conflicts.length === 0, conflicts };
@@ -50,7 +50,7 @@ export class SwapService {
 
   /** Creates a pending request; any conflict refuses it (CONFLICT with `extensions.conflicts`). */
   async request(scope: RequestScope, input: SwapInput): Promise<SwapRequest> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     return inTransaction(scope.em, async (em, afterCommit) => {
       const plan = await resolvePlan(em, input);
       const scopeProblems = scopeConflicts(viewer, plan);
@@ -131,14 +131,14 @@ export class SwapService {
 
   /** The requester (or an admin) withdraws a pending request. */
   async cancel(scope: RequestScope, id: string, comment?: string | null): Promise<SwapRequest> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     return this.close(scope, id, 'cancel', comment, (swap) => {
       if (swap.requesterId !== viewer.id && viewer.role !== Role.ADMIN) throw new Forbidden('Only the requester (or an admin) cancels a swap request');
     });
   }
 
   async get(scope: RequestScope, id: string): Promise<SwapRequest> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     const swap = isUuid(id) ? await scope.em.findOne(SwapRequest, { id }) : null;
     if (!swap) throw new NotFound('Swap request', id);
     if (!canSee(viewer, swap)) throw new Forbidden();
@@ -147,7 +147,7 @@ export class SwapService {
 
   /** Agents: swaps they take part in; managers: those touching their department; admins: all. */
   list(scope: RequestScope, filter: SwapFilter, first: number, after?: string | null): Promise<Page<SwapRequest>> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     const where: FilterQuery<SwapRequest> = {};
     if (viewer.role === Role.AGENT) where.participantIds = { $contains: [viewer.id] };
     if (viewer.role === Role.MANAGER) where.departmentIds = { $contains: [viewer.departmentId!] };
@@ -161,7 +161,7 @@ export class SwapService {
 
   /** Agents of the schedule owner's department who work that date, with their schedules. */
   async candidates(scope: RequestScope, scheduleId: string): Promise<SwapCandidate[]> {
-    const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
+    const viewer = withRole(scope.viewer, ...STAFF);
     const schedule = isUuid(scheduleId) ? await scope.em.findOne(Schedule, { id: scheduleId }) : null;
     if (!schedule) throw new NotFound('Schedule', scheduleId);
     const owner = await scope.em.findOneOrFail(User, { id: schedule.agentId });

@@ -1,61 +1,61 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
 import { AutoAnswer } from '../conversations/conversation.entity';
+import { MAX_SCORE, MIN_SCORE } from '../conversations/rating.policy';
 import { autoAnswerOf } from '../knowledge/auto-answer';
 import { TicketComment } from './ticket-comment.entity';
 import { Ticket } from './ticket.entity';
 import { CreateTicketInput, TicketCategory, TicketConnection, TicketFilter, TicketStats } from './ticket.inputs';
-import { CUSTOMER_TRAIL_ACTIONS } from './ticket.service';
+import { CUSTOMER_TRAIL_ACTIONS } from './ticket-common';
 
-const STAFF = [Role.ADMIN, Role.MANAGER, Role.AGENT];
-const EVERYONE = [Role.ADMIN, Role.MANAGER, Role.AGENT, Role.CUSTOMER];
+const EVERYONE = [...STAFF, Role.CUSTOMER];
 
 @Resolver(() => Ticket)
 export class TicketResolver {
   @Authorized(...EVERYONE)
   @Mutation(() => Ticket, { description: 'Customers for themselves; staff for a customer (customerId). Auto-assigned when an agent of the category’s department has room.' })
   createTicket(@Arg('input') input: CreateTicketInput, @Ctx() ctx: Context) {
-    return ctx.services.tickets.create(ctx, input);
+    return ctx.services.tickets.intake.create(ctx, input);
   }
 
   @Authorized(...EVERYONE)
   @Mutation(() => Ticket, { description: 'A ticket carrying a conversation on (customer, priority, transcript); asked again, the same ticket' })
   ticketFromConversation(@Arg('conversationId', () => ID) conversationId: string, @Ctx() ctx: Context) {
-    return ctx.services.tickets.fromConversation(ctx, conversationId);
+    return ctx.services.tickets.intake.fromConversation(ctx, conversationId);
   }
 
   @Authorized(...STAFF)
   @Mutation(() => Ticket, { description: 'Managers: to their department’s agents; admins: to any agent; agents: an unassigned ticket of their department to themselves' })
   assignTicket(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Arg('agentId', () => ID, { nullable: true }) agentId?: string) {
-    return ctx.services.tickets.assign(ctx, id, agentId);
+    return ctx.services.tickets.workflow.assign(ctx, id, agentId);
   }
 
   @Authorized(...STAFF)
   @Mutation(() => Ticket, { description: 'Priority one step up, due times recomputed, the department’s managers told' })
   escalateTicket(@Arg('id', () => ID) id: string, @Arg('reason') reason: string, @Ctx() ctx: Context) {
-    return ctx.services.tickets.escalate(ctx, id, reason);
+    return ctx.services.tickets.workflow.escalate(ctx, id, reason);
   }
 
   @Authorized(...STAFF)
   @Mutation(() => Ticket, { description: 'The assignee, the department’s managers or an admin; the customer is told' })
   resolveTicket(@Arg('id', () => ID) id: string, @Arg('resolution') resolution: string, @Ctx() ctx: Context) {
-    return ctx.services.tickets.resolve(ctx, id, resolution);
+    return ctx.services.tickets.workflow.resolve(ctx, id, resolution);
   }
 
   @Authorized(...EVERYONE)
   @Mutation(() => Ticket, { description: 'A resolved ticket: by its customer or the staff who work on it' })
   closeTicket(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
-    return ctx.services.tickets.close(ctx, id);
+    return ctx.services.tickets.workflow.close(ctx, id);
   }
 
   @Authorized(...EVERYONE)
   @Mutation(() => Ticket, { description: 'A resolved ticket within TICKET_REOPEN_WINDOW_DAYS of its resolution' })
   reopenTicket(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Arg('reason', () => String, { nullable: true }) reason?: string) {
-    return ctx.services.tickets.reopen(ctx, id, reason);
+    return ctx.services.tickets.workflow.reopen(ctx, id, reason);
   }
 
   @Authorized(...EVERYONE)
@@ -66,18 +66,18 @@ export class TicketResolver {
     @Ctx() ctx: Context,
     @Arg('internal', () => Boolean, { defaultValue: false }) internal = false,
   ) {
-    return ctx.services.tickets.comment(ctx, id, body, internal);
+    return ctx.services.tickets.workflow.comment(ctx, id, body, internal);
   }
 
   @Authorized(Role.CUSTOMER)
-  @Mutation(() => Ticket, { description: 'The customer, once, after the resolution: 1–5' })
+  @Mutation(() => Ticket, { description: `The customer, once, after the resolution: ${MIN_SCORE}–${MAX_SCORE}` })
   rateTicket(
     @Arg('id', () => ID) id: string,
     @Arg('score', () => Int) score: number,
     @Ctx() ctx: Context,
     @Arg('comment', () => String, { nullable: true }) comment?: string,
   ) {
-    return ctx.services.tickets.rate(ctx, id, score, comment);
+    return ctx.services.tickets.workflow.rate(ctx, id, score, comment);
   }
 
   @Authorized(Role.CUSTOMER)
@@ -85,7 +85,7 @@ export class TicketResolver {
     description: 'The ticket’s customer answers its auto-answer, once: helped resolves the ticket; not helped leaves it where it is (its place in the queue, or its agent)',
   })
   ticketAnswerHelped(@Arg('ticketId', () => ID) ticketId: string, @Arg('helped') helped: boolean, @Ctx() ctx: Context) {
-    return ctx.services.tickets.answerHelped(ctx, ticketId, helped);
+    return ctx.services.tickets.intake.answerHelped(ctx, ticketId, helped);
   }
 
   @Authorized(...EVERYONE)
@@ -98,13 +98,13 @@ export class TicketResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    return ctx.services.tickets.list(ctx, filter ?? {}, first, after);
+    return ctx.services.tickets.queries.list(ctx, filter ?? {}, first, after);
   }
 
   @Authorized(...EVERYONE)
   @Query(() => Ticket)
   ticket(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
-    return ctx.services.tickets.get(ctx, id);
+    return ctx.services.tickets.queries.get(ctx, id);
   }
 
   @Authorized(Role.ADMIN, Role.MANAGER)
@@ -115,13 +115,13 @@ export class TicketResolver {
     @Ctx() ctx: Context,
     @Arg('departmentId', () => ID, { nullable: true }) departmentId?: string,
   ) {
-    return ctx.services.tickets.stats(ctx, from, to, departmentId);
+    return ctx.services.tickets.queries.stats(ctx, from, to, departmentId);
   }
 
   @Authorized(...EVERYONE)
   @Query(() => [TicketCategory], { description: 'The categories a ticket may have (TICKET_CATEGORIES) and their departments' })
   ticketCategories(@Ctx() ctx: Context) {
-    return ctx.services.tickets.categories();
+    return ctx.services.tickets.queries.categories();
   }
 
   @FieldResolver(() => User)
@@ -146,7 +146,7 @@ export class TicketResolver {
 
   @FieldResolver(() => [TicketComment], { description: 'Oldest first; customers never see internal ones' })
   comments(@Root() t: Ticket, @Ctx() ctx: Context) {
-    return ctx.services.tickets.comments(ctx.em, ctx.viewer, t.id);
+    return ctx.services.tickets.queries.comments(ctx.em, ctx.viewer, t.id);
   }
 
   @FieldResolver(() => [AuditEntry], { description: 'Who did what to this ticket, oldest first (customers: creation, resolution, closing, reopening and rating)' })

@@ -1,0 +1,23 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { DateTime } from 'luxon';
+import { User } from '../accounts/user.entity';
+import type { Message } from './message.entity';
+
+/** The name a transcript gives a message nobody sent (a system message). */
+export const SYSTEM_SENDER = '系统';
+
+/**
+ * The one format of a message as a line of a transcript: `[yyyy-MM-dd HH:mm:ss][ROLE][name] text`, the time in
+ * the business time zone, the text on one line.
+ */
+export function transcriptLine(m: Pick<Message, 'createdAt' | 'senderRole' | 'content'>, senderName: string, zone: string): string {
+  const time = DateTime.fromJSDate(m.createdAt, { zone }).toFormat('yyyy-MM-dd HH:mm:ss');
+  return `[${time}][${m.senderRole ?? 'SYSTEM'}][${senderName}] ${m.content.replace(/\s+/g, ' ').trim()}`;
+}
+
+/** Messages as transcript lines, in the order given, their senders' display names read in one query. */
+export async function transcriptLines(em: EntityManager, messages: Message[], zone: string): Promise<string[]> {
+  const senderIds = [...new Set(messages.map((m) => m.senderId).filter((id): id is string => Boolean(id)))];
+  const senders = new Map((await em.find(User, { id: { $in: senderIds } }, { fields: ['id', 'displayName'] })).map((u) => [u.id, u.displayName]));
+  return messages.map((m) => transcriptLine(m, m.senderId ? (senders.get(m.senderId) ?? '') : SYSTEM_SENDER, zone));
+}
