@@ -1,5 +1,4 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { DateTime } from 'luxon';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config';
 import type { RequestScope } from '../../platform/request-scope';
@@ -23,6 +22,7 @@ import { ConversationEventPayload, ConversationEventType, InboxEventPayload, Inb
 import { Message, MessageKind } from './message.entity';
 import { claimSeat, RoutingService } from './routing.service';
 import { applyRating, checkRating, requireRater } from './rating.policy';
+import { transcriptLine } from './transcript';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 /** One idle sweep and one offline sweep at a time in the whole cluster (transaction-level advisory locks). */
@@ -40,7 +40,6 @@ const SWEEP_BATCH = 200;
 const HEAL_EVERY_MS = 60_000;
 
 /** Role labels of the summary lines: `[time][role][name] content`. */
-const SYSTEM_LABEL = 'SYSTEM';
 const SYSTEM_NAME = '系统';
 
 export type TransferReason = 'AGENT_OFFLINE' | 'AGENT_NOT_AVAILABLE' | 'AGENT_OFF_DUTY' | 'AGENT_AT_CAPACITY';
@@ -432,12 +431,9 @@ export class ConversationLifecycleService {
   }
 }
 
-/** `[2026-11-22 14:03:21][CUSTOMER][张三] content`, the content on one line and cut to SUMMARY_LINE_LENGTH. */
+/** A transcript line (transcript.ts) cut to SUMMARY_LINE_LENGTH characters, for hand-over notes. */
 export function summaryLine(m: Pick<Message, 'createdAt' | 'senderRole' | 'content'>, name: string, zone: string): string {
-  const time = DateTime.fromJSDate(m.createdAt, { zone }).toFormat('yyyy-MM-dd HH:mm:ss');
-  const flat = m.content.replace(/\s+/g, ' ').trim();
-  const content = [...flat].length > SUMMARY_LINE_LENGTH ? `${[...flat].slice(0, SUMMARY_LINE_LENGTH).join('')}…` : flat;
-  return `[${time}][${m.senderRole ?? SYSTEM_LABEL}][${name}] ${content}`;
+  return transcriptLine(m, name, zone, SUMMARY_LINE_LENGTH);
 }
 
 /** A sweep runs about four times per period it watches, at least every 10 s and at most every 250 ms. */

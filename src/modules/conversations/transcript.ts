@@ -8,11 +8,14 @@ export const SYSTEM_SENDER = '系统';
 
 /**
  * The one format of a message as a line of a transcript: `[yyyy-MM-dd HH:mm:ss][ROLE][name] text`, the time in
- * the business time zone, the text on one line.
+ * the business time zone, the text on one line (cut to `maxChars` characters with `…` when given).
  */
-export function transcriptLine(m: Pick<Message, 'createdAt' | 'senderRole' | 'content'>, senderName: string, zone: string): string {
+export function transcriptLine(m: Pick<Message, 'createdAt' | 'senderRole' | 'content'>, senderName: string, zone: string, maxChars?: number): string {
   const time = DateTime.fromJSDate(m.createdAt, { zone }).toFormat('yyyy-MM-dd HH:mm:ss');
-  return `[${time}][${m.senderRole ?? 'SYSTEM'}][${senderName}] ${m.content.replace(/\s+/g, ' ').trim()}`;
+  const flat = m.content.replace(/\s+/g, ' ').trim();
+  const chars = [...flat];
+  const text = maxChars !== undefined && chars.length > maxChars ? `${chars.slice(0, maxChars).join('')}…` : flat;
+  return `[${time}][${m.senderRole ?? 'SYSTEM'}][${senderName}] ${text}`;
 }
 
 /** Messages as transcript lines, in the order given, their senders' display names read in one query. */
