@@ -46,9 +46,61 @@ export class NotFound extends DomainError {
   }
 }
 
+/**
+ * Why an operation was refused with CONFLICT: `extensions.reason` on every CONFLICT, one value per cause, for
+ * clients to switch on (the README's error table lists them). Some carry more in `extensions`: INVALID_STATE
+ * names `state` and `action`, SCHEDULE_CONFLICTS lists `conflicts`, ALREADY_EXISTS may name `fields`.
+ */
+export enum ConflictReason {
+  /** A value that must be unique is taken (e-mail, shift code, shortcut, a ticket for the conversation). */
+  ALREADY_EXISTS = 'ALREADY_EXISTS',
+  /** The action is not allowed in the current state (`extensions.state`, `extensions.action`). */
+  INVALID_STATE = 'INVALID_STATE',
+  /** The change collided with a concurrent one (serialization failure or deadlock, retried first): try again. */
+  CONCURRENT_CHANGE = 'CONCURRENT_CHANGE',
+  ALREADY_RATED = 'ALREADY_RATED',
+  /** A conversation is rated after it has ended. */
+  NOT_ENDED = 'NOT_ENDED',
+  /** Nobody served the conversation (it ended in the queue): nothing to rate. */
+  NOT_SERVED = 'NOT_SERVED',
+  /** The conversation has ended: no more messages, receipts, typing or ending. */
+  CONVERSATION_ENDED = 'CONVERSATION_ENDED',
+  /** The conversation is still waiting in the queue (or not active) for what was asked. */
+  CONVERSATION_NOT_ACTIVE = 'CONVERSATION_NOT_ACTIVE',
+  /** A clientMessageId was used before for a different message. */
+  CLIENT_MESSAGE_ID_REUSED = 'CLIENT_MESSAGE_ID_REUSED',
+  /** answerHelped with no auto-answer awaiting a reply. */
+  NOT_ASKED = 'NOT_ASKED',
+  /** answerHelped when the auto-answer has been answered already. */
+  ALREADY_ANSWERED = 'ALREADY_ANSWERED',
+  /** Transfers: the receiving agent is offline, not available, off duty or at capacity. */
+  AGENT_OFFLINE = 'AGENT_OFFLINE',
+  AGENT_NOT_AVAILABLE = 'AGENT_NOT_AVAILABLE',
+  AGENT_OFF_DUTY = 'AGENT_OFF_DUTY',
+  AGENT_AT_CAPACITY = 'AGENT_AT_CAPACITY',
+  /** Tickets: the agent holds as many open tickets as allowed. */
+  AGENT_AT_LIMIT = 'AGENT_AT_LIMIT',
+  ALREADY_ASSIGNED = 'ALREADY_ASSIGNED',
+  /** Tickets: escalating a ticket that is already URGENT. */
+  TOP_PRIORITY = 'TOP_PRIORITY',
+  REOPEN_WINDOW_PASSED = 'REOPEN_WINDOW_PASSED',
+  /** Workforce: the period overlaps another (leave, a receiver's schedule). */
+  OVERLAP = 'OVERLAP',
+  /** Swaps: the schedules do not fit (`extensions.conflicts` says why, as checkSwap does). */
+  SCHEDULE_CONFLICTS = 'SCHEDULE_CONFLICTS',
+  /** A schedule of the swap is already in another pending swap. */
+  IN_ANOTHER_SWAP = 'IN_ANOTHER_SWAP',
+  /** The schedule took part in a swap (or is named in one) and is kept for the record. */
+  KEPT_FOR_RECORD = 'KEPT_FOR_RECORD',
+  /** Only published FAQs take feedback. */
+  NOT_PUBLISHED = 'NOT_PUBLISHED',
+  /** An admin cannot deactivate themself. */
+  SELF_DEACTIVATION = 'SELF_DEACTIVATION',
+}
+
 export class Conflict extends DomainError {
-  constructor(message: string, extensions: Record<string, unknown> = {}) {
-    super(ErrorCode.CONFLICT, message, extensions);
+  constructor(reason: ConflictReason, message: string, extensions: Record<string, unknown> = {}) {
+    super(ErrorCode.CONFLICT, message, { reason, ...extensions });
   }
 }
 

@@ -1,4 +1,4 @@
-import { Conflict } from './errors';
+import { Conflict, ConflictReason } from './errors';
 
 /**
  * A state machine written once as a transition table: action → the states it may start from and the
@@ -15,7 +15,7 @@ export class TransitionTable<S extends string, A extends string> {
   next(current: S, action: A): S {
     const rule = this.table[action];
     if (!rule.from.includes(current)) {
-      throw new Conflict(`${this.entity} is ${current}: it cannot be ${rule.verb ?? pastTense(action)}`, { state: current, action });
+      throw new Conflict(ConflictReason.INVALID_STATE, `${this.entity} is ${current}: it cannot be ${rule.verb ?? pastTense(action)}`, { state: current, action });
     }
     return rule.to;
   }

@@ -23,7 +23,7 @@ describe('a transition table', () => {
       table.next('CANCELLED', 'cancel');
       throw new Error('not refused');
     } catch (err) {
-      expect((err as { extensions: { code: string } }).extensions.code).toBe('CONFLICT');
+      expect((err as { extensions: Record<string, unknown> }).extensions).toEqual({ code: 'CONFLICT', reason: 'INVALID_STATE', state: 'CANCELLED', action: 'cancel' });
     }
   });
 });

@@ -8,7 +8,7 @@ import { decoyPasswordHash, hashPassword, verifyPassword } from '../../platform/
 import { Role, Viewer } from '../../platform/auth/roles';
 import type { TokenService } from '../../platform/auth/tokens';
 import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
-import { Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound, Unauthenticated } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import { Page, paginate } from '../../platform/pagination';
 import type { SessionCache } from '../../platform/auth/session-cache';
@@ -228,7 +228,7 @@ export class AccountService {
 
   async deactivateUser(scope: RequestScope, id: string): Promise<User> {
     const viewer = requireRole(scope, Role.ADMIN);
-    if (id === viewer.id) throw new Conflict('You cannot deactivate yourself');
+    if (id === viewer.id) throw new Conflict(ConflictReason.SELF_DEACTIVATION, 'You cannot deactivate yourself');
     return inTransaction(scope.em, async (em, afterCommit) => {
       const user = await em.findOne(User, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!user) throw new NotFound('User', id);
@@ -358,7 +358,7 @@ async function flushTranslating(em: EntityManager): Promise<void> {
   } catch (err) {
     const violated = violatedConstraint(err);
     const known = violated && UNIQUE_FIELDS[violated.constraint];
-    if (known) throw new Conflict(`${known.field} ${known.message}`, { fields: [known] });
+    if (known) throw new Conflict(ConflictReason.ALREADY_EXISTS, `${known.field} ${known.message}`, { fields: [known] });
     throw err;
   }
 }

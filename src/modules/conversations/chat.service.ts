@@ -8,7 +8,7 @@ import { managesDepartment, signedIn } from '../../platform/auth/scope';
 import { randomUUID } from 'node:crypto';
 import { PreparedStatement, PreparedStatements } from '../../platform/db/prepared';
 import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
@@ -99,11 +99,11 @@ export class ChatService {
       if (party !== 'CUSTOMER' && party !== 'AGENT') throw new Forbidden('Only the customer and the agent of a conversation write in it');
       const existing = await em.findOne(Message, { conversationId: c.id, senderId: viewer.id, clientMessageId: input.clientMessageId });
       if (existing) {
-        if (existing.content !== content) throw new Conflict('This clientMessageId was already used for another message');
+        if (existing.content !== content) throw new Conflict(ConflictReason.CLIENT_MESSAGE_ID_REUSED, 'This clientMessageId was already used for another message');
         return existing;
       }
-      if (c.status === ConversationStatus.ENDED) throw new Conflict('The conversation has ended');
-      if (party === 'AGENT' && c.status !== ConversationStatus.ACTIVE) throw new Conflict('The conversation is not active');
+      if (c.status === ConversationStatus.ENDED) throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has ended');
+      if (party === 'AGENT' && c.status !== ConversationStatus.ACTIVE) throw new Conflict(ConflictReason.CONVERSATION_NOT_ACTIVE, 'The conversation is not active');
       const now = new Date();
       const m = appendMessage(em, c, { senderId: viewer.id, senderRole: viewer.role, kind: MessageKind.TEXT, content, clientMessageId: input.clientMessageId, now });
       if (party === 'CUSTOMER') {
@@ -170,7 +170,7 @@ export class ChatService {
     const c = await this.visible(scope.em, viewer, conversationId);
     const party = partyOf(viewer, c);
     if (party !== 'CUSTOMER' && party !== 'AGENT') throw new Forbidden('Only the customer and the agent type in a conversation');
-    if (c.status === ConversationStatus.ENDED) throw new Conflict('The conversation has ended');
+    if (c.status === ConversationStatus.ENDED) throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has ended');
     this.pubsub.publish(Topics.CONVERSATION, c.id, {
       type: ConversationEventType.TYPING,
       conversationId: c.id,
@@ -188,8 +188,8 @@ export class ChatService {
       const c = await lockConversation(em, conversationId);
       const party = partyOf(viewer, c);
       if (!party) throw new Forbidden();
-      if (c.status === ConversationStatus.ENDED) throw new Conflict('The conversation has already ended');
-      if (c.status === ConversationStatus.QUEUED && party !== 'CUSTOMER' && party !== 'SUPERVISOR') throw new Conflict('The conversation is still waiting');
+      if (c.status === ConversationStatus.ENDED) throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has already ended');
+      if (c.status === ConversationStatus.QUEUED && party !== 'CUSTOMER' && party !== 'SUPERVISOR') throw new Conflict(ConflictReason.CONVERSATION_NOT_ACTIVE, 'The conversation is still waiting');
       await this.close(em, afterCommit, c, reason ?? (party === 'CUSTOMER' ? EndReason.CUSTOMER : party === 'AGENT' ? EndReason.AGENT : EndReason.SUPERVISOR));
       await em.flush();
       return c;

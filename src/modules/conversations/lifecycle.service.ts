@@ -6,7 +6,7 @@ import { Role, STAFF } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { pgArray } from '../../platform/db/arrays';
 import { AfterCommit, inTransaction } from '../../platform/db/transaction';
-import { Conflict, FieldProblem, Forbidden, InvalidInput } from '../../platform/errors';
+import { Conflict, ConflictReason, FieldProblem, Forbidden, InvalidInput } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
@@ -42,7 +42,7 @@ const HEAL_EVERY_MS = 60_000;
 /** Role labels of the summary lines: `[time][role][name] content`. */
 const SYSTEM_NAME = '系统';
 
-export type TransferReason = 'AGENT_OFFLINE' | 'AGENT_NOT_AVAILABLE' | 'AGENT_OFF_DUTY' | 'AGENT_AT_CAPACITY';
+export type TransferReason = ConflictReason.AGENT_OFFLINE | ConflictReason.AGENT_NOT_AVAILABLE | ConflictReason.AGENT_OFF_DUTY | ConflictReason.AGENT_AT_CAPACITY;
 
 export interface SweepResult {
   /** False when another process held the sweep's lock: this run did nothing. */
@@ -100,7 +100,7 @@ export class ConversationLifecycleService {
       const c = await lockConversation(em, conversationId);
       const party = partyOf(viewer, c);
       if (party !== 'AGENT' && party !== 'SUPERVISOR') throw new Forbidden('Only the conversation’s agent or a supervisor of its department transfers it');
-      if (c.status !== ConversationStatus.ACTIVE) throw new Conflict(`The conversation is ${c.status === ConversationStatus.ENDED ? 'over' : 'still waiting'}; only an active one is transferred`);
+      if (c.status !== ConversationStatus.ACTIVE) throw new Conflict(ConflictReason.CONVERSATION_NOT_ACTIVE, `The conversation is ${c.status === ConversationStatus.ENDED ? 'over' : 'still waiting'}; only an active one is transferred`);
 
       const target = await em.findOne(User, { id: toAgentId });
       if (!target || target.role !== Role.AGENT) throw new InvalidInput('toAgentId', 'must be an agent');
@@ -109,9 +109,9 @@ export class ConversationLifecycleService {
         throw new InvalidInput('toAgentId', target.id === viewer.id ? 'is yourself: the conversation is already yours' : 'already has this conversation');
       }
       const [presence] = await this.presence.read([target.id]);
-      if (!presence?.online) throw refused(`${target.displayName} is offline`, 'AGENT_OFFLINE');
-      if (presence.status !== 'AVAILABLE') throw refused(`${target.displayName} is ${presence.status}, not AVAILABLE`, 'AGENT_NOT_AVAILABLE');
-      if (!(await this.onDuty(em, target.id))) throw refused(`${target.displayName} is not on duty now`, 'AGENT_OFF_DUTY');
+      if (!presence?.online) throw refused(`${target.displayName} is offline`, ConflictReason.AGENT_OFFLINE);
+      if (presence.status !== 'AVAILABLE') throw refused(`${target.displayName} is ${presence.status}, not AVAILABLE`, ConflictReason.AGENT_NOT_AVAILABLE);
+      if (!(await this.onDuty(em, target.id))) throw refused(`${target.displayName} is not on duty now`, ConflictReason.AGENT_OFF_DUTY);
 
       const from = c.agentId!;
       await this.reserveSeat(em, afterCommit, from, target.id, party === 'SUPERVISOR', target.displayName);
@@ -138,10 +138,10 @@ export class ConversationLifecycleService {
     return inTransaction(scope.em, async (em) => {
       const c = await lockConversation(em, conversationId);
       requireRater(viewer, c, 'conversation');
-      if (c.status !== ConversationStatus.ENDED) throw new Conflict('The conversation has not ended yet; rate it after the end', { reason: 'NOT_ENDED' });
+      if (c.status !== ConversationStatus.ENDED) throw new Conflict(ConflictReason.NOT_ENDED, 'The conversation has not ended yet; rate it after the end');
       // A request that left the queue without an agent; one handed back to the queue and left there was served.
       if (!c.agentId && !(await em.count(ConversationTransfer, { conversationId: c.id }))) {
-        throw new Conflict('Nobody served this request, so there is nothing to rate', { reason: 'NOT_SERVED' });
+        throw new Conflict(ConflictReason.NOT_SERVED, 'Nobody served this request, so there is nothing to rate');
       }
       applyRating(c, rating, 'conversation');
       await em.flush();
@@ -371,7 +371,7 @@ export class ConversationLifecycleService {
    */
   private async reserveSeat(em: EntityManager, afterCommit: AfterCommit, from: string, to: string, override: boolean, toName: string): Promise<void> {
     await em.execute(`SELECT 1 FROM agent_states WHERE agent_id IN (?, ?) ORDER BY agent_id FOR UPDATE`, [from, to]);
-    if (!override && !(await claimSeat(em, to))) throw refused(`${toName} has no free chat slot`, 'AGENT_AT_CAPACITY');
+    if (!override && !(await claimSeat(em, to))) throw refused(`${toName} has no free chat slot`, ConflictReason.AGENT_AT_CAPACITY);
     this.routing.offerFreedSeat(afterCommit, from);
   }
 
@@ -442,7 +442,7 @@ export function sweepInterval(periodSeconds: number): number {
 }
 
 function refused(message: string, reason: TransferReason): Conflict {
-  return new Conflict(message, { reason });
+  return new Conflict(reason, message);
 }
 
 /** A transaction-level advisory lock, or false at once when another transaction holds it (one sweep run per cluster). */

@@ -1,5 +1,5 @@
 import type { Viewer } from '../../platform/auth/roles';
-import { Conflict, FieldProblem, Forbidden, InvalidInput } from '../../platform/errors';
+import { Conflict, ConflictReason, FieldProblem, Forbidden, InvalidInput } from '../../platform/errors';
 
 /**
  * The rating rule, one for conversations and tickets: the customer of the thing rates it once, with a whole
@@ -43,7 +43,7 @@ export function requireRater(viewer: Viewer, target: Pick<Rated, 'customerId'>, 
 
 /** Stores the rating, once: a second one is a CONFLICT with reason ALREADY_RATED. */
 export function applyRating(target: Rated, rating: Rating, what: string): void {
-  if (target.rating !== null) throw new Conflict(`The ${what} has already been rated`, { reason: 'ALREADY_RATED' });
+  if (target.rating !== null) throw new Conflict(ConflictReason.ALREADY_RATED, `The ${what} has already been rated`);
   target.rating = rating.score;
   target.ratingComment = rating.comment;
   target.ratedAt = new Date();

@@ -5,7 +5,7 @@ import { Role } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { pgArray } from '../../platform/db/arrays';
 import { AfterCommit, inTransaction } from '../../platform/db/transaction';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
@@ -162,10 +162,10 @@ export class RoutingService {
       if (helped) await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
       const c = await lockConversation(em, conversationId);
       if (c.customerId !== viewer.id) throw new Forbidden('Only the conversation’s customer answers this');
-      if (!c.autoAnswerFaqId || c.autoAnswerState !== AutoAnswerState.ASKED) throw new Conflict('There is no auto-answer awaiting a reply');
+      if (!c.autoAnswerFaqId || c.autoAnswerState !== AutoAnswerState.ASKED) throw new Conflict(c.autoAnswerState ? ConflictReason.ALREADY_ANSWERED : ConflictReason.NOT_ASKED, 'There is no auto-answer awaiting a reply');
       await this.assist.faqs.voteById(em, c.autoAnswerFaqId, viewer.id, helped);
       if (helped) {
-        if (c.status === ConversationStatus.ENDED) throw new Conflict('The conversation has already ended');
+        if (c.status === ConversationStatus.ENDED) throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has already ended');
         c.autoAnswerState = AutoAnswerState.HELPED;
         await this.chat().close(em, afterCommit, c, EndReason.RESOLVED_BY_FAQ);
       } else {

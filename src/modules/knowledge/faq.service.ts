@@ -5,7 +5,7 @@ import { Role, Viewer } from '../../platform/auth/roles';
 import { signedIn, withRole } from '../../platform/auth/scope';
 import { pgArray } from '../../platform/db/arrays';
 import { inTransaction } from '../../platform/db/transaction';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import { Page, paginate } from '../../platform/pagination';
 import { TransitionTable } from '../../platform/state-machine';
@@ -197,7 +197,7 @@ export class FaqService {
     return inTransaction(scope.em, async (em) => {
       const faq = isUuid(id) ? await em.findOne(Faq, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
       if (!faq || !canReadFaq(viewer, faq)) throw new NotFound('FAQ', id);
-      if (faq.status !== FaqStatus.PUBLISHED) throw new Conflict(`The FAQ is ${faq.status}: only published FAQs take feedback`);
+      if (faq.status !== FaqStatus.PUBLISHED) throw new Conflict(ConflictReason.NOT_PUBLISHED, `The FAQ is ${faq.status}: only published FAQs take feedback`);
       await this.vote(em, faq, viewer.id, helpful);
       return faq;
     });

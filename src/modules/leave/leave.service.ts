@@ -6,7 +6,7 @@ import { departmentScope, managesDepartment, withRole } from '../../platform/aut
 import { isBusinessDate } from '../../platform/clock';
 import { lockAgents } from '../../platform/db/agent-locks';
 import { AfterCommit, inTransaction, violatedConstraint } from '../../platform/db/transaction';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
 import { TransitionTable } from '../../platform/state-machine';
 import { isUuid } from '../../platform/ids';
@@ -83,7 +83,7 @@ export class LeaveService implements LeaveLookup {
         await em.flush();
       } catch (err) {
         if (violatedConstraint(err)?.constraint === 'leave_requests_no_overlap') {
-          throw new Conflict('The request overlaps another pending or approved leave of yours');
+          throw new Conflict(ConflictReason.OVERLAP, 'The request overlaps another pending or approved leave of yours');
         }
         throw err;
       }

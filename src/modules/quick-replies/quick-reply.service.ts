@@ -4,7 +4,7 @@ import type { RequestScope } from '../../platform/request-scope';
 import { Role, STAFF, Viewer } from '../../platform/auth/roles';
 import { managesDepartment, withRole } from '../../platform/auth/scope';
 import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { isUuid } from '../../platform/ids';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
@@ -297,7 +297,7 @@ async function flushReply(em: EntityManager): Promise<void> {
   } catch (err) {
     const violated = violatedConstraint(err);
     if (violated && SHORTCUT_INDEXES.has(violated.constraint)) {
-      throw new Conflict('shortcut is already taken', { fields: [{ field: 'shortcut', message: 'is already taken' }] });
+      throw new Conflict(ConflictReason.ALREADY_EXISTS, 'shortcut is already taken', { fields: [{ field: 'shortcut', message: 'is already taken' }] });
     }
     throw err;
   }

@@ -8,7 +8,7 @@ import { addDays, isBusinessDate, shiftInterval } from '../../platform/clock';
 import { pgArray } from '../../platform/db/arrays';
 import { lockAgents } from '../../platform/db/agent-locks';
 import { inTransaction } from '../../platform/db/transaction';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
 import type { AuditService } from '../audit/audit.service';
@@ -203,14 +203,14 @@ export class ScheduleService {
       const departmentOf = new Map(agents.map((a) => [a.id, a.departmentId]));
       for (const s of schedules) {
         if (!managesDepartment(viewer, departmentOf.get(s.agentId) ?? null)) throw new Forbidden('A schedule belongs to another department');
-        if (s.replacedById || s.replacingId) throw new Conflict(`Schedule ${s.id} took part in a swap and is kept for the record`);
+        if (s.replacedById || s.replacingId) throw new Conflict(ConflictReason.KEPT_FOR_RECORD, `Schedule ${s.id} took part in a swap and is kept for the record`);
       }
       // Swap requests (of any status) keep the schedules they name.
       const [named]: Array<{ schedule_id: string }> = await em.execute(
         `SELECT schedule_id FROM swap_steps WHERE schedule_id = ANY(?::uuid[]) LIMIT 1`,
         [pgArray(schedules.map((s) => s.id))],
       );
-      if (named) throw new Conflict(`Schedule ${named.schedule_id} is named in a swap request and is kept for the record`);
+      if (named) throw new Conflict(ConflictReason.KEPT_FOR_RECORD, `Schedule ${named.schedule_id} is named in a swap request and is kept for the record`);
       for (const s of schedules) {
         this.audit.record(em, scope, {
           action: 'schedule.remove',

@@ -3,7 +3,7 @@ import type { RequestScope } from '../../platform/request-scope';
 import { Role, STAFF } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { normaliseTags } from '../../platform/tags';
 import { Department } from '../accounts/department.entity';
 import { isUuid } from '../../platform/ids';
@@ -108,7 +108,7 @@ async function flushShift(em: EntityManager): Promise<void> {
     await em.flush();
   } catch (err) {
     if (violatedConstraint(err)?.constraint === 'shifts_code_key') {
-      throw new Conflict('code is already taken', { fields: [{ field: 'code', message: 'is already taken' }] });
+      throw new Conflict(ConflictReason.ALREADY_EXISTS, 'code is already taken', { fields: [{ field: 'code', message: 'is already taken' }] });
     }
     throw err;
   }

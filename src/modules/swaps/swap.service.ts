@@ -6,7 +6,7 @@ import { Role, STAFF, Viewer } from '../../platform/auth/roles';
 import { managesDepartment, withRole } from '../../platform/auth/scope';
 import { lockAgents } from '../../platform/db/agent-locks';
 import { AfterCommit, inTransaction, violatedConstraint } from '../../platform/db/transaction';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
 import { TransitionTable } from '../../platform/state-machine';
 import { isUuid } from '../../platform/ids';
@@ -56,7 +56,7 @@ export class SwapService {
       const scopeProblems = scopeConflicts(viewer, plan);
       if (scopeProblems.length) throw new Forbidden('You may request swaps you take part in, or (managers) within your department');
       const conflicts = await this.conflicts(em, plan, null);
-      if (conflicts.length) throw new Conflict('The swap has conflicts; see extensions.conflicts (or ask checkSwap)', { conflicts });
+      if (conflicts.length) throw new Conflict(ConflictReason.SCHEDULE_CONFLICTS, 'The swap has conflicts; see extensions.conflicts (or ask checkSwap)', { conflicts });
 
       const people = [...plan.people.values()];
       const swap = em.create(SwapRequest, {
@@ -85,7 +85,7 @@ export class SwapService {
         await em.flush();
       } catch (err) {
         if (violatedConstraint(err)?.constraint === 'swap_steps_one_pending_swap') {
-          throw new Conflict('A schedule of this swap is already in another pending swap');
+          throw new Conflict(ConflictReason.IN_ANOTHER_SWAP, 'A schedule of this swap is already in another pending swap');
         }
         throw err;
       }
@@ -106,7 +106,7 @@ export class SwapService {
       await em.find(Schedule, { id: { $in: steps.map((s) => s.scheduleId) } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } });
       const plan = await resolvePlan(em, { steps: steps.map((s) => ({ scheduleId: s.scheduleId, toAgentId: s.toAgentId })) });
       const conflicts = await this.conflicts(em, plan, swap.id);
-      if (conflicts.length) throw new Conflict('The swap no longer fits the schedules; nothing was changed', { conflicts });
+      if (conflicts.length) throw new Conflict(ConflictReason.SCHEDULE_CONFLICTS, 'The swap no longer fits the schedules; nothing was changed', { conflicts });
 
       const newIds = await applySteps(em, plan, viewer.id);
       for (const [i, step] of steps.entries()) {
@@ -356,7 +356,7 @@ async function applySteps(em: EntityManager, plan: Plan, approverId: string): Pr
     }
   } catch (err) {
     if (violatedConstraint(err)?.constraint === 'schedules_no_overlap') {
-      throw new Conflict('A receiver would work two overlapping schedules; nothing was changed');
+      throw new Conflict(ConflictReason.OVERLAP, 'A receiver would work two overlapping schedules; nothing was changed');
     }
     throw err;
   }

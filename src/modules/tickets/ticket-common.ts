@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { DateTime } from 'luxon';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { managesDepartment } from '../../platform/auth/scope';
-import { Conflict, Forbidden, NotFound } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, NotFound } from '../../platform/errors';
 import { isUuid } from '../../platform/ids';
 import { TransitionTable } from '../../platform/state-machine';
 import { User } from '../accounts/user.entity';
@@ -119,7 +119,7 @@ export function mayUseConversation(viewer: Viewer, c: Conversation): boolean {
 
 export function requireOpen(ticket: Ticket, pastTense: string): void {
   if (!OPEN_STATUSES.includes(ticket.status)) {
-    throw new Conflict(`The ticket is ${ticket.status}: it cannot be ${pastTense}`, { state: ticket.status, action: pastTense });
+    throw new Conflict(ConflictReason.INVALID_STATE, `The ticket is ${ticket.status}: it cannot be ${pastTense}`, { state: ticket.status, action: pastTense });
   }
 }
 

@@ -3,7 +3,7 @@ import type { RequestScope } from '../../platform/request-scope';
 import { Role } from '../../platform/auth/roles';
 import { signedIn, withRole } from '../../platform/auth/scope';
 import { AfterCommit, inTransaction, violatedConstraint } from '../../platform/db/transaction';
-import { Conflict, FieldProblem, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { Conflict, ConflictReason, FieldProblem, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { isUuid } from '../../platform/ids';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
@@ -129,7 +129,7 @@ export class TicketIntakeService {
       if (!mayUseConversation(viewer, conversation)) throw new Forbidden('This conversation is not yours');
       const existing = await em.findOne(Ticket, { conversationId });
       if (existing) {
-        if (!canSee(viewer, existing)) throw new Conflict('This conversation already has a ticket', { ticketId: existing.id });
+        if (!canSee(viewer, existing)) throw new Conflict(ConflictReason.ALREADY_EXISTS, 'This conversation already has a ticket', { ticketId: existing.id });
         return existing;
       }
       const messages = (
@@ -163,7 +163,7 @@ export class TicketIntakeService {
       const ticket = await lockTicket(em, id);
       if (ticket.customerId !== viewer.id) throw new Forbidden('Only the ticket’s customer answers this');
       if (!ticket.autoAnswerFaqId || ticket.autoAnswerState !== AutoAnswerState.ASKED) {
-        throw new Conflict('There is no auto-answer awaiting a reply', { reason: ticket.autoAnswerState ? 'ALREADY_ANSWERED' : 'NOT_ASKED' });
+        throw new Conflict(ticket.autoAnswerState ? ConflictReason.ALREADY_ANSWERED : ConflictReason.NOT_ASKED, 'There is no auto-answer awaiting a reply');
       }
       await this.assist.faqs.voteById(em, ticket.autoAnswerFaqId, viewer.id, helped);
       if (helped) {
@@ -233,7 +233,7 @@ export class TicketIntakeService {
     try {
       await em.flush();
     } catch (err) {
-      if (violatedConstraint(err)?.constraint === 'tickets_conversation_key') throw new Conflict('This conversation already has a ticket');
+      if (violatedConstraint(err)?.constraint === 'tickets_conversation_key') throw new Conflict(ConflictReason.ALREADY_EXISTS, 'This conversation already has a ticket');
       throw err;
     }
     return ticket;

@@ -2,7 +2,7 @@ import type { RequestScope } from '../../platform/request-scope';
 import { Role, STAFF } from '../../platform/auth/roles';
 import { signedIn, withRole } from '../../platform/auth/scope';
 import { inTransaction } from '../../platform/db/transaction';
-import { Conflict, Forbidden, InvalidInput } from '../../platform/errors';
+import { Conflict, ConflictReason, Forbidden, InvalidInput } from '../../platform/errors';
 import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
 import { applyRating, checkRating, MAX_SCORE, requireRater } from '../conversations/rating.policy';
@@ -61,11 +61,11 @@ export class TicketWorkflowService {
       if (!agent || agent.role !== Role.AGENT || !agent.active) throw new InvalidInput('agentId', 'must be an active agent');
       if (viewer.role === Role.MANAGER && agent.departmentId !== viewer.departmentId) throw new Forbidden('Managers assign to the agents of their own department');
       TICKET_FLOW.next(ticket.status, 'assign');
-      if (ticket.assigneeId === agent.id) throw new Conflict(`The ticket is already assigned to ${agent.displayName}`);
+      if (ticket.assigneeId === agent.id) throw new Conflict(ConflictReason.ALREADY_ASSIGNED, `The ticket is already assigned to ${agent.displayName}`);
       const load = await this.assignment.lockedLoad(em, agent);
       const limit = this.assignment.agentLimit;
       if (load >= limit) {
-        throw new Conflict(`${agent.displayName} already holds ${load} open tickets (the limit is ${limit})`, { reason: 'AGENT_AT_LIMIT' });
+        throw new Conflict(ConflictReason.AGENT_AT_LIMIT, `${agent.displayName} already holds ${load} open tickets (the limit is ${limit})`);
       }
       if (ticket.assigneeId) freed = (await em.findOne(User, { id: ticket.assigneeId }, { fields: ['departmentId'] }))?.departmentId ?? null;
       this.assignment.applyAssignment(em, afterCommit, scope, ticket, agent, false);
@@ -87,7 +87,7 @@ export class TicketWorkflowService {
       requireOpen(ticket, 'escalated');
       const from = ticket.priority;
       const to = STEP_UP[from];
-      if (!to) throw new Conflict(`The ticket is already ${from}, the highest priority: it cannot be escalated`, { reason: 'TOP_PRIORITY' });
+      if (!to) throw new Conflict(ConflictReason.TOP_PRIORITY, `The ticket is already ${from}, the highest priority: it cannot be escalated`);
       ticket.priority = to;
       computeDue(this.settings, ticket, { firstResponse: true, resolution: true });
       ticket.escalationCount += 1;
@@ -164,7 +164,10 @@ export class TicketWorkflowService {
       const now = new Date();
       const windowEnds = new Date(ticket.resolvedAt!.getTime() + this.settings.reopenWindowDays * 86_400_000);
       if (now > windowEnds) {
-        throw new Conflict(`The ticket was resolved more than ${this.settings.reopenWindowDays} day(s) ago: it can no longer be reopened`, { reason: 'REOPEN_WINDOW_PASSED' });
+        throw new Conflict(
+          ConflictReason.REOPEN_WINDOW_PASSED,
+          `The ticket was resolved more than ${this.settings.reopenWindowDays} day(s) ago: it can no longer be reopened`,
+        );
       }
       ticket.status = status;
       ticket.reopenedAt = now;
@@ -212,7 +215,7 @@ export class TicketWorkflowService {
       const ticket = await lockTicket(em, id);
       if (!canSee(viewer, ticket)) throw new Forbidden('This ticket is not yours');
       if (viewer.role === Role.CUSTOMER && internal) throw new Forbidden('Customers do not write internal notes');
-      if (ticket.status === TicketStatus.CLOSED) throw new Conflict('The ticket is CLOSED: it takes no more comments', { state: ticket.status, action: 'comment' });
+      if (ticket.status === TicketStatus.CLOSED) throw new Conflict(ConflictReason.INVALID_STATE, 'The ticket is CLOSED: it takes no more comments', { state: ticket.status, action: 'comment' });
       const comment = em.create(TicketComment, { ticketId: ticket.id, authorId: viewer.id, authorRole: viewer.role, body: text, internal });
       const staff = viewer.role !== Role.CUSTOMER;
       if (staff && !internal && !ticket.firstResponseAt && ticket.isOpen) ticket.firstResponseAt = comment.createdAt;
@@ -233,7 +236,7 @@ export class TicketWorkflowService {
       const ticket = await lockTicket(em, id);
       requireRater(viewer, ticket, 'ticket');
       if (ticket.status !== TicketStatus.RESOLVED && ticket.status !== TicketStatus.CLOSED) {
-        throw new Conflict(`The ticket is ${ticket.status}: only a resolved or closed ticket is rated`, { state: ticket.status, action: 'rate' });
+        throw new Conflict(ConflictReason.INVALID_STATE, `The ticket is ${ticket.status}: only a resolved or closed ticket is rated`, { state: ticket.status, action: 'rate' });
       }
       applyRating(ticket, rating, 'ticket');
       this.trail.record(em, scope, ticket, { action: 'ticket.rate', targetType: 'Ticket', targetId: ticket.id, summary: `Rated ${rating.score}/${MAX_SCORE}`, comment: rating.comment });

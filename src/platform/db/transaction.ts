@@ -1,5 +1,5 @@
 import { EntityManager, IsolationLevel } from '@mikro-orm/postgresql';
-import { Conflict } from '../errors';
+import { Conflict, ConflictReason } from '../errors';
 
 export type AfterCommit = (fn: () => unknown) => void;
 
@@ -31,7 +31,7 @@ export async function inTransaction<T>(
           await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
           continue;
         }
-        throw new Conflict('The change collided with a concurrent one; try again');
+        throw new Conflict(ConflictReason.CONCURRENT_CHANGE, 'The change collided with a concurrent one; try again');
       }
       throw err;
     }
