@@ -72,7 +72,7 @@ export class KeyRotation {
   async status(em: EntityManager): Promise<EncryptionStatusView> {
     const [uses, [totals]] = await Promise.all([
       em.execute<Array<{ key_id: string; n: number }>>(`SELECT master_key_id AS key_id, count(*)::int AS n FROM data_keys WHERE wrapped IS NOT NULL GROUP BY 1 ORDER BY 1`),
-      em.execute<Array<{ destroyed: number; last: Date | null }>>(`SELECT count(*) FILTER (WHERE wrapped IS NULL)::int AS destroyed, max(rewrapped_at) AS last FROM data_keys`),
+      em.execute<Array<{ destroyed: number; last: string | null }>>(`SELECT count(*) FILTER (WHERE wrapped IS NULL)::int AS destroyed, max(rewrapped_at) AS last FROM data_keys`),
     ]);
     const keyring = this.keys.keyring;
     const masterKeys = uses.map((u) => ({ keyId: u.key_id, dataKeys: u.n }));
@@ -83,7 +83,7 @@ export class KeyRotation {
       dataKeys: masterKeys.reduce((n, m) => n + m.dataKeys, 0),
       pendingRewrap: masterKeys.filter((m) => m.keyId !== keyring.currentId).reduce((n, m) => n + m.dataKeys, 0),
       destroyedDataKeys: totals.destroyed,
-      lastRewrappedAt: totals.last,
+      lastRewrappedAt: totals.last ? new Date(totals.last) : null,
     };
   }
 }
