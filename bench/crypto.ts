@@ -106,7 +106,7 @@ export async function run(): Promise<void> {
       ] as const) {
         const { latencies, seconds } = await phase(text);
         latencies.sort((a, b) => a - b);
-        results[kind].push({ p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), perSecond: sends / seconds });
+        results[kind].push({ p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: sends / seconds });
       }
     }
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];

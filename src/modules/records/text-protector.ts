@@ -46,11 +46,21 @@ export class TextProtector {
     return maskText(text, this.detector.rules);
   }
 
-  /** `combined` is the text detection reads (a ticket's subject and description together). */
-  async protect(table: string, rowId: string, subjectId: string | null, originals: Record<string, string>, combined: string): Promise<ProtectedText> {
+  /**
+   * `combined` is the text detection reads (a ticket's subject and description together); `subject` is only
+   * looked up when there is something to seal.
+   */
+  async protect(
+    table: string,
+    rowId: string,
+    subject: string | null | (() => Promise<string | null>),
+    originals: Record<string, string>,
+    combined: string,
+  ): Promise<ProtectedText> {
     const types = this.detector.types(combined);
     if (!types.length) return { types, masked: originals, sealed: null };
     const masked = Object.fromEntries(Object.entries(originals).map(([k, v]) => [k, this.mask(v)]));
+    const subjectId = typeof subject === 'function' ? await subject() : subject;
     // A forgotten subject has no key: the masked text is stored and the original is not kept at all.
     const key = subjectId ? await this.keys.forSubject(subjectId) : null;
     if (!key) return { types, masked, sealed: null };
@@ -60,14 +70,8 @@ export class TextProtector {
 
   /** Protects an entity the ORM is about to write (its text properties are originals): sets piiTypes, masks, seals. */
   async protectRow(source: PiiSource, row: Parameters<PiiSource['text']>[0], em: EntityManager): Promise<void> {
-    const text = source.text(row);
-    if (!this.detector.types(text).length) {
-      row.piiTypes = [];
-      row.sealed = null;
-      return;
-    }
     const originals = Object.fromEntries(source.properties.map((p) => [p, String(row[p as keyof typeof row] ?? '')]));
-    const p = await this.protect(source.table, row.id, await source.subject(row, em), originals, text);
+    const p = await this.protect(source.table, row.id, () => source.subject(row, em), originals, source.text(row));
     row.piiTypes = p.types;
     Object.assign(row, p.masked);
     row.sealed = p.sealed;
@@ -75,8 +79,7 @@ export class TextProtector {
 
   /** A chat message about to be appended by the sender (the subject is the conversation's customer). */
   async protectMessage(sender: Viewer, conversationId: string, messageId: string, content: string): Promise<ProtectedText> {
-    if (!this.detector.types(content).length) return { types: [], masked: { content }, sealed: null };
-    const subject = sender.role === Role.CUSTOMER ? sender.id : await this.customerOfConversation(conversationId);
+    const subject = sender.role === Role.CUSTOMER ? sender.id : () => this.customerOfConversation(conversationId);
     return this.protect('messages', messageId, subject, { content }, content);
   }
 
