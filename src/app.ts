@@ -95,11 +95,12 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
 
     const jobs = new JobQueue(databaseUrl, logger, config.jobs);
     const services = createServices({ config, logger, metrics, orm, pubsub, redis, jobs, keyring, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
-    // A keyring without a master key that still wraps data keys would leave their texts unreadable: refuse it.
-    const missing = await services.dataKeys.missingMasterKeys(orm.em.fork());
-    if (missing.length) {
-      const which = missing.map((m) => `${m.keyId} (wraps ${m.dataKeys} data keys)`).join(', ');
-      throw new ConfigError(`Invalid configuration:\n  ENCRYPTION_KEYS: lacks master key ${which}; add it back beside the current key until key rotation has re-wrapped them (see encryptionStatus)`);
+    // A keyring lacking a master key still in use, or with another key under a used id, would leave texts unreadable.
+    const keyProblems = await services.dataKeys.keyringProblems(orm.em.fork());
+    if (keyProblems.length) {
+      throw new ConfigError(
+        `Invalid configuration:\n  ENCRYPTION_KEYS: ${keyProblems.join('; ')}. Give every process the same keyring, and keep a key until key rotation has re-wrapped its data keys (see encryptionStatus)`,
+      );
     }
     // A generated password is kept in DATA_DIR until this start has completed: a start that fails after
     // creating the account (the port is taken, say) shows it again next time instead of losing it.

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { CreateTicketDocument, EncryptionStatusDocument, HeartbeatDocument, PiiSendMessageDocument, RequestServiceDocument, RevealTextDocument } from '../generated/graphql';
 import { createTestDatabase, startTestApp, TestApp, testEnv } from '../support/harness';
@@ -33,6 +35,24 @@ describe('ENCRYPTION_KEYS', () => {
   });
 });
 
+describe('a keyring generated into DATA_DIR', () => {
+  it('is made once when ENCRYPTION_KEYS is unset and used again by the next start', async () => {
+    const first = await startTestApp({ env: { ENCRYPTION_KEYS: '' } });
+    const dataDir = first.services.config.dataDir;
+    const kept = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as { encryptionKeys: string };
+    expect(kept.encryptionKeys).toMatch(/^k1:[A-Za-z0-9+/]{43}=$/);
+    const customer = await first.createUser({ role: 'CUSTOMER' });
+    const ticket = (await first.data(CreateTicketDocument, { input: { subject: `回电 ${PHONE}`, description: '', category: '技术支持' } } as never, customer.token)).createTicket;
+    await first.stop();
+    const again = await startTestApp({ databaseUrl: first.databaseUrl, env: { ENCRYPTION_KEYS: '', DATA_DIR: dataDir } });
+    try {
+      expect((await again.data(RevealTextDocument, { kind: 'TICKET_SUBJECT', id: ticket.id, reason: '重启后核对' } as never, await again.adminToken())).revealText).toBe(`回电 ${PHONE}`);
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
 describe('key rotation', () => {
   const apps: TestApp[] = [];
   afterAll(() => Promise.all(apps.map((a) => a.stop())));
@@ -61,6 +81,8 @@ describe('key rotation', () => {
     await stop(first);
 
     await expect(startTestApp({ databaseUrl, env: { ENCRYPTION_KEYS: `k2:${K2}` } })).rejects.toThrow(/ENCRYPTION_KEYS: lacks master key k1 \(wraps 451 data keys\)/);
+    // Another key under the same id (a process that generated its own keyring) is refused as well.
+    await expect(startTestApp({ databaseUrl, env: { ENCRYPTION_KEYS: `k1:${K2}` } })).rejects.toThrow(/ENCRYPTION_KEYS: key k1 is not the key k1 this database was written with/);
 
     const [a, b] = [await start(databaseUrl, `k1:${K1},k2:${K2}`), await start(databaseUrl, `k1:${K1},k2:${K2}`)];
     const before = (await a.data(EncryptionStatusDocument, {}, await a.adminToken())).encryptionStatus;
@@ -82,6 +104,39 @@ describe('key rotation', () => {
     // Nothing refers to k1 any more: it can be removed.
     const last = await start(databaseUrl, `k2:${K2}`);
     expect((await last.data(RevealTextDocument, { kind: 'TICKET_SUBJECT', id: ticket.id, reason: '移除旧密钥后核对' } as never, await last.adminToken())).revealText).toBe(`回电 ${PHONE}`);
+  });
+});
+
+describe('data keys under concurrency', () => {
+  let app: TestApp;
+  let other: TestApp;
+  afterAll(() => Promise.all([app?.stop(), other?.stop()]));
+
+  it('two processes asked at once for a new subject’s key agree on one key; reveals racing an erasure answer original or masked, never an error', async () => {
+    const env = { RATE_REVEAL_TEXT_PER_HOUR: '1000', ENCRYPTION_KEYS: `k1:${K1}` };
+    app = await startTestApp({ env });
+    other = await startTestApp({ databaseUrl: app.databaseUrl, env });
+    const subject = randomUUID();
+    const keys = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? app : other).services.dataKeys.forSubject(subject)));
+    expect(new Set(keys.map((k) => k!.id)).size).toBe(1);
+    expect(new Set(keys.map((k) => k!.key.toString('hex'))).size).toBe(1);
+    const [{ n }] = await app.services.orm.em.fork().execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM data_keys WHERE subject_id = ?`, [subject]);
+    expect(n).toBe(1);
+
+    const customer = await app.createUser({ role: 'CUSTOMER' });
+    const ticket = (await app.data(CreateTicketDocument, { input: { subject: `回电 ${PHONE}`, description: '', category: '技术支持' } } as never, customer.token)).createTicket;
+    const admin = await app.adminToken();
+    const reveal = () => app.exec(RevealTextDocument, { kind: 'TICKET_SUBJECT' as never, id: ticket.id, reason: '并发核对' }, admin);
+    const [forgot, ...reveals] = await Promise.all([
+      other.exec(`mutation ($id: ID!) { forgetCustomer(userId: $id, reason: "并发删除") }`, { id: customer.id }, await other.adminToken()),
+      ...Array.from({ length: 10 }, reveal),
+    ]);
+    expect(forgot.errors).toBeUndefined();
+    for (const r of reveals) {
+      expect(r.errors).toBeUndefined();
+      expect([`回电 ${PHONE}`, '回电 138****5678']).toContain(r.data!.revealText);
+    }
+    expect((await reveal()).data!.revealText).toBe('回电 138****5678');
   });
 });
 

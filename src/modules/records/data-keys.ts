@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LRUCache } from 'lru-cache';
 import { decrypt, encrypt, Keyring } from './keyring';
@@ -84,12 +84,25 @@ export class DataKeyStore {
     this.cache.delete(subjectId);
   }
 
-  /** The master key ids that wrap at least one data key but are not in the keyring (start-up refuses them). */
-  async missingMasterKeys(em: EntityManager): Promise<Array<{ keyId: string; dataKeys: number }>> {
+  /**
+   * What makes the keyring unusable with this database, for start-up to refuse (empty: fine): a master key id
+   * that still wraps data keys but is missing, or a key given under an id whose recorded check value differs
+   * (another key than the one that wrapped them). Records the check values of the keyring's new ids.
+   */
+  async keyringProblems(em: EntityManager): Promise<string[]> {
+    const checks = [...this.keyring.keys].map(([id, key]) => ({ id, check: createHmac('sha256', key).update('shiftdesk master key check').digest() }));
+    for (const c of checks) {
+      await em.execute(`INSERT INTO master_key_checks (key_id, check_value) VALUES (?, ?) ON CONFLICT (key_id) DO NOTHING`, [c.id, c.check]);
+    }
+    const stored = await em.execute<Array<{ key_id: string; check_value: Buffer }>>(`SELECT key_id, check_value FROM master_key_checks`);
+    const problems = checks
+      .filter((c) => stored.some((s) => s.key_id === c.id && !s.check_value.equals(c.check)))
+      .map((c) => `key ${c.id} is not the key ${c.id} this database was written with`);
     const used = await em.execute<Array<{ master_key_id: string; n: number }>>(
       `SELECT master_key_id, count(*)::int AS n FROM data_keys WHERE wrapped IS NOT NULL GROUP BY master_key_id`,
     );
-    return used.filter((u) => !this.keyring.keys.has(u.master_key_id)).map((u) => ({ keyId: u.master_key_id, dataKeys: u.n }));
+    for (const u of used.filter((u) => !this.keyring.keys.has(u.master_key_id))) problems.push(`lacks master key ${u.master_key_id} (wraps ${u.n} data keys)`);
+    return problems;
   }
 
   /** Re-wraps a data key (rotation): same data key, wrapped by the current master key. */
