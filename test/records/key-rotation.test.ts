@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { CreateTicketDocument, EncryptionStatusDocument, HeartbeatDocument, PiiSendMessageDocument, RequestServiceDocument, RevealTextDocument } from '../generated/graphql';
+import { Client as PgClient } from 'pg';
 import { createTestDatabase, startTestApp, TestApp, testEnv } from '../support/harness';
 
 const K1 = randomBytes(32).toString('base64');
@@ -137,6 +138,28 @@ describe('data keys under concurrency', () => {
       expect([`回电 ${PHONE}`, '回电 138****5678']).toContain(r.data!.revealText);
     }
     expect((await reveal()).data!.revealText).toBe('回电 138****5678');
+  });
+
+  it('rotation skips the data keys a crashed process held, and a later run re-wraps them', async () => {
+    for (let i = 0; i < 30; i++) await app.services.dataKeys.forSubject(randomUUID());
+    const rotating = await startTestApp({ databaseUrl: app.databaseUrl, env: { ENCRYPTION_KEYS: `k1:${K1},k2:${K2};current=k2` } });
+    const crashed = new PgClient({ connectionString: app.databaseUrl });
+    await crashed.connect();
+    try {
+      // A process mid-batch: five rows locked by its uncommitted transaction.
+      await crashed.query('BEGIN');
+      const held = await crashed.query(`SELECT id FROM data_keys WHERE master_key_id = 'k1' ORDER BY id LIMIT 5 FOR UPDATE`);
+      expect(held.rowCount).toBe(5);
+      await rotating.services.keyRotation.run();
+      const status = async () => (await rotating.data(EncryptionStatusDocument, {}, await rotating.adminToken())).encryptionStatus;
+      expect((await status()).pendingRewrap).toBe(5);
+      await crashed.query('ROLLBACK'); // the crash: its batch is lost, its rows free again
+      await rotating.services.keyRotation.run();
+      expect(await status()).toMatchObject({ pendingRewrap: 0, masterKeys: [{ keyId: 'k2' }] });
+    } finally {
+      await crashed.end();
+      await rotating.stop();
+    }
   });
 });
 
