@@ -908,6 +908,8 @@ interface Infra {
   dataDir: string;
 }
 
+const BENCH_ENCRYPTION_KEYS = `k1:${randomBytes(32).toString('base64')}`;
+
 const INBOX = `subscription Inbox { inbox { type conversationId message { id seq senderRole content createdAt } at } }`;
 const EVENTS = `subscription Events($conversationId: ID!) {
   conversationEvents(conversationId: $conversationId) { type conversationId message { id seq senderRole content createdAt } at } }`;
@@ -921,6 +923,8 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     DATABASE_URL: opts.databaseUrl,
     DATA_DIR: mkdtempSync(path.join(infra.dataDir, `server-${n}-`)),
     JWT_SECRET: infra.jwtSecret,
+    // Every process of a cluster needs the same keyring (start-up refuses another key under a used id).
+    ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS,
     ADMIN_PASSWORD,
     LOG_LEVEL: 'warn',
     ROUTING_REQUIRE_SHIFT: 'false',

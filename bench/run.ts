@@ -39,6 +39,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'personal-data detector: precision/recall per type on the labelled corpus, cost per 200-character message; beside naive patterns',
     load: async () => require('./pii') as BenchmarkModule,
   },
+  crypto: {
+    description: 'encryption at rest per message: detect + mask + AES-256-GCM seal in process beside detection alone; sendMessage over HTTP with and without personal data',
+    load: async () => require('./crypto') as BenchmarkModule,
+  },
   tickets: {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { parseKeyring } from '../src/modules/records/keyring';
 import { JobQueue } from '../src/platform/jobs/job-queue';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
   const password = process.env.DEMO_PASSWORD || DEFAULT_DEMO_PASSWORD;
   if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`DEMO_PASSWORD must be at least ${MIN_PASSWORD_LENGTH} characters`);
 
-  const needsLocalSecrets = !config.jwtSecret || !config.databaseUrl;
+  const needsLocalSecrets = !config.jwtSecret || !config.databaseUrl || !config.encryption.keyring;
   const secrets = needsLocalSecrets ? loadLocalSecrets(config.dataDir) : null;
   const db = await openDatabase(config, secrets?.pgPassword ?? null, logger);
   let orm: MikroORM | null = null;
@@ -163,6 +164,7 @@ async function main(): Promise<void> {
       orm,
       pubsub: createMemoryPubSub(),
       redis: null,
+      keyring: config.encryption.keyring ?? parseKeyring(secrets!.encryptionKeys),
       // The seed queues no background jobs: a queue that never starts.
       jobs: new JobQueue(db.url, logger, config.jobs),
       jwtSecret: config.jwtSecret ?? secrets!.jwtSecret,

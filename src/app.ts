@@ -1,6 +1,7 @@
 import path from 'node:path';
 import Redis, { RedisOptions } from 'ioredis';
-import type { Config } from './config';
+import { Config, ConfigError } from './config';
+import { parseKeyring } from './modules/records/keyring';
 import { connectOrm, migrate } from './platform/db/orm';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './platform/db/embedded-postgres';
 import { JobQueue } from './platform/jobs/job-queue';
@@ -37,8 +38,9 @@ export interface ShiftDesk {
 export async function startShiftDesk(config: Config, opts: { logger?: Logger; metrics?: Metrics } = {}): Promise<ShiftDesk> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = opts.metrics ?? new Metrics();
-  const needsLocalSecrets = !config.jwtSecret || !config.databaseUrl;
+  const needsLocalSecrets = !config.jwtSecret || !config.databaseUrl || !config.encryption.keyring;
   const secrets = needsLocalSecrets ? loadLocalSecrets(config.dataDir) : null;
+  const keyring = config.encryption.keyring ?? parseKeyring(secrets!.encryptionKeys);
 
   let embedded: EmbeddedDatabase | null = null;
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -92,7 +94,14 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     }
 
     const jobs = new JobQueue(databaseUrl, logger, config.jobs);
-    const services = createServices({ config, logger, metrics, orm, pubsub, redis, jobs, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
+    const services = createServices({ config, logger, metrics, orm, pubsub, redis, jobs, keyring, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
+    // A keyring lacking a master key still in use, or with another key under a used id, would leave texts unreadable.
+    const keyProblems = await services.dataKeys.keyringProblems(orm.em.fork());
+    if (keyProblems.length) {
+      throw new ConfigError(
+        `Invalid configuration:\n  ENCRYPTION_KEYS: ${keyProblems.join('; ')}. Give every process the same keyring, and keep a key until key rotation has re-wrapped its data keys (see encryptionStatus)`,
+      );
+    }
     // A generated password is kept in DATA_DIR until this start has completed: a start that fails after
     // creating the account (the port is taken, say) shows it again next time instead of losing it.
     const fromEarlierStart = readKeptFirstAdminPassword(config.dataDir);
@@ -111,6 +120,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     services.tickets.start(services.scheduler);
     services.uploads.start(services.scheduler, config.uploads, () => orm.em.fork());
     services.piiBackfill.start(services.scheduler);
+    services.keyRotation.start(services.scheduler);
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
     // After every service has defined its kinds of job; stopped before the ORM and the database.

@@ -7,6 +7,8 @@ import dotenv from 'dotenv';
 import { ClassifierRules, parseClassifierRules } from './modules/knowledge/classifier';
 import { KnowledgeSettings, parseKnowledgeSettings, readJsonFile, shippedConfigFile } from './modules/knowledge/knowledge.settings';
 import { parsePiiRules, PiiRules } from './modules/records/pii-rules';
+import { Keyring, parseKeyring } from './modules/records/keyring';
+import { Role } from './platform/auth/roles';
 import { parseBusinessHours, parseSlaPolicy, parseTicketCategories, TicketSettings } from './modules/tickets/ticket.settings';
 
 const timeZone = makeValidator<string>((value) => {
@@ -128,6 +130,10 @@ const spec = {
   AUTO_ANSWER_THRESHOLD: fraction({ default: 0.8, desc: 'a first message or new ticket whose best FAQ scores at least this (0–1) is answered with it at once' }),
   CLASSIFIER_RULES_FILE: str({ default: '', desc: 'classifyMessage keywords, patterns and rules (JSON); empty: the shipped config/classifier.json' }),
   PII_RULES_FILE: str({ default: '', desc: 'personal-data rules: patterns, checks and mask shapes per type (JSON); empty: the shipped config/pii.json' }),
+  ENCRYPTION_KEYS: str({ default: '', desc: 'master keys wrapping the per-customer data keys: k1:<base64 of 32 bytes>,k2:…;current=k2 (default current: the last); generated once into DATA_DIR when unset' }),
+  REVEAL_ROLES: str({ default: 'CUSTOMER,MANAGER,ADMIN', desc: 'roles that may call revealText (each in its scope); add AGENT to let agents reveal texts of their own conversations and tickets' }),
+  REVEAL_AGENT_DEPARTMENTS: str({ default: '', desc: 'with AGENT in REVEAL_ROLES: codes of the departments whose agents may reveal; empty: every department' }),
+  RATE_REVEAL_TEXT_PER_HOUR: positiveInt({ default: 60, desc: 'revealText calls per user and hour' }),
   TICKET_CATEGORIES: str({ default: '', desc: 'JSON {"技术支持": "technical", …}: ticket category → department code; empty: the built-in map' }),
   TICKET_SLA: str({ default: '', desc: 'JSON {"urgent": {"firstResponse": 5, "resolution": 60}, …} in minutes; priorities left out keep their defaults' }),
   TICKET_BUSINESS_HOURS: str({ default: '', desc: 'JSON {"weekdays": [1,2,3,4,5], "hours": ["09:00-18:00"], "holidays": [], "zone": …}; empty: SLAs run 24×7' }),
@@ -184,6 +190,8 @@ export type Config = Readonly<{
   knowledge: KnowledgeSettings & { configFile: string; engine: 'jieba' | 'intl'; autoAnswerThreshold: number };
   classifier: { rulesFile: string; rules: ClassifierRules };
   pii: { rulesFile: string; rules: PiiRules };
+  /** keyring null: ENCRYPTION_KEYS unset, the generated one in DATA_DIR is used (app.ts). */
+  encryption: { keyring: Keyring | null; revealRoles: Role[]; revealAgentDepartments: string[]; revealPerHour: number };
   tickets: TicketSettings;
   jobs: { pollingIntervalSeconds: number };
   uploads: { sweepEveryMs: number; orphanGraceMs: number };
@@ -212,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const piiRulesFile = e.PII_RULES_FILE ? path.resolve(e.PII_RULES_FILE) : shippedConfigFile('pii.json');
   const piiRules = fromFile('PII_RULES_FILE', piiRulesFile, parsePiiRules);
   const tickets = ticketSettings(e);
+  const encryption = encryptionSettings(e);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -267,6 +276,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     knowledge: { ...knowledge, configFile: knowledgeFile, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl', autoAnswerThreshold: e.AUTO_ANSWER_THRESHOLD },
     classifier: { rulesFile, rules: classifierRules },
     pii: { rulesFile: piiRulesFile, rules: piiRules },
+    encryption,
     tickets,
     jobs: { pollingIntervalSeconds: e.JOB_POLL_SECONDS },
     uploads: { sweepEveryMs: e.UPLOAD_SWEEP_SECONDS * 1000, orphanGraceMs: e.UPLOAD_ORPHAN_GRACE_SECONDS * 1000 },
@@ -284,6 +294,23 @@ function fromFile<T>(variable: string, file: string, parse: (raw: unknown, sourc
   } catch (err) {
     throw new ConfigError(`Invalid configuration:\n  ${variable}: ${(err as Error).message}`);
   }
+}
+
+/** ENCRYPTION_KEYS and the REVEAL_* variables; every bad one is named in one ConfigError. */
+function encryptionSettings(e: { ENCRYPTION_KEYS: string; REVEAL_ROLES: string; REVEAL_AGENT_DEPARTMENTS: string; RATE_REVEAL_TEXT_PER_HOUR: number }): Config['encryption'] {
+  const problems: string[] = [];
+  let keyring: Keyring | null = null;
+  try {
+    keyring = e.ENCRYPTION_KEYS.trim() ? parseKeyring(e.ENCRYPTION_KEYS) : null;
+  } catch (err) {
+    problems.push(`ENCRYPTION_KEYS: ${(err as Error).message}`);
+  }
+  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  const roles = list(e.REVEAL_ROLES);
+  const unknown = roles.filter((r) => !Object.values(Role).includes(r as Role));
+  if (unknown.length) problems.push(`REVEAL_ROLES: not a role: ${unknown.join(', ')} (${Object.values(Role).join(', ')})`);
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return { keyring, revealRoles: roles as Role[], revealAgentDepartments: list(e.REVEAL_AGENT_DEPARTMENTS), revealPerHour: e.RATE_REVEAL_TEXT_PER_HOUR };
 }
 
 /** The TICKET_* variables; every bad one is named in one ConfigError. */

@@ -30,8 +30,14 @@ import { FaqService } from './modules/knowledge/faq.service';
 import { MessageClassifier } from './modules/knowledge/classifier';
 import { TicketService } from './modules/tickets/ticket.service';
 import { PiiDetector } from './modules/records/pii-detector';
-import { PiiTagger } from './modules/records/pii-tagger';
+import { PiiTagger, RecordTextMasker } from './modules/records/pii-tagger';
 import { PiiBackfill } from './modules/records/pii-backfill';
+import { DataKeyStore } from './modules/records/data-keys';
+import { TextProtector } from './modules/records/text-protector';
+import { KeyRotation } from './modules/records/key-rotation';
+import { RevealService } from './modules/records/reveal.service';
+import { ErasureService } from './modules/records/erasure.service';
+import type { Keyring } from './modules/records/keyring';
 import type { JobQueue } from './platform/jobs/job-queue';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
@@ -74,8 +80,17 @@ export interface Services {
   tickets: TicketService;
   /** Finds personal data in texts (PII_RULES_FILE); the ORM's PiiTagger fills piiTypes with it on every write. */
   pii: PiiDetector;
-  /** Fills piiTypes of rows stored before detection existed. */
+  /** Masks and seals rows stored before protection existed. */
   piiBackfill: PiiBackfill;
+  /** Per-subject data keys, wrapped by the master keys of ENCRYPTION_KEYS (cached unwrapped). */
+  dataKeys: DataKeyStore;
+  /** Masks texts with personal data and seals their originals; opens them for revealText. */
+  protector: TextProtector;
+  /** Re-wraps data keys with the current master key; encryptionStatus. */
+  keyRotation: KeyRotation;
+  reveal: RevealService;
+  /** forgetCustomer (crypto-shredding) and requestDataErasure. */
+  erasure: ErasureService;
   scheduler: Scheduler;
 }
 
@@ -87,11 +102,17 @@ export function createServices(deps: {
   pubsub: PubSubPort;
   redis: Redis | null;
   jobs: JobQueue;
+  keyring: Keyring;
   jwtSecret: string;
 }): Services {
+  const { keyring, ...shared } = deps;
   const pii = new PiiDetector(deps.config.pii.rules);
-  deps.orm.em.getEventManager().registerSubscriber(new PiiTagger(pii));
-  const piiBackfill = new PiiBackfill(pii, () => deps.orm.em.fork(), deps.logger);
+  const dataKeys = new DataKeyStore(keyring, () => deps.orm.em.fork());
+  const protector = new TextProtector(pii, dataKeys, deps.metrics, deps.logger, () => deps.orm.em.fork());
+  deps.orm.em.getEventManager().registerSubscriber(new PiiTagger(protector));
+  deps.orm.em.getEventManager().registerSubscriber(new RecordTextMasker(deps.config.pii.rules));
+  const piiBackfill = new PiiBackfill(protector, () => deps.orm.em.fork(), deps.logger);
+  const keyRotation = new KeyRotation(dataKeys, () => deps.orm.em.fork(), deps.logger);
   const tokens = new TokenService(deps.jwtSecret, deps.config.jwtTtl);
   const sessions = new SessionCache(tokens, deps.pubsub, deps.redis, deps.logger, { ttlMs: deps.config.sessionCacheMs });
   const limiters = new RateLimiters(deps.redis);
@@ -117,7 +138,7 @@ export function createServices(deps: {
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
-  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics), pii);
+  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics), protector);
   routing.useChat(chat);
   const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
     deps.orm.em.fork(),
@@ -125,6 +146,8 @@ export function createServices(deps: {
   const shiftHandover = new ShiftHandoverService(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
+  const reveal = new RevealService(protector, audit, limiters, deps.config.encryption);
+  const erasure = new ErasureService(dataKeys, accounts, audit, notifications, limiters);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
+  return { ...shared, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
 }

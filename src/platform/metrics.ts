@@ -38,6 +38,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly sealedTextFailures = new Counter({
+    name: 'shiftdesk_sealed_text_failures_total',
+    help: 'Sealed originals of personal data that failed authentication (tampered, or sealed under another key): shown masked',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Present at 0 from the start, so an alert on any increase has a series to compare with.

@@ -5,6 +5,8 @@ import path from 'node:path';
 export interface LocalSecrets {
   jwtSecret: string;
   pgPassword: string;
+  /** The keyring used when ENCRYPTION_KEYS is unset, in its format (records/keyring.ts): one 32-byte key, k1. */
+  encryptionKeys: string;
 }
 
 /** Secrets generated once on first start and kept in DATA_DIR, so restarts keep tokens and the database valid. */
@@ -15,8 +17,9 @@ export function loadLocalSecrets(dataDir: string): LocalSecrets {
   const secrets: LocalSecrets = {
     jwtSecret: existing.jwtSecret ?? randomBytes(48).toString('base64url'),
     pgPassword: existing.pgPassword ?? randomBytes(24).toString('base64url'),
+    encryptionKeys: existing.encryptionKeys ?? `k1:${randomBytes(32).toString('base64')}`,
   };
-  if (existing.jwtSecret !== secrets.jwtSecret || existing.pgPassword !== secrets.pgPassword) {
+  if (existing.jwtSecret !== secrets.jwtSecret || existing.pgPassword !== secrets.pgPassword || existing.encryptionKeys !== secrets.encryptionKeys) {
     writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   }
   return secrets;

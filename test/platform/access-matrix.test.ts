@@ -9,6 +9,10 @@ import { ServicePriority } from '../../src/modules/conversations/queue-policy';
 import { authChecker } from '../../src/platform/auth/auth-checker';
 import { createMemoryPubSub } from '../../src/platform/realtime/pubsub';
 import {
+  EncryptionStatusDocument,
+  ForgetCustomerDocument,
+  RequestDataErasureDocument,
+  RevealTextDocument,
   AuditLogDocument,
   CreateDepartmentDocument,
   CreateUserDocument,
@@ -384,7 +388,34 @@ const ACCESS: Access[] = [
   { operation: 'ticket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(TicketByIdDocument, { id: await freshTicket(fx) }, tokenOf(fx, c)) },
   { operation: 'ticketStats', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(TicketStatsDocument, { from: '2030-01-01', to: '2030-01-31' }, tokenOf(fx, c)) },
   { operation: 'ticketCategories', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(TicketCategoriesDocument, {}, tokenOf(fx, c)) },
+  // Records: encryption at rest (agents may reveal only when REVEAL_ROLES says so; not here)
+  {
+    operation: 'revealText',
+    allowed: ['ADMIN', 'MANAGER', 'CUSTOMER'],
+    call: async (fx, c) => fx.app.exec(RevealTextDocument, { kind: 'MESSAGE' as never, id: await customerMessage(fx), reason: `matrix ${c}` }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'forgetCustomer',
+    allowed: ['ADMIN'],
+    call: (fx, c) => fx.app.exec(ForgetCustomerDocument, { userId: fx.victimId, reason: 'matrix' }, tokenOf(fx, c)),
+  },
+  { operation: 'requestDataErasure', allowed: ['CUSTOMER'], call: (fx, c) => fx.app.exec(RequestDataErasureDocument, { reason: 'matrix' }, tokenOf(fx, c)) },
+  { operation: 'encryptionStatus', allowed: ['ADMIN'], call: (fx, c) => fx.app.exec(EncryptionStatusDocument, {}, tokenOf(fx, c)) },
 ];
+
+/** A message of the CUSTOMER caller in a conversation of the matrix department with the AGENT caller. */
+async function customerMessage(fx: Fixture): Promise<string> {
+  const conversationId = await lifecycleChat(fx, 'ENDED');
+  const id = randomUUID();
+  await fx.app.services.orm.em
+    .fork()
+    .execute(`INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, pii_types) VALUES (?, ?, 1, ?, 'CUSTOMER', 'TEXT', '你好', '{}')`, [
+      id,
+      conversationId,
+      fx.ids.CUSTOMER,
+    ]);
+  return id;
+}
 
 /**
  * A new ticket of the CUSTOMER caller in the matrix department: NEW (unassigned), or held by the AGENT caller

@@ -101,9 +101,9 @@ describe('piiTypes on stored texts', () => {
     const leave = (
       await app.data(PiiRequestLeaveDocument, { input: { type: 'PERSONAL', startDate: '2027-07-01', endDate: '2027-07-01', reason: `身份证 ${ID}` } as never }, agent.token)
     ).requestLeave;
-    // As the migration leaves older rows.
-    await sql(`UPDATE messages SET pii_types = NULL WHERE id = ?`, [sent.sendMessage.id]);
-    await sql(`UPDATE leave_requests SET pii_types = NULL WHERE id = ?`, [leave.id]);
+    // As the migrations leave older rows: the original text in the column, not read, not sealed.
+    await sql(`UPDATE messages SET pii_types = NULL, sealed = NULL, content = ? WHERE id = ?`, [`邮箱 ${EMAIL}`, sent.sendMessage.id]);
+    await sql(`UPDATE leave_requests SET pii_types = NULL, sealed = NULL, reason = ? WHERE id = ?`, [`身份证 ${ID}`, leave.id]);
 
     const history = (await app.data(PiiMessagesDocument, { conversationId }, customer.token)).messages.messages;
     expect(history.find((m) => m.id === sent.sendMessage.id)?.piiTypes).toEqual(['EMAIL']);
@@ -115,5 +115,12 @@ describe('piiTypes on stored texts', () => {
     await eventually(async () => JSON.stringify(await stored('messages', sent.sendMessage.id)) === '["EMAIL"]', 5000, 'message backfilled');
     await eventually(async () => JSON.stringify(await stored('leave_requests', leave.id)) === '["ID_CARD"]', 5000, 'leave backfilled');
     expect(await app.services.piiBackfill.run()).toBe(0);
+    // …and now masked in their columns, the originals sealed beside them.
+    const [m] = await sql<{ content: string; sealed: Buffer | null }>(`SELECT content, sealed FROM messages WHERE id = ?`, [sent.sendMessage.id]);
+    expect(m.content).toBe('邮箱 zhan***@example.com');
+    expect(m.sealed).toBeInstanceOf(Buffer);
+    const [l] = await sql<{ reason: string; sealed: Buffer | null }>(`SELECT reason, sealed FROM leave_requests WHERE id = ?`, [leave.id]);
+    expect(l.reason).not.toContain(ID);
+    expect(l.sealed).toBeInstanceOf(Buffer);
   });
 });

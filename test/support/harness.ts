@@ -14,6 +14,8 @@ import { createLogger, Logger } from '../../src/platform/logger';
 export const ADMIN_EMAIL = 'admin@test.local';
 export const ADMIN_PASSWORD = 'admin-password-1';
 export const JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+/** One keyring for every test server, as every process of a cluster must share one (32 bytes, base64). */
+export const ENCRYPTION_KEYS = 'k1:dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMDEyMzQ=';
 
 export const hasRedis = Boolean(process.env.TEST_REDIS_URL);
 /** Redis suites run wherever Redis is (always in CI, where global-setup fails without it). */
@@ -44,6 +46,7 @@ export function testEnv(databaseUrl: string, extra: Record<string, string> = {})
     DATABASE_URL: databaseUrl,
     DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-test-data-')),
     JWT_SECRET,
+    ENCRYPTION_KEYS,
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -6,7 +6,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { Client as WsClient, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, JWT_SECRET } from './harness';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, ENCRYPTION_KEYS, GqlResult, JWT_SECRET } from './harness';
 import { freePort } from './ports';
 
 /** The repository root (where package.json and dist/ live). */
@@ -71,6 +71,7 @@ export function serverProcessEnv(databaseUrl: string, extra: Record<string, stri
     DATABASE_URL: databaseUrl,
     DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-proc-data-')),
     JWT_SECRET,
+    ENCRYPTION_KEYS,
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     LOG_LEVEL: 'warn',

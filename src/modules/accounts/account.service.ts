@@ -247,6 +247,23 @@ export class AccountService {
     });
   }
 
+  /**
+   * Anonymises a customer account in `em`'s transaction (records' forgetCustomer): no name, e-mail or usable
+   * password left, signed out everywhere. Staff accounts are refused: the deletion right is the customer's.
+   */
+  async anonymiseCustomer(em: EntityManager, afterCommit: (fn: () => unknown) => void, userId: string): Promise<User> {
+    const user = isUuid(userId) ? await em.findOne(User, { id: userId }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+    if (!user) throw new NotFound('User', userId);
+    if (user.role !== Role.CUSTOMER) throw new InvalidInput('userId', 'is a staff account: only customers are forgotten');
+    user.email = `forgotten-${user.id}@forgotten.invalid`;
+    user.displayName = '已注销用户';
+    user.active = false;
+    user.tokenVersion += 1;
+    user.passwordHash = `!forgotten-${randomBytes(16).toString('hex')}`; // no argon2 hash: verifies no password
+    afterCommit(() => this.revokeSessions(user.id));
+    return user;
+  }
+
   async createDepartment(scope: RequestScope, input: CreateDepartmentInput): Promise<Department> {
     requireRole(scope, Role.ADMIN);
     return inTransaction(scope.em, async (em) => {

@@ -29,8 +29,7 @@ import {
   toMessagePayload,
 } from './conversation.events';
 import { MAX_MESSAGE_LENGTH, Message, MessageKind } from './message.entity';
-import type { PiiDetector } from '../records/pii-detector';
-import type { PiiType } from '../records/pii-type';
+import type { ProtectedText, TextProtector } from '../records/text-protector';
 
 export const MAX_PAGE = 200;
 
@@ -66,7 +65,7 @@ export class ChatService {
     limiters: RateLimiters,
     limits: Config['service']['ratePerMinute'],
     private readonly statements: PreparedStatements,
-    private readonly pii: PiiDetector,
+    private readonly protector: TextProtector,
   ) {
     this.sendLimiter = limiters.create('send-message', limits.sendMessage, 60);
     this.endLimiter = limiters.create('end-conversation', limits.endConversation, 60);
@@ -85,7 +84,10 @@ export class ChatService {
     if (problems.length) throw new InvalidInput(problems);
     await consumeOrThrow(this.sendLimiter, viewer.id, 'Too many messages; slow down');
 
-    const appended = await appendInOneStatement(this.statements, viewer, input.conversationId, content, input.clientMessageId, this.pii.types(content));
+    // Stored masked, the original sealed beside it (records/text-protector.ts); everyone reads the masked text.
+    const id = randomUUID();
+    const stored = isUuid(input.conversationId) ? await this.protector.protectMessage(viewer, input.conversationId, id, content) : null;
+    const appended = stored && (await appendInOneStatement(this.statements, viewer, input.conversationId, id, input.clientMessageId, stored));
     if (appended) {
       this.publishMessage(appended.agentId, appended.message);
       return appended.message;
@@ -99,7 +101,9 @@ export class ChatService {
       if (party !== 'CUSTOMER' && party !== 'AGENT') throw new Forbidden('Only the customer and the agent of a conversation write in it');
       const existing = await em.findOne(Message, { conversationId: c.id, senderId: viewer.id, clientMessageId: input.clientMessageId });
       if (existing) {
-        if (existing.content !== content) throw new Conflict(ConflictReason.CLIENT_MESSAGE_ID_REUSED, 'This clientMessageId was already used for another message');
+        if (existing.content !== (stored?.masked.content ?? content)) {
+          throw new Conflict(ConflictReason.CLIENT_MESSAGE_ID_REUSED, 'This clientMessageId was already used for another message');
+        }
         return existing;
       }
       if (c.status === ConversationStatus.ENDED) throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has ended');
@@ -296,10 +300,10 @@ export async function lockConversation(em: EntityManager, id: string): Promise<C
  * clientMessageId is new to this sender; otherwise it changes nothing and returns no row. A concurrent twin
  * of the same clientMessageId violates the unique index and rolls the whole statement back.
  * $1 sender, $2 now, $3 conversation, $4 clientMessageId, $5 message id, $6 sender role, $7 content,
- * $8 the kinds of personal data in the content.
+ * $8 the kinds of personal data in the content, $9 the sealed original (NULL when it held none): $7 is then masked.
  */
 const APPEND_MESSAGE: PreparedStatement = {
-  name: 'chat_append_message_v2',
+  name: 'chat_append_message_v3',
   text: `
     WITH c AS (
       UPDATE conversations
@@ -312,8 +316,8 @@ const APPEND_MESSAGE: PreparedStatement = {
          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = $3 AND m.sender_id = $1 AND m.client_message_id = $4)
       RETURNING id, last_seq, agent_id
     )
-    INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, client_message_id, created_at, pii_types)
-    SELECT $5::uuid, c.id, c.last_seq, $1::uuid, $6::user_role, 'TEXT', $7::text, $4::text, $2::timestamptz, $8::text[] FROM c
+    INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, client_message_id, created_at, pii_types, sealed)
+    SELECT $5::uuid, c.id, c.last_seq, $1::uuid, $6::user_role, 'TEXT', $7::text, $4::text, $2::timestamptz, $8::text[], $9::bytea FROM c
     RETURNING seq, (SELECT agent_id FROM c) AS agent_id`,
 };
 
@@ -325,16 +329,15 @@ async function appendInOneStatement(
   statements: PreparedStatements,
   viewer: Viewer,
   conversationId: string,
-  content: string,
+  id: string,
   clientMessageId: string,
-  piiTypes: PiiType[],
+  stored: ProtectedText,
 ): Promise<{ message: Message; agentId: string | null } | null> {
-  if (!isUuid(conversationId)) return null;
-  const id = randomUUID();
   const now = new Date();
+  const content = stored.masked.content;
   let rows: Array<{ seq: number; agent_id: string | null }>;
   try {
-    rows = await statements.run(APPEND_MESSAGE, [viewer.id, now, conversationId, clientMessageId, id, viewer.role, content, piiTypes]);
+    rows = await statements.run(APPEND_MESSAGE, [viewer.id, now, conversationId, clientMessageId, id, viewer.role, content, stored.types, stored.sealed]);
   } catch (err) {
     if (violatedConstraint(err)?.constraint === 'messages_client_message_key') return null;
     throw err;
@@ -353,7 +356,7 @@ async function appendInOneStatement(
     deliveredAt: null,
     readAt: null,
   });
-  message.piiTypes = piiTypes;
+  message.piiTypes = stored.types;
   return { message, agentId: rows[0].agent_id };
 }
 

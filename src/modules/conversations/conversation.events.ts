@@ -3,6 +3,7 @@ import { Role } from '../../platform/auth/roles';
 import { ConversationStatus, EndReason } from './conversation.entity';
 import { Message, MessageKind } from './message.entity';
 import { ServicePriority } from './queue-policy';
+import type { PiiType } from '../records/pii-type';
 
 // The event types below are plain data delivered to every subscriber of every event: `simpleResolvers`
 // spares each of their fields type-graphql's middleware wrapper (they have no field-level rules).
@@ -20,6 +21,8 @@ export interface MessagePayload {
   createdAt: string;
   deliveredAt: string | null;
   readAt: string | null;
+  /** Found from the original: the masked content no longer shows it. */
+  piiTypes?: PiiType[] | null;
 }
 
 export function toMessagePayload(m: Message): MessagePayload {
@@ -35,6 +38,7 @@ export function toMessagePayload(m: Message): MessagePayload {
     createdAt: m.createdAt.toISOString(),
     deliveredAt: m.deliveredAt?.toISOString() ?? null,
     readAt: m.readAt?.toISOString() ?? null,
+    piiTypes: m.piiTypes,
   };
 }
 

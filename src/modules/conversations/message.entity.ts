@@ -22,7 +22,7 @@ export const MAX_MESSAGE_LENGTH = 5000;
 @ObjectType({ description: 'One message of a conversation, numbered by seq (1, 2, 3, … with no gaps)', simpleResolvers: true })
 @Entity({ tableName: 'messages' })
 export class Message {
-  [OptionalProps]?: 'id' | 'senderId' | 'senderRole' | 'kind' | 'clientMessageId' | 'createdAt' | 'deliveredAt' | 'readAt' | 'status' | 'piiTypes';
+  [OptionalProps]?: 'id' | 'senderId' | 'senderRole' | 'kind' | 'clientMessageId' | 'createdAt' | 'deliveredAt' | 'readAt' | 'status' | 'piiTypes' | 'sealed';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -58,6 +58,13 @@ export class Message {
    */
   @Property({ type: 'text[]', nullable: true })
   piiTypes: PiiType[] | null = null;
+
+  /**
+   * The original text, sealed (AES-256-GCM under its subject's data key, records/text-protector.ts) when it held
+   * personal data: the text column then holds the masked text. Only revealText opens it; never loaded by default.
+   */
+  @Property({ type: 'blob', nullable: true, lazy: true, hidden: true })
+  sealed: Buffer | null = null;
 
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })

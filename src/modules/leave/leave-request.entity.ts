@@ -30,7 +30,7 @@ registerEnumType(DayHalfValue, { name: 'DayHalf', valuesConfig: { AM: { descript
 @ObjectType({ description: 'A request for leave, from a half-day to a half-day (both included)' })
 @Entity({ tableName: 'leave_requests' })
 export class LeaveRequest {
-  [OptionalProps]?: 'id' | 'reason' | 'attachmentIds' | 'status' | 'decidedById' | 'decidedAt' | 'decisionComment' | 'createdAt' | 'updatedAt' | 'piiTypes';
+  [OptionalProps]?: 'id' | 'reason' | 'attachmentIds' | 'status' | 'decidedById' | 'decidedAt' | 'decisionComment' | 'createdAt' | 'updatedAt' | 'piiTypes' | 'sealed';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -86,6 +86,13 @@ export class LeaveRequest {
    */
   @Property({ type: 'text[]', nullable: true })
   piiTypes: PiiType[] | null = null;
+
+  /**
+   * The original text, sealed (AES-256-GCM under its subject's data key, records/text-protector.ts) when it held
+   * personal data: the text column then holds the masked text. Only revealText opens it; never loaded by default.
+   */
+  @Property({ type: 'blob', nullable: true, lazy: true, hidden: true })
+  sealed: Buffer | null = null;
 
   @Field(() => [ID])
   @Property({ type: 'uuid[]', columnType: 'uuid[]' })

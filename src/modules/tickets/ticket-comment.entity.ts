@@ -10,7 +10,7 @@ export const MAX_COMMENT_LENGTH = 5000;
 @ObjectType({ description: 'A comment on a ticket; internal ones are notes among the staff, never shown to the customer; SYSTEM ones come from ShiftDesk itself (no author)' })
 @Entity({ tableName: 'ticket_comments' })
 export class TicketComment {
-  [OptionalProps]?: 'id' | 'authorId' | 'authorRole' | 'kind' | 'internal' | 'createdAt' | 'piiTypes';
+  [OptionalProps]?: 'id' | 'authorId' | 'authorRole' | 'kind' | 'internal' | 'createdAt' | 'piiTypes' | 'sealed';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -42,6 +42,13 @@ export class TicketComment {
    */
   @Property({ type: 'text[]', nullable: true })
   piiTypes: PiiType[] | null = null;
+
+  /**
+   * The original text, sealed (AES-256-GCM under its subject's data key, records/text-protector.ts) when it held
+   * personal data: the text column then holds the masked text. Only revealText opens it; never loaded by default.
+   */
+  @Property({ type: 'blob', nullable: true, lazy: true, hidden: true })
+  sealed: Buffer | null = null;
 
   @Field()
   @Property({ type: 'boolean' })

@@ -72,7 +72,8 @@ export class Ticket {
     | 'firstResponseSecondsLeft'
     | 'resolutionSecondsLeft'
     | 'isOpen'
-    | 'piiTypes';
+    | 'piiTypes'
+    | 'sealed';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -100,6 +101,13 @@ export class Ticket {
    */
   @Property({ type: 'text[]', nullable: true })
   piiTypes: PiiType[] | null = null;
+
+  /**
+   * The original text, sealed (AES-256-GCM under its subject's data key, records/text-protector.ts) when it held
+   * personal data: the text column then holds the masked text. Only revealText opens it; never loaded by default.
+   */
+  @Property({ type: 'blob', nullable: true, lazy: true, hidden: true })
+  sealed: Buffer | null = null;
 
   @Field({ description: 'One of the configured categories (TICKET_CATEGORIES), e.g. 技术支持' })
   @Property({ type: 'text' })
