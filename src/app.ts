@@ -55,7 +55,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
       cleanups.push(() => embedded!.stop());
     }
 
-    const orm = await connectOrm({ url: databaseUrl, poolMax: config.dbPoolMax, logger, metrics });
+    const orm = await connectOrm({ url: databaseUrl, poolMax: config.dbPoolMax, logger, metrics, timeoutMs: config.dbTimeoutMs, slowSqlMs: config.slowSqlMs });
     cleanups.unshift(() => orm.close());
     await migrate(orm, databaseUrl, logger);
 

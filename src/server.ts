@@ -13,7 +13,8 @@ import { authenticate, Authentication, buildContext, Context } from './context';
 import { currentTraceId, newTraceId, withTrace } from './platform/trace';
 import { credentialsPlugin } from './platform/auth/credentials';
 import { compileTrust } from './platform/client-address';
-import { ErrorCode } from './platform/errors';
+import { ErrorCode, ServiceUnavailable } from './platform/errors';
+import { isDatabaseUnavailable } from './platform/db/availability';
 import { answerMalformedHttp } from './platform/http-client-errors';
 import { formatError } from './platform/graphql-errors';
 import { playgroundPage, playgroundSecurityHeaders } from './playground';
@@ -155,6 +156,11 @@ async function httpContext(services: Services, req: Request): Promise<Context> {
   try {
     auth = await authenticate(services, () => (em ??= services.orm.em.fork()), req.headers.authorization);
   } catch (err) {
+    // Reading the signed-in user found PostgreSQL stalled or gone: 503, not a masked 500.
+    if (isDatabaseUnavailable(err)) {
+      services.logger.warn({ err, traceId }, 'PostgreSQL did not answer while the request context was built');
+      throw new ServiceUnavailable(undefined, { http: { status: 503 } });
+    }
     // Apollo masks it (formatError) but no plugin hook sees errors thrown while the context is built.
     services.logger.error({ err, traceId }, 'unexpected error while building the request context');
     throw err;
@@ -174,7 +180,7 @@ async function readiness(services: Services): Promise<{ ready: boolean; checks: 
   // The timer is cleared once the check answers: a probe every few seconds must not leave 2 s timers behind.
   const timeout = <T>(p: Promise<T>) => {
     let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 2000)));
+    const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), services.config.dbTimeoutMs || 2000)));
     return Promise.race([p, expired]).finally(() => clearTimeout(timer));
   };
   try {

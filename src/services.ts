@@ -117,7 +117,7 @@ export function createServices(deps: {
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
-  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics), pii);
+  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics, { logger: deps.logger, ms: deps.config.slowSqlMs }), pii);
   routing.useChat(chat);
   const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
     deps.orm.em.fork(),
