@@ -7,6 +7,7 @@ import { JobQueue } from './platform/jobs/job-queue';
 import { createLogger, Logger } from './platform/logger';
 import { Metrics } from './platform/metrics';
 import { createMemoryPubSub, createRedisPubSub, PubSubPort } from './platform/realtime/pubsub';
+import { RedisBreaker } from './platform/redis-breaker';
 import {
   firstAdminPasswordFile,
   forgetFirstAdminPassword,
@@ -60,6 +61,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     await migrate(orm, databaseUrl, logger);
 
     let redis: Redis | null = null;
+    let redisBreaker: RedisBreaker | null = null;
     let pubsub: PubSubPort;
     if (config.redisUrl) {
       // Commands (rate limits, presence, PUBLISH) fail at once while Redis is unreachable, and within the
@@ -81,8 +83,10 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
       watchConnection(publisher, 'publisher', logger);
       watchConnection(subscriber, 'subscriber', logger);
       await Promise.all([redis.connect(), publisher.connect(), subscriber.connect()]);
+      redisBreaker = new RedisBreaker(config.redisBreaker, logger, metrics.registry);
       pubsub = createRedisPubSub(publisher, subscriber, {
         onPublishError: (err, topic) => logger.warn({ err, topic }, 'Redis publish failed'),
+        guard: redisBreaker,
       });
       const r = redis;
       cleanups.unshift(() => r.quit());
@@ -92,7 +96,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     }
 
     const jobs = new JobQueue(databaseUrl, logger, config.jobs);
-    const services = createServices({ config, logger, metrics, orm, pubsub, redis, jobs, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
+    const services = createServices({ config, logger, metrics, orm, pubsub, redis, redisBreaker, jobs, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
     // A generated password is kept in DATA_DIR until this start has completed: a start that fails after
     // creating the account (the port is taken, say) shows it again next time instead of losing it.
     const fromEarlierStart = readKeptFirstAdminPassword(config.dataDir);

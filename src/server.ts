@@ -10,7 +10,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { authenticate, Authentication, buildContext, Context } from './context';
-import { currentTraceId, newTraceId, withTrace } from './platform/trace';
+import { currentTraceId, newTraceId, traceIdOfRequest, withTrace } from './platform/trace';
 import { credentialsPlugin } from './platform/auth/credentials';
 import { compileTrust } from './platform/client-address';
 import { ErrorCode, ServiceUnavailable } from './platform/errors';
@@ -37,9 +37,9 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   app.disable('x-powered-by');
   // X-Forwarded-For decides the client address (and so its rate-limit buckets) only behind a configured proxy.
   app.set('trust proxy', compileTrust(config.trustProxy));
-  // Every request gets a trace id (or keeps the caller's X-Request-Id); responses, errors and logs carry it.
+  // Every request gets a trace id (its W3C traceparent's, or the caller's X-Request-Id); responses, errors and logs carry it.
   app.use((req, res, next) => {
-    const traceId = newTraceId(req.headers['x-request-id']);
+    const traceId = traceIdOfRequest(req.headers);
     res.set('x-trace-id', traceId);
     withTrace(traceId, next);
   });

@@ -7,6 +7,7 @@ import type { Logger } from './platform/logger';
 import type { Metrics } from './platform/metrics';
 import { PreparedStatements } from './platform/db/prepared';
 import type { PubSubPort } from './platform/realtime/pubsub';
+import { UNGUARDED, type RedisBreaker } from './platform/redis-breaker';
 import { RateLimiters } from './platform/rate-limit';
 import { AccountService } from './modules/accounts/account.service';
 import { AuditService } from './modules/audit/audit.service';
@@ -43,6 +44,8 @@ export interface Services {
   pubsub: PubSubPort;
   /** Present when REDIS_URL is set. */
   redis: Redis | null;
+  /** The circuit breaker around Redis commands (rate limits, presence, publishing); present with Redis. */
+  redisBreaker: RedisBreaker | null;
   /** Background jobs in PostgreSQL (pg-boss): define kinds while building services; started by app.ts. */
   jobs: JobQueue;
   tokens: TokenService;
@@ -86,6 +89,7 @@ export function createServices(deps: {
   orm: MikroORM;
   pubsub: PubSubPort;
   redis: Redis | null;
+  redisBreaker?: RedisBreaker | null;
   jobs: JobQueue;
   jwtSecret: string;
 }): Services {
@@ -93,8 +97,9 @@ export function createServices(deps: {
   deps.orm.em.getEventManager().registerSubscriber(new PiiTagger(pii));
   const piiBackfill = new PiiBackfill(pii, () => deps.orm.em.fork(), deps.logger);
   const tokens = new TokenService(deps.jwtSecret, deps.config.jwtTtl);
-  const sessions = new SessionCache(tokens, deps.pubsub, deps.redis, deps.logger, { ttlMs: deps.config.sessionCacheMs });
-  const limiters = new RateLimiters(deps.redis);
+  const redisGuard = deps.redisBreaker ?? UNGUARDED;
+  const sessions = new SessionCache(tokens, deps.pubsub, deps.redis, deps.logger, { ttlMs: deps.config.sessionCacheMs, guard: redisGuard });
+  const limiters = new RateLimiters(deps.redis, redisGuard);
   const audit = new AuditService();
   const accounts = new AccountService(tokens, audit, sessions, limiters, {
     maxFailures: deps.config.loginMaxFailures,
@@ -104,7 +109,7 @@ export function createServices(deps: {
   const notifications = new NotificationService(deps.pubsub, audit);
   const shifts = new ShiftService(audit);
   const schedules = new ScheduleService(audit, deps.config.businessTz);
-  const presenceStore = deps.redis ? new RedisPresenceStore(deps.redis) : new MemoryPresenceStore();
+  const presenceStore = deps.redis ? new RedisPresenceStore(deps.redis, redisGuard) : new MemoryPresenceStore();
   const presence = new PresenceService(presenceStore, deps.pubsub, deps.logger, deps.config.presence);
   const board = new BoardService(presence);
   const uploads = new UploadService(deps.config.dataDir);
@@ -126,5 +131,5 @@ export function createServices(deps: {
   const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
+  return { ...deps, redisBreaker: deps.redisBreaker ?? null, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
 }

@@ -7,6 +7,7 @@ import { redactSqlValues, type Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { AdvisoryLock } from './advisory-locks';
 import { logSlowSql } from './slow-sql';
+import { currentTraceId } from '../trace';
 
 /**
  * Counts every SQL statement (the `shiftdesk_sql_queries_total` metric) and logs them only at `trace`, without
@@ -26,7 +27,7 @@ class CountingLogger extends DefaultLogger {
   override logQuery(context: { query: string } & LogContext): void {
     this.metrics?.sqlQueries.inc();
     if (this.slowSqlMs > 0 && (context.took ?? 0) > this.slowSqlMs) logSlowSql(this.pinoLogger, context.query, context.took!);
-    else if (this.pinoLogger.isLevelEnabled('trace')) this.pinoLogger.trace({ sql: redactSqlValues(context.query), took: context.took }, 'sql');
+    else if (this.pinoLogger.isLevelEnabled('trace')) this.pinoLogger.trace({ sql: redactSqlValues(context.query), took: context.took, traceId: currentTraceId() }, 'sql');
   }
 }
 
