@@ -43,6 +43,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,
   },
+  cache: {
+    description: 'hot reads (departments, shift types, published FAQs) from the in-process cache beside the same read from PostgreSQL',
+    load: async () => require('./cache') as BenchmarkModule,
+  },
 };
 
 function usage(): string {

@@ -106,6 +106,8 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     const firstAdmin = generated ? { email: config.adminEmail, password: generated } : fromEarlierStart;
     if (firstAdmin) printFirstAdmin(firstAdmin, { earlierStart: !generated, file: firstAdminPasswordFile(config.dataDir) });
 
+    await services.cache.start();
+    cleanups.unshift(() => services.cache.stop());
     services.presence.start(services.scheduler);
     services.routing.start(services.scheduler);
     cleanups.unshift(async () => services.routing.stop());

@@ -9,6 +9,7 @@ import { PreparedStatements } from './platform/db/prepared';
 import type { PubSubPort } from './platform/realtime/pubsub';
 import { UNGUARDED, type RedisBreaker } from './platform/redis-breaker';
 import { RateLimiters } from './platform/rate-limit';
+import { HotCache } from './platform/cache/hot-cache';
 import { AccountService } from './modules/accounts/account.service';
 import { AuditService } from './modules/audit/audit.service';
 import { NotificationService } from './modules/notifications/notification.service';
@@ -51,6 +52,8 @@ export interface Services {
   tokens: TokenService;
   /** Verified tokens and signed-in users, so a request with a valid token runs no SQL to authenticate. */
   sessions: SessionCache;
+  /** Hot reads (departments, shift types, published FAQs, settings), invalidated on every process on change. */
+  cache: HotCache;
   audit: AuditService;
   accounts: AccountService;
   notifications: NotificationService;
@@ -100,14 +103,15 @@ export function createServices(deps: {
   const redisGuard = deps.redisBreaker ?? UNGUARDED;
   const sessions = new SessionCache(tokens, deps.pubsub, deps.redis, deps.logger, { ttlMs: deps.config.sessionCacheMs, guard: redisGuard });
   const limiters = new RateLimiters(deps.redis, redisGuard);
+  const cache = new HotCache(deps.pubsub, deps.logger, deps.config.cache, deps.metrics.registry);
   const audit = new AuditService();
   const accounts = new AccountService(tokens, audit, sessions, limiters, {
     maxFailures: deps.config.loginMaxFailures,
     windowSeconds: deps.config.loginWindowSeconds,
     registerPerHour: deps.config.registerCustomerPerHour,
-  });
+  }, cache);
   const notifications = new NotificationService(deps.pubsub, audit);
-  const shifts = new ShiftService(audit);
+  const shifts = new ShiftService(audit, cache);
   const schedules = new ScheduleService(audit, deps.config.businessTz);
   const presenceStore = deps.redis ? new RedisPresenceStore(deps.redis, redisGuard) : new MemoryPresenceStore();
   const presence = new PresenceService(presenceStore, deps.pubsub, deps.logger, deps.config.presence);
@@ -118,7 +122,7 @@ export function createServices(deps: {
   const swaps = new SwapService(audit, notifications, leave);
   uploads.addReadPolicy((em, viewer, upload) => leave.mayReadAttachment(em, viewer, upload.id));
   const quickReplies = new QuickReplyService(audit);
-  const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork());
+  const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork(), cache);
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
@@ -131,5 +135,5 @@ export function createServices(deps: {
   const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, redisBreaker: deps.redisBreaker ?? null, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
+  return { ...deps, redisBreaker: deps.redisBreaker ?? null, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
 }
