@@ -43,17 +43,16 @@ export interface OrmSettings {
 }
 
 /**
- * The limits that turn a stalled or unreachable PostgreSQL into a fast SERVICE_UNAVAILABLE instead of a
- * request hanging: node-postgres's client-side `query_timeout` (a stopped server cannot enforce its own
- * statement_timeout) and `connectionTimeoutMillis`, and tarn's wait for a pooled connection. A timed-out
- * statement's connection stays in the pool; its late answer is dropped once the server runs again.
- * `limits.statementMs` is read at each statement, so migrations (which may take longer) can lift it.
+ * DB_TIMEOUT_MS turns a stalled or unreachable PostgreSQL into a fast SERVICE_UNAVAILABLE instead of a request
+ * hanging: node-postgres's client-side `query_timeout` (a stopped server cannot enforce its own
+ * statement_timeout) for the statements of HTTP requests (those running under a trace id), and
+ * `connectionTimeoutMillis` for new connections. Background work (sweeps, jobs, migrations, seeding) has no
+ * statement limit: an export or an index on a big table may take longer. A request waiting for a pooled
+ * connection gives up after three times the limit (a busy pool queues; a stalled one frees its connections as
+ * their statements time out). A timed-out statement's connection stays in the pool; its late answer is
+ * dropped once the server runs again.
  */
-export class DbLimits {
-  constructor(public statementMs: number) {}
-}
-
-export function ormOptions(opts: OrmSettings, limits = new DbLimits(opts.timeoutMs ?? 0)): Options {
+export function ormOptions(opts: OrmSettings): Options {
   const timeoutMs = opts.timeoutMs ?? 0;
   return {
     clientUrl: opts.url,
@@ -62,10 +61,12 @@ export function ormOptions(opts: OrmSettings, limits = new DbLimits(opts.timeout
     pool: {
       min: 0,
       max: opts.poolMax,
-      ...(timeoutMs > 0 ? { acquireTimeoutMillis: timeoutMs, createTimeoutMillis: timeoutMs } : {}),
+      ...(timeoutMs > 0 ? { acquireTimeoutMillis: 3 * timeoutMs, createTimeoutMillis: timeoutMs } : {}),
       afterCreate: (connection: { connectionParameters?: object }, done: (err: Error | null, connection: unknown) => void) => {
-        // node-postgres reads query_timeout from here at every query.
-        if (connection.connectionParameters) Object.defineProperty(connection.connectionParameters, 'query_timeout', { get: () => limits.statementMs || undefined });
+        // node-postgres reads query_timeout from here at every query: limited inside requests only.
+        if (connection.connectionParameters && timeoutMs > 0) {
+          Object.defineProperty(connection.connectionParameters, 'query_timeout', { get: () => (currentTraceId() === undefined ? undefined : timeoutMs) });
+        }
         done(null, connection);
       },
     },
@@ -81,14 +82,8 @@ export function ormOptions(opts: OrmSettings, limits = new DbLimits(opts.timeout
   };
 }
 
-/**
- * Applies pending migrations under an advisory lock, so processes starting together migrate once. A migration
- * may run longer than DB_TIMEOUT_MS (an index on a big table): the statement limit is lifted meanwhile.
- */
+/** Applies pending migrations under an advisory lock, so processes starting together migrate once. */
 export async function migrate(orm: MikroORM, url: string, logger: Logger): Promise<void> {
-  const limits = dbLimitsOf(orm);
-  const statementMs = limits?.statementMs ?? 0;
-  if (limits) limits.statementMs = 0;
   const lock = new Client({ connectionString: url });
   await lock.connect();
   try {
@@ -98,19 +93,9 @@ export async function migrate(orm: MikroORM, url: string, logger: Logger): Promi
   } finally {
     await lock.query('SELECT pg_advisory_unlock($1)', [AdvisoryLock.MIGRATIONS]).catch(() => undefined);
     await lock.end();
-    if (limits) limits.statementMs = statementMs;
   }
 }
 
-const limitsOfOrm = new WeakMap<MikroORM, DbLimits>();
-
-function dbLimitsOf(orm: MikroORM): DbLimits | undefined {
-  return limitsOfOrm.get(orm);
-}
-
 export async function connectOrm(opts: OrmSettings): Promise<MikroORM> {
-  const limits = new DbLimits(opts.timeoutMs ?? 0);
-  const orm = await MikroORM.init(ormOptions(opts, limits));
-  limitsOfOrm.set(orm, limits);
-  return orm;
+  return MikroORM.init(ormOptions(opts));
 }
