@@ -133,11 +133,11 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
         RATE_SEND_MESSAGE_PER_MINUTE: '100000',
         TRUST_PROXY: 'loopback',
       });
-    nodes = await Promise.all([startServerProcess({ name: 'node-1', env: env() }), startServerProcess({ name: 'node-2', env: env() })]);
+    nodes = await Promise.all([1, 2].map((n) => startServerProcess({ name: `node-${n}`, env: env(), readyTimeoutMs: 60_000 })));
     nginx = await Nginx.start(nodes.map((n) => n.port));
     admin = (await dataAt(nginx.url, LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).login.token;
     departmentId = (await dataAt(nginx.url, CreateDepartmentDocument, { input: { name: '技术支持', code: 'technical' } }, admin)).createDepartment.id;
-  }, 90_000);
+  }, 150_000);
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.dispose()));

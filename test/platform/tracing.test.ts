@@ -52,8 +52,9 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       LOG_LEVEL: 'trace',
       ...(hasRedis ? { REDIS_URL: process.env.TEST_REDIS_URL! } : {}),
     });
-    server = await startServerProcess({ name: 'traced', env });
-  }, 60_000);
+    // Loading the SDK and its instrumentations makes the start slower; the shared machine slower still.
+    server = await startServerProcess({ name: 'traced', env, readyTimeoutMs: 90_000 });
+  }, 120_000);
 
   afterAll(async () => {
     await stopAll([server]);
