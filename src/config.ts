@@ -90,7 +90,7 @@ const spec = {
   DB_POOL_MAX: num({ default: 20, desc: 'PostgreSQL connections per process' }),
   REDIS_URL: optionalUrl({ default: '', desc: 'use Redis for pub/sub, presence and rate limits' }),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt({ default: 1000, desc: 'a Redis command not answered within this fails, and the in-process fallback answers' }),
-  DB_TIMEOUT_MS: wholeNumber({ default: 3000, desc: 'a statement of an HTTP request, or a new PostgreSQL connection, not answered within this fails with SERVICE_UNAVAILABLE (a wait for a pooled connection: 3x this); 0: no limit' }),
+  DB_TIMEOUT_MS: wholeNumber({ default: 3000, desc: 'a statement of an HTTP request, or a new PostgreSQL connection, not answered within this fails with SERVICE_UNAVAILABLE; 0: no limit' }),
   SLOW_SQL_MS: wholeNumber({ default: 200, desc: 'SQL statements slower than this are logged at warn with the trace id (values redacted); 0: off' }),
   REDIS_BREAKER_FAILURES: positiveInt({ default: 5, desc: 'consecutive failed Redis commands that open the circuit breaker (commands then fail at once)' }),
   REDIS_BREAKER_HALF_OPEN_MS: positiveInt({ default: 5000, desc: 'how long the open breaker waits before letting one Redis command through to test it' }),

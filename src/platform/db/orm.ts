@@ -47,10 +47,10 @@ export interface OrmSettings {
  * hanging: node-postgres's client-side `query_timeout` (a stopped server cannot enforce its own
  * statement_timeout) for the statements of HTTP requests (those running under a trace id), and
  * `connectionTimeoutMillis` for new connections. Background work (sweeps, jobs, migrations, seeding) has no
- * statement limit: an export or an index on a big table may take longer. A request waiting for a pooled
- * connection gives up after three times the limit (a busy pool queues; a stalled one frees its connections as
- * their statements time out). A timed-out statement's connection stays in the pool; its late answer is
- * dropped once the server runs again.
+ * statement limit: an export or an index on a big table may take longer. Waiting for a pooled connection has no
+ * limit of its own: a busy pool queues (a 3 s limit there turned the routing and realtime benchmarks' bursts on
+ * a loaded machine into failures), and a stalled one frees its connections as their statements time out. A
+ * timed-out statement's connection stays in the pool; its late answer is dropped once the server runs again.
  */
 export function ormOptions(opts: OrmSettings): Options {
   const timeoutMs = opts.timeoutMs ?? 0;
@@ -61,7 +61,7 @@ export function ormOptions(opts: OrmSettings): Options {
     pool: {
       min: 0,
       max: opts.poolMax,
-      ...(timeoutMs > 0 ? { acquireTimeoutMillis: 3 * timeoutMs, createTimeoutMillis: timeoutMs } : {}),
+      ...(timeoutMs > 0 ? { createTimeoutMillis: timeoutMs } : {}),
       afterCreate: (connection: { connectionParameters?: object }, done: (err: Error | null, connection: unknown) => void) => {
         // node-postgres reads query_timeout from here at every query: limited inside requests only.
         if (connection.connectionParameters && timeoutMs > 0) {
