@@ -51,6 +51,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'the ticket write path over HTTP (create, comment, resolve, rate, close), p50/p99 of each, beside `me`',
     load: async () => require('./ticket-flow') as BenchmarkModule,
   },
+  cache: {
+    description: 'hot reads (departments, shift types, published FAQs) from the in-process cache beside the same read from PostgreSQL',
+    load: async () => require('./cache') as BenchmarkModule,
+  },
 };
 
 function usage(): string {

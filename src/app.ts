@@ -8,6 +8,7 @@ import { JobQueue } from './platform/jobs/job-queue';
 import { createLogger, Logger } from './platform/logger';
 import { Metrics } from './platform/metrics';
 import { createMemoryPubSub, createRedisPubSub, PubSubPort } from './platform/realtime/pubsub';
+import { RedisBreaker } from './platform/redis-breaker';
 import {
   firstAdminPasswordFile,
   forgetFirstAdminPassword,
@@ -57,11 +58,12 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
       cleanups.push(() => embedded!.stop());
     }
 
-    const orm = await connectOrm({ url: databaseUrl, poolMax: config.dbPoolMax, logger, metrics });
+    const orm = await connectOrm({ url: databaseUrl, poolMax: config.dbPoolMax, logger, metrics, timeoutMs: config.dbTimeoutMs, slowSqlMs: config.slowSqlMs });
     cleanups.unshift(() => orm.close());
     await migrate(orm, databaseUrl, logger);
 
     let redis: Redis | null = null;
+    let redisBreaker: RedisBreaker | null = null;
     let pubsub: PubSubPort;
     if (config.redisUrl) {
       // Commands (rate limits, presence, PUBLISH) fail at once while Redis is unreachable, and within the
@@ -83,8 +85,10 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
       watchConnection(publisher, 'publisher', logger);
       watchConnection(subscriber, 'subscriber', logger);
       await Promise.all([redis.connect(), publisher.connect(), subscriber.connect()]);
+      redisBreaker = new RedisBreaker(config.redisBreaker, logger, metrics.registry);
       pubsub = createRedisPubSub(publisher, subscriber, {
         onPublishError: (err, topic) => logger.warn({ err, topic }, 'Redis publish failed'),
+        guard: redisBreaker,
       });
       const r = redis;
       cleanups.unshift(() => r.quit());
@@ -94,7 +98,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     }
 
     const jobs = new JobQueue(databaseUrl, logger, config.jobs);
-    const services = createServices({ config, logger, metrics, orm, pubsub, redis, jobs, keyring, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
+    const services = createServices({ config, logger, metrics, orm, pubsub, redis, redisBreaker, jobs, keyring, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
     // A keyring lacking a master key still in use, or with another key under a used id, would leave texts unreadable.
     const keyProblems = await services.dataKeys.keyringProblems(orm.em.fork());
     if (keyProblems.length) {
@@ -111,6 +115,8 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     const firstAdmin = generated ? { email: config.adminEmail, password: generated } : fromEarlierStart;
     if (firstAdmin) printFirstAdmin(firstAdmin, { earlierStart: !generated, file: firstAdminPasswordFile(config.dataDir) });
 
+    await services.cache.start();
+    cleanups.unshift(() => services.cache.stop());
     services.presence.start(services.scheduler);
     services.routing.start(services.scheduler);
     cleanups.unshift(async () => services.routing.stop());

@@ -92,6 +92,13 @@ const spec = {
   DB_POOL_MAX: num({ default: 20, desc: 'PostgreSQL connections per process' }),
   REDIS_URL: optionalUrl({ default: '', desc: 'use Redis for pub/sub, presence and rate limits' }),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt({ default: 1000, desc: 'a Redis command not answered within this fails, and the in-process fallback answers' }),
+  DB_TIMEOUT_MS: wholeNumber({ default: 3000, desc: 'a statement of an HTTP request, or a new PostgreSQL connection, not answered within this fails with SERVICE_UNAVAILABLE; 0: no limit' }),
+  SLOW_SQL_MS: wholeNumber({ default: 200, desc: 'SQL statements slower than this are logged at warn with the trace id (values redacted); 0: off' }),
+  REDIS_BREAKER_FAILURES: positiveInt({ default: 5, desc: 'consecutive failed Redis commands that open the circuit breaker (commands then fail at once)' }),
+  REDIS_BREAKER_HALF_OPEN_MS: positiveInt({ default: 5000, desc: 'how long the open breaker waits before letting one Redis command through to test it' }),
+  CACHE_MAX_ENTRIES: positiveInt({ default: 5000, desc: 'entries of the in-process cache of hot reads (departments, shift types, FAQs, settings)' }),
+  CACHE_TTL_SECONDS: positiveInt({ default: 300, desc: 'longest a cached hot read is served (bounds an invalidation lost while Redis is down)' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl({ default: '', desc: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces); empty: tracing off and the SDK not loaded' }),
   JWT_SECRET: secret({ default: '', desc: 'HS256 key; generated once into DATA_DIR when unset' }),
   JWT_TTL: str({ default: '12h', desc: 'token lifetime (e.g. 30m, 12h, 7d)' }),
   SESSION_CACHE_SECONDS: wholeNumber({ default: 30, desc: 'how long a process trusts a signed-in user it has read, unless a revocation event drops it first (bounds a revocation lost while Redis is down); 0: read the user on every request' }),
@@ -158,6 +165,14 @@ export type Config = Readonly<{
   dbPoolMax: number;
   redisUrl: string | null;
   redisCommandTimeoutMs: number;
+  /** DB_TIMEOUT_MS; 0: no limit. */
+  dbTimeoutMs: number;
+  /** SLOW_SQL_MS; 0: off. */
+  slowSqlMs: number;
+  redisBreaker: { failures: number; halfOpenAfterMs: number };
+  cache: { maxEntries: number; ttlMs: number };
+  /** OTEL_EXPORTER_OTLP_ENDPOINT, or null when tracing is off. */
+  otlpEndpoint: string | null;
   jwtSecret: string | null;
   jwtTtl: string;
   /** SESSION_CACHE_SECONDS in ms; 0 turns the session cache off. */
@@ -230,6 +245,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolMax: e.DB_POOL_MAX,
     redisUrl: e.REDIS_URL || null,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    dbTimeoutMs: e.DB_TIMEOUT_MS,
+    slowSqlMs: e.SLOW_SQL_MS,
+    redisBreaker: { failures: e.REDIS_BREAKER_FAILURES, halfOpenAfterMs: e.REDIS_BREAKER_HALF_OPEN_MS },
+    cache: { maxEntries: e.CACHE_MAX_ENTRIES, ttlMs: e.CACHE_TTL_SECONDS * 1000 },
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT || null,
     jwtSecret: e.JWT_SECRET || null,
     jwtTtl: e.JWT_TTL,
     sessionCacheMs: e.SESSION_CACHE_SECONDS * 1000,

@@ -1,3 +1,5 @@
+// Before anything else: OpenTelemetry instruments modules as they are loaded.
+import { tracing } from './tracing-bootstrap';
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
 import { ShiftDesk, startShiftDesk } from './app';
@@ -47,7 +49,8 @@ async function main(): Promise<void> {
     }, config.shutdownGraceMs + 10_000);
     force.unref();
     running.stop().then(
-      () => {
+      async () => {
+        await tracing?.shutdown().catch(() => undefined); // the last spans
         logger.info('stopped');
         process.exit(0);
       },

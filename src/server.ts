@@ -10,10 +10,11 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { authenticate, Authentication, buildContext, Context } from './context';
-import { currentTraceId, newTraceId, withTrace } from './platform/trace';
+import { currentTraceId, newTraceId, traceIdOfRequest, withTrace } from './platform/trace';
 import { credentialsPlugin } from './platform/auth/credentials';
 import { compileTrust } from './platform/client-address';
-import { ErrorCode } from './platform/errors';
+import { ErrorCode, ServiceUnavailable } from './platform/errors';
+import { isDatabaseUnavailable } from './platform/db/availability';
 import { answerMalformedHttp } from './platform/http-client-errors';
 import { formatError } from './platform/graphql-errors';
 import { playgroundPage, playgroundSecurityHeaders } from './playground';
@@ -36,9 +37,9 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   app.disable('x-powered-by');
   // X-Forwarded-For decides the client address (and so its rate-limit buckets) only behind a configured proxy.
   app.set('trust proxy', compileTrust(config.trustProxy));
-  // Every request gets a trace id (or keeps the caller's X-Request-Id); responses, errors and logs carry it.
+  // Every request gets a trace id (its W3C traceparent's, or the caller's X-Request-Id); responses, errors and logs carry it.
   app.use((req, res, next) => {
-    const traceId = newTraceId(req.headers['x-request-id']);
+    const traceId = traceIdOfRequest(req.headers);
     res.set('x-trace-id', traceId);
     withTrace(traceId, next);
   });
@@ -155,6 +156,11 @@ async function httpContext(services: Services, req: Request): Promise<Context> {
   try {
     auth = await authenticate(services, () => (em ??= services.orm.em.fork()), req.headers.authorization);
   } catch (err) {
+    // Reading the signed-in user found PostgreSQL stalled or gone: 503, not a masked 500.
+    if (isDatabaseUnavailable(err)) {
+      services.logger.warn({ err, traceId }, 'PostgreSQL did not answer while the request context was built');
+      throw new ServiceUnavailable(undefined, { http: { status: 503 } });
+    }
     // Apollo masks it (formatError) but no plugin hook sees errors thrown while the context is built.
     services.logger.error({ err, traceId }, 'unexpected error while building the request context');
     throw err;
@@ -174,7 +180,7 @@ async function readiness(services: Services): Promise<{ ready: boolean; checks: 
   // The timer is cleared once the check answers: a probe every few seconds must not leave 2 s timers behind.
   const timeout = <T>(p: Promise<T>) => {
     let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 2000)));
+    const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), services.config.dbTimeoutMs || 2000)));
     return Promise.race([p, expired]).finally(() => clearTimeout(timer));
   };
   try {

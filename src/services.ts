@@ -7,7 +7,9 @@ import type { Logger } from './platform/logger';
 import type { Metrics } from './platform/metrics';
 import { PreparedStatements } from './platform/db/prepared';
 import type { PubSubPort } from './platform/realtime/pubsub';
+import { UNGUARDED, type RedisBreaker } from './platform/redis-breaker';
 import { RateLimiters } from './platform/rate-limit';
+import { HotCache } from './platform/cache/hot-cache';
 import { AccountService } from './modules/accounts/account.service';
 import { AuditService } from './modules/audit/audit.service';
 import { NotificationService } from './modules/notifications/notification.service';
@@ -49,11 +51,15 @@ export interface Services {
   pubsub: PubSubPort;
   /** Present when REDIS_URL is set. */
   redis: Redis | null;
+  /** The circuit breaker around Redis commands (rate limits, presence, publishing); present with Redis. */
+  redisBreaker: RedisBreaker | null;
   /** Background jobs in PostgreSQL (pg-boss): define kinds while building services; started by app.ts. */
   jobs: JobQueue;
   tokens: TokenService;
   /** Verified tokens and signed-in users, so a request with a valid token runs no SQL to authenticate. */
   sessions: SessionCache;
+  /** Hot reads (departments, shift types, published FAQs, settings), invalidated on every process on change. */
+  cache: HotCache;
   audit: AuditService;
   accounts: AccountService;
   notifications: NotificationService;
@@ -101,6 +107,7 @@ export function createServices(deps: {
   orm: MikroORM;
   pubsub: PubSubPort;
   redis: Redis | null;
+  redisBreaker?: RedisBreaker | null;
   jobs: JobQueue;
   keyring: Keyring;
   jwtSecret: string;
@@ -114,18 +121,20 @@ export function createServices(deps: {
   const piiBackfill = new PiiBackfill(protector, () => deps.orm.em.fork(), deps.logger);
   const keyRotation = new KeyRotation(dataKeys, () => deps.orm.em.fork(), deps.logger);
   const tokens = new TokenService(deps.jwtSecret, deps.config.jwtTtl);
-  const sessions = new SessionCache(tokens, deps.pubsub, deps.redis, deps.logger, { ttlMs: deps.config.sessionCacheMs });
-  const limiters = new RateLimiters(deps.redis);
+  const redisGuard = deps.redisBreaker ?? UNGUARDED;
+  const sessions = new SessionCache(tokens, deps.pubsub, deps.redis, deps.logger, { ttlMs: deps.config.sessionCacheMs, guard: redisGuard });
+  const limiters = new RateLimiters(deps.redis, redisGuard);
+  const cache = new HotCache(deps.pubsub, deps.logger, deps.config.cache, deps.metrics.registry);
   const audit = new AuditService();
   const accounts = new AccountService(tokens, audit, sessions, limiters, {
     maxFailures: deps.config.loginMaxFailures,
     windowSeconds: deps.config.loginWindowSeconds,
     registerPerHour: deps.config.registerCustomerPerHour,
-  });
+  }, cache);
   const notifications = new NotificationService(deps.pubsub, audit);
-  const shifts = new ShiftService(audit);
+  const shifts = new ShiftService(audit, cache);
   const schedules = new ScheduleService(audit, deps.config.businessTz);
-  const presenceStore = deps.redis ? new RedisPresenceStore(deps.redis) : new MemoryPresenceStore();
+  const presenceStore = deps.redis ? new RedisPresenceStore(deps.redis, redisGuard) : new MemoryPresenceStore();
   const presence = new PresenceService(presenceStore, deps.pubsub, deps.logger, deps.config.presence);
   const board = new BoardService(presence);
   const uploads = new UploadService(deps.config.dataDir);
@@ -134,11 +143,11 @@ export function createServices(deps: {
   const swaps = new SwapService(audit, notifications, leave);
   uploads.addReadPolicy((em, viewer, upload) => leave.mayReadAttachment(em, viewer, upload.id));
   const quickReplies = new QuickReplyService(audit);
-  const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork());
+  const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork(), cache);
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
-  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics), protector);
+  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics, { logger: deps.logger, ms: deps.config.slowSqlMs }), protector);
   routing.useChat(chat);
   const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
     deps.orm.em.fork(),
@@ -149,5 +158,5 @@ export function createServices(deps: {
   const reveal = new RevealService(protector, audit, limiters, deps.config.encryption);
   const erasure = new ErasureService(dataKeys, accounts, audit, notifications, limiters);
   const scheduler = new Scheduler(deps.logger);
-  return { ...shared, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
+  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
 }

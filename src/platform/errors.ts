@@ -11,6 +11,8 @@ export enum ErrorCode {
   NOT_FOUND = 'NOT_FOUND',
   CONFLICT = 'CONFLICT',
   RATE_LIMITED = 'RATE_LIMITED',
+  /** A dependency (PostgreSQL) did not answer within its limit; retrying later may work. */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -114,5 +116,11 @@ export class InvalidInput extends DomainError {
 export class RateLimited extends DomainError {
   constructor(retryAfterSeconds: number, message = 'Too many requests; try again later') {
     super(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+  }
+}
+
+export class ServiceUnavailable extends DomainError {
+  constructor(message = 'The database is not answering; try again shortly', extensions: Record<string, unknown> = {}) {
+    super(ErrorCode.SERVICE_UNAVAILABLE, message, extensions);
   }
 }

@@ -1,7 +1,8 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ErrorCode, EXPECTED_CODES, FieldProblem } from './errors';
+import { ErrorCode, EXPECTED_CODES, FieldProblem, ServiceUnavailable } from './errors';
+import { isDatabaseUnavailable } from './db/availability';
 
 /** Apollo's and graphql-js's own request-level codes: the request itself was bad. */
 const REQUEST_CODES = new Set([
@@ -67,6 +68,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): {
   const invalidFormat = INVALID_FORMAT[(original as { code?: string } | undefined)?.code ?? ''];
   if (invalidFormat) {
     return { isExpected: true, error: { ...base, message: invalidFormat, extensions: { code: ErrorCode.BAD_USER_INPUT } } };
+  }
+  // PostgreSQL stalled or unreachable (DB_TIMEOUT_MS ran out): say so, rather than mask it as a bug.
+  if (isDatabaseUnavailable(original)) {
+    return { isExpected: true, error: { ...base, message: new ServiceUnavailable().message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } } };
   }
   return {
     isExpected: false,

@@ -1,10 +1,31 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 
 const storage = new AsyncLocalStorage<{ traceId: string }>();
 
+/** A client's X-Request-Id when it looks like an id, else a new W3C trace id (32 lower-case hex digits). */
 export function newTraceId(incoming?: unknown): string {
-  return typeof incoming === 'string' && /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : randomUUID();
+  return typeof incoming === 'string' && /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : randomBytes(16).toString('hex');
+}
+
+/** The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`), or null when it is not one. */
+export function traceIdOfTraceparent(header: unknown): string | null {
+  if (typeof header !== 'string') return null;
+  const m = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/.exec(header.trim());
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]) || /^0+$/.test(m[3]) || (m[1] === '00' && m[5])) return null;
+  return m[2];
+}
+
+/**
+ * The trace id of an incoming HTTP request: the OpenTelemetry span's when tracing is on (it continues the
+ * caller's `traceparent`, so the log's traceId is the trace's id); without tracing the caller's `traceparent`
+ * trace id, else its X-Request-Id, else a new one.
+ */
+export function traceIdOfRequest(headers: Record<string, string | string[] | undefined>): string {
+  const span = trace.getActiveSpan()?.spanContext();
+  if (span && isSpanContextValid(span)) return span.traceId;
+  return traceIdOfTraceparent(headers.traceparent) ?? newTraceId(headers['x-request-id']);
 }
 
 /** Runs `fn` with `traceId` as the current trace, so error formatting and logs anywhere below can find it. */

@@ -14,6 +14,7 @@ import { Page, paginate } from '../../platform/pagination';
 import type { SessionCache } from '../../platform/auth/session-cache';
 import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
 import type { AuditService } from '../audit/audit.service';
+import type { HotCache } from '../../platform/cache/hot-cache';
 import { Department } from './department.entity';
 import { User } from './user.entity';
 import type { CreateDepartmentInput, CreateUserInput, RegisterCustomerInput, UpdateUserInput, UserFilter } from './account.inputs';
@@ -44,6 +45,7 @@ export class AccountService {
     private readonly sessions: SessionCache,
     limiters: RateLimiters,
     limits: { maxFailures: number; windowSeconds: number; registerPerHour: number },
+    private readonly cache: HotCache,
   ) {
     this.loginByEmail = limiters.create('login-email', limits.maxFailures, limits.windowSeconds);
     this.loginByIp = limiters.create('login-ip', limits.maxFailures * 4, limits.windowSeconds);
@@ -266,7 +268,7 @@ export class AccountService {
 
   async createDepartment(scope: RequestScope, input: CreateDepartmentInput): Promise<Department> {
     requireRole(scope, Role.ADMIN);
-    return inTransaction(scope.em, async (em) => {
+    const created = inTransaction(scope.em, async (em) => {
       const dept = em.create(Department, {
         name: input.name.trim(),
         code: input.code,
@@ -282,12 +284,14 @@ export class AccountService {
       await flushTranslating(em);
       return dept;
     });
+    return this.cache.invalidateAfter('departments', created);
   }
 
+  /** Staff; from the process's cache (a fork of its own reads it: cached rows belong to no request). */
   departments(scope: RequestScope): Promise<Department[]> {
     const viewer = requireSignedIn(scope);
     if (viewer.role === Role.CUSTOMER) throw new Forbidden();
-    return scope.em.find(Department, {}, { orderBy: { name: 'asc' } });
+    return this.cache.get('departments', 'all', () => scope.em.fork().find(Department, {}, { orderBy: { name: 'asc' } }));
   }
 
   /**

@@ -13,6 +13,7 @@ import { normaliseTags } from '../../platform/tags';
 import { isUuid } from '../../platform/ids';
 import { Department } from '../accounts/department.entity';
 import type { AuditService } from '../audit/audit.service';
+import type { HotCache } from '../../platform/cache/hot-cache';
 import { Faq, FaqHit, FaqScope, FaqStatus } from './faq.entity';
 import { analyseFaq, FaqIndex } from './faq-index';
 import { ANSWER_MAX, CreateFaqInput, QUESTION_MAX, TAG_MAX, TAGS_MAX, UpdateFaqInput } from './faq.inputs';
@@ -87,6 +88,7 @@ export class FaqService {
     private readonly settings: KnowledgeSettings & { engine: 'jieba' | 'intl' },
     logger: Logger,
     fork: () => EntityManager,
+    private readonly cache: HotCache,
   ) {
     this.analyzer = new TextAnalyzer({ engine: settings.engine, stopWords: settings.stopWords, synonyms: settings.synonyms });
     this.index = new FaqIndex(this.analyzer, settings.search, logger, fork);
@@ -137,7 +139,7 @@ export class FaqService {
     if (input.answer != null) changes.answer = text('answer', input.answer, ANSWER_MAX);
     if (input.category != null) changes.category = this.category('category', input.category);
     if (input.tags != null) changes.tags = tags(input.tags);
-    return inTransaction(scope.em, async (em) => {
+    return this.cache.invalidateAfter('faqs', inTransaction(scope.em, async (em) => {
       const faq = await this.editable(em, viewer, id);
       const changed = (Object.keys(changes) as Array<keyof typeof changes>).filter((k) => JSON.stringify(faq[k]) !== JSON.stringify(changes[k]));
       Object.assign(faq, changes);
@@ -151,7 +153,7 @@ export class FaqService {
       });
       await em.flush();
       return faq;
-    });
+    }));
   }
 
   publish(scope: RequestScope, id: string): Promise<Faq> {
@@ -178,7 +180,10 @@ export class FaqService {
         throw new Forbidden('Only the keepers of FAQs see drafts and archived ones');
       }
     }
-    return paginate(scope.em, Faq, where, { first: opts.first, after: opts.after, orderBy: { createdAt: 'desc', id: 'desc' } });
+    const page = () => paginate(scope.em.fork(), Faq, where, { first: opts.first, after: opts.after, orderBy: { createdAt: 'desc', id: 'desc' } });
+    // Published pages are the same for everyone: cached (changes, votes included, invalidate them).
+    if (where.status !== FaqStatus.PUBLISHED) return page();
+    return this.cache.get('faqs', JSON.stringify([opts.category ?? null, opts.first, opts.after ?? null]), page);
   }
 
   /** Published FAQs that answered most often, then the most helpful. */
@@ -194,13 +199,13 @@ export class FaqService {
    */
   async feedback(scope: RequestScope, id: string, helpful: boolean): Promise<Faq> {
     const viewer = signedIn(scope.viewer);
-    return inTransaction(scope.em, async (em) => {
+    return this.cache.invalidateAfter('faqs', inTransaction(scope.em, async (em) => {
       const faq = isUuid(id) ? await em.findOne(Faq, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
       if (!faq || !canReadFaq(viewer, faq)) throw new NotFound('FAQ', id);
       if (faq.status !== FaqStatus.PUBLISHED) throw new Conflict(ConflictReason.NOT_PUBLISHED, `The FAQ is ${faq.status}: only published FAQs take feedback`);
       await this.vote(em, faq, viewer.id, helpful);
       return faq;
-    });
+    }));
   }
 
   /** A user's vote on a FAQ locked (PESSIMISTIC_WRITE) in `em`'s transaction; a second vote changes the first. */
@@ -301,7 +306,7 @@ export class FaqService {
 
   private async transition(scope: RequestScope, id: string, action: FaqAction): Promise<Faq> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
-    return inTransaction(scope.em, async (em) => {
+    return this.cache.invalidateAfter('faqs', inTransaction(scope.em, async (em) => {
       const faq = await this.editable(em, viewer, id);
       const was = faq.status;
       faq.status = FAQ_FLOW.next(faq.status, action);
@@ -318,7 +323,7 @@ export class FaqService {
       });
       await em.flush();
       return faq;
-    });
+    }));
   }
 
   /** The FAQ locked for change, when the viewer keeps it: NOT_FOUND when it does not exist, FORBIDDEN otherwise. */

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { RedisGuard, UNGUARDED } from '../../platform/redis-breaker';
 
 export type PresenceStatus = 'AVAILABLE' | 'BUSY' | 'AWAY';
 
@@ -140,12 +141,16 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly local = new MemoryPresenceStore();
   private readonly lastRead = new Map<string, PresenceRecord>();
 
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    /** The circuit breaker: while it is open the in-process store answers at once. */
+    private readonly guard: RedisGuard = UNGUARDED,
+  ) {}
 
-  /** Redis's answer, or the in-process store's when Redis fails (connection down, command timed out). */
+  /** Redis's answer, or the in-process store's when Redis fails (connection down, command timed out, breaker open). */
   private async orLocal<T>(fromRedis: () => Promise<T>, fromLocal: () => Promise<T>): Promise<T> {
     try {
-      return await fromRedis();
+      return await this.guard.execute(fromRedis);
     } catch {
       return fromLocal();
     }

@@ -8,15 +8,19 @@ import { normaliseTags } from '../../platform/tags';
 import { Department } from '../accounts/department.entity';
 import { isUuid } from '../../platform/ids';
 import type { AuditService } from '../audit/audit.service';
+import type { HotCache } from '../../platform/cache/hot-cache';
 import type { CreateShiftInput, UpdateShiftInput } from './shift.inputs';
 import { Shift } from './shift.entity';
 
 export class ShiftService {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly cache: HotCache,
+  ) {}
 
   async create(scope: RequestScope, input: CreateShiftInput): Promise<Shift> {
     withRole(scope.viewer, Role.ADMIN);
-    return inTransaction(scope.em, async (em) => {
+    return this.cache.invalidateAfter('shifts', inTransaction(scope.em, async (em) => {
       const shift = em.create(Shift, {
         name: input.name.trim(),
         code: input.code,
@@ -34,13 +38,13 @@ export class ShiftService {
       });
       await flushShift(em);
       return shift;
-    });
+    }));
   }
 
   /** Existing schedules keep the instants they were made with; new times apply to new schedules only. */
   async update(scope: RequestScope, id: string, input: UpdateShiftInput): Promise<Shift> {
     withRole(scope.viewer, Role.ADMIN);
-    return inTransaction(scope.em, async (em) => {
+    return this.cache.invalidateAfter('shifts', inTransaction(scope.em, async (em) => {
       const shift = await findShift(em, id);
       const before = `${shift.startTime}–${shift.endTime}`;
       if (input.name != null) shift.name = input.name.trim();
@@ -59,12 +63,12 @@ export class ShiftService {
       });
       await flushShift(em);
       return shift;
-    });
+    }));
   }
 
   async archive(scope: RequestScope, id: string): Promise<Shift> {
     withRole(scope.viewer, Role.ADMIN);
-    return inTransaction(scope.em, async (em) => {
+    return this.cache.invalidateAfter('shifts', inTransaction(scope.em, async (em) => {
       const shift = await findShift(em, id);
       if (!shift.archived) {
         shift.archived = true;
@@ -72,7 +76,7 @@ export class ShiftService {
         await em.flush();
       }
       return shift;
-    });
+    }));
   }
 
   /** Staff: the shifts of a department plus those shared by all departments. */
@@ -85,7 +89,7 @@ export class ShiftService {
     const department = departmentId ?? (viewer.role === Role.ADMIN ? null : viewer.departmentId);
     if (department) where.$or = [{ departmentId: department }, { departmentId: null }];
     if (!includeArchived) where.archived = false;
-    return scope.em.find(Shift, where, { orderBy: { startTime: 'asc', code: 'asc' } });
+    return this.cache.get('shifts', `${department ?? '*'}:${includeArchived}`, () => scope.em.fork().find(Shift, where, { orderBy: { startTime: 'asc', code: 'asc' } }));
   }
 }
 

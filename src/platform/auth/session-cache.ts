@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger';
+import { RedisGuard, UNGUARDED } from '../redis-breaker';
 import type { PubSubPort } from '../realtime/pubsub';
 import { Topics } from '../realtime/topics';
 import type { Role } from './roles';
@@ -48,6 +49,7 @@ export class SessionCache {
   /** Revocations this process published, waiting for the other processes' acknowledgements. */
   private readonly awaitingAcks = new Map<string, PendingRevocation>();
   private readonly ackTimeoutMs: number;
+  private readonly guard: RedisGuard;
 
   constructor(
     private readonly tokens: TokenService,
@@ -55,8 +57,9 @@ export class SessionCache {
     /** The command connection when REDIS_URL is set: revocations are published on it and awaited. */
     private readonly redis: Redis | null,
     private readonly logger: Pick<Logger, 'warn' | 'error'>,
-    opts: { ttlMs: number; maxEntries?: number; ackTimeoutMs?: number },
+    opts: { ttlMs: number; maxEntries?: number; ackTimeoutMs?: number; guard?: RedisGuard },
   ) {
+    this.guard = opts.guard ?? UNGUARDED;
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 2000;
     const max = opts.maxEntries ?? 10_000;
     // ttl 0 turns caching off: every request verifies the token and reads the row, as before.
@@ -118,7 +121,8 @@ export class SessionCache {
     this.awaitingAcks.set(ack, pending);
     let timer: NodeJS.Timeout | undefined;
     try {
-      pending.expected = await this.redis.publish(Topics.SESSION_REVOKED, JSON.stringify({ userId, ack }));
+      const redis = this.redis;
+      pending.expected = await this.guard.execute(() => redis.publish(Topics.SESSION_REVOKED, JSON.stringify({ userId, ack })));
       if (pending.acknowledged < pending.expected) {
         const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.ackTimeoutMs)));
         if ((await Promise.race([allAcknowledged, timedOut])) === 'timeout') {

@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { logSlowSql } from './slow-sql';
 
 /** A statement PostgreSQL parses and plans once per connection, then only binds and runs. */
 export interface PreparedStatement {
@@ -24,6 +26,8 @@ export class PreparedStatements {
   constructor(
     private readonly root: EntityManager,
     private readonly metrics?: Metrics,
+    /** SLOW_SQL_MS, as for the ORM's statements (which MikroORM times itself). */
+    private readonly slowSql?: { logger: Logger; ms: number },
   ) {}
 
   async run<Row>(statement: PreparedStatement, values: unknown[]): Promise<Row[]> {
@@ -31,7 +35,10 @@ export class PreparedStatements {
     const connection = (await client.acquireConnection()) as PgConnection;
     try {
       this.metrics?.sqlQueries.inc();
+      const started = performance.now();
       const result = await connection.query({ name: statement.name, text: statement.text, values });
+      const took = performance.now() - started;
+      if (this.slowSql && this.slowSql.ms > 0 && took > this.slowSql.ms) logSlowSql(this.slowSql.logger, statement.text, Math.round(took));
       return result.rows as Row[];
     } finally {
       await client.releaseConnection(connection);

@@ -2,6 +2,7 @@ import type { PubSub } from 'type-graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type Redis from 'ioredis';
+import { RedisGuard, UNGUARDED } from '../redis-breaker';
 
 /**
  * The one publish/subscribe port every feature uses (and type-graphql's `pubSub`).
@@ -117,6 +118,8 @@ export function createRedisPubSub(
   opts: {
     /** A publish that failed (Redis unreachable): the event is lost, as at-most-once allows; the process goes on. */
     onPublishError?: (err: Error, topic: string) => void;
+    /** The circuit breaker: while it is open a publish fails at once (and is reported as failed). */
+    guard?: RedisGuard;
   } = {},
 ): PubSubPort {
   const inner = new RedisPubSub({ publisher, subscriber });
@@ -139,6 +142,7 @@ export function createRedisPubSub(
       () => {},
     );
   });
+  const guard = opts.guard ?? UNGUARDED;
   const onPublishError =
     opts.onPublishError ?? ((err: Error, topic: string) => process.emitWarning(`Redis publish to ${topic} failed: ${err.message}`, 'ShiftDeskPubSub'));
   return {
@@ -146,7 +150,7 @@ export function createRedisPubSub(
       const { id, payload } = splitArgs(args);
       const topic = topicName(routingKey, id);
       // Publishing happens after a commit, fire-and-forget: a rejection left unhandled would end the process.
-      inner.publish(topic, payload).catch((err: unknown) => onPublishError(err instanceof Error ? err : new Error(String(err)), topic));
+      guard.execute(() => inner.publish(topic, payload)).catch((err: unknown) => onPublishError(err instanceof Error ? err : new Error(String(err)), topic));
     },
     subscribe(routingKey, dynamicId) {
       return inner.asyncIterableIterator(topicName(routingKey, dynamicId)) as AsyncIterable<unknown>;

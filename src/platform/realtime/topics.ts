@@ -16,6 +16,8 @@ export const Topics = {
   QUEUE_CUSTOMER: 'QUEUE_CUSTOMER',
   /** `QUEUE:<departmentId>` or `QUEUE:ALL`: the queue of a department changed (supervisors). */
   QUEUE: 'QUEUE',
+  /** Process-wide: a hot read changed (`{ area }`); every process drops its cached copies (HotCache). */
+  CACHE_INVALIDATED: 'CACHE_INVALIDATED',
 } as const;
 
 /** The id of the everyone-topic of per-department topics (`PRESENCE:ALL`). */
