@@ -7,6 +7,7 @@ import dotenv from 'dotenv';
 import { ClassifierRules, parseClassifierRules } from './modules/knowledge/classifier';
 import { KnowledgeSettings, parseKnowledgeSettings, readJsonFile, shippedConfigFile } from './modules/knowledge/knowledge.settings';
 import { parsePiiRules, PiiRules } from './modules/records/pii-rules';
+import { parseQualitySettings, QualitySettings } from './modules/quality/quality.settings';
 import { parseBusinessHours, parseSlaPolicy, parseTicketCategories, TicketSettings } from './modules/tickets/ticket.settings';
 
 const timeZone = makeValidator<string>((value) => {
@@ -128,6 +129,8 @@ const spec = {
   AUTO_ANSWER_THRESHOLD: fraction({ default: 0.8, desc: 'a first message or new ticket whose best FAQ scores at least this (0–1) is answered with it at once' }),
   CLASSIFIER_RULES_FILE: str({ default: '', desc: 'classifyMessage keywords, patterns and rules (JSON); empty: the shipped config/classifier.json' }),
   PII_RULES_FILE: str({ default: '', desc: 'personal-data rules: patterns, checks and mask shapes per type (JSON); empty: the shipped config/pii.json' }),
+  QUALITY_RULES_FILE: str({ default: '', desc: 'quality inspection rules, review checklist and weekly sample size (JSON); empty: the shipped config/quality.json' }),
+  ADHERENCE_GRACE_MINUTES: wholeNumber({ default: 5, desc: 'adherence: coming online this long after a shift starts is not a late start, leaving this long before it ends not an early leave' }),
   TICKET_CATEGORIES: str({ default: '', desc: 'JSON {"技术支持": "technical", …}: ticket category → department code; empty: the built-in map' }),
   TICKET_SLA: str({ default: '', desc: 'JSON {"urgent": {"firstResponse": 5, "resolution": 60}, …} in minutes; priorities left out keep their defaults' }),
   TICKET_BUSINESS_HOURS: str({ default: '', desc: 'JSON {"weekdays": [1,2,3,4,5], "hours": ["09:00-18:00"], "holidays": [], "zone": …}; empty: SLAs run 24×7' }),
@@ -184,6 +187,7 @@ export type Config = Readonly<{
   knowledge: KnowledgeSettings & { configFile: string; engine: 'jieba' | 'intl'; autoAnswerThreshold: number };
   classifier: { rulesFile: string; rules: ClassifierRules };
   pii: { rulesFile: string; rules: PiiRules };
+  quality: QualitySettings & { rulesFile: string; adherenceGraceMs: number };
   tickets: TicketSettings;
   jobs: { pollingIntervalSeconds: number };
   uploads: { sweepEveryMs: number; orphanGraceMs: number };
@@ -211,6 +215,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const classifierRules = fromFile('CLASSIFIER_RULES_FILE', rulesFile, parseClassifierRules);
   const piiRulesFile = e.PII_RULES_FILE ? path.resolve(e.PII_RULES_FILE) : shippedConfigFile('pii.json');
   const piiRules = fromFile('PII_RULES_FILE', piiRulesFile, parsePiiRules);
+  const qualityFile = e.QUALITY_RULES_FILE ? path.resolve(e.QUALITY_RULES_FILE) : shippedConfigFile('quality.json');
+  const quality = fromFile('QUALITY_RULES_FILE', qualityFile, parseQualitySettings);
   const tickets = ticketSettings(e);
   return Object.freeze({
     port: e.PORT,
@@ -267,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     knowledge: { ...knowledge, configFile: knowledgeFile, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl', autoAnswerThreshold: e.AUTO_ANSWER_THRESHOLD },
     classifier: { rulesFile, rules: classifierRules },
     pii: { rulesFile: piiRulesFile, rules: piiRules },
+    quality: { ...quality, rulesFile: qualityFile, adherenceGraceMs: e.ADHERENCE_GRACE_MINUTES * 60_000 },
     tickets,
     jobs: { pollingIntervalSeconds: e.JOB_POLL_SECONDS },
     uploads: { sweepEveryMs: e.UPLOAD_SWEEP_SECONDS * 1000, orphanGraceMs: e.UPLOAD_ORPHAN_GRACE_SECONDS * 1000 },

@@ -16,6 +16,8 @@ export const Topics = {
   QUEUE_CUSTOMER: 'QUEUE_CUSTOMER',
   /** `QUEUE:<departmentId>` or `QUEUE:ALL`: the queue of a department changed (supervisors). */
   QUEUE: 'QUEUE',
+  /** `QUALITY:<departmentId>` or `QUALITY:ALL`: rule violations and strongly negative customers (supervisors). */
+  QUALITY: 'QUALITY',
 } as const;
 
 /** The id of the everyone-topic of per-department topics (`PRESENCE:ALL`). */
