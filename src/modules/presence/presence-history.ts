@@ -23,8 +23,9 @@ export interface PresenceInterval {
  * Presence intervals in PostgreSQL (`presence_intervals`), the record adherence reads. PresenceService writes
  * every transition it announces; the open interval of an agent is their state now, the same the live board
  * shows. The per-agent advisory lock orders writers of several processes: each closes the interval the one
- * before it opened. An event older than the open interval (a slower process) starts at that interval's start
- * instead of going back in time, so the newest write always describes the state now.
+ * before it opened. The state is read from the live store while the lock is held, so the last writer always
+ * records the store's latest state, whatever order concurrent changes reached the database in; an instant
+ * older than the open interval's start (clocks of two processes) is moved up to it rather than going back.
  */
 export class PresenceHistory {
   constructor(
@@ -32,10 +33,11 @@ export class PresenceHistory {
     private readonly logger: Logger,
   ) {}
 
-  /** Closes the agent's open interval and opens one in `state`; nothing when the state has not changed. */
-  async record(agentId: string, state: PresenceState, at: Date): Promise<void> {
+  /** Closes the agent's open interval and opens one in the state `current` reads; nothing when it has not changed. */
+  async record(agentId: string, current: () => Promise<PresenceState>, at: Date): Promise<void> {
     await this.fork().transactional(async (tx) => {
       await tx.execute('SELECT pg_advisory_xact_lock(?, hashtext(?))', [AdvisoryLock.PRESENCE_HISTORY, agentId]);
+      const state = await current();
       const [open] = await tx.execute<Array<{ id: string; state: PresenceState; started_at: Date }>>(
         'SELECT id, state, started_at FROM presence_intervals WHERE agent_id = ? AND ended_at IS NULL',
         [agentId],
@@ -48,9 +50,9 @@ export class PresenceHistory {
   }
 
   /** Like `record`, but a failure is logged, not thrown: live presence must keep working while the database is away. */
-  async tryRecord(agentId: string, state: PresenceState, at: Date): Promise<void> {
+  async tryRecord(agentId: string, current: () => Promise<PresenceState>, at: Date): Promise<void> {
     try {
-      await this.record(agentId, state, at);
+      await this.record(agentId, current, at);
     } catch (err) {
       this.logger.error({ err, agentId }, 'presence history write failed');
     }

@@ -151,7 +151,7 @@ export class PresenceService {
       at: new Date().toISOString(),
     };
     // Before publishing: whoever reacts to the event finds the history already saying the same.
-    await this.history?.tryRecord(userId, presenceStateOf(record.online, record.status), new Date(event.at));
+    await this.history?.tryRecord(userId, () => this.store.read([userId]).then(([r]) => presenceStateOf(r.online, r.status)), new Date(event.at));
     if (departmentId) this.pubsub.publish(Topics.PRESENCE, departmentId, event);
     this.pubsub.publish(Topics.PRESENCE, ALL_DEPARTMENTS, event);
     for (const l of this.listeners) {
