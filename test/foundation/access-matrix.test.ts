@@ -96,6 +96,17 @@ import {
   TicketStatsDocument,
   TicketAnswerHelpedDocument,
 } from '../generated/graphql';
+import {
+  AdherenceDocument,
+  ConversationSentimentDocument,
+  QualityChecklistDocument,
+  QualityReportCsvDocument,
+  QualityReportDocument,
+  QualityReviewsDocument,
+  QualityRulesDocument,
+  QualityViolationsDocument,
+  ReviewConversationDocument,
+} from '../generated/graphql';
 import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
 
@@ -384,6 +395,44 @@ const ACCESS: Access[] = [
   { operation: 'ticket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(TicketByIdDocument, { id: await freshTicket(fx) }, tokenOf(fx, c)) },
   { operation: 'ticketStats', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(TicketStatsDocument, { from: '2030-01-01', to: '2030-01-31' }, tokenOf(fx, c)) },
   { operation: 'ticketCategories', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(TicketCategoriesDocument, {}, tokenOf(fx, c)) },
+  // Quality: supervisors only; adherence also for an agent's own.
+  { operation: 'qualityRules', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityRulesDocument, {}, tokenOf(fx, c)) },
+  { operation: 'qualityViolations', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityViolationsDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'conversationSentiment',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(ConversationSentimentDocument, { conversationId: await lifecycleChat(fx, 'ENDED') }, tokenOf(fx, c)),
+  },
+  { operation: 'qualityChecklist', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityChecklistDocument, {}, tokenOf(fx, c)) },
+  { operation: 'qualityReviews', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityReviewsDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'reviewConversation',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) =>
+      fx.app.exec(
+        ReviewConversationDocument,
+        {
+          id: await lifecycleChat(fx, 'ENDED'),
+          scores: ['greeting', 'understanding', 'solution', 'courtesy', 'compliance'].map((item) => ({ item, score: 3 })),
+        },
+        tokenOf(fx, c),
+      ),
+  },
+  {
+    operation: 'qualityReport',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(QualityReportDocument, { from: '2030-01-01', to: '2030-01-31', departmentId: fx.departmentId }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'qualityReportCsv',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(QualityReportCsvDocument, { from: '2030-01-01', to: '2030-01-31', departmentId: fx.departmentId }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'adherence',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(AdherenceDocument, { from: '2030-01-01', to: '2030-01-07', agentId: fx.ids.AGENT }, tokenOf(fx, c)),
+  },
 ];
 
 /**

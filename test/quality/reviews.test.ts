@@ -124,9 +124,9 @@ describe('quality reviews', () => {
 
   it('queues a weekly sample per agent, once per week however many processes try, and a review completes it', async () => {
     const week = DateTime.now().setZone('Asia/Shanghai').startOf('week').minus({ weeks: 1 });
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await endedConversation('order'));
-    const salesIds = [];
+    const salesIds: string[] = [];
     for (let i = 0; i < 2; i++) salesIds.push(await endedConversation('sales'));
     // They ended last week (Tuesday, business time).
     await db.query(`UPDATE conversations SET ended_at = $2 WHERE id = ANY($1)`, [[...ids, ...salesIds], week.plus({ days: 1, hours: 10 }).toJSDate()]);
