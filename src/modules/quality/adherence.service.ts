@@ -1,4 +1,3 @@
-import type { RequestScope } from '../../context';
 import { Role } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { addDays, datesBetween, isBusinessDate, startOfBusinessDate } from '../../platform/clock';
@@ -7,7 +6,7 @@ import { InvalidInput } from '../../platform/errors';
 import type { PresenceHistory } from '../presence/presence-history';
 import { adherenceOf, ScheduledShift } from './adherence';
 import type { AgentAdherence } from './quality.types';
-import { staffScope } from './staff-scope';
+import { QualityRequest, staffScope } from './staff-scope';
 
 export const MAX_ADHERENCE_DAYS = 31;
 
@@ -20,7 +19,7 @@ export class AdherenceService {
   ) {}
 
   /** Admins: any agent or department; managers: their department; agents: themselves. */
-  async adherence(scope: RequestScope, args: { agentId?: string | null; departmentId?: string | null; from: string; to: string }): Promise<AgentAdherence[]> {
+  async adherence(scope: QualityRequest, args: { agentId?: string | null; departmentId?: string | null; from: string; to: string }): Promise<AgentAdherence[]> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
     if (!isBusinessDate(args.from)) throw new InvalidInput('from', 'must be a real date YYYY-MM-DD');
     if (!isBusinessDate(args.to)) throw new InvalidInput('to', 'must be a real date YYYY-MM-DD');

@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Counter } from 'prom-client';
-import type { RequestScope } from '../../context';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { pgArray } from '../../platform/db/arrays';
@@ -10,13 +9,13 @@ import type { Metrics } from '../../platform/metrics';
 import { Page, paginate } from '../../platform/pagination';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
-import { isUuid } from '../accounts/account.service';
 import { Conversation } from '../conversations/conversation.entity';
 import { Message, MessageKind } from '../conversations/message.entity';
 import { isStronglyNegative, MessageClassifier } from '../knowledge/classifier';
 import { QualityViolation } from './quality.entities';
 import { findViolations, QualitySettings } from './quality.settings';
 import { ConversationSentiment, QualityAlertKind, QualityAlertPayload } from './quality.types';
+import { QualityRequest, isUuid } from './staff-scope';
 
 /** Customer messages of one conversation read for its sentiment curve, newest kept. */
 const MAX_SENTIMENT_POINTS = 500;
@@ -145,7 +144,7 @@ export class QualityInspection {
   }
 
   /** Violations newest first. Admins: any; managers: their department (the default); agents: FORBIDDEN. */
-  list(scope: RequestScope, filter: { departmentId?: string | null; agentId?: string | null; conversationId?: string | null }, first: number, after?: string | null): Promise<Page<QualityViolation>> {
+  list(scope: QualityRequest, filter: { departmentId?: string | null; agentId?: string | null; conversationId?: string | null }, first: number, after?: string | null): Promise<Page<QualityViolation>> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const where: Record<string, unknown> = {};
     if (viewer.role === Role.MANAGER) {
@@ -158,7 +157,7 @@ export class QualityInspection {
   }
 
   /** The customer's sentiment message by message. Supervisors of the conversation's department and admins. */
-  async sentiment(scope: RequestScope, conversationId: string): Promise<ConversationSentiment> {
+  async sentiment(scope: QualityRequest, conversationId: string): Promise<ConversationSentiment> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const c = isUuid(conversationId) ? await scope.em.findOne(Conversation, { id: conversationId }) : null;
     if (!c) throw new NotFound('Conversation', conversationId);

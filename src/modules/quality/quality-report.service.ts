@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { stringify } from 'csv-stringify/sync';
-import type { RequestScope } from '../../context';
 import { Role } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { addDays, isBusinessDate, startOfBusinessDate } from '../../platform/clock';
@@ -9,7 +8,7 @@ import { InvalidInput } from '../../platform/errors';
 import type { ChecklistScore } from './quality.entities';
 import type { QualitySettings } from './quality.settings';
 import type { AgentQualityRow, QualityFigures, QualityReport } from './quality.types';
-import { staffScope } from './staff-scope';
+import { QualityRequest, staffScope } from './staff-scope';
 
 export const MAX_REPORT_DAYS = 92;
 
@@ -57,7 +56,7 @@ export class QualityReportService {
     private readonly businessTz: string,
   ) {}
 
-  async report(scope: RequestScope, args: { agentId?: string | null; departmentId?: string | null; from: string; to: string }): Promise<QualityReport> {
+  async report(scope: QualityRequest, args: { agentId?: string | null; departmentId?: string | null; from: string; to: string }): Promise<QualityReport> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
     checkPeriod(args.from, args.to);
     const asked = await staffScope(scope.em, viewer, args, { agentsSeeOwn: false });
@@ -86,7 +85,7 @@ export class QualityReportService {
   }
 
   /** The same report as CSV (UTF-8, header row, one row per agent, then the department's averages). */
-  async csv(scope: RequestScope, args: { agentId?: string | null; departmentId?: string | null; from: string; to: string }): Promise<string> {
+  async csv(scope: QualityRequest, args: { agentId?: string | null; departmentId?: string | null; from: string; to: string }): Promise<string> {
     const report = await this.report(scope, args);
     const names = new Map(
       (

@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DateTime } from 'luxon';
-import type { RequestScope } from '../../context';
 import { Role } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { addDays, isBusinessDate, startOfBusinessDate } from '../../platform/clock';
@@ -10,11 +9,15 @@ import { Conflict, FieldProblem, Forbidden, InvalidInput, NotFound } from '../..
 import type { Logger } from '../../platform/logger';
 import { Page, paginate } from '../../platform/pagination';
 import type { Scheduler } from '../../platform/scheduler';
-import { isUuid } from '../accounts/account.service';
-import type { AuditService } from '../audit/audit.service';
 import { Conversation } from '../conversations/conversation.entity';
 import { ChecklistScore, QualityReview, QualityReviewStatus } from './quality.entities';
 import type { ChecklistItem, QualitySettings } from './quality.settings';
+import { QualityRequest, isUuid } from './staff-scope';
+
+/** The audit log's write (audit/audit.service.ts), declared here so this module imports nothing that imports context.ts. */
+export interface AuditWriter {
+  record(em: EntityManager, actor: { viewer: QualityRequest['viewer']; traceId: string }, entry: { action: string; targetType: string; targetId: string; summary: string; comment?: string | null }): unknown;
+}
 
 /** How often a process checks whether last week's sample is taken (idempotent: only the first check of a week samples). */
 const SAMPLE_CHECK_MS = 15 * 60_000;
@@ -24,7 +27,7 @@ const MAX_COMMENT = 2000;
 export class QualityReviewService {
   constructor(
     private readonly settings: QualitySettings,
-    private readonly audit: AuditService,
+    private readonly audit: AuditWriter,
     private readonly businessTz: string,
     private readonly logger: Logger,
     private readonly fork: () => EntityManager,
@@ -40,7 +43,7 @@ export class QualityReviewService {
   }
 
   /** Reviews newest first. Admins: any; managers: their department (the default); agents: FORBIDDEN. */
-  list(scope: RequestScope, filter: { departmentId?: string | null; agentId?: string | null; status?: QualityReviewStatus | null }, first: number, after?: string | null): Promise<Page<QualityReview>> {
+  list(scope: QualityRequest, filter: { departmentId?: string | null; agentId?: string | null; status?: QualityReviewStatus | null }, first: number, after?: string | null): Promise<Page<QualityReview>> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const where: Record<string, unknown> = {};
     if (viewer.role === Role.MANAGER) {
@@ -63,7 +66,7 @@ export class QualityReviewService {
    * supervisors of its department and admins. Completes the review the weekly sample queued, or makes one; a
    * conversation is reviewed once (a second review is CONFLICT). Audited in the same transaction.
    */
-  async review(scope: RequestScope, input: { conversationId: string; scores: Array<{ item: string; score: number }>; comment?: string | null }): Promise<QualityReview> {
+  async review(scope: QualityRequest, input: { conversationId: string; scores: Array<{ item: string; score: number }>; comment?: string | null }): Promise<QualityReview> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const scores = this.checkScores(input.scores);
     const comment = input.comment?.trim() || null;

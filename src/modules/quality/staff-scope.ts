@@ -1,9 +1,21 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { isUUID } from 'class-validator';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { Forbidden, InvalidInput, NotFound } from '../../platform/errors';
-import { isUuid } from '../accounts/account.service';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
+
+/**
+ * What the quality services need of a request (the GraphQL Context has it). Declared here rather than imported
+ * from context.ts, which imports every service: this module adds no import cycle, type-only ones included.
+ */
+export interface QualityRequest {
+  viewer: Viewer | null;
+  em: EntityManager;
+  traceId: string;
+}
+
+export const isUuid = (s: string): boolean => isUUID(s);
 
 export interface StaffScope {
   /** The department whose averages stand beside the agents (the agent's own when one agent is asked for). */
