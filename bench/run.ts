@@ -39,6 +39,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'personal-data detector: precision/recall per type on the labelled corpus, cost per 200-character message; beside naive patterns',
     load: async () => require('./pii') as BenchmarkModule,
   },
+  quality: {
+    description: 'quality inspection cost per message (rules, sentiment) beside a normalisation pass; sendMessage with and without it; qualityReport and adherence over HTTP',
+    load: async () => require('./quality') as BenchmarkModule,
+  },
   tickets: {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,
