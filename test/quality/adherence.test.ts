@@ -14,6 +14,15 @@ import { startTestApp, subscribe, TestApp } from '../support/harness';
 
 type Person = { id: string; token: string };
 const TZ = 'Asia/Shanghai';
+/** The next event of `agentId` with `change` (others skipped); generous for a loaded machine, never a speed check. */
+async function nextOf(sub: { next(ms?: number): Promise<{ data?: { presenceChanged: { agentId: string; change: string } } | null }> }, agentId: string, change: string) {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const e = await sub.next(Math.max(1, until - Date.now()));
+    if (e.data?.presenceChanged.agentId === agentId && e.data.presenceChanged.change === change) return;
+  }
+}
+
 const at = (date: string, time: string) => DateTime.fromISO(`${date}T${time}`, { zone: TZ }).toJSDate();
 
 describe('presence history and adherence', () => {
@@ -55,9 +64,9 @@ describe('presence history and adherence', () => {
     await new Promise((r) => setTimeout(r, 200));
     const socket = app.ws(colleague.token);
     const keepOpen = subscribe(socket, OnPresenceChangedDocument, {});
-    await watch.next();
+    await nextOf(watch, colleague.id, 'CONNECTED');
     await app.data(SetPresenceStatusDocument, { status: 'BUSY' }, colleague.token);
-    await watch.next();
+    await nextOf(watch, colleague.id, 'STATUS_CHANGED');
 
     const timeline = async () => (await app.data(AdherenceDocument, { from: today, to: today }, colleague.token)).adherence[0].days[0].timeline.map((s) => s.state);
     expect(await timeline()).toEqual(['AVAILABLE', 'BUSY']);
@@ -69,7 +78,7 @@ describe('presence history and adherence', () => {
 
     keepOpen.unsubscribe();
     await socket.dispose();
-    await watch.next();
+    await nextOf(watch, colleague.id, 'DISCONNECTED');
     expect(await timeline()).toEqual(['AVAILABLE', 'BUSY', 'OFFLINE']);
     expect((await app.data(PresenceDocument, { agentIds: [colleague.id] }, manager.token)).presence[0].online).toBe(false);
     expect(await openIntervals(colleague.id)).toEqual(['OFFLINE']);
