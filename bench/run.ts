@@ -43,6 +43,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'encryption at rest per message: detect + mask + AES-256-GCM seal in process beside detection alone; sendMessage over HTTP with and without personal data',
     load: async () => require('./crypto') as BenchmarkModule,
   },
+  quality: {
+    description: 'quality inspection cost per message (rules, sentiment) beside a normalisation pass; sendMessage with and without it; qualityReport and adherence over HTTP',
+    load: async () => require('./quality') as BenchmarkModule,
+  },
   tickets: {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,

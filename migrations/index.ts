@@ -14,6 +14,9 @@ import { Migration20261203100000_first_reply } from './Migration20261203100000_f
 import { Migration20261203110000_pii_types } from './Migration20261203110000_pii_types';
 import { Migration20261204010000_encryption } from './Migration20261204010000_encryption';
 
+import { Migration20261204060000_presence_history } from './Migration20261204060000_presence_history';
+import { Migration20261204061000_quality } from './Migration20261204061000_quality';
+
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
   { name: 'Migration20261121000000_foundation', class: Migration20261121000000_foundation },
@@ -31,4 +34,7 @@ export const MIGRATIONS = [
   { name: 'Migration20261203100000_first_reply', class: Migration20261203100000_first_reply },
   { name: 'Migration20261203110000_pii_types', class: Migration20261203110000_pii_types },
   { name: 'Migration20261204010000_encryption', class: Migration20261204010000_encryption },
+
+  { name: 'Migration20261204060000_presence_history', class: Migration20261204060000_presence_history },
+  { name: 'Migration20261204061000_quality', class: Migration20261204061000_quality },
 ];

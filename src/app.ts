@@ -127,8 +127,11 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     services.uploads.start(services.scheduler, config.uploads, () => orm.em.fork());
     services.piiBackfill.start(services.scheduler);
     services.keyRotation.start(services.scheduler);
+
+    services.quality.reviews.start(services.scheduler);
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
+    cleanups.unshift(() => services.quality.inspection.idle());
     // After every service has defined its kinds of job; stopped before the ORM and the database.
     await jobs.start();
     cleanups.unshift(() => jobs.stop());

@@ -9,6 +9,8 @@ import { KnowledgeSettings, parseKnowledgeSettings, readJsonFile, shippedConfigF
 import { parsePiiRules, PiiRules } from './modules/records/pii-rules';
 import { Keyring, parseKeyring } from './modules/records/keyring';
 import { Role } from './platform/auth/roles';
+
+import { parseQualitySettings, QualitySettings } from './modules/quality/quality.settings';
 import { parseBusinessHours, parseSlaPolicy, parseTicketCategories, TicketSettings } from './modules/tickets/ticket.settings';
 
 const timeZone = makeValidator<string>((value) => {
@@ -141,6 +143,9 @@ const spec = {
   REVEAL_ROLES: str({ default: 'CUSTOMER,MANAGER,ADMIN', desc: 'roles that may call revealText (each in its scope); add AGENT to let agents reveal texts of their own conversations and tickets' }),
   REVEAL_AGENT_DEPARTMENTS: str({ default: '', desc: 'with AGENT in REVEAL_ROLES: codes of the departments whose agents may reveal; empty: every department' }),
   RATE_REVEAL_TEXT_PER_HOUR: positiveInt({ default: 60, desc: 'revealText calls per user and hour' }),
+
+  QUALITY_RULES_FILE: str({ default: '', desc: 'quality inspection rules, review checklist and weekly sample size (JSON); empty: the shipped config/quality.json' }),
+  ADHERENCE_GRACE_MINUTES: wholeNumber({ default: 5, desc: 'adherence: coming online this long after a shift starts is not a late start, leaving this long before it ends not an early leave' }),
   TICKET_CATEGORIES: str({ default: '', desc: 'JSON {"技术支持": "technical", …}: ticket category → department code; empty: the built-in map' }),
   TICKET_SLA: str({ default: '', desc: 'JSON {"urgent": {"firstResponse": 5, "resolution": 60}, …} in minutes; priorities left out keep their defaults' }),
   TICKET_BUSINESS_HOURS: str({ default: '', desc: 'JSON {"weekdays": [1,2,3,4,5], "hours": ["09:00-18:00"], "holidays": [], "zone": …}; empty: SLAs run 24×7' }),
@@ -207,6 +212,8 @@ export type Config = Readonly<{
   pii: { rulesFile: string; rules: PiiRules };
   /** keyring null: ENCRYPTION_KEYS unset, the generated one in DATA_DIR is used (app.ts). */
   encryption: { keyring: Keyring | null; revealRoles: Role[]; revealAgentDepartments: string[]; revealPerHour: number };
+
+  quality: QualitySettings & { rulesFile: string; adherenceGraceMs: number };
   tickets: TicketSettings;
   jobs: { pollingIntervalSeconds: number };
   uploads: { sweepEveryMs: number; orphanGraceMs: number };
@@ -234,6 +241,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const classifierRules = fromFile('CLASSIFIER_RULES_FILE', rulesFile, parseClassifierRules);
   const piiRulesFile = e.PII_RULES_FILE ? path.resolve(e.PII_RULES_FILE) : shippedConfigFile('pii.json');
   const piiRules = fromFile('PII_RULES_FILE', piiRulesFile, parsePiiRules);
+  const qualityFile = e.QUALITY_RULES_FILE ? path.resolve(e.QUALITY_RULES_FILE) : shippedConfigFile('quality.json');
+  const quality = fromFile('QUALITY_RULES_FILE', qualityFile, parseQualitySettings);
   const tickets = ticketSettings(e);
   const encryption = encryptionSettings(e);
   return Object.freeze({
@@ -297,6 +306,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifier: { rulesFile, rules: classifierRules },
     pii: { rulesFile: piiRulesFile, rules: piiRules },
     encryption,
+
+    quality: { ...quality, rulesFile: qualityFile, adherenceGraceMs: e.ADHERENCE_GRACE_MINUTES * 60_000 },
     tickets,
     jobs: { pollingIntervalSeconds: e.JOB_POLL_SECONDS },
     uploads: { sweepEveryMs: e.UPLOAD_SWEEP_SECONDS * 1000, orphanGraceMs: e.UPLOAD_ORPHAN_GRACE_SECONDS * 1000 },

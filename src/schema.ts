@@ -23,6 +23,8 @@ import { TicketCommentResolver, TicketResolver } from './modules/tickets/ticket.
 import { PII_RESOLVERS } from './modules/records/pii.resolver';
 import { ProtectionResolver } from './modules/records/protection.resolver';
 
+import { QUALITY_RESOLVERS } from './modules/quality/quality.resolver';
+
 export const RESOLVERS = [
   AccountResolver,
   AuditResolver,
@@ -44,6 +46,8 @@ export const RESOLVERS = [
   TicketCommentResolver,
   ...PII_RESOLVERS,
   ProtectionResolver,
+
+  ...QUALITY_RESOLVERS,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };

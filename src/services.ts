@@ -17,6 +17,7 @@ import { ScheduleService } from './modules/scheduling/schedule.service';
 import { ShiftService } from './modules/scheduling/shift.service';
 import { PresenceService } from './modules/presence/presence.service';
 import { MemoryPresenceStore, RedisPresenceStore } from './modules/presence/presence.store';
+import { PresenceHistory } from './modules/presence/presence-history';
 import { Scheduler } from './platform/scheduler';
 import { BoardService } from './modules/scheduling/board.service';
 import { LeaveService } from './modules/leave/leave.service';
@@ -41,6 +42,10 @@ import { RevealService } from './modules/records/reveal.service';
 import { ErasureService } from './modules/records/erasure.service';
 import type { Keyring } from './modules/records/keyring';
 import type { JobQueue } from './platform/jobs/job-queue';
+import { QualityInspection } from './modules/quality/quality-inspection.service';
+import { QualityReviewService } from './modules/quality/quality-review.service';
+import { QualityReportService } from './modules/quality/quality-report.service';
+import { AdherenceService } from './modules/quality/adherence.service';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -98,6 +103,13 @@ export interface Services {
   /** forgetCustomer (crypto-shredding) and requestDataErasure. */
   erasure: ErasureService;
   scheduler: Scheduler;
+  /** Quality (QUALITY_RULES_FILE): inspection of every message, reviews and their weekly sample, reports; adherence. */
+  quality: {
+    inspection: QualityInspection;
+    reviews: QualityReviewService;
+    reports: QualityReportService;
+    adherence: AdherenceService;
+  };
 }
 
 export function createServices(deps: {
@@ -135,7 +147,8 @@ export function createServices(deps: {
   const shifts = new ShiftService(audit, cache);
   const schedules = new ScheduleService(audit, deps.config.businessTz);
   const presenceStore = deps.redis ? new RedisPresenceStore(deps.redis, redisGuard) : new MemoryPresenceStore();
-  const presence = new PresenceService(presenceStore, deps.pubsub, deps.logger, deps.config.presence);
+  const presenceHistory = new PresenceHistory(() => deps.orm.em.fork(), deps.logger);
+  const presence = new PresenceService(presenceStore, deps.pubsub, deps.logger, deps.config.presence, presenceHistory);
   const board = new BoardService(presence);
   const uploads = new UploadService(deps.config.dataDir);
   const leave = new LeaveService(audit, notifications, deps.config.businessTz);
@@ -158,5 +171,12 @@ export function createServices(deps: {
   const reveal = new RevealService(protector, audit, limiters, deps.config.encryption);
   const erasure = new ErasureService(dataKeys, accounts, audit, notifications, limiters);
   const scheduler = new Scheduler(deps.logger);
-  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
+  const quality = {
+    inspection: new QualityInspection(deps.config.quality, classifier, deps.pubsub, deps.metrics, deps.logger, () => deps.orm.em.fork()),
+    reviews: new QualityReviewService(deps.config.quality, audit, deps.config.businessTz, deps.logger, () => deps.orm.em.fork()),
+    reports: new QualityReportService(deps.config.quality, deps.config.businessTz),
+    adherence: new AdherenceService(presenceHistory, { businessTz: deps.config.businessTz, graceMs: deps.config.quality.adherenceGraceMs }),
+  };
+  chat.useInspector(quality.inspection);
+  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, quality };
 }

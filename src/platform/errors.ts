@@ -61,6 +61,8 @@ export enum ConflictReason {
   /** The change collided with a concurrent one (serialization failure or deadlock, retried first): try again. */
   CONCURRENT_CHANGE = 'CONCURRENT_CHANGE',
   ALREADY_RATED = 'ALREADY_RATED',
+  /** Quality: a conversation is reviewed once. */
+  ALREADY_REVIEWED = 'ALREADY_REVIEWED',
   /** A conversation is rated after it has ended. */
   NOT_ENDED = 'NOT_ENDED',
   /** Nobody served the conversation (it ended in the queue): nothing to rate. */

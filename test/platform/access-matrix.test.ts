@@ -100,6 +100,17 @@ import {
   TicketStatsDocument,
   TicketAnswerHelpedDocument,
 } from '../generated/graphql';
+import {
+  AdherenceDocument,
+  ConversationSentimentDocument,
+  QualityChecklistDocument,
+  QualityReportCsvDocument,
+  QualityReportDocument,
+  QualityReviewsDocument,
+  QualityRulesDocument,
+  QualityViolationsDocument,
+  ReviewConversationDocument,
+} from '../generated/graphql';
 import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
 
@@ -401,6 +412,45 @@ const ACCESS: Access[] = [
   },
   { operation: 'requestDataErasure', allowed: ['CUSTOMER'], call: (fx, c) => fx.app.exec(RequestDataErasureDocument, { reason: 'matrix' }, tokenOf(fx, c)) },
   { operation: 'encryptionStatus', allowed: ['ADMIN'], call: (fx, c) => fx.app.exec(EncryptionStatusDocument, {}, tokenOf(fx, c)) },
+
+  // Quality: supervisors only; adherence also for an agent's own.
+  { operation: 'qualityRules', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityRulesDocument, {}, tokenOf(fx, c)) },
+  { operation: 'qualityViolations', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityViolationsDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'conversationSentiment',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(ConversationSentimentDocument, { conversationId: await lifecycleChat(fx, 'ENDED') }, tokenOf(fx, c)),
+  },
+  { operation: 'qualityChecklist', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityChecklistDocument, {}, tokenOf(fx, c)) },
+  { operation: 'qualityReviews', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityReviewsDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'reviewConversation',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) =>
+      fx.app.exec(
+        ReviewConversationDocument,
+        {
+          id: await lifecycleChat(fx, 'ENDED'),
+          scores: ['greeting', 'understanding', 'solution', 'courtesy', 'compliance'].map((item) => ({ item, score: 3 })),
+        },
+        tokenOf(fx, c),
+      ),
+  },
+  {
+    operation: 'qualityReport',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(QualityReportDocument, { from: '2030-01-01', to: '2030-01-31', departmentId: fx.departmentId }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'qualityReportCsv',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(QualityReportCsvDocument, { from: '2030-01-01', to: '2030-01-31', departmentId: fx.departmentId }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'adherence',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(AdherenceDocument, { from: '2030-01-01', to: '2030-01-07', agentId: fx.ids.AGENT }, tokenOf(fx, c)),
+  },
 ];
 
 /** A message of the CUSTOMER caller in a conversation of the matrix department with the AGENT caller. */

@@ -54,10 +54,16 @@ export interface FreedSeats {
   queueChanged(departmentId: string | null): void;
 }
 
+/** Looks at every stored message once it has committed (quality inspection); returns at once, never throws. */
+export interface MessageInspector {
+  inspect(message: Message): void;
+}
+
 /** Chat: messages numbered per conversation, receipts, typing, ending, and who may see what. */
 export class ChatService {
   private readonly sendLimiter: RateLimiterAbstract;
   private readonly endLimiter: RateLimiterAbstract;
+  private inspector: MessageInspector | null = null;
 
   constructor(
     private readonly pubsub: PubSubPort,
@@ -120,6 +126,11 @@ export class ChatService {
       afterCommit(() => this.publishMessage(c.agentId, m));
       return m;
     });
+  }
+
+  /** Set once at start-up (services.ts): quality inspection, which imports from this module, not the other way. */
+  useInspector(inspector: MessageInspector): void {
+    this.inspector = inspector;
   }
 
   /** Stores a system message (transfers, idle warnings, FAQ answers) and publishes it. */
@@ -264,7 +275,9 @@ export class ChatService {
     return paginate(scope.em, Conversation, where, { first, after, orderBy: { createdAt: 'desc', id: 'desc' } });
   }
 
+  /** Runs after the message's commit, on every path that stores one. */
   private publishMessage(agentId: string | null, m: Message): void {
+    this.inspector?.inspect(m);
     const payload = toMessagePayload(m);
     this.pubsub.publish(Topics.CONVERSATION, m.conversationId, {
       type: ConversationEventType.MESSAGE,

@@ -9,6 +9,7 @@ import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
 import type { Scheduler } from '../../platform/scheduler';
 import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
+import { PresenceHistory, presenceStateOf } from './presence-history';
 import type { PresenceRecord, PresenceStore } from './presence.store';
 import { Presence, PresenceChange, PresenceEventPayload, PresenceStatusValue } from './presence.types';
 
@@ -42,6 +43,8 @@ export class PresenceService {
     private readonly pubsub: PubSubPort,
     private readonly logger: Logger,
     private readonly timings: PresenceTimings = DEFAULT_PRESENCE_TIMINGS,
+    /** Where every announced transition is also written (adherence reads it); none in unit tests. */
+    private readonly history: PresenceHistory | null = null,
   ) {}
 
   /** Starts lease renewal and the expiry sweep (one sweeper per interval across a cluster). */
@@ -147,6 +150,8 @@ export class PresenceService {
       change,
       at: new Date().toISOString(),
     };
+    // Before publishing: whoever reacts to the event finds the history already saying the same.
+    await this.history?.tryRecord(userId, () => this.store.read([userId]).then(([r]) => presenceStateOf(r.online, r.status)), new Date(event.at));
     if (departmentId) this.pubsub.publish(Topics.PRESENCE, departmentId, event);
     this.pubsub.publish(Topics.PRESENCE, ALL_DEPARTMENTS, event);
     for (const l of this.listeners) {

@@ -21,4 +21,8 @@ export const AdvisoryLock = {
   AGENT: 727320,
   /** Held shared by every per-agent locker, exclusively by a call on many agents. */
   ALL_AGENTS: 727321,
+  /** Two-key: (PRESENCE_HISTORY, hashtext(agent id)) — closing one agent's presence interval and opening the next. */
+  PRESENCE_HISTORY: 727360,
+  /** The weekly sample of conversations for quality review (one sampler per cluster). */
+  QUALITY_SAMPLE: 727361,
 } as const;

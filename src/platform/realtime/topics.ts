@@ -18,6 +18,9 @@ export const Topics = {
   QUEUE: 'QUEUE',
   /** Process-wide: a hot read changed (`{ area }`); every process drops its cached copies (HotCache). */
   CACHE_INVALIDATED: 'CACHE_INVALIDATED',
+
+  /** `QUALITY:<departmentId>` or `QUALITY:ALL`: rule violations and strongly negative customers (supervisors). */
+  QUALITY: 'QUALITY',
 } as const;
 
 /** The id of the everyone-topic of per-department topics (`PRESENCE:ALL`). */
