@@ -33,6 +33,9 @@ import { PiiDetector } from './modules/records/pii-detector';
 import { PiiTagger } from './modules/records/pii-tagger';
 import { PiiBackfill } from './modules/records/pii-backfill';
 import type { JobQueue } from './platform/jobs/job-queue';
+import { ForecastService } from './modules/staffing/forecast.service';
+import { StaffingPlanService } from './modules/staffing/staffing-plan.service';
+import { ProposalService } from './modules/staffing/proposal.service';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -76,6 +79,10 @@ export interface Services {
   pii: PiiDetector;
   /** Fills piiTypes of rows stored before detection existed. */
   piiBackfill: PiiBackfill;
+  /** Contact forecast (and its overrides), the Erlang C staffing plan, schedule proposals (HiGHS). */
+  forecasts: ForecastService;
+  staffingPlans: StaffingPlanService;
+  proposals: ProposalService;
   scheduler: Scheduler;
 }
 
@@ -125,6 +132,9 @@ export function createServices(deps: {
   const shiftHandover = new ShiftHandoverService(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
+  const forecasts = new ForecastService(audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
+  const staffingPlans = new StaffingPlanService(forecasts, leave, deps.config.staffing, deps.config.businessTz);
+  const proposals = new ProposalService(forecasts, staffingPlans, schedules, leave, audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
+  return { ...deps, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, forecasts, staffingPlans, proposals, scheduler };
 }
