@@ -1,6 +1,6 @@
 import { requiredServers } from '../src/modules/staffing/erlang';
 import { RosterOption, RosterProblem, DEFAULT_WEIGHTS } from '../src/modules/staffing/roster-model';
-import { generateHistory, seededRandom } from '../test/staffing/synthetic-history';
+import { generateHistory, seededRandom } from './staffing-synthetic';
 
 /** Eight shift types of a 24-hour desk (one overnight), as "HH:mm" business times. */
 export const BENCH_SHIFTS = [

@@ -117,7 +117,11 @@ export function createServices(deps: {
   const uploads = new UploadService(deps.config.dataDir);
   const leave = new LeaveService(audit, notifications, deps.config.businessTz);
   schedules.useLeaveLookup(leave);
-  const swaps = new SwapService(audit, notifications, leave);
+  const swaps = new SwapService(audit, notifications, leave, {
+    minNoticeHours: deps.config.swaps.minNoticeHours,
+    minRestHours: deps.config.staffing.minRestHours,
+    maxWeeklyHours: deps.config.staffing.maxWeeklyHours,
+  });
   uploads.addReadPolicy((em, viewer, upload) => leave.mayReadAttachment(em, viewer, upload.id));
   const quickReplies = new QuickReplyService(audit);
   const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork());

@@ -49,7 +49,7 @@ describe('Erlang C', () => {
     expect(Number.isFinite(c)).toBe(true);
     expect(c).toBeGreaterThan(0);
     expect(c).toBeLessThan(1);
-    const n = requiredServers(550, 300, { level: 0.8, seconds: 20, maxOccupancy: 0.95 });
+    const n = requiredServers(550, 300, { level: 0.8, seconds: 20, maxOccupancy: 1 }); // no occupancy cap: the service level decides
     expect(n).toBeGreaterThan(550);
     expect(n).toBeLessThan(600);
     expect(serviceLevel(n, 550, 300, 20)).toBeGreaterThanOrEqual(0.8);

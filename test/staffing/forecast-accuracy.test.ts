@@ -1,5 +1,5 @@
-import { fitForecast, mape, predictDay } from '../../src/modules/staffing/forecast-model';
-import { generateHistory } from './synthetic-history';
+import { fitForecast, predictDay } from '../../src/modules/staffing/forecast-model';
+import { accuracyOf, generateHistory } from '../../bench/staffing-synthetic';
 
 /**
  * The issue's accuracy test: 8 weeks of synthetic history (weekly and daily seasonality, +1.5 %/week trend,
@@ -7,27 +7,6 @@ import { generateHistory } from './synthetic-history';
  * 1.2 × the noise floor (the generator's own expected values against the same noisy week) and below both
  * baselines: the same slot last week, and the mean of the same slot over the last 4 weeks.
  */
-export function accuracyOf(seed: number) {
-  const h = generateHistory({ seed, weeks: 9 });
-  const historyDays = 56;
-  const model = fitForecast(
-    h.counts.slice(0, historyDays).map((counts, i) => ({ index: i, profile: h.weekdays[i], excluded: false, counts })),
-    h.slotsPerDay,
-  );
-  const actual: number[] = [];
-  const forecast: number[] = [];
-  const truth: number[] = [];
-  const lastWeek: number[] = [];
-  const fourWeeks: number[] = [];
-  for (let d = historyDays; d < historyDays + 7; d++) {
-    actual.push(...h.counts[d]);
-    truth.push(...h.expected[d]);
-    forecast.push(...predictDay(model, d, h.weekdays[d]));
-    lastWeek.push(...h.counts[d - 7]);
-    fourWeeks.push(...h.counts[d].map((_, s) => (h.counts[d - 7][s] + h.counts[d - 14][s] + h.counts[d - 21][s] + h.counts[d - 28][s]) / 4));
-  }
-  return { noiseFloor: mape(actual, truth), forecast: mape(actual, forecast), lastWeek: mape(actual, lastWeek), fourWeekMean: mape(actual, fourWeeks) };
-}
 
 describe('forecast accuracy on synthetic history', () => {
   it.each([1, 2, 3, 4, 5, 42])('seed %i: within 1.2 × the noise floor and below both baselines', (seed) => {

@@ -1,5 +1,7 @@
+import { fitForecast, mape, predictDay } from '../src/modules/staffing/forecast-model';
+
 /**
- * The known generator behind the forecast's accuracy test and `npm run bench -- staffing`: contacts per
+ * The known generator (shipped with the tests and the benchmark) behind the forecast's accuracy test and `npm run bench -- staffing`: contacts per
  * 30-minute slot with weekly seasonality (a factor per weekday), daily seasonality (a morning and an
  * afternoon peak, a quiet night), a trend (+1.5 % a week), Poisson noise, and spikes (on ~15 % of days, 1–3
  * hours at 2–3.5×). `expected` is the generator's mean without spikes (a spike is an event nobody could
@@ -76,4 +78,31 @@ export function generateHistory(opts: { seed: number; weeks: number; peak?: numb
     counts.push(spiked.map((m) => poisson(m, random)));
   }
   return { slotsPerDay, weekdays, expected, counts };
+}
+
+/**
+ * The forecast on a generated history of 9 weeks: learnt from the first 8, measured on the 9th at 30-minute
+ * intervals by MAPE, beside the noise floor (the generator's expected values) and two baselines (the same slot
+ * last week; the mean of the same slot over the last 4 weeks).
+ */
+export function accuracyOf(seed: number): { noiseFloor: number; forecast: number; lastWeek: number; fourWeekMean: number } {
+  const h = generateHistory({ seed, weeks: 9 });
+  const historyDays = 56;
+  const model = fitForecast(
+    h.counts.slice(0, historyDays).map((counts, i) => ({ index: i, profile: h.weekdays[i], excluded: false, counts })),
+    h.slotsPerDay,
+  );
+  const actual: number[] = [];
+  const forecast: number[] = [];
+  const truth: number[] = [];
+  const lastWeek: number[] = [];
+  const fourWeeks: number[] = [];
+  for (let d = historyDays; d < historyDays + 7; d++) {
+    actual.push(...h.counts[d]);
+    truth.push(...h.expected[d]);
+    forecast.push(...predictDay(model, d, h.weekdays[d]));
+    lastWeek.push(...h.counts[d - 7]);
+    fourWeeks.push(...h.counts[d].map((_, s) => (h.counts[d - 7][s] + h.counts[d - 14][s] + h.counts[d - 21][s] + h.counts[d - 28][s]) / 4));
+  }
+  return { noiseFloor: mape(actual, truth), forecast: mape(actual, forecast), lastWeek: mape(actual, lastWeek), fourWeekMean: mape(actual, fourWeeks) };
 }
