@@ -401,11 +401,17 @@ export type SwapConflictReason =
   | 'ALREADY_STARTED'
   | 'INACTIVE_AGENT'
   | 'MISSING_SKILL'
+  /** The shift starts sooner than SWAP_MIN_NOTICE_HOURS from now */
+  | 'NOT_ENOUGH_NOTICE'
   | 'NOT_NORMAL'
   | 'ON_LEAVE'
   | 'OUT_OF_SCOPE'
   | 'OVERLAP'
-  | 'PENDING_SWAP';
+  | 'PENDING_SWAP'
+  /** After the swap the receiver would rest less than MIN_REST_HOURS between two shifts */
+  | 'REST_TOO_SHORT'
+  /** After the swap the receiver would work more than MAX_WEEKLY_HOURS that week (Monday–Sunday) */
+  | 'WEEKLY_HOURS';
 
 export type SwapFilter = {
   /** Swaps this agent gives or receives in */

@@ -9,7 +9,7 @@
  * day and per week. Stage 2 (assignAgents) gives those shifts to agents under every per-agent rule (one shift
  * a day, MIN_REST_HOURS, MAX_DAYS_PER_WEEK, MAX_WEEKLY_HOURS) with fairness of nights and weekends and the
  * agents' preferences deciding between them. One MIP over every agent × day × type (20,000 binaries for a
- * month of 100 agents) found no better schedule than the greedy one within a minute on this machine; the two
+ * month of 100 agents) found no better schedule than the greedy one (given as its start) within 40 s on this machine; the two
  * stages answer within seconds.
  */
 
