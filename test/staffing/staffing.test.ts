@@ -251,6 +251,16 @@ describe('staffing: forecast, plan, proposals', () => {
     // A new proposal for the same week keeps what exists and adds only what is still missing.
     const again = (await app.data(ProposeScheduleDocument, { departmentId: dept.id, from, to }, manager.token)).proposeSchedule;
     expect(again.coveredAgentIntervals).toBeGreaterThanOrEqual(proposal.coveredAgentIntervals);
+    expect(again.removedScheduleIds).toEqual([]);
+
+    // Allowed to replace them, it plans the week afresh: applying removes the old schedules and writes the new.
+    const fresh = (await app.data(ProposeScheduleDocument, { departmentId: dept.id, from, to, options: { replaceExisting: true } }, manager.token)).proposeSchedule;
+    expect([...fresh.removedScheduleIds].sort()).toEqual(stored.map((s) => s.id).sort());
+    const replaced = (await app.data(ApplyScheduleProposalDocument, { id: fresh.id }, manager.token)).applyScheduleProposal;
+    expect(replaced.createdCount).toBe(fresh.assignments.length);
+    const now = (await app.data(SchedulesDocument, { filter: { from, to, departmentId: dept.id } }, manager.token)).schedules;
+    expect(now).toHaveLength(fresh.assignments.length);
+    expect(now.some((s) => stored.some((o) => o.id === s.id))).toBe(false);
   });
 
   it('refuses a proposal whose schedules changed since it was made, writing nothing', async () => {

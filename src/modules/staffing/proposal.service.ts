@@ -24,6 +24,7 @@ import { DEFAULT_INTERVAL_MINUTES, MAX_PROPOSAL_DAYS, StaffingSettings } from '.
 
 interface StoredResult {
   assignments: ScheduleProposal['assignments'];
+  removedScheduleIds?: string[];
   unmet: Array<Omit<UnmetCoverage, 'startsAt' | 'endsAt'> & { startsAt: string; endsAt: string }>;
   requiredAgentIntervals: number;
   coveredAgentIntervals: number;
@@ -46,8 +47,10 @@ interface ProposalRow {
 /**
  * proposeSchedule and applyScheduleProposal. A proposal adds schedules for existing shift types to the
  * department's agents; schedules that already exist are kept (they cover what they cover and count towards
- * every rule). It is stored with a digest of the department's schedules when it was computed, and applied
- * only while that digest still holds, through assignSchedules (ALL_OR_NOTHING), once.
+ * every rule), unless `replaceExisting` lets it replace those of the range that took part in no swap (removed
+ * through removeSchedules when it is applied). It is stored with a digest of the department's schedules when
+ * it was computed, and applied only while that digest still holds, through assignSchedules (ALL_OR_NOTHING),
+ * once, in one transaction.
  */
 export class ProposalService {
   constructor(
@@ -89,7 +92,7 @@ export class ProposalService {
     // Kept schedules from the Monday before `from` to the Sunday after `to`: they count for the weekly rules.
     const windowFrom = mondayOf(addDays(from, -1));
     const windowTo = addDays(mondayOf(addDays(to, 1)), 7);
-    const { kept, basis } = await this.keptSchedules(em, departmentId, agents, from, windowFrom, windowTo);
+    const { kept, basis, replaceable } = await this.keptSchedules(em, departmentId, agents, { from, to, windowFrom, windowTo, replace: options.replaceExisting ?? false });
     const leave = agents.length
       ? await this.leave.approvedLeave(em, agents.map((a) => a.id), startOfBusinessDate(from, this.businessTz), startOfBusinessDate(addDays(to, 2), this.businessTz))
       : new Map();
@@ -140,6 +143,7 @@ export class ProposalService {
       assignments: chosen
         .map((o) => ({ agentId: agents[o.agent].id, date: dates[o.day], shiftId: shifts[o.shift].id, shiftCode: shifts[o.shift].code }))
         .sort((x, y) => x.date.localeCompare(y.date) || x.shiftCode.localeCompare(y.shiftCode) || x.agentId.localeCompare(y.agentId)),
+      removedScheduleIds: replaceable,
       unmet: unmetCoverage(problem, cover, plan.intervals, shiftCoverage(problem, shifts, dates, this.businessTz)),
       requiredAgentIntervals: required.reduce((s, r) => s + r, 0),
       coveredAgentIntervals: required.reduce((s, r, i) => s + Math.min(r, cover[i]), 0),
@@ -180,7 +184,7 @@ export class ProposalService {
       await lockAgents(em, agents.map((a) => a.id));
       const windowFrom = mondayOf(addDays(row.from_date, -1));
       const windowTo = addDays(mondayOf(addDays(row.to_date, 1)), 7);
-      const { basis } = await this.keptSchedules(em, row.department_id, agents, row.from_date, windowFrom, windowTo);
+      const { basis } = await this.keptSchedules(em, row.department_id, agents, { from: row.from_date, to: row.to_date, windowFrom, windowTo, replace: false });
       if (basis !== row.basis) throw new Conflict('The department’s schedules changed since this proposal was made; propose again');
 
       const groups = new Map<string, { shiftId: string; date: string; agentIds: string[] }>();
@@ -190,6 +194,8 @@ export class ProposalService {
         g.agentIds.push(a.agentId);
         groups.set(key, g);
       }
+      const removed = row.result.removedScheduleIds ?? [];
+      if (removed.length) await this.schedules.remove({ ...scope, em }, removed);
       let createdCount = 0;
       for (const g of groups.values()) {
         const out = await this.schedules.assign({ ...scope, em }, { shiftId: g.shiftId, agentIds: g.agentIds, dates: [g.date], mode: AssignMode.ALL_OR_NOTHING });
@@ -201,28 +207,40 @@ export class ProposalService {
         action: 'schedule_proposal.apply',
         targetType: 'ScheduleProposal',
         targetId: row.id,
-        summary: `Applied: ${createdCount} schedules for ${row.from_date}…${row.to_date}`,
+        summary: `Applied: ${createdCount} schedules (${removed.length} replaced) for ${row.from_date}…${row.to_date}`,
       });
       await em.flush();
       return { proposal: toProposal(await findProposal(em, row.id, false)), createdCount };
     });
   }
 
-  /** The department's agents' schedules in the window as kept shifts, and a digest of them (the proposal's basis). */
-  private async keptSchedules(em: EntityManager, departmentId: string, agents: User[], from: string, windowFrom: string, windowTo: string) {
-    const rows = await em.execute<Array<{ id: string; agent_id: string; date: string; starts_at: string | Date; ends_at: string | Date; status: string }>>(
-      `SELECT s.id, s.agent_id, to_char(s.date, 'YYYY-MM-DD') AS date, s.starts_at, s.ends_at, s.status
+  /**
+   * The department's agents' schedules in the window as kept shifts, and a digest of them all (the proposal's
+   * basis). With `replace`, NORMAL schedules of the range that took part in no swap are not kept but returned
+   * as replaceable.
+   */
+  private async keptSchedules(
+    em: EntityManager,
+    departmentId: string,
+    agents: User[],
+    w: { from: string; to: string; windowFrom: string; windowTo: string; replace: boolean },
+  ) {
+    const rows = await em.execute<Array<{ id: string; agent_id: string; date: string; starts_at: string | Date; ends_at: string | Date; status: string; swapped: boolean }>>(
+      `SELECT s.id, s.agent_id, to_char(s.date, 'YYYY-MM-DD') AS date, s.starts_at, s.ends_at, s.status,
+              (s.replaced_by_id IS NOT NULL OR s.replacing_id IS NOT NULL OR EXISTS (SELECT 1 FROM swap_steps st WHERE st.schedule_id = s.id)) AS swapped
          FROM schedules s JOIN users u ON u.id = s.agent_id
         WHERE u.department_id = ? AND s.date >= ? AND s.date < ?
         ORDER BY s.id`,
-      [departmentId, windowFrom, windowTo],
+      [departmentId, w.windowFrom, w.windowTo],
     );
     const index = new Map(agents.map((a, i) => [a.id, i]));
+    const replaceable = w.replace ? rows.filter((r) => r.status === 'NORMAL' && !r.swapped && r.date >= w.from && r.date <= w.to).map((r) => r.id) : [];
+    const replaced = new Set(replaceable);
     const kept: KeptShift[] = rows
-      .filter((r) => r.status === 'NORMAL' && index.has(r.agent_id))
-      .map((r) => ({ agent: index.get(r.agent_id)!, day: daysFrom(from, r.date), start: new Date(r.starts_at).getTime(), end: new Date(r.ends_at).getTime() }));
+      .filter((r) => r.status === 'NORMAL' && index.has(r.agent_id) && !replaced.has(r.id))
+      .map((r) => ({ agent: index.get(r.agent_id)!, day: daysFrom(w.from, r.date), start: new Date(r.starts_at).getTime(), end: new Date(r.ends_at).getTime() }));
     const basis = rows.map((r) => `${r.id}:${r.status}:${new Date(r.starts_at).toISOString()}`).join(',') + `|agents:${agents.map((a) => a.id).join(',')}`;
-    return { kept, basis: createHash('sha256').update(basis).digest('hex') };
+    return { kept, replaceable, basis: createHash('sha256').update(basis).digest('hex') };
   }
 
   private isWeekend(date: string): boolean {
@@ -253,6 +271,7 @@ function toProposal(row: ProposalRow): ScheduleProposal {
     to: row.to_date,
     status: row.status,
     assignments: r.assignments,
+    removedScheduleIds: r.removedScheduleIds ?? [],
     unmet: r.unmet.map((u) => ({ ...u, startsAt: new Date(u.startsAt), endsAt: new Date(u.endsAt) })),
     requiredAgentIntervals: r.requiredAgentIntervals,
     coveredAgentIntervals: r.coveredAgentIntervals,

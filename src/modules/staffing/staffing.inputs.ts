@@ -129,6 +129,13 @@ export class ProposeScheduleOptions {
   @IsOptional()
   overstaffingWeight?: number;
 
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'true: the department’s schedules in the range that took part in no swap are replaced (removed when the proposal is applied) and planned afresh; default false: kept',
+  })
+  @IsOptional()
+  replaceExisting?: boolean;
+
   @Field(() => [ShiftPreferenceInput], { nullable: true, description: 'Agents’ stated preferences' })
   @IsOptional()
   @ArrayMaxSize(5000)
@@ -201,6 +208,9 @@ export class ScheduleProposal {
 
   @Field(() => [ProposedAssignment], { description: 'New schedules; schedules that already exist are kept and not listed' })
   assignments!: ProposedAssignment[];
+
+  @Field(() => [ID], { description: 'Existing schedules the proposal replaces (replaceExisting): removed when it is applied' })
+  removedScheduleIds!: string[];
 
   @Field(() => [UnmetCoverage], { description: 'Intervals still short of agents, and why' })
   unmet!: UnmetCoverage[];
