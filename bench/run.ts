@@ -47,6 +47,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'quality inspection cost per message (rules, sentiment) beside a normalisation pass; sendMessage with and without it; qualityReport and adherence over HTTP',
     load: async () => require('./quality') as BenchmarkModule,
   },
+  staffing: {
+    description: 'forecast MAPE on synthetic history beside the noise floor and two baselines; Erlang C check; a proposal for 100 agents × 8 shift types × 4 weeks (HiGHS) beside a greedy baseline',
+    load: async () => require('./staffing') as BenchmarkModule,
+  },
   tickets: {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,

@@ -12,6 +12,7 @@ import { Role } from './platform/auth/roles';
 
 import { parseQualitySettings, QualitySettings } from './modules/quality/quality.settings';
 import { parseBusinessHours, parseSlaPolicy, parseTicketCategories, TicketSettings } from './modules/tickets/ticket.settings';
+import { serviceLevelProblem, StaffingSettings, targetSecondsProblem } from './modules/staffing/staffing.settings';
 
 const timeZone = makeValidator<string>((value) => {
   if (!IANAZone.isValidZone(value)) throw new EnvError(`not an IANA time zone: ${value}`);
@@ -57,6 +58,20 @@ const fraction = makeValidator<number>((value) => {
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new EnvError(`not a number between 0 and 1: ${value}`);
   return n;
 });
+
+/** A number passing `problem` (null: fine), else the problem as the error. */
+const checked = (problem: (n: number) => string | null) =>
+  makeValidator<number>((value) => {
+    const n = value.trim() === '' ? NaN : Number(value);
+    const why = problem(n);
+    if (why) throw new EnvError(why);
+    return n;
+  });
+const serviceLevelShare = checked(serviceLevelProblem);
+const serviceLevelSeconds = checked(targetSecondsProblem);
+const occupancy = checked((n) => (n > 0 && n <= 1 ? null : `must be a share above 0 and at most 1, not ${n}`));
+const shrinkageShare = checked((n) => (n >= 0 && n < 1 ? null : `must be a share from 0 to below 1, not ${n}`));
+const daysPerWeek = checked((n) => (Number.isInteger(n) && n >= 1 && n <= 7 ? null : `must be a whole number from 1 to 7, not ${n}`));
 
 /** Express's `trust proxy` names for address ranges. */
 const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -152,6 +167,16 @@ const spec = {
   TICKET_REOPEN_WINDOW_DAYS: positiveInt({ default: 7, desc: 'a resolved ticket may be reopened this many days after its resolution' }),
   TICKET_AGENT_LIMIT: positiveInt({ default: 20, desc: 'open tickets one agent holds at most (auto-assignment and assignTicket)' }),
   TICKET_SLA_SWEEP_SECONDS: positiveInt({ default: 30, desc: 'how often SLA warnings and breaches are looked for (and ticket queues drained)' }),
+  FORECAST_HISTORY_WEEKS: positiveInt({ default: 8, desc: 'weeks of conversations and tickets the contact forecast learns from' }),
+  SERVICE_LEVEL_TARGET: serviceLevelShare({ default: 0.8, desc: 'share of contacts to answer within SERVICE_LEVEL_SECONDS (0–1, exclusive)' }),
+  SERVICE_LEVEL_SECONDS: serviceLevelSeconds({ default: 20, desc: 'the service level’s answer time in seconds (1–3600)' }),
+  MAX_OCCUPANCY: occupancy({ default: 0.85, desc: 'highest share of time an agent’s chat seats may be busy in a plan (0–1]' }),
+  SHRINKAGE: shrinkageShare({ default: 0.3, desc: 'share of scheduled time not spent on contacts (breaks, meetings) [0–1)' }),
+  MIN_REST_HOURS: wholeNumber({ default: 11, desc: 'rest between two shifts of an agent (proposals and swaps)' }),
+  MAX_DAYS_PER_WEEK: daysPerWeek({ default: 6, desc: 'days an agent works per week (Monday–Sunday) at most (proposals)' }),
+  MAX_WEEKLY_HOURS: positiveInt({ default: 44, desc: 'hours an agent is scheduled per week (Monday–Sunday) at most (proposals and swaps)' }),
+  PROPOSAL_TIME_LIMIT_SECONDS: positiveInt({ default: 10, desc: 'proposeSchedule’s solver stops after this long with the best schedule found' }),
+  SWAP_MIN_NOTICE_HOURS: wholeNumber({ default: 24, desc: 'a swap must be requested and approved at least this long before each of its shifts starts' }),
   UPLOAD_SWEEP_SECONDS: positiveInt({ default: 600, desc: 'how often DATA_DIR/uploads is searched for files without a row (left by a crash mid-upload)' }),
   JOB_POLL_SECONDS: positiveInt({ default: 2, desc: 'how often each process asks the job queue (pg-boss) for background jobs such as exports and webhook deliveries' }),
   UPLOAD_ORPHAN_GRACE_SECONDS: positiveInt({ default: 3600, desc: 'a file without a row is removed once it is this old (longer than any upload takes)' }),
@@ -215,6 +240,8 @@ export type Config = Readonly<{
 
   quality: QualitySettings & { rulesFile: string; adherenceGraceMs: number };
   tickets: TicketSettings;
+  staffing: StaffingSettings;
+  swaps: { minNoticeHours: number };
   jobs: { pollingIntervalSeconds: number };
   uploads: { sweepEveryMs: number; orphanGraceMs: number };
   playground: boolean;
@@ -309,6 +336,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
     quality: { ...quality, rulesFile: qualityFile, adherenceGraceMs: e.ADHERENCE_GRACE_MINUTES * 60_000 },
     tickets,
+    staffing: {
+      historyWeeks: e.FORECAST_HISTORY_WEEKS,
+      serviceLevelTarget: e.SERVICE_LEVEL_TARGET,
+      serviceLevelSeconds: e.SERVICE_LEVEL_SECONDS,
+      maxOccupancy: e.MAX_OCCUPANCY,
+      shrinkage: e.SHRINKAGE,
+      minRestHours: e.MIN_REST_HOURS,
+      maxDaysPerWeek: e.MAX_DAYS_PER_WEEK,
+      maxWeeklyHours: e.MAX_WEEKLY_HOURS,
+      proposalTimeLimitSeconds: e.PROPOSAL_TIME_LIMIT_SECONDS,
+    },
+    swaps: { minNoticeHours: e.SWAP_MIN_NOTICE_HOURS },
     jobs: { pollingIntervalSeconds: e.JOB_POLL_SECONDS },
     uploads: { sweepEveryMs: e.UPLOAD_SWEEP_SECONDS * 1000, orphanGraceMs: e.UPLOAD_ORPHAN_GRACE_SECONDS * 1000 },
     playground: e.PLAYGROUND,

@@ -24,6 +24,7 @@ import { PII_RESOLVERS } from './modules/records/pii.resolver';
 import { ProtectionResolver } from './modules/records/protection.resolver';
 
 import { QUALITY_RESOLVERS } from './modules/quality/quality.resolver';
+import { StaffingResolver } from './modules/staffing/staffing.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -48,6 +49,7 @@ export const RESOLVERS = [
   ProtectionResolver,
 
   ...QUALITY_RESOLVERS,
+  StaffingResolver,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };

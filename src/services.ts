@@ -46,6 +46,9 @@ import { QualityInspection } from './modules/quality/quality-inspection.service'
 import { QualityReviewService } from './modules/quality/quality-review.service';
 import { QualityReportService } from './modules/quality/quality-report.service';
 import { AdherenceService } from './modules/quality/adherence.service';
+import { ForecastService } from './modules/staffing/forecast.service';
+import { StaffingPlanService } from './modules/staffing/staffing-plan.service';
+import { ProposalService } from './modules/staffing/proposal.service';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -102,6 +105,10 @@ export interface Services {
   reveal: RevealService;
   /** forgetCustomer (crypto-shredding) and requestDataErasure. */
   erasure: ErasureService;
+  /** Contact forecast (and its overrides), the Erlang C staffing plan, schedule proposals (HiGHS). */
+  forecasts: ForecastService;
+  staffingPlans: StaffingPlanService;
+  proposals: ProposalService;
   scheduler: Scheduler;
   /** Quality (QUALITY_RULES_FILE): inspection of every message, reviews and their weekly sample, reports; adherence. */
   quality: {
@@ -153,7 +160,11 @@ export function createServices(deps: {
   const uploads = new UploadService(deps.config.dataDir);
   const leave = new LeaveService(audit, notifications, deps.config.businessTz);
   schedules.useLeaveLookup(leave);
-  const swaps = new SwapService(audit, notifications, leave);
+  const swaps = new SwapService(audit, notifications, leave, {
+    minNoticeHours: deps.config.swaps.minNoticeHours,
+    minRestHours: deps.config.staffing.minRestHours,
+    maxWeeklyHours: deps.config.staffing.maxWeeklyHours,
+  });
   uploads.addReadPolicy((em, viewer, upload) => leave.mayReadAttachment(em, viewer, upload.id));
   const quickReplies = new QuickReplyService(audit);
   const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork(), cache);
@@ -178,5 +189,8 @@ export function createServices(deps: {
     adherence: new AdherenceService(presenceHistory, { businessTz: deps.config.businessTz, graceMs: deps.config.quality.adherenceGraceMs }),
   };
   chat.useInspector(quality.inspection);
-  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, quality };
+  const forecasts = new ForecastService(audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
+  const staffingPlans = new StaffingPlanService(forecasts, leave, deps.config.staffing, deps.config.businessTz);
+  const proposals = new ProposalService(forecasts, staffingPlans, schedules, leave, audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
+  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, quality, forecasts, staffingPlans, proposals };
 }

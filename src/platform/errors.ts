@@ -92,6 +92,9 @@ export enum ConflictReason {
   OVERLAP = 'OVERLAP',
   /** Swaps: the schedules do not fit (`extensions.conflicts` says why, as checkSwap does). */
   SCHEDULE_CONFLICTS = 'SCHEDULE_CONFLICTS',
+  /** Staffing: a schedule proposal is applied once; one computed before the schedules changed is stale. */
+  ALREADY_APPLIED = 'ALREADY_APPLIED',
+  STALE_PROPOSAL = 'STALE_PROPOSAL',
   /** A schedule of the swap is already in another pending swap. */
   IN_ANOTHER_SWAP = 'IN_ANOTHER_SWAP',
   /** The schedule took part in a swap (or is named in one) and is kept for the record. */

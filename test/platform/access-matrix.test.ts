@@ -70,6 +70,14 @@ import {
   AnswerHelpedDocument,
   ConversationsDocument,
   ConversationByIdDocument,
+  AddForecastOverrideDocument,
+  ApplyScheduleProposalDocument,
+  ForecastContactsDocument,
+  ForecastOverridesDocument,
+  ProposeScheduleDocument,
+  RemoveForecastOverrideDocument,
+  ScheduleProposalDocument,
+  StaffingPlanDocument,
 } from '../generated/graphql';
 import { RateConversationDocument, TransferConversationDocument } from '../generated/graphql';
 import {
@@ -451,6 +459,31 @@ const ACCESS: Access[] = [
     allowed: ['ADMIN', 'MANAGER', 'AGENT'],
     call: (fx, c) => fx.app.exec(AdherenceDocument, { from: '2030-01-01', to: '2030-01-07', agentId: fx.ids.AGENT }, tokenOf(fx, c)),
   },
+  // Staffing (issue 14): managers for their department, admins any; agents and customers never.
+  { operation: 'forecastContacts', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(ForecastContactsDocument, { departmentId: fx.departmentId, from: '2030-01-01', to: '2030-01-01' }, tokenOf(fx, c)) },
+  { operation: 'staffingPlan', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(StaffingPlanDocument, { departmentId: fx.departmentId, from: '2030-01-01', to: '2030-01-01' }, tokenOf(fx, c)) },
+  { operation: 'forecastOverrides', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(ForecastOverridesDocument, { departmentId: fx.departmentId }, tokenOf(fx, c)) },
+  {
+    operation: 'addForecastOverride',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) =>
+      fx.app.exec(AddForecastOverrideDocument, { departmentId: fx.departmentId, from: '2030-01-01T02:00:00Z', to: '2030-01-01T04:00:00Z', factor: 2, reason: `By ${c}` }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'removeForecastOverride',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => {
+      const { addForecastOverride } = await fx.app.data(
+        AddForecastOverrideDocument,
+        { departmentId: fx.departmentId, from: '2030-01-02T02:00:00Z', to: '2030-01-02T04:00:00Z', factor: 2, reason: 'matrix' },
+        fx.tokens.ADMIN,
+      );
+      return fx.app.exec(RemoveForecastOverrideDocument, { id: addForecastOverride.id }, tokenOf(fx, c));
+    },
+  },
+  { operation: 'proposeSchedule', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(ProposeScheduleDocument, { departmentId: fx.departmentId, from: '2030-02-01', to: '2030-02-01' }, tokenOf(fx, c)) },
+  { operation: 'scheduleProposal', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(ScheduleProposalDocument, { id: await freshProposal(fx) }, tokenOf(fx, c)) },
+  { operation: 'applyScheduleProposal', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(ApplyScheduleProposalDocument, { id: await freshProposal(fx) }, tokenOf(fx, c)) },
 ];
 
 /** A message of the CUSTOMER caller in a conversation of the matrix department with the AGENT caller. */
@@ -465,6 +498,12 @@ async function customerMessage(fx: Fixture): Promise<string> {
       fx.ids.CUSTOMER,
     ]);
   return id;
+}
+
+/** A new schedule proposal for the matrix department, on a date no other proposal uses (so applying it never meets another). */
+async function freshProposal(fx: Fixture): Promise<string> {
+  const d = nextDate();
+  return (await fx.app.data(ProposeScheduleDocument, { departmentId: fx.departmentId, from: d, to: d }, fx.tokens.ADMIN)).proposeSchedule.id;
 }
 
 /**

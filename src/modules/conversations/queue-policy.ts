@@ -1,4 +1,5 @@
 import { registerEnumType } from 'type-graphql';
+import { queueWaitSeconds } from '../staffing/erlang';
 
 export enum ServicePriority {
   URGENT = 'URGENT',
@@ -66,13 +67,13 @@ export function effectiveRank(priorityRank: number, waitedSeconds: number, agein
 export const EFFECTIVE_RANK_SQL = `GREATEST(0, c.priority_rank - floor(GREATEST(0, extract(epoch from (now() - c.queued_at))) / ?)::int)`;
 
 /**
- * Expected wait: the customers ahead (and this one) divided among the free slots that will open, at the
- * rate recent conversations ended: position × average handling time ÷ total capacity of the eligible
- * agents. With no eligible agent the estimate is null (unknown), not a made-up number.
+ * Expected wait, from the staffing model (Erlang's M/M/N, see queueWaitSeconds in staffing/erlang.ts): with every
+ * eligible seat busy, seats free up at seats ÷ AHT per second, less the seats taken meanwhile by urgent requests
+ * arriving at `overtakingPerSecond` (they go ahead): position × AHT ÷ (seats − λ_urgent × AHT). With no eligible
+ * agent the estimate is null (unknown), not a made-up number.
  */
-export function estimateWaitSeconds(position: number, eligibleCapacity: number, averageHandlingSeconds: number): number | null {
-  if (eligibleCapacity <= 0) return null;
-  return Math.ceil((position * averageHandlingSeconds) / eligibleCapacity);
+export function estimateWaitSeconds(position: number, eligibleCapacity: number, averageHandlingSeconds: number, overtakingPerSecond = 0): number | null {
+  return queueWaitSeconds(position, eligibleCapacity, averageHandlingSeconds, overtakingPerSecond);
 }
 
 /** When there is no history yet. */

@@ -38,8 +38,18 @@ export enum SwapConflictReason {
   INACTIVE_AGENT = 'INACTIVE_AGENT',
   PENDING_SWAP = 'PENDING_SWAP',
   OUT_OF_SCOPE = 'OUT_OF_SCOPE',
+  NOT_ENOUGH_NOTICE = 'NOT_ENOUGH_NOTICE',
+  REST_TOO_SHORT = 'REST_TOO_SHORT',
+  WEEKLY_HOURS = 'WEEKLY_HOURS',
 }
-registerEnumType(SwapConflictReason, { name: 'SwapConflictReason' });
+registerEnumType(SwapConflictReason, {
+  name: 'SwapConflictReason',
+  valuesConfig: {
+    NOT_ENOUGH_NOTICE: { description: 'The shift starts sooner than SWAP_MIN_NOTICE_HOURS from now' },
+    REST_TOO_SHORT: { description: 'After the swap the receiver would rest less than MIN_REST_HOURS between two shifts' },
+    WEEKLY_HOURS: { description: 'After the swap the receiver would work more than MAX_WEEKLY_HOURS that week (Monday–Sunday)' },
+  },
+});
 
 @ObjectType()
 export class SwapConflict {

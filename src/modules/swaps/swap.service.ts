@@ -18,6 +18,7 @@ import type { LeaveLookup } from '../scheduling/schedule.service';
 import { Shift } from '../scheduling/shift.entity';
 import { SwapRequest, SwapStatus, SwapStep } from './swap.entity';
 import { SwapCandidate, SwapCheck, SwapConflict, SwapConflictReason, SwapFilter, SwapInput } from './swap.inputs';
+import { HOUR, SwapRules, workRuleConflicts } from './swap-rules';
 
 type SwapAction = 'approve' | 'reject' | 'cancel';
 
@@ -33,11 +34,13 @@ interface Plan {
   people: Map<string, User>;
 }
 
+
 export class SwapService {
   constructor(
     private readonly audit: AuditService,
     private readonly notifications: NotificationService,
     private readonly leave: LeaveLookup,
+    private readonly rules: SwapRules,
   ) {}
 
   /** The conflicts the steps would meet, writing nothing. */
@@ -266,7 +269,11 @@ export class SwapService {
         kept.find((k) => k.agentId === step.to.id && !handedOn.has(k.id) && k.startsAt < s.endsAt && s.startsAt < k.endsAt) ??
         plan.steps.find((o) => o !== step && o.to.id === step.to.id && o.schedule.startsAt < s.endsAt && s.startsAt < o.schedule.endsAt)?.schedule;
       if (clash) add(step, SwapConflictReason.OVERLAP, `After the swap the receiver would work two overlapping schedules (${clash.date})`, clash.id);
+      if (s.startsAt > now && s.startsAt.getTime() - now.getTime() < this.rules.minNoticeHours * HOUR) {
+        add(step, SwapConflictReason.NOT_ENOUGH_NOTICE, `The shift starts in less than ${this.rules.minNoticeHours} hours`);
+      }
     }
+    out.push(...(await workRuleConflicts(em, plan.steps, this.rules)));
     return out;
   }
 
