@@ -12,8 +12,9 @@ import { Message } from './modules/conversations/message.entity';
 import { ConversationTransfer } from './modules/conversations/conversation-transfer.entity';
 import { QuickReply } from './modules/quick-replies/quick-reply.entity';
 import { Faq } from './modules/knowledge/faq.entity';
+import { FaqPhrasing } from './modules/knowledge/faq-phrasing.entity';
 import { Ticket } from './modules/tickets/ticket.entity';
 import { TicketComment } from './modules/tickets/ticket-comment.entity';
 
 /** Every MikroORM entity, in one list for the ORM's discovery. */
-export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep, Conversation, Message, ConversationTransfer, QuickReply, Faq, Ticket, TicketComment];
+export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep, Conversation, Message, ConversationTransfer, QuickReply, Faq, FaqPhrasing, Ticket, TicketComment];

@@ -366,7 +366,7 @@ export class TicketService {
       if (!ticket.autoAnswerFaqId || ticket.autoAnswerState !== AutoAnswerState.ASKED) {
         throw new Conflict('There is no auto-answer awaiting a reply', { reason: ticket.autoAnswerState ? 'ALREADY_ANSWERED' : 'NOT_ASKED' });
       }
-      await this.assist.faqs.voteById(em, ticket.autoAnswerFaqId, viewer.id, helped);
+      await this.assist.faqs.voteById(em, ticket.autoAnswerFaqId, viewer.id, helped, ticket.subject);
       if (helped) {
         const faq = await em.findOne(Faq, { id: ticket.autoAnswerFaqId }, { fields: ['question'] });
         const text = `客户确认常见问题“${faq?.question ?? ''}”的回答已解决问题。`;

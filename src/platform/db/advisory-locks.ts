@@ -21,4 +21,8 @@ export const AdvisoryLock = {
   AGENT: 727320,
   /** Held shared by every per-agent locker, exclusively by a call on many agents. */
   ALL_AGENTS: 727321,
+  /** FAQ phrasings and question changes: a phrasing may not repeat another FAQ's question. */
+  KNOWLEDGE_PHRASINGS: 727330,
+  /** The sweep that turns FAQ answers of well-ended conversations into suggested phrasings. */
+  KNOWLEDGE_LEARNING_SWEEP: 727331,
 } as const;
