@@ -25,7 +25,8 @@ import { GqlResult, startTestApp, TestApp } from '../support/harness';
 type Person = { id: string; token: string };
 const codeOf = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions?.code;
 const fieldsOf = (res: GqlResult<unknown>) => (res.errors?.[0]?.extensions?.fields ?? []).map((f: { field: string }) => f.field);
-const today = () => new Date().toISOString().slice(0, 10);
+/** Today in the business time zone (BUSINESS_TZ's default), as unansweredQuestions counts dates. */
+const today = () => new Date().toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
 
 describe('FAQ phrasings (相似问法), learning from service, unanswered questions', () => {
   let app: TestApp;
@@ -177,7 +178,7 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
 
   it('unansweredQuestions groups what found nothing and unhelpful auto-answers by similarity, with counts', async () => {
     // Questions that share no word and no two characters with any FAQ here: nothing plausible exists.
-    for (const q of ['宠物狗能同行吗', '宠物狗能同行吗？', '宠物狗同行吗', '直播几点开']) {
+    for (const q of ['宠物狗能同行吗', '宠物狗能同行吗？', '宠物狗同行吗', '直播网址']) {
       expect((await app.data(SearchFaqsDocument, { query: q }, customer.token)).searchFaqs).toEqual([]);
     }
     const who = await app.createUser({ role: 'CUSTOMER' });
@@ -186,7 +187,9 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
     const report = (await app.data(UnansweredQuestionsDocument, { from: today(), to: today() }, manager.token)).unansweredQuestions;
     const pets = report.find((c) => c.examples.some((e) => e.includes('宠物')))!;
     expect(pets.count).toBe(3);
-    expect(pets.examples).toEqual(expect.arrayContaining(['宠物狗能同行吗', '宠物狗同行吗']));
+    // Two wordings (one asked twice, with and without the question mark), one group.
+    expect(pets.examples).toHaveLength(2);
+    expect(pets.examples).toContain('宠物狗同行吗');
     expect(pets.noResultCount).toBe(pets.count);
     expect(report[0].count).toBeGreaterThanOrEqual(pets.count);
     expect(report.find((c) => c.question === '电子发票怎么开啊')).toMatchObject({ notHelpfulCount: 1 });
