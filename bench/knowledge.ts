@@ -132,12 +132,15 @@ export async function run(): Promise<void> {
       return { threshold, precision: answered ? round(right / answered, 3) : null, answeredShare: round((right + wrong) / questions, 3), answeredUnanswerable: `${falseAnswers}/${unanswerable.length}` };
     };
     const sweep = Array.from({ length: 15 }, (_, i) => round(0.2 + i * 0.05, 2)).map((t) => answering('tuning', t));
+    // The lowest threshold from which on the tuning half's precision stays ≥ 0.95 wherever anything is answered.
+    const chosen = sweep.find((x, i) => x.answeredShare > 0 && sweep.slice(i).every((y) => y.precision === null || y.precision >= 0.95))?.threshold ?? null;
     const autoAnswerThreshold = knowledge.autoAnswerThreshold;
     const autoAnswer = {
       threshold: autoAnswerThreshold,
       heldOut: answering('heldOut', autoAnswerThreshold),
       tuning: answering('tuning', autoAnswerThreshold),
       bestAnswerMinScore: { heldOut: answering('heldOut', params.bestAnswerMinScore), tuning: answering('tuning', params.bestAnswerMinScore) },
+      chosenOnTuning: chosen === null ? null : { heldOut: answering('heldOut', chosen), tuning: answering('tuning', chosen) },
     };
 
     // ---- Latency ----
@@ -187,7 +190,13 @@ export async function run(): Promise<void> {
     console.log(
       `\nAUTO_ANSWER_THRESHOLD ${autoAnswerThreshold}: held-out precision ${autoAnswer.heldOut.precision ?? '-'} answering ${autoAnswer.heldOut.answeredShare} of the questions ` +
         `(${autoAnswer.heldOut.answeredUnanswerable} unanswerable answered); tuning ${autoAnswer.tuning.precision ?? '-'} / ${autoAnswer.tuning.answeredShare}. ` +
-        `bestAnswerMinScore ${params.bestAnswerMinScore}: held-out precision ${autoAnswer.bestAnswerMinScore.heldOut.precision ?? '-'} answering ${autoAnswer.bestAnswerMinScore.heldOut.answeredShare}\n`,
+        `bestAnswerMinScore ${params.bestAnswerMinScore}: held-out precision ${autoAnswer.bestAnswerMinScore.heldOut.precision ?? '-'} answering ${autoAnswer.bestAnswerMinScore.heldOut.answeredShare}`,
+    );
+    const c = autoAnswer.chosenOnTuning;
+    console.log(
+      c
+        ? `threshold chosen on the tuning half (precision ≥ 0.95 from there up): ${c.heldOut.threshold}: held-out precision ${c.heldOut.precision ?? '-'} answering ${c.heldOut.answeredShare} (${c.heldOut.answeredUnanswerable} unanswerable answered)\n`
+        : 'no threshold keeps the tuning precision ≥ 0.95\n',
     );
     console.log(
       table(
