@@ -11,10 +11,11 @@ import testSet from './faq-testset.json';
  * questions worded differently, each labelled with the FAQ it should find) through the real pipeline
  * (segmenter, lexicon, BM25 index, the PostgreSQL trigram path). Only the TUNING half is held to floors here:
  * the held-out half is measured by the benchmark and never tuned on, floors included. The floors sit a few
- * questions under what was measured when they were set, so a change that loses a few questions fails here.
+ * questions under what was measured when they were set (top-1 0.95, top-3 1.0 over the 125 tuning questions),
+ * so a change that loses a few questions fails here.
  */
-const TOP1_FLOOR = 0.84;
-const TOP3_FLOOR = 0.94;
+const TOP1_FLOOR = 0.9;
+const TOP3_FLOOR = 0.96;
 
 describe('FAQ search quality on the shipped test set', () => {
   let app: TestApp;
