@@ -70,7 +70,6 @@ export async function run(): Promise<void> {
     if (faqs.index.size !== corpusSize) throw new Error(`index holds ${faqs.index.size} FAQs, expected ${corpusSize}`);
 
     // ---- Accuracy, per split (the held-out half is what counts: nothing was tuned on it) ----
-    type Ranking = Array<Array<string | undefined>>;
     const halves = { heldOut: set.queries.filter((q) => q.split === 'heldOut'), tuning: set.queries.filter((q) => q.split === 'tuning') };
     const accuracy: Record<string, { heldOut: Metrics; tuning: Metrics }> = {};
     const score = (name: string, rank: (q: string) => Promise<Array<string | undefined>> | Array<string | undefined>) => async () => {

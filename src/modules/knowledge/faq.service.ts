@@ -9,7 +9,6 @@ import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/erro
 import type { Logger } from '../../platform/logger';
 import { Page, paginate } from '../../platform/pagination';
 import { TransitionTable } from '../../platform/state-machine';
-import { normaliseTags } from '../../platform/tags';
 import { isUuid } from '../accounts/account.service';
 import { Department } from '../accounts/department.entity';
 import type { AuditService } from '../audit/audit.service';
