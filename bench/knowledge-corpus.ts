@@ -4,9 +4,12 @@ import path from 'node:path';
 /** The shipped search test set (test/knowledge/faq-testset.json), read from the repository at run time. */
 export interface TestSet {
   faqs: Array<{ key: string; category: string; question: string; answer: string; tags: string[] }>;
-  queries: Array<{ query: string; expected: string; kind: string }>;
-  noAnswer: string[];
+  /** Labelled questions; `split`: tuning (rules may be tuned on them) or heldOut (never tuned on). */
+  queries: Array<{ query: string; expected: string; kind: string; split: Split }>;
+  noAnswer: Array<{ query: string; split: Split }>;
 }
+
+export type Split = 'tuning' | 'heldOut';
 
 export function loadTestSet(): TestSet {
   let dir = __dirname;

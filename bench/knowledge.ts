@@ -7,17 +7,19 @@ import { FaqScope } from '../src/modules/knowledge/faq.entity';
 import { analyseFaq } from '../src/modules/knowledge/faq-index';
 import { Bm25Index } from '../src/modules/knowledge/search';
 import { TextAnalyzer } from '../src/modules/knowledge/segmenter';
-import { distractors, loadTestSet, TestSet } from './knowledge-corpus';
+import { distractors, loadTestSet, Split, TestSet } from './knowledge-corpus';
 import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
 
 /**
  * `npm run bench -- knowledge`: FAQ search over 10,000 published FAQs (the 72 of the shipped test set plus
  * generated, plausible distractors about specific events), against PostgreSQL.
  *
- * - Accuracy: top-1 / top-3 of the test set's 86 labelled questions for the shipped ranking (BM25 over jieba
- *   words + CJK bigrams + synonyms, plus pg_trgm similarity), beside baselines — whole-query substring
- *   (ILIKE), shared characters, pg_trgm similarity alone — and ablations (no trigram, no synonyms,
- *   Intl.Segmenter instead of jieba). Also what `bestAnswer` would do at its threshold.
+ * - Accuracy on the test set's held-out half (never tuned on) and, apart, its tuning half: top-1, top-3 and the
+ *   share of questions with no result, for the shipped ranking (BM25 over jieba words + CJK bigrams + the
+ *   lexicon, plus the pg_trgm path), beside baselines — whole-query substring (ILIKE), shared characters,
+ *   pg_trgm similarity alone — and ablations (trigram weight 0, no lexicon, Intl.Segmenter instead of jieba).
+ * - Auto-answer: precision at AUTO_ANSWER_THRESHOLD on each half (unanswerable questions answered count as
+ *   wrong), and a threshold sweep on the tuning half, which is how the threshold is chosen.
  * - Latency: `searchFaqs` as full GraphQL round trips over HTTP (sequential), and the service's ranking
  *   in-process, p50/p99 over BENCH_SEARCHES searches cycling through the questions.
  */
@@ -67,73 +69,80 @@ export async function run(): Promise<void> {
     const indexHeapMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     if (faqs.index.size !== corpusSize) throw new Error(`index holds ${faqs.index.size} FAQs, expected ${corpusSize}`);
 
-    // ---- Accuracy ----
-    const accuracy: Record<string, { top1: number; top3: number }> = {};
-    const score = (name: string, rankings: Array<Array<string | undefined>>) => {
-      let top1 = 0;
-      let top3 = 0;
-      set.queries.forEach((q, i) => {
-        if (rankings[i][0] === q.expected) top1++;
-        if (rankings[i].slice(0, 3).includes(q.expected)) top3++;
-      });
-      accuracy[name] = { top1: round(top1 / set.queries.length, 3), top3: round(top3 / set.queries.length, 3) };
+    // ---- Accuracy, per split (the held-out half is what counts: nothing was tuned on it) ----
+    const halves = { heldOut: set.queries.filter((q) => q.split === 'heldOut'), tuning: set.queries.filter((q) => q.split === 'tuning') };
+    const accuracy: Record<string, { heldOut: Metrics; tuning: Metrics }> = {};
+    const score = (name: string, rank: (q: string) => Promise<Array<string | undefined>> | Array<string | undefined>) => async () => {
+      const out = { heldOut: await measure(halves.heldOut, rank), tuning: await measure(halves.tuning, rank) };
+      accuracy[name] = out;
+      return out;
     };
-    const shipped: Array<Array<string | undefined>> = [];
     const missed: string[] = [];
-    for (const q of set.queries) {
-      const keys = (await faqs.rank(em(), q.query, 3)).map((h) => keyOf.get(h.faq.id));
-      shipped.push(keys);
-      if (keys[0] !== q.expected) missed.push(`${q.query} → ${keys.map((k) => k ?? '(distractor)').join(', ')} (expected ${q.expected})`);
-    }
+    const shippedRank = async (q: string) => (await faqs.rank(em(), q, 3)).map((h) => keyOf.get(h.faq.id) ?? '(distractor)');
     const engine = services.config.knowledge.engine;
     const other = engine === 'jieba' ? 'intl' : 'jieba';
-    score(`shipped: BM25 (${engine} words + bigrams + synonyms) + trigram`, shipped);
+    await score(`shipped: BM25 (${engine} words + bigrams + lexicon) + pg_trgm path`, shippedRank)();
+    for (const q of halves.heldOut) {
+      const keys = await shippedRank(q.query);
+      if (keys[0] !== q.expected) missed.push(`${q.query} → ${keys.join(', ') || '(nothing)'} (expected ${q.expected})`);
+    }
 
     const params = services.config.knowledge.search;
     const trigramWeight = params.trigramWeight;
     params.trigramWeight = 0;
-    const noTrigram: Array<Array<string | undefined>> = [];
-    for (const q of set.queries) noTrigram.push((await faqs.rank(em(), q.query, 3)).map((h) => keyOf.get(h.faq.id)));
+    await score('BM25 + lexicon, trigram weight 0', shippedRank)();
     params.trigramWeight = trigramWeight;
-    score('BM25 only (no trigram)', noTrigram);
 
     const corpus = [...set.faqs.map((f) => ({ ...f, key: f.key as string | undefined })), ...extra.map((f) => ({ ...f, key: undefined }))];
     const knowledge = services.config.knowledge;
-    score('BM25 only, no synonyms', inMemory(corpus, new TextAnalyzer({ engine, stopWords: knowledge.stopWords, synonyms: {} }), params, set));
-    score(`BM25 only, ${other === 'intl' ? 'Intl.Segmenter' : 'jieba'} instead of ${engine}`, inMemory(corpus, new TextAnalyzer({ engine: other, stopWords: knowledge.stopWords, synonyms: knowledge.synonyms }), params, set));
+    const noLexicon = inMemory(corpus, new TextAnalyzer({ engine, stopWords: knowledge.stopWords, lexicon: { terms: {}, typos: {} } }), params);
+    await score('BM25 only, no lexicon', noLexicon)();
+    const otherEngine = inMemory(corpus, new TextAnalyzer({ engine: other, stopWords: knowledge.stopWords, lexicon: knowledge.lexicon }), params);
+    await score(`BM25 only, ${other === 'intl' ? 'Intl.Segmenter' : 'jieba'} instead of ${engine}`, otherEngine)();
 
-    const trigramOnly: Array<Array<string | undefined>> = [];
-    const substring: Array<Array<string | undefined>> = [];
-    const idToKey = async (rows: Array<{ id: string }>) => rows.map((r) => keyOf.get(r.id));
-    for (const q of set.queries) {
-      trigramOnly.push(
-        await idToKey(await em().execute(`SELECT id FROM faqs WHERE status = 'PUBLISHED' ORDER BY similarity(question, ?) DESC, id LIMIT 3`, [q.query])),
-      );
-      substring.push(
-        await idToKey(
-          await em().execute(`SELECT id FROM faqs WHERE status = 'PUBLISHED' AND (question || answer) ILIKE ? ORDER BY id LIMIT 3`, [`%${q.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`]),
-        ),
-      );
-    }
-    score('baseline: pg_trgm similarity(question) only', trigramOnly);
-    score('baseline: substring (question or answer ILIKE %query%)', substring);
-    score('baseline: most query characters in the question', sharedCharacters(corpus, set));
+    const idToKey = (rows: Array<{ id: string }>) => rows.map((r) => keyOf.get(r.id) ?? '(distractor)');
+    await score('baseline: pg_trgm similarity(question) only', async (q) =>
+      idToKey(await em().execute(`SELECT id FROM faqs WHERE status = 'PUBLISHED' ORDER BY similarity(question, ?) DESC, id LIMIT 3`, [q])),
+    )();
+    await score('baseline: substring (question or answer ILIKE %query%)', async (q) =>
+      idToKey(
+        await em().execute(`SELECT id FROM faqs WHERE status = 'PUBLISHED' AND (question || answer) ILIKE ? ORDER BY id LIMIT 3`, [`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`]),
+      ),
+    )();
+    await score('baseline: most query characters in the question', sharedCharacters(corpus))();
 
-    // What bestAnswer (auto-answering) would do at its threshold.
-    let answeredRight = 0;
-    let answeredWrong = 0;
-    for (const q of set.queries) {
-      const best = await faqs.bestAnswer(em(), q.query, { recordUse: false });
-      if (best && keyOf.get(best.faq.id) === q.expected) answeredRight++;
-      else if (best) answeredWrong++;
+    // ---- Auto-answer: precision at the threshold, and how the threshold was chosen (on the tuning half only) ----
+    const best = new Map<string, { key: string | undefined; score: number } | null>();
+    for (const q of [...set.queries.map((x) => x.query), ...set.noAnswer.map((x) => x.query)]) {
+      const [top] = await faqs.rank(em(), q, 1);
+      best.set(q, top ? { key: keyOf.get(top.faq.id), score: top.score } : null);
     }
-    let falseAnswers = 0;
-    for (const q of set.noAnswer) if (await faqs.bestAnswer(em(), q, { recordUse: false })) falseAnswers++;
-    const bestAnswer = {
-      threshold: params.bestAnswerMinScore,
-      answeredCorrectly: round(answeredRight / set.queries.length, 3),
-      answeredWrongly: round(answeredWrong / set.queries.length, 3),
-      answeredUnanswerable: `${falseAnswers}/${set.noAnswer.length}`,
+    const answering = (split: Split, threshold: number) => {
+      let right = 0;
+      let wrong = 0;
+      for (const q of set.queries.filter((x) => x.split === split)) {
+        const b = best.get(q.query);
+        if (b && b.score >= threshold) {
+          if (b.key === q.expected) right++;
+          else wrong++;
+        }
+      }
+      const unanswerable = set.noAnswer.filter((x) => x.split === split);
+      const falseAnswers = unanswerable.filter((x) => (best.get(x.query)?.score ?? 0) >= threshold).length;
+      const questions = set.queries.filter((x) => x.split === split).length;
+      const answered = right + wrong + falseAnswers;
+      return { threshold, precision: answered ? round(right / answered, 3) : null, answeredShare: round((right + wrong) / questions, 3), answeredUnanswerable: `${falseAnswers}/${unanswerable.length}` };
+    };
+    const sweep = Array.from({ length: 15 }, (_, i) => round(0.2 + i * 0.05, 2)).map((t) => answering('tuning', t));
+    // The lowest threshold from which on the tuning half's precision stays ≥ 0.95 wherever anything is answered.
+    const chosen = sweep.find((x, i) => x.answeredShare > 0 && sweep.slice(i).every((y) => y.precision === null || y.precision >= 0.95))?.threshold ?? null;
+    const autoAnswerThreshold = knowledge.autoAnswerThreshold;
+    const autoAnswer = {
+      threshold: autoAnswerThreshold,
+      heldOut: answering('heldOut', autoAnswerThreshold),
+      tuning: answering('tuning', autoAnswerThreshold),
+      bestAnswerMinScore: { heldOut: answering('heldOut', params.bestAnswerMinScore), tuning: answering('tuning', params.bestAnswerMinScore) },
+      chosenOnTuning: chosen === null ? null : { heldOut: answering('heldOut', chosen), tuning: answering('tuning', chosen) },
     };
 
     // ---- Latency ----
@@ -167,16 +176,29 @@ export async function run(): Promise<void> {
     const latency = { http: stats(http), inProcess: stats(inProcess), httpFloor: stats(floor) };
 
     console.log(describeMachine(m));
-    console.log(`database: ${server.database}; corpus: ${corpusSize} published FAQs (${set.faqs.length} of the test set + ${extra.length} distractors); ${set.queries.length} labelled questions\n`);
     console.log(
-      table(
-        ['ranking', 'top-1', 'top-3'],
-        Object.entries(accuracy).map(([name, a]) => [name, a.top1, a.top3]),
-      ),
+      `database: ${server.database}; corpus: ${corpusSize} published FAQs (${set.faqs.length} of the test set + ${extra.length} distractors); ` +
+        `${halves.heldOut.length} held-out and ${halves.tuning.length} tuning questions\n`,
     );
     console.log(
-      `\nbestAnswer at score ≥ ${bestAnswer.threshold}: answers ${bestAnswer.answeredCorrectly} of the questions correctly, ${bestAnswer.answeredWrongly} wrongly; ` +
-        `answers ${bestAnswer.answeredUnanswerable} questions no FAQ answers\n`,
+      table(
+        ['ranking', 'held-out top-1', 'top-3', 'empty', 'tuning top-1', 'top-3', 'empty'],
+        Object.entries(accuracy).map(([name, a]) => [name, a.heldOut.top1, a.heldOut.top3, a.heldOut.empty, a.tuning.top1, a.tuning.top3, a.tuning.empty]),
+      ),
+    );
+    console.log('aims on the held-out half: top-1 ≥ 0.85, top-3 ≥ 0.95, empty ≤ 0.01\n');
+    console.log('auto-answer threshold sweep on the TUNING half (precision counts answers to unanswerable questions as wrong):');
+    console.log(table(['threshold', 'precision', 'answered share', 'unanswerable answered'], sweep.map((x) => [x.threshold, x.precision ?? '-', x.answeredShare, x.answeredUnanswerable])));
+    console.log(
+      `\nAUTO_ANSWER_THRESHOLD ${autoAnswerThreshold}: held-out precision ${autoAnswer.heldOut.precision ?? '-'} answering ${autoAnswer.heldOut.answeredShare} of the questions ` +
+        `(${autoAnswer.heldOut.answeredUnanswerable} unanswerable answered); tuning ${autoAnswer.tuning.precision ?? '-'} / ${autoAnswer.tuning.answeredShare}. ` +
+        `bestAnswerMinScore ${params.bestAnswerMinScore}: held-out precision ${autoAnswer.bestAnswerMinScore.heldOut.precision ?? '-'} answering ${autoAnswer.bestAnswerMinScore.heldOut.answeredShare}`,
+    );
+    const c = autoAnswer.chosenOnTuning;
+    console.log(
+      c
+        ? `threshold chosen on the tuning half (precision ≥ 0.95 from there up): ${c.heldOut.threshold}: held-out precision ${c.heldOut.precision ?? '-'} answering ${c.heldOut.answeredShare} (${c.heldOut.answeredUnanswerable} unanswerable answered)\n`
+        : 'no threshold keeps the tuning precision ≥ 0.95\n',
     );
     console.log(
       table(
@@ -192,16 +214,17 @@ export async function run(): Promise<void> {
       `\ndistractors inserted in ${round(loadMs / 1000, 1)} s (segmented with ${services.config.knowledge.engine}); index caught up with ${corpusSize} rows in ${round(indexBuildMs, 0)} ms, ` +
         `~${round(indexHeapMiB, 1)} MiB of heap`,
     );
-    console.log(`missed at top-1 (shipped): ${missed.length}\n  ${missed.join('\n  ')}`);
+    console.log(`held-out questions missed at top-1 (shipped): ${missed.length}\n  ${missed.join('\n  ')}`);
     console.log(
       JSON.stringify({
         benchmark: 'knowledge',
         machine: m,
         database: server.database,
         corpus: corpusSize,
-        questions: set.queries.length,
+        questions: { heldOut: halves.heldOut.length, tuning: halves.tuning.length },
         accuracy,
-        bestAnswer,
+        autoAnswer,
+        thresholdSweepTuning: sweep,
         latencyMs: latency,
         indexBuildMs: round(indexBuildMs, 0),
         indexHeapMiB: round(indexHeapMiB, 1),
@@ -234,13 +257,12 @@ async function insertPublished(
   }
 }
 
-/** BM25 alone, in memory, with another analysis: the top three test-set keys (undefined: a distractor) per question. */
+/** BM25 alone, in memory, with another analysis: a ranking of the top three test-set keys per question. */
 function inMemory(
   corpus: Array<{ key?: string; question: string; answer: string; tags: string[] }>,
   analyzer: TextAnalyzer,
   params: ConstructorParameters<typeof Bm25Index>[0],
-  set: TestSet,
-): Array<Array<string | undefined>> {
+): (q: string) => Array<string | undefined> {
   const index = new Bm25Index(params);
   const keys = new Map<string, string | undefined>();
   corpus.forEach((f, i) => {
@@ -248,19 +270,40 @@ function inMemory(
     index.upsert({ id: String(i), title: titleTerms, body: bodyTerms });
     keys.set(String(i), f.key);
   });
-  return set.queries.map((q) => index.search(analyzer.terms(q.query), 3).map((h) => keys.get(h.id)));
+  return (q) => index.search(analyzer.terms(q), 3).map((h) => keys.get(h.id) ?? '(distractor)');
 }
 
 /** The naive ranking: questions that contain the most of the query's distinct characters (letters, digits, CJK). */
-function sharedCharacters(corpus: Array<{ key?: string; question: string }>, set: TestSet): Array<Array<string | undefined>> {
+function sharedCharacters(corpus: Array<{ key?: string; question: string }>): (q: string) => Array<string | undefined> {
   const lowered = corpus.map((f) => f.question.toLowerCase());
-  return set.queries.map((q) => {
-    const chars = [...new Set(Array.from(q.query.toLowerCase()).filter((c) => /[\p{L}\p{N}]/u.test(c)))];
+  return (query) => {
+    const chars = [...new Set(Array.from(query.toLowerCase()).filter((c) => /[\p{L}\p{N}]/u.test(c)))];
     return lowered
       .map((question, i) => ({ i, n: chars.filter((c) => question.includes(c)).length }))
       .filter((x) => x.n > 0)
       .sort((a, b) => b.n - a.n || a.i - b.i)
       .slice(0, 3)
-      .map((x) => corpus[x.i].key);
-  });
+      .map((x) => corpus[x.i].key ?? '(distractor)');
+  };
+}
+
+interface Metrics {
+  top1: number;
+  top3: number;
+  /** Share of questions with no result at all. */
+  empty: number;
+}
+
+async function measure(questions: TestSet['queries'], rank: (q: string) => Promise<Array<string | undefined>> | Array<string | undefined>): Promise<Metrics> {
+  let top1 = 0;
+  let top3 = 0;
+  let empty = 0;
+  for (const q of questions) {
+    const keys = await rank(q.query);
+    if (keys[0] === q.expected) top1++;
+    if (keys.slice(0, 3).includes(q.expected)) top3++;
+    if (!keys.length) empty++;
+  }
+  const n = questions.length || 1;
+  return { top1: round(top1 / n, 3), top3: round(top3 / n, 3), empty: round(empty / n, 3) };
 }

@@ -129,6 +129,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     services.keyRotation.start(services.scheduler);
 
     services.quality.reviews.start(services.scheduler);
+    services.faqLearning.start(services.scheduler);
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
     cleanups.unshift(() => services.quality.inspection.idle());

@@ -6,6 +6,7 @@ import { IANAZone } from 'luxon';
 import dotenv from 'dotenv';
 import { ClassifierRules, parseClassifierRules } from './modules/knowledge/classifier';
 import { KnowledgeSettings, parseKnowledgeSettings, readJsonFile, shippedConfigFile } from './modules/knowledge/knowledge.settings';
+import { Lexicon, parseLexicon } from './modules/knowledge/lexicon';
 import { parsePiiRules, PiiRules } from './modules/records/pii-rules';
 import { Keyring, parseKeyring } from './modules/records/keyring';
 import { Role } from './platform/auth/roles';
@@ -149,7 +150,8 @@ const spec = {
   RATE_SEND_MESSAGE_PER_MINUTE: num({ default: 30 }),
   RATE_END_CONVERSATION_PER_MINUTE: num({ default: 10 }),
   RATE_RATE_CONVERSATION_PER_MINUTE: num({ default: 5 }),
-  KNOWLEDGE_CONFIG_FILE: str({ default: '', desc: 'FAQ categories, stop words, synonyms and search weights (JSON); empty: the shipped config/knowledge.json' }),
+  KNOWLEDGE_CONFIG_FILE: str({ default: '', desc: 'FAQ categories, stop words and search weights (JSON); empty: the shipped config/knowledge.json' }),
+  KNOWLEDGE_LEXICON_FILE: str({ default: '', desc: 'domain lexicon: canonical term → colloquial forms, synonyms, typos (JSON; a cycle or an empty term stops start-up); empty: the shipped config/lexicon.json' }),
   KNOWLEDGE_SEGMENTER: str({ choices: ['jieba', 'intl'], default: 'jieba', desc: 'Chinese word segmentation: jieba (@node-rs/jieba) or intl (Intl.Segmenter)' }),
   AUTO_ANSWER_THRESHOLD: fraction({ default: 0.8, desc: 'a first message or new ticket whose best FAQ scores at least this (0–1) is answered with it at once' }),
   CLASSIFIER_RULES_FILE: str({ default: '', desc: 'classifyMessage keywords, patterns and rules (JSON); empty: the shipped config/classifier.json' }),
@@ -232,7 +234,7 @@ export type Config = Readonly<{
     firstReplyTimeoutSeconds: number;
     ratePerMinute: { sendMessage: number; endConversation: number; rateConversation: number };
   };
-  knowledge: KnowledgeSettings & { configFile: string; engine: 'jieba' | 'intl'; autoAnswerThreshold: number };
+  knowledge: KnowledgeSettings & { configFile: string; lexiconFile: string; lexicon: Lexicon; engine: 'jieba' | 'intl'; autoAnswerThreshold: number };
   classifier: { rulesFile: string; rules: ClassifierRules };
   pii: { rulesFile: string; rules: PiiRules };
   /** keyring null: ENCRYPTION_KEYS unset, the generated one in DATA_DIR is used (app.ts). */
@@ -265,6 +267,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const knowledgeFile = e.KNOWLEDGE_CONFIG_FILE ? path.resolve(e.KNOWLEDGE_CONFIG_FILE) : shippedConfigFile('knowledge.json');
   const rulesFile = e.CLASSIFIER_RULES_FILE ? path.resolve(e.CLASSIFIER_RULES_FILE) : shippedConfigFile('classifier.json');
   const knowledge = fromFile('KNOWLEDGE_CONFIG_FILE', knowledgeFile, parseKnowledgeSettings);
+  const lexiconFile = e.KNOWLEDGE_LEXICON_FILE ? path.resolve(e.KNOWLEDGE_LEXICON_FILE) : shippedConfigFile('lexicon.json');
+  const lexicon = fromFile('KNOWLEDGE_LEXICON_FILE', lexiconFile, parseLexicon);
   const classifierRules = fromFile('CLASSIFIER_RULES_FILE', rulesFile, parseClassifierRules);
   const piiRulesFile = e.PII_RULES_FILE ? path.resolve(e.PII_RULES_FILE) : shippedConfigFile('pii.json');
   const piiRules = fromFile('PII_RULES_FILE', piiRulesFile, parsePiiRules);
@@ -329,7 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         rateConversation: e.RATE_RATE_CONVERSATION_PER_MINUTE,
       },
     },
-    knowledge: { ...knowledge, configFile: knowledgeFile, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl', autoAnswerThreshold: e.AUTO_ANSWER_THRESHOLD },
+    knowledge: { ...knowledge, configFile: knowledgeFile, lexiconFile, lexicon, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl', autoAnswerThreshold: e.AUTO_ANSWER_THRESHOLD },
     classifier: { rulesFile, rules: classifierRules },
     pii: { rulesFile: piiRulesFile, rules: piiRules },
     encryption,

@@ -12,10 +12,11 @@ import { Message } from './modules/conversations/message.entity';
 import { ConversationTransfer } from './modules/conversations/conversation-transfer.entity';
 import { QuickReply } from './modules/quick-replies/quick-reply.entity';
 import { Faq } from './modules/knowledge/faq.entity';
+import { FaqPhrasing } from './modules/knowledge/faq-phrasing.entity';
 import { Ticket } from './modules/tickets/ticket.entity';
 import { TicketComment } from './modules/tickets/ticket-comment.entity';
 import { QualityReview, QualityViolation } from './modules/quality/quality.entities';
 import { ForecastOverride } from './modules/staffing/staffing.entity';
 
 /** Every MikroORM entity, in one list for the ORM's discovery. */
-export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep, Conversation, Message, ConversationTransfer, QuickReply, Faq, Ticket, TicketComment, QualityViolation, QualityReview, ForecastOverride];
+export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep, Conversation, Message, ConversationTransfer, QuickReply, Faq, Ticket, TicketComment, QualityViolation, QualityReview, ForecastOverride, FaqPhrasing];

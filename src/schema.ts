@@ -18,6 +18,7 @@ import { ConversationResolver } from './modules/conversations/conversation.resol
 import { ConversationLifecycleResolver, ConversationTransferResolver } from './modules/conversations/lifecycle.resolver';
 import { QuickReplyResolver } from './modules/quick-replies/quick-reply.resolver';
 import { FaqResolver } from './modules/knowledge/faq.resolver';
+import { FaqPhrasingResolver, FaqPhrasingsFieldResolver } from './modules/knowledge/faq-phrasing.resolver';
 import { ClassifierResolver } from './modules/knowledge/classifier.resolver';
 import { TicketCommentResolver, TicketResolver } from './modules/tickets/ticket.resolver';
 import { PII_RESOLVERS } from './modules/records/pii.resolver';
@@ -42,6 +43,8 @@ export const RESOLVERS = [
   ConversationTransferResolver,
   QuickReplyResolver,
   FaqResolver,
+  FaqPhrasingResolver,
+  FaqPhrasingsFieldResolver,
   ClassifierResolver,
   TicketResolver,
   TicketCommentResolver,

@@ -30,6 +30,8 @@ import { ShiftHandoverService } from './modules/conversations/shift-handover.ser
 import { FirstReplySweep } from './modules/conversations/first-reply.sweep';
 import { QuickReplyService } from './modules/quick-replies/quick-reply.service';
 import { FaqService } from './modules/knowledge/faq.service';
+import { FaqPhrasingService } from './modules/knowledge/faq-phrasing.service';
+import { FaqLearningService } from './modules/knowledge/faq-learning.service';
 import { MessageClassifier } from './modules/knowledge/classifier';
 import { TicketService } from './modules/tickets/ticket.service';
 import { PiiDetector } from './modules/records/pii-detector';
@@ -89,6 +91,9 @@ export interface Services {
   quickReplies: QuickReplyService;
   /** The FAQ knowledge base and its search index (bestAnswer for auto-answers). */
   faqs: FaqService;
+  /** FAQ phrasings (相似问法) and suggestions; learning from service (sendFaq, its sweep, unansweredQuestions). */
+  faqPhrasings: FaqPhrasingService;
+  faqLearning: FaqLearningService;
   classifier: MessageClassifier;
   /** Tickets, their SLAs (and the SLA sweep) and auto-assignment. */
   tickets: TicketService;
@@ -173,6 +178,8 @@ export function createServices(deps: {
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
   const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics, { logger: deps.logger, ms: deps.config.slowSqlMs }), protector);
   routing.useChat(chat);
+  const faqPhrasings = new FaqPhrasingService(audit, faqs);
+  const faqLearning = new FaqLearningService(faqs, (scope, input) => chat.send(scope, input), deps.config.businessTz, deps.logger, () => deps.orm.em.fork());
   const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
     deps.orm.em.fork(),
   );
@@ -192,5 +199,5 @@ export function createServices(deps: {
   const forecasts = new ForecastService(audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
   const staffingPlans = new StaffingPlanService(forecasts, leave, deps.config.staffing, deps.config.businessTz);
   const proposals = new ProposalService(forecasts, staffingPlans, schedules, leave, audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
-  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, quality, forecasts, staffingPlans, proposals };
+  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, quality, forecasts, staffingPlans, proposals, faqPhrasings, faqLearning };
 }

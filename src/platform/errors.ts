@@ -99,6 +99,8 @@ export enum ConflictReason {
   IN_ANOTHER_SWAP = 'IN_ANOTHER_SWAP',
   /** The schedule took part in a swap (or is named in one) and is kept for the record. */
   KEPT_FOR_RECORD = 'KEPT_FOR_RECORD',
+  /** A suggestion (an FAQ phrasing learnt from service) is accepted or rejected once (`extensions.state`). */
+  ALREADY_DECIDED = 'ALREADY_DECIDED',
   /** Only published FAQs take feedback. */
   NOT_PUBLISHED = 'NOT_PUBLISHED',
   /** An admin cannot deactivate themself. */

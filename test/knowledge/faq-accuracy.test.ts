@@ -7,14 +7,15 @@ import { startTestApp, TestApp } from '../support/harness';
 import testSet from './faq-testset.json';
 
 /**
- * A regression guard on the search quality: the shipped test set (72 FAQs of a ticketing platform, 86 customer
+ * A regression guard on the search quality: the shipped test set (72 FAQs of a ticketing platform, customer
  * questions worded differently, each labelled with the FAQ it should find) through the real pipeline
- * (segmenter, BM25 index, PostgreSQL trigram similarity). The floors sit a few questions under what was
- * measured when they were set (top-1 0.88, top-3 0.98 over these 72 FAQs, i.e. 76 and 84 of 86; the benchmark measures the same questions
- * among 10,000 FAQs), so a change that loses a few questions fails here.
+ * (segmenter, lexicon, BM25 index, the PostgreSQL trigram path). Only the TUNING half is held to floors here:
+ * the held-out half is measured by the benchmark and never tuned on, floors included. The floors sit a few
+ * questions under what was measured when they were set (top-1 0.95, top-3 1.0 over the 125 tuning questions),
+ * so a change that loses a few questions fails here.
  */
-const TOP1_FLOOR = 0.84;
-const TOP3_FLOOR = 0.94;
+const TOP1_FLOOR = 0.9;
+const TOP3_FLOOR = 0.96;
 
 describe('FAQ search quality on the shipped test set', () => {
   let app: TestApp;
@@ -33,24 +34,30 @@ describe('FAQ search quality on the shipped test set', () => {
   });
   afterAll(() => app.stop());
 
-  it('the test set is what the issue asks for: ≥ 60 FAQs, ≥ 50 labelled questions, none a copy of its FAQ', () => {
+  const tuning = testSet.queries.filter((q) => q.split === 'tuning');
+
+  it('the test set is what issue 15 asks for: ≥ 200 labelled questions, none a copy of its FAQ, split into two halves', () => {
     expect(testSet.faqs.length).toBeGreaterThanOrEqual(60);
-    expect(testSet.queries.length).toBeGreaterThanOrEqual(50);
+    expect(testSet.queries.length).toBeGreaterThanOrEqual(200);
+    const heldOut = testSet.queries.filter((q) => q.split === 'heldOut');
+    expect(heldOut.length + tuning.length).toBe(testSet.queries.length);
+    expect(Math.abs(heldOut.length - tuning.length)).toBeLessThanOrEqual(2);
     const questions = new Map(testSet.faqs.map((f) => [f.key, f.question]));
     for (const q of testSet.queries) {
       expect(questions.has(q.expected)).toBe(true);
       expect(q.query).not.toBe(questions.get(q.expected));
     }
-    expect(new Set(testSet.queries.map((q) => q.kind))).toEqual(new Set(['paraphrase', 'colloquial', 'typo', 'mixed']));
+    expect(new Set(testSet.queries.map((q) => q.kind))).toEqual(new Set(['paraphrase', 'colloquial', 'typo', 'mixed', 'traditional']));
+    expect(new Set(testSet.noAnswer.map((q) => q.split))).toEqual(new Set(['tuning', 'heldOut']));
   });
 
-  it(`finds the labelled FAQ first for ≥ ${TOP1_FLOOR} and among the first three for ≥ ${TOP3_FLOOR} of the questions, beating substring matching`, async () => {
+  it(`finds the labelled FAQ first for ≥ ${TOP1_FLOOR} and among the first three for ≥ ${TOP3_FLOOR} of the tuning questions, beating substring matching`, async () => {
     let top1 = 0;
     let top3 = 0;
     let naive1 = 0;
     let naive3 = 0;
     const misses: string[] = [];
-    for (const q of testSet.queries) {
+    for (const q of tuning) {
       const hits = await app.services.faqs.rank(em(), q.query, 3);
       const keys = hits.map((h) => keyOf.get(h.faq.id));
       for (let i = 1; i < hits.length; i++) expect(hits[i - 1].score).toBeGreaterThanOrEqual(hits[i].score);
@@ -62,7 +69,7 @@ describe('FAQ search quality on the shipped test set', () => {
       if (naive[0] === q.expected) naive1++;
       if (naive.includes(q.expected)) naive3++;
     }
-    const n = testSet.queries.length;
+    const n = tuning.length;
     const report = { top1: top1 / n, top3: top3 / n, naiveTop1: naive1 / n, naiveTop3: naive3 / n, misses };
     if (report.top1 < TOP1_FLOOR || report.top3 < TOP3_FLOOR) throw new Error(`search quality fell below the floor: ${JSON.stringify(report, null, 2)}`);
     expect(report.top1).toBeGreaterThanOrEqual(TOP1_FLOOR);
@@ -72,13 +79,13 @@ describe('FAQ search quality on the shipped test set', () => {
   });
 
   it('bestAnswer stays silent on questions no FAQ answers, and answers most that one does', async () => {
-    for (const q of testSet.noAnswer) expect(await app.services.faqs.bestAnswer(em(), q, { recordUse: false })).toBeNull();
+    for (const q of testSet.noAnswer.filter((x) => x.split === 'tuning')) expect(await app.services.faqs.bestAnswer(em(), q.query, { recordUse: false })).toBeNull();
     let answered = 0;
-    for (const q of testSet.queries) {
+    for (const q of tuning) {
       const best = await app.services.faqs.bestAnswer(em(), q.query, { recordUse: false });
       if (best && keyOf.get(best.faq.id) === q.expected) answered++;
     }
-    expect(answered / testSet.queries.length).toBeGreaterThanOrEqual(0.45);
+    expect(answered / tuning.length).toBeGreaterThanOrEqual(0.45);
   });
 });
 

@@ -5,9 +5,9 @@ import { BIGRAM_PREFIX, normaliseText, TextAnalyzer } from '../../src/modules/kn
 import { DEFAULT_SEARCH_PARAMS, parseKnowledgeSettings } from '../../src/modules/knowledge/knowledge.settings';
 
 const settings = loadConfig({}).knowledge;
-const jieba = new TextAnalyzer({ engine: 'jieba', stopWords: settings.stopWords, synonyms: settings.synonyms });
-const intl = new TextAnalyzer({ engine: 'intl', stopWords: settings.stopWords, synonyms: settings.synonyms });
-const bare = new TextAnalyzer({ engine: 'jieba', stopWords: [], synonyms: {} });
+const jieba = new TextAnalyzer({ engine: 'jieba', stopWords: settings.stopWords, lexicon: settings.lexicon });
+const intl = new TextAnalyzer({ engine: 'intl', stopWords: settings.stopWords, lexicon: settings.lexicon });
+const bare = new TextAnalyzer({ engine: 'jieba', stopWords: [], lexicon: { terms: {}, typos: {} } });
 
 describe('segmenter', () => {
   it('Intl.Segmenter segments Chinese into words in this Node (full ICU)', () => {
@@ -30,7 +30,7 @@ describe('segmenter', () => {
     expect(bare.words('iPhone上的APP打不开 1.2米')).toEqual(expect.arrayContaining(['iphone', 'app', '1.2']));
   });
 
-  it('adds configured synonyms after the word, so colloquial, misspelt and English words meet the FAQ’s wording', () => {
+  it('adds the lexicon’s canonical terms, so colloquial, misspelt and English words meet the FAQ’s wording', () => {
     expect(jieba.words('登陆不上')).toEqual(expect.arrayContaining(['登陆', '登录']));
     expect(jieba.words('refund 多久')).toEqual(expect.arrayContaining(['refund', '退款']));
     expect(jieba.words('小朋友')).toEqual(expect.arrayContaining(['小朋友', '儿童']));
@@ -42,8 +42,8 @@ describe('segmenter', () => {
     expect(bare.bigrams('hello 123')).toEqual([]);
   });
 
-  it('names its analysis: other stop words or synonyms make another id (stored terms are then re-analysed)', () => {
-    const again = new TextAnalyzer({ engine: 'jieba', stopWords: settings.stopWords, synonyms: settings.synonyms });
+  it('names its analysis: other stop words or another lexicon make another id (stored terms are then re-analysed)', () => {
+    const again = new TextAnalyzer({ engine: 'jieba', stopWords: settings.stopWords, lexicon: settings.lexicon });
     expect(again.id).toBe(jieba.id);
     expect(bare.id).not.toBe(jieba.id);
     expect(intl.id).not.toBe(jieba.id);
@@ -125,11 +125,11 @@ describe('BM25 index', () => {
 
 describe('knowledge settings', () => {
   it('are checked with the field named', () => {
-    const ok = { categories: ['退票'], stopWords: ['的'], synonyms: { 退钱: ['退款'] }, search: { k1: 1.5 } };
+    const ok = { categories: ['退票'], stopWords: ['的'], search: { k1: 1.5 } };
     expect(parseKnowledgeSettings(ok, 'f.json')).toMatchObject({ categories: ['退票'], search: { ...DEFAULT_SEARCH_PARAMS, k1: 1.5 } });
     expect(() => parseKnowledgeSettings({ ...ok, categories: [] }, 'f.json')).toThrow(/f\.json: categories/);
     expect(() => parseKnowledgeSettings({ ...ok, categories: ['a', 'a'] }, 'f.json')).toThrow(/repeat/);
-    expect(() => parseKnowledgeSettings({ ...ok, synonyms: { a: 'b' } }, 'f.json')).toThrow(/synonyms\.a/);
+    expect(() => parseKnowledgeSettings({ ...ok, synonyms: { a: ['b'] } }, 'f.json')).toThrow(/synonyms moved to the lexicon file/);
     expect(() => parseKnowledgeSettings({ ...ok, search: { b: 2 } }, 'f.json')).toThrow(/search\.b must be a number from 0 to 1/);
     expect(() => parseKnowledgeSettings({ ...ok, search: { speed: 1 } }, 'f.json')).toThrow(/search\.speed is not a setting/);
     expect(() => parseKnowledgeSettings([], 'f.json')).toThrow(/JSON object/);

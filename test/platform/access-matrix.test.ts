@@ -90,6 +90,14 @@ import {
   PopularFaqsDocument,
   PublishFaqDocument,
   SearchFaqsDocument,
+  AddFaqPhrasingDocument,
+  UpdateFaqPhrasingDocument,
+  RemoveFaqPhrasingDocument,
+  FaqPhrasingSuggestionsDocument,
+  AcceptFaqPhrasingDocument,
+  RejectFaqPhrasingDocument,
+  UnansweredQuestionsDocument,
+  SendFaqDocument,
   UpdateFaqDocument,
 } from '../generated/graphql';
 import {
@@ -379,6 +387,19 @@ const ACCESS: Access[] = [
   { operation: 'searchFaqs', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(SearchFaqsDocument, { query: '退票' }, tokenOf(fx, c)) },
   { operation: 'faqFeedback', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(FaqFeedbackDocument, { id: await freshFaq(fx, true), helpful: true }, tokenOf(fx, c)) },
   { operation: 'faqCategories', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(FaqCategoriesDocument, {}, tokenOf(fx, c)) },
+  // FAQ phrasings (issue 15): the keepers of the matrix department's FAQs; sendFaq by the conversation's agent.
+  { operation: 'addFaqPhrasing', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(AddFaqPhrasingDocument, { faqId: await freshFaq(fx), text: `说法 ${c}` }, tokenOf(fx, c)) },
+  { operation: 'updateFaqPhrasing', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(UpdateFaqPhrasingDocument, { id: await freshPhrasing(fx, 'ACCEPTED'), text: `改 ${c}` }, tokenOf(fx, c)) },
+  { operation: 'removeFaqPhrasing', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(RemoveFaqPhrasingDocument, { id: await freshPhrasing(fx, 'ACCEPTED') }, tokenOf(fx, c)) },
+  { operation: 'faqPhrasingSuggestions', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(FaqPhrasingSuggestionsDocument, {}, tokenOf(fx, c)) },
+  { operation: 'acceptFaqPhrasing', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(AcceptFaqPhrasingDocument, { id: await freshPhrasing(fx, 'SUGGESTED') }, tokenOf(fx, c)) },
+  { operation: 'rejectFaqPhrasing', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(RejectFaqPhrasingDocument, { id: await freshPhrasing(fx, 'SUGGESTED') }, tokenOf(fx, c)) },
+  { operation: 'unansweredQuestions', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(UnansweredQuestionsDocument, { from: '2026-12-01', to: '2026-12-31' }, tokenOf(fx, c)) },
+  {
+    operation: 'sendFaq',
+    allowed: ['AGENT'],
+    call: async (fx, c) => fx.app.exec(SendFaqDocument, { conversationId: await lifecycleChat(fx), faqId: await freshFaq(fx, true), clientMessageId: unique() }, tokenOf(fx, c)),
+  },
   { operation: 'classifyMessage', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(ClassifyMessageDocument, { content: '我要退票' }, tokenOf(fx, c)) },
   // Tickets: fresh tickets of the matrix department, of the CUSTOMER caller, held by the AGENT caller (see freshTicket).
   {
@@ -590,6 +611,17 @@ async function freshFaq(fx: Fixture, publish = false): Promise<string> {
   const { createFaq } = await fx.app.data(CreateFaqDocument, { input: { question: '矩阵问题？', answer: 'A', category: '其他', departmentId: fx.departmentId } }, fx.tokens.ADMIN);
   if (publish) await fx.app.data(PublishFaqDocument, { id: createFaq.id }, fx.tokens.ADMIN);
   return createFaq.id;
+}
+
+/** A new phrasing (of the given status) of a fresh FAQ of the matrix department. */
+async function freshPhrasing(fx: Fixture, status: 'ACCEPTED' | 'SUGGESTED'): Promise<string> {
+  const faqId = await freshFaq(fx);
+  const id = randomUUID();
+  await fx.app.services.orm.em.fork().execute(
+    `INSERT INTO faq_phrasings (id, faq_id, text, match_text, status, source) VALUES (?, ?, ?, ?, ?, 'MANUAL')`,
+    [id, faqId, `说法 ${id}`, `说法 ${id}`, status],
+  );
+  return id;
 }
 
 /** A new PERSONAL quick reply of the caller (staff), or of the AGENT caller for callers who must be refused. */

@@ -165,7 +165,9 @@ export class RoutingService {
       const c = await lockConversation(em, conversationId);
       if (c.customerId !== viewer.id) throw new Forbidden('Only the conversation’s customer answers this');
       if (!c.autoAnswerFaqId || c.autoAnswerState !== AutoAnswerState.ASKED) throw new Conflict(c.autoAnswerState ? ConflictReason.ALREADY_ANSWERED : ConflictReason.NOT_ASKED, 'There is no auto-answer awaiting a reply');
-      await this.assist.faqs.voteById(em, c.autoAnswerFaqId, viewer.id, helped);
+      // The customer's question (their request, seq 1) lets the knowledge base learn from the answer.
+      const question = await em.findOne(Message, { conversationId: c.id, seq: 1 }, { fields: ['content'] });
+      await this.assist.faqs.voteById(em, c.autoAnswerFaqId, viewer.id, helped, question?.content);
       if (helped) {
         if (c.status === ConversationStatus.ENDED) throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has already ended');
         c.autoAnswerState = AutoAnswerState.HELPED;

@@ -4,7 +4,7 @@ import type { Classification } from './classification.types';
 import { MessageIntent, Sentiment } from './classification.enums';
 
 export { MessageIntent, Sentiment };
-import { isRecord } from './knowledge.settings';
+import { isRecord } from '../../platform/json';
 import { normaliseText } from './segmenter';
 
 /**

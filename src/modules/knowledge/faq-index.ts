@@ -10,13 +10,22 @@ interface Row {
   status: string | null;
   title_terms: string[] | null;
   body_terms: string[] | null;
+  phrasing_terms: string[][] | null;
   analyzer: string | null;
   revision: string | null;
 }
 
-/** The index terms of an FAQ: the question and tags make the title, the answer the body. */
+/** The index terms of an FAQ: the question and tags make the title, the answer the body; and its trigram text. */
 export function analyseFaq(analyzer: TextAnalyzer, faq: { question: string; answer: string; tags: readonly string[] }) {
-  return { titleTerms: analyzer.terms([faq.question, ...faq.tags].join('\n')), bodyTerms: analyzer.terms(faq.answer) };
+  return { titleTerms: analyzer.terms([faq.question, ...faq.tags].join('\n')), bodyTerms: analyzer.terms(faq.answer), matchText: analyzer.matchText(faq.question) };
+}
+
+/** A phrasing's document id in the BM25 index: `<faq id>#<n>`; the FAQ's own document is its bare id. */
+const PHRASING_MARK = '#';
+
+export interface FaqCandidate extends Bm25Hit {
+  /** The phrasing that matched best, if not the question itself (-1). */
+  phrasing: number;
 }
 
 /**
@@ -31,6 +40,8 @@ export function analyseFaq(analyzer: TextAnalyzer, faq: { question: string; answ
  */
 export class FaqIndex {
   private readonly bm25: Bm25Index;
+  /** How many phrasing documents each FAQ has in the BM25 index. */
+  private readonly phrasingCount = new Map<string, number>();
   private version = -1;
   private catchingUp: Promise<void> | null = null;
 
@@ -47,8 +58,9 @@ export class FaqIndex {
     this.bm25 = new Bm25Index(params);
   }
 
+  /** Published FAQs indexed. */
   get size(): number {
-    return this.bm25.size;
+    return this.bm25.size - [...this.phrasingCount.values()].reduce((a, b) => a + b, 0);
   }
 
   /** The version this index reflects (-1 before the first load). */
@@ -72,14 +84,43 @@ export class FaqIndex {
     }
   }
 
-  search(terms: readonly string[], limit: number): Bm25Hit[] {
-    return this.bm25.search(terms, limit);
+  /**
+   * The best `limit` FAQs for the terms: each FAQ scores as its best document (the question with tags and
+   * answer, or one of its phrasings alone), as a phrasing is meant to match exactly like the question.
+   * `include` are FAQs scored even when outside the best (candidates of the trigram path).
+   */
+  search(terms: readonly string[], limit: number, include: readonly string[] = []): FaqCandidate[] {
+    const docs = this.bm25.search(terms, limit * 3, include.flatMap((id) => this.documentsOf(id)));
+    const best = new Map<string, FaqCandidate>();
+    for (const d of docs) {
+      const mark = d.id.indexOf(PHRASING_MARK);
+      const faqId = mark < 0 ? d.id : d.id.slice(0, mark);
+      const seen = best.get(faqId);
+      if (!seen || d.score > seen.score) best.set(faqId, { ...d, id: faqId, phrasing: mark < 0 ? -1 : Number(d.id.slice(mark + 1)) });
+    }
+    return [...best.values()].sort((a, b) => b.score - a.score || b.raw - a.raw);
+  }
+
+  private documentsOf(faqId: string): string[] {
+    return [faqId, ...Array.from({ length: this.phrasingCount.get(faqId) ?? 0 }, (_, i) => `${faqId}${PHRASING_MARK}${i}`)];
+  }
+
+  private upsert(id: string, title: readonly string[], body: readonly string[], phrasings: readonly (readonly string[])[]): void {
+    this.remove(id);
+    this.bm25.upsert({ id, title, body });
+    phrasings.forEach((terms, i) => this.bm25.upsert({ id: `${id}${PHRASING_MARK}${i}`, title: terms, body: [] }));
+    if (phrasings.length) this.phrasingCount.set(id, phrasings.length);
+  }
+
+  private remove(id: string): void {
+    for (const doc of this.documentsOf(id)) this.bm25.remove(doc);
+    this.phrasingCount.delete(id);
   }
 
   private async catchUp(em: EntityManager): Promise<void> {
     const initial = this.version < 0;
     const rows = await em.execute<Row[]>(
-      `SELECT s.version, f.id, f.status, f.title_terms, f.body_terms, f.analyzer, f.revision
+      `SELECT s.version, f.id, f.status, f.title_terms, f.body_terms, f.phrasing_terms, f.analyzer, f.revision
          FROM knowledge_index_state s
          LEFT JOIN faqs f ON f.revision > ? AND (? OR f.status = 'PUBLISHED')
         WHERE s.id = 1`,
@@ -89,11 +130,11 @@ export class FaqIndex {
     for (const row of rows) {
       if (!row.id) continue;
       if (row.status !== 'PUBLISHED') {
-        this.bm25.remove(row.id);
+        this.remove(row.id);
       } else if (row.analyzer !== this.analyzer.id) {
         stale.push({ id: row.id, revision: row.revision! });
       } else {
-        this.bm25.upsert({ id: row.id, title: row.title_terms ?? [], body: row.body_terms ?? [] });
+        this.upsert(row.id, row.title_terms ?? [], row.body_terms ?? [], row.phrasing_terms ?? []);
       }
     }
     if (stale.length) await this.reanalyse(em, stale);
@@ -101,21 +142,24 @@ export class FaqIndex {
   }
 
   private async reanalyse(em: EntityManager, stale: Array<{ id: string; revision: string }>): Promise<void> {
-    const texts = await em.execute<Array<{ id: string; question: string; answer: string; tags: string[] }>>(
-      `SELECT id, question, answer, tags FROM faqs WHERE id = ANY(?::uuid[])`,
+    const texts = await em.execute<Array<{ id: string; question: string; answer: string; tags: string[]; phrasings: string[] }>>(
+      `SELECT f.id, f.question, f.answer, f.tags,
+              ARRAY(SELECT p.text FROM faq_phrasings p WHERE p.faq_id = f.id AND p.status = 'ACCEPTED' ORDER BY p.created_at, p.id) AS phrasings
+         FROM faqs f WHERE f.id = ANY(?::uuid[])`,
       [pgArray(stale.map((s) => s.id))],
     );
     const revisions = new Map(stale.map((s) => [s.id, s.revision]));
     const updates = texts.map((t) => {
-      const { titleTerms, bodyTerms } = analyseFaq(this.analyzer, t);
-      this.bm25.upsert({ id: t.id, title: titleTerms, body: bodyTerms });
-      return { id: t.id, revision: revisions.get(t.id), title: titleTerms, body: bodyTerms };
+      const { titleTerms, bodyTerms, matchText } = analyseFaq(this.analyzer, t);
+      const phrasingTerms = t.phrasings.map((p) => this.analyzer.terms(p));
+      this.upsert(t.id, titleTerms, bodyTerms, phrasingTerms);
+      return { id: t.id, revision: revisions.get(t.id), title: titleTerms, body: bodyTerms, match: matchText, phrasings: phrasingTerms };
     });
     this.logger.info({ count: updates.length, analyzer: this.analyzer.id }, 'knowledge: re-analysed FAQs made with another analysis');
     try {
       await em.execute(
-        `UPDATE faqs f SET title_terms = v.title, body_terms = v.body, analyzer = ?
-           FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, revision bigint, title text[], body text[])
+        `UPDATE faqs f SET title_terms = v.title, body_terms = v.body, match_text = v.match, phrasing_terms = v.phrasings, analyzer = ?
+           FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, revision bigint, title text[], body text[], match text, phrasings jsonb)
           WHERE f.id = v.id AND f.revision = v.revision`,
         [this.analyzer.id, JSON.stringify(updates)],
       );

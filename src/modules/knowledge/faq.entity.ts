@@ -40,6 +40,8 @@ export class Faq {
     | 'titleTerms'
     | 'bodyTerms'
     | 'analyzer'
+    | 'matchText'
+    | 'phrasingTerms'
     | 'revision'
     | 'useCount'
     | 'helpfulCount'
@@ -87,6 +89,14 @@ export class Faq {
   /** Index terms of the answer. */
   @Property({ type: 'text[]', columnType: 'text[]', lazy: true })
   bodyTerms: string[] = [];
+
+  /** The question as pg_trgm compares it (TextAnalyzer.matchText), for the character path of search. */
+  @Property({ type: 'text', lazy: true })
+  matchText: string = '';
+
+  /** Index terms of each accepted phrasing (faq_phrasings), searched like the question. */
+  @Property({ type: 'json', lazy: true })
+  phrasingTerms: string[][] = [];
 
   /** The analysis that made the terms (TextAnalyzer.id); others are re-analysed when the index loads. */
   @Property({ type: 'text', lazy: true })

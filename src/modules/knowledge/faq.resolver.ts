@@ -4,7 +4,7 @@ import { Role, STAFF } from '../../platform/auth/roles';
 import { Department } from '../accounts/department.entity';
 import { Faq, FaqHit, FaqStatus } from './faq.entity';
 import { CreateFaqInput, FaqConnection, UpdateFaqInput } from './faq.inputs';
-import { canEditFaq, QUERY_MAX, SEARCH_LIMIT_MAX } from './faq.service';
+import { canEditFaq, QUERY_MAX, SEARCH_LIMIT_MAX } from './faq-rules';
 
 const KEEPERS = [Role.ADMIN, Role.MANAGER];
 const EVERYONE = [...STAFF, Role.CUSTOMER];

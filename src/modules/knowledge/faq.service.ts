@@ -9,17 +9,22 @@ import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../
 import type { Logger } from '../../platform/logger';
 import { Page, paginate } from '../../platform/pagination';
 import { TransitionTable } from '../../platform/state-machine';
-import { normaliseTags } from '../../platform/tags';
 import { isUuid } from '../../platform/ids';
 import { Department } from '../accounts/department.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { HotCache } from '../../platform/cache/hot-cache';
 import { Faq, FaqHit, FaqScope, FaqStatus } from './faq.entity';
 import { analyseFaq, FaqIndex } from './faq-index';
-import { ANSWER_MAX, CreateFaqInput, QUESTION_MAX, TAG_MAX, TAGS_MAX, UpdateFaqInput } from './faq.inputs';
+import { ANSWER_MAX, CreateFaqInput, QUESTION_MAX, UpdateFaqInput } from './faq.inputs';
+import { canEditFaq, canReadFaq, checkQuery, faqPlacement, QUERY_MAX, SEARCH_LIMIT_MAX, SEARCHABLE, tags, text } from './faq-rules';
 import type { KnowledgeSettings } from './knowledge.settings';
 import { combineScores } from './search';
-import { normaliseText, TextAnalyzer } from './segmenter';
+import { TextAnalyzer } from './segmenter';
+import { AdvisoryLock } from '../../platform/db/advisory-locks';
+import { FaqPhrasingSource } from './faq-phrasing.entity';
+import type { Lexicon } from './lexicon';
+import { suggestPhrasing } from './phrasing-store';
+import { UnansweredLog, UnansweredReason } from './unanswered';
 
 type FaqAction = 'publish' | 'archive';
 
@@ -28,48 +33,17 @@ export const FAQ_FLOW = new TransitionTable<FaqStatus, FaqAction>('The FAQ', {
   archive: { from: [FaqStatus.DRAFT, FaqStatus.PUBLISHED], to: FaqStatus.ARCHIVED },
 });
 
-/** A search query: 1 to 500 characters once trimmed. */
-export const QUERY_MAX = 500;
-export const SEARCH_LIMIT_MAX = 20;
 export const POPULAR_LIMIT_MAX = 50;
 /** BM25 candidates re-scored with trigram similarity. */
 const CANDIDATES = 30;
+/** Nearest questions (and, apart, phrasings) the trigram path proposes. */
+const TRIGRAM_CANDIDATES = 10;
+/** A trigram candidate the word path did not find counts only from this similarity up (0–1). */
+const TRIGRAM_RECALL_MIN = 0.15;
 
 /** The columns of a Faq row a search returns (the lazy term columns left out). */
 const FAQ_COLUMNS = `f.id, f.scope, f.department_id, f.question, f.answer, f.category, f.tags, f.status, f.use_count, f.helpful_count,
   f.not_helpful_count, f.created_by_id, f.published_at, f.created_at, f.updated_at`;
-
-type FaqShelf = Pick<Faq, 'scope' | 'departmentId'>;
-
-// ---- Scope rules, as pure functions (see the README's "FAQ scope model") ----
-
-/** Admins keep every FAQ; a manager keeps their own department's; nobody else any. */
-export function canEditFaq(viewer: Viewer, faq: FaqShelf): boolean {
-  if (viewer.role === Role.ADMIN) return true;
-  return viewer.role === Role.MANAGER && faq.scope === FaqScope.DEPARTMENT && viewer.departmentId !== null && faq.departmentId === viewer.departmentId;
-}
-
-/** Everyone signed in reads published FAQs; drafts and archived ones only their keepers. */
-export function canReadFaq(viewer: Viewer, faq: FaqShelf & Pick<Faq, 'status'>): boolean {
-  return faq.status === FaqStatus.PUBLISHED || canEditFaq(viewer, faq);
-}
-
-/** The department of a new FAQ (null for PUBLIC), or FORBIDDEN / BAD_USER_INPUT. */
-export function faqPlacement(viewer: Viewer, scope: FaqScope, departmentId?: string | null): string | null {
-  if (scope === FaqScope.PUBLIC) {
-    if (viewer.role !== Role.ADMIN) throw new Forbidden('Only admins keep public FAQs');
-    if (departmentId) throw new InvalidInput('departmentId', 'is only for DEPARTMENT FAQs');
-    return null;
-  }
-  if (viewer.role === Role.ADMIN) {
-    if (!departmentId) throw new InvalidInput('departmentId', 'is required for a DEPARTMENT FAQ');
-    return departmentId;
-  }
-  if (viewer.role !== Role.MANAGER) throw new Forbidden('Only managers and admins keep FAQs');
-  if (!viewer.departmentId) throw new Forbidden('You manage no department');
-  if (departmentId && departmentId !== viewer.departmentId) throw new Forbidden("Managers keep their own department's FAQs only");
-  return viewer.departmentId;
-}
 
 export interface RankedFaq {
   faq: Faq;
@@ -80,18 +54,21 @@ export interface RankedFaq {
 export class FaqService {
   readonly analyzer: TextAnalyzer;
   readonly index: FaqIndex;
+  /** Questions that found nothing, or whose auto-answer did not help (unansweredQuestions). */
+  readonly unanswered: UnansweredLog;
   private readonly categories: ReadonlySet<string>;
 
   /** `fork` makes the EntityManager the search index catches up with (see FaqIndex). */
   constructor(
     private readonly audit: AuditService,
-    private readonly settings: KnowledgeSettings & { engine: 'jieba' | 'intl' },
+    private readonly settings: KnowledgeSettings & { engine: 'jieba' | 'intl'; lexicon: Lexicon },
     logger: Logger,
     fork: () => EntityManager,
     private readonly cache: HotCache,
   ) {
-    this.analyzer = new TextAnalyzer({ engine: settings.engine, stopWords: settings.stopWords, synonyms: settings.synonyms });
+    this.analyzer = new TextAnalyzer({ engine: settings.engine, stopWords: settings.stopWords, lexicon: settings.lexicon });
     this.index = new FaqIndex(this.analyzer, settings.search, logger, fork);
+    this.unanswered = new UnansweredLog(this.analyzer, fork, logger);
     this.categories = new Set(settings.categories);
   }
 
@@ -140,6 +117,8 @@ export class FaqService {
     if (input.category != null) changes.category = this.category('category', input.category);
     if (input.tags != null) changes.tags = tags(input.tags);
     return this.cache.invalidateAfter('faqs', inTransaction(scope.em, async (em) => {
+      // A phrasing may not repeat another FAQ's question: phrasing writes and question changes take turns.
+      if (changes.question) await em.execute('SELECT pg_advisory_xact_lock(?)', [AdvisoryLock.KNOWLEDGE_PHRASINGS]);
       const faq = await this.editable(em, viewer, id);
       const changed = (Object.keys(changes) as Array<keyof typeof changes>).filter((k) => JSON.stringify(faq[k]) !== JSON.stringify(changes[k]));
       Object.assign(faq, changes);
@@ -226,17 +205,28 @@ export class FaqService {
     await em.flush();
   }
 
-  /** Records an auto-answer's feedback: the FAQ locked, counted whatever its status now (it was published when it answered). */
-  async voteById(em: EntityManager, faqId: string, userId: string, helpful: boolean): Promise<void> {
+  /**
+   * Records an auto-answer's feedback: the FAQ locked, counted whatever its status now (it was published when it
+   * answered). With the customer's `question`, the knowledge base learns from it: helpful makes it a suggested
+   * phrasing of the FAQ, not helpful logs it as unanswered.
+   */
+  async voteById(em: EntityManager, faqId: string, userId: string, helpful: boolean, question?: string | null): Promise<void> {
     const faq = await em.findOne(Faq, { id: faqId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (faq) await this.vote(em, faq, userId, helpful);
+    if (!faq) return;
+    await this.vote(em, faq, userId, helpful);
+    if (!question) return;
+    if (helpful) await suggestPhrasing(em, this.analyzer, faqId, question, FaqPhrasingSource.AUTO_ANSWER_HELPFUL);
+    else await this.unanswered.record(question, UnansweredReason.NOT_HELPFUL, faqId, em);
   }
 
   /** searchFaqs: published FAQs only, best first, each with a 0–1 score. */
   async search(scope: RequestScope, query: string, limit: number): Promise<FaqHit[]> {
     signedIn(scope.viewer);
     if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_LIMIT_MAX) throw new InvalidInput('limit', `must be between 1 and ${SEARCH_LIMIT_MAX}`);
-    return this.rank(scope.em, checkQuery(query), limit);
+    const q = checkQuery(query);
+    const hits = await this.rank(scope.em, q, limit);
+    if (!hits.length) await this.unanswered.record(q, UnansweredReason.NO_RESULT);
+    return hits;
   }
 
   /**
@@ -247,9 +237,12 @@ export class FaqService {
    */
   async bestAnswer(em: EntityManager, message: string, opts: { recordUse?: boolean } = {}): Promise<{ faq: Faq; score: number } | null> {
     const query = Array.from(message.trim()).slice(0, QUERY_MAX).join('').trim();
-    if (!query) return null;
+    if (!SEARCHABLE.test(query)) return null;
     const [best] = await this.rank(em, query, 1);
-    if (!best || best.score < this.settings.search.bestAnswerMinScore) return null;
+    if (!best || best.score < this.settings.search.bestAnswerMinScore) {
+      await this.unanswered.record(query, UnansweredReason.NO_RESULT);
+      return null;
+    }
     if (opts.recordUse ?? true) await this.recordUse(em, best.faq);
     return { faq: best.faq, score: best.score };
   }
@@ -261,41 +254,56 @@ export class FaqService {
   }
 
   /**
-   * The ranking (no viewer, no use counted): the best BM25 candidates from the in-memory index, then one query
-   * that reads the index version and the candidates still published, with pg_trgm similarity of their question
-   * to the query. Final score: (1 − trigramWeight)·BM25/upper bound + trigramWeight·similarity.
+   * The ranking (no viewer, no use counted), from two paths:
+   * - words: the best BM25 candidates from the in-memory index (question, tags and answer; each phrasing alone);
+   * - characters: pg_trgm's nearest questions and phrasings to the query (a KNN scan of their GiST trigram
+   *   indexes, on text normalised and canonicalised by the lexicon), kept when similar enough.
+   * One query reads the index version, the trigram candidates and every candidate still published with its
+   * best trigram similarity (question or phrasing). Final score: (1 − trigramWeight)·BM25/upper bound +
+   * trigramWeight·similarity, so it stays in 0–1 (see search.ts).
    *
    * One round trip in the steady state: the version comes back with the candidates, and only when it shows
    * that FAQs changed since the index was built (on any process) does the index catch up and the ranking run
    * again — so a search never misses a change committed before it started.
-   *
-   * (A trigram *recall* branch — `question % query` for FAQs BM25 missed — was measured and dropped: on Chinese
-   * text PostgreSQL ran it as a 66 ms sequential scan over 10,000 rows and it found nothing BM25 had not.)
    */
   async rank(em: EntityManager, query: string, limit: number): Promise<RankedFaq[]> {
     const terms = this.analyzer.terms(query);
-    const q = normaliseText(query);
+    const q = this.analyzer.matchText(query);
     if (this.index.loadedVersion < 0) await this.index.fresh();
+    const params = this.settings.search;
     for (let attempt = 0; ; attempt++) {
-      const candidates = this.index.search(terms, Math.max(CANDIDATES, limit));
-      const byId = new Map(candidates.map((c) => [c.id, c]));
+      let candidates = this.index.search(terms, Math.max(CANDIDATES, limit));
       const rows = await em.execute<Array<Record<string, unknown> & { index_version: string; sim: number | null }>>(
-        `SELECT s.version AS index_version, ${FAQ_COLUMNS}, similarity(f.question, ?) AS sim
+        `WITH candidates (id) AS (
+           (SELECT f.id FROM faqs f WHERE f.status = 'PUBLISHED' ORDER BY f.match_text <-> ? LIMIT ${TRIGRAM_CANDIDATES})
+           UNION
+           (SELECT p.faq_id FROM faq_phrasings p WHERE p.status = 'ACCEPTED' ORDER BY p.match_text <-> ? LIMIT ${TRIGRAM_CANDIDATES})
+           UNION
+           SELECT unnest(?::uuid[])
+         )
+         SELECT s.version AS index_version, ${FAQ_COLUMNS},
+                greatest(similarity(f.match_text, ?),
+                         (SELECT max(similarity(p.match_text, ?)) FROM faq_phrasings p WHERE p.faq_id = f.id AND p.status = 'ACCEPTED')) AS sim
            FROM knowledge_index_state s
-           LEFT JOIN faqs f ON f.id = ANY(?::uuid[]) AND f.status = 'PUBLISHED'
+           LEFT JOIN faqs f ON f.id IN (SELECT id FROM candidates) AND f.status = 'PUBLISHED'
           WHERE s.id = 1`,
-        [q, pgArray([...byId.keys()])],
+        [q, q, pgArray(candidates.map((c) => c.id)), q, q],
       );
       if (Number(rows[0].index_version) > this.index.loadedVersion && attempt < 3) {
         await this.index.fresh(Number(rows[0].index_version));
         continue;
       }
-      const params = this.settings.search;
+      // Trigram candidates the word path did not rank high enough: score their words too.
+      const known = new Set(candidates.map((c) => c.id));
+      const extra = rows.filter((r) => r.id && !known.has(r.id as string) && Number(r.sim) >= TRIGRAM_RECALL_MIN).map((r) => r.id as string);
+      if (extra.length) candidates = this.index.search(terms, Math.max(CANDIDATES, limit), extra);
+      const byId = new Map(candidates.map((c) => [c.id, c]));
       return rows
-        .filter((row) => row.id)
+        .filter((row) => row.id && (byId.has(row.id as string) || Number(row.sim) >= TRIGRAM_RECALL_MIN))
         .map((row) => {
-          const hit = byId.get(row.id as string)!;
-          return { row, raw: hit.raw, score: round(combineScores(hit.score, Number(row.sim), params)), matchedTerms: hit.matched };
+          const hit = byId.get(row.id as string);
+          const score = round(combineScores(hit?.score ?? 0, Number(row.sim ?? 0), params));
+          return { row, raw: hit?.raw ?? 0, score, matchedTerms: hit?.matched ?? [] };
         })
         .filter((h) => h.score >= params.minScore && h.score > 0)
         .sort((a, b) => b.score - a.score || b.raw - a.raw || ((a.row.id as string) < (b.row.id as string) ? -1 : 1))
@@ -327,9 +335,9 @@ export class FaqService {
   }
 
   /** The FAQ locked for change, when the viewer keeps it: NOT_FOUND when it does not exist, FORBIDDEN otherwise. */
-  private async editable(em: EntityManager, viewer: Viewer, id: string): Promise<Faq> {
+  async editable(em: EntityManager, viewer: Viewer, id: string): Promise<Faq> {
     const faq = isUuid(id)
-      ? await em.findOne(Faq, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['titleTerms', 'bodyTerms', 'analyzer', 'revision'] as never })
+      ? await em.findOne(Faq, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['titleTerms', 'bodyTerms', 'matchText', 'phrasingTerms', 'analyzer', 'revision'] as never })
       : null;
     if (!faq) throw new NotFound('FAQ', id);
     if (!canEditFaq(viewer, faq)) {
@@ -373,32 +381,9 @@ function faqOf(row: Record<string, unknown>): Faq {
  * The next knowledge index version, taken under the counter's row lock, which is held until this
  * transaction ends: so versions are committed in order (see the knowledge migration).
  */
-async function nextVersion(em: EntityManager): Promise<string> {
+export async function nextVersion(em: EntityManager): Promise<string> {
   const [row] = await em.execute<Array<{ version: string }>>(`UPDATE knowledge_index_state SET version = version + 1 WHERE id = 1 RETURNING version`);
   return String(row.version);
-}
-
-/** The trimmed query, or BAD_USER_INPUT when it is empty or longer than QUERY_MAX. */
-export function checkQuery(query: string): string {
-  if (Array.from(query).length > QUERY_MAX) throw new InvalidInput('query', `must be at most ${QUERY_MAX} characters`);
-  const q = query.trim();
-  if (!q) throw new InvalidInput('query', 'must not be empty');
-  return q;
-}
-
-/** Trimmed, 1 to `max` characters (code points, as PostgreSQL's char_length counts). */
-function text(field: string, value: string, max: number): string {
-  const v = value.trim();
-  const length = Array.from(v).length;
-  if (length < 1 || length > max) throw new InvalidInput(field, `must be 1 to ${max} characters`);
-  return v;
-}
-
-function tags(values: readonly string[]): string[] {
-  const list = normaliseTags(values);
-  if (list.length > TAGS_MAX) throw new InvalidInput('tags', `at most ${TAGS_MAX}`);
-  for (const t of list) if (Array.from(t).length > TAG_MAX) throw new InvalidInput('tags', `each at most ${TAG_MAX} characters`);
-  return list;
 }
 
 function round(n: number): number {

@@ -1,16 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SearchParams } from './search';
+import { isRecord } from '../../platform/json';
 
 /**
  * The knowledge base's configuration file (KNOWLEDGE_CONFIG_FILE; default `config/knowledge.json`, shipped):
- * FAQ categories, stop words, synonyms and search weights. Read and checked once at start-up by `loadConfig`;
+ * FAQ categories, stop words and search weights (synonyms live in the lexicon, lexicon.ts). Read and checked once at start-up by `loadConfig`;
  * any problem stops start-up with the file and the field named.
  */
 export interface KnowledgeSettings {
   categories: string[];
   stopWords: string[];
-  synonyms: Record<string, string[]>;
   search: SearchParams;
 }
 
@@ -61,14 +61,7 @@ export function parseKnowledgeSettings(raw: unknown, source: string): KnowledgeS
 
   const stopWords = raw.stopWords === undefined ? [] : stringList(raw.stopWords, 'stopWords', problem, { max: 20 });
 
-  const synonyms: Record<string, string[]> = {};
-  if (raw.synonyms !== undefined) {
-    if (!isRecord(raw.synonyms)) throw problem('synonyms', 'must be an object of word → [words]');
-    for (const [word, list] of Object.entries(raw.synonyms)) {
-      if (!word.trim()) throw problem('synonyms', 'has an empty word');
-      synonyms[word] = stringList(list, `synonyms.${word}`, problem, { max: 20 });
-    }
-  }
+  if (raw.synonyms !== undefined) throw problem('synonyms', 'moved to the lexicon file (KNOWLEDGE_LEXICON_FILE, config/lexicon.json): list them there');
 
   const search: SearchParams = { ...DEFAULT_SEARCH_PARAMS };
   if (raw.search !== undefined) {
@@ -93,7 +86,7 @@ export function parseKnowledgeSettings(raw: unknown, source: string): KnowledgeS
     }
     if (search.titleWeight + search.bodyWeight <= 0) throw problem('search', 'titleWeight and bodyWeight must not both be 0');
   }
-  return { categories, stopWords, synonyms, search };
+  return { categories, stopWords, search };
 }
 
 function stringList(value: unknown, field: string, problem: (f: string, m: string) => Error, opts: { max: number }): string[] {
@@ -106,6 +99,4 @@ function stringList(value: unknown, field: string, problem: (f: string, m: strin
   });
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+

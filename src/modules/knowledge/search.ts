@@ -119,8 +119,11 @@ export class Bm25Index {
     for (const id of [...this.slotOf.keys()]) this.remove(id);
   }
 
-  /** The best `limit` documents for the query's terms (repeats count), best first; only documents that share a term. */
-  search(queryTerms: readonly string[], limit: number): Bm25Hit[] {
+  /**
+   * The best `limit` documents for the query's terms (repeats count), best first; only documents that share a
+   * term. Documents named in `include` that share a term are returned too, after those.
+   */
+  search(queryTerms: readonly string[], limit: number, include: readonly string[] = []): Bm25Hit[] {
     if (!queryTerms.length || !this.size) return [];
     const postings = this.build();
     const { k1 } = this.params;
@@ -158,6 +161,10 @@ export class Bm25Index {
     }
     if (!touched.length) return [];
     const top = selectTop(touched, scores, limit);
+    for (const id of include) {
+      const slot = this.slotOf.get(id);
+      if (slot !== undefined && scores[slot] > 0 && !top.includes(slot)) top.push(slot);
+    }
     const hits = top.map((slot) => ({
       id: this.ids[slot]!,
       raw: scores[slot],

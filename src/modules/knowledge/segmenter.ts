@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { Lexicon, LexiconMatcher, normaliseText } from './lexicon';
+
+export { normaliseText } from './lexicon';
 
 /**
  * Chinese-aware tokenisation for the knowledge base. Chinese has no spaces, so words come from a real
@@ -8,22 +11,23 @@ import { createHash } from 'node:crypto';
  * knowledge benchmark.
  *
  * From a text it makes:
- * - words: word-like segments only (letters, digits or CJK), NFKC-normalised (full-width → half-width) and
- *   lower-cased, stop words dropped, and each word followed by its synonyms (退钱 → 退钱 退款, refund → 退款);
+ * - words: word-like segments only (letters, digits or CJK), normalised (NFKC: full-width → half-width; lower
+ *   case; traditional → simplified characters by opencc-js), stop words dropped, each word followed by the
+ *   canonical terms the domain lexicon gives it (退钱 → 退钱 退款, refund → 退款, 退漂 → 退票), and then the
+ *   canonical terms of the lexicon's multi-character forms found anywhere in the text (换一场 → 改签);
  * - bigrams: every pair of adjacent CJK characters, so a partial or unknown word still matches (转赠给 → 转赠 赠给),
- *   prefixed with `~` so they never share statistics with words.
+ *   prefixed with `~` so they never share statistics with words; the canonical terms add theirs.
  */
 export type SegmenterEngine = 'jieba' | 'intl';
 
 export interface AnalyzerSettings {
   engine: SegmenterEngine;
   stopWords: readonly string[];
-  /** word → words it also stands for (lower-case keys). */
-  synonyms: Readonly<Record<string, readonly string[]>>;
+  lexicon: Lexicon;
 }
 
 /** Bumped when the analysis itself changes, so stored terms made the old way are re-analysed. */
-const ANALYSIS_VERSION = 1;
+const ANALYSIS_VERSION = 2;
 
 export const BIGRAM_PREFIX = '~';
 
@@ -55,27 +59,22 @@ function intl(): WordCutter {
   return { cut: (text) => Array.from(segmenter.segment(text), (s) => s.segment) };
 }
 
-/** NFKC (full-width letters, digits and punctuation become ASCII) and lower case. */
-export function normaliseText(text: string): string {
-  return text.normalize('NFKC').toLowerCase();
-}
-
 export function isCjk(ch: string): boolean {
   return CJK.test(ch);
 }
 
 export class TextAnalyzer {
-  /** Identifies this analysis (engine, version, stop words, synonyms): stored with the terms it made. */
+  /** Identifies this analysis (engine, version, stop words, lexicon): stored with the terms it made. */
   readonly id: string;
   private readonly stop: ReadonlySet<string>;
-  private readonly synonyms: ReadonlyMap<string, readonly string[]>;
+  private readonly lexicon: LexiconMatcher;
   private cutter: WordCutter | null = null;
 
   constructor(readonly settings: AnalyzerSettings) {
     this.stop = new Set(settings.stopWords.map(normaliseText));
-    this.synonyms = new Map(Object.entries(settings.synonyms).map(([k, v]) => [normaliseText(k), v.map(normaliseText)]));
+    this.lexicon = new LexiconMatcher(settings.lexicon);
     const digest = createHash('sha256')
-      .update(JSON.stringify([ANALYSIS_VERSION, [...this.stop].sort(), [...this.synonyms.entries()].sort()]))
+      .update(JSON.stringify([ANALYSIS_VERSION, [...this.stop].sort(), settings.lexicon]))
       .digest('hex')
       .slice(0, 12);
     this.id = `${settings.engine}:${ANALYSIS_VERSION}:${digest}`;
@@ -86,24 +85,46 @@ export class TextAnalyzer {
     this.words('预热');
   }
 
-  /** Word terms, in order (repeats kept: they are term frequencies). */
+  /** Word terms, in order (repeats kept: they are term frequencies), then those of the lexicon's canonical terms. */
   words(text: string): string[] {
+    return this.analyse(normaliseText(text)).words;
+  }
+
+  /** The text as compared by pg_trgm: normalised, the lexicon's multi-character forms replaced by their terms. */
+  matchText(text: string): string {
+    return this.lexicon.canonicalise(normaliseText(text).trim());
+  }
+
+  /** Words (the text's, then its canonical terms' words) and the canonical terms the lexicon adds. */
+  private analyse(normal: string): { words: string[]; canonical: string[] } {
+    const words = this.segment(normal);
+    const canonical: string[] = [];
+    for (const word of words) for (const s of this.lexicon.ofWord(word)) if (s !== word) canonical.push(s);
+    canonical.push(...this.lexicon.ofPhrases(normal));
+    const kept = canonical.filter((s) => !this.stop.has(s));
+    for (const s of kept) words.push(...this.segment(s));
+    return { words, canonical: kept };
+  }
+
+  private segment(normal: string): string[] {
     this.cutter ??= this.settings.engine === 'jieba' ? jieba() : intl();
     const out: string[] = [];
-    for (const raw of this.cutter.cut(normaliseText(text))) {
+    for (const raw of this.cutter.cut(normal)) {
       const word = raw.trim();
       if (!word || !WORD_LIKE.test(word) || this.stop.has(word)) continue;
       out.push(word);
-      const also = this.synonyms.get(word);
-      if (also) for (const s of also) if (s !== word && !this.stop.has(s)) out.push(s);
     }
     return out;
   }
 
   /** `~` + every pair of adjacent CJK characters, in order; a lone CJK character that is not a stop word stands alone. */
   bigrams(text: string): string[] {
+    return this.bigramsOf(normaliseText(text));
+  }
+
+  private bigramsOf(normal: string): string[] {
     const out: string[] = [];
-    for (const run of normaliseText(text).match(CJK_RUN) ?? []) {
+    for (const run of normal.match(CJK_RUN) ?? []) {
       const chars = Array.from(run);
       if (chars.length === 1) {
         if (!this.stop.has(chars[0])) out.push(BIGRAM_PREFIX + chars[0]);
@@ -114,8 +135,10 @@ export class TextAnalyzer {
     return out;
   }
 
-  /** Every index term of a text: its words, then its bigrams. */
+  /** Every index term of a text: its words, then its bigrams (and those of the canonical terms it stands for). */
   terms(text: string): string[] {
-    return [...this.words(text), ...this.bigrams(text)];
+    const normal = normaliseText(text);
+    const { words, canonical } = this.analyse(normal);
+    return [...words, ...this.bigramsOf(normal), ...canonical.flatMap((t) => this.bigramsOf(t))];
   }
 }

@@ -1,4 +1,4 @@
-import { isRecord } from '../knowledge/knowledge.settings';
+import { isRecord } from '../../platform/json';
 import { normaliseText } from '../knowledge/segmenter';
 
 /** One rule agent messages are checked against (config/quality.json). */

@@ -165,7 +165,7 @@ export class TicketIntakeService {
       if (!ticket.autoAnswerFaqId || ticket.autoAnswerState !== AutoAnswerState.ASKED) {
         throw new Conflict(ticket.autoAnswerState ? ConflictReason.ALREADY_ANSWERED : ConflictReason.NOT_ASKED, 'There is no auto-answer awaiting a reply');
       }
-      await this.assist.faqs.voteById(em, ticket.autoAnswerFaqId, viewer.id, helped);
+      await this.assist.faqs.voteById(em, ticket.autoAnswerFaqId, viewer.id, helped, ticket.subject);
       if (helped) {
         const faq = await em.findOne(Faq, { id: ticket.autoAnswerFaqId }, { fields: ['question'] });
         const text = `客户确认常见问题“${faq?.question ?? ''}”的回答已解决问题。`;

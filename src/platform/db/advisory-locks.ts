@@ -25,4 +25,8 @@ export const AdvisoryLock = {
   PRESENCE_HISTORY: 727360,
   /** The weekly sample of conversations for quality review (one sampler per cluster). */
   QUALITY_SAMPLE: 727361,
+  /** FAQ phrasings and question changes: a phrasing may not repeat another FAQ's question. */
+  KNOWLEDGE_PHRASINGS: 727340,
+  /** The sweep that turns FAQ answers of well-ended conversations into suggested phrasings. */
+  KNOWLEDGE_LEARNING_SWEEP: 727341,
 } as const;
