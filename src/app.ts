@@ -77,9 +77,9 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
       redis = new Redis(config.redisUrl, commands);
       const publisher = new Redis(config.redisUrl, commands);
       const subscriber = new Redis(config.redisUrl, subscriptions);
-      watchConnection(redis, 'commands', logger);
-      watchConnection(publisher, 'publisher', logger);
-      watchConnection(subscriber, 'subscriber', logger);
+      watchConnection(redis, 'commands', logger, metrics);
+      watchConnection(publisher, 'publisher', logger, metrics);
+      watchConnection(subscriber, 'subscriber', logger, metrics);
       await Promise.all([redis.connect(), publisher.connect(), subscriber.connect()]);
       pubsub = createRedisPubSub(publisher, subscriber, {
         onPublishError: (err, topic) => logger.warn({ err, topic }, 'Redis publish failed'),
@@ -111,6 +111,10 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     services.tickets.start(services.scheduler);
     services.uploads.start(services.scheduler, config.uploads, () => orm.em.fork());
     services.piiBackfill.start(services.scheduler);
+    services.scheduler.every('clients-report', config.operations.dashboardRefreshMs, () => services.connectedClients.report());
+    services.dashboardPublisher.start(services.scheduler);
+    services.alertEvaluator.start(services.scheduler);
+    cleanups.unshift(() => services.connectedClients.stop());
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
     // After every service has defined its kinds of job; stopped before the ORM and the database.
@@ -158,8 +162,10 @@ async function runAll(cleanups: Array<() => Promise<unknown>>, logger: Logger): 
  * Logs when a Redis connection is lost and when it is back (once each, not every reconnect attempt); ioredis
  * keeps reconnecting meanwhile. Without an 'error' listener ioredis would print each failed attempt.
  */
-function watchConnection(client: Redis, role: string, logger: Logger): void {
+function watchConnection(client: Redis, role: string, logger: Logger, metrics: Metrics): void {
   let lost = false;
+  client.on('ready', () => metrics.redisConnected.set({ connection: role }, 1));
+  client.on('close', () => metrics.redisConnected.set({ connection: role }, 0));
   client.on('error', (err: Error) => {
     if (!lost) logger.debug({ err, role }, 'Redis connection error');
   });

@@ -21,6 +21,7 @@ import { FaqResolver } from './modules/knowledge/faq.resolver';
 import { ClassifierResolver } from './modules/knowledge/classifier.resolver';
 import { TicketCommentResolver, TicketResolver } from './modules/tickets/ticket.resolver';
 import { PII_RESOLVERS } from './modules/records/pii.resolver';
+import { AlertResolver, ServiceDashboardResolver } from './modules/operations/operations.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -42,6 +43,8 @@ export const RESOLVERS = [
   TicketResolver,
   TicketCommentResolver,
   ...PII_RESOLVERS,
+  ServiceDashboardResolver,
+  AlertResolver,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };

@@ -33,6 +33,14 @@ import { PiiDetector } from './modules/records/pii-detector';
 import { PiiTagger } from './modules/records/pii-tagger';
 import { PiiBackfill } from './modules/records/pii-backfill';
 import type { JobQueue } from './platform/jobs/job-queue';
+import { ConnectedClients } from './modules/operations/connected-clients';
+import { DashboardService } from './modules/operations/dashboard.service';
+import { DashboardPublisher } from './modules/operations/dashboard-publisher';
+import { IntervalLease } from './modules/operations/interval-lease';
+import { AlertEvaluator } from './modules/operations/alert-evaluator';
+import { AlertService } from './modules/operations/alert.service';
+import { ErrorRateSampler } from './modules/operations/error-rate';
+import { WebhookDispatcher } from './modules/operations/webhook-delivery';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -77,6 +85,15 @@ export interface Services {
   /** Fills piiTypes of rows stored before detection existed. */
   piiBackfill: PiiBackfill;
   scheduler: Scheduler;
+  /** WebSocket clients per role in the whole cluster (each process reports its own to Redis). */
+  connectedClients: ConnectedClients;
+  /** serviceDashboard: live figures and the today / week reports. */
+  dashboard: DashboardService;
+  /** Pushes serviceDashboardUpdated once per watched department and interval for the cluster. */
+  dashboardPublisher: DashboardPublisher;
+  /** Alert rules (ALERT_RULES_FILE) evaluated by one process at a time; alerts, acknowledgements, webhooks. */
+  alertEvaluator: AlertEvaluator;
+  alerts: AlertService;
 }
 
 export function createServices(deps: {
@@ -126,5 +143,14 @@ export function createServices(deps: {
   const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
+  const ops = deps.config.operations;
+  const fork = () => deps.orm.em.fork();
+  const connectedClients = new ConnectedClients(deps.metrics, deps.redis, ops.dashboardRefreshMs);
+  const dashboard = new DashboardService(presence, connectedClients, deps.config.businessTz);
+  const lease = new IntervalLease(deps.redis, fork);
+  const dashboardPublisher = new DashboardPublisher(dashboard, deps.pubsub, deps.redis, lease, deps.metrics, deps.logger, fork, ops.dashboardRefreshMs);
+  const webhooks = new WebhookDispatcher(ops.alerts.webhooks, deps.jobs, fork, deps.metrics, deps.logger, ops.webhook);
+  const alertEvaluator = new AlertEvaluator(ops.alerts, dashboard, notifications, deps.pubsub, webhooks, new ErrorRateSampler(deps.metrics), lease, deps.metrics, deps.logger, fork, ops.alertEvaluateMs);
+  const alerts = new AlertService(audit, dashboard);
+  return { ...deps, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, connectedClients, dashboard, dashboardPublisher, alertEvaluator, alerts };
 }

@@ -16,6 +16,10 @@ export const Topics = {
   QUEUE_CUSTOMER: 'QUEUE_CUSTOMER',
   /** `QUEUE:<departmentId>` or `QUEUE:ALL`: the queue of a department changed (supervisors). */
   QUEUE: 'QUEUE',
+  /** `DASHBOARD:<departmentId>` or `DASHBOARD:ALL`: the live service dashboard, pushed every interval. */
+  DASHBOARD: 'DASHBOARD',
+  /** `ALERTS:<departmentId>` or `ALERTS:ALL`: an alert was raised (every alert goes to ALL too). */
+  ALERTS: 'ALERTS',
 } as const;
 
 /** The id of the everyone-topic of per-department topics (`PRESENCE:ALL`). */
