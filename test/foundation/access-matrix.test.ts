@@ -96,6 +96,7 @@ import {
   TicketStatsDocument,
   TicketAnswerHelpedDocument,
 } from '../generated/graphql';
+import { OpsAcknowledgeAlertDocument, OpsAlertDeliveriesDocument, OpsAlertsDocument, OpsDashboardLiveDocument } from '../generated/graphql';
 import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
 
@@ -384,7 +385,25 @@ const ACCESS: Access[] = [
   { operation: 'ticket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(TicketByIdDocument, { id: await freshTicket(fx) }, tokenOf(fx, c)) },
   { operation: 'ticketStats', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(TicketStatsDocument, { from: '2030-01-01', to: '2030-01-31' }, tokenOf(fx, c)) },
   { operation: 'ticketCategories', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(TicketCategoriesDocument, {}, tokenOf(fx, c)) },
+  // Operations: supervisors only (managers in their department).
+  { operation: 'serviceDashboard', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(OpsDashboardLiveDocument, { departmentId: fx.departmentId }, tokenOf(fx, c)) },
+  { operation: 'alerts', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(OpsAlertsDocument, {}, tokenOf(fx, c)) },
+  { operation: 'acknowledgeAlert', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(OpsAcknowledgeAlertDocument, { id: await freshAlert(fx), comment: `By ${c}` }, tokenOf(fx, c)) },
+  { operation: 'alertDeliveries', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(OpsAlertDeliveriesDocument, { alertId: await freshAlert(fx) }, tokenOf(fx, c)) },
 ];
+
+/** A new OPEN alert in the matrix department (its own rule name, so the one-unresolved index allows it). */
+async function freshAlert(fx: Fixture): Promise<string> {
+  const id = randomUUID();
+  await fx.app.services.orm.em
+    .fork()
+    .execute(`INSERT INTO alerts (id, rule, metric, department_id, severity, summary, threshold, value) VALUES (?, ?, 'queue_length', ?, 'warning', 'matrix', 50, 51)`, [
+      id,
+      `matrix-${unique()}`,
+      fx.departmentId,
+    ]);
+  return id;
+}
 
 /**
  * A new ticket of the CUSTOMER caller in the matrix department: NEW (unassigned), or held by the AGENT caller
