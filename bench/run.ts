@@ -43,6 +43,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,
   },
+  dashboard: {
+    description: '100,000 conversations + 100,000 tickets: serviceDashboard (live, today, week) over HTTP p50/p99, one live refresh\'s SQL beside it without the indexes',
+    load: async () => require('./dashboard') as BenchmarkModule,
+  },
 };
 
 function usage(): string {
