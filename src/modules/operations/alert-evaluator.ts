@@ -6,7 +6,6 @@ import type { Metrics } from '../../platform/metrics';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
 import type { Scheduler } from '../../platform/scheduler';
-import type { NotificationService } from '../notifications/notification.service';
 import { Alert, AlertStatus } from './alert.entity';
 import { ALERT_METRICS, AlertMetric, AlertRule, AlertSettings, breaches } from './alert-rules';
 import { AlertState, step } from './alert-state';
@@ -15,6 +14,11 @@ import type { LiveDashboard } from './dashboard.types';
 import type { ErrorRateSampler } from './error-rate';
 import type { IntervalLease } from './interval-lease';
 import type { WebhookDispatcher } from './webhook-delivery';
+
+/** The notifications service, as far as alerts need it: stored in the transaction, pushed after the commit. */
+export interface Notifier {
+  notify(em: EntityManager, afterCommit: AfterCommit, n: { userId: string; kind: string; title: string; body: string }): unknown;
+}
 
 /** The JSON of a raised alert on pub/sub. */
 export interface AlertEvent {
@@ -60,7 +64,7 @@ export class AlertEvaluator {
   constructor(
     private readonly settings: AlertSettings,
     private readonly dashboard: DashboardService,
-    private readonly notifications: NotificationService,
+    private readonly notifications: Notifier,
     private readonly pubsub: PubSubPort,
     private readonly webhooks: WebhookDispatcher,
     private readonly errorRate: ErrorRateSampler,

@@ -1,26 +1,28 @@
-import { FilterQuery, LockMode } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../context';
+import { EntityManager, FilterQuery, LockMode } from '@mikro-orm/postgresql';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { signedIn } from '../../platform/auth/scope';
 import { inTransaction } from '../../platform/db/transaction';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
 import { ALL_DEPARTMENTS } from '../../platform/realtime/topics';
-import type { AuditService } from '../audit/audit.service';
-import { isUuid } from '../accounts/account.service';
 import { Alert, AlertDelivery, AlertStatus } from './alert.entity';
-import type { DashboardService } from './dashboard.service';
+import { DashboardService, isUuid, OperationsScope } from './dashboard.service';
+
+/** The audit trail (AuditService), as far as acknowledging needs it. */
+export interface AuditRecorder {
+  record(em: EntityManager, actor: { viewer: Viewer | null; traceId: string }, entry: { action: string; targetType: string; targetId: string; summary: string; comment?: string | null }): unknown;
+}
 
 export const MAX_ACK_COMMENT = 1000;
 
 /** Reading and acknowledging alerts. Managers: their department's alerts; admins: all, cluster-wide ones included. */
 export class AlertService {
   constructor(
-    private readonly audit: AuditService,
+    private readonly audit: AuditRecorder,
     private readonly dashboard: DashboardService,
   ) {}
 
-  list(scope: RequestScope, status: AlertStatus | null | undefined, first: number, after?: string | null): Promise<Page<Alert>> {
+  list(scope: OperationsScope, status: AlertStatus | null | undefined, first: number, after?: string | null): Promise<Page<Alert>> {
     const viewer = staff(scope.viewer);
     const where: FilterQuery<Alert> = {};
     if (viewer.role === Role.MANAGER) where.departmentId = viewer.departmentId!;
@@ -28,7 +30,7 @@ export class AlertService {
     return paginate(scope.em, Alert, where, { first, after, orderBy: { openedAt: 'desc', id: 'desc' } });
   }
 
-  async acknowledge(scope: RequestScope, id: string, comment: string | null | undefined): Promise<Alert> {
+  async acknowledge(scope: OperationsScope, id: string, comment: string | null | undefined): Promise<Alert> {
     const viewer = staff(scope.viewer);
     const text = comment?.trim() || null;
     if (text && text.length > MAX_ACK_COMMENT) throw new InvalidInput('comment', `must be at most ${MAX_ACK_COMMENT} characters`);
@@ -37,7 +39,7 @@ export class AlertService {
       const alert = await em.findOne(Alert, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!alert) throw new NotFound('Alert', id);
       if (viewer.role === Role.MANAGER && alert.departmentId !== viewer.departmentId) throw new Forbidden('Managers acknowledge the alerts of their own department only');
-      if (alert.status !== AlertStatus.OPEN) throw new Conflict(`The alert is already ${alert.status.toLowerCase()}`, { reason: 'ALERT_NOT_OPEN' });
+      if (alert.status !== AlertStatus.OPEN) throw new Conflict(`The alert is already ${alert.status.toLowerCase()}`);
       alert.status = AlertStatus.ACKNOWLEDGED;
       alert.acknowledgedAt = new Date();
       alert.acknowledgedById = viewer.id;
@@ -49,7 +51,7 @@ export class AlertService {
   }
 
   /** Every webhook attempt of one alert, newest first. */
-  async deliveries(scope: RequestScope, alertId: string, first: number, after?: string | null): Promise<Page<AlertDelivery>> {
+  async deliveries(scope: OperationsScope, alertId: string, first: number, after?: string | null): Promise<Page<AlertDelivery>> {
     const viewer = staff(scope.viewer);
     const alert = isUuid(alertId) ? await scope.em.findOne(Alert, { id: alertId }, { fields: ['id', 'departmentId'] }) : null;
     if (!alert) throw new NotFound('Alert', alertId);
@@ -58,7 +60,7 @@ export class AlertService {
   }
 
   /** The ALERTS topic a subscriber may listen on: their department, or (admins) any department or all. */
-  async topicFor(scope: RequestScope, departmentId: string | null | undefined): Promise<string> {
+  async topicFor(scope: OperationsScope, departmentId: string | null | undefined): Promise<string> {
     return (await this.dashboard.dashboardScope(scope, departmentId)) ?? ALL_DEPARTMENTS;
   }
 }

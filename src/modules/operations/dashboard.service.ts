@@ -1,10 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DateTime } from 'luxon';
-import type { RequestScope } from '../../context';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import type { PresenceRecord } from '../presence/presence.store';
-import { isUuid } from '../accounts/account.service';
 import { Department } from '../accounts/department.entity';
 import type { ConnectedClients } from './connected-clients';
 import { agentPerformance, agentsOfScope, hourlyVolume, liveFigures, periodTotals, satisfactionTrend } from './dashboard-queries';
@@ -16,6 +14,19 @@ export interface PresenceReader {
 }
 
 export type PeriodName = 'today' | 'week';
+
+/**
+ * What these services need of a request (the request context satisfies it). Declared here rather than imported
+ * from context.ts, which reaches the service registry: operations would otherwise sit in an import cycle.
+ */
+export interface OperationsScope {
+  viewer: Viewer | null;
+  em: EntityManager;
+  traceId: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string): boolean => UUID.test(s);
 
 /**
  * The service dashboard: live figures (also pushed by DashboardPublisher and read by the alert evaluator) and
@@ -41,7 +52,7 @@ export class DashboardService {
     return viewer.departmentId;
   }
 
-  async dashboardScope(scope: RequestScope, departmentId: string | null | undefined): Promise<string | null> {
+  async dashboardScope(scope: OperationsScope, departmentId: string | null | undefined): Promise<string | null> {
     if (!scope.viewer) throw new Forbidden();
     return this.scopeFor(scope.em, scope.viewer, departmentId);
   }

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, ObjectType, Que
 import type { Context } from '../../context';
 import { Role } from '../../platform/auth/roles';
 import { Connection } from '../../platform/pagination';
-import { Topics } from '../../platform/realtime/topics';
+import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
 import { Alert, AlertDelivery, AlertStatus } from './alert.entity';
 import { AlertEvent, fromAlertEvent } from './alert-evaluator';
 import { fromEvent, LiveDashboardEvent } from './dashboard-publisher';
@@ -47,7 +47,7 @@ export class ServiceDashboardResolver {
       const ctx = context as Context;
       const { dashboard, dashboardPublisher, pubsub } = ctx.services;
       const departmentId = await dashboard.dashboardScope(ctx, (args as { departmentId?: string | null }).departmentId);
-      const topicId = departmentId ?? 'ALL';
+      const topicId = departmentId ?? ALL_DEPARTMENTS;
       const live = await pubsub.listen(Topics.DASHBOARD, topicId);
       const release = dashboardPublisher.watch(topicId);
       return watched(live, release);
