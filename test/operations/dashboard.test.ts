@@ -13,6 +13,12 @@ import { insertTicket, putOnShift } from './support';
 
 type Person = { id: string; token: string };
 
+/** A fixed-offset zone where it is now between 12:00 and 13:00, so "today" holds the last 12 hours whenever the test runs. */
+function middayZone(): string {
+  const offset = ((12 - new Date().getUTCHours() + 36) % 24) - 12; // -12..11
+  return offset >= 0 ? `Etc/GMT-${offset}` : `Etc/GMT+${-offset}`;
+}
+
 describe('serviceDashboard', () => {
   let app: TestApp;
   let dept: { id: string };
@@ -25,7 +31,7 @@ describe('serviceDashboard', () => {
   const customers: Person[] = [];
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { DASHBOARD_REFRESH_SECONDS: '1', RATE_SEND_MESSAGE_PER_MINUTE: '1000' } });
+    app = await startTestApp({ env: { DASHBOARD_REFRESH_SECONDS: '1', RATE_SEND_MESSAGE_PER_MINUTE: '1000', BUSINESS_TZ: middayZone() } });
     dept = await app.createDepartment('订单问题', 'order');
     other = await app.createDepartment('售前咨询', 'sales');
     manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
