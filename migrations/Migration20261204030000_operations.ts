@@ -26,6 +26,7 @@ export class Migration20261204030000_operations extends Migration {
         BEFORE UPDATE OF last_agent_message_at ON conversations
         FOR EACH ROW WHEN (OLD.first_agent_reply_at IS NULL AND NEW.first_agent_reply_at IS NULL AND NEW.last_agent_message_at IS NOT NULL)
         EXECUTE FUNCTION conversations_first_agent_reply()`);
+    // History before this migration only knows the latest staff message: an approximation, for old rows only.
     this.addSql(`UPDATE conversations SET first_agent_reply_at = last_agent_message_at WHERE last_agent_message_at IS NOT NULL`);
 
     this.addSql(`CREATE INDEX conversations_first_reply_at_idx ON conversations (first_agent_reply_at) WHERE first_agent_reply_at IS NOT NULL`);
