@@ -63,6 +63,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'hot reads (departments, shift types, published FAQs) from the in-process cache beside the same read from PostgreSQL',
     load: async () => require('./cache') as BenchmarkModule,
   },
+  dashboard: {
+    description: '100,000 conversations + 100,000 tickets: serviceDashboard (live, today, week) over HTTP p50/p99, one live refresh\'s SQL beside it without the indexes',
+    load: async () => require('./dashboard') as BenchmarkModule,
+  },
 };
 
 function usage(): string {

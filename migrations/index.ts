@@ -18,6 +18,7 @@ import { Migration20261204060000_presence_history } from './Migration20261204060
 import { Migration20261204061000_quality } from './Migration20261204061000_quality';
 import { Migration20261204050000_staffing } from './Migration20261204050000_staffing';
 import { Migration20261204070000_faq_phrasings } from './Migration20261204070000_faq_phrasings';
+import { Migration20261204030000_operations } from './Migration20261204030000_operations';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261204061000_quality', class: Migration20261204061000_quality },
   { name: 'Migration20261204050000_staffing', class: Migration20261204050000_staffing },
   { name: 'Migration20261204070000_faq_phrasings', class: Migration20261204070000_faq_phrasings },
+  { name: 'Migration20261204030000_operations', class: Migration20261204030000_operations },
 ];

@@ -81,9 +81,9 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
       redis = new Redis(config.redisUrl, commands);
       const publisher = new Redis(config.redisUrl, commands);
       const subscriber = new Redis(config.redisUrl, subscriptions);
-      watchConnection(redis, 'commands', logger);
-      watchConnection(publisher, 'publisher', logger);
-      watchConnection(subscriber, 'subscriber', logger);
+      watchConnection(redis, 'commands', logger, metrics);
+      watchConnection(publisher, 'publisher', logger, metrics);
+      watchConnection(subscriber, 'subscriber', logger, metrics);
       await Promise.all([redis.connect(), publisher.connect(), subscriber.connect()]);
       redisBreaker = new RedisBreaker(config.redisBreaker, logger, metrics.registry);
       pubsub = createRedisPubSub(publisher, subscriber, {
@@ -130,6 +130,10 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
 
     services.quality.reviews.start(services.scheduler);
     services.faqLearning.start(services.scheduler);
+    services.scheduler.every('clients-report', config.operations.dashboardRefreshMs, () => services.connectedClients.report());
+    services.dashboardPublisher.start(services.scheduler);
+    services.alertEvaluator.start(services.scheduler);
+    cleanups.unshift(() => services.connectedClients.stop());
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
     cleanups.unshift(() => services.quality.inspection.idle());
@@ -178,8 +182,10 @@ async function runAll(cleanups: Array<() => Promise<unknown>>, logger: Logger): 
  * Logs when a Redis connection is lost and when it is back (once each, not every reconnect attempt); ioredis
  * keeps reconnecting meanwhile. Without an 'error' listener ioredis would print each failed attempt.
  */
-function watchConnection(client: Redis, role: string, logger: Logger): void {
+function watchConnection(client: Redis, role: string, logger: Logger, metrics: Metrics): void {
   let lost = false;
+  client.on('ready', () => metrics.redisConnected.set({ connection: role }, 1));
+  client.on('close', () => metrics.redisConnected.set({ connection: role }, 0));
   client.on('error', (err: Error) => {
     if (!lost) logger.debug({ err, role }, 'Redis connection error');
   });

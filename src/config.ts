@@ -12,6 +12,7 @@ import { Keyring, parseKeyring } from './modules/records/keyring';
 import { Role } from './platform/auth/roles';
 
 import { parseQualitySettings, QualitySettings } from './modules/quality/quality.settings';
+import { AlertSettings, parseAlertSettings } from './modules/operations/alert-rules';
 import { parseBusinessHours, parseSlaPolicy, parseTicketCategories, TicketSettings } from './modules/tickets/ticket.settings';
 import { serviceLevelProblem, StaffingSettings, targetSecondsProblem } from './modules/staffing/staffing.settings';
 
@@ -182,6 +183,12 @@ const spec = {
   UPLOAD_SWEEP_SECONDS: positiveInt({ default: 600, desc: 'how often DATA_DIR/uploads is searched for files without a row (left by a crash mid-upload)' }),
   JOB_POLL_SECONDS: positiveInt({ default: 2, desc: 'how often each process asks the job queue (pg-boss) for background jobs such as exports and webhook deliveries' }),
   UPLOAD_ORPHAN_GRACE_SECONDS: positiveInt({ default: 3600, desc: 'a file without a row is removed once it is this old (longer than any upload takes)' }),
+  DASHBOARD_REFRESH_SECONDS: positiveInt({ default: 5, desc: 'how often serviceDashboardUpdated pushes the live figures (computed once per department for the whole cluster)' }),
+  ALERT_RULES_FILE: str({ default: '', desc: 'alert rules and webhooks (JSON); empty: the shipped config/alerts.json' }),
+  ALERT_EVALUATE_SECONDS: positiveInt({ default: 15, desc: 'how often alert rules are evaluated (by one process of the cluster at a time)' }),
+  ALERT_WEBHOOK_ATTEMPTS: positiveInt({ default: 5, desc: 'attempts of one webhook delivery before it is given up' }),
+  ALERT_WEBHOOK_RETRY_DELAY_SECONDS: positiveInt({ default: 5, desc: 'delay before the first retry of a webhook delivery; doubles with each retry' }),
+  ALERT_WEBHOOK_TIMEOUT_MS: positiveInt({ default: 5000, desc: 'a webhook receiver that has not answered within this fails the attempt' }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
   INTROSPECTION: bool({ default: true, desc: 'answer __schema / __type queries (the playground and codegen need them), over HTTP and WebSocket' }),
   METRICS_TOKEN: secret({ default: '', desc: 'when set, GET /metrics requires Authorization: Bearer <this> (at least 32 characters)' }),
@@ -246,6 +253,12 @@ export type Config = Readonly<{
   swaps: { minNoticeHours: number };
   jobs: { pollingIntervalSeconds: number };
   uploads: { sweepEveryMs: number; orphanGraceMs: number };
+  operations: {
+    dashboardRefreshMs: number;
+    alertEvaluateMs: number;
+    alerts: AlertSettings & { rulesFile: string };
+    webhook: { attempts: number; retryDelaySeconds: number; timeoutMs: number };
+  };
   playground: boolean;
   introspection: boolean;
   metricsToken: string | null;
@@ -276,6 +289,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const quality = fromFile('QUALITY_RULES_FILE', qualityFile, parseQualitySettings);
   const tickets = ticketSettings(e);
   const encryption = encryptionSettings(e);
+  const alertRulesFile = e.ALERT_RULES_FILE ? path.resolve(e.ALERT_RULES_FILE) : shippedConfigFile('alerts.json');
+  const alerts = fromFile('ALERT_RULES_FILE', alertRulesFile, parseAlertSettings);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -354,6 +369,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     swaps: { minNoticeHours: e.SWAP_MIN_NOTICE_HOURS },
     jobs: { pollingIntervalSeconds: e.JOB_POLL_SECONDS },
     uploads: { sweepEveryMs: e.UPLOAD_SWEEP_SECONDS * 1000, orphanGraceMs: e.UPLOAD_ORPHAN_GRACE_SECONDS * 1000 },
+    operations: {
+      dashboardRefreshMs: e.DASHBOARD_REFRESH_SECONDS * 1000,
+      alertEvaluateMs: e.ALERT_EVALUATE_SECONDS * 1000,
+      alerts: { ...alerts, rulesFile: alertRulesFile },
+      webhook: { attempts: e.ALERT_WEBHOOK_ATTEMPTS, retryDelaySeconds: e.ALERT_WEBHOOK_RETRY_DELAY_SECONDS, timeoutMs: e.ALERT_WEBHOOK_TIMEOUT_MS },
+    },
     playground: e.PLAYGROUND,
     introspection: e.INTROSPECTION,
     metricsToken: e.METRICS_TOKEN || null,

@@ -26,6 +26,7 @@ import { ProtectionResolver } from './modules/records/protection.resolver';
 
 import { QUALITY_RESOLVERS } from './modules/quality/quality.resolver';
 import { StaffingResolver } from './modules/staffing/staffing.resolver';
+import { AlertResolver, ServiceDashboardResolver } from './modules/operations/operations.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -53,6 +54,8 @@ export const RESOLVERS = [
 
   ...QUALITY_RESOLVERS,
   StaffingResolver,
+  ServiceDashboardResolver,
+  AlertResolver,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };

@@ -51,6 +51,14 @@ import { AdherenceService } from './modules/quality/adherence.service';
 import { ForecastService } from './modules/staffing/forecast.service';
 import { StaffingPlanService } from './modules/staffing/staffing-plan.service';
 import { ProposalService } from './modules/staffing/proposal.service';
+import { ConnectedClients } from './modules/operations/connected-clients';
+import { DashboardService } from './modules/operations/dashboard.service';
+import { DashboardPublisher } from './modules/operations/dashboard-publisher';
+import { IntervalLease } from './modules/operations/interval-lease';
+import { AlertEvaluator } from './modules/operations/alert-evaluator';
+import { AlertService } from './modules/operations/alert.service';
+import { ErrorRateSampler } from './modules/operations/error-rate';
+import { WebhookDispatcher } from './modules/operations/webhook-delivery';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -122,6 +130,15 @@ export interface Services {
     reports: QualityReportService;
     adherence: AdherenceService;
   };
+  /** WebSocket clients per role in the whole cluster (each process reports its own to Redis). */
+  connectedClients: ConnectedClients;
+  /** serviceDashboard: live figures and the today / week reports. */
+  dashboard: DashboardService;
+  /** Pushes serviceDashboardUpdated once per watched department and interval for the cluster. */
+  dashboardPublisher: DashboardPublisher;
+  /** Alert rules (ALERT_RULES_FILE) evaluated by one process at a time; alerts, acknowledgements, webhooks. */
+  alertEvaluator: AlertEvaluator;
+  alerts: AlertService;
 }
 
 export function createServices(deps: {
@@ -199,5 +216,14 @@ export function createServices(deps: {
   const forecasts = new ForecastService(audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
   const staffingPlans = new StaffingPlanService(forecasts, leave, deps.config.staffing, deps.config.businessTz);
   const proposals = new ProposalService(forecasts, staffingPlans, schedules, leave, audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
-  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, quality, forecasts, staffingPlans, proposals, faqPhrasings, faqLearning };
+  const ops = deps.config.operations;
+  const fork = () => deps.orm.em.fork();
+  const connectedClients = new ConnectedClients(deps.metrics, deps.redis, ops.dashboardRefreshMs);
+  const dashboard = new DashboardService(presence, connectedClients, deps.config.businessTz);
+  const lease = new IntervalLease(deps.redis, fork);
+  const dashboardPublisher = new DashboardPublisher(dashboard, deps.pubsub, deps.redis, lease, deps.metrics, deps.logger, fork, ops.dashboardRefreshMs);
+  const webhooks = new WebhookDispatcher(ops.alerts.webhooks, deps.jobs, fork, deps.metrics, deps.logger, ops.webhook);
+  const alertEvaluator = new AlertEvaluator(ops.alerts, dashboard, notifications, deps.pubsub, webhooks, new ErrorRateSampler(deps.metrics), lease, deps.metrics, deps.logger, fork, ops.alertEvaluateMs);
+  const alerts = new AlertService(audit, dashboard);
+  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, quality, forecasts, staffingPlans, proposals, faqPhrasings, faqLearning, connectedClients, dashboard, dashboardPublisher, alertEvaluator, alerts };
 }

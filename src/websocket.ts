@@ -73,7 +73,11 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         ctx.extra.session = session;
         sessions.add(socket, session);
         metrics.wsConnections.inc();
-        socket.once('close', () => metrics.wsConnections.dec());
+        metrics.connectedClients.inc({ role: viewer.role });
+        socket.once('close', () => {
+          metrics.wsConnections.dec();
+          metrics.connectedClients.dec({ role: viewer.role });
+        });
         // Agents and managers are online while a socket of theirs is open.
         const presenceId = await services.presence.connected(viewer);
         if (socket.readyState !== WebSocket.OPEN) {

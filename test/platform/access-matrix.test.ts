@@ -127,6 +127,7 @@ import {
   QualityViolationsDocument,
   ReviewConversationDocument,
 } from '../generated/graphql';
+import { OpsAcknowledgeAlertDocument, OpsAlertDeliveriesDocument, OpsAlertsDocument, OpsDashboardLiveDocument } from '../generated/graphql';
 import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
 
@@ -505,6 +506,11 @@ const ACCESS: Access[] = [
   { operation: 'proposeSchedule', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(ProposeScheduleDocument, { departmentId: fx.departmentId, from: '2030-02-01', to: '2030-02-01' }, tokenOf(fx, c)) },
   { operation: 'scheduleProposal', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(ScheduleProposalDocument, { id: await freshProposal(fx) }, tokenOf(fx, c)) },
   { operation: 'applyScheduleProposal', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(ApplyScheduleProposalDocument, { id: await freshProposal(fx) }, tokenOf(fx, c)) },
+  // Operations: supervisors only (managers in their department).
+  { operation: 'serviceDashboard', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(OpsDashboardLiveDocument, { departmentId: fx.departmentId }, tokenOf(fx, c)) },
+  { operation: 'alerts', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(OpsAlertsDocument, {}, tokenOf(fx, c)) },
+  { operation: 'acknowledgeAlert', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(OpsAcknowledgeAlertDocument, { id: await freshAlert(fx), comment: `By ${c}` }, tokenOf(fx, c)) },
+  { operation: 'alertDeliveries', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(OpsAlertDeliveriesDocument, { alertId: await freshAlert(fx) }, tokenOf(fx, c)) },
 ];
 
 /** A message of the CUSTOMER caller in a conversation of the matrix department with the AGENT caller. */
@@ -517,6 +523,19 @@ async function customerMessage(fx: Fixture): Promise<string> {
       id,
       conversationId,
       fx.ids.CUSTOMER,
+    ]);
+  return id;
+}
+
+/** A new OPEN alert in the matrix department (its own rule name, so the one-unresolved index allows it). */
+async function freshAlert(fx: Fixture): Promise<string> {
+  const id = randomUUID();
+  await fx.app.services.orm.em
+    .fork()
+    .execute(`INSERT INTO alerts (id, rule, metric, department_id, severity, summary, threshold, value) VALUES (?, ?, 'queue_length', ?, 'warning', 'matrix', 50, 51)`, [
+      id,
+      `matrix-${unique()}`,
+      fx.departmentId,
     ]);
   return id;
 }

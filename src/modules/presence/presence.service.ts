@@ -11,6 +11,8 @@ import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
 import { PresenceHistory, presenceStateOf } from './presence-history';
 import type { PresenceRecord, PresenceStore } from './presence.store';
+
+export type { PresenceRecord };
 import { Presence, PresenceChange, PresenceEventPayload, PresenceStatusValue } from './presence.types';
 
 export interface PresenceTimings {

@@ -17,6 +17,8 @@ export const AdvisoryLock = {
   TICKET_SLA_SWEEP: 727311,
   FIRST_REPLY_SWEEP: 727312,
   SHIFT_HANDOVER: 727313,
+  /** The alert evaluator: one process at a time moves the alert state machine (operations). */
+  ALERT_EVALUATOR: 727330,
   /** Two-key: (AGENT, hashtext(agent id)) — one agent's schedules and leave. */
   AGENT: 727320,
   /** Held shared by every per-agent locker, exclusively by a call on many agents. */

@@ -21,6 +21,10 @@ export const Topics = {
 
   /** `QUALITY:<departmentId>` or `QUALITY:ALL`: rule violations and strongly negative customers (supervisors). */
   QUALITY: 'QUALITY',
+  /** `DASHBOARD:<departmentId>` or `DASHBOARD:ALL`: the live service dashboard, pushed every interval. */
+  DASHBOARD: 'DASHBOARD',
+  /** `ALERTS:<departmentId>` or `ALERTS:ALL`: an alert was raised (every alert goes to ALL too). */
+  ALERTS: 'ALERTS',
 } as const;
 
 /** The id of the everyone-topic of per-department topics (`PRESENCE:ALL`). */
