@@ -35,6 +35,7 @@ import { FaqLearningService } from './modules/knowledge/faq-learning.service';
 import { MessageClassifier } from './modules/knowledge/classifier';
 import { TicketService } from './modules/tickets/ticket.service';
 import { PiiDetector } from './modules/records/pii-detector';
+import { maskText } from './modules/records/masking';
 import { PiiTagger, RecordTextMasker } from './modules/records/pii-tagger';
 import { PiiBackfill } from './modules/records/pii-backfill';
 import { DataKeyStore } from './modules/records/data-keys';
@@ -189,7 +190,7 @@ export function createServices(deps: {
   });
   uploads.addReadPolicy((em, viewer, upload) => leave.mayReadAttachment(em, viewer, upload.id));
   const quickReplies = new QuickReplyService(audit);
-  const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork(), cache);
+  const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork(), cache, (text) => maskText(text, deps.config.pii.rules));
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);

@@ -105,6 +105,8 @@ describe('property: no `after` string makes any connection fail inside the serve
           const res = await app.exec(query, { ...fixed, after }, admin);
           const outcome = { field: field.name, after, errors: res.errors };
           if (!res.errors) return;
+          // A connection under a record (alertDeliveries(alertId)) is NOT_FOUND for the sampled id before any cursor is read.
+          if (required.length && res.errors[0].extensions?.code === 'NOT_FOUND') return;
           expect(outcome).toEqual({ ...outcome, errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })] });
           expect(res.errors[0].extensions?.fields).toEqual([expect.objectContaining({ field: 'after' })]);
         }),

@@ -77,3 +77,20 @@ describe('job queue (pg-boss on the application database)', () => {
     }
   });
 });
+
+describe('job queue: processes starting together on a new database', () => {
+  it('each creates the queues it needs without failing on the others (pg-boss can deadlock creating them)', async () => {
+    const databaseUrl = await createTestDatabase();
+    const queues = Array.from({ length: 4 }, () => {
+      const q = new JobQueue(databaseUrl, quiet, { pollingIntervalSeconds: 1 });
+      for (const name of ['race-a', 'race-b', 'race-c']) q.define({ name }, async () => {});
+      return q;
+    });
+    try {
+      await Promise.all(queues.map((q) => q.start()));
+      await expect(queues[0].send('race-b', {})).resolves.toEqual(expect.any(String));
+    } finally {
+      await Promise.all(queues.map((q) => q.stop()));
+    }
+  });
+});

@@ -81,7 +81,7 @@ export class FaqLearningService {
           ORDER BY s.sent_at LIMIT ${SETTLE_BATCH}`,
         [new Date(Date.now() - RATING_GRACE_MS)],
       );
-      for (const row of rows) if (row.ended_well) await suggestPhrasing(em, this.faqs.analyzer, row.faq_id, row.question, FaqPhrasingSource.AGENT_ANSWER);
+      for (const row of rows) if (row.ended_well) await suggestPhrasing(em, this.faqs.analyzer, row.faq_id, this.faqs.maskPersonalData(row.question), FaqPhrasingSource.AGENT_ANSWER);
       if (rows.length) await em.execute(`UPDATE faq_answers_sent SET settled_at = now() WHERE id = ANY(?::uuid[])`, [pgArray(rows.map((r) => r.id))]);
       if (rows.length) this.logger.debug({ settled: rows.length }, 'knowledge: settled FAQ answers of ended conversations');
       return rows.length;

@@ -65,10 +65,12 @@ export class FaqService {
     logger: Logger,
     fork: () => EntityManager,
     private readonly cache: HotCache,
+    /** Masks personal data (records' masking): customers' questions are kept for learning, their phone numbers never. */
+    readonly maskPersonalData: (text: string) => string = (text) => text,
   ) {
     this.analyzer = new TextAnalyzer({ engine: settings.engine, stopWords: settings.stopWords, lexicon: settings.lexicon });
     this.index = new FaqIndex(this.analyzer, settings.search, logger, fork);
-    this.unanswered = new UnansweredLog(this.analyzer, fork, logger);
+    this.unanswered = new UnansweredLog(this.analyzer, fork, logger, maskPersonalData);
     this.categories = new Set(settings.categories);
   }
 
@@ -215,7 +217,7 @@ export class FaqService {
     if (!faq) return;
     await this.vote(em, faq, userId, helpful);
     if (!question) return;
-    if (helpful) await suggestPhrasing(em, this.analyzer, faqId, question, FaqPhrasingSource.AUTO_ANSWER_HELPFUL);
+    if (helpful) await suggestPhrasing(em, this.analyzer, faqId, this.maskPersonalData(question), FaqPhrasingSource.AUTO_ANSWER_HELPFUL);
     else await this.unanswered.record(question, UnansweredReason.NOT_HELPFUL, faqId, em);
   }
 

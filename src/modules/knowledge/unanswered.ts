@@ -53,10 +53,11 @@ export class UnansweredLog {
     private readonly analyzer: TextAnalyzer,
     private readonly fork: () => EntityManager,
     private readonly logger: Logger,
+    private readonly maskPersonalData: (text: string) => string,
   ) {}
 
   async record(question: string, reason: UnansweredReason, faqId: string | null = null, em?: EntityManager): Promise<void> {
-    const text = Array.from(question.trim()).slice(0, 500).join('');
+    const text = Array.from(this.maskPersonalData(question.trim())).slice(0, 500).join('');
     if (!text) return;
     const insert = (on: EntityManager) =>
       on.execute(`INSERT INTO faq_unanswered (id, question, match_text, reason, faq_id) VALUES (?, ?, ?, ?, ?)`, [randomUUID(), text, this.analyzer.matchText(text), reason, faqId]);

@@ -51,7 +51,7 @@ export class JobQueue {
     await boss.start();
     this.boss = boss;
     for (const { kind, handler } of this.kinds.values()) {
-      await boss.createQueue(kind.name, {
+      await createQueueOnce(boss, {
         name: kind.name,
         retryLimit: kind.retryLimit ?? 3,
         retryDelay: kind.retryDelaySeconds ?? 5,
@@ -80,5 +80,25 @@ export class JobQueue {
     this.boss = null;
     if (!boss) return;
     await boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
+  }
+}
+
+/**
+ * Creates a queue unless it exists. Processes of a cluster starting together on a new database all create the
+ * same queues, and pg-boss's CREATE of a queue's partition can deadlock with another's (or lose the race to
+ * it): that is retried, after a short random pause, until the queue is there.
+ */
+async function createQueueOnce(boss: PgBoss, queue: PgBoss.Queue): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (await boss.getQueue(queue.name)) return;
+    try {
+      await boss.createQueue(queue.name, queue);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const raced = code === '40P01' || code === '23505' || code === '42P07';
+      if (!raced || attempt >= 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200 * attempt));
+    }
   }
 }
