@@ -12,6 +12,7 @@ import { Migration20261126000000_ticket_auto_answer } from './Migration202611260
 import { Migration20261203000000_seats_counted } from './Migration20261203000000_seats_counted';
 import { Migration20261203100000_first_reply } from './Migration20261203100000_first_reply';
 import { Migration20261203110000_pii_types } from './Migration20261203110000_pii_types';
+import { Migration20261204020000_records } from './Migration20261204020000_records';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261203000000_seats_counted', class: Migration20261203000000_seats_counted },
   { name: 'Migration20261203100000_first_reply', class: Migration20261203100000_first_reply },
   { name: 'Migration20261203110000_pii_types', class: Migration20261203110000_pii_types },
+  { name: 'Migration20261204020000_records', class: Migration20261204020000_records },
 ];

@@ -111,6 +111,8 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     services.tickets.start(services.scheduler);
     services.uploads.start(services.scheduler, config.uploads, () => orm.em.fork());
     services.piiBackfill.start(services.scheduler);
+    services.records.exports.start(services.scheduler);
+    services.records.archive.start(services.scheduler);
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
     // After every service has defined its kinds of job; stopped before the ORM and the database.

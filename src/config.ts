@@ -54,6 +54,14 @@ const fraction = makeValidator<number>((value) => {
   return n;
 });
 
+/** Empty: not set (undefined); otherwise a whole number of at least 1. */
+const optionalPositiveInt = makeValidator<number | undefined>((value) => {
+  if (value.trim() === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new EnvError(`not a whole number of at least 1: ${value}`);
+  return n;
+});
+
 /** Express's `trust proxy` names for address ranges. */
 const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -128,6 +136,11 @@ const spec = {
   AUTO_ANSWER_THRESHOLD: fraction({ default: 0.8, desc: 'a first message or new ticket whose best FAQ scores at least this (0–1) is answered with it at once' }),
   CLASSIFIER_RULES_FILE: str({ default: '', desc: 'classifyMessage keywords, patterns and rules (JSON); empty: the shipped config/classifier.json' }),
   PII_RULES_FILE: str({ default: '', desc: 'personal-data rules: patterns, checks and mask shapes per type (JSON); empty: the shipped config/pii.json' }),
+  ARCHIVE_AFTER_DAYS: positiveInt({ default: 180, desc: 'ended conversations older than this move to the archive tables' }),
+  RETAIN_DAYS: optionalPositiveInt({ default: undefined, desc: 'archived conversations are purged this many days after they ended (audited); empty: kept for ever' }),
+  ARCHIVE_EVERY_MINUTES: positiveInt({ default: 60, desc: 'how often the archive run starts (one at a time in a cluster)' }),
+  ARCHIVE_BATCH_SIZE: positiveInt({ default: 200, desc: 'conversations moved per transaction by the archive run' }),
+  EXPORT_TTL_HOURS: positiveInt({ default: 24, desc: 'an export file can be downloaded this long, then it is deleted' }),
   TICKET_CATEGORIES: str({ default: '', desc: 'JSON {"技术支持": "technical", …}: ticket category → department code; empty: the built-in map' }),
   TICKET_SLA: str({ default: '', desc: 'JSON {"urgent": {"firstResponse": 5, "resolution": 60}, …} in minutes; priorities left out keep their defaults' }),
   TICKET_BUSINESS_HOURS: str({ default: '', desc: 'JSON {"weekdays": [1,2,3,4,5], "hours": ["09:00-18:00"], "holidays": [], "zone": …}; empty: SLAs run 24×7' }),
@@ -184,6 +197,7 @@ export type Config = Readonly<{
   knowledge: KnowledgeSettings & { configFile: string; engine: 'jieba' | 'intl'; autoAnswerThreshold: number };
   classifier: { rulesFile: string; rules: ClassifierRules };
   pii: { rulesFile: string; rules: PiiRules };
+  records: { archive: { afterDays: number; retainDays: number | null; batchSize: number; everyMs: number }; exportTtlMs: number };
   tickets: TicketSettings;
   jobs: { pollingIntervalSeconds: number };
   uploads: { sweepEveryMs: number; orphanGraceMs: number };
@@ -204,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       for (const [name, err] of Object.entries(errors)) problems.push(`${name}: ${err?.message ?? 'invalid'}`);
     },
   });
+  if (e.RETAIN_DAYS !== undefined && e.RETAIN_DAYS <= e.ARCHIVE_AFTER_DAYS) problems.push(`RETAIN_DAYS: must be more than ARCHIVE_AFTER_DAYS (${e.ARCHIVE_AFTER_DAYS})`);
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   const knowledgeFile = e.KNOWLEDGE_CONFIG_FILE ? path.resolve(e.KNOWLEDGE_CONFIG_FILE) : shippedConfigFile('knowledge.json');
   const rulesFile = e.CLASSIFIER_RULES_FILE ? path.resolve(e.CLASSIFIER_RULES_FILE) : shippedConfigFile('classifier.json');
@@ -267,6 +282,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     knowledge: { ...knowledge, configFile: knowledgeFile, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl', autoAnswerThreshold: e.AUTO_ANSWER_THRESHOLD },
     classifier: { rulesFile, rules: classifierRules },
     pii: { rulesFile: piiRulesFile, rules: piiRules },
+    records: {
+      archive: { afterDays: e.ARCHIVE_AFTER_DAYS, retainDays: e.RETAIN_DAYS ?? null, batchSize: e.ARCHIVE_BATCH_SIZE, everyMs: e.ARCHIVE_EVERY_MINUTES * 60_000 },
+      exportTtlMs: e.EXPORT_TTL_HOURS * 3_600_000,
+    },
     tickets,
     jobs: { pollingIntervalSeconds: e.JOB_POLL_SECONDS },
     uploads: { sweepEveryMs: e.UPLOAD_SWEEP_SECONDS * 1000, orphanGraceMs: e.UPLOAD_ORPHAN_GRACE_SECONDS * 1000 },

@@ -14,6 +14,7 @@ import { QuickReply } from './modules/quick-replies/quick-reply.entity';
 import { Faq } from './modules/knowledge/faq.entity';
 import { Ticket } from './modules/tickets/ticket.entity';
 import { TicketComment } from './modules/tickets/ticket-comment.entity';
+import { ExportJob } from './modules/records/export-job.entity';
 
 /** Every MikroORM entity, in one list for the ORM's discovery. */
-export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep, Conversation, Message, ConversationTransfer, QuickReply, Faq, Ticket, TicketComment];
+export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep, Conversation, Message, ConversationTransfer, QuickReply, Faq, Ticket, TicketComment, ExportJob];

@@ -21,6 +21,7 @@ import { FaqResolver } from './modules/knowledge/faq.resolver';
 import { ClassifierResolver } from './modules/knowledge/classifier.resolver';
 import { TicketCommentResolver, TicketResolver } from './modules/tickets/ticket.resolver';
 import { PII_RESOLVERS } from './modules/records/pii.resolver';
+import { RECORDS_RESOLVERS } from './modules/records/records.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -42,6 +43,7 @@ export const RESOLVERS = [
   TicketResolver,
   TicketCommentResolver,
   ...PII_RESOLVERS,
+  ...RECORDS_RESOLVERS,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };

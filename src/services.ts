@@ -33,6 +33,11 @@ import { PiiDetector } from './modules/records/pii-detector';
 import { PiiTagger } from './modules/records/pii-tagger';
 import { PiiBackfill } from './modules/records/pii-backfill';
 import type { JobQueue } from './platform/jobs/job-queue';
+import path from 'node:path';
+import { RecordSearchService } from './modules/records/search.service';
+import { RecordExportService } from './modules/records/export.service';
+import { ArchiveService } from './modules/records/archive.service';
+import { TranscriptService } from './modules/records/transcript';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -76,6 +81,8 @@ export interface Services {
   pii: PiiDetector;
   /** Fills piiTypes of rows stored before detection existed. */
   piiBackfill: PiiBackfill;
+  /** Records: search, exports (a job), transcripts, the archive run. */
+  records: { search: RecordSearchService; exports: RecordExportService; archive: ArchiveService; transcripts: TranscriptService };
   scheduler: Scheduler;
 }
 
@@ -126,5 +133,12 @@ export function createServices(deps: {
   const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
   const scheduler = new Scheduler(deps.logger);
-  return { ...deps, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
+  const fork = () => deps.orm.em.fork();
+  const records = {
+    search: new RecordSearchService(deps.config.pii.rules),
+    exports: new RecordExportService(audit, deps.jobs, deps.pubsub, deps.config.pii.rules, { dir: path.join(deps.config.dataDir, 'exports'), ttlMs: deps.config.records.exportTtlMs }, deps.logger, fork),
+    archive: new ArchiveService(audit, deps.config.records.archive, deps.logger, fork),
+    transcripts: new TranscriptService(chat, deps.config.pii.rules),
+  };
+  return { ...deps, records, tokens, sessions, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler };
 }

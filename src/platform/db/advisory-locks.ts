@@ -21,4 +21,6 @@ export const AdvisoryLock = {
   AGENT: 727320,
   /** Held shared by every per-agent locker, exclusively by a call on many agents. */
   ALL_AGENTS: 727321,
+  /** Session lock held for a whole records archive run (moving and purging): one run at a time in the cluster. */
+  RECORDS_ARCHIVE: 727330,
 } as const;

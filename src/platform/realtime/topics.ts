@@ -16,6 +16,8 @@ export const Topics = {
   QUEUE_CUSTOMER: 'QUEUE_CUSTOMER',
   /** `QUEUE:<departmentId>` or `QUEUE:ALL`: the queue of a department changed (supervisors). */
   QUEUE: 'QUEUE',
+  /** `EXPORT_PROGRESS:<exportJobId>`: rows written by an export, for its requester. */
+  EXPORT_PROGRESS: 'EXPORT_PROGRESS',
 } as const;
 
 /** The id of the everyone-topic of per-department topics (`PRESENCE:ALL`). */
