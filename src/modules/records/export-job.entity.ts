@@ -1,5 +1,5 @@
-import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { BigIntType, Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { ExportFormat, ExportStatus } from './records.inputs';
 
@@ -50,8 +50,8 @@ export class ExportJob {
   @Property({ type: 'integer' })
   rowsDone: number = 0;
 
-  @Field(() => Int, { nullable: true, description: 'Bytes, once READY' })
-  @Property({ type: 'bigint', nullable: true })
+  @Field(() => Float, { nullable: true, description: 'Bytes, once READY' })
+  @Property({ type: new BigIntType('number'), nullable: true })
   fileSize: number | null = null;
 
   @Field(() => String, { nullable: true })
