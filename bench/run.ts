@@ -39,6 +39,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'personal-data detector: precision/recall per type on the labelled corpus, cost per 200-character message; beside naive patterns',
     load: async () => require('./pii') as BenchmarkModule,
   },
+  records: {
+    description: '100,000 conversations / 1,000,000 messages: searchConversations by keyword and by agent + month (p50/p99) beside ILIKE without an index; a CSV export of every message: time and RSS above idle',
+    load: async () => require('./records') as BenchmarkModule,
+  },
   tickets: {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,

@@ -1,3 +1,5 @@
+import { Role } from '../../src/platform/auth/roles';
+import { RecordSearchService } from '../../src/modules/records/search.service';
 import { startTestApp, TestApp } from '../support/harness';
 import { daysAgo, seedConversation } from './records-helpers';
 
@@ -122,6 +124,27 @@ describe('searchConversations', () => {
       after = res.searchConversations.pageInfo.endCursor;
     }
     expect(seen).toEqual([ids.salesB, ids.ticketsA2, ids.refundA, ids.phoneA]);
+  });
+
+  it('finds the same pages whether the newest conversations or the keyword index supply them', async () => {
+    for (let i = 0; i < 12; i++) {
+      await seedConversation(app, { customerId: customer.id, agentId: agentA.id, departmentId: deptA.id, createdAt: daysAgo(100 + i), messages: [{ content: i % 3 ? '无关' : `旧的退款记录${i}` }] });
+    }
+    const scope = { viewer: { id: 'admin', role: Role.ADMIN, departmentId: null } as never, em: app.services.orm.em.fork(), traceId: 't', logger: undefined as never, ip: '' };
+    const pages = async (service: RecordSearchService) => {
+      const out: string[][] = [];
+      let after: string | null = null;
+      do {
+        const page = await service.search(scope, { keyword: '退款' }, 2, after, false);
+        out.push(page.nodes.map((n) => n.conversation.id));
+        after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      } while (after);
+      return out;
+    };
+    const rules = app.services.config.pii.rules;
+    const byWindow = await pages(new RecordSearchService(rules, 1000));
+    expect(byWindow.flat()).toHaveLength(6);
+    for (const window of [1, 2, 3, 5]) expect(await pages(new RecordSearchService(rules, window))).toEqual(byWindow);
   });
 
   it('refuses bad input with BAD_USER_INPUT naming the field', async () => {

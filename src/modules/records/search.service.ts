@@ -12,6 +12,13 @@ import { filterSql, likePattern, RecordTables, scopedFilter, tablesOf } from './
 import type { ConversationHit, ConversationSearchFilter, MessageMatch, TextRange } from './records.inputs';
 
 const MATCHES_PER_HIT = 5;
+/** Newest conversations searched message by message before the keyword index is asked (see page). */
+const PROBE_WINDOW = 1000;
+
+interface Cursor {
+  createdAt: Date | string;
+  id: string;
+}
 const SNIPPET_LENGTH = 160;
 
 /**
@@ -20,7 +27,10 @@ const SNIPPET_LENGTH = 160;
  * in their masked text. The live and (includeArchived) the archive tables are read by one UNION ALL.
  */
 export class RecordSearchService {
-  constructor(private readonly piiRules: PiiRules) {}
+  constructor(
+    private readonly piiRules: PiiRules,
+    private readonly probeWindow = PROBE_WINDOW,
+  ) {}
 
   async search(scope: RequestScope, filter: ConversationSearchFilter, first: number, after: string | null | undefined, includeArchived: boolean): Promise<Page<ConversationHit>> {
     const viewer = signedIn(scope.viewer);
@@ -30,22 +40,12 @@ export class RecordSearchService {
     const scoped = scopedFilter(viewer, filter, includeArchived);
     const [afterCreatedAt, afterId] = after ? (JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as [string, string]) : [null, null];
 
-    const parts: string[] = [];
-    const params: unknown[] = [];
-    for (const tables of tablesOf(scoped)) {
-      const { where, params: p } = filterSql(scoped, tables);
-      const page = afterId ? ' AND (c.created_at, c.id) < (?, ?)' : '';
-      // Each part ordered and limited on its own, so each can walk its index and stop early.
-      parts.push(
-        `(SELECT ${columnsOf(scope.em, Conversation, 'c')}, ${tables.archived} AS archived FROM ${tables.conversations} c
-          WHERE ${where}${page} ORDER BY c.created_at DESC, c.id DESC LIMIT ?)`,
-      );
-      params.push(...p, ...(afterId ? [new Date(afterCreatedAt!), afterId] : []), first + 1);
-    }
-    const rows = await scope.em.execute<Array<Record<string, unknown>>>(
-      `SELECT * FROM (${parts.join(' UNION ALL ')}) hits ORDER BY created_at DESC, id DESC LIMIT ?`,
-      [...params, first + 1],
-    );
+    const cursor: Cursor | null = afterId ? { createdAt: new Date(afterCreatedAt!), id: afterId } : null;
+    const rows: Array<Record<string, unknown>> = [];
+    for (const tables of tablesOf(scoped)) rows.push(...(await this.page(scope.em, scoped, tables, first + 1, cursor)));
+    // Newest first across the live and the archived part (uuids compare as PostgreSQL orders them).
+    rows.sort((a, b) => +new Date(b.created_at as string) - +new Date(a.created_at as string) || (a.id! < b.id! ? 1 : a.id! > b.id! ? -1 : 0));
+    rows.splice(first + 1);
     const archivedIds = new Set(rows.filter((r) => r.archived).map((r) => r.id as string));
     const conversations = toEntities(scope.em, Conversation, rows.slice(0, first), (r) => Boolean(r.archived));
     const matches = scoped.keyword ? await this.matches(scope.em, scoped, conversations, archivedIds) : new Map<string, MessageMatch[]>();
@@ -57,6 +57,46 @@ export class RecordSearchService {
         endCursor: last ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString('base64url') : null,
       },
     };
+  }
+
+  /**
+   * Up to `limit` conversations of one part (live or archive), newest first. With a keyword, the newest
+   * PROBE_WINDOW conversations in scope are read first by their messages (ILIKE through (conversation_id,
+   * seq)): a frequent keyword fills the page there. Only what is left is found through the bigram index,
+   * among older conversations, where the candidates are then few. The planner alone estimates a
+   * multi-character keyword as far rarer than it is (it multiplies the bigrams' frequencies) and would fetch
+   * and sort every candidate of a frequent one.
+   */
+  private async page(em: EntityManager, filter: StoredFilter, tables: RecordTables, limit: number, cursor: Cursor | null): Promise<Array<Record<string, unknown>>> {
+    const columns = `${columnsOf(em, Conversation, 'c')}, ${tables.archived} AS archived`;
+    const select = async (where: string, params: unknown[], until: Cursor | null, n: number, extra = '') =>
+      em.execute<Array<Record<string, unknown>>>(
+        `SELECT ${columns}${extra} FROM ${tables.conversations} c WHERE ${where}${until ? ' AND (c.created_at, c.id) < (?::timestamptz, ?)' : ''}
+          ORDER BY c.created_at DESC, c.id DESC LIMIT ?`,
+        [...params, ...(until ? [until.createdAt, until.id] : []), n],
+      );
+    if (!filter.keyword) {
+      const { where, params } = filterSql(filter, tables);
+      return select(where, params, cursor, limit);
+    }
+    const plain = filterSql({ ...filter, keyword: null }, tables);
+    const probe = await em.execute<Array<Record<string, unknown>>>(
+      `SELECT * FROM (SELECT ${columns} FROM ${tables.conversations} c WHERE ${plain.where}${cursor ? ' AND (c.created_at, c.id) < (?::timestamptz, ?)' : ''}
+                        ORDER BY c.created_at DESC, c.id DESC LIMIT ?) c
+        WHERE EXISTS (SELECT 1 FROM ${tables.messages} m WHERE m.conversation_id = c.id AND m.content ILIKE ?)
+        ORDER BY c.created_at DESC, c.id DESC LIMIT ?`,
+      [...plain.params, ...(cursor ? [cursor.createdAt, cursor.id] : []), this.probeWindow, likePattern(filter.keyword), limit],
+    );
+    if (probe.length >= limit) return probe;
+    // Where the window ended (as text: a Date would drop the microseconds); none: it held every conversation.
+    const [end] = await em.execute<Array<{ created_at: string; id: string }>>(
+      `SELECT c.created_at::text AS created_at, c.id FROM ${tables.conversations} c WHERE ${plain.where}${cursor ? ' AND (c.created_at, c.id) < (?::timestamptz, ?)' : ''}
+        ORDER BY c.created_at DESC, c.id DESC OFFSET ? LIMIT 1`,
+      [...plain.params, ...(cursor ? [cursor.createdAt, cursor.id] : []), this.probeWindow - 1],
+    );
+    if (!end) return probe;
+    const { where, params } = filterSql(filter, tables);
+    return [...probe, ...(await select(where, params, { createdAt: end.created_at, id: end.id }, limit - probe.length))];
   }
 
   /** The first matching messages of each hit, oldest first, in masked text. */
