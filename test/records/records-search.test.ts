@@ -126,7 +126,7 @@ describe('searchConversations', () => {
     expect(seen).toEqual([ids.salesB, ids.ticketsA2, ids.refundA, ids.phoneA]);
   });
 
-  it('finds the same pages whether the newest conversations or the keyword index supply them', async () => {
+  it('finds the same pages whether the keyword index alone or the newest conversations first supply them', async () => {
     for (let i = 0; i < 12; i++) {
       await seedConversation(app, { customerId: customer.id, agentId: agentA.id, departmentId: deptA.id, createdAt: daysAgo(100 + i), messages: [{ content: i % 3 ? '无关' : `旧的退款记录${i}` }] });
     }
@@ -142,9 +142,16 @@ describe('searchConversations', () => {
       return out;
     };
     const rules = app.services.config.pii.rules;
-    const byWindow = await pages(new RecordSearchService(rules, 1000));
-    expect(byWindow.flat()).toHaveLength(6);
-    for (const window of [1, 2, 3, 5]) expect(await pages(new RecordSearchService(rules, window))).toEqual(byWindow);
+    // Found through the index alone (few candidates), or as a frequent keyword: the newest conversations first, then the index.
+    const byIndex = await pages(new RecordSearchService(rules));
+    expect(byIndex.flat()).toHaveLength(6);
+    for (const firstWindow of [1, 3]) {
+      // The index alone (the cap not reached), and a "frequent" keyword (cap 1) with windows of every size.
+      expect(await pages(new RecordSearchService(rules, { firstWindow, candidateCap: 100, probeWindow: 5 }))).toEqual(byIndex);
+      for (const probeWindow of [1, 2, 3, 5, 1000]) {
+        expect(await pages(new RecordSearchService(rules, { firstWindow, candidateCap: 1, probeWindow }))).toEqual(byIndex);
+      }
+    }
   });
 
   it('refuses bad input with BAD_USER_INPUT naming the field', async () => {

@@ -8,11 +8,15 @@ import { columnsOf, toEntities } from './archived-records';
 import type { StoredFilter } from './export-job.entity';
 import { maskText } from './masking';
 import type { PiiRules } from './pii-rules';
-import { filterSql, likePattern, RecordTables, scopedFilter, tablesOf } from './record-filter';
+import { filterSql, keywordSql, likePattern, RecordTables, scopedFilter, tablesOf } from './record-filter';
 import type { ConversationHit, ConversationSearchFilter, MessageMatch, TextRange } from './records.inputs';
 
 const MATCHES_PER_HIT = 5;
-/** Newest conversations searched message by message before the keyword index is asked (see page). */
+/** A keyword in fewer messages than this is looked up through the index alone (see page). */
+const CANDIDATE_CAP = 5000;
+/** The newest conversations searched message by message before the index is asked (see page). */
+const FIRST_WINDOW = 100;
+/** A frequent keyword's newest conversations searched message by message (see page). */
 const PROBE_WINDOW = 1000;
 
 interface Cursor {
@@ -29,7 +33,8 @@ const SNIPPET_LENGTH = 160;
 export class RecordSearchService {
   constructor(
     private readonly piiRules: PiiRules,
-    private readonly probeWindow = PROBE_WINDOW,
+    /** Tests set smaller ones to take each path with few rows. */
+    private readonly sizes = { firstWindow: FIRST_WINDOW, candidateCap: CANDIDATE_CAP, probeWindow: PROBE_WINDOW },
   ) {}
 
   async search(scope: RequestScope, filter: ConversationSearchFilter, first: number, after: string | null | undefined, includeArchived: boolean): Promise<Page<ConversationHit>> {
@@ -60,39 +65,57 @@ export class RecordSearchService {
   }
 
   /**
-   * Up to `limit` conversations of one part (live or archive), newest first. With a keyword, the newest
-   * PROBE_WINDOW conversations in scope are read first by their messages (ILIKE through (conversation_id,
-   * seq)): a frequent keyword fills the page there. Only what is left is found through the bigram index,
-   * among older conversations, where the candidates are then few. The planner alone estimates a
-   * multi-character keyword as far rarer than it is (it multiplies the bigrams' frequencies) and would fetch
-   * and sort every candidate of a frequent one.
+   * Up to `limit` conversations of one part (live or archive), newest first. A keyword is looked up in three
+   * steps, as the planner cannot tell a rare keyword from a frequent one (it multiplies the frequencies of
+   * the keyword's bigrams and of the ILIKE, and then either fetches and sorts every candidate of a frequent
+   * keyword, or reads every message of the table for a rare one):
+   * 1. the newest FIRST_WINDOW conversations in scope, read message by message (LATERAL … LIMIT 1 through
+   *    (conversation_id, seq)): a frequent keyword fills the page there at once;
+   * 2. the bigram index, stopping at CANDIDATE_CAP matching messages: fewer means these are all, and the page
+   *    is those conversations that pass the other conditions;
+   * 3. otherwise the keyword is frequent but not recent: the newest PROBE_WINDOW conversations as in 1, and
+   *    what is left from the index among older conversations.
    */
   private async page(em: EntityManager, filter: StoredFilter, tables: RecordTables, limit: number, cursor: Cursor | null): Promise<Array<Record<string, unknown>>> {
     const columns = `${columnsOf(em, Conversation, 'c')}, ${tables.archived} AS archived`;
-    const select = async (where: string, params: unknown[], until: Cursor | null, n: number, extra = '') =>
+    const before = (until: Cursor | null) => (until ? ' AND (c.created_at, c.id) < (?::timestamptz, ?)' : '');
+    const beforeParams = (until: Cursor | null) => (until ? [until.createdAt, until.id] : []);
+    const select = (where: string, params: unknown[], until: Cursor | null, n: number) =>
       em.execute<Array<Record<string, unknown>>>(
-        `SELECT ${columns}${extra} FROM ${tables.conversations} c WHERE ${where}${until ? ' AND (c.created_at, c.id) < (?::timestamptz, ?)' : ''}
-          ORDER BY c.created_at DESC, c.id DESC LIMIT ?`,
-        [...params, ...(until ? [until.createdAt, until.id] : []), n],
+        `SELECT ${columns} FROM ${tables.conversations} c WHERE ${where}${before(until)} ORDER BY c.created_at DESC, c.id DESC LIMIT ?`,
+        [...params, ...beforeParams(until), n],
       );
     if (!filter.keyword) {
       const { where, params } = filterSql(filter, tables);
       return select(where, params, cursor, limit);
     }
     const plain = filterSql({ ...filter, keyword: null }, tables);
-    const probe = await em.execute<Array<Record<string, unknown>>>(
-      `SELECT * FROM (SELECT ${columns} FROM ${tables.conversations} c WHERE ${plain.where}${cursor ? ' AND (c.created_at, c.id) < (?::timestamptz, ?)' : ''}
-                        ORDER BY c.created_at DESC, c.id DESC LIMIT ?) c
-        WHERE EXISTS (SELECT 1 FROM ${tables.messages} m WHERE m.conversation_id = c.id AND m.content ILIKE ?)
-        ORDER BY c.created_at DESC, c.id DESC LIMIT ?`,
-      [...plain.params, ...(cursor ? [cursor.createdAt, cursor.id] : []), this.probeWindow, likePattern(filter.keyword), limit],
+    const recent = (window: number) =>
+      em.execute<Array<Record<string, unknown>>>(
+        `SELECT c.* FROM (SELECT ${columns} FROM ${tables.conversations} c WHERE ${plain.where}${before(cursor)}
+                            ORDER BY c.created_at DESC, c.id DESC LIMIT ?) c
+          CROSS JOIN LATERAL (SELECT 1 FROM ${tables.messages} m WHERE m.conversation_id = c.id AND m.content ILIKE ? LIMIT 1) hit
+          ORDER BY c.created_at DESC, c.id DESC LIMIT ?`,
+        [...plain.params, ...beforeParams(cursor), window, likePattern(filter.keyword!), limit],
+      );
+    const first = await recent(this.sizes.firstWindow);
+    if (first.length >= limit) return first;
+
+    const match = keywordSql(filter.keyword);
+    const [found] = await em.execute<Array<{ n: number; ids: string | null }>>(
+      `SELECT count(*)::int AS n, array_agg(DISTINCT conversation_id)::text AS ids
+         FROM (SELECT m.conversation_id FROM ${tables.messages} m WHERE ${match.sql} LIMIT ?) m`,
+      [...match.params, this.sizes.candidateCap],
     );
+    if (found.n < this.sizes.candidateCap) return found.ids ? select(`${plain.where} AND c.id = ANY(?::uuid[])`, [...plain.params, found.ids], cursor, limit) : [];
+
+    const probe = await recent(this.sizes.probeWindow);
     if (probe.length >= limit) return probe;
     // Where the window ended (as text: a Date would drop the microseconds); none: it held every conversation.
     const [end] = await em.execute<Array<{ created_at: string; id: string }>>(
-      `SELECT c.created_at::text AS created_at, c.id FROM ${tables.conversations} c WHERE ${plain.where}${cursor ? ' AND (c.created_at, c.id) < (?::timestamptz, ?)' : ''}
+      `SELECT c.created_at::text AS created_at, c.id FROM ${tables.conversations} c WHERE ${plain.where}${before(cursor)}
         ORDER BY c.created_at DESC, c.id DESC OFFSET ? LIMIT 1`,
-      [...plain.params, ...(cursor ? [cursor.createdAt, cursor.id] : []), this.probeWindow - 1],
+      [...plain.params, ...beforeParams(cursor), this.sizes.probeWindow - 1],
     );
     if (!end) return probe;
     const { where, params } = filterSql(filter, tables);
