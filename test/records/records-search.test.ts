@@ -97,7 +97,8 @@ describe('searchConversations', () => {
   });
 
   it('searches the masked text only: the hidden digits of a phone number match nothing', async () => {
-    expect(await found(admin, { filter: { keyword: '13812345678' } })).toEqual([]);
+    expect(await found(admin, { filter: { keyword: '12345678' } })).toEqual([]);
+    expect(await found(admin, { filter: { keyword: '138****5678' } })).toEqual(sorted('phoneA'));
     const res = await search(admin, { filter: { keyword: '138' } });
     const hit = res.data!.searchConversations.nodes.find((n) => n.conversation.id === ids.phoneA)!;
     expect(hit.matches[0].snippet).toBe('请打我电话 138****5678 处理投诉');
@@ -159,6 +160,8 @@ describe('searchConversations', () => {
       [{ filter: { keyword: '退' } }, 'filter.keyword'],
       [{ filter: { keyword: '!!!' } }, 'filter.keyword'],
       [{ filter: { keyword: 'x'.repeat(101) } }, 'filter.keyword'],
+      [{ filter: { keyword: '13812345678' } }, 'filter.keyword'],
+      [{ filter: { keyword: 'zhangsan@example.com' } }, 'filter.keyword'],
       [{ filter: { rating: 6 } }, 'filter.rating'],
       [{ filter: { from: daysAgo(1).toISOString(), to: daysAgo(2).toISOString() } }, 'filter.to'],
       [{ filter: { agentId: 'not-an-id' } }, 'filter.agentId'],

@@ -73,12 +73,12 @@ export class RecordExportService {
   }
 
   async estimate(scope: RequestScope, filter: ConversationSearchFilter, includeArchived: boolean): Promise<ExportEstimate> {
-    return count(scope.em, scopedFilter(signedIn(scope.viewer), filter, includeArchived));
+    return count(scope.em, scopedFilter(signedIn(scope.viewer), filter, includeArchived, this.piiRules));
   }
 
   async request(scope: RequestScope, filter: ConversationSearchFilter, format: ExportFormat, includeArchived: boolean): Promise<ExportJob> {
     const viewer = signedIn(scope.viewer);
-    const scoped = scopedFilter(viewer, filter, includeArchived);
+    const scoped = scopedFilter(viewer, filter, includeArchived, this.piiRules);
     const size = await count(scope.em, scoped);
     const job = await inTransaction(scope.em, async (em) => {
       const row = em.create(ExportJob, { requesterId: viewer.id, format, filter: scoped, estimatedRows: size.messages, expiresAt: new Date(Date.now() + this.settings.ttlMs) });

@@ -2,6 +2,8 @@ import { Role, Viewer } from '../../platform/auth/roles';
 import { Forbidden, InvalidInput } from '../../platform/errors';
 import { isUuid } from '../accounts/account.service';
 import type { StoredFilter } from './export-job.entity';
+import { maskText } from './masking';
+import type { PiiRules } from './pii-rules';
 import type { ConversationSearchFilter } from './records.inputs';
 
 /** A manager without a department sees no conversation: an id no row has. */
@@ -12,9 +14,9 @@ const WORD_CHAR = /[\p{L}\p{N}]/u;
 /**
  * The filter as the viewer may use it: agents are held to their own conversations, managers to their
  * department, admins to everything; customers are refused. Asking for someone else's scope is FORBIDDEN,
- * a malformed condition BAD_USER_INPUT (every problem named at once).
+ * a malformed condition BAD_USER_INPUT (every problem named at once), as is a keyword that is personal data.
  */
-export function scopedFilter(viewer: Viewer, filter: ConversationSearchFilter, includeArchived: boolean): StoredFilter {
+export function scopedFilter(viewer: Viewer, filter: ConversationSearchFilter, includeArchived: boolean, piiRules: PiiRules): StoredFilter {
   const problems: Array<{ field: string; message: string }> = [];
   for (const field of ['customerId', 'agentId', 'departmentId'] as const) {
     const id = filter[field];
@@ -30,6 +32,9 @@ export function scopedFilter(viewer: Viewer, filter: ConversationSearchFilter, i
       problems.push({ field: 'filter.keyword', message: `must be ${KEYWORD_LENGTH.min}–${KEYWORD_LENGTH.max} characters` });
     } else if (keywordBigrams(keyword).length === 0) {
       problems.push({ field: 'filter.keyword', message: 'must hold at least two letters or digits in a row' });
+    } else if (maskText(keyword, piiRules) !== keyword) {
+      // Texts hold personal data masked: such a keyword could only match an original, and would be kept in the audit.
+      problems.push({ field: 'filter.keyword', message: 'holds personal data (a phone, ID or card number, an e-mail address): texts keep it masked' });
     }
   }
   if (problems.length) throw new InvalidInput(problems);

@@ -42,7 +42,7 @@ export class RecordSearchService {
     checkPageSize(first);
     const props = scope.em.getMetadata().get(Conversation).properties;
     checkCursor(after, [props.createdAt, props.id]);
-    const scoped = scopedFilter(viewer, filter, includeArchived);
+    const scoped = scopedFilter(viewer, filter, includeArchived, this.piiRules);
     const [afterCreatedAt, afterId] = after ? (JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as [string, string]) : [null, null];
 
     const cursor: Cursor | null = afterId ? { createdAt: new Date(afterCreatedAt!), id: afterId } : null;
