@@ -54,9 +54,9 @@ const fraction = makeValidator<number>((value) => {
   return n;
 });
 
-/** Empty: not set (undefined); otherwise a whole number of at least 1. */
-const optionalPositiveInt = makeValidator<number | undefined>((value) => {
-  if (value.trim() === '') return undefined;
+/** Empty (or unset): 0, "none"; otherwise a whole number of at least 1. */
+const optionalPositiveInt = makeValidator<number>((value) => {
+  if (value.trim() === '') return 0;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new EnvError(`not a whole number of at least 1: ${value}`);
   return n;
@@ -137,7 +137,7 @@ const spec = {
   CLASSIFIER_RULES_FILE: str({ default: '', desc: 'classifyMessage keywords, patterns and rules (JSON); empty: the shipped config/classifier.json' }),
   PII_RULES_FILE: str({ default: '', desc: 'personal-data rules: patterns, checks and mask shapes per type (JSON); empty: the shipped config/pii.json' }),
   ARCHIVE_AFTER_DAYS: positiveInt({ default: 180, desc: 'ended conversations older than this move to the archive tables' }),
-  RETAIN_DAYS: optionalPositiveInt({ default: undefined, desc: 'archived conversations are purged this many days after they ended (audited); empty: kept for ever' }),
+  RETAIN_DAYS: optionalPositiveInt({ default: 0, desc: 'archived conversations are purged this many days after they ended (audited); empty: kept for ever' }),
   ARCHIVE_EVERY_MINUTES: positiveInt({ default: 60, desc: 'how often the archive run starts (one at a time in a cluster)' }),
   ARCHIVE_BATCH_SIZE: positiveInt({ default: 200, desc: 'conversations moved per transaction by the archive run' }),
   EXPORT_TTL_HOURS: positiveInt({ default: 24, desc: 'an export file can be downloaded this long, then it is deleted' }),
@@ -218,8 +218,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       for (const [name, err] of Object.entries(errors)) problems.push(`${name}: ${err?.message ?? 'invalid'}`);
     },
   });
-  if (e.RETAIN_DAYS !== undefined && e.RETAIN_DAYS <= e.ARCHIVE_AFTER_DAYS) problems.push(`RETAIN_DAYS: must be more than ARCHIVE_AFTER_DAYS (${e.ARCHIVE_AFTER_DAYS})`);
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  if (e.RETAIN_DAYS && e.RETAIN_DAYS <= e.ARCHIVE_AFTER_DAYS) {
+    throw new ConfigError(`Invalid configuration:\n  RETAIN_DAYS: must be more than ARCHIVE_AFTER_DAYS (${e.ARCHIVE_AFTER_DAYS})`);
+  }
   const knowledgeFile = e.KNOWLEDGE_CONFIG_FILE ? path.resolve(e.KNOWLEDGE_CONFIG_FILE) : shippedConfigFile('knowledge.json');
   const rulesFile = e.CLASSIFIER_RULES_FILE ? path.resolve(e.CLASSIFIER_RULES_FILE) : shippedConfigFile('classifier.json');
   const knowledge = fromFile('KNOWLEDGE_CONFIG_FILE', knowledgeFile, parseKnowledgeSettings);
@@ -283,7 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifier: { rulesFile, rules: classifierRules },
     pii: { rulesFile: piiRulesFile, rules: piiRules },
     records: {
-      archive: { afterDays: e.ARCHIVE_AFTER_DAYS, retainDays: e.RETAIN_DAYS ?? null, batchSize: e.ARCHIVE_BATCH_SIZE, everyMs: e.ARCHIVE_EVERY_MINUTES * 60_000 },
+      archive: { afterDays: e.ARCHIVE_AFTER_DAYS, retainDays: e.RETAIN_DAYS || null, batchSize: e.ARCHIVE_BATCH_SIZE, everyMs: e.ARCHIVE_EVERY_MINUTES * 60_000 },
       exportTtlMs: e.EXPORT_TTL_HOURS * 3_600_000,
     },
     tickets,
