@@ -70,10 +70,14 @@ export class ArchiveService {
     const cutoff = new Date(Date.now() - this.settings.afterDays * 86_400_000);
     const outcome = { status: 'COMPLETED' as const, conversations: 0, messages: 0, purgedConversations: 0, purgedMessages: 0 };
     for (;;) {
+      const started = performance.now();
       const moved = await this.moveBatch(em.fork(), columns, keep, cutoff);
       if (!moved.conversations) break;
       outcome.conversations += moved.conversations;
       outcome.messages += moved.messages;
+      // As long a pause as the batch took: the run uses at most half of what the database can give (it copies and
+      // indexes every text again), so live writes are not starved; the run is background work, it can be slow.
+      await new Promise((resolve) => setTimeout(resolve, performance.now() - started));
     }
     if (this.settings.retainDays !== null) {
       const purgeBefore = new Date(Date.now() - this.settings.retainDays * 86_400_000);
