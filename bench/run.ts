@@ -40,7 +40,7 @@ const BENCHMARKS: Record<string, Entry> = {
     load: async () => require('./pii') as BenchmarkModule,
   },
   records: {
-    description: '100,000 conversations / 1,000,000 messages: searchConversations by keyword and by agent + month (p50/p99) beside ILIKE without an index; a CSV export of every message: time and RSS above idle',
+    description: '100,000 conversations / 1,000,000 messages: searchConversations by keyword and by agent + month (p50/p99) beside ILIKE without an index; a CSV export of every message: time and RSS above idle; a chat-like append quiet and during an archive run',
     load: async () => require('./records') as BenchmarkModule,
   },
   tickets: {
