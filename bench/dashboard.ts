@@ -9,7 +9,7 @@ import { collectGarbage, describeMachine, envInt, gql, machine, percentile, roun
 const DASHBOARD_INDEXES = [
   'conversations_first_reply_at_idx',
   'conversations_rated_idx',
-  'conversations_ended_idx',
+  'conversations_ended_at_idx',
   'conversations_queued_department_idx',
   'messages_created_idx',
   'tickets_resolved_idx',

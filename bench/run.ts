@@ -51,6 +51,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'forecast MAPE on synthetic history beside the noise floor and two baselines; Erlang C check; a proposal for 100 agents × 8 shift types × 4 weeks (HiGHS) beside a greedy baseline',
     load: async () => require('./staffing') as BenchmarkModule,
   },
+  records: {
+    description: '100,000 conversations / 1,000,000 messages: searchConversations by keyword and by agent + month (p50/p99) beside ILIKE without an index; a CSV export of every message: time and RSS above idle; a chat-like append quiet and during an archive run',
+    load: async () => require('./records') as BenchmarkModule,
+  },
   tickets: {
     description: '100,000 tickets: the ticket list (admin, manager, agent) and ticketStats over HTTP, p50/p99',
     load: async () => require('./tickets') as BenchmarkModule,

@@ -15,6 +15,8 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261204030000_operations extends Migration {
   override async up(): Promise<void> {
     this.addSql(`ALTER TABLE conversations ADD COLUMN first_agent_reply_at timestamptz`);
+    // The records archive keeps every column of the live table.
+    this.addSql(`ALTER TABLE conversations_archive ADD COLUMN first_agent_reply_at timestamptz`);
     this.addSql(`
       CREATE FUNCTION conversations_first_agent_reply() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -31,7 +33,7 @@ export class Migration20261204030000_operations extends Migration {
 
     this.addSql(`CREATE INDEX conversations_first_reply_at_idx ON conversations (first_agent_reply_at) WHERE first_agent_reply_at IS NOT NULL`);
     this.addSql(`CREATE INDEX conversations_rated_idx ON conversations (rated_at) WHERE rating IS NOT NULL`);
-    this.addSql(`CREATE INDEX conversations_ended_idx ON conversations (ended_at) WHERE ended_at IS NOT NULL`);
+    this.addSql(`CREATE INDEX conversations_ended_at_idx ON conversations (ended_at) WHERE ended_at IS NOT NULL`);
     this.addSql(`CREATE INDEX conversations_queued_department_idx ON conversations (department_id, queued_at) WHERE status = 'QUEUED'`);
     this.addSql(`CREATE INDEX messages_created_idx ON messages (created_at)`);
     this.addSql(`CREATE INDEX tickets_resolved_idx ON tickets (resolved_at) WHERE resolved_at IS NOT NULL`);

@@ -13,12 +13,12 @@ import { Migration20261203000000_seats_counted } from './Migration20261203000000
 import { Migration20261203100000_first_reply } from './Migration20261203100000_first_reply';
 import { Migration20261203110000_pii_types } from './Migration20261203110000_pii_types';
 import { Migration20261204010000_encryption } from './Migration20261204010000_encryption';
-
+import { Migration20261204020000_records } from './Migration20261204020000_records';
+import { Migration20261204030000_operations } from './Migration20261204030000_operations';
+import { Migration20261204050000_staffing } from './Migration20261204050000_staffing';
 import { Migration20261204060000_presence_history } from './Migration20261204060000_presence_history';
 import { Migration20261204061000_quality } from './Migration20261204061000_quality';
-import { Migration20261204050000_staffing } from './Migration20261204050000_staffing';
 import { Migration20261204070000_faq_phrasings } from './Migration20261204070000_faq_phrasings';
-import { Migration20261204030000_operations } from './Migration20261204030000_operations';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -37,10 +37,10 @@ export const MIGRATIONS = [
   { name: 'Migration20261203100000_first_reply', class: Migration20261203100000_first_reply },
   { name: 'Migration20261203110000_pii_types', class: Migration20261203110000_pii_types },
   { name: 'Migration20261204010000_encryption', class: Migration20261204010000_encryption },
-
+  { name: 'Migration20261204020000_records', class: Migration20261204020000_records },
+  { name: 'Migration20261204030000_operations', class: Migration20261204030000_operations },
+  { name: 'Migration20261204050000_staffing', class: Migration20261204050000_staffing },
   { name: 'Migration20261204060000_presence_history', class: Migration20261204060000_presence_history },
   { name: 'Migration20261204061000_quality', class: Migration20261204061000_quality },
-  { name: 'Migration20261204050000_staffing', class: Migration20261204050000_staffing },
   { name: 'Migration20261204070000_faq_phrasings', class: Migration20261204070000_faq_phrasings },
-  { name: 'Migration20261204030000_operations', class: Migration20261204030000_operations },
 ];

@@ -134,6 +134,8 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     services.dashboardPublisher.start(services.scheduler);
     services.alertEvaluator.start(services.scheduler);
     cleanups.unshift(() => services.connectedClients.stop());
+    services.records.exports.start(services.scheduler);
+    services.records.archive.start(services.scheduler);
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
     cleanups.unshift(() => services.quality.inspection.idle());

@@ -74,6 +74,13 @@ const serviceLevelSeconds = checked(targetSecondsProblem);
 const occupancy = checked((n) => (n > 0 && n <= 1 ? null : `must be a share above 0 and at most 1, not ${n}`));
 const shrinkageShare = checked((n) => (n >= 0 && n < 1 ? null : `must be a share from 0 to below 1, not ${n}`));
 const daysPerWeek = checked((n) => (Number.isInteger(n) && n >= 1 && n <= 7 ? null : `must be a whole number from 1 to 7, not ${n}`));
+/** Empty (or unset): 0, "none"; otherwise a whole number of at least 1. */
+const optionalPositiveInt = makeValidator<number>((value) => {
+  if (value.trim() === '') return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new EnvError(`not a whole number of at least 1: ${value}`);
+  return n;
+});
 
 /** Express's `trust proxy` names for address ranges. */
 const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -164,6 +171,11 @@ const spec = {
 
   QUALITY_RULES_FILE: str({ default: '', desc: 'quality inspection rules, review checklist and weekly sample size (JSON); empty: the shipped config/quality.json' }),
   ADHERENCE_GRACE_MINUTES: wholeNumber({ default: 5, desc: 'adherence: coming online this long after a shift starts is not a late start, leaving this long before it ends not an early leave' }),
+  ARCHIVE_AFTER_DAYS: positiveInt({ default: 180, desc: 'ended conversations older than this move to the archive tables' }),
+  RETAIN_DAYS: optionalPositiveInt({ default: 0, desc: 'archived conversations are purged this many days after they ended (audited); empty: kept for ever' }),
+  ARCHIVE_EVERY_MINUTES: positiveInt({ default: 60, desc: 'how often the archive run starts (one at a time in a cluster)' }),
+  ARCHIVE_BATCH_SIZE: positiveInt({ default: 200, desc: 'conversations moved per transaction by the archive run' }),
+  EXPORT_TTL_HOURS: positiveInt({ default: 24, desc: 'an export file can be downloaded this long, then it is deleted' }),
   TICKET_CATEGORIES: str({ default: '', desc: 'JSON {"技术支持": "technical", …}: ticket category → department code; empty: the built-in map' }),
   TICKET_SLA: str({ default: '', desc: 'JSON {"urgent": {"firstResponse": 5, "resolution": 60}, …} in minutes; priorities left out keep their defaults' }),
   TICKET_BUSINESS_HOURS: str({ default: '', desc: 'JSON {"weekdays": [1,2,3,4,5], "hours": ["09:00-18:00"], "holidays": [], "zone": …}; empty: SLAs run 24×7' }),
@@ -248,6 +260,7 @@ export type Config = Readonly<{
   encryption: { keyring: Keyring | null; revealRoles: Role[]; revealAgentDepartments: string[]; revealPerHour: number };
 
   quality: QualitySettings & { rulesFile: string; adherenceGraceMs: number };
+  records: { archive: { afterDays: number; retainDays: number | null; batchSize: number; everyMs: number }; exportTtlMs: number };
   tickets: TicketSettings;
   staffing: StaffingSettings;
   swaps: { minNoticeHours: number };
@@ -277,6 +290,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
   });
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  if (e.RETAIN_DAYS && e.RETAIN_DAYS <= e.ARCHIVE_AFTER_DAYS) {
+    throw new ConfigError(`Invalid configuration:\n  RETAIN_DAYS: must be more than ARCHIVE_AFTER_DAYS (${e.ARCHIVE_AFTER_DAYS})`);
+  }
   const knowledgeFile = e.KNOWLEDGE_CONFIG_FILE ? path.resolve(e.KNOWLEDGE_CONFIG_FILE) : shippedConfigFile('knowledge.json');
   const rulesFile = e.CLASSIFIER_RULES_FILE ? path.resolve(e.CLASSIFIER_RULES_FILE) : shippedConfigFile('classifier.json');
   const knowledge = fromFile('KNOWLEDGE_CONFIG_FILE', knowledgeFile, parseKnowledgeSettings);
@@ -354,6 +370,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryption,
 
     quality: { ...quality, rulesFile: qualityFile, adherenceGraceMs: e.ADHERENCE_GRACE_MINUTES * 60_000 },
+    records: {
+      archive: { afterDays: e.ARCHIVE_AFTER_DAYS, retainDays: e.RETAIN_DAYS || null, batchSize: e.ARCHIVE_BATCH_SIZE, everyMs: e.ARCHIVE_EVERY_MINUTES * 60_000 },
+      exportTtlMs: e.EXPORT_TTL_HOURS * 3_600_000,
+    },
     tickets,
     staffing: {
       historyWeeks: e.FORECAST_HISTORY_WEEKS,

@@ -18,6 +18,7 @@ import { TicketComment } from './modules/tickets/ticket-comment.entity';
 import { QualityReview, QualityViolation } from './modules/quality/quality.entities';
 import { ForecastOverride } from './modules/staffing/staffing.entity';
 import { Alert, AlertDelivery } from './modules/operations/alert.entity';
+import { ExportJob } from './modules/records/export-job.entity';
 
 /** Every MikroORM entity, in one list for the ORM's discovery. */
-export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep, Conversation, Message, ConversationTransfer, QuickReply, Faq, Ticket, TicketComment, QualityViolation, QualityReview, ForecastOverride, FaqPhrasing, Alert, AlertDelivery];
+export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep, Conversation, Message, ConversationTransfer, QuickReply, Faq, Ticket, TicketComment, QualityViolation, QualityReview, ForecastOverride, FaqPhrasing, Alert, AlertDelivery, ExportJob];

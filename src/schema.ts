@@ -27,6 +27,7 @@ import { ProtectionResolver } from './modules/records/protection.resolver';
 import { QUALITY_RESOLVERS } from './modules/quality/quality.resolver';
 import { StaffingResolver } from './modules/staffing/staffing.resolver';
 import { AlertResolver, ServiceDashboardResolver } from './modules/operations/operations.resolver';
+import { RECORDS_RESOLVERS } from './modules/records/records.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -56,6 +57,7 @@ export const RESOLVERS = [
   StaffingResolver,
   ServiceDashboardResolver,
   AlertResolver,
+  ...RECORDS_RESOLVERS,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };

@@ -21,6 +21,7 @@ import { playgroundPage, playgroundSecurityHeaders } from './playground';
 import type { Services } from './services';
 import { attachGraphqlWs } from './websocket';
 import { uploadRoutes } from './modules/uploads/upload.routes';
+import { recordsRoutes } from './modules/records/records.routes';
 
 export interface RunningServer {
   httpServer: http.Server;
@@ -126,6 +127,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     }),
   );
   app.use(uploadRoutes(services));
+  app.use(recordsRoutes(services));
   app.use(jsonErrorHandler(services));
 
   await new Promise<void>((resolve, reject) => {

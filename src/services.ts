@@ -60,6 +60,11 @@ import { AlertEvaluator } from './modules/operations/alert-evaluator';
 import { AlertService } from './modules/operations/alert.service';
 import { ErrorRateSampler } from './modules/operations/error-rate';
 import { WebhookDispatcher } from './modules/operations/webhook-delivery';
+import path from 'node:path';
+import { RecordSearchService } from './modules/records/search.service';
+import { RecordExportService } from './modules/records/export.service';
+import { ArchiveService } from './modules/records/archive.service';
+import { TranscriptService } from './modules/records/transcript';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -123,6 +128,8 @@ export interface Services {
   forecasts: ForecastService;
   staffingPlans: StaffingPlanService;
   proposals: ProposalService;
+  /** Records: search, exports (a job), transcripts, the archive run. */
+  records: { search: RecordSearchService; exports: RecordExportService; archive: ArchiveService; transcripts: TranscriptService };
   scheduler: Scheduler;
   /** Quality (QUALITY_RULES_FILE): inspection of every message, reviews and their weekly sample, reports; adherence. */
   quality: {
@@ -226,5 +233,11 @@ export function createServices(deps: {
   const webhooks = new WebhookDispatcher(ops.alerts.webhooks, deps.jobs, fork, deps.metrics, deps.logger, ops.webhook);
   const alertEvaluator = new AlertEvaluator(ops.alerts, dashboard, notifications, deps.pubsub, webhooks, new ErrorRateSampler(deps.metrics), lease, deps.metrics, deps.logger, fork, ops.alertEvaluateMs);
   const alerts = new AlertService(audit, dashboard);
-  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, quality, forecasts, staffingPlans, proposals, faqPhrasings, faqLearning, connectedClients, dashboard, dashboardPublisher, alertEvaluator, alerts };
+  const records = {
+    search: new RecordSearchService(deps.config.pii.rules),
+    exports: new RecordExportService(audit, deps.jobs, deps.pubsub, deps.config.pii.rules, { dir: path.join(deps.config.dataDir, 'exports'), ttlMs: deps.config.records.exportTtlMs }, deps.logger, fork),
+    archive: new ArchiveService(audit, deps.config.records.archive, deps.logger, fork),
+    transcripts: new TranscriptService(chat, deps.config.pii.rules),
+  };
+  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, quality, forecasts, staffingPlans, proposals, faqPhrasings, faqLearning, connectedClients, dashboard, dashboardPublisher, alertEvaluator, alerts, records };
 }

@@ -101,6 +101,8 @@ export enum ConflictReason {
   KEPT_FOR_RECORD = 'KEPT_FOR_RECORD',
   /** A suggestion (an FAQ phrasing learnt from service) is accepted or rejected once (`extensions.state`). */
   ALREADY_DECIDED = 'ALREADY_DECIDED',
+  /** Records: an archive run is already running in the cluster (one at a time). */
+  ARCHIVE_RUNNING = 'ARCHIVE_RUNNING',
   /** Only published FAQs take feedback. */
   NOT_PUBLISHED = 'NOT_PUBLISHED',
   /** An admin cannot deactivate themself. */

@@ -30,6 +30,7 @@ import {
 } from './conversation.events';
 import { MAX_MESSAGE_LENGTH, Message, MessageKind } from './message.entity';
 import type { ProtectedText, TextProtector } from '../records/text-protector';
+import { archivedMessages, findArchivedConversation, isArchived } from '../records/archived-records';
 
 export const MAX_PAGE = 200;
 
@@ -145,8 +146,10 @@ export class ChatService {
     const viewer = signedIn(scope.viewer);
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw new InvalidInput('first', `must be between 1 and ${MAX_PAGE}`);
     if (!Number.isInteger(afterSeq) || afterSeq < 0) throw new InvalidInput('afterSeq', 'must be 0 or more');
-    const c = await this.visible(scope.em, viewer, conversationId);
-    const rows = await scope.em.find(Message, { conversationId: c.id, seq: { $gt: afterSeq } }, { orderBy: { seq: 'asc' }, limit: first + 1 });
+    const c = await this.readable(scope.em, viewer, conversationId);
+    const rows = isArchived(c)
+      ? await archivedMessages(scope.em, c.id, afterSeq, first + 1)
+      : await scope.em.find(Message, { conversationId: c.id, seq: { $gt: afterSeq } }, { orderBy: { seq: 'asc' }, limit: first + 1 });
     return { messages: rows.slice(0, first), hasMore: rows.length > first, lastSeq: c.lastSeq };
   }
 
@@ -245,6 +248,14 @@ export class ChatService {
   /** A conversation the viewer may see: its customer, its agent, or a supervisor in scope. Others: NOT_FOUND / FORBIDDEN. */
   async visible(em: EntityManager, viewer: Viewer, conversationId: string): Promise<Conversation> {
     const c = isUuid(conversationId) ? await em.findOne(Conversation, { id: conversationId }) : null;
+    if (!c) throw new NotFound('Conversation', conversationId);
+    if (!partyOf(viewer, c)) throw new Forbidden('This conversation is not yours');
+    return c;
+  }
+
+  /** Like visible, but an archived conversation (read-only: records/archive.ts moved it) is found too. */
+  async readable(em: EntityManager, viewer: Viewer, conversationId: string): Promise<Conversation> {
+    const c = isUuid(conversationId) ? ((await em.findOne(Conversation, { id: conversationId })) ?? (await findArchivedConversation(em, conversationId))) : null;
     if (!c) throw new NotFound('Conversation', conversationId);
     if (!partyOf(viewer, c)) throw new Forbidden('This conversation is not yours');
     return c;

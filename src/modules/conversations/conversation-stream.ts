@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
+export { startingWith } from '../../platform/realtime/starting-with';
 import { Conversation } from './conversation.entity';
 import { ConversationEventPayload, ConversationEventType, toMessagePayload } from './conversation.events';
 import { Message } from './message.entity';
@@ -59,20 +60,4 @@ function storedAfter(em: EntityManager, conversationId: string, last: number, be
 function messageEvent(m: Message): ConversationEventPayload {
   const message = toMessagePayload(m);
   return { type: ConversationEventType.MESSAGE, conversationId: m.conversationId, message, at: message.createdAt };
-}
-
-/** A subscription that listens to `topic:id`, then yields the current state (if any), then everything live. */
-export async function* startingWith<T>(initial: () => Promise<T | null>, pubsub: PubSubPort, routingKey: string, id: string): AsyncGenerator<T> {
-  const live = await pubsub.listen(routingKey, id);
-  try {
-    const first = await initial();
-    if (first) yield first;
-    for (;;) {
-      const next = await live.next();
-      if (next.done) return;
-      yield next.value as T;
-    }
-  } finally {
-    await live.return?.();
-  }
 }

@@ -66,7 +66,8 @@ export class Conversation {
     | 'ratingComment'
     | 'ratedAt'
     | 'autoAnswerFaqId'
-    | 'autoAnswerState';
+    | 'autoAnswerState'
+    | 'intent';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -154,6 +155,10 @@ export class Conversation {
 
   @Property({ type: 'text', nullable: true })
   autoAnswerState: AutoAnswerState | null = null;
+
+  /** The classifier's intent of the first message (a MessageIntent; records search filters on it, GraphQL: records/). */
+  @Property({ type: 'text', nullable: true })
+  intent: string | null = null;
 }
 
 export function rankOf(priority: ServicePriority): number {

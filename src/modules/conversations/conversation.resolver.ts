@@ -179,9 +179,9 @@ export class ConversationResolver {
   }
 
   @Authorized(Role.CUSTOMER, ...STAFF)
-  @Query(() => Conversation)
+  @Query(() => Conversation, { description: 'Archived ones too (archived: true)' })
   conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
-    return ctx.services.chat.visible(ctx.em, signedIn(ctx.viewer), id);
+    return ctx.services.chat.readable(ctx.em, signedIn(ctx.viewer), id);
   }
 
   @FieldResolver(() => User)

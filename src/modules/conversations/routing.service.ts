@@ -96,6 +96,8 @@ interface PendingRequest {
   message: string;
   priority: ServicePriority;
   stronglyNegative: boolean;
+  /** The classifier's intent of the message, kept on the conversation for records search. */
+  intent: string;
 }
 
 /** An FAQ answer good enough to offer at once. */
@@ -194,7 +196,7 @@ export class RoutingService {
     // The higher (lower rank) of the keyword rules' and the classifier's priority.
     const priority = rankOf(classification.priority) < rankOf(keywordPriority) ? classification.priority : keywordPriority;
     const stronglyNegative = isStronglyNegative(classification);
-    const decision = await this.requests.submit({ customerId: viewer.id, topic, message, priority, stronglyNegative });
+    const decision = await this.requests.submit({ customerId: viewer.id, topic, message, priority, stronglyNegative, intent: classification.intent });
     if (!decision.conversation) return { status: ServiceRequestStatus.NO_CAPACITY, conversation: null, position: null, estimatedWaitSeconds: null, priority, queueReason: null, estimateBasis: null };
     const c = decision.conversation;
     if (!decision.fresh || c.status !== ConversationStatus.QUEUED || !decision.queued) return this.describe(scope.em, c);
@@ -318,6 +320,7 @@ export class RoutingService {
             assignedAt: agentId ? now : null,
             priority: r.priority,
             priorityRank: rankOf(r.priority),
+            intent: r.intent,
             createdAt: now,
             queuedAt: queued?.queuedAt ?? now,
             lastSeq: 1,

@@ -31,4 +31,6 @@ export const AdvisoryLock = {
   KNOWLEDGE_PHRASINGS: 727340,
   /** The sweep that turns FAQ answers of well-ended conversations into suggested phrasings. */
   KNOWLEDGE_LEARNING_SWEEP: 727341,
+  /** Session lock held for a whole records archive run (moving and purging): one run at a time in the cluster. */
+  RECORDS_ARCHIVE: 727350,
 } as const;

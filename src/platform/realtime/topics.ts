@@ -25,6 +25,8 @@ export const Topics = {
   DASHBOARD: 'DASHBOARD',
   /** `ALERTS:<departmentId>` or `ALERTS:ALL`: an alert was raised (every alert goes to ALL too). */
   ALERTS: 'ALERTS',
+  /** `EXPORT_PROGRESS:<exportJobId>`: rows written by an export, for its requester. */
+  EXPORT_PROGRESS: 'EXPORT_PROGRESS',
 } as const;
 
 /** The id of the everyone-topic of per-department topics (`PRESENCE:ALL`). */
