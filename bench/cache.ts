@@ -18,14 +18,27 @@ export async function run(): Promise<void> {
   try {
     const { app } = server;
     const services = app.services;
-    const token = (await gql<{ login: { token: string } }>(server.url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: server.adminEmail, p: server.adminPassword })).data.login.token;
+    const token = (
+      await gql<{ login: { token: string } }>(
+        server.url,
+        'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+        { e: server.adminEmail, p: server.adminPassword },
+      )
+    ).data.login.token;
     const call = (query: string, variables?: unknown) => gql(server.url, query, variables, token);
-    for (let i = 0; i < envInt('BENCH_DEPARTMENTS', 20); i++) await call('mutation ($i: CreateDepartmentInput!) { createDepartment(input: $i) { id } }', { i: { name: `Dept ${i}`, code: `dept_${i}` } });
+    for (let i = 0; i < envInt('BENCH_DEPARTMENTS', 20); i++)
+      await call('mutation ($i: CreateDepartmentInput!) { createDepartment(input: $i) { id } }', {
+        i: { name: `Dept ${i}`, code: `dept_${i}` },
+      });
     for (let i = 0; i < envInt('BENCH_SHIFTS', 40); i++) {
-      await call('mutation ($i: CreateShiftInput!) { createShift(input: $i) { id } }', { i: { name: `Shift ${i}`, code: `shift-${i}`, startTime: `${String(i % 24).padStart(2, '0')}:00`, endTime: '23:30' } });
+      await call('mutation ($i: CreateShiftInput!) { createShift(input: $i) { id } }', {
+        i: { name: `Shift ${i}`, code: `shift-${i}`, startTime: `${String(i % 24).padStart(2, '0')}:00`, endTime: '23:30' },
+      });
     }
     for (let i = 0; i < envInt('BENCH_FAQS', 200); i++) {
-      const faq = await call('mutation ($i: CreateFaqInput!) { createFaq(input: $i) { id } }', { i: { question: `常见问题 ${i} 怎么办?`, answer: `第 ${i} 个回答。`, category: '其他', scope: 'PUBLIC' } });
+      const faq = await call('mutation ($i: CreateFaqInput!) { createFaq(input: $i) { id } }', {
+        i: { question: `常见问题 ${i} 怎么办?`, answer: `第 ${i} 个回答。`, category: '其他', scope: 'PUBLIC' },
+      });
       await call('mutation ($id: ID!) { publishFaq(id: $id) { id } }', { id: (faq.data as { createFaq: { id: string } }).createFaq.id });
     }
 
@@ -49,7 +62,8 @@ export async function run(): Promise<void> {
       return { p50Us: round(percentile(times, 50) * 1000, 1), p99Us: round(percentile(times, 99) * 1000, 1) };
     };
 
-    const figures: Record<string, { hit: { p50Us: number; p99Us: number }; database: { p50Us: number; p99Us: number }; speedup: number }> = {};
+    const figures: Record<string, { hit: { p50Us: number; p99Us: number }; database: { p50Us: number; p99Us: number }; speedup: number }> =
+      {};
     for (const r of reads) {
       await r.read(); // warm the cache and the connection
       const hit = await measure(r.read);

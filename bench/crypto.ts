@@ -29,8 +29,10 @@ export async function run(): Promise<void> {
     throw new Error('not used');
   });
 
-  const filler = '您好，请问这个订单什么时候能发货？我昨天下单的，页面一直显示待处理，麻烦帮我催一下，谢谢。另外发票能不能开成公司抬头，我们需要报销用的，辛苦了。';
-  const withPii = (i: number) => `我的手机 1381234${String(5000 + (i % 1000)).padStart(4, '0')}，身份证 11010519491231002X，${filler}${filler}`.slice(0, 200);
+  const filler =
+    '您好，请问这个订单什么时候能发货？我昨天下单的，页面一直显示待处理，麻烦帮我催一下，谢谢。另外发票能不能开成公司抬头，我们需要报销用的，辛苦了。';
+  const withPii = (i: number) =>
+    `我的手机 1381234${String(5000 + (i % 1000)).padStart(4, '0')}，身份证 11010519491231002X，${filler}${filler}`.slice(0, 200);
   const texts = Array.from({ length: 64 }, (_, i) => withPii(i));
   const sealedOne = encrypt(key.key, Buffer.from(JSON.stringify({ content: texts[0] })), 'messages:x');
   const master = randomBytes(32);
@@ -50,25 +52,50 @@ export async function run(): Promise<void> {
   };
   const costs = [
     await cost('detector.types (baseline: before encryption)', (i) => detector.types(texts[i % 64])),
-    await cost('protect: detect + mask + seal (key cached)', (i) => protector.protect('messages', 'x', 's', { content: texts[i % 64] }, texts[i % 64])),
-    await cost('seal only (AES-256-GCM, 200 chars)', (i) => encrypt(key.key, Buffer.from(JSON.stringify({ content: texts[i % 64] })), 'messages:x')),
+    await cost('protect: detect + mask + seal (key cached)', (i) =>
+      protector.protect('messages', 'x', 's', { content: texts[i % 64] }, texts[i % 64]),
+    ),
+    await cost('seal only (AES-256-GCM, 200 chars)', (i) =>
+      encrypt(key.key, Buffer.from(JSON.stringify({ content: texts[i % 64] })), 'messages:x'),
+    ),
     await cost('open only (AES-256-GCM)', () => decrypt(key.key, sealedOne, 'messages:x')),
     await cost('unwrap a data key (cache miss)', () => decrypt(master, wrapped, 'data-key:x')),
   ];
 
   const sends = envInt('BENCH_SENDS', 1000);
   const concurrency = envInt('BENCH_CONCURRENCY', 8);
-  const server = await startBenchServer({ ROUTING_REQUIRE_SHIFT: 'false', RATE_SEND_MESSAGE_PER_MINUTE: '1000000', QUEUE_MAX_LENGTH: '100000' });
+  const server = await startBenchServer({
+    ROUTING_REQUIRE_SHIFT: 'false',
+    RATE_SEND_MESSAGE_PER_MINUTE: '1000000',
+    QUEUE_MAX_LENGTH: '100000',
+  });
   let e2e: Array<{ kind: string; p50: number; p99: number; perSecond: number }>;
   try {
     const url = server.url;
     const login = async (email: string, password: string) =>
-      (await gql<{ login: { token: string } }>(url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: email, p: password })).data.login.token;
+      (
+        await gql<{ login: { token: string } }>(url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', {
+          e: email,
+          p: password,
+        })
+      ).data.login.token;
     const admin = await login(server.adminEmail, server.adminPassword);
-    const dept = (await gql<{ createDepartment: { id: string } }>(url, 'mutation { createDepartment(input: {name: "技术支持", code: "technical"}) { id } }', {}, admin)).data.createDepartment.id;
+    const dept = (
+      await gql<{ createDepartment: { id: string } }>(
+        url,
+        'mutation { createDepartment(input: {name: "技术支持", code: "technical"}) { id } }',
+        {},
+        admin,
+      )
+    ).data.createDepartment.id;
     const createUser = async (role: string, extra: Record<string, unknown> = {}) => {
       const email = `${role.toLowerCase()}-${randomUUID().slice(0, 8)}@bench.local`;
-      await gql(url, 'mutation ($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { email, password: 'password-123', displayName: email, role, ...extra } }, admin);
+      await gql(
+        url,
+        'mutation ($i: CreateUserInput!) { createUser(input: $i) { id } }',
+        { i: { email, password: 'password-123', displayName: email, role, ...extra } },
+        admin,
+      );
       return login(email, 'password-123');
     };
     const agent = await createUser('AGENT', { departmentId: dept, maxConcurrentChats: 50 });
@@ -76,7 +103,12 @@ export async function run(): Promise<void> {
     const chats: Array<{ token: string; conversationId: string }> = [];
     for (let i = 0; i < concurrency; i++) {
       const token = await createUser('CUSTOMER');
-      const r = await gql<{ requestService: { conversation: { id: string } } }>(url, 'mutation { requestService(input: {topic: "technical", message: "你好"}) { conversation { id } } }', {}, token);
+      const r = await gql<{ requestService: { conversation: { id: string } } }>(
+        url,
+        'mutation { requestService(input: {topic: "technical", message: "你好"}) { conversation { id } } }',
+        {},
+        token,
+      );
       chats.push({ token, conversationId: r.data.requestService.conversation.id });
     }
     const SEND = 'mutation ($i: SendMessageInput!) { sendMessage(input: $i) { seq } }';
@@ -97,7 +129,10 @@ export async function run(): Promise<void> {
       );
       return { latencies, seconds: (performance.now() - t0) / 1000 };
     };
-    const results: Record<string, Array<{ p50: number; p99: number; perSecond: number }>> = { 'no personal data (nothing sealed)': [], 'phone + ID + card (masked, sealed)': [] };
+    const results: Record<string, Array<{ p50: number; p99: number; perSecond: number }>> = {
+      'no personal data (nothing sealed)': [],
+      'phone + ID + card (masked, sealed)': [],
+    };
     await phase(plainText); // warm-up
     for (let r = 0; r < rounds; r++) {
       for (const [kind, text] of [
@@ -128,7 +163,12 @@ export async function run(): Promise<void> {
     ),
   );
   console.log(`${rounds} rounds of ${perRound} messages each\n`);
-  console.log(table(['sendMessage over HTTP', 'p50 ms', 'p99 ms', 'sends/s'], e2e.map((e) => [e.kind, e.p50, e.p99, e.perSecond])));
+  console.log(
+    table(
+      ['sendMessage over HTTP', 'p50 ms', 'p99 ms', 'sends/s'],
+      e2e.map((e) => [e.kind, e.p50, e.p99, e.perSecond]),
+    ),
+  );
   console.log(`${server.database} PostgreSQL; medians of ${rounds} interleaved rounds of ${sends} sends, ${concurrency} in flight\n`);
   console.log(
     JSON.stringify({

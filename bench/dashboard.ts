@@ -44,24 +44,42 @@ export async function run(): Promise<void> {
   const server = await startBenchServer();
   try {
     const login = async (email: string, password: string) =>
-      (await gql<{ login: { token: string } }>(server.url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: email, p: password })).data.login
-        .token;
+      (
+        await gql<{ login: { token: string } }>(
+          server.url,
+          'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+          { e: email, p: password },
+        )
+      ).data.login.token;
     const admin = await login(server.adminEmail, server.adminPassword);
     const codes = [...new Set(Object.values(DEFAULT_TICKET_CATEGORIES))].filter((c) => c !== 'general');
     const departments: string[] = [];
     for (const code of codes) {
-      const { data } = await gql<{ createDepartment: { id: string } }>(server.url, 'mutation ($input: CreateDepartmentInput!) { createDepartment(input: $input) { id } }', { input: { name: code, code } }, admin);
+      const { data } = await gql<{ createDepartment: { id: string } }>(
+        server.url,
+        'mutation ($input: CreateDepartmentInput!) { createDepartment(input: $input) { id } }',
+        { input: { name: code, code } },
+        admin,
+      );
       departments.push(data.createDepartment.id);
     }
     const createUser = async (role: string, departmentId: string | null, email: string) => {
-      await gql(server.url, 'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { email, password: 'bench-password-1', displayName: email.split('@')[0], role, departmentId } }, admin);
+      await gql(
+        server.url,
+        'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
+        { input: { email, password: 'bench-password-1', displayName: email.split('@')[0], role, departmentId } },
+        admin,
+      );
       return login(email, 'bench-password-1');
     };
     const manager = await createUser('MANAGER', departments[1], 'manager@bench.local');
     await createUser('AGENT', departments[1], 'agent@bench.local');
 
     const em = server.app.services.orm.em.fork();
-    const agentIds = [...(await em.execute<Array<{ id: string }>>(`SELECT id FROM users WHERE email = 'agent@bench.local'`)).map((r) => r.id), ...(await insertUsers(em, 'AGENT', departments, 59))];
+    const agentIds = [
+      ...(await em.execute<Array<{ id: string }>>(`SELECT id FROM users WHERE email = 'agent@bench.local'`)).map((r) => r.id),
+      ...(await insertUsers(em, 'AGENT', departments, 59)),
+    ];
     const customerIds = await insertUsers(em, 'CUSTOMER', [null], 1000);
 
     collectGarbage();
@@ -95,17 +113,32 @@ export async function run(): Promise<void> {
 
     const figures: Record<string, { p50: number; p99: number; max: number; runs: number; target: string }> = {};
     const sample = (await gql<any>(server.url, DASHBOARD_QUERY, { d: dept }, manager)).data.serviceDashboard;
-    figures['serviceDashboard · manager, one department'] = { ...(await timeRuns(() => gql(server.url, DASHBOARD_QUERY, { d: dept }, manager))), target: 'p99 ≤ 150 ms' };
-    figures['serviceDashboard · admin, all departments'] = { ...(await timeRuns(() => gql(server.url, DASHBOARD_QUERY, { d: null }, admin))), target: 'p99 ≤ 150 ms' };
+    figures['serviceDashboard · manager, one department'] = {
+      ...(await timeRuns(() => gql(server.url, DASHBOARD_QUERY, { d: dept }, manager))),
+      target: 'p99 ≤ 150 ms',
+    };
+    figures['serviceDashboard · admin, all departments'] = {
+      ...(await timeRuns(() => gql(server.url, DASHBOARD_QUERY, { d: null }, admin))),
+      target: 'p99 ≤ 150 ms',
+    };
     figures['baseline: me over HTTP (floor)'] = { ...(await timeRuns(() => gql(server.url, '{ me { id } }', {}, admin))), target: '' };
-    figures['live refresh SQL · one department'] = { ...(await timeRuns(() => liveSql(server.app.services.orm.em.fork(), dept))), target: '≤ 50 ms' };
-    figures['live refresh SQL · all departments'] = { ...(await timeRuns(() => liveSql(server.app.services.orm.em.fork(), null))), target: '≤ 50 ms' };
+    figures['live refresh SQL · one department'] = {
+      ...(await timeRuns(() => liveSql(server.app.services.orm.em.fork(), dept))),
+      target: '≤ 50 ms',
+    };
+    figures['live refresh SQL · all departments'] = {
+      ...(await timeRuns(() => liveSql(server.app.services.orm.em.fork(), null))),
+      target: '≤ 50 ms',
+    };
     // Baseline: the same statements without the operations migration's indexes (rolled back afterwards).
     await em
       .fork()
       .transactional(async (tx) => {
         for (const index of DASHBOARD_INDEXES) await tx.execute(`DROP INDEX ${index}`);
-        figures['baseline: live refresh SQL without the indexes · one department'] = { ...(await timeRuns(() => liveSql(tx, dept))), target: '' };
+        figures['baseline: live refresh SQL without the indexes · one department'] = {
+          ...(await timeRuns(() => liveSql(tx, dept))),
+          target: '',
+        };
         throw new Rollback();
       })
       .catch((err) => {
@@ -122,7 +155,9 @@ export async function run(): Promise<void> {
       }) as never;
       await liveSql(explaining, dept).catch(() => {});
     }
-    const counts = await em.execute<Array<{ c: string; t: string; msg: string }>>(`SELECT (SELECT count(*) FROM conversations) AS c, (SELECT count(*) FROM tickets) AS t, (SELECT count(*) FROM messages) AS msg`);
+    const counts = await em.execute<Array<{ c: string; t: string; msg: string }>>(
+      `SELECT (SELECT count(*) FROM conversations) AS c, (SELECT count(*) FROM tickets) AS t, (SELECT count(*) FROM messages) AS msg`,
+    );
     console.log(describeMachine(m));
     console.log(
       `database: ${server.database}; ${Number(counts[0].c).toLocaleString('en')} conversations, ${Number(counts[0].msg).toLocaleString('en')} messages, ` +
@@ -132,8 +167,23 @@ export async function run(): Promise<void> {
       `one department now: queue ${sample.live.queueLength}, open chats ${sample.live.openChats}, today ${sample.today.conversations} conversations / ${sample.today.ticketsCreated} tickets, ` +
         `week ${sample.week.conversations} / ${sample.week.ticketsCreated}, ${sample.week.agents.length} agents\n`,
     );
-    console.log(table(['measure', 'runs', 'p50 ms', 'p99 ms', 'max ms', 'target'], Object.entries(figures).map(([name, f]) => [name, f.runs, f.p50, f.p99, f.max, f.target])));
-    console.log(JSON.stringify({ benchmark: 'dashboard', machine: m, database: server.database, conversations: Number(counts[0].c), tickets: Number(counts[0].t), seedMs: round(seedMs, 0), figures }));
+    console.log(
+      table(
+        ['measure', 'runs', 'p50 ms', 'p99 ms', 'max ms', 'target'],
+        Object.entries(figures).map(([name, f]) => [name, f.runs, f.p50, f.p99, f.max, f.target]),
+      ),
+    );
+    console.log(
+      JSON.stringify({
+        benchmark: 'dashboard',
+        machine: m,
+        database: server.database,
+        conversations: Number(counts[0].c),
+        tickets: Number(counts[0].t),
+        seedMs: round(seedMs, 0),
+        figures,
+      }),
+    );
   } finally {
     await server.stop();
   }
@@ -146,7 +196,13 @@ class Rollback extends Error {}
  * the newest few (40 QUEUED, 60 ACTIVE, each of a different customer); first replies 5–95 s after the request,
  * handled 2–20 minutes, a third rated; three messages each (customer, agent, customer).
  */
-async function generateConversations(em: EntityManager, n: number, departments: string[], agents: string[], customers: string[]): Promise<void> {
+async function generateConversations(
+  em: EntityManager,
+  n: number,
+  departments: string[],
+  agents: string[],
+  customers: string[],
+): Promise<void> {
   const byDepartment = departments.map((_, d) => agents.filter((_, k) => (k + 1) % departments.length === d));
   await em.execute(
     `INSERT INTO conversations (id, customer_id, agent_id, department_id, topic, status, priority, priority_rank, created_at, queued_at, assigned_at,
@@ -177,7 +233,9 @@ async function generateConversations(em: EntityManager, n: number, departments: 
 
 /** Every agent on a NORMAL schedule now. */
 async function putAgentsOnShift(em: EntityManager, agents: string[]): Promise<void> {
-  await em.execute(`INSERT INTO shifts (id, name, code, start_time, end_time) VALUES (gen_random_uuid(), 'Bench', 'BENCH', '00:00', '23:59')`);
+  await em.execute(
+    `INSERT INTO shifts (id, name, code, start_time, end_time) VALUES (gen_random_uuid(), 'Bench', 'BENCH', '00:00', '23:59')`,
+  );
   await em.execute(
     `INSERT INTO schedules (id, agent_id, shift_id, date, starts_at, ends_at)
      SELECT gen_random_uuid(), a, (SELECT id FROM shifts WHERE code = 'BENCH'), current_date, now() - interval '2 hours', now() + interval '6 hours'

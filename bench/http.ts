@@ -5,17 +5,7 @@ import { buildContext, resolveViewer } from '../src/context';
 import { createSchema } from '../src/schema';
 import type { Services } from '../src/services';
 import { newTraceId } from '../src/platform/trace';
-import {
-  collectGarbage,
-  describeMachine,
-  envInt,
-  gql,
-  machine,
-  percentile,
-  round,
-  startBenchServer,
-  table,
-} from './support';
+import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
 
 /**
  * `npm run bench -- http`: the `me` query over HTTP with concurrent clients (autocannon), beside a baseline
@@ -39,7 +29,7 @@ interface AutocannonResult {
 }
 type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 // autocannon ships no types; this is the part of its programmatic API used here.
- 
+
 const autocannon = require('autocannon') as Autocannon;
 
 interface Figures {
@@ -100,7 +90,9 @@ export async function run(): Promise<void> {
 
     log(`ShiftDesk benchmark "http": query BenchMe { me { ... } } as the admin, ${connections} concurrent clients, ${duration} s each`);
     log(describeMachine(m));
-    log(`database: ${server.database === 'embedded' ? 'embedded PostgreSQL (temporary DATA_DIR)' : 'DATABASE_URL'}; pool ${services.config.dbPoolMax}`);
+    log(
+      `database: ${server.database === 'embedded' ? 'embedded PostgreSQL (temporary DATA_DIR)' : 'DATABASE_URL'}; pool ${services.config.dbPoolMax}`,
+    );
     if (warmup > 0) {
       log(`warming up ${warmup} s + ${warmup} s ...`);
       await autocannon({ ...autocannonOpts, duration: warmup });
@@ -138,15 +130,33 @@ export async function run(): Promise<void> {
     };
     // The server is one event loop, saturated in both runs: the difference of the time per request is what
     // HTTP parsing, express, Apollo (request pipeline, armor limits, plugins) and JSON add to each request.
-    const overheadUs = (1e6 / http.rps - 1e6 / base.rps);
+    const overheadUs = 1e6 / http.rps - 1e6 / base.rps;
 
     log('');
     log(
       table(
         ['', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'requests', 'errors', 'SQL/request'],
         [
-          ['HTTP (express + Apollo)', round(http.rps, 0), round(http.p50Ms), round(http.p99Ms), round(http.meanMs), http.requests, http.errors, round(http.sqlPerRequest)],
-          ['in-process graphql execute', round(base.rps, 0), round(base.p50Ms), round(base.p99Ms), round(base.meanMs), base.requests, base.errors, round(base.sqlPerRequest)],
+          [
+            'HTTP (express + Apollo)',
+            round(http.rps, 0),
+            round(http.p50Ms),
+            round(http.p99Ms),
+            round(http.meanMs),
+            http.requests,
+            http.errors,
+            round(http.sqlPerRequest),
+          ],
+          [
+            'in-process graphql execute',
+            round(base.rps, 0),
+            round(base.p50Ms),
+            round(base.p99Ms),
+            round(base.meanMs),
+            base.requests,
+            base.errors,
+            round(base.sqlPerRequest),
+          ],
           ['ratio HTTP / in-process', round(ratio.rps), round(ratio.p50), round(ratio.p99), round(http.meanMs / base.meanMs), '', '', ''],
         ],
       ),
@@ -154,9 +164,9 @@ export async function run(): Promise<void> {
     log('');
     log(
       'Both rows run the same schema, resolvers and SQL per operation (resolveViewer + buildContext, then `me`),\n' +
-        'authenticating from the session cache (no SQL: the one statement per request is `me`\'s own read),\n' +
+        "authenticating from the session cache (no SQL: the one statement per request is `me`'s own read),\n" +
         'so the ratio isolates the HTTP + express + Apollo overhead. The in-process row skips HTTP, JSON parsing of\n' +
-        'the request, Apollo\'s pipeline (document cache, armor validation, plugins) and response serialisation.\n' +
+        "the request, Apollo's pipeline (document cache, armor validation, plugins) and response serialisation.\n" +
         `Per request that overhead is about ${round(overheadUs, 0)} µs of server time (1/HTTP req/s - 1/in-process req/s; the\n` +
         'server, PostgreSQL and, for the HTTP row, the load generator share the CPUs). HTTP latencies come from autocannon\n' +
         '(whole milliseconds, on its own worker thread); in-process latencies are measured per call.',

@@ -50,7 +50,13 @@ export async function run(): Promise<void> {
     // The test set through the service (create + publish), the distractors straight into the table.
     const keyOf = new Map<string, string>();
     for (const f of set.faqs) {
-      const faq = await faqs.create(scope(), { question: f.question, answer: f.answer, category: f.category, tags: f.tags, scope: FaqScope.PUBLIC });
+      const faq = await faqs.create(scope(), {
+        question: f.question,
+        answer: f.answer,
+        category: f.category,
+        tags: f.tags,
+        scope: FaqScope.PUBLIC,
+      });
       await faqs.publish(scope(), faq.id);
       keyOf.set(faq.id, f.key);
     }
@@ -95,9 +101,17 @@ export async function run(): Promise<void> {
 
     const corpus = [...set.faqs.map((f) => ({ ...f, key: f.key as string | undefined })), ...extra.map((f) => ({ ...f, key: undefined }))];
     const knowledge = services.config.knowledge;
-    const noLexicon = inMemory(corpus, new TextAnalyzer({ engine, stopWords: knowledge.stopWords, lexicon: { terms: {}, typos: {} } }), params);
+    const noLexicon = inMemory(
+      corpus,
+      new TextAnalyzer({ engine, stopWords: knowledge.stopWords, lexicon: { terms: {}, typos: {} } }),
+      params,
+    );
     await score('BM25 only, no lexicon', noLexicon)();
-    const otherEngine = inMemory(corpus, new TextAnalyzer({ engine: other, stopWords: knowledge.stopWords, lexicon: knowledge.lexicon }), params);
+    const otherEngine = inMemory(
+      corpus,
+      new TextAnalyzer({ engine: other, stopWords: knowledge.stopWords, lexicon: knowledge.lexicon }),
+      params,
+    );
     await score(`BM25 only, ${other === 'intl' ? 'Intl.Segmenter' : 'jieba'} instead of ${engine}`, otherEngine)();
 
     const idToKey = (rows: Array<{ id: string }>) => rows.map((r) => keyOf.get(r.id) ?? '(distractor)');
@@ -106,7 +120,9 @@ export async function run(): Promise<void> {
     )();
     await score('baseline: substring (question or answer ILIKE %query%)', async (q) =>
       idToKey(
-        await em().execute(`SELECT id FROM faqs WHERE status = 'PUBLISHED' AND (question || answer) ILIKE ? ORDER BY id LIMIT 3`, [`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`]),
+        await em().execute(`SELECT id FROM faqs WHERE status = 'PUBLISHED' AND (question || answer) ILIKE ? ORDER BY id LIMIT 3`, [
+          `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+        ]),
       ),
     )();
     await score('baseline: most query characters in the question', sharedCharacters(corpus))();
@@ -131,17 +147,27 @@ export async function run(): Promise<void> {
       const falseAnswers = unanswerable.filter((x) => (best.get(x.query)?.score ?? 0) >= threshold).length;
       const questions = set.queries.filter((x) => x.split === split).length;
       const answered = right + wrong + falseAnswers;
-      return { threshold, precision: answered ? round(right / answered, 3) : null, answeredShare: round((right + wrong) / questions, 3), answeredUnanswerable: `${falseAnswers}/${unanswerable.length}` };
+      return {
+        threshold,
+        precision: answered ? round(right / answered, 3) : null,
+        answeredShare: round((right + wrong) / questions, 3),
+        answeredUnanswerable: `${falseAnswers}/${unanswerable.length}`,
+      };
     };
     const sweep = Array.from({ length: 15 }, (_, i) => round(0.2 + i * 0.05, 2)).map((t) => answering('tuning', t));
     // The lowest threshold from which on the tuning half's precision stays ≥ 0.95 wherever anything is answered.
-    const chosen = sweep.find((x, i) => x.answeredShare > 0 && sweep.slice(i).every((y) => y.precision === null || y.precision >= 0.95))?.threshold ?? null;
+    const chosen =
+      sweep.find((x, i) => x.answeredShare > 0 && sweep.slice(i).every((y) => y.precision === null || y.precision >= 0.95))?.threshold ??
+      null;
     const autoAnswerThreshold = knowledge.autoAnswerThreshold;
     const autoAnswer = {
       threshold: autoAnswerThreshold,
       heldOut: answering('heldOut', autoAnswerThreshold),
       tuning: answering('tuning', autoAnswerThreshold),
-      bestAnswerMinScore: { heldOut: answering('heldOut', params.bestAnswerMinScore), tuning: answering('tuning', params.bestAnswerMinScore) },
+      bestAnswerMinScore: {
+        heldOut: answering('heldOut', params.bestAnswerMinScore),
+        tuning: answering('tuning', params.bestAnswerMinScore),
+      },
       chosenOnTuning: chosen === null ? null : { heldOut: answering('heldOut', chosen), tuning: answering('tuning', chosen) },
     };
 
@@ -183,12 +209,25 @@ export async function run(): Promise<void> {
     console.log(
       table(
         ['ranking', 'held-out top-1', 'top-3', 'empty', 'tuning top-1', 'top-3', 'empty'],
-        Object.entries(accuracy).map(([name, a]) => [name, a.heldOut.top1, a.heldOut.top3, a.heldOut.empty, a.tuning.top1, a.tuning.top3, a.tuning.empty]),
+        Object.entries(accuracy).map(([name, a]) => [
+          name,
+          a.heldOut.top1,
+          a.heldOut.top3,
+          a.heldOut.empty,
+          a.tuning.top1,
+          a.tuning.top3,
+          a.tuning.empty,
+        ]),
       ),
     );
     console.log('aims on the held-out half: top-1 ≥ 0.85, top-3 ≥ 0.95, empty ≤ 0.01\n');
     console.log('auto-answer threshold sweep on the TUNING half (precision counts answers to unanswerable questions as wrong):');
-    console.log(table(['threshold', 'precision', 'answered share', 'unanswerable answered'], sweep.map((x) => [x.threshold, x.precision ?? '-', x.answeredShare, x.answeredUnanswerable])));
+    console.log(
+      table(
+        ['threshold', 'precision', 'answered share', 'unanswerable answered'],
+        sweep.map((x) => [x.threshold, x.precision ?? '-', x.answeredShare, x.answeredUnanswerable]),
+      ),
+    );
     console.log(
       `\nAUTO_ANSWER_THRESHOLD ${autoAnswerThreshold}: held-out precision ${autoAnswer.heldOut.precision ?? '-'} answering ${autoAnswer.heldOut.answeredShare} of the questions ` +
         `(${autoAnswer.heldOut.answeredUnanswerable} unanswerable answered); tuning ${autoAnswer.tuning.precision ?? '-'} / ${autoAnswer.tuning.answeredShare}. ` +
@@ -205,8 +244,22 @@ export async function run(): Promise<void> {
         ['searchFaqs over 10,000 FAQs', 'runs', 'p50 ms', 'p99 ms', 'max ms', 'target'],
         [
           ['GraphQL over HTTP (limit 5)', latency.http.runs, latency.http.p50, latency.http.p99, latency.http.max, 'p99 < 30 ms'],
-          ['in-process ranking (FaqService.rank)', latency.inProcess.runs, latency.inProcess.p50, latency.inProcess.p99, latency.inProcess.max, ''],
-          ['HTTP floor: { faqCategories } (no search)', latency.httpFloor.runs, latency.httpFloor.p50, latency.httpFloor.p99, latency.httpFloor.max, ''],
+          [
+            'in-process ranking (FaqService.rank)',
+            latency.inProcess.runs,
+            latency.inProcess.p50,
+            latency.inProcess.p99,
+            latency.inProcess.max,
+            '',
+          ],
+          [
+            'HTTP floor: { faqCategories } (no search)',
+            latency.httpFloor.runs,
+            latency.httpFloor.p50,
+            latency.httpFloor.p99,
+            latency.httpFloor.max,
+            '',
+          ],
         ],
       ),
     );
@@ -242,7 +295,9 @@ async function insertPublished(
   createdById: string,
   rows: Array<{ question: string; answer: string; category: string; tags: string[] }>,
 ): Promise<void> {
-  const [{ version }] = await em.execute<Array<{ version: string }>>(`UPDATE knowledge_index_state SET version = version + 1 WHERE id = 1 RETURNING version`);
+  const [{ version }] = await em.execute<Array<{ version: string }>>(
+    `UPDATE knowledge_index_state SET version = version + 1 WHERE id = 1 RETURNING version`,
+  );
   for (let i = 0; i < rows.length; i += 1000) {
     const chunk = rows.slice(i, i + 1000).map((r) => {
       const terms = analyseFaq(analyzer, r);
@@ -294,7 +349,10 @@ interface Metrics {
   empty: number;
 }
 
-async function measure(questions: TestSet['queries'], rank: (q: string) => Promise<Array<string | undefined>> | Array<string | undefined>): Promise<Metrics> {
+async function measure(
+  questions: TestSet['queries'],
+  rank: (q: string) => Promise<Array<string | undefined>> | Array<string | undefined>,
+): Promise<Metrics> {
   let top1 = 0;
   let top3 = 0;
   let empty = 0;

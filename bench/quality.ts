@@ -38,7 +38,13 @@ export async function run(): Promise<void> {
     '这场演出的余票较少，建议您关注开票提醒，我们会尽力协助。',
     '放心，保证退款，一定能抢到下一场！',
   ];
-  const customers = ['我的订单到哪了？', '太差劲了！！骗子，我要投诉你们！', '谢谢，服务很好', '票怎么还没出，急死了', '你们这个退款到底什么时候到账'];
+  const customers = [
+    '我的订单到哪了？',
+    '太差劲了！！骗子，我要投诉你们！',
+    '谢谢，服务很好',
+    '票怎么还没出，急死了',
+    '你们这个退款到底什么时候到账',
+  ];
   const cost = (name: string, texts: string[], fn: (t: string) => unknown) => {
     const us: number[] = [];
     let sink = 0;
@@ -63,18 +69,50 @@ export async function run(): Promise<void> {
   try {
     const url = server.url;
     const login = async (email: string, password: string) =>
-      (await gql<{ login: { token: string } }>(url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: email, p: password })).data.login.token;
+      (
+        await gql<{ login: { token: string } }>(url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', {
+          e: email,
+          p: password,
+        })
+      ).data.login.token;
     const admin = await login(server.adminEmail, server.adminPassword);
-    const department = (await gql<{ createDepartment: { id: string } }>(url, 'mutation { createDepartment(input: { name: "订单", code: "order" }) { id } }', {}, admin)).data.createDepartment.id;
+    const department = (
+      await gql<{ createDepartment: { id: string } }>(
+        url,
+        'mutation { createDepartment(input: { name: "订单", code: "order" }) { id } }',
+        {},
+        admin,
+      )
+    ).data.createDepartment.id;
     const user = async (role: string, email: string) => {
-      await gql(url, 'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { email, password: 'bench-password-1', displayName: email, role, departmentId: role === 'CUSTOMER' ? null : department, maxConcurrentChats: 5 } }, admin);
+      await gql(
+        url,
+        'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
+        {
+          input: {
+            email,
+            password: 'bench-password-1',
+            displayName: email,
+            role,
+            departmentId: role === 'CUSTOMER' ? null : department,
+            maxConcurrentChats: 5,
+          },
+        },
+        admin,
+      );
       return login(email, 'bench-password-1');
     };
     const agent = await user('AGENT', 'agent@quality.bench');
     const customer = await user('CUSTOMER', 'customer@quality.bench');
     await gql(url, 'mutation { heartbeat { online } }', {}, agent);
-    const conversationId = (await gql<{ requestService: { conversation: { id: string } } }>(url, 'mutation { requestService(input: { topic: "order", message: "你好" }) { conversation { id } } }', {}, customer)).data
-      .requestService.conversation.id;
+    const conversationId = (
+      await gql<{ requestService: { conversation: { id: string } } }>(
+        url,
+        'mutation { requestService(input: { topic: "order", message: "你好" }) { conversation { id } } }',
+        {},
+        customer,
+      )
+    ).data.requestService.conversation.id;
 
     // 2. sendMessage with the inspector and with a no-op in its place, in interleaved blocks.
     const chat = server.app.services.chat;
@@ -121,7 +159,16 @@ export async function run(): Promise<void> {
               '[{"item":"greeting","score":4,"maxScore":5},{"item":"understanding","score":5,"maxScore":5},{"item":"solution","score":8,"maxScore":10},{"item":"courtesy","score":5,"maxScore":5},{"item":"compliance","score":4,"maxScore":5}]'::jsonb,
               26, 30, assigned_at, assigned_at + interval '1 day'
          FROM c WHERE random() < 0.025`,
-      [`{${customerIds.join(',')}}`, customerIds.length, `{${agentIds.join(',')}}`, agentIds.length, department, conversations, department, department],
+      [
+        `{${customerIds.join(',')}}`,
+        customerIds.length,
+        `{${agentIds.join(',')}}`,
+        agentIds.length,
+        department,
+        conversations,
+        department,
+        department,
+      ],
     );
     // Presence: 6 intervals a day per agent for 28 days (online 08:50–12:00, busy to 13:00, available to 18:05, offline).
     await em.execute(
@@ -133,7 +180,9 @@ export async function run(): Promise<void> {
                       ('AWAY', interval '10 hours 5 minutes', interval '11 hours'), ('OFFLINE', interval '11 hours', interval '24 hours')) AS s (state, f, t)`,
       [`{${agentIds.join(',')}}`],
     );
-    await em.execute('ANALYZE conversations; ANALYZE messages; ANALYZE quality_violations; ANALYZE quality_reviews; ANALYZE presence_intervals');
+    await em.execute(
+      'ANALYZE conversations; ANALYZE messages; ANALYZE quality_violations; ANALYZE quality_reviews; ANALYZE presence_intervals',
+    );
     const generateMs = performance.now() - t0;
 
     const today = new Date().toISOString().slice(0, 10);
@@ -148,7 +197,11 @@ export async function run(): Promise<void> {
           departmentAverage { conversations handleSeconds violations reviewScorePercent } } }`,
         variables: { from: monthAgo, to: today, d: department },
       },
-      { name: `qualityReportCsv · ${agents} agents, 30 days`, query: `query ($from: String!, $to: String!, $d: ID) { qualityReportCsv(from: $from, to: $to, departmentId: $d) }`, variables: { from: monthAgo, to: today, d: department } },
+      {
+        name: `qualityReportCsv · ${agents} agents, 30 days`,
+        query: `query ($from: String!, $to: String!, $d: ID) { qualityReportCsv(from: $from, to: $to, departmentId: $d) }`,
+        variables: { from: monthAgo, to: today, d: department },
+      },
       {
         name: `adherence · ${agents} agents × 7 days`,
         query: `query ($from: String!, $to: String!, $d: ID) { adherence(from: $from, to: $to, departmentId: $d) {
@@ -170,18 +223,38 @@ export async function run(): Promise<void> {
     }
 
     console.log(describeMachine(m));
-    console.log(table(['in-process, per message', 'median µs'], costs.map((c) => [c.name, c.medianUs])));
+    console.log(
+      table(
+        ['in-process, per message', 'median µs'],
+        costs.map((c) => [c.name, c.medianUs]),
+      ),
+    );
     console.log(`${rounds} rounds of ${perRound} messages\n`);
-    const sendRow = (k: 'on' | 'off') => [k === 'on' ? 'sendMessage, inspector on' : 'sendMessage, no-op inspector (baseline)', timings[k].length, round(percentile(timings[k], 50), 2), round(percentile(timings[k], 99), 2)];
+    const sendRow = (k: 'on' | 'off') => [
+      k === 'on' ? 'sendMessage, inspector on' : 'sendMessage, no-op inspector (baseline)',
+      timings[k].length,
+      round(percentile(timings[k], 50), 2),
+      round(percentile(timings[k], 99), 2),
+    ];
     console.log(table(['over HTTP', 'n', 'p50 ms', 'p99 ms'], [sendRow('on'), sendRow('off')]));
     console.log(`\ngenerated ${conversations} conversations, ${agents} agents, 28 days of presence in ${round(generateMs / 1000, 1)} s`);
-    console.log(table(['over HTTP (admin)', 'p50 ms', 'p99 ms'], results.map((r) => [r.name, r.p50, r.p99])));
+    console.log(
+      table(
+        ['over HTTP (admin)', 'p50 ms', 'p99 ms'],
+        results.map((r) => [r.name, r.p50, r.p99]),
+      ),
+    );
     console.log(
       JSON.stringify({
         benchmark: 'quality',
         machine: m,
         costUs: Object.fromEntries(costs.map((c) => [c.name, c.medianUs])),
-        sendMessageMs: Object.fromEntries((['on', 'off'] as const).map((k) => [k, { n: timings[k].length, p50: round(percentile(timings[k], 50), 2), p99: round(percentile(timings[k], 99), 2) }])),
+        sendMessageMs: Object.fromEntries(
+          (['on', 'off'] as const).map((k) => [
+            k,
+            { n: timings[k].length, p50: round(percentile(timings[k], 50), 2), p99: round(percentile(timings[k], 99), 2) },
+          ]),
+        ),
         reportsMs: Object.fromEntries(results.map((r) => [r.name, { p50: r.p50, p99: r.p99 }])),
         sizes: { agents, conversations, runs, sends, rounds, messagesPerRound: perRound },
       }),

@@ -24,7 +24,15 @@ if (process.send) {
       gc();
     }
     const mu = process.memoryUsage();
-    process.send?.({ type: 'probe', id: m.id, gc: Boolean(gc), rss: mu.rss, heapUsed: mu.heapUsed, external: mu.external, arrayBuffers: mu.arrayBuffers });
+    process.send?.({
+      type: 'probe',
+      id: m.id,
+      gc: Boolean(gc),
+      rss: mu.rss,
+      heapUsed: mu.heapUsed,
+      external: mu.external,
+      arrayBuffers: mu.arrayBuffers,
+    });
   });
   // The channel must not keep the process alive on its own (the servers exit by themselves on SIGTERM).
   process.channel?.unref();

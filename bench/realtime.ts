@@ -49,7 +49,9 @@ import { describeMachine, envInt, freePort, machine, percentile, round, table } 
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** BENCH_SERVER_ENTRY runs another build of the server (e.g. a copy of dist/ from before a change), to compare. */
-const SERVER_ENTRY = process.env.BENCH_SERVER_ENTRY ? path.resolve(process.env.BENCH_SERVER_ENTRY) : path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+const SERVER_ENTRY = process.env.BENCH_SERVER_ENTRY
+  ? path.resolve(process.env.BENCH_SERVER_ENTRY)
+  : path.join(REPO_ROOT, 'dist', 'src', 'main.js');
 const RELAY_ENTRY = path.join(REPO_ROOT, 'dist', 'bench', 'realtime-relay.js');
 const PROBE = path.join(REPO_ROOT, 'dist', 'bench', 'realtime-probe.js');
 const JWT_TTL = '12h';
@@ -93,7 +95,8 @@ function settings(): Settings {
   if (!rates.length || rates.some((r) => !Number.isInteger(r) || r < 1 || r > 100_000)) {
     throw new Error(`BENCH_RATES must be comma-separated integers from 1 to 100000 (got ${process.env.BENCH_RATES})`);
   }
-  const share = process.env.BENCH_AGENT_SHARE === undefined || process.env.BENCH_AGENT_SHARE === '' ? 0.1 : Number(process.env.BENCH_AGENT_SHARE);
+  const share =
+    process.env.BENCH_AGENT_SHARE === undefined || process.env.BENCH_AGENT_SHARE === '' ? 0.1 : Number(process.env.BENCH_AGENT_SHARE);
   if (!(share >= 0 && share <= 1)) throw new Error('BENCH_AGENT_SHARE must be a number from 0 to 1');
   const s: Settings = {
     customers: envInt('BENCH_CUSTOMERS', 5000),
@@ -128,7 +131,8 @@ function settings(): Settings {
     s.customers = customers;
     s.agents = agents;
   }
-  if (s.customers < s.agents) throw new Error('BENCH_CUSTOMERS must be at least BENCH_AGENTS (1:1 conversations, every agent holds one or more)');
+  if (s.customers < s.agents)
+    throw new Error('BENCH_CUSTOMERS must be at least BENCH_AGENTS (1:1 conversations, every agent holds one or more)');
   // Each sender's messages per minute at the highest rate (the load is spread evenly over the conversations).
   const top = Math.max(...s.rates);
   const perMinute = Math.max((top * (1 - s.agentShare) * 60) / s.customers, (top * s.agentShare * 60) / s.agents);
@@ -224,11 +228,15 @@ async function startChild(
   const { soft, hard } = fdLimit();
   const raise = soft !== Infinity && soft < hard;
   const child = raise
-    ? spawn('/bin/sh', ['-c', `ulimit -n ${hard === Infinity ? 'unlimited' : hard} 2>/dev/null; exec "$@"`, 'sh', process.execPath, ...args], {
-        cwd: REPO_ROOT,
-        env: { ...baseEnv(), ...opts.env, PORT: String(port), HOST: '127.0.0.1' },
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      })
+    ? spawn(
+        '/bin/sh',
+        ['-c', `ulimit -n ${hard === Infinity ? 'unlimited' : hard} 2>/dev/null; exec "$@"`, 'sh', process.execPath, ...args],
+        {
+          cwd: REPO_ROOT,
+          env: { ...baseEnv(), ...opts.env, PORT: String(port), HOST: '127.0.0.1' },
+          stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        },
+      )
     : spawn(process.execPath, args, {
         cwd: REPO_ROOT,
         env: { ...baseEnv(), ...opts.env, PORT: String(port), HOST: '127.0.0.1' },
@@ -238,7 +246,8 @@ async function startChild(
   // BENCH_SERVER_LOG: a file that also receives every server process's output (e.g. with --trace-gc in BENCH_SERVER_NODE_ARGS).
   const logFile = process.env.BENCH_SERVER_LOG;
   const append = (chunk: Buffer) => {
-    if (logFile) appendFileSync(logFile, chunk.toString('utf8').replace(/^(?=.)/gm, `[${opts.name} ${((now() - started) / 1000).toFixed(1)} s] `));
+    if (logFile)
+      appendFileSync(logFile, chunk.toString('utf8').replace(/^(?=.)/gm, `[${opts.name} ${((now() - started) / 1000).toFixed(1)} s] `));
     out += chunk.toString('utf8');
     if (out.length > 100_000) out = out.slice(-100_000);
   };
@@ -377,7 +386,9 @@ function handshake(
   opts: { protocol?: string; hello: unknown; isAck: (msg: unknown) => boolean; ackName: string; timeoutMs: number },
 ): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = opts.protocol ? new WebSocket(url, opts.protocol, { perMessageDeflate: false }) : new WebSocket(url, { perMessageDeflate: false });
+    const ws = opts.protocol
+      ? new WebSocket(url, opts.protocol, { perMessageDeflate: false })
+      : new WebSocket(url, { perMessageDeflate: false });
     ws.on('error', () => undefined); // 'close' follows and says what happened
     const fail = (why: string) => {
       clearTimeout(timer);
@@ -479,7 +490,12 @@ class RelaySocket {
   }
 
   static async open(url: string, userId: string, timeoutMs = 30_000): Promise<RelaySocket> {
-    const ws = await handshake(url, { hello: { t: 'init', u: userId }, isAck: (msg) => (msg as { t?: string }).t === 'ack', ackName: 'ack', timeoutMs });
+    const ws = await handshake(url, {
+      hello: { t: 'init', u: userId },
+      isAck: (msg) => (msg as { t?: string }).t === 'ack',
+      ackName: 'ack',
+      timeoutMs,
+    });
     return new RelaySocket(ws);
   }
 
@@ -701,7 +717,8 @@ async function runPhase(ctx: LoadContext, rate: number, seconds: number): Promis
   // BENCH_LATENCY_CSV: a file that receives every message of every phase (send time, latency), to look for stalls.
   if (process.env.BENCH_LATENCY_CSV) {
     const lines: string[] = [];
-    for (let k = firstK; k < firstK + sent; k++) lines.push(`${rate},${k},${((rec.sentAt[k] - started) / 1000).toFixed(3)},${rec.latency[k].toFixed(1)}`);
+    for (let k = firstK; k < firstK + sent; k++)
+      lines.push(`${rate},${k},${((rec.sentAt[k] - started) / 1000).toFixed(3)},${rec.latency[k].toFixed(1)}`);
     appendFileSync(process.env.BENCH_LATENCY_CSV, lines.join('\n') + '\n');
   }
   lat.sort((a, b) => a - b);
@@ -744,7 +761,14 @@ async function runPhase(ctx: LoadContext, rate: number, seconds: number): Promis
         0,
         round(
           ((after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total)) * os.cpus().length * 100 -
-            (after.servers.reduce((a, v, i) => a + v - before.servers[i], 0) + after.pg - before.pg + after.redis - before.redis + genCpu) / wallMs * 100,
+            ((after.servers.reduce((a, v, i) => a + v - before.servers[i], 0) +
+              after.pg -
+              before.pg +
+              after.redis -
+              before.redis +
+              genCpu) /
+              wallMs) *
+              100,
           0,
         ),
       ),
@@ -790,7 +814,14 @@ function shuffledOrder(n: number): Uint32Array {
 
 interface MemoryFigures {
   /** Server processes' memory after a full GC, before and after the connections (and their conversations). */
-  perProcess: Array<{ name: string; connections: number; rssBeforeMiB: number; rssAfterMiB: number; heapBeforeMiB: number; heapAfterMiB: number }>;
+  perProcess: Array<{
+    name: string;
+    connections: number;
+    rssBeforeMiB: number;
+    rssAfterMiB: number;
+    heapBeforeMiB: number;
+    heapAfterMiB: number;
+  }>;
   /** (RSS growth over all processes) ÷ connections, counting only the steps that open connections. */
   rssPerConnectionKiB: number;
   heapPerConnectionKiB: number;
@@ -842,7 +873,11 @@ async function seedUsers(databaseUrl: string, s: Settings, jwtSecret: string): P
       display_name: `坐席${String(i + 1).padStart(4, '0')}`,
       employee_code: `KF${String(i + 1).padStart(5, '0')}`,
     }));
-    const customers = Array.from({ length: s.customers }, (_, i) => ({ id: randomUUID(), email: `customer${i}@bench.local`, display_name: `顾客${i + 1}` }));
+    const customers = Array.from({ length: s.customers }, (_, i) => ({
+      id: randomUUID(),
+      email: `customer${i}@bench.local`,
+      display_name: `顾客${i + 1}`,
+    }));
     await pg.query(
       `INSERT INTO users (id, email, display_name, employee_code, role, department_id, password_hash, max_concurrent_chats)
        SELECT id, email, display_name, employee_code, 'AGENT', $2, $3, $4
@@ -939,8 +974,27 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
   });
   log(`${opts.name}: starting ${cluster ? 'two server processes' : 'the server process'}`);
   // The first migrates the fresh database; the second (cluster) starts on a migrated one.
-  const servers: ServerChild[] = [await startChild(cleanup, { name: `${opts.name} process 1`, script: SERVER_ENTRY, env: env(1), readyPath: '/readyz', readyTimeoutMs: 120_000, nodeArgs: s.serverNodeArgs })];
-  if (cluster) servers.push(await startChild(cleanup, { name: `${opts.name} process 2`, script: SERVER_ENTRY, env: env(2), readyPath: '/readyz', readyTimeoutMs: 120_000, nodeArgs: s.serverNodeArgs }));
+  const servers: ServerChild[] = [
+    await startChild(cleanup, {
+      name: `${opts.name} process 1`,
+      script: SERVER_ENTRY,
+      env: env(1),
+      readyPath: '/readyz',
+      readyTimeoutMs: 120_000,
+      nodeArgs: s.serverNodeArgs,
+    }),
+  ];
+  if (cluster)
+    servers.push(
+      await startChild(cleanup, {
+        name: `${opts.name} process 2`,
+        script: SERVER_ENTRY,
+        env: env(2),
+        readyPath: '/readyz',
+        readyTimeoutMs: 120_000,
+        nodeArgs: s.serverNodeArgs,
+      }),
+    );
   const customerServer = servers[0];
   const agentServer = servers[servers.length - 1];
   const sockets: GqlSocket[] = [];
@@ -964,15 +1018,19 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
       async (j) => {
         const sock = await GqlSocket.open(`ws://127.0.0.1:${agentServer.port}/graphql`, users.agentTokens[j]);
         sockets.push(sock);
-        sock.subscribe(INBOX, {}, {
-          next: (p) => {
-            const e = p.data?.inbox as { type: string; message?: { content: string } | null } | undefined;
-            if (!e) return;
-            if (e.type === 'MESSAGE' && e.message) rec.receive(e.message.content);
-            else if (e.type === 'ASSIGNED') assignedSeen[j] += 1;
+        sock.subscribe(
+          INBOX,
+          {},
+          {
+            next: (p) => {
+              const e = p.data?.inbox as { type: string; message?: { content: string } | null } | undefined;
+              if (!e) return;
+              if (e.type === 'MESSAGE' && e.message) rec.receive(e.message.content);
+              else if (e.type === 'ASSIGNED') assignedSeen[j] += 1;
+            },
+            error: (err) => log(`agent ${j}: inbox error ${JSON.stringify(err)}`),
           },
-          error: (err) => log(`agent ${j}: inbox error ${JSON.stringify(err)}`),
-        });
+        );
         return sock;
       },
       every(Math.max(1, Math.ceil(s.agents / 5)), `${opts.name}: agents connected`, s.agents),
@@ -998,7 +1056,8 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
           );
           if (res.data) return res.data.requestService;
           const code = res.errors?.[0]?.extensions?.code;
-          if (attempt >= 3 || code !== 'CONFLICT') throw new Error(`requestService failed for customer ${i}: ${JSON.stringify(res.errors)}`);
+          if (attempt >= 3 || code !== 'CONFLICT')
+            throw new Error(`requestService failed for customer ${i}: ${JSON.stringify(res.errors)}`);
         }
       },
       every(Math.max(1, Math.ceil(s.customers / 10)), `${opts.name}: conversations`, s.customers),
@@ -1008,7 +1067,8 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     const statuses: Record<string, number> = {};
     results.forEach((r, i) => {
       statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-      if (r.status === 'ASSIGNED' && r.conversation?.agentId) convs.push({ customer: i, agent: agentIndex.get(r.conversation.agentId)!, id: r.conversation.id });
+      if (r.status === 'ASSIGNED' && r.conversation?.agentId)
+        convs.push({ customer: i, agent: agentIndex.get(r.conversation.agentId)!, id: r.conversation.id });
     });
     log(`${opts.name}: ${JSON.stringify(statuses)} in ${setupConversations.toFixed(1)} s`);
     // Proof the agents' subscriptions are live: each saw the ASSIGNED events of its conversations.
@@ -1030,15 +1090,21 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
         customerSockets[i] = sock;
         const conv = byCustomer.get(i);
         if (conv) {
-          sock.subscribe(EVENTS, { conversationId: conv.id }, {
-            next: (p) => {
-              const e = p.data?.conversationEvents as { type: string; message?: { senderRole: string | null; content: string } | null } | undefined;
-              if (e?.type !== 'MESSAGE' || !e.message) return;
-              if (e.message.senderRole === 'CUSTOMER') rec.echoes += 1; // their own message, echoed to their own subscription
-              else rec.receive(e.message.content);
+          sock.subscribe(
+            EVENTS,
+            { conversationId: conv.id },
+            {
+              next: (p) => {
+                const e = p.data?.conversationEvents as
+                  { type: string; message?: { senderRole: string | null; content: string } | null } | undefined;
+                if (e?.type !== 'MESSAGE' || !e.message) return;
+                if (e.message.senderRole === 'CUSTOMER')
+                  rec.echoes += 1; // their own message, echoed to their own subscription
+                else rec.receive(e.message.content);
+              },
+              error: (err) => log(`customer ${i}: conversationEvents error ${JSON.stringify(err)}`),
             },
-            error: (err) => log(`customer ${i}: conversationEvents error ${JSON.stringify(err)}`),
-          });
+          );
         }
       },
       every(Math.max(1, Math.ceil(s.customers / 5)), `${opts.name}: customers connected`, s.customers),
@@ -1068,7 +1134,10 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
       rssPerConnectionKiB: round((growth(mem0, mem1, 'rss') + growth(mem2, mem3, 'rss')) / connections / 1024, 1),
       heapPerConnectionKiB: round((growth(mem0, mem1, 'heapUsed') + growth(mem2, mem3, 'heapUsed')) / connections / 1024, 1),
       conversationsRssMiB: MiB(growth(mem1, mem2, 'rss')),
-      agentsPerConnectionKiB: { rss: round(growth(mem0, mem1, 'rss') / s.agents / 1024, 1), heap: round(growth(mem0, mem1, 'heapUsed') / s.agents / 1024, 1) },
+      agentsPerConnectionKiB: {
+        rss: round(growth(mem0, mem1, 'rss') / s.agents / 1024, 1),
+        heap: round(growth(mem0, mem1, 'heapUsed') / s.agents / 1024, 1),
+      },
       customersPerConnectionKiB: {
         rss: round(growth(mem2, mem3, 'rss') / s.customers / 1024, 1),
         heap: round(growth(mem2, mem3, 'heapUsed') / s.customers / 1024, 1),
@@ -1119,12 +1188,22 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
       customers: s.customers,
       agents: s.agents,
       conversations: convs.length,
-      setupSeconds: { conversations: round(setupConversations, 1), connectAgents: round(connectAgents, 1), connectCustomers: round(connectCustomers, 1) },
+      setupSeconds: {
+        conversations: round(setupConversations, 1),
+        connectAgents: round(connectAgents, 1),
+        connectCustomers: round(connectCustomers, 1),
+      },
       memory,
       ...load,
       unexpectedCloses,
       stored: { messages: stored, acked },
-      extra: { requestService: statuses, assignedEventsSeen: assignedEvents, echoesToSender: rec.echoes, duplicates: rec.duplicates, stray: rec.stray },
+      extra: {
+        requestService: statuses,
+        assignedEventsSeen: assignedEvents,
+        echoesToSender: rec.echoes,
+        duplicates: rec.duplicates,
+        stray: rec.stray,
+      },
     };
   } catch (err) {
     for (const p of servers) process.stderr.write(`\n--- last output of ${p.name} ---\n${p.output().slice(-5000)}\n`);
@@ -1142,8 +1221,13 @@ async function runRelay(infra: Infra, opts: { name: string; redisUrl: string | n
   const cluster = Boolean(opts.redisUrl);
   const env: Record<string, string> = opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {};
   log(`${opts.name}: starting`);
-  const servers: ServerChild[] = [await startChild(cleanup, { name: `${opts.name} process 1`, script: RELAY_ENTRY, env, readyPath: '/readyz', readyTimeoutMs: 30_000 })];
-  if (cluster) servers.push(await startChild(cleanup, { name: `${opts.name} process 2`, script: RELAY_ENTRY, env, readyPath: '/readyz', readyTimeoutMs: 30_000 }));
+  const servers: ServerChild[] = [
+    await startChild(cleanup, { name: `${opts.name} process 1`, script: RELAY_ENTRY, env, readyPath: '/readyz', readyTimeoutMs: 30_000 }),
+  ];
+  if (cluster)
+    servers.push(
+      await startChild(cleanup, { name: `${opts.name} process 2`, script: RELAY_ENTRY, env, readyPath: '/readyz', readyTimeoutMs: 30_000 }),
+    );
   const customerServer = servers[0];
   const agentServer = servers[servers.length - 1];
   const sockets: RelaySocket[] = [];
@@ -1224,7 +1308,12 @@ async function runRelay(infra: Infra, opts: { name: string; redisUrl: string | n
   }
 }
 
-async function gqlHttp<T>(port: number, query: string, variables: unknown, token: string): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }> {
+async function gqlHttp<T>(
+  port: number,
+  query: string,
+  variables: unknown,
+  token: string,
+): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }> {
   const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -1256,7 +1345,9 @@ async function startRedis(cleanup: Cleanup): Promise<{ url: string; pid: number 
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, pid: null, source: 'REDIS_URL' };
   if (spawnSync('redis-server', ['--version']).status !== 0) return null;
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   cleanup.add('redis-server', async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -1285,7 +1376,9 @@ export async function run(): Promise<void> {
   const results: TopologyResult[] = [];
   let redisSource: string;
   try {
-    log(`settings: ${s.customers} customers, ${s.agents} agents, rates ${s.rates.join(', ')}/s × ${s.seconds} s, agent share ${s.agentShare}`);
+    log(
+      `settings: ${s.customers} customers, ${s.agents} agents, rates ${s.rates.join(', ')}/s × ${s.seconds} s, agent share ${s.agentShare}`,
+    );
     for (const note of s.notes) log(note);
     // One embedded PostgreSQL for every topology; each gets a database of its own.
     const pgPort = await freePort();
@@ -1321,7 +1414,13 @@ export async function run(): Promise<void> {
       } else {
         redisSource = redis.source;
         const clusterInfra = { ...infra, redisPid: redis.pid };
-        results.push(await runShiftDesk(clusterInfra, { name: 'ShiftDesk, 2 processes + Redis', databaseUrl: dbUrl('bench_cluster'), redisUrl: redis.url }));
+        results.push(
+          await runShiftDesk(clusterInfra, {
+            name: 'ShiftDesk, 2 processes + Redis',
+            databaseUrl: dbUrl('bench_cluster'),
+            redisUrl: redis.url,
+          }),
+        );
         if (s.relay) results.push(await runRelay(clusterInfra, { name: 'bare ws relay, 2 processes + Redis', redisUrl: redis.url }));
       }
     } else {
@@ -1348,7 +1447,16 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
 
   console.log(
     table(
-      ['topology', 'conns', 'setup: conversations s', 'connect s', 'RSS/conn KiB', 'heap/conn KiB', 'RSS after MiB (per process)', 'closed'],
+      [
+        'topology',
+        'conns',
+        'setup: conversations s',
+        'connect s',
+        'RSS/conn KiB',
+        'heap/conn KiB',
+        'RSS after MiB (per process)',
+        'closed',
+      ],
       results.map((r) => [
         r.name,
         r.customers + r.agents,
@@ -1364,7 +1472,10 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
   for (const r of results) {
     const a = r.memory.agentsPerConnectionKiB;
     const c = r.memory.customersPerConnectionKiB;
-    if (a && c) console.log(`${r.name}: per agent connection (inbox) ${a.rss} KiB RSS / ${a.heap} KiB heap; per customer connection (conversationEvents) ${c.rss} / ${c.heap} KiB; creating the ${r.conversations} conversations added ${r.memory.conversationsRssMiB} MiB RSS`);
+    if (a && c)
+      console.log(
+        `${r.name}: per agent connection (inbox) ${a.rss} KiB RSS / ${a.heap} KiB heap; per customer connection (conversationEvents) ${c.rss} / ${c.heap} KiB; creating the ${r.conversations} conversations added ${r.memory.conversationsRssMiB} MiB RSS`,
+      );
   }
   console.log('(memory: after a full GC in the server process, before and after opening the connections and their subscriptions)\n');
 
@@ -1398,7 +1509,26 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
   }
   console.log(
     table(
-      ['topology', 'rate/s', 'kept up', 'sent/s', 'delivered/s', 'backlog', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'ack p99', 'errors', 'server CPU %', 'PG CPU %', 'gen CPU %', 'others %', 'machine %', 'SQL/msg'],
+      [
+        'topology',
+        'rate/s',
+        'kept up',
+        'sent/s',
+        'delivered/s',
+        'backlog',
+        'lost',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'ack p99',
+        'errors',
+        'server CPU %',
+        'PG CPU %',
+        'gen CPU %',
+        'others %',
+        'machine %',
+        'SQL/msg',
+      ],
       rows,
     ),
   );
@@ -1437,14 +1567,17 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
   if (ratioRows.length) {
     console.log('');
     console.log(table(['ratio', 'rate/s', 'ShiftDesk kept up', 'delivered/s ×', 'p50 ×', 'p99 ×', 'RSS/conn ×'], ratioRows));
-    console.log('(where ShiftDesk did not keep up, its latency is queueing behind its backlog: the ratio measures the overload, not the path)');
+    console.log(
+      '(where ShiftDesk did not keep up, its latency is queueing behind its backlog: the ratio measures the overload, not the path)',
+    );
   }
   const single = results.find((r) => r.name === 'ShiftDesk, 1 process');
   const first = single?.phases[0];
   if (single && first) {
     const verdict = first.latencyMs.p99 < 50 ? 'met' : first.latencyMs.p99 < 100 ? 'missed (but under the reference 100 ms)' : 'missed';
     console.log(`\ntarget p99 < 50 ms at ${first.targetRate}/s (one process): ${first.latencyMs.p99} ms — ${verdict}`);
-    if (single.stored) console.log(`stored (one process): ${single.stored.messages} messages in PostgreSQL for ${single.stored.acked} acknowledged sends`);
+    if (single.stored)
+      console.log(`stored (one process): ${single.stored.messages} messages in PostgreSQL for ${single.stored.acked} acknowledged sends`);
   }
   console.log(JSON.stringify({ benchmark: 'realtime', machine: m, settings: { ...s }, redis: redisSource, results, ratios }));
 }

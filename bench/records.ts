@@ -24,10 +24,14 @@ export async function run(): Promise<void> {
   const runs = envInt('BENCH_RUNS', 40);
   const server = await startBenchServer({ ARCHIVE_EVERY_MINUTES: '1000', JOB_POLL_SECONDS: '1' });
   try {
-    const { data } = await gql<{ login: { token: string } }>(server.url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', {
-      e: server.adminEmail,
-      p: server.adminPassword,
-    });
+    const { data } = await gql<{ login: { token: string } }>(
+      server.url,
+      'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+      {
+        e: server.adminEmail,
+        p: server.adminPassword,
+      },
+    );
     const admin = data.login.token;
     const em = server.app.services.orm.em.fork();
     const departments: string[] = [];
@@ -42,21 +46,29 @@ export async function run(): Promise<void> {
     }
     const agents = await insertUsers(em, 'AGENT', departments, 100);
     const customers = await insertUsers(em, 'CUSTOMER', [null], 2000);
-    const agentDepartments = (await em.execute<Array<{ id: string; department_id: string }>>(`SELECT id, department_id FROM users WHERE role = 'AGENT'`)).reduce(
-      (acc, r) => acc.set(r.id, r.department_id),
-      new Map<string, string>(),
-    );
+    const agentDepartments = (
+      await em.execute<Array<{ id: string; department_id: string }>>(`SELECT id, department_id FROM users WHERE role = 'AGENT'`)
+    ).reduce((acc, r) => acc.set(r.id, r.department_id), new Map<string, string>());
 
     collectGarbage();
     const t0 = performance.now();
-    await generate(em, conversations, agents, agents.map((a) => agentDepartments.get(a)!), customers);
+    await generate(
+      em,
+      conversations,
+      agents,
+      agents.map((a) => agentDepartments.get(a)!),
+      customers,
+    );
     const generateMs = performance.now() - t0;
     const [{ messages }] = await em.execute<Array<{ messages: number }>>(`SELECT count(*)::int AS messages FROM messages`);
 
     const search = `query ($filter: ConversationSearchFilter, $first: Int) { searchConversations(filter: $filter, first: $first) {
       nodes { archived conversation { id createdAt rating agent { id displayName } } matches { seq highlighted } } pageInfo { endCursor hasNextPage } } }`;
     const keywords = ['退款', '座位升级', '发票抬头', 'SO12345', '不存在的词'];
-    const figures: Record<string, { p50: number; p99: number; max: number; runs: number; hits: number; serviceP50: number; serviceP99: number }> = {};
+    const figures: Record<
+      string,
+      { p50: number; p99: number; max: number; runs: number; hits: number; serviceP50: number; serviceP99: number }
+    > = {};
     // The same search in-process (the service's SQL, no HTTP or GraphQL), to tell the query's cost from the server's.
     const [adminRow] = await em.execute<Array<{ id: string }>>(`SELECT id FROM users WHERE role = 'ADMIN' LIMIT 1`);
     const viewer = { id: adminRow.id, role: Role.ADMIN, departmentId: null } as Viewer;
@@ -71,9 +83,19 @@ export async function run(): Promise<void> {
         if (i >= 0) times.push(performance.now() - t);
         hits = Math.max(hits, res.data.searchConversations.nodes.length);
         const v = variables(i + 3);
-        const filter = { ...v.filter, from: v.filter.from ? new Date(v.filter.from as unknown as string) : null, to: v.filter.to ? new Date(v.filter.to as unknown as string) : null };
+        const filter = {
+          ...v.filter,
+          from: v.filter.from ? new Date(v.filter.from as unknown as string) : null,
+          to: v.filter.to ? new Date(v.filter.to as unknown as string) : null,
+        };
         const t2 = performance.now();
-        await service.search({ viewer, em: server.app.services.orm.em.fork(), traceId: 'bench', logger: undefined as never, ip: '' }, filter, v.first, null, false);
+        await service.search(
+          { viewer, em: server.app.services.orm.em.fork(), traceId: 'bench', logger: undefined as never, ip: '' },
+          filter,
+          v.first,
+          null,
+          false,
+        );
         if (i >= 0) inProcess.push(performance.now() - t2);
       }
       const s = times.sort((a, b) => a - b);
@@ -103,7 +125,14 @@ export async function run(): Promise<void> {
       'filter only: agent + month',
       (i) => {
         const to = Date.now() - (i % 11) * month;
-        return { filter: { agentId: agents[(i * 37) % agents.length], from: new Date(to - month).toISOString() as never, to: new Date(to).toISOString() as never }, first: 20 };
+        return {
+          filter: {
+            agentId: agents[(i * 37) % agents.length],
+            from: new Date(to - month).toISOString() as never,
+            to: new Date(to).toISOString() as never,
+          },
+          first: 20,
+        };
       },
       runs * 2,
     );
@@ -132,30 +161,85 @@ export async function run(): Promise<void> {
     );
     console.log(
       table(
-        ['searchConversations', 'runs', 'hits', 'HTTP p50 ms', 'HTTP p99 ms', 'max ms', 'in-process p50 ms', 'in-process p99 ms', 'ILIKE, no index (SQL) ms'],
-        Object.entries(figures).map(([name, f]) => [name, f.runs, f.hits, f.p50, f.p99, f.max, f.serviceP50, f.serviceP99, baseline[name.replace('keyword ', '')] ?? '']),
+        [
+          'searchConversations',
+          'runs',
+          'hits',
+          'HTTP p50 ms',
+          'HTTP p99 ms',
+          'max ms',
+          'in-process p50 ms',
+          'in-process p99 ms',
+          'ILIKE, no index (SQL) ms',
+        ],
+        Object.entries(figures).map(([name, f]) => [
+          name,
+          f.runs,
+          f.hits,
+          f.p50,
+          f.p99,
+          f.max,
+          f.serviceP50,
+          f.serviceP99,
+          baseline[name.replace('keyword ', '')] ?? '',
+        ]),
       ),
     );
-    console.log(`floor: { me { id } } over HTTP meanwhile: p50 ${round(percentile(floor, 50), 1)} ms, p99 ${round(percentile(floor, 99), 1)} ms`);
+    console.log(
+      `floor: { me { id } } over HTTP meanwhile: p50 ${round(percentile(floor, 50), 1)} ms, p99 ${round(percentile(floor, 99), 1)} ms`,
+    );
     console.log('aims: keyword p50 ≤ 50 ms, p99 ≤ 200 ms; filter only (agent + month) p99 ≤ 50 ms\n');
     console.log(
       table(
         ['export (CSV, every message)', 'rows', 'seconds', 'rows/s', 'file MB', 'RSS idle MB', 'RSS peak MB', 'above idle MB'],
-        [['exportConversations → job → file', exported.rows, exported.seconds, exported.rowsPerSecond, exported.fileMB, exported.idleMB, exported.peakMB, exported.aboveIdleMB]],
+        [
+          [
+            'exportConversations → job → file',
+            exported.rows,
+            exported.seconds,
+            exported.rowsPerSecond,
+            exported.fileMB,
+            exported.idleMB,
+            exported.peakMB,
+            exported.aboveIdleMB,
+          ],
+        ],
       ),
     );
-    console.log(`aim: under 150 MB RSS above idle (V8 flags of this run: ${process.execArgv.join(' ') || 'none'} ${process.env.NODE_OPTIONS ?? ''}; npm start runs with --max-semi-space-size=64)\n`);
+    console.log(
+      `aim: under 150 MB RSS above idle (V8 flags of this run: ${process.execArgv.join(' ') || 'none'} ${process.env.NODE_OPTIONS ?? ''}; npm start runs with --max-semi-space-size=64)\n`,
+    );
     console.log(
       table(
         ['chat-like append (UPDATE conversations + INSERT message) at 50/s', 'appends', 'p50 ms', 'p99 ms', 'max ms'],
         [
           ['quiet', archived.quiet.n, archived.quiet.p50, archived.quiet.p99, archived.quiet.max],
-          [`during the archive run (${archived.moved.conversations} conversations, ${archived.moved.messages} messages, ${archived.seconds} s)`, archived.during.n, archived.during.p50, archived.during.p99, archived.during.max],
+          [
+            `during the archive run (${archived.moved.conversations} conversations, ${archived.moved.messages} messages, ${archived.seconds} s)`,
+            archived.during.n,
+            archived.during.p50,
+            archived.during.p99,
+            archived.during.max,
+          ],
         ],
       ),
     );
     console.log('aim: p99 during the run within 2× of quiet\n');
-    console.log(JSON.stringify({ benchmark: 'records', archive: archived, machine: m, database: server.database, conversations, messages, generateMs: round(generateMs, 0), figures, meOverHttp: { p50: round(percentile(floor, 50), 1), p99: round(percentile(floor, 99), 1) }, baselineIlikeMs: baseline, export: exported }));
+    console.log(
+      JSON.stringify({
+        benchmark: 'records',
+        archive: archived,
+        machine: m,
+        database: server.database,
+        conversations,
+        messages,
+        generateMs: round(generateMs, 0),
+        figures,
+        meOverHttp: { p50: round(percentile(floor, 50), 1), p99: round(percentile(floor, 99), 1) },
+        baselineIlikeMs: baseline,
+        export: exported,
+      }),
+    );
   } finally {
     await server.stop();
   }
@@ -167,14 +251,54 @@ export async function run(): Promise<void> {
  * Each has 10 messages alternating customer and agent, two phrases of 40 each (退款 is in 2 of them, ≈ 10 %
  * of messages), ≈ 2 % carry a rarer phrase, and each an order number SO00000–SO99999.
  */
-export async function generate(em: EntityManager, n: number, agents: string[], agentDepartments: string[], customers: string[]): Promise<void> {
+export async function generate(
+  em: EntityManager,
+  n: number,
+  agents: string[],
+  agentDepartments: string[],
+  customers: string[],
+): Promise<void> {
   const phrases = [
-    '你好，我想咨询一下演唱会门票', '请问什么时候发货', '我要申请退款', '退款多久能到账', '门票可以转让吗', '座位在几排几号', '电子票在哪里查看',
-    '订单支付失败了', '优惠券用不了', '我想修改观演人信息', '可以开发票吗', '演出取消了怎么办', '请帮我查一下订单', '我的账户登录不了',
-    '验证码收不到', '密码忘记了', '现场怎么取票', '儿童需要买票吗', '可以带相机吗', '停车方便吗', '好的谢谢', '明白了', '没问题',
-    '请稍等，正在为您查询', '已经为您处理好了', '还有其他问题吗', '感谢您的耐心等待', '这个需要核实一下', '请提供订单号', '非常抱歉给您带来不便',
-    '系统正在升级', '稍后会有短信通知', '请关注官方公告', '已为您登记', '您的问题已经记录', '客服工作时间是九点到六点', '建议您重新下单', '我们会尽快回复',
-    '价格是多少', '有学生优惠吗',
+    '你好，我想咨询一下演唱会门票',
+    '请问什么时候发货',
+    '我要申请退款',
+    '退款多久能到账',
+    '门票可以转让吗',
+    '座位在几排几号',
+    '电子票在哪里查看',
+    '订单支付失败了',
+    '优惠券用不了',
+    '我想修改观演人信息',
+    '可以开发票吗',
+    '演出取消了怎么办',
+    '请帮我查一下订单',
+    '我的账户登录不了',
+    '验证码收不到',
+    '密码忘记了',
+    '现场怎么取票',
+    '儿童需要买票吗',
+    '可以带相机吗',
+    '停车方便吗',
+    '好的谢谢',
+    '明白了',
+    '没问题',
+    '请稍等，正在为您查询',
+    '已经为您处理好了',
+    '还有其他问题吗',
+    '感谢您的耐心等待',
+    '这个需要核实一下',
+    '请提供订单号',
+    '非常抱歉给您带来不便',
+    '系统正在升级',
+    '稍后会有短信通知',
+    '请关注官方公告',
+    '已为您登记',
+    '您的问题已经记录',
+    '客服工作时间是九点到六点',
+    '建议您重新下单',
+    '我们会尽快回复',
+    '价格是多少',
+    '有学生优惠吗',
   ];
   const rare = ['座位升级', '发票抬头', 'VIP通道', '团体票', '残障通道'];
   await em.execute(
@@ -186,7 +310,16 @@ export async function generate(em: EntityManager, n: number, agents: string[], a
             (ARRAY['PRODUCT_INQUIRY','ORDER_STATUS','AFTER_SALES','COMPLAINT','ACCOUNT_SUPPORT','GENERAL'])[1 + i % 6]
        FROM generate_series(0, ? - 1) AS i,
             LATERAL (SELECT date_trunc('milliseconds', now() - interval '1 hour' - (i::float8 / ?) * interval '365 days') AS t) AS at`,
-    [`{${customers.join(',')}}`, customers.length, `{${agents.join(',')}}`, agents.length, `{${agentDepartments.join(',')}}`, agents.length, n, n],
+    [
+      `{${customers.join(',')}}`,
+      customers.length,
+      `{${agents.join(',')}}`,
+      agents.length,
+      `{${agentDepartments.join(',')}}`,
+      agents.length,
+      n,
+      n,
+    ],
   );
   await em.execute(`DROP INDEX messages_search_idx`);
   await em.execute(
@@ -249,7 +382,12 @@ async function archiveUnderLoad(services: Services, agentId: string, customerIds
   const during = await load(() => finished);
   const outcome = await run;
   if (outcome.status !== 'COMPLETED') throw new Error('the archive run did not run');
-  return { quiet, during, seconds: round((performance.now() - t) / 1000, 1), moved: { conversations: outcome.conversations, messages: outcome.messages } };
+  return {
+    quiet,
+    during,
+    seconds: round((performance.now() - t) / 1000, 1),
+    moved: { conversations: outcome.conversations, messages: outcome.messages },
+  };
 }
 
 /** Exports every message as CSV through the API and the job queue, sampling the process's RSS meanwhile. */
@@ -270,7 +408,8 @@ async function exportAll(url: string, token: string, em: EntityManager) {
   let job: { status: string; rowsDone: number; fileSize: number | null } = { status: 'QUEUED', rowsDone: 0, fileSize: null };
   while (job.status === 'QUEUED' || job.status === 'RUNNING') {
     await new Promise((r) => setTimeout(r, 250));
-    job = (await gql<{ exportJob: typeof job }>(url, 'query ($id: ID!) { exportJob(id: $id) { status rowsDone fileSize } }', { id }, token)).data.exportJob;
+    job = (await gql<{ exportJob: typeof job }>(url, 'query ($id: ID!) { exportJob(id: $id) { status rowsDone fileSize } }', { id }, token))
+      .data.exportJob;
   }
   const seconds = (performance.now() - t) / 1000;
   clearInterval(sampler);

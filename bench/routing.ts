@@ -19,7 +19,11 @@ export async function run(): Promise<void> {
   const agentsN = envInt('BENCH_AGENTS', 100);
   const capacity = envInt('BENCH_CAPACITY', 5);
   const customersN = envInt('BENCH_CUSTOMERS', 1000);
-  const server = await startBenchServer({ ROUTING_REQUIRE_SHIFT: 'false', QUEUE_MAX_LENGTH: String(customersN * 2), QUEUE_AGEING_SECONDS: '3600' });
+  const server = await startBenchServer({
+    ROUTING_REQUIRE_SHIFT: 'false',
+    QUEUE_MAX_LENGTH: String(customersN * 2),
+    QUEUE_AGEING_SECONDS: '3600',
+  });
   try {
     const { services } = server.app;
     const em = services.orm.em.fork() as EntityManager;
@@ -29,9 +33,17 @@ export async function run(): Promise<void> {
     );
     const agents = await insertUsers(em, 'AGENT', agentsN, departmentId, capacity);
     const customers = await insertUsers(em, 'CUSTOMER', customersN, null, capacity);
-    const tokens = await Promise.all(customers.map(async (id) => (await services.tokens.issue({ userId: id, role: Role.CUSTOMER, version: 1 })).token));
+    const tokens = await Promise.all(
+      customers.map(async (id) => (await services.tokens.issue({ userId: id, role: Role.CUSTOMER, version: 1 })).token),
+    );
     for (const id of agents) {
-      const scope = { viewer: { id, role: Role.AGENT, departmentId }, em: services.orm.em.fork(), traceId: 'bench', logger: services.logger, ip: '127.0.0.1' } as unknown as RequestScope;
+      const scope = {
+        viewer: { id, role: Role.AGENT, departmentId },
+        em: services.orm.em.fork(),
+        traceId: 'bench',
+        logger: services.logger,
+        ip: '127.0.0.1',
+      } as unknown as RequestScope;
       await services.presence.heartbeat(scope);
     }
     await new Promise((r) => setTimeout(r, 500)); // the agents' queue drains (empty queue) settle first
@@ -50,7 +62,8 @@ export async function run(): Promise<void> {
     seat.sort((a, b) => a - b);
 
     const query = `mutation ($input: RequestServiceInput!) { requestService(input: $input) { status position conversation { id agentId status } } }`;
-    const statements = async () => Number(/^shiftdesk_sql_queries_total (\S+)$/m.exec(await (await fetch(server.url.replace(/\/graphql$/, '/metrics'))).text())![1]);
+    const statements = async () =>
+      Number(/^shiftdesk_sql_queries_total (\S+)$/m.exec(await (await fetch(server.url.replace(/\/graphql$/, '/metrics'))).text())![1]);
     const before = await statements();
     const load0 = os.loadavg()[0];
     const cpu0 = process.cpuUsage();
@@ -63,7 +76,10 @@ export async function run(): Promise<void> {
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify({ query, variables: { input: { topic: 'sales', message: `你好，我想问一下订单 ${i}` } } }),
         });
-        const body = (await res.json()) as { data?: { requestService: { status: string; position: number | null; conversation: { agentId: string | null } } }; errors?: unknown[] };
+        const body = (await res.json()) as {
+          data?: { requestService: { status: string; position: number | null; conversation: { agentId: string | null } } };
+          errors?: unknown[];
+        };
         latencies[i] = performance.now() - started;
         if (!body.data) throw new Error(`request ${i} failed: ${JSON.stringify(body.errors)}`);
         return body.data.requestService;
@@ -76,7 +92,10 @@ export async function run(): Promise<void> {
 
     // The outcome must be today's: exactly the seats there are, the rest in one line 1..n, nobody overfilled.
     const assigned = results.filter((r) => r.status === 'ASSIGNED');
-    const positions = results.filter((r) => r.status === 'QUEUED').map((r) => r.position!).sort((a, b) => a - b);
+    const positions = results
+      .filter((r) => r.status === 'QUEUED')
+      .map((r) => r.position!)
+      .sort((a, b) => a - b);
     const perAgent = new Map<string, number>();
     for (const r of assigned) perAgent.set(r.conversation.agentId!, (perAgent.get(r.conversation.agentId!) ?? 0) + 1);
     const seats = Math.min(customersN, agentsN * capacity);
@@ -94,12 +113,30 @@ export async function run(): Promise<void> {
       table(
         ['case', 'decisions/s', 'p50 ms', 'p99 ms', 'max ms', 'SQL statements', 'SQL per decision'],
         [
-          [`requestService × ${customersN} at once (${agentsN} agents × ${capacity})`, round(decisionsPerSecond, 0), round(percentile(latencies, 50), 1), round(percentile(latencies, 99), 1), round(latencies[latencies.length - 1], 1), sql, round(sql / customersN, 2)],
-          [`baseline: claimSeat statement × ${baselineRuns} in a loop`, round(baselinePerSecond, 0), round(percentile(seat, 50), 2), round(percentile(seat, 99), 2), round(seat[seat.length - 1], 2), baselineRuns, 1],
+          [
+            `requestService × ${customersN} at once (${agentsN} agents × ${capacity})`,
+            round(decisionsPerSecond, 0),
+            round(percentile(latencies, 50), 1),
+            round(percentile(latencies, 99), 1),
+            round(latencies[latencies.length - 1], 1),
+            sql,
+            round(sql / customersN, 2),
+          ],
+          [
+            `baseline: claimSeat statement × ${baselineRuns} in a loop`,
+            round(baselinePerSecond, 0),
+            round(percentile(seat, 50), 2),
+            round(percentile(seat, 99), 2),
+            round(seat[seat.length - 1], 2),
+            baselineRuns,
+            1,
+          ],
         ],
       ),
     );
-    console.log(`outcome: ${assigned.length} ASSIGNED, ${positions.length} QUEUED (positions 1..${positions.length}: ${positions.every((p, i) => p === i + 1)}), busiest agent ${Math.max(0, ...perAgent.values())}/${capacity}: ${correct ? 'correct' : 'WRONG'}`);
+    console.log(
+      `outcome: ${assigned.length} ASSIGNED, ${positions.length} QUEUED (positions 1..${positions.length}: ${positions.every((p, i) => p === i + 1)}), busiest agent ${Math.max(0, ...perAgent.values())}/${capacity}: ${correct ? 'correct' : 'WRONG'}`,
+    );
     console.log(`CPU in this process (server + clients): ${round((cpu.user + cpu.system) / 1000, 0)} ms`);
     console.log(
       JSON.stringify({
@@ -115,7 +152,13 @@ export async function run(): Promise<void> {
         p99Ms: round(percentile(latencies, 99), 1),
         sqlStatements: sql,
         correct,
-        baseline: { statement: 'claimSeat', runs: baselineRuns, perSecond: round(baselinePerSecond, 1), p50Ms: round(percentile(seat, 50), 3), p99Ms: round(percentile(seat, 99), 3) },
+        baseline: {
+          statement: 'claimSeat',
+          runs: baselineRuns,
+          perSecond: round(baselinePerSecond, 1),
+          p50Ms: round(percentile(seat, 50), 3),
+          p99Ms: round(percentile(seat, 99), 3),
+        },
       }),
     );
     if (!correct) process.exitCode = 1;
@@ -125,13 +168,26 @@ export async function run(): Promise<void> {
 }
 
 /** Users straight into the table (sign-ups through argon2 would be the slow part); returns their ids. */
-async function insertUsers(em: EntityManager, role: 'AGENT' | 'CUSTOMER', n: number, departmentId: string | null, capacity: number): Promise<string[]> {
+async function insertUsers(
+  em: EntityManager,
+  role: 'AGENT' | 'CUSTOMER',
+  n: number,
+  departmentId: string | null,
+  capacity: number,
+): Promise<string[]> {
   const rows = Array.from({ length: n }, () => randomUUID());
   const tag = randomUUID().slice(0, 8);
   await em.execute(
     `INSERT INTO users (id, email, display_name, role, department_id, max_concurrent_chats, password_hash)
      VALUES ${rows.map(() => `(?, ?, ?, ?::user_role, ?::uuid, ?, 'x')`).join(', ')}`,
-    rows.flatMap((id, i) => [id, `${role.toLowerCase()}-${tag}-${i}@bench.local`, `${role.toLowerCase()} ${i}`, role, departmentId, capacity]),
+    rows.flatMap((id, i) => [
+      id,
+      `${role.toLowerCase()}-${tag}-${i}@bench.local`,
+      `${role.toLowerCase()} ${i}`,
+      role,
+      departmentId,
+      capacity,
+    ]),
   );
   return rows;
 }

@@ -24,7 +24,8 @@ const BENCHMARKS: Record<string, Entry> = {
     load: async () => require('./scheduling') as BenchmarkModule,
   },
   realtime: {
-    description: '5,000 customer + 500 agent graphql-ws connections, sendMessage at 200/s and 1,000/s: delivered/s, latency, memory; beside a bare ws relay; then 2 processes + Redis',
+    description:
+      '5,000 customer + 500 agent graphql-ws connections, sendMessage at 200/s and 1,000/s: delivered/s, latency, memory; beside a bare ws relay; then 2 processes + Redis',
     load: async () => require('./realtime') as BenchmarkModule,
   },
   knowledge: {
@@ -32,27 +33,33 @@ const BENCHMARKS: Record<string, Entry> = {
     load: async () => require('./knowledge') as BenchmarkModule,
   },
   routing: {
-    description: '1,000 simultaneous requestService against 100 agents of capacity 5: decisions/s, p50/p99 per call, beside the seat-claiming statement in a loop',
+    description:
+      '1,000 simultaneous requestService against 100 agents of capacity 5: decisions/s, p50/p99 per call, beside the seat-claiming statement in a loop',
     load: async () => require('./routing') as BenchmarkModule,
   },
   pii: {
-    description: 'personal-data detector: precision/recall per type on the labelled corpus, cost per 200-character message; beside naive patterns',
+    description:
+      'personal-data detector: precision/recall per type on the labelled corpus, cost per 200-character message; beside naive patterns',
     load: async () => require('./pii') as BenchmarkModule,
   },
   crypto: {
-    description: 'encryption at rest per message: detect + mask + AES-256-GCM seal in process beside detection alone; sendMessage over HTTP with and without personal data',
+    description:
+      'encryption at rest per message: detect + mask + AES-256-GCM seal in process beside detection alone; sendMessage over HTTP with and without personal data',
     load: async () => require('./crypto') as BenchmarkModule,
   },
   quality: {
-    description: 'quality inspection cost per message (rules, sentiment) beside a normalisation pass; sendMessage with and without it; qualityReport and adherence over HTTP',
+    description:
+      'quality inspection cost per message (rules, sentiment) beside a normalisation pass; sendMessage with and without it; qualityReport and adherence over HTTP',
     load: async () => require('./quality') as BenchmarkModule,
   },
   staffing: {
-    description: 'forecast MAPE on synthetic history beside the noise floor and two baselines; Erlang C check; a proposal for 100 agents × 8 shift types × 4 weeks (HiGHS) beside a greedy baseline',
+    description:
+      'forecast MAPE on synthetic history beside the noise floor and two baselines; Erlang C check; a proposal for 100 agents × 8 shift types × 4 weeks (HiGHS) beside a greedy baseline',
     load: async () => require('./staffing') as BenchmarkModule,
   },
   records: {
-    description: '100,000 conversations / 1,000,000 messages: searchConversations by keyword and by agent + month (p50/p99) beside ILIKE without an index; a CSV export of every message: time and RSS above idle; a chat-like append quiet and during an archive run',
+    description:
+      '100,000 conversations / 1,000,000 messages: searchConversations by keyword and by agent + month (p50/p99) beside ILIKE without an index; a CSV export of every message: time and RSS above idle; a chat-like append quiet and during an archive run',
     load: async () => require('./records') as BenchmarkModule,
   },
   tickets: {
@@ -68,7 +75,8 @@ const BENCHMARKS: Record<string, Entry> = {
     load: async () => require('./cache') as BenchmarkModule,
   },
   dashboard: {
-    description: '100,000 conversations + 100,000 tickets: serviceDashboard (live, today, week) over HTTP p50/p99, one live refresh\'s SQL beside it without the indexes',
+    description:
+      "100,000 conversations + 100,000 tickets: serviceDashboard (live, today, week) over HTTP p50/p99, one live refresh's SQL beside it without the indexes",
     load: async () => require('./dashboard') as BenchmarkModule,
   },
 };

@@ -50,7 +50,16 @@ export function benchRosterProblem(opts: { seed: number; agents: number; days: n
       BENCH_SHIFTS.forEach((s, si) => {
         if (s.night && !nightSkilled.has(a)) return;
         const start = firstSlot + (d * 24 + s.start) * 3_600_000;
-        options.push({ agent: a, day: d, shift: si, start, end: start + s.hours * 3_600_000, night: Boolean(s.night), weekend: d % 7 >= 5, preference: si === preferred ? 1 : 0 });
+        options.push({
+          agent: a,
+          day: d,
+          shift: si,
+          start,
+          end: start + s.hours * 3_600_000,
+          night: Boolean(s.night),
+          weekend: d % 7 >= 5,
+          preference: si === preferred ? 1 : 0,
+        });
       });
     }
   }

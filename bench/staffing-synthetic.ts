@@ -54,7 +54,13 @@ function dailyShape(hour: number): number {
   return 0.2 + 0.8 * Math.min(1, peak(10.5, 1.8) + 0.9 * peak(15.5, 2.2));
 }
 
-export function generateHistory(opts: { seed: number; weeks: number; peak?: number; firstWeekday?: number; weeklyGrowth?: number }): SyntheticHistory {
+export function generateHistory(opts: {
+  seed: number;
+  weeks: number;
+  peak?: number;
+  firstWeekday?: number;
+  weeklyGrowth?: number;
+}): SyntheticHistory {
   const random = seededRandom(opts.seed);
   const slotsPerDay = 48;
   const peak = opts.peak ?? 40;
@@ -66,7 +72,10 @@ export function generateHistory(opts: { seed: number; weeks: number; peak?: numb
   for (let day = 0; day < opts.weeks * 7; day++) {
     const weekday = ((first - 1 + day) % 7) + 1;
     weekdays.push(weekday);
-    const mean = Array.from({ length: slotsPerDay }, (_, s) => peak * WEEKDAY_FACTOR[weekday - 1] * dailyShape(s / 2 + 0.25) * Math.exp(growth * day));
+    const mean = Array.from(
+      { length: slotsPerDay },
+      (_, s) => peak * WEEKDAY_FACTOR[weekday - 1] * dailyShape(s / 2 + 0.25) * Math.exp(growth * day),
+    );
     const spiked = [...mean];
     if (random() < 0.15) {
       const start = Math.floor(random() * (slotsPerDay - 6));
@@ -102,7 +111,14 @@ export function accuracyOf(seed: number): { noiseFloor: number; forecast: number
     truth.push(...h.expected[d]);
     forecast.push(...predictDay(model, d, h.weekdays[d]));
     lastWeek.push(...h.counts[d - 7]);
-    fourWeeks.push(...h.counts[d].map((_, s) => (h.counts[d - 7][s] + h.counts[d - 14][s] + h.counts[d - 21][s] + h.counts[d - 28][s]) / 4));
+    fourWeeks.push(
+      ...h.counts[d].map((_, s) => (h.counts[d - 7][s] + h.counts[d - 14][s] + h.counts[d - 21][s] + h.counts[d - 28][s]) / 4),
+    );
   }
-  return { noiseFloor: mape(actual, truth), forecast: mape(actual, forecast), lastWeek: mape(actual, lastWeek), fourWeekMean: mape(actual, fourWeeks) };
+  return {
+    noiseFloor: mape(actual, truth),
+    forecast: mape(actual, forecast),
+    lastWeek: mape(actual, lastWeek),
+    fourWeekMean: mape(actual, fourWeeks),
+  };
 }

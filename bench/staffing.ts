@@ -32,8 +32,22 @@ export async function run(): Promise<void> {
     table(
       ['seed', 'noise floor', 'forecast', 'forecast ÷ floor', 'same slot last week', 'mean of last 4 weeks'],
       [
-        ...accuracy.map((a) => [a.seed, pct(a.noiseFloor), pct(a.forecast), round(a.forecast / a.noiseFloor, 3), pct(a.lastWeek), pct(a.fourWeekMean)]),
-        ['median', pct(med(accuracy.map((a) => a.noiseFloor))), pct(med(accuracy.map((a) => a.forecast))), round(med(accuracy.map((a) => a.forecast / a.noiseFloor)), 3), pct(med(accuracy.map((a) => a.lastWeek))), pct(med(accuracy.map((a) => a.fourWeekMean)))],
+        ...accuracy.map((a) => [
+          a.seed,
+          pct(a.noiseFloor),
+          pct(a.forecast),
+          round(a.forecast / a.noiseFloor, 3),
+          pct(a.lastWeek),
+          pct(a.fourWeekMean),
+        ]),
+        [
+          'median',
+          pct(med(accuracy.map((a) => a.noiseFloor))),
+          pct(med(accuracy.map((a) => a.forecast))),
+          round(med(accuracy.map((a) => a.forecast / a.noiseFloor)), 3),
+          pct(med(accuracy.map((a) => a.lastWeek))),
+          pct(med(accuracy.map((a) => a.fourWeekMean))),
+        ],
       ],
     ),
   );
@@ -53,7 +67,13 @@ export async function run(): Promise<void> {
   console.log(
     table(
       ['seats N', 'C (recursion)', 'C (factorials)', 'service level', 'ASA s'],
-      [11, 12, 13, 14].map((n) => [n, round(erlangC(n, 10), 6), round(factorialC(n, 10), 6), round(serviceLevel(n, 10, 180, 20), 4), round(averageWaitSeconds(n, 10, 180), 2)]),
+      [11, 12, 13, 14].map((n) => [
+        n,
+        round(erlangC(n, 10), 6),
+        round(factorialC(n, 10), 6),
+        round(serviceLevel(n, 10, 180, 20), 4),
+        round(averageWaitSeconds(n, 10, 180), 2),
+      ]),
     ),
   );
 
@@ -89,8 +109,32 @@ export async function run(): Promise<void> {
   console.log(`\nproposal: ${agents} agents × 8 shift types × ${days} days, 30-minute intervals (HiGHS time limit ${timeLimit} s)`);
   console.log(
     table(
-      ['seed', 'required agent-intervals', 'solver', 'proposal s', 'solver coverage', 'shifts', 'overstaffed', 'greedy s', 'greedy coverage', 'shifts', 'overstaffed'],
-      proposals.map((x) => [x.seed, x.required, x.solverStatus, x.proposalSeconds, x.solverCoverage, x.solverShifts, x.solverOverstaffed, x.greedySeconds, x.greedyCoverage, x.greedyShifts, x.greedyOverstaffed]),
+      [
+        'seed',
+        'required agent-intervals',
+        'solver',
+        'proposal s',
+        'solver coverage',
+        'shifts',
+        'overstaffed',
+        'greedy s',
+        'greedy coverage',
+        'shifts',
+        'overstaffed',
+      ],
+      proposals.map((x) => [
+        x.seed,
+        x.required,
+        x.solverStatus,
+        x.proposalSeconds,
+        x.solverCoverage,
+        x.solverShifts,
+        x.solverOverstaffed,
+        x.greedySeconds,
+        x.greedyCoverage,
+        x.greedyShifts,
+        x.greedyOverstaffed,
+      ]),
     ),
   );
   console.log('aim: proposal ≤ 10 s; solver coverage above greedy');

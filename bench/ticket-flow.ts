@@ -17,8 +17,13 @@ export async function run(): Promise<void> {
       return data;
     };
     const login = async (email: string, password: string) =>
-      (await gql<{ login: { token: string } }>(server.url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: email, p: password })).data.login
-        .token;
+      (
+        await gql<{ login: { token: string } }>(
+          server.url,
+          'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+          { e: email, p: password },
+        )
+      ).data.login.token;
     const admin = await login(server.adminEmail, server.adminPassword);
     const { createDepartment } = await call<{ createDepartment: { id: string } }>(
       'mutation ($input: CreateDepartmentInput!) { createDepartment(input: $input) { id } }',
@@ -28,7 +33,15 @@ export async function run(): Promise<void> {
     const createUser = async (role: string, email: string) => {
       await call(
         'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
-        { input: { email, password: 'bench-password-1', displayName: email.split('@')[0], role, departmentId: role === 'AGENT' ? createDepartment.id : null } },
+        {
+          input: {
+            email,
+            password: 'bench-password-1',
+            displayName: email.split('@')[0],
+            role,
+            departmentId: role === 'AGENT' ? createDepartment.id : null,
+          },
+        },
         admin,
       );
       return login(email, 'bench-password-1');
@@ -55,9 +68,15 @@ export async function run(): Promise<void> {
         ),
       );
       if (!t.assigneeId) throw new Error('the ticket was not auto-assigned');
-      await timed('commentOnTicket', i, () => call('mutation ($id: ID!) { commentOnTicket(id: $id, body: "请稍等，正在处理") { id } }', { id: t.id }, agent));
-      await timed('resolveTicket', i, () => call('mutation ($id: ID!) { resolveTicket(id: $id, resolution: "已重置密码") { id } }', { id: t.id }, agent));
-      await timed('rateTicket', i, () => call('mutation ($id: ID!) { rateTicket(id: $id, score: 5, comment: "很快") { id } }', { id: t.id }, customer));
+      await timed('commentOnTicket', i, () =>
+        call('mutation ($id: ID!) { commentOnTicket(id: $id, body: "请稍等，正在处理") { id } }', { id: t.id }, agent),
+      );
+      await timed('resolveTicket', i, () =>
+        call('mutation ($id: ID!) { resolveTicket(id: $id, resolution: "已重置密码") { id } }', { id: t.id }, agent),
+      );
+      await timed('rateTicket', i, () =>
+        call('mutation ($id: ID!) { rateTicket(id: $id, score: 5, comment: "很快") { id } }', { id: t.id }, customer),
+      );
       await timed('closeTicket', i, () => call('mutation ($id: ID!) { closeTicket(id: $id) { id } }', { id: t.id }, customer));
     }
     const figures = Object.fromEntries(
@@ -68,7 +87,12 @@ export async function run(): Promise<void> {
     );
     console.log(describeMachine(m));
     console.log(`database: ${server.database}; ${runs} tickets, each created, commented, resolved, rated and closed in turn\n`);
-    console.log(table(['operation', 'runs', 'p50 ms', 'p99 ms'], Object.entries(figures).map(([name, f]) => [name, f.runs, f.p50, f.p99])));
+    console.log(
+      table(
+        ['operation', 'runs', 'p50 ms', 'p99 ms'],
+        Object.entries(figures).map(([name, f]) => [name, f.runs, f.p50, f.p99]),
+      ),
+    );
     console.log(JSON.stringify({ benchmark: 'ticket-flow', machine: m, database: server.database, runs, figures }));
   } finally {
     await server.stop();

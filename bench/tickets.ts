@@ -19,8 +19,13 @@ export async function run(): Promise<void> {
   const server = await startBenchServer();
   try {
     const login = async (email: string, password: string) =>
-      (await gql<{ login: { token: string } }>(server.url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: email, p: password })).data.login
-        .token;
+      (
+        await gql<{ login: { token: string } }>(
+          server.url,
+          'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+          { e: email, p: password },
+        )
+      ).data.login.token;
     const admin = await login(server.adminEmail, server.adminPassword);
     const codes = [...new Set(Object.values(DEFAULT_TICKET_CATEGORIES))].filter((c) => c !== 'general');
     const departments: string[] = [];
@@ -75,13 +80,43 @@ export async function run(): Promise<void> {
 
     const cases: Array<{ name: string; query: string; variables: Record<string, unknown>; token: string; check: (d: any) => number }> = [
       { name: 'tickets · admin, queue order', query: listQuery, variables: {}, token: admin, check: (d) => d.tickets.nodes.length },
-      { name: 'tickets · admin, open statuses', query: listQuery, variables: { filter: { status: open } }, token: admin, check: (d) => d.tickets.nodes.length },
-      { name: 'tickets · admin, second page', query: listQuery, variables: { after: page1.data.tickets.pageInfo.endCursor }, token: admin, check: (d) => d.tickets.nodes.length },
-      { name: 'tickets · admin, newest first', query: listQuery, variables: { filter: { order: 'NEWEST' } }, token: admin, check: (d) => d.tickets.nodes.length },
+      {
+        name: 'tickets · admin, open statuses',
+        query: listQuery,
+        variables: { filter: { status: open } },
+        token: admin,
+        check: (d) => d.tickets.nodes.length,
+      },
+      {
+        name: 'tickets · admin, second page',
+        query: listQuery,
+        variables: { after: page1.data.tickets.pageInfo.endCursor },
+        token: admin,
+        check: (d) => d.tickets.nodes.length,
+      },
+      {
+        name: 'tickets · admin, newest first',
+        query: listQuery,
+        variables: { filter: { order: 'NEWEST' } },
+        token: admin,
+        check: (d) => d.tickets.nodes.length,
+      },
       { name: 'tickets · manager (department)', query: listQuery, variables: {}, token: manager, check: (d) => d.tickets.nodes.length },
       { name: 'tickets · agent (own + queue)', query: listQuery, variables: {}, token: agent, check: (d) => d.tickets.nodes.length },
-      { name: 'ticketStats · admin, all, 90 days', query: statsQuery, variables: { from, to }, token: admin, check: (d) => d.ticketStats.total },
-      { name: 'ticketStats · manager, 90 days', query: statsQuery, variables: { from, to }, token: manager, check: (d) => d.ticketStats.total },
+      {
+        name: 'ticketStats · admin, all, 90 days',
+        query: statsQuery,
+        variables: { from, to },
+        token: admin,
+        check: (d) => d.ticketStats.total,
+      },
+      {
+        name: 'ticketStats · manager, 90 days',
+        query: statsQuery,
+        variables: { from, to },
+        token: manager,
+        check: (d) => d.ticketStats.total,
+      },
     ];
     const figures: Record<string, { p50: number; p99: number; max: number; runs: number; rows: number }> = {};
     for (const c of cases) {
@@ -95,25 +130,47 @@ export async function run(): Promise<void> {
       }
       if (rows === 0) throw new Error(`${c.name}: no rows`);
       const s = times.sort((a, b) => a - b);
-      figures[c.name] = { p50: round(percentile(s, 50), 1), p99: round(percentile(s, 99), 1), max: round(s[s.length - 1], 1), runs: s.length, rows };
+      figures[c.name] = {
+        p50: round(percentile(s, 50), 1),
+        p99: round(percentile(s, 99), 1),
+        max: round(s[s.length - 1], 1),
+        runs: s.length,
+        rows,
+      };
     }
 
     console.log(describeMachine(m));
-    console.log(`database: ${server.database}; ${count.toLocaleString('en')} tickets generated in ${round(generateMs / 1000, 1)} s (one INSERT … SELECT, then ANALYZE)\n`);
+    console.log(
+      `database: ${server.database}; ${count.toLocaleString('en')} tickets generated in ${round(generateMs / 1000, 1)} s (one INSERT … SELECT, then ANALYZE)\n`,
+    );
     console.log(
       table(
         ['operation', 'runs', 'rows', 'p50 ms', 'p99 ms', 'max ms', 'target'],
         Object.entries(figures).map(([name, f]) => [name, f.runs, f.rows, f.p50, f.p99, f.max, '< 200 ms']),
       ),
     );
-    console.log(JSON.stringify({ benchmark: 'tickets', machine: m, database: server.database, tickets: count, generateMs: round(generateMs, 0), figures }));
+    console.log(
+      JSON.stringify({
+        benchmark: 'tickets',
+        machine: m,
+        database: server.database,
+        tickets: count,
+        generateMs: round(generateMs, 0),
+        figures,
+      }),
+    );
   } finally {
     await server.stop();
   }
 }
 
 /** Users straight into the table (hashing a thousand passwords would only time argon2). */
-export async function insertUsers(em: EntityManager, role: 'AGENT' | 'CUSTOMER', departments: Array<string | null>, n: number): Promise<string[]> {
+export async function insertUsers(
+  em: EntityManager,
+  role: 'AGENT' | 'CUSTOMER',
+  departments: Array<string | null>,
+  n: number,
+): Promise<string[]> {
   const hash = await hashPassword('bench-user-password');
   const rows = Array.from({ length: n }, (_, i) => ({
     id: randomUUID(),
@@ -138,7 +195,14 @@ export async function insertUsers(em: EntityManager, role: 'AGENT' | 'CUSTOMER',
  * NEW/ASSIGNED/IN_PROGRESS/REOPENED/RESOLVED/CLOSED 5/5/5/5/20/60 %; due times follow the default SLAs; about
  * 1 in 5 first responses and resolutions are late; half the resolved tickets are rated.
  */
-export async function generateTickets(em: EntityManager, n: number, departments: string[], codes: string[], agents: string[], customers: string[]): Promise<void> {
+export async function generateTickets(
+  em: EntityManager,
+  n: number,
+  departments: string[],
+  codes: string[],
+  agents: string[],
+  customers: string[],
+): Promise<void> {
   const categoryOf = Object.fromEntries(Object.entries(DEFAULT_TICKET_CATEGORIES).map(([name, code]) => [code, name]));
   const categories = codes.map((c) => categoryOf[c]);
   // agents[k] is in departments[(k + 1) % 6]: order them by department, 10 each.

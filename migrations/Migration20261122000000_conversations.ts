@@ -57,7 +57,9 @@ export class Migration20261122000000_conversations extends Migration {
         read_at timestamptz,
         CONSTRAINT messages_seq_key UNIQUE (conversation_id, seq)
       )`);
-    this.addSql(`CREATE UNIQUE INDEX messages_client_message_key ON messages (conversation_id, sender_id, client_message_id) WHERE client_message_id IS NOT NULL`);
+    this.addSql(
+      `CREATE UNIQUE INDEX messages_client_message_key ON messages (conversation_id, sender_id, client_message_id) WHERE client_message_id IS NOT NULL`,
+    );
 
     this.addSql(`
       CREATE TABLE conversation_transfers (

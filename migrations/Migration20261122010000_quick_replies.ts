@@ -25,8 +25,12 @@ export class Migration20261122010000_quick_replies extends Migration {
         updated_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT quick_replies_scope_department_check CHECK ((scope = 'DEPARTMENT') = (department_id IS NOT NULL))
       )`);
-    this.addSql(`CREATE UNIQUE INDEX quick_replies_personal_shortcut_key ON quick_replies (owner_id, lower(shortcut)) WHERE scope = 'PERSONAL'`);
-    this.addSql(`CREATE UNIQUE INDEX quick_replies_department_shortcut_key ON quick_replies (department_id, lower(shortcut)) WHERE scope = 'DEPARTMENT'`);
+    this.addSql(
+      `CREATE UNIQUE INDEX quick_replies_personal_shortcut_key ON quick_replies (owner_id, lower(shortcut)) WHERE scope = 'PERSONAL'`,
+    );
+    this.addSql(
+      `CREATE UNIQUE INDEX quick_replies_department_shortcut_key ON quick_replies (department_id, lower(shortcut)) WHERE scope = 'DEPARTMENT'`,
+    );
     this.addSql(`CREATE UNIQUE INDEX quick_replies_public_shortcut_key ON quick_replies (lower(shortcut)) WHERE scope = 'PUBLIC'`);
     // The lists: one's own, one's department's, the public ones, each by title.
     this.addSql(`CREATE INDEX quick_replies_owner_idx ON quick_replies (owner_id, title) WHERE scope = 'PERSONAL'`);

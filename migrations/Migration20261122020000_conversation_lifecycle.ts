@@ -8,7 +8,9 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261122020000_conversation_lifecycle extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`CREATE INDEX conversations_idle_idx ON conversations (last_agent_message_at) WHERE status = 'ACTIVE' AND last_agent_message_at IS NOT NULL`);
+    this.addSql(
+      `CREATE INDEX conversations_idle_idx ON conversations (last_agent_message_at) WHERE status = 'ACTIVE' AND last_agent_message_at IS NOT NULL`,
+    );
     this.addSql(`CREATE INDEX conversations_active_agent_idx ON conversations (agent_id) WHERE status = 'ACTIVE'`);
     this.addSql(`CREATE INDEX agent_states_offline_idx ON agent_states (offline_since) WHERE offline_since IS NOT NULL`);
   }

@@ -65,10 +65,16 @@ export class Migration20261124000000_tickets extends Migration {
     this.addSql(`CREATE INDEX tickets_history_idx ON tickets (assignee_id, category) WHERE resolved_at IS NOT NULL`);
     // The SLA sweep: open tickets whose warning or due time passed and whose owners were not yet told.
     const open = `status IN ('NEW', 'ASSIGNED', 'IN_PROGRESS', 'REOPENED')`;
-    this.addSql(`CREATE INDEX tickets_fr_warn_idx ON tickets (first_response_warn_at) WHERE first_response_at IS NULL AND first_response_warned_at IS NULL AND ${open}`);
-    this.addSql(`CREATE INDEX tickets_fr_breach_idx ON tickets (first_response_due_at) WHERE first_response_at IS NULL AND first_response_breach_notified_at IS NULL AND ${open}`);
+    this.addSql(
+      `CREATE INDEX tickets_fr_warn_idx ON tickets (first_response_warn_at) WHERE first_response_at IS NULL AND first_response_warned_at IS NULL AND ${open}`,
+    );
+    this.addSql(
+      `CREATE INDEX tickets_fr_breach_idx ON tickets (first_response_due_at) WHERE first_response_at IS NULL AND first_response_breach_notified_at IS NULL AND ${open}`,
+    );
     this.addSql(`CREATE INDEX tickets_res_warn_idx ON tickets (resolution_warn_at) WHERE resolution_warned_at IS NULL AND ${open}`);
-    this.addSql(`CREATE INDEX tickets_res_breach_idx ON tickets (resolution_due_at) WHERE resolution_breach_notified_at IS NULL AND ${open}`);
+    this.addSql(
+      `CREATE INDEX tickets_res_breach_idx ON tickets (resolution_due_at) WHERE resolution_breach_notified_at IS NULL AND ${open}`,
+    );
     this.addSql(`CREATE INDEX tickets_waiting_idx ON tickets (department_id) WHERE assignee_id IS NULL AND ${open}`);
 
     this.addSql(`

@@ -23,7 +23,9 @@ export class Migration20261204010000_encryption extends Migration {
     this.addSql(`CREATE INDEX data_keys_master_key_idx ON data_keys (master_key_id) WHERE wrapped IS NOT NULL`);
     // A check value per master key id (HMAC of a constant under the key): start-up tells a different key
     // given an id already used (two processes each generating their own k1) from the right one.
-    this.addSql(`CREATE TABLE master_key_checks (key_id text PRIMARY KEY, check_value bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+    this.addSql(
+      `CREATE TABLE master_key_checks (key_id text PRIMARY KEY, check_value bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+    );
     for (const table of ['messages', 'tickets', 'ticket_comments', 'leave_requests']) {
       this.addSql(`ALTER TABLE ${table} ADD COLUMN sealed bytea`);
       this.addSql(`UPDATE ${table} SET pii_types = NULL WHERE pii_types <> '{}'`);

@@ -59,7 +59,9 @@ export class Migration20261204020000_records extends Migration {
         PRIMARY KEY (id),
         CONSTRAINT conversation_transfers_archive_conversation_fkey FOREIGN KEY (conversation_id) REFERENCES conversations_archive (id) ON DELETE CASCADE
       )`);
-    this.addSql(`CREATE INDEX conversation_transfers_archive_conversation_idx ON conversation_transfers_archive (conversation_id, created_at)`);
+    this.addSql(
+      `CREATE INDEX conversation_transfers_archive_conversation_idx ON conversation_transfers_archive (conversation_id, created_at)`,
+    );
 
     this.addSql(`CREATE TYPE export_format AS ENUM ('CSV', 'XLSX', 'JSONL')`);
     this.addSql(`CREATE TYPE export_status AS ENUM ('QUEUED', 'RUNNING', 'READY', 'FAILED', 'EXPIRED')`);

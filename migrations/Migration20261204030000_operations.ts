@@ -31,15 +31,23 @@ export class Migration20261204030000_operations extends Migration {
     // History before this migration only knows the latest staff message: an approximation, for old rows only.
     this.addSql(`UPDATE conversations SET first_agent_reply_at = last_agent_message_at WHERE last_agent_message_at IS NOT NULL`);
 
-    this.addSql(`CREATE INDEX conversations_first_reply_at_idx ON conversations (first_agent_reply_at) WHERE first_agent_reply_at IS NOT NULL`);
+    this.addSql(
+      `CREATE INDEX conversations_first_reply_at_idx ON conversations (first_agent_reply_at) WHERE first_agent_reply_at IS NOT NULL`,
+    );
     this.addSql(`CREATE INDEX conversations_rated_idx ON conversations (rated_at) WHERE rating IS NOT NULL`);
     this.addSql(`CREATE INDEX conversations_ended_at_idx ON conversations (ended_at) WHERE ended_at IS NOT NULL`);
     this.addSql(`CREATE INDEX conversations_queued_department_idx ON conversations (department_id, queued_at) WHERE status = 'QUEUED'`);
     this.addSql(`CREATE INDEX messages_created_idx ON messages (created_at)`);
     this.addSql(`CREATE INDEX tickets_resolved_idx ON tickets (resolved_at) WHERE resolved_at IS NOT NULL`);
-    this.addSql(`CREATE INDEX tickets_open_department_idx ON tickets (department_id) WHERE status IN ('NEW', 'ASSIGNED', 'IN_PROGRESS', 'REOPENED')`);
-    this.addSql(`CREATE INDEX tickets_fr_breached_at_idx ON tickets (first_response_breach_notified_at) WHERE first_response_breach_notified_at IS NOT NULL`);
-    this.addSql(`CREATE INDEX tickets_res_breached_at_idx ON tickets (resolution_breach_notified_at) WHERE resolution_breach_notified_at IS NOT NULL`);
+    this.addSql(
+      `CREATE INDEX tickets_open_department_idx ON tickets (department_id) WHERE status IN ('NEW', 'ASSIGNED', 'IN_PROGRESS', 'REOPENED')`,
+    );
+    this.addSql(
+      `CREATE INDEX tickets_fr_breached_at_idx ON tickets (first_response_breach_notified_at) WHERE first_response_breach_notified_at IS NOT NULL`,
+    );
+    this.addSql(
+      `CREATE INDEX tickets_res_breached_at_idx ON tickets (resolution_breach_notified_at) WHERE resolution_breach_notified_at IS NOT NULL`,
+    );
 
     this.addSql(`CREATE TYPE alert_status AS ENUM ('OPEN', 'ACKNOWLEDGED', 'RESOLVED')`);
     this.addSql(`

@@ -53,11 +53,14 @@ export class Migration20261204061000_quality extends Migration {
       )`);
     this.addSql(`CREATE INDEX quality_reviews_department_idx ON quality_reviews (department_id, created_at)`);
     this.addSql(`CREATE INDEX quality_reviews_agent_idx ON quality_reviews (agent_id, created_at)`);
-    this.addSql(`CREATE TABLE quality_sample_weeks (week date PRIMARY KEY, sampled integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+    this.addSql(
+      `CREATE TABLE quality_sample_weeks (week date PRIMARY KEY, sampled integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+    );
   }
 
   override async down(): Promise<void> {
-    for (const t of ['quality_sample_weeks', 'quality_reviews', 'quality_sentiment_flags', 'quality_violations']) this.addSql(`DROP TABLE ${t}`);
+    for (const t of ['quality_sample_weeks', 'quality_reviews', 'quality_sentiment_flags', 'quality_violations'])
+      this.addSql(`DROP TABLE ${t}`);
     this.addSql(`DROP TYPE quality_review_status`);
   }
 }

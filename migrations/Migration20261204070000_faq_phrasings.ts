@@ -40,7 +40,9 @@ export class Migration20261204070000_faq_phrasings extends Migration {
       )`);
     // One row per FAQ and text (ignoring case and surrounding blanks): a suggestion seen again counts up.
     this.addSql(`CREATE UNIQUE INDEX faq_phrasings_text_unique ON faq_phrasings (faq_id, lower(btrim(text)))`);
-    this.addSql(`CREATE INDEX faq_phrasings_match_trgm_idx ON faq_phrasings USING gist (match_text gist_trgm_ops) WHERE status = 'ACCEPTED'`);
+    this.addSql(
+      `CREATE INDEX faq_phrasings_match_trgm_idx ON faq_phrasings USING gist (match_text gist_trgm_ops) WHERE status = 'ACCEPTED'`,
+    );
     this.addSql(`CREATE INDEX faq_phrasings_suggested_idx ON faq_phrasings (created_at DESC, id DESC) WHERE status = 'SUGGESTED'`);
 
     this.addSql(`

@@ -105,14 +105,24 @@ const AGENT_ROWS: Array<[string, string, string[], number]> = [
 
 const AGENTS: DemoUser[] = AGENT_ROWS.map(([department, displayName, skills, maxConcurrentChats], i) => {
   const code = `KF${String(i + 1).padStart(3, '0')}`;
-  return { role: Role.AGENT, email: `${code.toLowerCase()}@${DOMAIN}`, displayName, department, employeeCode: code, skills, maxConcurrentChats };
+  return {
+    role: Role.AGENT,
+    email: `${code.toLowerCase()}@${DOMAIN}`,
+    displayName,
+    department,
+    employeeCode: code,
+    skills,
+    maxConcurrentChats,
+  };
 });
 
-const CUSTOMERS: DemoUser[] = ['李明', '王磊', '张丽', '刘芳', '陈晨', 'Emily Carter', '赵雪', '孙悦', '周宇', '吴桐'].map((displayName, i) => ({
-  role: Role.CUSTOMER,
-  email: `customer${String(i + 1).padStart(2, '0')}@${DOMAIN}`,
-  displayName,
-}));
+const CUSTOMERS: DemoUser[] = ['李明', '王磊', '张丽', '刘芳', '陈晨', 'Emily Carter', '赵雪', '孙悦', '周宇', '吴桐'].map(
+  (displayName, i) => ({
+    role: Role.CUSTOMER,
+    email: `customer${String(i + 1).padStart(2, '0')}@${DOMAIN}`,
+    displayName,
+  }),
+);
 
 /** The one admin the seed adds beside the first admin, so every role has an account with a known password. */
 const DEMO_ADMIN: DemoUser = { role: Role.ADMIN, email: `admin@${DOMAIN}`, displayName: '演示管理员', employeeCode: 'ADMIN002' };
@@ -126,18 +136,79 @@ const ALL_USERS: DemoUser[] = [DEMO_ADMIN, ...MANAGERS, ...AGENTS, ...CUSTOMERS]
  * repeat the words customers use, which lifts a match (bestAnswer) past AUTO_ANSWER_THRESHOLD's 0.8.
  */
 const FAQ_ROWS: Array<[string, string, string, string[], string?]> = [
-  ['购票', '如何购买演出门票？', '在 App 或网站搜索演出，选择场次、票档和数量，填写观演人信息后提交订单，并在 15 分钟内完成支付。出票后可在“我的-订单”中查看。', ['购票流程', '下单']],
-  ['支付', '支付成功了但订单显示未支付怎么办？', '支付结果同步可能有几分钟延迟，请稍后刷新订单。30 分钟后仍显示未支付的，款项会在 1–3 个工作日内原路退回；也可以提交工单并附上支付截图，我们帮您核实。', ['支付失败', '掉单']],
-  ['退票退款', '如何申请退票？', '在“我的-订单”中打开订单详情，点击“申请退票”并选择原因提交。演出开始 48 小时前可退，按距开演的时间收取 0–20% 手续费；审核通过后票款 1–7 个工作日内原路退回。', ['退票', '申请退票', '退票手续费', '退款']],
-  ['改签转赠', '门票可以转赠给朋友吗？', '非实名演出的电子票可在订单详情中点击“转赠”，输入朋友的手机号，对方在 24 小时内领取即可；实名制演出的门票不能转赠。', ['转赠', '送票']],
-  ['实名制', '观演人信息填错了能修改吗？', '实名制演出下单后观演人信息无法修改，填错的请在退票期限内退票后重新购买；非实名演出可在出票前联系客服修改。', ['观演人', '身份证', '修改信息']],
-  ['电子票与取票', '电子票在哪里查看？', '出票后在 App 的“票夹”中查看电子票二维码，入场时出示给工作人员扫码即可。截图的二维码可能失效，请以 App 内实时显示的为准。', ['电子票', '二维码', '票夹']],
-  ['入场观演', '儿童需要买票吗？', '身高 1.2 米以上的儿童需要购票并凭票入场；1.2 米以下的儿童能否入场以演出详情页的说明为准，部分演出谢绝儿童入场。', ['儿童票', '身高']],
-  ['发票', '如何开具发票？', '演出结束后 30 天内，在订单详情中点击“申请发票”，填写抬头和税号即可；电子发票在 7 个工作日内发送到您的邮箱。', ['开票', '电子发票']],
-  ['会员与优惠', '优惠券为什么用不了？', '请检查订单金额是否达到使用门槛、演出是否在适用范围内、优惠券是否已过期。每个订单限用一张优惠券。', ['优惠券', '满减']],
-  ['账户安全', '忘记密码怎么办？', '在登录页点击“忘记密码”，用绑定的手机号接收验证码后设置新密码。手机号已停用的，可以通过人脸识别或提交工单申诉找回账号。', ['忘记密码', '找回密码', '找回账号', '登录'], 'account'],
-  ['演出变更', '演出取消了怎么退款？', '演出取消后平台会自动为已购票的用户全额退款，无需申请；票款在 7 个工作日内原路退回，并以短信通知。', ['演出取消', '全额退款']],
-  ['配送', '纸质票什么时候寄出？', '纸质票一般在演出前 7–10 天统一寄出，顺丰包邮；寄出后可在订单详情中查看快递单号和物流进度。', ['纸质票', '快递', '物流']],
+  [
+    '购票',
+    '如何购买演出门票？',
+    '在 App 或网站搜索演出，选择场次、票档和数量，填写观演人信息后提交订单，并在 15 分钟内完成支付。出票后可在“我的-订单”中查看。',
+    ['购票流程', '下单'],
+  ],
+  [
+    '支付',
+    '支付成功了但订单显示未支付怎么办？',
+    '支付结果同步可能有几分钟延迟，请稍后刷新订单。30 分钟后仍显示未支付的，款项会在 1–3 个工作日内原路退回；也可以提交工单并附上支付截图，我们帮您核实。',
+    ['支付失败', '掉单'],
+  ],
+  [
+    '退票退款',
+    '如何申请退票？',
+    '在“我的-订单”中打开订单详情，点击“申请退票”并选择原因提交。演出开始 48 小时前可退，按距开演的时间收取 0–20% 手续费；审核通过后票款 1–7 个工作日内原路退回。',
+    ['退票', '申请退票', '退票手续费', '退款'],
+  ],
+  [
+    '改签转赠',
+    '门票可以转赠给朋友吗？',
+    '非实名演出的电子票可在订单详情中点击“转赠”，输入朋友的手机号，对方在 24 小时内领取即可；实名制演出的门票不能转赠。',
+    ['转赠', '送票'],
+  ],
+  [
+    '实名制',
+    '观演人信息填错了能修改吗？',
+    '实名制演出下单后观演人信息无法修改，填错的请在退票期限内退票后重新购买；非实名演出可在出票前联系客服修改。',
+    ['观演人', '身份证', '修改信息'],
+  ],
+  [
+    '电子票与取票',
+    '电子票在哪里查看？',
+    '出票后在 App 的“票夹”中查看电子票二维码，入场时出示给工作人员扫码即可。截图的二维码可能失效，请以 App 内实时显示的为准。',
+    ['电子票', '二维码', '票夹'],
+  ],
+  [
+    '入场观演',
+    '儿童需要买票吗？',
+    '身高 1.2 米以上的儿童需要购票并凭票入场；1.2 米以下的儿童能否入场以演出详情页的说明为准，部分演出谢绝儿童入场。',
+    ['儿童票', '身高'],
+  ],
+  [
+    '发票',
+    '如何开具发票？',
+    '演出结束后 30 天内，在订单详情中点击“申请发票”，填写抬头和税号即可；电子发票在 7 个工作日内发送到您的邮箱。',
+    ['开票', '电子发票'],
+  ],
+  [
+    '会员与优惠',
+    '优惠券为什么用不了？',
+    '请检查订单金额是否达到使用门槛、演出是否在适用范围内、优惠券是否已过期。每个订单限用一张优惠券。',
+    ['优惠券', '满减'],
+  ],
+  [
+    '账户安全',
+    '忘记密码怎么办？',
+    '在登录页点击“忘记密码”，用绑定的手机号接收验证码后设置新密码。手机号已停用的，可以通过人脸识别或提交工单申诉找回账号。',
+    ['忘记密码', '找回密码', '找回账号', '登录'],
+    'account',
+  ],
+  [
+    '演出变更',
+    '演出取消了怎么退款？',
+    '演出取消后平台会自动为已购票的用户全额退款，无需申请；票款在 7 个工作日内原路退回，并以短信通知。',
+    ['演出取消', '全额退款'],
+  ],
+  [
+    '配送',
+    '纸质票什么时候寄出？',
+    '纸质票一般在演出前 7–10 天统一寄出，顺丰包邮；寄出后可在订单详情中查看快递单号和物流进度。',
+    ['纸质票', '快递', '物流'],
+  ],
 ];
 
 const FAQS = FAQ_ROWS.map(([category, question, answer, tags, department]) => ({ category, question, answer, tags, department }));
@@ -197,7 +268,13 @@ export async function seed(
 
   const admin = await actingAdmin(orm, config.adminEmail);
   const traceId = `seed-demo-${randomUUID().slice(0, 8)}`;
-  const scope = (): RequestScope => ({ viewer: admin, em: orm.em.fork(), traceId, logger: services.logger.child({ traceId }), ip: '127.0.0.1' });
+  const scope = (): RequestScope => ({
+    viewer: admin,
+    em: orm.em.fork(),
+    traceId,
+    logger: services.logger.child({ traceId }),
+    ip: '127.0.0.1',
+  });
 
   // Departments, matched by code first, then by name.
   const departmentIds = new Map<string, string>();
@@ -275,8 +352,15 @@ export async function seed(
   }
 
   // The roster: every demo agent (created now or before) on the three demo shifts, today and the next 7 days.
-  const demoAgents = await orm.em.fork().find(User, { email: { $in: AGENTS.map((a) => a.email) }, role: Role.AGENT, active: true }, { fields: ['id'] });
-  const roster = await scheduleAroundTheClock(services, scope, demoAgents.map((a) => a.id), config.businessTz);
+  const demoAgents = await orm.em
+    .fork()
+    .find(User, { email: { $in: AGENTS.map((a) => a.email) }, role: Role.AGENT, active: true }, { fields: ['id'] });
+  const roster = await scheduleAroundTheClock(
+    services,
+    scope,
+    demoAgents.map((a) => a.id),
+    config.businessTz,
+  );
 
   // Summary.
   const deptName = (code?: string) => (code ? DEPARTMENTS.find((d) => d.code === code)!.name : '');
@@ -285,9 +369,13 @@ export async function seed(
   const deptOutcomes = [...departmentOutcomes.values()];
   out('');
   out(`Departments: ${deptOutcomes.length} (${count('created', deptOutcomes)} created, ${count('exists', deptOutcomes)} already there)`);
-  out(`Users:       ${outcomes.size} (${count('created', userOutcomes)} created, ${count('exists', userOutcomes)} already there, ${count('skipped', userOutcomes)} skipped)`);
+  out(
+    `Users:       ${outcomes.size} (${count('created', userOutcomes)} created, ${count('exists', userOutcomes)} already there, ${count('skipped', userOutcomes)} skipped)`,
+  );
   const faqStates = [...faqOutcomes.values()].map((x) => x.outcome);
-  out(`FAQs:        ${faqOutcomes.size} (${count('created', faqStates)} created, ${count('exists', faqStates)} already there, ${count('skipped', faqStates)} skipped)`);
+  out(
+    `FAQs:        ${faqOutcomes.size} (${count('created', faqStates)} created, ${count('exists', faqStates)} already there, ${count('skipped', faqStates)} skipped)`,
+  );
   out(
     `Roster:      ${demoAgents.length} agents on ${DEMO_SHIFTS.map((s) => `${s.startTime}–${s.endTime}`).join(', ')} from ${roster.dates[0]} to ` +
       `${roster.dates[roster.dates.length - 1]} (${config.businessTz}): ${roster.schedulesCreated} schedules created, ${roster.schedulesSkipped} already there` +
@@ -390,7 +478,11 @@ async function openDatabase(config: Config, pgPassword: string | null, logger: L
   const url = `postgresql://postgres:${encodeURIComponent(pgPassword!)}@127.0.0.1:${config.embeddedPgPort}/shiftdesk`;
   const dir = path.join(config.dataDir, 'pg');
   if (await isListening(url)) {
-    return { url, where: `the running embedded PostgreSQL of ${config.dataDir} (port ${config.embeddedPgPort})`, stop: async () => undefined };
+    return {
+      url,
+      where: `the running embedded PostgreSQL of ${config.dataDir} (port ${config.embeddedPgPort})`,
+      stop: async () => undefined,
+    };
   }
   const embedded: EmbeddedDatabase = await startEmbeddedPostgres({ dir, port: config.embeddedPgPort, password: pgPassword!, logger });
   return {

@@ -58,7 +58,14 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
       cleanups.push(() => embedded!.stop());
     }
 
-    const orm = await connectOrm({ url: databaseUrl, poolMax: config.dbPoolMax, logger, metrics, timeoutMs: config.dbTimeoutMs, slowSqlMs: config.slowSqlMs });
+    const orm = await connectOrm({
+      url: databaseUrl,
+      poolMax: config.dbPoolMax,
+      logger,
+      metrics,
+      timeoutMs: config.dbTimeoutMs,
+      slowSqlMs: config.slowSqlMs,
+    });
     cleanups.unshift(() => orm.close());
     await migrate(orm, databaseUrl, logger);
 
@@ -98,7 +105,18 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     }
 
     const jobs = new JobQueue(databaseUrl, logger, config.jobs);
-    const services = createServices({ config, logger, metrics, orm, pubsub, redis, redisBreaker, jobs, keyring, jwtSecret: config.jwtSecret ?? secrets!.jwtSecret });
+    const services = createServices({
+      config,
+      logger,
+      metrics,
+      orm,
+      pubsub,
+      redis,
+      redisBreaker,
+      jobs,
+      keyring,
+      jwtSecret: config.jwtSecret ?? secrets!.jwtSecret,
+    });
     // A keyring lacking a master key still in use, or with another key under a used id, would leave texts unreadable.
     const keyProblems = await services.dataKeys.keyringProblems(orm.em.fork());
     if (keyProblems.length) {

@@ -94,7 +94,10 @@ const trustProxy = makeValidator<boolean | number | string[]>((value) => {
   if (v === '' || v === 'false') return false;
   if (v === 'true') return true;
   if (/^\d+$/.test(v)) return Number(v);
-  const entries = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const entry of entries) {
     const [address, bits, extra] = entry.split('/');
     const family = isIP(address);
@@ -117,27 +120,63 @@ const spec = {
   EMBEDDED_PG_PORT: port({ default: 54329, desc: 'port of the embedded PostgreSQL' }),
   DB_POOL_MAX: num({ default: 20, desc: 'PostgreSQL connections per process' }),
   REDIS_URL: optionalUrl({ default: '', desc: 'use Redis for pub/sub, presence and rate limits' }),
-  REDIS_COMMAND_TIMEOUT_MS: positiveInt({ default: 1000, desc: 'a Redis command not answered within this fails, and the in-process fallback answers' }),
-  DB_TIMEOUT_MS: wholeNumber({ default: 3000, desc: 'a statement of an HTTP request, or a new PostgreSQL connection, not answered within this fails with SERVICE_UNAVAILABLE; 0: no limit' }),
-  SLOW_SQL_MS: wholeNumber({ default: 200, desc: 'SQL statements slower than this are logged at warn with the trace id (values redacted); 0: off' }),
-  REDIS_BREAKER_FAILURES: positiveInt({ default: 5, desc: 'consecutive failed Redis commands that open the circuit breaker (commands then fail at once)' }),
-  REDIS_BREAKER_HALF_OPEN_MS: positiveInt({ default: 5000, desc: 'how long the open breaker waits before letting one Redis command through to test it' }),
-  CACHE_MAX_ENTRIES: positiveInt({ default: 5000, desc: 'entries of the in-process cache of hot reads (departments, shift types, FAQs, settings)' }),
-  CACHE_TTL_SECONDS: positiveInt({ default: 300, desc: 'longest a cached hot read is served (bounds an invalidation lost while Redis is down)' }),
-  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl({ default: '', desc: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces); empty: tracing off and the SDK not loaded' }),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt({
+    default: 1000,
+    desc: 'a Redis command not answered within this fails, and the in-process fallback answers',
+  }),
+  DB_TIMEOUT_MS: wholeNumber({
+    default: 3000,
+    desc: 'a statement of an HTTP request, or a new PostgreSQL connection, not answered within this fails with SERVICE_UNAVAILABLE; 0: no limit',
+  }),
+  SLOW_SQL_MS: wholeNumber({
+    default: 200,
+    desc: 'SQL statements slower than this are logged at warn with the trace id (values redacted); 0: off',
+  }),
+  REDIS_BREAKER_FAILURES: positiveInt({
+    default: 5,
+    desc: 'consecutive failed Redis commands that open the circuit breaker (commands then fail at once)',
+  }),
+  REDIS_BREAKER_HALF_OPEN_MS: positiveInt({
+    default: 5000,
+    desc: 'how long the open breaker waits before letting one Redis command through to test it',
+  }),
+  CACHE_MAX_ENTRIES: positiveInt({
+    default: 5000,
+    desc: 'entries of the in-process cache of hot reads (departments, shift types, FAQs, settings)',
+  }),
+  CACHE_TTL_SECONDS: positiveInt({
+    default: 300,
+    desc: 'longest a cached hot read is served (bounds an invalidation lost while Redis is down)',
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl({
+    default: '',
+    desc: 'OTLP/HTTP collector base URL (spans go to <url>/v1/traces); empty: tracing off and the SDK not loaded',
+  }),
   JWT_SECRET: secret({ default: '', desc: 'HS256 key; generated once into DATA_DIR when unset' }),
   JWT_TTL: str({ default: '12h', desc: 'token lifetime (e.g. 30m, 12h, 7d)' }),
-  SESSION_CACHE_SECONDS: wholeNumber({ default: 30, desc: 'how long a process trusts a signed-in user it has read, unless a revocation event drops it first (bounds a revocation lost while Redis is down); 0: read the user on every request' }),
-  WS_SESSION_RECHECK_SECONDS: positiveInt({ default: 30, desc: 'how often the users of open WebSockets are read again (revocations close sockets at once; this catches a lost event)' }),
+  SESSION_CACHE_SECONDS: wholeNumber({
+    default: 30,
+    desc: 'how long a process trusts a signed-in user it has read, unless a revocation event drops it first (bounds a revocation lost while Redis is down); 0: read the user on every request',
+  }),
+  WS_SESSION_RECHECK_SECONDS: positiveInt({
+    default: 30,
+    desc: 'how often the users of open WebSockets are read again (revocations close sockets at once; this catches a lost event)',
+  }),
   WS_MAX_CONNECTIONS_PER_USER: positiveInt({ default: 10, desc: 'open WebSockets per user and process; more are closed with 4429' }),
-  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt({ default: 100, desc: 'operations running at once on one WebSocket; more are refused with BAD_USER_INPUT' }),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt({
+    default: 100,
+    desc: 'operations running at once on one WebSocket; more are refused with BAD_USER_INPUT',
+  }),
   ADMIN_EMAIL: str({ default: 'admin@shiftdesk.local', desc: 'first admin account' }),
   ADMIN_PASSWORD: str({ default: '', desc: 'first admin password; random and printed once when unset' }),
   BUSINESS_TZ: timeZone({ default: 'Asia/Shanghai', desc: 'business time zone' }),
   LOG_LEVEL: logLevel,
   LOGIN_MAX_FAILURES: num({ default: 5, desc: 'failed logins per e-mail (and 4x per IP) before RATE_LIMITED' }),
   LOGIN_WINDOW_SECONDS: num({ default: 900, desc: 'window of LOGIN_MAX_FAILURES' }),
-  TRUST_PROXY: trustProxy({ default: false, desc: 'peers whose X-Forwarded-For gives the client address: empty (none), true, hop count, or addresses/CIDRs/loopback,linklocal,uniquelocal' }),
+  TRUST_PROXY: trustProxy({
+    default: false,
+    desc: 'peers whose X-Forwarded-For gives the client address: empty (none), true, hop count, or addresses/CIDRs/loopback,linklocal,uniquelocal',
+  }),
   RATE_REGISTER_CUSTOMER_PER_HOUR: positiveInt({ default: 20, desc: 'registerCustomer calls per client address and hour' }),
   GRAPHQL_MAX_DEPTH: num({ default: 10 }),
   GRAPHQL_MAX_COST: num({ default: 5000 }),
@@ -153,56 +192,144 @@ const spec = {
   IDLE_WARNING_SECONDS: num({ default: 60, desc: 'customer silent this long after the agent wrote: warning' }),
   IDLE_CLOSE_SECONDS: num({ default: 120, desc: 'customer silent this long after the agent wrote: the chat ends (IDLE)' }),
   AGENT_OFFLINE_GRACE_SECONDS: num({ default: 120, desc: 'an offline agent keeps their chats this long before they are moved' }),
-  SHIFT_END_GRACE_SECONDS: positiveInt({ default: 600, desc: 'an agent whose shift ended (no following shift) keeps their chats this long before they are handed over' }),
-  FIRST_REPLY_TIMEOUT_SECONDS: positiveInt({ default: 120, desc: 'an agent who has not answered a new chat within this long loses it to a colleague (once); supervisors are told' }),
+  SHIFT_END_GRACE_SECONDS: positiveInt({
+    default: 600,
+    desc: 'an agent whose shift ended (no following shift) keeps their chats this long before they are handed over',
+  }),
+  FIRST_REPLY_TIMEOUT_SECONDS: positiveInt({
+    default: 120,
+    desc: 'an agent who has not answered a new chat within this long loses it to a colleague (once); supervisors are told',
+  }),
   RATE_SEND_MESSAGE_PER_MINUTE: num({ default: 30 }),
   RATE_END_CONVERSATION_PER_MINUTE: num({ default: 10 }),
   RATE_RATE_CONVERSATION_PER_MINUTE: num({ default: 5 }),
-  KNOWLEDGE_CONFIG_FILE: str({ default: '', desc: 'FAQ categories, stop words and search weights (JSON); empty: the shipped config/knowledge.json' }),
-  KNOWLEDGE_LEXICON_FILE: str({ default: '', desc: 'domain lexicon: canonical term → colloquial forms, synonyms, typos (JSON; a cycle or an empty term stops start-up); empty: the shipped config/lexicon.json' }),
-  KNOWLEDGE_SEGMENTER: str({ choices: ['jieba', 'intl'], default: 'jieba', desc: 'Chinese word segmentation: jieba (@node-rs/jieba) or intl (Intl.Segmenter)' }),
-  AUTO_ANSWER_THRESHOLD: fraction({ default: 0.8, desc: 'a first message or new ticket whose best FAQ scores at least this (0–1) is answered with it at once' }),
-  CLASSIFIER_RULES_FILE: str({ default: '', desc: 'classifyMessage keywords, patterns and rules (JSON); empty: the shipped config/classifier.json' }),
-  PII_RULES_FILE: str({ default: '', desc: 'personal-data rules: patterns, checks and mask shapes per type (JSON); empty: the shipped config/pii.json' }),
-  ENCRYPTION_KEYS: str({ default: '', desc: 'master keys wrapping the per-customer data keys: k1:<base64 of 32 bytes>,k2:…;current=k2 (default current: the last); generated once into DATA_DIR when unset' }),
-  REVEAL_ROLES: str({ default: 'CUSTOMER,MANAGER,ADMIN', desc: 'roles that may call revealText (each in its scope); add AGENT to let agents reveal texts of their own conversations and tickets' }),
-  REVEAL_AGENT_DEPARTMENTS: str({ default: '', desc: 'with AGENT in REVEAL_ROLES: codes of the departments whose agents may reveal; empty: every department' }),
+  KNOWLEDGE_CONFIG_FILE: str({
+    default: '',
+    desc: 'FAQ categories, stop words and search weights (JSON); empty: the shipped config/knowledge.json',
+  }),
+  KNOWLEDGE_LEXICON_FILE: str({
+    default: '',
+    desc: 'domain lexicon: canonical term → colloquial forms, synonyms, typos (JSON; a cycle or an empty term stops start-up); empty: the shipped config/lexicon.json',
+  }),
+  KNOWLEDGE_SEGMENTER: str({
+    choices: ['jieba', 'intl'],
+    default: 'jieba',
+    desc: 'Chinese word segmentation: jieba (@node-rs/jieba) or intl (Intl.Segmenter)',
+  }),
+  AUTO_ANSWER_THRESHOLD: fraction({
+    default: 0.8,
+    desc: 'a first message or new ticket whose best FAQ scores at least this (0–1) is answered with it at once',
+  }),
+  CLASSIFIER_RULES_FILE: str({
+    default: '',
+    desc: 'classifyMessage keywords, patterns and rules (JSON); empty: the shipped config/classifier.json',
+  }),
+  PII_RULES_FILE: str({
+    default: '',
+    desc: 'personal-data rules: patterns, checks and mask shapes per type (JSON); empty: the shipped config/pii.json',
+  }),
+  ENCRYPTION_KEYS: str({
+    default: '',
+    desc: 'master keys wrapping the per-customer data keys: k1:<base64 of 32 bytes>,k2:…;current=k2 (default current: the last); generated once into DATA_DIR when unset',
+  }),
+  REVEAL_ROLES: str({
+    default: 'CUSTOMER,MANAGER,ADMIN',
+    desc: 'roles that may call revealText (each in its scope); add AGENT to let agents reveal texts of their own conversations and tickets',
+  }),
+  REVEAL_AGENT_DEPARTMENTS: str({
+    default: '',
+    desc: 'with AGENT in REVEAL_ROLES: codes of the departments whose agents may reveal; empty: every department',
+  }),
   RATE_REVEAL_TEXT_PER_HOUR: positiveInt({ default: 60, desc: 'revealText calls per user and hour' }),
 
-  QUALITY_RULES_FILE: str({ default: '', desc: 'quality inspection rules, review checklist and weekly sample size (JSON); empty: the shipped config/quality.json' }),
-  ADHERENCE_GRACE_MINUTES: wholeNumber({ default: 5, desc: 'adherence: coming online this long after a shift starts is not a late start, leaving this long before it ends not an early leave' }),
+  QUALITY_RULES_FILE: str({
+    default: '',
+    desc: 'quality inspection rules, review checklist and weekly sample size (JSON); empty: the shipped config/quality.json',
+  }),
+  ADHERENCE_GRACE_MINUTES: wholeNumber({
+    default: 5,
+    desc: 'adherence: coming online this long after a shift starts is not a late start, leaving this long before it ends not an early leave',
+  }),
   ARCHIVE_AFTER_DAYS: positiveInt({ default: 180, desc: 'ended conversations older than this move to the archive tables' }),
-  RETAIN_DAYS: optionalPositiveInt({ default: 0, desc: 'archived conversations are purged this many days after they ended (audited); empty: kept for ever' }),
+  RETAIN_DAYS: optionalPositiveInt({
+    default: 0,
+    desc: 'archived conversations are purged this many days after they ended (audited); empty: kept for ever',
+  }),
   ARCHIVE_EVERY_MINUTES: positiveInt({ default: 60, desc: 'how often the archive run starts (one at a time in a cluster)' }),
   ARCHIVE_BATCH_SIZE: positiveInt({ default: 200, desc: 'conversations moved per transaction by the archive run' }),
   EXPORT_TTL_HOURS: positiveInt({ default: 24, desc: 'an export file can be downloaded this long, then it is deleted' }),
-  TICKET_CATEGORIES: str({ default: '', desc: 'JSON {"技术支持": "technical", …}: ticket category → department code; empty: the built-in map' }),
-  TICKET_SLA: str({ default: '', desc: 'JSON {"urgent": {"firstResponse": 5, "resolution": 60}, …} in minutes; priorities left out keep their defaults' }),
-  TICKET_BUSINESS_HOURS: str({ default: '', desc: 'JSON {"weekdays": [1,2,3,4,5], "hours": ["09:00-18:00"], "holidays": [], "zone": …}; empty: SLAs run 24×7' }),
+  TICKET_CATEGORIES: str({
+    default: '',
+    desc: 'JSON {"技术支持": "technical", …}: ticket category → department code; empty: the built-in map',
+  }),
+  TICKET_SLA: str({
+    default: '',
+    desc: 'JSON {"urgent": {"firstResponse": 5, "resolution": 60}, …} in minutes; priorities left out keep their defaults',
+  }),
+  TICKET_BUSINESS_HOURS: str({
+    default: '',
+    desc: 'JSON {"weekdays": [1,2,3,4,5], "hours": ["09:00-18:00"], "holidays": [], "zone": …}; empty: SLAs run 24×7',
+  }),
   TICKET_REOPEN_WINDOW_DAYS: positiveInt({ default: 7, desc: 'a resolved ticket may be reopened this many days after its resolution' }),
   TICKET_AGENT_LIMIT: positiveInt({ default: 20, desc: 'open tickets one agent holds at most (auto-assignment and assignTicket)' }),
-  TICKET_SLA_SWEEP_SECONDS: positiveInt({ default: 30, desc: 'how often SLA warnings and breaches are looked for (and ticket queues drained)' }),
+  TICKET_SLA_SWEEP_SECONDS: positiveInt({
+    default: 30,
+    desc: 'how often SLA warnings and breaches are looked for (and ticket queues drained)',
+  }),
   FORECAST_HISTORY_WEEKS: positiveInt({ default: 8, desc: 'weeks of conversations and tickets the contact forecast learns from' }),
-  SERVICE_LEVEL_TARGET: serviceLevelShare({ default: 0.8, desc: 'share of contacts to answer within SERVICE_LEVEL_SECONDS (0–1, exclusive)' }),
+  SERVICE_LEVEL_TARGET: serviceLevelShare({
+    default: 0.8,
+    desc: 'share of contacts to answer within SERVICE_LEVEL_SECONDS (0–1, exclusive)',
+  }),
   SERVICE_LEVEL_SECONDS: serviceLevelSeconds({ default: 20, desc: 'the service level’s answer time in seconds (1–3600)' }),
   MAX_OCCUPANCY: occupancy({ default: 0.85, desc: 'highest share of time an agent’s chat seats may be busy in a plan (0–1]' }),
   SHRINKAGE: shrinkageShare({ default: 0.3, desc: 'share of scheduled time not spent on contacts (breaks, meetings) [0–1)' }),
   MIN_REST_HOURS: wholeNumber({ default: 11, desc: 'rest between two shifts of an agent (proposals and swaps)' }),
   MAX_DAYS_PER_WEEK: daysPerWeek({ default: 6, desc: 'days an agent works per week (Monday–Sunday) at most (proposals)' }),
-  MAX_WEEKLY_HOURS: positiveInt({ default: 44, desc: 'hours an agent is scheduled per week (Monday–Sunday) at most (proposals and swaps)' }),
-  PROPOSAL_TIME_LIMIT_SECONDS: positiveInt({ default: 10, desc: 'proposeSchedule’s solver stops after this long with the best schedule found' }),
-  SWAP_MIN_NOTICE_HOURS: wholeNumber({ default: 24, desc: 'a swap must be requested and approved at least this long before each of its shifts starts' }),
-  UPLOAD_SWEEP_SECONDS: positiveInt({ default: 600, desc: 'how often DATA_DIR/uploads is searched for files without a row (left by a crash mid-upload)' }),
-  JOB_POLL_SECONDS: positiveInt({ default: 2, desc: 'how often each process asks the job queue (pg-boss) for background jobs such as exports and webhook deliveries' }),
-  UPLOAD_ORPHAN_GRACE_SECONDS: positiveInt({ default: 3600, desc: 'a file without a row is removed once it is this old (longer than any upload takes)' }),
-  DASHBOARD_REFRESH_SECONDS: positiveInt({ default: 5, desc: 'how often serviceDashboardUpdated pushes the live figures (computed once per department for the whole cluster)' }),
+  MAX_WEEKLY_HOURS: positiveInt({
+    default: 44,
+    desc: 'hours an agent is scheduled per week (Monday–Sunday) at most (proposals and swaps)',
+  }),
+  PROPOSAL_TIME_LIMIT_SECONDS: positiveInt({
+    default: 10,
+    desc: 'proposeSchedule’s solver stops after this long with the best schedule found',
+  }),
+  SWAP_MIN_NOTICE_HOURS: wholeNumber({
+    default: 24,
+    desc: 'a swap must be requested and approved at least this long before each of its shifts starts',
+  }),
+  UPLOAD_SWEEP_SECONDS: positiveInt({
+    default: 600,
+    desc: 'how often DATA_DIR/uploads is searched for files without a row (left by a crash mid-upload)',
+  }),
+  JOB_POLL_SECONDS: positiveInt({
+    default: 2,
+    desc: 'how often each process asks the job queue (pg-boss) for background jobs such as exports and webhook deliveries',
+  }),
+  UPLOAD_ORPHAN_GRACE_SECONDS: positiveInt({
+    default: 3600,
+    desc: 'a file without a row is removed once it is this old (longer than any upload takes)',
+  }),
+  DASHBOARD_REFRESH_SECONDS: positiveInt({
+    default: 5,
+    desc: 'how often serviceDashboardUpdated pushes the live figures (computed once per department for the whole cluster)',
+  }),
   ALERT_RULES_FILE: str({ default: '', desc: 'alert rules and webhooks (JSON); empty: the shipped config/alerts.json' }),
-  ALERT_EVALUATE_SECONDS: positiveInt({ default: 15, desc: 'how often alert rules are evaluated (by one process of the cluster at a time)' }),
+  ALERT_EVALUATE_SECONDS: positiveInt({
+    default: 15,
+    desc: 'how often alert rules are evaluated (by one process of the cluster at a time)',
+  }),
   ALERT_WEBHOOK_ATTEMPTS: positiveInt({ default: 5, desc: 'attempts of one webhook delivery before it is given up' }),
-  ALERT_WEBHOOK_RETRY_DELAY_SECONDS: positiveInt({ default: 5, desc: 'delay before the first retry of a webhook delivery; doubles with each retry' }),
+  ALERT_WEBHOOK_RETRY_DELAY_SECONDS: positiveInt({
+    default: 5,
+    desc: 'delay before the first retry of a webhook delivery; doubles with each retry',
+  }),
   ALERT_WEBHOOK_TIMEOUT_MS: positiveInt({ default: 5000, desc: 'a webhook receiver that has not answered within this fails the attempt' }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
-  INTROSPECTION: bool({ default: true, desc: 'answer __schema / __type queries (the playground and codegen need them), over HTTP and WebSocket' }),
+  INTROSPECTION: bool({
+    default: true,
+    desc: 'answer __schema / __type queries (the playground and codegen need them), over HTTP and WebSocket',
+  }),
   METRICS_TOKEN: secret({ default: '', desc: 'when set, GET /metrics requires Authorization: Bearer <this> (at least 32 characters)' }),
   SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'how long SIGTERM waits for requests to finish' }),
 };
@@ -253,7 +380,13 @@ export type Config = Readonly<{
     firstReplyTimeoutSeconds: number;
     ratePerMinute: { sendMessage: number; endConversation: number; rateConversation: number };
   };
-  knowledge: KnowledgeSettings & { configFile: string; lexiconFile: string; lexicon: Lexicon; engine: 'jieba' | 'intl'; autoAnswerThreshold: number };
+  knowledge: KnowledgeSettings & {
+    configFile: string;
+    lexiconFile: string;
+    lexicon: Lexicon;
+    engine: 'jieba' | 'intl';
+    autoAnswerThreshold: number;
+  };
   classifier: { rulesFile: string; rules: ClassifierRules };
   pii: { rulesFile: string; rules: PiiRules };
   /** keyring null: ENCRYPTION_KEYS unset, the generated one in DATA_DIR is used (app.ts). */
@@ -364,14 +497,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         rateConversation: e.RATE_RATE_CONVERSATION_PER_MINUTE,
       },
     },
-    knowledge: { ...knowledge, configFile: knowledgeFile, lexiconFile, lexicon, engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl', autoAnswerThreshold: e.AUTO_ANSWER_THRESHOLD },
+    knowledge: {
+      ...knowledge,
+      configFile: knowledgeFile,
+      lexiconFile,
+      lexicon,
+      engine: e.KNOWLEDGE_SEGMENTER as 'jieba' | 'intl',
+      autoAnswerThreshold: e.AUTO_ANSWER_THRESHOLD,
+    },
     classifier: { rulesFile, rules: classifierRules },
     pii: { rulesFile: piiRulesFile, rules: piiRules },
     encryption,
 
     quality: { ...quality, rulesFile: qualityFile, adherenceGraceMs: e.ADHERENCE_GRACE_MINUTES * 60_000 },
     records: {
-      archive: { afterDays: e.ARCHIVE_AFTER_DAYS, retainDays: e.RETAIN_DAYS || null, batchSize: e.ARCHIVE_BATCH_SIZE, everyMs: e.ARCHIVE_EVERY_MINUTES * 60_000 },
+      archive: {
+        afterDays: e.ARCHIVE_AFTER_DAYS,
+        retainDays: e.RETAIN_DAYS || null,
+        batchSize: e.ARCHIVE_BATCH_SIZE,
+        everyMs: e.ARCHIVE_EVERY_MINUTES * 60_000,
+      },
       exportTtlMs: e.EXPORT_TTL_HOURS * 3_600_000,
     },
     tickets,
@@ -393,7 +538,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dashboardRefreshMs: e.DASHBOARD_REFRESH_SECONDS * 1000,
       alertEvaluateMs: e.ALERT_EVALUATE_SECONDS * 1000,
       alerts: { ...alerts, rulesFile: alertRulesFile },
-      webhook: { attempts: e.ALERT_WEBHOOK_ATTEMPTS, retryDelaySeconds: e.ALERT_WEBHOOK_RETRY_DELAY_SECONDS, timeoutMs: e.ALERT_WEBHOOK_TIMEOUT_MS },
+      webhook: {
+        attempts: e.ALERT_WEBHOOK_ATTEMPTS,
+        retryDelaySeconds: e.ALERT_WEBHOOK_RETRY_DELAY_SECONDS,
+        timeoutMs: e.ALERT_WEBHOOK_TIMEOUT_MS,
+      },
     },
     playground: e.PLAYGROUND,
     introspection: e.INTROSPECTION,
@@ -412,7 +561,12 @@ function fromFile<T>(variable: string, file: string, parse: (raw: unknown, sourc
 }
 
 /** ENCRYPTION_KEYS and the REVEAL_* variables; every bad one is named in one ConfigError. */
-function encryptionSettings(e: { ENCRYPTION_KEYS: string; REVEAL_ROLES: string; REVEAL_AGENT_DEPARTMENTS: string; RATE_REVEAL_TEXT_PER_HOUR: number }): Config['encryption'] {
+function encryptionSettings(e: {
+  ENCRYPTION_KEYS: string;
+  REVEAL_ROLES: string;
+  REVEAL_AGENT_DEPARTMENTS: string;
+  RATE_REVEAL_TEXT_PER_HOUR: number;
+}): Config['encryption'] {
   const problems: string[] = [];
   let keyring: Keyring | null = null;
   try {
@@ -420,16 +574,33 @@ function encryptionSettings(e: { ENCRYPTION_KEYS: string; REVEAL_ROLES: string; 
   } catch (err) {
     problems.push(`ENCRYPTION_KEYS: ${(err as Error).message}`);
   }
-  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const roles = list(e.REVEAL_ROLES);
   const unknown = roles.filter((r) => !Object.values(Role).includes(r as Role));
   if (unknown.length) problems.push(`REVEAL_ROLES: not a role: ${unknown.join(', ')} (${Object.values(Role).join(', ')})`);
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
-  return { keyring, revealRoles: roles as Role[], revealAgentDepartments: list(e.REVEAL_AGENT_DEPARTMENTS), revealPerHour: e.RATE_REVEAL_TEXT_PER_HOUR };
+  return {
+    keyring,
+    revealRoles: roles as Role[],
+    revealAgentDepartments: list(e.REVEAL_AGENT_DEPARTMENTS),
+    revealPerHour: e.RATE_REVEAL_TEXT_PER_HOUR,
+  };
 }
 
 /** The TICKET_* variables; every bad one is named in one ConfigError. */
-function ticketSettings(e: { TICKET_CATEGORIES: string; TICKET_SLA: string; TICKET_BUSINESS_HOURS: string; TICKET_REOPEN_WINDOW_DAYS: number; TICKET_AGENT_LIMIT: number; TICKET_SLA_SWEEP_SECONDS: number; BUSINESS_TZ: string }): TicketSettings {
+function ticketSettings(e: {
+  TICKET_CATEGORIES: string;
+  TICKET_SLA: string;
+  TICKET_BUSINESS_HOURS: string;
+  TICKET_REOPEN_WINDOW_DAYS: number;
+  TICKET_AGENT_LIMIT: number;
+  TICKET_SLA_SWEEP_SECONDS: number;
+  BUSINESS_TZ: string;
+}): TicketSettings {
   const problems: string[] = [];
   const read = <T>(variable: string, parse: () => T): T => {
     try {

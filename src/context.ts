@@ -46,7 +46,11 @@ export async function resolveViewer(services: Services, em: EntityManagerSource,
 }
 
 /** resolveViewer, with the token's expiry (a WebSocket keeps its session between checks). */
-export async function resolveSession(services: Services, em: EntityManagerSource, token: string | null): Promise<Session | null | undefined> {
+export async function resolveSession(
+  services: Services,
+  em: EntityManagerSource,
+  token: string | null,
+): Promise<Session | null | undefined> {
   if (!token) return undefined;
   const checked = await services.sessions.verify(token);
   return 'claims' in checked ? sessionOf(services.sessions, em, checked.claims) : null;
@@ -75,7 +79,11 @@ async function sessionOf(cache: SessionCache, em: EntityManagerSource, claims: V
     if (user) cache.remember(user, ticket);
   }
   if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
-  return { viewer: { id: user.id, role: user.role, departmentId: user.departmentId }, tokenVersion: claims.version, expiresAt: claims.expiresAt };
+  return {
+    viewer: { id: user.id, role: user.role, departmentId: user.departmentId },
+    tokenVersion: claims.version,
+    expiresAt: claims.expiresAt,
+  };
 }
 
 /**

@@ -21,4 +21,29 @@ import { Alert, AlertDelivery } from './modules/operations/alert.entity';
 import { ExportJob } from './modules/records/export-job.entity';
 
 /** Every MikroORM entity, in one list for the ORM's discovery. */
-export const ENTITIES = [Department, User, AuditEntry, Notification, Shift, Schedule, Upload, LeaveRequest, SwapRequest, SwapStep, Conversation, Message, ConversationTransfer, QuickReply, Faq, Ticket, TicketComment, QualityViolation, QualityReview, ForecastOverride, FaqPhrasing, Alert, AlertDelivery, ExportJob];
+export const ENTITIES = [
+  Department,
+  User,
+  AuditEntry,
+  Notification,
+  Shift,
+  Schedule,
+  Upload,
+  LeaveRequest,
+  SwapRequest,
+  SwapStep,
+  Conversation,
+  Message,
+  ConversationTransfer,
+  QuickReply,
+  Faq,
+  Ticket,
+  TicketComment,
+  QualityViolation,
+  QualityReview,
+  ForecastOverride,
+  FaqPhrasing,
+  Alert,
+  AlertDelivery,
+  ExportJob,
+];

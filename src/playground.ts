@@ -19,7 +19,7 @@ let cached: PlaygroundPage | null = null;
  */
 export function playgroundPage(): PlaygroundPage {
   if (cached) return cached;
-   
+
   const { renderGraphiQL } = require('@graphql-yoga/render-graphiql') as typeof import('@graphql-yoga/render-graphiql');
   const html = renderGraphiQL({
     endpoint: '/graphql',
@@ -40,7 +40,9 @@ export function playgroundPage(): PlaygroundPage {
  * `<script>` inside strings but its only real `</script>` is its own end, so a lazy match finds both.
  */
 function inlineScriptHashes(page: string): string[] {
-  return [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(([, body]) => `'sha256-${createHash('sha256').update(body, 'utf8').digest('base64')}'`);
+  return [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
+    ([, body]) => `'sha256-${createHash('sha256').update(body, 'utf8').digest('base64')}'`,
+  );
 }
 
 /**

@@ -70,14 +70,20 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     ...armor,
     validationRules,
     parseOptions: { maxTokens: config.limits.maxTokens },
-    plugins: [...armor.plugins, ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
+    plugins: [
+      ...armor.plugins,
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
       // Apollo's own landing page loads Sandbox from a CDN; ShiftDesk serves its offline GraphiQL instead.
       ApolloServerPluginLandingPageDisabled(),
       // ShiftDesk sets no cache hints, yet Apollo's default cache-control plugin computes a policy for every
       // field (closures and objects per field: ~45 % of what a 3,500-schedule board allocates, ~30 ms of it).
       // Its only output was `Cache-Control: no-store`, which the /graphql route now sets itself.
       ApolloServerPluginCacheControlDisabled(),
-      credentialsPlugin<Context>(), observabilityPlugin(services), sessionCachePlugin(services), ws.drainPlugin],
+      credentialsPlugin<Context>(),
+      observabilityPlugin(services),
+      sessionCachePlugin(services),
+      ws.drainPlugin,
+    ],
     formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),
     // INTROSPECTION is enforced by the validation rule above, the same one graphql-ws runs.
     introspection: true,
@@ -96,7 +102,11 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   });
   app.get('/metrics', async (req, res) => {
     if (config.metricsToken && !isBearer(req.headers.authorization, config.metricsToken)) {
-      res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').type('text/plain').send('metrics need Authorization: Bearer <METRICS_TOKEN>\n');
+      res
+        .status(401)
+        .set('WWW-Authenticate', 'Bearer realm="metrics"')
+        .type('text/plain')
+        .send('metrics need Authorization: Bearer <METRICS_TOKEN>\n');
       return;
     }
     res.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics());
@@ -182,7 +192,9 @@ async function readiness(services: Services): Promise<{ ready: boolean; checks: 
   // The timer is cleared once the check answers: a probe every few seconds must not leave 2 s timers behind.
   const timeout = <T>(p: Promise<T>) => {
     let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), services.config.dbTimeoutMs || 2000)));
+    const expired = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), services.config.dbTimeoutMs || 2000)),
+    );
     return Promise.race([p, expired]).finally(() => clearTimeout(timer));
   };
   try {
@@ -234,7 +246,8 @@ function observabilityPlugin(services: Services): ApolloServerPlugin<Context> {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const name = operationName ?? 'anonymous';
           const type = operation?.operation ?? 'unknown';
-          const firstCode = response.body.kind === 'single' ? response.body.singleResult.errors?.[0]?.extensions?.code : errors?.[0]?.extensions?.code;
+          const firstCode =
+            response.body.kind === 'single' ? response.body.singleResult.errors?.[0]?.extensions?.code : errors?.[0]?.extensions?.code;
           metrics.operations.inc({ operation: name, type, outcome: firstCode ? String(firstCode) : 'ok' });
           metrics.operationDuration.observe({ operation: name, type }, seconds);
         },
@@ -245,7 +258,12 @@ function observabilityPlugin(services: Services): ApolloServerPlugin<Context> {
 
 /** Malformed JSON, oversized bodies and errors thrown before Apollo runs still answer in GraphQL's shape. */
 function jsonErrorHandler(services: Services) {
-  return (err: Error & { status?: number; type?: string; extensions?: Record<string, unknown> }, req: Request, res: Response, next: NextFunction) => {
+  return (
+    err: Error & { status?: number; type?: string; extensions?: Record<string, unknown> },
+    req: Request,
+    res: Response,
+    next: NextFunction,
+  ) => {
     if (res.headersSent) return next(err);
     const traceId = currentTraceId() ?? newTraceId();
     const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;

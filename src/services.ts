@@ -175,11 +175,18 @@ export function createServices(deps: {
   const limiters = new RateLimiters(deps.redis, redisGuard);
   const cache = new HotCache(deps.pubsub, deps.logger, deps.config.cache, deps.metrics.registry);
   const audit = new AuditService();
-  const accounts = new AccountService(tokens, audit, sessions, limiters, {
-    maxFailures: deps.config.loginMaxFailures,
-    windowSeconds: deps.config.loginWindowSeconds,
-    registerPerHour: deps.config.registerCustomerPerHour,
-  }, cache);
+  const accounts = new AccountService(
+    tokens,
+    audit,
+    sessions,
+    limiters,
+    {
+      maxFailures: deps.config.loginMaxFailures,
+      windowSeconds: deps.config.loginWindowSeconds,
+      registerPerHour: deps.config.registerCustomerPerHour,
+    },
+    cache,
+  );
   const notifications = new NotificationService(deps.pubsub, audit);
   const shifts = new ShiftService(audit, cache);
   const schedules = new ScheduleService(audit, deps.config.businessTz);
@@ -197,20 +204,56 @@ export function createServices(deps: {
   });
   uploads.addReadPolicy((em, viewer, upload) => leave.mayReadAttachment(em, viewer, upload.id));
   const quickReplies = new QuickReplyService(audit);
-  const faqs = new FaqService(audit, deps.config.knowledge, deps.logger, () => deps.orm.em.fork(), cache, (text) => maskText(text, deps.config.pii.rules));
+  const faqs = new FaqService(
+    audit,
+    deps.config.knowledge,
+    deps.logger,
+    () => deps.orm.em.fork(),
+    cache,
+    (text) => maskText(text, deps.config.pii.rules),
+  );
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
-  const chat = new ChatService(deps.pubsub, routing, limiters, deps.config.service.ratePerMinute, new PreparedStatements(deps.orm.em, deps.metrics, { logger: deps.logger, ms: deps.config.slowSqlMs }), protector);
+  const chat = new ChatService(
+    deps.pubsub,
+    routing,
+    limiters,
+    deps.config.service.ratePerMinute,
+    new PreparedStatements(deps.orm.em, deps.metrics, { logger: deps.logger, ms: deps.config.slowSqlMs }),
+    protector,
+  );
   routing.useChat(chat);
   const faqPhrasings = new FaqPhrasingService(audit, faqs);
-  const faqLearning = new FaqLearningService(faqs, (scope, input) => chat.send(scope, input), deps.config.businessTz, deps.logger, () => deps.orm.em.fork());
-  const lifecycle = new ConversationLifecycleService(deps.config.service, deps.config.businessTz, deps.pubsub, presence, routing, chat, limiters, deps.logger, () =>
-    deps.orm.em.fork(),
+  const faqLearning = new FaqLearningService(
+    faqs,
+    (scope, input) => chat.send(scope, input),
+    deps.config.businessTz,
+    deps.logger,
+    () => deps.orm.em.fork(),
+  );
+  const lifecycle = new ConversationLifecycleService(
+    deps.config.service,
+    deps.config.businessTz,
+    deps.pubsub,
+    presence,
+    routing,
+    chat,
+    limiters,
+    deps.logger,
+    () => deps.orm.em.fork(),
   );
   const shiftHandover = new ShiftHandoverService(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
   const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
-  const tickets = new TicketService(audit, notifications, deps.config.tickets, deps.config.businessTz, deps.logger, () => deps.orm.em.fork(), assist);
+  const tickets = new TicketService(
+    audit,
+    notifications,
+    deps.config.tickets,
+    deps.config.businessTz,
+    deps.logger,
+    () => deps.orm.em.fork(),
+    assist,
+  );
   const reveal = new RevealService(protector, audit, limiters, deps.config.encryption);
   const erasure = new ErasureService(dataKeys, accounts, audit, notifications, limiters);
   const scheduler = new Scheduler(deps.logger);
@@ -223,21 +266,104 @@ export function createServices(deps: {
   chat.useInspector(quality.inspection);
   const forecasts = new ForecastService(audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
   const staffingPlans = new StaffingPlanService(forecasts, leave, deps.config.staffing, deps.config.businessTz);
-  const proposals = new ProposalService(forecasts, staffingPlans, schedules, leave, audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
+  const proposals = new ProposalService(
+    forecasts,
+    staffingPlans,
+    schedules,
+    leave,
+    audit,
+    deps.config.staffing,
+    deps.config.businessTz,
+    deps.config.tickets.calendar,
+  );
   const ops = deps.config.operations;
   const fork = () => deps.orm.em.fork();
   const connectedClients = new ConnectedClients(deps.metrics, deps.redis, ops.dashboardRefreshMs);
   const dashboard = new DashboardService(presence, connectedClients, deps.config.businessTz);
   const lease = new IntervalLease(deps.redis, fork);
-  const dashboardPublisher = new DashboardPublisher(dashboard, deps.pubsub, deps.redis, lease, deps.metrics, deps.logger, fork, ops.dashboardRefreshMs);
+  const dashboardPublisher = new DashboardPublisher(
+    dashboard,
+    deps.pubsub,
+    deps.redis,
+    lease,
+    deps.metrics,
+    deps.logger,
+    fork,
+    ops.dashboardRefreshMs,
+  );
   const webhooks = new WebhookDispatcher(ops.alerts.webhooks, deps.jobs, fork, deps.metrics, deps.logger, ops.webhook);
-  const alertEvaluator = new AlertEvaluator(ops.alerts, dashboard, notifications, deps.pubsub, webhooks, new ErrorRateSampler(deps.metrics), lease, deps.metrics, deps.logger, fork, ops.alertEvaluateMs);
+  const alertEvaluator = new AlertEvaluator(
+    ops.alerts,
+    dashboard,
+    notifications,
+    deps.pubsub,
+    webhooks,
+    new ErrorRateSampler(deps.metrics),
+    lease,
+    deps.metrics,
+    deps.logger,
+    fork,
+    ops.alertEvaluateMs,
+  );
   const alerts = new AlertService(audit, dashboard);
   const records = {
     search: new RecordSearchService(deps.config.pii.rules),
-    exports: new RecordExportService(audit, deps.jobs, deps.pubsub, deps.config.pii.rules, { dir: path.join(deps.config.dataDir, 'exports'), ttlMs: deps.config.records.exportTtlMs }, deps.logger, fork),
+    exports: new RecordExportService(
+      audit,
+      deps.jobs,
+      deps.pubsub,
+      deps.config.pii.rules,
+      { dir: path.join(deps.config.dataDir, 'exports'), ttlMs: deps.config.records.exportTtlMs },
+      deps.logger,
+      fork,
+    ),
     archive: new ArchiveService(audit, deps.config.records.archive, deps.logger, fork),
     transcripts: new TranscriptService(chat, deps.config.pii.rules),
   };
-  return { ...shared, redisBreaker: deps.redisBreaker ?? null, dataKeys, protector, keyRotation, reveal, erasure, tokens, sessions, cache, audit, accounts, notifications, shifts, schedules, presence, board, uploads, leave, swaps, quickReplies, routing, chat, lifecycle, shiftHandover, firstReply, faqs, classifier, tickets, pii, piiBackfill, scheduler, quality, forecasts, staffingPlans, proposals, faqPhrasings, faqLearning, connectedClients, dashboard, dashboardPublisher, alertEvaluator, alerts, records };
+  return {
+    ...shared,
+    redisBreaker: deps.redisBreaker ?? null,
+    dataKeys,
+    protector,
+    keyRotation,
+    reveal,
+    erasure,
+    tokens,
+    sessions,
+    cache,
+    audit,
+    accounts,
+    notifications,
+    shifts,
+    schedules,
+    presence,
+    board,
+    uploads,
+    leave,
+    swaps,
+    quickReplies,
+    routing,
+    chat,
+    lifecycle,
+    shiftHandover,
+    firstReply,
+    faqs,
+    classifier,
+    tickets,
+    pii,
+    piiBackfill,
+    scheduler,
+    quality,
+    forecasts,
+    staffingPlans,
+    proposals,
+    faqPhrasings,
+    faqLearning,
+    connectedClients,
+    dashboard,
+    dashboardPublisher,
+    alertEvaluator,
+    alerts,
+    records,
+  };
 }

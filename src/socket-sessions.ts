@@ -69,10 +69,9 @@ export class SocketSessions {
     const ids = [...this.byUser.keys()];
     for (let i = 0; i < ids.length; i += CHECK_BATCH) {
       const batch = ids.slice(i, i + CHECK_BATCH);
-      const rows = await this.em().getConnection().execute<UserRow[]>(
-        'SELECT id, role, department_id, active, token_version FROM users WHERE id IN (?)',
-        [batch],
-      );
+      const rows = await this.em()
+        .getConnection()
+        .execute<UserRow[]>('SELECT id, role, department_id, active, token_version FROM users WHERE id IN (?)', [batch]);
       const byId = new Map(rows.map((u) => [u.id, u]));
       for (const userId of batch) {
         const user = byId.get(userId);

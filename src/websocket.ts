@@ -67,7 +67,11 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         // Counted and added with no await in between, so parallel connects of one user cannot all pass.
         // 4429, which graphql-ws clients do not retry, rather than a code that invites a reconnect loop.
         if (sessions.connectionsOf(session.viewer.id) >= config.wsMaxConnectionsPerUser) {
-          return refuse(socket, CloseCode.TooManyInitialisationRequests, `Too many connections for this user (at most ${config.wsMaxConnectionsPerUser})`);
+          return refuse(
+            socket,
+            CloseCode.TooManyInitialisationRequests,
+            `Too many connections for this user (at most ${config.wsMaxConnectionsPerUser})`,
+          );
         }
         const viewer = session.viewer;
         ctx.extra.session = session;

@@ -43,7 +43,9 @@ export function withoutSuggestions(message: string): string {
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): { error: GraphQLFormattedError; isExpected: boolean } {
   const original = unwrapResolverError(error);
-  const code = (formatted.extensions?.code as string | undefined) ?? (original instanceof GraphQLError ? (original.extensions?.code as string) : undefined);
+  const code =
+    (formatted.extensions?.code as string | undefined) ??
+    (original instanceof GraphQLError ? (original.extensions?.code as string) : undefined);
   // One place for both transports (Apollo's formatError over HTTP, formatAll in websocket.ts).
   const base = { message: withoutSuggestions(formatted.message), locations: formatted.locations, path: formatted.path };
 
@@ -53,7 +55,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): {
     const fields = flattenValidation(validationErrors);
     return {
       isExpected: true,
-      error: { ...base, message: fields.map((f) => `${f.field} ${f.message}`).join('; ') || 'Invalid input', extensions: { code: ErrorCode.BAD_USER_INPUT, fields } },
+      error: {
+        ...base,
+        message: fields.map((f) => `${f.field} ${f.message}`).join('; ') || 'Invalid input',
+        extensions: { code: ErrorCode.BAD_USER_INPUT, fields },
+      },
     };
   }
   if (code && EXPECTED_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
@@ -71,11 +77,19 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): {
   }
   // PostgreSQL stalled or unreachable (DB_TIMEOUT_MS ran out): say so, rather than mask it as a bug.
   if (isDatabaseUnavailable(original)) {
-    return { isExpected: true, error: { ...base, message: new ServiceUnavailable().message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } } };
+    return {
+      isExpected: true,
+      error: { ...base, message: new ServiceUnavailable().message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } },
+    };
   }
   return {
     isExpected: false,
-    error: { message: INTERNAL_MESSAGE, locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } },
+    error: {
+      message: INTERNAL_MESSAGE,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    },
   };
 }
 

@@ -22,7 +22,9 @@ export function answerMalformedHttp(err: Error & { code?: string }, socket: Dupl
   }
   const [status, reason] = STATUS[err.code ?? ''] ?? [400, 'Bad Request'];
   const traceId = newTraceId();
-  const body = JSON.stringify({ errors: [{ message: `The HTTP request is malformed (${reason})`, extensions: { code: ErrorCode.BAD_USER_INPUT, traceId } }] });
+  const body = JSON.stringify({
+    errors: [{ message: `The HTTP request is malformed (${reason})`, extensions: { code: ErrorCode.BAD_USER_INPUT, traceId } }],
+  });
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Trace-Id: ${traceId}\r\nConnection: close\r\n\r\n${body}`,

@@ -65,9 +65,18 @@ export class Metrics {
   serviceFiguresTtlMs = 60_000;
 
   readonly queueLength = this.serviceGauge('shiftdesk_queue_length', 'Customers waiting in the queue, by department code');
-  readonly utilisation = this.serviceGauge('shiftdesk_agent_utilisation', 'Open chats ÷ seats of available on-shift agents (0–1), by department code');
-  readonly firstResponseSeconds = this.serviceGauge('shiftdesk_first_response_seconds', 'Average first response over the last 15 minutes, seconds, by department code');
-  readonly satisfaction = this.serviceGauge('shiftdesk_satisfaction', 'Average chat rating (1–5) over the last 24 hours, by department code');
+  readonly utilisation = this.serviceGauge(
+    'shiftdesk_agent_utilisation',
+    'Open chats ÷ seats of available on-shift agents (0–1), by department code',
+  );
+  readonly firstResponseSeconds = this.serviceGauge(
+    'shiftdesk_first_response_seconds',
+    'Average first response over the last 15 minutes, seconds, by department code',
+  );
+  readonly satisfaction = this.serviceGauge(
+    'shiftdesk_satisfaction',
+    'Average chat rating (1–5) over the last 24 hours, by department code',
+  );
 
   readonly openAlerts = new Gauge({
     name: 'shiftdesk_open_alerts',
@@ -97,7 +106,15 @@ export class Metrics {
   });
 
   /** Sets the service figures of every department at once (a department's null figure is left out). */
-  setServiceFigures(rows: Array<{ department: string; queueLength: number; utilisation: number | null; firstResponseSeconds: number | null; satisfaction: number | null }>): void {
+  setServiceFigures(
+    rows: Array<{
+      department: string;
+      queueLength: number;
+      utilisation: number | null;
+      firstResponseSeconds: number | null;
+      satisfaction: number | null;
+    }>,
+  ): void {
     const gauges = [this.queueLength, this.utilisation, this.firstResponseSeconds, this.satisfaction];
     for (const g of gauges) g.reset();
     for (const r of rows) {

@@ -46,7 +46,10 @@ export async function paginate<T extends object>(
 ): Promise<Page<T>> {
   checkPageSize(opts.first);
   const properties = em.getMetadata(entity).properties as Record<string, EntityProperty>;
-  checkCursor(opts.after, Object.keys(opts.orderBy).map((key) => properties[key]));
+  checkCursor(
+    opts.after,
+    Object.keys(opts.orderBy).map((key) => properties[key]),
+  );
   const cursor = await em.findByCursor(entity, where, {
     first: opts.first,
     after: opts.after ?? undefined,

@@ -17,13 +17,16 @@ export class RateLimiters {
   create(name: string, points: number, durationSeconds: number): RateLimiterAbstract {
     const opts = { keyPrefix: `rl:${name}`, points, duration: durationSeconds };
     if (!this.redis) return new RateLimiterMemory(opts);
-    return guarded(this.guard, new RateLimiterRedis({
-      ...opts,
-      storeClient: this.redis,
-      // Straight to the insurance while the connection is down, rather than waiting for a command to fail.
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new RateLimiterMemory(opts),
-    }));
+    return guarded(
+      this.guard,
+      new RateLimiterRedis({
+        ...opts,
+        storeClient: this.redis,
+        // Straight to the insurance while the connection is down, rather than waiting for a command to fail.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new RateLimiterMemory(opts),
+      }),
+    );
   }
 }
 

@@ -24,11 +24,22 @@ export class RedisBreaker implements RedisGuard {
 
   constructor(opts: { failures: number; halfOpenAfterMs: number }, logger: Logger, registry: Registry) {
     this.policy = circuitBreaker(handleAll, { halfOpenAfter: opts.halfOpenAfterMs, breaker: new ConsecutiveBreaker(opts.failures) });
-    this.open = new Gauge({ name: 'shiftdesk_redis_circuit_open', help: 'Whether the Redis circuit breaker is open (1): Redis calls fail at once', registers: [registry] });
-    this.refused = new Counter({ name: 'shiftdesk_redis_calls_refused_total', help: 'Redis calls refused at once by the open circuit breaker', registers: [registry] });
+    this.open = new Gauge({
+      name: 'shiftdesk_redis_circuit_open',
+      help: 'Whether the Redis circuit breaker is open (1): Redis calls fail at once',
+      registers: [registry],
+    });
+    this.refused = new Counter({
+      name: 'shiftdesk_redis_calls_refused_total',
+      help: 'Redis calls refused at once by the open circuit breaker',
+      registers: [registry],
+    });
     this.policy.onBreak(() => {
       this.open.set(1);
-      logger.warn({ halfOpenAfterMs: opts.halfOpenAfterMs }, 'Redis circuit breaker open: Redis calls fail at once, the in-process fallbacks answer');
+      logger.warn(
+        { halfOpenAfterMs: opts.halfOpenAfterMs },
+        'Redis circuit breaker open: Redis calls fail at once, the in-process fallbacks answer',
+      );
     });
     this.policy.onReset(() => {
       this.open.set(0);

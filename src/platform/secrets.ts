@@ -19,7 +19,11 @@ export function loadLocalSecrets(dataDir: string): LocalSecrets {
     pgPassword: existing.pgPassword ?? randomBytes(24).toString('base64url'),
     encryptionKeys: existing.encryptionKeys ?? `k1:${randomBytes(32).toString('base64')}`,
   };
-  if (existing.jwtSecret !== secrets.jwtSecret || existing.pgPassword !== secrets.pgPassword || existing.encryptionKeys !== secrets.encryptionKeys) {
+  if (
+    existing.jwtSecret !== secrets.jwtSecret ||
+    existing.pgPassword !== secrets.pgPassword ||
+    existing.encryptionKeys !== secrets.encryptionKeys
+  ) {
     writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   }
   return secrets;

@@ -15,7 +15,10 @@ export class TransitionTable<S extends string, A extends string> {
   next(current: S, action: A): S {
     const rule = this.table[action];
     if (!rule.from.includes(current)) {
-      throw new Conflict(ConflictReason.INVALID_STATE, `${this.entity} is ${current}: it cannot be ${rule.verb ?? pastTense(action)}`, { state: current, action });
+      throw new Conflict(ConflictReason.INVALID_STATE, `${this.entity} is ${current}: it cannot be ${rule.verb ?? pastTense(action)}`, {
+        state: current,
+        action,
+      });
     }
     return rule.to;
   }

@@ -21,7 +21,11 @@ export function refuseControlCharacters(args: Record<string, unknown>): void {
 function collect(value: unknown, path: string, out: FieldProblem[]): void {
   if (typeof value === 'string') {
     const found = FORBIDDEN_CONTROL.exec(value);
-    if (found) out.push({ field: path, message: `contains the control character ${codePoint(found[0])}; of those only tab, line feed and carriage return are allowed` });
+    if (found)
+      out.push({
+        field: path,
+        message: `contains the control character ${codePoint(found[0])}; of those only tab, line feed and carriage return are allowed`,
+      });
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => collect(item, `${path}[${i}]`, out));
   } else if (isPlainObject(value)) {

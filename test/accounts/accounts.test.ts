@@ -64,8 +64,20 @@ describe('accounts', () => {
       employeeCode: 'KF101',
       skills: ['退款', 'english'],
     });
-    agentA2 = await app.createUser({ role: 'AGENT', departmentId: deptA.id, displayName: 'Bob Li', employeeCode: 'KF102', skills: ['english'] });
-    agentB1 = await app.createUser({ role: 'AGENT', departmentId: deptB.id, displayName: 'Carol Wang', employeeCode: 'KF201', skills: ['network'] });
+    agentA2 = await app.createUser({
+      role: 'AGENT',
+      departmentId: deptA.id,
+      displayName: 'Bob Li',
+      employeeCode: 'KF102',
+      skills: ['english'],
+    });
+    agentB1 = await app.createUser({
+      role: 'AGENT',
+      departmentId: deptB.id,
+      displayName: 'Carol Wang',
+      employeeCode: 'KF201',
+      skills: ['network'],
+    });
     const reg = await app.data(RegisterCustomerDocument, {
       input: { email: 'first.customer@example.com', password: 'customer-pass-1', displayName: 'First Customer' },
     });
@@ -110,7 +122,10 @@ describe('accounts', () => {
       for (let i = 0; i < 3; i++) {
         expectError(await limited.exec(LoginDocument, { email: user.email, password: `wrong-${i}-password` }), 'UNAUTHENTICATED');
       }
-      const blocked = expectError(await limited.exec(LoginDocument, { email: user.email, password: 'wrong-again-password' }), 'RATE_LIMITED');
+      const blocked = expectError(
+        await limited.exec(LoginDocument, { email: user.email, password: 'wrong-again-password' }),
+        'RATE_LIMITED',
+      );
       expect(Number.isInteger(blocked.extensions!.retryAfterSeconds)).toBe(true);
       expect(blocked.extensions!.retryAfterSeconds).toBeGreaterThanOrEqual(1);
       expect(blocked.extensions!.retryAfterSeconds).toBeLessThanOrEqual(900);
@@ -122,15 +137,18 @@ describe('accounts', () => {
 
     it('an unknown e-mail is limited the same way, so the limit reveals nothing', async () => {
       const email = 'ghost@example.com';
-      for (let i = 0; i < 3; i++) expectError(await limited.exec(LoginDocument, { email, password: 'whatever-password' }), 'UNAUTHENTICATED');
+      for (let i = 0; i < 3; i++)
+        expectError(await limited.exec(LoginDocument, { email, password: 'whatever-password' }), 'UNAUTHENTICATED');
       expectError(await limited.exec(LoginDocument, { email, password: 'whatever-password' }), 'RATE_LIMITED');
     });
 
     it('a successful sign-in clears the count of earlier failures', async () => {
       const user = await limited.createUser({ role: 'CUSTOMER' });
-      for (let i = 0; i < 2; i++) expectError(await limited.exec(LoginDocument, { email: user.email, password: 'bad-password' }), 'UNAUTHENTICATED');
+      for (let i = 0; i < 2; i++)
+        expectError(await limited.exec(LoginDocument, { email: user.email, password: 'bad-password' }), 'UNAUTHENTICATED');
       await limited.data(LoginDocument, { email: user.email, password: user.password });
-      for (let i = 0; i < 2; i++) expectError(await limited.exec(LoginDocument, { email: user.email, password: 'bad-password' }), 'UNAUTHENTICATED');
+      for (let i = 0; i < 2; i++)
+        expectError(await limited.exec(LoginDocument, { email: user.email, password: 'bad-password' }), 'UNAUTHENTICATED');
       expect((await limited.data(LoginDocument, { email: user.email, password: user.password })).login.user.id).toBe(user.id);
     });
   });
@@ -140,7 +158,12 @@ describe('accounts', () => {
       const res = await app.data(RegisterCustomerDocument, {
         input: { email: 'New.Customer@Example.com', password: 'long-enough-1', displayName: '  New Customer ' },
       });
-      expect(res.registerCustomer.user).toMatchObject({ email: 'new.customer@example.com', displayName: 'New Customer', role: 'CUSTOMER', department: null });
+      expect(res.registerCustomer.user).toMatchObject({
+        email: 'new.customer@example.com',
+        displayName: 'New Customer',
+        role: 'CUSTOMER',
+        department: null,
+      });
       const me = await app.data(MeDocument, {}, res.registerCustomer.token);
       expect(me.me).toMatchObject({ id: res.registerCustomer.user.id, role: 'CUSTOMER', departmentId: null });
       const login = await app.data(LoginDocument, { email: 'new.customer@example.com', password: 'long-enough-1' });
@@ -159,7 +182,9 @@ describe('accounts', () => {
 
     it('a password under 8 characters is BAD_USER_INPUT naming password, and nothing is written', async () => {
       const before = await countUsers();
-      const res = await app.exec(RegisterCustomerDocument, { input: { email: 'short.pw@example.com', password: 'short7!', displayName: 'Shorty' } });
+      const res = await app.exec(RegisterCustomerDocument, {
+        input: { email: 'short.pw@example.com', password: 'short7!', displayName: 'Shorty' },
+      });
       const err = expectError(res, 'BAD_USER_INPUT');
       expect(fieldNames(err)).toEqual(['password']);
       expect(await countUsers()).toBe(before);
@@ -178,7 +203,7 @@ describe('accounts', () => {
   });
 
   describe('me', () => {
-    it("returns the signed-in user with the department", async () => {
+    it('returns the signed-in user with the department', async () => {
       const res = await app.data(MeDocument, {}, agentA1.token);
       expect(res.me).toMatchObject({
         id: agentA1.id,
@@ -328,7 +353,13 @@ describe('accounts', () => {
         { input: input({ employeeCode: 'KF001', skills: [' english ', 'english', '售后'], maxConcurrentChats: 3 }) },
         admin,
       );
-      expect(res.createUser).toMatchObject({ employeeCode: 'KF001', role: 'AGENT', departmentId: deptA.id, maxConcurrentChats: 3, active: true });
+      expect(res.createUser).toMatchObject({
+        employeeCode: 'KF001',
+        role: 'AGENT',
+        departmentId: deptA.id,
+        maxConcurrentChats: 3,
+        active: true,
+      });
       expect(res.createUser.skills).toEqual(['english', '售后']);
       const withDefault = await app.data(CreateUserDocument, { input: input() }, admin);
       expect(withDefault.createUser.maxConcurrentChats).toBe(5);
@@ -353,11 +384,16 @@ describe('accounts', () => {
 
     it('staff need a department and customers must not have one', async () => {
       const before = await countUsers();
-      expect(fieldNames(expectError(await app.exec(CreateUserDocument, { input: input({ departmentId: null }) }, admin), 'BAD_USER_INPUT'))).toEqual([
-        'departmentId',
-      ]);
       expect(
-        fieldNames(expectError(await app.exec(CreateUserDocument, { input: input({ role: 'CUSTOMER', departmentId: deptA.id }) }, admin), 'BAD_USER_INPUT')),
+        fieldNames(expectError(await app.exec(CreateUserDocument, { input: input({ departmentId: null }) }, admin), 'BAD_USER_INPUT')),
+      ).toEqual(['departmentId']);
+      expect(
+        fieldNames(
+          expectError(
+            await app.exec(CreateUserDocument, { input: input({ role: 'CUSTOMER', departmentId: deptA.id }) }, admin),
+            'BAD_USER_INPUT',
+          ),
+        ),
       ).toEqual(['departmentId']);
       expect(await countUsers()).toBe(before);
     });
@@ -370,7 +406,10 @@ describe('accounts', () => {
     });
 
     it('a duplicate e-mail is CONFLICT naming email', async () => {
-      const err = expectError(await app.exec(CreateUserDocument, { input: input({ email: agentA1.email.toUpperCase() }) }, admin), 'CONFLICT');
+      const err = expectError(
+        await app.exec(CreateUserDocument, { input: input({ email: agentA1.email.toUpperCase() }) }, admin),
+        'CONFLICT',
+      );
       expect(fieldNames(err)).toEqual(['email']);
     });
 
@@ -397,7 +436,12 @@ describe('accounts', () => {
         { id: agentA1.id, input: { displayName: 'Alice Zhang (lead)', skills: ['退款', 'english', 'vip'], maxConcurrentChats: 8 } },
         managerA.token,
       );
-      expect(res.updateUser).toMatchObject({ displayName: 'Alice Zhang (lead)', maxConcurrentChats: 8, role: 'AGENT', departmentId: deptA.id });
+      expect(res.updateUser).toMatchObject({
+        displayName: 'Alice Zhang (lead)',
+        maxConcurrentChats: 8,
+        role: 'AGENT',
+        departmentId: deptA.id,
+      });
       // the change is stored, and the agent's own session is untouched by it
       const me = await app.data(MeDocument, {}, agentA1.token);
       expect(me.me).toMatchObject({ displayName: 'Alice Zhang (lead)', maxConcurrentChats: 8 });
@@ -406,13 +450,21 @@ describe('accounts', () => {
 
     it('a manager editing someone outside their department is FORBIDDEN and nothing changes', async () => {
       const before = (await app.data(MeDocument, {}, agentB1.token)).me;
-      expectError(await app.exec(UpdateUserDocument, { id: agentB1.id, input: { displayName: 'Hijacked', maxConcurrentChats: 0 } }, managerA.token), 'FORBIDDEN');
+      expectError(
+        await app.exec(UpdateUserDocument, { id: agentB1.id, input: { displayName: 'Hijacked', maxConcurrentChats: 0 } }, managerA.token),
+        'FORBIDDEN',
+      );
       expect((await app.data(MeDocument, {}, agentB1.token)).me).toEqual(before);
     });
 
     it('a manager may not change a role, a department or a password, even of their own agents', async () => {
       const before = (await app.data(MeDocument, {}, agentA2.token)).me;
-      for (const input of [{ role: 'MANAGER' as const }, { departmentId: deptB.id }, { password: 'another-password' }, { displayName: 'X', role: 'ADMIN' as const }]) {
+      for (const input of [
+        { role: 'MANAGER' as const },
+        { departmentId: deptB.id },
+        { password: 'another-password' },
+        { displayName: 'X', role: 'ADMIN' as const },
+      ]) {
         expectError(await app.exec(UpdateUserDocument, { id: agentA2.id, input }, managerA.token), 'FORBIDDEN');
       }
       // unchanged, and the old token still works (no role change happened)
@@ -441,7 +493,9 @@ describe('accounts', () => {
       const before = await versionOf();
       const N = 6;
       const results = await Promise.all(
-        Array.from({ length: N }, (_, i) => app.exec(UpdateUserDocument, { id: u.id, input: { displayName: `Racer ${i}`, password: `new-password-${i}` } }, admin)),
+        Array.from({ length: N }, (_, i) =>
+          app.exec(UpdateUserDocument, { id: u.id, input: { displayName: `Racer ${i}`, password: `new-password-${i}` } }, admin),
+        ),
       );
       for (const res of results) expect(res.errors).toBeUndefined();
       // every password change bumped the token version: none was lost to a concurrent one
@@ -466,7 +520,10 @@ describe('accounts', () => {
       expectError(after, 'UNAUTHENTICATED');
       expect(after.status).toBe(401);
 
-      const wrongPassword = expectError(await app.exec(LoginDocument, { email: agentA1.email, password: 'definitely-wrong' }), 'UNAUTHENTICATED');
+      const wrongPassword = expectError(
+        await app.exec(LoginDocument, { email: agentA1.email, password: 'definitely-wrong' }),
+        'UNAUTHENTICATED',
+      );
       const deactivated = expectError(await app.exec(LoginDocument, { email: victim.email, password: victim.password }), 'UNAUTHENTICATED');
       expect(deactivated.message).toBe(wrongPassword.message);
 
@@ -503,7 +560,11 @@ describe('accounts', () => {
 
   describe('departments', () => {
     it('admins create; staff read; customers are FORBIDDEN', async () => {
-      const res = await app.data(CreateDepartmentDocument, { input: { name: '售后服务', code: 'after_sales', description: ' Returns and repairs ' } }, admin);
+      const res = await app.data(
+        CreateDepartmentDocument,
+        { input: { name: '售后服务', code: 'after_sales', description: ' Returns and repairs ' } },
+        admin,
+      );
       expect(res.createDepartment).toMatchObject({ name: '售后服务', code: 'after_sales', description: 'Returns and repairs' });
       for (const token of [admin, managerA.token, agentB1.token]) {
         const list = await app.data(DepartmentsDocument, {}, token);
@@ -525,15 +586,24 @@ describe('accounts', () => {
     it('a duplicate code or name is CONFLICT naming the field, and nothing is written', async () => {
       const count = async () => (await app.data(DepartmentsDocument, {}, admin)).departments.length;
       const before = await count();
-      const byCode = expectError(await app.exec(CreateDepartmentDocument, { input: { name: 'Another', code: deptA.code } }, admin), 'CONFLICT');
+      const byCode = expectError(
+        await app.exec(CreateDepartmentDocument, { input: { name: 'Another', code: deptA.code } }, admin),
+        'CONFLICT',
+      );
       expect(fieldNames(byCode)).toEqual(['code']);
-      const byName = expectError(await app.exec(CreateDepartmentDocument, { input: { name: deptB.name, code: 'another' } }, admin), 'CONFLICT');
+      const byName = expectError(
+        await app.exec(CreateDepartmentDocument, { input: { name: deptB.name, code: 'another' } }, admin),
+        'CONFLICT',
+      );
       expect(fieldNames(byName)).toEqual(['name']);
       expect(await count()).toBe(before);
     });
 
     it('a code that is not lower-case letters, digits or _ is BAD_USER_INPUT', async () => {
-      const err = expectError(await app.exec(CreateDepartmentDocument, { input: { name: 'Bad', code: 'Bad Code' } }, admin), 'BAD_USER_INPUT');
+      const err = expectError(
+        await app.exec(CreateDepartmentDocument, { input: { name: 'Bad', code: 'Bad Code' } }, admin),
+        'BAD_USER_INPUT',
+      );
       expect(fieldNames(err)).toEqual(['code']);
     });
   });

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { clientAddress, compileTrust } from '../../src/platform/client-address';
 import { decodeJwt, SignJWT } from 'jose';
-import { CreateDepartmentDocument, LoginDocument, MeDocument, OnNotificationDocument, RegisterCustomerDocument } from '../generated/graphql';
+import {
+  CreateDepartmentDocument,
+  LoginDocument,
+  MeDocument,
+  OnNotificationDocument,
+  RegisterCustomerDocument,
+} from '../generated/graphql';
 import { loadConfig, ConfigError } from '../../src/config';
 import { User } from '../../src/modules/accounts/user.entity';
 import { Role } from '../../src/platform/auth/roles';
@@ -31,7 +37,8 @@ function tokenFor(user: { token: string }, exp: number, secret = JWT_SECRET): Pr
 }
 
 const expiredTokenFor = (user: { token: string }) => tokenFor(user, Math.floor(Date.now() / 1000) - 3600);
-const forgedTokenFor = (user: { token: string }) => tokenFor(user, Math.floor(Date.now() / 1000) + 3600, 'some-other-secret-some-other-secret-0123456789');
+const forgedTokenFor = (user: { token: string }) =>
+  tokenFor(user, Math.floor(Date.now() / 1000) + 3600, 'some-other-secret-some-other-secret-0123456789');
 
 async function closeAll(outcomes: RawOutcome[]): Promise<void> {
   await Promise.all(outcomes.map((o) => (o.acked ? closeRaw(o.socket) : undefined)));
@@ -61,7 +68,9 @@ describe('hardening: sign-in, limits and credentials', () => {
     it('100 parallel wrong passwords, each with a fresh spoofed X-Forwarded-For: still 5 checked (TRUST_PROXY is off)', async () => {
       const user = await app.createUser({ role: 'CUSTOMER' });
       const results = await Promise.all(
-        Array.from({ length: 100 }, (_, i) => app.exec(LoginDocument, { email: user.email, password: `wrong-password-${i}` }, null, xff(address(i)))),
+        Array.from({ length: 100 }, (_, i) =>
+          app.exec(LoginDocument, { email: user.email, password: `wrong-password-${i}` }, null, xff(address(i))),
+        ),
       );
       expect(count(results, 'UNAUTHENTICATED')).toBe(5);
       expect(count(results, 'RATE_LIMITED')).toBe(95);
@@ -125,7 +134,9 @@ describe('hardening: sign-in, limits and credentials', () => {
         expect(res.data).toEqual({ __schema: { queryType: { name: 'Query' } }, __type: { name: 'User' } });
       }
       // Introspection beside a field that needs a viewer does not open that field.
-      const mixed = await app.exec(`{ __schema { queryType { name } } me { id } }`, {}, null, { authorization: `Bearer ${await expiredTokenFor(user)}` });
+      const mixed = await app.exec(`{ __schema { queryType { name } } me { id } }`, {}, null, {
+        authorization: `Bearer ${await expiredTokenFor(user)}`,
+      });
       expect(mixed.status).toBe(401);
       expect(codes(mixed)).toEqual(['UNAUTHENTICATED']);
     });
@@ -174,7 +185,9 @@ describe('hardening: sign-in, limits and credentials', () => {
       const conn = await rawConnect(app.wsUrl, { authorization: `Bearer ${await tokenFor(user, exp)}` });
       if (!conn.acked) throw new Error(`not acknowledged: ${conn.code} ${conn.reason}`);
       await eventually(() => Date.now() >= exp * 1000 + 100, 5000, 'the token expiring');
-      const closed = new Promise<{ code: number; reason: string }>((resolve) => conn.socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        conn.socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+      );
       conn.socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { id } }' } }));
       const { code, reason } = await closed;
       expect(code).toBe(FORBIDDEN);
@@ -215,7 +228,9 @@ describe('hardening: sign-in, limits and credentials', () => {
 
     it('parallel connects of one user cannot all pass the cap', async () => {
       const user = await app.createUser({ role: 'CUSTOMER' });
-      const outcomes = await Promise.all(Array.from({ length: 25 }, () => rawConnect(app.wsUrl, { authorization: `Bearer ${user.token}` })));
+      const outcomes = await Promise.all(
+        Array.from({ length: 25 }, () => rawConnect(app.wsUrl, { authorization: `Bearer ${user.token}` })),
+      );
       try {
         expect(outcomes.filter((o) => o.acked)).toHaveLength(10);
         expect(outcomes.filter((o) => !o.acked && o.code === TOO_MANY)).toHaveLength(15);
@@ -260,14 +275,22 @@ describe('hardening: client addresses and registerCustomer limits', () => {
     const register = (n: number, headers: Record<string, string> = {}) =>
       app.exec(
         RegisterCustomerDocument,
-        { input: { email: `flood-${n}-${randomBytes(3).toString('hex')}@example.com`, password: 'long-enough-1', displayName: `Flood ${n}` } },
+        {
+          input: {
+            email: `flood-${n}-${randomBytes(3).toString('hex')}@example.com`,
+            password: 'long-enough-1',
+            displayName: `Flood ${n}`,
+          },
+        },
         null,
         headers,
       );
 
     it('40 parallel wrong logins for 40 e-mails from one address, each with a spoofed X-Forwarded-For: 20 (4 × 5) are checked', async () => {
       const results = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => app.exec(LoginDocument, { email: `nobody-${i}@example.com`, password: 'wrong-password' }, null, xff(address(i)))),
+        Array.from({ length: 40 }, (_, i) =>
+          app.exec(LoginDocument, { email: `nobody-${i}@example.com`, password: 'wrong-password' }, null, xff(address(i))),
+        ),
       );
       expect(count(results, 'UNAUTHENTICATED')).toBe(20);
       expect(count(results, 'RATE_LIMITED')).toBe(20);
@@ -295,7 +318,13 @@ describe('hardening: client addresses and registerCustomer limits', () => {
       const register = (n: number, from: string) =>
         app.exec(
           RegisterCustomerDocument,
-          { input: { email: `proxied-${n}-${randomBytes(3).toString('hex')}@example.com`, password: 'long-enough-1', displayName: `P ${n}` } },
+          {
+            input: {
+              email: `proxied-${n}-${randomBytes(3).toString('hex')}@example.com`,
+              password: 'long-enough-1',
+              displayName: `P ${n}`,
+            },
+          },
           null,
           xff(from),
         );
@@ -308,7 +337,11 @@ describe('hardening: client addresses and registerCustomer limits', () => {
       const customer = await app.createUser({ role: 'CUSTOMER' });
       const register = (client: ReturnType<TestApp['ws']>, n: number) =>
         wsExec(client, RegisterCustomerDocument, {
-          input: { email: `ws-proxied-${n}-${randomBytes(3).toString('hex')}@example.com`, password: 'long-enough-1', displayName: `W ${n}` },
+          input: {
+            email: `ws-proxied-${n}-${randomBytes(3).toString('hex')}@example.com`,
+            password: 'long-enough-1',
+            displayName: `W ${n}`,
+          },
         });
       const first = app.ws(customer.token, { headers: xff('203.0.113.20') });
       for (let i = 0; i < 3; i++) expect((await register(first, i)).errors).toBeUndefined();
@@ -354,7 +387,11 @@ describeWithRedis('hardening: login throttling counted in Redis', () => {
 
 describe('client address (src/platform/client-address.ts)', () => {
   const request = (remoteAddress: string, forwardedFor?: string) =>
-    ({ socket: { remoteAddress }, connection: { remoteAddress }, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} }) as unknown as IncomingMessage;
+    ({
+      socket: { remoteAddress },
+      connection: { remoteAddress },
+      headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+    }) as unknown as IncomingMessage;
 
   it('reads X-Forwarded-For only as far as TRUST_PROXY trusts the peers that wrote it', () => {
     expect(clientAddress(request('127.0.0.1', '203.0.113.9'), compileTrust(false))).toBe('127.0.0.1');

@@ -53,11 +53,12 @@ describe('import rules (.dependency-cruiser.cjs)', () => {
     );
   });
 
-  it('the check fails when a module reaches into another module\'s internals, or a service reaches for the wiring', async () => {
+  it("the check fails when a module reaches into another module's internals, or a service reaches for the wiring", async () => {
     await inTree(
       {
         'src/modules/a/a.resolver.ts': 'export const resolver = 1;\n',
-        'src/modules/b/b.service.ts': "import { resolver } from '../a/a.resolver';\nimport { services } from '../../services';\nexport const b = resolver + services;\n",
+        'src/modules/b/b.service.ts':
+          "import { resolver } from '../a/a.resolver';\nimport { services } from '../../services';\nexport const b = resolver + services;\n",
         'src/services.ts': 'export const services = 1;\n',
       },
       (report) => {

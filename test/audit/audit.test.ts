@@ -28,7 +28,8 @@ describe('audit log', () => {
   let agent: { id: string; token: string };
 
   const countEntries = () => app.services.orm.em.fork().count(AuditEntry, {});
-  const log = async (vars: AuditLogQueryVariables = {}): Promise<Entry[]> => (await app.data(AuditLogDocument, { first: 100, ...vars }, admin)).auditLog.nodes;
+  const log = async (vars: AuditLogQueryVariables = {}): Promise<Entry[]> =>
+    (await app.data(AuditLogDocument, { first: 100, ...vars }, admin)).auditLog.nodes;
   const traceOf = (res: GqlResult<unknown>) => {
     const id = res.headers.get('x-trace-id');
     expect(id).toBeTruthy();
@@ -97,7 +98,13 @@ describe('audit log', () => {
       expect(res.errors).toBeUndefined();
       const entries = await log({ filter: { targetId: target.id, action: 'user.deactivate' } });
       expect(entries).toHaveLength(1);
-      expect(entries[0]).toMatchObject({ actorId: adminId, actorRole: 'ADMIN', targetType: 'User', targetId: target.id, traceId: traceOf(res) });
+      expect(entries[0]).toMatchObject({
+        actorId: adminId,
+        actorRole: 'ADMIN',
+        targetType: 'User',
+        targetId: target.id,
+        traceId: traceOf(res),
+      });
       // deactivating again changes nothing and records nothing
       await app.data(DeactivateUserDocument, { id: target.id }, admin);
       expect(await log({ filter: { targetId: target.id, action: 'user.deactivate' } })).toHaveLength(1);
@@ -129,11 +136,19 @@ describe('audit log', () => {
     });
 
     it('a self-registration is recorded with the new customer as the actor', async () => {
-      const res = await app.exec(RegisterCustomerDocument, { input: { email: 'self@test.local', password: 'password-123', displayName: 'Self' } });
+      const res = await app.exec(RegisterCustomerDocument, {
+        input: { email: 'self@test.local', password: 'password-123', displayName: 'Self' },
+      });
       expect(res.errors).toBeUndefined();
       const id = res.data!.registerCustomer.user.id;
       const [entry] = await log({ filter: { targetId: id } });
-      expect(entry).toMatchObject({ action: 'user.register', actorId: id, actorRole: 'CUSTOMER', actor: { email: 'self@test.local' }, traceId: traceOf(res) });
+      expect(entry).toMatchObject({
+        action: 'user.register',
+        actorId: id,
+        actorRole: 'CUSTOMER',
+        actor: { email: 'self@test.local' },
+        traceId: traceOf(res),
+      });
     });
   });
 
@@ -143,10 +158,18 @@ describe('audit log', () => {
       const newest = (await log({ first: 1 }))[0].id;
       const attempts: Array<[() => Promise<GqlResult<unknown>>, string]> = [
         [
-          () => app.exec(CreateUserDocument, { input: { email: 'audited@test.local', password: 'password-123', displayName: 'Dup', role: 'AGENT', departmentId } }, admin),
+          () =>
+            app.exec(
+              CreateUserDocument,
+              { input: { email: 'audited@test.local', password: 'password-123', displayName: 'Dup', role: 'AGENT', departmentId } },
+              admin,
+            ),
           'CONFLICT',
         ],
-        [() => app.exec(RegisterCustomerDocument, { input: { email: 'self@test.local', password: 'password-123', displayName: 'Dup' } }), 'CONFLICT'],
+        [
+          () => app.exec(RegisterCustomerDocument, { input: { email: 'self@test.local', password: 'password-123', displayName: 'Dup' } }),
+          'CONFLICT',
+        ],
         [() => app.exec(UpdateUserDocument, { id: agent.id, input: { employeeCode: 'ADMIN001' } }, admin), 'CONFLICT'],
         [() => app.exec(UpdateUserDocument, { id: agent.id, input: { role: 'ADMIN' } }, manager.token), 'FORBIDDEN'],
         [() => app.exec(UpdateUserDocument, { id: agent.id, input: { departmentId: randomUUID() } }, admin), 'BAD_USER_INPUT'],
@@ -179,7 +202,13 @@ describe('audit log', () => {
       const times = entries.map((e) => new Date(e.createdAt).getTime());
       expect(times).toEqual([...times].sort((a, b) => b - a));
       // the first admin was created at start-up, by the system, before anything else
-      expect(entries[entries.length - 1]).toMatchObject({ action: 'user.create', actorId: null, actor: null, targetId: adminId, traceId: 'startup' });
+      expect(entries[entries.length - 1]).toMatchObject({
+        action: 'user.create',
+        actorId: null,
+        actor: null,
+        targetId: adminId,
+        traceId: 'startup',
+      });
     });
 
     it('pages with first/after, without gaps or repeats', async () => {
@@ -207,7 +236,12 @@ describe('audit log', () => {
       expect(byAction.every((e) => e.action === 'user.create')).toBe(true);
 
       const byTarget = await log({ filter: { targetId: agent.id } });
-      expect(byTarget.map((e) => e.id).sort()).toEqual(all.filter((e) => e.targetId === agent.id).map((e) => e.id).sort());
+      expect(byTarget.map((e) => e.id).sort()).toEqual(
+        all
+          .filter((e) => e.targetId === agent.id)
+          .map((e) => e.id)
+          .sort(),
+      );
       expect(byTarget.length).toBeGreaterThanOrEqual(2);
 
       const both = await log({ filter: { targetId: agent.id, action: 'user.create' } });

@@ -31,12 +31,19 @@ describe('auto-answers and classification of requests', () => {
   let manager: Person;
 
   const customer = () => app.createUser({ role: 'CUSTOMER' });
-  const ask = (who: Person, message: string, topic = '咨询') => app.data(RequestServiceDocument, { input: { topic, message } }, who.token).then((d) => d.requestService);
+  const ask = (who: Person, message: string, topic = '咨询') =>
+    app.data(RequestServiceDocument, { input: { topic, message } }, who.token).then((d) => d.requestService);
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false', QUEUE_AGEING_SECONDS: '3600', AUTO_ANSWER_THRESHOLD: String(THRESHOLD) } });
+    app = await startTestApp({
+      env: { ROUTING_REQUIRE_SHIFT: 'false', QUEUE_AGEING_SECONDS: '3600', AUTO_ANSWER_THRESHOLD: String(THRESHOLD) },
+    });
     admin = await app.adminToken();
-    const { createFaq } = await app.data(CreateFaqDocument, { input: { question: QUESTION, answer: ANSWER, category: '其他', scope: 'PUBLIC' } }, admin);
+    const { createFaq } = await app.data(
+      CreateFaqDocument,
+      { input: { question: QUESTION, answer: ANSWER, category: '其他', scope: 'PUBLIC' } },
+      admin,
+    );
     faqId = (await app.data(PublishFaqDocument, { id: createFaq.id }, admin)).publishFaq.id;
     support = await app.createDepartment('技术支持', 'technical');
     manager = await app.createUser({ role: 'MANAGER', departmentId: support.id });
@@ -72,7 +79,9 @@ describe('auto-answers and classification of requests', () => {
     const done = (await app.data(AnswerHelpedDocument, { conversationId: id, helped: true }, c.token)).answerHelped;
     expect(done).toMatchObject({ status: 'ENDED', endReason: 'RESOLVED_BY_FAQ', autoAnswer: { state: 'HELPED' } });
     expect(codeOf(await app.exec(AnswerHelpedDocument, { conversationId: id, helped: false }, c.token))).toBe('CONFLICT');
-    const [{ helpful_count: helpful }] = await app.services.orm.em.fork().execute<Array<{ helpful_count: number }>>('SELECT helpful_count FROM faqs WHERE id = ?', [faqId]);
+    const [{ helpful_count: helpful }] = await app.services.orm.em
+      .fork()
+      .execute<Array<{ helpful_count: number }>>('SELECT helpful_count FROM faqs WHERE id = ?', [faqId]);
     expect(helpful).toBe(1);
   });
 
@@ -82,12 +91,16 @@ describe('auto-answers and classification of requests', () => {
     await ask(first, '你好，想问一下');
     const r = await ask(second, PARAPHRASE);
     expect(r).toMatchObject({ status: 'QUEUED' });
-    const before = (await app.data(QueueDocument, { departmentId: null }, admin)).queue.find((q) => q.conversation.id === r.conversation!.id)!.position;
+    const before = (await app.data(QueueDocument, { departmentId: null }, admin)).queue.find(
+      (q) => q.conversation.id === r.conversation!.id,
+    )!.position;
     const after = (await app.data(AnswerHelpedDocument, { conversationId: r.conversation!.id, helped: false }, second.token)).answerHelped;
     expect(after).toMatchObject({ status: 'QUEUED', endReason: null, autoAnswer: { state: 'NOT_HELPED' } });
     const queue = (await app.data(QueueDocument, { departmentId: null }, admin)).queue;
     expect(queue.find((q) => q.conversation.id === r.conversation!.id)!.position).toBe(before);
-    expect(codeOf(await app.exec(AnswerHelpedDocument, { conversationId: r.conversation!.id, helped: true }, second.token))).toBe('CONFLICT');
+    expect(codeOf(await app.exec(AnswerHelpedDocument, { conversationId: r.conversation!.id, helped: true }, second.token))).toBe(
+      'CONFLICT',
+    );
   });
 
   it('gives a low-scoring message no auto-answer (and answerHelped there is a CONFLICT)', async () => {
@@ -117,13 +130,22 @@ describe('auto-answers and classification of requests', () => {
     // Room for the requests of any department still waiting from the tests above, and for this one.
     const agent = await app.createUser({ role: 'AGENT', departmentId: orders.id, maxConcurrentChats: 20 });
     await app.data(HeartbeatDocument, {}, agent.token);
-    const waiting = async () => (await app.services.orm.em.fork().execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM conversations WHERE status = 'QUEUED' AND department_id IS NULL`))[0].n;
+    const waiting = async () =>
+      (
+        await app.services.orm.em
+          .fork()
+          .execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM conversations WHERE status = 'QUEUED' AND department_id IS NULL`)
+      )[0].n;
     await eventually(async () => (await waiting()) === 0, 5000, 'the queue drained to the new agent');
     const c = await customer();
     const r = await ask(c, PARAPHRASE, 'order');
     expect(r).toMatchObject({ status: 'ASSIGNED', conversation: { agentId: agent.id } });
     const activeChats = async () =>
-      (await app.services.orm.em.fork().execute<Array<{ active_chats: number }>>('SELECT active_chats FROM agent_states WHERE agent_id = ?', [agent.id]))[0].active_chats;
+      (
+        await app.services.orm.em
+          .fork()
+          .execute<Array<{ active_chats: number }>>('SELECT active_chats FROM agent_states WHERE agent_id = ?', [agent.id])
+      )[0].active_chats;
     const before = await activeChats();
     await app.data(AnswerHelpedDocument, { conversationId: r.conversation!.id, helped: true }, c.token);
     expect(await activeChats()).toBe(before - 1);

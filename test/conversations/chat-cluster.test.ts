@@ -54,7 +54,10 @@ describeWithRedis('live chat across two server processes', () => {
         ROUTING_REQUIRE_SHIFT: 'false',
         RATE_SEND_MESSAGE_PER_MINUTE: '100000',
       });
-    [node1, node2] = await Promise.all([startServerProcess({ name: 'node-1', env: env() }), startServerProcess({ name: 'node-2', env: env() })]);
+    [node1, node2] = await Promise.all([
+      startServerProcess({ name: 'node-1', env: env() }),
+      startServerProcess({ name: 'node-2', env: env() }),
+    ]);
     admin = (await dataAt(node2!, LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).login.token;
     for (const [name, code] of [
       ['售前咨询', 'sales'],
@@ -76,7 +79,12 @@ describeWithRedis('live chat across two server processes', () => {
   async function person(role: 'AGENT' | 'CUSTOMER', extra: { departmentId?: string; maxConcurrentChats?: number } = {}): Promise<Person> {
     const email = `${role.toLowerCase()}-${Math.random().toString(36).slice(2, 10)}@test.local`;
     const password = 'password-123';
-    const { createUser } = await dataAt(n2(), CreateUserDocument, { input: { email, password, displayName: email.split('@')[0], role, ...extra } }, admin);
+    const { createUser } = await dataAt(
+      n2(),
+      CreateUserDocument,
+      { input: { email, password, displayName: email.split('@')[0], role, ...extra } },
+      admin,
+    );
     return { id: createUser.id, token: (await dataAt(n1(), LoginDocument, { email, password })).login.token };
   }
 
@@ -114,12 +122,20 @@ describeWithRedis('live chat across two server processes', () => {
     const agent = await person('AGENT', { departmentId, maxConcurrentChats });
     const inbox = record<OnInboxSubscription>(client(node, agent), OnInboxDocument);
     const other = node === n1() ? n2() : n1();
-    await eventually(async () => (await dataAt(other, PresenceDocument, { agentIds: [agent.id] }, admin)).presence[0].online, 10_000, 'the agent online on the other process');
+    await eventually(
+      async () => (await dataAt(other, PresenceDocument, { agentIds: [agent.id] }, admin)).presence[0].online,
+      10_000,
+      'the agent online on the other process',
+    );
     // The inbox hears what other processes publish once its process has subscribed to the channel in Redis.
     const redis = new Redis(process.env.TEST_REDIS_URL!);
     try {
       const channel = topicName(Topics.INBOX, agent.id);
-      await eventually(async () => Number(((await redis.pubsub('NUMSUB', channel)) as [string, number])[1]) > 0, 10_000, 'the inbox subscribed in Redis');
+      await eventually(
+        async () => Number(((await redis.pubsub('NUMSUB', channel)) as [string, number])[1]) > 0,
+        10_000,
+        'the inbox subscribed in Redis',
+      );
     } finally {
       redis.disconnect();
     }
@@ -153,11 +169,20 @@ describeWithRedis('live chat across two server processes', () => {
     it('routes the request made on process 1 to the agent whose socket is on process 2, who hears of it there', async () => {
       agent = await agentOn(n2(), departments.sales, 1);
       customer = await person('CUSTOMER');
-      const { requestService } = await dataAt(n1(), RequestServiceDocument, { input: { topic: 'sales', message: '你好，想咨询一下' } }, customer.token);
+      const { requestService } = await dataAt(
+        n1(),
+        RequestServiceDocument,
+        { input: { topic: 'sales', message: '你好，想咨询一下' } },
+        customer.token,
+      );
       expect(requestService).toMatchObject({ status: 'ASSIGNED', conversation: { status: 'ACTIVE', agentId: agent.id, lastSeq: 1 } });
       conversationId = requestService.conversation!.id;
       await eventually(() => agent.inbox.values.some((v) => v.inbox.type === 'ASSIGNED'), 10_000, 'ASSIGNED in the inbox on process 2');
-      expect(agent.inbox.values[0].inbox).toMatchObject({ type: 'ASSIGNED', conversationId, message: { seq: 1, content: '你好，想咨询一下' } });
+      expect(agent.inbox.values[0].inbox).toMatchObject({
+        type: 'ASSIGNED',
+        conversationId,
+        message: { seq: 1, content: '你好，想咨询一下' },
+      });
     });
 
     it('carries messages both ways, in seq order, to both sides', async () => {
@@ -181,11 +206,20 @@ describeWithRedis('live chat across two server processes', () => {
       for (const side of [customerSide, agentSide]) {
         expect(side.seqs()).toEqual(range(1, last));
         const messages = side.ofType('MESSAGE').map((e) => e.message!);
-        expect(messages.filter((m) => m.senderId === customer.id).map((m) => m.content)).toEqual(['你好，想咨询一下', ...range(0, PER_SIDE - 1).map((i) => `customer ${i}`)]);
-        expect(messages.filter((m) => m.senderId === agent.id).map((m) => m.content)).toEqual(range(0, PER_SIDE - 1).map((i) => `agent ${i}`));
+        expect(messages.filter((m) => m.senderId === customer.id).map((m) => m.content)).toEqual([
+          '你好，想咨询一下',
+          ...range(0, PER_SIDE - 1).map((i) => `customer ${i}`),
+        ]);
+        expect(messages.filter((m) => m.senderId === agent.id).map((m) => m.content)).toEqual(
+          range(0, PER_SIDE - 1).map((i) => `agent ${i}`),
+        );
       }
       // The inbox on process 2 heard of each customer message sent through process 1.
-      await eventually(() => agent.inbox.values.filter((v) => v.inbox.type === 'MESSAGE').length === PER_SIDE, 10_000, 'inbox MESSAGE events');
+      await eventually(
+        () => agent.inbox.values.filter((v) => v.inbox.type === 'MESSAGE').length === PER_SIDE,
+        10_000,
+        'inbox MESSAGE events',
+      );
       expect(customerSide.state.error).toBeNull();
       expect(agentSide.state.error).toBeNull();
     });
@@ -209,7 +243,10 @@ describeWithRedis('live chat across two server processes', () => {
 
       const delivered = (await dataAt(n2(), MarkDeliveredDocument, { conversationId, upToSeq: 21 }, agent.token)).markDelivered;
       expect(delivered).toEqual({ kind: 'DELIVERED', upToSeq: 21, updated: mine, byUserId: agent.id });
-      const receipt = await customerSide.waitFor('a DELIVERED receipt on process 1', (e) => e.type === 'RECEIPT' && e.receipt?.kind === 'DELIVERED');
+      const receipt = await customerSide.waitFor(
+        'a DELIVERED receipt on process 1',
+        (e) => e.type === 'RECEIPT' && e.receipt?.kind === 'DELIVERED',
+      );
       expect(receipt.receipt).toEqual({ byUserId: agent.id, kind: 'DELIVERED', upToSeq: 21, updated: mine });
       expect(await statuses(n1(), customer, customer.id)).toEqual(Array(mine).fill('DELIVERED'));
 
@@ -221,10 +258,16 @@ describeWithRedis('live chat across two server processes', () => {
       // And the other way: the customer on process 1 reads the agent's messages; the agent on process 2 sees it.
       expect(await statuses(n2(), agent, agent.id)).toEqual(Array(10).fill('SENT'));
       await dataAt(n1(), MarkDeliveredDocument, { conversationId, upToSeq: 10 }, customer.token);
-      const partial = await agentSide.waitFor('a DELIVERED receipt on process 2', (e) => e.type === 'RECEIPT' && e.receipt?.byUserId === customer.id);
+      const partial = await agentSide.waitFor(
+        'a DELIVERED receipt on process 2',
+        (e) => e.type === 'RECEIPT' && e.receipt?.byUserId === customer.id,
+      );
       expect(partial.receipt).toMatchObject({ kind: 'DELIVERED', upToSeq: 10 });
       await dataAt(n1(), MarkReadDocument, { conversationId, upToSeq: 21 }, customer.token);
-      await agentSide.waitFor('a READ receipt on process 2', (e) => e.type === 'RECEIPT' && e.receipt?.byUserId === customer.id && e.receipt.kind === 'READ');
+      await agentSide.waitFor(
+        'a READ receipt on process 2',
+        (e) => e.type === 'RECEIPT' && e.receipt?.byUserId === customer.id && e.receipt.kind === 'READ',
+      );
       const agentStatuses = await statuses(n2(), agent, agent.id);
       expect(agentStatuses).toEqual(Array(10).fill('READ'));
     });
@@ -232,7 +275,8 @@ describeWithRedis('live chat across two server processes', () => {
     it('tells a customer waiting on process 2 every change of the line made on process 1, then the assignment', async () => {
       // The agent (capacity 1) is busy with the first customer: the next one waits.
       const waiting = await person('CUSTOMER');
-      const queued = (await dataAt(n2(), RequestServiceDocument, { input: { topic: 'sales', message: '在吗' } }, waiting.token)).requestService;
+      const queued = (await dataAt(n2(), RequestServiceDocument, { input: { topic: 'sales', message: '在吗' } }, waiting.token))
+        .requestService;
       expect(queued).toMatchObject({ status: 'QUEUED', position: 1 });
       const updates = record<OnQueueUpdatesSubscription>(client(n2(), waiting), OnQueueUpdatesDocument);
       const seen = () => updates.values.map((v) => v.queueUpdates);
@@ -242,13 +286,22 @@ describeWithRedis('live chat across two server processes', () => {
 
       // An urgent request on process 1 jumps ahead: the waiting customer on process 2 moves to 2.
       const urgent = await person('CUSTOMER');
-      const jumped = (await dataAt(n1(), RequestServiceDocument, { input: { topic: 'sales', message: '我要投诉，订单无法使用' } }, urgent.token)).requestService;
+      const jumped = (
+        await dataAt(n1(), RequestServiceDocument, { input: { topic: 'sales', message: '我要投诉，订单无法使用' } }, urgent.token)
+      ).requestService;
       expect(jumped).toMatchObject({ status: 'QUEUED', priority: 'URGENT', position: 1 });
       const second = await waitUpdate('position 2', (u) => u.status === 'QUEUED' && u.position === 2);
 
       // It leaves the line on process 1: back to 1.
       await dataAt(n1(), LeaveQueueDocument, {}, urgent.token);
-      await eventually(() => seen().slice(second + 1).some((u) => u.status === 'QUEUED' && u.position === 1), 10_000, 'position 1 again');
+      await eventually(
+        () =>
+          seen()
+            .slice(second + 1)
+            .some((u) => u.status === 'QUEUED' && u.position === 1),
+        10_000,
+        'position 1 again',
+      );
 
       // The first conversation ends on process 1: its slot goes to the waiting customer, who hears it on process 2.
       await dataAt(n1(), EndConversationDocument, { id: conversationId }, customer.token);
@@ -259,7 +312,11 @@ describeWithRedis('live chat across two server processes', () => {
       for (const side of [customerSide, agentSide]) {
         await side.waitFor('the end', (e) => e.type === 'STATUS' && e.status?.change === 'ENDED');
       }
-      await eventually(() => agent.inbox.values.some((v) => v.inbox.type === 'ASSIGNED' && v.inbox.conversationId === queued.conversation!.id), 10_000, 'the new assignment in the inbox');
+      await eventually(
+        () => agent.inbox.values.some((v) => v.inbox.type === 'ASSIGNED' && v.inbox.conversationId === queued.conversation!.id),
+        10_000,
+        'the new assignment in the inbox',
+      );
       expect(updates.error).toBeNull();
     });
   });
@@ -272,7 +329,12 @@ describeWithRedis('live chat across two server processes', () => {
   it('loses and doubles nothing when the process both parties use is killed mid-conversation', async () => {
     const agent = await agentOn(n1(), departments.technical, 5);
     const customer = await person('CUSTOMER');
-    const { requestService } = await dataAt(n1(), RequestServiceDocument, { input: { topic: 'technical', message: '系统报错了' } }, customer.token);
+    const { requestService } = await dataAt(
+      n1(),
+      RequestServiceDocument,
+      { input: { topic: 'technical', message: '系统报错了' } },
+      customer.token,
+    );
     expect(requestService).toMatchObject({ status: 'ASSIGNED', conversation: { agentId: agent.id } });
     const conversationId = requestService.conversation!.id;
 
@@ -325,7 +387,12 @@ describeWithRedis('live chat across two server processes', () => {
         for (let attempt = 0; ; attempt++) {
           const node = killed || n1().exitInfo() ? n2() : n1();
           try {
-            const res = await execAt(node, SendMessageDocument, { input: { conversationId, content: `${tag} message ${i}`, clientMessageId } }, who.token);
+            const res = await execAt(
+              node,
+              SendMessageDocument,
+              { input: { conversationId, content: `${tag} message ${i}`, clientMessageId } },
+              who.token,
+            );
             if (res.errors?.length) throw new Error(JSON.stringify(res.errors));
             acks.set(clientMessageId, { id: res.data!.sendMessage.id, seq: res.data!.sendMessage.seq });
             break;
@@ -362,13 +429,22 @@ describeWithRedis('live chat across two server processes', () => {
       [agent, 'agent', atKill.agent],
     ] as const) {
       const clientMessageId = `${tag}-${count - 1}`;
-      const again = await dataAt(n2(), SendMessageDocument, { input: { conversationId, content: `${tag} message ${count - 1}`, clientMessageId } }, who.token);
+      const again = await dataAt(
+        n2(),
+        SendMessageDocument,
+        { input: { conversationId, content: `${tag} message ${count - 1}`, clientMessageId } },
+        who.token,
+      );
       expect({ id: again.sendMessage.id, seq: again.sendMessage.seq }).toEqual(acks.get(clientMessageId));
     }
 
     const lastSeq = (await dataAt(n2(), MessagesDocument, { conversationId, afterSeq: 0, first: 1 }, customer.token)).messages.lastSeq;
     expect(lastSeq).toBe(1 + 2 * PER_SIDE);
-    await eventually(() => customerView.seqs.length >= lastSeq && agentView.seqs.length >= lastSeq, 20_000, 'every message on both sides after the move');
+    await eventually(
+      () => customerView.seqs.length >= lastSeq && agentView.seqs.length >= lastSeq,
+      20_000,
+      'every message on both sides after the move',
+    );
     await sleep(300); // room for a late duplicate
     customerView.stop();
     agentView.stop();

@@ -44,7 +44,8 @@ describe('chat', () => {
     await app.data(HeartbeatDocument, {}, agent.token);
     customer = await app.createUser({ role: 'CUSTOMER' });
     stranger = await app.createUser({ role: 'CUSTOMER' });
-    conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '我的订单到哪了？' } }, customer.token)).requestService.conversation!.id;
+    conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '我的订单到哪了？' } }, customer.token))
+      .requestService.conversation!.id;
   });
   afterAll(() => app.stop());
 
@@ -69,9 +70,7 @@ describe('chat', () => {
 
   it('gives every one of many concurrent messages its own seq', async () => {
     const before = (await app.data(ConversationByIdDocument, { id: conversationId }, customer.token)).conversation.lastSeq;
-    const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => send(i % 2 ? customer : agent, `并发 ${i}`, `burst-${i}`)),
-    );
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => send(i % 2 ? customer : agent, `并发 ${i}`, `burst-${i}`)));
     const seqs = results.map((r) => r.data!.sendMessage.seq).sort((x, y) => x - y);
     expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => before + 1 + i));
   });
@@ -93,7 +92,10 @@ describe('chat', () => {
 
   it('refuses empty, oversized and foreign messages, writing nothing', async () => {
     const before = (await app.data(ConversationByIdDocument, { id: conversationId }, customer.token)).conversation.lastSeq;
-    expect((await send(customer, '   ', 'e-1')).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'content' }] });
+    expect((await send(customer, '   ', 'e-1')).errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      fields: [{ field: 'content' }],
+    });
     expect((await send(customer, 'x'.repeat(5001), 'e-2')).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect((await send(stranger, '你好', 'e-3')).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     const manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
@@ -109,7 +111,10 @@ describe('chat', () => {
     await new Promise((r) => setTimeout(r, 300));
 
     await app.data(SetTypingDocument, { conversationId: id, typing: true }, c.token);
-    expect((await agentEvents.next()).data?.conversationEvents).toMatchObject({ type: 'TYPING', typing: { userId: c.id, role: 'CUSTOMER', typing: true } });
+    expect((await agentEvents.next()).data?.conversationEvents).toMatchObject({
+      type: 'TYPING',
+      typing: { userId: c.id, role: 'CUSTOMER', typing: true },
+    });
     await customerEvents.next(); // its own typing echo
 
     await send(agent, '您好，请问有什么可以帮您？', 'a-x', id);
@@ -117,8 +122,14 @@ describe('chat', () => {
     expect(arrived).toMatchObject({ type: 'MESSAGE', message: { seq: 2, content: '您好，请问有什么可以帮您？', status: 'SENT' } });
     await agentEvents.next(); // the agent's own message
 
-    expect((await app.data(MarkDeliveredDocument, { conversationId: id, upToSeq: 2 }, c.token)).markDelivered).toMatchObject({ kind: 'DELIVERED', updated: 1 });
-    expect((await agentEvents.next()).data?.conversationEvents).toMatchObject({ type: 'RECEIPT', receipt: { kind: 'DELIVERED', upToSeq: 2, byUserId: c.id } });
+    expect((await app.data(MarkDeliveredDocument, { conversationId: id, upToSeq: 2 }, c.token)).markDelivered).toMatchObject({
+      kind: 'DELIVERED',
+      updated: 1,
+    });
+    expect((await agentEvents.next()).data?.conversationEvents).toMatchObject({
+      type: 'RECEIPT',
+      receipt: { kind: 'DELIVERED', upToSeq: 2, byUserId: c.id },
+    });
     await app.data(MarkReadDocument, { conversationId: id, upToSeq: 2 }, c.token);
     expect((await agentEvents.next()).data?.conversationEvents).toMatchObject({ type: 'RECEIPT', receipt: { kind: 'READ' } });
     // Delivered again after read changes nothing: never backwards.
@@ -160,26 +171,30 @@ describe('chat', () => {
     expect((await inbox.next()).data?.inbox).toMatchObject({ type: 'ENDED', conversationId: id });
     expect((await send(c, '还有', 'i-2', id)).errors?.[0].extensions?.code).toBe('CONFLICT');
     expect((await app.exec(EndConversationDocument, { id }, agent.token)).errors?.[0].extensions?.code).toBe('CONFLICT');
-    const [{ active }] = await app.services.orm.em.fork().execute<Array<{ active: number }>>(
-      `SELECT active_chats AS active FROM agent_states WHERE agent_id = ?`,
-      [agent.id],
-    );
-    const [{ real }] = await app.services.orm.em.fork().execute<Array<{ real: number }>>(
-      `SELECT count(*)::int AS real FROM conversations WHERE agent_id = ? AND status = 'ACTIVE'`,
-      [agent.id],
-    );
+    const [{ active }] = await app.services.orm.em
+      .fork()
+      .execute<Array<{ active: number }>>(`SELECT active_chats AS active FROM agent_states WHERE agent_id = ?`, [agent.id]);
+    const [{ real }] = await app.services.orm.em
+      .fork()
+      .execute<Array<{ real: number }>>(`SELECT count(*)::int AS real FROM conversations WHERE agent_id = ? AND status = 'ACTIVE'`, [
+        agent.id,
+      ]);
     expect(active).toBe(real);
   });
 
   it('lists conversations in scope: customers their own, agents theirs, managers their department', async () => {
     const mine = (await app.data(ConversationsDocument, {}, customer.token)).conversations.nodes;
     expect(mine.map((x) => x.id)).toEqual([conversationId]);
-    expect((await app.exec(ConversationsDocument, { filter: { customerId: stranger.id } }, customer.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(
+      (await app.exec(ConversationsDocument, { filter: { customerId: stranger.id } }, customer.token)).errors?.[0].extensions?.code,
+    ).toBe('FORBIDDEN');
     const agents = (await app.data(ConversationsDocument, { first: 50 }, agent.token)).conversations.nodes;
     expect(agents.every((x) => x.agentId === agent.id)).toBe(true);
     const outsider = await app.createUser({ role: 'MANAGER', departmentId: otherDept.id });
     expect((await app.data(ConversationsDocument, {}, outsider.token)).conversations.nodes).toEqual([]);
-    expect((await app.exec(ConversationByIdDocument, { id: conversationId }, outsider.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await app.exec(ConversationByIdDocument, { id: conversationId }, outsider.token)).errors?.[0].extensions?.code).toBe(
+      'FORBIDDEN',
+    );
     const insider = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
     expect((await app.data(ConversationByIdDocument, { id: conversationId }, insider.token)).conversation.id).toBe(conversationId);
   });
@@ -194,9 +209,13 @@ describe('chat rate limits', () => {
 
   it('answers RATE_LIMITED with a retry-after beyond the configured messages a minute', async () => {
     const c = await app.createUser({ role: 'CUSTOMER' });
-    const id = (await app.data(RequestServiceDocument, { input: { topic: 'x', message: '你好' } }, c.token)).requestService.conversation!.id;
+    const id = (await app.data(RequestServiceDocument, { input: { topic: 'x', message: '你好' } }, c.token)).requestService.conversation!
+      .id;
     const results = [];
-    for (let i = 0; i < 4; i++) results.push(await app.exec(SendMessageDocument, { input: { conversationId: id, content: `${i}`, clientMessageId: `rl-${i}` } }, c.token));
+    for (let i = 0; i < 4; i++)
+      results.push(
+        await app.exec(SendMessageDocument, { input: { conversationId: id, content: `${i}`, clientMessageId: `rl-${i}` } }, c.token),
+      );
     expect(results.slice(0, 3).every((r) => !r.errors)).toBe(true);
     expect(results[3].errors?.[0].extensions).toMatchObject({ code: 'RATE_LIMITED' });
     expect(results[3].errors?.[0].extensions?.retryAfterSeconds).toBeGreaterThan(0);

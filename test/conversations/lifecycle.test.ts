@@ -54,7 +54,10 @@ function kit(app: () => TestApp) {
     },
     agent: async (departmentId: string, extra: { maxConcurrentChats?: number; displayName?: string } = {}) => {
       const displayName = extra.displayName ?? `客服-${suffix()}`;
-      return { ...(await app().createUser({ role: 'AGENT', departmentId, displayName, maxConcurrentChats: extra.maxConcurrentChats })), displayName };
+      return {
+        ...(await app().createUser({ role: 'AGENT', departmentId, displayName, maxConcurrentChats: extra.maxConcurrentChats })),
+        displayName,
+      };
     },
     /** An agent who is online (heartbeat) and AVAILABLE. */
     onlineAgent: async (departmentId: string, extra: { maxConcurrentChats?: number; displayName?: string } = {}) => {
@@ -69,17 +72,23 @@ function kit(app: () => TestApp) {
     messages: async (who: Person, conversationId: string, afterSeq = 0) =>
       (await app().data(MessagesDocument, { conversationId, afterSeq, first: 200 }, who.token)).messages.messages,
     transfer: (who: Person | string, id: string, toAgentId: string, note?: string) =>
-      app().exec(TransferConversationDocument, { id, toAgentId, ...(note !== undefined ? { note } : {}) }, typeof who === 'string' ? who : who.token),
+      app().exec(
+        TransferConversationDocument,
+        { id, toAgentId, ...(note !== undefined ? { note } : {}) },
+        typeof who === 'string' ? who : who.token,
+      ),
     rate: (who: Person, id: string, score: number, comment?: string) =>
       app().exec(RateConversationDocument, { id, score, ...(comment !== undefined ? { comment } : {}) }, who.token),
     conversation: async (id: string) => (await app().data(ConversationByIdDocument, { id }, await app().adminToken())).conversation,
-    transfers: async (id: string) => (await app().data(ConversationTransfersDocument, { id }, await app().adminToken())).conversation.transfers,
+    transfers: async (id: string) =>
+      (await app().data(ConversationTransfersDocument, { id }, await app().adminToken())).conversation.transfers,
     slots: async (...agentIds: string[]) => {
       const rows = await app()
         .services.orm.em.fork()
-        .execute<Array<{ agent_id: string; active_chats: number }>>(`SELECT agent_id, active_chats FROM agent_states WHERE agent_id = ANY(?::uuid[])`, [
-          `{${agentIds.join(',')}}`,
-        ]);
+        .execute<Array<{ agent_id: string; active_chats: number }>>(
+          `SELECT agent_id, active_chats FROM agent_states WHERE agent_id = ANY(?::uuid[])`,
+          [`{${agentIds.join(',')}}`],
+        );
       return agentIds.map((id) => rows.find((r) => r.agent_id === id)?.active_chats ?? 0);
     },
     row: async (id: string) => {
@@ -152,7 +161,12 @@ describe('transferConversation and rateConversation', () => {
     // The history.
     const history = await k.transfers(id);
     expect(history).toEqual([
-      expect.objectContaining({ note: '客户要求退款，请跟进', fromAgent: { id: a.id, displayName: aName }, toAgent: { id: b.id, displayName: '客服乙' }, by: { id: a.id, displayName: aName } }),
+      expect.objectContaining({
+        note: '客户要求退款，请跟进',
+        fromAgent: { id: a.id, displayName: aName },
+        toAgent: { id: b.id, displayName: '客服乙' },
+        by: { id: a.id, displayName: aName },
+      }),
     ]);
 
     // The customer: the status change, then the summary.
@@ -167,10 +181,22 @@ describe('transferConversation and rateConversation', () => {
 
     // The slots moved; the old agent no longer writes, the new one does, and the customer's words reach them.
     expect(await k.slots(a.id, b.id)).toEqual([0, 1]);
-    expect(code(await app.exec(SendMessageDocument, { input: { conversationId: id, content: 'still here?', clientMessageId: randomUUID() } }, a.token))).toBe('FORBIDDEN');
+    expect(
+      code(
+        await app.exec(
+          SendMessageDocument,
+          { input: { conversationId: id, content: 'still here?', clientMessageId: randomUUID() } },
+          a.token,
+        ),
+      ),
+    ).toBe('FORBIDDEN');
     await k.send(b, id, '您好，我来跟进退款');
     await k.send(customer, id, '好的谢谢');
-    expect((await until(inboxB, (d) => d.inbox.type === 'MESSAGE')).inbox.message).toMatchObject({ seq: 16, content: '好的谢谢', senderId: customer.id });
+    expect((await until(inboxB, (d) => d.inbox.type === 'MESSAGE')).inbox.message).toMatchObject({
+      seq: 16,
+      content: '好的谢谢',
+      senderId: customer.id,
+    });
     expect(await drain(inboxA, 300)).toEqual([]);
   });
 
@@ -313,7 +339,8 @@ describe('transferConversation and rateConversation', () => {
     // The new agent's conversationEvents from the transfer on: every later message, in order.
     const fromTransfer = subscribe(app.ws(b.token), OnConversationEventsDocument, { conversationId: id, afterSeq: s - 1 });
     const replayed: number[] = [];
-    while (replayed.length < afterTransfer.length + 1) replayed.push((await until(fromTransfer, (d) => d.conversationEvents.type === 'MESSAGE')).conversationEvents.message!.seq);
+    while (replayed.length < afterTransfer.length + 1)
+      replayed.push((await until(fromTransfer, (d) => d.conversationEvents.type === 'MESSAGE')).conversationEvents.message!.seq);
     expect(replayed).toEqual([s, ...afterTransfer]);
   });
 
@@ -408,10 +435,16 @@ describe('transfers with schedules', () => {
     const admin = await app.adminToken();
     const dept = await k.department();
     const now = new Date();
-    const hhmm = (d: Date) => d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
+    const hhmm = (d: Date) =>
+      d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
     const start = new Date(now.getTime() - 3600_000);
-    const shift = (await app.data(CreateShiftDocument, { input: { name: 'now', code: `N${suffix()}`, startTime: hhmm(start), endTime: hhmm(new Date(now.getTime() + 3 * 3600_000)) } }, admin))
-      .createShift;
+    const shift = (
+      await app.data(
+        CreateShiftDocument,
+        { input: { name: 'now', code: `N${suffix()}`, startTime: hhmm(start), endTime: hhmm(new Date(now.getTime() + 3 * 3600_000)) } },
+        admin,
+      )
+    ).createShift;
     const date = start.toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
     const onShift = await k.agent(dept.id);
     await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [onShift.id], dates: [date] } }, admin);
@@ -579,7 +612,12 @@ describe('idle conversations and agents who go offline', () => {
     expect((await until(other.inbox, (d) => d.inbox.type === 'TRANSFERRED_IN')).inbox.conversationId).toBe(id);
     expect(await k.slots(leaving.id, other.id)).toEqual([0, 1]);
     const [t] = await k.transfers(id);
-    expect(t).toMatchObject({ fromAgent: { id: leaving.id }, toAgent: { id: other.id }, by: null, note: expect.stringMatching(/离线超过 2 秒/) });
+    expect(t).toMatchObject({
+      fromAgent: { id: leaving.id },
+      toAgent: { id: other.id },
+      by: null,
+      note: expect.stringMatching(/离线超过 2 秒/),
+    });
   });
 
   it('puts them back at the front of the queue when no one else can take them, and serves them first when capacity appears', async () => {
@@ -603,7 +641,10 @@ describe('idle conversations and agents who go offline', () => {
     expect(requeued.conversationEvents.status).toEqual({ change: 'REQUEUED', status: 'QUEUED', agentId: null, endReason: null });
     const told = await until(events, (d) => d.conversationEvents.type === 'MESSAGE');
     expect(told.conversationEvents.message).toMatchObject({ kind: 'SYSTEM', content: expect.stringMatching(/重新排队/) });
-    expect((await until(updates, (d) => d.queueUpdates.status === 'QUEUED')).queueUpdates).toMatchObject({ conversationId: firstId, position: 1 });
+    expect((await until(updates, (d) => d.queueUpdates.status === 'QUEUED')).queueUpdates).toMatchObject({
+      conversationId: firstId,
+      position: 1,
+    });
     let e = await inbox.next();
     while ((e.value as { type: string }).type !== 'REQUEUED') e = await inbox.next();
     expect(e.value).toMatchObject({ type: 'REQUEUED', conversationId: firstId });
@@ -652,7 +693,10 @@ describe('idle conversations and agents who go offline', () => {
 async function offlineFor(app: TestApp, agentId: string): Promise<number | null> {
   const [row] = await app.services.orm.em
     .fork()
-    .execute<Array<{ s: number | null }>>(`SELECT extract(epoch from now() - offline_since)::float AS s FROM agent_states WHERE agent_id = ?`, [agentId]);
+    .execute<Array<{ s: number | null }>>(
+      `SELECT extract(epoch from now() - offline_since)::float AS s FROM agent_states WHERE agent_id = ?`,
+      [agentId],
+    );
   return row?.s ?? null;
 }
 
@@ -680,7 +724,10 @@ describeWithRedis('lifecycle in a cluster (two processes, one database, one Redi
     await eventually(async () => (await k.conversation(id)).status === 'ENDED', 6000, 'the idle close');
     await sleep(500);
     const system = (await k.messages(customer, id)).filter((m) => m.kind === 'SYSTEM');
-    expect(system.map((m) => m.content)).toEqual(['您已经有一段时间没有回复了，会话将在 1 秒后自动结束。', expect.stringMatching(/自动结束/)]);
+    expect(system.map((m) => m.content)).toEqual([
+      '您已经有一段时间没有回复了，会话将在 1 秒后自动结束。',
+      expect.stringMatching(/自动结束/),
+    ]);
     expect(await k.conversation(id)).toMatchObject({ endReason: 'IDLE' });
   });
 
@@ -697,8 +744,12 @@ describeWithRedis('lifecycle in a cluster (two processes, one database, one Redi
 describe('the summary line', () => {
   it('is [time][role][name] content, in the business time zone, on one line, cut at 200 characters', () => {
     const at = new Date('2026-11-22T06:03:21.456Z');
-    expect(summaryLine({ createdAt: at, senderRole: 'CUSTOMER' as never, content: '你好\n  请问' }, '张三', 'Asia/Shanghai')).toBe('[2026-11-22 14:03:21][CUSTOMER][张三] 你好 请问');
-    expect(summaryLine({ createdAt: at, senderRole: null, content: '系统' }, '系统', 'UTC')).toBe('[2026-11-22 06:03:21][SYSTEM][系统] 系统');
+    expect(summaryLine({ createdAt: at, senderRole: 'CUSTOMER' as never, content: '你好\n  请问' }, '张三', 'Asia/Shanghai')).toBe(
+      '[2026-11-22 14:03:21][CUSTOMER][张三] 你好 请问',
+    );
+    expect(summaryLine({ createdAt: at, senderRole: null, content: '系统' }, '系统', 'UTC')).toBe(
+      '[2026-11-22 06:03:21][SYSTEM][系统] 系统',
+    );
     const long = summaryLine({ createdAt: at, senderRole: 'AGENT' as never, content: '字'.repeat(201) }, 'A', 'Asia/Shanghai');
     expect(long.endsWith(`${'字'.repeat(200)}…`)).toBe(true);
   });

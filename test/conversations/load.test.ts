@@ -37,7 +37,15 @@ describe('1,000 simultaneous service requests against 100 agents of capacity 5',
     await em.execute(
       `INSERT INTO users (id, email, display_name, role, department_id, max_concurrent_chats, password_hash)
        VALUES ${rows.map(() => '(?, ?, ?, ?::user_role, ?::uuid, ?, ?)').join(', ')}`,
-      rows.flatMap((r) => [r.id, r.email, r.email.split('@')[0], r.role, r.role === Role.AGENT ? departmentId : null, CAPACITY, passwordHash]),
+      rows.flatMap((r) => [
+        r.id,
+        r.email,
+        r.email.split('@')[0],
+        r.role,
+        r.role === Role.AGENT ? departmentId : null,
+        CAPACITY,
+        passwordHash,
+      ]),
     );
     for (const r of rows) {
       if (r.role === Role.AGENT) agents.push(r.id);
@@ -45,7 +53,13 @@ describe('1,000 simultaneous service requests against 100 agents of capacity 5',
     }
     // Online (a heartbeat) and AVAILABLE (the default), as the heartbeat mutation would make them.
     for (const id of agents) {
-      const scope = { viewer: { id, role: Role.AGENT, departmentId }, em: app.services.orm.em.fork(), traceId: 'load', logger: app.services.logger, ip: '127.0.0.1' } as unknown as RequestScope;
+      const scope = {
+        viewer: { id, role: Role.AGENT, departmentId },
+        em: app.services.orm.em.fork(),
+        traceId: 'load',
+        logger: app.services.logger,
+        ip: '127.0.0.1',
+      } as unknown as RequestScope;
       await app.services.presence.heartbeat(scope);
     }
     const online = (await app.services.presence.read(agents)).filter((p) => p.online && p.status === 'AVAILABLE');
@@ -110,7 +124,9 @@ describe('1,000 simultaneous service requests against 100 agents of capacity 5',
 
     // The database.
     const em = app.services.orm.em.fork();
-    const counts = await em.execute<Array<{ status: string; n: number }>>(`SELECT status, count(*)::int AS n FROM conversations GROUP BY status ORDER BY status::text`);
+    const counts = await em.execute<Array<{ status: string; n: number }>>(
+      `SELECT status, count(*)::int AS n FROM conversations GROUP BY status ORDER BY status::text`,
+    );
     expect(counts).toEqual([
       { status: 'ACTIVE', n: AGENTS * CAPACITY },
       { status: 'QUEUED', n: CUSTOMERS - AGENTS * CAPACITY },
@@ -143,7 +159,10 @@ describe('1,000 simultaneous service requests against 100 agents of capacity 5',
     const id = randomUUID();
     await app.services.orm.em
       .fork()
-      .execute(`INSERT INTO users (id, email, display_name, role, password_hash) VALUES (?, 'eager@test.local', 'eager', 'CUSTOMER', 'x')`, [id]);
+      .execute(
+        `INSERT INTO users (id, email, display_name, role, password_hash) VALUES (?, 'eager@test.local', 'eager', 'CUSTOMER', 'x')`,
+        [id],
+      );
     const token = (await app.services.tokens.issue({ userId: id, role: Role.CUSTOMER, version: 1 })).token;
     const query = print(LoadRequestServiceDocument);
     const answers = await Promise.all(
@@ -164,10 +183,14 @@ describe('1,000 simultaneous service requests against 100 agents of capacity 5',
     expect(conversations).toBe(1);
     expect(new Set(answers.map((a) => a.conversation!.id)).size).toBe(1);
     // Every agent is full after the burst above: the one conversation waits, behind the 500, and everyone hears so.
-    for (const a of answers) expect(a).toMatchObject({ status: 'QUEUED', position: CUSTOMERS - AGENTS * CAPACITY + 1, conversation: { customerId: id } });
+    for (const a of answers)
+      expect(a).toMatchObject({ status: 'QUEUED', position: CUSTOMERS - AGENTS * CAPACITY + 1, conversation: { customerId: id } });
     const [{ messages }] = await app.services.orm.em
       .fork()
-      .execute<Array<{ messages: number }>>(`SELECT count(*)::int AS messages FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = ?`, [id]);
+      .execute<Array<{ messages: number }>>(
+        `SELECT count(*)::int AS messages FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = ?`,
+        [id],
+      );
     expect(messages).toBe(1);
   }, 120_000);
 
@@ -176,21 +199,33 @@ describe('1,000 simultaneous service requests against 100 agents of capacity 5',
     const dept = await app.createDepartment('排队顺序', 'fifo');
     const passwordHash = await hashPassword('password-123');
     const late = Array.from({ length: 12 }, (_, i) => ({ id: randomUUID(), email: `fifo-${i}@test.local` }));
-    await app.services.orm.em
-      .fork()
-      .execute(
-        `INSERT INTO users (id, email, display_name, role, password_hash) VALUES ${late.map(() => `(?, ?, ?, 'CUSTOMER', ?)`).join(', ')}`,
-        late.flatMap((c) => [c.id, c.email, c.email.split('@')[0], passwordHash]),
-      );
-    const tokens = await Promise.all(late.map(async (c) => (await app.services.tokens.issue({ userId: c.id, role: Role.CUSTOMER, version: 1 })).token));
+    await app.services.orm.em.fork().execute(
+      `INSERT INTO users (id, email, display_name, role, password_hash) VALUES ${late.map(() => `(?, ?, ?, 'CUSTOMER', ?)`).join(', ')}`,
+      late.flatMap((c) => [c.id, c.email, c.email.split('@')[0], passwordHash]),
+    );
+    const tokens = await Promise.all(
+      late.map(async (c) => (await app.services.tokens.issue({ userId: c.id, role: Role.CUSTOMER, version: 1 })).token),
+    );
     // Stop the wall clock (only Date; timers and I/O run on): every request now arrives in the same millisecond.
     jest.useFakeTimers({
       now: Date.now(),
-      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
     });
     const answers: Result[] = [];
     try {
-      for (const token of tokens) answers.push((await app.data(RequestServiceDocument, { input: { topic: 'fifo', message: '你好' } }, token)).requestService);
+      for (const token of tokens)
+        answers.push((await app.data(RequestServiceDocument, { input: { topic: 'fifo', message: '你好' } }, token)).requestService);
     } finally {
       jest.useRealTimers();
     }
@@ -198,7 +233,10 @@ describe('1,000 simultaneous service requests against 100 agents of capacity 5',
     expect(answers.map((a) => a.position)).toEqual(late.map((_, i) => i + 1));
     const line = await app.services.orm.em
       .fork()
-      .execute<Array<{ customer_id: string }>>(`SELECT customer_id FROM conversations WHERE status = 'QUEUED' AND department_id = ? ORDER BY priority_rank, queued_at, id`, [dept.id]);
+      .execute<Array<{ customer_id: string }>>(
+        `SELECT customer_id FROM conversations WHERE status = 'QUEUED' AND department_id = ? ORDER BY priority_rank, queued_at, id`,
+        [dept.id],
+      );
     expect(line.map((l) => l.customer_id)).toEqual(late.map((c) => c.id));
   });
 });

@@ -1,4 +1,10 @@
-import { AssignSchedulesDocument, CreateShiftDocument, HeartbeatDocument, RequestServiceDocument, SetPresenceStatusDocument } from '../generated/graphql';
+import {
+  AssignSchedulesDocument,
+  CreateShiftDocument,
+  HeartbeatDocument,
+  RequestServiceDocument,
+  SetPresenceStatusDocument,
+} from '../generated/graphql';
 import { QueueReason, queueReasonOf } from '../../src/modules/conversations/queue-reason';
 import { startTestApp, TestApp } from '../support/harness';
 
@@ -19,7 +25,13 @@ describe('why a customer waits (requestService.queueReason and estimateBasis)', 
   afterAll(() => app.stop());
 
   const ask = async (topic: string) =>
-    (await app.data(RequestServiceDocument, { input: { topic, message: '请问门票什么时候开售？' } }, (await app.createUser({ role: 'CUSTOMER' })).token)).requestService;
+    (
+      await app.data(
+        RequestServiceDocument,
+        { input: { topic, message: '请问门票什么时候开售？' } },
+        (await app.createUser({ role: 'CUSTOMER' })).token,
+      )
+    ).requestService;
 
   it('says which step of eligibility nobody passed, and what the estimate is made of', async () => {
     const admin = await app.adminToken();
@@ -43,10 +55,16 @@ describe('why a customer waits (requestService.queueReason and estimateBasis)', 
 
     // On a shift now, online and BUSY: everyone who could serve is busy.
     const now = new Date();
-    const hhmm = (d: Date) => d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
+    const hhmm = (d: Date) =>
+      d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
     const start = new Date(now.getTime() - 3600_000);
-    const shift = (await app.data(CreateShiftDocument, { input: { name: 'now', code: 'NOW', startTime: hhmm(start), endTime: hhmm(new Date(now.getTime() + 3 * 3600_000)) } }, admin))
-      .createShift;
+    const shift = (
+      await app.data(
+        CreateShiftDocument,
+        { input: { name: 'now', code: 'NOW', startTime: hhmm(start), endTime: hhmm(new Date(now.getTime() + 3 * 3600_000)) } },
+        admin,
+      )
+    ).createShift;
     const date = start.toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
     await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [agent.id], dates: [date] } }, admin);
     expect(await ask('box_office')).toMatchObject({ status: 'QUEUED', position: 3, queueReason: 'ALL_AGENTS_BUSY' });

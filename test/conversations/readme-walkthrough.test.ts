@@ -47,11 +47,19 @@ function readWalkthrough(): { steps: Step[]; headers: Map<Side, string> } {
       continue;
     }
     const marker = /^# (\d+) · (.+?) tab: /.exec(text);
-    if (!marker || !TABS.includes(marker[2] as Tab)) throw new Error(`a graphql block does not start with "# N · <${TABS.join('|')}> tab: …": ${text}`);
+    if (!marker || !TABS.includes(marker[2] as Tab))
+      throw new Error(`a graphql block does not start with "# N · <${TABS.join('|')}> tab: …": ${text}`);
     const operations = parse(text).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     if (operations.length !== 1 || !operations[0].name) throw new Error(`step ${marker[1]} must hold one named operation`);
     const tab = marker[2] as Tab;
-    steps.push({ n: Number(marker[1]), tab, side: tab.startsWith('Agent') ? 'agent' : 'customer', name: operations[0].name.value, type: operations[0].operation, text });
+    steps.push({
+      n: Number(marker[1]),
+      tab,
+      side: tab.startsWith('Agent') ? 'agent' : 'customer',
+      name: operations[0].name.value,
+      type: operations[0].operation,
+      text,
+    });
   }
   return { steps, headers };
 }
@@ -118,8 +126,17 @@ describe('the README walkthrough: a whole chat in two tabs', () => {
       CustomerSignIn: async () => expect(results.get('CustomerSignIn').login.user).toEqual({ displayName: '李明', role: 'CUSTOMER' }),
       AskForHelp: async () => {
         const answer = results.get('AskForHelp').requestService;
-        expect(answer).toMatchObject({ status: 'ASSIGNED', queueReason: null, position: null, conversation: { status: 'ACTIVE', agent: { displayName: '黄磊' } } });
-        await until(inbox(), 'ASSIGNED in the agent inbox', (d) => d.inbox.type === 'ASSIGNED' && d.inbox.conversationId === conversationId);
+        expect(answer).toMatchObject({
+          status: 'ASSIGNED',
+          queueReason: null,
+          position: null,
+          conversation: { status: 'ACTIVE', agent: { displayName: '黄磊' } },
+        });
+        await until(
+          inbox(),
+          'ASSIGNED in the agent inbox',
+          (d) => d.inbox.type === 'ASSIGNED' && d.inbox.conversationId === conversationId,
+        );
       },
       ChatEvents: async () => {
         const first = await until(chat(), 'message 1 replayed', (d) => d.conversationEvents.type === 'MESSAGE');
@@ -132,7 +149,11 @@ describe('the README walkthrough: a whole chat in two tabs', () => {
       },
       CustomerReads: async () => {
         expect(results.get('CustomerReads').markRead).toEqual({ kind: 'READ', upToSeq: 2, updated: 1 });
-        await until(chat(), 'the READ receipt on Customer live', (d) => d.conversationEvents.receipt?.kind === 'READ' && d.conversationEvents.receipt.upToSeq === 2);
+        await until(
+          chat(),
+          'the READ receipt on Customer live',
+          (d) => d.conversationEvents.receipt?.kind === 'READ' && d.conversationEvents.receipt.upToSeq === 2,
+        );
       },
       CustomerReplies: async () => {
         expect(results.get('CustomerReplies').sendMessage).toEqual({ seq: 3, status: 'SENT' });
@@ -150,14 +171,19 @@ describe('the README walkthrough: a whole chat in two tabs', () => {
       },
       AgentMarksRead: async () => {
         expect(results.get('AgentMarksRead').markRead).toMatchObject({ kind: 'READ', upToSeq: 3 });
-        await until(chat(), 'the agent\'s READ receipt on Customer live', (d) => d.conversationEvents.receipt?.kind === 'READ' && d.conversationEvents.receipt.upToSeq === 3);
+        await until(
+          chat(),
+          "the agent's READ receipt on Customer live",
+          (d) => d.conversationEvents.receipt?.kind === 'READ' && d.conversationEvents.receipt.upToSeq === 3,
+        );
       },
       AgentEndsChat: async () => {
         expect(results.get('AgentEndsChat').endConversation).toMatchObject({ status: 'ENDED', endReason: 'AGENT' });
         await until(chat(), 'ENDED on Customer live', (d) => d.conversationEvents.status?.change === 'ENDED');
         await until(inbox(), 'ENDED in the agent inbox', (d) => d.inbox.type === 'ENDED' && d.inbox.conversationId === conversationId);
       },
-      CustomerRates: async () => expect(results.get('CustomerRates').rateConversation).toMatchObject({ rating: 5, ratingComment: '很快就改好了，谢谢！' }),
+      CustomerRates: async () =>
+        expect(results.get('CustomerRates').rateConversation).toMatchObject({ rating: 5, ratingComment: '很快就改好了，谢谢！' }),
     };
 
     for (const step of steps) {
@@ -188,6 +214,5 @@ describe('the README walkthrough: a whole chat in two tabs', () => {
       if (!expectation) throw new Error(`the README has a step ${name} that this test does not check: add what it should show`);
       await expectation();
     }
-
   });
 });

@@ -46,7 +46,11 @@ describe('conversationEvents with afterSeq: replay, then live, with no gap and n
     app.data(SendMessageDocument, { input: { conversationId, content, clientMessageId } }, who.token);
 
   const lastSeq = async (conversationId: string) =>
-    (await app.services.orm.em.fork().execute<Array<{ last_seq: number }>>('SELECT last_seq FROM conversations WHERE id = ?', [conversationId]))[0].last_seq;
+    (
+      await app.services.orm.em
+        .fork()
+        .execute<Array<{ last_seq: number }>>('SELECT last_seq FROM conversations WHERE id = ?', [conversationId])
+    )[0].last_seq;
 
   /** One subscriber on its own socket, recording every event (and every message seq) in arrival order. */
   function subscriber(client: WsClient, conversationId: string, afterSeq: number | null) {
@@ -73,7 +77,8 @@ describe('conversationEvents with afterSeq: replay, then live, with no gap and n
       seqs,
       problems,
       /** Waits until the last seq received is at least `seq`. */
-      reached: (seq: number, timeoutMs = 10_000) => eventually(() => seqs.length > 0 && seqs[seqs.length - 1] >= seq, timeoutMs, `seq ${seq} to arrive`),
+      reached: (seq: number, timeoutMs = 10_000) =>
+        eventually(() => seqs.length > 0 && seqs[seqs.length - 1] >= seq, timeoutMs, `seq ${seq} to arrive`),
     };
   }
 
@@ -143,7 +148,10 @@ describe('conversationEvents with afterSeq: replay, then live, with no gap and n
     const originalFind = CoreEntityManager.prototype.find;
     let armed = true;
     let written = false;
-    const spy = jest.spyOn(CoreEntityManager.prototype, 'find').mockImplementation(async function (this: CoreEntityManager, ...args: unknown[]) {
+    const spy = jest.spyOn(CoreEntityManager.prototype, 'find').mockImplementation(async function (
+      this: CoreEntityManager,
+      ...args: unknown[]
+    ) {
       const rows = await (originalFind as (...a: unknown[]) => Promise<unknown>).apply(this, args);
       if (armed && args[0] === Message && (args[1] as { conversationId?: string }).conversationId === id) {
         armed = false;

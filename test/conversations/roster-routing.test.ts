@@ -51,7 +51,8 @@ function kit(app: () => TestApp) {
     shift: async () => {
       if (shiftId) return shiftId;
       const now = Date.now();
-      const hhmm = (d: Date) => d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
+      const hhmm = (d: Date) =>
+        d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
       const start = new Date(now - 3600_000);
       const input = { name: 'now', code: `N${suffix()}`, startTime: hhmm(start), endTime: hhmm(new Date(now + 3 * 3600_000)) };
       shiftId = (await app().data(CreateShiftDocument, { input }, await app().adminToken())).createShift.id;
@@ -63,13 +64,19 @@ function kit(app: () => TestApp) {
       const displayName = `客服-${suffix()}`;
       const a = { ...(await app().createUser({ role: 'AGENT', departmentId, displayName, ...extra })), displayName };
       const shift = await k.shift();
-      await app().data(AssignSchedulesDocument, { input: { shiftId: shift, agentIds: [a.id], dates: [shiftDate] } }, await app().adminToken());
+      await app().data(
+        AssignSchedulesDocument,
+        { input: { shiftId: shift, agentIds: [a.id], dates: [shiftDate] } },
+        await app().adminToken(),
+      );
       await app().data(HeartbeatDocument, {}, a.token);
       return a;
     },
     /** The agent's shift ends `inSeconds` from now (0: it just ended). */
     endShift: (agentId: string, inSeconds = 0) =>
-      app().services.orm.em.fork().execute(`UPDATE schedules SET ends_at = now() + make_interval(secs => ?) WHERE agent_id = ?`, [inSeconds, agentId]),
+      app()
+        .services.orm.em.fork()
+        .execute(`UPDATE schedules SET ends_at = now() + make_interval(secs => ?) WHERE agent_id = ?`, [inSeconds, agentId]),
     ask: async (customer: Person, departmentCode: string, message = '你好，我的订单一直没有发货') =>
       (await app().data(RequestServiceDocument, { input: { topic: departmentCode, message } }, customer.token)).requestService,
     send: (who: Person, conversationId: string, content: string) =>
@@ -77,15 +84,18 @@ function kit(app: () => TestApp) {
     messages: async (who: Person, conversationId: string) =>
       (await app().data(MessagesDocument, { conversationId, afterSeq: 0, first: 200 }, who.token)).messages.messages,
     conversation: async (id: string) => (await app().data(ConversationByIdDocument, { id }, await app().adminToken())).conversation,
-    transfers: async (id: string) => (await app().data(ConversationTransfersDocument, { id }, await app().adminToken())).conversation.transfers,
+    transfers: async (id: string) =>
+      (await app().data(ConversationTransfersDocument, { id }, await app().adminToken())).conversation.transfers,
     notifications: async (who: Person) => (await app().data(NotificationsDocument, { first: 50 }, who.token)).notifications.nodes,
-    audit: async (targetId: string) => (await app().data(AuditLogDocument, { filter: { targetId }, first: 50 }, await app().adminToken())).auditLog.nodes,
+    audit: async (targetId: string) =>
+      (await app().data(AuditLogDocument, { filter: { targetId }, first: 50 }, await app().adminToken())).auditLog.nodes,
     slots: async (...agentIds: string[]) => {
       const rows = await app()
         .services.orm.em.fork()
-        .execute<Array<{ agent_id: string; active_chats: number }>>(`SELECT agent_id, active_chats FROM agent_states WHERE agent_id = ANY(?::uuid[])`, [
-          `{${agentIds.join(',')}}`,
-        ]);
+        .execute<Array<{ agent_id: string; active_chats: number }>>(
+          `SELECT agent_id, active_chats FROM agent_states WHERE agent_id = ANY(?::uuid[])`,
+          [`{${agentIds.join(',')}}`],
+        );
       return agentIds.map((id) => rows.find((r) => r.agent_id === id)?.active_chats ?? 0);
     },
     /** The seat invariant: every agent's count equals their ACTIVE conversations. */
@@ -160,7 +170,12 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     expect((await drainTopic(colleagueInbox, 300)).filter((e) => e.conversationId === id).map((e) => e.type)).toEqual(['TRANSFERRED_IN']);
 
     const [t] = await k.transfers(id);
-    expect(t).toMatchObject({ fromAgent: { id: leaving.id }, toAgent: { id: colleague.id }, by: null, note: expect.stringMatching(/班次已结束超过 600 秒/) });
+    expect(t).toMatchObject({
+      fromAgent: { id: leaving.id },
+      toAgent: { id: colleague.id },
+      by: null,
+      note: expect.stringMatching(/班次已结束超过 600 秒/),
+    });
     expect((await k.notifications(leaving)).filter((n) => n.kind === 'SHIFT_HANDOVER')).toEqual([
       expect.objectContaining({ body: expect.stringMatching(/1 个会话已转交给同事，0 个会话已重新排队/) }),
     ]);
@@ -197,7 +212,9 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     const texts = (await k.messages(first, firstId)).map((m) => m.content);
     expect(texts[texts.length - 1]).toMatch(/^您的客服已下班，会话已重新排队/);
     expect((await k.transfers(firstId))[0]).toMatchObject({ fromAgent: { id: leaving.id }, toAgent: null, by: null });
-    expect((await k.notifications(leaving)).find((n) => n.kind === 'SHIFT_HANDOVER')!.body).toMatch(/0 个会话已转交给同事，1 个会话已重新排队/);
+    expect((await k.notifications(leaving)).find((n) => n.kind === 'SHIFT_HANDOVER')!.body).toMatch(
+      /0 个会话已转交给同事，1 个会话已重新排队/,
+    );
     expect((await k.audit(firstId)).map((a) => a.action)).toEqual(['conversation.shift_handover']);
 
     // The freed seat is offered to the queue, but the agent is off shift: both keep waiting.
@@ -222,13 +239,11 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     expect((await k.conversation(id)).agentId).toBe(holder.id);
 
     // A following shift that has begun by then keeps them (it starts at the end of the first one).
-    await app.services.orm.em
-      .fork()
-      .execute(
-        `INSERT INTO schedules (id, agent_id, shift_id, date, starts_at, ends_at)
+    await app.services.orm.em.fork().execute(
+      `INSERT INTO schedules (id, agent_id, shift_id, date, starts_at, ends_at)
          SELECT gen_random_uuid(), agent_id, shift_id, date, ends_at, ends_at + interval '8 hours' FROM schedules WHERE agent_id = ?`,
-        [holder.id],
-      );
+      [holder.id],
+    );
     await app.services.shiftHandover.sweep(later(1000));
     expect((await k.conversation(id)).agentId).toBe(holder.id);
 
@@ -297,7 +312,9 @@ describe('no first reply (FIRST_REPLY_TIMEOUT_SECONDS, default 120)', () => {
     expect(await k.slots(silent.id, colleague.id)).toEqual([0, 1]);
 
     const seen = (await drain(events, 800)).map((d) => d.conversationEvents);
-    expect(seen.filter((e) => e.type === 'STATUS').map((e) => e.status)).toEqual([{ change: 'TRANSFERRED', status: 'ACTIVE', agentId: colleague.id, endReason: null }]);
+    expect(seen.filter((e) => e.type === 'STATUS').map((e) => e.status)).toEqual([
+      { change: 'TRANSFERRED', status: 'ACTIVE', agentId: colleague.id, endReason: null },
+    ]);
     const told = seen.filter((e) => e.type === 'MESSAGE').map((e) => e.message!.content.split('\n')[0]);
     expect(told).toEqual([`抱歉让您久等了，已为您转接至 ${colleague.displayName}，请稍候。`]);
     expect((await drainTopic(silentInbox, 300)).filter((e) => e.conversationId === id).map((e) => e.type)).toEqual(['TRANSFERRED_OUT']);
@@ -330,7 +347,11 @@ describe('no first reply (FIRST_REPLY_TIMEOUT_SECONDS, default 120)', () => {
     const spare = await k.agentOnShift(dept.id);
     expect((await app.exec(TransferConversationDocument, { id: handed, toAgentId: colleague.id }, answering.token)).errors).toBeUndefined();
     // Assigned more than the timeout ago, but transferred within it: the colleague's clock runs from the transfer.
-    await app.services.orm.em.fork().execute(`UPDATE conversations SET assigned_at = now() - interval '10 minutes' WHERE id = ANY(?::uuid[])`, [`{${answered},${handed}}`]);
+    await app.services.orm.em
+      .fork()
+      .execute(`UPDATE conversations SET assigned_at = now() - interval '10 minutes' WHERE id = ANY(?::uuid[])`, [
+        `{${answered},${handed}}`,
+      ]);
 
     await app.services.firstReply.sweep(later(60));
     expect((await k.conversation(answered)).agentId).toBe(answering.id);
@@ -391,7 +412,12 @@ describeWithRedis('roster sweeps in a cluster (two processes, one database, one 
     const unansweredEvents = subscribe(two.ws(waitingCustomer.token), OnConversationEventsDocument, { conversationId: unanswered });
     await new Promise((r) => setTimeout(r, 300));
     const at = later(605);
-    const runs = await Promise.all([one.services.shiftHandover.sweep(at), two.services.shiftHandover.sweep(at), one.services.firstReply.sweep(at), two.services.firstReply.sweep(at)]);
+    const runs = await Promise.all([
+      one.services.shiftHandover.sweep(at),
+      two.services.shiftHandover.sweep(at),
+      one.services.firstReply.sweep(at),
+      two.services.firstReply.sweep(at),
+    ]);
     expect(runs.reduce((n, r) => n + r.moved, 0)).toBe(2);
 
     expect((await k.conversation(handed)).agentId).toBe(colleague.id);

@@ -27,7 +27,13 @@ describeWithRedis('routing a burst split across two server processes', () => {
 
   beforeAll(async () => {
     const databaseUrl = await createTestDatabase();
-    const env = { REDIS_URL: process.env.TEST_REDIS_URL!, ROUTING_REQUIRE_SHIFT: 'false', QUEUE_MAX_LENGTH: '5000', QUEUE_AGEING_SECONDS: '3600', DB_POOL_MAX: '10' };
+    const env = {
+      REDIS_URL: process.env.TEST_REDIS_URL!,
+      ROUTING_REQUIRE_SHIFT: 'false',
+      QUEUE_MAX_LENGTH: '5000',
+      QUEUE_AGEING_SECONDS: '3600',
+      DB_POOL_MAX: '10',
+    };
     [node1, node2] = await Promise.all([
       startServerProcess({ name: 'node-1', env: serverProcessEnv(databaseUrl, env) }),
       startServerProcess({ name: 'node-2', env: serverProcessEnv(databaseUrl, env) }),
@@ -50,7 +56,11 @@ describeWithRedis('routing a burst split across two server processes', () => {
     }
     // Online and AVAILABLE through either process (presence lives in Redis).
     await Promise.all(agents.map((a, i) => dataAt(nodes()[i % 2], HeartbeatDocument, {}, a.token)));
-    await eventually(async () => (await seeder!.services.presence.read(agents.map((a) => a.id))).every((p) => p.online && p.status === 'AVAILABLE'), 10_000, 'every agent online');
+    await eventually(
+      async () => (await seeder!.services.presence.read(agents.map((a) => a.id))).every((p) => p.online && p.status === 'AVAILABLE'),
+      10_000,
+      'every agent online',
+    );
     await new Promise((r) => setTimeout(r, 500)); // their (empty) queue drains settle first
   }, 180_000);
 
@@ -109,7 +119,10 @@ describeWithRedis('routing a burst split across two server processes', () => {
     expect((await statements()) - statementsBefore).toBeLessThan(4 * CUSTOMERS);
     const statuses = results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
     expect(statuses).toEqual({ ASSIGNED: AGENTS * CAPACITY, QUEUED: CUSTOMERS - AGENTS * CAPACITY });
-    const positions = results.filter((r) => r.status === 'QUEUED').map((r) => r.position!).sort((a, b) => a - b);
+    const positions = results
+      .filter((r) => r.status === 'QUEUED')
+      .map((r) => r.position!)
+      .sort((a, b) => a - b);
     expect(positions).toEqual(Array.from({ length: CUSTOMERS - AGENTS * CAPACITY }, (_, i) => i + 1));
     results.forEach((r, i) => expect(r.conversation!.customerId).toBe(customers[i].id));
 
@@ -134,8 +147,11 @@ describeWithRedis('routing a burst split across two server processes', () => {
     const eager = customers[CUSTOMERS];
     const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => ask(eager, i, `还在吗 ${i}`)));
     expect(new Set(answers.map((a) => a.conversation!.id)).size).toBe(1);
-    for (const a of answers) expect(a).toMatchObject({ status: 'QUEUED', position: CUSTOMERS - AGENTS * CAPACITY + 1, conversation: { customerId: eager.id } });
-    const [{ n }] = await seeder!.services.orm.em.fork().execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM conversations WHERE customer_id = ?`, [eager.id]);
+    for (const a of answers)
+      expect(a).toMatchObject({ status: 'QUEUED', position: CUSTOMERS - AGENTS * CAPACITY + 1, conversation: { customerId: eager.id } });
+    const [{ n }] = await seeder!.services.orm.em
+      .fork()
+      .execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM conversations WHERE customer_id = ?`, [eager.id]);
     expect(n).toBe(1);
   }, 120_000);
 });

@@ -15,7 +15,11 @@ import { eventually, startTestApp, subscribe, TestApp } from '../support/harness
 type Person = { id: string; token: string };
 
 /** The next event that matches: position updates may repeat (each queue change refreshes everyone). */
-async function nextMatching<T>(sub: { next: (ms?: number) => Promise<{ data?: T | null }> }, ok: (d: T) => boolean, timeoutMs = 5000): Promise<T> {
+async function nextMatching<T>(
+  sub: { next: (ms?: number) => Promise<{ data?: T | null }> },
+  ok: (d: T) => boolean,
+  timeoutMs = 5000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ev = await sub.next(Math.max(1, until - Date.now()));
@@ -67,7 +71,11 @@ describe('routing and the queue', () => {
     expect(second.conversation!.agentId).toBe(firstAgent === a.id ? b.id : a.id); // the less loaded one
 
     const events = [await (firstAgent === a.id ? inbox : inboxB).next()];
-    expect(events[0].data?.inbox).toMatchObject({ type: 'ASSIGNED', conversationId: first.conversation!.id, message: { seq: 1, content: 'APP 登录不了' } });
+    expect(events[0].data?.inbox).toMatchObject({
+      type: 'ASSIGNED',
+      conversationId: first.conversation!.id,
+      message: { seq: 1, content: 'APP 登录不了' },
+    });
   });
 
   it('gives a customer with an open conversation that one back', async () => {
@@ -95,7 +103,10 @@ describe('routing and the queue', () => {
     expect(urgent).toMatchObject({ status: 'QUEUED', priority: 'URGENT', position: 1 }); // jumps ahead
     await nextMatching(updates, (d) => d.queueUpdates.position === 2); // pushed down by the urgent one
     const line = (await app.data(QueueDocument, { departmentId: dept.id }, admin)).queue;
-    expect(line.map((e) => [e.position, e.conversation.customerId])).toEqual([[1, later.id], [2, waiting.id]]);
+    expect(line.map((e) => [e.position, e.conversation.customerId])).toEqual([
+      [1, later.id],
+      [2, waiting.id],
+    ]);
 
     await app.data(EndConversationDocument, { id: busy.conversation!.id }, agent.token);
     await nextMatching(updates, (d) => d.queueUpdates.position === 1); // the urgent one took the slot, this one moved up
@@ -129,7 +140,9 @@ describe('routing and the queue', () => {
 
   it('is refused to staff, and the queue to agents and other departments’ managers', async () => {
     const agent = await app.createUser({ role: 'AGENT', departmentId: sales.id });
-    expect((await app.exec(RequestServiceDocument, { input: { topic: 'x', message: 'y' } }, agent.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(
+      (await app.exec(RequestServiceDocument, { input: { topic: 'x', message: 'y' } }, agent.token)).errors?.[0].extensions?.code,
+    ).toBe('FORBIDDEN');
     expect((await app.exec(QueueDocument, {}, agent.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     expect((await app.exec(QueueDocument, { departmentId: sales.id }, manager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     const bad = await app.exec(RequestServiceDocument, { input: { topic: 'x', message: '   ' } }, (await customer()).token);
@@ -154,14 +167,25 @@ describe('routing with schedules', () => {
 
     const onShift = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     const now = new Date();
-    const hhmm = (d: Date) => d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
+    const hhmm = (d: Date) =>
+      d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
     const start = new Date(now.getTime() - 3600_000);
-    const shift = (await app.data(CreateShiftDocument, { input: { name: 'now', code: 'NOW', startTime: hhmm(start), endTime: hhmm(new Date(now.getTime() + 3 * 3600_000)) } }, admin)).createShift;
+    const shift = (
+      await app.data(
+        CreateShiftDocument,
+        { input: { name: 'now', code: 'NOW', startTime: hhmm(start), endTime: hhmm(new Date(now.getTime() + 3 * 3600_000)) } },
+        admin,
+      )
+    ).createShift;
     const date = start.toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
     await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [onShift.id], dates: [date] } }, admin);
     await app.data(HeartbeatDocument, {}, onShift.token);
     // Coming online drained the queue to the agent on shift.
-    await eventually(async () => (await app.data(QueueDocument, { departmentId: dept.id }, admin)).queue.length === 0, 5000, 'the queue drained');
+    await eventually(
+      async () => (await app.data(QueueDocument, { departmentId: dept.id }, admin)).queue.length === 0,
+      5000,
+      'the queue drained',
+    );
     const c2 = await app.createUser({ role: 'CUSTOMER' });
     const direct = (await ask(app, c2, '你好', 'technical')).requestService;
     expect(direct).toMatchObject({ status: 'ASSIGNED', conversation: { agentId: onShift.id } });
@@ -179,7 +203,8 @@ describe('a full queue', () => {
     const admin = await app.adminToken();
     const dept = await app.createDepartment('投诉建议', 'complaints'); // no agents at all
     const results = [];
-    for (let i = 0; i < 4; i++) results.push((await ask(app, await app.createUser({ role: 'CUSTOMER' }), '建议', 'complaints')).requestService);
+    for (let i = 0; i < 4; i++)
+      results.push((await ask(app, await app.createUser({ role: 'CUSTOMER' }), '建议', 'complaints')).requestService);
     expect(results.map((r) => r.status)).toEqual(['QUEUED', 'QUEUED', 'NO_CAPACITY', 'NO_CAPACITY']);
     for (const r of results.slice(2)) expect(r.conversation).toBeNull();
     expect((await app.data(QueueDocument, { departmentId: dept.id }, admin)).queue).toHaveLength(2);

@@ -84,11 +84,15 @@ describe('an agent’s seats', () => {
     const assignedOf = <T>(list: T[], isIt: (e: T) => boolean) => list.filter(isIt).length;
     expect(assignedOf(beforeEnd.inbox, (e) => e.inbox.type === 'ASSIGNED' && e.inbox.conversationId === conversationId)).toBe(1);
     expect(assignedOf(beforeEnd.events, (e) => e.conversationEvents.status?.change === 'ASSIGNED')).toBe(1);
-    expect(assignedOf(queueUpdates, (e) => e.queueUpdates.status === 'ASSIGNED' && e.queueUpdates.conversationId === conversationId)).toBe(1);
+    expect(assignedOf(queueUpdates, (e) => e.queueUpdates.status === 'ASSIGNED' && e.queueUpdates.conversationId === conversationId)).toBe(
+      1,
+    );
 
     // The next customer's chat is the only one open: one seat taken, two free — three customers in all.
     expect(await seats(agent.id)).toEqual({ recorded: 1, active: 1 });
-    const more = await Promise.all([0, 1, 2].map(async () => (await ask(app, await app.createUser({ role: 'CUSTOMER' }), dept.code)).requestService.status));
+    const more = await Promise.all(
+      [0, 1, 2].map(async () => (await ask(app, await app.createUser({ role: 'CUSTOMER' }), dept.code)).requestService.status),
+    );
     expect(more.sort()).toEqual(['ASSIGNED', 'ASSIGNED', 'QUEUED']);
     expect(await seats(agent.id)).toEqual({ recorded: 3, active: 3 });
   });

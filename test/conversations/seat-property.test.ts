@@ -38,7 +38,13 @@ const customerIx = fc.integer({ min: 0, max: CUSTOMERS - 1 });
 const agentIx = fc.integer({ min: 0, max: AGENTS - 1 });
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('request' as const), customer: customerIx }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom('online' as const, 'offline' as const, 'busy' as const, 'available' as const), agent: agentIx }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('online' as const, 'offline' as const, 'busy' as const, 'available' as const),
+      agent: agentIx,
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('transfer' as const), customer: customerIx, to: agentIx }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('end' as const), customer: customerIx, byAgent: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), customer: customerIx }) },
@@ -48,7 +54,10 @@ const scenario = fc.record({
   capacities: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: AGENTS, maxLength: AGENTS }),
   /** Agents start online; these start BUSY (customers then queue until one becomes AVAILABLE). */
   busy: fc.array(fc.boolean(), { minLength: AGENTS, maxLength: AGENTS }),
-  waves: fc.array(fc.record({ ops: fc.array(op, { minLength: 1, maxLength: 10 }), pauseMs: fc.constantFrom(0, 0, 150, 1300) }), { minLength: 2, maxLength: 6 }),
+  waves: fc.array(fc.record({ ops: fc.array(op, { minLength: 1, maxLength: 10 }), pauseMs: fc.constantFrom(0, 0, 150, 1300) }), {
+    minLength: 2,
+    maxLength: 6,
+  }),
 });
 
 /** The codes a refused operation may answer with; anything else (INTERNAL_SERVER_ERROR) fails the run. */
@@ -58,7 +67,10 @@ type Person = { id: string; token: string };
 
 /** Every event of one subscription, kept for counting. */
 function record<T>(client: WsClient, doc: Parameters<typeof print>[0], variables: Record<string, unknown>, into: T[]): void {
-  client.subscribe<T>({ query: print(doc), variables }, { next: (v) => v.data && into.push(v.data as T), error: () => undefined, complete: () => undefined });
+  client.subscribe<T>(
+    { query: print(doc), variables },
+    { next: (v) => v.data && into.push(v.data as T), error: () => undefined, complete: () => undefined },
+  );
 }
 
 describe('seats under random interleavings (fast-check, real server)', () => {
@@ -78,7 +90,9 @@ describe('seats under random interleavings (fast-check, real server)', () => {
       fc.asyncProperty(scenario, async ({ capacities, busy, waves }) => {
         const code = `p_${randomBytes(4).toString('hex')}`;
         const dept = await app.createDepartment(`压测 ${code}`, code);
-        const agents = await Promise.all(capacities.map((max) => app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: max })));
+        const agents = await Promise.all(
+          capacities.map((max) => app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: max })),
+        );
         const customers = await Promise.all(Array.from({ length: CUSTOMERS }, () => app.createUser({ role: 'CUSTOMER' })));
 
         // Customers listen all along (queueUpdates carries every assignment of theirs); agents listen while online.
@@ -166,7 +180,11 @@ describe('seats under random interleavings (fast-check, real server)', () => {
           await Promise.all(agents.map((a) => app.data(SetPresenceStatusDocument, { status: 'BUSY' }, a.token)));
           agents.forEach((_, i) => online(i));
           const ids = agents.map((a) => a.id);
-          await eventually(async () => (await app.data(PresenceDocument, { agentIds: ids }, admin)).presence.every((p) => p.online), 5000, 'all agents online');
+          await eventually(
+            async () => (await app.data(PresenceDocument, { agentIds: ids }, admin)).presence.every((p) => p.online),
+            5000,
+            'all agents online',
+          );
           await new Promise((r) => setTimeout(r, 500)); // a sweep that began before they were back has committed
           expect(unexpected).toEqual([]);
           await checkInvariants(dept.id, agents, queueUpdates, statusEvents, inbox);
@@ -202,11 +220,19 @@ describe('seats under random interleavings (fast-check, real server)', () => {
     expect(seats.filter((s) => s.active > s.max)).toEqual([]);
 
     // One open conversation per customer.
-    expect(await em().execute(`SELECT customer_id FROM conversations WHERE status <> 'ENDED' AND department_id = ? GROUP BY customer_id HAVING count(*) > 1`, [departmentId])).toEqual([]);
+    expect(
+      await em().execute(
+        `SELECT customer_id FROM conversations WHERE status <> 'ENDED' AND department_id = ? GROUP BY customer_id HAVING count(*) > 1`,
+        [departmentId],
+      ),
+    ).toEqual([]);
 
     // The queue: positions 1..n, exactly the QUEUED conversations of the department.
     const line = (await app.data(QueueDocument, { departmentId }, await app.adminToken())).queue;
-    const waiting = await em().execute<Array<{ id: string }>>(`SELECT id FROM conversations WHERE status = 'QUEUED' AND department_id = ?`, [departmentId]);
+    const waiting = await em().execute<Array<{ id: string }>>(
+      `SELECT id FROM conversations WHERE status = 'QUEUED' AND department_id = ?`,
+      [departmentId],
+    );
     expect(line.map((e) => e.position)).toEqual(line.map((_, i) => i + 1));
     expect(line.map((e) => e.conversation.id).sort()).toEqual(waiting.map((w) => w.id).sort());
 
@@ -229,10 +255,15 @@ describe('seats under random interleavings (fast-check, real server)', () => {
     if (process.env.SEAT_PROPERTY_DEBUG) console.log(JSON.stringify({ expected, q: queueUpdates.map((e) => e.queueUpdates), seats }));
     const want = new Map(expected.map((e) => [e.id, e.assignments]));
     const announced = () => count(queueUpdates, (e) => (e.queueUpdates.status === 'ASSIGNED' ? e.queueUpdates.conversationId : null));
-    await eventually(() => expected.every((e) => (announced().get(e.id) ?? 0) === e.assignments), 5000, 'every assignment announced').catch(() => undefined);
+    await eventually(() => expected.every((e) => (announced().get(e.id) ?? 0) === e.assignments), 5000, 'every assignment announced').catch(
+      () => undefined,
+    );
     expect(Object.fromEntries(expected.map((e) => [e.id, announced().get(e.id) ?? 0]))).toEqual(Object.fromEntries(want));
-    for (const [id, n] of count(inbox, (e) => (e.inbox.type === 'ASSIGNED' ? e.inbox.conversationId : null))) expect([id, n <= (want.get(id) ?? 0)]).toEqual([id, true]);
-    for (const [id, n] of count(statusEvents, (e) => (e.conversationEvents.status?.change === 'ASSIGNED' ? e.conversationEvents.conversationId : null))) {
+    for (const [id, n] of count(inbox, (e) => (e.inbox.type === 'ASSIGNED' ? e.inbox.conversationId : null)))
+      expect([id, n <= (want.get(id) ?? 0)]).toEqual([id, true]);
+    for (const [id, n] of count(statusEvents, (e) =>
+      e.conversationEvents.status?.change === 'ASSIGNED' ? e.conversationEvents.conversationId : null,
+    )) {
       expect([id, n <= (want.get(id) ?? 0)]).toEqual([id, true]);
     }
   }

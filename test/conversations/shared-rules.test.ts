@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { Role } from '../../src/platform/auth/roles';
 import { DomainError } from '../../src/platform/errors';
-import { applyRating, checkRating, MAX_RATING_COMMENT, MAX_SCORE, MIN_SCORE, Rated, requireRater } from '../../src/modules/conversations/rating.policy';
+import {
+  applyRating,
+  checkRating,
+  MAX_RATING_COMMENT,
+  MAX_SCORE,
+  MIN_SCORE,
+  Rated,
+  requireRater,
+} from '../../src/modules/conversations/rating.policy';
 import { SYSTEM_SENDER, transcriptLine } from '../../src/modules/conversations/transcript';
 
 /** The code and extensions a domain error carries, or null when the call did not throw. */
@@ -33,12 +41,13 @@ describe('the rating rule (one for conversations and tickets)', () => {
   const unrated = (): Rated => ({ customerId: 'c1', rating: null, ratingComment: null, ratedAt: null });
 
   it('takes every whole score from MIN_SCORE to MAX_SCORE and no other number', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: MIN_SCORE, max: MAX_SCORE }), (score) => checkRating(score).score === score),
-    );
+    fc.assert(fc.property(fc.integer({ min: MIN_SCORE, max: MAX_SCORE }), (score) => checkRating(score).score === score));
     fc.assert(
       fc.property(
-        fc.oneof(fc.integer().filter((n) => n < MIN_SCORE || n > MAX_SCORE), fc.double({ noNaN: false }).filter((n) => !Number.isInteger(n))),
+        fc.oneof(
+          fc.integer().filter((n) => n < MIN_SCORE || n > MAX_SCORE),
+          fc.double({ noNaN: false }).filter((n) => !Number.isInteger(n)),
+        ),
         (score) => {
           const ext = failure(() => checkRating(score));
           return ext?.code === 'BAD_USER_INPUT' && (ext.fields as Array<{ field: string }>)[0].field === 'score';
@@ -66,7 +75,10 @@ describe('the rating rule (one for conversations and tickets)', () => {
     applyRating(target, { score: 5, comment: '好' }, 'conversation');
     expect(target).toMatchObject({ rating: 5, ratingComment: '好', ratedAt: expect.any(Date) });
     const ratedAt = target.ratedAt;
-    expect(failure(() => applyRating(target, { score: 1, comment: null }, 'conversation'))).toEqual({ code: 'CONFLICT', reason: 'ALREADY_RATED' });
+    expect(failure(() => applyRating(target, { score: 1, comment: null }, 'conversation'))).toEqual({
+      code: 'CONFLICT',
+      reason: 'ALREADY_RATED',
+    });
     expect(target).toMatchObject({ rating: 5, ratingComment: '好', ratedAt });
   });
 });

@@ -43,7 +43,8 @@ describe('deploy/', () => {
     const compose = parse(read('compose.yaml'), { merge: true }) as { services: Record<string, any> };
     const shiftdesks = Object.entries(compose.services).filter(([, s]) => s.build?.dockerfile === 'deploy/Dockerfile');
     expect(shiftdesks.length).toBeGreaterThanOrEqual(2);
-    for (const [, s] of shiftdesks) expect(Object.keys(s.environment)).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET']));
+    for (const [, s] of shiftdesks)
+      expect(Object.keys(s.environment)).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET']));
     expect(compose.services.postgres.image).toMatch(/^postgres:/);
     expect(compose.services.redis.image).toMatch(/^redis:/);
     expect(compose.services.nginx.volumes.join(' ')).toContain('./nginx/shiftdesk.conf');

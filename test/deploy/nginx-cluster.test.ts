@@ -33,12 +33,11 @@ const range = (from: number, to: number) => Array.from({ length: Math.max(0, to 
 function renderNginxConf(listenPort: number, backends: number[]): string {
   const shipped = readFileSync(path.join(REPO_ROOT, 'deploy', 'nginx', 'shiftdesk.conf'), 'utf8');
   const servers = shipped.match(/^\s*server shiftdesk-\d+:4000[^\n]*\n/gm) ?? [];
-  if (servers.length < 2 || !/^\s*listen 8080;/m.test(shipped)) throw new Error('deploy/nginx/shiftdesk.conf: expected `listen 8080;` and shiftdesk-N:4000 servers');
+  if (servers.length < 2 || !/^\s*listen 8080;/m.test(shipped))
+    throw new Error('deploy/nginx/shiftdesk.conf: expected `listen 8080;` and shiftdesk-N:4000 servers');
   const options = servers[0]!.replace(/^\s*server shiftdesk-\d+:4000/, '').trimEnd();
   const upstream = backends.map((port) => `    server 127.0.0.1:${port}${options}\n`).join('');
-  return shipped
-    .replace(servers.join(''), upstream)
-    .replace(/^(\s*)listen 8080;/m, `$1listen 127.0.0.1:${listenPort};`);
+  return shipped.replace(servers.join(''), upstream).replace(/^(\s*)listen 8080;/m, `$1listen 127.0.0.1:${listenPort};`);
 }
 
 /** Debian's nginx with the shipped configuration in a temp prefix, in the foreground, not as root. */
@@ -76,7 +75,8 @@ class Nginx {
     const ids = asRoot ? { uid: 65534, gid: 65534 } : {};
     if (asRoot) {
       chmodSync(prefix, 0o755);
-      for (const p of [prefix, path.join(prefix, 'temp'), path.join(prefix, 'nginx.conf'), path.join(prefix, 'shiftdesk.conf')]) chownSync(p, 65534, 65534);
+      for (const p of [prefix, path.join(prefix, 'temp'), path.join(prefix, 'nginx.conf'), path.join(prefix, 'shiftdesk.conf')])
+        chownSync(p, 65534, 65534);
     }
     const args = ['-p', prefix, '-c', path.join(prefix, 'nginx.conf')];
     const check = spawnSync('nginx', [...args, '-t'], { encoding: 'utf8', ...ids });
@@ -136,7 +136,8 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
     nodes = await Promise.all([1, 2].map((n) => startServerProcess({ name: `node-${n}`, env: env(), readyTimeoutMs: 60_000 })));
     nginx = await Nginx.start(nodes.map((n) => n.port));
     admin = (await dataAt(nginx.url, LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).login.token;
-    departmentId = (await dataAt(nginx.url, CreateDepartmentDocument, { input: { name: '技术支持', code: 'technical' } }, admin)).createDepartment.id;
+    departmentId = (await dataAt(nginx.url, CreateDepartmentDocument, { input: { name: '技术支持', code: 'technical' } }, admin))
+      .createDepartment.id;
   }, 150_000);
 
   afterAll(async () => {
@@ -160,7 +161,12 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
 
   async function person(role: 'AGENT' | 'CUSTOMER', extra: { departmentId?: string; maxConcurrentChats?: number } = {}) {
     const email = `${role.toLowerCase()}-${Math.random().toString(36).slice(2, 10)}@test.local`;
-    const { createUser } = await dataAt(nginx.url, CreateUserDocument, { input: { email, password: 'password-123', displayName: email.split('@')[0], role, ...extra } }, admin);
+    const { createUser } = await dataAt(
+      nginx.url,
+      CreateUserDocument,
+      { input: { email, password: 'password-123', displayName: email.split('@')[0], role, ...extra } },
+      admin,
+    );
     return { id: createUser.id, token: (await dataAt(nginx.url, LoginDocument, { email, password: 'password-123' })).login.token };
   }
 
@@ -184,8 +190,17 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
     // The agent's socket (their inbox keeps them online) lands on one process…
     const agentSocket = wsThroughNginx(agent.token);
     agentSocket.subscribe({ query: print(OnInboxDocument) }, { next: () => undefined, error: () => undefined, complete: () => undefined });
-    await eventually(async () => (await dataAt(nginx.url, PresenceDocument, { agentIds: [agent.id] }, admin)).presence[0].online, 10_000, 'the agent online');
-    const { requestService } = await dataAt(nginx.url, RequestServiceDocument, { input: { topic: 'technical', message: '系统报错了' } }, customer.token);
+    await eventually(
+      async () => (await dataAt(nginx.url, PresenceDocument, { agentIds: [agent.id] }, admin)).presence[0].online,
+      10_000,
+      'the agent online',
+    );
+    const { requestService } = await dataAt(
+      nginx.url,
+      RequestServiceDocument,
+      { input: { topic: 'technical', message: '系统报错了' } },
+      customer.token,
+    );
     expect(requestService).toMatchObject({ status: 'ASSIGNED', conversation: { agentId: agent.id } });
     const conversationId = requestService.conversation!.id;
 
@@ -232,7 +247,12 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
         const clientMessageId = `${tag}-${i}`;
         for (let attempt = 0; ; attempt++) {
           try {
-            const res = await execAt(nginx.url, SendMessageDocument, { input: { conversationId, content: `${tag} message ${i}`, clientMessageId } }, who.token);
+            const res = await execAt(
+              nginx.url,
+              SendMessageDocument,
+              { input: { conversationId, content: `${tag} message ${i}`, clientMessageId } },
+              who.token,
+            );
             if (res.errors?.length) throw new Error(JSON.stringify(res.errors));
             acks.set(clientMessageId, res.data!.sendMessage.seq);
             break;
@@ -257,7 +277,11 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
     await talking;
 
     const lastSeq = 1 + 2 * PER_SIDE;
-    await eventually(() => agentView.seqs.length >= lastSeq && customerView.seqs.length >= lastSeq, 20_000, 'every message on both sides after the kill');
+    await eventually(
+      () => agentView.seqs.length >= lastSeq && customerView.seqs.length >= lastSeq,
+      20_000,
+      'every message on both sides after the kill',
+    );
     await sleep(300); // room for a late duplicate
     agentView.stop();
     customerView.stop();
@@ -276,10 +300,15 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
     const pg = new PgClient({ connectionString: databaseUrl });
     await pg.connect();
     try {
-      const { rows } = await pg.query<{ seq: number; client_message_id: string | null }>('SELECT seq, client_message_id FROM messages WHERE conversation_id = $1 ORDER BY seq', [conversationId]);
+      const { rows } = await pg.query<{ seq: number; client_message_id: string | null }>(
+        'SELECT seq, client_message_id FROM messages WHERE conversation_id = $1 ORDER BY seq',
+        [conversationId],
+      );
       expect(rows.map((r) => r.seq)).toEqual(range(1, lastSeq));
       for (const tag of ['customer', 'agent']) {
-        expect(rows.filter((r) => r.client_message_id?.startsWith(`${tag}-`)).map((r) => r.client_message_id)).toEqual(range(0, PER_SIDE - 1).map((i) => `${tag}-${i}`));
+        expect(rows.filter((r) => r.client_message_id?.startsWith(`${tag}-`)).map((r) => r.client_message_id)).toEqual(
+          range(0, PER_SIDE - 1).map((i) => `${tag}-${i}`),
+        );
       }
     } finally {
       await pg.end();

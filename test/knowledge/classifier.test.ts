@@ -53,7 +53,9 @@ describe('message classifier (config/classifier.json)', () => {
   it('sets priority and suggests actions by the rules: complaints escalate, strong anger gets an empathetic reply', () => {
     const angry = classify('气死我了，骗子平台，再不退钱我就去12315投诉！');
     expect(angry).toMatchObject({ intent: 'COMPLAINT', sentiment: 'NEGATIVE', priority: 'URGENT' });
-    expect(angry.suggestedActions.map((a) => a.code)).toEqual(expect.arrayContaining(['ESCALATE_TO_SUPERVISOR', 'EMPATHETIC_REPLY', 'PRIORITY_HANDLING']));
+    expect(angry.suggestedActions.map((a) => a.code)).toEqual(
+      expect.arrayContaining(['ESCALATE_TO_SUPERVISOR', 'EMPATHETIC_REPLY', 'PRIORITY_HANDLING']),
+    );
     expect(angry.suggestedActions[0].label).toBe('升级给主管处理');
 
     expect(classify('我要投诉').priority).toBe('HIGH');
@@ -80,7 +82,9 @@ describe('message classifier (config/classifier.json)', () => {
       mutate(r);
       return () => parseClassifierRules(r, 'rules.json');
     };
-    expect(bad((r) => (r.intents.COMPLAINT.patterns[0].pattern = '(unclosed'))).toThrow(/rules\.json: intents\.COMPLAINT\.patterns\[0\]\.pattern is not a regular expression/);
+    expect(bad((r) => (r.intents.COMPLAINT.patterns[0].pattern = '(unclosed'))).toThrow(
+      /rules\.json: intents\.COMPLAINT\.patterns\[0\]\.pattern is not a regular expression/,
+    );
     expect(bad((r) => (r.intents.SHOPPING = { label: 'x' }))).toThrow(/intents\.SHOPPING must be one of/);
     expect(bad((r) => delete r.intents.GENERAL)).toThrow(/intents\.GENERAL is missing/);
     expect(bad((r) => (r.priority[0].priority = 'ASAP'))).toThrow(/priority\[0\]\.priority must be one of/);
@@ -106,7 +110,10 @@ describe('message classifier (config/classifier.json)', () => {
   });
 
   it('property: for any text, confidence and intensity stay in [0, 1] and the outcome is one of the known values', () => {
-    const chinese = fc.string({ unit: fc.constantFrom(...'投诉退票订单密码你好不太非常满意失望气死骗子！!？ 12315abc'.split('')), maxLength: 80 });
+    const chinese = fc.string({
+      unit: fc.constantFrom(...'投诉退票订单密码你好不太非常满意失望气死骗子！!？ 12315abc'.split('')),
+      maxLength: 80,
+    });
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 80 }), chinese), (text) => {
         const c = classify(text);

@@ -25,9 +25,21 @@ describe('FAQ search quality on the shipped test set', () => {
   beforeAll(async () => {
     app = await startTestApp();
     const adminId = (await app.data<{ me: { id: string } }, unknown>('{ me { id } }', {}, await app.adminToken())).me.id;
-    const scope = (): RequestScope => ({ viewer: { id: adminId, role: Role.ADMIN, departmentId: null }, em: em(), traceId: 'accuracy', logger: createLogger('silent'), ip: '' });
+    const scope = (): RequestScope => ({
+      viewer: { id: adminId, role: Role.ADMIN, departmentId: null },
+      em: em(),
+      traceId: 'accuracy',
+      logger: createLogger('silent'),
+      ip: '',
+    });
     for (const f of testSet.faqs) {
-      const faq = await app.services.faqs.create(scope(), { question: f.question, answer: f.answer, category: f.category, tags: f.tags, scope: FaqScope.PUBLIC });
+      const faq = await app.services.faqs.create(scope(), {
+        question: f.question,
+        answer: f.answer,
+        category: f.category,
+        tags: f.tags,
+        scope: FaqScope.PUBLIC,
+      });
       await app.services.faqs.publish(scope(), faq.id);
       keyOf.set(faq.id, f.key);
     }
@@ -71,7 +83,8 @@ describe('FAQ search quality on the shipped test set', () => {
     }
     const n = tuning.length;
     const report = { top1: top1 / n, top3: top3 / n, naiveTop1: naive1 / n, naiveTop3: naive3 / n, misses };
-    if (report.top1 < TOP1_FLOOR || report.top3 < TOP3_FLOOR) throw new Error(`search quality fell below the floor: ${JSON.stringify(report, null, 2)}`);
+    if (report.top1 < TOP1_FLOOR || report.top3 < TOP3_FLOOR)
+      throw new Error(`search quality fell below the floor: ${JSON.stringify(report, null, 2)}`);
     expect(report.top1).toBeGreaterThanOrEqual(TOP1_FLOOR);
     expect(report.top3).toBeGreaterThanOrEqual(TOP3_FLOOR);
     expect(report.top1).toBeGreaterThan(report.naiveTop1);
@@ -79,7 +92,8 @@ describe('FAQ search quality on the shipped test set', () => {
   });
 
   it('bestAnswer stays silent on questions no FAQ answers, and answers most that one does', async () => {
-    for (const q of testSet.noAnswer.filter((x) => x.split === 'tuning')) expect(await app.services.faqs.bestAnswer(em(), q.query, { recordUse: false })).toBeNull();
+    for (const q of testSet.noAnswer.filter((x) => x.split === 'tuning'))
+      expect(await app.services.faqs.bestAnswer(em(), q.query, { recordUse: false })).toBeNull();
     let answered = 0;
     for (const q of tuning) {
       const best = await app.services.faqs.bestAnswer(em(), q.query, { recordUse: false });

@@ -42,12 +42,19 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
 
   const em = (): EntityManager => app.services.orm.em.fork() as EntityManager;
   const publish = async (who: Person, input: Partial<CreateFaqInput>) => {
-    const { createFaq } = await app.data(CreateFaqDocument, { input: { question: '问题', answer: '回答', category: '其他', ...input } as CreateFaqInput }, who.token);
+    const { createFaq } = await app.data(
+      CreateFaqDocument,
+      { input: { question: '问题', answer: '回答', category: '其他', ...input } as CreateFaqInput },
+      who.token,
+    );
     return (await app.data(PublishFaqDocument, { id: createFaq.id }, who.token)).publishFaq;
   };
   const search = async (query: string) => (await app.data(SearchFaqsDocument, { query, limit: 5 }, customer.token)).searchFaqs;
   const add = (who: Person, faqId: string, text: string) => app.exec(AddFaqPhrasingDocument, { faqId, text }, who.token);
-  const phrasingRows = (faqId: string) => em().execute<Array<{ text: string; status: string }>>(`SELECT text, status FROM faq_phrasings WHERE faq_id = ? ORDER BY created_at`, [faqId]);
+  const phrasingRows = (faqId: string) =>
+    em().execute<Array<{ text: string; status: string }>>(`SELECT text, status FROM faq_phrasings WHERE faq_id = ? ORDER BY created_at`, [
+      faqId,
+    ]);
 
   beforeAll(async () => {
     app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false', AUTO_ANSWER_THRESHOLD: '0.5' } });
@@ -59,8 +66,18 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
     otherManager = await app.createUser({ role: 'MANAGER', departmentId: other.id });
     agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 20 });
     customer = await app.createUser({ role: 'CUSTOMER' });
-    refund = await publish(admin, { question: '退票后多久能到账？', answer: '退款 1–3 个工作日原路退回。', category: '退票退款', scope: 'PUBLIC' as CreateFaqInput['scope'] });
-    invoice = await publish(admin, { question: '电子发票怎么开？', answer: '在订单详情页申请电子发票。', category: '发票', scope: 'PUBLIC' as CreateFaqInput['scope'] });
+    refund = await publish(admin, {
+      question: '退票后多久能到账？',
+      answer: '退款 1–3 个工作日原路退回。',
+      category: '退票退款',
+      scope: 'PUBLIC' as CreateFaqInput['scope'],
+    });
+    invoice = await publish(admin, {
+      question: '电子发票怎么开？',
+      answer: '在订单详情页申请电子发票。',
+      category: '发票',
+      scope: 'PUBLIC' as CreateFaqInput['scope'],
+    });
     deptFaq = await publish(manager, { question: '纸质票可以寄到公司吗？', answer: '可以，下单时填写公司地址。', category: '配送' });
   });
   afterAll(() => app.stop());
@@ -70,7 +87,13 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
     expect((await search(query)).map((h) => h.faq.id)).not.toContain(refund.id);
     const res = await add(admin, refund.id, '钱什么时候能回来');
     expect(res.errors).toBeUndefined();
-    expect(res.data!.addFaqPhrasing).toMatchObject({ faqId: refund.id, text: '钱什么时候能回来', status: 'ACCEPTED', source: 'MANUAL', createdById: admin.id });
+    expect(res.data!.addFaqPhrasing).toMatchObject({
+      faqId: refund.id,
+      text: '钱什么时候能回来',
+      status: 'ACCEPTED',
+      source: 'MANUAL',
+      createdById: admin.id,
+    });
     const [best] = await search(query);
     expect(best.faq.id).toBe(refund.id);
     const listed = (await app.data(FaqWithPhrasingsDocument, {}, customer.token)).faqs.nodes.find((f) => f.id === refund.id)!;
@@ -80,12 +103,15 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
   it('edits and removals apply to search at once, and every change is audited', async () => {
     const added = (await add(manager, deptFaq.id, '票能寄到单位吗')).data!.addFaqPhrasing;
     expect((await search('寄到单位')).map((h) => h.faq.id)).toContain(deptFaq.id);
-    const updated = (await app.data(UpdateFaqPhrasingDocument, { id: added.id, text: '能邮寄到上班的地方吗' }, manager.token)).updateFaqPhrasing;
+    const updated = (await app.data(UpdateFaqPhrasingDocument, { id: added.id, text: '能邮寄到上班的地方吗' }, manager.token))
+      .updateFaqPhrasing;
     expect(updated.text).toBe('能邮寄到上班的地方吗');
     expect((await search('上班的地方')).map((h) => h.faq.id)[0]).toBe(deptFaq.id);
     expect((await app.data(RemoveFaqPhrasingDocument, { id: added.id }, manager.token)).removeFaqPhrasing).toBe(added.id);
     expect((await search('上班的地方')).map((h) => h.faq.id)).not.toContain(deptFaq.id);
-    const actions = (await em().find(AuditEntry, { targetId: deptFaq.id, action: { $like: 'faq.phrasing%' } }, { orderBy: { createdAt: 'asc' } })).map((a) => a.action);
+    const actions = (
+      await em().find(AuditEntry, { targetId: deptFaq.id, action: { $like: 'faq.phrasing%' } }, { orderBy: { createdAt: 'asc' } })
+    ).map((a) => a.action);
     expect(actions).toEqual(['faq.phrasing_add', 'faq.phrasing_update', 'faq.phrasing_remove']);
   });
 
@@ -120,17 +146,24 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
       expect(codeOf(await app.exec(FaqPhrasingSuggestionsDocument, {}, who.token))).toBe('FORBIDDEN');
       expect(codeOf(await app.exec(UnansweredQuestionsDocument, { from: today(), to: today() }, who.token))).toBe('FORBIDDEN');
     }
-    expect(codeOf(await app.exec(SendFaqDocument, { conversationId: refund.id, faqId: refund.id, clientMessageId: 'x' }, customer.token))).toBe('FORBIDDEN');
-    expect(codeOf(await app.exec(AddFaqPhrasingDocument, { faqId: '00000000-0000-4000-8000-000000000000', text: '随便' }, admin.token))).toBe('NOT_FOUND');
+    expect(
+      codeOf(await app.exec(SendFaqDocument, { conversationId: refund.id, faqId: refund.id, clientMessageId: 'x' }, customer.token)),
+    ).toBe('FORBIDDEN');
+    expect(
+      codeOf(await app.exec(AddFaqPhrasingDocument, { faqId: '00000000-0000-4000-8000-000000000000', text: '随便' }, admin.token)),
+    ).toBe('NOT_FOUND');
   });
 
   it('an agent answering with an FAQ in a conversation that ends well (rated 4+) suggests the customer’s question; a keeper accepts it once', async () => {
     await app.data(HeartbeatDocument, {}, agent.token);
     const who = await app.createUser({ role: 'CUSTOMER' });
     const question = '我的发票在哪里申请呀';
-    const conversation = (await app.data(RequestServiceDocument, { input: { topic: '发票', message: question } }, who.token)).requestService.conversation!;
+    const conversation = (await app.data(RequestServiceDocument, { input: { topic: '发票', message: question } }, who.token)).requestService
+      .conversation!;
     expect(conversation.agentId).toBe(agent.id);
-    const sent = (await app.data(SendFaqDocument, { conversationId: conversation.id, faqId: invoice.id, clientMessageId: 'faq-1' }, agent.token)).sendFaq;
+    const sent = (
+      await app.data(SendFaqDocument, { conversationId: conversation.id, faqId: invoice.id, clientMessageId: 'faq-1' }, agent.token)
+    ).sendFaq;
     expect(sent).toMatchObject({ content: '在订单详情页申请电子发票。', senderId: agent.id, senderRole: 'AGENT' });
     await app.data(EndConversationDocument, { id: conversation.id }, who.token);
     // Not settled before the customer rated (or an hour passed).
@@ -143,7 +176,9 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
     expect(suggestion).toMatchObject({ text: question, status: 'SUGGESTED', source: 'AGENT_ANSWER', faq: { id: invoice.id } });
 
     // Accepting twice at once: one wins, the other is CONFLICT; the phrasing is searched from then on.
-    const results = await Promise.all([admin, admin, admin].map((a) => app.exec(AcceptFaqPhrasingDocument, { id: suggestion.id }, a.token)));
+    const results = await Promise.all(
+      [admin, admin, admin].map((a) => app.exec(AcceptFaqPhrasingDocument, { id: suggestion.id }, a.token)),
+    );
     expect(results.filter((r) => !r.errors).length).toBe(1);
     expect(results.filter((r) => codeOf(r) === 'CONFLICT').length).toBe(2);
     expect(codeOf(await app.exec(RejectFaqPhrasingDocument, { id: suggestion.id }, admin.token))).toBe('CONFLICT');
@@ -153,7 +188,8 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
 
   it('a conversation that ends badly (rated 2) suggests nothing; a rejected suggestion is not suggested again', async () => {
     const who = await app.createUser({ role: 'CUSTOMER' });
-    const conversation = (await app.data(RequestServiceDocument, { input: { topic: '退款', message: '钱怎么还没退回来' } }, who.token)).requestService.conversation!;
+    const conversation = (await app.data(RequestServiceDocument, { input: { topic: '退款', message: '钱怎么还没退回来' } }, who.token))
+      .requestService.conversation!;
     await app.data(SendFaqDocument, { conversationId: conversation.id, faqId: refund.id, clientMessageId: 'faq-2' }, agent.token);
     await app.data(EndConversationDocument, { id: conversation.id }, agent.token);
     await app.data(RateConversationDocument, { id: conversation.id, score: 2 }, who.token);
@@ -170,7 +206,9 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
     const suggestions = (await app.data(FaqPhrasingSuggestionsDocument, {}, admin.token)).faqPhrasingSuggestions;
     const mine = suggestions.find((s) => s.text === '电子发票怎么开呢')!;
     expect(mine).toMatchObject({ source: 'AUTO_ANSWER_HELPFUL', faq: { id: invoice.id } });
-    expect((await app.data(FaqPhrasingSuggestionsDocument, {}, manager.token)).faqPhrasingSuggestions.map((s) => s.id)).not.toContain(mine.id);
+    expect((await app.data(FaqPhrasingSuggestionsDocument, {}, manager.token)).faqPhrasingSuggestions.map((s) => s.id)).not.toContain(
+      mine.id,
+    );
     const rejected = (await app.data(RejectFaqPhrasingDocument, { id: mine.id }, admin.token)).rejectFaqPhrasing;
     expect(rejected.status).toBe('REJECTED');
     expect(codeOf(await app.exec(AcceptFaqPhrasingDocument, { id: mine.id }, admin.token))).toBe('CONFLICT');

@@ -43,7 +43,8 @@ describe('FAQ knowledge base', () => {
     const faq = await made(who, input);
     return (await app.data(PublishFaqDocument, { id: faq.id }, who.token)).publishFaq;
   };
-  const search = async (who: Person, query: string, limit?: number) => (await app.data(SearchFaqsDocument, { query, limit }, who.token)).searchFaqs;
+  const search = async (who: Person, query: string, limit?: number) =>
+    (await app.data(SearchFaqsDocument, { query, limit }, who.token)).searchFaqs;
 
   beforeAll(async () => {
     app = await startTestApp();
@@ -64,7 +65,12 @@ describe('FAQ knowledge base', () => {
   });
 
   it('are created as drafts by their keepers: admins PUBLIC or any department, managers their own department', async () => {
-    const mine = await made(managerA, { question: '  退票后多久到账？ ', answer: '1–3 个工作日', category: '退票退款', tags: ['退款', ' 到账 ', '退款'] });
+    const mine = await made(managerA, {
+      question: '  退票后多久到账？ ',
+      answer: '1–3 个工作日',
+      category: '退票退款',
+      tags: ['退款', ' 到账 ', '退款'],
+    });
     expect(mine).toMatchObject({
       scope: 'DEPARTMENT',
       departmentId: deptA.id,
@@ -113,7 +119,8 @@ describe('FAQ knowledge base', () => {
     expect(codeOf(await app.exec(PublishFaqDocument, { id: randomUUID() }, admin.token))).toBe('NOT_FOUND');
     expect(fieldsOf(await update(managerA, ofA.id, { category: '不存在的分类' }))).toEqual(['category']);
 
-    const changed = (await app.data(UpdateFaqDocument, { id: ofA.id, input: { answer: '新的回答', tags: ['售后'] } }, managerA.token)).updateFaq;
+    const changed = (await app.data(UpdateFaqDocument, { id: ofA.id, input: { answer: '新的回答', tags: ['售后'] } }, managerA.token))
+      .updateFaq;
     expect(changed).toMatchObject({ question: '售后问题', answer: '新的回答', tags: ['售后'] });
     expect((await app.data(UpdateFaqDocument, { id: ofA.id, input: { category: '发票' } }, admin.token)).updateFaq.category).toBe('发票');
     expect(await em().findOneOrFail(Faq, { id: pub.id })).toMatchObject({ answer: '回答' });
@@ -126,7 +133,12 @@ describe('FAQ knowledge base', () => {
   });
 
   it('are searchable only while published: publish, edit, archive and republish take effect at once', async () => {
-    const faq = await made(managerA, { question: '演出延期后门票还有效吗？', answer: '原门票自动对应新的演出时间，继续有效。', category: '演出变更', tags: ['延期'] });
+    const faq = await made(managerA, {
+      question: '演出延期后门票还有效吗？',
+      answer: '原门票自动对应新的演出时间，继续有效。',
+      category: '演出变更',
+      tags: ['延期'],
+    });
     const find = async (query: string) => (await search(customer, query, 20)).filter((h) => h.faq.id === faq.id);
     expect(await find('演出推迟了票还能用吗')).toEqual([]);
 
@@ -138,7 +150,11 @@ describe('FAQ knowledge base', () => {
     expect(codeOf(await app.exec(PublishFaqDocument, { id: faq.id }, managerA.token))).toBe('CONFLICT');
 
     // An edit of a published FAQ is searched by its new words, no longer by the old ones.
-    await app.data(UpdateFaqDocument, { id: faq.id, input: { question: '音乐节遇到暴雨会取消吗？', answer: '视天气由主办方决定，取消则全额退款。', tags: ['天气'] } }, managerA.token);
+    await app.data(
+      UpdateFaqDocument,
+      { id: faq.id, input: { question: '音乐节遇到暴雨会取消吗？', answer: '视天气由主办方决定，取消则全额退款。', tags: ['天气'] } },
+      managerA.token,
+    );
     expect((await find('下暴雨音乐节还办吗'))[0]).toBeDefined();
     expect(await find('演出推迟了票还能用吗')).toEqual([]);
 
@@ -155,7 +171,12 @@ describe('FAQ knowledge base', () => {
     try {
       const token = await other.login(ADMIN_EMAIL, ADMIN_PASSWORD);
       const otherSearch = async (query: string) => (await other.data(SearchFaqsDocument, { query, limit: 20 }, token)).searchFaqs;
-      const faq = await made(admin, { question: '演出门票可以邮寄到公司吗？', answer: '可以，下单时填写公司地址。', category: '配送', scope: 'PUBLIC' });
+      const faq = await made(admin, {
+        question: '演出门票可以邮寄到公司吗？',
+        answer: '可以，下单时填写公司地址。',
+        category: '配送',
+        scope: 'PUBLIC',
+      });
       expect((await otherSearch('票能寄到公司吗')).some((h) => h.faq.id === faq.id)).toBe(false);
       await app.data(PublishFaqDocument, { id: faq.id }, admin.token);
       expect((await otherSearch('票能寄到公司吗'))[0].faq.id).toBe(faq.id);
@@ -167,7 +188,12 @@ describe('FAQ knowledge base', () => {
   });
 
   it('terms stored by another analysis (other stop words, synonyms or segmenter) are re-analysed when an index loads, and written back', async () => {
-    const faq = await published(admin, { question: '演出门票可以开电子发票吗？', answer: '演出结束后在订单详情申请。', category: '发票', scope: 'PUBLIC' });
+    const faq = await published(admin, {
+      question: '演出门票可以开电子发票吗？',
+      answer: '演出结束后在订单详情申请。',
+      category: '发票',
+      scope: 'PUBLIC',
+    });
     await em().execute(`UPDATE faqs SET title_terms = '{}', body_terms = '{}', analyzer = 'jieba:0:old' WHERE id = ?`, [faq.id]);
     const other = await startTestApp({ databaseUrl: app.databaseUrl });
     try {
@@ -183,7 +209,13 @@ describe('FAQ knowledge base', () => {
   });
 
   it('search ranks Chinese text by segmented words: scores in 0–1, best first, within the limit', async () => {
-    const fee = await published(admin, { question: '退票要收手续费吗？', answer: '开演前 30 天以上收取 10%，72 小时内不支持退票。', category: '退票退款', scope: 'PUBLIC', tags: ['手续费'] });
+    const fee = await published(admin, {
+      question: '退票要收手续费吗？',
+      answer: '开演前 30 天以上收取 10%，72 小时内不支持退票。',
+      category: '退票退款',
+      scope: 'PUBLIC',
+      tags: ['手续费'],
+    });
     await published(admin, { question: '怎么申请退票？', answer: '在订单详情点击申请退票。', category: '退票退款', scope: 'PUBLIC' });
     await published(admin, { question: '电子票可以转赠给朋友吗？', answer: '在票夹中点击转赠。', category: '改签转赠', scope: 'PUBLIC' });
     await published(managerB, { question: '忘记密码怎么找回？', answer: '在登录页点击忘记密码。', category: '账户安全' });
@@ -209,7 +241,8 @@ describe('FAQ knowledge base', () => {
       const res = await app.exec(SearchFaqsDocument, { query }, customer.token);
       expect([codeOf(res), fieldsOf(res)]).toEqual(['BAD_USER_INPUT', ['query']]);
     }
-    for (const limit of [0, 21]) expect(fieldsOf(await app.exec(SearchFaqsDocument, { query: '退票', limit }, customer.token))).toEqual(['limit']);
+    for (const limit of [0, 21])
+      expect(fieldsOf(await app.exec(SearchFaqsDocument, { query: '退票', limit }, customer.token))).toEqual(['limit']);
   });
 
   it('feedback: one vote per user, a changed vote moves the count, concurrent votes all count', async () => {
@@ -230,7 +263,13 @@ describe('FAQ knowledge base', () => {
   });
 
   it('bestAnswer answers with the best published FAQ, counts a use, and popularFaqs follows useCount', async () => {
-    const lost = await published(admin, { question: '在场馆丢了东西怎么找回？', answer: '联系场馆失物招领处。', category: '其他', scope: 'PUBLIC', tags: ['失物招领'] });
+    const lost = await published(admin, {
+      question: '在场馆丢了东西怎么找回？',
+      answer: '联系场馆失物招领处。',
+      category: '其他',
+      scope: 'PUBLIC',
+      tags: ['失物招领'],
+    });
     const best = await app.services.faqs.bestAnswer(em(), '我在体育馆丢了东西怎么办');
     expect(best).toMatchObject({ faq: { id: lost.id, useCount: 1 }, score: expect.any(Number) });
     await app.services.faqs.bestAnswer(em(), '场馆丢了东西');
@@ -252,13 +291,15 @@ describe('FAQ knowledge base', () => {
 
   it('faqs pages by cursor, newest first, per category; drafts only for their keepers', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await published(admin, { question: `增值税发票问题 ${i}`, category: '发票', scope: 'PUBLIC' })).id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await published(admin, { question: `增值税发票问题 ${i}`, category: '发票', scope: 'PUBLIC' })).id);
     const seen: string[] = [];
     let after: string | null | undefined = undefined;
     for (let page = 0; page < 10; page++) {
-      const res: { nodes: Array<{ id: string; category: string; status: string }>; pageInfo: { endCursor?: string | null; hasNextPage: boolean } } = (
-        await app.data(FaqsDocument, { category: '发票', first: 2, after }, customer.token)
-      ).faqs;
+      const res: {
+        nodes: Array<{ id: string; category: string; status: string }>;
+        pageInfo: { endCursor?: string | null; hasNextPage: boolean };
+      } = (await app.data(FaqsDocument, { category: '发票', first: 2, after }, customer.token)).faqs;
       for (const n of res.nodes) expect(n).toMatchObject({ category: '发票', status: 'PUBLISHED' });
       seen.push(...res.nodes.map((n) => n.id));
       if (!res.pageInfo.hasNextPage) break;

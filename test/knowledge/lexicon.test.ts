@@ -55,13 +55,17 @@ describe('domain lexicon', () => {
   });
 
   it('start-up refuses a cycle, naming the file and the cycle', () => {
-    expect(startWith({ terms: { 退款: ['退钱'], 退钱: ['退款'] } })).toThrow(/KNOWLEDGE_LEXICON_FILE: .*lexicon\.json: \(cycle\) (退款 → 退钱 → 退款|退钱 → 退款 → 退钱)/);
+    expect(startWith({ terms: { 退款: ['退钱'], 退钱: ['退款'] } })).toThrow(
+      /KNOWLEDGE_LEXICON_FILE: .*lexicon\.json: \(cycle\) (退款 → 退钱 → 退款|退钱 → 退款 → 退钱)/,
+    );
     expect(startWith({ terms: { a: ['b'], b: ['c'], c: ['a'] } })).toThrow(/lexicon\.json: \(cycle\)/);
     expect(startWith({ terms: { 退款: ['退款'] } })).toThrow(/\(cycle\) 退款 → 退款/);
   });
 
   it('start-up refuses an empty term (canonical or form), naming the file and the entry', () => {
-    expect(startWith({ terms: { ' ': ['退钱'] } })).toThrow(/KNOWLEDGE_LEXICON_FILE: .*lexicon\.json: terms \(a canonical term\) is an empty term/);
+    expect(startWith({ terms: { ' ': ['退钱'] } })).toThrow(
+      /KNOWLEDGE_LEXICON_FILE: .*lexicon\.json: terms \(a canonical term\) is an empty term/,
+    );
     expect(startWith({ terms: { 退款: ['退钱', '  '] } })).toThrow(/lexicon\.json: terms\.退款\[1\] is an empty term/);
     expect(startWith({ typos: { 退票: [] } })).toThrow(/typos\.退票 must be a non-empty array/);
     expect(startWith({ synonyms: {} })).toThrow(/synonyms is not a section/);

@@ -52,17 +52,21 @@ describe('segmenter', () => {
   it('property: terms are never empty, never stop words, never punctuation-only, and analysis never throws', () => {
     const stop = new Set(settings.stopWords.map(normaliseText));
     fc.assert(
-      fc.property(fc.string({ maxLength: 60 }), fc.string({ unit: fc.constantFrom(...'退票实名制电子票的了吗，。！ abc123'.split('')), maxLength: 40 }), (a, b) => {
-        for (const text of [a, b, a + b]) {
-          for (const w of jieba.words(text)) {
-            expect(w.trim()).toBe(w);
-            expect(w.length).toBeGreaterThan(0);
-            expect(/[\p{L}\p{N}]/u.test(w)).toBe(true);
-            expect(stop.has(w)).toBe(false);
+      fc.property(
+        fc.string({ maxLength: 60 }),
+        fc.string({ unit: fc.constantFrom(...'退票实名制电子票的了吗，。！ abc123'.split('')), maxLength: 40 }),
+        (a, b) => {
+          for (const text of [a, b, a + b]) {
+            for (const w of jieba.words(text)) {
+              expect(w.trim()).toBe(w);
+              expect(w.length).toBeGreaterThan(0);
+              expect(/[\p{L}\p{N}]/u.test(w)).toBe(true);
+              expect(stop.has(w)).toBe(false);
+            }
+            for (const t of jieba.bigrams(text)) expect(Array.from(t.slice(BIGRAM_PREFIX.length)).length).toBeLessThanOrEqual(2);
           }
-          for (const t of jieba.bigrams(text)) expect(Array.from(t.slice(BIGRAM_PREFIX.length)).length).toBeLessThanOrEqual(2);
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -101,17 +105,22 @@ describe('BM25 index', () => {
   it('property: scores stay in [0, 1], come best first, and the limit holds, for any documents and query', () => {
     const word = fc.constantFrom('退票', '手续费', '电子票', '转赠', '实名', 'app', '~退票', '~票', '发票', '会员');
     fc.assert(
-      fc.property(fc.array(fc.record({ title: fc.array(word, { maxLength: 8 }), body: fc.array(word, { maxLength: 20 }) }), { maxLength: 30 }), fc.array(word, { maxLength: 6 }), fc.integer({ min: 1, max: 10 }), (docs, query, limit) => {
-        const i = new Bm25Index(DEFAULT_SEARCH_PARAMS);
-        docs.forEach((d, n) => i.upsert({ id: `d${n}`, ...d }));
-        const hits = i.search(query, limit);
-        expect(hits.length).toBeLessThanOrEqual(limit);
-        for (let n = 0; n < hits.length; n++) {
-          expect(hits[n].score).toBeGreaterThan(0);
-          expect(hits[n].score).toBeLessThanOrEqual(1);
-          if (n) expect(hits[n - 1].raw).toBeGreaterThanOrEqual(hits[n].raw);
-        }
-      }),
+      fc.property(
+        fc.array(fc.record({ title: fc.array(word, { maxLength: 8 }), body: fc.array(word, { maxLength: 20 }) }), { maxLength: 30 }),
+        fc.array(word, { maxLength: 6 }),
+        fc.integer({ min: 1, max: 10 }),
+        (docs, query, limit) => {
+          const i = new Bm25Index(DEFAULT_SEARCH_PARAMS);
+          docs.forEach((d, n) => i.upsert({ id: `d${n}`, ...d }));
+          const hits = i.search(query, limit);
+          expect(hits.length).toBeLessThanOrEqual(limit);
+          for (let n = 0; n < hits.length; n++) {
+            expect(hits[n].score).toBeGreaterThan(0);
+            expect(hits[n].score).toBeLessThanOrEqual(1);
+            if (n) expect(hits[n - 1].raw).toBeGreaterThanOrEqual(hits[n].raw);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -14,7 +14,11 @@ import { startTestApp, TestApp } from '../support/harness';
 
 type Person = { id: string; token: string };
 
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082',
+  'hex',
+);
 
 async function upload(app: TestApp, token: string | null, body: Buffer, name: string, type: string) {
   const form = new FormData();
@@ -59,7 +63,8 @@ describe('leave requests', () => {
     other = await app.createDepartment('账户问题', 'account');
     manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
     otherManager = await app.createUser({ role: 'MANAGER', departmentId: other.id });
-    shiftId = (await app.data(CreateShiftDocument, { input: { name: '早班', code: 'E', startTime: '09:00', endTime: '18:00' } }, admin)).createShift.id;
+    shiftId = (await app.data(CreateShiftDocument, { input: { name: '早班', code: 'E', startTime: '09:00', endTime: '18:00' } }, admin))
+      .createShift.id;
   });
   afterAll(() => app.stop());
 
@@ -73,11 +78,27 @@ describe('leave requests', () => {
     const req = (
       await app.data(
         RequestLeaveDocument,
-        { input: { startDate: '2027-05-10', startHalf: 'PM', endDate: '2027-05-11', endHalf: 'AM', type: 'SICK', reason: '发烧', attachmentIds: [file.body.id] } },
+        {
+          input: {
+            startDate: '2027-05-10',
+            startHalf: 'PM',
+            endDate: '2027-05-11',
+            endHalf: 'AM',
+            type: 'SICK',
+            reason: '发烧',
+            attachmentIds: [file.body.id],
+          },
+        },
         agent.token,
       )
     ).requestLeave;
-    expect(req).toMatchObject({ status: 'PENDING', days: 1, departmentId: dept.id, startsAt: '2027-05-10T04:00:00.000Z', endsAt: '2027-05-11T04:00:00.000Z' });
+    expect(req).toMatchObject({
+      status: 'PENDING',
+      days: 1,
+      departmentId: dept.id,
+      startsAt: '2027-05-10T04:00:00.000Z',
+      endsAt: '2027-05-11T04:00:00.000Z',
+    });
     expect(req.affectedSchedules.map((s) => s.date)).toEqual(['2027-05-10', '2027-05-11']);
     expect(req.attachments).toEqual([expect.objectContaining({ id: file.body.id })]);
 
@@ -115,8 +136,13 @@ describe('leave requests', () => {
     const ask = (input: Record<string, unknown>, token = agent.token) =>
       app.exec(RequestLeaveDocument, { input: { type: 'PERSONAL', ...input } as never }, token);
     const backwards = await ask({ startDate: '2027-05-11', endDate: '2027-05-10' });
-    expect(backwards.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'endDate', message: 'must not be before the start' }] });
-    expect((await ask({ startDate: '2027-05-11', startHalf: 'PM', endDate: '2027-05-11', endHalf: 'AM' })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(backwards.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      fields: [{ field: 'endDate', message: 'must not be before the start' }],
+    });
+    expect(
+      (await ask({ startDate: '2027-05-11', startHalf: 'PM', endDate: '2027-05-11', endHalf: 'AM' })).errors?.[0].extensions?.code,
+    ).toBe('BAD_USER_INPUT');
     expect((await ask({ startDate: '2026-02-30', endDate: '2026-03-01' })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const overlap = await ask({ startDate: '2027-05-11', startHalf: 'AM', endDate: '2027-05-12' });
     expect(overlap.errors?.[0].extensions?.code).toBe('CONFLICT');
@@ -151,15 +177,26 @@ describe('leave requests', () => {
     expect(told).toMatchObject({ kind: 'LEAVE_DECIDED', title: '休假已批准' });
 
     // Scheduling the agent during approved leave is an ON_LEAVE conflict.
-    const blocked = await app.data(AssignSchedulesDocument, { input: { shiftId, agentIds: [agent.id], dates: ['2027-05-09'], mode: 'SKIP_CONFLICTS' } }, admin);
+    const blocked = await app.data(
+      AssignSchedulesDocument,
+      { input: { shiftId, agentIds: [agent.id], dates: ['2027-05-09'], mode: 'SKIP_CONFLICTS' } },
+      admin,
+    );
     expect(blocked.assignSchedules.createdCount).toBe(1);
-    const late = (await app.data(CreateShiftDocument, { input: { name: '晚班', code: 'L', startTime: '19:00', endTime: '23:00' } }, admin)).createShift;
-    const onLeave = await app.data(AssignSchedulesDocument, { input: { shiftId: late.id, agentIds: [agent.id], dates: ['2027-05-10'] } }, admin);
+    const late = (await app.data(CreateShiftDocument, { input: { name: '晚班', code: 'L', startTime: '19:00', endTime: '23:00' } }, admin))
+      .createShift;
+    const onLeave = await app.data(
+      AssignSchedulesDocument,
+      { input: { shiftId: late.id, agentIds: [agent.id], dates: ['2027-05-10'] } },
+      admin,
+    );
     expect(onLeave.assignSchedules.conflicts).toEqual([expect.objectContaining({ reason: 'ON_LEAVE', date: '2027-05-10' })]);
   });
 
   it('are never decided by the requester, and rejected ones cannot be approved', async () => {
-    const own = (await app.data(RequestLeaveDocument, { input: { startDate: '2027-07-01', endDate: '2027-07-02', type: 'ANNUAL' } }, manager.token)).requestLeave;
+    const own = (
+      await app.data(RequestLeaveDocument, { input: { startDate: '2027-07-01', endDate: '2027-07-02', type: 'ANNUAL' } }, manager.token)
+    ).requestLeave;
     expect((await app.exec(ApproveLeaveDocument, { id: own.id }, manager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     const rejected = (await app.data(RejectLeaveDocument, { id: own.id, comment: '旺季' }, admin)).rejectLeave;
     expect(rejected.status).toBe('REJECTED');
@@ -170,15 +207,17 @@ describe('leave requests', () => {
     const agent = await scheduledAgent(['2027-05-10', '2027-05-11']);
     const colleague = await scheduledAgent([]);
     const asked = await askSickLeave(agent);
-    expect((await app.data(ApproveLeaveDocument, { id: asked.id }, manager.token)).approveLeave.affectedSchedules.map((s) => s.status)).toEqual([
-      'ON_LEAVE',
-      'ON_LEAVE',
-    ]);
-    const pending = (await app.data(RequestLeaveDocument, { input: { startDate: '2027-08-01', endDate: '2027-08-01', type: 'PERSONAL' } }, colleague.token)).requestLeave;
+    expect(
+      (await app.data(ApproveLeaveDocument, { id: asked.id }, manager.token)).approveLeave.affectedSchedules.map((s) => s.status),
+    ).toEqual(['ON_LEAVE', 'ON_LEAVE']);
+    const pending = (
+      await app.data(RequestLeaveDocument, { input: { startDate: '2027-08-01', endDate: '2027-08-01', type: 'PERSONAL' } }, colleague.token)
+    ).requestLeave;
     expect((await app.exec(CancelLeaveDocument, { id: pending.id }, agent.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     expect((await app.data(CancelLeaveDocument, { id: pending.id }, colleague.token)).cancelLeave.status).toBe('CANCELLED');
 
-    const [approved] = (await app.data(LeaveRequestsDocument, { filter: { status: 'APPROVED', requesterId: agent.id } }, admin)).leaveRequests.nodes;
+    const [approved] = (await app.data(LeaveRequestsDocument, { filter: { status: 'APPROVED', requesterId: agent.id } }, admin))
+      .leaveRequests.nodes;
     expect((await app.exec(CancelLeaveDocument, { id: approved.id }, agent.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     expect((await app.exec(CancelLeaveDocument, { id: approved.id }, manager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     const cancelled = (await app.data(CancelLeaveDocument, { id: approved.id, comment: '提前返岗' }, admin)).cancelLeave;
@@ -192,7 +231,11 @@ describe('leave requests', () => {
     const racer = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        app.exec(RequestLeaveDocument, { input: { startDate: '2027-09-01', endDate: `2027-09-${String(2 + (i % 5)).padStart(2, '0')}`, type: 'ANNUAL' } }, racer.token),
+        app.exec(
+          RequestLeaveDocument,
+          { input: { startDate: '2027-09-01', endDate: `2027-09-${String(2 + (i % 5)).padStart(2, '0')}`, type: 'ANNUAL' } },
+          racer.token,
+        ),
       ),
     );
     expect(results.filter((r) => r.data?.requestLeave).length).toBe(1);
@@ -211,12 +254,16 @@ describe('leave requests', () => {
     }
     const mine = (await app.data(LeaveRequestsDocument, {}, colleague.token)).leaveRequests.nodes;
     expect(new Set(mine.map((l) => l.requesterId))).toEqual(new Set([colleague.id]));
-    expect((await app.exec(LeaveRequestsDocument, { filter: { requesterId: agent.id } }, colleague.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(
+      (await app.exec(LeaveRequestsDocument, { filter: { requesterId: agent.id } }, colleague.token)).errors?.[0].extensions?.code,
+    ).toBe('FORBIDDEN');
     const dep = (await app.data(LeaveRequestsDocument, {}, manager.token)).leaveRequests.nodes;
     expect(dep.filter((l) => [agent.id, colleague.id].includes(l.requesterId))).toHaveLength(3);
     expect(dep.every((l) => l.departmentId === dept.id)).toBe(true);
     expect((await app.data(LeaveRequestsDocument, {}, otherManager.token)).leaveRequests.nodes).toEqual([]);
-    expect((await app.exec(LeaveRequestByIdDocument, { id: dep[0].id }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await app.exec(LeaveRequestByIdDocument, { id: dep[0].id }, otherManager.token)).errors?.[0].extensions?.code).toBe(
+      'FORBIDDEN',
+    );
     const customer = await app.createUser({ role: 'CUSTOMER' });
     expect((await app.exec(LeaveRequestsDocument, {}, customer.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
   });

@@ -157,7 +157,12 @@ describe('notifications', () => {
       const all = await list(user);
       expect(all.nodes.find((n) => n.id === target.id)?.readAt).toBe(first.readAt);
       const unread = await list(user, { unreadOnly: true });
-      expect(unread.nodes.map((n) => n.id)).toEqual([...sent].reverse().filter((n) => n.id !== target.id).map((n) => n.id));
+      expect(unread.nodes.map((n) => n.id)).toEqual(
+        [...sent]
+          .reverse()
+          .filter((n) => n.id !== target.id)
+          .map((n) => n.id),
+      );
       expect(unread.nodes.every((n) => n.readAt === null)).toBe(true);
     });
 

@@ -39,7 +39,9 @@ describe('alert rules configuration', () => {
   });
 
   it('names an unknown metric at start-up', () => {
-    expect(startUpProblem({ rules: [{ ...rule, metric: 'queue_size' }] })).toMatch(/ALERT_RULES_FILE: .*rule "queue-long" metric "queue_size" is unknown/);
+    expect(startUpProblem({ rules: [{ ...rule, metric: 'queue_size' }] })).toMatch(
+      /ALERT_RULES_FILE: .*rule "queue-long" metric "queue_size" is unknown/,
+    );
   });
 
   it('names a negative threshold at start-up', () => {
@@ -48,7 +50,9 @@ describe('alert rules configuration', () => {
 
   it('refuses a webhook URL that is not http(s)', () => {
     for (const url of ['ftp://example.com/hook', 'file:///etc/passwd', 'javascript:alert(1)', 'not a url']) {
-      expect(startUpProblem({ rules: [rule], webhooks: [{ name: 'w', kind: 'generic', url }] })).toMatch(/webhook "w" url must be an http:\/\/ or https:\/\/ URL/);
+      expect(startUpProblem({ rules: [rule], webhooks: [{ name: 'w', kind: 'generic', url }] })).toMatch(
+        /webhook "w" url must be an http:\/\/ or https:\/\/ URL/,
+      );
     }
     expect(startUpProblem({ rules: [rule], webhooks: [{ name: 'w', kind: 'generic', url: 'https://example.com/hook' }] })).toBeNull();
   });
@@ -58,7 +62,9 @@ describe('alert rules configuration', () => {
     expect(startUpProblem({ rules: [{ ...rule, for: 'soon' }] })).toMatch(/for must be a duration/);
     expect(startUpProblem({ rules: [{ ...rule, op: '>=' }] })).toMatch(/op must be/);
     expect(startUpProblem({ rules: [rule, rule] })).toMatch(/name is used twice/);
-    expect(startUpProblem({ rules: [rule], webhooks: [{ name: 'w', kind: 'slack', url: 'https://x.test' }] })).toMatch(/kind must be one of generic, dingtalk, wecom/);
+    expect(startUpProblem({ rules: [rule], webhooks: [{ name: 'w', kind: 'slack', url: 'https://x.test' }] })).toMatch(
+      /kind must be one of generic, dingtalk, wecom/,
+    );
     expect(startUpProblem('{ not json')).toMatch(/ALERT_RULES_FILE/);
   });
 });
@@ -99,25 +105,30 @@ describe('alert state machine', () => {
 
   it('opens and resolves exactly alternately, whatever the sequence (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 200 }), fc.boolean()), { maxLength: 200 }), fc.nat(120), fc.nat(120), (steps, forSeconds, clearForSeconds) => {
-        let row: { state: AlertState; since: Date } | null = null;
-        let t = 0;
-        let open = false;
-        for (const [dt, breaching] of steps) {
-          t += dt;
-          const next = step(row, breaching, at(t), { forSeconds, clearForSeconds });
-          if (next.action === 'open') {
-            expect(open).toBe(false);
-            open = true;
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 200 }), fc.boolean()), { maxLength: 200 }),
+        fc.nat(120),
+        fc.nat(120),
+        (steps, forSeconds, clearForSeconds) => {
+          let row: { state: AlertState; since: Date } | null = null;
+          let t = 0;
+          let open = false;
+          for (const [dt, breaching] of steps) {
+            t += dt;
+            const next = step(row, breaching, at(t), { forSeconds, clearForSeconds });
+            if (next.action === 'open') {
+              expect(open).toBe(false);
+              open = true;
+            }
+            if (next.action === 'resolve') {
+              expect(open).toBe(true);
+              open = false;
+            }
+            expect(open).toBe(next.state === 'FIRING' || next.state === 'CLEARING');
+            row = next;
           }
-          if (next.action === 'resolve') {
-            expect(open).toBe(true);
-            open = false;
-          }
-          expect(open).toBe(next.state === 'FIRING' || next.state === 'CLEARING');
-          row = next;
-        }
-      }),
+        },
+      ),
     );
   });
 

@@ -56,7 +56,12 @@ describe('alerts', () => {
 
   const evaluateAt = (seconds: number, on: TestApp = app) => on.services.alertEvaluator.evaluate(new Date(t0 + seconds * 1000));
   const unresolved = async () =>
-    (await app.services.orm.em.fork().execute(`SELECT id, status FROM alerts WHERE rule = 'queue-long' AND status <> 'RESOLVED'`)) as Array<{ id: string; status: string }>;
+    (await app.services.orm.em
+      .fork()
+      .execute(`SELECT id, status FROM alerts WHERE rule = 'queue-long' AND status <> 'RESOLVED'`)) as Array<{
+      id: string;
+      status: string;
+    }>;
 
   beforeAll(async () => {
     ok = await receiver(200);
@@ -66,7 +71,18 @@ describe('alerts', () => {
     writeFileSync(
       rulesFile,
       JSON.stringify({
-        rules: [{ name: 'queue-long', metric: 'queue_length', op: '>', threshold: 0, severity: 'critical', for: '60s', clearFor: '2m', departments: ['order'] }],
+        rules: [
+          {
+            name: 'queue-long',
+            metric: 'queue_length',
+            op: '>',
+            threshold: 0,
+            severity: 'critical',
+            for: '60s',
+            clearFor: '2m',
+            departments: ['order'],
+          },
+        ],
         webhooks: [
           { name: 'ops-json', kind: 'generic', url: `${ok.url}/hook`, secret: SECRET },
           { name: 'ding', kind: 'dingtalk', url: `${ok.url}/robot/send?access_token=t`, secret: DING_SECRET },
@@ -76,7 +92,13 @@ describe('alerts', () => {
         ],
       }),
     );
-    const env = { ALERT_RULES_FILE: rulesFile, ALERT_EVALUATE_SECONDS: '3600', ALERT_WEBHOOK_ATTEMPTS: '3', ALERT_WEBHOOK_RETRY_DELAY_SECONDS: '1', JOB_POLL_SECONDS: '1' };
+    const env = {
+      ALERT_RULES_FILE: rulesFile,
+      ALERT_EVALUATE_SECONDS: '3600',
+      ALERT_WEBHOOK_ATTEMPTS: '3',
+      ALERT_WEBHOOK_RETRY_DELAY_SECONDS: '1',
+      JOB_POLL_SECONDS: '1',
+    };
     app = await startTestApp({ env });
     second = await startTestApp({ env, databaseUrl: app.databaseUrl });
     dept = await app.createDepartment('订单问题', 'order');
@@ -113,13 +135,24 @@ describe('alerts', () => {
     alertId = open[0].id;
 
     const pushed = (await managerSub.next(5000)).data!.alertRaised;
-    expect(pushed).toMatchObject({ id: alertId, rule: 'queue-long', metric: 'queue_length', departmentId: dept.id, severity: 'critical', status: 'OPEN', value: 1, threshold: 0 });
+    expect(pushed).toMatchObject({
+      id: alertId,
+      rule: 'queue-long',
+      metric: 'queue_length',
+      departmentId: dept.id,
+      severity: 'critical',
+      status: 'OPEN',
+      value: 1,
+      threshold: 0,
+    });
     expect((await adminSub.next(5000)).data!.alertRaised.id).toBe(alertId);
     await expect(otherSub.next(500)).rejects.toThrow(/no event/);
 
     const notes = (await app.data(NotificationsDocument, { first: 10 }, manager.token)).notifications.nodes;
     expect(notes).toEqual([expect.objectContaining({ kind: 'ALERT', title: '[critical] queue-long' })]);
-    expect((await app.data(NotificationsDocument, { first: 10 }, await app.adminToken())).notifications.nodes.filter((n) => n.kind === 'ALERT')).toHaveLength(1);
+    expect(
+      (await app.data(NotificationsDocument, { first: 10 }, await app.adminToken())).notifications.nodes.filter((n) => n.kind === 'ALERT'),
+    ).toHaveLength(1);
     expect((await app.data(NotificationsDocument, { first: 10 }, otherManager.token)).notifications.nodes).toEqual([]);
     for (const s of [managerSub, adminSub, otherSub]) s.unsubscribe();
   });
@@ -163,7 +196,9 @@ describe('alerts', () => {
     const next = (await app.data(OpsAlertsDocument, { first: 1, after: mine.pageInfo.endCursor }, manager.token)).alerts;
     expect(next.nodes).toHaveLength(1);
     expect(next.pageInfo.hasNextPage).toBe(false);
-    expect((await app.data(OpsAlertsDocument, { status: 'OPEN' }, await app.adminToken())).alerts.nodes.map((a) => a.id)).toEqual([alertId]);
+    expect((await app.data(OpsAlertsDocument, { status: 'OPEN' }, await app.adminToken())).alerts.nodes.map((a) => a.id)).toEqual([
+      alertId,
+    ]);
     expect((await app.data(OpsAlertsDocument, {}, otherManager.token)).alerts.nodes).toEqual([]);
     for (const token of [agent.token, customer.token]) {
       expect((await app.exec(OpsAlertsDocument, {}, token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
@@ -178,14 +213,24 @@ describe('alerts', () => {
       [customer.token, 'FORBIDDEN'],
       [null, 'UNAUTHENTICATED'],
     ] as const) {
-      expect((await app.exec(OpsAcknowledgeAlertDocument, { id: alertId, comment: 'mine' }, token)).errors?.[0]?.extensions?.code).toBe(code);
+      expect((await app.exec(OpsAcknowledgeAlertDocument, { id: alertId, comment: 'mine' }, token)).errors?.[0]?.extensions?.code).toBe(
+        code,
+      );
     }
     expect((await unresolved())[0].status).toBe('OPEN'); // nothing changed
     const acked = (await app.data(OpsAcknowledgeAlertDocument, { id: alertId, comment: '  on it  ' }, manager.token)).acknowledgeAlert;
     expect(acked).toMatchObject({ id: alertId, status: 'ACKNOWLEDGED', acknowledgedById: manager.id, acknowledgeComment: 'on it' });
-    expect((await app.exec(OpsAcknowledgeAlertDocument, { id: alertId }, await app.adminToken())).errors?.[0]?.extensions?.code).toBe('CONFLICT');
-    expect((await app.exec(OpsAcknowledgeAlertDocument, { id: '00000000-0000-4000-8000-000000000000' }, manager.token)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    expect((await app.exec(OpsAcknowledgeAlertDocument, { id: alertId, comment: 'x'.repeat(1001) }, manager.token)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await app.exec(OpsAcknowledgeAlertDocument, { id: alertId }, await app.adminToken())).errors?.[0]?.extensions?.code).toBe(
+      'CONFLICT',
+    );
+    expect(
+      (await app.exec(OpsAcknowledgeAlertDocument, { id: '00000000-0000-4000-8000-000000000000' }, manager.token)).errors?.[0]?.extensions
+        ?.code,
+    ).toBe('NOT_FOUND');
+    expect(
+      (await app.exec(OpsAcknowledgeAlertDocument, { id: alertId, comment: 'x'.repeat(1001) }, manager.token)).errors?.[0]?.extensions
+        ?.code,
+    ).toBe('BAD_USER_INPUT');
     const [audit] = await app.services.orm.em.fork().execute(`SELECT action, comment FROM audit_entries WHERE target_id = ?`, [alertId]);
     expect(audit).toEqual({ action: 'alert.acknowledge', comment: 'on it' });
   });
@@ -199,19 +244,34 @@ describe('alerts', () => {
       const ts = g.headers['x-shiftdesk-timestamp'] as string;
       expect(Math.abs(Number(ts) - Date.now() / 1000)).toBeLessThan(60);
       expect(g.headers['x-shiftdesk-signature']).toBe(`sha256=${createHmac('sha256', SECRET).update(`${ts}.${g.body}`).digest('hex')}`);
-      expect(JSON.parse(g.body)).toMatchObject({ type: 'alert', alert: { rule: 'queue-long', severity: 'critical', departmentCode: 'order', departmentId: dept.id } });
+      expect(JSON.parse(g.body)).toMatchObject({
+        type: 'alert',
+        alert: { rule: 'queue-long', severity: 'critical', departmentCode: 'order', departmentId: dept.id },
+      });
     }
     const ding = ok.got.find((g) => g.path.startsWith('/robot/send'))!;
     const q = new URL(ding.path, 'http://x').searchParams;
     expect(q.get('access_token')).toBe('t');
-    expect(q.get('sign')).toBe(createHmac('sha256', DING_SECRET).update(`${q.get('timestamp')}\n${DING_SECRET}`).digest('base64'));
-    expect(JSON.parse(ding.body)).toMatchObject({ msgtype: 'markdown', markdown: { title: '[CRITICAL] queue-long', text: expect.stringContaining('queue-long') } });
+    expect(q.get('sign')).toBe(
+      createHmac('sha256', DING_SECRET)
+        .update(`${q.get('timestamp')}\n${DING_SECRET}`)
+        .digest('base64'),
+    );
+    expect(JSON.parse(ding.body)).toMatchObject({
+      msgtype: 'markdown',
+      markdown: { title: '[CRITICAL] queue-long', text: expect.stringContaining('queue-long') },
+    });
     const wecom = ok.got.find((g) => g.path.startsWith('/cgi-bin/webhook/send'))!;
     expect(JSON.parse(wecom.body)).toMatchObject({ msgtype: 'markdown', markdown: { content: expect.stringContaining('queue-long') } });
     expect(ok.got.some((g) => g.path === '/sales')).toBe(false);
 
     const log = (await app.data(OpsAlertDeliveriesDocument, { alertId, first: 20 }, manager.token)).alertDeliveries.nodes;
-    expect(log.filter((d) => d.outcome === 'DELIVERED').map((d) => d.webhook).sort()).toEqual(['ding', 'ops-json', 'wecom']);
+    expect(
+      log
+        .filter((d) => d.outcome === 'DELIVERED')
+        .map((d) => d.webhook)
+        .sort(),
+    ).toEqual(['ding', 'ops-json', 'wecom']);
     expect((await app.exec(OpsAlertDeliveriesDocument, { alertId }, otherManager.token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
@@ -219,7 +279,9 @@ describe('alerts', () => {
     await eventually(() => broken.got.length >= 6, 40_000, 'three attempts for each of the two alerts');
     await new Promise((r) => setTimeout(r, 5000)); // no fourth attempt comes
     expect(broken.got).toHaveLength(6);
-    const log = (await app.data(OpsAlertDeliveriesDocument, { alertId, first: 20 }, manager.token)).alertDeliveries.nodes.filter((d) => d.webhook === 'broken');
+    const log = (await app.data(OpsAlertDeliveriesDocument, { alertId, first: 20 }, manager.token)).alertDeliveries.nodes.filter(
+      (d) => d.webhook === 'broken',
+    );
     expect(log.map((d) => [d.attempt, d.outcome, d.responseStatus, d.error]).sort()).toEqual([
       [1, 'FAILED', 500, 'HTTP 500'],
       [2, 'FAILED', 500, 'HTTP 500'],

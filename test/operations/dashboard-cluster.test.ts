@@ -24,7 +24,9 @@ describeWithRedis('serviceDashboardUpdated in a cluster', () => {
 
   it('computes each watched department once per interval for every subscriber of every process', async () => {
     const admin = await a.adminToken();
-    const refreshesBefore = (await a.services.metrics.dashboardRefreshes.get()).values[0].value + (await b.services.metrics.dashboardRefreshes.get()).values[0].value;
+    const refreshesBefore =
+      (await a.services.metrics.dashboardRefreshes.get()).values[0].value +
+      (await b.services.metrics.dashboardRefreshes.get()).values[0].value;
     // Three subscribers of the department on two processes, one admin watching everything on each.
     const subs = [
       subscribe(a.ws(managerToken), OpsDashboardUpdatedDocument, {}),
@@ -33,9 +35,13 @@ describeWithRedis('serviceDashboardUpdated in a cluster', () => {
       subscribe(a.ws(admin), OpsDashboardUpdatedDocument, { departmentId: null }),
       subscribe(b.ws(admin), OpsDashboardUpdatedDocument, { departmentId: null }),
     ];
-    const got = (await Promise.all(subs.map((s) => drain<Update>(s as never, 5500)))).map((events) => events.map((e) => e.serviceDashboardUpdated));
+    const got = (await Promise.all(subs.map((s) => drain<Update>(s as never, 5500)))).map((events) =>
+      events.map((e) => e.serviceDashboardUpdated),
+    );
     const refreshes =
-      (await a.services.metrics.dashboardRefreshes.get()).values[0].value + (await b.services.metrics.dashboardRefreshes.get()).values[0].value - refreshesBefore;
+      (await a.services.metrics.dashboardRefreshes.get()).values[0].value +
+      (await b.services.metrics.dashboardRefreshes.get()).values[0].value -
+      refreshesBefore;
 
     const times = (list: Update['serviceDashboardUpdated'][]) => list.map((u) => u.computedAt);
     const deptTimes = new Set(got.slice(0, 3).flatMap(times));
@@ -44,7 +50,8 @@ describeWithRedis('serviceDashboardUpdated in a cluster', () => {
     for (const list of got.slice(0, 3)) expect(list.every((u) => u.departmentId === dept.id)).toBe(true);
     for (const list of got.slice(3)) expect(list.every((u) => u.departmentId === null)).toBe(true);
     // Every subscriber of a topic saw the same computations (one per interval), whichever process it is on.
-    const common = (lists: Update['serviceDashboardUpdated'][][]) => times(lists[0]).filter((t) => lists.every((l) => times(l).includes(t)));
+    const common = (lists: Update['serviceDashboardUpdated'][][]) =>
+      times(lists[0]).filter((t) => lists.every((l) => times(l).includes(t)));
     expect(common(got.slice(0, 3)).length).toBeGreaterThanOrEqual(3);
     expect(common(got.slice(3)).length).toBeGreaterThanOrEqual(3);
     // One computation per topic and interval in the whole cluster, not one per subscriber (5) or per process (2).
@@ -58,7 +65,10 @@ describeWithRedis('serviceDashboardUpdated in a cluster', () => {
   it('counts connected customers over every process', async () => {
     const one = await a.createUser({ role: 'CUSTOMER' });
     const two = await a.createUser({ role: 'CUSTOMER' });
-    const subs = [subscribe(a.ws(one.token), 'subscription { notifications { id } }'), subscribe(b.ws(two.token), 'subscription { notifications { id } }')];
+    const subs = [
+      subscribe(a.ws(one.token), 'subscription { notifications { id } }'),
+      subscribe(b.ws(two.token), 'subscription { notifications { id } }'),
+    ];
     await eventually(
       async () => (await b.data(OpsDashboardLiveDocument, {}, managerToken)).serviceDashboard.live.connectedCustomers === 2,
       8000,

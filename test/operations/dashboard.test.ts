@@ -45,18 +45,34 @@ describe('serviceDashboard', () => {
 
     // Two chats reach the agent (capacity 2), the third waits; the agent answers the first; one more ends rated.
     for (let i = 0; i < 4; i++) customers.push(await app.createUser({ role: 'CUSTOMER' }));
-    const first = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '订单到哪了' } }, customers[0].token)).requestService;
+    const first = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '订单到哪了' } }, customers[0].token))
+      .requestService;
     expect(first.status).toBe('ASSIGNED');
-    await app.data(SendMessageDocument, { input: { conversationId: first.conversation!.id, content: '您好，我来查', clientMessageId: 'a1' } }, agent.token);
+    await app.data(
+      SendMessageDocument,
+      { input: { conversationId: first.conversation!.id, content: '您好，我来查', clientMessageId: 'a1' } },
+      agent.token,
+    );
     await app.data(EndConversationDocument, { id: first.conversation!.id }, customers[0].token);
     await app.data(RateConversationDocument, { id: first.conversation!.id, score: 4 }, customers[0].token);
     for (const c of customers.slice(1, 3)) {
-      expect((await app.data(RequestServiceDocument, { input: { topic: 'order', message: '在吗' } }, c.token)).requestService.status).toBe('ASSIGNED');
+      expect((await app.data(RequestServiceDocument, { input: { topic: 'order', message: '在吗' } }, c.token)).requestService.status).toBe(
+        'ASSIGNED',
+      );
     }
-    expect((await app.data(RequestServiceDocument, { input: { topic: 'order', message: '在吗' } }, customers[3].token)).requestService.status).toBe('QUEUED');
+    expect(
+      (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '在吗' } }, customers[3].token)).requestService.status,
+    ).toBe('QUEUED');
     customer = customers[3];
 
-    await insertTicket(app, { departmentId: dept.id, customerId: customer.id, ageMinutes: 90, warnInMinutes: -30, dueInMinutes: -10, breachNotifiedMinutesAgo: 5 });
+    await insertTicket(app, {
+      departmentId: dept.id,
+      customerId: customer.id,
+      ageMinutes: 90,
+      warnInMinutes: -30,
+      dueInMinutes: -10,
+      breachNotifiedMinutesAgo: 5,
+    });
     await insertTicket(app, { departmentId: dept.id, customerId: customer.id, ageMinutes: 30, warnInMinutes: -1, dueInMinutes: 30 });
     await insertTicket(app, { departmentId: dept.id, customerId: customer.id, ageMinutes: 5, warnInMinutes: 60, dueInMinutes: 120 });
     await insertTicket(app, { departmentId: other.id, customerId: customer.id, ageMinutes: 90, warnInMinutes: -30, dueInMinutes: -10 });
@@ -99,7 +115,14 @@ describe('serviceDashboard', () => {
   it('reports today and the week: totals, every hour, peaks, satisfaction and each agent', async () => {
     const { today, week } = (await app.data(OpsDashboardDocument, { departmentId: dept.id }, manager.token)).serviceDashboard;
     for (const p of [today, week]) {
-      expect(p).toMatchObject({ conversations: 4, conversationsHandled: 1, conversationsAbandoned: 0, ticketsCreated: 3, satisfaction: 4, resolutionRate: 1 });
+      expect(p).toMatchObject({
+        conversations: 4,
+        conversationsHandled: 1,
+        conversationsAbandoned: 0,
+        ticketsCreated: 3,
+        satisfaction: 4,
+        resolutionRate: 1,
+      });
       expect(p.hourly.reduce((n, h) => n + h.conversations, 0)).toBe(4);
       expect(p.hourly.reduce((n, h) => n + h.tickets, 0)).toBe(3);
       expect(p.peakHours.length).toBeGreaterThan(0);

@@ -23,7 +23,8 @@ function exported(name: string, declared: Map<string, string>): boolean {
 
 function promtool(...args: string[]): string {
   const which = spawnSync('promtool', ['--version']);
-  if (which.status !== 0) throw new Error('promtool is missing: install the Debian package `prometheus` (apt-get install prometheus); .ci/run does');
+  if (which.status !== 0)
+    throw new Error('promtool is missing: install the Debian package `prometheus` (apt-get install prometheus); .ci/run does');
   return execFileSync('promtool', args, { cwd: path.join(DEPLOY, 'prometheus'), encoding: 'utf8' });
 }
 
@@ -46,13 +47,17 @@ describe('Prometheus gauges, rules and the Grafana dashboard', () => {
     expect(metricsText).toMatch(/^# TYPE shiftdesk_agent_utilisation gauge$/m);
     expect(metricsText).toMatch(/^# TYPE shiftdesk_first_response_seconds gauge$/m);
     expect(metricsText).toMatch(/^# TYPE shiftdesk_satisfaction gauge$/m);
-    for (const role of ['ADMIN', 'MANAGER', 'AGENT', 'CUSTOMER']) expect(metricsText).toMatch(new RegExp(`^shiftdesk_connected_clients\\{role="${role}"\\} 0$`, 'm'));
-    for (const severity of ['info', 'warning', 'critical']) expect(metricsText).toMatch(new RegExp(`^shiftdesk_open_alerts\\{severity="${severity}"\\} 0$`, 'm'));
+    for (const role of ['ADMIN', 'MANAGER', 'AGENT', 'CUSTOMER'])
+      expect(metricsText).toMatch(new RegExp(`^shiftdesk_connected_clients\\{role="${role}"\\} 0$`, 'm'));
+    for (const severity of ['info', 'warning', 'critical'])
+      expect(metricsText).toMatch(new RegExp(`^shiftdesk_open_alerts\\{severity="${severity}"\\} 0$`, 'm'));
   });
 
   it('drops the service figures once they are stale (another process evaluates now)', async () => {
     app.services.metrics.serviceFiguresTtlMs = 0;
-    app.services.metrics.setServiceFigures([{ department: 'order', queueLength: 3, utilisation: null, firstResponseSeconds: null, satisfaction: null }]);
+    app.services.metrics.setServiceFigures([
+      { department: 'order', queueLength: 3, utilisation: null, firstResponseSeconds: null, satisfaction: null },
+    ]);
     await new Promise((r) => setTimeout(r, 5));
     const text = await app.services.metrics.registry.metrics();
     expect(text).not.toMatch(/^shiftdesk_queue_length\{/m);
@@ -65,7 +70,9 @@ describe('Prometheus gauges, rules and the Grafana dashboard', () => {
 
   it('has alert rules that use only metrics ShiftDesk exports', () => {
     const declared = families(metricsText);
-    const names = [...new Set([...readFileSync(path.join(DEPLOY, 'prometheus/alerts.yml'), 'utf8').matchAll(METRIC_NAME)].map((m) => m[1]))];
+    const names = [
+      ...new Set([...readFileSync(path.join(DEPLOY, 'prometheus/alerts.yml'), 'utf8').matchAll(METRIC_NAME)].map((m) => m[1])),
+    ];
     expect(names.length).toBeGreaterThan(5);
     expect(names.filter((n) => !exported(n, declared))).toEqual([]);
   });
@@ -76,14 +83,27 @@ describe('Prometheus gauges, rules and the Grafana dashboard', () => {
       panels: Array<{ type: string; title: string; targets?: Array<{ expr: string }> }>;
     };
     expect(dashboard.uid).toBe('shiftdesk');
-    expect(dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['System', 'Application', 'Database', 'Redis', 'Per operation']);
+    expect(dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual([
+      'System',
+      'Application',
+      'Database',
+      'Redis',
+      'Per operation',
+    ]);
     const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
     expect(exprs.length).toBeGreaterThan(15);
     const names = [...new Set(exprs.flatMap((e) => [...e.matchAll(METRIC_NAME)].map((m) => m[1])))];
     const declared = families(metricsText);
     expect(names.filter((n) => !exported(n, declared))).toEqual([]);
     // Each of the figures the issue names has a panel.
-    for (const n of ['shiftdesk_queue_length', 'shiftdesk_agent_utilisation', 'shiftdesk_first_response_seconds', 'shiftdesk_satisfaction', 'shiftdesk_connected_clients', 'shiftdesk_open_alerts']) {
+    for (const n of [
+      'shiftdesk_queue_length',
+      'shiftdesk_agent_utilisation',
+      'shiftdesk_first_response_seconds',
+      'shiftdesk_satisfaction',
+      'shiftdesk_connected_clients',
+      'shiftdesk_open_alerts',
+    ]) {
       expect(names).toContain(n);
     }
   });

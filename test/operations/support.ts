@@ -5,7 +5,10 @@ import type { TestApp } from '../support/harness';
 export async function putOnShift(app: TestApp, agentId: string, startedMinutesAgo = 5): Promise<void> {
   const em = app.services.orm.em.fork();
   const shiftId = randomUUID();
-  await em.execute(`INSERT INTO shifts (id, name, code, start_time, end_time) VALUES (?, 'Test', ?, '00:00', '23:59')`, [shiftId, `T${shiftId.slice(0, 8)}`]);
+  await em.execute(`INSERT INTO shifts (id, name, code, start_time, end_time) VALUES (?, 'Test', ?, '00:00', '23:59')`, [
+    shiftId,
+    `T${shiftId.slice(0, 8)}`,
+  ]);
   await em.execute(
     `INSERT INTO schedules (id, agent_id, shift_id, date, starts_at, ends_at)
      VALUES (?, ?, ?, current_date, now() - make_interval(mins => ?), now() + interval '6 hours')`,
@@ -16,7 +19,14 @@ export async function putOnShift(app: TestApp, agentId: string, startedMinutesAg
 /** A ticket in `departmentId` created `ageMinutes` ago, open, with its SLA clocks at the given offsets from now (minutes). */
 export async function insertTicket(
   app: TestApp,
-  opts: { departmentId: string; customerId: string; ageMinutes: number; warnInMinutes: number; dueInMinutes: number; breachNotifiedMinutesAgo?: number },
+  opts: {
+    departmentId: string;
+    customerId: string;
+    ageMinutes: number;
+    warnInMinutes: number;
+    dueInMinutes: number;
+    breachNotifiedMinutesAgo?: number;
+  },
 ): Promise<string> {
   const id = randomUUID();
   await app.services.orm.em.fork().execute(

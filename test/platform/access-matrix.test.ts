@@ -178,22 +178,43 @@ const unique = () => randomUUID().slice(0, 8);
  * every operation of the modules below has one.
  */
 const ACCESS: Access[] = [
-  { operation: 'login', allowed: 'anyone', call: (fx, c) => fx.app.exec(LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD }, tokenOf(fx, c)) },
+  {
+    operation: 'login',
+    allowed: 'anyone',
+    call: (fx, c) => fx.app.exec(LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD }, tokenOf(fx, c)),
+  },
   {
     operation: 'registerCustomer',
     allowed: 'anyone',
-    call: (fx, c) => fx.app.exec(RegisterCustomerDocument, { input: { email: `c-${unique()}@test.local`, password: 'password-123', displayName: 'C' } }, tokenOf(fx, c)),
+    call: (fx, c) =>
+      fx.app.exec(
+        RegisterCustomerDocument,
+        { input: { email: `c-${unique()}@test.local`, password: 'password-123', displayName: 'C' } },
+        tokenOf(fx, c),
+      ),
   },
   { operation: 'me', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(MeDocument, {}, tokenOf(fx, c)) },
   { operation: 'users', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(UsersDocument, {}, tokenOf(fx, c)) },
-  { operation: 'user', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(UserByIdDocument, { id: fx.targetAgentId }, tokenOf(fx, c)) },
+  {
+    operation: 'user',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(UserByIdDocument, { id: fx.targetAgentId }, tokenOf(fx, c)),
+  },
   {
     operation: 'createUser',
     allowed: ['ADMIN'],
     call: (fx, c) =>
       fx.app.exec(
         CreateUserDocument,
-        { input: { email: `u-${unique()}@test.local`, password: 'password-123', displayName: 'U', role: 'AGENT', departmentId: fx.departmentId } },
+        {
+          input: {
+            email: `u-${unique()}@test.local`,
+            password: 'password-123',
+            displayName: 'U',
+            role: 'AGENT',
+            departmentId: fx.departmentId,
+          },
+        },
         tokenOf(fx, c),
       ),
   },
@@ -202,13 +223,21 @@ const ACCESS: Access[] = [
     allowed: ['ADMIN', 'MANAGER'],
     call: (fx, c) => fx.app.exec(UpdateUserDocument, { id: fx.targetAgentId, input: { displayName: `Renamed by ${c}` } }, tokenOf(fx, c)),
   },
-  { operation: 'deactivateUser', allowed: ['ADMIN'], call: (fx, c) => fx.app.exec(DeactivateUserDocument, { id: fx.victimId }, tokenOf(fx, c)) },
+  {
+    operation: 'deactivateUser',
+    allowed: ['ADMIN'],
+    call: (fx, c) => fx.app.exec(DeactivateUserDocument, { id: fx.victimId }, tokenOf(fx, c)),
+  },
   {
     operation: 'createDepartment',
     allowed: ['ADMIN'],
     call: (fx, c) => fx.app.exec(CreateDepartmentDocument, { input: { name: `Dept ${unique()}`, code: `d_${unique()}` } }, tokenOf(fx, c)),
   },
-  { operation: 'departments', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(DepartmentsDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'departments',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(DepartmentsDocument, {}, tokenOf(fx, c)),
+  },
   { operation: 'auditLog', allowed: ['ADMIN'], call: (fx, c) => fx.app.exec(AuditLogDocument, {}, tokenOf(fx, c)) },
   { operation: 'notifications', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(NotificationsDocument, {}, tokenOf(fx, c)) },
   {
@@ -225,14 +254,27 @@ const ACCESS: Access[] = [
   {
     operation: 'createShift',
     allowed: ['ADMIN'],
-    call: (fx, c) => fx.app.exec(CreateShiftDocument, { input: { name: 'S', code: `S${unique()}`, startTime: '09:00', endTime: '10:00' } }, tokenOf(fx, c)),
+    call: (fx, c) =>
+      fx.app.exec(
+        CreateShiftDocument,
+        { input: { name: 'S', code: `S${unique()}`, startTime: '09:00', endTime: '10:00' } },
+        tokenOf(fx, c),
+      ),
   },
-  { operation: 'updateShift', allowed: ['ADMIN'], call: (fx, c) => fx.app.exec(UpdateShiftDocument, { id: fx.shiftId, input: { color: '#112233' } }, tokenOf(fx, c)) },
+  {
+    operation: 'updateShift',
+    allowed: ['ADMIN'],
+    call: (fx, c) => fx.app.exec(UpdateShiftDocument, { id: fx.shiftId, input: { color: '#112233' } }, tokenOf(fx, c)),
+  },
   {
     operation: 'archiveShift',
     allowed: ['ADMIN'],
     call: async (fx, c) => {
-      const { createShift } = await fx.app.data(CreateShiftDocument, { input: { name: 'A', code: `A${unique()}`, startTime: '09:00', endTime: '10:00' } }, fx.tokens.ADMIN);
+      const { createShift } = await fx.app.data(
+        CreateShiftDocument,
+        { input: { name: 'A', code: `A${unique()}`, startTime: '09:00', endTime: '10:00' } },
+        fx.tokens.ADMIN,
+      );
       return fx.app.exec(ArchiveShiftDocument, { id: createShift.id }, tokenOf(fx, c));
     },
   },
@@ -240,7 +282,12 @@ const ACCESS: Access[] = [
   {
     operation: 'assignSchedules',
     allowed: ['ADMIN', 'MANAGER'],
-    call: (fx, c) => fx.app.exec(AssignSchedulesDocument, { input: { shiftId: fx.shiftId, agentIds: [fx.targetAgentId], dates: [nextDate()] } }, tokenOf(fx, c)),
+    call: (fx, c) =>
+      fx.app.exec(
+        AssignSchedulesDocument,
+        { input: { shiftId: fx.shiftId, agentIds: [fx.targetAgentId], dates: [nextDate()] } },
+        tokenOf(fx, c),
+      ),
   },
   {
     operation: 'removeSchedules',
@@ -258,9 +305,17 @@ const ACCESS: Access[] = [
     call: (fx, c) => fx.app.exec(ScheduleBoardDocument, { from: '2030-01-01', to: '2030-01-07' }, tokenOf(fx, c)),
   },
   // Presence
-  { operation: 'presence', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(PresenceDocument, { agentIds: [fx.targetAgentId] }, tokenOf(fx, c)) },
+  {
+    operation: 'presence',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(PresenceDocument, { agentIds: [fx.targetAgentId] }, tokenOf(fx, c)),
+  },
   { operation: 'heartbeat', allowed: ['MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(HeartbeatDocument, {}, tokenOf(fx, c)) },
-  { operation: 'setPresenceStatus', allowed: ['MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(SetPresenceStatusDocument, { status: 'BUSY' }, tokenOf(fx, c)) },
+  {
+    operation: 'setPresenceStatus',
+    allowed: ['MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(SetPresenceStatusDocument, { status: 'BUSY' }, tokenOf(fx, c)),
+  },
   // Leave
   {
     operation: 'requestLeave',
@@ -270,49 +325,118 @@ const ACCESS: Access[] = [
       return fx.app.exec(RequestLeaveDocument, { input: { startDate: d, endDate: d, type: 'PERSONAL' } }, tokenOf(fx, c));
     },
   },
-  { operation: 'approveLeave', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(ApproveLeaveDocument, { id: await fx.freshLeave(fx.tokens.AGENT) }, tokenOf(fx, c)) },
-  { operation: 'rejectLeave', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(RejectLeaveDocument, { id: await fx.freshLeave(fx.tokens.AGENT) }, tokenOf(fx, c)) },
+  {
+    operation: 'approveLeave',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(ApproveLeaveDocument, { id: await fx.freshLeave(fx.tokens.AGENT) }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'rejectLeave',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(RejectLeaveDocument, { id: await fx.freshLeave(fx.tokens.AGENT) }, tokenOf(fx, c)),
+  },
   {
     operation: 'cancelLeave',
     allowed: ['ADMIN', 'MANAGER', 'AGENT'],
     // Each allowed caller cancels a request of their own; refused callers try the AGENT's.
-    call: async (fx, c) => fx.app.exec(CancelLeaveDocument, { id: await fx.freshLeave(c && c !== 'CUSTOMER' ? fx.tokens[c] : fx.tokens.AGENT) }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(CancelLeaveDocument, { id: await fx.freshLeave(c && c !== 'CUSTOMER' ? fx.tokens[c] : fx.tokens.AGENT) }, tokenOf(fx, c)),
   },
-  { operation: 'leaveRequests', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(LeaveRequestsDocument, {}, tokenOf(fx, c)) },
-  { operation: 'leaveRequest', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(LeaveRequestByIdDocument, { id: fx.agentLeaveId }, tokenOf(fx, c)) },
+  {
+    operation: 'leaveRequests',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(LeaveRequestsDocument, {}, tokenOf(fx, c)),
+  },
+  {
+    operation: 'leaveRequest',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(LeaveRequestByIdDocument, { id: fx.agentLeaveId }, tokenOf(fx, c)),
+  },
   // Swaps
-  { operation: 'swapCandidates', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(SwapCandidatesDocument, { scheduleId: fx.agentScheduleId }, tokenOf(fx, c)) },
+  {
+    operation: 'swapCandidates',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(SwapCandidatesDocument, { scheduleId: fx.agentScheduleId }, tokenOf(fx, c)),
+  },
   {
     operation: 'checkSwap',
     allowed: ['ADMIN', 'MANAGER', 'AGENT'],
-    call: (fx, c) => fx.app.exec(CheckSwapDocument, { input: { steps: [{ scheduleId: fx.agentScheduleId, toAgentId: fx.targetAgentId }] } }, tokenOf(fx, c)),
+    call: (fx, c) =>
+      fx.app.exec(
+        CheckSwapDocument,
+        { input: { steps: [{ scheduleId: fx.agentScheduleId, toAgentId: fx.targetAgentId }] } },
+        tokenOf(fx, c),
+      ),
   },
   {
     operation: 'requestSwap',
     allowed: ['ADMIN', 'MANAGER', 'AGENT'],
-    call: async (fx, c) => fx.app.exec(RequestSwapDocument, { input: { steps: [{ scheduleId: await fx.freshSchedule(), toAgentId: fx.targetAgentId }] } }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(
+        RequestSwapDocument,
+        { input: { steps: [{ scheduleId: await fx.freshSchedule(), toAgentId: fx.targetAgentId }] } },
+        tokenOf(fx, c),
+      ),
   },
-  { operation: 'approveSwap', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(ApproveSwapDocument, { id: await fx.freshSwap() }, tokenOf(fx, c)) },
-  { operation: 'rejectSwap', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(RejectSwapDocument, { id: await fx.freshSwap() }, tokenOf(fx, c)) },
+  {
+    operation: 'approveSwap',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(ApproveSwapDocument, { id: await fx.freshSwap() }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'rejectSwap',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(RejectSwapDocument, { id: await fx.freshSwap() }, tokenOf(fx, c)),
+  },
   {
     operation: 'cancelSwap',
     allowed: ['ADMIN', 'MANAGER', 'AGENT'],
-    call: async (fx, c) => fx.app.exec(CancelSwapDocument, { id: await fx.freshSwap(c && c !== 'CUSTOMER' ? fx.tokens[c] : fx.tokens.AGENT) }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(CancelSwapDocument, { id: await fx.freshSwap(c && c !== 'CUSTOMER' ? fx.tokens[c] : fx.tokens.AGENT) }, tokenOf(fx, c)),
   },
-  { operation: 'swapRequests', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(SwapRequestsDocument, {}, tokenOf(fx, c)) },
-  { operation: 'swapRequest', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(SwapRequestByIdDocument, { id: fx.agentSwapId }, tokenOf(fx, c)) },
+  {
+    operation: 'swapRequests',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(SwapRequestsDocument, {}, tokenOf(fx, c)),
+  },
+  {
+    operation: 'swapRequest',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(SwapRequestByIdDocument, { id: fx.agentSwapId }, tokenOf(fx, c)),
+  },
   // Quick replies: each allowed caller acts on a PERSONAL reply of their own; refused callers try the AGENT's.
-  { operation: 'createQuickReply', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(CreateQuickReplyDocument, { input: { title: 'Q', content: `By ${c}` } }, tokenOf(fx, c)) },
+  {
+    operation: 'createQuickReply',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(CreateQuickReplyDocument, { input: { title: 'Q', content: `By ${c}` } }, tokenOf(fx, c)),
+  },
   {
     operation: 'updateQuickReply',
     allowed: ['ADMIN', 'MANAGER', 'AGENT'],
-    call: async (fx, c) => fx.app.exec(UpdateQuickReplyDocument, { id: await freshQuickReply(fx, c), input: { title: `Renamed by ${c}` } }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(UpdateQuickReplyDocument, { id: await freshQuickReply(fx, c), input: { title: `Renamed by ${c}` } }, tokenOf(fx, c)),
   },
-  { operation: 'deleteQuickReply', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: async (fx, c) => fx.app.exec(DeleteQuickReplyDocument, { id: await freshQuickReply(fx, c) }, tokenOf(fx, c)) },
-  { operation: 'quickReplies', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(QuickRepliesDocument, {}, tokenOf(fx, c)) },
-  { operation: 'quickReplyCategories', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(QuickReplyCategoriesDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'deleteQuickReply',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: async (fx, c) => fx.app.exec(DeleteQuickReplyDocument, { id: await freshQuickReply(fx, c) }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'quickReplies',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(QuickRepliesDocument, {}, tokenOf(fx, c)),
+  },
+  {
+    operation: 'quickReplyCategories',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(QuickReplyCategoriesDocument, {}, tokenOf(fx, c)),
+  },
   // Conversations: the CUSTOMER caller's conversation with the AGENT caller, in the matrix department.
-  { operation: 'requestService', allowed: ['CUSTOMER'], call: (fx, c) => fx.app.exec(RequestServiceDocument, { input: { topic: 'matrix', message: '你好' } }, tokenOf(fx, c)) },
+  {
+    operation: 'requestService',
+    allowed: ['CUSTOMER'],
+    call: (fx, c) => fx.app.exec(RequestServiceDocument, { input: { topic: 'matrix', message: '你好' } }, tokenOf(fx, c)),
+  },
   {
     operation: 'leaveQueue',
     allowed: ['CUSTOMER'],
@@ -326,7 +450,12 @@ const ACCESS: Access[] = [
     operation: 'sendMessage',
     // Only the two parties write; supervisors read.
     allowed: ['CUSTOMER', 'AGENT'],
-    call: async (fx, c) => fx.app.exec(SendMessageDocument, { input: { conversationId: await openChat(fx), content: `From ${c}`, clientMessageId: randomUUID() } }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(
+        SendMessageDocument,
+        { input: { conversationId: await openChat(fx), content: `From ${c}`, clientMessageId: randomUUID() } },
+        tokenOf(fx, c),
+      ),
   },
   {
     operation: 'messages',
@@ -338,7 +467,11 @@ const ACCESS: Access[] = [
     allowed: ['CUSTOMER', 'AGENT'],
     call: async (fx, c) => fx.app.exec(MarkDeliveredDocument, { conversationId: await openChat(fx), upToSeq: 1 }, tokenOf(fx, c)),
   },
-  { operation: 'markRead', allowed: ['CUSTOMER', 'AGENT'], call: async (fx, c) => fx.app.exec(MarkReadDocument, { conversationId: await openChat(fx), upToSeq: 1 }, tokenOf(fx, c)) },
+  {
+    operation: 'markRead',
+    allowed: ['CUSTOMER', 'AGENT'],
+    call: async (fx, c) => fx.app.exec(MarkReadDocument, { conversationId: await openChat(fx), upToSeq: 1 }, tokenOf(fx, c)),
+  },
   {
     operation: 'setTyping',
     allowed: ['CUSTOMER', 'AGENT'],
@@ -352,22 +485,40 @@ const ACCESS: Access[] = [
   {
     operation: 'answerHelped',
     allowed: ['CUSTOMER'],
-    call: async (fx, c) => fx.app.exec(AnswerHelpedDocument, { conversationId: await autoAnswered(fx, 'conversations', await openChat(fx)), helped: false }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(
+        AnswerHelpedDocument,
+        { conversationId: await autoAnswered(fx, 'conversations', await openChat(fx)), helped: false },
+        tokenOf(fx, c),
+      ),
   },
   { operation: 'conversations', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(ConversationsDocument, {}, tokenOf(fx, c)) },
-  { operation: 'conversation', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(ConversationByIdDocument, { id: await openChat(fx) }, tokenOf(fx, c)) },
+  {
+    operation: 'conversation',
+    allowed: ALL_SIGNED_IN,
+    call: async (fx, c) => fx.app.exec(ConversationByIdDocument, { id: await openChat(fx) }, tokenOf(fx, c)),
+  },
   {
     operation: 'sendQuickReply',
     // Staff may call it, but only the conversation's agent writes in it: the admin and the manager (supervisors here) are refused.
     allowed: ['AGENT'],
     call: async (fx, c) =>
-      fx.app.exec(SendQuickReplyDocument, { conversationId: await openChat(fx), quickReplyId: await publicQuickReply(fx), clientMessageId: randomUUID() }, tokenOf(fx, c)),
+      fx.app.exec(
+        SendQuickReplyDocument,
+        { conversationId: await openChat(fx), quickReplyId: await publicQuickReply(fx), clientMessageId: randomUUID() },
+        tokenOf(fx, c),
+      ),
   },
   // Conversation lifecycle: transfers by the conversation's agent or a supervisor in scope; ratings by its customer.
   {
     operation: 'transferConversation',
     allowed: ['ADMIN', 'MANAGER', 'AGENT'],
-    call: async (fx, c) => fx.app.exec(TransferConversationDocument, { id: await lifecycleChat(fx), toAgentId: await transferTarget(fx), note: `By ${c}` }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(
+        TransferConversationDocument,
+        { id: await lifecycleChat(fx), toAgentId: await transferTarget(fx), note: `By ${c}` },
+        tokenOf(fx, c),
+      ),
   },
   {
     operation: 'rateConversation',
@@ -378,80 +529,195 @@ const ACCESS: Access[] = [
   {
     operation: 'createFaq',
     allowed: ['ADMIN', 'MANAGER'],
-    call: (fx, c) => fx.app.exec(CreateFaqDocument, { input: { question: `By ${c}?`, answer: 'A', category: '其他', departmentId: fx.departmentId } }, tokenOf(fx, c)),
+    call: (fx, c) =>
+      fx.app.exec(
+        CreateFaqDocument,
+        { input: { question: `By ${c}?`, answer: 'A', category: '其他', departmentId: fx.departmentId } },
+        tokenOf(fx, c),
+      ),
   },
-  { operation: 'updateFaq', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(UpdateFaqDocument, { id: await freshFaq(fx), input: { answer: `By ${c}` } }, tokenOf(fx, c)) },
-  { operation: 'publishFaq', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(PublishFaqDocument, { id: await freshFaq(fx) }, tokenOf(fx, c)) },
-  { operation: 'archiveFaq', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(ArchiveFaqDocument, { id: await freshFaq(fx) }, tokenOf(fx, c)) },
+  {
+    operation: 'updateFaq',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(UpdateFaqDocument, { id: await freshFaq(fx), input: { answer: `By ${c}` } }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'publishFaq',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(PublishFaqDocument, { id: await freshFaq(fx) }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'archiveFaq',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(ArchiveFaqDocument, { id: await freshFaq(fx) }, tokenOf(fx, c)),
+  },
   { operation: 'faqs', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(FaqsDocument, {}, tokenOf(fx, c)) },
   { operation: 'popularFaqs', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(PopularFaqsDocument, {}, tokenOf(fx, c)) },
   { operation: 'searchFaqs', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(SearchFaqsDocument, { query: '退票' }, tokenOf(fx, c)) },
-  { operation: 'faqFeedback', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(FaqFeedbackDocument, { id: await freshFaq(fx, true), helpful: true }, tokenOf(fx, c)) },
+  {
+    operation: 'faqFeedback',
+    allowed: ALL_SIGNED_IN,
+    call: async (fx, c) => fx.app.exec(FaqFeedbackDocument, { id: await freshFaq(fx, true), helpful: true }, tokenOf(fx, c)),
+  },
   { operation: 'faqCategories', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(FaqCategoriesDocument, {}, tokenOf(fx, c)) },
   // FAQ phrasings (issue 15): the keepers of the matrix department's FAQs; sendFaq by the conversation's agent.
-  { operation: 'addFaqPhrasing', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(AddFaqPhrasingDocument, { faqId: await freshFaq(fx), text: `说法 ${c}` }, tokenOf(fx, c)) },
-  { operation: 'updateFaqPhrasing', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(UpdateFaqPhrasingDocument, { id: await freshPhrasing(fx, 'ACCEPTED'), text: `改 ${c}` }, tokenOf(fx, c)) },
-  { operation: 'removeFaqPhrasing', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(RemoveFaqPhrasingDocument, { id: await freshPhrasing(fx, 'ACCEPTED') }, tokenOf(fx, c)) },
-  { operation: 'faqPhrasingSuggestions', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(FaqPhrasingSuggestionsDocument, {}, tokenOf(fx, c)) },
-  { operation: 'acceptFaqPhrasing', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(AcceptFaqPhrasingDocument, { id: await freshPhrasing(fx, 'SUGGESTED') }, tokenOf(fx, c)) },
-  { operation: 'rejectFaqPhrasing', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(RejectFaqPhrasingDocument, { id: await freshPhrasing(fx, 'SUGGESTED') }, tokenOf(fx, c)) },
-  { operation: 'unansweredQuestions', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(UnansweredQuestionsDocument, { from: '2026-12-01', to: '2026-12-31' }, tokenOf(fx, c)) },
+  {
+    operation: 'addFaqPhrasing',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(AddFaqPhrasingDocument, { faqId: await freshFaq(fx), text: `说法 ${c}` }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'updateFaqPhrasing',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) =>
+      fx.app.exec(UpdateFaqPhrasingDocument, { id: await freshPhrasing(fx, 'ACCEPTED'), text: `改 ${c}` }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'removeFaqPhrasing',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(RemoveFaqPhrasingDocument, { id: await freshPhrasing(fx, 'ACCEPTED') }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'faqPhrasingSuggestions',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(FaqPhrasingSuggestionsDocument, {}, tokenOf(fx, c)),
+  },
+  {
+    operation: 'acceptFaqPhrasing',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(AcceptFaqPhrasingDocument, { id: await freshPhrasing(fx, 'SUGGESTED') }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'rejectFaqPhrasing',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(RejectFaqPhrasingDocument, { id: await freshPhrasing(fx, 'SUGGESTED') }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'unansweredQuestions',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(UnansweredQuestionsDocument, { from: '2026-12-01', to: '2026-12-31' }, tokenOf(fx, c)),
+  },
   {
     operation: 'sendFaq',
     allowed: ['AGENT'],
-    call: async (fx, c) => fx.app.exec(SendFaqDocument, { conversationId: await lifecycleChat(fx), faqId: await freshFaq(fx, true), clientMessageId: unique() }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(
+        SendFaqDocument,
+        { conversationId: await lifecycleChat(fx), faqId: await freshFaq(fx, true), clientMessageId: unique() },
+        tokenOf(fx, c),
+      ),
   },
-  { operation: 'classifyMessage', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: (fx, c) => fx.app.exec(ClassifyMessageDocument, { content: '我要退票' }, tokenOf(fx, c)) },
+  {
+    operation: 'classifyMessage',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec(ClassifyMessageDocument, { content: '我要退票' }, tokenOf(fx, c)),
+  },
   // Tickets: fresh tickets of the matrix department, of the CUSTOMER caller, held by the AGENT caller (see freshTicket).
   {
     operation: 'createTicket',
     allowed: ALL_SIGNED_IN,
-    call: (fx, c) => fx.app.exec(CreateTicketDocument, { input: { subject: `By ${c}`, category: '其他', customerId: fx.ids.CUSTOMER } }, tokenOf(fx, c)),
+    call: (fx, c) =>
+      fx.app.exec(CreateTicketDocument, { input: { subject: `By ${c}`, category: '其他', customerId: fx.ids.CUSTOMER } }, tokenOf(fx, c)),
   },
-  { operation: 'ticketFromConversation', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(TicketFromConversationDocument, { conversationId: await openChat(fx) }, tokenOf(fx, c)) },
+  {
+    operation: 'ticketFromConversation',
+    allowed: ALL_SIGNED_IN,
+    call: async (fx, c) => fx.app.exec(TicketFromConversationDocument, { conversationId: await openChat(fx) }, tokenOf(fx, c)),
+  },
   {
     operation: 'assignTicket',
     allowed: ['ADMIN', 'MANAGER', 'AGENT'],
-    call: async (fx, c) => fx.app.exec(AssignTicketDocument, { id: await freshTicket(fx, TicketStatus.NEW), agentId: fx.ids.AGENT }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(AssignTicketDocument, { id: await freshTicket(fx, TicketStatus.NEW), agentId: fx.ids.AGENT }, tokenOf(fx, c)),
   },
-  { operation: 'escalateTicket', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: async (fx, c) => fx.app.exec(EscalateTicketDocument, { id: await freshTicket(fx), reason: `By ${c}` }, tokenOf(fx, c)) },
-  { operation: 'resolveTicket', allowed: ['ADMIN', 'MANAGER', 'AGENT'], call: async (fx, c) => fx.app.exec(ResolveTicketDocument, { id: await freshTicket(fx), resolution: `By ${c}` }, tokenOf(fx, c)) },
-  { operation: 'closeTicket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(CloseTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED) }, tokenOf(fx, c)) },
-  { operation: 'reopenTicket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(ReopenTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED) }, tokenOf(fx, c)) },
-  { operation: 'commentOnTicket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(CommentOnTicketDocument, { id: await freshTicket(fx), body: `By ${c}` }, tokenOf(fx, c)) },
-  { operation: 'rateTicket', allowed: ['CUSTOMER'], call: async (fx, c) => fx.app.exec(RateTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED), score: 5 }, tokenOf(fx, c)) },
+  {
+    operation: 'escalateTicket',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: async (fx, c) => fx.app.exec(EscalateTicketDocument, { id: await freshTicket(fx), reason: `By ${c}` }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'resolveTicket',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: async (fx, c) => fx.app.exec(ResolveTicketDocument, { id: await freshTicket(fx), resolution: `By ${c}` }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'closeTicket',
+    allowed: ALL_SIGNED_IN,
+    call: async (fx, c) => fx.app.exec(CloseTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED) }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'reopenTicket',
+    allowed: ALL_SIGNED_IN,
+    call: async (fx, c) => fx.app.exec(ReopenTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED) }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'commentOnTicket',
+    allowed: ALL_SIGNED_IN,
+    call: async (fx, c) => fx.app.exec(CommentOnTicketDocument, { id: await freshTicket(fx), body: `By ${c}` }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'rateTicket',
+    allowed: ['CUSTOMER'],
+    call: async (fx, c) => fx.app.exec(RateTicketDocument, { id: await freshTicket(fx, TicketStatus.RESOLVED), score: 5 }, tokenOf(fx, c)),
+  },
   {
     operation: 'ticketAnswerHelped',
     allowed: ['CUSTOMER'],
-    call: async (fx, c) => fx.app.exec(TicketAnswerHelpedDocument, { ticketId: await autoAnswered(fx, 'tickets', await freshTicket(fx)), helped: false }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(
+        TicketAnswerHelpedDocument,
+        { ticketId: await autoAnswered(fx, 'tickets', await freshTicket(fx)), helped: false },
+        tokenOf(fx, c),
+      ),
   },
   { operation: 'tickets', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(TicketsDocument, {}, tokenOf(fx, c)) },
-  { operation: 'ticket', allowed: ALL_SIGNED_IN, call: async (fx, c) => fx.app.exec(TicketByIdDocument, { id: await freshTicket(fx) }, tokenOf(fx, c)) },
-  { operation: 'ticketStats', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(TicketStatsDocument, { from: '2030-01-01', to: '2030-01-31' }, tokenOf(fx, c)) },
+  {
+    operation: 'ticket',
+    allowed: ALL_SIGNED_IN,
+    call: async (fx, c) => fx.app.exec(TicketByIdDocument, { id: await freshTicket(fx) }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'ticketStats',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(TicketStatsDocument, { from: '2030-01-01', to: '2030-01-31' }, tokenOf(fx, c)),
+  },
   { operation: 'ticketCategories', allowed: ALL_SIGNED_IN, call: (fx, c) => fx.app.exec(TicketCategoriesDocument, {}, tokenOf(fx, c)) },
   // Records: encryption at rest (agents may reveal only when REVEAL_ROLES says so; not here)
   {
     operation: 'revealText',
     allowed: ['ADMIN', 'MANAGER', 'CUSTOMER'],
-    call: async (fx, c) => fx.app.exec(RevealTextDocument, { kind: 'MESSAGE' as never, id: await customerMessage(fx), reason: `matrix ${c}` }, tokenOf(fx, c)),
+    call: async (fx, c) =>
+      fx.app.exec(RevealTextDocument, { kind: 'MESSAGE' as never, id: await customerMessage(fx), reason: `matrix ${c}` }, tokenOf(fx, c)),
   },
   {
     operation: 'forgetCustomer',
     allowed: ['ADMIN'],
     call: (fx, c) => fx.app.exec(ForgetCustomerDocument, { userId: fx.victimId, reason: 'matrix' }, tokenOf(fx, c)),
   },
-  { operation: 'requestDataErasure', allowed: ['CUSTOMER'], call: (fx, c) => fx.app.exec(RequestDataErasureDocument, { reason: 'matrix' }, tokenOf(fx, c)) },
+  {
+    operation: 'requestDataErasure',
+    allowed: ['CUSTOMER'],
+    call: (fx, c) => fx.app.exec(RequestDataErasureDocument, { reason: 'matrix' }, tokenOf(fx, c)),
+  },
   { operation: 'encryptionStatus', allowed: ['ADMIN'], call: (fx, c) => fx.app.exec(EncryptionStatusDocument, {}, tokenOf(fx, c)) },
 
   // Quality: supervisors only; adherence also for an agent's own.
   { operation: 'qualityRules', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityRulesDocument, {}, tokenOf(fx, c)) },
-  { operation: 'qualityViolations', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityViolationsDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'qualityViolations',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(QualityViolationsDocument, {}, tokenOf(fx, c)),
+  },
   {
     operation: 'conversationSentiment',
     allowed: ['ADMIN', 'MANAGER'],
     call: async (fx, c) => fx.app.exec(ConversationSentimentDocument, { conversationId: await lifecycleChat(fx, 'ENDED') }, tokenOf(fx, c)),
   },
-  { operation: 'qualityChecklist', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityChecklistDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'qualityChecklist',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(QualityChecklistDocument, {}, tokenOf(fx, c)),
+  },
   { operation: 'qualityReviews', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(QualityReviewsDocument, {}, tokenOf(fx, c)) },
   {
     operation: 'reviewConversation',
@@ -469,12 +735,14 @@ const ACCESS: Access[] = [
   {
     operation: 'qualityReport',
     allowed: ['ADMIN', 'MANAGER'],
-    call: (fx, c) => fx.app.exec(QualityReportDocument, { from: '2030-01-01', to: '2030-01-31', departmentId: fx.departmentId }, tokenOf(fx, c)),
+    call: (fx, c) =>
+      fx.app.exec(QualityReportDocument, { from: '2030-01-01', to: '2030-01-31', departmentId: fx.departmentId }, tokenOf(fx, c)),
   },
   {
     operation: 'qualityReportCsv',
     allowed: ['ADMIN', 'MANAGER'],
-    call: (fx, c) => fx.app.exec(QualityReportCsvDocument, { from: '2030-01-01', to: '2030-01-31', departmentId: fx.departmentId }, tokenOf(fx, c)),
+    call: (fx, c) =>
+      fx.app.exec(QualityReportCsvDocument, { from: '2030-01-01', to: '2030-01-31', departmentId: fx.departmentId }, tokenOf(fx, c)),
   },
   {
     operation: 'adherence',
@@ -482,14 +750,32 @@ const ACCESS: Access[] = [
     call: (fx, c) => fx.app.exec(AdherenceDocument, { from: '2030-01-01', to: '2030-01-07', agentId: fx.ids.AGENT }, tokenOf(fx, c)),
   },
   // Staffing (issue 14): managers for their department, admins any; agents and customers never.
-  { operation: 'forecastContacts', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(ForecastContactsDocument, { departmentId: fx.departmentId, from: '2030-01-01', to: '2030-01-01' }, tokenOf(fx, c)) },
-  { operation: 'staffingPlan', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(StaffingPlanDocument, { departmentId: fx.departmentId, from: '2030-01-01', to: '2030-01-01' }, tokenOf(fx, c)) },
-  { operation: 'forecastOverrides', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(ForecastOverridesDocument, { departmentId: fx.departmentId }, tokenOf(fx, c)) },
+  {
+    operation: 'forecastContacts',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) =>
+      fx.app.exec(ForecastContactsDocument, { departmentId: fx.departmentId, from: '2030-01-01', to: '2030-01-01' }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'staffingPlan',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) =>
+      fx.app.exec(StaffingPlanDocument, { departmentId: fx.departmentId, from: '2030-01-01', to: '2030-01-01' }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'forecastOverrides',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(ForecastOverridesDocument, { departmentId: fx.departmentId }, tokenOf(fx, c)),
+  },
   {
     operation: 'addForecastOverride',
     allowed: ['ADMIN', 'MANAGER'],
     call: (fx, c) =>
-      fx.app.exec(AddForecastOverrideDocument, { departmentId: fx.departmentId, from: '2030-01-01T02:00:00Z', to: '2030-01-01T04:00:00Z', factor: 2, reason: `By ${c}` }, tokenOf(fx, c)),
+      fx.app.exec(
+        AddForecastOverrideDocument,
+        { departmentId: fx.departmentId, from: '2030-01-01T02:00:00Z', to: '2030-01-01T04:00:00Z', factor: 2, reason: `By ${c}` },
+        tokenOf(fx, c),
+      ),
   },
   {
     operation: 'removeForecastOverride',
@@ -503,14 +789,39 @@ const ACCESS: Access[] = [
       return fx.app.exec(RemoveForecastOverrideDocument, { id: addForecastOverride.id }, tokenOf(fx, c));
     },
   },
-  { operation: 'proposeSchedule', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(ProposeScheduleDocument, { departmentId: fx.departmentId, from: '2030-02-01', to: '2030-02-01' }, tokenOf(fx, c)) },
-  { operation: 'scheduleProposal', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(ScheduleProposalDocument, { id: await freshProposal(fx) }, tokenOf(fx, c)) },
-  { operation: 'applyScheduleProposal', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(ApplyScheduleProposalDocument, { id: await freshProposal(fx) }, tokenOf(fx, c)) },
+  {
+    operation: 'proposeSchedule',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) =>
+      fx.app.exec(ProposeScheduleDocument, { departmentId: fx.departmentId, from: '2030-02-01', to: '2030-02-01' }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'scheduleProposal',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(ScheduleProposalDocument, { id: await freshProposal(fx) }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'applyScheduleProposal',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(ApplyScheduleProposalDocument, { id: await freshProposal(fx) }, tokenOf(fx, c)),
+  },
   // Operations: supervisors only (managers in their department).
-  { operation: 'serviceDashboard', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(OpsDashboardLiveDocument, { departmentId: fx.departmentId }, tokenOf(fx, c)) },
+  {
+    operation: 'serviceDashboard',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(OpsDashboardLiveDocument, { departmentId: fx.departmentId }, tokenOf(fx, c)),
+  },
   { operation: 'alerts', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(OpsAlertsDocument, {}, tokenOf(fx, c)) },
-  { operation: 'acknowledgeAlert', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(OpsAcknowledgeAlertDocument, { id: await freshAlert(fx), comment: `By ${c}` }, tokenOf(fx, c)) },
-  { operation: 'alertDeliveries', allowed: ['ADMIN', 'MANAGER'], call: async (fx, c) => fx.app.exec(OpsAlertDeliveriesDocument, { alertId: await freshAlert(fx) }, tokenOf(fx, c)) },
+  {
+    operation: 'acknowledgeAlert',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(OpsAcknowledgeAlertDocument, { id: await freshAlert(fx), comment: `By ${c}` }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'alertDeliveries',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(OpsAlertDeliveriesDocument, { alertId: await freshAlert(fx) }, tokenOf(fx, c)),
+  },
 ];
 
 /** A message of the CUSTOMER caller in a conversation of the matrix department with the AGENT caller. */
@@ -519,11 +830,10 @@ async function customerMessage(fx: Fixture): Promise<string> {
   const id = randomUUID();
   await fx.app.services.orm.em
     .fork()
-    .execute(`INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, pii_types) VALUES (?, ?, 1, ?, 'CUSTOMER', 'TEXT', '你好', '{}')`, [
-      id,
-      conversationId,
-      fx.ids.CUSTOMER,
-    ]);
+    .execute(
+      `INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, pii_types) VALUES (?, ?, 1, ?, 'CUSTOMER', 'TEXT', '你好', '{}')`,
+      [id, conversationId, fx.ids.CUSTOMER],
+    );
   return id;
 }
 
@@ -532,18 +842,18 @@ async function freshAlert(fx: Fixture): Promise<string> {
   const id = randomUUID();
   await fx.app.services.orm.em
     .fork()
-    .execute(`INSERT INTO alerts (id, rule, metric, department_id, severity, summary, threshold, value) VALUES (?, ?, 'queue_length', ?, 'warning', 'matrix', 50, 51)`, [
-      id,
-      `matrix-${unique()}`,
-      fx.departmentId,
-    ]);
+    .execute(
+      `INSERT INTO alerts (id, rule, metric, department_id, severity, summary, threshold, value) VALUES (?, ?, 'queue_length', ?, 'warning', 'matrix', 50, 51)`,
+      [id, `matrix-${unique()}`, fx.departmentId],
+    );
   return id;
 }
 
 /** A new schedule proposal for the matrix department, on a date no other proposal uses (so applying it never meets another). */
 async function freshProposal(fx: Fixture): Promise<string> {
   const d = nextDate();
-  return (await fx.app.data(ProposeScheduleDocument, { departmentId: fx.departmentId, from: d, to: d }, fx.tokens.ADMIN)).proposeSchedule.id;
+  return (await fx.app.data(ProposeScheduleDocument, { departmentId: fx.departmentId, from: d, to: d }, fx.tokens.ADMIN)).proposeSchedule
+    .id;
 }
 
 /**
@@ -589,7 +899,9 @@ async function freshTicket(fx: Fixture, status: TicketStatus = TicketStatus.ASSI
  */
 async function openChat(fx: Fixture, status = ConversationStatus.ACTIVE): Promise<string> {
   const em = fx.app.services.orm.em.fork();
-  await em.execute(`UPDATE conversations SET status = 'ENDED', ended_at = now() WHERE customer_id = ? AND status <> 'ENDED'`, [fx.ids.CUSTOMER]);
+  await em.execute(`UPDATE conversations SET status = 'ENDED', ended_at = now() WHERE customer_id = ? AND status <> 'ENDED'`, [
+    fx.ids.CUSTOMER,
+  ]);
   const conversation = em.create(Conversation, {
     customerId: fx.ids.CUSTOMER,
     agentId: status === ConversationStatus.ACTIVE ? fx.ids.AGENT : null,
@@ -601,11 +913,10 @@ async function openChat(fx: Fixture, status = ConversationStatus.ACTIVE): Promis
     lastSeq: 1,
   });
   await em.flush();
-  await em.execute(`INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, content) VALUES (?, ?, 1, ?, 'CUSTOMER', '你好')`, [
-    randomUUID(),
-    conversation.id,
-    fx.ids.CUSTOMER,
-  ]);
+  await em.execute(
+    `INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, content) VALUES (?, ?, 1, ?, 'CUSTOMER', '你好')`,
+    [randomUUID(), conversation.id, fx.ids.CUSTOMER],
+  );
   return conversation.id;
 }
 
@@ -621,13 +932,19 @@ function nextDate(): string {
  */
 async function autoAnswered(fx: Fixture, table: 'conversations' | 'tickets', id: string): Promise<string> {
   const faqId = await freshFaq(fx, true);
-  await fx.app.services.orm.em.fork().execute(`UPDATE ${table} SET auto_answer_faq_id = ?, auto_answer_state = 'ASKED' WHERE id = ?`, [faqId, id]);
+  await fx.app.services.orm.em
+    .fork()
+    .execute(`UPDATE ${table} SET auto_answer_faq_id = ?, auto_answer_state = 'ASKED' WHERE id = ?`, [faqId, id]);
   return id;
 }
 
 /** A new DRAFT FAQ of the matrix department, made by the admin (published when asked). */
 async function freshFaq(fx: Fixture, publish = false): Promise<string> {
-  const { createFaq } = await fx.app.data(CreateFaqDocument, { input: { question: '矩阵问题？', answer: 'A', category: '其他', departmentId: fx.departmentId } }, fx.tokens.ADMIN);
+  const { createFaq } = await fx.app.data(
+    CreateFaqDocument,
+    { input: { question: '矩阵问题？', answer: 'A', category: '其他', departmentId: fx.departmentId } },
+    fx.tokens.ADMIN,
+  );
   if (publish) await fx.app.data(PublishFaqDocument, { id: createFaq.id }, fx.tokens.ADMIN);
   return createFaq.id;
 }
@@ -636,10 +953,15 @@ async function freshFaq(fx: Fixture, publish = false): Promise<string> {
 async function freshPhrasing(fx: Fixture, status: 'ACCEPTED' | 'SUGGESTED'): Promise<string> {
   const faqId = await freshFaq(fx);
   const id = randomUUID();
-  await fx.app.services.orm.em.fork().execute(
-    `INSERT INTO faq_phrasings (id, faq_id, text, match_text, status, source) VALUES (?, ?, ?, ?, ?, 'MANUAL')`,
-    [id, faqId, `说法 ${id}`, `说法 ${id}`, status],
-  );
+  await fx.app.services.orm.em
+    .fork()
+    .execute(`INSERT INTO faq_phrasings (id, faq_id, text, match_text, status, source) VALUES (?, ?, ?, ?, ?, 'MANUAL')`, [
+      id,
+      faqId,
+      `说法 ${id}`,
+      `说法 ${id}`,
+      status,
+    ]);
   return id;
 }
 
@@ -697,17 +1019,25 @@ describe('access matrix: every refused role is refused, every allowed role is le
     const ids: Record<Role, string> = { ADMIN: adminId, MANAGER: manager.id, AGENT: agent.id, CUSTOMER: customer.id };
     const notificationOf = {} as Record<Role, string>;
     for (const role of ROLES) {
-      notificationOf[role] = (await app.data(SendNotificationDocument, { userId: ids[role], title: 'Yours', body: role }, admin)).sendNotification.id;
+      notificationOf[role] = (
+        await app.data(SendNotificationDocument, { userId: ids[role], title: 'Yours', body: role }, admin)
+      ).sendNotification.id;
     }
-    const { createShift } = await app.data(CreateShiftDocument, { input: { name: 'Matrix', code: 'MATRIX', startTime: '09:00', endTime: '17:00' } }, admin);
+    const { createShift } = await app.data(
+      CreateShiftDocument,
+      { input: { name: 'Matrix', code: 'MATRIX', startTime: '09:00', endTime: '17:00' } },
+      admin,
+    );
     const freshSchedule = async (agentId = agent.id) =>
-      (await app.data(AssignSchedulesDocument, { input: { shiftId: createShift.id, agentIds: [agentId], dates: [nextDate()] } }, admin)).assignSchedules.created[0].id;
+      (await app.data(AssignSchedulesDocument, { input: { shiftId: createShift.id, agentIds: [agentId], dates: [nextDate()] } }, admin))
+        .assignSchedules.created[0].id;
     const freshLeave = async (token: string) => {
       const d = nextDate();
       return (await app.data(RequestLeaveDocument, { input: { startDate: d, endDate: d, type: 'PERSONAL' } }, token)).requestLeave.id;
     };
     const freshSwap = async (token = agent.token) =>
-      (await app.data(RequestSwapDocument, { input: { steps: [{ scheduleId: await freshSchedule(), toAgentId: target.id }] } }, token)).requestSwap.id;
+      (await app.data(RequestSwapDocument, { input: { steps: [{ scheduleId: await freshSchedule(), toAgentId: target.id }] } }, token))
+        .requestSwap.id;
     const agentScheduleId = await freshSchedule();
     await freshSchedule(target.id); // so the target is a swap candidate
     Object.assign(fx, {
@@ -774,9 +1104,10 @@ describe('access matrix: every refused role is refused, every allowed role is le
     it('has exactly one row per operation, and names only operations the server has', async () => {
       const names = ACCESS.map((r) => r.operation);
       expect(new Set(names).size).toBe(names.length);
-      const schema = await fx.app.data<{ __schema: { queryType: { fields: Array<{ name: string }> }; mutationType: { fields: Array<{ name: string }> } } }, unknown>(
-        '{ __schema { queryType { fields { name } } mutationType { fields { name } } } }',
-      );
+      const schema = await fx.app.data<
+        { __schema: { queryType: { fields: Array<{ name: string }> }; mutationType: { fields: Array<{ name: string }> } } },
+        unknown
+      >('{ __schema { queryType { fields { name } } mutationType { fields { name } } } }');
       const served = new Set([...schema.__schema.queryType.fields, ...schema.__schema.mutationType.fields].map((f) => f.name));
       expect(names.filter((n) => !served.has(n))).toEqual([]);
     });
@@ -802,7 +1133,9 @@ describe('access matrix: every refused role is refused, every allowed role is le
 async function lifecycleChat(fx: Fixture, status: 'ACTIVE' | 'ENDED' = 'ACTIVE'): Promise<string> {
   const em = fx.app.services.orm.em.fork();
   if (status === 'ACTIVE') {
-    await em.execute(`UPDATE conversations SET status = 'ENDED', ended_at = now() WHERE customer_id = ? AND status <> 'ENDED'`, [fx.ids.CUSTOMER]);
+    await em.execute(`UPDATE conversations SET status = 'ENDED', ended_at = now() WHERE customer_id = ? AND status <> 'ENDED'`, [
+      fx.ids.CUSTOMER,
+    ]);
   }
   const id = randomUUID();
   await em.execute(
@@ -821,17 +1154,28 @@ let transferTargetReady: Promise<void> | null = null;
 async function transferTarget(fx: Fixture): Promise<string> {
   transferTargetReady ??= (async () => {
     const now = Date.now();
-    const hhmm = (ms: number) => new Date(ms).toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
+    const hhmm = (ms: number) =>
+      new Date(ms).toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
     const { createShift } = await fx.app.data(
       CreateShiftDocument,
       { input: { name: 'Now', code: `NOW${unique()}`, startTime: hhmm(now - 3600_000), endTime: hhmm(now + 3 * 3600_000) } },
       fx.tokens.ADMIN,
     );
     const date = new Date(now - 3600_000).toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
-    await fx.app.data(AssignSchedulesDocument, { input: { shiftId: createShift.id, agentIds: [fx.targetAgentId], dates: [date] } }, fx.tokens.ADMIN);
+    await fx.app.data(
+      AssignSchedulesDocument,
+      { input: { shiftId: createShift.id, agentIds: [fx.targetAgentId], dates: [date] } },
+      fx.tokens.ADMIN,
+    );
   })();
   await transferTargetReady;
   const viewer = { id: fx.targetAgentId, role: 'AGENT' as never, departmentId: fx.departmentId };
-  await fx.app.services.presence.heartbeat({ viewer, em: fx.app.services.orm.em.fork(), traceId: 'matrix', logger: fx.app.services.logger, ip: '127.0.0.1' });
+  await fx.app.services.presence.heartbeat({
+    viewer,
+    em: fx.app.services.orm.em.fork(),
+    traceId: 'matrix',
+    logger: fx.app.services.logger,
+    ip: '127.0.0.1',
+  });
   return fx.targetAgentId;
 }

@@ -1,5 +1,13 @@
 import fc from 'fast-check';
-import { businessDateOf, datesBetween, isBusinessDate, isClockTime, isOvernight, shiftInterval, shiftMinutes } from '../../src/platform/clock';
+import {
+  businessDateOf,
+  datesBetween,
+  isBusinessDate,
+  isClockTime,
+  isOvernight,
+  shiftInterval,
+  shiftMinutes,
+} from '../../src/platform/clock';
 
 const SH = 'Asia/Shanghai';
 
@@ -49,8 +57,12 @@ describe('business time', () => {
   });
 
   it('always gives an interval of the shift length that starts on its date (property)', () => {
-    const time = fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
-    const date = fc.date({ min: new Date('2020-01-01'), max: new Date('2035-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+    const time = fc
+      .tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+      .map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
+    const date = fc
+      .date({ min: new Date('2020-01-01'), max: new Date('2035-12-31'), noInvalidDate: true })
+      .map((d) => d.toISOString().slice(0, 10));
     fc.assert(
       fc.property(date, time, time, (d, start, end) => {
         const { startsAt, endsAt } = shiftInterval(d, start, end, SH);

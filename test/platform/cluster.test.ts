@@ -35,7 +35,10 @@ describeWithRedis('a cluster of two server processes', () => {
     const databaseUrl = await createTestDatabase();
     const env = () => serverProcessEnv(databaseUrl, { REDIS_URL: process.env.TEST_REDIS_URL! });
     // Both at once on an empty database: migrations and the first admin happen exactly once (advisory locks).
-    [node1, node2] = await Promise.all([startServerProcess({ name: 'node-1', env: env() }), startServerProcess({ name: 'node-2', env: env() })]);
+    [node1, node2] = await Promise.all([
+      startServerProcess({ name: 'node-1', env: env() }),
+      startServerProcess({ name: 'node-2', env: env() }),
+    ]);
 
     admin = (await dataAt(node2!, LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).login.token;
     departmentId = (await dataAt(node2!, CreateDepartmentDocument, { input: { name: 'Sales', code: 'sales' } }, admin)).createDepartment.id;
@@ -73,7 +76,8 @@ describeWithRedis('a cluster of two server processes', () => {
     await untilLive(
       sub,
       async (attempt) =>
-        (await dataAt(n2(), SendNotificationDocument, { userId: user.id, title: `warm-up ${attempt}`, body: 'b' }, admin)).sendNotification.id,
+        (await dataAt(n2(), SendNotificationDocument, { userId: user.id, title: `warm-up ${attempt}`, body: 'b' }, admin)).sendNotification
+          .id,
       (data) => data?.notifications?.id,
     );
     return { client, watch, sub };

@@ -44,7 +44,14 @@ function sampleValue(type: GraphQLInputType): unknown {
     return out;
   }
   if (isScalarType(type)) {
-    const samples: Record<string, unknown> = { ID: randomUUID(), String: 'x', Int: 1, Float: 1, Boolean: false, DateTimeISO: new Date().toISOString() };
+    const samples: Record<string, unknown> = {
+      ID: randomUUID(),
+      String: 'x',
+      Int: 1,
+      Float: 1,
+      Boolean: false,
+      DateTimeISO: new Date().toISOString(),
+    };
     return samples[type.name];
   }
   throw new Error(`no sample for ${String(type)}`);
@@ -89,7 +96,9 @@ describe('property: no `after` string makes any connection fail inside the serve
   afterAll(() => app.stop());
 
   it('finds the connections in the schema', () => {
-    expect(fields.map((f) => f.name)).toEqual(expect.arrayContaining(['users', 'auditLog', 'notifications', 'tickets', 'conversations', 'faqs']));
+    expect(fields.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['users', 'auditLog', 'notifications', 'tickets', 'conversations', 'faqs']),
+    );
   });
 
   it('answers data or BAD_USER_INPUT naming `after`, never INTERNAL_SERVER_ERROR, on every connection', async () => {
@@ -107,7 +116,10 @@ describe('property: no `after` string makes any connection fail inside the serve
           if (!res.errors) return;
           // A connection under a record (alertDeliveries(alertId)) is NOT_FOUND for the sampled id before any cursor is read.
           if (required.length && res.errors[0].extensions?.code === 'NOT_FOUND') return;
-          expect(outcome).toEqual({ ...outcome, errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })] });
+          expect(outcome).toEqual({
+            ...outcome,
+            errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })],
+          });
           expect(res.errors[0].extensions?.fields).toEqual([expect.objectContaining({ field: 'after' })]);
         }),
         { numRuns: 40 },

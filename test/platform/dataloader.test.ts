@@ -39,7 +39,15 @@ describe('nested relations cost a bounded number of SQL statements', () => {
       const dept = departments[i % DEPARTMENTS];
       const res = await app.data(
         CreateUserDocument,
-        { input: { email: `agent${i}@test.local`, password: 'password-123', displayName: `Agent ${i}`, role: 'AGENT', departmentId: dept.id } },
+        {
+          input: {
+            email: `agent${i}@test.local`,
+            password: 'password-123',
+            displayName: `Agent ${i}`,
+            role: 'AGENT',
+            departmentId: dept.id,
+          },
+        },
         admin,
       );
       departmentOf.set(res.createUser.id, dept.name);
@@ -73,7 +81,9 @@ describe('nested relations cost a bounded number of SQL statements', () => {
     expect(large.statements).toBeLessThanOrEqual(4); // viewer, page, departments (+ slack)
 
     // the nested department adds at most one statement over the bare list
-    const bare = await sqlDuring(() => app.data('query ($n: Int) { users(first: $n, filter: { role: AGENT }) { nodes { id } } }', { n: USERS }, admin));
+    const bare = await sqlDuring(() =>
+      app.data('query ($n: Int) { users(first: $n, filter: { role: AGENT }) { nodes { id } } }', { n: USERS }, admin),
+    );
     expect(large.statements - bare.statements).toBeLessThanOrEqual(1);
   });
 
@@ -95,7 +105,8 @@ describe('nested relations cost a bounded number of SQL statements', () => {
   });
 
   it('two levels of nesting (audit entry -> actor -> department) stay bounded too', async () => {
-    const query = 'query ($n: Int) { auditLog(first: $n, filter: { action: "user.create" }) { nodes { actor { email department { name } } } } }';
+    const query =
+      'query ($n: Int) { auditLog(first: $n, filter: { action: "user.create" }) { nodes { actor { email department { name } } } } }';
     const small = await sqlDuring(() => app.data(query, { n: 3 }, admin));
     const large = await sqlDuring(() => app.data(query, { n: USERS }, admin));
     expect(large.statements).toBe(small.statements);

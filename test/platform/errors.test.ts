@@ -3,7 +3,14 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import pino from 'pino';
 import { AuditEntry } from '../../src/modules/audit/audit-entry.entity';
 import { User } from '../../src/modules/accounts/user.entity';
-import { CreateUserDocument, DeactivateUserDocument, MeDocument, UpdateUserDocument, UserByIdDocument, UsersDocument } from '../generated/graphql';
+import {
+  CreateUserDocument,
+  DeactivateUserDocument,
+  MeDocument,
+  UpdateUserDocument,
+  UserByIdDocument,
+  UsersDocument,
+} from '../generated/graphql';
 import { GqlResult, JWT_SECRET, startTestApp, TestApp } from '../support/harness';
 
 type Raw = { status: number; body: any; text: string; headers: Headers };
@@ -135,7 +142,16 @@ describe('bad input gets a clear error and changes nothing', () => {
         ['mutation { deactivateUser { id } }', undefined],
         [
           'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
-          { input: { email: 'typed@test.local', password: 'password-123', displayName: 'T', role: 'AGENT', departmentId, maxConcurrentChats: 'many' } },
+          {
+            input: {
+              email: 'typed@test.local',
+              password: 'password-123',
+              displayName: 'T',
+              role: 'AGENT',
+              departmentId,
+              maxConcurrentChats: 'many',
+            },
+          },
         ],
         [
           'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
@@ -153,7 +169,11 @@ describe('bad input gets a clear error and changes nothing', () => {
 
   describe('tokens that are not good', () => {
     const key = new TextEncoder().encode(JWT_SECRET);
-    const sign = (claims: { role: string; ver: number }, sub: string, opts: { exp?: number | string; secret?: Uint8Array; issuer?: string } = {}) =>
+    const sign = (
+      claims: { role: string; ver: number },
+      sub: string,
+      opts: { exp?: number | string; secret?: Uint8Array; issuer?: string } = {},
+    ) =>
       new SignJWT(claims)
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(sub)
@@ -174,9 +194,15 @@ describe('bad input gets a clear error and changes nothing', () => {
 
     it.each([
       ['expired', () => sign({ role: 'ADMIN', ver: 1 }, adminId, { exp: Math.floor(Date.now() / 1000) - 60 })],
-      ['forged (signed with another secret)', () => sign({ role: 'ADMIN', ver: 1 }, adminId, { secret: new TextEncoder().encode('another-secret-another-secret-another-0123') })],
+      [
+        'forged (signed with another secret)',
+        () => sign({ role: 'ADMIN', ver: 1 }, adminId, { secret: new TextEncoder().encode('another-secret-another-secret-another-0123') }),
+      ],
       ['from another issuer', () => sign({ role: 'ADMIN', ver: 1 }, adminId, { issuer: 'someone-else' })],
-      ['unsigned (alg none)', async () => new UnsecuredJWT({ role: 'ADMIN', ver: 1 }).setSubject(adminId).setIssuer('shiftdesk').setExpirationTime('1h').encode()],
+      [
+        'unsigned (alg none)',
+        async () => new UnsecuredJWT({ role: 'ADMIN', ver: 1 }).setSubject(adminId).setIssuer('shiftdesk').setExpirationTime('1h').encode(),
+      ],
       ['for an unknown user', () => sign({ role: 'ADMIN', ver: 1 }, randomUUID())],
       ['with a subject that is not a UUID', () => sign({ role: 'ADMIN', ver: 1 }, 'not-a-uuid')],
       ['claiming another role', () => sign({ role: 'CUSTOMER', ver: 1 }, adminId)],
@@ -194,7 +220,9 @@ describe('bad input gets a clear error and changes nothing', () => {
 
     it('nothing is changed through a bad token', async () => {
       const before = await counts();
-      const forged = await sign({ role: 'ADMIN', ver: 1 }, adminId, { secret: new TextEncoder().encode('another-secret-another-secret-another-0123') });
+      const forged = await sign({ role: 'ADMIN', ver: 1 }, adminId, {
+        secret: new TextEncoder().encode('another-secret-another-secret-another-0123'),
+      });
       const res = await app.exec(
         CreateUserDocument,
         { input: { email: 'forged@test.local', password: 'password-123', displayName: 'F', role: 'ADMIN' } },
@@ -214,9 +242,11 @@ describe('bad input gets a clear error and changes nothing', () => {
       expectError(await app.exec(UpdateUserDocument, { id: '1 OR 1=1', input: { displayName: 'x' } }, admin), 'BAD_USER_INPUT');
       expectError(await app.exec(DeactivateUserDocument, { id: 'abc' }, admin), 'BAD_USER_INPUT');
       expectError(await app.exec(UsersDocument, { filter: { departmentId: 'abc' } }, admin), 'BAD_USER_INPUT');
-      expect(fieldsOf(expectError(await app.exec(UpdateUserDocument, { id: agent.id, input: { departmentId: 'abc' } }, admin), 'BAD_USER_INPUT'))).toEqual([
-        'departmentId',
-      ]);
+      expect(
+        fieldsOf(
+          expectError(await app.exec(UpdateUserDocument, { id: agent.id, input: { departmentId: 'abc' } }, admin), 'BAD_USER_INPUT'),
+        ),
+      ).toEqual(['departmentId']);
       expect(await counts()).toEqual(before);
       expect((await app.data(MeDocument, {}, agent.token)).me.departmentId).toBe(departmentId);
     });

@@ -39,10 +39,15 @@ describeWithRedis('hot reads cached in each process, invalidated across the clus
   });
 
   it('a department created on process A is listed by process B within a second', async () => {
-    expect((await b.data<{ departments: Array<{ code: string }> }, unknown>(DEPARTMENTS, undefined, adminB)).departments.map((d) => d.code)).not.toContain('cached');
+    expect(
+      (await b.data<{ departments: Array<{ code: string }> }, unknown>(DEPARTMENTS, undefined, adminB)).departments.map((d) => d.code),
+    ).not.toContain('cached');
     await a.createDepartment('Cached', 'cached');
     await eventually(
-      async () => (await b.data<{ departments: Array<{ code: string }> }, unknown>(DEPARTMENTS, undefined, adminB)).departments.some((d) => d.code === 'cached'),
+      async () =>
+        (await b.data<{ departments: Array<{ code: string }> }, unknown>(DEPARTMENTS, undefined, adminB)).departments.some(
+          (d) => d.code === 'cached',
+        ),
       1000,
       'process B listing the new department',
     );
@@ -54,10 +59,24 @@ describeWithRedis('hot reads cached in each process, invalidated across the clus
       { input: { name: 'Early', code: 'early-cache', startTime: '08:00', endTime: '16:00' } },
       adminA,
     );
-    await eventually(async () => (await b.data<{ shifts: Array<{ id: string }> }, unknown>(SHIFTS, undefined, adminB)).shifts.some((s) => s.id === created.createShift.id), 1000, 'B listing the shift');
-    await a.data('mutation ($id: ID!) { updateShift(id: $id, input: { name: "Early (renamed)" }) { id } }', { id: created.createShift.id }, adminA);
     await eventually(
-      async () => (await b.data<{ shifts: Array<{ id: string; name: string }> }, unknown>(SHIFTS, undefined, adminB)).shifts.find((s) => s.id === created.createShift.id)?.name === 'Early (renamed)',
+      async () =>
+        (await b.data<{ shifts: Array<{ id: string }> }, unknown>(SHIFTS, undefined, adminB)).shifts.some(
+          (s) => s.id === created.createShift.id,
+        ),
+      1000,
+      'B listing the shift',
+    );
+    await a.data(
+      'mutation ($id: ID!) { updateShift(id: $id, input: { name: "Early (renamed)" }) { id } }',
+      { id: created.createShift.id },
+      adminA,
+    );
+    await eventually(
+      async () =>
+        (await b.data<{ shifts: Array<{ id: string; name: string }> }, unknown>(SHIFTS, undefined, adminB)).shifts.find(
+          (s) => s.id === created.createShift.id,
+        )?.name === 'Early (renamed)',
       1000,
       'process B reading the new name',
     );
@@ -66,9 +85,17 @@ describeWithRedis('hot reads cached in each process, invalidated across the clus
   it('a FAQ published on process A is listed by process B within a second', async () => {
     const customer = await b.createUser({ role: 'CUSTOMER' });
     const before = await b.data(FaqsDocument, { first: 20 }, customer.token);
-    const faq = await a.data(CreateFaqDocument, { input: { question: '缓存怎么失效?', answer: '变更之后立即失效。', category: '其他', scope: 'PUBLIC' } as never }, adminA);
+    const faq = await a.data(
+      CreateFaqDocument,
+      { input: { question: '缓存怎么失效?', answer: '变更之后立即失效。', category: '其他', scope: 'PUBLIC' } as never },
+      adminA,
+    );
     expect(before.faqs.nodes.map((n) => n.id)).not.toContain(faq.createFaq.id);
     await a.data(PublishFaqDocument, { id: faq.createFaq.id }, adminA);
-    await eventually(async () => (await b.data(FaqsDocument, { first: 20 }, customer.token)).faqs.nodes.some((n) => n.id === faq.createFaq.id), 1000, 'B listing the FAQ');
+    await eventually(
+      async () => (await b.data(FaqsDocument, { first: 20 }, customer.token)).faqs.nodes.some((n) => n.id === faq.createFaq.id),
+      1000,
+      'B listing the FAQ',
+    );
   });
 });

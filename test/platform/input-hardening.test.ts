@@ -27,7 +27,11 @@ function expectBadInput(res: { data?: unknown; errors?: Errors }, fields: string
 }
 
 /** An operation over graphql-ws: its first result, or the errors it ended with. */
-async function overWebSocket(client: WsClient, query: string, variables: Record<string, unknown>): Promise<{ data?: unknown; errors?: Errors }> {
+async function overWebSocket(
+  client: WsClient,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<{ data?: unknown; errors?: Errors }> {
   const sub = subscribe(client, query, variables);
   const ended = sub.done.then(() => ({ errors: sub.error as Errors }));
   return Promise.race([sub.next() as Promise<{ data?: unknown; errors?: Errors }>, ended]);
@@ -61,8 +65,15 @@ describe('control characters in string arguments are BAD_USER_INPUT, over HTTP a
     agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 10 });
     await app.data(HeartbeatDocument, {}, agent.token);
     customer = await app.createUser({ role: 'CUSTOMER' });
-    conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '你好' } }, customer.token)).requestService.conversation!.id;
-    ticketId = (await app.data(CreateTicketDocument, { input: { subject: '无法登录', description: '提示密码错误', category: '技术支持' } }, customer.token)).createTicket.id;
+    conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '你好' } }, customer.token)).requestService
+      .conversation!.id;
+    ticketId = (
+      await app.data(
+        CreateTicketDocument,
+        { input: { subject: '无法登录', description: '提示密码错误', category: '技术支持' } },
+        customer.token,
+      )
+    ).createTicket.id;
   });
   afterAll(async () => {
     await db?.end();
@@ -73,8 +84,20 @@ describe('control characters in string arguments are BAD_USER_INPUT, over HTTP a
 
   /** Each operation of the issue, as [name, query, variables, caller, fields named]. */
   const cases = (): Array<[string, string, Record<string, unknown>, string | null, string[]]> => [
-    ['login (email)', 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: `a${NUL}@test.local`, p: 'password-123' }, null, ['email']],
-    ['login (password)', 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: 'a@test.local', p: `pass${NUL}word` }, null, ['password']],
+    [
+      'login (email)',
+      'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+      { e: `a${NUL}@test.local`, p: 'password-123' },
+      null,
+      ['email'],
+    ],
+    [
+      'login (password)',
+      'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+      { e: 'a@test.local', p: `pass${NUL}word` },
+      null,
+      ['password'],
+    ],
     [
       'registerCustomer',
       'mutation ($input: RegisterCustomerInput!) { registerCustomer(input: $input) { token } }',
@@ -96,10 +119,28 @@ describe('control characters in string arguments are BAD_USER_INPUT, over HTTP a
       'customer',
       ['input.subject', 'input.tags[1]'],
     ],
-    ['users(filter.search)', 'query ($f: UserFilter) { users(filter: $f) { nodes { id } } }', { f: { search: `ad${NUL}min` } }, 'admin', ['filter.search']],
+    [
+      'users(filter.search)',
+      'query ($f: UserFilter) { users(filter: $f) { nodes { id } } }',
+      { f: { search: `ad${NUL}min` } },
+      'admin',
+      ['filter.search'],
+    ],
     ['searchFaqs', 'query ($q: String!) { searchFaqs(query: $q) { score } }', { q: `退${NUL}款` }, 'customer', ['query']],
-    ['commentOnTicket', 'mutation ($id: ID!, $body: String!) { commentOnTicket(id: $id, body: $body) { id } }', { id: '', body: `please${NUL}` }, 'customer', ['body']],
-    ['an ID', 'mutation ($id: ID!, $body: String!) { commentOnTicket(id: $id, body: $body) { id } }', { id: `${NUL}`, body: 'fine' }, 'customer', ['id']],
+    [
+      'commentOnTicket',
+      'mutation ($id: ID!, $body: String!) { commentOnTicket(id: $id, body: $body) { id } }',
+      { id: '', body: `please${NUL}` },
+      'customer',
+      ['body'],
+    ],
+    [
+      'an ID',
+      'mutation ($id: ID!, $body: String!) { commentOnTicket(id: $id, body: $body) { id } }',
+      { id: `${NUL}`, body: 'fine' },
+      'customer',
+      ['id'],
+    ],
   ];
 
   /** Fills in what beforeAll made (ids, tokens). */
@@ -134,7 +175,9 @@ describe('control characters in string arguments are BAD_USER_INPUT, over HTTP a
 
   it('in a literal of the document too', async () => {
     const before = await counts();
-    const res = await app.exec('mutation { registerCustomer(input: { email: "lit@test.local", password: "password-123", displayName: "a\\u0007b" }) { token } }');
+    const res = await app.exec(
+      'mutation { registerCustomer(input: { email: "lit@test.local", password: "password-123", displayName: "a\\u0007b" }) { token } }',
+    );
     expectBadInput(res, ['input.displayName']);
     const search = await app.exec(`{ searchFaqs(query: "\\u001b[31m") { score } }`, undefined, customer.token);
     expectBadInput(search, ['query']);
@@ -147,9 +190,13 @@ describe('control characters in string arguments are BAD_USER_INPUT, over HTTP a
   });
 
   it('in a subscription’s arguments', async () => {
-    const res = await overWebSocket(app.ws(customer.token), 'subscription ($id: ID!) { conversationEvents(conversationId: $id) { __typename } }', {
-      id: `${conversationId}${NUL}`,
-    });
+    const res = await overWebSocket(
+      app.ws(customer.token),
+      'subscription ($id: ID!) { conversationEvents(conversationId: $id) { __typename } }',
+      {
+        id: `${conversationId}${NUL}`,
+      },
+    );
     const errors = res.errors;
     expect(errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
     expect((errors![0].extensions?.fields ?? []).map((f: { field: string }) => f.field)).toEqual(['conversationId']);
@@ -256,7 +303,8 @@ describe('logs keep no message content, passwords or tokens, also when the datab
     const agent = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     await app.data(HeartbeatDocument, {}, agent.token);
     customer = await app.createUser({ role: 'CUSTOMER' });
-    conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '你好' } }, customer.token)).requestService.conversation!.id;
+    conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '你好' } }, customer.token)).requestService
+      .conversation!.id;
   });
   afterAll(async () => {
     await db?.end();
@@ -271,7 +319,10 @@ describe('logs keep no message content, passwords or tokens, also when the datab
     // the operator still learns what failed and where
     const errors = logged.filter((l) => l.level >= 50);
     expect(errors).toHaveLength(1);
-    expect(errors[0].err).toMatchObject({ code: 'P0001', message: expect.stringMatching(/^insert into "users" .* - refused by the test trigger/s) });
+    expect(errors[0].err).toMatchObject({
+      code: 'P0001',
+      message: expect.stringMatching(/^insert into "users" .* - refused by the test trigger/s),
+    });
     const text = JSON.stringify(logged);
     for (const value of Object.values(secret)) expect(text).not.toContain(value);
   });

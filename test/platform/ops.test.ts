@@ -28,7 +28,10 @@ function sampleValue(samples: Sample[], name: string, labels: Record<string, str
 }
 
 /** A raw GET (no automatic decompression), so the bytes on the wire can be checked. */
-function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { headers }, (res) => {

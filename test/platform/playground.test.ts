@@ -7,7 +7,8 @@ import { ADMIN_EMAIL, eventually, startTestApp, TestApp } from '../support/harne
 /** Debian's Chromium; `.ci/run` installs it, and under CI=true its absence fails this suite. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env.CI === 'true') throw new Error(`CI=true but no Chromium at ${CHROMIUM}: the playground suite must run in CI`);
+if (!hasChromium && process.env.CI === 'true')
+  throw new Error(`CI=true but no Chromium at ${CHROMIUM}: the playground suite must run in CI`);
 if (!hasChromium) process.stdout.write(`NOTICE: no Chromium at ${CHROMIUM}: the playground browser suite is skipped.\n`);
 const describeWithBrowser = hasChromium ? describe : describe.skip;
 
@@ -20,7 +21,15 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     app = await startTestApp();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
   });
   afterAll(async () => {
@@ -47,7 +56,9 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
       if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
     });
     await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to load: CSP ${e.violatedDirective} ${e.blockedURI}`));
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(`Refused to load: CSP ${e.violatedDirective} ${e.blockedURI}`),
+      );
     });
 
     const response = await page.goto(app.url, { waitUntil: 'networkidle' });
@@ -111,7 +122,11 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     );
     await new Promise((r) => setTimeout(r, 500)); // the subscribe message follows the ack
 
-    await app.data(`mutation { sendNotification(userId: "${me.id}", title: "来自浏览器", body: "hello over graphql-ws") { id } }`, undefined, token);
+    await app.data(
+      `mutation { sendNotification(userId: "${me.id}", title: "来自浏览器", body: "hello over graphql-ws") { id } }`,
+      undefined,
+      token,
+    );
     try {
       await eventually(async () => (await pane()).includes('hello over graphql-ws'), 10_000, 'the notification in the result pane');
     } catch (err) {
@@ -123,14 +138,16 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     expect(violations).toEqual([]);
   });
 
-  it('sends each browser tab\'s own Authorization on its WebSocket, though all tabs share localStorage (an agent in one, a customer in another)', async () => {
+  it("sends each browser tab's own Authorization on its WebSocket, though all tabs share localStorage (an agent in one, a customer in another)", async () => {
     const first = await app.createUser({ role: 'CUSTOMER' });
     const second = await app.createUser({ role: 'CUSTOMER' });
     const context = await browser.newContext(); // one profile: its tabs share localStorage, as a newcomer's do
     try {
       const [tabOne, tabTwo] = [await context.newPage(), await context.newPage()];
       const initsOfOne: string[] = [];
-      tabOne.on('websocket', (ws) => ws.on('framesent', (f) => String(f.payload).includes('connection_init') && initsOfOne.push(String(f.payload))));
+      tabOne.on('websocket', (ws) =>
+        ws.on('framesent', (f) => String(f.payload).includes('connection_init') && initsOfOne.push(String(f.payload))),
+      );
       for (const tab of [tabOne, tabTwo]) await tab.goto(app.url, { waitUntil: 'networkidle' });
       await setHeaders(tabOne, `{"Authorization": "Bearer ${first.token}"}`);
       await setHeaders(tabTwo, `{"Authorization": "Bearer ${second.token}"}`); // written last, in the other tab
@@ -154,7 +171,11 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
       // The subscribe message follows the ack: notify until one arrives (each attempt waits a few seconds).
       await eventually(
         async () => {
-          await app.data(`mutation { sendNotification(userId: "${first.id}", title: "给第一个标签", body: "for the first tab's user") { id } }`, undefined, await app.adminToken());
+          await app.data(
+            `mutation { sendNotification(userId: "${first.id}", title: "给第一个标签", body: "for the first tab's user") { id } }`,
+            undefined,
+            await app.adminToken(),
+          );
           const until = Date.now() + 3000;
           while (Date.now() < until) {
             if ((await paneOf(tabOne)).includes("for the first tab's user")) return true;
@@ -163,7 +184,7 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
           return false;
         },
         20_000,
-        'the first user\'s notification in the first tab',
+        "the first user's notification in the first tab",
       );
     } catch (err) {
       for (const [i, tab] of context.pages().entries()) await tab.screenshot({ path: `/tmp/shiftdesk-playground-tabs-${i}.png` });
@@ -173,7 +194,7 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     }
   });
 
-  it('shows why a subscription\'s connection was refused (close code and reason), not an empty close event', async () => {
+  it("shows why a subscription's connection was refused (close code and reason), not an empty close event", async () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();

@@ -33,7 +33,12 @@ interface Proc {
 }
 
 function run(command: string, args: string[], opts: { env: NodeJS.ProcessEnv; cwd?: string; detached?: boolean }): Proc {
-  const child = spawn(command, args, { cwd: opts.cwd ?? REPO_ROOT, env: opts.env, detached: opts.detached, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: opts.env,
+    detached: opts.detached,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let all = '';
   let out = '';
   let err = '';
@@ -59,7 +64,12 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function until<T>(what: string, check: () => T | Promise<T>, timeoutMs: number, describe: () => string = () => ''): Promise<NonNullable<T>> {
+function until<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs: number,
+  describe: () => string = () => '',
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   return (async () => {
     for (;;) {
@@ -93,7 +103,7 @@ function descendantsOf(pid: number): number[] {
     }
   }
   const found: number[] = [];
-  for (let frontier = [pid]; frontier.length; ) {
+  for (let frontier = [pid]; frontier.length;) {
     frontier = [...parent].filter(([, ppid]) => frontier.includes(ppid)).map(([p]) => p);
     found.push(...frontier);
   }
@@ -194,22 +204,26 @@ describe('the process guard (installProcessGuard, installed by main.ts)', () => 
   it.each([
     ['rejection', 'unhandledRejection', 'nobody handled this'],
     ['exception', 'uncaughtException', 'nobody caught this'],
-  ] as const)('an unhandled %s is logged with its trace id, counted, cleaned up after, and the process exits non-zero', async (failure, kind, message) => {
-    const proc = run(process.execPath, [guardedProgram(failure)], { env: cleanEnv({}) });
-    const exit = await withTimeout(proc.closed, 20_000, () => `still running\n${proc.output()}`);
+  ] as const)(
+    'an unhandled %s is logged with its trace id, counted, cleaned up after, and the process exits non-zero',
+    async (failure, kind, message) => {
+      const proc = run(process.execPath, [guardedProgram(failure)], { env: cleanEnv({}) });
+      const exit = await withTimeout(proc.closed, 20_000, () => `still running\n${proc.output()}`);
 
-    expect(exit).toEqual({ code: FATAL_EXIT_CODE, signal: null });
-    const fatal = proc
-      .stdout()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l))
-      .filter((l) => l.level === 60);
-    expect(fatal).toHaveLength(1);
-    expect(fatal[0]).toMatchObject({ kind, traceId: 'trace-of-the-failing-request', err: { message } });
-    expect(proc.stderr()).toContain(`cleanup ran for ${kind}`);
-    expect(proc.stderr()).toContain(`shiftdesk_unhandled_errors_total{kind="${kind}"} 1`);
-  }, 30_000);
+      expect(exit).toEqual({ code: FATAL_EXIT_CODE, signal: null });
+      const fatal = proc
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.level === 60);
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]).toMatchObject({ kind, traceId: 'trace-of-the-failing-request', err: { message } });
+      expect(proc.stderr()).toContain(`cleanup ran for ${kind}`);
+      expect(proc.stderr()).toContain(`shiftdesk_unhandled_errors_total{kind="${kind}"} 1`);
+    },
+    30_000,
+  );
 });
 
 describe('npm start, signals, SIGKILL and a failed first start, with the embedded PostgreSQL', () => {
@@ -355,8 +369,11 @@ describe('npm start, signals, SIGKILL and a failed first start, with the embedde
     npm.child.kill('SIGTERM');
     const exit = await withTimeout(npm.exited, 40_000, () => `npm did not exit\n${npm.output()}`);
     expect(exit).toEqual({ code: 0, signal: null });
-    await until('node and PostgreSQL to be gone', () => nodePids.every((pid) => !alive(pid)) && postgresPidsFor(pgDir).length === 0, 30_000, () =>
-      `\nstill alive: ${[...nodePids, ...postgresPidsFor(pgDir)].filter(alive)}\n${npm.output().slice(-3000)}`,
+    await until(
+      'node and PostgreSQL to be gone',
+      () => nodePids.every((pid) => !alive(pid)) && postgresPidsFor(pgDir).length === 0,
+      30_000,
+      () => `\nstill alive: ${[...nodePids, ...postgresPidsFor(pgDir)].filter(alive)}\n${npm.output().slice(-3000)}`,
     );
     expect(await portIsFree(port)).toBe(true);
     expect(await portIsFree(pgPort)).toBe(true);
@@ -374,8 +391,11 @@ describe('npm start, signals, SIGKILL and a failed first start, with the embedde
 
     process.kill(-npm.child.pid!, 'SIGINT');
     await withTimeout(npm.exited, 40_000, () => `npm did not exit\n${npm.output()}`);
-    await until('node and PostgreSQL to be gone', () => nodePids.every((pid) => !alive(pid)) && postgresPidsFor(pgDir).length === 0, 30_000, () =>
-      `\n${npm.output().slice(-3000)}`,
+    await until(
+      'node and PostgreSQL to be gone',
+      () => nodePids.every((pid) => !alive(pid)) && postgresPidsFor(pgDir).length === 0,
+      30_000,
+      () => `\n${npm.output().slice(-3000)}`,
     );
     await withTimeout(npm.closed, 10_000, () => 'output still open');
     // One orderly stop: no "second signal: exiting now", no forced exit.

@@ -34,7 +34,9 @@ class RedisServer {
   }
 
   async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     await waitForPort(this.port, 5000, 'redis-server');
   }
 
@@ -99,8 +101,8 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
     await new RedisPresenceStore(otherProcess).heartbeat(remoteAgent.id, 90_000);
     await otherProcess.quit();
     expect((await app.data(PresenceDocument, { agentIds: [remoteAgent.id] }, admin)).presence[0].online).toBe(true);
-    conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: 'Where is my order?' } }, customer.token)).requestService
-      .conversation!.id;
+    conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: 'Where is my order?' } }, customer.token))
+      .requestService.conversation!.id;
 
     // The agent watches their notifications over graphql-ws, proven live before the outage.
     const client = app.ws(agent.token);
@@ -110,7 +112,8 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
     await untilLive(
       notificationsSub,
       async (attempt) => {
-        lastWarmUpId = (await app.data(SendNotificationDocument, { userId: agent.id, title: `warm-up ${attempt}`, body: 'b' }, admin)).sendNotification.id;
+        lastWarmUpId = (await app.data(SendNotificationDocument, { userId: agent.id, title: `warm-up ${attempt}`, body: 'b' }, admin))
+          .sendNotification.id;
         return lastWarmUpId;
       },
       (data) => data?.notifications?.id,
@@ -137,15 +140,31 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
     it('signs in and registers customers', async () => {
       expect(served(await app.exec(LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).login.token).toBeTruthy();
       const email = `outage-${Date.now()}@test.local`;
-      const registered = served(await app.exec(RegisterCustomerDocument, { input: { email, password: 'password-123', displayName: 'Outage' } }));
+      const registered = served(
+        await app.exec(RegisterCustomerDocument, { input: { email, password: 'password-123', displayName: 'Outage' } }),
+      );
       expect(registered.registerCustomer.user.email).toBe(email);
     });
 
     it('carries the chat both ways (sendMessage stores every message)', async () => {
-      const a = served(await app.exec(SendMessageDocument, { input: { conversationId, content: 'Still there?', clientMessageId: 'outage-c-1' } }, customer.token));
-      const b = served(await app.exec(SendMessageDocument, { input: { conversationId, content: 'Yes, checking', clientMessageId: 'outage-a-1' } }, agent.token));
+      const a = served(
+        await app.exec(
+          SendMessageDocument,
+          { input: { conversationId, content: 'Still there?', clientMessageId: 'outage-c-1' } },
+          customer.token,
+        ),
+      );
+      const b = served(
+        await app.exec(
+          SendMessageDocument,
+          { input: { conversationId, content: 'Yes, checking', clientMessageId: 'outage-a-1' } },
+          agent.token,
+        ),
+      );
       expect(b.sendMessage.seq).toBe(a.sendMessage.seq + 1);
-      const stored = served(await app.exec(MessagesDocument, { conversationId, afterSeq: a.sendMessage.seq - 1, first: 10 }, customer.token));
+      const stored = served(
+        await app.exec(MessagesDocument, { conversationId, afterSeq: a.sendMessage.seq - 1, first: 10 }, customer.token),
+      );
       expect(stored.messages.messages.map((m) => m.clientMessageId)).toEqual(['outage-c-1', 'outage-a-1']);
     });
 
@@ -159,7 +178,7 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
       expect(res.requestService.conversation?.agentId).toBe(agent.id);
     });
 
-    it("keeps what Redis last said of agents this process has not seen (they do not all turn offline)", async () => {
+    it('keeps what Redis last said of agents this process has not seen (they do not all turn offline)', async () => {
       const presence = served(await app.exec(PresenceDocument, { agentIds: [remoteAgent.id] }, admin));
       expect(presence.presence[0]).toMatchObject({ agentId: remoteAgent.id, online: true });
     });
@@ -218,7 +237,8 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
     });
 
     it('live delivery works again on the same subscription', async () => {
-      const sent = served(await app.exec(SendNotificationDocument, { userId: agent.id, title: 'after the outage', body: 'b' }, admin)).sendNotification.id;
+      const sent = served(await app.exec(SendNotificationDocument, { userId: agent.id, title: 'after the outage', body: 'b' }, admin))
+        .sendNotification.id;
       // Nothing was delivered twice: the next event is the new one.
       expect((await notificationsSub.next(10_000)).data!.notifications.id).toBe(sent);
       sentDuringOutage.push(sent);
@@ -244,11 +264,12 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
 
     it('rate limits and presence count in Redis again', async () => {
       served(await app.exec(HeartbeatDocument, {}, agent.token));
-      served(await app.exec(SendMessageDocument, { input: { conversationId, content: 'Back', clientMessageId: 'after-c-1' } }, customer.token));
+      served(
+        await app.exec(SendMessageDocument, { input: { conversationId, content: 'Back', clientMessageId: 'after-c-1' } }, customer.token),
+      );
       const keys = await app.services.redis!.keys('*');
       expect(keys).toEqual(expect.arrayContaining([`presence:hb:${agent.id}`, expect.stringMatching(/^rl:send-message/)]));
     });
-
   });
 
   describe('when it hangs (SIGSTOP: connections open, no answers)', () => {
@@ -256,7 +277,9 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
     afterAll(() => redis.signal('SIGCONT'));
 
     it('operations are served once Redis commands time out (REDIS_COMMAND_TIMEOUT_MS), and /readyz says so', async () => {
-      served(await app.exec(SendMessageDocument, { input: { conversationId, content: 'Frozen?', clientMessageId: 'hung-c-1' } }, customer.token));
+      served(
+        await app.exec(SendMessageDocument, { input: { conversationId, content: 'Frozen?', clientMessageId: 'hung-c-1' } }, customer.token),
+      );
       served(await app.exec(HeartbeatDocument, {}, agent.token));
       expect(served(await app.exec(LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).login.token).toBeTruthy();
       const { status, body } = await readyz(app);

@@ -29,7 +29,9 @@ describe('session cache: a valid token costs no SQL, a revoked one is refused at
   it('a request with a valid token runs no SQL to authenticate once the user has been read', async () => {
     const agent = await app.createUser({ role: 'AGENT', departmentId });
     expect((await app.data<{ __typename: string }, unknown>('{ __typename }', undefined, agent.token)).__typename).toBe('Query');
-    const { result, statements } = await countingSql(app, () => Promise.all(Array.from({ length: 20 }, () => app.exec('{ __typename }', undefined, agent.token))));
+    const { result, statements } = await countingSql(app, () =>
+      Promise.all(Array.from({ length: 20 }, () => app.exec('{ __typename }', undefined, agent.token))),
+    );
     expect(result.map(codes).flat()).toEqual([]);
     expect(statements).toEqual([]);
     // The spy does see SQL: `me` itself reads the user.
@@ -74,7 +76,11 @@ describe('session cache: a valid token costs no SQL, a revoked one is refused at
       const agent = await short.createUser({ role: 'AGENT', departmentId: dept });
       expect((await short.data(MeDocument, undefined, agent.token)).me.id).toBe(agent.id);
       await short.services.orm.em.getConnection().execute('UPDATE users SET active = false WHERE id = ?', [agent.id]);
-      await eventually(async () => codes(await short.exec(MeDocument, undefined, agent.token)).join() === 'UNAUTHENTICATED', 5000, 'the cached session to expire');
+      await eventually(
+        async () => codes(await short.exec(MeDocument, undefined, agent.token)).join() === 'UNAUTHENTICATED',
+        5000,
+        'the cached session to expire',
+      );
     } finally {
       await short.stop();
     }

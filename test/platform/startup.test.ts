@@ -147,7 +147,11 @@ describe('the built server (node dist/src/main.js) with the embedded PostgreSQL'
 
   async function start(): Promise<Server> {
     const port = await freePort();
-    const server = launch(cleanEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info' }), port, root);
+    const server = launch(
+      cleanEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info' }),
+      port,
+      root,
+    );
     started.push(server);
     await waitUntilReady(server);
     return server;
@@ -205,17 +209,21 @@ describe('the built server (node dist/src/main.js) with the embedded PostgreSQL'
     ['PORT', 'abc'],
     ['BUSINESS_TZ', 'Mars/Base'],
     ['EMBEDDED_PG_PORT', '70000'],
-  ])('refuses to start with %s=%s, naming the variable, before touching DATA_DIR', async (name, value) => {
-    const untouched = path.join(root, `never-created-${name}`);
-    const result = await runToExit(
-      cleanEnv({ DATA_DIR: untouched, PORT: '0', HOST: '127.0.0.1', EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info', [name]: value }),
-      root,
-    );
-    expect(result.signal).toBeNull();
-    expect(result.code).not.toBe(0);
-    expect(result.code).not.toBeNull();
-    expect(result.stderr).toMatch(new RegExp(`\\b${name}\\b`));
-    expect(result.stderr).toContain(value);
-    expect(existsSync(untouched)).toBe(false);
-  }, 60_000);
+  ])(
+    'refuses to start with %s=%s, naming the variable, before touching DATA_DIR',
+    async (name, value) => {
+      const untouched = path.join(root, `never-created-${name}`);
+      const result = await runToExit(
+        cleanEnv({ DATA_DIR: untouched, PORT: '0', HOST: '127.0.0.1', EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info', [name]: value }),
+        root,
+      );
+      expect(result.signal).toBeNull();
+      expect(result.code).not.toBe(0);
+      expect(result.code).not.toBeNull();
+      expect(result.stderr).toMatch(new RegExp(`\\b${name}\\b`));
+      expect(result.stderr).toContain(value);
+      expect(existsSync(untouched)).toBe(false);
+    },
+    60_000,
+  );
 });

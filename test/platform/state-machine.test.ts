@@ -23,7 +23,12 @@ describe('a transition table', () => {
       table.next('CANCELLED', 'cancel');
       throw new Error('not refused');
     } catch (err) {
-      expect((err as { extensions: Record<string, unknown> }).extensions).toEqual({ code: 'CONFLICT', reason: 'INVALID_STATE', state: 'CANCELLED', action: 'cancel' });
+      expect((err as { extensions: Record<string, unknown> }).extensions).toEqual({
+        code: 'CONFLICT',
+        reason: 'INVALID_STATE',
+        state: 'CANCELLED',
+        action: 'cancel',
+      });
     }
   });
 });

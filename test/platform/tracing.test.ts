@@ -25,9 +25,12 @@ async function startOtlpReceiver(): Promise<{ url: string; spans: ExportedSpan[]
     req.on('end', () => {
       if (req.url === '/v1/traces') {
         const parsed = JSON.parse(body) as {
-          resourceSpans: Array<{ scopeSpans: Array<{ scope: { name: string }; spans: Array<{ traceId: string; parentSpanId?: string; name: string }> }> }>;
+          resourceSpans: Array<{
+            scopeSpans: Array<{ scope: { name: string }; spans: Array<{ traceId: string; parentSpanId?: string; name: string }> }>;
+          }>;
         };
-        for (const rs of parsed.resourceSpans) for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, scope: ss.scope.name });
+        for (const rs of parsed.resourceSpans)
+          for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, scope: ss.scope.name });
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
@@ -95,7 +98,11 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     const before = receiver.spans.length;
     for (const path of ['/healthz', '/readyz', '/metrics']) await fetch(`${server.baseUrl}${path}`);
     await new Promise((r) => setTimeout(r, 500));
-    expect(receiver.spans.slice(before).filter((s) => s.scope === '@opentelemetry/instrumentation-http' && s.name.match(/healthz|readyz|metrics/))).toEqual([]);
+    expect(
+      receiver.spans
+        .slice(before)
+        .filter((s) => s.scope === '@opentelemetry/instrumentation-http' && s.name.match(/healthz|readyz|metrics/)),
+    ).toEqual([]);
   });
 });
 
@@ -108,7 +115,11 @@ describe('without OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     const out = execFileSync(process.execPath, ['-e', script], { cwd: os.tmpdir(), env, encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual([]);
     // and with it, they are
-    const on = execFileSync(process.execPath, ['-e', script], { cwd: os.tmpdir(), env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }, encoding: 'utf8' });
+    const on = execFileSync(process.execPath, ['-e', script], {
+      cwd: os.tmpdir(),
+      env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' },
+      encoding: 'utf8',
+    });
     expect(JSON.parse(on).length).toBeGreaterThan(0);
   });
 });
@@ -123,11 +134,16 @@ describe('trace ids without OpenTelemetry', () => {
   });
   afterAll(() => app?.stop());
 
-  it("takes the trace id of a W3C traceparent (and ignores a malformed one)", async () => {
+  it('takes the trace id of a W3C traceparent (and ignores a malformed one)', async () => {
     const traceId = randomBytes(16).toString('hex');
     const ok = await app.exec('{ __typename }', undefined, null, { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` });
     expect(ok.headers.get('x-trace-id')).toBe(traceId);
-    for (const bad of ['00-0000-00-01', `00-${'0'.repeat(32)}-${randomBytes(8).toString('hex')}-01`, `ff-${traceId}-${randomBytes(8).toString('hex')}-01`, 'nonsense']) {
+    for (const bad of [
+      '00-0000-00-01',
+      `00-${'0'.repeat(32)}-${randomBytes(8).toString('hex')}-01`,
+      `ff-${traceId}-${randomBytes(8).toString('hex')}-01`,
+      'nonsense',
+    ]) {
       const res = await app.exec('{ __typename }', undefined, null, { traceparent: bad });
       expect(res.headers.get('x-trace-id')).toMatch(/^[0-9a-f]{32}$/);
       expect(res.headers.get('x-trace-id')).not.toBe(traceId);
@@ -139,7 +155,9 @@ describe('trace ids without OpenTelemetry', () => {
     const connection = app.services.orm.em.fork().getConnection();
     await withTrace(traceId, () => connection.execute("SELECT pg_sleep(0.3), 'secret-value-42' AS x"));
     await withTrace(traceId, () => connection.execute("SELECT 'fast-value' AS y"));
-    const mine = lines.map((l) => JSON.parse(l) as { level: number; msg: string; traceId?: string; sql?: string; took?: number }).filter((l) => l.traceId === traceId);
+    const mine = lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; traceId?: string; sql?: string; took?: number })
+      .filter((l) => l.traceId === traceId);
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ level: 40, msg: 'slow SQL', sql: expect.stringContaining('pg_sleep') });
     expect(mine[0].took).toBeGreaterThan(100);

@@ -48,7 +48,8 @@ describe('graphql-ws', () => {
       const userId = opts.live.userId;
       await untilLive(
         sub,
-        async (attempt) => (await app.data(SendNotificationDocument, { userId, title: `warm-up ${attempt}`, body: 'b' }, admin)).sendNotification.id,
+        async (attempt) =>
+          (await app.data(SendNotificationDocument, { userId, title: `warm-up ${attempt}`, body: 'b' }, admin)).sendNotification.id,
         (data) => data?.notifications?.id,
       );
     }
@@ -107,7 +108,9 @@ describe('graphql-ws', () => {
         expect(await rawConnect(app.wsUrl, payload)).toMatchObject({ acked: false, code: FORBIDDEN });
       }
       // The same user's real token is fine, so the refusals above are about the token alone.
-      expect(await rawConnect(app.wsUrl, bearer(user.token)).then(async (o) => (o.acked ? (await closeRaw(o.socket), 'acked') : o.code))).toBe('acked');
+      expect(
+        await rawConnect(app.wsUrl, bearer(user.token)).then(async (o) => (o.acked ? (await closeRaw(o.socket), 'acked') : o.code)),
+      ).toBe('acked');
     });
 
     it('tells the graphql-ws client 4403 too, and the operation fails', async () => {
@@ -165,7 +168,7 @@ describe('graphql-ws', () => {
       expect(me.data?.me.role).toBe('MANAGER');
     });
 
-    it("moving a user to another department closes their socket with 4403 and fails their old token", async () => {
+    it('moving a user to another department closes their socket with 4403 and fails their old token', async () => {
       const user = await agent();
       const admin = await app.adminToken();
       const otherDepartment = await app.createDepartment('Sales', 'sales');
@@ -334,15 +337,17 @@ describe('graphql-ws', () => {
       const user = await agent();
       const before = await wsGauge();
       await Promise.all(
-        Array.from({ length: 20 }, () =>
-          new Promise<void>((resolve, reject) => {
-            const socket = new WebSocket(app.wsUrl, GRAPHQL_TRANSPORT_WS);
-            socket.on('open', () => {
-              socket.send(JSON.stringify({ type: 'connection_init', payload: bearer(user.token) }), () => socket.terminate());
-            });
-            socket.on('close', () => resolve());
-            socket.on('error', reject);
-          }),
+        Array.from(
+          { length: 20 },
+          () =>
+            new Promise<void>((resolve, reject) => {
+              const socket = new WebSocket(app.wsUrl, GRAPHQL_TRANSPORT_WS);
+              socket.on('open', () => {
+                socket.send(JSON.stringify({ type: 'connection_init', payload: bearer(user.token) }), () => socket.terminate());
+              });
+              socket.on('close', () => resolve());
+              socket.on('error', reject);
+            }),
         ),
       );
       // Give the server time to finish checking the tokens it was sent, then the gauge must be where it was.

@@ -36,10 +36,19 @@ describeWithRedis('presence across a cluster of server processes', () => {
 
   beforeAll(async () => {
     const databaseUrl = await createTestDatabase();
-    const env = () => serverProcessEnv(databaseUrl, { REDIS_URL: process.env.TEST_REDIS_URL!, PRESENCE_HEARTBEAT_TTL_SECONDS: '3', PRESENCE_SWEEP_SECONDS: '1' });
-    [node1, node2] = await Promise.all([startServerProcess({ name: 'node-1', env: env() }), startServerProcess({ name: 'node-2', env: env() })]);
+    const env = () =>
+      serverProcessEnv(databaseUrl, {
+        REDIS_URL: process.env.TEST_REDIS_URL!,
+        PRESENCE_HEARTBEAT_TTL_SECONDS: '3',
+        PRESENCE_SWEEP_SECONDS: '1',
+      });
+    [node1, node2] = await Promise.all([
+      startServerProcess({ name: 'node-1', env: env() }),
+      startServerProcess({ name: 'node-2', env: env() }),
+    ]);
     admin = (await dataAt(node2!, LoginDocument, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).login.token;
-    departmentId = (await dataAt(node2!, CreateDepartmentDocument, { input: { name: '售后服务', code: 'after_sales' } }, admin)).createDepartment.id;
+    departmentId = (await dataAt(node2!, CreateDepartmentDocument, { input: { name: '售后服务', code: 'after_sales' } }, admin))
+      .createDepartment.id;
     // One admin watches every department through node 2 for the whole suite.
     const watcher = wsClientAt(node2!, admin);
     clients.push(watcher);
@@ -64,7 +73,11 @@ describeWithRedis('presence across a cluster of server processes', () => {
     const socket = wsClientAt(node1!, a.token);
     clients.push(socket);
     subscribe(socket, OnPresenceChangedDocument, {});
-    await eventually(async () => (await dataAt(node2!, PresenceDocument, { agentIds: [a.id] }, admin)).presence[0].online, 5000, 'online on node 2');
+    await eventually(
+      async () => (await dataAt(node2!, PresenceDocument, { agentIds: [a.id] }, admin)).presence[0].online,
+      5000,
+      'online on node 2',
+    );
     await eventually(() => eventsFor(a.id, 'CONNECTED').length === 1, 5000, 'CONNECTED event');
   });
 

@@ -15,7 +15,11 @@ type Person = { id: string; token: string };
 type Change = OnPresenceChangedSubscription['presenceChanged'];
 
 /** Waits for the next event of `agentId`, skipping other agents' events. */
-async function nextFor(sub: ReturnType<typeof subscribe<OnPresenceChangedSubscription, unknown>>, agentId: string, timeoutMs = 5000): Promise<Change> {
+async function nextFor(
+  sub: ReturnType<typeof subscribe<OnPresenceChangedSubscription, unknown>>,
+  agentId: string,
+  timeoutMs = 5000,
+): Promise<Change> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ev = await sub.next(Math.max(1, until - Date.now()));
@@ -44,7 +48,9 @@ describe('presence and the schedule board', () => {
     other = await app.createDepartment('投诉建议', 'complaints');
     manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
     otherManager = await app.createUser({ role: 'MANAGER', departmentId: other.id });
-    [a, b, c, d] = await Promise.all([1, 2, 3, 4].map((i) => app.createUser({ role: 'AGENT', departmentId: dept.id, employeeCode: `KF10${i}` })));
+    [a, b, c, d] = await Promise.all(
+      [1, 2, 3, 4].map((i) => app.createUser({ role: 'AGENT', departmentId: dept.id, employeeCode: `KF10${i}` })),
+    );
     stranger = await app.createUser({ role: 'AGENT', departmentId: other.id });
   });
   afterAll(() => app.stop());
@@ -93,7 +99,11 @@ describe('presence and the schedule board', () => {
     const start = now.minus({ hours: 1 });
     const end = now.plus({ hours: 2 });
     const shift = (
-      await app.data(CreateShiftDocument, { input: { name: 'Now', code: 'NOW', startTime: start.toFormat('HH:mm'), endTime: end.toFormat('HH:mm') } }, admin)
+      await app.data(
+        CreateShiftDocument,
+        { input: { name: 'Now', code: 'NOW', startTime: start.toFormat('HH:mm'), endTime: end.toFormat('HH:mm') } },
+        admin,
+      )
     ).createShift;
     const today = start.toISODate()!;
     await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [a.id, b.id], dates: [today] } }, admin);
@@ -102,7 +112,11 @@ describe('presence and the schedule board', () => {
     subscribe(aSocket, OnPresenceChangedDocument, {});
     const cSocket = app.ws(c.token); // c: online, no shift
     subscribe(cSocket, OnPresenceChangedDocument, {});
-    await eventually(async () => (await app.data(PresenceDocument, { agentIds: [a.id, c.id] }, admin)).presence.every((p) => p.online), 5000, 'a and c online');
+    await eventually(
+      async () => (await app.data(PresenceDocument, { agentIds: [a.id, c.id] }, admin)).presence.every((p) => p.online),
+      5000,
+      'a and c online',
+    );
 
     const from = now.minus({ days: 1 }).toISODate()!;
     const to = now.plus({ days: 5 }).toISODate()!;
@@ -111,7 +125,9 @@ describe('presence and the schedule board', () => {
     expect(state).toEqual({ [a.id]: 'ON_DUTY_ONLINE', [b.id]: 'ABSENT', [c.id]: 'ONLINE_OFF_SHIFT', [d.id]: 'OFFLINE' });
     const aRow = board.rows.find((r) => r.agent.id === a.id)!;
     expect(aRow.days).toHaveLength(7);
-    expect(aRow.days.find((x) => x.date === today)!.schedules).toEqual([expect.objectContaining({ shift: { code: 'NOW' }, status: 'NORMAL' })]);
+    expect(aRow.days.find((x) => x.date === today)!.schedules).toEqual([
+      expect.objectContaining({ shift: { code: 'NOW' }, status: 'NORMAL' }),
+    ]);
 
     const forbidden = await app.exec(ScheduleBoardDocument, { from, to, departmentId: dept.id }, stranger.token);
     expect(forbidden.errors?.[0].extensions?.code).toBe('FORBIDDEN');

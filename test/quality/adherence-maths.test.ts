@@ -7,19 +7,26 @@ const DAY = 24 * H;
 
 /** Spans in [0, 2 days) as arbitrary (possibly overlapping, unsorted) pairs. */
 const spans = fc.array(
-  fc.tuple(fc.integer({ min: 0, max: 2 * DAY }), fc.integer({ min: 0, max: 6 * H })).map(([a, len]): Span => [a, Math.min(2 * DAY, a + len)]),
+  fc
+    .tuple(fc.integer({ min: 0, max: 2 * DAY }), fc.integer({ min: 0, max: 6 * H }))
+    .map(([a, len]): Span => [a, Math.min(2 * DAY, a + len)]),
   { maxLength: 12 },
 );
 
 /** A presence history: consecutive intervals from 0, the last one open. */
-const history = fc.array(fc.tuple(fc.constantFrom<PresenceState>('AVAILABLE', 'BUSY', 'AWAY', 'OFFLINE'), fc.integer({ min: 1, max: 8 * H })), { minLength: 1, maxLength: 15 }).map((parts) => {
-  let t = 0;
-  return parts.map(([state, len], i): PresenceInterval => {
-    const startedAt = new Date(t);
-    t += len;
-    return { agentId: 'a', state, startedAt, endedAt: i === parts.length - 1 ? null : new Date(t) };
+const history = fc
+  .array(fc.tuple(fc.constantFrom<PresenceState>('AVAILABLE', 'BUSY', 'AWAY', 'OFFLINE'), fc.integer({ min: 1, max: 8 * H })), {
+    minLength: 1,
+    maxLength: 15,
+  })
+  .map((parts) => {
+    let t = 0;
+    return parts.map(([state, len], i): PresenceInterval => {
+      const startedAt = new Date(t);
+      t += len;
+      return { agentId: 'a', state, startedAt, endedAt: i === parts.length - 1 ? null : new Date(t) };
+    });
   });
-});
 
 describe('adherence interval maths', () => {
   it('union is sorted, disjoint and covers exactly what its inputs cover', () => {
@@ -50,7 +57,12 @@ describe('adherence interval maths', () => {
     fc.assert(
       fc.property(history, spans, fc.integer({ min: 0, max: 3 * DAY }), (presence, shiftSpans, now) => {
         // Shifts inside the two days, disjoint (as the schedules' exclusion constraint keeps them).
-        const shifts = union(shiftSpans).map(([a, b], i) => ({ scheduleId: `s${i}`, date: a < DAY ? 'd1' : 'd2', startsAt: new Date(a), endsAt: new Date(b) }));
+        const shifts = union(shiftSpans).map(([a, b], i) => ({
+          scheduleId: `s${i}`,
+          date: a < DAY ? 'd1' : 'd2',
+          startsAt: new Date(a),
+          endsAt: new Date(b),
+        }));
         const r = adherenceOf({
           agentId: 'a',
           days: [
@@ -62,12 +74,17 @@ describe('adherence interval maths', () => {
           now,
           graceMs: 5 * 60_000,
         });
-        const online = union(presence.filter((p) => p.state !== 'OFFLINE').map((p): Span => [p.startedAt.getTime(), Math.min(p.endedAt?.getTime() ?? now, now)]));
+        const online = union(
+          presence
+            .filter((p) => p.state !== 'OFFLINE')
+            .map((p): Span => [p.startedAt.getTime(), Math.min(p.endedAt?.getTime() ?? now, now)]),
+        );
         const inPeriod = measure(clip(online, 0, Math.min(2 * DAY, now)));
         expect(Math.abs(r.onlineInScheduleSeconds + r.onlineOutsideScheduleSeconds - inPeriod / 1000)).toBeLessThanOrEqual(1);
         expect(r.onlineInScheduleSeconds).toBeLessThanOrEqual(r.scheduledSeconds);
         if (r.adherence !== null) expect(r.adherence).toBeLessThanOrEqual(1);
-        for (const s of r.days.flatMap((d) => d.shifts)) expect([s.absent && s.lateStart, s.absent && s.earlyLeave]).toEqual([false, false]);
+        for (const s of r.days.flatMap((d) => d.shifts))
+          expect([s.absent && s.lateStart, s.absent && s.earlyLeave]).toEqual([false, false]);
       }),
     );
   });

@@ -15,7 +15,11 @@ import { startTestApp, subscribe, TestApp } from '../support/harness';
 type Person = { id: string; token: string };
 const TZ = 'Asia/Shanghai';
 /** The next event of `agentId` with `change` (others skipped); generous for a loaded machine, never a speed check. */
-async function nextOf(sub: { next(ms?: number): Promise<{ data?: { presenceChanged: { agentId: string; change: string } } | null }> }, agentId: string, change: string) {
+async function nextOf(
+  sub: { next(ms?: number): Promise<{ data?: { presenceChanged: { agentId: string; change: string } } | null }> },
+  agentId: string,
+  change: string,
+) {
   const until = Date.now() + 20_000;
   for (;;) {
     const e = await sub.next(Math.max(1, until - Date.now()));
@@ -38,7 +42,9 @@ describe('presence history and adherence', () => {
   let shiftId: string;
 
   const openIntervals = async (agentId: string) =>
-    (await db.query('SELECT state FROM presence_intervals WHERE agent_id = $1 AND ended_at IS NULL', [agentId])).rows.map((r) => r.state as string);
+    (await db.query('SELECT state FROM presence_intervals WHERE agent_id = $1 AND ended_at IS NULL', [agentId])).rows.map(
+      (r) => r.state as string,
+    );
 
   beforeAll(async () => {
     app = await startTestApp({ env: { ADHERENCE_GRACE_MINUTES: '5' } });
@@ -51,7 +57,13 @@ describe('presence history and adherence', () => {
     otherManager = await app.createUser({ role: 'MANAGER', departmentId: other.id });
     agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, employeeCode: 'KF001' });
     colleague = await app.createUser({ role: 'AGENT', departmentId: dept.id, employeeCode: 'KF002' });
-    shiftId = (await app.data(CreateShiftDocument, { input: { name: '白班', code: 'DAY', startTime: '09:00', endTime: '18:00', departmentId: dept.id } }, admin)).createShift.id;
+    shiftId = (
+      await app.data(
+        CreateShiftDocument,
+        { input: { name: '白班', code: 'DAY', startTime: '09:00', endTime: '18:00', departmentId: dept.id } },
+        admin,
+      )
+    ).createShift.id;
   });
   afterAll(async () => {
     await db.end();
@@ -68,11 +80,14 @@ describe('presence history and adherence', () => {
     await app.data(SetPresenceStatusDocument, { status: 'BUSY' }, colleague.token);
     await nextOf(watch, colleague.id, 'STATUS_CHANGED');
 
-    const timeline = async () => (await app.data(AdherenceDocument, { from: today, to: today }, colleague.token)).adherence[0].days[0].timeline.map((s) => s.state);
+    const timeline = async () =>
+      (await app.data(AdherenceDocument, { from: today, to: today }, colleague.token)).adherence[0].days[0].timeline.map((s) => s.state);
     expect(await timeline()).toEqual(['AVAILABLE', 'BUSY']);
     const live = (await app.data(PresenceDocument, { agentIds: [colleague.id] }, manager.token)).presence[0];
     expect(live).toMatchObject({ online: true, status: 'BUSY' });
-    const board = (await app.data(ScheduleBoardDocument, { from: today, to: today }, manager.token)).scheduleBoard.rows.find((r) => r.agent.id === colleague.id)!;
+    const board = (await app.data(ScheduleBoardDocument, { from: today, to: today }, manager.token)).scheduleBoard.rows.find(
+      (r) => r.agent.id === colleague.id,
+    )!;
     expect(board.presence).toMatchObject({ online: true, status: 'BUSY' });
     expect(await openIntervals(colleague.id)).toEqual(['BUSY']);
 
@@ -87,7 +102,9 @@ describe('presence history and adherence', () => {
   it('ends concurrent status changes with one open interval, the live state, and no overlap', async () => {
     await app.data(HeartbeatDocument, {}, agent.token);
     const statuses = ['AVAILABLE', 'BUSY', 'AWAY'] as const;
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => app.exec(SetPresenceStatusDocument, { status: statuses[i % 3] }, agent.token)));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => app.exec(SetPresenceStatusDocument, { status: statuses[i % 3] }, agent.token)),
+    );
     expect(results.every((r) => !r.errors)).toBe(true);
     const live = (await app.data(PresenceDocument, { agentIds: [agent.id] }, admin)).presence[0];
     expect(live.online).toBe(true);
@@ -129,13 +146,10 @@ describe('presence history and adherence', () => {
     beforeAll(async () => {
       target = await app.createUser({ role: 'AGENT', departmentId: dept.id, employeeCode: 'KF003' });
       for (const date of [day1, day2]) {
-        await db.query(`INSERT INTO schedules (id, agent_id, shift_id, date, starts_at, ends_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)`, [
-          target.id,
-          shiftId,
-          date,
-          at(date, '09:00'),
-          at(date, '18:00'),
-        ]);
+        await db.query(
+          `INSERT INTO schedules (id, agent_id, shift_id, date, starts_at, ends_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)`,
+          [target.id, shiftId, date, at(date, '09:00'), at(date, '18:00')],
+        );
       }
       // Day 1: online 12 min late, BUSY from noon, gone at 17:30, back for an hour in the evening. Day 2: never.
       const rows: Array<[string, Date, Date | null]> = [
@@ -146,7 +160,12 @@ describe('presence history and adherence', () => {
         ['OFFLINE', at(day1, '20:00'), null],
       ];
       for (const [state, from, to] of rows) {
-        await db.query('INSERT INTO presence_intervals (agent_id, state, started_at, ended_at) VALUES ($1, $2, $3, $4)', [target.id, state, from, to]);
+        await db.query('INSERT INTO presence_intervals (agent_id, state, started_at, ended_at) VALUES ($1, $2, $3, $4)', [
+          target.id,
+          state,
+          from,
+          to,
+        ]);
       }
     });
 
@@ -164,7 +183,12 @@ describe('presence history and adherence', () => {
       });
       expect(a.adherence).toBeCloseTo((8 * 3600 + 18 * 60) / (18 * 3600), 3);
       const [d1, d2] = a.days;
-      expect(d1).toMatchObject({ date: day1, scheduledSeconds: 9 * 3600, onlineInScheduleSeconds: 8 * 3600 + 18 * 60, onlineOutsideScheduleSeconds: 3600 });
+      expect(d1).toMatchObject({
+        date: day1,
+        scheduledSeconds: 9 * 3600,
+        onlineInScheduleSeconds: 8 * 3600 + 18 * 60,
+        onlineOutsideScheduleSeconds: 3600,
+      });
       expect(d1.shifts[0]).toMatchObject({
         onlineSeconds: 8 * 3600 + 18 * 60,
         firstOnlineAt: at(day1, '09:12').toISOString(),
@@ -173,7 +197,13 @@ describe('presence history and adherence', () => {
         earlyLeave: true,
         absent: false,
       });
-      expect(d1.timeline.map((s) => [s.state, DateTime.fromISO(s.startsAt).setZone(TZ).toFormat('HH:mm'), DateTime.fromISO(s.endsAt).setZone(TZ).toFormat('HH:mm')])).toEqual([
+      expect(
+        d1.timeline.map((s) => [
+          s.state,
+          DateTime.fromISO(s.startsAt).setZone(TZ).toFormat('HH:mm'),
+          DateTime.fromISO(s.endsAt).setZone(TZ).toFormat('HH:mm'),
+        ]),
+      ).toEqual([
         ['AVAILABLE', '09:12', '12:00'],
         ['BUSY', '12:00', '17:30'],
         ['OFFLINE', '17:30', '19:00'],
@@ -186,8 +216,17 @@ describe('presence history and adherence', () => {
 
     it('counts a start within the grace as on time', async () => {
       const onTime = await app.createUser({ role: 'AGENT', departmentId: dept.id });
-      await db.query(`INSERT INTO schedules (id, agent_id, shift_id, date, starts_at, ends_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)`, [onTime.id, shiftId, day1, at(day1, '09:00'), at(day1, '18:00')]);
-      await db.query('INSERT INTO presence_intervals (agent_id, state, started_at, ended_at) VALUES ($1, $2, $3, $4), ($1, $5, $4, NULL)', [onTime.id, 'AVAILABLE', at(day1, '09:04'), at(day1, '17:57'), 'OFFLINE']);
+      await db.query(
+        `INSERT INTO schedules (id, agent_id, shift_id, date, starts_at, ends_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)`,
+        [onTime.id, shiftId, day1, at(day1, '09:00'), at(day1, '18:00')],
+      );
+      await db.query('INSERT INTO presence_intervals (agent_id, state, started_at, ended_at) VALUES ($1, $2, $3, $4), ($1, $5, $4, NULL)', [
+        onTime.id,
+        'AVAILABLE',
+        at(day1, '09:04'),
+        at(day1, '17:57'),
+        'OFFLINE',
+      ]);
       const [a] = (await app.data(AdherenceDocument, { from: day1, to: day1, agentId: onTime.id }, admin)).adherence;
       expect(a).toMatchObject({ lateStarts: 0, earlyLeaves: 0, absences: 0, onlineOutsideScheduleSeconds: 0 });
     });
@@ -195,7 +234,9 @@ describe('presence history and adherence', () => {
     it('lists the whole department for its manager and for admins', async () => {
       const mine = (await app.data(AdherenceDocument, { from: day1, to: day2 }, manager.token)).adherence.map((a) => a.agentId);
       expect(mine).toEqual(expect.arrayContaining([agent.id, colleague.id, target.id]));
-      const byAdmin = (await app.data(AdherenceDocument, { from: day1, to: day2, departmentId: dept.id }, admin)).adherence.map((a) => a.agentId);
+      const byAdmin = (await app.data(AdherenceDocument, { from: day1, to: day2, departmentId: dept.id }, admin)).adherence.map(
+        (a) => a.agentId,
+      );
       expect(byAdmin.sort()).toEqual(mine.sort());
     });
 
@@ -210,8 +251,13 @@ describe('presence history and adherence', () => {
     });
 
     it('refuses other departments, customers and strangers', async () => {
-      expect((await app.exec(AdherenceDocument, { from: day1, to: day2, agentId: target.id }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
-      expect((await app.exec(AdherenceDocument, { from: day1, to: day2, departmentId: dept.id }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect(
+        (await app.exec(AdherenceDocument, { from: day1, to: day2, agentId: target.id }, otherManager.token)).errors?.[0].extensions?.code,
+      ).toBe('FORBIDDEN');
+      expect(
+        (await app.exec(AdherenceDocument, { from: day1, to: day2, departmentId: dept.id }, otherManager.token)).errors?.[0].extensions
+          ?.code,
+      ).toBe('FORBIDDEN');
       const customer = await app.createUser({ role: 'CUSTOMER' });
       expect((await app.exec(AdherenceDocument, { from: day1, to: day2 }, customer.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
       expect((await app.exec(AdherenceDocument, { from: day1, to: day2 }, null)).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
@@ -229,11 +275,18 @@ describe('presence history and adherence', () => {
     });
 
     it('says which agent or department is unknown, and that one of them is needed', async () => {
-      expect((await app.exec(AdherenceDocument, { from: day1, to: day2, agentId: manager.id }, admin)).errors?.[0].extensions?.code).toBe('NOT_FOUND');
-      expect((await app.exec(AdherenceDocument, { from: day1, to: day2, departmentId: '00000000-0000-4000-8000-000000000000' }, admin)).errors?.[0].extensions?.code).toBe('NOT_FOUND');
+      expect((await app.exec(AdherenceDocument, { from: day1, to: day2, agentId: manager.id }, admin)).errors?.[0].extensions?.code).toBe(
+        'NOT_FOUND',
+      );
+      expect(
+        (await app.exec(AdherenceDocument, { from: day1, to: day2, departmentId: '00000000-0000-4000-8000-000000000000' }, admin))
+          .errors?.[0].extensions?.code,
+      ).toBe('NOT_FOUND');
       expect((await app.exec(AdherenceDocument, { from: day1, to: day2 }, admin)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-      expect((await app.exec(AdherenceDocument, { from: day1, to: day2, agentId: target.id, departmentId: dept.id }, admin)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(
+        (await app.exec(AdherenceDocument, { from: day1, to: day2, agentId: target.id, departmentId: dept.id }, admin)).errors?.[0]
+          .extensions?.code,
+      ).toBe('BAD_USER_INPUT');
     });
   });
-
 });

@@ -23,11 +23,13 @@ describe('quality inspection of messages', () => {
   let otherManager: Person;
 
   const send = async (who: Person, conversationId: string, content: string) =>
-    (await app.data(SendMessageDocument, { input: { conversationId, content, clientMessageId: `${Math.random()}` } }, who.token)).sendMessage;
+    (await app.data(SendMessageDocument, { input: { conversationId, content, clientMessageId: `${Math.random()}` } }, who.token))
+      .sendMessage;
 
   const newConversation = async () => {
     const customer = await app.createUser({ role: 'CUSTOMER' });
-    const res = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '你好，我想问一下订单' } }, customer.token)).requestService;
+    const res = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '你好，我想问一下订单' } }, customer.token))
+      .requestService;
     expect(res.conversation?.agentId).toBe(agent.id);
     return { customer, id: res.conversation!.id };
   };
@@ -75,13 +77,28 @@ describe('quality inspection of messages', () => {
 
     const m = await send(agent, id, '放心，保证退款，一定能抢到下一场！');
     const alert = (await watch.next()).data!.qualityViolationRaised;
-    expect(alert).toMatchObject({ kind: 'RULE_VIOLATION', conversationId: id, messageId: m.id, agentId: agent.id, departmentId: dept.id, rule: 'FORBIDDEN_PROMISE', ruleLabel: '违规承诺' });
+    expect(alert).toMatchObject({
+      kind: 'RULE_VIOLATION',
+      conversationId: id,
+      messageId: m.id,
+      agentId: agent.id,
+      departmentId: dept.id,
+      rule: 'FORBIDDEN_PROMISE',
+      ruleLabel: '违规承诺',
+    });
     expect(alert.matched).toMatch(/保证退款|一定能抢到/);
     expect((await everyone.next()).data!.qualityViolationRaised.messageId).toBe(m.id);
 
     const stored = (await app.data(QualityViolationsDocument, { filter: { conversationId: id } }, manager.token)).qualityViolations.nodes;
     expect(stored).toHaveLength(1);
-    expect(stored[0]).toMatchObject({ messageId: m.id, conversationId: id, agentId: agent.id, departmentId: dept.id, rule: 'FORBIDDEN_PROMISE', agent: { id: agent.id } });
+    expect(stored[0]).toMatchObject({
+      messageId: m.id,
+      conversationId: id,
+      agentId: agent.id,
+      departmentId: dept.id,
+      rule: 'FORBIDDEN_PROMISE',
+      agent: { id: agent.id },
+    });
     expect(await metric(/^shiftdesk_quality_violations_total\{rule="FORBIDDEN_PROMISE"\}/)).toBe(before + 1);
     expect(await collect(elsewhere, 500)).toEqual([]);
   });
@@ -117,7 +134,14 @@ describe('quality inspection of messages', () => {
     await send(customer, id, '垃圾平台，非常失望！！！');
     const alerts = await collect(watch, 1500);
     expect(alerts.filter((a) => a.conversationId === id)).toEqual([
-      expect.objectContaining({ kind: 'NEGATIVE_SENTIMENT', conversationId: id, messageId: angry.id, agentId: agent.id, departmentId: dept.id, rule: null }),
+      expect.objectContaining({
+        kind: 'NEGATIVE_SENTIMENT',
+        conversationId: id,
+        messageId: angry.id,
+        agentId: agent.id,
+        departmentId: dept.id,
+        rule: null,
+      }),
     ]);
     expect(alerts[0].intensity).toBeGreaterThanOrEqual(0.7);
 
@@ -158,12 +182,18 @@ describe('quality inspection of messages', () => {
 
   it('keeps managers to their own department', async () => {
     const { id } = await newConversation();
-    expect((await app.exec(QualityViolationsDocument, { filter: { departmentId: dept.id } }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    expect((await app.exec(ConversationSentimentDocument, { conversationId: id }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(
+      (await app.exec(QualityViolationsDocument, { filter: { departmentId: dept.id } }, otherManager.token)).errors?.[0].extensions?.code,
+    ).toBe('FORBIDDEN');
+    expect((await app.exec(ConversationSentimentDocument, { conversationId: id }, otherManager.token)).errors?.[0].extensions?.code).toBe(
+      'FORBIDDEN',
+    );
     const own = (await app.data(QualityViolationsDocument, {}, otherManager.token)).qualityViolations.nodes;
     expect(own).toEqual([]);
     const feed = subscribe(app.ws(otherManager.token), OnQualityViolationRaisedDocument, { departmentId: dept.id });
     expect((await feed.next()).errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    expect((await app.exec(ConversationSentimentDocument, { conversationId: 'nope' }, admin)).errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    expect((await app.exec(ConversationSentimentDocument, { conversationId: 'nope' }, admin)).errors?.[0].extensions?.code).toBe(
+      'NOT_FOUND',
+    );
   });
 });

@@ -1,6 +1,12 @@
 import { Client as PgClient } from 'pg';
 import { DateTime } from 'luxon';
-import { AdherenceDocument, HeartbeatDocument, OnPresenceChangedDocument, PresenceDocument, SetPresenceStatusDocument } from '../generated/graphql';
+import {
+  AdherenceDocument,
+  HeartbeatDocument,
+  OnPresenceChangedDocument,
+  PresenceDocument,
+  SetPresenceStatusDocument,
+} from '../generated/graphql';
 import { createTestDatabase, describeWithRedis, startTestApp, subscribe, TestApp } from '../support/harness';
 
 /** Two processes (servers sharing Redis and PostgreSQL) write one agent's presence history. */
@@ -32,9 +38,14 @@ describeWithRedis('presence history across a cluster', () => {
     await watch.next();
 
     const statuses = ['BUSY', 'AWAY', 'AVAILABLE'] as const;
-    await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 ? one : two).data(SetPresenceStatusDocument, { status: statuses[i % 3] }, agent.token)));
+    await Promise.all(
+      Array.from({ length: 24 }, (_, i) => (i % 2 ? one : two).data(SetPresenceStatusDocument, { status: statuses[i % 3] }, agent.token)),
+    );
     await two.data(HeartbeatDocument, {}, agent.token);
-    const open = async () => (await db.query('SELECT state FROM presence_intervals WHERE agent_id = $1 AND ended_at IS NULL', [agent.id])).rows.map((r) => r.state);
+    const open = async () =>
+      (await db.query('SELECT state FROM presence_intervals WHERE agent_id = $1 AND ended_at IS NULL', [agent.id])).rows.map(
+        (r) => r.state,
+      );
     const live = (await two.data(PresenceDocument, { agentIds: [agent.id] }, manager.token)).presence[0];
     expect(live.online).toBe(true);
     expect(await open()).toEqual([live.status]);
@@ -46,7 +57,8 @@ describeWithRedis('presence history across a cluster', () => {
     expect(await open()).toEqual([live.status]);
 
     const today = DateTime.now().setZone('Asia/Shanghai').toISODate()!;
-    const timeline = (await two.data(AdherenceDocument, { from: today, to: today, agentId: agent.id }, manager.token)).adherence[0].days[0].timeline;
+    const timeline = (await two.data(AdherenceDocument, { from: today, to: today, agentId: agent.id }, manager.token)).adherence[0].days[0]
+      .timeline;
     expect(timeline[timeline.length - 1].state).toBe(live.status);
     for (let i = 1; i < timeline.length; i++) expect(timeline[i].startsAt).toBe(timeline[i - 1].endsAt);
   });

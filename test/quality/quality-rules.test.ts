@@ -52,16 +52,35 @@ describe('quality rules (config/quality.json)', () => {
   it('refuses a rule with an invalid pattern, naming the rule and QUALITY_RULES_FILE', () => {
     const file = rulesFileWith('FORBIDDEN_PROMISE', ['保证(退款']);
     expect(() => loadConfig({ QUALITY_RULES_FILE: file })).toThrow(ConfigError);
-    expect(() => loadConfig({ QUALITY_RULES_FILE: file })).toThrow(/QUALITY_RULES_FILE[\s\S]*rule FORBIDDEN_PROMISE: patterns\[0\] is not a valid regular expression/);
+    expect(() => loadConfig({ QUALITY_RULES_FILE: file })).toThrow(
+      /QUALITY_RULES_FILE[\s\S]*rule FORBIDDEN_PROMISE: patterns\[0\] is not a valid regular expression/,
+    );
   });
 
   it.each([
-    [{ rules: [{ code: 'X', label: 'x', phrases: ['a'] }], checklist: [{ key: 'a', label: 'a', maxScore: 5 }], sampling: { perAgentPerWeek: 1 } }, /rules\[0\]\.code/],
-    [{ rules: [{ code: 'NOTHING', label: 'x' }], checklist: [{ key: 'a', label: 'a', maxScore: 5 }], sampling: { perAgentPerWeek: 1 } }, /rule NOTHING needs at least one phrase or pattern/],
+    [
+      {
+        rules: [{ code: 'X', label: 'x', phrases: ['a'] }],
+        checklist: [{ key: 'a', label: 'a', maxScore: 5 }],
+        sampling: { perAgentPerWeek: 1 },
+      },
+      /rules\[0\]\.code/,
+    ],
+    [
+      { rules: [{ code: 'NOTHING', label: 'x' }], checklist: [{ key: 'a', label: 'a', maxScore: 5 }], sampling: { perAgentPerWeek: 1 } },
+      /rule NOTHING needs at least one phrase or pattern/,
+    ],
     [{ rules: [], checklist: [], sampling: { perAgentPerWeek: 1 } }, /checklist must list at least one item/],
     [{ rules: [], checklist: [{ key: 'a', label: 'a', maxScore: 0 }], sampling: { perAgentPerWeek: 1 } }, /checklist item a: maxScore/],
     [{ rules: [], checklist: [{ key: 'a', label: 'a', maxScore: 5 }], sampling: { perAgentPerWeek: -1 } }, /sampling\.perAgentPerWeek/],
-    [{ rules: [{ code: 'AB', label: 'x', phrases: ['a'], unless: ['(('] }], checklist: [{ key: 'a', label: 'a', maxScore: 5 }], sampling: { perAgentPerWeek: 1 } }, /rule AB: unless\[0\]/],
+    [
+      {
+        rules: [{ code: 'AB', label: 'x', phrases: ['a'], unless: ['(('] }],
+        checklist: [{ key: 'a', label: 'a', maxScore: 5 }],
+        sampling: { perAgentPerWeek: 1 },
+      },
+      /rule AB: unless\[0\]/,
+    ],
   ])('says what is wrong with a bad file (%#)', (raw, message) => {
     expect(() => parseQualitySettings(raw, 'quality.json')).toThrow(message);
   });

@@ -49,10 +49,18 @@ describe('qualityReport', () => {
    * A conversation handled by `agent` (the only AVAILABLE one) whose agent writes `replies`, then ended with
    * `reason`; its times are then set: assigned at `assigned`, the agent's messages at +firstReply s, ended at +handle s.
    */
-  const conversation = async (agent: Person, replies: string[], end: 'CUSTOMER' | 'IDLE' | 'AGENT', times: { assigned: DateTime; firstReply: number; handle: number }, rating?: number) => {
+  const conversation = async (
+    agent: Person,
+    replies: string[],
+    end: 'CUSTOMER' | 'IDLE' | 'AGENT',
+    times: { assigned: DateTime; firstReply: number; handle: number },
+    rating?: number,
+  ) => {
     const customer = await app.createUser({ role: 'CUSTOMER' });
-    const id = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '你好' } }, customer.token)).requestService.conversation!.id;
-    for (const [i, content] of replies.entries()) await app.data(SendMessageDocument, { input: { conversationId: id, content, clientMessageId: `r${i}` } }, agent.token);
+    const id = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: '你好' } }, customer.token)).requestService
+      .conversation!.id;
+    for (const [i, content] of replies.entries())
+      await app.data(SendMessageDocument, { input: { conversationId: id, content, clientMessageId: `r${i}` } }, agent.token);
     await app.data(EndConversationDocument, { id }, end === 'AGENT' ? agent.token : customer.token);
     if (rating) await app.data(RateConversationDocument, { id, score: rating }, customer.token);
     await db.query(`UPDATE conversations SET agent_id = $2, assigned_at = $3, ended_at = $4, end_reason = $5 WHERE id = $1`, [
@@ -62,7 +70,11 @@ describe('qualityReport', () => {
       times.assigned.plus({ seconds: times.handle }).toJSDate(),
       end,
     ]);
-    await db.query(`UPDATE messages SET created_at = $3 WHERE conversation_id = $1 AND sender_id = $2`, [id, agent.id, times.assigned.plus({ seconds: times.firstReply }).toJSDate()]);
+    await db.query(`UPDATE messages SET created_at = $3 WHERE conversation_id = $1 AND sender_id = $2`, [
+      id,
+      agent.id,
+      times.assigned.plus({ seconds: times.firstReply }).toJSDate(),
+    ]);
     return id;
   };
 
@@ -117,8 +129,24 @@ describe('qualityReport', () => {
       { rule: 'FORBIDDEN_PROMISE', label: '违规承诺', count: 1 },
       { rule: 'RUDENESS', label: '不文明用语', count: 1 },
     ]);
-    expect(rowA.reviewScoresByItem.find((i) => i.item === 'solution')).toEqual({ item: 'solution', label: '解决方案正确完整', average: 8, maxScore: 10 });
-    expect(rowB).toMatchObject({ conversations: 1, firstResponseSeconds: 60, handleSeconds: 300, resolutionRate: 1, satisfaction: null, ratings: 0, violations: 0, violationsByRule: [], reviews: 1, reviewScorePercent: 100 });
+    expect(rowA.reviewScoresByItem.find((i) => i.item === 'solution')).toEqual({
+      item: 'solution',
+      label: '解决方案正确完整',
+      average: 8,
+      maxScore: 10,
+    });
+    expect(rowB).toMatchObject({
+      conversations: 1,
+      firstResponseSeconds: 60,
+      handleSeconds: 300,
+      resolutionRate: 1,
+      satisfaction: null,
+      ratings: 0,
+      violations: 0,
+      violationsByRule: [],
+      reviews: 1,
+      reviewScorePercent: 100,
+    });
     expect(r.departmentAverage).toMatchObject({
       conversations: 1.5,
       firstResponseSeconds: 60,
@@ -147,33 +175,69 @@ describe('qualityReport', () => {
   it('counts nothing outside the period', async () => {
     const r = (await app.data(QualityReportDocument, { from: '2026-01-01', to: '2026-01-31', departmentId: dept.id }, admin)).qualityReport;
     expect(r.agents.map((x) => x.conversations)).toEqual([0, 0]);
-    expect(r.departmentAverage).toMatchObject({ conversations: 0, firstResponseSeconds: null, violations: 0, reviews: 0, reviewScorePercent: null });
+    expect(r.departmentAverage).toMatchObject({
+      conversations: 0,
+      firstResponseSeconds: null,
+      violations: 0,
+      reviews: 0,
+      reviewScorePercent: null,
+    });
   });
 
   it('exports the same report as CSV: a header, a row per agent, then the department averages', async () => {
     const csv = (await app.data(QualityReportCsvDocument, { from, to }, manager.token)).qualityReportCsv;
-    const lines = csv.trim().split('\n').map((l) => l.split(','));
+    const lines = csv
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','));
     const header = lines[0];
-    expect(header.slice(0, 10)).toEqual(['agent_id', 'employee_code', 'agent', 'conversations', 'first_response_seconds', 'handle_seconds', 'resolution_rate', 'satisfaction', 'ratings', 'violations']);
+    expect(header.slice(0, 10)).toEqual([
+      'agent_id',
+      'employee_code',
+      'agent',
+      'conversations',
+      'first_response_seconds',
+      'handle_seconds',
+      'resolution_rate',
+      'satisfaction',
+      'ratings',
+      'violations',
+    ]);
     expect(header).toEqual(expect.arrayContaining(['violations_FORBIDDEN_PROMISE', 'review_score_percent', 'review_solution']));
     const col = (row: string[], name: string) => row[header.indexOf(name)];
     const rowA = lines.find((l) => l[0] === a.id)!;
-    expect([col(rowA, 'employee_code'), col(rowA, 'agent'), col(rowA, 'handle_seconds'), col(rowA, 'violations_RUDENESS'), col(rowA, 'review_solution')]).toEqual(['KF001', '张三', '900', '1', '8']);
+    expect([
+      col(rowA, 'employee_code'),
+      col(rowA, 'agent'),
+      col(rowA, 'handle_seconds'),
+      col(rowA, 'violations_RUDENESS'),
+      col(rowA, 'review_solution'),
+    ]).toEqual(['KF001', '张三', '900', '1', '8']);
     const avg = lines[lines.length - 1];
-    expect([col(avg, 'agent'), col(avg, 'handle_seconds'), col(avg, 'review_score_percent')]).toEqual(['DEPARTMENT_AVERAGE', '700', '91.7']);
+    expect([col(avg, 'agent'), col(avg, 'handle_seconds'), col(avg, 'review_score_percent')]).toEqual([
+      'DEPARTMENT_AVERAGE',
+      '700',
+      '91.7',
+    ]);
     expect(lines).toHaveLength(4);
   });
 
   it('shows agents nothing (FORBIDDEN), not even their own figures', async () => {
     for (const doc of [QualityReportDocument, QualityReportCsvDocument]) {
       expect((await app.exec(doc as typeof QualityReportDocument, { from, to }, a.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
-      expect((await app.exec(doc as typeof QualityReportDocument, { from, to, agentId: a.id }, a.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect((await app.exec(doc as typeof QualityReportDocument, { from, to, agentId: a.id }, a.token)).errors?.[0].extensions?.code).toBe(
+        'FORBIDDEN',
+      );
     }
   });
 
   it('keeps managers to their department', async () => {
-    expect((await app.exec(QualityReportDocument, { from, to, departmentId: dept.id }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    expect((await app.exec(QualityReportDocument, { from, to, agentId: a.id }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(
+      (await app.exec(QualityReportDocument, { from, to, departmentId: dept.id }, otherManager.token)).errors?.[0].extensions?.code,
+    ).toBe('FORBIDDEN');
+    expect((await app.exec(QualityReportDocument, { from, to, agentId: a.id }, otherManager.token)).errors?.[0].extensions?.code).toBe(
+      'FORBIDDEN',
+    );
     const own = (await app.data(QualityReportDocument, { from, to }, otherManager.token)).qualityReport;
     expect(own.agents.map((x) => x.agentId)).toEqual([stranger.id]);
   });

@@ -68,8 +68,19 @@ describe('quality reviews', () => {
 
   it('records a manager’s review with scores by item and a comment, once, audited', async () => {
     const id = await endedConversation();
-    const review = (await app.data(ReviewConversationDocument, { id, scores: FULL, comment: '解决及时，合规项需改进' }, manager.token)).reviewConversation;
-    expect(review).toMatchObject({ conversationId: id, agentId: agent.id, departmentId: dept.id, status: 'DONE', reviewerId: manager.id, totalScore: 25, maxScore: 30, comment: '解决及时，合规项需改进', sampledWeek: null });
+    const review = (await app.data(ReviewConversationDocument, { id, scores: FULL, comment: '解决及时，合规项需改进' }, manager.token))
+      .reviewConversation;
+    expect(review).toMatchObject({
+      conversationId: id,
+      agentId: agent.id,
+      departmentId: dept.id,
+      status: 'DONE',
+      reviewerId: manager.id,
+      totalScore: 25,
+      maxScore: 30,
+      comment: '解决及时，合规项需改进',
+      sampledWeek: null,
+    });
     expect(review.scores).toEqual(FULL.map((s) => ({ ...s, maxScore: s.item === 'solution' ? 10 : 5 })));
     const again = await app.exec(ReviewConversationDocument, { id, scores: FULL }, admin);
     expect(again.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'ALREADY_REVIEWED' });
@@ -104,7 +115,11 @@ describe('quality reviews', () => {
 
   it('refuses a negative score and an over-long comment', async () => {
     const id = await endedConversation();
-    const negative = await app.exec(ReviewConversationDocument, { id, scores: [...FULL.slice(0, 4), { item: 'compliance', score: -1 }] }, manager.token);
+    const negative = await app.exec(
+      ReviewConversationDocument,
+      { id, scores: [...FULL.slice(0, 4), { item: 'compliance', score: -1 }] },
+      manager.token,
+    );
     expect(negative.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const long = await app.exec(ReviewConversationDocument, { id, scores: FULL, comment: '长'.repeat(2001) }, manager.token);
     expect(long.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
@@ -114,11 +129,17 @@ describe('quality reviews', () => {
     const id = await endedConversation();
     expect((await app.exec(ReviewConversationDocument, { id, scores: FULL }, agent.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     const customer = await app.createUser({ role: 'CUSTOMER' });
-    expect((await app.exec(ReviewConversationDocument, { id, scores: FULL }, customer.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    expect((await app.exec(ReviewConversationDocument, { id, scores: FULL }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await app.exec(ReviewConversationDocument, { id, scores: FULL }, customer.token)).errors?.[0].extensions?.code).toBe(
+      'FORBIDDEN',
+    );
+    expect((await app.exec(ReviewConversationDocument, { id, scores: FULL }, otherManager.token)).errors?.[0].extensions?.code).toBe(
+      'FORBIDDEN',
+    );
     expect((await app.exec(ReviewConversationDocument, { id: 'x', scores: FULL }, admin)).errors?.[0].extensions?.code).toBe('NOT_FOUND');
     expect((await app.exec(QualityReviewsDocument, {}, agent.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    expect((await app.exec(QualityReviewsDocument, { filter: { departmentId: dept.id } }, otherManager.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(
+      (await app.exec(QualityReviewsDocument, { filter: { departmentId: dept.id } }, otherManager.token)).errors?.[0].extensions?.code,
+    ).toBe('FORBIDDEN');
     expect((await db.query('SELECT count(*)::int AS n FROM quality_reviews WHERE conversation_id = $1', [id])).rows[0].n).toBe(0);
   });
 
@@ -129,7 +150,10 @@ describe('quality reviews', () => {
     const salesIds: string[] = [];
     for (let i = 0; i < 2; i++) salesIds.push(await endedConversation('sales'));
     // They ended last week (Tuesday, business time).
-    await db.query(`UPDATE conversations SET ended_at = $2 WHERE id = ANY($1)`, [[...ids, ...salesIds], week.plus({ days: 1, hours: 10 }).toJSDate()]);
+    await db.query(`UPDATE conversations SET ended_at = $2 WHERE id = ANY($1)`, [
+      [...ids, ...salesIds],
+      week.plus({ days: 1, hours: 10 }).toJSDate(),
+    ]);
 
     const runs = await Promise.all(Array.from({ length: 5 }, () => app.services.quality.reviews.sampleWeek(week.toISODate()!)));
     expect(runs.filter((n) => n > 0)).toEqual([3 + 2]);
@@ -145,7 +169,8 @@ describe('quality reviews', () => {
     expect(mine.map((r) => r.agentId)).toEqual([agent2.id, agent2.id]);
 
     const target = pending.find((r) => r.agentId === agent.id)!;
-    const done = (await app.data(ReviewConversationDocument, { id: target.conversationId, scores: FULL }, manager.token)).reviewConversation;
+    const done = (await app.data(ReviewConversationDocument, { id: target.conversationId, scores: FULL }, manager.token))
+      .reviewConversation;
     expect(done).toMatchObject({ id: target.id, status: 'DONE', sampledWeek: week.toISODate(), reviewerId: manager.id });
   });
 

@@ -79,8 +79,18 @@ describe('quick replies', () => {
         mineB: (await made(agentA, { title: 'B 我的常用语', content: '稍等，我查一下', category: '常用' })).id,
         mineA: (await made(agentA, { title: 'A 我的问候', content: '您好{customerName}', shortcut: '/hi' })).id,
         colleague: (await made(agentA2, { title: '同事的', content: '不该给别人看到' })).id,
-        deptA: (await made(managerA, { scope: 'DEPARTMENT', title: '退款流程', content: '退款将在 3 个工作日内原路返回', category: '退款' })).id,
-        deptB: (await made(admin, { scope: 'DEPARTMENT', departmentId: deptB.id, title: '重启路由器', content: '请先重启路由器', category: '故障' })).id,
+        deptA: (
+          await made(managerA, { scope: 'DEPARTMENT', title: '退款流程', content: '退款将在 3 个工作日内原路返回', category: '退款' })
+        ).id,
+        deptB: (
+          await made(admin, {
+            scope: 'DEPARTMENT',
+            departmentId: deptB.id,
+            title: '重启路由器',
+            content: '请先重启路由器',
+            category: '故障',
+          })
+        ).id,
         public2: (await made(admin, { scope: 'PUBLIC', title: '结束语', content: '感谢{customerName}的耐心，{agentName}祝您生活愉快' })).id,
         public1: (await made(admin, { scope: 'PUBLIC', title: '开场白', content: '您好，我是{agentName}', category: '问候' })).id,
       };
@@ -207,9 +217,18 @@ describe('quick replies', () => {
       expect([await rows(), await audits()]).toEqual(before);
 
       // The limits themselves are fine; Chinese shortcuts too; text is trimmed.
-      const ok = await made(agentA, { title: '题'.repeat(100), content: '文'.repeat(2000), category: 'c'.repeat(50), shortcut: `/${'a'.repeat(30)}` });
+      const ok = await made(agentA, {
+        title: '题'.repeat(100),
+        content: '文'.repeat(2000),
+        category: 'c'.repeat(50),
+        shortcut: `/${'a'.repeat(30)}`,
+      });
       expect(ok).toMatchObject({ title: '题'.repeat(100), content: '文'.repeat(2000) });
-      expect(await made(agentA, { title: '  空格  ', content: '\n内容\n', category: ' 分类 ' })).toMatchObject({ title: '空格', content: '内容', category: '分类' });
+      expect(await made(agentA, { title: '  空格  ', content: '\n内容\n', category: ' 分类 ' })).toMatchObject({
+        title: '空格',
+        content: '内容',
+        category: '分类',
+      });
       expect((await made(agentA, { title: '退款', content: '退款说明', shortcut: '/退款-Refund_1' })).shortcut).toBe('/退款-Refund_1');
     });
   });
@@ -245,7 +264,9 @@ describe('quick replies', () => {
 
     it('concurrent creates of one shortcut: exactly one wins, the rest are CONFLICT', async () => {
       const racer = await person('AGENT', deptA.id);
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => create(racer, { title: `r${i}`, content: 'r', shortcut: '/race' })));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => create(racer, { title: `r${i}`, content: 'r', shortcut: '/race' })),
+      );
       expect(results.filter((r) => r.data?.createQuickReply).length).toBe(1);
       expect(results.filter((r) => codeOf(r) === 'CONFLICT').length).toBe(9);
       expect(await em().count(QuickReply, { ownerId: racer.id })).toBe(1);
@@ -293,9 +314,21 @@ describe('quick replies', () => {
     });
 
     it('the owner changes their PERSONAL reply; null removes the shortcut; bad values are BAD_USER_INPUT', async () => {
-      const updated = (await app.data(UpdateQuickReplyDocument, { id: personal.id, input: { title: ' 新标题 ', category: '售后', shortcut: null } }, agentA.token))
-        .updateQuickReply;
-      expect(updated).toMatchObject({ id: personal.id, title: '新标题', category: '售后', shortcut: null, content: 'p', scope: 'PERSONAL' });
+      const updated = (
+        await app.data(
+          UpdateQuickReplyDocument,
+          { id: personal.id, input: { title: ' 新标题 ', category: '售后', shortcut: null } },
+          agentA.token,
+        )
+      ).updateQuickReply;
+      expect(updated).toMatchObject({
+        id: personal.id,
+        title: '新标题',
+        category: '售后',
+        shortcut: null,
+        content: 'p',
+        scope: 'PERSONAL',
+      });
       for (const input of [{ title: '' }, { content: 'x'.repeat(2001) }, { shortcut: 'nope' }, { category: ' ' }]) {
         expect(codeOf(await app.exec(UpdateQuickReplyDocument, { id: personal.id, input }, agentA.token))).toBe('BAD_USER_INPUT');
       }
@@ -309,10 +342,22 @@ describe('quick replies', () => {
     });
 
     it('the department’s manager and admins change DEPARTMENT replies; admins PUBLIC ones', async () => {
-      expect((await app.data(UpdateQuickReplyDocument, { id: department.id, input: { content: '经理改的' } }, managerA.token)).updateQuickReply.content).toBe('经理改的');
-      expect((await app.data(UpdateQuickReplyDocument, { id: department.id, input: { content: '管理员改的' } }, admin.token)).updateQuickReply.content).toBe('管理员改的');
-      expect((await app.data(UpdateQuickReplyDocument, { id: pub.id, input: { title: '公共2' } }, admin.token)).updateQuickReply.title).toBe('公共2');
-      const actors = await em().find(AuditEntry, { action: 'quickReply.update', targetId: { $in: [department.id, pub.id] } }, { orderBy: { createdAt: 'asc' } });
+      expect(
+        (await app.data(UpdateQuickReplyDocument, { id: department.id, input: { content: '经理改的' } }, managerA.token)).updateQuickReply
+          .content,
+      ).toBe('经理改的');
+      expect(
+        (await app.data(UpdateQuickReplyDocument, { id: department.id, input: { content: '管理员改的' } }, admin.token)).updateQuickReply
+          .content,
+      ).toBe('管理员改的');
+      expect(
+        (await app.data(UpdateQuickReplyDocument, { id: pub.id, input: { title: '公共2' } }, admin.token)).updateQuickReply.title,
+      ).toBe('公共2');
+      const actors = await em().find(
+        AuditEntry,
+        { action: 'quickReply.update', targetId: { $in: [department.id, pub.id] } },
+        { orderBy: { createdAt: 'asc' } },
+      );
       expect(actors.map((e) => [e.targetId, e.actorRole])).toEqual([
         [department.id, 'MANAGER'],
         [department.id, 'ADMIN'],
@@ -392,7 +437,9 @@ describe('quick replies', () => {
       const many = await person('AGENT', deptC.id);
       for (let i = 0; i < 105; i += 15) {
         await Promise.all(
-          Array.from({ length: Math.min(15, 105 - i) }, (_, j) => made(many, { title: `many ${String(i + j).padStart(3, '0')}`, content: 'm' })),
+          Array.from({ length: Math.min(15, 105 - i) }, (_, j) =>
+            made(many, { title: `many ${String(i + j).padStart(3, '0')}`, content: 'm' }),
+          ),
         );
       }
       const listed = await list(many);
@@ -406,14 +453,10 @@ describe('quick replies', () => {
     const insert = (scope: string, departmentId: string | null, shortcut: string | null, title = 't') =>
       em()
         .getConnection()
-        .execute(`INSERT INTO quick_replies (id, owner_id, department_id, scope, title, content, shortcut) VALUES (?, ?, ?, ?, ?, 'c', ?)`, [
-          randomUUID(),
-          agentA.id,
-          departmentId,
-          scope,
-          title,
-          shortcut,
-        ])
+        .execute(
+          `INSERT INTO quick_replies (id, owner_id, department_id, scope, title, content, shortcut) VALUES (?, ?, ?, ?, ?, 'c', ?)`,
+          [randomUUID(), agentA.id, departmentId, scope, title, shortcut],
+        )
         .then(
           () => 'OK',
           (err) => String(err.constraint ?? err.code),
@@ -467,7 +510,11 @@ describe('quick replies', () => {
       );
 
     it('fills the placeholders (literally) and hands the text to chat', async () => {
-      const reply = await made(managerA, { scope: 'DEPARTMENT', title: '问候', content: '您好{customerName}，我是{agentName}，订单 {orderNo}' });
+      const reply = await made(managerA, {
+        scope: 'DEPARTMENT',
+        title: '问候',
+        content: '您好{customerName}，我是{agentName}，订单 {orderNo}',
+      });
       const message = await send(agentA, reply.id);
       expect(message.content).toBe('您好{agentName}李女士，我是小王，订单 {orderNo}');
       expect(sent.at(-1)).toEqual({ conversationId, content: message.content, clientMessageId: 'c-1' });
@@ -494,10 +541,15 @@ describe('quick replies', () => {
 
     beforeAll(async () => {
       await app.data(HeartbeatDocument, {}, agentA.token); // only agentA is online, so the chat is theirs
-      const asked = (await app.data(RequestServiceDocument, { input: { topic: 'after_sales', message: '我要退货' } }, customer.token)).requestService;
+      const asked = (await app.data(RequestServiceDocument, { input: { topic: 'after_sales', message: '我要退货' } }, customer.token))
+        .requestService;
       expect(asked).toMatchObject({ status: 'ASSIGNED', conversation: { agentId: agentA.id, status: 'ACTIVE' } });
       conversationId = asked.conversation!.id;
-      greeting = await made(managerA, { scope: 'DEPARTMENT', title: '退货', content: '{customerName}您好，我是{agentName}，请提供订单号 {orderNo}' });
+      greeting = await made(managerA, {
+        scope: 'DEPARTMENT',
+        title: '退货',
+        content: '{customerName}您好，我是{agentName}，请提供订单号 {orderNo}',
+      });
     });
 
     const sendQr = (who: Person | null, quickReplyId: string, clientMessageId: string = randomUUID(), conversation = conversationId) =>

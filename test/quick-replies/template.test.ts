@@ -23,7 +23,9 @@ describe('fillTemplate', () => {
 
   it('inserts values literally: no $ patterns, no second round of filling', () => {
     expect(fillTemplate('Hi {customerName}', { customerName: "$& $1 $$ $` $'", agentName: 'x' })).toBe("Hi $& $1 $$ $` $'");
-    expect(fillTemplate('{customerName} / {agentName}', { customerName: '{agentName}', agentName: '{customerName}' })).toBe('{agentName} / {customerName}');
+    expect(fillTemplate('{customerName} / {agentName}', { customerName: '{agentName}', agentName: '{customerName}' })).toBe(
+      '{agentName} / {customerName}',
+    );
     // Halves of a placeholder in two values do not join into one.
     expect(fillTemplate('{customerName}{agentName}', { customerName: '{agent', agentName: 'Name}' })).toBe('{agentName}');
   });

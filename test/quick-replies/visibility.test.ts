@@ -90,11 +90,7 @@ describe('quick reply rules', () => {
 
   it('lists: own PERSONAL, one department, PUBLIC; only admins name another department', () => {
     expect(quickReplyVisibility(agentA)).toEqual({
-      $or: [
-        { scope: 'PERSONAL', ownerId: 'agentA' },
-        { scope: 'DEPARTMENT', departmentId: A },
-        { scope: 'PUBLIC' },
-      ],
+      $or: [{ scope: 'PERSONAL', ownerId: 'agentA' }, { scope: 'DEPARTMENT', departmentId: A }, { scope: 'PUBLIC' }],
     });
     expect(quickReplyVisibility(loneAgent)).toEqual({ $or: [{ scope: 'PERSONAL', ownerId: 'lone' }, { scope: 'PUBLIC' }] });
     expect(quickReplyVisibility(admin, B)).toEqual({

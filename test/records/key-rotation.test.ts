@@ -2,7 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
-import { CreateTicketDocument, EncryptionStatusDocument, HeartbeatDocument, PiiSendMessageDocument, RequestServiceDocument, RevealTextDocument } from '../generated/graphql';
+import {
+  CreateTicketDocument,
+  EncryptionStatusDocument,
+  HeartbeatDocument,
+  PiiSendMessageDocument,
+  RequestServiceDocument,
+  RevealTextDocument,
+} from '../generated/graphql';
 import { Client as PgClient } from 'pg';
 import { createTestDatabase, startTestApp, TestApp, testEnv } from '../support/harness';
 
@@ -31,8 +38,12 @@ describe('ENCRYPTION_KEYS', () => {
       expect(message).not.toContain(K1);
       expect(message).not.toContain(K2);
     }
-    expect(loadConfig(testEnv('postgres://localhost/x', { ENCRYPTION_KEYS: `k1:${K1},k2:${K2}` })).encryption.keyring?.currentId).toBe('k2');
-    expect(loadConfig(testEnv('postgres://localhost/x', { ENCRYPTION_KEYS: `k1:${K1},k2:${K2};current=k1` })).encryption.keyring?.currentId).toBe('k1');
+    expect(loadConfig(testEnv('postgres://localhost/x', { ENCRYPTION_KEYS: `k1:${K1},k2:${K2}` })).encryption.keyring?.currentId).toBe(
+      'k2',
+    );
+    expect(
+      loadConfig(testEnv('postgres://localhost/x', { ENCRYPTION_KEYS: `k1:${K1},k2:${K2};current=k1` })).encryption.keyring?.currentId,
+    ).toBe('k1');
   });
 });
 
@@ -43,11 +54,25 @@ describe('a keyring generated into DATA_DIR', () => {
     const kept = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as { encryptionKeys: string };
     expect(kept.encryptionKeys).toMatch(/^k1:[A-Za-z0-9+/]{43}=$/);
     const customer = await first.createUser({ role: 'CUSTOMER' });
-    const ticket = (await first.data(CreateTicketDocument, { input: { subject: `回电 ${PHONE}`, description: '', category: '技术支持' } } as never, customer.token)).createTicket;
+    const ticket = (
+      await first.data(
+        CreateTicketDocument,
+        { input: { subject: `回电 ${PHONE}`, description: '', category: '技术支持' } } as never,
+        customer.token,
+      )
+    ).createTicket;
     await first.stop();
     const again = await startTestApp({ databaseUrl: first.databaseUrl, env: { ENCRYPTION_KEYS: '', DATA_DIR: dataDir } });
     try {
-      expect((await again.data(RevealTextDocument, { kind: 'TICKET_SUBJECT', id: ticket.id, reason: '重启后核对' } as never, await again.adminToken())).revealText).toBe(`回电 ${PHONE}`);
+      expect(
+        (
+          await again.data(
+            RevealTextDocument,
+            { kind: 'TICKET_SUBJECT', id: ticket.id, reason: '重启后核对' } as never,
+            await again.adminToken(),
+          )
+        ).revealText,
+      ).toBe(`回电 ${PHONE}`);
     } finally {
       await again.stop();
     }
@@ -71,7 +96,13 @@ describe('key rotation', () => {
     const databaseUrl = await createTestDatabase();
     const first = await start(databaseUrl, `k1:${K1}`);
     const customer = await first.createUser({ role: 'CUSTOMER' });
-    const ticket = (await first.data(CreateTicketDocument, { input: { subject: `回电 ${PHONE}`, description: '', category: '技术支持' } } as never, customer.token)).createTicket;
+    const ticket = (
+      await first.data(
+        CreateTicketDocument,
+        { input: { subject: `回电 ${PHONE}`, description: '', category: '技术支持' } } as never,
+        customer.token,
+      )
+    ).createTicket;
     // Enough data keys for several batches of the rotation.
     for (let i = 0; i < 450; i++) await first.services.dataKeys.forSubject(randomUUID());
     expect((await first.data(EncryptionStatusDocument, {}, await first.adminToken())).encryptionStatus).toMatchObject({
@@ -81,30 +112,54 @@ describe('key rotation', () => {
     });
     await stop(first);
 
-    await expect(startTestApp({ databaseUrl, env: { ENCRYPTION_KEYS: `k2:${K2}` } })).rejects.toThrow(/ENCRYPTION_KEYS: lacks master key k1 \(wraps 451 data keys\)/);
+    await expect(startTestApp({ databaseUrl, env: { ENCRYPTION_KEYS: `k2:${K2}` } })).rejects.toThrow(
+      /ENCRYPTION_KEYS: lacks master key k1 \(wraps 451 data keys\)/,
+    );
     // Another key under the same id (a process that generated its own keyring) is refused as well.
-    await expect(startTestApp({ databaseUrl, env: { ENCRYPTION_KEYS: `k1:${K2}` } })).rejects.toThrow(/ENCRYPTION_KEYS: key k1 is not the key k1 this database was written with/);
+    await expect(startTestApp({ databaseUrl, env: { ENCRYPTION_KEYS: `k1:${K2}` } })).rejects.toThrow(
+      /ENCRYPTION_KEYS: key k1 is not the key k1 this database was written with/,
+    );
 
     const [a, b] = [await start(databaseUrl, `k1:${K1},k2:${K2}`), await start(databaseUrl, `k1:${K1},k2:${K2}`)];
     const before = (await a.data(EncryptionStatusDocument, {}, await a.adminToken())).encryptionStatus;
     expect(before).toMatchObject({ currentKeyId: 'k2', configuredKeyIds: ['k1', 'k2'], dataKeys: 451 });
     // New writes get keys wrapped by k2 at once.
     const late = await a.createUser({ role: 'CUSTOMER' });
-    await a.data(CreateTicketDocument, { input: { subject: `新号码 ${PHONE}`, description: '', category: '技术支持' } } as never, late.token);
+    await a.data(
+      CreateTicketDocument,
+      { input: { subject: `新号码 ${PHONE}`, description: '', category: '技术支持' } } as never,
+      late.token,
+    );
     // Both processes re-wrap at once (their scheduled runs may join in): SKIP LOCKED shares the rows out.
     await Promise.all([a.services.keyRotation.run(), b.services.keyRotation.run()]);
     const after = (await b.data(EncryptionStatusDocument, {}, await b.adminToken())).encryptionStatus;
     expect(after).toMatchObject({ currentKeyId: 'k2', masterKeys: [{ keyId: 'k2', dataKeys: 452 }], dataKeys: 452, pendingRewrap: 0 });
     expect(after.lastRewrappedAt).not.toBeNull();
     for (const app of [a, b]) {
-      expect((await app.data(RevealTextDocument, { kind: 'TICKET_SUBJECT', id: ticket.id, reason: '轮换后核对' } as never, await app.adminToken())).revealText).toBe(`回电 ${PHONE}`);
+      expect(
+        (
+          await app.data(
+            RevealTextDocument,
+            { kind: 'TICKET_SUBJECT', id: ticket.id, reason: '轮换后核对' } as never,
+            await app.adminToken(),
+          )
+        ).revealText,
+      ).toBe(`回电 ${PHONE}`);
     }
     await stop(a);
     await stop(b);
 
     // Nothing refers to k1 any more: it can be removed.
     const last = await start(databaseUrl, `k2:${K2}`);
-    expect((await last.data(RevealTextDocument, { kind: 'TICKET_SUBJECT', id: ticket.id, reason: '移除旧密钥后核对' } as never, await last.adminToken())).revealText).toBe(`回电 ${PHONE}`);
+    expect(
+      (
+        await last.data(
+          RevealTextDocument,
+          { kind: 'TICKET_SUBJECT', id: ticket.id, reason: '移除旧密钥后核对' } as never,
+          await last.adminToken(),
+        )
+      ).revealText,
+    ).toBe(`回电 ${PHONE}`);
   });
 });
 
@@ -121,11 +176,19 @@ describe('data keys under concurrency', () => {
     const keys = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? app : other).services.dataKeys.forSubject(subject)));
     expect(new Set(keys.map((k) => k!.id)).size).toBe(1);
     expect(new Set(keys.map((k) => k!.key.toString('hex'))).size).toBe(1);
-    const [{ n }] = await app.services.orm.em.fork().execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM data_keys WHERE subject_id = ?`, [subject]);
+    const [{ n }] = await app.services.orm.em
+      .fork()
+      .execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM data_keys WHERE subject_id = ?`, [subject]);
     expect(n).toBe(1);
 
     const customer = await app.createUser({ role: 'CUSTOMER' });
-    const ticket = (await app.data(CreateTicketDocument, { input: { subject: `回电 ${PHONE}`, description: '', category: '技术支持' } } as never, customer.token)).createTicket;
+    const ticket = (
+      await app.data(
+        CreateTicketDocument,
+        { input: { subject: `回电 ${PHONE}`, description: '', category: '技术支持' } } as never,
+        customer.token,
+      )
+    ).createTicket;
     const admin = await app.adminToken();
     const reveal = () => app.exec(RevealTextDocument, { kind: 'TICKET_SUBJECT' as never, id: ticket.id, reason: '并发核对' }, admin);
     const [forgot, ...reveals] = await Promise.all([
@@ -168,16 +231,25 @@ describe('revealText by agents, when configured', () => {
   afterAll(() => app.stop());
 
   it('agents of an allowed department reveal their own conversations only', async () => {
-    app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false', REVEAL_ROLES: 'CUSTOMER,AGENT,MANAGER,ADMIN', REVEAL_AGENT_DEPARTMENTS: 'technical' } });
+    app = await startTestApp({
+      env: { ROUTING_REQUIRE_SHIFT: 'false', REVEAL_ROLES: 'CUSTOMER,AGENT,MANAGER,ADMIN', REVEAL_AGENT_DEPARTMENTS: 'technical' },
+    });
     const dept = await app.createDepartment('技术支持', 'technical');
     const other = await app.createDepartment('账务', 'billing');
     const agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 10 });
     await app.data(HeartbeatDocument, {}, agent.token);
     const colleague = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     const customer = await app.createUser({ role: 'CUSTOMER' });
-    const conversation = (await app.data(RequestServiceDocument, { input: { topic: 'technical', message: '你好' } }, customer.token)).requestService.conversation!;
+    const conversation = (await app.data(RequestServiceDocument, { input: { topic: 'technical', message: '你好' } }, customer.token))
+      .requestService.conversation!;
     expect(conversation.agent?.id).toBe(agent.id);
-    const m = (await app.data(PiiSendMessageDocument, { input: { conversationId: conversation.id, content: `电话 ${PHONE}`, clientMessageId: 'a-1' } }, customer.token)).sendMessage;
+    const m = (
+      await app.data(
+        PiiSendMessageDocument,
+        { input: { conversationId: conversation.id, content: `电话 ${PHONE}`, clientMessageId: 'a-1' } },
+        customer.token,
+      )
+    ).sendMessage;
     const reveal = (token: string) => app.exec(RevealTextDocument, { kind: 'MESSAGE' as never, id: m.id, reason: '回访客户' }, token);
     expect((await reveal(agent.token)).data?.revealText).toBe(`电话 ${PHONE}`);
     expect((await reveal(colleague.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');

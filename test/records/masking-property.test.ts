@@ -10,11 +10,20 @@ const corpus = loadPiiCorpus().map((t) => t.text);
 
 /** Texts made of pieces that stress the patterns: real PII, near misses, digits, separators, Chinese. */
 const piece = fc.oneof(
-  fc.constantFrom('13812345678', '+86 139-1234-5678', '11010519491231002X', '110105491231002', '6222021234567891233', '4367 4212 3456 7896', 'zhangsan@example.com', 'li@qq.com'),
+  fc.constantFrom(
+    '13812345678',
+    '+86 139-1234-5678',
+    '11010519491231002X',
+    '110105491231002',
+    '6222021234567891233',
+    '4367 4212 3456 7896',
+    'zhangsan@example.com',
+    'li@qq.com',
+  ),
   fc.constantFrom('110105194912310021', '6222021234567891234', '12812345678', '2026-12-03', '¥1,380.00', 'SO13812345678', '@客服'),
   fc.stringMatching(/^[0-9]{1,20}$/),
   fc.constantFrom(' ', '-', '，', '。', '+', '@', '.', 'X', 'x', '*', '\n', '\t'),
-  fc.string({ unit: fc.constantFrom('我', '的', '号', '码', '是', '卡', 'a', 'Z', '_', '1', '3', '8', '6', ' ') , maxLength: 6 }),
+  fc.string({ unit: fc.constantFrom('我', '的', '号', '码', '是', '卡', 'a', 'Z', '_', '1', '3', '8', '6', ' '), maxLength: 6 }),
   fc.constantFrom(...corpus),
 );
 const text = fc.array(piece, { maxLength: 12 }).map((parts) => parts.join(''));
@@ -22,7 +31,10 @@ const digitCount = (s: string) => (s.match(/\d/g) ?? []).length;
 
 describe('maskText (fast-check)', () => {
   test('masking twice changes nothing', () => {
-    fc.assert(fc.property(text, (t) => maskText(maskText(t, rules), rules) === maskText(t, rules)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(text, (t) => maskText(maskText(t, rules), rules) === maskText(t, rules)),
+      { numRuns: 2000 },
+    );
   });
 
   test('never lengthens the digits: what it shows has no more digits than the text, and no PII is found in it', () => {

@@ -15,7 +15,10 @@ test('the shipped rules find each type in the corpus with precision and recall o
   const scores = corpusScores(loadPiiCorpus(), (text) => detector.types(text));
   for (const s of scores) {
     // The texts missed and wrongly found are printed when a score falls short.
-    expect({ type: s.type, precisionOk: s.precision >= 0.99, recallOk: s.recall >= 0.99, missed: s.missed, wrong: s.wrong }).toMatchObject({ precisionOk: true, recallOk: true });
+    expect({ type: s.type, precisionOk: s.precision >= 0.99, recallOk: s.recall >= 0.99, missed: s.missed, wrong: s.wrong }).toMatchObject({
+      precisionOk: true,
+      recallOk: true,
+    });
   }
 });
 

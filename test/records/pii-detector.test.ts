@@ -26,7 +26,11 @@ describe('the personal-data detector with the shipped rules', () => {
     ['邮箱 zhangsan@example.com 联系', [PiiType.EMAIL], '邮箱 zhan***@example.com 联系'],
     ['li@qq.com', [PiiType.EMAIL], 'l***@qq.com'],
     ['13812345678@163.com', [PiiType.EMAIL], '1381***@163.com'],
-    ['订单号 202612031234567890，金额 ¥1,380.00，2026-12-03 14:05:09', [], '订单号 202612031234567890，金额 ¥1,380.00，2026-12-03 14:05:09'],
+    [
+      '订单号 202612031234567890，金额 ¥1,380.00，2026-12-03 14:05:09',
+      [],
+      '订单号 202612031234567890，金额 ¥1,380.00，2026-12-03 14:05:09',
+    ],
     ['单号SO13812345678 和 12812345678', [], '单号SO13812345678 和 12812345678'],
   ])('%s', (text, types, masked) => {
     expect(detector.types(text)).toEqual(types);
@@ -89,9 +93,15 @@ describe('the rules file', () => {
     expect(bad({ types: { PASSPORT: {} } })).toThrow('types.PASSPORT is not a known type');
     expect(bad({ types: { PHONE: { pattern: '(', mask: {} } } })).toThrow('types.PHONE.pattern is not a valid regular expression');
     expect(bad({ types: { PHONE: { pattern: '\\d*', mask: {} } } })).toThrow('types.PHONE.pattern must not match an empty text');
-    expect(bad({ types: { PHONE: { pattern: '1\\d{10}', check: 'crc', mask: {} } } })).toThrow('types.PHONE.check must be one of none, gb11643, luhn');
-    expect(bad({ types: { PHONE: { pattern: '1\\d{10}', mask: { keepStart: -1 } } } })).toThrow('types.PHONE.mask.keepStart must be a whole number');
-    expect(bad({ types: { PHONE: { pattern: '1\\d{10}', mask: { maskChar: '0' } } } })).toThrow('types.PHONE.mask.maskChar must be one character');
+    expect(bad({ types: { PHONE: { pattern: '1\\d{10}', check: 'crc', mask: {} } } })).toThrow(
+      'types.PHONE.check must be one of none, gb11643, luhn',
+    );
+    expect(bad({ types: { PHONE: { pattern: '1\\d{10}', mask: { keepStart: -1 } } } })).toThrow(
+      'types.PHONE.mask.keepStart must be a whole number',
+    );
+    expect(bad({ types: { PHONE: { pattern: '1\\d{10}', mask: { maskChar: '0' } } } })).toThrow(
+      'types.PHONE.mask.maskChar must be one character',
+    );
   });
 
   test('PII_RULES_FILE with a bad file stops start-up naming the variable', () => {

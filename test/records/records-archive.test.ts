@@ -52,20 +52,45 @@ describe('archiving ended conversations', () => {
     for (let i = 0; i < 20; i++) {
       old.push(
         await seedConversation(app, {
-          customerId: customer.id, agentId: agent.id, departmentId: dept.id, createdAt: daysAgo(200 + i),
+          customerId: customer.id,
+          agentId: agent.id,
+          departmentId: dept.id,
+          createdAt: daysAgo(200 + i),
           messages: [{ content: `第${i}次咨询：退票流程` }, { content: '已处理', role: 'AGENT' }, { content: '谢谢' }],
         }),
       );
     }
-    const ancient = await seedConversation(app, { customerId: customer.id, agentId: agent.id, departmentId: dept.id, createdAt: daysAgo(400), messages: [{ content: '很久以前' }] });
-    const recent = await seedConversation(app, { customerId: customer.id, agentId: agent.id, departmentId: dept.id, createdAt: daysAgo(30) });
-    const withTicket = await seedConversation(app, { customerId: customer.id, agentId: agent.id, departmentId: dept.id, createdAt: daysAgo(300) });
+    const ancient = await seedConversation(app, {
+      customerId: customer.id,
+      agentId: agent.id,
+      departmentId: dept.id,
+      createdAt: daysAgo(400),
+      messages: [{ content: '很久以前' }],
+    });
+    const recent = await seedConversation(app, {
+      customerId: customer.id,
+      agentId: agent.id,
+      departmentId: dept.id,
+      createdAt: daysAgo(30),
+    });
+    const withTicket = await seedConversation(app, {
+      customerId: customer.id,
+      agentId: agent.id,
+      departmentId: dept.id,
+      createdAt: daysAgo(300),
+    });
     await app.data(
       'mutation ($input: CreateTicketInput!) { createTicket(input: $input) { id } }',
       { input: { subject: '退款未到账', description: '见会话', category: '售后服务', conversationId: withTicket } },
       customer.token,
     );
-    const open = await seedConversation(app, { customerId: customer.id, agentId: agent.id, departmentId: dept.id, createdAt: daysAgo(1), status: 'ACTIVE' });
+    const open = await seedConversation(app, {
+      customerId: customer.id,
+      agentId: agent.id,
+      departmentId: dept.id,
+      createdAt: daysAgo(1),
+      status: 'ACTIVE',
+    });
 
     const before = await totals();
     const result = (await app.data<RunResult, unknown>(RUN, {}, admin)).runArchive;
@@ -81,11 +106,15 @@ describe('archiving ended conversations', () => {
     const live = (await sql<{ id: string }>(`SELECT id FROM conversations`)).map((r) => r.id);
     expect(live).toEqual(expect.arrayContaining([recent, withTicket, open]));
     expect(live).not.toContain(old[0]);
-    const [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM conversations_archive WHERE id = ANY(?::uuid[])`, [`{${old.join(',')}}`]);
+    const [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM conversations_archive WHERE id = ANY(?::uuid[])`, [
+      `{${old.join(',')}}`,
+    ]);
     expect(n).toBe(20);
     expect(await sql(`SELECT 1 FROM conversations_archive WHERE id = ?`, [ancient])).toHaveLength(0);
 
-    const audit = await sql<{ action: string; summary: string }>(`SELECT action, summary FROM audit_entries WHERE action IN ('records.archive', 'records.purge') ORDER BY created_at`);
+    const audit = await sql<{ action: string; summary: string }>(
+      `SELECT action, summary FROM audit_entries WHERE action IN ('records.archive', 'records.purge') ORDER BY created_at`,
+    );
     expect(audit.map((a) => a.action).sort()).toEqual(['records.archive', 'records.purge']);
     expect(audit.find((a) => a.action === 'records.purge')!.summary).toContain('1 archived conversations with 1 messages');
 
@@ -116,21 +145,37 @@ describe('archiving ended conversations', () => {
   it('keeps the invariants in the archive: one seq per conversation, only ended conversations, messages with their conversation', async () => {
     const [archived] = await sql<{ id: string; customer_id: string }>(`SELECT id, customer_id FROM conversations_archive LIMIT 1`);
     await expect(
-      sql(`INSERT INTO messages_archive (id, conversation_id, seq, sender_role, content) VALUES (gen_random_uuid(), ?, 1, 'CUSTOMER', 'again')`, [archived.id]),
+      sql(
+        `INSERT INTO messages_archive (id, conversation_id, seq, sender_role, content) VALUES (gen_random_uuid(), ?, 1, 'CUSTOMER', 'again')`,
+        [archived.id],
+      ),
     ).rejects.toMatchObject({ code: '23505' });
-    await expect(sql(`UPDATE conversations_archive SET status = 'ACTIVE' WHERE id = ?`, [archived.id])).rejects.toMatchObject({ code: '23514' });
+    await expect(sql(`UPDATE conversations_archive SET status = 'ACTIVE' WHERE id = ?`, [archived.id])).rejects.toMatchObject({
+      code: '23514',
+    });
     await expect(
-      sql(`INSERT INTO messages_archive (id, conversation_id, seq, sender_role, content) VALUES (gen_random_uuid(), gen_random_uuid(), 1, 'CUSTOMER', 'orphan')`),
+      sql(
+        `INSERT INTO messages_archive (id, conversation_id, seq, sender_role, content) VALUES (gen_random_uuid(), gen_random_uuid(), 1, 'CUSTOMER', 'orphan')`,
+      ),
     ).rejects.toMatchObject({ code: '23503' });
     // The customer's one open conversation is still the live one; another cannot be opened beside it.
     await expect(
-      sql(`INSERT INTO conversations (id, customer_id, topic, status, priority, priority_rank) VALUES (gen_random_uuid(), ?, 'x', 'QUEUED', 'NORMAL', 2)`, [archived.customer_id]),
+      sql(
+        `INSERT INTO conversations (id, customer_id, topic, status, priority, priority_rank) VALUES (gen_random_uuid(), ?, 'x', 'QUEUED', 'NORMAL', 2)`,
+        [archived.customer_id],
+      ),
     ).rejects.toMatchObject({ code: '23505' });
   });
 
   it('two runs started at once: one runs, the other says one is already running', async () => {
     for (let i = 0; i < 10; i++) {
-      await seedConversation(app, { customerId: customer.id, agentId: agent.id, departmentId: dept.id, createdAt: daysAgo(250 + i), messages: [{ content: '并发归档' }] });
+      await seedConversation(app, {
+        customerId: customer.id,
+        agentId: agent.id,
+        departmentId: dept.id,
+        createdAt: daysAgo(250 + i),
+        messages: [{ content: '并发归档' }],
+      });
     }
     // Hold the first run inside its first batch (its INSERT waits for this lock), so both really overlap.
     const blocker = new Client({ connectionString: app.databaseUrl });
@@ -164,7 +209,9 @@ describe('archiving ended conversations', () => {
 /** Until some other session waits for a lock (the archive run's INSERT behind the test's table lock). */
 async function waitForLockWaiter(client: Client): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`);
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+    );
     if (rows[0].n > 0) return;
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -4,8 +4,14 @@ import { snippetAround } from '../../src/modules/records/search.service';
 
 describe('records configuration', () => {
   it('archives after 180 days, keeps archived records for ever and exports for 24 h by default', () => {
-    expect(loadConfig({}).records).toEqual({ archive: { afterDays: 180, retainDays: null, batchSize: 200, everyMs: 3_600_000 }, exportTtlMs: 86_400_000 });
-    expect(loadConfig({ RETAIN_DAYS: '', ARCHIVE_AFTER_DAYS: '90', EXPORT_TTL_HOURS: '2' }).records).toMatchObject({ archive: { afterDays: 90, retainDays: null }, exportTtlMs: 7_200_000 });
+    expect(loadConfig({}).records).toEqual({
+      archive: { afterDays: 180, retainDays: null, batchSize: 200, everyMs: 3_600_000 },
+      exportTtlMs: 86_400_000,
+    });
+    expect(loadConfig({ RETAIN_DAYS: '', ARCHIVE_AFTER_DAYS: '90', EXPORT_TTL_HOURS: '2' }).records).toMatchObject({
+      archive: { afterDays: 90, retainDays: null },
+      exportTtlMs: 7_200_000,
+    });
     expect(loadConfig({ RETAIN_DAYS: '3650' }).records.archive.retainDays).toBe(3650);
   });
 
@@ -31,7 +37,13 @@ describe('keyword helpers', () => {
   });
 
   it('cuts a snippet around the first match and marks every match in it', () => {
-    expect(snippetAround('我要退款，退款多久到账', '退款')).toEqual({ snippet: '我要退款，退款多久到账', ranges: [{ start: 2, length: 2 }, { start: 5, length: 2 }] });
+    expect(snippetAround('我要退款，退款多久到账', '退款')).toEqual({
+      snippet: '我要退款，退款多久到账',
+      ranges: [
+        { start: 2, length: 2 },
+        { start: 5, length: 2 },
+      ],
+    });
     const long = `${'前'.repeat(300)}退款${'后'.repeat(300)}`;
     const { snippet, ranges } = snippetAround(long, '退款');
     expect(snippet.startsWith('…') && snippet.endsWith('…')).toBe(true);

@@ -26,9 +26,11 @@ describe('exportConversations and transcripts', () => {
   let sql: ReturnType<typeof sqlOf>;
   const ids: Record<string, string> = {};
   const origin = () => app.url.replace(/\/graphql$/, '');
-  const download = (url: string, token?: string) => fetch(`${origin()}${url}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const download = (url: string, token?: string) =>
+    fetch(`${origin()}${url}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
-  const exportAs = async (token: string, variables: Record<string, unknown>) => app.exec<{ exportConversations: Job }, unknown>(EXPORT, variables, token);
+  const exportAs = async (token: string, variables: Record<string, unknown>) =>
+    app.exec<{ exportConversations: Job }, unknown>(EXPORT, variables, token);
   const ready = async (token: string, id: string): Promise<Job> => {
     for (let i = 0; i < 300; i++) {
       const job = (await app.data<{ exportJob: Job }, unknown>(JOB, { id }, token)).exportJob;
@@ -51,11 +53,31 @@ describe('exportConversations and transcripts', () => {
     customer = await app.createUser({ role: 'CUSTOMER', displayName: '张三' });
     otherCustomer = await app.createUser({ role: 'CUSTOMER' });
     ids.a1 = await seedConversation(app, {
-      customerId: customer.id, agentId: agentA.id, departmentId: deptA.id, createdAt: daysAgo(20), rating: 4,
-      messages: [{ content: '我要退款, 订单 "A,1"' }, { content: '请留电话 138****5678', piiTypes: ['PHONE'] }, { content: '<script>alert(1)</script> 好的', role: 'AGENT' }],
+      customerId: customer.id,
+      agentId: agentA.id,
+      departmentId: deptA.id,
+      createdAt: daysAgo(20),
+      rating: 4,
+      messages: [
+        { content: '我要退款, 订单 "A,1"' },
+        { content: '请留电话 138****5678', piiTypes: ['PHONE'] },
+        { content: '<script>alert(1)</script> 好的', role: 'AGENT' },
+      ],
     });
-    ids.a2 = await seedConversation(app, { customerId: customer.id, agentId: agentA.id, departmentId: deptA.id, createdAt: daysAgo(10), messages: [{ content: '你好' }, { content: '您好', role: 'AGENT' }] });
-    ids.b1 = await seedConversation(app, { customerId: otherCustomer.id, agentId: agentB.id, departmentId: deptB.id, createdAt: daysAgo(5), messages: [{ content: '买票' }] });
+    ids.a2 = await seedConversation(app, {
+      customerId: customer.id,
+      agentId: agentA.id,
+      departmentId: deptA.id,
+      createdAt: daysAgo(10),
+      messages: [{ content: '你好' }, { content: '您好', role: 'AGENT' }],
+    });
+    ids.b1 = await seedConversation(app, {
+      customerId: otherCustomer.id,
+      agentId: agentB.id,
+      departmentId: deptB.id,
+      createdAt: daysAgo(5),
+      messages: [{ content: '买票' }],
+    });
   });
   afterAll(() => app.stop());
 
@@ -92,8 +114,13 @@ describe('exportConversations and transcripts', () => {
     expect(file.headers.get('content-type')).toContain('text/csv');
     expect(file.headers.get('content-disposition')).toContain('attachment');
     const text = await file.text();
-    const lines = text.replace(/^\uFEFF/, '').trim().split('\n');
-    expect(lines[0]).toBe('conversationId,conversationCreatedAt,archived,customerId,agentId,departmentId,status,priority,intent,rating,seq,messageId,senderRole,kind,sentAt,content,piiTypes');
+    const lines = text
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\n');
+    expect(lines[0]).toBe(
+      'conversationId,conversationCreatedAt,archived,customerId,agentId,departmentId,status,priority,intent,rating,seq,messageId,senderRole,kind,sentAt,content,piiTypes',
+    );
     expect(lines).toHaveLength(6);
     expect(text).toContain('"我要退款, 订单 ""A,1"""');
     expect(text).toContain('138****5678');
@@ -106,7 +133,10 @@ describe('exportConversations and transcripts', () => {
     const foreign = subscribe(app.ws(otherAdmin.token), PROGRESS, { jobId: job.id });
     expect((await foreign.next()).errors?.[0].extensions?.code).toBe('NOT_FOUND');
 
-    const [audit] = await sql<{ summary: string; actor_id: string }>(`SELECT summary, actor_id FROM audit_entries WHERE action = 'records.export' AND target_id = ?`, [job.id]);
+    const [audit] = await sql<{ summary: string; actor_id: string }>(
+      `SELECT summary, actor_id FROM audit_entries WHERE action = 'records.export' AND target_id = ?`,
+      [job.id],
+    );
     expect(audit.summary).toContain(`"departmentId":"${deptA.id}"`);
     expect(audit.summary).toContain('5 messages');
   });
@@ -126,7 +156,10 @@ describe('exportConversations and transcripts', () => {
 
     const jsonl = (await exportAs(managerA.token, { format: 'JSONL' })).data!.exportConversations;
     const jdone = await ready(managerA.token, jsonl.id);
-    const rows = (await (await download(jdone.url!, managerA.token)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    const rows = (await (await download(jdone.url!, managerA.token)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(5);
     expect(rows.every((r) => r.departmentId === deptA.id)).toBe(true);
     expect(rows.find((r) => r.piiTypes === 'PHONE').content).toBe('请留电话 138****5678');
@@ -137,11 +170,19 @@ describe('exportConversations and transcripts', () => {
       const res = await app.exec(doc, { format: 'CSV' }, customer.token);
       expect(res.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     }
-    expect((await exportAs(agentA.token, { format: 'CSV', filter: { agentId: agentB.id } })).errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    expect((await exportAs(managerA.token, { format: 'CSV', filter: { departmentId: deptB.id } })).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await exportAs(agentA.token, { format: 'CSV', filter: { agentId: agentB.id } })).errors?.[0].extensions?.code).toBe(
+      'FORBIDDEN',
+    );
+    expect((await exportAs(managerA.token, { format: 'CSV', filter: { departmentId: deptB.id } })).errors?.[0].extensions?.code).toBe(
+      'FORBIDDEN',
+    );
     expect((await exportAs(admin, { format: 'CSV', filter: { keyword: 'x' } })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect((await exportAs(admin, { format: 'PDF' })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    const [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM export_jobs WHERE requester_id IN (?, ?, ?)`, [customer.id, agentA.id, managerA.id]);
+    const [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM export_jobs WHERE requester_id IN (?, ?, ?)`, [
+      customer.id,
+      agentA.id,
+      managerA.id,
+    ]);
     expect(n).toBe(2); // the two that were allowed above
   });
 

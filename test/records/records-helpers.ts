@@ -40,8 +40,23 @@ export async function seedConversation(app: TestApp, c: SeedConversation): Promi
     `INSERT INTO conversations (id, customer_id, agent_id, department_id, topic, status, priority, priority_rank, created_at, queued_at,
                                 assigned_at, ended_at, end_reason, last_seq, rating, intent)
      VALUES (?, ?, ?, ?, 'general', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [id, c.customerId, c.agentId ?? null, c.departmentId ?? null, status, priority, RANK[priority], createdAt, createdAt, c.agentId ? createdAt : null, endedAt,
-      endedAt ? 'AGENT' : null, messages.length, c.rating ?? null, c.intent ?? null],
+    [
+      id,
+      c.customerId,
+      c.agentId ?? null,
+      c.departmentId ?? null,
+      status,
+      priority,
+      RANK[priority],
+      createdAt,
+      createdAt,
+      c.agentId ? createdAt : null,
+      endedAt,
+      endedAt ? 'AGENT' : null,
+      messages.length,
+      c.rating ?? null,
+      c.intent ?? null,
+    ],
   );
   let seq = 0;
   for (const m of messages) {
@@ -49,7 +64,16 @@ export async function seedConversation(app: TestApp, c: SeedConversation): Promi
     const sender = m.role === 'AGENT' ? c.agentId : c.customerId;
     await sql(
       `INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, content, created_at, pii_types) VALUES (?, ?, ?, ?, ?, ?, ?, ?::text[])`,
-      [randomUUID(), id, seq, sender, m.role ?? 'CUSTOMER', m.content, new Date(createdAt.getTime() + seq * 1000), `{${(m.piiTypes ?? []).join(',')}}`],
+      [
+        randomUUID(),
+        id,
+        seq,
+        sender,
+        m.role ?? 'CUSTOMER',
+        m.content,
+        new Date(createdAt.getTime() + seq * 1000),
+        `{${(m.piiTypes ?? []).join(',')}}`,
+      ],
     );
   }
   return id;

@@ -9,7 +9,11 @@ const SEARCH = `query ($filter: ConversationSearchFilter, $first: Int, $after: S
             matches { messageId seq senderRole snippet highlighted ranges { start length } } }
     pageInfo { endCursor hasNextPage } } }`;
 
-type Hit = { archived: boolean; conversation: { id: string; rating: number | null; intent: string | null }; matches: Array<{ seq: number; snippet: string; highlighted: string; ranges: Array<{ start: number; length: number }> }> };
+type Hit = {
+  archived: boolean;
+  conversation: { id: string; rating: number | null; intent: string | null };
+  matches: Array<{ seq: number; snippet: string; highlighted: string; ranges: Array<{ start: number; length: number }> }>;
+};
 type SearchResult = { searchConversations: { nodes: Hit[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } };
 
 describe('searchConversations', () => {
@@ -44,20 +48,40 @@ describe('searchConversations', () => {
     customer = await app.createUser({ role: 'CUSTOMER' });
     const base = { customerId: customer.id };
     ids.refundA = await seedConversation(app, {
-      ...base, agentId: agentA.id, departmentId: deptA.id, createdAt: daysAgo(10), rating: 5, intent: 'AFTER_SALES',
+      ...base,
+      agentId: agentA.id,
+      departmentId: deptA.id,
+      createdAt: daysAgo(10),
+      rating: 5,
+      intent: 'AFTER_SALES',
       messages: [{ content: '你好，我想申请退款' }, { content: '好的，退款会在三个工作日内到账', role: 'AGENT' }, { content: '谢谢' }],
     });
     ids.phoneA = await seedConversation(app, {
-      ...base, agentId: agentA.id, departmentId: deptA.id, createdAt: daysAgo(40), rating: 2, priority: 'HIGH', intent: 'COMPLAINT',
+      ...base,
+      agentId: agentA.id,
+      departmentId: deptA.id,
+      createdAt: daysAgo(40),
+      rating: 2,
+      priority: 'HIGH',
+      intent: 'COMPLAINT',
       // As the columns hold it once personal data is masked on write.
       messages: [{ content: '请打我电话 138****5678 处理投诉', piiTypes: ['PHONE'] }],
     });
     ids.ticketsA2 = await seedConversation(app, {
-      ...base, agentId: agentA2.id, departmentId: deptA.id, createdAt: daysAgo(5), intent: 'PRODUCT_INQUIRY',
+      ...base,
+      agentId: agentA2.id,
+      departmentId: deptA.id,
+      createdAt: daysAgo(5),
+      intent: 'PRODUCT_INQUIRY',
       messages: [{ content: '演唱会门票还有吗？' }, { content: '还有少量门票，可以退款吗' }],
     });
     ids.salesB = await seedConversation(app, {
-      ...base, agentId: agentB.id, departmentId: deptB.id, createdAt: daysAgo(3), rating: 5, status: 'ACTIVE',
+      ...base,
+      agentId: agentB.id,
+      departmentId: deptB.id,
+      createdAt: daysAgo(3),
+      rating: 5,
+      status: 'ACTIVE',
       messages: [{ content: 'VIP 套票的价格是多少？Refund policy?' }],
     });
   });
@@ -88,7 +112,11 @@ describe('searchConversations', () => {
     expect(nodes.map((n) => n.conversation.id).sort()).toEqual(sorted('refundA', 'ticketsA2'));
     const refund = nodes.find((n) => n.conversation.id === ids.refundA)!;
     expect(refund.matches.map((m) => m.seq)).toEqual([1, 2]);
-    expect(refund.matches[0]).toMatchObject({ snippet: '你好，我想申请退款', ranges: [{ start: 7, length: 2 }], highlighted: '你好，我想申请<mark>退款</mark>' });
+    expect(refund.matches[0]).toMatchObject({
+      snippet: '你好，我想申请退款',
+      ranges: [{ start: 7, length: 2 }],
+      highlighted: '你好，我想申请<mark>退款</mark>',
+    });
     // Longer keywords, Latin text (any case) and the agent's scope.
     expect(await found(admin, { filter: { keyword: '三个工作日' } })).toEqual(sorted('refundA'));
     expect(await found(admin, { filter: { keyword: 'refund' } })).toEqual(sorted('salesB'));
@@ -111,8 +139,12 @@ describe('searchConversations', () => {
     expect(await found(admin, { filter: { priority: 'HIGH' } })).toEqual(sorted('phoneA'));
     expect(await found(admin, { filter: { intent: 'AFTER_SALES' } })).toEqual(sorted('refundA'));
     expect(await found(admin, { filter: { status: 'ACTIVE' } })).toEqual(sorted('salesB'));
-    expect(await found(admin, { filter: { from: daysAgo(20).toISOString(), to: daysAgo(4).toISOString() } })).toEqual(sorted('refundA', 'ticketsA2'));
-    expect(await found(agentA.token, { filter: { from: daysAgo(60).toISOString(), to: daysAgo(30).toISOString() } })).toEqual(sorted('phoneA'));
+    expect(await found(admin, { filter: { from: daysAgo(20).toISOString(), to: daysAgo(4).toISOString() } })).toEqual(
+      sorted('refundA', 'ticketsA2'),
+    );
+    expect(await found(agentA.token, { filter: { from: daysAgo(60).toISOString(), to: daysAgo(30).toISOString() } })).toEqual(
+      sorted('phoneA'),
+    );
   });
 
   it('pages newest first with cursors, none twice', async () => {
@@ -129,9 +161,21 @@ describe('searchConversations', () => {
 
   it('finds the same pages whether the keyword index alone or the newest conversations first supply them', async () => {
     for (let i = 0; i < 12; i++) {
-      await seedConversation(app, { customerId: customer.id, agentId: agentA.id, departmentId: deptA.id, createdAt: daysAgo(100 + i), messages: [{ content: i % 3 ? '无关' : `旧的退款记录${i}` }] });
+      await seedConversation(app, {
+        customerId: customer.id,
+        agentId: agentA.id,
+        departmentId: deptA.id,
+        createdAt: daysAgo(100 + i),
+        messages: [{ content: i % 3 ? '无关' : `旧的退款记录${i}` }],
+      });
     }
-    const scope = { viewer: { id: 'admin', role: Role.ADMIN, departmentId: null } as never, em: app.services.orm.em.fork(), traceId: 't', logger: undefined as never, ip: '' };
+    const scope = {
+      viewer: { id: 'admin', role: Role.ADMIN, departmentId: null } as never,
+      em: app.services.orm.em.fork(),
+      traceId: 't',
+      logger: undefined as never,
+      ip: '',
+    };
     const pages = async (service: RecordSearchService) => {
       const out: string[][] = [];
       let after: string | null = null;

@@ -35,7 +35,8 @@ describe('shifts and scheduling', () => {
     salesManager = await app.createUser({ role: 'MANAGER', departmentId: sales.id });
     supportManager = await app.createUser({ role: 'MANAGER', departmentId: support.id });
     agents = [];
-    for (let i = 0; i < 4; i++) agents.push(await app.createUser({ role: 'AGENT', departmentId: sales.id, skills: i === 0 ? ['退款'] : [] }));
+    for (let i = 0; i < 4; i++)
+      agents.push(await app.createUser({ role: 'AGENT', departmentId: sales.id, skills: i === 0 ? ['退款'] : [] }));
     supportAgent = await app.createUser({ role: 'AGENT', departmentId: support.id });
     early = await shift('EARLY', '06:00', '14:00');
     night = await shift('NIGHT', '22:00', '06:00');
@@ -45,7 +46,14 @@ describe('shifts and scheduling', () => {
   describe('shifts', () => {
     it('are created by admins with HH:mm times; an end not after the start ends the next day', async () => {
       const s = await shift('LATE', '14:00', '22:00', { color: '#ff8800', requiredSkills: ['退款', ' 退款 '] });
-      expect(s).toMatchObject({ startTime: '14:00', endTime: '22:00', overnight: false, durationMinutes: 480, color: '#FF8800', requiredSkills: ['退款'] });
+      expect(s).toMatchObject({
+        startTime: '14:00',
+        endTime: '22:00',
+        overnight: false,
+        durationMinutes: 480,
+        color: '#FF8800',
+        requiredSkills: ['退款'],
+      });
       const n = (await app.data(ShiftsDocument, {}, admin)).shifts.find((x) => x.code === 'NIGHT');
       expect(n).toMatchObject({ overnight: true, durationMinutes: 480 });
     });
@@ -54,7 +62,11 @@ describe('shifts and scheduling', () => {
       const bad = await app.exec(CreateShiftDocument, { input: { name: 'x', code: 'BAD', startTime: '09:00', endTime: '25:00' } }, admin);
       expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
       expect(bad.errors?.[0].extensions?.fields).toEqual([expect.objectContaining({ field: 'endTime' })]);
-      const taken = await app.exec(CreateShiftDocument, { input: { name: 'x', code: 'EARLY', startTime: '09:00', endTime: '10:00' } }, admin);
+      const taken = await app.exec(
+        CreateShiftDocument,
+        { input: { name: 'x', code: 'EARLY', startTime: '09:00', endTime: '10:00' } },
+        admin,
+      );
       expect(taken.errors?.[0].extensions?.code).toBe('CONFLICT');
       const codes = (await app.data(ShiftsDocument, { includeArchived: true }, admin)).shifts.map((s) => s.code);
       expect(codes).not.toContain('BAD');
@@ -62,7 +74,11 @@ describe('shifts and scheduling', () => {
 
     it('are written by admins only', async () => {
       for (const token of [salesManager.token, agents[0].token]) {
-        const res = await app.exec(CreateShiftDocument, { input: { name: 'x', code: 'NOPE', startTime: '09:00', endTime: '10:00' } }, token);
+        const res = await app.exec(
+          CreateShiftDocument,
+          { input: { name: 'x', code: 'NOPE', startTime: '09:00', endTime: '10:00' } },
+          token,
+        );
         expect(res.errors?.[0].extensions?.code).toBe('FORBIDDEN');
         const arch = await app.exec(ArchiveShiftDocument, { id: early.id }, token);
         expect(arch.errors?.[0].extensions?.code).toBe('FORBIDDEN');
@@ -89,13 +105,30 @@ describe('shifts and scheduling', () => {
 
   describe('assignSchedules', () => {
     it('places schedules at the shift times of the business date (Asia/Shanghai)', async () => {
-      const res = await app.data(AssignSchedulesDocument, { input: { shiftId: night.id, agentIds: [agents[1].id], dates: ['2027-01-04'] } }, admin);
+      const res = await app.data(
+        AssignSchedulesDocument,
+        { input: { shiftId: night.id, agentIds: [agents[1].id], dates: ['2027-01-04'] } },
+        admin,
+      );
       expect(res.assignSchedules.conflicts).toEqual([]);
       expect(res.assignSchedules.created).toEqual([
-        expect.objectContaining({ agentId: agents[1].id, date: '2027-01-04', startsAt: '2027-01-04T14:00:00.000Z', endsAt: '2027-01-04T22:00:00.000Z', status: 'NORMAL' }),
+        expect.objectContaining({
+          agentId: agents[1].id,
+          date: '2027-01-04',
+          startsAt: '2027-01-04T14:00:00.000Z',
+          endsAt: '2027-01-04T22:00:00.000Z',
+          status: 'NORMAL',
+        }),
       ]);
       const stored = await app.data(SchedulesDocument, { filter: { from: '2027-01-04', to: '2027-01-04', agentId: agents[1].id } }, admin);
-      expect(stored.schedules).toEqual([expect.objectContaining({ id: res.assignSchedules.created[0].id, date: '2027-01-04', startsAt: '2027-01-04T14:00:00.000Z', shift: { code: 'NIGHT' } })]);
+      expect(stored.schedules).toEqual([
+        expect.objectContaining({
+          id: res.assignSchedules.created[0].id,
+          date: '2027-01-04',
+          startsAt: '2027-01-04T14:00:00.000Z',
+          shift: { code: 'NIGHT' },
+        }),
+      ]);
     });
 
     // Agents that tests make for themselves live in a department of their own: the boards below count sales' agents.
@@ -119,23 +152,39 @@ describe('shifts and scheduling', () => {
           `INSERT INTO schedules (id, agent_id, shift_id, date, starts_at, ends_at) VALUES (?, ?, ?, '2027-01-04', '2027-01-04T20:00Z', '2027-01-04T23:00Z')`,
           [id, worker.id, early.id],
         );
-      await expect(insert('10000000-0000-4000-8000-000000000001')).rejects.toMatchObject({ code: '23P01', constraint: 'schedules_no_overlap' });
+      await expect(insert('10000000-0000-4000-8000-000000000001')).rejects.toMatchObject({
+        code: '23P01',
+        constraint: 'schedules_no_overlap',
+      });
     });
 
     it('finds a real overlap: the overnight shift against the next morning, and writes nothing (ALL_OR_NOTHING)', async () => {
       // night 2027-01-04 22:00 → 01-05 06:00 touches but does not overlap EARLY 01-05 06:00; a 05:00 start does.
       const worker = await nightWorker();
       const free = await app.createUser({ role: 'AGENT', departmentId: spare.id });
-      const touching = await app.data(AssignSchedulesDocument, { input: { shiftId: early.id, agentIds: [worker.id], dates: ['2027-01-05'] } }, admin);
+      const touching = await app.data(
+        AssignSchedulesDocument,
+        { input: { shiftId: early.id, agentIds: [worker.id], dates: ['2027-01-05'] } },
+        admin,
+      );
       expect(touching.assignSchedules.createdCount).toBe(1);
       // Undone, so the only schedule a dawn start can overlap is the night before.
       await app.data(RemoveSchedulesDocument, { ids: [touching.assignSchedules.created[0].id] }, admin);
       const dawn = await shift('DAWN', '05:00', '09:00');
-      const res = await app.data(AssignSchedulesDocument, { input: { shiftId: dawn.id, agentIds: [worker.id, free.id], dates: ['2027-01-05'] } }, admin);
+      const res = await app.data(
+        AssignSchedulesDocument,
+        { input: { shiftId: dawn.id, agentIds: [worker.id, free.id], dates: ['2027-01-05'] } },
+        admin,
+      );
       expect(res.assignSchedules.createdCount).toBe(0);
       expect(res.assignSchedules.created).toEqual([]);
       expect(res.assignSchedules.conflicts).toEqual([
-        expect.objectContaining({ agentId: worker.id, date: '2027-01-05', reason: 'OVERLAP', existingSchedule: expect.objectContaining({ date: '2027-01-04', shiftId: night.id }) }),
+        expect.objectContaining({
+          agentId: worker.id,
+          date: '2027-01-05',
+          reason: 'OVERLAP',
+          existingSchedule: expect.objectContaining({ date: '2027-01-04', shiftId: night.id }),
+        }),
       ]);
       const written = await app.data(SchedulesDocument, { filter: { from: '2027-01-05', to: '2027-01-05', agentId: free.id } }, admin);
       expect(written.schedules).toEqual([]);
@@ -144,19 +193,32 @@ describe('shifts and scheduling', () => {
     it('writes the rest with SKIP_CONFLICTS; two short shifts on one day that do not overlap are fine', async () => {
       const morning = await shift('AM4', '08:00', '12:00');
       const afternoon = await shift('PM4', '13:00', '17:00');
-      const a = await app.data(AssignSchedulesDocument, { input: { shiftId: morning.id, agentIds: [agents[2].id, agents[3].id], dates: ['2027-02-01'] } }, admin);
+      const a = await app.data(
+        AssignSchedulesDocument,
+        { input: { shiftId: morning.id, agentIds: [agents[2].id, agents[3].id], dates: ['2027-02-01'] } },
+        admin,
+      );
       expect(a.assignSchedules.createdCount).toBe(2);
-      const b = await app.data(AssignSchedulesDocument, { input: { shiftId: afternoon.id, agentIds: [agents[2].id], dates: ['2027-02-01'] } }, admin);
+      const b = await app.data(
+        AssignSchedulesDocument,
+        { input: { shiftId: afternoon.id, agentIds: [agents[2].id], dates: ['2027-02-01'] } },
+        admin,
+      );
       expect(b.assignSchedules.createdCount).toBe(1);
       const long = await shift('MID', '11:00', '14:00');
       const c = await app.data(
         AssignSchedulesDocument,
-        { input: { shiftId: long.id, agentIds: [agents[1].id, agents[2].id, agents[3].id], dates: ['2027-02-01'], mode: 'SKIP_CONFLICTS' } },
+        {
+          input: { shiftId: long.id, agentIds: [agents[1].id, agents[2].id, agents[3].id], dates: ['2027-02-01'], mode: 'SKIP_CONFLICTS' },
+        },
         admin,
       );
       expect(c.assignSchedules.created.map((s) => s.agentId)).toEqual([agents[1].id]);
       expect(c.assignSchedules.conflicts.map((x) => [x.agentId, x.reason]).sort()).toEqual(
-        [[agents[2].id, 'OVERLAP'], [agents[3].id, 'OVERLAP']].sort(),
+        [
+          [agents[2].id, 'OVERLAP'],
+          [agents[3].id, 'OVERLAP'],
+        ].sort(),
       );
     });
 
@@ -166,7 +228,14 @@ describe('shifts and scheduling', () => {
       await app.data(`mutation { deactivateUser(id: "${leaver.id}") { id } }`, undefined, admin);
       const res = await app.data(
         AssignSchedulesCountDocument,
-        { input: { shiftId: refund.id, agentIds: [agents[0].id, agents[1].id, leaver.id, supportAgent.id], dates: ['2027-03-01'], mode: 'SKIP_CONFLICTS' } },
+        {
+          input: {
+            shiftId: refund.id,
+            agentIds: [agents[0].id, agents[1].id, leaver.id, supportAgent.id],
+            dates: ['2027-03-01'],
+            mode: 'SKIP_CONFLICTS',
+          },
+        },
         salesManager.token,
       );
       expect(res.assignSchedules.createdCount).toBe(1);
@@ -180,7 +249,11 @@ describe('shifts and scheduling', () => {
         [{ shiftId: early.id, agentIds: ['00000000-0000-4000-8000-000000000000'], dates: ['2027-04-01'] }, 'BAD_USER_INPUT', 'agentIds'],
         [{ shiftId: early.id, agentIds: [agents[1].id], dates: ['2026-02-30'] }, 'BAD_USER_INPUT', 'dates'],
         [{ shiftId: early.id, agentIds: [], dates: ['2027-04-01'] }, 'BAD_USER_INPUT', 'agentIds'],
-        [{ shiftId: early.id, agentIds: [agents[1].id], dates: Array.from({ length: 10_001 }, () => '2027-04-01') }, 'BAD_USER_INPUT', 'dates'],
+        [
+          { shiftId: early.id, agentIds: [agents[1].id], dates: Array.from({ length: 10_001 }, () => '2027-04-01') },
+          'BAD_USER_INPUT',
+          'dates',
+        ],
       ];
       for (const [input, code, field] of cases) {
         const res = await app.exec(AssignSchedulesDocument, { input: input as never }, admin);
@@ -192,7 +265,11 @@ describe('shifts and scheduling', () => {
     });
 
     it('is refused to agents and customers', async () => {
-      const res = await app.exec(AssignSchedulesDocument, { input: { shiftId: early.id, agentIds: [agents[1].id], dates: ['2027-05-01'] } }, agents[1].token);
+      const res = await app.exec(
+        AssignSchedulesDocument,
+        { input: { shiftId: early.id, agentIds: [agents[1].id], dates: ['2027-05-01'] } },
+        agents[1].token,
+      );
       expect(res.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     });
 
@@ -205,7 +282,11 @@ describe('shifts and scheduling', () => {
       const who = [agents[1].id, agents[2].id, agents[3].id];
       const results = await Promise.all(
         overlapping.map((s, i) =>
-          app.exec(AssignSchedulesCountDocument, { input: { shiftId: s.id, agentIds: who, dates: ['2027-06-01'], mode: i % 2 ? 'SKIP_CONFLICTS' : 'ALL_OR_NOTHING' } }, admin),
+          app.exec(
+            AssignSchedulesCountDocument,
+            { input: { shiftId: s.id, agentIds: who, dates: ['2027-06-01'], mode: i % 2 ? 'SKIP_CONFLICTS' : 'ALL_OR_NOTHING' } },
+            admin,
+          ),
         ),
       );
       for (const r of results) expect(r.errors).toBeUndefined();
@@ -227,13 +308,25 @@ describe('shifts and scheduling', () => {
     it('lets agents read only their own, managers their department', async () => {
       // Schedules of its own for two sales agents in January (other tests may have added more, in any order).
       const s = await shift('SCOPE', '09:00', '17:00');
-      await app.data(AssignSchedulesDocument, { input: { shiftId: s.id, agentIds: [agents[1].id, agents[2].id], dates: ['2027-01-20'] } }, admin);
+      await app.data(
+        AssignSchedulesDocument,
+        { input: { shiftId: s.id, agentIds: [agents[1].id, agents[2].id], dates: ['2027-01-20'] } },
+        admin,
+      );
       const mine = await app.data(SchedulesDocument, { filter: { from: '2027-01-01', to: '2027-01-31' } }, agents[1].token);
       expect(mine.schedules.length).toBeGreaterThan(0);
       expect(new Set(mine.schedules.map((s) => s.agentId))).toEqual(new Set([agents[1].id]));
-      const other = await app.exec(SchedulesDocument, { filter: { from: '2027-01-01', to: '2027-01-31', agentId: agents[2].id } }, agents[1].token);
+      const other = await app.exec(
+        SchedulesDocument,
+        { filter: { from: '2027-01-01', to: '2027-01-31', agentId: agents[2].id } },
+        agents[1].token,
+      );
       expect(other.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-      const foreign = await app.exec(SchedulesDocument, { filter: { from: '2027-01-01', to: '2027-01-31', departmentId: sales.id } }, supportManager.token);
+      const foreign = await app.exec(
+        SchedulesDocument,
+        { filter: { from: '2027-01-01', to: '2027-01-31', departmentId: sales.id } },
+        supportManager.token,
+      );
       expect(foreign.errors?.[0].extensions?.code).toBe('FORBIDDEN');
       const theirs = await app.data(SchedulesDocument, { filter: { from: '2027-01-01', to: '2027-01-31' } }, supportManager.token);
       expect(theirs.schedules).toEqual([]);
@@ -243,17 +336,29 @@ describe('shifts and scheduling', () => {
 
     it('keeps existing schedules where they are when a shift’s times change', async () => {
       const s = await shift('MOVE', '09:00', '17:00');
-      const made = await app.data(AssignSchedulesDocument, { input: { shiftId: s.id, agentIds: [agents[3].id], dates: ['2027-07-01'] } }, admin);
+      const made = await app.data(
+        AssignSchedulesDocument,
+        { input: { shiftId: s.id, agentIds: [agents[3].id], dates: ['2027-07-01'] } },
+        admin,
+      );
       await app.data(UpdateShiftDocument, { id: s.id, input: { startTime: '10:00', endTime: '19:00' } }, admin);
       const after = await app.data(SchedulesDocument, { filter: { from: '2027-07-01', to: '2027-07-01', agentId: agents[3].id } }, admin);
       expect(after.schedules[0].startsAt).toBe(made.assignSchedules.created[0].startsAt);
-      const next = await app.data(AssignSchedulesDocument, { input: { shiftId: s.id, agentIds: [agents[3].id], dates: ['2027-07-02'] } }, admin);
+      const next = await app.data(
+        AssignSchedulesDocument,
+        { input: { shiftId: s.id, agentIds: [agents[3].id], dates: ['2027-07-02'] } },
+        admin,
+      );
       expect(next.assignSchedules.created[0].startsAt).toBe('2027-07-02T02:00:00.000Z');
     });
 
     it('removes schedules in scope only', async () => {
       const s = await shift('RM', '09:00', '17:00');
-      const made = await app.data(AssignSchedulesDocument, { input: { shiftId: s.id, agentIds: [agents[2].id], dates: ['2027-08-01'] } }, admin);
+      const made = await app.data(
+        AssignSchedulesDocument,
+        { input: { shiftId: s.id, agentIds: [agents[2].id], dates: ['2027-08-01'] } },
+        admin,
+      );
       const id = made.assignSchedules.created[0].id;
       const denied = await app.exec(RemoveSchedulesDocument, { ids: [id] }, supportManager.token);
       expect(denied.errors?.[0].extensions?.code).toBe('FORBIDDEN');
@@ -273,21 +378,30 @@ describe('shifts and scheduling', () => {
       }
     }`;
     type Cell = { id: string; agentId: string; shift: { code: string } } & Record<string, unknown>;
-    type Board = { from: string; to: string; rows: Array<{ agent: { id: string; displayName: string } & Record<string, unknown>; days: Array<{ date: string; schedules: Cell[] }> }> };
+    type Board = {
+      from: string;
+      to: string;
+      rows: Array<{
+        agent: { id: string; displayName: string } & Record<string, unknown>;
+        days: Array<{ date: string; schedules: Cell[] }>;
+      }>;
+    };
     const from = '2032-03-01';
     const to = '2032-03-03';
     let first: Person; // employee code B001
     let second: Person; // B002: two schedules on the first day
     let gone: Person; // B000, deactivated after being scheduled
 
-    const board = async (token: string, departmentId?: string) => (await app.data<{ scheduleBoard: Board }, unknown>(BOARD, { from, to, departmentId }, token)).scheduleBoard;
+    const board = async (token: string, departmentId?: string) =>
+      (await app.data<{ scheduleBoard: Board }, unknown>(BOARD, { from, to, departmentId }, token)).scheduleBoard;
     const agentIds = (b: Board) => b.rows.map((r) => r.agent.id);
 
     beforeAll(async () => {
       second = await app.createUser({ role: 'AGENT', departmentId: sales.id, employeeCode: 'B002', skills: ['退款'] });
       first = await app.createUser({ role: 'AGENT', departmentId: sales.id, employeeCode: 'B001' });
       gone = await app.createUser({ role: 'AGENT', departmentId: sales.id, employeeCode: 'B000' });
-      const assign = (shiftId: string, agentIds: string[], dates: string[]) => app.data(AssignSchedulesDocument, { input: { shiftId, agentIds, dates } }, admin);
+      const assign = (shiftId: string, agentIds: string[], dates: string[]) =>
+        app.data(AssignSchedulesDocument, { input: { shiftId, agentIds, dates } }, admin);
       // NIGHT first: the order in a cell must come from the start times, not from insertion.
       await assign(night.id, [second.id], [from]);
       await assign(early.id, [first.id, second.id, gone.id, supportAgent.id], [from, '2032-03-02']);
@@ -325,7 +439,11 @@ describe('shifts and scheduling', () => {
     it('shows each schedule and agent as the other reads do, createdAt included', async () => {
       const onBoard = (await board(admin, sales.id)).rows.flatMap((r) => r.days.flatMap((d) => d.schedules));
       const listed = (
-        await app.data<{ schedules: Cell[] }, unknown>(`query ($filter: ScheduleFilter!) { schedules(filter: $filter) { ${SCHEDULE_FIELDS} } }`, { filter: { from, to, departmentId: sales.id } }, admin)
+        await app.data<{ schedules: Cell[] }, unknown>(
+          `query ($filter: ScheduleFilter!) { schedules(filter: $filter) { ${SCHEDULE_FIELDS} } }`,
+          { filter: { from, to, departmentId: sales.id } },
+          admin,
+        )
       ).schedules.filter((s) => s.agentId !== gone.id);
       expect(onBoard).toHaveLength(5);
       expect(new Map(onBoard.map((s) => [s.id, s]))).toEqual(new Map(listed.map((s) => [s.id, s])));

@@ -61,7 +61,9 @@ describe('races between leave, swaps and scheduling', () => {
     department = await app.createDepartment('值班', 'duty');
     manager = await app.createUser({ role: 'MANAGER', departmentId: department.id });
     agents = await Promise.all([0, 1, 2].map(() => app.createUser({ role: 'AGENT', departmentId: department.id })));
-    shiftId = (await app.data(CreateShiftDocument, { input: { name: 'Early', code: 'RACE-E', startTime: '09:00', endTime: '17:00' } }, admin)).createShift.id;
+    shiftId = (
+      await app.data(CreateShiftDocument, { input: { name: 'Early', code: 'RACE-E', startTime: '09:00', endTime: '17:00' } }, admin)
+    ).createShift.id;
     pg = new PgClient({ connectionString: app.databaseUrl });
     await pg.connect();
   });
@@ -100,7 +102,9 @@ describe('races between leave, swaps and scheduling', () => {
       const [date] = freshDates(1);
       const [schedule] = await assign([giver.id], date);
       const leaveId = await requestLeave(receiver, date);
-      const swapId = (await app.data(RequestSwapDocument, { input: { steps: [{ scheduleId: schedule.id, toAgentId: receiver.id }] } }, giver.token)).requestSwap.id;
+      const swapId = (
+        await app.data(RequestSwapDocument, { input: { steps: [{ scheduleId: schedule.id, toAgentId: receiver.id }] } }, giver.token)
+      ).requestSwap.id;
       const [leave, swap] = await Promise.all([
         app.exec(ApproveLeaveDocument, { id: leaveId }, manager.token),
         app.exec(ApproveSwapDocument, { id: swapId }, manager.token),
@@ -121,7 +125,15 @@ describe('races between leave, swaps and scheduling', () => {
           : (
               await app.data<{ createUser: { id: string } }, unknown>(
                 'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
-                { input: { email: `crowd-${i}@test.local`, password: 'password-123', displayName: `crowd ${i}`, role: 'AGENT', departmentId: department.id } },
+                {
+                  input: {
+                    email: `crowd-${i}@test.local`,
+                    password: 'password-123',
+                    displayName: `crowd ${i}`,
+                    role: 'AGENT',
+                    departmentId: department.id,
+                  },
+                },
                 admin,
               )
             ).createUser.id,
@@ -161,7 +173,7 @@ describe('races between leave, swaps and scheduling', () => {
       }),
       { numRuns: 20, endOnFailure: true },
     );
-     
+
     console.log(`workforce races: ${runs} random interleavings checked against every serial order`);
   }, 180_000); // a minute or less on an idle machine; the margin is for a loaded one
 
@@ -176,7 +188,16 @@ describe('races between leave, swaps and scheduling', () => {
       Promise.all(
         scenario.scheduled.map(async (slot, i): Promise<ModelSchedule & { id: string }> => {
           const [created] = await assign([people[slot.agent].id], dates[slot.day]);
-          return { key: `s${i}`, id: created.id, agent: slot.agent, day: slot.day, status: 'NORMAL', swapped: false, named: false, origin: `s${i}` };
+          return {
+            key: `s${i}`,
+            id: created.id,
+            agent: slot.agent,
+            day: slot.day,
+            status: 'NORMAL',
+            swapped: false,
+            named: false,
+            origin: `s${i}`,
+          };
         }),
       ),
       Promise.all(scenario.leave.map((l) => requestLeave(people[l.agent], dates[l.day]))),
@@ -229,12 +250,32 @@ describe('races between leave, swaps and scheduling', () => {
           WHERE agent_id = ANY($1::uuid[]) AND date = ANY($2::date[])`,
         [agentIds, dates],
       )
-    ).rows as Array<{ id: string; agent_id: string; date: string; status: Status; replacing_id: string | null; replaced_by_id: string | null }>;
-    const leaveStatus = (await pg.query(`SELECT id, status FROM leave_requests WHERE id = ANY($1::uuid[])`, [leaveIds])).rows as Array<{ id: string; status: string }>;
-    const swapStatus = (await pg.query(`SELECT id, status FROM swap_requests WHERE id = ANY($1::uuid[])`, [swapIds])).rows as Array<{ id: string; status: string }>;
+    ).rows as Array<{
+      id: string;
+      agent_id: string;
+      date: string;
+      status: Status;
+      replacing_id: string | null;
+      replaced_by_id: string | null;
+    }>;
+    const leaveStatus = (await pg.query(`SELECT id, status FROM leave_requests WHERE id = ANY($1::uuid[])`, [leaveIds])).rows as Array<{
+      id: string;
+      status: string;
+    }>;
+    const swapStatus = (await pg.query(`SELECT id, status FROM swap_requests WHERE id = ANY($1::uuid[])`, [swapIds])).rows as Array<{
+      id: string;
+      status: string;
+    }>;
     const observed: FinalState = {
       schedules: schedules
-        .map((s) => describeSchedule(agentIndex.get(s.agent_id)!, dayIndex.get(s.date)!, s.status, initialKey.get(s.id) ?? (s.replacing_id ? 'swap' : 'assign')))
+        .map((s) =>
+          describeSchedule(
+            agentIndex.get(s.agent_id)!,
+            dayIndex.get(s.date)!,
+            s.status,
+            initialKey.get(s.id) ?? (s.replacing_id ? 'swap' : 'assign'),
+          ),
+        )
         .sort(),
       leave: leaveIds.map((id) => leaveStatus.find((l) => l.id === id)!.status),
       swaps: swapIds.map((id) => swapStatus.find((s) => s.id === id)!.status),
@@ -390,7 +431,15 @@ function runSerially(scenario: Scenario, initial: ModelSchedule[], order: number
           st.schedule!.swapped = true;
         }
         for (const st of steps) {
-          schedules.push({ key: `swap${op.swap}:${st.schedule!.key}`, agent: st.to, day: st.schedule!.day, status: 'NORMAL', swapped: true, named: false, origin: 'swap' });
+          schedules.push({
+            key: `swap${op.swap}:${st.schedule!.key}`,
+            agent: st.to,
+            day: st.schedule!.day,
+            status: 'NORMAL',
+            swapped: true,
+            named: false,
+            origin: 'swap',
+          });
         }
         swap.status = 'APPROVED';
         outcomes[i] = 'ok';
@@ -400,7 +449,16 @@ function runSerially(scenario: Scenario, initial: ModelSchedule[], order: number
         const clear = op.agents.filter((a) => !onLeave(a, op.day) && active(a, op.day).length === 0);
         const conflicted = clear.length < op.agents.length;
         const created = op.mode === 'ALL_OR_NOTHING' && conflicted ? [] : clear;
-        for (const a of created) schedules.push({ key: `assign${i}:${a}`, agent: a, day: op.day, status: 'NORMAL', swapped: false, named: false, origin: 'assign' });
+        for (const a of created)
+          schedules.push({
+            key: `assign${i}:${a}`,
+            agent: a,
+            day: op.day,
+            status: 'NORMAL',
+            swapped: false,
+            named: false,
+            origin: 'assign',
+          });
         outcomes[i] = created.length;
         break;
       }
@@ -455,15 +513,18 @@ const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
           scheduled
             .map((o, j) => ({ o, j }))
             .filter(({ o, j }) => j > i && o.day === s.day)
-            .map(({ o, j }) => ({ steps: [{ schedule: i, to: o.agent }, { schedule: j, to: s.agent }] })),
+            .map(({ o, j }) => ({
+              steps: [
+                { schedule: i, to: o.agent },
+                { schedule: j, to: s.agent },
+              ],
+            })),
         );
         const choices = [...handOvers, ...trades];
-        const swapChoices = fc
-          .shuffledSubarray(choices, { maxLength: Math.min(2, choices.length) })
-          .filter((swaps) => {
-            const used = swaps.flatMap((s) => s.steps.map((st) => st.schedule));
-            return new Set(used).size === used.length;
-          });
+        const swapChoices = fc.shuffledSubarray(choices, { maxLength: Math.min(2, choices.length) }).filter((swaps) => {
+          const used = swaps.flatMap((s) => s.steps.map((st) => st.schedule));
+          return new Set(used).size === used.length;
+        });
         return swapChoices.chain((swaps) => {
           const leaveIndex = fc.integer({ min: 0, max: leave.length - 1 });
           // Weighted towards the operations that race: approving leave, scheduling, approving swaps.
@@ -475,7 +536,10 @@ const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
               weight: 3,
               arbitrary: fc
                 .record({
-                  agents: fc.subarray(Array.from({ length: agents }, (_, a) => a), { minLength: 1 }),
+                  agents: fc.subarray(
+                    Array.from({ length: agents }, (_, a) => a),
+                    { minLength: 1 },
+                  ),
                   day: fc.integer({ min: 0, max: days - 1 }),
                   mode: fc.constantFrom('ALL_OR_NOTHING' as const, 'SKIP_CONFLICTS' as const),
                 })
@@ -483,8 +547,14 @@ const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
             },
             { weight: 1, arbitrary: fc.integer({ min: 0, max: scheduled.length - 1 }).map((s): Op => ({ kind: 'remove', schedule: s })) },
           ];
-          if (swaps.length) ops.push({ weight: 2, arbitrary: fc.integer({ min: 0, max: swaps.length - 1 }).map((s): Op => ({ kind: 'approveSwap', swap: s })) });
-          return fc.array(fc.oneof(...ops), { minLength: 2, maxLength: 5 }).map((opList) => ({ agents, days, scheduled, leave, swaps, ops: opList }));
+          if (swaps.length)
+            ops.push({
+              weight: 2,
+              arbitrary: fc.integer({ min: 0, max: swaps.length - 1 }).map((s): Op => ({ kind: 'approveSwap', swap: s })),
+            });
+          return fc
+            .array(fc.oneof(...ops), { minLength: 2, maxLength: 5 })
+            .map((opList) => ({ agents, days, scheduled, leave, swaps, ops: opList }));
         });
       });
   });

@@ -39,7 +39,9 @@ describe('forecast: holidays from the business calendar', () => {
 
   const noon = async (date: string) => {
     const f = (await app.data(ForecastContactsDocument, { departmentId: dept.id, from: date, to: date }, admin)).forecastContacts;
-    return f.intervals.find((iv) => DateTime.fromISO(iv.startsAt, { zone: ZONE }).hour === 12 && DateTime.fromISO(iv.startsAt, { zone: ZONE }).minute === 0)!.conversations;
+    return f.intervals.find(
+      (iv) => DateTime.fromISO(iv.startsAt, { zone: ZONE }).hour === 12 && DateTime.fromISO(iv.startsAt, { zone: ZONE }).minute === 0,
+    )!.conversations;
   };
 
   it('forecasts a holiday like a day off, and the same weekday otherwise as usual', async () => {

@@ -43,12 +43,31 @@ describe('schedule model: fairness and preferences decide between agents', () =>
       for (let d = 0; d < 4; d++) {
         const night = d % 2 === 1;
         const start = d * day + (night ? 22 : 9) * HOUR;
-        options.push({ agent, day: d, shift: night ? 1 : 0, start, end: start + 8 * HOUR, night, weekend: false, preference: agent === preferred && !night ? 1 : 0 });
+        options.push({
+          agent,
+          day: d,
+          shift: night ? 1 : 0,
+          start,
+          end: start + 8 * HOUR,
+          night,
+          weekend: false,
+          preference: agent === preferred && !night ? 1 : 0,
+        });
       }
     }
     const required = new Array<number>(4 * 48).fill(0);
     for (let d = 0; d < 4; d++) for (let s = 0; s < 16; s++) required[d * 48 + ((d % 2 === 1 ? 22 : 9) * 2 + s)] = 1;
-    return { firstSlot: 0, slotMinutes: 30, required: required.slice(0, 4 * 48), agentCount: 3, weekOf: () => 0, options, kept: [], rules: { minRestHours: 11, maxDaysPerWeek: 6, maxWeeklyHours: 44 }, weights: { understaffing: 1000, overstaffing: 10, fairness: 20, preferences: 5 } };
+    return {
+      firstSlot: 0,
+      slotMinutes: 30,
+      required: required.slice(0, 4 * 48),
+      agentCount: 3,
+      weekOf: () => 0,
+      options,
+      kept: [],
+      rules: { minRestHours: 11, maxDaysPerWeek: 6, maxWeeklyHours: 44 },
+      weights: { understaffing: 1000, overstaffing: 10, fairness: 20, preferences: 5 },
+    };
   };
 
   it('gives the day shifts to the agent who prefers them and spreads the nights', async () => {

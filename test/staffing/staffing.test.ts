@@ -95,7 +95,8 @@ describe('staffing: forecast, plan, proposals', () => {
       expect(iv.overrideFactor).toBe(1);
     }
     // 15-minute intervals divide a day too.
-    const q = (await app.data(ForecastContactsDocument, { departmentId: dept.id, from, to: from, intervalMinutes: 15 }, admin)).forecastContacts;
+    const q = (await app.data(ForecastContactsDocument, { departmentId: dept.id, from, to: from, intervalMinutes: 15 }, admin))
+      .forecastContacts;
     expect(q.intervals).toHaveLength(96);
   });
 
@@ -104,7 +105,11 @@ describe('staffing: forecast, plan, proposals', () => {
     expect(codeOf(long)).toBe('BAD_USER_INPUT');
     expect(fieldsOf(long)).toEqual(['to']);
     for (const intervalMinutes of [7, 45 + 5, 0, -30, 2880]) {
-      const bad = await app.exec(ForecastContactsDocument, { departmentId: dept.id, from: day(1), to: day(2), intervalMinutes }, manager.token);
+      const bad = await app.exec(
+        ForecastContactsDocument,
+        { departmentId: dept.id, from: day(1), to: day(2), intervalMinutes },
+        manager.token,
+      );
       expect(codeOf(bad)).toBe('BAD_USER_INPUT');
       expect(fieldsOf(bad)).toEqual(['intervalMinutes']);
     }
@@ -116,10 +121,14 @@ describe('staffing: forecast, plan, proposals', () => {
     const date = day(2);
     const from = new Date(at(date, '10:00')).toISOString();
     const to = new Date(at(date, '12:00')).toISOString();
-    const o = (await app.data(AddForecastOverrideDocument, { departmentId: dept.id, from, to, factor: 3, reason: '双十一 on-sale' }, manager.token)).addForecastOverride;
+    const o = (
+      await app.data(AddForecastOverrideDocument, { departmentId: dept.id, from, to, factor: 3, reason: '双十一 on-sale' }, manager.token)
+    ).addForecastOverride;
     expect(o.factor).toBe(3);
     const f = (await app.data(ForecastContactsDocument, { departmentId: dept.id, from: date, to: date }, manager.token)).forecastContacts;
-    const inWindow = f.intervals.filter((iv) => Date.parse(iv.startsAt) >= at(date, '10:00') && Date.parse(iv.startsAt) < at(date, '12:00'));
+    const inWindow = f.intervals.filter(
+      (iv) => Date.parse(iv.startsAt) >= at(date, '10:00') && Date.parse(iv.startsAt) < at(date, '12:00'),
+    );
     expect(inWindow).toHaveLength(4);
     const weekday = DateTime.fromISO(date).weekday <= 5;
     for (const iv of inWindow) {
@@ -142,7 +151,11 @@ describe('staffing: forecast, plan, proposals', () => {
       expect(codeOf(bad)).toBe('BAD_USER_INPUT');
       expect(fieldsOf(bad)).toEqual([field]);
     }
-    const backwards = await app.exec(AddForecastOverrideDocument, { departmentId: dept.id, from: to, to: from, factor: 2, reason: 'x' }, manager.token);
+    const backwards = await app.exec(
+      AddForecastOverrideDocument,
+      { departmentId: dept.id, from: to, to: from, factor: 2, reason: 'x' },
+      manager.token,
+    );
     expect(fieldsOf(backwards)).toEqual(['to']);
     expect((await app.data(ForecastOverridesDocument, { departmentId: dept.id }, manager.token)).forecastOverrides).toHaveLength(1);
 
@@ -152,7 +165,13 @@ describe('staffing: forecast, plan, proposals', () => {
 
   it('plans agents with Erlang C and compares them with the schedules', async () => {
     const date = nextWeekday();
-    const earlyId = (await app.data(CreateShiftDocument, { input: { name: 'Plan', code: 'PLAN', startTime: '09:00', endTime: '12:00', departmentId: otherDept.id } }, admin)).createShift.id;
+    const earlyId = (
+      await app.data(
+        CreateShiftDocument,
+        { input: { name: 'Plan', code: 'PLAN', startTime: '09:00', endTime: '12:00', departmentId: otherDept.id } },
+        admin,
+      )
+    ).createShift.id;
     expect(earlyId).toBeTruthy();
     const shifts = await app.exec('query ($d: ID) { shifts(departmentId: $d) { id code } }', { d: dept.id }, admin);
     const early = (shifts.data as { shifts: Array<{ id: string; code: string }> }).shifts.find((s) => s.code === 'EARLY')!;
@@ -176,7 +195,13 @@ describe('staffing: forecast, plan, proposals', () => {
     expect(night.agentsRequired).toBe(0);
     expect(night.expectedServiceLevel).toBe(1);
 
-    const stricter = (await app.data(StaffingPlanDocument, { departmentId: dept.id, from: date, to: date, serviceLevelTarget: 0.95, serviceLevelSeconds: 10 }, manager.token)).staffingPlan;
+    const stricter = (
+      await app.data(
+        StaffingPlanDocument,
+        { departmentId: dept.id, from: date, to: date, serviceLevelTarget: 0.95, serviceLevelSeconds: 10 },
+        manager.token,
+      )
+    ).staffingPlan;
     expect(stricter.intervals.find((iv) => iv.startsAt === ten.startsAt)!.agentsRequired).toBeGreaterThanOrEqual(ten.agentsRequired);
 
     for (const [vars, field] of [
@@ -197,10 +222,21 @@ describe('staffing: forecast, plan, proposals', () => {
       expect(codeOf(await app.exec(StaffingPlanDocument, { departmentId: dept.id, from: date, to: date }, token))).toBe('FORBIDDEN');
       expect(codeOf(await app.exec(ProposeScheduleDocument, { departmentId: dept.id, from: date, to: date }, token))).toBe('FORBIDDEN');
       expect(codeOf(await app.exec(ForecastOverridesDocument, { departmentId: dept.id }, token))).toBe('FORBIDDEN');
-      const add = await app.exec(AddForecastOverrideDocument, { departmentId: dept.id, from: new Date().toISOString(), to: new Date(Date.now() + 3600_000).toISOString(), factor: 2, reason: 'x' }, token);
+      const add = await app.exec(
+        AddForecastOverrideDocument,
+        {
+          departmentId: dept.id,
+          from: new Date().toISOString(),
+          to: new Date(Date.now() + 3600_000).toISOString(),
+          factor: 2,
+          reason: 'x',
+        },
+        token,
+      );
       expect(codeOf(add)).toBe('FORBIDDEN');
     }
-    const proposal = (await app.data(ProposeScheduleDocument, { departmentId: dept.id, from: day(40), to: day(40) }, manager.token)).proposeSchedule;
+    const proposal = (await app.data(ProposeScheduleDocument, { departmentId: dept.id, from: day(40), to: day(40) }, manager.token))
+      .proposeSchedule;
     for (const token of [agentUser.token, customer.token, otherManager.token]) {
       expect(codeOf(await app.exec(ScheduleProposalDocument, { id: proposal.id }, token))).toBe('FORBIDDEN');
       expect(codeOf(await app.exec(ApplyScheduleProposalDocument, { id: proposal.id }, token))).toBe('FORBIDDEN');
@@ -241,12 +277,15 @@ describe('staffing: forecast, plan, proposals', () => {
     expect(applied.proposal.status).toBe('APPLIED');
     const stored = (await app.data(SchedulesDocument, { filter: { from, to, departmentId: dept.id } }, manager.token)).schedules;
     expect(stored).toHaveLength(proposal.assignments.length);
-    const audit = (await app.data(AuditLogDocument, { filter: { action: 'schedule_proposal.apply', targetId: proposal.id } }, admin)).auditLog.nodes;
+    const audit = (await app.data(AuditLogDocument, { filter: { action: 'schedule_proposal.apply', targetId: proposal.id } }, admin))
+      .auditLog.nodes;
     expect(audit).toHaveLength(1);
 
     const twice = await app.exec(ApplyScheduleProposalDocument, { id: proposal.id }, manager.token);
     expect(codeOf(twice)).toBe('CONFLICT');
-    expect((await app.data(SchedulesDocument, { filter: { from, to, departmentId: dept.id } }, manager.token)).schedules).toHaveLength(stored.length);
+    expect((await app.data(SchedulesDocument, { filter: { from, to, departmentId: dept.id } }, manager.token)).schedules).toHaveLength(
+      stored.length,
+    );
 
     // A new proposal for the same week keeps what exists and adds only what is still missing.
     const again = (await app.data(ProposeScheduleDocument, { departmentId: dept.id, from, to }, manager.token)).proposeSchedule;
@@ -254,7 +293,9 @@ describe('staffing: forecast, plan, proposals', () => {
     expect(again.removedScheduleIds).toEqual([]);
 
     // Allowed to replace them, it plans the week afresh: applying removes the old schedules and writes the new.
-    const fresh = (await app.data(ProposeScheduleDocument, { departmentId: dept.id, from, to, options: { replaceExisting: true } }, manager.token)).proposeSchedule;
+    const fresh = (
+      await app.data(ProposeScheduleDocument, { departmentId: dept.id, from, to, options: { replaceExisting: true } }, manager.token)
+    ).proposeSchedule;
     expect([...fresh.removedScheduleIds].sort()).toEqual(stored.map((s) => s.id).sort());
     const replaced = (await app.data(ApplyScheduleProposalDocument, { id: fresh.id }, manager.token)).applyScheduleProposal;
     expect(replaced.createdCount).toBe(fresh.assignments.length);
@@ -282,9 +323,13 @@ describe('staffing: forecast, plan, proposals', () => {
     const from = day(30);
     const to = day(31);
     const proposal = (await app.data(ProposeScheduleDocument, { departmentId: dept.id, from, to }, manager.token)).proposeSchedule;
-    const results = await Promise.all([manager.token, admin, manager.token, admin].map((t) => app.exec(ApplyScheduleProposalDocument, { id: proposal.id }, t)));
+    const results = await Promise.all(
+      [manager.token, admin, manager.token, admin].map((t) => app.exec(ApplyScheduleProposalDocument, { id: proposal.id }, t)),
+    );
     expect(results.filter((r) => !r.errors)).toHaveLength(1);
     expect(results.filter((r) => codeOf(r) === 'CONFLICT')).toHaveLength(3);
-    expect((await app.data(SchedulesDocument, { filter: { from, to, departmentId: dept.id } }, manager.token)).schedules).toHaveLength(proposal.assignments.length);
+    expect((await app.data(SchedulesDocument, { filter: { from, to, departmentId: dept.id } }, manager.token)).schedules).toHaveLength(
+      proposal.assignments.length,
+    );
   });
 });

@@ -19,7 +19,8 @@ describe('swap work rules: notice, rest, weekly hours', () => {
   const plus = (days: number) => DateTime.fromISO(MONDAY).plus({ days }).toISODate()!;
 
   const schedule = async (agent: Person, code: string, date: string) =>
-    (await app.data(AssignSchedulesDocument, { input: { shiftId: shifts[code], agentIds: [agent.id], dates: [date] } }, admin)).assignSchedules.created[0].id;
+    (await app.data(AssignSchedulesDocument, { input: { shiftId: shifts[code], agentIds: [agent.id], dates: [date] } }, admin))
+      .assignSchedules.created[0].id;
 
   beforeAll(async () => {
     app = await startTestApp({ env: { MAX_WEEKLY_HOURS: '20', SWAP_MIN_NOTICE_HOURS: '24', MIN_REST_HOURS: '11' } });
@@ -34,7 +35,9 @@ describe('swap work rules: notice, rest, weekly hours', () => {
       ['L', '14:00', '22:00'],
       ['SOON', soon.toFormat('HH:mm'), soon.plus({ hours: 1 }).toFormat('HH:mm')],
     ]) {
-      shifts[code] = (await app.data(CreateShiftDocument, { input: { name: code, code, startTime: start, endTime: end } }, admin)).createShift.id;
+      shifts[code] = (
+        await app.data(CreateShiftDocument, { input: { name: code, code, startTime: start, endTime: end } }, admin)
+      ).createShift.id;
     }
   });
   afterAll(() => app.stop());
@@ -55,9 +58,13 @@ describe('swap work rules: notice, rest, weekly hours', () => {
     const early = await schedule(b, 'E', plus(1)); // Tuesday 06:00: 8 hours after 22:00
     const check = (await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: late, toAgentId: b.id }] } }, a.token)).checkSwap;
     expect(check.ok).toBe(false);
-    expect(check.conflicts).toEqual([expect.objectContaining({ reason: 'REST_TOO_SHORT', scheduleId: late, toAgentId: b.id, conflictingScheduleId: early })]);
+    expect(check.conflicts).toEqual([
+      expect.objectContaining({ reason: 'REST_TOO_SHORT', scheduleId: late, toAgentId: b.id, conflictingScheduleId: early }),
+    ]);
     // c has nothing near it: fine.
-    expect((await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: late, toAgentId: c.id }] } }, a.token)).checkSwap.ok).toBe(true);
+    expect((await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: late, toAgentId: c.id }] } }, a.token)).checkSwap.ok).toBe(
+      true,
+    );
   });
 
   it('checks every agent of a chain, not only the first', async () => {
@@ -72,7 +79,9 @@ describe('swap work rules: notice, rest, weekly hours', () => {
       { scheduleId: cOther, toAgentId: a.id },
     ];
     const check = (await app.data(CheckSwapDocument, { input: { steps } }, admin)).checkSwap;
-    expect(check.conflicts).toEqual([expect.objectContaining({ reason: 'REST_TOO_SHORT', scheduleId: bL, toAgentId: c.id, conflictingScheduleId: cE })]);
+    expect(check.conflicts).toEqual([
+      expect.objectContaining({ reason: 'REST_TOO_SHORT', scheduleId: bL, toAgentId: c.id, conflictingScheduleId: cE }),
+    ]);
     const res = await app.exec(RequestSwapDocument, { input: { steps } }, admin);
     expect(res.errors?.[0].extensions?.code).toBe('CONFLICT');
   });
@@ -86,6 +95,8 @@ describe('swap work rules: notice, rest, weekly hours', () => {
     expect(check.conflicts[0].message).toMatch(/24 hours/);
     // The next week starts afresh: a Monday shift of the following week is fine for c.
     const nextMonday = await schedule(b, 'L', plus(21));
-    expect((await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: nextMonday, toAgentId: c.id }] } }, b.token)).checkSwap.ok).toBe(true);
+    expect(
+      (await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: nextMonday, toAgentId: c.id }] } }, b.token)).checkSwap.ok,
+    ).toBe(true);
   });
 });

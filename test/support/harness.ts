@@ -163,7 +163,14 @@ export class TestApp {
   }
 
   /** A real graphql-ws client; closed by stop(). */
-  ws(token: string | null, opts: { connectionParams?: Record<string, unknown>; retryAttempts?: number; /** on the HTTP upgrade request */ headers?: Record<string, string> } = {}): WsClient {
+  ws(
+    token: string | null,
+    opts: {
+      connectionParams?: Record<string, unknown>;
+      retryAttempts?: number;
+      /** on the HTTP upgrade request */ headers?: Record<string, string>;
+    } = {},
+  ): WsClient {
     const headers = opts.headers;
     const client = createClient({
       url: this.wsUrl,
@@ -191,7 +198,12 @@ export class TestApp {
 
 /** Starts a ShiftDesk server in this process on its own fresh database. */
 export async function startTestApp(
-  opts: { redis?: boolean; env?: Record<string, string>; databaseUrl?: string; /** e.g. a pino logger writing to memory, to read the logs */ logger?: Logger } = {},
+  opts: {
+    redis?: boolean;
+    env?: Record<string, string>;
+    databaseUrl?: string;
+    /** e.g. a pino logger writing to memory, to read the logs */ logger?: Logger;
+  } = {},
 ): Promise<TestApp> {
   const databaseUrl = opts.databaseUrl ?? (await createTestDatabase());
   const extra: Record<string, string> = { ...(opts.env ?? {}) };

@@ -192,7 +192,10 @@ async function waitReady(proc: ServerProcess, timeoutMs: number): Promise<void> 
  * Stops every process (in parallel) and returns how each exited. Never throws, so it is safe in afterAll;
  * prints the output of any process that did not exit cleanly.
  */
-export async function stopAll(procs: Array<ServerProcess | undefined>, opts?: { timeoutMs?: number }): Promise<Array<ExitInfo & { killed: boolean }>> {
+export async function stopAll(
+  procs: Array<ServerProcess | undefined>,
+  opts?: { timeoutMs?: number },
+): Promise<Array<ExitInfo & { killed: boolean }>> {
   const live = procs.filter((p): p is ServerProcess => Boolean(p));
   const results = await Promise.all(live.map((p) => p.stop(opts)));
   live.forEach((p, i) => {
@@ -227,7 +230,8 @@ export async function dataAt<TData, TVars>(
   token?: string | null,
 ): Promise<TData> {
   const res = await execAt(target, doc, variables, token);
-  if (res.errors?.length) throw new Error(`GraphQL errors from ${typeof target === 'string' ? target : target.name}: ${JSON.stringify(res.errors, null, 2)}`);
+  if (res.errors?.length)
+    throw new Error(`GraphQL errors from ${typeof target === 'string' ? target : target.name}: ${JSON.stringify(res.errors, null, 2)}`);
   return res.data as TData;
 }
 

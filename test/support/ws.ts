@@ -97,7 +97,11 @@ export interface WsResult<T> {
 }
 
 /** Runs one query or mutation over graphql-ws and resolves with its single result, its errors, or the close. */
-export function wsExec<TData, TVars>(client: Client, doc: TypedDocumentNode<TData, TVars> | string, variables?: TVars): Promise<WsResult<TData>> {
+export function wsExec<TData, TVars>(
+  client: Client,
+  doc: TypedDocumentNode<TData, TVars> | string,
+  variables?: TVars,
+): Promise<WsResult<TData>> {
   return new Promise((resolve) => {
     let result: WsResult<TData> = {};
     client.subscribe<TData>(

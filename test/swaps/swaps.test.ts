@@ -31,7 +31,8 @@ describe('shift swaps, hand-overs and chains', () => {
   const shifts: Record<string, string> = {};
 
   const schedule = async (agent: Person, code: string, date: string) =>
-    (await app.data(AssignSchedulesDocument, { input: { shiftId: shifts[code], agentIds: [agent.id], dates: [date] } }, admin)).assignSchedules.created[0].id;
+    (await app.data(AssignSchedulesDocument, { input: { shiftId: shifts[code], agentIds: [agent.id], dates: [date] } }, admin))
+      .assignSchedules.created[0].id;
   const statusOf = async (id: string, date: string) =>
     (await app.data(ScheduleByIdDocument, { filter: { from: date, to: date } }, admin)).schedules.find((s) => s.id === id)!;
 
@@ -48,7 +49,9 @@ describe('shift swaps, hand-overs and chains', () => {
       ['E', '09:00', '17:00'],
       ['L', '13:00', '21:00'],
     ]) {
-      shifts[code] = (await app.data(CreateShiftDocument, { input: { name: code, code, startTime: start, endTime: end } }, admin)).createShift.id;
+      shifts[code] = (
+        await app.data(CreateShiftDocument, { input: { name: code, code, startTime: start, endTime: end } }, admin)
+      ).createShift.id;
     }
   });
   afterAll(() => app.stop());
@@ -68,24 +71,58 @@ describe('shift swaps, hand-overs and chains', () => {
     const [p, q] = await Promise.all([0, 1].map(() => app.createUser({ role: 'AGENT', departmentId: dept.id })));
     const pE = await schedule(p, 'E', '2027-10-03');
     const qL = await schedule(q, 'L', '2027-10-03');
-    const swap = await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: pE, toAgentId: q.id }, { scheduleId: qL, toAgentId: p.id }] } }, p.token);
+    const swap = await app.data(
+      CheckSwapDocument,
+      {
+        input: {
+          steps: [
+            { scheduleId: pE, toAgentId: q.id },
+            { scheduleId: qL, toAgentId: p.id },
+          ],
+        },
+      },
+      p.token,
+    );
     expect(swap.checkSwap).toEqual({ ok: true, conflicts: [] });
     const handOver = await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: pE, toAgentId: q.id }] } }, p.token);
     expect(handOver.checkSwap.ok).toBe(false);
-    expect(handOver.checkSwap.conflicts).toEqual([expect.objectContaining({ scheduleId: pE, reason: 'OVERLAP', conflictingScheduleId: qL })]);
-    const theirs = (await app.data(SwapRequestsDocument, {}, admin)).swapRequests.nodes.filter((r) => r.participantIds.some((id) => id === p.id || id === q.id));
+    expect(handOver.checkSwap.conflicts).toEqual([
+      expect.objectContaining({ scheduleId: pE, reason: 'OVERLAP', conflictingScheduleId: qL }),
+    ]);
+    const theirs = (await app.data(SwapRequestsDocument, {}, admin)).swapRequests.nodes.filter((r) =>
+      r.participantIds.some((id) => id === p.id || id === q.id),
+    );
     expect(theirs).toEqual([]);
   });
 
   it('refuses malformed steps with a clear error', async () => {
     const aE = await schedule(a, 'E', '2027-10-04');
-    const twice = await app.exec(CheckSwapDocument, { input: { steps: [{ scheduleId: aE, toAgentId: b.id }, { scheduleId: aE, toAgentId: c.id }] } }, a.token);
+    const twice = await app.exec(
+      CheckSwapDocument,
+      {
+        input: {
+          steps: [
+            { scheduleId: aE, toAgentId: b.id },
+            { scheduleId: aE, toAgentId: c.id },
+          ],
+        },
+      },
+      a.token,
+    );
     expect(twice.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const toSelf = await app.exec(RequestSwapDocument, { input: { steps: [{ scheduleId: aE, toAgentId: a.id }] } }, a.token);
     expect(toSelf.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
-    const eleven = await app.exec(CheckSwapDocument, { input: { steps: Array.from({ length: 11 }, () => ({ scheduleId: aE, toAgentId: b.id })) } }, a.token);
+    const eleven = await app.exec(
+      CheckSwapDocument,
+      { input: { steps: Array.from({ length: 11 }, () => ({ scheduleId: aE, toAgentId: b.id })) } },
+      a.token,
+    );
     expect(eleven.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    const unknown = await app.exec(CheckSwapDocument, { input: { steps: [{ scheduleId: '00000000-0000-4000-8000-000000000000', toAgentId: b.id }] } }, a.token);
+    const unknown = await app.exec(
+      CheckSwapDocument,
+      { input: { steps: [{ scheduleId: '00000000-0000-4000-8000-000000000000', toAgentId: b.id }] } },
+      a.token,
+    );
     expect(unknown.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     const customer = await app.createUser({ role: 'CUSTOMER' });
     const toCustomer = await app.exec(CheckSwapDocument, { input: { steps: [{ scheduleId: aE, toAgentId: customer.id }] } }, a.token);
@@ -160,7 +197,9 @@ describe('shift swaps, hand-overs and chains', () => {
   it('lets only one of many concurrent requests claim a schedule (a partial unique index decides)', async () => {
     const aE = await schedule(a, 'E', '2027-11-01');
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => app.exec(RequestSwapDocument, { input: { steps: [{ scheduleId: aE, toAgentId: i % 2 ? b.id : c.id }] } }, manager.token)),
+      Array.from({ length: 10 }, (_, i) =>
+        app.exec(RequestSwapDocument, { input: { steps: [{ scheduleId: aE, toAgentId: i % 2 ? b.id : c.id }] } }, manager.token),
+      ),
     );
     expect(results.filter((r) => r.data?.requestSwap).length).toBe(1);
     expect(results.filter((r) => r.errors?.[0].extensions?.code === 'CONFLICT').length).toBe(9);

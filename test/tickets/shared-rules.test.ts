@@ -63,13 +63,23 @@ describe('one rule for conversations and tickets', () => {
   }
 
   const rate = {
-    ticket: (id: string, token: string | null, score: number, comment?: string) => app.exec(RateTicketDocument, { id, score, ...(comment !== undefined ? { comment } : {}) }, token),
+    ticket: (id: string, token: string | null, score: number, comment?: string) =>
+      app.exec(RateTicketDocument, { id, score, ...(comment !== undefined ? { comment } : {}) }, token),
     conversation: (id: string, token: string | null, score: number, comment?: string) =>
       app.exec(RateConversationDocument, { id, score, ...(comment !== undefined ? { comment } : {}) }, token),
   };
   const stored = {
-    ticket: async (id: string) => (await sql<{ rating: number | null; rating_comment: string | null }>('SELECT rating, rating_comment FROM tickets WHERE id = ?', [id]))[0],
-    conversation: async (id: string) => (await sql<{ rating: number | null; rating_comment: string | null }>('SELECT rating, rating_comment FROM conversations WHERE id = ?', [id]))[0],
+    ticket: async (id: string) =>
+      (
+        await sql<{ rating: number | null; rating_comment: string | null }>('SELECT rating, rating_comment FROM tickets WHERE id = ?', [id])
+      )[0],
+    conversation: async (id: string) =>
+      (
+        await sql<{ rating: number | null; rating_comment: string | null }>(
+          'SELECT rating, rating_comment FROM conversations WHERE id = ?',
+          [id],
+        )
+      )[0],
   };
 
   describe.each([
@@ -79,9 +89,21 @@ describe('one rule for conversations and tickets', () => {
     it('refuses scores outside 1–5 and an over-long comment with BAD_USER_INPUT, writing nothing', async () => {
       const owner = await customer();
       const id = await make(owner);
-      for (const score of [0, 6, -1]) expect(ext(await rate[kind](id, owner.token, score))).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'score' }] });
-      expect(ext(await rate[kind](id, owner.token, 5, 'x'.repeat(MAX_RATING_COMMENT + 1)))).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'comment' }] });
-      expect(code(await app.exec(`mutation { ${kind === 'ticket' ? 'rateTicket' : 'rateConversation'}(id: "${id}", score: 4.5) { id } }`, {}, owner.token))).toBe('BAD_USER_INPUT');
+      for (const score of [0, 6, -1])
+        expect(ext(await rate[kind](id, owner.token, score))).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'score' }] });
+      expect(ext(await rate[kind](id, owner.token, 5, 'x'.repeat(MAX_RATING_COMMENT + 1)))).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        fields: [{ field: 'comment' }],
+      });
+      expect(
+        code(
+          await app.exec(
+            `mutation { ${kind === 'ticket' ? 'rateTicket' : 'rateConversation'}(id: "${id}", score: 4.5) { id } }`,
+            {},
+            owner.token,
+          ),
+        ),
+      ).toBe('BAD_USER_INPUT');
       expect(await stored[kind](id)).toEqual({ rating: null, rating_comment: null });
     });
 
@@ -109,7 +131,9 @@ describe('one rule for conversations and tickets', () => {
       const winner = results.indexOf(ok[0]) + 1;
       expect(await stored[kind](id)).toEqual({ rating: winner, rating_comment: `第${winner}次` });
       if (kind === 'ticket') {
-        expect(await sql(`SELECT count(*)::int AS n FROM audit_entries WHERE action = 'ticket.rate' AND target_id = ?`, [id])).toEqual([{ n: 1 }]);
+        expect(await sql(`SELECT count(*)::int AS n FROM audit_entries WHERE action = 'ticket.rate' AND target_id = ?`, [id])).toEqual([
+          { n: 1 },
+        ]);
       }
     });
   });
@@ -117,13 +141,19 @@ describe('one rule for conversations and tickets', () => {
   describe('a strongly negative request or ticket', () => {
     /** How many flags of `kind` naming `id` each user got. */
     const flags = async (kind: string, id: string) =>
-      (await sql<{ user_id: string; n: number }>(`SELECT user_id, count(*)::int AS n FROM notifications WHERE kind = ? AND body LIKE ? GROUP BY user_id`, [kind, `%${id}%`])).sort((a, b) =>
-        a.user_id < b.user_id ? -1 : 1,
-      );
-    const byId = (people: Array<{ id: string }>) => people.map((p) => ({ user_id: p.id, n: 1 })).sort((a, b) => (a.user_id < b.user_id ? -1 : 1));
+      (
+        await sql<{ user_id: string; n: number }>(
+          `SELECT user_id, count(*)::int AS n FROM notifications WHERE kind = ? AND body LIKE ? GROUP BY user_id`,
+          [kind, `%${id}%`],
+        )
+      ).sort((a, b) => (a.user_id < b.user_id ? -1 : 1));
+    const byId = (people: Array<{ id: string }>) =>
+      people.map((p) => ({ user_id: p.id, n: 1 })).sort((a, b) => (a.user_id < b.user_id ? -1 : 1));
 
     it('reaches its department’s managers once each, and nobody else', async () => {
-      const request = (await app.data(RequestServiceDocument, { input: { topic: 'after_sales', message: ANGRY } }, (await customer()).token)).requestService;
+      const request = (
+        await app.data(RequestServiceDocument, { input: { topic: 'after_sales', message: ANGRY } }, (await customer()).token)
+      ).requestService;
       expect(await flags('NEGATIVE_CONVERSATION', request.conversation!.id)).toEqual(byId([afterSalesManager]));
       const ticket = await openOk((await customer()).token, { subject: '投诉客服', description: ANGRY });
       expect(ticket.departmentId).toBe(afterSales.id);
@@ -132,7 +162,8 @@ describe('one rule for conversations and tickets', () => {
 
     it('of a department nobody manages reaches every active admin once each (and never its author)', async () => {
       const author = await customer();
-      const request = (await app.data(RequestServiceDocument, { input: { topic: 'complaints', message: ANGRY } }, author.token)).requestService;
+      const request = (await app.data(RequestServiceDocument, { input: { topic: 'complaints', message: ANGRY } }, author.token))
+        .requestService;
       expect(request.conversation!.departmentId).toBe(complaints.id);
       expect(await flags('NEGATIVE_CONVERSATION', request.conversation!.id)).toEqual(byId([admin, secondAdmin]));
       const ticket = await openOk(author.token, { subject: '投诉客服', description: ANGRY, category: '投诉建议' });

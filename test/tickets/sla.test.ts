@@ -1,11 +1,25 @@
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { ConfigError, loadConfig } from '../../src/config';
-import { addBusinessMinutes, BusinessCalendar, businessMinutesBetween, describeCalendar, dueAt, isWithinWorkingHours, parseCalendar } from '../../src/modules/tickets/sla';
+import {
+  addBusinessMinutes,
+  BusinessCalendar,
+  businessMinutesBetween,
+  describeCalendar,
+  dueAt,
+  isWithinWorkingHours,
+  parseCalendar,
+} from '../../src/modules/tickets/sla';
 import { AgentCandidate, chooseAgent, successRate } from '../../src/modules/tickets/ticket-routing';
 import { nextDue, SlaStatus, slaStatus, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { TICKET_FLOW } from '../../src/modules/tickets/ticket.service';
-import { DEFAULT_SLA, DEFAULT_TICKET_CATEGORIES, parseBusinessHours, parseSlaPolicy, parseTicketCategories } from '../../src/modules/tickets/ticket.settings';
+import {
+  DEFAULT_SLA,
+  DEFAULT_TICKET_CATEGORIES,
+  parseBusinessHours,
+  parseSlaPolicy,
+  parseTicketCategories,
+} from '../../src/modules/tickets/ticket.settings';
 
 const SH = 'Asia/Shanghai';
 const at = (iso: string, zone = SH) => DateTime.fromISO(iso, { zone }).toJSDate();
@@ -13,7 +27,12 @@ const local = (d: Date, zone = SH) => DateTime.fromJSDate(d, { zone }).toFormat(
 
 /** Mon–Fri 09:00–12:00 and 13:00–18:00 in Shanghai; 2026-10-01..07 (National Day) off, Sunday 2026-09-27 worked. */
 const office = parseCalendar(
-  { weekdays: [1, 2, 3, 4, 5], hours: ['09:00-12:00', '13:00-18:00'], holidays: ['2026-10-01', '2026-10-02', '2026-10-05', '2026-10-06', '2026-10-07'], workdays: ['2026-09-27'] },
+  {
+    weekdays: [1, 2, 3, 4, 5],
+    hours: ['09:00-12:00', '13:00-18:00'],
+    holidays: ['2026-10-01', '2026-10-02', '2026-10-05', '2026-10-06', '2026-10-07'],
+    workdays: ['2026-09-27'],
+  },
   SH,
 );
 
@@ -94,11 +113,17 @@ describe('SLA properties', () => {
   const minutes = fc.integer({ min: 1, max: 5000 });
 
   it('a business due time is never before the wall-clock one', () => {
-    fc.assert(fc.property(calendars, starts, minutes, (cal, start, n) => dueAt(start, n, cal).getTime() >= dueAt(start, n, null).getTime()), { numRuns: 300 });
+    fc.assert(
+      fc.property(calendars, starts, minutes, (cal, start, n) => dueAt(start, n, cal).getTime() >= dueAt(start, n, null).getTime()),
+      { numRuns: 300 },
+    );
   });
 
   it('a business due time falls inside working hours', () => {
-    fc.assert(fc.property(calendars, starts, minutes, (cal, start, n) => isWithinWorkingHours(dueAt(start, n, cal), cal)), { numRuns: 300 });
+    fc.assert(
+      fc.property(calendars, starts, minutes, (cal, start, n) => isWithinWorkingHours(dueAt(start, n, cal), cal)),
+      { numRuns: 300 },
+    );
   });
 
   it('counts no working time for a range that falls in a DST gap (found by the property below)', () => {
@@ -109,7 +134,12 @@ describe('SLA properties', () => {
 
   it('exactly N business minutes lie between the start and the due time', () => {
     fc.assert(
-      fc.property(calendars, starts, minutes, (cal, start, n) => Math.abs(businessMinutesBetween(start, dueAt(start, n, cal), cal) - n) < 1e-6),
+      fc.property(
+        calendars,
+        starts,
+        minutes,
+        (cal, start, n) => Math.abs(businessMinutesBetween(start, dueAt(start, n, cal), cal) - n) < 1e-6,
+      ),
       { numRuns: 300 },
     );
   });
@@ -164,12 +194,22 @@ describe('the ticket transition table', () => {
     expect(TICKET_FLOW.allowed(TicketStatus.CLOSED)).toEqual([]);
     expect(TICKET_FLOW.allowed(TicketStatus.REOPENED).sort()).toEqual(['assign', 'faqResolve', 'resolve', 'start']);
     expect(TICKET_FLOW.next(TicketStatus.NEW, 'faqResolve')).toBe(TicketStatus.RESOLVED);
-    expect(() => TICKET_FLOW.next(TicketStatus.CLOSED, 'resolve')).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'CONFLICT' }) }));
+    expect(() => TICKET_FLOW.next(TicketStatus.CLOSED, 'resolve')).toThrow(
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'CONFLICT' }) }),
+    );
   });
 });
 
 describe('auto-assignment choice', () => {
-  const agent = (id: string, open: number, more: Partial<AgentCandidate> = {}): AgentCandidate => ({ id, open, skillMatches: 0, resolved: 0, succeeded: 0, lastAssignedAt: null, ...more });
+  const agent = (id: string, open: number, more: Partial<AgentCandidate> = {}): AgentCandidate => ({
+    id,
+    open,
+    skillMatches: 0,
+    resolved: 0,
+    succeeded: 0,
+    lastAssignedAt: null,
+    ...more,
+  });
 
   it('takes the fewest open tickets below the limit, then skills, then past success, then who waited longest', () => {
     expect(chooseAgent([agent('a', 3), agent('b', 1), agent('c', 2)], 20)?.id).toBe('b');
@@ -179,7 +219,14 @@ describe('auto-assignment choice', () => {
     expect(chooseAgent([agent('a', 0), agent('b', 1, { skillMatches: 3 })], 20)?.id).toBe('a');
     expect(chooseAgent([agent('a', 1, { resolved: 10, succeeded: 5 }), agent('b', 1, { resolved: 10, succeeded: 9 })], 20)?.id).toBe('b');
     expect(
-      chooseAgent([agent('a', 1, { lastAssignedAt: new Date(2000) }), agent('b', 1, { lastAssignedAt: new Date(1000) }), agent('c', 1, { lastAssignedAt: new Date(3000) })], 20)?.id,
+      chooseAgent(
+        [
+          agent('a', 1, { lastAssignedAt: new Date(2000) }),
+          agent('b', 1, { lastAssignedAt: new Date(1000) }),
+          agent('c', 1, { lastAssignedAt: new Date(3000) }),
+        ],
+        20,
+      )?.id,
     ).toBe('b');
     expect(chooseAgent([agent('a', 1, { lastAssignedAt: new Date(2000) }), agent('b', 1)], 20)?.id).toBe('b');
   });
@@ -193,7 +240,14 @@ describe('auto-assignment choice', () => {
 describe('ticket settings', () => {
   it('have the reference defaults', () => {
     const config = loadConfig({});
-    expect(config.tickets).toMatchObject({ categories: DEFAULT_TICKET_CATEGORIES, sla: DEFAULT_SLA, calendar: null, reopenWindowDays: 7, agentLimit: 20, sweepEveryMs: 30_000 });
+    expect(config.tickets).toMatchObject({
+      categories: DEFAULT_TICKET_CATEGORIES,
+      sla: DEFAULT_SLA,
+      calendar: null,
+      reopenWindowDays: 7,
+      agentLimit: 20,
+      sweepEveryMs: 30_000,
+    });
     expect(DEFAULT_SLA).toEqual({
       URGENT: { firstResponseMinutes: 5, resolutionMinutes: 60 },
       HIGH: { firstResponseMinutes: 30, resolutionMinutes: 240 },
@@ -207,7 +261,10 @@ describe('ticket settings', () => {
     expect(parseSlaPolicy('{"urgent": {"firstResponse": 10}}').URGENT).toEqual({ firstResponseMinutes: 10, resolutionMinutes: 60 });
     expect(parseSlaPolicy('{"urgent": {"firstResponse": 10}}').LOW).toEqual(DEFAULT_SLA.LOW);
     const config = loadConfig({ BUSINESS_TZ: 'Europe/Berlin', TICKET_BUSINESS_HOURS: '{"hours": "08:00-16:00"}', TICKET_AGENT_LIMIT: '3' });
-    expect(config.tickets.calendar && describeCalendar(config.tickets.calendar)).toMatchObject({ hours: ['08:00-16:00'], zone: 'Europe/Berlin' });
+    expect(config.tickets.calendar && describeCalendar(config.tickets.calendar)).toMatchObject({
+      hours: ['08:00-16:00'],
+      zone: 'Europe/Berlin',
+    });
     expect(config.tickets.agentLimit).toBe(3);
   });
 

@@ -18,18 +18,21 @@ describe('ticket statistics over known data, and business-hours SLAs', () => {
   const ids: Record<string, string> = {};
 
   /** One ticket row as it would be after its history; times are Shanghai wall times on 2026-03-xx. */
-  async function insert(name: string, t: {
-    department: string;
-    created: string;
-    priority: string;
-    category: string;
-    status: string;
-    fr?: string | null;
-    frDue: string;
-    resolved?: string | null;
-    resDue: string;
-    rating?: number | null;
-  }) {
+  async function insert(
+    name: string,
+    t: {
+      department: string;
+      created: string;
+      priority: string;
+      category: string;
+      status: string;
+      fr?: string | null;
+      frDue: string;
+      resolved?: string | null;
+      resDue: string;
+      rating?: number | null;
+    },
+  ) {
     const ts = (s: string | null | undefined) => (s ? `${s}+08:00` : null);
     const id = randomUUID();
     ids[name] = id;
@@ -40,10 +43,28 @@ describe('ticket statistics over known data, and business-hours SLAs', () => {
                             resolution_warn_at, next_due_at, resolved_at, closed_at, rating)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
-        id, customer.id, customer.id, name, t.category, t.department, t.priority, { URGENT: 0, HIGH: 1, NORMAL: 2, LOW: 3 }[t.priority], t.status,
-        assigned ? agentX.id : null, assigned ? ts(t.created) : null,
-        ts(t.created), ts(t.fr), ts(t.frDue), ts(t.frDue), ts(t.created), ts(t.resDue),
-        ts(t.resDue), ts(t.frDue), ts(t.resolved), t.status === 'CLOSED' ? ts(t.resolved) : null, t.rating ?? null,
+        id,
+        customer.id,
+        customer.id,
+        name,
+        t.category,
+        t.department,
+        t.priority,
+        { URGENT: 0, HIGH: 1, NORMAL: 2, LOW: 3 }[t.priority],
+        t.status,
+        assigned ? agentX.id : null,
+        assigned ? ts(t.created) : null,
+        ts(t.created),
+        ts(t.fr),
+        ts(t.frDue),
+        ts(t.frDue),
+        ts(t.created),
+        ts(t.resDue),
+        ts(t.resDue),
+        ts(t.frDue),
+        ts(t.resolved),
+        t.status === 'CLOSED' ? ts(t.resolved) : null,
+        t.rating ?? null,
       ],
     );
   }
@@ -59,15 +80,89 @@ describe('ticket statistics over known data, and business-hours SLAs', () => {
     customer = await app.createUser({ role: 'CUSTOMER' });
 
     // Department X, created 2026-03-10 and 03-11 (Shanghai):
-    await insert('t1', { department: x.id, created: '2026-03-10T10:00', priority: 'NORMAL', category: '技术支持', status: 'CLOSED', fr: '2026-03-10T10:10', frDue: '2026-03-10T11:00', resolved: '2026-03-10T12:00', resDue: '2026-03-11T10:00', rating: 5 });
-    await insert('t2', { department: x.id, created: '2026-03-10T10:00', priority: 'URGENT', category: '技术支持', status: 'RESOLVED', fr: '2026-03-10T10:20', frDue: '2026-03-10T10:05', resolved: '2026-03-10T11:30', resDue: '2026-03-10T11:00', rating: 3 });
-    await insert('t3', { department: x.id, created: '2026-03-10T10:00', priority: 'HIGH', category: '订单问题', status: 'IN_PROGRESS', fr: '2026-03-10T10:30', frDue: '2026-03-10T10:30', resDue: '2026-03-10T14:00' });
-    await insert('t4', { department: x.id, created: '2026-03-11T09:00', priority: 'LOW', category: '订单问题', status: 'NEW', frDue: '2026-03-11T11:00', resDue: '2026-03-13T09:00' });
-    await insert('t5', { department: x.id, created: '2026-03-11T23:59', priority: 'NORMAL', category: '其他', status: 'ASSIGNED', frDue: '2099-01-01T00:00', resDue: '2099-01-02T00:00' });
+    await insert('t1', {
+      department: x.id,
+      created: '2026-03-10T10:00',
+      priority: 'NORMAL',
+      category: '技术支持',
+      status: 'CLOSED',
+      fr: '2026-03-10T10:10',
+      frDue: '2026-03-10T11:00',
+      resolved: '2026-03-10T12:00',
+      resDue: '2026-03-11T10:00',
+      rating: 5,
+    });
+    await insert('t2', {
+      department: x.id,
+      created: '2026-03-10T10:00',
+      priority: 'URGENT',
+      category: '技术支持',
+      status: 'RESOLVED',
+      fr: '2026-03-10T10:20',
+      frDue: '2026-03-10T10:05',
+      resolved: '2026-03-10T11:30',
+      resDue: '2026-03-10T11:00',
+      rating: 3,
+    });
+    await insert('t3', {
+      department: x.id,
+      created: '2026-03-10T10:00',
+      priority: 'HIGH',
+      category: '订单问题',
+      status: 'IN_PROGRESS',
+      fr: '2026-03-10T10:30',
+      frDue: '2026-03-10T10:30',
+      resDue: '2026-03-10T14:00',
+    });
+    await insert('t4', {
+      department: x.id,
+      created: '2026-03-11T09:00',
+      priority: 'LOW',
+      category: '订单问题',
+      status: 'NEW',
+      frDue: '2026-03-11T11:00',
+      resDue: '2026-03-13T09:00',
+    });
+    await insert('t5', {
+      department: x.id,
+      created: '2026-03-11T23:59',
+      priority: 'NORMAL',
+      category: '其他',
+      status: 'ASSIGNED',
+      frDue: '2099-01-01T00:00',
+      resDue: '2099-01-02T00:00',
+    });
     // Outside: another department, and just before / after the two dates.
-    await insert('t6', { department: y.id, created: '2026-03-10T12:00', priority: 'NORMAL', category: '技术支持', status: 'CLOSED', fr: '2026-03-10T12:30', frDue: '2026-03-10T13:00', resolved: '2026-03-10T13:00', resDue: '2026-03-11T12:00', rating: 4 });
-    await insert('t0', { department: x.id, created: '2026-03-09T23:59', priority: 'NORMAL', category: '技术支持', status: 'NEW', frDue: '2026-03-10T10:00', resDue: '2026-03-11T10:00' });
-    await insert('t7', { department: x.id, created: '2026-03-12T00:00', priority: 'NORMAL', category: '技术支持', status: 'NEW', frDue: '2026-03-12T10:00', resDue: '2026-03-13T10:00' });
+    await insert('t6', {
+      department: y.id,
+      created: '2026-03-10T12:00',
+      priority: 'NORMAL',
+      category: '技术支持',
+      status: 'CLOSED',
+      fr: '2026-03-10T12:30',
+      frDue: '2026-03-10T13:00',
+      resolved: '2026-03-10T13:00',
+      resDue: '2026-03-11T12:00',
+      rating: 4,
+    });
+    await insert('t0', {
+      department: x.id,
+      created: '2026-03-09T23:59',
+      priority: 'NORMAL',
+      category: '技术支持',
+      status: 'NEW',
+      frDue: '2026-03-10T10:00',
+      resDue: '2026-03-11T10:00',
+    });
+    await insert('t7', {
+      department: x.id,
+      created: '2026-03-12T00:00',
+      priority: 'NORMAL',
+      category: '技术支持',
+      status: 'NEW',
+      frDue: '2026-03-12T10:00',
+      resDue: '2026-03-13T10:00',
+    });
   });
   afterAll(() => app.stop());
 
@@ -120,7 +215,9 @@ describe('ticket statistics over known data, and business-hours SLAs', () => {
     const mine = (await app.data(TicketStatsDocument, { from: '2026-03-10', to: '2026-03-11' }, managerX.token)).ticketStats;
     expect(mine).toMatchObject({ departmentId: x.id, total: 5 });
     expect((await app.data(TicketStatsDocument, { from: '2026-03-01', to: '2026-03-31' }, managerY.token)).ticketStats.total).toBe(1);
-    expect(code(await app.exec(TicketStatsDocument, { from: '2026-03-10', to: '2026-03-11', departmentId: x.id }, managerY.token))).toBe('FORBIDDEN');
+    expect(code(await app.exec(TicketStatsDocument, { from: '2026-03-10', to: '2026-03-11', departmentId: x.id }, managerY.token))).toBe(
+      'FORBIDDEN',
+    );
     expect(code(await app.exec(TicketStatsDocument, { from: '2026-03-10', to: '2026-03-11' }, agentX.token))).toBe('FORBIDDEN');
     expect(code(await app.exec(TicketStatsDocument, { from: '2026-03-10', to: '2026-03-11' }, customer.token))).toBe('FORBIDDEN');
     expect(code(await app.exec(TicketStatsDocument, { from: '2026-02-30', to: '2026-03-11' }, admin))).toBe('BAD_USER_INPUT');
@@ -142,14 +239,21 @@ describe('ticket statistics over known data, and business-hours SLAs', () => {
     expect(t5).toMatchObject({ firstResponseSla: 'PENDING', resolutionSla: 'PENDING' });
     expect(t5.resolutionSecondsLeft).toBeGreaterThan(0);
     const t2 = (await app.data(TicketByIdDocument, { id: ids.t2 }, admin)).ticket;
-    expect(t2).toMatchObject({ firstResponseSla: 'BREACHED', resolutionSla: 'BREACHED', firstResponseSecondsLeft: null, resolutionSecondsLeft: null });
+    expect(t2).toMatchObject({
+      firstResponseSla: 'BREACHED',
+      resolutionSla: 'BREACHED',
+      firstResponseSecondsLeft: null,
+      resolutionSecondsLeft: null,
+    });
     const t1 = (await app.data(TicketByIdDocument, { id: ids.t1 }, admin)).ticket;
     expect(t1).toMatchObject({ firstResponseSla: 'MET', resolutionSla: 'MET' });
   });
 
   it('measure SLAs in business hours when TICKET_BUSINESS_HOURS is set', async () => {
     const calendar = parseCalendar(HOURS, 'Asia/Shanghai');
-    const t = (await app.data(CreateTicketDocument, { input: { subject: '工作时间', category: '技术支持', priority: 'NORMAL' } }, customer.token)).createTicket;
+    const t = (
+      await app.data(CreateTicketDocument, { input: { subject: '工作时间', category: '技术支持', priority: 'NORMAL' } }, customer.token)
+    ).createTicket;
     const created = new Date(t.createdAt);
     expect(t.firstResponseDueAt).toBe(addBusinessMinutes(created, 60, calendar).toISOString());
     expect(t.resolutionDueAt).toBe(addBusinessMinutes(created, 24 * 60, calendar).toISOString());

@@ -12,7 +12,8 @@ export const minutes = (from: string, to: string) => (Date.parse(to) - Date.pars
  * helpers can be made before beforeAll starts the server.
  */
 export function ticketHelpers(app: () => TestApp, defaults: Pick<CreateTicketInput, 'subject' | 'category'> & Partial<CreateTicketInput>) {
-  const open = (token: string, input: Partial<CreateTicketInput> = {}) => app().exec(CreateTicketDocument, { input: { ...defaults, ...input } }, token);
+  const open = (token: string, input: Partial<CreateTicketInput> = {}) =>
+    app().exec(CreateTicketDocument, { input: { ...defaults, ...input } }, token);
   const openOk = async (token: string, input: Partial<CreateTicketInput> = {}) => {
     const res = await open(token, input);
     if (res.errors) throw new Error(JSON.stringify(res.errors));

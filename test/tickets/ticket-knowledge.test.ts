@@ -15,7 +15,6 @@ import {
 import { GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
 import { code, minutes, Person, ticketHelpers } from './ticket-helpers';
 
-
 const THRESHOLD = 0.6;
 const QUESTION = '如何申请退票？';
 const ANSWER = '在订单详情页点击“申请退票”，票款将在3个工作日内原路退回。';
@@ -42,16 +41,28 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
   let bob: Person;
 
   const { open, openOk, inbox } = ticketHelpers(() => app, { subject: '演出几点开始', category: '售后服务' });
-  const answer = (ticketId: string, helped: boolean, token: string | null) => app.exec(TicketAnswerHelpedDocument, { ticketId, helped }, token);
+  const answer = (ticketId: string, helped: boolean, token: string | null) =>
+    app.exec(TicketAnswerHelpedDocument, { ticketId, helped }, token);
   const ticket = async (id: string, token = admin) => (await app.data(TicketByIdDocument, { id }, token)).ticket;
   const sql = <T = Record<string, unknown>>(q: string, params: unknown[] = []) => app.services.orm.em.fork().execute<T[]>(q, params);
   const faqCounts = async () =>
-    (await sql<{ use_count: number; helpful_count: number; not_helpful_count: number }>(`SELECT use_count, helpful_count, not_helpful_count FROM faqs WHERE id = ?`, [faqId]))[0];
+    (
+      await sql<{ use_count: number; helpful_count: number; not_helpful_count: number }>(
+        `SELECT use_count, helpful_count, not_helpful_count FROM faqs WHERE id = ?`,
+        [faqId],
+      )
+    )[0];
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { TICKET_AGENT_LIMIT: '2', TICKET_SLA_SWEEP_SECONDS: '3600', AUTO_ANSWER_THRESHOLD: String(THRESHOLD) } });
+    app = await startTestApp({
+      env: { TICKET_AGENT_LIMIT: '2', TICKET_SLA_SWEEP_SECONDS: '3600', AUTO_ANSWER_THRESHOLD: String(THRESHOLD) },
+    });
     admin = await app.adminToken();
-    const { createFaq } = await app.data(CreateFaqDocument, { input: { question: QUESTION, answer: ANSWER, category: '退票退款', scope: 'PUBLIC' } }, admin);
+    const { createFaq } = await app.data(
+      CreateFaqDocument,
+      { input: { question: QUESTION, answer: ANSWER, category: '退票退款', scope: 'PUBLIC' } },
+      admin,
+    );
     faqId = (await app.data(PublishFaqDocument, { id: createFaq.id }, admin)).publishFaq.id;
     // No `general` department: a ticket of 其他 has no department (admins see it; nobody is auto-assigned).
     afterSales = await app.createDepartment('售后服务', 'after_sales');
@@ -68,7 +79,10 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
   afterAll(() => app.stop());
 
   /** Frees the after-sales agent: closes (via SQL) every open ticket of the department. */
-  const clearAfterSales = () => sql(`UPDATE tickets SET status = 'CLOSED', resolved_at = now(), closed_at = now() WHERE department_id = ? AND status <> 'CLOSED'`, [afterSales.id]);
+  const clearAfterSales = () =>
+    sql(`UPDATE tickets SET status = 'CLOSED', resolved_at = now(), closed_at = now() WHERE department_id = ? AND status <> 'CLOSED'`, [
+      afterSales.id,
+    ]);
 
   describe('priority', () => {
     it('is the classifier’s priority of subject and description when none is given, for customers and staff alike', async () => {
@@ -78,7 +92,10 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
       expect(minutes(urgent.createdAt, urgent.firstResponseDueAt)).toBe(5);
       expect(urgent.priority).toBe(app.services.classifier.classify('电子票问题\n演出马上就要开始了，还没收到电子票').priority);
       const trail = (await ticket(urgent.id)).auditTrail;
-      expect(trail[0]).toMatchObject({ action: 'ticket.create', summary: expect.stringMatching(/^Opened URGENT ticket .*; priority by the classifier$/) });
+      expect(trail[0]).toMatchObject({
+        action: 'ticket.create',
+        summary: expect.stringMatching(/^Opened URGENT ticket .*; priority by the classifier$/),
+      });
 
       // A greeting with nothing in it: GENERAL and neutral → LOW (config/classifier.json).
       const low = await openOk(alice.token, { subject: '你好', description: '' });
@@ -114,9 +131,13 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
         endReason: EndReason.AGENT,
       });
       await em.flush();
-      await em.execute(`INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, content) VALUES (?, ?, 1, ?, 'CUSTOMER', ?)`, [randomUUID(), conversation.id, bob.id, ANGRY]);
+      await em.execute(
+        `INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, content) VALUES (?, ?, 1, ?, 'CUSTOMER', ?)`,
+        [randomUUID(), conversation.id, bob.id, ANGRY],
+      );
       const before = await inbox(afterSalesManager.token, 'NEGATIVE_TICKET');
-      const t = (await app.data(TicketFromConversationDocument, { conversationId: conversation.id }, afterSalesAgent.token)).ticketFromConversation;
+      const t = (await app.data(TicketFromConversationDocument, { conversationId: conversation.id }, afterSalesAgent.token))
+        .ticketFromConversation;
       expect(t).toMatchObject({ priority: 'LOW', autoAnswer: null });
       expect(await inbox(afterSalesManager.token, 'NEGATIVE_TICKET')).toHaveLength(before.length);
       await clearAfterSales();
@@ -133,13 +154,16 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
       expect(event.data?.notifications).toMatchObject({ kind: 'NEGATIVE_TICKET', title: '情绪强烈的工单：投诉客服' });
       expect(event.data?.notifications.body).toContain(t.id);
 
-      const stored = await sql<{ user_id: string; n: number }>(`SELECT user_id, count(*)::int AS n FROM notifications WHERE kind = 'NEGATIVE_TICKET' AND body LIKE ? GROUP BY user_id`, [
-        `%${t.id}%`,
-      ]);
+      const stored = await sql<{ user_id: string; n: number }>(
+        `SELECT user_id, count(*)::int AS n FROM notifications WHERE kind = 'NEGATIVE_TICKET' AND body LIKE ? GROUP BY user_id`,
+        [`%${t.id}%`],
+      );
       expect(stored).toEqual([{ user_id: complaintsManager.id, n: 1 }]);
       // Working on the ticket flags nothing again.
       await app.data(CommentOnTicketDocument, { id: t.id, body: '非常抱歉，我们马上处理' }, complaintsManager.token);
-      expect(await sql(`SELECT count(*)::int AS n FROM notifications WHERE kind = 'NEGATIVE_TICKET' AND body LIKE ?`, [`%${t.id}%`])).toEqual([{ n: 1 }]);
+      expect(
+        await sql(`SELECT count(*)::int AS n FROM notifications WHERE kind = 'NEGATIVE_TICKET' AND body LIKE ?`, [`%${t.id}%`]),
+      ).toEqual([{ n: 1 }]);
       await new Promise((r) => setTimeout(r, 200));
       expect(pushed.received).toHaveLength(0);
       pushed.unsubscribe();
@@ -157,7 +181,9 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
 
     it('that is not created (bad input found in the transaction) notifies nobody', async () => {
       const before = await sql(`SELECT count(*)::int AS n FROM notifications WHERE kind = 'NEGATIVE_TICKET'`);
-      expect(code(await open(alice.token, { subject: '投诉', description: ANGRY, category: '投诉建议', conversationId: randomUUID() }))).toBe('BAD_USER_INPUT');
+      expect(
+        code(await open(alice.token, { subject: '投诉', description: ANGRY, category: '投诉建议', conversationId: randomUUID() })),
+      ).toBe('BAD_USER_INPUT');
       expect(await sql(`SELECT count(*)::int AS n FROM notifications WHERE kind = 'NEGATIVE_TICKET'`)).toEqual(before);
     });
   });
@@ -175,18 +201,23 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
       });
       expect((await faqCounts()).use_count).toBe(uses + 1);
       const seen = await ticket(t.id, alice.token);
-      expect(seen.comments).toEqual([expect.objectContaining({ kind: 'SYSTEM', authorId: null, authorRole: null, internal: false, body: ASKED_BODY })]);
+      expect(seen.comments).toEqual([
+        expect.objectContaining({ kind: 'SYSTEM', authorId: null, authorRole: null, internal: false, body: ASKED_BODY }),
+      ]);
       expect(seen.firstResponseSecondsLeft).toBeGreaterThan(0);
       // The assignee sees it too; their own first public comment is the first response.
       expect((await ticket(t.id, afterSalesAgent.token)).comments.map((c) => c.kind)).toEqual(['SYSTEM']);
-      const reply = (await app.data(CommentOnTicketDocument, { id: t.id, body: '您好，请问还需要帮助吗？' }, afterSalesAgent.token)).commentOnTicket;
+      const reply = (await app.data(CommentOnTicketDocument, { id: t.id, body: '您好，请问还需要帮助吗？' }, afterSalesAgent.token))
+        .commentOnTicket;
       expect((await ticket(t.id)).firstResponseAt).toBe(reply.createdAt);
       await clearAfterSales();
     });
 
     it('search the subject alone and with the description; the better score counts', async () => {
       const description = '上周买的演唱会门票，临时有事去不了，票款能退回原来的银行卡吗';
-      const together = await app.services.faqs.bestAnswer(app.services.orm.em.fork(), `${PARAPHRASE}\n${description}`, { recordUse: false });
+      const together = await app.services.faqs.bestAnswer(app.services.orm.em.fork(), `${PARAPHRASE}\n${description}`, {
+        recordUse: false,
+      });
       expect(together?.score ?? 0).toBeLessThan(THRESHOLD); // the details dilute the match...
       const t = await openOk(alice.token, { subject: PARAPHRASE, description });
       expect(t.autoAnswer).toEqual({ state: 'ASKED', faq: { id: faqId, question: QUESTION } }); // ...which the subject alone makes
@@ -219,7 +250,9 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
       expect(done.resolvedAt).not.toBeNull();
       expect(done.firstResponseAt).toBe(done.resolvedAt); // a resolution counts as the first response
       expect(await faqCounts()).toEqual({ ...before, helpful_count: before.helpful_count + 1 });
-      expect(await sql(`SELECT helpful FROM faq_feedback WHERE faq_id = ? AND user_id = ?`, [faqId, alice.id])).toEqual([{ helpful: true }]);
+      expect(await sql(`SELECT helpful FROM faq_feedback WHERE faq_id = ? AND user_id = ?`, [faqId, alice.id])).toEqual([
+        { helpful: true },
+      ]);
 
       const told = await inbox(solo.token, 'TICKET_RESOLVED_BY_FAQ');
       expect(told).toHaveLength(1);
@@ -252,7 +285,12 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
       const asked = await openOk(carol.token, { subject: PARAPHRASE, category: '账户问题', priority: 'NORMAL' });
       const last = await openOk(bob.token, { subject: '注销账号', category: '账户问题', priority: 'NORMAL' });
       const queue = async () =>
-        (await app.data(TicketsDocument, { filter: { departmentId: queueDept.id }, first: 10 }, admin)).tickets.nodes.map((t) => [t.id, t.status, t.assigneeId, t.priority]);
+        (await app.data(TicketsDocument, { filter: { departmentId: queueDept.id }, first: 10 }, admin)).tickets.nodes.map((t) => [
+          t.id,
+          t.status,
+          t.assigneeId,
+          t.priority,
+        ]);
       const before = await queue();
       expect(before.map((r) => r[0])).toEqual([first.id, asked.id, last.id]);
       const [row] = await sql(`SELECT priority_rank, next_due_at, status, assignee_id FROM tickets WHERE id = ?`, [asked.id]);
@@ -283,12 +321,10 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
       await app.data(TicketAnswerHelpedDocument, { ticketId: answered.id, helped: false }, alice.token);
 
       const snapshot = async () => ({
-        tickets: await sql(`SELECT id, status, assignee_id, auto_answer_state, resolved_at, updated_at FROM tickets WHERE id IN (?, ?, ?, ?) ORDER BY id`, [
-          asked.id,
-          plain.id,
-          answered.id,
-          resolvedByAgent.id,
-        ]),
+        tickets: await sql(
+          `SELECT id, status, assignee_id, auto_answer_state, resolved_at, updated_at FROM tickets WHERE id IN (?, ?, ?, ?) ORDER BY id`,
+          [asked.id, plain.id, answered.id, resolvedByAgent.id],
+        ),
         faq: await faqCounts(),
         feedback: await sql(`SELECT user_id, helpful, updated_at FROM faq_feedback ORDER BY user_id`),
         audit: await sql(`SELECT count(*)::int AS n FROM audit_entries`),
@@ -304,7 +340,12 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
         ['nothing asked', await answer(plain.id, true, alice.token), 'CONFLICT', { reason: 'NOT_ASKED' }],
         ['answered already', await answer(answered.id, true, alice.token), 'CONFLICT', { reason: 'ALREADY_ANSWERED' }],
         ['answered already (same answer)', await answer(answered.id, false, alice.token), 'CONFLICT', { reason: 'ALREADY_ANSWERED' }],
-        ['resolved by its agent meanwhile', await answer(resolvedByAgent.id, true, bob.token), 'CONFLICT', { state: 'RESOLVED', action: 'faqResolve' }],
+        [
+          'resolved by its agent meanwhile',
+          await answer(resolvedByAgent.id, true, bob.token),
+          'CONFLICT',
+          { state: 'RESOLVED', action: 'faqResolve' },
+        ],
         ['an unknown id', await answer(randomUUID(), true, alice.token), 'NOT_FOUND'],
         ['a malformed id', await answer('nope', true, alice.token), 'NOT_FOUND'],
       ];

@@ -18,7 +18,6 @@ import {
 import { startTestApp, TestApp } from '../support/harness';
 import { code, minutes, Person, ticketHelpers } from './ticket-helpers';
 
-
 describe('tickets', () => {
   let app: TestApp;
   let admin: string;
@@ -54,7 +53,10 @@ describe('tickets', () => {
   afterAll(() => app.stop());
 
   /** Frees the technical agents: resolves (via SQL) every open ticket they hold. */
-  const clearTech = () => sql(`UPDATE tickets SET status = 'CLOSED', resolved_at = now(), closed_at = now() WHERE department_id = ? AND status <> 'CLOSED'`, [tech.id]);
+  const clearTech = () =>
+    sql(`UPDATE tickets SET status = 'CLOSED', resolved_at = now(), closed_at = now() WHERE department_id = ? AND status <> 'CLOSED'`, [
+      tech.id,
+    ]);
 
   it('are opened by customers for themselves, go to the category’s department and to its least loaded agent, with SLA due times', async () => {
     const t = await openOk(alice.token, { priority: 'URGENT', tags: ['登录', ' 登录 ', 'app'] });
@@ -95,21 +97,30 @@ describe('tickets', () => {
     // A category whose department does not exist goes to `general`; nobody there: it waits, NEW.
     const account = await openOk(bob.token, { category: '投诉建议', subject: '投诉排队太久' });
     expect(account).toMatchObject({ departmentId: general.id, status: 'NEW', assigneeId: null });
-    expect((await app.data(TicketCategoriesDocument, {}, bob.token)).ticketCategories).toContainEqual({ name: '技术支持', departmentCode: 'technical' });
+    expect((await app.data(TicketCategoriesDocument, {}, bob.token)).ticketCategories).toContainEqual({
+      name: '技术支持',
+      departmentCode: 'technical',
+    });
     await clearTech();
   });
 
   it('refuse bad input and others’ customers, writing nothing', async () => {
     const before = await sql(`SELECT count(*)::int AS n FROM tickets`);
     const unknownCategory = await open(alice.token, { category: '天气' });
-    expect(unknownCategory.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [expect.objectContaining({ field: 'category' })] });
+    expect(unknownCategory.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      fields: [expect.objectContaining({ field: 'category' })],
+    });
     expect(code(await open(alice.token, { priority: 'ASAP' as never }))).toBe('BAD_USER_INPUT');
     expect(code(await open(alice.token, { subject: '   ' }))).toBe('BAD_USER_INPUT');
     expect(code(await open(alice.token, { subject: 'x'.repeat(201) }))).toBe('BAD_USER_INPUT');
     expect(code(await open(alice.token, { tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }))).toBe('BAD_USER_INPUT');
     expect(code(await open(alice.token, { customerId: bob.id }))).toBe('FORBIDDEN');
     const staffWithout = await open(techA.token);
-    expect(staffWithout.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'customerId', message: expect.any(String) }] });
+    expect(staffWithout.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      fields: [{ field: 'customerId', message: expect.any(String) }],
+    });
     expect(code(await open(techA.token, { customerId: techB.id }))).toBe('BAD_USER_INPUT');
     expect(code(await open(techA.token, { customerId: randomUUID() }))).toBe('BAD_USER_INPUT');
     expect(code(await open(alice.token, { conversationId: randomUUID() }))).toBe('BAD_USER_INPUT');
@@ -119,7 +130,13 @@ describe('tickets', () => {
 
   it('are opened by staff for a customer', async () => {
     const byAgent = await openOk(orderAgent.token, { customerId: bob.id, category: '订单问题', subject: '发票抬头错误', priority: 'HIGH' });
-    expect(byAgent).toMatchObject({ customerId: bob.id, createdById: orderAgent.id, departmentId: order.id, assigneeId: orderAgent.id, status: 'ASSIGNED' });
+    expect(byAgent).toMatchObject({
+      customerId: bob.id,
+      createdById: orderAgent.id,
+      departmentId: order.id,
+      assigneeId: orderAgent.id,
+      status: 'ASSIGNED',
+    });
     expect(minutes(byAgent.createdAt, byAgent.firstResponseDueAt)).toBe(30);
     const mine = (await app.data(TicketsDocument, {}, bob.token)).tickets.nodes.map((t) => t.id);
     expect(mine).toContain(byAgent.id);
@@ -141,7 +158,12 @@ describe('tickets', () => {
     expect(now).toMatchObject({ status: 'IN_PROGRESS', firstResponseAt: null });
     const reply = (await app.data(CommentOnTicketDocument, { id: t.id, body: '已为您加急处理' }, agent.token)).commentOnTicket;
     now = (await app.data(TicketByIdDocument, { id: t.id }, agent.token)).ticket;
-    expect(now).toMatchObject({ status: 'IN_PROGRESS', firstResponseAt: reply.createdAt, firstResponseSla: 'MET', firstResponseSecondsLeft: null });
+    expect(now).toMatchObject({
+      status: 'IN_PROGRESS',
+      firstResponseAt: reply.createdAt,
+      firstResponseSla: 'MET',
+      firstResponseSecondsLeft: null,
+    });
     expect(now.comments.map((c) => [c.body, c.internal])).toEqual([
       ['请尽快', false],
       ['客户情绪激动', true],
@@ -156,16 +178,28 @@ describe('tickets', () => {
     expect(code(await app.exec(ResolveTicketDocument, { id: t.id, resolution: '已退款' }, other.token))).toBe('FORBIDDEN');
     expect(code(await app.exec(ResolveTicketDocument, { id: t.id, resolution: '   ' }, agent.token))).toBe('BAD_USER_INPUT');
 
-    const resolved = (await app.data(ResolveTicketDocument, { id: t.id, resolution: '已原路退款，预计3个工作日到账' }, agent.token)).resolveTicket;
-    expect(resolved).toMatchObject({ status: 'RESOLVED', resolution: '已原路退款，预计3个工作日到账', resolutionSla: 'MET', resolutionSecondsLeft: null });
-    expect((await inbox(alice.token, 'TICKET_RESOLVED'))[0]).toMatchObject({ title: '工单已解决：退款进度', body: '已原路退款，预计3个工作日到账' });
+    const resolved = (await app.data(ResolveTicketDocument, { id: t.id, resolution: '已原路退款，预计3个工作日到账' }, agent.token))
+      .resolveTicket;
+    expect(resolved).toMatchObject({
+      status: 'RESOLVED',
+      resolution: '已原路退款，预计3个工作日到账',
+      resolutionSla: 'MET',
+      resolutionSecondsLeft: null,
+    });
+    expect((await inbox(alice.token, 'TICKET_RESOLVED'))[0]).toMatchObject({
+      title: '工单已解决：退款进度',
+      body: '已原路退款，预计3个工作日到账',
+    });
     expect(code(await app.exec(ResolveTicketDocument, { id: t.id, resolution: '再次' }, agent.token))).toBe('CONFLICT');
 
     expect(code(await app.exec(RateTicketDocument, { id: t.id, score: 6 }, alice.token))).toBe('BAD_USER_INPUT');
     expect(code(await app.exec(RateTicketDocument, { id: t.id, score: 0 }, alice.token))).toBe('BAD_USER_INPUT');
     expect(code(await app.exec(RateTicketDocument, { id: t.id, score: 5 }, bob.token))).toBe('FORBIDDEN');
     expect(code(await app.exec(RateTicketDocument, { id: t.id, score: 5 }, agent.token))).toBe('FORBIDDEN');
-    expect((await app.data(RateTicketDocument, { id: t.id, score: 5, comment: '很快' }, alice.token)).rateTicket).toMatchObject({ rating: 5, ratingComment: '很快' });
+    expect((await app.data(RateTicketDocument, { id: t.id, score: 5, comment: '很快' }, alice.token)).rateTicket).toMatchObject({
+      rating: 5,
+      ratingComment: '很快',
+    });
     expect(code(await app.exec(RateTicketDocument, { id: t.id, score: 4 }, alice.token))).toBe('CONFLICT');
 
     expect(code(await app.exec(CloseTicketDocument, { id: t.id }, bob.token))).toBe('FORBIDDEN');
@@ -179,7 +213,14 @@ describe('tickets', () => {
     expect(code(await app.exec(EscalateTicketDocument, { id: t.id, reason: '晚了' }, agent.token))).toBe('CONFLICT');
 
     const trail = (await app.data(TicketByIdDocument, { id: t.id }, techManager.token)).ticket.auditTrail;
-    expect(trail.map((e) => e.action)).toEqual(['ticket.create', 'ticket.assign', 'ticket.start', 'ticket.resolve', 'ticket.rate', 'ticket.close']);
+    expect(trail.map((e) => e.action)).toEqual([
+      'ticket.create',
+      'ticket.assign',
+      'ticket.start',
+      'ticket.resolve',
+      'ticket.rate',
+      'ticket.close',
+    ]);
     const customerTrail = (await app.data(TicketByIdDocument, { id: t.id }, alice.token)).ticket.auditTrail;
     expect(customerTrail.map((e) => e.action)).toEqual(['ticket.create', 'ticket.resolve', 'ticket.rate', 'ticket.close']);
     await clearTech();
@@ -192,7 +233,14 @@ describe('tickets', () => {
     await app.data(RateTicketDocument, { id: t.id, score: 2 }, alice.token);
     const before = Date.now();
     const reopened = (await app.data(ReopenTicketDocument, { id: t.id, reason: '没有解决' }, alice.token)).reopenTicket;
-    expect(reopened).toMatchObject({ status: 'REOPENED', assigneeId: agent.id, reopenCount: 1, resolvedAt: null, resolution: null, rating: null });
+    expect(reopened).toMatchObject({
+      status: 'REOPENED',
+      assigneeId: agent.id,
+      reopenCount: 1,
+      resolvedAt: null,
+      resolution: null,
+      rating: null,
+    });
     expect(Date.parse(reopened.resolutionDueAt) - before).toBeGreaterThanOrEqual(24 * 3_600_000 - 1000);
     expect((await inbox(agent.token, 'TICKET_REOPENED'))[0].title).toContain('又坏了');
     // Work goes on; resolved again, the window counts from then.
@@ -303,9 +351,13 @@ describe('tickets', () => {
     const page1 = (await app.data(TicketsDocument, { filter: { departmentId: queueDept.id }, first: 2 }, admin)).tickets;
     expect(page1.nodes.map((t) => t.id)).toEqual(ids.slice(0, 2));
     expect(page1.pageInfo.hasNextPage).toBe(true);
-    const page2 = (await app.data(TicketsDocument, { filter: { departmentId: queueDept.id }, first: 2, after: page1.pageInfo.endCursor }, admin)).tickets;
+    const page2 = (
+      await app.data(TicketsDocument, { filter: { departmentId: queueDept.id }, first: 2, after: page1.pageInfo.endCursor }, admin)
+    ).tickets;
     expect(page2.nodes.map((t) => t.id)).toEqual(ids.slice(2, 4));
-    const page3 = (await app.data(TicketsDocument, { filter: { departmentId: queueDept.id }, first: 2, after: page2.pageInfo.endCursor }, admin)).tickets;
+    const page3 = (
+      await app.data(TicketsDocument, { filter: { departmentId: queueDept.id }, first: 2, after: page2.pageInfo.endCursor }, admin)
+    ).tickets;
     expect(page3.nodes.map((t) => t.id)).toEqual(ids.slice(4));
     expect(page3.pageInfo.hasNextPage).toBe(false);
     const newest = (await app.data(TicketsDocument, { filter: { departmentId: queueDept.id, order: 'NEWEST' } }, admin)).tickets.nodes;
@@ -341,13 +393,20 @@ describe('tickets', () => {
     expect((await app.services.tickets.sweep()).assigned).toBe(0); // just created: it had its turn
     await sql(`UPDATE tickets SET updated_at = now() - interval '1 minute' WHERE id = ?`, [waiting.id]);
     expect((await app.services.tickets.sweep()).assigned).toBe(1);
-    expect((await app.data(TicketByIdDocument, { id: waiting.id }, admin)).ticket).toMatchObject({ status: 'ASSIGNED', assigneeId: newcomer.id });
+    expect((await app.data(TicketByIdDocument, { id: waiting.id }, admin)).ticket).toMatchObject({
+      status: 'ASSIGNED',
+      assigneeId: newcomer.id,
+    });
   });
 
   it('auto-assign 30 tickets at once among 5 agents with a limit of 3: nobody above 3', async () => {
     const dept = await app.createDepartment('并发', 'sales');
-    const agents = await Promise.all(Array.from({ length: 5 }, (_, i) => app.createUser({ role: 'AGENT', departmentId: dept.id, displayName: `并发${i}` })));
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => open(alice.token, { category: '产品咨询', subject: `并发 ${i}` })));
+    const agents = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => app.createUser({ role: 'AGENT', departmentId: dept.id, displayName: `并发${i}` })),
+    );
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => open(alice.token, { category: '产品咨询', subject: `并发 ${i}` })),
+    );
     expect(results.filter((r) => r.errors).map((r) => r.errors)).toEqual([]);
     const rows = (await sql(
       `SELECT assignee_id, count(*)::int AS n FROM tickets WHERE department_id = ? AND status IN ('ASSIGNED', 'IN_PROGRESS', 'REOPENED') GROUP BY assignee_id`,
@@ -356,7 +415,9 @@ describe('tickets', () => {
     expect(rows.length).toBe(5);
     expect(rows.every((r) => r.n === 3)).toBe(true);
     expect(new Set(rows.map((r) => r.assignee_id))).toEqual(new Set(agents.map((a) => a.id)));
-    expect(await sql(`SELECT count(*)::int AS n FROM tickets WHERE department_id = ? AND status = 'NEW' AND assignee_id IS NULL`, [dept.id])).toEqual([{ n: 15 }]);
+    expect(
+      await sql(`SELECT count(*)::int AS n FROM tickets WHERE department_id = ? AND status = 'NEW' AND assignee_id IS NULL`, [dept.id]),
+    ).toEqual([{ n: 15 }]);
   });
 
   it('come from a conversation with its context, once', async () => {
@@ -382,14 +443,29 @@ describe('tickets', () => {
       [3, alice.id, 'CUSTOMER', '密码错误，但我没改过'],
     ];
     for (const [seq, sender, role, content] of lines) {
-      await em.execute(`INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, content) VALUES (?, ?, ?, ?, ?, ?)`, [randomUUID(), conversation.id, seq, sender, role, content]);
+      await em.execute(`INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, content) VALUES (?, ?, ?, ?, ?, ?)`, [
+        randomUUID(),
+        conversation.id,
+        seq,
+        sender,
+        role,
+        content,
+      ]);
     }
     expect(code(await app.exec(TicketFromConversationDocument, { conversationId: conversation.id }, techB.token))).toBe('FORBIDDEN');
     expect(code(await app.exec(TicketFromConversationDocument, { conversationId: conversation.id }, bob.token))).toBe('FORBIDDEN');
     expect(code(await app.exec(TicketFromConversationDocument, { conversationId: randomUUID() }, techA.token))).toBe('NOT_FOUND');
 
     const t = (await app.data(TicketFromConversationDocument, { conversationId: conversation.id }, techA.token)).ticketFromConversation;
-    expect(t).toMatchObject({ customerId: alice.id, createdById: techA.id, conversationId: conversation.id, priority: 'HIGH', category: '技术支持', departmentId: tech.id, tags: ['登录'] });
+    expect(t).toMatchObject({
+      customerId: alice.id,
+      createdById: techA.id,
+      conversationId: conversation.id,
+      priority: 'HIGH',
+      category: '技术支持',
+      departmentId: tech.id,
+      tags: ['登录'],
+    });
     expect(t.subject).toBe('技术支持：我的账号登录不了');
     expect(t.description.split('\n')).toEqual([
       expect.stringMatching(/\]\[CUSTOMER\]\[Alice\] 我的账号登录不了$/),
@@ -404,7 +480,9 @@ describe('tickets', () => {
 
   it('warn at 80% and report breaches to the owner and their manager, once each, also with two processes sweeping', async () => {
     // Earlier tests' open tickets are settled, so only this test's deadlines pass.
-    await sql(`UPDATE tickets SET status = 'CLOSED', resolved_at = coalesce(resolved_at, now()), closed_at = now() WHERE status <> 'CLOSED'`);
+    await sql(
+      `UPDATE tickets SET status = 'CLOSED', resolved_at = coalesce(resolved_at, now()), closed_at = now() WHERE status <> 'CLOSED'`,
+    );
     const second = await startTestApp({ databaseUrl: app.databaseUrl, env: { TICKET_AGENT_LIMIT: '3', TICKET_SLA_SWEEP_SECONDS: '3600' } });
     try {
       const assigned = await openOk(alice.token, { subject: 'SLA 测试', priority: 'URGENT' });
@@ -416,7 +494,11 @@ describe('tickets', () => {
             WHERE kind LIKE 'TICKET_SLA_%' AND (title LIKE '%SLA 测试' OR title LIKE '%无人处理') GROUP BY user_id, kind`,
         )) as Array<{ user_id: string; kind: string; n: number }>;
       const sweepBoth = async () => {
-        const results = await Promise.all([app.services.tickets.sweeper.run(), second.services.tickets.sweeper.run(), app.services.tickets.sweeper.run()]);
+        const results = await Promise.all([
+          app.services.tickets.sweeper.run(),
+          second.services.tickets.sweeper.run(),
+          app.services.tickets.sweeper.run(),
+        ]);
         return results;
       };
       // Nothing due yet.
@@ -454,7 +536,12 @@ describe('tickets', () => {
       expect(breached.reduce((n, r) => n + r.breaches, 0)).toBe(2);
       expect((await sweepBoth()).reduce((n, r) => n + r.notifications, 0)).toBe(0);
       const after = await counts();
-      expect(after.filter((r) => r.kind === 'TICKET_SLA_BREACHED').map((r) => [r.user_id, r.n]).sort()).toEqual(
+      expect(
+        after
+          .filter((r) => r.kind === 'TICKET_SLA_BREACHED')
+          .map((r) => [r.user_id, r.n])
+          .sort(),
+      ).toEqual(
         [
           [owner.id, 1],
           [techManager.id, 1],
@@ -468,7 +555,10 @@ describe('tickets', () => {
 
       // A ticket found past its due time without a warning gets only the breach notice.
       const late = await openOk(alice.token, { subject: '直接超时', priority: 'URGENT' });
-      await sql(`UPDATE tickets SET first_response_warn_at = now() - interval '2 minutes', first_response_due_at = now() - interval '1 minute' WHERE id = ?`, [late.id]);
+      await sql(
+        `UPDATE tickets SET first_response_warn_at = now() - interval '2 minutes', first_response_due_at = now() - interval '1 minute' WHERE id = ?`,
+        [late.id],
+      );
       const only = await sweepBoth();
       expect(only.reduce((n, r) => n + r.breaches, 0)).toBe(1);
       expect(only.reduce((n, r) => n + r.warnings, 0)).toBe(0);

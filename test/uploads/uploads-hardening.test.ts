@@ -6,7 +6,11 @@ import { Upload } from '../../src/modules/uploads/upload.entity';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createTestDatabase, eventually, startTestApp, TestApp } from '../support/harness';
 import { dataAt, serverProcessEnv, ServerProcess, startServerProcess, stopAll } from '../support/processes';
 
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082',
+  'hex',
+);
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 const BOUNDARY = '----shiftdesk-hardening-7Hq2';
 
@@ -17,9 +21,24 @@ function refusals() {
   const big = Buffer.alloc(MAX_UPLOAD_BYTES + 64 * 1024, 0x20);
   Buffer.from('%PDF-1.7\n').copy(big);
   return [
-    { reason: 'a type that is not accepted', body: multipart([filePart('hello, world '.repeat(500), 'text/plain', 'a.txt')]), status: 415, message: /not accepted/ },
-    { reason: 'a declared type the bytes do not match', body: multipart([filePart('not really a png at all '.repeat(500), 'image/png', 'fake.png')]), status: 415, message: /not really image\/png/ },
-    { reason: 'a file over the size limit', body: multipart([filePart(big, 'application/pdf', 'big.pdf')]), status: 413, message: /at most 10 MB/ },
+    {
+      reason: 'a type that is not accepted',
+      body: multipart([filePart('hello, world '.repeat(500), 'text/plain', 'a.txt')]),
+      status: 415,
+      message: /not accepted/,
+    },
+    {
+      reason: 'a declared type the bytes do not match',
+      body: multipart([filePart('not really a png at all '.repeat(500), 'image/png', 'fake.png')]),
+      status: 415,
+      message: /not really image\/png/,
+    },
+    {
+      reason: 'a file over the size limit',
+      body: multipart([filePart(big, 'application/pdf', 'big.pdf')]),
+      status: 413,
+      message: /at most 10 MB/,
+    },
   ];
 }
 
@@ -71,7 +90,14 @@ function parseResponse(raw: Buffer): RawResponse | null {
  */
 async function rawUpload(
   port: number,
-  opts: { token?: string | null; body: Buffer[]; pauseMs?: number; framing?: 'length' | 'chunked' | number; abortAfter?: number; afterAnswer?: Buffer },
+  opts: {
+    token?: string | null;
+    body: Buffer[];
+    pauseMs?: number;
+    framing?: 'length' | 'chunked' | number;
+    abortAfter?: number;
+    afterAnswer?: Buffer;
+  },
 ): Promise<RawResponse | null> {
   const total = opts.body.reduce((n, b) => n + b.length, 0);
   const framing = opts.framing ?? 'length';
@@ -106,7 +132,9 @@ async function rawUpload(
       return null;
     }
     const piece = opts.body[i];
-    socket.write(framing === 'chunked' ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece);
+    socket.write(
+      framing === 'chunked' ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece,
+    );
     await new Promise((r) => setTimeout(r, opts.pauseMs ?? 40));
   }
   if (framing === 'chunked' && !closed) socket.write('0\r\n\r\n');
@@ -181,24 +209,59 @@ describe('uploads: refusals, aborts and malformed bodies never crash the server 
 
   it('refuses a body with two files, keeping neither', async () => {
     const body = multipart([filePart(PNG, 'image/png', 'one.png'), filePart(PNG, 'image/png', 'two.png')]);
-    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 4) }), 400, 'BAD_USER_INPUT', /one file/);
+    await expectRefused(
+      await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 4) }),
+      400,
+      'BAD_USER_INPUT',
+      /one file/,
+    );
     const otherField = multipart([filePart(PNG, 'image/png', 'one.png', 'attachment')]);
-    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(otherField, 3) }), 400, 'BAD_USER_INPUT', /field named "file"/);
+    await expectRefused(
+      await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(otherField, 3) }),
+      400,
+      'BAD_USER_INPUT',
+      /field named "file"/,
+    );
   });
 
   it('refuses a file field with no file name', async () => {
     const bare = multipart([part(['Content-Disposition: form-data; name="file"', 'Content-Type: image/png'], PNG)]);
-    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(bare, 3) }), 400, 'BAD_USER_INPUT', /file name/);
+    await expectRefused(
+      await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(bare, 3) }),
+      400,
+      'BAD_USER_INPUT',
+      /file name/,
+    );
     const empty = multipart([part(['Content-Disposition: form-data; name="file"; filename=""', 'Content-Type: image/png'], PNG)]);
-    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(empty, 3) }), 400, 'BAD_USER_INPUT', /file name/);
+    await expectRefused(
+      await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(empty, 3) }),
+      400,
+      'BAD_USER_INPUT',
+      /file name/,
+    );
     const octets = multipart([part(['Content-Disposition: form-data; name="file"', 'Content-Type: application/octet-stream'], PNG)]);
-    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(octets, 3) }), 400, 'BAD_USER_INPUT', /file name/);
+    await expectRefused(
+      await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(octets, 3) }),
+      400,
+      'BAD_USER_INPUT',
+      /file name/,
+    );
   });
 
   it('refuses a body whose boundary never closes', async () => {
     const body = multipart([filePart(PNG, 'image/png', 'open.png')], { close: false });
-    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 3) }), 400, 'BAD_USER_INPUT', /malformed/);
-    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 3), framing: 'chunked' }), 400, 'BAD_USER_INPUT', /malformed/);
+    await expectRefused(
+      await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 3) }),
+      400,
+      'BAD_USER_INPUT',
+      /malformed/,
+    );
+    await expectRefused(
+      await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 3), framing: 'chunked' }),
+      400,
+      'BAD_USER_INPUT',
+      /malformed/,
+    );
   });
 
   it('refuses a body longer than its Content-Length', async () => {
@@ -208,7 +271,11 @@ describe('uploads: refusals, aborts and malformed bodies never crash the server 
     await expectRefused(res, 400, 'BAD_USER_INPUT', /malformed/);
     // When the bytes past the Content-Length come late, the truncated upload itself is what gets refused.
     const parts = pieces(body, 4);
-    const slow = await rawUpload(app.shiftdesk.port, { token: agent.token, body: parts.slice(0, -1), afterAnswer: parts[parts.length - 1] });
+    const slow = await rawUpload(app.shiftdesk.port, {
+      token: agent.token,
+      body: parts.slice(0, -1),
+      afterAnswer: parts[parts.length - 1],
+    });
     await expectRefused(slow, 400, 'BAD_USER_INPUT', /malformed: Unexpected end of form/);
   });
 
@@ -220,7 +287,12 @@ describe('uploads: refusals, aborts and malformed bodies never crash the server 
 
   it('refuses a body without a file', async () => {
     const body = multipart([part(['Content-Disposition: form-data; name="note"'], 'hello')]);
-    await expectRefused(await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 2) }), 400, 'BAD_USER_INPUT', /field named "file"/);
+    await expectRefused(
+      await rawUpload(app.shiftdesk.port, { token: agent.token, body: pieces(body, 2) }),
+      400,
+      'BAD_USER_INPUT',
+      /field named "file"/,
+    );
   });
 
   it('still stores a good file sent slowly in pieces, once', async () => {
@@ -246,7 +318,11 @@ describe('uploads: downloads', () => {
   const send = async (content: Buffer, type: string, name: string) => {
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(content)], { type }), name);
-    const res = await fetch(app.url.replace('/graphql', '/uploads'), { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    const res = await fetch(app.url.replace('/graphql', '/uploads'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: form,
+    });
     expect(res.status).toBe(201);
     const { url } = (await res.json()) as { url: string };
     return fetch(app.url.replace('/graphql', url), { headers: { authorization: `Bearer ${token}` } });
@@ -284,7 +360,11 @@ describe('uploads: the sweep of files without a row', () => {
     const token = (await app.createUser({ role: 'AGENT', departmentId: dept.id })).token;
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(PNG)], { type: 'image/png' }), 'kept.png');
-    const res = await fetch(app.url.replace('/graphql', '/uploads'), { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    const res = await fetch(app.url.replace('/graphql', '/uploads'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: form,
+    });
     const { id } = (await res.json()) as { id: string };
 
     const dir = path.join(app.services.config.dataDir, 'uploads');

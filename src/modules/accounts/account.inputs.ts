@@ -144,4 +144,3 @@ export class CreateDepartmentInput {
 
 @ObjectType()
 export class UserConnection extends Connection(User) {}
-

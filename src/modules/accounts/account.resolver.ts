@@ -61,7 +61,9 @@ export class AccountResolver {
   }
 
   @Authorized(Role.ADMIN, Role.MANAGER)
-  @Mutation(() => User, { description: 'Admins: anyone, anything; managers: agents of their department (not role, department or password)' })
+  @Mutation(() => User, {
+    description: 'Admins: anyone, anything; managers: agents of their department (not role, department or password)',
+  })
   updateUser(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateUserInput, @Ctx() ctx: Context) {
     return ctx.services.accounts.updateUser(ctx, id, input);
   }

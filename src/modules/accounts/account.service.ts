@@ -90,12 +90,16 @@ export class AccountService {
       // The entry's actor is the new user (a foreign key, which MikroORM does not see in a plain id
       // column), so the user row goes in first, by its own flush.
       await flushTranslating(em);
-      this.audit.record(em, { viewer: { id: row.id, role: Role.CUSTOMER, departmentId: null }, traceId: scope.traceId }, {
-        action: 'user.register',
-        targetType: 'User',
-        targetId: row.id,
-        summary: `Customer ${row.email} registered`,
-      });
+      this.audit.record(
+        em,
+        { viewer: { id: row.id, role: Role.CUSTOMER, departmentId: null }, traceId: scope.traceId },
+        {
+          action: 'user.register',
+          targetType: 'User',
+          targetId: row.id,
+          summary: `Customer ${row.email} registered`,
+        },
+      );
       await em.flush();
       return row;
     });
@@ -196,7 +200,11 @@ export class AccountService {
       const newDepartment = input.departmentId !== undefined && input.departmentId !== null ? input.departmentId : user.departmentId;
       if (newRole !== user.role || newDepartment !== user.departmentId) {
         if (user.id === viewer.id && newRole !== user.role) throw new Forbidden('You cannot change your own role');
-        user.departmentId = await this.checkDepartmentFor(em, newRole, newRole === Role.CUSTOMER || newRole === Role.ADMIN ? (input.departmentId ?? null) : newDepartment);
+        user.departmentId = await this.checkDepartmentFor(
+          em,
+          newRole,
+          newRole === Role.CUSTOMER || newRole === Role.ADMIN ? (input.departmentId ?? null) : newDepartment,
+        );
       }
       if (newRole !== user.role) {
         this.audit.record(em, scope, {
@@ -318,12 +326,16 @@ export class AccountService {
         employeeCode: 'ADMIN001',
         passwordHash: await hashPassword(password ?? generated!),
       });
-      this.audit.record(tx, { viewer: null, traceId: 'startup' }, {
-        action: 'user.create',
-        targetType: 'User',
-        targetId: admin.id,
-        summary: `Created the first admin ${email}`,
-      });
+      this.audit.record(
+        tx,
+        { viewer: null, traceId: 'startup' },
+        {
+          action: 'user.create',
+          targetType: 'User',
+          targetId: admin.id,
+          summary: `Created the first admin ${email}`,
+        },
+      );
       await tx.flush();
       logger.info({ email }, 'first admin account created');
       return generated;

@@ -7,12 +7,14 @@ export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 
 /** Fields other than id, displayName and role resolve in AccountResolver, which hides them from customers (privateFieldsOf). */
 @ObjectType({
-  description: 'Anyone who signs in: staff (admins, managers, agents) and customers. A customer sees only id, displayName and role of other users (other fields: FORBIDDEN)',
+  description:
+    'Anyone who signs in: staff (admins, managers, agents) and customers. A customer sees only id, displayName and role of other users (other fields: FORBIDDEN)',
   simpleResolvers: true,
 })
 @Entity({ tableName: 'users' })
 export class User {
-  [OptionalProps]?: 'id' | 'employeeCode' | 'departmentId' | 'skills' | 'maxConcurrentChats' | 'active' | 'tokenVersion' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?:
+    'id' | 'employeeCode' | 'departmentId' | 'skills' | 'maxConcurrentChats' | 'active' | 'tokenVersion' | 'createdAt' | 'updatedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

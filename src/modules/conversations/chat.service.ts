@@ -86,15 +86,18 @@ export class ChatService {
     const viewer = signedIn(scope.viewer);
     const content = input.content.trim();
     const problems = [];
-    if (!content || content.length > MAX_MESSAGE_LENGTH) problems.push({ field: 'content', message: `must be 1 to ${MAX_MESSAGE_LENGTH} characters` });
-    if (!input.clientMessageId || input.clientMessageId.length > 100) problems.push({ field: 'clientMessageId', message: 'must be 1 to 100 characters' });
+    if (!content || content.length > MAX_MESSAGE_LENGTH)
+      problems.push({ field: 'content', message: `must be 1 to ${MAX_MESSAGE_LENGTH} characters` });
+    if (!input.clientMessageId || input.clientMessageId.length > 100)
+      problems.push({ field: 'clientMessageId', message: 'must be 1 to 100 characters' });
     if (problems.length) throw new InvalidInput(problems);
     await consumeOrThrow(this.sendLimiter, viewer.id, 'Too many messages; slow down');
 
     // Stored masked, the original sealed beside it (records/text-protector.ts); everyone reads the masked text.
     const id = randomUUID();
     const stored = isUuid(input.conversationId) ? await this.protector.protectMessage(viewer, input.conversationId, id, content) : null;
-    const appended = stored && (await appendInOneStatement(this.statements, viewer, input.conversationId, id, input.clientMessageId, stored));
+    const appended =
+      stored && (await appendInOneStatement(this.statements, viewer, input.conversationId, id, input.clientMessageId, stored));
     if (appended) {
       this.publishMessage(appended.agentId, appended.message);
       return appended.message;
@@ -114,9 +117,17 @@ export class ChatService {
         return existing;
       }
       if (c.status === ConversationStatus.ENDED) throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has ended');
-      if (party === 'AGENT' && c.status !== ConversationStatus.ACTIVE) throw new Conflict(ConflictReason.CONVERSATION_NOT_ACTIVE, 'The conversation is not active');
+      if (party === 'AGENT' && c.status !== ConversationStatus.ACTIVE)
+        throw new Conflict(ConflictReason.CONVERSATION_NOT_ACTIVE, 'The conversation is not active');
       const now = new Date();
-      const m = appendMessage(em, c, { senderId: viewer.id, senderRole: viewer.role, kind: MessageKind.TEXT, content, clientMessageId: input.clientMessageId, now });
+      const m = appendMessage(em, c, {
+        senderId: viewer.id,
+        senderRole: viewer.role,
+        kind: MessageKind.TEXT,
+        content,
+        clientMessageId: input.clientMessageId,
+        now,
+      });
       if (party === 'CUSTOMER') {
         c.lastCustomerMessageAt = now;
         c.idleWarnedAt = null;
@@ -136,7 +147,14 @@ export class ChatService {
 
   /** Stores a system message (transfers, idle warnings, FAQ answers) and publishes it. */
   systemMessage(em: EntityManager, c: Conversation, content: string, afterCommit: (fn: () => unknown) => void): Message {
-    const m = appendMessage(em, c, { senderId: null, senderRole: null, kind: MessageKind.SYSTEM, content, clientMessageId: null, now: new Date() });
+    const m = appendMessage(em, c, {
+      senderId: null,
+      senderRole: null,
+      kind: MessageKind.SYSTEM,
+      content,
+      clientMessageId: null,
+      now: new Date(),
+    });
     afterCommit(() => this.publishMessage(c.agentId, m));
     return m;
   }
@@ -159,7 +177,8 @@ export class ChatService {
     const c = await this.visible(scope.em, viewer, conversationId);
     const party = partyOf(viewer, c);
     if (party !== 'CUSTOMER' && party !== 'AGENT') throw new Forbidden('Only the customer and the agent send receipts');
-    if (!Number.isInteger(upToSeq) || upToSeq < 1 || upToSeq > c.lastSeq) throw new InvalidInput('upToSeq', `must be between 1 and ${c.lastSeq}`);
+    if (!Number.isInteger(upToSeq) || upToSeq < 1 || upToSeq > c.lastSeq)
+      throw new InvalidInput('upToSeq', `must be between 1 and ${c.lastSeq}`);
     const at = new Date();
     // The other side's messages: the customer's for the agent; the agent's and the system's for the customer.
     const others = party === 'CUSTOMER' ? `(sender_id IS NULL OR sender_id <> ?)` : `sender_id IS DISTINCT FROM ?`;
@@ -206,9 +225,16 @@ export class ChatService {
       const c = await lockConversation(em, conversationId);
       const party = partyOf(viewer, c);
       if (!party) throw new Forbidden();
-      if (c.status === ConversationStatus.ENDED) throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has already ended');
-      if (c.status === ConversationStatus.QUEUED && party !== 'CUSTOMER' && party !== 'SUPERVISOR') throw new Conflict(ConflictReason.CONVERSATION_NOT_ACTIVE, 'The conversation is still waiting');
-      await this.close(em, afterCommit, c, reason ?? (party === 'CUSTOMER' ? EndReason.CUSTOMER : party === 'AGENT' ? EndReason.AGENT : EndReason.SUPERVISOR));
+      if (c.status === ConversationStatus.ENDED)
+        throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has already ended');
+      if (c.status === ConversationStatus.QUEUED && party !== 'CUSTOMER' && party !== 'SUPERVISOR')
+        throw new Conflict(ConflictReason.CONVERSATION_NOT_ACTIVE, 'The conversation is still waiting');
+      await this.close(
+        em,
+        afterCommit,
+        c,
+        reason ?? (party === 'CUSTOMER' ? EndReason.CUSTOMER : party === 'AGENT' ? EndReason.AGENT : EndReason.SUPERVISOR),
+      );
       await em.flush();
       return c;
     });
@@ -229,7 +255,8 @@ export class ChatService {
         status: { change: StatusChange.ENDED, status: c.status, agentId: c.agentId, endReason: reason },
         at,
       } satisfies ConversationEventPayload);
-      if (c.agentId) this.pubsub.publish(Topics.INBOX, c.agentId, { type: InboxEventType.ENDED, conversationId: c.id, at } satisfies InboxEventPayload);
+      if (c.agentId)
+        this.pubsub.publish(Topics.INBOX, c.agentId, { type: InboxEventType.ENDED, conversationId: c.id, at } satisfies InboxEventPayload);
       if (wasQueued) {
         this.pubsub.publish(Topics.QUEUE_CUSTOMER, c.customerId, {
           conversationId: c.id,
@@ -255,7 +282,9 @@ export class ChatService {
 
   /** Like visible, but an archived conversation (read-only: records/archive.ts moved it) is found too. */
   async readable(em: EntityManager, viewer: Viewer, conversationId: string): Promise<Conversation> {
-    const c = isUuid(conversationId) ? ((await em.findOne(Conversation, { id: conversationId })) ?? (await findArchivedConversation(em, conversationId))) : null;
+    const c = isUuid(conversationId)
+      ? ((await em.findOne(Conversation, { id: conversationId })) ?? (await findArchivedConversation(em, conversationId)))
+      : null;
     if (!c) throw new NotFound('Conversation', conversationId);
     if (!partyOf(viewer, c)) throw new Forbidden('This conversation is not yours');
     return c;
@@ -282,7 +311,8 @@ export class ChatService {
     if (filter.agentId && !where.agentId) where.agentId = filter.agentId;
     if (filter.customerId && !where.customerId) where.customerId = filter.customerId;
     if (filter.departmentId && !where.departmentId) where.departmentId = filter.departmentId;
-    if (filter.from || filter.to) where.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
+    if (filter.from || filter.to)
+      where.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
     return paginate(scope.em, Conversation, where, { first, after, orderBy: { createdAt: 'desc', id: 'desc' } });
   }
 
@@ -297,7 +327,12 @@ export class ChatService {
       at: payload.createdAt,
     } satisfies ConversationEventPayload);
     if (agentId && m.senderId !== agentId) {
-      this.pubsub.publish(Topics.INBOX, agentId, { type: InboxEventType.MESSAGE, conversationId: m.conversationId, message: payload, at: payload.createdAt } satisfies InboxEventPayload);
+      this.pubsub.publish(Topics.INBOX, agentId, {
+        type: InboxEventType.MESSAGE,
+        conversationId: m.conversationId,
+        message: payload,
+        at: payload.createdAt,
+      } satisfies InboxEventPayload);
     }
   }
 }
@@ -361,7 +396,17 @@ async function appendInOneStatement(
   const content = stored.masked.content;
   let rows: Array<{ seq: number; agent_id: string | null }>;
   try {
-    rows = await statements.run(APPEND_MESSAGE, [viewer.id, now, conversationId, clientMessageId, id, viewer.role, content, stored.types, stored.sealed]);
+    rows = await statements.run(APPEND_MESSAGE, [
+      viewer.id,
+      now,
+      conversationId,
+      clientMessageId,
+      id,
+      viewer.role,
+      content,
+      stored.types,
+      stored.sealed,
+    ]);
   } catch (err) {
     if (violatedConstraint(err)?.constraint === 'messages_client_message_key') return null;
     throw err;
@@ -407,6 +452,9 @@ function appendMessage(
 export async function conversationParties(em: EntityManager, conversationId: string): Promise<{ customer: User; agent: User | null }> {
   const c = isUuid(conversationId) ? await em.findOne(Conversation, { id: conversationId }) : null;
   if (!c) throw new NotFound('Conversation', conversationId);
-  const [customer, agent] = await Promise.all([em.findOneOrFail(User, { id: c.customerId }), c.agentId ? em.findOne(User, { id: c.agentId }) : null]);
+  const [customer, agent] = await Promise.all([
+    em.findOneOrFail(User, { id: c.customerId }),
+    c.agentId ? em.findOne(User, { id: c.agentId }) : null,
+  ]);
   return { customer, agent };
 }

@@ -7,7 +7,10 @@ import { randomUUID } from 'node:crypto';
  * (`transferConversation`), or by the system when the agent stayed offline past the grace period
  * (`byId` null). A conversation handed back to the queue has a row with `toAgentId` null.
  */
-@ObjectType({ description: 'One hand-over of a conversation: who had it, who got it (null: back to the queue), who moved it (null: the system)', simpleResolvers: true })
+@ObjectType({
+  description: 'One hand-over of a conversation: who had it, who got it (null: back to the queue), who moved it (null: the system)',
+  simpleResolvers: true,
+})
 @Entity({ tableName: 'conversation_transfers' })
 export class ConversationTransfer {
   [OptionalProps]?: 'id' | 'fromAgentId' | 'toAgentId' | 'byId' | 'note' | 'createdAt';

@@ -36,7 +36,9 @@ export class AutoAnswerFaq {
   question!: string;
 }
 
-@ObjectType({ description: 'ShiftDesk answered a conversation’s first message or a new ticket from the knowledge base and asked whether it helped' })
+@ObjectType({
+  description: 'ShiftDesk answered a conversation’s first message or a new ticket from the knowledge base and asked whether it helped',
+})
 export class AutoAnswer {
   @Field(() => AutoAnswerFaq)
   faq!: AutoAnswerFaq;

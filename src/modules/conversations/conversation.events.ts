@@ -126,7 +126,10 @@ export class StatusEvent {
   endReason!: EndReason | null;
 }
 
-@ObjectType({ description: 'One thing that happened in a conversation; exactly one of message, typing, receipt, status is set', simpleResolvers: true })
+@ObjectType({
+  description: 'One thing that happened in a conversation; exactly one of message, typing, receipt, status is set',
+  simpleResolvers: true,
+})
 export class ConversationEvent {
   @Field(() => ConversationEventType)
   type!: ConversationEventType;

@@ -41,7 +41,10 @@ export class ServiceRequest {
   @Field(() => Int, { nullable: true, description: 'For QUEUED: 1 is next' })
   position!: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'For QUEUED: position × recent handling time ÷ capacity of the eligible agents; null when none is available' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'For QUEUED: position × recent handling time ÷ capacity of the eligible agents; null when none is available',
+  })
   estimatedWaitSeconds!: number | null;
 
   @Field(() => ServicePriority)

@@ -36,11 +36,12 @@ import {
 } from './conversation.inputs';
 import { Message } from './message.entity';
 
-
 @Resolver(() => Conversation)
 export class ConversationResolver {
   @Authorized(Role.CUSTOMER)
-  @Mutation(() => ServiceRequest, { description: 'Customers: ask for help. An open conversation is returned as it is; otherwise ASSIGNED, QUEUED or NO_CAPACITY.' })
+  @Mutation(() => ServiceRequest, {
+    description: 'Customers: ask for help. An open conversation is returned as it is; otherwise ASSIGNED, QUEUED or NO_CAPACITY.',
+  })
   requestService(@Arg('input') input: RequestServiceInput, @Ctx() ctx: Context) {
     return ctx.services.routing.requestService(ctx, input);
   }
@@ -52,7 +53,9 @@ export class ConversationResolver {
   }
 
   @Authorized(Role.ADMIN, Role.MANAGER)
-  @Query(() => [QueueEntry], { description: 'Supervisors: the waiting requests of a department (omitted: managers their own; admins those of no department)' })
+  @Query(() => [QueueEntry], {
+    description: 'Supervisors: the waiting requests of a department (omitted: managers their own; admins those of no department)',
+  })
   queue(@Ctx() ctx: Context, @Arg('departmentId', () => ID, { nullable: true }) departmentId?: string) {
     return ctx.services.routing.queue(ctx, departmentId);
   }
@@ -102,7 +105,8 @@ export class ConversationResolver {
 
   @Authorized(Role.CUSTOMER, ...STAFF)
   @Subscription(() => ConversationEvent, {
-    description: 'Messages, typing, receipts and status changes. With afterSeq, every stored message after it comes first, then live ones: no gap, no duplicate.',
+    description:
+      'Messages, typing, receipts and status changes. With afterSeq, every stored message after it comes first, then live ones: no gap, no duplicate.',
     subscribe: async ({ args, context }) => {
       const ctx = context as Context;
       const { conversationId, afterSeq } = args as { conversationId: string; afterSeq?: number | null };
@@ -150,14 +154,24 @@ export class ConversationResolver {
     },
   })
   inbox(@Root() e: InboxEventPayload): InboxEvent {
-    return { type: e.type, conversationId: e.conversationId, message: e.message ? messageFromPayload(e.message) : null, at: new Date(e.at) };
+    return {
+      type: e.type,
+      conversationId: e.conversationId,
+      message: e.message ? messageFromPayload(e.message) : null,
+      at: new Date(e.at),
+    };
   }
 
   @Authorized(Role.CUSTOMER)
   @Mutation(() => Conversation, {
-    description: 'The conversation’s customer replies to its auto-answer: helped ends it (RESOLVED_BY_FAQ); not helped keeps its place. CONFLICT unless the answer awaits a reply.',
+    description:
+      'The conversation’s customer replies to its auto-answer: helped ends it (RESOLVED_BY_FAQ); not helped keeps its place. CONFLICT unless the answer awaits a reply.',
   })
-  answerHelped(@Arg('conversationId', () => ID) conversationId: string, @Arg('helped', () => Boolean) helped: boolean, @Ctx() ctx: Context) {
+  answerHelped(
+    @Arg('conversationId', () => ID) conversationId: string,
+    @Arg('helped', () => Boolean) helped: boolean,
+    @Ctx() ctx: Context,
+  ) {
     return ctx.services.routing.answerHelped(ctx, conversationId, helped);
   }
 
@@ -209,12 +223,22 @@ export class ConversationResolver {
  * An agent's stream of a conversation ends with the event that moves the conversation to someone else
  * (a transfer, a requeue): from then on it is not theirs to read. Customers and supervisors keep theirs.
  */
-async function* untilMovedAway(stream: AsyncGenerator<ConversationEventPayload>, viewerId: string, keeps: boolean): AsyncGenerator<ConversationEventPayload> {
+async function* untilMovedAway(
+  stream: AsyncGenerator<ConversationEventPayload>,
+  viewerId: string,
+  keeps: boolean,
+): AsyncGenerator<ConversationEventPayload> {
   try {
     for await (const event of stream) {
       yield event;
       const movedTo = event.type === ConversationEventType.STATUS ? event.status : null;
-      if (!keeps && movedTo && (movedTo.change === StatusChange.TRANSFERRED || movedTo.change === StatusChange.REQUEUED) && movedTo.agentId !== viewerId) return;
+      if (
+        !keeps &&
+        movedTo &&
+        (movedTo.change === StatusChange.TRANSFERRED || movedTo.change === StatusChange.REQUEUED) &&
+        movedTo.agentId !== viewerId
+      )
+        return;
     }
   } finally {
     await stream.return(undefined);

@@ -56,12 +56,22 @@ export class FirstReplySweep {
     return inTransaction(this.em(), async (em, afterCommit) => {
       if (!(await tryLock(em, FIRST_REPLY_SWEEP_LOCK))) return { ran: false, moved: 0, stayed: 0 };
       const result: FirstReplyResult = { ran: true, moved: 0, stayed: 0 };
-      const rows = await em.execute<Array<{ id: string }>>(`SELECT c.id ${due} ORDER BY c.assigned_at, c.id LIMIT ${SWEEP_BATCH} FOR UPDATE OF c SKIP LOCKED`, params);
+      const rows = await em.execute<Array<{ id: string }>>(
+        `SELECT c.id ${due} ORDER BY c.assigned_at, c.id LIMIT ${SWEEP_BATCH} FOR UPDATE OF c SKIP LOCKED`,
+        params,
+      );
       if (!rows.length) return result;
-      const conversations = await em.find(Conversation, { id: { $in: rows.map((r) => r.id) } }, { orderBy: { assignedAt: 'asc', id: 'asc' } });
+      const conversations = await em.find(
+        Conversation,
+        { id: { $in: rows.map((r) => r.id) } },
+        { orderBy: { assignedAt: 'asc', id: 'asc' } },
+      );
       const available = await this.lifecycle.availableAgents(em);
       const agents = new Map(
-        (await em.find(User, { id: { $in: conversations.map((c) => c.agentId!) } }, { fields: ['id', 'displayName'] })).map((u) => [u.id, u.displayName]),
+        (await em.find(User, { id: { $in: conversations.map((c) => c.agentId!) } }, { fields: ['id', 'displayName'] })).map((u) => [
+          u.id,
+          u.displayName,
+        ]),
       );
       const traceId = randomUUID();
       for (const c of conversations) {
@@ -74,12 +84,18 @@ export class FirstReplySweep {
         });
         if (to) result.moved += 1;
         else result.stayed += 1;
-        this.audit.record(em, { viewer: null, traceId }, {
-          action: 'conversation.first_reply_timeout',
-          targetType: 'Conversation',
-          targetId: c.id,
-          summary: to ? `No first reply from ${from} in ${timeout} s: given to ${to.displayName}` : `No first reply from ${from} in ${timeout} s: no other agent free, left with them`,
-        });
+        this.audit.record(
+          em,
+          { viewer: null, traceId },
+          {
+            action: 'conversation.first_reply_timeout',
+            targetType: 'Conversation',
+            targetId: c.id,
+            summary: to
+              ? `No first reply from ${from} in ${timeout} s: given to ${to.displayName}`
+              : `No first reply from ${from} in ${timeout} s: no other agent free, left with them`,
+          },
+        );
         const supervisors = await em.find(
           User,
           c.departmentId ? { role: Role.MANAGER, departmentId: c.departmentId, active: true } : { role: Role.ADMIN, active: true },
@@ -96,7 +112,10 @@ export class FirstReplySweep {
         }
       }
       // Once per conversation, whatever the outcome: the mark is what makes the next run pass it by.
-      await em.execute(`UPDATE conversations SET first_reply_reassigned_at = ? WHERE id = ANY(?::uuid[])`, [now, pgArray(conversations.map((c) => c.id))]);
+      await em.execute(`UPDATE conversations SET first_reply_reassigned_at = ? WHERE id = ANY(?::uuid[])`, [
+        now,
+        pgArray(conversations.map((c) => c.id)),
+      ]);
       await em.flush();
       return result;
     });

@@ -35,7 +35,9 @@ export class ConversationLifecycleResolver {
   }
 
   @Authorized(Role.CUSTOMER)
-  @Mutation(() => Conversation, { description: 'The customer, once, after the end: a score of 1 to 5 and a comment of at most 1,000 characters' })
+  @Mutation(() => Conversation, {
+    description: 'The customer, once, after the end: a score of 1 to 5 and a comment of at most 1,000 characters',
+  })
   rateConversation(
     @Arg('id', () => ID) id: string,
     @Arg('score', () => Int) score: number,
@@ -63,7 +65,10 @@ export class ConversationTransferResolver {
     return t.toAgentId ? ctx.loaders.user.get(t.toAgentId) : null;
   }
 
-  @FieldResolver(() => User, { nullable: true, description: 'Who moved it; null: the system (the agent stayed offline past the grace period)' })
+  @FieldResolver(() => User, {
+    nullable: true,
+    description: 'Who moved it; null: the system (the agent stayed offline past the grace period)',
+  })
   by(@Root() t: ConversationTransfer, @Ctx() ctx: Context) {
     return t.byId ? ctx.loaders.user.get(t.byId) : null;
   }

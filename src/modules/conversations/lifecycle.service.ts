@@ -42,7 +42,8 @@ const HEAL_EVERY_MS = 60_000;
 /** Role labels of the summary lines: `[time][role][name] content`. */
 const SYSTEM_NAME = '系统';
 
-export type TransferReason = ConflictReason.AGENT_OFFLINE | ConflictReason.AGENT_NOT_AVAILABLE | ConflictReason.AGENT_OFF_DUTY | ConflictReason.AGENT_AT_CAPACITY;
+export type TransferReason =
+  ConflictReason.AGENT_OFFLINE | ConflictReason.AGENT_NOT_AVAILABLE | ConflictReason.AGENT_OFF_DUTY | ConflictReason.AGENT_AT_CAPACITY;
 
 export interface SweepResult {
   /** False when another process held the sweep's lock: this run did nothing. */
@@ -91,7 +92,8 @@ export class ConversationLifecycleService {
     const text = note?.trim() || null;
     const problems: FieldProblem[] = [];
     if (!isUuid(toAgentId)) problems.push({ field: 'toAgentId', message: 'must be an agent' });
-    if (text && text.length > MAX_TRANSFER_NOTE) problems.push({ field: 'note', message: `must be at most ${MAX_TRANSFER_NOTE} characters` });
+    if (text && text.length > MAX_TRANSFER_NOTE)
+      problems.push({ field: 'note', message: `must be at most ${MAX_TRANSFER_NOTE} characters` });
     if (problems.length) throw new InvalidInput(problems);
 
     return inTransaction(scope.em, async (em, afterCommit) => {
@@ -99,18 +101,27 @@ export class ConversationLifecycleService {
       // the old agent) or after it (and goes to the new one), never lost in between.
       const c = await lockConversation(em, conversationId);
       const party = partyOf(viewer, c);
-      if (party !== 'AGENT' && party !== 'SUPERVISOR') throw new Forbidden('Only the conversation’s agent or a supervisor of its department transfers it');
-      if (c.status !== ConversationStatus.ACTIVE) throw new Conflict(ConflictReason.CONVERSATION_NOT_ACTIVE, `The conversation is ${c.status === ConversationStatus.ENDED ? 'over' : 'still waiting'}; only an active one is transferred`);
+      if (party !== 'AGENT' && party !== 'SUPERVISOR')
+        throw new Forbidden('Only the conversation’s agent or a supervisor of its department transfers it');
+      if (c.status !== ConversationStatus.ACTIVE)
+        throw new Conflict(
+          ConflictReason.CONVERSATION_NOT_ACTIVE,
+          `The conversation is ${c.status === ConversationStatus.ENDED ? 'over' : 'still waiting'}; only an active one is transferred`,
+        );
 
       const target = await em.findOne(User, { id: toAgentId });
       if (!target || target.role !== Role.AGENT) throw new InvalidInput('toAgentId', 'must be an agent');
       if (!target.active) throw new InvalidInput('toAgentId', 'is a deactivated agent');
       if (target.id === c.agentId) {
-        throw new InvalidInput('toAgentId', target.id === viewer.id ? 'is yourself: the conversation is already yours' : 'already has this conversation');
+        throw new InvalidInput(
+          'toAgentId',
+          target.id === viewer.id ? 'is yourself: the conversation is already yours' : 'already has this conversation',
+        );
       }
       const [presence] = await this.presence.read([target.id]);
       if (!presence?.online) throw refused(`${target.displayName} is offline`, ConflictReason.AGENT_OFFLINE);
-      if (presence.status !== 'AVAILABLE') throw refused(`${target.displayName} is ${presence.status}, not AVAILABLE`, ConflictReason.AGENT_NOT_AVAILABLE);
+      if (presence.status !== 'AVAILABLE')
+        throw refused(`${target.displayName} is ${presence.status}, not AVAILABLE`, ConflictReason.AGENT_NOT_AVAILABLE);
       if (!(await this.onDuty(em, target.id))) throw refused(`${target.displayName} is not on duty now`, ConflictReason.AGENT_OFF_DUTY);
 
       const from = c.agentId!;
@@ -138,7 +149,8 @@ export class ConversationLifecycleService {
     return inTransaction(scope.em, async (em) => {
       const c = await lockConversation(em, conversationId);
       requireRater(viewer, c, 'conversation');
-      if (c.status !== ConversationStatus.ENDED) throw new Conflict(ConflictReason.NOT_ENDED, 'The conversation has not ended yet; rate it after the end');
+      if (c.status !== ConversationStatus.ENDED)
+        throw new Conflict(ConflictReason.NOT_ENDED, 'The conversation has not ended yet; rate it after the end');
       // A request that left the queue without an agent; one handed back to the queue and left there was served.
       if (!c.agentId && !(await em.count(ConversationTransfer, { conversationId: c.id }))) {
         throw new Conflict(ConflictReason.NOT_SERVED, 'Nobody served this request, so there is nothing to rate');
@@ -151,7 +163,11 @@ export class ConversationLifecycleService {
 
   /** A conversation's hand-overs, oldest first, for many conversations at once (the `transfers` field). */
   async transfersOf(em: EntityManager, conversationIds: readonly string[]): Promise<ConversationTransfer[][]> {
-    const rows = await em.find(ConversationTransfer, { conversationId: { $in: [...conversationIds] } }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    const rows = await em.find(
+      ConversationTransfer,
+      { conversationId: { $in: [...conversationIds] } },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
     const byConversation = new Map<string, ConversationTransfer[]>();
     for (const r of rows) byConversation.set(r.conversationId, [...(byConversation.get(r.conversationId) ?? []), r]);
     return conversationIds.map((id) => byConversation.get(id) ?? []);
@@ -238,7 +254,11 @@ export class ConversationLifecycleService {
           [agentId],
         );
         if (!ids.length) continue;
-        const conversations = await em.find(Conversation, { id: { $in: ids.map((r) => r.id) } }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+        const conversations = await em.find(
+          Conversation,
+          { id: { $in: ids.map((r) => r.id) } },
+          { orderBy: { createdAt: 'asc', id: 'asc' } },
+        );
         available ??= await this.availableAgents(em);
         const from = (await this.names(em, [agentId])).get(agentId) ?? agentId;
         const note = `${from} 离线超过 ${grace} 秒，系统自动转移会话`;
@@ -272,7 +292,11 @@ export class ConversationLifecycleService {
     how: { available: string[]; note: string; movedText: (agentName: string) => string; requeuedText: string | null },
   ): Promise<{ id: string; displayName: string } | null> {
     const from = c.agentId!;
-    const to = await this.pickAgent(em, c, how.available.filter((id) => id !== from));
+    const to = await this.pickAgent(
+      em,
+      c,
+      how.available.filter((id) => id !== from),
+    );
     if (to) {
       const summary = await this.summary(em, c);
       this.handOver(em, afterCommit, c, { from, to: to.id, by: null, note: how.note });
@@ -324,22 +348,45 @@ export class ConversationLifecycleService {
     );
     if (!rows.length) return;
     const offline = (await this.presence.read(rows.map((r) => r.agent_id))).filter((p) => !p.online).map((p) => p.userId);
-    if (offline.length) await em.execute(`UPDATE agent_states SET offline_since = coalesce(offline_since, now()) WHERE agent_id = ANY(?::uuid[])`, [pgArray(offline)]);
+    if (offline.length)
+      await em.execute(`UPDATE agent_states SET offline_since = coalesce(offline_since, now()) WHERE agent_id = ANY(?::uuid[])`, [
+        pgArray(offline),
+      ]);
   }
 
   /** The conversation moves to another agent: the common part of a transfer by hand and by the sweep. */
-  private handOver(em: EntityManager, afterCommit: AfterCommit, c: Conversation, t: { from: string; to: string; by: string | null; note: string | null }): void {
+  private handOver(
+    em: EntityManager,
+    afterCommit: AfterCommit,
+    c: Conversation,
+    t: { from: string; to: string; by: string | null; note: string | null },
+  ): void {
     c.agentId = t.to;
     // The new agent has not written yet: the idle clock starts again with their first message.
     c.lastAgentMessageAt = null;
     c.idleWarnedAt = null;
-    em.create(ConversationTransfer, { conversationId: c.id, fromAgentId: t.from, toAgentId: t.to, byId: t.by, note: t.note, createdAt: new Date() });
+    em.create(ConversationTransfer, {
+      conversationId: c.id,
+      fromAgentId: t.from,
+      toAgentId: t.to,
+      byId: t.by,
+      note: t.note,
+      createdAt: new Date(),
+    });
     // Registered before the summary's system message: agents hear of the move, then read the summary.
     afterCommit(() => {
       const at = new Date().toISOString();
       this.publishStatus(c, StatusChange.TRANSFERRED);
-      this.pubsub.publish(Topics.INBOX, t.from, { type: InboxEventType.TRANSFERRED_OUT, conversationId: c.id, at } satisfies InboxEventPayload);
-      this.pubsub.publish(Topics.INBOX, t.to, { type: InboxEventType.TRANSFERRED_IN, conversationId: c.id, at } satisfies InboxEventPayload);
+      this.pubsub.publish(Topics.INBOX, t.from, {
+        type: InboxEventType.TRANSFERRED_OUT,
+        conversationId: c.id,
+        at,
+      } satisfies InboxEventPayload);
+      this.pubsub.publish(Topics.INBOX, t.to, {
+        type: InboxEventType.TRANSFERRED_IN,
+        conversationId: c.id,
+        at,
+      } satisfies InboxEventPayload);
     });
   }
 
@@ -369,7 +416,14 @@ export class ConversationLifecycleService {
    * deadlock; then the target must have a free seat, unless a supervisor overrides (the seat still counts).
    * The seat the old agent frees is offered to the queue after the commit.
    */
-  private async reserveSeat(em: EntityManager, afterCommit: AfterCommit, from: string, to: string, override: boolean, toName: string): Promise<void> {
+  private async reserveSeat(
+    em: EntityManager,
+    afterCommit: AfterCommit,
+    from: string,
+    to: string,
+    override: boolean,
+    toName: string,
+  ): Promise<void> {
     await em.execute(`SELECT 1 FROM agent_states WHERE agent_id IN (?, ?) ORDER BY agent_id FOR UPDATE`, [from, to]);
     if (!override && !(await claimSeat(em, to))) throw refused(`${toName} has no free chat slot`, ConflictReason.AGENT_AT_CAPACITY);
     this.routing.offerFreedSeat(afterCommit, from);
@@ -380,10 +434,18 @@ export class ConversationLifecycleService {
    * summaries among them, are left out), oldest first, time in the business time zone.
    */
   private async summary(em: EntityManager, c: Conversation): Promise<string[]> {
-    const latest = (await em.find(Message, { conversationId: c.id, kind: MessageKind.TEXT }, { orderBy: { seq: 'desc' }, limit: SUMMARY_MESSAGES })).reverse();
+    const latest = (
+      await em.find(Message, { conversationId: c.id, kind: MessageKind.TEXT }, { orderBy: { seq: 'desc' }, limit: SUMMARY_MESSAGES })
+    ).reverse();
     if (!latest.length) return ['（还没有消息）'];
-    const names = await this.names(em, latest.map((m) => m.senderId).filter((id): id is string => Boolean(id)));
-    return [`最近 ${latest.length} 条消息：`, ...latest.map((m) => summaryLine(m, m.senderId ? (names.get(m.senderId) ?? m.senderId) : SYSTEM_NAME, this.businessTz))];
+    const names = await this.names(
+      em,
+      latest.map((m) => m.senderId).filter((id): id is string => Boolean(id)),
+    );
+    return [
+      `最近 ${latest.length} 条消息：`,
+      ...latest.map((m) => summaryLine(m, m.senderId ? (names.get(m.senderId) ?? m.senderId) : SYSTEM_NAME, this.businessTz)),
+    ];
   }
 
   private async names(em: EntityManager, ids: string[]): Promise<Map<string, string>> {

@@ -22,7 +22,18 @@ export const MAX_MESSAGE_LENGTH = 5000;
 @ObjectType({ description: 'One message of a conversation, numbered by seq (1, 2, 3, … with no gaps)', simpleResolvers: true })
 @Entity({ tableName: 'messages' })
 export class Message {
-  [OptionalProps]?: 'id' | 'senderId' | 'senderRole' | 'kind' | 'clientMessageId' | 'createdAt' | 'deliveredAt' | 'readAt' | 'status' | 'piiTypes' | 'sealed';
+  [OptionalProps]?:
+    | 'id'
+    | 'senderId'
+    | 'senderRole'
+    | 'kind'
+    | 'clientMessageId'
+    | 'createdAt'
+    | 'deliveredAt'
+    | 'readAt'
+    | 'status'
+    | 'piiTypes'
+    | 'sealed';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

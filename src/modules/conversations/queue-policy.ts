@@ -28,7 +28,8 @@ export function parsePriorityRules(json: string): PriorityRule[] {
   const raw = JSON.parse(json || DEFAULT_PRIORITY_RULES) as Array<{ pattern: string; priority: string }>;
   if (!Array.isArray(raw)) throw new Error('PRIORITY_RULES must be a JSON array');
   return raw.map((r, i) => {
-    if (!(r.priority in PRIORITY_RANK)) throw new Error(`PRIORITY_RULES[${i}].priority must be one of ${Object.keys(PRIORITY_RANK).join(', ')}`);
+    if (!(r.priority in PRIORITY_RANK))
+      throw new Error(`PRIORITY_RULES[${i}].priority must be one of ${Object.keys(PRIORITY_RANK).join(', ')}`);
     try {
       return { pattern: new RegExp(r.pattern, 'iu'), priority: r.priority as ServicePriority };
     } catch (err) {
@@ -72,7 +73,12 @@ export const EFFECTIVE_RANK_SQL = `GREATEST(0, c.priority_rank - floor(GREATEST(
  * arriving at `overtakingPerSecond` (they go ahead): position × AHT ÷ (seats − λ_urgent × AHT). With no eligible
  * agent the estimate is null (unknown), not a made-up number.
  */
-export function estimateWaitSeconds(position: number, eligibleCapacity: number, averageHandlingSeconds: number, overtakingPerSecond = 0): number | null {
+export function estimateWaitSeconds(
+  position: number,
+  eligibleCapacity: number,
+  averageHandlingSeconds: number,
+  overtakingPerSecond = 0,
+): number | null {
   return queueWaitSeconds(position, eligibleCapacity, averageHandlingSeconds, overtakingPerSecond);
 }
 

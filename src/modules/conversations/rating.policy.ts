@@ -31,7 +31,8 @@ export function checkRating(score: number, comment?: string | null): Rating {
   if (!Number.isInteger(score) || score < MIN_SCORE || score > MAX_SCORE) {
     problems.push({ field: 'score', message: `must be a whole number from ${MIN_SCORE} to ${MAX_SCORE}` });
   }
-  if (text && text.length > MAX_RATING_COMMENT) problems.push({ field: 'comment', message: `must be at most ${MAX_RATING_COMMENT} characters` });
+  if (text && text.length > MAX_RATING_COMMENT)
+    problems.push({ field: 'comment', message: `must be at most ${MAX_RATING_COMMENT} characters` });
   if (problems.length) throw new InvalidInput(problems);
   return { score, comment: text };
 }

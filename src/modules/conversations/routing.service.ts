@@ -166,12 +166,17 @@ export class RoutingService {
       if (helped) await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
       const c = await lockConversation(em, conversationId);
       if (c.customerId !== viewer.id) throw new Forbidden('Only the conversation’s customer answers this');
-      if (!c.autoAnswerFaqId || c.autoAnswerState !== AutoAnswerState.ASKED) throw new Conflict(c.autoAnswerState ? ConflictReason.ALREADY_ANSWERED : ConflictReason.NOT_ASKED, 'There is no auto-answer awaiting a reply');
+      if (!c.autoAnswerFaqId || c.autoAnswerState !== AutoAnswerState.ASKED)
+        throw new Conflict(
+          c.autoAnswerState ? ConflictReason.ALREADY_ANSWERED : ConflictReason.NOT_ASKED,
+          'There is no auto-answer awaiting a reply',
+        );
       // The customer's question (their request, seq 1) lets the knowledge base learn from the answer.
       const question = await em.findOne(Message, { conversationId: c.id, seq: 1 }, { fields: ['content'] });
       await this.assist.faqs.voteById(em, c.autoAnswerFaqId, viewer.id, helped, question?.content);
       if (helped) {
-        if (c.status === ConversationStatus.ENDED) throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has already ended');
+        if (c.status === ConversationStatus.ENDED)
+          throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has already ended');
         c.autoAnswerState = AutoAnswerState.HELPED;
         await this.chat().close(em, afterCommit, c, EndReason.RESOLVED_BY_FAQ);
       } else {
@@ -182,13 +187,17 @@ export class RoutingService {
     });
   }
 
-  async requestService(scope: RequestScope, input: { topic: string; message: string; priority?: ServicePriority | null }): Promise<ServiceRequestResult> {
+  async requestService(
+    scope: RequestScope,
+    input: { topic: string; message: string; priority?: ServicePriority | null },
+  ): Promise<ServiceRequestResult> {
     const viewer = withRole(scope.viewer, Role.CUSTOMER);
     const topic = input.topic.trim();
     const message = input.message.trim();
     const problems = [];
     if (!topic || topic.length > 100) problems.push({ field: 'topic', message: 'must be 1 to 100 characters' });
-    if (!message || message.length > MAX_MESSAGE_LENGTH) problems.push({ field: 'message', message: `must be 1 to ${MAX_MESSAGE_LENGTH} characters` });
+    if (!message || message.length > MAX_MESSAGE_LENGTH)
+      problems.push({ field: 'message', message: `must be 1 to ${MAX_MESSAGE_LENGTH} characters` });
     if (problems.length) throw new InvalidInput(problems);
 
     const classification = this.assist.classifier.classify(message);
@@ -196,8 +205,24 @@ export class RoutingService {
     // The higher (lower rank) of the keyword rules' and the classifier's priority.
     const priority = rankOf(classification.priority) < rankOf(keywordPriority) ? classification.priority : keywordPriority;
     const stronglyNegative = isStronglyNegative(classification);
-    const decision = await this.requests.submit({ customerId: viewer.id, topic, message, priority, stronglyNegative, intent: classification.intent });
-    if (!decision.conversation) return { status: ServiceRequestStatus.NO_CAPACITY, conversation: null, position: null, estimatedWaitSeconds: null, priority, queueReason: null, estimateBasis: null };
+    const decision = await this.requests.submit({
+      customerId: viewer.id,
+      topic,
+      message,
+      priority,
+      stronglyNegative,
+      intent: classification.intent,
+    });
+    if (!decision.conversation)
+      return {
+        status: ServiceRequestStatus.NO_CAPACITY,
+        conversation: null,
+        position: null,
+        estimatedWaitSeconds: null,
+        priority,
+        queueReason: null,
+        estimateBasis: null,
+      };
     const c = decision.conversation;
     if (!decision.fresh || c.status !== ConversationStatus.QUEUED || !decision.queued) return this.describe(scope.em, c);
     return { status: ServiceRequestStatus.QUEUED, conversation: c, priority: c.priority, ...decision.queued };
@@ -220,9 +245,13 @@ export class RoutingService {
     // up); the use is counted in the transaction. Routing is decided as it would be anyway: a customer the
     // answer does not help keeps their place.
     const openBefore = new Set(
-      (await this.em().find(Conversation, { customerId: { $in: [...new Set(batch.map((r) => r.customerId))] }, status: { $ne: ConversationStatus.ENDED } }, { fields: ['customerId'] })).map(
-        (c) => c.customerId,
-      ),
+      (
+        await this.em().find(
+          Conversation,
+          { customerId: { $in: [...new Set(batch.map((r) => r.customerId))] }, status: { $ne: ConversationStatus.ENDED } },
+          { fields: ['customerId'] },
+        )
+      ).map((c) => c.customerId),
     );
     const searched = new Set<string>();
     const requests = await Promise.all(
@@ -242,9 +271,11 @@ export class RoutingService {
       const key = `${t.departmentId ?? ''}|${t.skill ?? ''}`;
       let d = details.get(key);
       if (!d) {
-        d = Promise.all([this.eligibleCapacity(em, t.departmentId, available), this.handlingTime(em, t.departmentId), this.queueReason(em, t)]).then(
-          ([capacity, handling, reason]) => ({ capacity, handling, reason }),
-        );
+        d = Promise.all([
+          this.eligibleCapacity(em, t.departmentId, available),
+          this.handlingTime(em, t.departmentId),
+          this.queueReason(em, t),
+        ]).then(([capacity, handling, reason]) => ({ capacity, handling, reason }));
         details.set(key, d);
       }
       return d;
@@ -253,7 +284,11 @@ export class RoutingService {
       decisions.map(async (d, i) => {
         if (!d.fresh || d.position === null) return { conversation: d.conversation, fresh: d.fresh, queued: null };
         const { capacity, handling, reason } = await detailsOf(requests[i].target);
-        return { conversation: d.conversation, fresh: true, queued: { position: d.position, queueReason: reason, ...this.estimateFrom(d.position, capacity, handling) } };
+        return {
+          conversation: d.conversation,
+          fresh: true,
+          queued: { position: d.position, queueReason: reason, ...this.estimateFrom(d.position, capacity, handling) },
+        };
       }),
     );
   }
@@ -266,7 +301,10 @@ export class RoutingService {
     return inTransaction(root, async (em, afterCommit) => {
       await em.execute('SELECT pg_advisory_xact_lock(?)', [ROUTING_LOCK]);
       // Inside the lock: a customer's second request (in this batch or an earlier one) finds the first.
-      const open = await em.find(Conversation, { customerId: { $in: [...new Set(requests.map((r) => r.customerId))] }, status: { $ne: ConversationStatus.ENDED } });
+      const open = await em.find(Conversation, {
+        customerId: { $in: [...new Set(requests.map((r) => r.customerId))] },
+        status: { $ne: ConversationStatus.ENDED },
+      });
       const openByCustomer = new Map(open.map((c) => [c.customerId, c]));
       const seats = new SeatPlan(em, available, (departmentId, skill) => this.candidates(em, available, departmentId, skill));
       const line = await this.queueLine(em);
@@ -290,7 +328,8 @@ export class RoutingService {
           const agentId = await seats.pick(r.target);
           if (agentId === ROUND_FULL) break;
           let queued: { position: number; queuedAt: Date } | null = null;
-          if (!agentId && line.length() < this.config.queueMaxLength) queued = line.join(r.target.departmentId, rankOf(r.priority), new Date());
+          if (!agentId && line.length() < this.config.queueMaxLength)
+            queued = line.join(r.target.departmentId, rankOf(r.priority), new Date());
           inRound.add(r.customerId);
           round.push({ index: i, agentId, queued });
         }
@@ -332,7 +371,14 @@ export class RoutingService {
           if (r.answer || r.stronglyNegative) {
             // Rare: written at once, first message and all, as the auto-answer and the alarm refer to them.
             await em.flush();
-            first = em.create(Message, { conversationId: conversation.id, seq: 1, senderId: r.customerId, senderRole: Role.CUSTOMER, content: r.message, createdAt: now });
+            first = em.create(Message, {
+              conversationId: conversation.id,
+              seq: 1,
+              senderId: r.customerId,
+              senderRole: Role.CUSTOMER,
+              content: r.message,
+              createdAt: now,
+            });
             await em.flush();
             if (r.answer) {
               await this.assist.faqs.recordUse(em, r.answer.faq);
@@ -351,7 +397,18 @@ export class RoutingService {
       await em.flush();
       const firsts = new Map<Conversation, Message>();
       for (const { conversation: c, message, first } of created) {
-        firsts.set(c, first ?? em.create(Message, { conversationId: c.id, seq: 1, senderId: c.customerId, senderRole: Role.CUSTOMER, content: message, createdAt: c.createdAt }));
+        firsts.set(
+          c,
+          first ??
+            em.create(Message, {
+              conversationId: c.id,
+              seq: 1,
+              senderId: c.customerId,
+              senderRole: Role.CUSTOMER,
+              content: message,
+              createdAt: c.createdAt,
+            }),
+        );
       }
       await em.flush();
       const departments = new Set<string | null>();
@@ -374,7 +431,9 @@ export class RoutingService {
          FROM conversations c WHERE c.status = 'QUEUED' GROUP BY 1, 2`,
       [this.config.ageingSeconds],
     );
-    return new QueueLine(rows.map((r) => ({ departmentId: r.department_id, rank: r.effective_rank, n: r.n, last: r.last === null ? null : new Date(r.last) })));
+    return new QueueLine(
+      rows.map((r) => ({ departmentId: r.department_id, rank: r.effective_rank, n: r.n, last: r.last === null ? null : new Date(r.last) })),
+    );
   }
 
   /** A strongly negative request, flagged by the negative-flag rule (supervision.policy.ts). */
@@ -446,7 +505,9 @@ export class RoutingService {
   /** Backs up the event-driven draining: every eligible agent with room is offered the queue. */
   async sweep(): Promise<void> {
     const em = this.em();
-    const [{ queued }] = await em.execute<Array<{ queued: number }>>(`SELECT count(*)::int AS queued FROM conversations WHERE status = 'QUEUED'`);
+    const [{ queued }] = await em.execute<Array<{ queued: number }>>(
+      `SELECT count(*)::int AS queued FROM conversations WHERE status = 'QUEUED'`,
+    );
     if (!queued) return;
     // Only agents with a free slot: offering a full agent's capacity takes the routing lock for nothing, and
     // while a burst of requests queues up, a sweep over every agent would double the work under the lock.
@@ -496,10 +557,29 @@ export class RoutingService {
   /** ASSIGNED (with the conversation) or QUEUED (with position and estimate) for an existing conversation. */
   async describe(em: EntityManager, c: Conversation): Promise<ServiceRequestResult> {
     if (c.status !== ConversationStatus.QUEUED) {
-      return { status: ServiceRequestStatus.ASSIGNED, conversation: c, position: null, estimatedWaitSeconds: null, priority: c.priority, queueReason: null, estimateBasis: null };
+      return {
+        status: ServiceRequestStatus.ASSIGNED,
+        conversation: c,
+        position: null,
+        estimatedWaitSeconds: null,
+        priority: c.priority,
+        queueReason: null,
+        estimateBasis: null,
+      };
     }
-    const [{ position, estimatedWaitSeconds, estimateBasis }, queueReason] = await Promise.all([this.placeOf(em, c), this.queueReason(em, c)]);
-    return { status: ServiceRequestStatus.QUEUED, conversation: c, position, estimatedWaitSeconds, priority: c.priority, queueReason, estimateBasis };
+    const [{ position, estimatedWaitSeconds, estimateBasis }, queueReason] = await Promise.all([
+      this.placeOf(em, c),
+      this.queueReason(em, c),
+    ]);
+    return {
+      status: ServiceRequestStatus.QUEUED,
+      conversation: c,
+      position,
+      estimatedWaitSeconds,
+      priority: c.priority,
+      queueReason,
+      estimateBasis,
+    };
   }
 
   /** Current snapshot for a customer subscribing to queueUpdates. */
@@ -511,7 +591,10 @@ export class RoutingService {
     return queueUpdatePayload(c, QueueUpdateStatus.QUEUED, position, estimatedWaitSeconds);
   }
 
-  private async placeOf(em: EntityManager, c: Conversation): Promise<{ position: number | null; estimatedWaitSeconds: number | null; estimateBasis: WaitEstimateBasis | null }> {
+  private async placeOf(
+    em: EntityManager,
+    c: Conversation,
+  ): Promise<{ position: number | null; estimatedWaitSeconds: number | null; estimateBasis: WaitEstimateBasis | null }> {
     const rows = await this.positions(em, c.departmentId, c.id);
     const position = rows[0]?.position ?? null;
     if (position === null) return { position: null, estimatedWaitSeconds: null, estimateBasis: null };
@@ -525,11 +608,18 @@ export class RoutingService {
     position: number,
     availableNow?: string[],
   ): Promise<{ estimatedWaitSeconds: number | null; estimateBasis: WaitEstimateBasis }> {
-    const [capacity, handling] = await Promise.all([this.eligibleCapacity(em, departmentId, availableNow), this.handlingTime(em, departmentId)]);
+    const [capacity, handling] = await Promise.all([
+      this.eligibleCapacity(em, departmentId, availableNow),
+      this.handlingTime(em, departmentId),
+    ]);
     return this.estimateFrom(position, capacity, handling);
   }
 
-  private estimateFrom(position: number, capacity: number, handling: HandlingTime): { estimatedWaitSeconds: number | null; estimateBasis: WaitEstimateBasis } {
+  private estimateFrom(
+    position: number,
+    capacity: number,
+    handling: HandlingTime,
+  ): { estimatedWaitSeconds: number | null; estimateBasis: WaitEstimateBasis } {
     return {
       estimatedWaitSeconds: estimateWaitSeconds(position, capacity, handling.seconds, handling.overtakingPerSecond),
       estimateBasis: {
@@ -570,7 +660,9 @@ export class RoutingService {
           WHERE c.status = 'QUEUED' AND c.department_id IS NOT DISTINCT FROM ?::uuid) q
         ${only ? 'WHERE q.id = ?' : ''}
         ORDER BY q.position`,
-      only ? [this.config.ageingSeconds, this.config.ageingSeconds, departmentId, only] : [this.config.ageingSeconds, this.config.ageingSeconds, departmentId],
+      only
+        ? [this.config.ageingSeconds, this.config.ageingSeconds, departmentId, only]
+        : [this.config.ageingSeconds, this.config.ageingSeconds, departmentId],
     );
   }
 
@@ -592,7 +684,12 @@ export class RoutingService {
   }
 
   /** Eligible agents with room, least loaded first, then the one assigned longest ago. */
-  private async candidates(em: EntityManager, available: string[], departmentId: string | null, skill: string | null): Promise<Candidate[]> {
+  private async candidates(
+    em: EntityManager,
+    available: string[],
+    departmentId: string | null,
+    skill: string | null,
+  ): Promise<Candidate[]> {
     const rows = await em.execute<Array<{ id: string; active: number; max: number; last_assigned_at: Date | string | null }>>(
       `SELECT u.id, coalesce(a.active_chats, 0) AS active, u.max_concurrent_chats AS max, a.last_assigned_at
          FROM users u LEFT JOIN agent_states a ON a.agent_id = u.id
@@ -604,7 +701,12 @@ export class RoutingService {
         ORDER BY 2, a.last_assigned_at NULLS FIRST, u.id`,
       [pgArray(available), departmentId, departmentId, skill, skill],
     );
-    return rows.map((r) => ({ id: r.id, active: r.active, max: r.max, lastAssignedAt: r.last_assigned_at === null ? null : new Date(r.last_assigned_at) }));
+    return rows.map((r) => ({
+      id: r.id,
+      active: r.active,
+      max: r.max,
+      lastAssignedAt: r.last_assigned_at === null ? null : new Date(r.last_assigned_at),
+    }));
   }
 
   private async isEligible(em: EntityManager, agentId: string): Promise<boolean> {
@@ -654,7 +756,10 @@ export class RoutingService {
       [departmentId],
     );
     const overtakingPerSecond = urgent / 1800;
-    const value: HandlingTime = seconds && seconds > 0 ? { seconds, chats, overtakingPerSecond } : { seconds: DEFAULT_HANDLING_SECONDS, chats: 0, overtakingPerSecond };
+    const value: HandlingTime =
+      seconds && seconds > 0
+        ? { seconds, chats, overtakingPerSecond }
+        : { seconds: DEFAULT_HANDLING_SECONDS, chats: 0, overtakingPerSecond };
     this.handlingCache.set(key, { ...value, until: Date.now() + 30_000 });
     return value;
   }
@@ -662,7 +767,12 @@ export class RoutingService {
   private announceAssignment(afterCommit: AfterCommit, c: Conversation, first: Message | null): void {
     afterCommit(() => {
       const at = new Date().toISOString();
-      this.pubsub.publish(Topics.INBOX, c.agentId, { type: InboxEventType.ASSIGNED, conversationId: c.id, ...(first ? { message: toMessagePayload(first) } : {}), at } satisfies InboxEventPayload);
+      this.pubsub.publish(Topics.INBOX, c.agentId, {
+        type: InboxEventType.ASSIGNED,
+        conversationId: c.id,
+        ...(first ? { message: toMessagePayload(first) } : {}),
+        at,
+      } satisfies InboxEventPayload);
       this.pubsub.publish(Topics.CONVERSATION, c.id, {
         type: ConversationEventType.STATUS,
         conversationId: c.id,
@@ -702,18 +812,27 @@ export class RoutingService {
     if (!rows.length) return;
     const [capacity, handling] = await Promise.all([this.eligibleCapacity(em, departmentId), this.handlingTime(em, departmentId)]);
     const priorities = new Map(
-      (await em.find(Conversation, { id: { $in: rows.map((r) => r.id) } }, { fields: ['id', 'priority', 'customerId', 'agentId'] })).map((c) => [c.id, c]),
+      (await em.find(Conversation, { id: { $in: rows.map((r) => r.id) } }, { fields: ['id', 'priority', 'customerId', 'agentId'] })).map(
+        (c) => [c.id, c],
+      ),
     );
     for (const r of rows) {
       const c = priorities.get(r.id);
-      if (c) this.publishQueueUpdate(c, QueueUpdateStatus.QUEUED, r.position, estimateWaitSeconds(r.position, capacity, handling.seconds, handling.overtakingPerSecond));
+      if (c)
+        this.publishQueueUpdate(
+          c,
+          QueueUpdateStatus.QUEUED,
+          r.position,
+          estimateWaitSeconds(r.position, capacity, handling.seconds, handling.overtakingPerSecond),
+        );
     }
   }
 
   /** Capacity appearing drains the queue at once; a sweep every few seconds backs that up (and catches shift starts). */
   start(scheduler: Scheduler): void {
     this.presence.onChange((e) => {
-      if (e.online && e.status === 'AVAILABLE') this.offerCapacity(e.agentId).catch((err) => this.logger.error({ err }, 'queue drain failed'));
+      if (e.online && e.status === 'AVAILABLE')
+        this.offerCapacity(e.agentId).catch((err) => this.logger.error({ err }, 'queue drain failed'));
     });
     scheduler.every('routing-sweep', 5000, () => this.sweep());
   }

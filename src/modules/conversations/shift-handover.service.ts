@@ -48,7 +48,9 @@ export class ShiftHandoverService {
     const grace = this.config.shiftEndGraceSeconds;
     // A shift of theirs has ended, and they have been on no NORMAL shift at any moment of the last `grace`
     // seconds (an agent who never had a shift has no end to hand over at: the offline sweep still covers them)…
-    const offShift = (agent: string) => `EXISTS (SELECT 1 FROM schedules s WHERE s.agent_id = ${agent} AND s.status = 'NORMAL' AND upper(s.period) <= ?::timestamptz)
+    const offShift = (
+      agent: string,
+    ) => `EXISTS (SELECT 1 FROM schedules s WHERE s.agent_id = ${agent} AND s.status = 'NORMAL' AND upper(s.period) <= ?::timestamptz)
         AND NOT EXISTS (SELECT 1 FROM schedules s WHERE s.agent_id = ${agent} AND s.status = 'NORMAL'
                         AND s.period && tstzrange(?::timestamptz - make_interval(secs => ?), ?::timestamptz, '[]'))`;
     const params = [now, now, grace, now];
@@ -69,7 +71,11 @@ export class ShiftHandoverService {
           [agentId, ...params],
         );
         if (!ids.length) continue;
-        const conversations = await em.find(Conversation, { id: { $in: ids.map((r) => r.id) } }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+        const conversations = await em.find(
+          Conversation,
+          { id: { $in: ids.map((r) => r.id) } },
+          { orderBy: { createdAt: 'asc', id: 'asc' } },
+        );
         available ??= await this.lifecycle.availableAgents(em);
         const agent = await em.findOneOrFail(User, { id: agentId }, { fields: ['id', 'displayName'] });
         const note = `${agent.displayName} 的班次已结束超过 ${grace} 秒，系统自动转交会话`;
@@ -82,12 +88,18 @@ export class ShiftHandoverService {
             requeuedText: '您的客服已下班，会话已重新排队，您将优先由下一位空闲的客服接待，请稍候。',
           });
           if (to) moved += 1;
-          this.audit.record(em, { viewer: null, traceId }, {
-            action: 'conversation.shift_handover',
-            targetType: 'Conversation',
-            targetId: c.id,
-            summary: to ? `Shift of ${agent.displayName} ended: handed over to ${to.displayName}` : `Shift of ${agent.displayName} ended: back to the front of the queue`,
-          });
+          this.audit.record(
+            em,
+            { viewer: null, traceId },
+            {
+              action: 'conversation.shift_handover',
+              targetType: 'Conversation',
+              targetId: c.id,
+              summary: to
+                ? `Shift of ${agent.displayName} ended: handed over to ${to.displayName}`
+                : `Shift of ${agent.displayName} ended: back to the front of the queue`,
+            },
+          );
         }
         const requeued = conversations.length - moved;
         this.notifications.notify(em, afterCommit, {

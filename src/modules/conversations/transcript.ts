@@ -10,7 +10,12 @@ export const SYSTEM_SENDER = '系统';
  * The one format of a message as a line of a transcript: `[yyyy-MM-dd HH:mm:ss][ROLE][name] text`, the time in
  * the business time zone, the text on one line (cut to `maxChars` characters with `…` when given).
  */
-export function transcriptLine(m: Pick<Message, 'createdAt' | 'senderRole' | 'content'>, senderName: string, zone: string, maxChars?: number): string {
+export function transcriptLine(
+  m: Pick<Message, 'createdAt' | 'senderRole' | 'content'>,
+  senderName: string,
+  zone: string,
+  maxChars?: number,
+): string {
   const time = DateTime.fromJSDate(m.createdAt, { zone }).toFormat('yyyy-MM-dd HH:mm:ss');
   const flat = m.content.replace(/\s+/g, ' ').trim();
   const chars = [...flat];
@@ -21,6 +26,8 @@ export function transcriptLine(m: Pick<Message, 'createdAt' | 'senderRole' | 'co
 /** Messages as transcript lines, in the order given, their senders' display names read in one query. */
 export async function transcriptLines(em: EntityManager, messages: Message[], zone: string): Promise<string[]> {
   const senderIds = [...new Set(messages.map((m) => m.senderId).filter((id): id is string => Boolean(id)))];
-  const senders = new Map((await em.find(User, { id: { $in: senderIds } }, { fields: ['id', 'displayName'] })).map((u) => [u.id, u.displayName]));
+  const senders = new Map(
+    (await em.find(User, { id: { $in: senderIds } }, { fields: ['id', 'displayName'] })).map((u) => [u.id, u.displayName]),
+  );
   return messages.map((m) => transcriptLine(m, m.senderId ? (senders.get(m.senderId) ?? '') : SYSTEM_SENDER, zone));
 }

@@ -116,11 +116,14 @@ export function parseClassifierRules(raw: unknown, source: string): ClassifierRu
     const known = ['intents', 'sentiment', 'sentiments', 'minIntensity', 'priorities', 'pattern'];
     for (const key of Object.keys(v)) if (!known.includes(key)) fail(`${field}.${key}`, `is not a condition (known: ${known.join(', ')})`);
     const c: Condition = {};
-    if (v.intents !== undefined) c.intents = list(v.intents, `${field}.intents`).map((x, i) => oneOf(x, `${field}.intents[${i}]`, intentNames));
+    if (v.intents !== undefined)
+      c.intents = list(v.intents, `${field}.intents`).map((x, i) => oneOf(x, `${field}.intents[${i}]`, intentNames));
     if (v.sentiment !== undefined) c.sentiments = [oneOf(v.sentiment, `${field}.sentiment`, sentimentNames)];
-    if (v.sentiments !== undefined) c.sentiments = list(v.sentiments, `${field}.sentiments`).map((x, i) => oneOf(x, `${field}.sentiments[${i}]`, sentimentNames));
+    if (v.sentiments !== undefined)
+      c.sentiments = list(v.sentiments, `${field}.sentiments`).map((x, i) => oneOf(x, `${field}.sentiments[${i}]`, sentimentNames));
     if (v.minIntensity !== undefined) c.minIntensity = num(v.minIntensity, `${field}.minIntensity`, 0, 1);
-    if (v.priorities !== undefined) c.priorities = list(v.priorities, `${field}.priorities`).map((x, i) => oneOf(x, `${field}.priorities[${i}]`, priorityNames));
+    if (v.priorities !== undefined)
+      c.priorities = list(v.priorities, `${field}.priorities`).map((x, i) => oneOf(x, `${field}.priorities[${i}]`, priorityNames));
     if (v.pattern !== undefined) c.pattern = regex(v.pattern, `${field}.pattern`);
     return c;
   };
@@ -148,7 +151,10 @@ export function parseClassifierRules(raw: unknown, source: string): ClassifierRu
     negations: list(s.negations ?? [], 'sentiment.negations').map((x, i) => normaliseText(str(x, `sentiment.negations[${i}]`))),
     intensifiers: list(s.intensifiers ?? [], 'sentiment.intensifiers').map((item, i) => {
       if (!isRecord(item)) return fail(`sentiment.intensifiers[${i}]`, 'must be {"text": …, "factor": …}');
-      return { text: normaliseText(str(item.text, `sentiment.intensifiers[${i}].text`)), factor: num(item.factor, `sentiment.intensifiers[${i}].factor`, 1, 10) };
+      return {
+        text: normaliseText(str(item.text, `sentiment.intensifiers[${i}].text`)),
+        factor: num(item.factor, `sentiment.intensifiers[${i}].factor`, 1, 10),
+      };
     }),
     exclamationBoost: num(s.exclamationBoost, 'sentiment.exclamationBoost', 0, 10, 0.5),
     threshold: num(s.threshold, 'sentiment.threshold', 0, 100, 0.8),
@@ -159,7 +165,8 @@ export function parseClassifierRules(raw: unknown, source: string): ClassifierRu
     if (!isRecord(item)) return fail(`priority[${i}]`, 'must be {"when": …, "priority": …}');
     return { when: condition(item.when, `priority[${i}].when`), priority: oneOf(item.priority, `priority[${i}].priority`, priorityNames) };
   });
-  const defaultPriority = r.defaultPriority === undefined ? ServicePriority.NORMAL : oneOf(r.defaultPriority, 'defaultPriority', priorityNames);
+  const defaultPriority =
+    r.defaultPriority === undefined ? ServicePriority.NORMAL : oneOf(r.defaultPriority, 'defaultPriority', priorityNames);
   const codes = new Set<string>();
   const actions = list(r.actions ?? [], 'actions').map((item, i) => {
     if (!isRecord(item)) return fail(`actions[${i}]`, 'must be {"code": …, "label": …, "when": …}');
@@ -218,7 +225,9 @@ export class MessageClassifier {
     const { sentiment, intensity } = this.sentiment(text);
     const facts = { text, intent: best.intent, sentiment, intensity };
     const priority = this.rules.priority.find((r) => holds(r.when, facts))?.priority ?? this.rules.defaultPriority;
-    const suggestedActions = this.rules.actions.filter((a) => holds(a.when, { ...facts, priority })).map(({ code, label }) => ({ code, label }));
+    const suggestedActions = this.rules.actions
+      .filter((a) => holds(a.when, { ...facts, priority }))
+      .map(({ code, label }) => ({ code, label }));
 
     return {
       intent: best.intent,
@@ -275,7 +284,10 @@ function clauseBefore(text: string, at: number, n: number): string {
   return window.slice(start);
 }
 
-function holds(c: Condition, f: { text: string; intent: MessageIntent; sentiment: Sentiment; intensity: number; priority?: ServicePriority }): boolean {
+function holds(
+  c: Condition,
+  f: { text: string; intent: MessageIntent; sentiment: Sentiment; intensity: number; priority?: ServicePriority },
+): boolean {
   if (c.intents && !c.intents.includes(f.intent)) return false;
   if (c.sentiments && !c.sentiments.includes(f.sentiment)) return false;
   if (c.minIntensity !== undefined && f.intensity < c.minIntensity) return false;
@@ -304,5 +316,8 @@ export const STRONGLY_NEGATIVE_INTENSITY = 0.7;
  * suggests escalating it, or its sentiment is NEGATIVE with an intensity of at least 0.7.
  */
 export function isStronglyNegative(c: Pick<Classification, 'suggestedActions' | 'sentiment' | 'sentimentIntensity'>): boolean {
-  return c.suggestedActions.some((a) => a.code === 'ESCALATE_TO_SUPERVISOR') || (c.sentiment === Sentiment.NEGATIVE && c.sentimentIntensity >= STRONGLY_NEGATIVE_INTENSITY);
+  return (
+    c.suggestedActions.some((a) => a.code === 'ESCALATE_TO_SUPERVISOR') ||
+    (c.sentiment === Sentiment.NEGATIVE && c.sentimentIntensity >= STRONGLY_NEGATIVE_INTENSITY)
+  );
 }

@@ -17,7 +17,11 @@ interface Row {
 
 /** The index terms of an FAQ: the question and tags make the title, the answer the body; and its trigram text. */
 export function analyseFaq(analyzer: TextAnalyzer, faq: { question: string; answer: string; tags: readonly string[] }) {
-  return { titleTerms: analyzer.terms([faq.question, ...faq.tags].join('\n')), bodyTerms: analyzer.terms(faq.answer), matchText: analyzer.matchText(faq.question) };
+  return {
+    titleTerms: analyzer.terms([faq.question, ...faq.tags].join('\n')),
+    bodyTerms: analyzer.terms(faq.answer),
+    matchText: analyzer.matchText(faq.question),
+  };
 }
 
 /** A phrasing's document id in the BM25 index: `<faq id>#<n>`; the FAQ's own document is its bare id. */
@@ -90,7 +94,11 @@ export class FaqIndex {
    * `include` are FAQs scored even when outside the best (candidates of the trigram path).
    */
   search(terms: readonly string[], limit: number, include: readonly string[] = []): FaqCandidate[] {
-    const docs = this.bm25.search(terms, limit * 3, include.flatMap((id) => this.documentsOf(id)));
+    const docs = this.bm25.search(
+      terms,
+      limit * 3,
+      include.flatMap((id) => this.documentsOf(id)),
+    );
     const best = new Map<string, FaqCandidate>();
     for (const d of docs) {
       const mark = d.id.indexOf(PHRASING_MARK);

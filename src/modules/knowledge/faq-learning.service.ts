@@ -20,7 +20,10 @@ import { suggestPhrasing } from './phrasing-store';
 import type { UnansweredCluster } from './unanswered';
 
 /** Sends a chat message as the viewer (the chat service's `send`, given in services.ts: knowledge does not import chat). */
-export type SendChatMessage = (scope: RequestScope, input: { conversationId: string; content: string; clientMessageId: string }) => Promise<Message>;
+export type SendChatMessage = (
+  scope: RequestScope,
+  input: { conversationId: string; content: string; clientMessageId: string },
+) => Promise<Message>;
 
 /** An unrated conversation counts as ended well only once the customer has had this long to rate it. */
 const RATING_GRACE_MS = 60 * 60 * 1000;
@@ -71,7 +74,9 @@ export class FaqLearningService {
   /** One sweep run: FAQ answers of ended conversations become suggestions (ended well) or are dropped. Returns how many were settled. */
   async settleAnswers(): Promise<number> {
     return inTransaction(this.fork(), async (em) => {
-      const [{ locked }] = await em.execute<Array<{ locked: boolean }>>('SELECT pg_try_advisory_xact_lock(?) AS locked', [AdvisoryLock.KNOWLEDGE_LEARNING_SWEEP]);
+      const [{ locked }] = await em.execute<Array<{ locked: boolean }>>('SELECT pg_try_advisory_xact_lock(?) AS locked', [
+        AdvisoryLock.KNOWLEDGE_LEARNING_SWEEP,
+      ]);
       if (!locked) return 0;
       const rows = await em.execute<Array<{ id: string; faq_id: string; question: string; ended_well: boolean }>>(
         `SELECT s.id, s.faq_id, s.question,
@@ -81,8 +86,17 @@ export class FaqLearningService {
           ORDER BY s.sent_at LIMIT ${SETTLE_BATCH}`,
         [new Date(Date.now() - RATING_GRACE_MS)],
       );
-      for (const row of rows) if (row.ended_well) await suggestPhrasing(em, this.faqs.analyzer, row.faq_id, this.faqs.maskPersonalData(row.question), FaqPhrasingSource.AGENT_ANSWER);
-      if (rows.length) await em.execute(`UPDATE faq_answers_sent SET settled_at = now() WHERE id = ANY(?::uuid[])`, [pgArray(rows.map((r) => r.id))]);
+      for (const row of rows)
+        if (row.ended_well)
+          await suggestPhrasing(
+            em,
+            this.faqs.analyzer,
+            row.faq_id,
+            this.faqs.maskPersonalData(row.question),
+            FaqPhrasingSource.AGENT_ANSWER,
+          );
+      if (rows.length)
+        await em.execute(`UPDATE faq_answers_sent SET settled_at = now() WHERE id = ANY(?::uuid[])`, [pgArray(rows.map((r) => r.id))]);
       if (rows.length) this.logger.debug({ settled: rows.length }, 'knowledge: settled FAQ answers of ended conversations');
       return rows.length;
     });
@@ -95,8 +109,13 @@ export class FaqLearningService {
     if (!isBusinessDate(from)) problems.push({ field: 'from', message: 'must be a real date YYYY-MM-DD' });
     if (!isBusinessDate(to)) problems.push({ field: 'to', message: 'must be a real date YYYY-MM-DD' });
     if (!problems.length && to < from) problems.push({ field: 'to', message: 'must not be before from' });
-    if (!problems.length && from < addDays(to, -REPORT_MAX_DAYS)) problems.push({ field: 'from', message: `must be at most ${REPORT_MAX_DAYS} days before to` });
+    if (!problems.length && from < addDays(to, -REPORT_MAX_DAYS))
+      problems.push({ field: 'from', message: `must be at most ${REPORT_MAX_DAYS} days before to` });
     if (problems.length) throw new InvalidInput(problems);
-    return this.faqs.unanswered.report(scope.em, startOfBusinessDate(from, this.businessTz), startOfBusinessDate(addDays(to, 1), this.businessTz));
+    return this.faqs.unanswered.report(
+      scope.em,
+      startOfBusinessDate(from, this.businessTz),
+      startOfBusinessDate(addDays(to, 1), this.businessTz),
+    );
   }
 }

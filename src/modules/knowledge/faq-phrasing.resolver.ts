@@ -33,13 +33,18 @@ export class FaqPhrasingResolver {
   }
 
   @Authorized(...KEEPERS)
-  @Query(() => [FaqPhrasing], { description: "Suggested phrasings learnt from service, most often seen first (at most 100): admins all, managers their department's FAQs'" })
+  @Query(() => [FaqPhrasing], {
+    description:
+      "Suggested phrasings learnt from service, most often seen first (at most 100): admins all, managers their department's FAQs'",
+  })
   faqPhrasingSuggestions(@Ctx() ctx: Context, @Arg('faqId', () => ID, { nullable: true }) faqId?: string) {
     return ctx.services.faqPhrasings.suggestions(ctx, faqId);
   }
 
   @Authorized(...KEEPERS)
-  @Mutation(() => FaqPhrasing, { description: 'A suggestion becomes an accepted phrasing, searched at once; CONFLICT unless it is still SUGGESTED' })
+  @Mutation(() => FaqPhrasing, {
+    description: 'A suggestion becomes an accepted phrasing, searched at once; CONFLICT unless it is still SUGGESTED',
+  })
   acceptFaqPhrasing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
     return ctx.services.faqPhrasings.accept(ctx, id);
   }
@@ -52,7 +57,8 @@ export class FaqPhrasingResolver {
 
   @Authorized(...KEEPERS)
   @Query(() => [UnansweredCluster], {
-    description: 'Questions asked from `from` to `to` (business dates YYYY-MM-DD, both included, at most 366 days) that found nothing or whose auto-answer did not help, grouped by similarity, largest first',
+    description:
+      'Questions asked from `from` to `to` (business dates YYYY-MM-DD, both included, at most 366 days) that found nothing or whose auto-answer did not help, grouped by similarity, largest first',
   })
   unansweredQuestions(@Arg('from') from: string, @Arg('to') to: string, @Ctx() ctx: Context) {
     return ctx.services.faqLearning.unansweredQuestions(ctx, from, to);
@@ -63,7 +69,12 @@ export class FaqPhrasingResolver {
     description:
       "The conversation's agent answers with a published FAQ (its answer, as their message; idempotent by clientMessageId). When the conversation ends well, the customer's question becomes a suggested phrasing of the FAQ.",
   })
-  sendFaq(@Arg('conversationId', () => ID) conversationId: string, @Arg('faqId', () => ID) faqId: string, @Arg('clientMessageId') clientMessageId: string, @Ctx() ctx: Context) {
+  sendFaq(
+    @Arg('conversationId', () => ID) conversationId: string,
+    @Arg('faqId', () => ID) faqId: string,
+    @Arg('clientMessageId') clientMessageId: string,
+    @Ctx() ctx: Context,
+  ) {
     return ctx.services.faqLearning.sendFaq(ctx, conversationId, faqId, clientMessageId);
   }
 

@@ -38,13 +38,38 @@ export class FaqPhrasingService {
       await em.execute('SELECT pg_advisory_xact_lock(?)', [AdvisoryLock.KNOWLEDGE_PHRASINGS]);
       const faq = await this.faqs.editable(em, viewer, faqId);
       const matchText = await this.checkUnique(em, faq, phrasing);
-      let row = await em.findOne(FaqPhrasing, { faqId: faq.id, id: { $in: await this.sameText(em, faq.id, phrasing) } }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (row?.status === FaqPhrasingStatus.ACCEPTED) throw new Conflict(ConflictReason.ALREADY_EXISTS, 'The FAQ already has this phrasing');
-      if (row) Object.assign(row, { text: phrasing, matchText, status: FaqPhrasingStatus.ACCEPTED, decidedById: viewer.id, decidedAt: new Date() });
-      else row = em.create(FaqPhrasing, { faqId: faq.id, text: phrasing, matchText, status: FaqPhrasingStatus.ACCEPTED, source: FaqPhrasingSource.MANUAL, createdById: viewer.id });
+      let row = await em.findOne(
+        FaqPhrasing,
+        { faqId: faq.id, id: { $in: await this.sameText(em, faq.id, phrasing) } },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      if (row?.status === FaqPhrasingStatus.ACCEPTED)
+        throw new Conflict(ConflictReason.ALREADY_EXISTS, 'The FAQ already has this phrasing');
+      if (row)
+        Object.assign(row, {
+          text: phrasing,
+          matchText,
+          status: FaqPhrasingStatus.ACCEPTED,
+          decidedById: viewer.id,
+          decidedAt: new Date(),
+        });
+      else
+        row = em.create(FaqPhrasing, {
+          faqId: faq.id,
+          text: phrasing,
+          matchText,
+          status: FaqPhrasingStatus.ACCEPTED,
+          source: FaqPhrasingSource.MANUAL,
+          createdById: viewer.id,
+        });
       await em.flush();
       await this.reindex(em, faq);
-      this.audit.record(em, scope, { action: 'faq.phrasing_add', targetType: 'Faq', targetId: faq.id, summary: `Added the phrasing “${phrasing}” to FAQ “${faq.question}”` });
+      this.audit.record(em, scope, {
+        action: 'faq.phrasing_add',
+        targetType: 'Faq',
+        targetId: faq.id,
+        summary: `Added the phrasing “${phrasing}” to FAQ “${faq.question}”`,
+      });
       await em.flush();
       return row;
     });
@@ -57,14 +82,25 @@ export class FaqPhrasingService {
     return inTransaction(scope.em, async (em) => {
       await em.execute('SELECT pg_advisory_xact_lock(?)', [AdvisoryLock.KNOWLEDGE_PHRASINGS]);
       const { row, faq } = await this.locked(em, viewer, id);
-      if (row.status !== FaqPhrasingStatus.ACCEPTED) throw new Conflict(ConflictReason.INVALID_STATE, `The phrasing is ${row.status}: accept or reject a suggestion, edit an accepted one`, { state: row.status, action: 'update' });
+      if (row.status !== FaqPhrasingStatus.ACCEPTED)
+        throw new Conflict(
+          ConflictReason.INVALID_STATE,
+          `The phrasing is ${row.status}: accept or reject a suggestion, edit an accepted one`,
+          { state: row.status, action: 'update' },
+        );
       const matchText = await this.checkUnique(em, faq, phrasing);
-      if ((await this.sameText(em, faq.id, phrasing)).some((other) => other !== row.id)) throw new Conflict(ConflictReason.ALREADY_EXISTS, 'The FAQ already has this phrasing');
+      if ((await this.sameText(em, faq.id, phrasing)).some((other) => other !== row.id))
+        throw new Conflict(ConflictReason.ALREADY_EXISTS, 'The FAQ already has this phrasing');
       const before = row.text;
       Object.assign(row, { text: phrasing, matchText });
       await em.flush();
       await this.reindex(em, faq);
-      this.audit.record(em, scope, { action: 'faq.phrasing_update', targetType: 'Faq', targetId: faq.id, summary: `Changed the phrasing “${before}” of FAQ “${faq.question}” to “${phrasing}”` });
+      this.audit.record(em, scope, {
+        action: 'faq.phrasing_update',
+        targetType: 'Faq',
+        targetId: faq.id,
+        summary: `Changed the phrasing “${before}” of FAQ “${faq.question}” to “${phrasing}”`,
+      });
       await em.flush();
       return row;
     });
@@ -78,7 +114,12 @@ export class FaqPhrasingService {
       em.remove(row);
       await em.flush();
       if (row.status === FaqPhrasingStatus.ACCEPTED) await this.reindex(em, faq);
-      this.audit.record(em, scope, { action: 'faq.phrasing_remove', targetType: 'Faq', targetId: faq.id, summary: `Removed the ${row.status} phrasing “${row.text}” of FAQ “${faq.question}”` });
+      this.audit.record(em, scope, {
+        action: 'faq.phrasing_remove',
+        targetType: 'Faq',
+        targetId: faq.id,
+        summary: `Removed the ${row.status} phrasing “${row.text}” of FAQ “${faq.question}”`,
+      });
       await em.flush();
       return id;
     });
@@ -112,7 +153,11 @@ export class FaqPhrasingService {
 
   /** The accepted phrasings of FAQs (for Faq.phrasings), oldest first. */
   async acceptedOf(em: EntityManager, faqIds: readonly string[]): Promise<FaqPhrasing[][]> {
-    const rows = await em.find(FaqPhrasing, { faqId: { $in: [...faqIds] }, status: FaqPhrasingStatus.ACCEPTED }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    const rows = await em.find(
+      FaqPhrasing,
+      { faqId: { $in: [...faqIds] }, status: FaqPhrasingStatus.ACCEPTED },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
     return faqIds.map((id) => rows.filter((r) => r.faqId === id));
   }
 
@@ -122,14 +167,23 @@ export class FaqPhrasingService {
       if (to === FaqPhrasingStatus.ACCEPTED) await em.execute('SELECT pg_advisory_xact_lock(?)', [AdvisoryLock.KNOWLEDGE_PHRASINGS]);
       const { row, faq } = await this.locked(em, viewer, id);
       if (row.status !== FaqPhrasingStatus.SUGGESTED) {
-        throw new Conflict(ConflictReason.ALREADY_DECIDED, `The phrasing is already ${row.status}: only a suggestion is accepted or rejected, once`, { state: row.status });
+        throw new Conflict(
+          ConflictReason.ALREADY_DECIDED,
+          `The phrasing is already ${row.status}: only a suggestion is accepted or rejected, once`,
+          { state: row.status },
+        );
       }
       if (to === FaqPhrasingStatus.ACCEPTED) row.matchText = await this.checkUnique(em, faq, row.text);
       Object.assign(row, { status: to, decidedById: viewer.id, decidedAt: new Date() });
       await em.flush();
       if (to === FaqPhrasingStatus.ACCEPTED) await this.reindex(em, faq);
       const verb = to === FaqPhrasingStatus.ACCEPTED ? 'accept' : 'reject';
-      this.audit.record(em, scope, { action: `faq.phrasing_${verb}`, targetType: 'Faq', targetId: faq.id, summary: `${verb === 'accept' ? 'Accepted' : 'Rejected'} the suggested phrasing “${row.text}” of FAQ “${faq.question}”` });
+      this.audit.record(em, scope, {
+        action: `faq.phrasing_${verb}`,
+        targetType: 'Faq',
+        targetId: faq.id,
+        summary: `${verb === 'accept' ? 'Accepted' : 'Rejected'} the suggested phrasing “${row.text}” of FAQ “${faq.question}”`,
+      });
       await em.flush();
       return row;
     });
@@ -153,18 +207,25 @@ export class FaqPhrasingService {
   private async checkUnique(em: EntityManager, faq: Faq, phrasing: string): Promise<string> {
     const matchText = this.faqs.analyzer.matchText(phrasing);
     if (matchText === this.faqs.analyzer.matchText(faq.question)) throw new InvalidInput('text', 'is the FAQ’s own question');
-    if (await questionOfAnotherFaq(em, matchText, faq.id)) throw new InvalidInput('text', 'is identical to another FAQ’s question: a phrasing must not make two FAQs answer the same question');
+    if (await questionOfAnotherFaq(em, matchText, faq.id))
+      throw new InvalidInput('text', 'is identical to another FAQ’s question: a phrasing must not make two FAQs answer the same question');
     return matchText;
   }
 
   private async sameText(em: EntityManager, faqId: string, phrasing: string): Promise<string[]> {
-    const rows = await em.execute<Array<{ id: string }>>(`SELECT id FROM faq_phrasings WHERE faq_id = ? AND lower(btrim(text)) = lower(btrim(?))`, [faqId, phrasing]);
+    const rows = await em.execute<Array<{ id: string }>>(
+      `SELECT id FROM faq_phrasings WHERE faq_id = ? AND lower(btrim(text)) = lower(btrim(?))`,
+      [faqId, phrasing],
+    );
     return rows.map((r) => r.id);
   }
 
   /** The FAQ's accepted phrasings analysed into its row; a published FAQ takes a new revision, so every process re-indexes it. */
   private async reindex(em: EntityManager, faq: Faq): Promise<void> {
-    const rows = await em.execute<Array<{ text: string }>>(`SELECT text FROM faq_phrasings WHERE faq_id = ? AND status = 'ACCEPTED' ORDER BY created_at, id`, [faq.id]);
+    const rows = await em.execute<Array<{ text: string }>>(
+      `SELECT text FROM faq_phrasings WHERE faq_id = ? AND status = 'ACCEPTED' ORDER BY created_at, id`,
+      [faq.id],
+    );
     faq.phrasingTerms = rows.map((r) => this.faqs.analyzer.terms(r.text));
     if (faq.status === FaqStatus.PUBLISHED) faq.revision = await nextVersion(em);
     await em.flush();

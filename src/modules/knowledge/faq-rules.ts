@@ -15,7 +15,12 @@ type FaqShelf = Pick<Faq, 'scope' | 'departmentId'>;
 /** Admins keep every FAQ; a manager keeps their own department's; nobody else any. */
 export function canEditFaq(viewer: Viewer, faq: FaqShelf): boolean {
   if (viewer.role === Role.ADMIN) return true;
-  return viewer.role === Role.MANAGER && faq.scope === FaqScope.DEPARTMENT && viewer.departmentId !== null && faq.departmentId === viewer.departmentId;
+  return (
+    viewer.role === Role.MANAGER &&
+    faq.scope === FaqScope.DEPARTMENT &&
+    viewer.departmentId !== null &&
+    faq.departmentId === viewer.departmentId
+  );
 }
 
 /** Everyone signed in reads published FAQs; drafts and archived ones only their keepers. */
@@ -46,7 +51,11 @@ export function checkQuery(query: string): string {
   const q = query.trim();
   if (!q) throw new InvalidInput('query', 'must not be empty');
   // Punctuation or emoji alone have nothing to match: a clear refusal rather than an empty list.
-  if (!SEARCHABLE.test(q)) throw new InvalidInput('query', 'must contain a letter, a digit or a Chinese character (punctuation and emoji alone are not searchable)');
+  if (!SEARCHABLE.test(q))
+    throw new InvalidInput(
+      'query',
+      'must contain a letter, a digit or a Chinese character (punctuation and emoji alone are not searchable)',
+    );
   return q;
 }
 

@@ -21,7 +21,10 @@ export class CreateFaqInput {
   @Field({ description: 'One of faqCategories' })
   category!: string;
 
-  @Field(() => [String], { nullable: true, description: `At most ${TAGS_MAX}, each at most ${TAG_MAX} characters; searched like the question` })
+  @Field(() => [String], {
+    nullable: true,
+    description: `At most ${TAGS_MAX}, each at most ${TAG_MAX} characters; searched like the question`,
+  })
   @IsOptional()
   @ArrayMaxSize(TAGS_MAX)
   tags?: string[] | null;

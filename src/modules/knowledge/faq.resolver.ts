@@ -37,7 +37,8 @@ export class FaqResolver {
 
   @Authorized(...EVERYONE)
   @Query(() => FaqConnection, {
-    description: 'Newest first. Published FAQs for everyone; `status: DRAFT | ARCHIVED` for their keepers (admins all, managers their department’s).',
+    description:
+      'Newest first. Published FAQs for everyone; `status: DRAFT | ARCHIVED` for their keepers (admins all, managers their department’s).',
   })
   faqs(
     @Ctx() ctx: Context,

@@ -118,23 +118,28 @@ export class FaqService {
     if (input.answer != null) changes.answer = text('answer', input.answer, ANSWER_MAX);
     if (input.category != null) changes.category = this.category('category', input.category);
     if (input.tags != null) changes.tags = tags(input.tags);
-    return this.cache.invalidateAfter('faqs', inTransaction(scope.em, async (em) => {
-      // A phrasing may not repeat another FAQ's question: phrasing writes and question changes take turns.
-      if (changes.question) await em.execute('SELECT pg_advisory_xact_lock(?)', [AdvisoryLock.KNOWLEDGE_PHRASINGS]);
-      const faq = await this.editable(em, viewer, id);
-      const changed = (Object.keys(changes) as Array<keyof typeof changes>).filter((k) => JSON.stringify(faq[k]) !== JSON.stringify(changes[k]));
-      Object.assign(faq, changes);
-      Object.assign(faq, analyseFaq(this.analyzer, faq), { analyzer: this.analyzer.id });
-      if (faq.status === FaqStatus.PUBLISHED) faq.revision = await nextVersion(em);
-      this.audit.record(em, scope, {
-        action: 'faq.update',
-        targetType: 'Faq',
-        targetId: faq.id,
-        summary: `Updated ${faq.status} FAQ “${faq.question}”: ${changed.length ? changed.join(', ') : 'no changes'}`,
-      });
-      await em.flush();
-      return faq;
-    }));
+    return this.cache.invalidateAfter(
+      'faqs',
+      inTransaction(scope.em, async (em) => {
+        // A phrasing may not repeat another FAQ's question: phrasing writes and question changes take turns.
+        if (changes.question) await em.execute('SELECT pg_advisory_xact_lock(?)', [AdvisoryLock.KNOWLEDGE_PHRASINGS]);
+        const faq = await this.editable(em, viewer, id);
+        const changed = (Object.keys(changes) as Array<keyof typeof changes>).filter(
+          (k) => JSON.stringify(faq[k]) !== JSON.stringify(changes[k]),
+        );
+        Object.assign(faq, changes);
+        Object.assign(faq, analyseFaq(this.analyzer, faq), { analyzer: this.analyzer.id });
+        if (faq.status === FaqStatus.PUBLISHED) faq.revision = await nextVersion(em);
+        this.audit.record(em, scope, {
+          action: 'faq.update',
+          targetType: 'Faq',
+          targetId: faq.id,
+          summary: `Updated ${faq.status} FAQ “${faq.question}”: ${changed.length ? changed.join(', ') : 'no changes'}`,
+        });
+        await em.flush();
+        return faq;
+      }),
+    );
   }
 
   publish(scope: RequestScope, id: string): Promise<Faq> {
@@ -149,7 +154,10 @@ export class FaqService {
    * Newest first. `status` defaults to PUBLISHED, which everyone signed in reads; DRAFT and ARCHIVED FAQs are
    * listed for their keepers only (admins: all; managers: their department's), anyone else is FORBIDDEN.
    */
-  async list(scope: RequestScope, opts: { category?: string | null; status?: FaqStatus | null; first: number; after?: string | null }): Promise<Page<Faq>> {
+  async list(
+    scope: RequestScope,
+    opts: { category?: string | null; status?: FaqStatus | null; first: number; after?: string | null },
+  ): Promise<Page<Faq>> {
     const viewer = signedIn(scope.viewer);
     const where: FilterQuery<Faq> = { status: opts.status ?? FaqStatus.PUBLISHED };
     if (opts.category != null) where.category = this.category('category', opts.category);
@@ -161,7 +169,8 @@ export class FaqService {
         throw new Forbidden('Only the keepers of FAQs see drafts and archived ones');
       }
     }
-    const page = () => paginate(scope.em.fork(), Faq, where, { first: opts.first, after: opts.after, orderBy: { createdAt: 'desc', id: 'desc' } });
+    const page = () =>
+      paginate(scope.em.fork(), Faq, where, { first: opts.first, after: opts.after, orderBy: { createdAt: 'desc', id: 'desc' } });
     // Published pages are the same for everyone: cached (changes, votes included, invalidate them).
     if (where.status !== FaqStatus.PUBLISHED) return page();
     return this.cache.get('faqs', JSON.stringify([opts.category ?? null, opts.first, opts.after ?? null]), page);
@@ -170,7 +179,8 @@ export class FaqService {
   /** Published FAQs that answered most often, then the most helpful. */
   async popular(scope: RequestScope, limit: number): Promise<Faq[]> {
     signedIn(scope.viewer);
-    if (!Number.isInteger(limit) || limit < 1 || limit > POPULAR_LIMIT_MAX) throw new InvalidInput('limit', `must be between 1 and ${POPULAR_LIMIT_MAX}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > POPULAR_LIMIT_MAX)
+      throw new InvalidInput('limit', `must be between 1 and ${POPULAR_LIMIT_MAX}`);
     return scope.em.find(Faq, { status: FaqStatus.PUBLISHED }, { orderBy: { useCount: 'desc', helpfulCount: 'desc', id: 'asc' }, limit });
   }
 
@@ -180,18 +190,25 @@ export class FaqService {
    */
   async feedback(scope: RequestScope, id: string, helpful: boolean): Promise<Faq> {
     const viewer = signedIn(scope.viewer);
-    return this.cache.invalidateAfter('faqs', inTransaction(scope.em, async (em) => {
-      const faq = isUuid(id) ? await em.findOne(Faq, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
-      if (!faq || !canReadFaq(viewer, faq)) throw new NotFound('FAQ', id);
-      if (faq.status !== FaqStatus.PUBLISHED) throw new Conflict(ConflictReason.NOT_PUBLISHED, `The FAQ is ${faq.status}: only published FAQs take feedback`);
-      await this.vote(em, faq, viewer.id, helpful);
-      return faq;
-    }));
+    return this.cache.invalidateAfter(
+      'faqs',
+      inTransaction(scope.em, async (em) => {
+        const faq = isUuid(id) ? await em.findOne(Faq, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+        if (!faq || !canReadFaq(viewer, faq)) throw new NotFound('FAQ', id);
+        if (faq.status !== FaqStatus.PUBLISHED)
+          throw new Conflict(ConflictReason.NOT_PUBLISHED, `The FAQ is ${faq.status}: only published FAQs take feedback`);
+        await this.vote(em, faq, viewer.id, helpful);
+        return faq;
+      }),
+    );
   }
 
   /** A user's vote on a FAQ locked (PESSIMISTIC_WRITE) in `em`'s transaction; a second vote changes the first. */
   async vote(em: EntityManager, faq: Faq, userId: string, helpful: boolean): Promise<void> {
-    const [before] = await em.execute<Array<{ helpful: boolean }>>(`SELECT helpful FROM faq_feedback WHERE faq_id = ? AND user_id = ?`, [faq.id, userId]);
+    const [before] = await em.execute<Array<{ helpful: boolean }>>(`SELECT helpful FROM faq_feedback WHERE faq_id = ? AND user_id = ?`, [
+      faq.id,
+      userId,
+    ]);
     if (before?.helpful === helpful) return;
     await em.execute(
       `INSERT INTO faq_feedback (faq_id, user_id, helpful) VALUES (?, ?, ?)
@@ -224,7 +241,8 @@ export class FaqService {
   /** searchFaqs: published FAQs only, best first, each with a 0–1 score. */
   async search(scope: RequestScope, query: string, limit: number): Promise<FaqHit[]> {
     signedIn(scope.viewer);
-    if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_LIMIT_MAX) throw new InvalidInput('limit', `must be between 1 and ${SEARCH_LIMIT_MAX}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_LIMIT_MAX)
+      throw new InvalidInput('limit', `must be between 1 and ${SEARCH_LIMIT_MAX}`);
     const q = checkQuery(query);
     const hits = await this.rank(scope.em, q, limit);
     if (!hits.length) await this.unanswered.record(q, UnansweredReason.NO_RESULT);
@@ -251,7 +269,10 @@ export class FaqService {
 
   /** Counts one use of the FAQ (an increment in SQL, so concurrent uses add up) and sets `faq.useCount` to the new count. */
   async recordUse(em: EntityManager, faq: Faq): Promise<void> {
-    const [row] = await em.execute<Array<{ use_count: number }>>(`UPDATE faqs SET use_count = use_count + 1 WHERE id = ? RETURNING use_count`, [faq.id]);
+    const [row] = await em.execute<Array<{ use_count: number }>>(
+      `UPDATE faqs SET use_count = use_count + 1 WHERE id = ? RETURNING use_count`,
+      [faq.id],
+    );
     if (row) faq.useCount = row.use_count;
   }
 
@@ -297,7 +318,9 @@ export class FaqService {
       }
       // Trigram candidates the word path did not rank high enough: score their words too.
       const known = new Set(candidates.map((c) => c.id));
-      const extra = rows.filter((r) => r.id && !known.has(r.id as string) && Number(r.sim) >= TRIGRAM_RECALL_MIN).map((r) => r.id as string);
+      const extra = rows
+        .filter((r) => r.id && !known.has(r.id as string) && Number(r.sim) >= TRIGRAM_RECALL_MIN)
+        .map((r) => r.id as string);
       if (extra.length) candidates = this.index.search(terms, Math.max(CANDIDATES, limit), extra);
       const byId = new Map(candidates.map((c) => [c.id, c]));
       return rows
@@ -316,41 +339,54 @@ export class FaqService {
 
   private async transition(scope: RequestScope, id: string, action: FaqAction): Promise<Faq> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
-    return this.cache.invalidateAfter('faqs', inTransaction(scope.em, async (em) => {
-      const faq = await this.editable(em, viewer, id);
-      const was = faq.status;
-      faq.status = FAQ_FLOW.next(faq.status, action);
-      if (action === 'publish') {
-        faq.publishedAt = new Date();
-        if (faq.analyzer !== this.analyzer.id) Object.assign(faq, analyseFaq(this.analyzer, faq), { analyzer: this.analyzer.id });
-      }
-      if (was === FaqStatus.PUBLISHED || faq.status === FaqStatus.PUBLISHED) faq.revision = await nextVersion(em);
-      this.audit.record(em, scope, {
-        action: `faq.${action}`,
-        targetType: 'Faq',
-        targetId: faq.id,
-        summary: `${action === 'publish' ? 'Published' : 'Archived'} ${faq.scope} FAQ “${faq.question}” (was ${was})`,
-      });
-      await em.flush();
-      return faq;
-    }));
+    return this.cache.invalidateAfter(
+      'faqs',
+      inTransaction(scope.em, async (em) => {
+        const faq = await this.editable(em, viewer, id);
+        const was = faq.status;
+        faq.status = FAQ_FLOW.next(faq.status, action);
+        if (action === 'publish') {
+          faq.publishedAt = new Date();
+          if (faq.analyzer !== this.analyzer.id) Object.assign(faq, analyseFaq(this.analyzer, faq), { analyzer: this.analyzer.id });
+        }
+        if (was === FaqStatus.PUBLISHED || faq.status === FaqStatus.PUBLISHED) faq.revision = await nextVersion(em);
+        this.audit.record(em, scope, {
+          action: `faq.${action}`,
+          targetType: 'Faq',
+          targetId: faq.id,
+          summary: `${action === 'publish' ? 'Published' : 'Archived'} ${faq.scope} FAQ “${faq.question}” (was ${was})`,
+        });
+        await em.flush();
+        return faq;
+      }),
+    );
   }
 
   /** The FAQ locked for change, when the viewer keeps it: NOT_FOUND when it does not exist, FORBIDDEN otherwise. */
   async editable(em: EntityManager, viewer: Viewer, id: string): Promise<Faq> {
     const faq = isUuid(id)
-      ? await em.findOne(Faq, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['titleTerms', 'bodyTerms', 'matchText', 'phrasingTerms', 'analyzer', 'revision'] as never })
+      ? await em.findOne(
+          Faq,
+          { id },
+          {
+            lockMode: LockMode.PESSIMISTIC_WRITE,
+            populate: ['titleTerms', 'bodyTerms', 'matchText', 'phrasingTerms', 'analyzer', 'revision'] as never,
+          },
+        )
       : null;
     if (!faq) throw new NotFound('FAQ', id);
     if (!canEditFaq(viewer, faq)) {
-      throw new Forbidden(faq.scope === FaqScope.PUBLIC ? 'Only admins change public FAQs' : "Only the department's managers or an admin change its FAQs");
+      throw new Forbidden(
+        faq.scope === FaqScope.PUBLIC ? 'Only admins change public FAQs' : "Only the department's managers or an admin change its FAQs",
+      );
     }
     return faq;
   }
 
   private category(field: string, value: string): string {
     const v = value.trim();
-    if (!this.categories.has(v)) throw new InvalidInput(field, `must be one of the configured categories: ${this.settings.categories.join(', ')}`);
+    if (!this.categories.has(v))
+      throw new InvalidInput(field, `must be one of the configured categories: ${this.settings.categories.join(', ')}`);
     return v;
   }
 }
@@ -384,7 +420,9 @@ function faqOf(row: Record<string, unknown>): Faq {
  * transaction ends: so versions are committed in order (see the knowledge migration).
  */
 export async function nextVersion(em: EntityManager): Promise<string> {
-  const [row] = await em.execute<Array<{ version: string }>>(`UPDATE knowledge_index_state SET version = version + 1 WHERE id = 1 RETURNING version`);
+  const [row] = await em.execute<Array<{ version: string }>>(
+    `UPDATE knowledge_index_state SET version = version + 1 WHERE id = 1 RETURNING version`,
+  );
   return String(row.version);
 }
 

@@ -61,7 +61,8 @@ export function parseKnowledgeSettings(raw: unknown, source: string): KnowledgeS
 
   const stopWords = raw.stopWords === undefined ? [] : stringList(raw.stopWords, 'stopWords', problem, { max: 20 });
 
-  if (raw.synonyms !== undefined) throw problem('synonyms', 'moved to the lexicon file (KNOWLEDGE_LEXICON_FILE, config/lexicon.json): list them there');
+  if (raw.synonyms !== undefined)
+    throw problem('synonyms', 'moved to the lexicon file (KNOWLEDGE_LEXICON_FILE, config/lexicon.json): list them there');
 
   const search: SearchParams = { ...DEFAULT_SEARCH_PARAMS };
   if (raw.search !== undefined) {
@@ -98,5 +99,3 @@ function stringList(value: unknown, field: string, problem: (f: string, m: strin
     return v.trim();
   });
 }
-
-

@@ -18,7 +18,7 @@ const SECTIONS = ['terms', 'typos'] as const;
 const TERM_MAX = 30;
 
 // opencc-js's typings are ESM-only; its CommonJS build is what runs here.
- 
+
 const { Converter } = require('opencc-js') as { Converter: (o: { from: string; to: string }) => (text: string) => string };
 /** traditional (繁體, any regional form) → simplified; built once, ~0.2 ms for a chat message. */
 const toSimplified = Converter({ from: 't', to: 'cn' });
@@ -33,7 +33,8 @@ export function parseLexicon(raw: unknown, source: string): Lexicon {
   const problem = (field: string, message: string) => new Error(`${source}: ${field} ${message}`);
   if (!isRecord(raw)) throw problem('(the file)', 'must be a JSON object');
   for (const key of Object.keys(raw)) {
-    if (key !== '$comment' && !(SECTIONS as readonly string[]).includes(key)) throw problem(key, `is not a section (known: ${SECTIONS.join(', ')})`);
+    if (key !== '$comment' && !(SECTIONS as readonly string[]).includes(key))
+      throw problem(key, `is not a section (known: ${SECTIONS.join(', ')})`);
   }
   const lexicon: Lexicon = { terms: {}, typos: {} };
   for (const section of SECTIONS) {

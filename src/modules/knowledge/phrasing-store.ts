@@ -10,7 +10,13 @@ import type { TextAnalyzer } from './segmenter';
  * accepted or rejected is left as it is. Nothing is suggested when the text is longer than a question may be,
  * has nothing searchable, or already is an FAQ's question.
  */
-export async function suggestPhrasing(em: EntityManager, analyzer: TextAnalyzer, faqId: string, question: string, source: FaqPhrasingSource): Promise<void> {
+export async function suggestPhrasing(
+  em: EntityManager,
+  analyzer: TextAnalyzer,
+  faqId: string,
+  question: string,
+  source: FaqPhrasingSource,
+): Promise<void> {
   const text = question.trim();
   const length = Array.from(text).length;
   if (length < 1 || length > QUESTION_MAX || !/[\p{L}\p{N}]/u.test(text)) return;
@@ -27,6 +33,9 @@ export async function suggestPhrasing(em: EntityManager, analyzer: TextAnalyzer,
 
 /** The id of an FAQ whose question compares equal to this trigram text (other than `except`), or null. */
 export async function questionOfAnotherFaq(em: EntityManager, matchText: string, except?: string): Promise<string | null> {
-  const [row] = await em.execute<Array<{ id: string }>>(`SELECT id FROM faqs WHERE match_text = ? AND id IS DISTINCT FROM ?::uuid LIMIT 1`, [matchText, except ?? null]);
+  const [row] = await em.execute<Array<{ id: string }>>(
+    `SELECT id FROM faqs WHERE match_text = ? AND id IS DISTINCT FROM ?::uuid LIMIT 1`,
+    [matchText, except ?? null],
+  );
   return row?.id ?? null;
 }

@@ -214,7 +214,10 @@ function selectTop(slots: number[], scores: Float64Array, limit: number): number
   // The limit-th best score, by a numeric typed-array sort (much faster than sorting the slots by a comparator).
   const values = Float64Array.from(slots, (s) => scores[s]).sort();
   const threshold = values[values.length - Math.min(limit, values.length)];
-  return slots.filter((s) => scores[s] >= threshold).sort(byScore).slice(0, limit);
+  return slots
+    .filter((s) => scores[s] >= threshold)
+    .sort(byScore)
+    .slice(0, limit);
 }
 
 function binarySearch(sorted: Int32Array, value: number): boolean {

@@ -44,9 +44,8 @@ let jiebaCutter: WordCutter | null = null;
 /** jieba's dictionary takes ~0.3 s and ~90 MB to load: once per process, on first use. */
 function jieba(): WordCutter {
   if (!jiebaCutter) {
-     
     const { Jieba } = require('@node-rs/jieba') as typeof import('@node-rs/jieba');
-     
+
     const { dict } = require('@node-rs/jieba/dict') as { dict: Uint8Array };
     const instance = Jieba.withDict(dict);
     jiebaCutter = { cut: (text) => instance.cutForSearch(text, true) };

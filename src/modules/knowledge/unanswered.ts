@@ -60,7 +60,13 @@ export class UnansweredLog {
     const text = Array.from(this.maskPersonalData(question.trim())).slice(0, 500).join('');
     if (!text) return;
     const insert = (on: EntityManager) =>
-      on.execute(`INSERT INTO faq_unanswered (id, question, match_text, reason, faq_id) VALUES (?, ?, ?, ?, ?)`, [randomUUID(), text, this.analyzer.matchText(text), reason, faqId]);
+      on.execute(`INSERT INTO faq_unanswered (id, question, match_text, reason, faq_id) VALUES (?, ?, ?, ?, ?)`, [
+        randomUUID(),
+        text,
+        this.analyzer.matchText(text),
+        reason,
+        faqId,
+      ]);
     if (em) {
       await insert(em);
       return;
@@ -78,7 +84,9 @@ export class UnansweredLog {
       `SELECT question, match_text, reason, asked_at FROM faq_unanswered WHERE asked_at >= ? AND asked_at < ? ORDER BY asked_at DESC LIMIT ${REPORT_ROWS}`,
       [start, end],
     );
-    return clusterQuestions(rows.map((r) => ({ question: r.question, key: r.match_text, reason: r.reason, askedAt: new Date(r.asked_at) }))).slice(0, REPORT_CLUSTERS);
+    return clusterQuestions(
+      rows.map((r) => ({ question: r.question, key: r.match_text, reason: r.reason, askedAt: new Date(r.asked_at) })),
+    ).slice(0, REPORT_CLUSTERS);
   }
 }
 

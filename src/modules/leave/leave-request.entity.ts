@@ -25,12 +25,26 @@ export enum DayHalfValue {
   AM = 'AM',
   PM = 'PM',
 }
-registerEnumType(DayHalfValue, { name: 'DayHalf', valuesConfig: { AM: { description: '00:00–12:00' }, PM: { description: '12:00–24:00' } } });
+registerEnumType(DayHalfValue, {
+  name: 'DayHalf',
+  valuesConfig: { AM: { description: '00:00–12:00' }, PM: { description: '12:00–24:00' } },
+});
 
 @ObjectType({ description: 'A request for leave, from a half-day to a half-day (both included)' })
 @Entity({ tableName: 'leave_requests' })
 export class LeaveRequest {
-  [OptionalProps]?: 'id' | 'reason' | 'attachmentIds' | 'status' | 'decidedById' | 'decidedAt' | 'decisionComment' | 'createdAt' | 'updatedAt' | 'piiTypes' | 'sealed';
+  [OptionalProps]?:
+    | 'id'
+    | 'reason'
+    | 'attachmentIds'
+    | 'status'
+    | 'decidedById'
+    | 'decidedAt'
+    | 'decisionComment'
+    | 'createdAt'
+    | 'updatedAt'
+    | 'piiTypes'
+    | 'sealed';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

@@ -8,7 +8,6 @@ import { Upload } from '../uploads/upload.entity';
 import { LeaveFilter, LeaveRequestConnection, RequestLeaveInput } from './leave.inputs';
 import { LeaveRequest } from './leave-request.entity';
 
-
 @Resolver(() => LeaveRequest)
 export class LeaveResolver {
   @Authorized(...STAFF)
@@ -18,7 +17,9 @@ export class LeaveResolver {
   }
 
   @Authorized(Role.ADMIN, Role.MANAGER)
-  @Mutation(() => LeaveRequest, { description: 'Managers: their department; admins: all; never one’s own. Marks intersecting schedules ON_LEAVE.' })
+  @Mutation(() => LeaveRequest, {
+    description: 'Managers: their department; admins: all; never one’s own. Marks intersecting schedules ON_LEAVE.',
+  })
   approveLeave(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Arg('comment', () => String, { nullable: true }) comment?: string) {
     return ctx.services.leave.approve(ctx, id, comment);
   }

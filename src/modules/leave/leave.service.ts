@@ -175,7 +175,10 @@ export class LeaveService implements LeaveLookup {
   /** Whether `viewer` may decide (and so see the attachments of) a request with this upload attached. */
   async mayReadAttachment(em: EntityManager, viewer: Viewer, uploadId: string): Promise<boolean> {
     if (viewer.role !== Role.MANAGER || !viewer.departmentId) return false;
-    const [row] = await em.execute(`SELECT 1 FROM leave_requests WHERE ? = ANY(attachment_ids) AND department_id = ? LIMIT 1`, [uploadId, viewer.departmentId]);
+    const [row] = await em.execute(`SELECT 1 FROM leave_requests WHERE ? = ANY(attachment_ids) AND department_id = ? LIMIT 1`, [
+      uploadId,
+      viewer.departmentId,
+    ]);
     return Boolean(row);
   }
 
@@ -225,9 +228,15 @@ async function lockLeave(em: EntityManager, id: string): Promise<LeaveRequest> {
 /** Managers of the requester's department, or the admins when it has none. */
 async function approversOf(em: EntityManager, requester: User): Promise<string[]> {
   const managers = requester.departmentId
-    ? await em.find(User, { role: Role.MANAGER, departmentId: requester.departmentId, active: true, id: { $ne: requester.id } }, { fields: ['id'] })
+    ? await em.find(
+        User,
+        { role: Role.MANAGER, departmentId: requester.departmentId, active: true, id: { $ne: requester.id } },
+        { fields: ['id'] },
+      )
     : [];
-  const approvers = managers.length ? managers : await em.find(User, { role: Role.ADMIN, active: true, id: { $ne: requester.id } }, { fields: ['id'] });
+  const approvers = managers.length
+    ? managers
+    : await em.find(User, { role: Role.ADMIN, active: true, id: { $ne: requester.id } }, { fields: ['id'] });
   return approvers.map((u) => u.id);
 }
 

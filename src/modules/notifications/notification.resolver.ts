@@ -31,12 +31,7 @@ export class NotificationResolver {
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Notification, { description: 'Admins: send a notification to one user' })
-  sendNotification(
-    @Arg('userId', () => ID) userId: string,
-    @Arg('title') title: string,
-    @Arg('body') body: string,
-    @Ctx() ctx: Context,
-  ) {
+  sendNotification(@Arg('userId', () => ID) userId: string, @Arg('title') title: string, @Arg('body') body: string, @Ctx() ctx: Context) {
     return ctx.services.notifications.send(ctx, { userId, title, body });
   }
 

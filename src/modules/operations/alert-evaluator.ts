@@ -86,30 +86,42 @@ export class AlertEvaluator {
   /** One evaluation of every rule; false when another evaluator held the lock (nothing was changed). */
   async evaluate(now = new Date()): Promise<boolean> {
     const departments = await this.em().execute<Department[]>(`SELECT id, code, name FROM departments ORDER BY code`);
-    const watched = departments.filter((d) => this.settings.rules.some((r) => ALERT_METRICS[r.metric].level === 'department' && inScope(r, d.code)));
+    const watched = departments.filter((d) =>
+      this.settings.rules.some((r) => ALERT_METRICS[r.metric].level === 'department' && inScope(r, d.code)),
+    );
     const live = new Map<string, LiveDashboard>();
     for (const d of watched) live.set(d.id, await this.dashboard.live(this.em(), d.id));
     const errorRate = await this.errorRate.sample();
     this.metrics.setServiceFigures(
       watched.map((d) => {
         const l = live.get(d.id)!;
-        return { department: d.code, queueLength: l.queueLength, utilisation: l.utilisation, firstResponseSeconds: l.avgFirstResponseSeconds, satisfaction: l.satisfaction };
+        return {
+          department: d.code,
+          queueLength: l.queueLength,
+          utilisation: l.utilisation,
+          firstResponseSeconds: l.avgFirstResponseSeconds,
+          satisfaction: l.satisfaction,
+        };
       }),
     );
 
     const evaluated = await inTransaction(this.em(), async (em, afterCommit) => {
-      const [{ locked }] = await em.execute<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock(?) AS locked`, [AdvisoryLock.ALERT_EVALUATOR]);
+      const [{ locked }] = await em.execute<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock(?) AS locked`, [
+        AdvisoryLock.ALERT_EVALUATOR,
+      ]);
       if (!locked) return false;
-      const rows = await em.execute<Array<{ rule: string; department_key: string; state: AlertState; since: Date; alert_id: string | null }>>(
-        `SELECT rule, department_key, state, since, alert_id FROM alert_states`,
-      );
+      const rows = await em.execute<
+        Array<{ rule: string; department_key: string; state: AlertState; since: Date; alert_id: string | null }>
+      >(`SELECT rule, department_key, state, since, alert_id FROM alert_states`);
       const states = new Map(rows.map((r) => [`${r.rule}|${r.department_key}`, r]));
       const seen = new Set<string>();
       for (const rule of this.settings.rules) {
         const targets: Array<{ key: string; department: Department | null; value: number | null }> =
           rule.metric === 'error_rate'
             ? [{ key: CLUSTER, department: null, value: errorRate }]
-            : watched.filter((d) => inScope(rule, d.code)).map((d) => ({ key: d.id, department: d, value: VALUE_OF[rule.metric as keyof typeof VALUE_OF](live.get(d.id)!) }));
+            : watched
+                .filter((d) => inScope(rule, d.code))
+                .map((d) => ({ key: d.id, department: d, value: VALUE_OF[rule.metric as keyof typeof VALUE_OF](live.get(d.id)!) }));
         for (const t of targets) {
           const id = `${rule.name}|${t.key}`;
           seen.add(id);
@@ -143,7 +155,14 @@ export class AlertEvaluator {
     return evaluated;
   }
 
-  private async open(em: EntityManager, afterCommit: AfterCommit, rule: AlertRule, department: Department | null, value: number, now: Date): Promise<string> {
+  private async open(
+    em: EntityManager,
+    afterCommit: AfterCommit,
+    rule: AlertRule,
+    department: Department | null,
+    value: number,
+    now: Date,
+  ): Promise<string> {
     const where = department ? `in ${department.name}` : 'in the cluster';
     const alert = em.create(Alert, {
       rule: rule.name,
@@ -161,14 +180,21 @@ export class AlertEvaluator {
       [department?.id ?? null],
     );
     for (const r of recipients) {
-      this.notifications.notify(em, afterCommit, { userId: r.id, kind: 'ALERT', title: `[${rule.severity}] ${rule.name}`, body: alert.summary });
+      this.notifications.notify(em, afterCommit, {
+        userId: r.id,
+        kind: 'ALERT',
+        title: `[${rule.severity}] ${rule.name}`,
+        body: alert.summary,
+      });
     }
     await em.flush();
     const event = toAlertEvent(alert);
     afterCommit(() => {
       if (alert.departmentId) this.pubsub.publish(Topics.ALERTS, alert.departmentId, event);
       this.pubsub.publish(Topics.ALERTS, ALL_DEPARTMENTS, event);
-      this.webhooks.dispatch(alert, department?.code ?? null).catch((err) => this.logger.error({ err, alertId: alert.id }, 'alert webhooks not queued'));
+      this.webhooks
+        .dispatch(alert, department?.code ?? null)
+        .catch((err) => this.logger.error({ err, alertId: alert.id }, 'alert webhooks not queued'));
     });
     this.logger.warn({ alertId: alert.id, rule: rule.name, departmentId: alert.departmentId, value }, 'alert raised');
     return alert.id;
@@ -179,8 +205,11 @@ export class AlertEvaluator {
   }
 
   private async updateOpenAlertsGauge(): Promise<void> {
-    const rows = await this.em().execute<Array<{ severity: string; n: string }>>(`SELECT severity, count(*) AS n FROM alerts WHERE status <> 'RESOLVED' GROUP BY severity`);
-    for (const severity of ['info', 'warning', 'critical']) this.metrics.openAlerts.set({ severity }, Number(rows.find((r) => r.severity === severity)?.n ?? 0));
+    const rows = await this.em().execute<Array<{ severity: string; n: string }>>(
+      `SELECT severity, count(*) AS n FROM alerts WHERE status <> 'RESOLVED' GROUP BY severity`,
+    );
+    for (const severity of ['info', 'warning', 'critical'])
+      this.metrics.openAlerts.set({ severity }, Number(rows.find((r) => r.severity === severity)?.n ?? 0));
   }
 }
 
@@ -208,5 +237,13 @@ export function toAlertEvent(a: Alert): AlertEvent {
 }
 
 export function fromAlertEvent(e: AlertEvent): Alert {
-  return Object.assign(new Alert(), { ...e, openedAt: new Date(e.openedAt), lastValue: null, acknowledgedAt: null, acknowledgedById: null, acknowledgeComment: null, resolvedAt: null });
+  return Object.assign(new Alert(), {
+    ...e,
+    openedAt: new Date(e.openedAt),
+    lastValue: null,
+    acknowledgedAt: null,
+    acknowledgedById: null,
+    acknowledgeComment: null,
+    resolvedAt: null,
+  });
 }

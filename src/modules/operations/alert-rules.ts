@@ -11,7 +11,10 @@ export const ALERT_METRICS = {
   utilisation: { level: 'department', description: 'open chats ÷ seats of available on-shift agents (0–1)' },
   on_shift_offline_seconds: { level: 'department', description: 'longest time an agent on shift now has been offline (s)' },
   sla_breaches_per_hour: { level: 'department', description: 'ticket SLA breaches in the last hour' },
-  error_rate: { level: 'cluster', description: 'share of GraphQL operations that failed unexpectedly since the last evaluation (this process)' },
+  error_rate: {
+    level: 'cluster',
+    description: 'share of GraphQL operations that failed unexpectedly since the last evaluation (this process)',
+  },
 } as const;
 export type AlertMetric = keyof typeof ALERT_METRICS;
 
@@ -96,7 +99,16 @@ export function parseAlertSettings(raw: unknown, source: string): AlertSettings 
     if (clearForSeconds === null) throw fail(at, 'clearFor must be a duration such as "30s", "5m" or a whole number of seconds');
     const departments = codes(r.departments);
     if (departments === undefined) throw fail(at, 'departments must be a list of department codes (or absent: all)');
-    return { name: r.name, metric: r.metric as AlertMetric, op: r.op, threshold: r.threshold, severity: severity as Severity, forSeconds, clearForSeconds, departments };
+    return {
+      name: r.name,
+      metric: r.metric as AlertMetric,
+      op: r.op,
+      threshold: r.threshold,
+      severity: severity as Severity,
+      forSeconds,
+      clearForSeconds,
+      departments,
+    };
   });
 
   const hooks = raw.webhooks ?? [];
@@ -110,14 +122,22 @@ export function parseAlertSettings(raw: unknown, source: string): AlertSettings 
     hookNames.add(w.name);
     if (!WEBHOOK_KINDS.includes(w.kind as WebhookKind)) throw fail(at, `kind must be one of ${WEBHOOK_KINDS.join(', ')}`);
     if (!isHttpUrl(w.url)) throw fail(at, 'url must be an http:// or https:// URL');
-    if (w.secret !== undefined && w.secret !== null && (typeof w.secret !== 'string' || !w.secret)) throw fail(at, 'secret must be a non-empty string');
+    if (w.secret !== undefined && w.secret !== null && (typeof w.secret !== 'string' || !w.secret))
+      throw fail(at, 'secret must be a non-empty string');
     const severities = codes(w.severities);
     if (severities === undefined || severities?.some((s) => !SEVERITIES.includes(s as Severity))) {
       throw fail(at, `severities must be a list of ${SEVERITIES.join(', ')}`);
     }
     const departments = codes(w.departments);
     if (departments === undefined) throw fail(at, 'departments must be a list of department codes (or absent: all)');
-    return { name: w.name, kind: w.kind as WebhookKind, url: w.url as string, secret: (w.secret as string | undefined) ?? null, severities: severities as Severity[] | null, departments };
+    return {
+      name: w.name,
+      kind: w.kind as WebhookKind,
+      url: w.url as string,
+      secret: (w.secret as string | undefined) ?? null,
+      severities: severities as Severity[] | null,
+      departments,
+    };
   });
   return { source, rules, webhooks };
 }

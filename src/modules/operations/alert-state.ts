@@ -18,21 +18,31 @@ export interface Step {
   action: 'open' | 'resolve' | null;
 }
 
-type Transition = (held: number, timing: { forSeconds: number; clearForSeconds: number }) => { state: AlertState; restart: boolean; action: Step['action'] };
+type Transition = (
+  held: number,
+  timing: { forSeconds: number; clearForSeconds: number },
+) => { state: AlertState; restart: boolean; action: Step['action'] };
 
 /** [state][breaching ? 1 : 0]: `held` is the seconds since the row's `since`. */
 const TABLE: Record<AlertState, [Transition, Transition]> = {
-  OK: [() => ({ state: 'OK', restart: false, action: null }), (_h, t) => (t.forSeconds === 0 ? { state: 'FIRING', restart: true, action: 'open' } : { state: 'PENDING', restart: true, action: null })],
+  OK: [
+    () => ({ state: 'OK', restart: false, action: null }),
+    (_h, t) =>
+      t.forSeconds === 0 ? { state: 'FIRING', restart: true, action: 'open' } : { state: 'PENDING', restart: true, action: null },
+  ],
   PENDING: [
     () => ({ state: 'OK', restart: true, action: null }),
-    (held, t) => (held >= t.forSeconds ? { state: 'FIRING', restart: true, action: 'open' } : { state: 'PENDING', restart: false, action: null }),
+    (held, t) =>
+      held >= t.forSeconds ? { state: 'FIRING', restart: true, action: 'open' } : { state: 'PENDING', restart: false, action: null },
   ],
   FIRING: [
-    (_h, t) => (t.clearForSeconds === 0 ? { state: 'OK', restart: true, action: 'resolve' } : { state: 'CLEARING', restart: true, action: null }),
+    (_h, t) =>
+      t.clearForSeconds === 0 ? { state: 'OK', restart: true, action: 'resolve' } : { state: 'CLEARING', restart: true, action: null },
     () => ({ state: 'FIRING', restart: false, action: null }),
   ],
   CLEARING: [
-    (held, t) => (held >= t.clearForSeconds ? { state: 'OK', restart: true, action: 'resolve' } : { state: 'CLEARING', restart: false, action: null }),
+    (held, t) =>
+      held >= t.clearForSeconds ? { state: 'OK', restart: true, action: 'resolve' } : { state: 'CLEARING', restart: false, action: null },
     () => ({ state: 'FIRING', restart: true, action: null }),
   ],
 };

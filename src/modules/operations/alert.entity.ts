@@ -7,12 +7,16 @@ export enum AlertStatus {
   ACKNOWLEDGED = 'ACKNOWLEDGED',
   RESOLVED = 'RESOLVED',
 }
-registerEnumType(AlertStatus, { name: 'AlertStatus', description: 'OPEN → ACKNOWLEDGED (someone is on it) → RESOLVED (clear long enough); OPEN → RESOLVED' });
+registerEnumType(AlertStatus, {
+  name: 'AlertStatus',
+  description: 'OPEN → ACKNOWLEDGED (someone is on it) → RESOLVED (clear long enough); OPEN → RESOLVED',
+});
 
 @ObjectType({ description: 'One episode of an alert rule breaking in a department (or the whole cluster)' })
 @Entity({ tableName: 'alerts' })
 export class Alert {
-  [OptionalProps]?: 'id' | 'status' | 'openedAt' | 'lastValue' | 'acknowledgedAt' | 'acknowledgedById' | 'acknowledgeComment' | 'resolvedAt';
+  [OptionalProps]?:
+    'id' | 'status' | 'openedAt' | 'lastValue' | 'acknowledgedAt' | 'acknowledgedById' | 'acknowledgeComment' | 'resolvedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -104,7 +108,7 @@ export class AlertDelivery {
   @Property({ type: 'text' })
   outcome!: string;
 
-  @Field(() => Int, { nullable: true, description: 'The receiver\'s HTTP status, when it answered' })
+  @Field(() => Int, { nullable: true, description: "The receiver's HTTP status, when it answered" })
   @Property({ type: 'integer', nullable: true })
   responseStatus: number | null = null;
 

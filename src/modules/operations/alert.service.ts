@@ -10,7 +10,11 @@ import { DashboardService, isUuid, OperationsScope } from './dashboard.service';
 
 /** The audit trail (AuditService), as far as acknowledging needs it. */
 export interface AuditRecorder {
-  record(em: EntityManager, actor: { viewer: Viewer | null; traceId: string }, entry: { action: string; targetType: string; targetId: string; summary: string; comment?: string | null }): unknown;
+  record(
+    em: EntityManager,
+    actor: { viewer: Viewer | null; traceId: string },
+    entry: { action: string; targetType: string; targetId: string; summary: string; comment?: string | null },
+  ): unknown;
 }
 
 export const MAX_ACK_COMMENT = 1000;
@@ -38,13 +42,24 @@ export class AlertService {
     return inTransaction(scope.em, async (em) => {
       const alert = await em.findOne(Alert, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!alert) throw new NotFound('Alert', id);
-      if (viewer.role === Role.MANAGER && alert.departmentId !== viewer.departmentId) throw new Forbidden('Managers acknowledge the alerts of their own department only');
-      if (alert.status !== AlertStatus.OPEN) throw new Conflict(ConflictReason.INVALID_STATE, `The alert is already ${alert.status.toLowerCase()}`, { state: alert.status, action: 'acknowledge' });
+      if (viewer.role === Role.MANAGER && alert.departmentId !== viewer.departmentId)
+        throw new Forbidden('Managers acknowledge the alerts of their own department only');
+      if (alert.status !== AlertStatus.OPEN)
+        throw new Conflict(ConflictReason.INVALID_STATE, `The alert is already ${alert.status.toLowerCase()}`, {
+          state: alert.status,
+          action: 'acknowledge',
+        });
       alert.status = AlertStatus.ACKNOWLEDGED;
       alert.acknowledgedAt = new Date();
       alert.acknowledgedById = viewer.id;
       alert.acknowledgeComment = text;
-      this.audit.record(em, scope, { action: 'alert.acknowledge', targetType: 'Alert', targetId: alert.id, summary: `Acknowledged alert ${alert.rule}`, comment: text });
+      this.audit.record(em, scope, {
+        action: 'alert.acknowledge',
+        targetType: 'Alert',
+        targetId: alert.id,
+        summary: `Acknowledged alert ${alert.rule}`,
+        comment: text,
+      });
       await em.flush();
       return alert;
     });
@@ -55,7 +70,8 @@ export class AlertService {
     const viewer = staff(scope.viewer);
     const alert = isUuid(alertId) ? await scope.em.findOne(Alert, { id: alertId }, { fields: ['id', 'departmentId'] }) : null;
     if (!alert) throw new NotFound('Alert', alertId);
-    if (viewer.role === Role.MANAGER && alert.departmentId !== viewer.departmentId) throw new Forbidden('Managers see the alerts of their own department only');
+    if (viewer.role === Role.MANAGER && alert.departmentId !== viewer.departmentId)
+      throw new Forbidden('Managers see the alerts of their own department only');
     return paginate(scope.em, AlertDelivery, { alertId }, { first, after, orderBy: { createdAt: 'desc', id: 'desc' } });
   }
 

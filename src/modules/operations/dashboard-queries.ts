@@ -35,7 +35,11 @@ export async function agentsOfScope(em: EntityManager, dept: string | null): Pro
         AND NOT EXISTS (SELECT 1 FROM leave_requests l WHERE l.requester_id = u.id AND l.status = 'APPROVED' AND l.period @> now())`,
     d.params,
   );
-  return rows.map((r) => ({ id: r.id, maxChats: r.max_chats, onShift: r.shift_start !== null, shiftStartedAt: r.shift_start ? new Date(r.shift_start) : null,
+  return rows.map((r) => ({
+    id: r.id,
+    maxChats: r.max_chats,
+    onShift: r.shift_start !== null,
+    shiftStartedAt: r.shift_start ? new Date(r.shift_start) : null,
     offlineSince: r.offline_since ? new Date(r.offline_since) : null,
   }));
 }
@@ -145,7 +149,12 @@ export async function periodTotals(em: EntityManager, dept: string | null, from:
 }
 
 /** Conversations and tickets created in each hour of [from, to), every hour present. */
-export async function hourlyVolume(em: EntityManager, dept: string | null, from: Date, to: Date): Promise<Array<{ hour: Date; conversations: number; tickets: number }>> {
+export async function hourlyVolume(
+  em: EntityManager,
+  dept: string | null,
+  from: Date,
+  to: Date,
+): Promise<Array<{ hour: Date; conversations: number; tickets: number }>> {
   const c = inDepartment(dept, 'c.');
   const t = inDepartment(dept);
   const rows = await em.execute<Array<{ hour: string; conversations: string; tickets: string }>>(
@@ -186,7 +195,17 @@ export async function agentPerformance(
   dept: string | null,
   from: Date,
   to: Date,
-): Promise<Array<{ agentId: string; displayName: string; handled: number; avgFirstResponseSeconds: number | null; avgHandleSeconds: number | null; satisfaction: number | null; ticketsResolved: number }>> {
+): Promise<
+  Array<{
+    agentId: string;
+    displayName: string;
+    handled: number;
+    avgFirstResponseSeconds: number | null;
+    avgHandleSeconds: number | null;
+    satisfaction: number | null;
+    ticketsResolved: number;
+  }>
+> {
   const c = inDepartment(dept, 'c.');
   const t = inDepartment(dept);
   const rows = await em.execute<Array<Record<string, unknown>>>(

@@ -41,14 +41,17 @@ export class DashboardService {
 
   /** The department the viewer may see the dashboard of (null: all, admins only); checks it exists. */
   async scopeFor(em: EntityManager, viewer: Viewer, departmentId: string | null | undefined): Promise<string | null> {
-    if (departmentId !== undefined && departmentId !== null && !isUuid(departmentId)) throw new InvalidInput('departmentId', 'is not a department id');
+    if (departmentId !== undefined && departmentId !== null && !isUuid(departmentId))
+      throw new InvalidInput('departmentId', 'is not a department id');
     if (viewer.role === Role.ADMIN) {
-      if (departmentId && !(await em.findOne(Department, { id: departmentId }, { fields: ['id'] }))) throw new NotFound('Department', departmentId);
+      if (departmentId && !(await em.findOne(Department, { id: departmentId }, { fields: ['id'] })))
+        throw new NotFound('Department', departmentId);
       return departmentId ?? null;
     }
     if (viewer.role !== Role.MANAGER) throw new Forbidden('The service dashboard is for managers and admins');
     if (!viewer.departmentId) throw new Forbidden('You belong to no department');
-    if (departmentId && departmentId !== viewer.departmentId) throw new Forbidden('Managers see the dashboard of their own department only');
+    if (departmentId && departmentId !== viewer.departmentId)
+      throw new Forbidden('Managers see the dashboard of their own department only');
     return viewer.departmentId;
   }
 
@@ -59,7 +62,11 @@ export class DashboardService {
 
   /** The live part, for a department already in scope (or null: all). */
   async live(em: EntityManager, departmentId: string | null): Promise<LiveDashboard> {
-    const [agents, figures, clients] = await Promise.all([agentsOfScope(em, departmentId), liveFigures(em, departmentId), this.clients.cluster()]);
+    const [agents, figures, clients] = await Promise.all([
+      agentsOfScope(em, departmentId),
+      liveFigures(em, departmentId),
+      this.clients.cluster(),
+    ]);
     const presence = new Map((await this.presence.read(agents.map((a) => a.id))).map((p) => [p.userId, p]));
     const now = Date.now();
     let onShift = 0;

@@ -35,7 +35,10 @@ export class LiveDashboard {
   @Field(() => Float, { description: 'Messages per minute over the last 5 minutes' })
   messagesPerMinute!: number;
 
-  @Field(() => Float, { nullable: true, description: 'Average first response (request → first staff message) of first responses in the last 15 minutes, seconds' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Average first response (request → first staff message) of first responses in the last 15 minutes, seconds',
+  })
   avgFirstResponseSeconds!: number | null;
 
   @Field(() => Float, { nullable: true })
@@ -143,7 +146,10 @@ export class DashboardPeriod {
   @Field(() => Float, { nullable: true, description: 'Handled ÷ ended conversations' })
   resolutionRate!: number | null;
 
-  @Field(() => Float, { nullable: true, description: 'Tickets whose SLA clocks fell due or were met in the period: share met (first response and resolution together)' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Tickets whose SLA clocks fell due or were met in the period: share met (first response and resolution together)',
+  })
   slaAttainment!: number | null;
 
   @Field(() => Float, { nullable: true })

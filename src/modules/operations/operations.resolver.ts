@@ -20,8 +20,13 @@ const SUPERVISORS = [Role.ADMIN, Role.MANAGER];
 @Resolver(() => ServiceDashboard)
 export class ServiceDashboardResolver {
   @Authorized(...SUPERVISORS)
-  @Query(() => ServiceDashboard, { description: 'Managers: their department; admins: any department, or all when departmentId is null. Parts are computed when selected.' })
-  async serviceDashboard(@Arg('departmentId', () => ID, { nullable: true }) departmentId: string | null, @Ctx() ctx: Context): Promise<Pick<ServiceDashboard, 'departmentId'>> {
+  @Query(() => ServiceDashboard, {
+    description: 'Managers: their department; admins: any department, or all when departmentId is null. Parts are computed when selected.',
+  })
+  async serviceDashboard(
+    @Arg('departmentId', () => ID, { nullable: true }) departmentId: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<Pick<ServiceDashboard, 'departmentId'>> {
     return { departmentId: await ctx.services.dashboard.dashboardScope(ctx, departmentId) };
   }
 
@@ -53,7 +58,10 @@ export class ServiceDashboardResolver {
       return watched(live, release);
     },
   })
-  serviceDashboardUpdated(@Root() e: LiveDashboardEvent, @Arg('departmentId', () => ID, { nullable: true }) _departmentId?: string): LiveDashboard {
+  serviceDashboardUpdated(
+    @Root() e: LiveDashboardEvent,
+    @Arg('departmentId', () => ID, { nullable: true }) _departmentId?: string,
+  ): LiveDashboard {
     return fromEvent(e);
   }
 }
@@ -72,8 +80,12 @@ export class AlertResolver {
   }
 
   @Authorized(...SUPERVISORS)
-  @Mutation(() => Alert, { description: 'OPEN → ACKNOWLEDGED. Another department\'s alert: FORBIDDEN; one not OPEN: CONFLICT' })
-  acknowledgeAlert(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Arg('comment', () => String, { nullable: true }) comment?: string | null) {
+  @Mutation(() => Alert, { description: "OPEN → ACKNOWLEDGED. Another department's alert: FORBIDDEN; one not OPEN: CONFLICT" })
+  acknowledgeAlert(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: Context,
+    @Arg('comment', () => String, { nullable: true }) comment?: string | null,
+  ) {
     return ctx.services.alerts.acknowledge(ctx, id, comment);
   }
 

@@ -29,7 +29,13 @@ export class WebhookDispatcher {
     private readonly opts: { attempts: number; retryDelaySeconds: number; timeoutMs: number },
   ) {
     jobs.define<DeliveryJob>(
-      { name: KIND, retryLimit: opts.attempts - 1, retryDelaySeconds: opts.retryDelaySeconds, retryBackoff: true, expireInSeconds: Math.ceil(opts.timeoutMs / 1000) + 30 },
+      {
+        name: KIND,
+        retryLimit: opts.attempts - 1,
+        retryDelaySeconds: opts.retryDelaySeconds,
+        retryBackoff: true,
+        expireInSeconds: Math.ceil(opts.timeoutMs / 1000) + 30,
+      },
       (data, job) => this.deliver(data, job.retryCount + 1),
     );
   }
@@ -53,7 +59,13 @@ export class WebhookDispatcher {
     let status: number | null = null;
     let error: string | null;
     try {
-      const res = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(this.opts.timeoutMs), redirect: 'error' });
+      const res = await fetch(request.url, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        redirect: 'error',
+      });
       status = res.status;
       const text = await res.text();
       error = res.ok ? refusal(hook, text) : `HTTP ${res.status}`;
@@ -66,7 +78,10 @@ export class WebhookDispatcher {
     this.metrics.alertDeliveries.inc({ outcome: outcome.toLowerCase() });
     if (error) {
       const last = attempt >= this.opts.attempts;
-      this.logger.warn({ alertId: alert.id, webhook: hook.name, attempt, error }, last ? 'alert webhook given up' : 'alert webhook failed; retrying');
+      this.logger.warn(
+        { alertId: alert.id, webhook: hook.name, attempt, error },
+        last ? 'alert webhook given up' : 'alert webhook failed; retrying',
+      );
       throw new Error(`webhook ${hook.name}: ${error}`);
     }
   }

@@ -40,7 +40,15 @@ export function buildRequest(hook: AlertWebhook, alert: AlertPayload, now = Date
       const body = JSON.stringify({ type: 'alert', alert });
       if (!hook.secret) return { url: hook.url, headers: json, body };
       const timestamp = String(Math.floor(now / 1000));
-      return { url: hook.url, headers: { ...json, 'x-shiftdesk-timestamp': timestamp, 'x-shiftdesk-signature': `sha256=${signGeneric(hook.secret, timestamp, body)}` }, body };
+      return {
+        url: hook.url,
+        headers: {
+          ...json,
+          'x-shiftdesk-timestamp': timestamp,
+          'x-shiftdesk-signature': `sha256=${signGeneric(hook.secret, timestamp, body)}`,
+        },
+        body,
+      };
     }
     case 'dingtalk': {
       const body = JSON.stringify({ msgtype: 'markdown', markdown: { title, text: lines.join('\n\n') } });

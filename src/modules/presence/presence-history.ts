@@ -67,6 +67,11 @@ export class PresenceHistory {
         ORDER BY agent_id, started_at`,
       [pgArray(agentIds), to, from],
     );
-    return rows.map((r) => ({ agentId: r.agent_id, state: r.state, startedAt: new Date(r.started_at), endedAt: r.ended_at ? new Date(r.ended_at) : null }));
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      state: r.state,
+      startedAt: new Date(r.started_at),
+      endedAt: r.ended_at ? new Date(r.ended_at) : null,
+    }));
   }
 }

@@ -28,14 +28,18 @@ export class PresenceResolver {
 
   @Authorized(...STAFF)
   @Subscription(() => PresenceEvent, {
-    description: 'Connects, disconnects, status changes and expiries. Staff: their department; admins: any, or all when departmentId is omitted.',
+    description:
+      'Connects, disconnects, status changes and expiries. Staff: their department; admins: any, or all when departmentId is omitted.',
     subscribe: ({ args, context }) => {
       const ctx = context as Context;
       const topicId = ctx.services.presence.topicFor(signedIn(ctx.viewer), (args as { departmentId?: string }).departmentId);
       return ctx.services.pubsub.subscribe(Topics.PRESENCE, topicId);
     },
   })
-  presenceChanged(@Root() e: PresenceEventPayload, @Arg('departmentId', () => ID, { nullable: true }) _departmentId?: string): PresenceEvent {
+  presenceChanged(
+    @Root() e: PresenceEventPayload,
+    @Arg('departmentId', () => ID, { nullable: true }) _departmentId?: string,
+  ): PresenceEvent {
     return { ...e, at: new Date(e.at) };
   }
 

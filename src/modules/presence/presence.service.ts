@@ -61,7 +61,8 @@ export class PresenceService {
     const connectionId = randomUUID();
     this.local.set(connectionId, { userId: viewer.id, departmentId: viewer.departmentId });
     await this.store.addConnection(viewer.id, connectionId, this.timings.connectionLeaseMs);
-    if (await this.store.markOnline(viewer.id, viewer.departmentId)) await this.announce(viewer.id, viewer.departmentId, PresenceChange.CONNECTED);
+    if (await this.store.markOnline(viewer.id, viewer.departmentId))
+      await this.announce(viewer.id, viewer.departmentId, PresenceChange.CONNECTED);
     return connectionId;
   }
 
@@ -78,7 +79,8 @@ export class PresenceService {
   async heartbeat(scope: RequestScope): Promise<Presence> {
     const viewer = withRole(scope.viewer, Role.AGENT, Role.MANAGER);
     await this.store.heartbeat(viewer.id, this.timings.heartbeatTtlMs);
-    if (await this.store.markOnline(viewer.id, viewer.departmentId)) await this.announce(viewer.id, viewer.departmentId, PresenceChange.HEARTBEAT);
+    if (await this.store.markOnline(viewer.id, viewer.departmentId))
+      await this.announce(viewer.id, viewer.departmentId, PresenceChange.HEARTBEAT);
     return toPresence((await this.store.read([viewer.id]))[0]);
   }
 
@@ -98,7 +100,8 @@ export class PresenceService {
     if (ids.some((id) => !isUuid(id))) throw new InvalidInput('agentIds', 'contains an id that is not an agent');
     if (viewer.role !== Role.ADMIN) {
       const users = await scope.em.find(User, { id: { $in: ids } }, { fields: ['id', 'departmentId'] });
-      if (users.some((u) => u.departmentId !== viewer.departmentId)) throw new Forbidden('You see the presence of your own department only');
+      if (users.some((u) => u.departmentId !== viewer.departmentId))
+        throw new Forbidden('You see the presence of your own department only');
     }
     return (await this.store.read(ids)).map(toPresence);
   }
@@ -153,7 +156,11 @@ export class PresenceService {
       at: new Date().toISOString(),
     };
     // Before publishing: whoever reacts to the event finds the history already saying the same.
-    await this.history?.tryRecord(userId, () => this.store.read([userId]).then(([r]) => presenceStateOf(r.online, r.status)), new Date(event.at));
+    await this.history?.tryRecord(
+      userId,
+      () => this.store.read([userId]).then(([r]) => presenceStateOf(r.online, r.status)),
+      new Date(event.at),
+    );
     if (departmentId) this.pubsub.publish(Topics.PRESENCE, departmentId, event);
     this.pubsub.publish(Topics.PRESENCE, ALL_DEPARTMENTS, event);
     for (const l of this.listeners) {

@@ -204,7 +204,11 @@ export class RedisPresenceStore implements PresenceStore {
   async heartbeat(userId: string, ttlMs: number) {
     await this.mirrored(
       async () => {
-        await this.redis.multi().set(`presence:hb:${userId}`, '1', 'PX', ttlMs).hset(`presence:status:${userId}`, 'lastSeenAt', Date.now()).exec();
+        await this.redis
+          .multi()
+          .set(`presence:hb:${userId}`, '1', 'PX', ttlMs)
+          .hset(`presence:status:${userId}`, 'lastSeenAt', Date.now())
+          .exec();
       },
       () => this.local.heartbeat(userId, ttlMs),
     );

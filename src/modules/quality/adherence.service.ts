@@ -19,12 +19,16 @@ export class AdherenceService {
   ) {}
 
   /** Admins: any agent or department; managers: their department; agents: themselves. */
-  async adherence(scope: QualityRequest, args: { agentId?: string | null; departmentId?: string | null; from: string; to: string }): Promise<AgentAdherence[]> {
+  async adherence(
+    scope: QualityRequest,
+    args: { agentId?: string | null; departmentId?: string | null; from: string; to: string },
+  ): Promise<AgentAdherence[]> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
     if (!isBusinessDate(args.from)) throw new InvalidInput('from', 'must be a real date YYYY-MM-DD');
     if (!isBusinessDate(args.to)) throw new InvalidInput('to', 'must be a real date YYYY-MM-DD');
     if (args.to < args.from) throw new InvalidInput('to', 'must not be before from');
-    if (args.to > addDays(args.from, MAX_ADHERENCE_DAYS - 1)) throw new InvalidInput('to', `must be at most ${MAX_ADHERENCE_DAYS} days after from`);
+    if (args.to > addDays(args.from, MAX_ADHERENCE_DAYS - 1))
+      throw new InvalidInput('to', `must be at most ${MAX_ADHERENCE_DAYS} days after from`);
     const { agentIds } = await staffScope(scope.em, viewer, args, { agentsSeeOwn: true });
     if (!agentIds.length) return [];
 
@@ -49,7 +53,14 @@ export class AdherenceService {
       const shifts: ScheduledShift[] = rows
         .filter((r) => r.agent_id === agentId)
         .map((r) => ({ scheduleId: r.id, date: r.date, startsAt: new Date(r.starts_at), endsAt: new Date(r.ends_at) }));
-      return adherenceOf({ agentId, days, shifts, presence: presence.filter((p) => p.agentId === agentId), now, graceMs: this.settings.graceMs });
+      return adherenceOf({
+        agentId,
+        days,
+        shifts,
+        presence: presence.filter((p) => p.agentId === agentId),
+        now,
+        graceMs: this.settings.graceMs,
+      });
     });
   }
 }

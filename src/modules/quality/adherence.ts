@@ -71,7 +71,10 @@ export function adherenceOf(input: {
   const { now, graceMs } = input;
   const windowStart = input.days[0].start;
   const windowEnd = Math.min(input.days[input.days.length - 1].end, now);
-  const segments = input.presence.map((p) => ({ state: p.state, span: [p.startedAt.getTime(), Math.min(p.endedAt?.getTime() ?? now, now)] as Span }));
+  const segments = input.presence.map((p) => ({
+    state: p.state,
+    span: [p.startedAt.getTime(), Math.min(p.endedAt?.getTime() ?? now, now)] as Span,
+  }));
   const online = union(segments.filter((s) => s.state !== 'OFFLINE').map((s) => s.span));
   const scheduled = union(input.shifts.map((s) => [s.startsAt.getTime(), s.endsAt.getTime()] as Span));
 

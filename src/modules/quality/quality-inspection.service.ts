@@ -149,7 +149,12 @@ export class QualityInspection {
   }
 
   /** Violations newest first. Admins: any; managers: their department (the default); agents: FORBIDDEN. */
-  list(scope: QualityRequest, filter: { departmentId?: string | null; agentId?: string | null; conversationId?: string | null }, first: number, after?: string | null): Promise<Page<QualityViolation>> {
+  list(
+    scope: QualityRequest,
+    filter: { departmentId?: string | null; agentId?: string | null; conversationId?: string | null },
+    first: number,
+    after?: string | null,
+  ): Promise<Page<QualityViolation>> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const where: Record<string, unknown> = {};
     if (viewer.role === Role.MANAGER) {
@@ -166,9 +171,14 @@ export class QualityInspection {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const c = isUuid(conversationId) ? await scope.em.findOne(Conversation, { id: conversationId }) : null;
     if (!c) throw new NotFound('Conversation', conversationId);
-    if (viewer.role === Role.MANAGER && (!c.departmentId || c.departmentId !== viewer.departmentId)) throw new Forbidden('This conversation is not in your department');
+    if (viewer.role === Role.MANAGER && (!c.departmentId || c.departmentId !== viewer.departmentId))
+      throw new Forbidden('This conversation is not in your department');
     const [messages, [flag]] = await Promise.all([
-      scope.em.find(Message, { conversationId: c.id, senderId: c.customerId, kind: MessageKind.TEXT }, { orderBy: { seq: 'desc' }, limit: MAX_SENTIMENT_POINTS }),
+      scope.em.find(
+        Message,
+        { conversationId: c.id, senderId: c.customerId, kind: MessageKind.TEXT },
+        { orderBy: { seq: 'desc' }, limit: MAX_SENTIMENT_POINTS },
+      ),
       scope.em.execute<Array<{ created_at: Date }>>('SELECT created_at FROM quality_sentiment_flags WHERE conversation_id = ?', [c.id]),
     ]);
     return {
@@ -177,7 +187,14 @@ export class QualityInspection {
       flaggedAt: flag ? new Date(flag.created_at) : null,
       points: messages.reverse().map((m) => {
         const k = this.classifier.classify(m.content);
-        return { messageId: m.id, seq: m.seq, at: m.createdAt, sentiment: k.sentiment, intensity: k.sentimentIntensity, stronglyNegative: isStronglyNegative(k) };
+        return {
+          messageId: m.id,
+          seq: m.seq,
+          at: m.createdAt,
+          sentiment: k.sentiment,
+          intensity: k.sentimentIntensity,
+          stronglyNegative: isStronglyNegative(k),
+        };
       }),
     };
   }

@@ -56,12 +56,18 @@ export class QualityReportService {
     private readonly businessTz: string,
   ) {}
 
-  async report(scope: QualityRequest, args: { agentId?: string | null; departmentId?: string | null; from: string; to: string }): Promise<QualityReport> {
+  async report(
+    scope: QualityRequest,
+    args: { agentId?: string | null; departmentId?: string | null; from: string; to: string },
+  ): Promise<QualityReport> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER, Role.AGENT);
     checkPeriod(args.from, args.to);
     const asked = await staffScope(scope.em, viewer, args, { agentsSeeOwn: false });
     // The averages cover the whole department even when one agent is asked for.
-    const everyone = args.agentId && asked.departmentId ? await staffScope(scope.em, viewer, { departmentId: asked.departmentId }, { agentsSeeOwn: false }) : asked;
+    const everyone =
+      args.agentId && asked.departmentId
+        ? await staffScope(scope.em, viewer, { departmentId: asked.departmentId }, { agentsSeeOwn: false })
+        : asked;
     const from = startOfBusinessDate(args.from, this.businessTz);
     const to = startOfBusinessDate(addDays(args.to, 1), this.businessTz);
     const tallies = await this.tally(scope.em, everyone.agentIds, from, to);
@@ -85,7 +91,10 @@ export class QualityReportService {
   }
 
   /** The same report as CSV (UTF-8, header row, one row per agent, then the department's averages). */
-  async csv(scope: QualityRequest, args: { agentId?: string | null; departmentId?: string | null; from: string; to: string }): Promise<string> {
+  async csv(
+    scope: QualityRequest,
+    args: { agentId?: string | null; departmentId?: string | null; from: string; to: string },
+  ): Promise<string> {
     const report = await this.report(scope, args);
     const names = new Map(
       (
@@ -98,15 +107,40 @@ export class QualityReportService {
     const rules = this.settings.rules.map((r) => r.code);
     const items = this.settings.checklist.map((i) => i.key);
     const header = [
-      'agent_id', 'employee_code', 'agent', 'conversations', 'first_response_seconds', 'handle_seconds', 'resolution_rate', 'satisfaction', 'ratings',
-      'violations', ...rules.map((r) => `violations_${r}`), 'reviews', 'review_score_percent', ...items.map((i) => `review_${i}`),
+      'agent_id',
+      'employee_code',
+      'agent',
+      'conversations',
+      'first_response_seconds',
+      'handle_seconds',
+      'resolution_rate',
+      'satisfaction',
+      'ratings',
+      'violations',
+      ...rules.map((r) => `violations_${r}`),
+      'reviews',
+      'review_score_percent',
+      ...items.map((i) => `review_${i}`),
     ];
     const line = (id: string, code: string, name: string, f: QualityFigures) => [
-      id, code, name, f.conversations, f.firstResponseSeconds, f.handleSeconds, f.resolutionRate, f.satisfaction, f.ratings, f.violations,
+      id,
+      code,
+      name,
+      f.conversations,
+      f.firstResponseSeconds,
+      f.handleSeconds,
+      f.resolutionRate,
+      f.satisfaction,
+      f.ratings,
+      f.violations,
       ...rules.map((r) => f.violationsByRule.find((v) => v.rule === r)?.count ?? 0),
-      f.reviews, f.reviewScorePercent, ...items.map((i) => f.reviewScoresByItem.find((s) => s.item === i)?.average ?? null),
+      f.reviews,
+      f.reviewScorePercent,
+      ...items.map((i) => f.reviewScoresByItem.find((s) => s.item === i)?.average ?? null),
     ];
-    const rows = report.agents.map((a) => line(a.agentId, names.get(a.agentId)?.employee_code ?? '', names.get(a.agentId)?.display_name ?? '', a));
+    const rows = report.agents.map((a) =>
+      line(a.agentId, names.get(a.agentId)?.employee_code ?? '', names.get(a.agentId)?.display_name ?? '', a),
+    );
     rows.push(line('', '', 'DEPARTMENT_AVERAGE', report.departmentAverage));
     return stringify([header, ...rows]);
   }
@@ -117,7 +151,18 @@ export class QualityReportService {
     const ids = pgArray(agentIds);
     const of = (id: string) => out.get(id) ?? out.set(id, emptyTally()).get(id)!;
     const [conversations, violations, reviews] = await Promise.all([
-      em.execute<Array<{ agent_id: string; n: string; first_n: string; first_sum: number | null; handle_sum: number | null; resolved: string; ratings: string; rating_sum: string | null }>>(
+      em.execute<
+        Array<{
+          agent_id: string;
+          n: string;
+          first_n: string;
+          first_sum: number | null;
+          handle_sum: number | null;
+          resolved: string;
+          ratings: string;
+          rating_sum: string | null;
+        }>
+      >(
         `SELECT c.agent_id, count(*) AS n,
                 count(fr.first_at) AS first_n,
                 sum(extract(epoch FROM fr.first_at - c.assigned_at))::float8 AS first_sum,
@@ -178,12 +223,19 @@ export class QualityReportService {
       satisfaction: mean(t.ratingSum, t.ratings, 2),
       ratings: t.ratings,
       violations: sumOf(t.violations),
-      violationsByRule: [...t.violations].map(([rule, count]) => ({ rule, label: label(rule), count })).sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule)),
+      violationsByRule: [...t.violations]
+        .map(([rule, count]) => ({ rule, label: label(rule), count }))
+        .sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule)),
       reviews: t.reviews,
       reviewScorePercent: mean(t.reviewPercentSum, t.reviews),
       reviewScoresByItem: this.settings.checklist
         .filter((i) => t.items.has(i.key))
-        .map((i) => ({ item: i.key, label: i.label, maxScore: i.maxScore, average: round(t.items.get(i.key)!.sum / t.items.get(i.key)!.n, 2) })),
+        .map((i) => ({
+          item: i.key,
+          label: i.label,
+          maxScore: i.maxScore,
+          average: round(t.items.get(i.key)!.sum / t.items.get(i.key)!.n, 2),
+        })),
     };
   }
 }

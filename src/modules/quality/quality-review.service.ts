@@ -16,7 +16,11 @@ import { QualityRequest, isUuid } from './staff-scope';
 
 /** The audit log's write (audit/audit.service.ts), declared here so this module imports nothing that imports context.ts. */
 export interface AuditWriter {
-  record(em: EntityManager, actor: { viewer: QualityRequest['viewer']; traceId: string }, entry: { action: string; targetType: string; targetId: string; summary: string; comment?: string | null }): unknown;
+  record(
+    em: EntityManager,
+    actor: { viewer: QualityRequest['viewer']; traceId: string },
+    entry: { action: string; targetType: string; targetId: string; summary: string; comment?: string | null },
+  ): unknown;
 }
 
 /** How often a process checks whether last week's sample is taken (idempotent: only the first check of a week samples). */
@@ -43,7 +47,12 @@ export class QualityReviewService {
   }
 
   /** Reviews newest first. Admins: any; managers: their department (the default); agents: FORBIDDEN. */
-  list(scope: QualityRequest, filter: { departmentId?: string | null; agentId?: string | null; status?: QualityReviewStatus | null }, first: number, after?: string | null): Promise<Page<QualityReview>> {
+  list(
+    scope: QualityRequest,
+    filter: { departmentId?: string | null; agentId?: string | null; status?: QualityReviewStatus | null },
+    first: number,
+    after?: string | null,
+  ): Promise<Page<QualityReview>> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const where: Record<string, unknown> = {};
     if (viewer.role === Role.MANAGER) {
@@ -66,14 +75,18 @@ export class QualityReviewService {
    * supervisors of its department and admins. Completes the review the weekly sample queued, or makes one; a
    * conversation is reviewed once (a second review is CONFLICT). Audited in the same transaction.
    */
-  async review(scope: QualityRequest, input: { conversationId: string; scores: Array<{ item: string; score: number }>; comment?: string | null }): Promise<QualityReview> {
+  async review(
+    scope: QualityRequest,
+    input: { conversationId: string; scores: Array<{ item: string; score: number }>; comment?: string | null },
+  ): Promise<QualityReview> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const scores = this.checkScores(input.scores);
     const comment = input.comment?.trim() || null;
     if (comment && comment.length > MAX_COMMENT) throw new InvalidInput('comment', `must be at most ${MAX_COMMENT} characters`);
     const c = isUuid(input.conversationId) ? await scope.em.findOne(Conversation, { id: input.conversationId }) : null;
     if (!c) throw new NotFound('Conversation', input.conversationId);
-    if (viewer.role === Role.MANAGER && (!c.departmentId || c.departmentId !== viewer.departmentId)) throw new Forbidden('Managers review their own department’s conversations only');
+    if (viewer.role === Role.MANAGER && (!c.departmentId || c.departmentId !== viewer.departmentId))
+      throw new Forbidden('Managers review their own department’s conversations only');
     if (!c.agentId) throw new Conflict(ConflictReason.NOT_SERVED, 'Nobody has handled this conversation yet; there is nothing to review');
     const agentId = c.agentId;
     const total = scores.reduce((n, s) => n + s.score, 0);
@@ -150,7 +163,8 @@ export class QualityReviewService {
       const item = byKey.get(s.item);
       if (!item) problems.push({ field: `scores[${i}].item`, message: `is not a checklist item (${[...byKey.keys()].join(', ')})` });
       else if (seen.has(s.item)) problems.push({ field: `scores[${i}].item`, message: 'is scored twice' });
-      else if (!Number.isInteger(s.score) || s.score < 0 || s.score > item.maxScore) problems.push({ field: `scores[${i}].score`, message: `must be a whole number from 0 to ${item.maxScore}` });
+      else if (!Number.isInteger(s.score) || s.score < 0 || s.score > item.maxScore)
+        problems.push({ field: `scores[${i}].score`, message: `must be a whole number from 0 to ${item.maxScore}` });
       seen.add(s.item);
     });
     const missing = this.settings.checklist.filter((i) => !seen.has(i.key)).map((i) => i.key);

@@ -44,7 +44,10 @@ export enum QualityReviewStatus {
   PENDING = 'PENDING',
   DONE = 'DONE',
 }
-registerEnumType(QualityReviewStatus, { name: 'QualityReviewStatus', description: 'PENDING: queued by the weekly sample, not reviewed yet' });
+registerEnumType(QualityReviewStatus, {
+  name: 'QualityReviewStatus',
+  description: 'PENDING: queued by the weekly sample, not reviewed yet',
+});
 
 @ObjectType({ simpleResolvers: true })
 export class ChecklistScore {
@@ -83,7 +86,10 @@ export class QualityReview {
   @Enum({ items: () => QualityReviewStatus, nativeEnumName: 'quality_review_status' })
   status!: QualityReviewStatus;
 
-  @Field(() => String, { nullable: true, description: 'Monday (business date) of the week whose sample queued it; null: reviewed without being sampled' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Monday (business date) of the week whose sample queued it; null: reviewed without being sampled',
+  })
   @Property({ type: 'date', columnType: 'date', nullable: true })
   sampledWeek: string | null = null;
 

@@ -32,7 +32,9 @@ export class QualityResolver {
   }
 
   @Authorized(...SUPERVISORS)
-  @Query(() => QualityViolationConnection, { description: 'Rule violations found in agent messages, newest first. Admins: all; managers: their department' })
+  @Query(() => QualityViolationConnection, {
+    description: 'Rule violations found in agent messages, newest first. Admins: all; managers: their department',
+  })
   qualityViolations(
     @Ctx() ctx: Context,
     @Arg('filter', () => QualityViolationFilter, { nullable: true }) filter?: QualityViolationFilter,
@@ -44,19 +46,25 @@ export class QualityResolver {
 
   @Authorized(...SUPERVISORS)
   @Subscription(() => QualityAlert, {
-    description: 'Rule violations and customers turning strongly negative, live. Managers: their department; admins: any, or all when departmentId is omitted',
+    description:
+      'Rule violations and customers turning strongly negative, live. Managers: their department; admins: any, or all when departmentId is omitted',
     subscribe: ({ args, context }) => {
       const ctx = context as Context;
       const topicId = ctx.services.quality.inspection.topicFor(signedIn(ctx.viewer), (args as { departmentId?: string }).departmentId);
       return ctx.services.pubsub.subscribe(Topics.QUALITY, topicId);
     },
   })
-  qualityViolationRaised(@Root() e: QualityAlertPayload, @Arg('departmentId', () => ID, { nullable: true }) _departmentId?: string): QualityAlert {
+  qualityViolationRaised(
+    @Root() e: QualityAlertPayload,
+    @Arg('departmentId', () => ID, { nullable: true }) _departmentId?: string,
+  ): QualityAlert {
     return { ...e, at: new Date(e.at) };
   }
 
   @Authorized(...SUPERVISORS)
-  @Query(() => ConversationSentiment, { description: 'The customer’s sentiment through a conversation. Managers of its department, admins' })
+  @Query(() => ConversationSentiment, {
+    description: 'The customer’s sentiment through a conversation. Managers of its department, admins',
+  })
   conversationSentiment(@Arg('conversationId', () => ID) conversationId: string, @Ctx() ctx: Context) {
     return ctx.services.quality.inspection.sentiment(ctx, conversationId);
   }
@@ -68,7 +76,9 @@ export class QualityResolver {
   }
 
   @Authorized(...SUPERVISORS)
-  @Query(() => QualityReviewConnection, { description: 'Reviews, newest first, PENDING ones queued by the weekly sample included. Admins: all; managers: their department' })
+  @Query(() => QualityReviewConnection, {
+    description: 'Reviews, newest first, PENDING ones queued by the weekly sample included. Admins: all; managers: their department',
+  })
   qualityReviews(
     @Ctx() ctx: Context,
     @Arg('filter', () => QualityReviewFilter, { nullable: true }) filter?: QualityReviewFilter,
@@ -90,7 +100,10 @@ export class QualityResolver {
   }
 
   @Authorized(...SUPERVISORS)
-  @Query(() => QualityReport, { description: 'Per agent quality over business dates from–to, with the department’s averages. Give departmentId or agentId (managers: their department by default)' })
+  @Query(() => QualityReport, {
+    description:
+      'Per agent quality over business dates from–to, with the department’s averages. Give departmentId or agentId (managers: their department by default)',
+  })
   qualityReport(
     @Arg('from') from: string,
     @Arg('to') to: string,
@@ -114,7 +127,10 @@ export class QualityResolver {
   }
 
   @Authorized(Role.ADMIN, Role.MANAGER, Role.AGENT)
-  @Query(() => [AgentAdherence], { description: 'Schedules against the presence history, per agent, business dates from–to. Admins: any; managers: their department; agents: themselves' })
+  @Query(() => [AgentAdherence], {
+    description:
+      'Schedules against the presence history, per agent, business dates from–to. Admins: any; managers: their department; agents: themselves',
+  })
   adherence(
     @Arg('from') from: string,
     @Arg('to') to: string,

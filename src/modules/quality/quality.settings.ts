@@ -35,7 +35,8 @@ export function parseQualitySettings(raw: unknown, source: string): QualitySetti
   if (!isRecord(raw)) fail('(the file)', 'must be a JSON object');
   const r = raw as Record<string, unknown>;
   const list = (v: unknown, field: string): unknown[] => (Array.isArray(v) ? v : fail(field, 'must be an array'));
-  const text = (v: unknown, field: string): string => (typeof v === 'string' && v.trim() ? v.trim() : fail(field, 'must be a non-empty string'));
+  const text = (v: unknown, field: string): string =>
+    typeof v === 'string' && v.trim() ? v.trim() : fail(field, 'must be a non-empty string');
 
   const codes = new Set<string>();
   const rules = list(r.rules, 'rules').map((item, i): QualityRule => {
@@ -74,7 +75,8 @@ export function parseQualitySettings(raw: unknown, source: string): QualitySetti
     if (keys.has(key)) fail(`checklist item ${key}`, 'is defined twice');
     keys.add(key);
     const maxScore = o.maxScore;
-    if (typeof maxScore !== 'number' || !Number.isInteger(maxScore) || maxScore < 1 || maxScore > 100) fail(`checklist item ${key}: maxScore`, 'must be a whole number from 1 to 100');
+    if (typeof maxScore !== 'number' || !Number.isInteger(maxScore) || maxScore < 1 || maxScore > 100)
+      fail(`checklist item ${key}: maxScore`, 'must be a whole number from 1 to 100');
     return { key, label: text(o.label, `checklist item ${key}: label`), maxScore: maxScore as number };
   });
   if (!checklist.length) fail('checklist', 'must list at least one item');

@@ -8,7 +8,10 @@ export enum QualityAlertKind {
   RULE_VIOLATION = 'RULE_VIOLATION',
   NEGATIVE_SENTIMENT = 'NEGATIVE_SENTIMENT',
 }
-registerEnumType(QualityAlertKind, { name: 'QualityAlertKind', description: 'An agent message broke a rule, or a customer turned strongly negative' });
+registerEnumType(QualityAlertKind, {
+  name: 'QualityAlertKind',
+  description: 'An agent message broke a rule, or a customer turned strongly negative',
+});
 
 @ObjectType({ description: 'Pushed to the supervisors of the department the moment inspection finds something', simpleResolvers: true })
 export class QualityAlert {
@@ -73,7 +76,10 @@ export class SentimentPoint {
   stronglyNegative!: boolean;
 }
 
-@ObjectType({ description: 'The customer’s sentiment message by message (the classifier), and whether it turned strongly negative', simpleResolvers: true })
+@ObjectType({
+  description: 'The customer’s sentiment message by message (the classifier), and whether it turned strongly negative',
+  simpleResolvers: true,
+})
 export class ConversationSentiment {
   @Field(() => ID)
   conversationId!: string;
@@ -199,7 +205,11 @@ export class QualityFigures {
   @Field(() => Float, { nullable: true, description: 'Mean seconds from assignment to the end' })
   handleSeconds!: number | null;
 
-  @Field(() => Float, { nullable: true, description: 'Share (0–1) of ended conversations closed by the customer or the agent (not idle, not abandoned, not moved by a supervisor)' })
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'Share (0–1) of ended conversations closed by the customer or the agent (not idle, not abandoned, not moved by a supervisor)',
+  })
   resolutionRate!: number | null;
 
   @Field(() => Float, { nullable: true, description: 'Mean customer rating (1–5)' })
@@ -254,7 +264,10 @@ export enum PresenceStateValue {
   AWAY = 'AWAY',
   OFFLINE = 'OFFLINE',
 }
-registerEnumType(PresenceStateValue, { name: 'PresenceState', description: 'A presence interval: OFFLINE, or online with the status the agent set (AWAY: online, taking no chats)' });
+registerEnumType(PresenceStateValue, {
+  name: 'PresenceState',
+  description: 'A presence interval: OFFLINE, or online with the status the agent set (AWAY: online, taking no chats)',
+});
 
 @ObjectType({ simpleResolvers: true })
 export class PresenceSegment {

@@ -42,9 +42,12 @@ export async function staffScope(
   }
   if (args.agentId && args.departmentId) throw new InvalidInput('agentId', 'give agentId or departmentId, not both');
   if (args.agentId) {
-    const agent = isUuid(args.agentId) ? await em.findOne(User, { id: args.agentId, role: Role.AGENT }, { fields: ['id', 'departmentId'] }) : null;
+    const agent = isUuid(args.agentId)
+      ? await em.findOne(User, { id: args.agentId, role: Role.AGENT }, { fields: ['id', 'departmentId'] })
+      : null;
     if (!agent) throw new NotFound('Agent', args.agentId);
-    if (viewer.role === Role.MANAGER && agent.departmentId !== viewer.departmentId) throw new Forbidden('Managers see their own department only');
+    if (viewer.role === Role.MANAGER && agent.departmentId !== viewer.departmentId)
+      throw new Forbidden('Managers see their own department only');
     return { departmentId: agent.departmentId ?? null, agentIds: [agent.id] };
   }
   let departmentId = args.departmentId ?? null;
@@ -53,7 +56,12 @@ export async function staffScope(
     departmentId = viewer.departmentId;
   }
   if (!departmentId) throw new InvalidInput('departmentId', 'give agentId or departmentId');
-  if (!isUuid(departmentId) || !(await em.findOne(Department, { id: departmentId }, { fields: ['id'] }))) throw new NotFound('Department', departmentId);
-  const agents = await em.find(User, { departmentId, role: Role.AGENT, active: true }, { fields: ['id'], orderBy: { employeeCode: 'asc', displayName: 'asc', id: 'asc' } });
+  if (!isUuid(departmentId) || !(await em.findOne(Department, { id: departmentId }, { fields: ['id'] })))
+    throw new NotFound('Department', departmentId);
+  const agents = await em.find(
+    User,
+    { departmentId, role: Role.AGENT, active: true },
+    { fields: ['id'], orderBy: { employeeCode: 'asc', displayName: 'asc', id: 'asc' } },
+  );
   return { departmentId, agentIds: agents.map((a) => a.id) };
 }

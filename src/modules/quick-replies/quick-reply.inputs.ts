@@ -34,7 +34,10 @@ export class CreateQuickReplyInput {
   @IsOptional()
   departmentId?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'e.g. /refund; unique (ignoring case) among the replies of the same owner, department, or the public ones' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'e.g. /refund; unique (ignoring case) among the replies of the same owner, department, or the public ones',
+  })
   @IsOptional()
   @Matches(SHORTCUT_PATTERN, { message: SHORTCUT_MESSAGE })
   shortcut?: string | null;

@@ -19,7 +19,9 @@ export class QuickReplyResolver {
   }
 
   @Authorized(...STAFF)
-  @Mutation(() => QuickReply, { description: 'The owner of a PERSONAL reply; the manager (or an admin) of a DEPARTMENT one; admins a PUBLIC one' })
+  @Mutation(() => QuickReply, {
+    description: 'The owner of a PERSONAL reply; the manager (or an admin) of a DEPARTMENT one; admins a PUBLIC one',
+  })
   updateQuickReply(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateQuickReplyInput, @Ctx() ctx: Context) {
     return ctx.services.quickReplies.update(ctx, id, input);
   }
@@ -40,7 +42,10 @@ export class QuickReplyResolver {
     @Ctx() ctx: Context,
     @Arg('search', () => String, { nullable: true, description: 'At most 200 characters' }) search?: string,
     @Arg('category', () => String, { nullable: true }) category?: string,
-    @Arg('departmentId', () => ID, { nullable: true, description: "Admins: whose DEPARTMENT replies to show (default: one's own department)" })
+    @Arg('departmentId', () => ID, {
+      nullable: true,
+      description: "Admins: whose DEPARTMENT replies to show (default: one's own department)",
+    })
     departmentId?: string,
   ) {
     return ctx.services.quickReplies.list(ctx, { search, category, departmentId });

@@ -25,7 +25,11 @@ export const MAX_QUICK_REPLIES_LISTED = 100;
 export const MAX_SEARCH_LENGTH = 200;
 
 /** The partial unique indexes that keep a shortcut unique on its shelf (see the migration). */
-const SHORTCUT_INDEXES = new Set(['quick_replies_personal_shortcut_key', 'quick_replies_department_shortcut_key', 'quick_replies_public_shortcut_key']);
+const SHORTCUT_INDEXES = new Set([
+  'quick_replies_personal_shortcut_key',
+  'quick_replies_department_shortcut_key',
+  'quick_replies_public_shortcut_key',
+]);
 
 /**
  * The search expression, written exactly as the trigram index `quick_replies_search_trgm` is, so ILIKE can use
@@ -90,7 +94,8 @@ export function quickReplyPlacement(viewer: Viewer, scope: QuickReplyScope, depa
       }
       if (viewer.role !== Role.MANAGER) throw new Forbidden('Only managers and admins keep department quick replies');
       if (!viewer.departmentId) throw new Forbidden('You manage no department');
-      if (departmentId && departmentId !== viewer.departmentId) throw new Forbidden("Managers keep their own department's quick replies only");
+      if (departmentId && departmentId !== viewer.departmentId)
+        throw new Forbidden("Managers keep their own department's quick replies only");
       return viewer.departmentId;
   }
 }
@@ -100,7 +105,8 @@ export function quickReplyVisibility(viewer: Viewer, departmentId?: string | nul
   if (viewer.role === Role.CUSTOMER) throw new Forbidden();
   let department = viewer.departmentId;
   if (departmentId) {
-    if (viewer.role !== Role.ADMIN && departmentId !== viewer.departmentId) throw new Forbidden('You see your own department’s quick replies only');
+    if (viewer.role !== Role.ADMIN && departmentId !== viewer.departmentId)
+      throw new Forbidden('You see your own department’s quick replies only');
     department = departmentId;
   }
   return {
@@ -193,7 +199,10 @@ export class QuickReplyService {
    * The caller's PERSONAL replies, their department's (or, for admins, `departmentId`'s) and the PUBLIC ones,
    * by scope then title; `search` looks in title, content and shortcut ignoring case; at most 100.
    */
-  async list(scope: RequestScope, opts: { search?: string | null; category?: string | null; departmentId?: string | null } = {}): Promise<QuickReply[]> {
+  async list(
+    scope: RequestScope,
+    opts: { search?: string | null; category?: string | null; departmentId?: string | null } = {},
+  ): Promise<QuickReply[]> {
     const viewer = withRole(scope.viewer, ...STAFF);
     if (opts.departmentId && !isUuid(opts.departmentId)) throw new InvalidInput('departmentId', 'is not a known department');
     const where = quickReplyVisibility(viewer, opts.departmentId);
@@ -258,7 +267,11 @@ export class QuickReplyService {
     const access = quickReplyEditAccess(viewer, reply);
     if (access === 'not-found') throw new NotFound('Quick reply', id);
     if (access === 'forbidden') {
-      throw new Forbidden(reply.scope === QuickReplyScope.PUBLIC ? 'Only admins change public quick replies' : "Only the department's manager or an admin changes its quick replies");
+      throw new Forbidden(
+        reply.scope === QuickReplyScope.PUBLIC
+          ? 'Only admins change public quick replies'
+          : "Only the department's manager or an admin changes its quick replies",
+      );
     }
     return reply;
   }
@@ -297,7 +310,9 @@ async function flushReply(em: EntityManager): Promise<void> {
   } catch (err) {
     const violated = violatedConstraint(err);
     if (violated && SHORTCUT_INDEXES.has(violated.constraint)) {
-      throw new Conflict(ConflictReason.ALREADY_EXISTS, 'shortcut is already taken', { fields: [{ field: 'shortcut', message: 'is already taken' }] });
+      throw new Conflict(ConflictReason.ALREADY_EXISTS, 'shortcut is already taken', {
+        fields: [{ field: 'shortcut', message: 'is already taken' }],
+      });
     }
     throw err;
   }

@@ -114,8 +114,10 @@ export class ArchiveService {
       );
       if (!picked.length) return { conversations: 0, messages: 0 };
       const ids = `{${picked.map((r) => r.id).join(',')}}`;
-      const counted = async (sql: string) => (await tx.execute<Array<{ n: number }>>(`WITH done AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM done`, [ids]))[0].n;
-      const copy = (from: string, to: string, cols: string, key: string) => counted(`INSERT INTO ${to} (${cols}) SELECT ${cols} FROM ${from} WHERE ${key} = ANY(?::uuid[])`);
+      const counted = async (sql: string) =>
+        (await tx.execute<Array<{ n: number }>>(`WITH done AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM done`, [ids]))[0].n;
+      const copy = (from: string, to: string, cols: string, key: string) =>
+        counted(`INSERT INTO ${to} (${cols}) SELECT ${cols} FROM ${from} WHERE ${key} = ANY(?::uuid[])`);
       const copied = {
         conversations: await copy(LIVE.conversations, ARCHIVE.conversations, columns.conversations, 'id'),
         messages: await copy(LIVE.messages, ARCHIVE.messages, columns.messages, 'conversation_id'),
@@ -126,7 +128,11 @@ export class ArchiveService {
         messages: await counted(`DELETE FROM ${LIVE.messages} WHERE conversation_id = ANY(?::uuid[])`),
         conversations: await counted(`DELETE FROM ${LIVE.conversations} WHERE id = ANY(?::uuid[])`),
       };
-      if (copied.conversations !== removed.conversations || copied.messages !== removed.messages || copied.transfers !== removed.transfers) {
+      if (
+        copied.conversations !== removed.conversations ||
+        copied.messages !== removed.messages ||
+        copied.transfers !== removed.transfers
+      ) {
         throw new Error(`archive batch counts differ: copied ${JSON.stringify(copied)}, removed ${JSON.stringify(removed)}`);
       }
       return { conversations: copied.conversations, messages: copied.messages };
@@ -171,7 +177,8 @@ export class ArchiveService {
     for (const table of TABLES) {
       const archived = new Set(of(`${table}_archive`));
       const missing = of(table).filter((c) => !archived.has(c));
-      if (missing.length) throw new Error(`${table}_archive lacks the column(s) ${missing.join(', ')} of ${table}: add them in a migration`);
+      if (missing.length)
+        throw new Error(`${table}_archive lacks the column(s) ${missing.join(', ')} of ${table}: add them in a migration`);
       out[table] = of(table)
         .map((c) => `"${c}"`)
         .join(', ');
@@ -199,4 +206,3 @@ export class ArchiveService {
       .join('');
   }
 }
-

@@ -24,7 +24,12 @@ export function columnsOf(em: EntityManager, entity: EntityName<object>, alias: 
 }
 
 /** Raw rows to entities, on a fork of their own; `archived` rows are marked. */
-export function toEntities<T extends object>(em: EntityManager, entity: EntityName<T>, rows: Array<Record<string, unknown>>, archived: (row: Record<string, unknown>) => boolean): T[] {
+export function toEntities<T extends object>(
+  em: EntityManager,
+  entity: EntityName<T>,
+  rows: Array<Record<string, unknown>>,
+  archived: (row: Record<string, unknown>) => boolean,
+): T[] {
   const reader = em.fork();
   return rows.map((row) => {
     const { archived: _flag, ...columns } = row;
@@ -36,7 +41,10 @@ export function toEntities<T extends object>(em: EntityManager, entity: EntityNa
 
 /** An archived conversation by id, or null. */
 export async function findArchivedConversation(em: EntityManager, id: string): Promise<Conversation | null> {
-  const rows = await em.execute<Array<Record<string, unknown>>>(`SELECT ${columnsOf(em, Conversation, 'c')} FROM conversations_archive c WHERE c.id = ?`, [id]);
+  const rows = await em.execute<Array<Record<string, unknown>>>(
+    `SELECT ${columnsOf(em, Conversation, 'c')} FROM conversations_archive c WHERE c.id = ?`,
+    [id],
+  );
   return rows.length ? toEntities(em, Conversation, rows, () => true)[0] : null;
 }
 

@@ -49,12 +49,10 @@ export class DataKeyStore {
     if (!row) {
       const fresh = { id: randomUUID(), subject_id: subjectId };
       const key = randomBytes(32);
-      await em.execute(`INSERT INTO data_keys (id, subject_id, master_key_id, wrapped) VALUES (?, ?, ?, ?) ON CONFLICT (subject_id) DO NOTHING`, [
-        fresh.id,
-        subjectId,
-        this.keyring.currentId,
-        this.wrap(fresh, key),
-      ]);
+      await em.execute(
+        `INSERT INTO data_keys (id, subject_id, master_key_id, wrapped) VALUES (?, ?, ?, ?) ON CONFLICT (subject_id) DO NOTHING`,
+        [fresh.id, subjectId, this.keyring.currentId, this.wrap(fresh, key)],
+      );
       row = (await selectBySubject(em, subjectId))!; // ours, or a concurrent writer's
     }
     const value = row.wrapped ? { id: row.id, key: this.unwrap(row) } : DESTROYED;
@@ -67,7 +65,9 @@ export class DataKeyStore {
    * ends, so a concurrent forgetCustomer waits for the reveal (or the reveal sees the key gone). `unwrap` it.
    */
   async find(em: EntityManager, dataKeyId: string): Promise<DataKeyRow | null> {
-    const [row] = await em.execute<DataKeyRow[]>(`SELECT id, subject_id, master_key_id, wrapped FROM data_keys WHERE id = ? FOR SHARE`, [dataKeyId]);
+    const [row] = await em.execute<DataKeyRow[]>(`SELECT id, subject_id, master_key_id, wrapped FROM data_keys WHERE id = ? FOR SHARE`, [
+      dataKeyId,
+    ]);
     return row ?? null;
   }
 
@@ -90,9 +90,15 @@ export class DataKeyStore {
    * (another key than the one that wrapped them). Records the check values of the keyring's new ids.
    */
   async keyringProblems(em: EntityManager): Promise<string[]> {
-    const checks = [...this.keyring.keys].map(([id, key]) => ({ id, check: createHmac('sha256', key).update('shiftdesk master key check').digest() }));
+    const checks = [...this.keyring.keys].map(([id, key]) => ({
+      id,
+      check: createHmac('sha256', key).update('shiftdesk master key check').digest(),
+    }));
     for (const c of checks) {
-      await em.execute(`INSERT INTO master_key_checks (key_id, check_value) VALUES (?, ?) ON CONFLICT (key_id) DO NOTHING`, [c.id, c.check]);
+      await em.execute(`INSERT INTO master_key_checks (key_id, check_value) VALUES (?, ?) ON CONFLICT (key_id) DO NOTHING`, [
+        c.id,
+        c.check,
+      ]);
     }
     const stored = await em.execute<Array<{ key_id: string; check_value: Buffer }>>(`SELECT key_id, check_value FROM master_key_checks`);
     const problems = checks
@@ -101,7 +107,8 @@ export class DataKeyStore {
     const used = await em.execute<Array<{ master_key_id: string; n: number }>>(
       `SELECT master_key_id, count(*)::int AS n FROM data_keys WHERE wrapped IS NOT NULL GROUP BY master_key_id`,
     );
-    for (const u of used.filter((u) => !this.keyring.keys.has(u.master_key_id))) problems.push(`lacks master key ${u.master_key_id} (wraps ${u.n} data keys)`);
+    for (const u of used.filter((u) => !this.keyring.keys.has(u.master_key_id)))
+      problems.push(`lacks master key ${u.master_key_id} (wraps ${u.n} data keys)`);
     return problems;
   }
 
@@ -125,6 +132,8 @@ export class DataKeyStore {
 export type { DataKeyRow };
 
 async function selectBySubject(em: EntityManager, subjectId: string): Promise<DataKeyRow | undefined> {
-  const [row] = await em.execute<DataKeyRow[]>(`SELECT id, subject_id, master_key_id, wrapped FROM data_keys WHERE subject_id = ?`, [subjectId]);
+  const [row] = await em.execute<DataKeyRow[]>(`SELECT id, subject_id, master_key_id, wrapped FROM data_keys WHERE subject_id = ?`, [
+    subjectId,
+  ]);
   return row;
 }

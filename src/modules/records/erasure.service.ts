@@ -17,7 +17,8 @@ const ERASURE_REQUESTS_PER_DAY = 3;
 
 function reasonOf(reason: string | null | undefined, required: boolean): string {
   const why = (reason ?? '').trim();
-  if ((required && !why) || why.length > MAX_REASON_LENGTH) throw new InvalidInput('reason', `must be ${required ? 1 : 0} to ${MAX_REASON_LENGTH} characters`);
+  if ((required && !why) || why.length > MAX_REASON_LENGTH)
+    throw new InvalidInput('reason', `must be ${required ? 1 : 0} to ${MAX_REASON_LENGTH} characters`);
   return why;
 }
 
@@ -45,7 +46,13 @@ export class ErasureService {
     return inTransaction(scope.em, async (em, afterCommit) => {
       const user = await this.accounts.anonymiseCustomer(em, afterCommit, userId);
       await this.keys.destroy(em, user.id);
-      this.audit.record(em, scope, { action: 'customer.forget', targetType: 'User', targetId: user.id, summary: 'Forgot a customer: data key destroyed, account anonymised', comment: why });
+      this.audit.record(em, scope, {
+        action: 'customer.forget',
+        targetType: 'User',
+        targetId: user.id,
+        summary: 'Forgot a customer: data key destroyed, account anonymised',
+        comment: why,
+      });
       await em.flush();
       afterCommit(() => this.keys.evict(user.id));
       return true;
@@ -66,7 +73,13 @@ export class ErasureService {
           body: `客户 ${viewer.id} 申请删除其个人信息${why ? `：${why}` : ''}\n(forgetCustomer(userId: "${viewer.id}", reason: …))`,
         });
       }
-      this.audit.record(em, scope, { action: 'customer.erasure_request', targetType: 'User', targetId: viewer.id, summary: 'Asked for their personal data to be erased', comment: why || null });
+      this.audit.record(em, scope, {
+        action: 'customer.erasure_request',
+        targetType: 'User',
+        targetId: viewer.id,
+        summary: 'Asked for their personal data to be erased',
+        comment: why || null,
+      });
       await em.flush();
       return true;
     });

@@ -19,7 +19,9 @@ export interface StoredFilter {
   includeArchived: boolean;
 }
 
-@ObjectType({ description: 'An export of conversations to a file, made in the background; downloaded from `url` by its requester once READY' })
+@ObjectType({
+  description: 'An export of conversations to a file, made in the background; downloaded from `url` by its requester once READY',
+})
 @Entity({ tableName: 'export_jobs' })
 export class ExportJob {
   [OptionalProps]?: 'id' | 'status' | 'rowsDone' | 'fileSize' | 'error' | 'createdAt' | 'startedAt' | 'finishedAt';

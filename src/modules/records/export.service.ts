@@ -81,7 +81,13 @@ export class RecordExportService {
     const scoped = scopedFilter(viewer, filter, includeArchived, this.piiRules);
     const size = await count(scope.em, scoped);
     const job = await inTransaction(scope.em, async (em) => {
-      const row = em.create(ExportJob, { requesterId: viewer.id, format, filter: scoped, estimatedRows: size.messages, expiresAt: new Date(Date.now() + this.settings.ttlMs) });
+      const row = em.create(ExportJob, {
+        requesterId: viewer.id,
+        format,
+        filter: scoped,
+        estimatedRows: size.messages,
+        expiresAt: new Date(Date.now() + this.settings.ttlMs),
+      });
       this.audit.record(em, scope, {
         action: 'records.export',
         targetType: 'ExportJob',
@@ -178,7 +184,11 @@ export class RecordExportService {
     return path.join(this.settings.dir, `${job.id}.${EXTENSIONS[job.format]}`);
   }
 
-  private async finish(em: EntityManager, job: ExportJob, change: Partial<Pick<ExportJob, 'status' | 'fileSize' | 'error'>>): Promise<void> {
+  private async finish(
+    em: EntityManager,
+    job: ExportJob,
+    change: Partial<Pick<ExportJob, 'status' | 'fileSize' | 'error'>>,
+  ): Promise<void> {
     Object.assign(job, change, { finishedAt: new Date() });
     await em.nativeUpdate(ExportJob, { id: job.id }, { ...change, finishedAt: job.finishedAt, rowsDone: job.rowsDone });
     this.publish(job);

@@ -51,7 +51,8 @@ export class KeyRotation {
       total += done;
       if (done < BATCH) break;
     }
-    if (total) this.logger.info({ rewrapped: total, currentKeyId: this.keys.keyring.currentId }, 'data keys re-wrapped with the current master key');
+    if (total)
+      this.logger.info({ rewrapped: total, currentKeyId: this.keys.keyring.currentId }, 'data keys re-wrapped with the current master key');
     return total;
   }
 
@@ -63,7 +64,11 @@ export class KeyRotation {
         [current],
       );
       for (const row of rows) {
-        await em.execute(`UPDATE data_keys SET wrapped = ?, master_key_id = ?, rewrapped_at = now() WHERE id = ?`, [this.keys.rewrap(row), current, row.id]);
+        await em.execute(`UPDATE data_keys SET wrapped = ?, master_key_id = ?, rewrapped_at = now() WHERE id = ?`, [
+          this.keys.rewrap(row),
+          current,
+          row.id,
+        ]);
       }
       return rows.length;
     });
@@ -71,8 +76,12 @@ export class KeyRotation {
 
   async status(em: EntityManager): Promise<EncryptionStatusView> {
     const [uses, [totals]] = await Promise.all([
-      em.execute<Array<{ key_id: string; n: number }>>(`SELECT master_key_id AS key_id, count(*)::int AS n FROM data_keys WHERE wrapped IS NOT NULL GROUP BY 1 ORDER BY 1`),
-      em.execute<Array<{ destroyed: number; last: string | null }>>(`SELECT count(*) FILTER (WHERE wrapped IS NULL)::int AS destroyed, max(rewrapped_at) AS last FROM data_keys`),
+      em.execute<Array<{ key_id: string; n: number }>>(
+        `SELECT master_key_id AS key_id, count(*)::int AS n FROM data_keys WHERE wrapped IS NOT NULL GROUP BY 1 ORDER BY 1`,
+      ),
+      em.execute<Array<{ destroyed: number; last: string | null }>>(
+        `SELECT count(*) FILTER (WHERE wrapped IS NULL)::int AS destroyed, max(rewrapped_at) AS last FROM data_keys`,
+      ),
     ]);
     const keyring = this.keys.keyring;
     const masterKeys = uses.map((u) => ({ keyId: u.key_id, dataKeys: u.n }));

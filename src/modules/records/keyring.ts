@@ -31,7 +31,8 @@ export function parseKeyring(value: string): Keyring {
   let currentId = [...keys.keys()].pop()!;
   for (const option of options) {
     const [name, v, extra] = option.split('=').map((s) => s.trim());
-    if (name !== 'current' || !v || extra !== undefined) throw new Error(`unknown option "${option.trim().slice(0, 40)}" (only current=<key id>)`);
+    if (name !== 'current' || !v || extra !== undefined)
+      throw new Error(`unknown option "${option.trim().slice(0, 40)}" (only current=<key id>)`);
     if (!keys.has(v)) throw new Error(`the current key ${v} is not in the keyring (${[...keys.keys()].join(', ')})`);
     currentId = v;
   }

@@ -44,7 +44,11 @@ export function maskValue(value: string, shape: MaskShape): string {
   const hidden = n - keepStart - keepEnd;
   if (shape.fill > 0) return head + shape.maskChar.repeat(shape.fill) + tail;
   if (shape.groupSize > 0) {
-    const groups = [...chunks(head, shape.groupSize), ...chunks(shape.maskChar.repeat(hidden), shape.groupSize), ...chunks(tail, shape.groupSize)];
+    const groups = [
+      ...chunks(head, shape.groupSize),
+      ...chunks(shape.maskChar.repeat(hidden), shape.groupSize),
+      ...chunks(tail, shape.groupSize),
+    ];
     return groups.join(' ');
   }
   // Separators stay where they were written: 138-****-5678.

@@ -6,7 +6,10 @@
 const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const ID_CHECK_CHARS = '10X98765432';
 /** The first two digits of a resident ID: the province-level division (GB/T 2260), Hong Kong, Macao, Taiwan. */
-const PROVINCES = new Set([11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83]);
+const PROVINCES = new Set([
+  11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+  83,
+]);
 
 /**
  * A resident ID number (GB 11643-1999): 18 characters whose last is the ISO 7064 MOD 11-2 check character,
@@ -18,10 +21,16 @@ export function isResidentId(value: string, today: Date = new Date()): boolean {
     let sum = 0;
     for (let i = 0; i < 17; i++) sum += (value.charCodeAt(i) - 48) * ID_WEIGHTS[i];
     if (ID_CHECK_CHARS[sum % 11] !== value[17].toUpperCase()) return false;
-    return PROVINCES.has(Number(value.slice(0, 2))) && isBirthDate(Number(value.slice(6, 10)), Number(value.slice(10, 12)), Number(value.slice(12, 14)), today);
+    return (
+      PROVINCES.has(Number(value.slice(0, 2))) &&
+      isBirthDate(Number(value.slice(6, 10)), Number(value.slice(10, 12)), Number(value.slice(12, 14)), today)
+    );
   }
   if (value.length === 15 && /^\d{15}$/.test(value)) {
-    return PROVINCES.has(Number(value.slice(0, 2))) && isBirthDate(1900 + Number(value.slice(6, 8)), Number(value.slice(8, 10)), Number(value.slice(10, 12)), today);
+    return (
+      PROVINCES.has(Number(value.slice(0, 2))) &&
+      isBirthDate(1900 + Number(value.slice(6, 8)), Number(value.slice(8, 10)), Number(value.slice(10, 12)), today)
+    );
   }
   return false;
 }
@@ -38,7 +47,11 @@ function isBirthDate(year: number, month: number, day: number, today: Date): boo
  * number that fails the ID check is a mistyped ID, not a card that happens to pass Luhn one time in ten.
  */
 export function hasResidentIdShape(value: string): boolean {
-  return value.length === 18 && PROVINCES.has(Number(value.slice(0, 2))) && /^\d{6}(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx]$/.test(value);
+  return (
+    value.length === 18 &&
+    PROVINCES.has(Number(value.slice(0, 2))) &&
+    /^\d{6}(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx]$/.test(value)
+  );
 }
 
 /** The Luhn (mod 10) check of a card number; `value` holds digits only. */

@@ -49,7 +49,12 @@ export function parsePiiRules(raw: unknown, source: string): PiiRules {
     if (!isRecord(entry)) throw problem(field, 'must be an object');
     if (entry.enabled !== undefined && typeof entry.enabled !== 'boolean') throw problem(`${field}.enabled`, 'must be true or false');
     if (entry.enabled === false) continue;
-    rules.push({ type, pattern: pattern(entry.pattern, `${field}.pattern`, problem), check: check(entry.check, `${field}.check`, problem), mask: maskShape(entry.mask, `${field}.mask`, problem) });
+    rules.push({
+      type,
+      pattern: pattern(entry.pattern, `${field}.pattern`, problem),
+      check: check(entry.check, `${field}.check`, problem),
+      mask: maskShape(entry.mask, `${field}.mask`, problem),
+    });
   }
   return Object.freeze({ source, rules: Object.freeze(rules) });
 }
@@ -81,7 +86,8 @@ function maskShape(value: unknown, field: string, problem: Problem): MaskShape {
   const count = (name: string, max: number): number => {
     const v = value[name];
     if (v === undefined) return 0;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw problem(`${field}.${name}`, `must be a whole number from 0 to ${max}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
+      throw problem(`${field}.${name}`, `must be a whole number from 0 to ${max}`);
     return v;
   };
   const maskChar = value.maskChar === undefined ? '*' : value.maskChar;
@@ -89,7 +95,13 @@ function maskShape(value: unknown, field: string, problem: Problem): MaskShape {
   if (typeof maskChar !== 'string' || [...maskChar].length !== 1 || /[\p{L}\p{N}\s]/u.test(maskChar)) {
     throw problem(`${field}.maskChar`, 'must be one character that is not a letter, digit or space');
   }
-  return { keepStart: count('keepStart', 10), keepEnd: count('keepEnd', 10), maskChar, groupSize: count('groupSize', 10), fill: count('fill', 10) };
+  return {
+    keepStart: count('keepStart', 10),
+    keepEnd: count('keepEnd', 10),
+    maskChar,
+    groupSize: count('groupSize', 10),
+    fill: count('fill', 10),
+  };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

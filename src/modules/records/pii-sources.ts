@@ -31,10 +31,17 @@ function source<T extends Protected>(s: PiiSource<T>): PiiSource {
  * The customer of a conversation or ticket written in the same flush: from the identity map when loaded (it may
  * not be committed yet), else read in the flush's transaction.
  */
-async function customerOf(em: EntityManager, entity: typeof Conversation | typeof Ticket, table: string, id: string): Promise<string | null> {
+async function customerOf(
+  em: EntityManager,
+  entity: typeof Conversation | typeof Ticket,
+  table: string,
+  id: string,
+): Promise<string | null> {
   const loaded = em.getUnitOfWork().getById<{ id: string; customerId: string }>(entity.name, id as never);
   if (loaded) return loaded.customerId;
-  const rows = await em.getConnection().execute<Array<{ customer_id: string }>>(`SELECT customer_id FROM ${table} WHERE id = ?`, [id], 'all', em.getTransactionContext());
+  const rows = await em
+    .getConnection()
+    .execute<Array<{ customer_id: string }>>(`SELECT customer_id FROM ${table} WHERE id = ?`, [id], 'all', em.getTransactionContext());
   return rows[0]?.customer_id ?? null;
 }
 

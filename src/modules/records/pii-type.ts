@@ -9,7 +9,8 @@ export enum PiiType {
 }
 registerEnumType(PiiType, {
   name: 'PiiType',
-  description: 'PHONE: mainland mobile number; ID_CARD: resident ID number (GB 11643); BANK_CARD: card number passing the Luhn check; EMAIL: e-mail address',
+  description:
+    'PHONE: mainland mobile number; ID_CARD: resident ID number (GB 11643); BANK_CARD: card number passing the Luhn check; EMAIL: e-mail address',
 });
 
 /**

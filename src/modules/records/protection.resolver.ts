@@ -21,7 +21,9 @@ export class EncryptionStatus {
   @Field(() => [String])
   configuredKeyIds!: string[];
 
-  @Field(() => [MasterKeyUse], { description: 'Master keys still wrapping data keys; a key absent here may be removed from ENCRYPTION_KEYS' })
+  @Field(() => [MasterKeyUse], {
+    description: 'Master keys still wrapping data keys; a key absent here may be removed from ENCRYPTION_KEYS',
+  })
   masterKeys!: MasterKeyUse[];
 
   @Field(() => Int)
@@ -54,8 +56,15 @@ export class ProtectionResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => Boolean, { description: "Admins: erase a customer (deletion right): their data key is destroyed, so every original of theirs is unreadable; the account is anonymised. Audited" })
-  forgetCustomer(@Arg('userId', () => ID) userId: string, @Arg('reason', () => String) reason: string, @Ctx() ctx: Context): Promise<boolean> {
+  @Mutation(() => Boolean, {
+    description:
+      'Admins: erase a customer (deletion right): their data key is destroyed, so every original of theirs is unreadable; the account is anonymised. Audited',
+  })
+  forgetCustomer(
+    @Arg('userId', () => ID) userId: string,
+    @Arg('reason', () => String) reason: string,
+    @Ctx() ctx: Context,
+  ): Promise<boolean> {
     return ctx.services.erasure.forgetCustomer(ctx, userId, reason);
   }
 

@@ -23,7 +23,11 @@ export function scopedFilter(viewer: Viewer, filter: ConversationSearchFilter, i
     if (id && !isUuid(id)) problems.push({ field: `filter.${field}`, message: 'is not an id' });
   }
   if (filter.from && filter.to && filter.from >= filter.to) problems.push({ field: 'filter.to', message: 'must be after from' });
-  if (filter.rating !== null && filter.rating !== undefined && !(Number.isInteger(filter.rating) && filter.rating >= 1 && filter.rating <= 5)) {
+  if (
+    filter.rating !== null &&
+    filter.rating !== undefined &&
+    !(Number.isInteger(filter.rating) && filter.rating >= 1 && filter.rating <= 5)
+  ) {
     problems.push({ field: 'filter.rating', message: 'must be 1 to 5' });
   }
   const keyword = filter.keyword?.trim() || null;
@@ -34,7 +38,10 @@ export function scopedFilter(viewer: Viewer, filter: ConversationSearchFilter, i
       problems.push({ field: 'filter.keyword', message: 'must hold at least two letters or digits in a row' });
     } else if (maskText(keyword, piiRules) !== keyword) {
       // Texts hold personal data masked: such a keyword could only match an original, and would be kept in the audit.
-      problems.push({ field: 'filter.keyword', message: 'holds personal data (a phone, ID or card number, an e-mail address): texts keep it masked' });
+      problems.push({
+        field: 'filter.keyword',
+        message: 'holds personal data (a phone, ID or card number, an e-mail address): texts keep it masked',
+      });
     }
   }
   if (problems.length) throw new InvalidInput(problems);
@@ -74,8 +81,18 @@ export interface RecordTables {
   transfers: 'conversation_transfers' | 'conversation_transfers_archive';
   archived: boolean;
 }
-export const LIVE: RecordTables = { conversations: 'conversations', messages: 'messages', transfers: 'conversation_transfers', archived: false };
-export const ARCHIVE: RecordTables = { conversations: 'conversations_archive', messages: 'messages_archive', transfers: 'conversation_transfers_archive', archived: true };
+export const LIVE: RecordTables = {
+  conversations: 'conversations',
+  messages: 'messages',
+  transfers: 'conversation_transfers',
+  archived: false,
+};
+export const ARCHIVE: RecordTables = {
+  conversations: 'conversations_archive',
+  messages: 'messages_archive',
+  transfers: 'conversation_transfers_archive',
+  archived: true,
+};
 
 /** The tables a filter reads: the live ones, and the archive's too when it includes archived records. */
 export function tablesOf(filter: StoredFilter): RecordTables[] {
@@ -104,7 +121,9 @@ export function filterSql(filter: StoredFilter, tables: RecordTables): { where: 
     add(`EXISTS (SELECT 1 FROM ${tables.messages} m WHERE m.conversation_id = c.id AND ${match.sql})`, ...match.params);
   }
   if (filter.hasPii !== null && filter.hasPii !== undefined) {
-    add(`${filter.hasPii ? '' : 'NOT '}EXISTS (SELECT 1 FROM ${tables.messages} m WHERE m.conversation_id = c.id AND cardinality(m.pii_types) > 0)`);
+    add(
+      `${filter.hasPii ? '' : 'NOT '}EXISTS (SELECT 1 FROM ${tables.messages} m WHERE m.conversation_id = c.id AND cardinality(m.pii_types) > 0)`,
+    );
   }
   return { where: conditions.length ? conditions.join(' AND ') : 'TRUE', params };
 }
@@ -117,7 +136,10 @@ export function keywordSql(keyword: string): { sql: string; params: unknown[] } 
   const query = keywordBigrams(keyword)
     .map((b) => `'${b}'`)
     .join(' & ');
-  return { sql: `m.content ILIKE ? AND records_search_vector(m.content) @@ to_tsquery('simple', ?)`, params: [likePattern(keyword), query] };
+  return {
+    sql: `m.content ILIKE ? AND records_search_vector(m.content) @@ to_tsquery('simple', ?)`,
+    params: [likePattern(keyword), query],
+  };
 }
 
 export function likePattern(keyword: string): string {

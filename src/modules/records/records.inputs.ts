@@ -5,7 +5,10 @@ import { MessageIntent } from '../knowledge/classification.types';
 import { Role } from '../../platform/auth/roles';
 import { Connection } from '../../platform/pagination';
 
-@InputType({ description: 'Conditions on conversations; every one given must hold. Staff see only their scope (agent: own, manager: department, admin: all).' })
+@InputType({
+  description:
+    'Conditions on conversations; every one given must hold. Staff see only their scope (agent: own, manager: department, admin: all).',
+})
 export class ConversationSearchFilter {
   @Field(() => ID, { nullable: true })
   customerId?: string | null;
@@ -36,7 +39,8 @@ export class ConversationSearchFilter {
 
   @Field(() => String, {
     nullable: true,
-    description: 'Text in a message (masked text only): a substring, Chinese or not, holding at least two letters or digits in a row; 2–100 characters',
+    description:
+      'Text in a message (masked text only): a substring, Chinese or not, holding at least two letters or digits in a row; 2–100 characters',
   })
   keyword?: string | null;
 
@@ -97,7 +101,10 @@ export enum ExportFormat {
   XLSX = 'XLSX',
   JSONL = 'JSONL',
 }
-registerEnumType(ExportFormat, { name: 'ExportFormat', description: 'CSV (UTF-8 with BOM), XLSX (one sheet), JSONL (one JSON object per line): one row per message' });
+registerEnumType(ExportFormat, {
+  name: 'ExportFormat',
+  description: 'CSV (UTF-8 with BOM), XLSX (one sheet), JSONL (one JSON object per line): one row per message',
+});
 
 export enum ExportStatus {
   QUEUED = 'QUEUED',

@@ -1,4 +1,18 @@
-import { Arg, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  Field,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  ObjectType,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import type { Context } from '../../context';
 import { Role, STAFF } from '../../platform/auth/roles';
 import { signedIn, withRole } from '../../platform/auth/scope';
@@ -33,7 +47,8 @@ const FINISHED = new Set([ExportStatus.READY, ExportStatus.FAILED, ExportStatus.
 export class RecordsResolver {
   @Authorized(...STAFF)
   @Query(() => ConversationHitConnection, {
-    description: 'Staff: conversations in scope (agent: own; manager: department; admin: all) matching the filter, newest first; with a keyword, the matching messages highlighted in masked text',
+    description:
+      'Staff: conversations in scope (agent: own; manager: department; admin: all) matching the filter, newest first; with a keyword, the matching messages highlighted in masked text',
   })
   searchConversations(
     @Ctx() ctx: Context,
@@ -57,7 +72,8 @@ export class RecordsResolver {
 
   @Authorized(...STAFF)
   @Mutation(() => ExportJob, {
-    description: 'Staff: export the conversations in scope matching the filter, one row per message (masked text), in the background. estimatedRows says how big it will be; follow exportProgress; download from url (GET /exports/:id) until expiresAt.',
+    description:
+      'Staff: export the conversations in scope matching the filter, one row per message (masked text), in the background. estimatedRows says how big it will be; follow exportProgress; download from url (GET /exports/:id) until expiresAt.',
   })
   exportConversations(
     @Ctx() ctx: Context,
@@ -96,12 +112,14 @@ export class RecordsResolver {
 
   @Authorized(Role.ADMIN)
   @Mutation(() => ArchiveRunResult, {
-    description: 'Admins: archive now (as the periodic run does: ended conversations older than ARCHIVE_AFTER_DAYS; purge after RETAIN_DAYS). CONFLICT when a run is already going.',
+    description:
+      'Admins: archive now (as the periodic run does: ended conversations older than ARCHIVE_AFTER_DAYS; purge after RETAIN_DAYS). CONFLICT when a run is already going.',
   })
   async runArchive(@Ctx() ctx: Context): Promise<ArchiveRunResult> {
     withRole(ctx.viewer, Role.ADMIN);
     const outcome = await ctx.services.records.archive.run({ viewer: signedIn(ctx.viewer), traceId: ctx.traceId });
-    if (outcome.status === 'ALREADY_RUNNING') throw new Conflict(ConflictReason.ARCHIVE_RUNNING, 'An archive run is already running; try again when it has finished');
+    if (outcome.status === 'ALREADY_RUNNING')
+      throw new Conflict(ConflictReason.ARCHIVE_RUNNING, 'An archive run is already running; try again when it has finished');
     return outcome;
   }
 }

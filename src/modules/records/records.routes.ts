@@ -24,14 +24,18 @@ export function recordsRoutes(services: Services): Router {
     try {
       const found = await services.records.exports.open(em, viewer, req.params.id);
       if (!found) return fail(res, 404, ErrorCode.NOT_FOUND, 'No such export');
-      if (found === 'not-ready') return fail(res, 409, ErrorCode.CONFLICT, 'The export is not ready yet: follow exportProgress or exportJob');
+      if (found === 'not-ready')
+        return fail(res, 409, ErrorCode.CONFLICT, 'The export is not ready yet: follow exportProgress or exportJob');
       if (found.expired) return fail(res, 410, ErrorCode.NOT_FOUND, 'The export has expired and its file was deleted: ask for it again');
       const day = found.job.createdAt.toISOString().slice(0, 10);
       res
         .status(200)
         .set('Content-Type', CONTENT_TYPES[found.job.format])
         .set('Content-Length', String(found.size))
-        .set('Content-Disposition', `attachment; filename="conversations-${day}-${found.job.id.slice(0, 8)}.${EXTENSIONS[found.job.format]}"`)
+        .set(
+          'Content-Disposition',
+          `attachment; filename="conversations-${day}-${found.job.id.slice(0, 8)}.${EXTENSIONS[found.job.format]}"`,
+        )
         .set('X-Content-Type-Options', 'nosniff')
         .set('Cache-Control', 'private, no-store');
       found.stream.on('error', () => res.destroy());

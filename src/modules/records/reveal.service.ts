@@ -19,7 +19,10 @@ export enum ProtectedTextKind {
   TICKET_COMMENT = 'TICKET_COMMENT',
   LEAVE_REASON = 'LEAVE_REASON',
 }
-registerEnumType(ProtectedTextKind, { name: 'ProtectedTextKind', description: 'A text that may hold personal data: its original is sealed, its column holds the masked text' });
+registerEnumType(ProtectedTextKind, {
+  name: 'ProtectedTextKind',
+  description: 'A text that may hold personal data: its original is sealed, its column holds the masked text',
+});
 
 export const MAX_REASON_LENGTH = 500;
 
@@ -102,7 +105,8 @@ export class RevealService {
       let outcome = 'original';
       if (row.sealed) {
         const opened = await this.protector.open(em, spec.table, id, row.sealed);
-        if (typeof opened === 'string') outcome = opened === 'DESTROYED' ? 'masked: the subject was forgotten' : 'masked: the sealed text failed authentication';
+        if (typeof opened === 'string')
+          outcome = opened === 'DESTROYED' ? 'masked: the subject was forgotten' : 'masked: the sealed text failed authentication';
         else text = opened[spec.property] ?? row.text;
       }
       this.audit.record(em, scope, {
@@ -124,15 +128,19 @@ export class RevealService {
       return;
     }
     if (viewer.role === Role.MANAGER) {
-      if (!managesDepartment(viewer, row.department_id) && row.owner !== viewer.id) throw new Forbidden('Managers reveal texts of their own department only');
+      if (!managesDepartment(viewer, row.department_id) && row.owner !== viewer.id)
+        throw new Forbidden('Managers reveal texts of their own department only');
       return;
     }
     // An agent (REVEAL_ROLES includes AGENT): their own conversations and tickets, in the allowed departments.
     if (row.handler !== viewer.id) throw new Forbidden('Agents reveal texts of their own conversations and tickets only');
     const allowed = this.settings.revealAgentDepartments;
     if (allowed.length) {
-      const [dept] = row.department_id ? await em.execute<Array<{ code: string }>>(`SELECT code FROM departments WHERE id = ?`, [row.department_id]) : [];
-      if (!dept || !allowed.includes(dept.code)) throw new Forbidden('Agents of this department may not reveal personal data (REVEAL_AGENT_DEPARTMENTS)');
+      const [dept] = row.department_id
+        ? await em.execute<Array<{ code: string }>>(`SELECT code FROM departments WHERE id = ?`, [row.department_id])
+        : [];
+      if (!dept || !allowed.includes(dept.code))
+        throw new Forbidden('Agents of this department may not reveal personal data (REVEAL_AGENT_DEPARTMENTS)');
     }
   }
 }

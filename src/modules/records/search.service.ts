@@ -37,19 +37,29 @@ export class RecordSearchService {
     private readonly sizes = { firstWindow: FIRST_WINDOW, candidateCap: CANDIDATE_CAP, probeWindow: PROBE_WINDOW },
   ) {}
 
-  async search(scope: RequestScope, filter: ConversationSearchFilter, first: number, after: string | null | undefined, includeArchived: boolean): Promise<Page<ConversationHit>> {
+  async search(
+    scope: RequestScope,
+    filter: ConversationSearchFilter,
+    first: number,
+    after: string | null | undefined,
+    includeArchived: boolean,
+  ): Promise<Page<ConversationHit>> {
     const viewer = signedIn(scope.viewer);
     checkPageSize(first);
     const props = scope.em.getMetadata().get(Conversation).properties;
     checkCursor(after, [props.createdAt, props.id]);
     const scoped = scopedFilter(viewer, filter, includeArchived, this.piiRules);
-    const [afterCreatedAt, afterId] = after ? (JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as [string, string]) : [null, null];
+    const [afterCreatedAt, afterId] = after
+      ? (JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as [string, string])
+      : [null, null];
 
     const cursor: Cursor | null = afterId ? { createdAt: new Date(afterCreatedAt!), id: afterId } : null;
     const rows: Array<Record<string, unknown>> = [];
     for (const tables of tablesOf(scoped)) rows.push(...(await this.page(scope.em, scoped, tables, first + 1, cursor)));
     // Newest first across the live and the archived part (uuids compare as PostgreSQL orders them).
-    rows.sort((a, b) => +new Date(b.created_at as string) - +new Date(a.created_at as string) || (a.id! < b.id! ? 1 : a.id! > b.id! ? -1 : 0));
+    rows.sort(
+      (a, b) => +new Date(b.created_at as string) - +new Date(a.created_at as string) || (a.id! < b.id! ? 1 : a.id! > b.id! ? -1 : 0),
+    );
     rows.splice(first + 1);
     const archivedIds = new Set(rows.filter((r) => r.archived).map((r) => r.id as string));
     const conversations = toEntities(scope.em, Conversation, rows.slice(0, first), (r) => Boolean(r.archived));
@@ -76,7 +86,13 @@ export class RecordSearchService {
    * 3. otherwise the keyword is frequent but not recent: the newest PROBE_WINDOW conversations as in 1, and
    *    what is left from the index among older conversations.
    */
-  private async page(em: EntityManager, filter: StoredFilter, tables: RecordTables, limit: number, cursor: Cursor | null): Promise<Array<Record<string, unknown>>> {
+  private async page(
+    em: EntityManager,
+    filter: StoredFilter,
+    tables: RecordTables,
+    limit: number,
+    cursor: Cursor | null,
+  ): Promise<Array<Record<string, unknown>>> {
     const columns = `${columnsOf(em, Conversation, 'c')}, ${tables.archived} AS archived`;
     const before = (until: Cursor | null) => (until ? ' AND (c.created_at, c.id) < (?::timestamptz, ?)' : '');
     const beforeParams = (until: Cursor | null) => (until ? [until.createdAt, until.id] : []);
@@ -107,7 +123,8 @@ export class RecordSearchService {
          FROM (SELECT m.conversation_id FROM ${tables.messages} m WHERE ${match.sql} LIMIT ?) m`,
       [...match.params, this.sizes.candidateCap],
     );
-    if (found.n < this.sizes.candidateCap) return found.ids ? select(`${plain.where} AND c.id = ANY(?::uuid[])`, [...plain.params, found.ids], cursor, limit) : [];
+    if (found.n < this.sizes.candidateCap)
+      return found.ids ? select(`${plain.where} AND c.id = ANY(?::uuid[])`, [...plain.params, found.ids], cursor, limit) : [];
 
     const probe = await recent(this.sizes.probeWindow);
     if (probe.length >= limit) return probe;
@@ -123,7 +140,12 @@ export class RecordSearchService {
   }
 
   /** The first matching messages of each hit, oldest first, in masked text. */
-  private async matches(em: EntityManager, filter: StoredFilter, hits: Conversation[], archivedIds: Set<string>): Promise<Map<string, MessageMatch[]>> {
+  private async matches(
+    em: EntityManager,
+    filter: StoredFilter,
+    hits: Conversation[],
+    archivedIds: Set<string>,
+  ): Promise<Map<string, MessageMatch[]>> {
     const out = new Map<string, MessageMatch[]>();
     for (const tables of tablesOf(filter)) {
       const ids = hits.filter((c) => archivedIds.has(c.id) === tables.archived).map((c) => c.id);
@@ -141,7 +163,15 @@ export class RecordSearchService {
     // Masked again here (idempotent): what is shown is the masked text whatever the column holds.
     const text = row.pii_types === null || row.pii_types.length ? maskText(row.content, this.piiRules) : row.content;
     const { snippet, ranges } = snippetAround(text, keyword);
-    return { messageId: row.id, seq: row.seq, senderRole: row.sender_role, createdAt: new Date(row.created_at), snippet, ranges, highlighted: toHtml(snippet, ranges) };
+    return {
+      messageId: row.id,
+      seq: row.seq,
+      senderRole: row.sender_role,
+      createdAt: new Date(row.created_at),
+      snippet,
+      ranges,
+      highlighted: toHtml(snippet, ranges),
+    };
   }
 }
 

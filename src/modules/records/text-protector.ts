@@ -97,7 +97,10 @@ export class TextProtector {
     if (row && !row.wrapped) return 'DESTROYED';
     try {
       if (!row) throw new Error('no data key of this id, or not a sealed value of a known version');
-      return JSON.parse(decrypt(this.keys.unwrap(row), sealed.subarray(HEADER), `${table}:${rowId}`).toString('utf8')) as Record<string, string>;
+      return JSON.parse(decrypt(this.keys.unwrap(row), sealed.subarray(HEADER), `${table}:${rowId}`).toString('utf8')) as Record<
+        string,
+        string
+      >;
     } catch (err) {
       this.metrics.sealedTextFailures.inc({ table });
       this.logger.warn({ table, rowId, dataKeyId, reason: (err as Error).message }, 'a sealed text failed authentication: shown masked');
@@ -108,7 +111,9 @@ export class TextProtector {
   private async customerOfConversation(conversationId: string): Promise<string | null> {
     const hit = this.conversationCustomers.get(conversationId);
     if (hit) return hit;
-    const [row] = await this.em().execute<Array<{ customer_id: string }>>(`SELECT customer_id FROM conversations WHERE id = ?`, [conversationId]);
+    const [row] = await this.em().execute<Array<{ customer_id: string }>>(`SELECT customer_id FROM conversations WHERE id = ?`, [
+      conversationId,
+    ]);
     if (row) this.conversationCustomers.set(conversationId, row.customer_id);
     return row?.customer_id ?? null;
   }

@@ -29,13 +29,15 @@ export class TranscriptService {
     const scope = { viewer, em, traceId: '', logger: undefined as never, ip: '' };
     const c = await this.chat.readable(em, viewer, conversationId);
     const messages: Message[] = [];
-    for (let after = 0; messages.length < MAX_MESSAGES; ) {
+    for (let after = 0; messages.length < MAX_MESSAGES;) {
       const page = await this.chat.messages(scope, c.id, after, PAGE);
       messages.push(...page.messages);
       if (!page.hasMore || !page.messages.length) break;
       after = page.messages[page.messages.length - 1].seq;
     }
-    const users = new Map((await em.find(User, { id: [c.customerId, ...(c.agentId ? [c.agentId] : [])] })).map((u) => [u.id, u.displayName]));
+    const users = new Map(
+      (await em.find(User, { id: [c.customerId, ...(c.agentId ? [c.agentId] : [])] })).map((u) => [u.id, u.displayName]),
+    );
     return page(c, messages, users, this.piiRules);
   }
 }

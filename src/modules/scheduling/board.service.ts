@@ -64,10 +64,10 @@ export class BoardService {
 
     const now = this.now();
     const [agentRows, inRange, current] = await Promise.all([
-      scope.em.execute<AgentRow[]>(
-        `SELECT ${AGENT_COLUMNS} FROM users u WHERE ${BOARD_AGENT} ORDER BY u.employee_code, u.display_name`,
-        [department, department],
-      ),
+      scope.em.execute<AgentRow[]>(`SELECT ${AGENT_COLUMNS} FROM users u WHERE ${BOARD_AGENT} ORDER BY u.employee_code, u.display_name`, [
+        department,
+        department,
+      ]),
       // `= ANY(ARRAY(subquery))`: the agents' ids are computed once and the (date, agent_id) index takes the
       // date range and the ids in one scan. `IN (subquery)` let the planner choose a nested loop of one
       // index probe per agent on freshly loaded tables (9 ms instead of 3 ms for 3,500 rows).

@@ -134,7 +134,13 @@ export class ScheduleService {
     const agents = await scope.em.find(User, { id: { $in: agentIds }, role: { $in: [Role.AGENT, Role.MANAGER] } });
     if (agents.length !== agentIds.length) {
       const found = new Set(agents.map((a) => a.id));
-      throw new InvalidInput('agentIds', `contains unknown agents: ${agentIds.filter((id) => !found.has(id)).slice(0, 3).join(', ')}`);
+      throw new InvalidInput(
+        'agentIds',
+        `contains unknown agents: ${agentIds
+          .filter((id) => !found.has(id))
+          .slice(0, 3)
+          .join(', ')}`,
+      );
     }
 
     const conflicts: ScheduleConflict[] = [];
@@ -155,9 +161,13 @@ export class ScheduleService {
     try {
       return await inTransaction(scope.em, async (em) => {
         // Before reading their leave and schedules: a leave approval or swap for them waits, or is seen.
-        await lockAgents(em, eligible.map((a) => a.id));
+        await lockAgents(
+          em,
+          eligible.map((a) => a.id),
+        );
         const clear = await this.withoutConflicts(em, candidates, conflicts);
-        if (input.mode === AssignMode.ALL_OR_NOTHING && conflicts.length) return { created: [], createdCount: 0, conflicts: sortConflicts(conflicts) };
+        if (input.mode === AssignMode.ALL_OR_NOTHING && conflicts.length)
+          return { created: [], createdCount: 0, conflicts: sortConflicts(conflicts) };
 
         const inserted = await insertSchedules(em, clear, shift.id, viewer.id);
         const refused = clear.filter((c) => !inserted.has(c.id));
@@ -192,25 +202,43 @@ export class ScheduleService {
     if (ids.some((id) => !isUuid(id))) throw new InvalidInput('ids', 'contains an id that is not a schedule');
     return inTransaction(scope.em, async (em) => {
       // The agents' locks first (a schedule never changes agent), like every other writer of schedules.
-      const owners: Array<{ agent_id: string }> = await em.execute(`SELECT DISTINCT agent_id FROM schedules WHERE id = ANY(?::uuid[])`, [pgArray(ids)]);
-      await lockAgents(em, owners.map((o) => o.agent_id));
+      const owners: Array<{ agent_id: string }> = await em.execute(`SELECT DISTINCT agent_id FROM schedules WHERE id = ANY(?::uuid[])`, [
+        pgArray(ids),
+      ]);
+      await lockAgents(
+        em,
+        owners.map((o) => o.agent_id),
+      );
       const schedules = await em.find(Schedule, { id: { $in: ids } }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (schedules.length !== new Set(ids).size) {
         const found = new Set(schedules.map((s) => s.id));
-        throw new NotFound('Schedule', ids.find((id) => !found.has(id)));
+        throw new NotFound(
+          'Schedule',
+          ids.find((id) => !found.has(id)),
+        );
       }
-      const agents = await em.find(User, { id: { $in: [...new Set(schedules.map((s) => s.agentId))] } }, { fields: ['id', 'departmentId'] });
+      const agents = await em.find(
+        User,
+        { id: { $in: [...new Set(schedules.map((s) => s.agentId))] } },
+        { fields: ['id', 'departmentId'] },
+      );
       const departmentOf = new Map(agents.map((a) => [a.id, a.departmentId]));
       for (const s of schedules) {
-        if (!managesDepartment(viewer, departmentOf.get(s.agentId) ?? null)) throw new Forbidden('A schedule belongs to another department');
-        if (s.replacedById || s.replacingId) throw new Conflict(ConflictReason.KEPT_FOR_RECORD, `Schedule ${s.id} took part in a swap and is kept for the record`);
+        if (!managesDepartment(viewer, departmentOf.get(s.agentId) ?? null))
+          throw new Forbidden('A schedule belongs to another department');
+        if (s.replacedById || s.replacingId)
+          throw new Conflict(ConflictReason.KEPT_FOR_RECORD, `Schedule ${s.id} took part in a swap and is kept for the record`);
       }
       // Swap requests (of any status) keep the schedules they name.
       const [named]: Array<{ schedule_id: string }> = await em.execute(
         `SELECT schedule_id FROM swap_steps WHERE schedule_id = ANY(?::uuid[]) LIMIT 1`,
         [pgArray(schedules.map((s) => s.id))],
       );
-      if (named) throw new Conflict(ConflictReason.KEPT_FOR_RECORD, `Schedule ${named.schedule_id} is named in a swap request and is kept for the record`);
+      if (named)
+        throw new Conflict(
+          ConflictReason.KEPT_FOR_RECORD,
+          `Schedule ${named.schedule_id} is named in a swap request and is kept for the record`,
+        );
       for (const s of schedules) {
         this.audit.record(em, scope, {
           action: 'schedule.remove',
@@ -264,7 +292,12 @@ export class ScheduleService {
     for (const c of candidates) {
       const onLeave = (leave.get(c.agentId) ?? []).some((l: { start: Date; end: Date }) => overlaps(c.startsAt, c.endsAt, l.start, l.end));
       if (onLeave) {
-        conflicts.push({ agentId: c.agentId, date: c.date, reason: ScheduleConflictReason.ON_LEAVE, message: 'The agent is on approved leave then' });
+        conflicts.push({
+          agentId: c.agentId,
+          date: c.date,
+          reason: ScheduleConflictReason.ON_LEAVE,
+          message: 'The agent is on approved leave then',
+        });
         continue;
       }
       const clash = (existing.get(c.agentId) ?? []).find((e) => overlaps(c.startsAt, c.endsAt, e.startsAt, e.endsAt));
@@ -345,7 +378,12 @@ async function insertSchedules(em: EntityManager, rows: Candidate[], shiftId: st
        FROM jsonb_to_recordset(?::jsonb) AS t(id uuid, agent_id uuid, date date, starts_at timestamptz, ends_at timestamptz)
      ON CONFLICT DO NOTHING
      RETURNING id`,
-    [shiftId, createdById, now, JSON.stringify(rows.map((r) => ({ id: r.id, agent_id: r.agentId, date: r.date, starts_at: r.startsAt, ends_at: r.endsAt })))],
+    [
+      shiftId,
+      createdById,
+      now,
+      JSON.stringify(rows.map((r) => ({ id: r.id, agent_id: r.agentId, date: r.date, starts_at: r.startsAt, ends_at: r.endsAt }))),
+    ],
   );
   return new Set(inserted.map((r) => r.id));
 }
@@ -381,7 +419,6 @@ export function checkRange(from: string, to: string): void {
   if (to < from) throw new InvalidInput('to', 'must not be before from');
   if (to > addDays(from, MAX_RANGE_DAYS - 1)) throw new InvalidInput('to', `must be at most ${MAX_RANGE_DAYS} days after from`);
 }
-
 
 /** Ids of the staff of a department (hundreds at most). */
 export async function agentIdsOf(em: EntityManager, departmentId: string): Promise<string[]> {

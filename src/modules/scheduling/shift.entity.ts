@@ -6,7 +6,8 @@ import { isOvernight, shiftMinutes } from '../../platform/clock';
 @ObjectType({ description: 'A kind of shift (早班 09:00–18:00, 夜班 22:00–06:00, ...), in business time', simpleResolvers: true })
 @Entity({ tableName: 'shifts' })
 export class Shift {
-  [OptionalProps]?: 'id' | 'departmentId' | 'requiredSkills' | 'color' | 'archived' | 'createdAt' | 'updatedAt' | 'overnight' | 'durationMinutes';
+  [OptionalProps]?:
+    'id' | 'departmentId' | 'requiredSkills' | 'color' | 'archived' | 'createdAt' | 'updatedAt' | 'overnight' | 'durationMinutes';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

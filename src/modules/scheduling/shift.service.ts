@@ -20,63 +20,80 @@ export class ShiftService {
 
   async create(scope: RequestScope, input: CreateShiftInput): Promise<Shift> {
     withRole(scope.viewer, Role.ADMIN);
-    return this.cache.invalidateAfter('shifts', inTransaction(scope.em, async (em) => {
-      const shift = em.create(Shift, {
-        name: input.name.trim(),
-        code: input.code,
-        startTime: input.startTime,
-        endTime: input.endTime,
-        departmentId: await checkDepartment(em, input.departmentId ?? null),
-        requiredSkills: normaliseTags(input.requiredSkills ?? []),
-        ...(input.color ? { color: input.color.toUpperCase() } : {}),
-      });
-      this.audit.record(em, scope, {
-        action: 'shift.create',
-        targetType: 'Shift',
-        targetId: shift.id,
-        summary: `Created shift ${shift.code} ${shift.startTime}–${shift.endTime}`,
-      });
-      await flushShift(em);
-      return shift;
-    }));
+    return this.cache.invalidateAfter(
+      'shifts',
+      inTransaction(scope.em, async (em) => {
+        const shift = em.create(Shift, {
+          name: input.name.trim(),
+          code: input.code,
+          startTime: input.startTime,
+          endTime: input.endTime,
+          departmentId: await checkDepartment(em, input.departmentId ?? null),
+          requiredSkills: normaliseTags(input.requiredSkills ?? []),
+          ...(input.color ? { color: input.color.toUpperCase() } : {}),
+        });
+        this.audit.record(em, scope, {
+          action: 'shift.create',
+          targetType: 'Shift',
+          targetId: shift.id,
+          summary: `Created shift ${shift.code} ${shift.startTime}–${shift.endTime}`,
+        });
+        await flushShift(em);
+        return shift;
+      }),
+    );
   }
 
   /** Existing schedules keep the instants they were made with; new times apply to new schedules only. */
   async update(scope: RequestScope, id: string, input: UpdateShiftInput): Promise<Shift> {
     withRole(scope.viewer, Role.ADMIN);
-    return this.cache.invalidateAfter('shifts', inTransaction(scope.em, async (em) => {
-      const shift = await findShift(em, id);
-      const before = `${shift.startTime}–${shift.endTime}`;
-      if (input.name != null) shift.name = input.name.trim();
-      if (input.code != null) shift.code = input.code;
-      if (input.startTime != null) shift.startTime = input.startTime;
-      if (input.endTime != null) shift.endTime = input.endTime;
-      if (input.departmentId != null) shift.departmentId = await checkDepartment(em, input.departmentId);
-      if (input.requiredSkills != null) shift.requiredSkills = normaliseTags(input.requiredSkills);
-      if (input.color != null) shift.color = input.color.toUpperCase();
-      const after = `${shift.startTime}–${shift.endTime}`;
-      this.audit.record(em, scope, {
-        action: 'shift.update',
-        targetType: 'Shift',
-        targetId: shift.id,
-        summary: before === after ? `Updated shift ${shift.code}` : `Updated shift ${shift.code}: ${before} → ${after} (existing schedules unchanged)`,
-      });
-      await flushShift(em);
-      return shift;
-    }));
+    return this.cache.invalidateAfter(
+      'shifts',
+      inTransaction(scope.em, async (em) => {
+        const shift = await findShift(em, id);
+        const before = `${shift.startTime}–${shift.endTime}`;
+        if (input.name != null) shift.name = input.name.trim();
+        if (input.code != null) shift.code = input.code;
+        if (input.startTime != null) shift.startTime = input.startTime;
+        if (input.endTime != null) shift.endTime = input.endTime;
+        if (input.departmentId != null) shift.departmentId = await checkDepartment(em, input.departmentId);
+        if (input.requiredSkills != null) shift.requiredSkills = normaliseTags(input.requiredSkills);
+        if (input.color != null) shift.color = input.color.toUpperCase();
+        const after = `${shift.startTime}–${shift.endTime}`;
+        this.audit.record(em, scope, {
+          action: 'shift.update',
+          targetType: 'Shift',
+          targetId: shift.id,
+          summary:
+            before === after
+              ? `Updated shift ${shift.code}`
+              : `Updated shift ${shift.code}: ${before} → ${after} (existing schedules unchanged)`,
+        });
+        await flushShift(em);
+        return shift;
+      }),
+    );
   }
 
   async archive(scope: RequestScope, id: string): Promise<Shift> {
     withRole(scope.viewer, Role.ADMIN);
-    return this.cache.invalidateAfter('shifts', inTransaction(scope.em, async (em) => {
-      const shift = await findShift(em, id);
-      if (!shift.archived) {
-        shift.archived = true;
-        this.audit.record(em, scope, { action: 'shift.archive', targetType: 'Shift', targetId: shift.id, summary: `Archived shift ${shift.code}` });
-        await em.flush();
-      }
-      return shift;
-    }));
+    return this.cache.invalidateAfter(
+      'shifts',
+      inTransaction(scope.em, async (em) => {
+        const shift = await findShift(em, id);
+        if (!shift.archived) {
+          shift.archived = true;
+          this.audit.record(em, scope, {
+            action: 'shift.archive',
+            targetType: 'Shift',
+            targetId: shift.id,
+            summary: `Archived shift ${shift.code}`,
+          });
+          await em.flush();
+        }
+        return shift;
+      }),
+    );
   }
 
   /** Staff: the shifts of a department plus those shared by all departments. */
@@ -89,7 +106,9 @@ export class ShiftService {
     const department = departmentId ?? (viewer.role === Role.ADMIN ? null : viewer.departmentId);
     if (department) where.$or = [{ departmentId: department }, { departmentId: null }];
     if (!includeArchived) where.archived = false;
-    return this.cache.get('shifts', `${department ?? '*'}:${includeArchived}`, () => scope.em.fork().find(Shift, where, { orderBy: { startTime: 'asc', code: 'asc' } }));
+    return this.cache.get('shifts', `${department ?? '*'}:${includeArchived}`, () =>
+      scope.em.fork().find(Shift, where, { orderBy: { startTime: 'asc', code: 'asc' } }),
+    );
   }
 }
 
@@ -112,7 +131,9 @@ async function flushShift(em: EntityManager): Promise<void> {
     await em.flush();
   } catch (err) {
     if (violatedConstraint(err)?.constraint === 'shifts_code_key') {
-      throw new Conflict(ConflictReason.ALREADY_EXISTS, 'code is already taken', { fields: [{ field: 'code', message: 'is already taken' }] });
+      throw new Conflict(ConflictReason.ALREADY_EXISTS, 'code is already taken', {
+        fields: [{ field: 'code', message: 'is already taken' }],
+      });
     }
     throw err;
   }

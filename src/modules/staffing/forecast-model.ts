@@ -89,7 +89,9 @@ function estimateGrowth(days: HistoryDay[]): number {
     const same = totals.filter((t) => t.d.profile === key);
     meanOf.set(key, same.reduce((a, t) => a + t.total, 0) / same.length);
   }
-  const points = totals.filter((t) => t.total > 0 && meanOf.get(t.d.profile)! > 0).map((t) => ({ x: t.d.index, y: Math.log(t.total / meanOf.get(t.d.profile)!) }));
+  const points = totals
+    .filter((t) => t.total > 0 && meanOf.get(t.d.profile)! > 0)
+    .map((t) => ({ x: t.d.index, y: Math.log(t.total / meanOf.get(t.d.profile)!) }));
   if (points.length < 14) return 0; // less than two weeks: no trend worth extrapolating
   const mx = points.reduce((a, p) => a + p.x, 0) / points.length;
   const my = points.reduce((a, p) => a + p.y, 0) / points.length;

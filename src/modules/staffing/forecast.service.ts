@@ -95,7 +95,11 @@ export class ForecastService {
 
     const rangeStart = startOfBusinessDate(range.from, this.businessTz);
     const rangeEnd = startOfBusinessDate(addDays(range.to, 1), this.businessTz);
-    const overrides = await em.find(ForecastOverride, { departmentId: range.departmentId, startsAt: { $lt: rangeEnd }, endsAt: { $gt: rangeStart } });
+    const overrides = await em.find(ForecastOverride, {
+      departmentId: range.departmentId,
+      startsAt: { $lt: rangeEnd },
+      endsAt: { $gt: rangeStart },
+    });
 
     const intervals: ForecastInterval[] = [];
     for (const date of datesBetween(range.from, range.to)) {
@@ -107,7 +111,9 @@ export class ForecastService {
       for (let s = 0; s < slotsPerDay; s++) {
         const startsAt = dayStart + s * slotMs;
         const middle = startsAt + slotMs / 2;
-        const factor = overrides.filter((o) => o.startsAt.getTime() <= middle && middle < o.endsAt.getTime()).reduce((f, o) => f * o.factor, 1);
+        const factor = overrides
+          .filter((o) => o.startsAt.getTime() <= middle && middle < o.endsAt.getTime())
+          .reduce((f, o) => f * o.factor, 1);
         const measured = byProfileSlot.get(`${profile}_${s}`);
         intervals.push({
           startsAt: new Date(startsAt),
@@ -122,19 +128,24 @@ export class ForecastService {
     return {
       departmentId: range.departmentId,
       intervalMinutes: range.intervalMinutes,
-      method: 'seasonal regression: weekday × time-of-day profile, multiplicative trend, holidays from the business calendar, spikes left out',
+      method:
+        'seasonal regression: weekday × time-of-day profile, multiplicative trend, holidays from the business calendar, spikes left out',
       historyDays: historyDates.length - firstDay,
       weeklyGrowth: round4(Math.exp(conversationModel.growthPerDay * 7) - 1),
       intervals,
     };
   }
 
-  async addOverride(scope: RequestScope, input: { departmentId: string; from: Date; to: Date; factor: number; reason: string }): Promise<ForecastOverride> {
+  async addOverride(
+    scope: RequestScope,
+    input: { departmentId: string; from: Date; to: Date; factor: number; reason: string },
+  ): Promise<ForecastOverride> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const reason = input.reason.trim();
     const problems = [];
     if (!(input.to > input.from)) problems.push({ field: 'to', message: 'must be after from' });
-    else if (input.to.getTime() - input.from.getTime() > MAX_FORECAST_DAYS * 86_400_000) problems.push({ field: 'to', message: `must be at most ${MAX_FORECAST_DAYS} days after from` });
+    else if (input.to.getTime() - input.from.getTime() > MAX_FORECAST_DAYS * 86_400_000)
+      problems.push({ field: 'to', message: `must be at most ${MAX_FORECAST_DAYS} days after from` });
     if (!(Number.isFinite(input.factor) && input.factor > 0 && input.factor <= MAX_OVERRIDE_FACTOR)) {
       problems.push({ field: 'factor', message: `must be above 0 and at most ${MAX_OVERRIDE_FACTOR} (3 = three times the forecast)` });
     }
@@ -142,7 +153,14 @@ export class ForecastService {
     if (problems.length) throw new InvalidInput(problems);
     await this.department(scope.em, viewer, input.departmentId);
     return inTransaction(scope.em, async (em) => {
-      const row = em.create(ForecastOverride, { departmentId: input.departmentId, startsAt: input.from, endsAt: input.to, factor: input.factor, reason, createdById: viewer.id });
+      const row = em.create(ForecastOverride, {
+        departmentId: input.departmentId,
+        startsAt: input.from,
+        endsAt: input.to,
+        factor: input.factor,
+        reason,
+        createdById: viewer.id,
+      });
       this.audit.record(em, scope, {
         action: 'forecast.override',
         targetType: 'Department',
@@ -161,7 +179,12 @@ export class ForecastService {
       const row = isUuid(id) ? await em.findOne(ForecastOverride, { id }) : null;
       if (!row) throw new NotFound('Forecast override', id);
       if (!managesDepartment(viewer, row.departmentId)) throw new Forbidden('Managers change their own department’s forecast only');
-      this.audit.record(em, scope, { action: 'forecast.override_remove', targetType: 'Department', targetId: row.departmentId, summary: `Removed the override × ${row.factor} (${row.reason})` });
+      this.audit.record(em, scope, {
+        action: 'forecast.override_remove',
+        targetType: 'Department',
+        targetId: row.departmentId,
+        summary: `Removed the override × ${row.factor} (${row.reason})`,
+      });
       em.remove(row);
       await em.flush();
       return id;
@@ -191,7 +214,14 @@ export class ForecastService {
     return weekday;
   }
 
-  private async counts(em: EntityManager, table: 'conversations' | 'tickets', departmentId: string, from: Date, to: Date, slotMs: number): Promise<Map<number, number>> {
+  private async counts(
+    em: EntityManager,
+    table: 'conversations' | 'tickets',
+    departmentId: string,
+    from: Date,
+    to: Date,
+    slotMs: number,
+  ): Promise<Map<number, number>> {
     const rows = await em.execute<Array<{ slot: number; n: number }>>(
       `SELECT floor(extract(epoch from (created_at - ?::timestamptz)) * 1000 / ?)::int AS slot, count(*)::int AS n
          FROM ${table} WHERE department_id = ? AND created_at >= ? AND created_at < ? GROUP BY 1`,
@@ -201,7 +231,13 @@ export class ForecastService {
   }
 
   /** Per slot of assignment: the chats' summed seconds from assignment to end, and how many. */
-  private async handling(em: EntityManager, departmentId: string, from: Date, to: Date, slotMs: number): Promise<Map<number, { seconds: number; chats: number }>> {
+  private async handling(
+    em: EntityManager,
+    departmentId: string,
+    from: Date,
+    to: Date,
+    slotMs: number,
+  ): Promise<Map<number, { seconds: number; chats: number }>> {
     const rows = await em.execute<Array<{ slot: number; seconds: number; chats: number }>>(
       `SELECT floor(extract(epoch from (assigned_at - ?::timestamptz)) * 1000 / ?)::int AS slot,
               sum(extract(epoch from (ended_at - assigned_at)))::float AS seconds, count(*)::int AS chats
@@ -221,7 +257,8 @@ export function checkForecastRange(range: ForecastRange, maxDays = MAX_FORECAST_
   if (!isBusinessDate(range.to)) problems.push({ field: 'to', message: 'must be a real date YYYY-MM-DD' });
   else if (isBusinessDate(range.from)) {
     if (range.to < range.from) problems.push({ field: 'to', message: 'must not be before from' });
-    else if (daysBetween(range.from, range.to) + 1 > maxDays) problems.push({ field: 'to', message: `the range must be at most ${maxDays} days` });
+    else if (daysBetween(range.from, range.to) + 1 > maxDays)
+      problems.push({ field: 'to', message: `the range must be at most ${maxDays} days` });
   }
   const interval = intervalProblem(range.intervalMinutes);
   if (interval) problems.push({ field: 'intervalMinutes', message: interval });

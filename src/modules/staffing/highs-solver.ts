@@ -11,8 +11,24 @@ export interface MipResult {
 
 /** HiGHS's model status codes, in order. */
 const STATUS = [
-  'NOTSET', 'LOAD_ERROR', 'MODEL_ERROR', 'PRESOLVE_ERROR', 'SOLVE_ERROR', 'POSTSOLVE_ERROR', 'MODEL_EMPTY', 'OPTIMAL', 'INFEASIBLE',
-  'UNBOUNDED_OR_INFEASIBLE', 'UNBOUNDED', 'OBJECTIVE_BOUND', 'OBJECTIVE_TARGET', 'TIME_LIMIT', 'ITERATION_LIMIT', 'UNKNOWN', 'SOLUTION_LIMIT', 'INTERRUPT',
+  'NOTSET',
+  'LOAD_ERROR',
+  'MODEL_ERROR',
+  'PRESOLVE_ERROR',
+  'SOLVE_ERROR',
+  'POSTSOLVE_ERROR',
+  'MODEL_EMPTY',
+  'OPTIMAL',
+  'INFEASIBLE',
+  'UNBOUNDED_OR_INFEASIBLE',
+  'UNBOUNDED',
+  'OBJECTIVE_BOUND',
+  'OBJECTIVE_TARGET',
+  'TIME_LIMIT',
+  'ITERATION_LIMIT',
+  'UNKNOWN',
+  'SOLUTION_LIMIT',
+  'INTERRUPT',
 ];
 
 /**
@@ -40,7 +56,10 @@ require(w.path)().then((highs) => {
   }
 }).catch((err) => parentPort.postMessage({ error: String((err && err.message) || err) }));`;
 
-export function solveMip(lp: string, opts: { timeLimitSeconds: number; prefix: string; start?: Record<string, number> }): Promise<MipResult> {
+export function solveMip(
+  lp: string,
+  opts: { timeLimitSeconds: number; prefix: string; start?: Record<string, number> },
+): Promise<MipResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER, {
@@ -53,15 +72,24 @@ export function solveMip(lp: string, opts: { timeLimitSeconds: number; prefix: s
         options: { output_flag: false, time_limit: opts.timeLimitSeconds, mip_rel_gap: 0.001 },
       },
     });
-    const guard = setTimeout(() => {
-      void worker.terminate();
-      reject(new Error('the solver did not answer'));
-    }, (opts.timeLimitSeconds + 30) * 1000);
+    const guard = setTimeout(
+      () => {
+        void worker.terminate();
+        reject(new Error('the solver did not answer'));
+      },
+      (opts.timeLimitSeconds + 30) * 1000,
+    );
     worker.once('message', (m: { status?: number; objective?: number | null; values?: Record<string, number>; error?: string }) => {
       clearTimeout(guard);
       void worker.terminate();
       if (m.error) reject(new Error(`HiGHS: ${m.error}`));
-      else resolve({ status: STATUS[m.status ?? 0] ?? 'UNKNOWN', objective: m.objective ?? null, values: new Map(Object.entries(m.values ?? {})), seconds: (Date.now() - started) / 1000 });
+      else
+        resolve({
+          status: STATUS[m.status ?? 0] ?? 'UNKNOWN',
+          objective: m.objective ?? null,
+          values: new Map(Object.entries(m.values ?? {})),
+          seconds: (Date.now() - started) / 1000,
+        });
     });
     worker.once('error', (err) => {
       clearTimeout(guard);

@@ -16,7 +16,18 @@ import { AssignMode } from '../scheduling/schedule.inputs';
 import type { LeaveLookup, ScheduleService } from '../scheduling/schedule.service';
 import { Shift } from '../scheduling/shift.entity';
 import { solveMip } from './highs-solver';
-import { assignAgents, buildLp, coverageOf, coveredSlots, DEFAULT_WEIGHTS, keptCoverage, KeptShift, RosterOption, RosterProblem, withoutKeptClashes } from './roster-model';
+import {
+  assignAgents,
+  buildLp,
+  coverageOf,
+  coveredSlots,
+  DEFAULT_WEIGHTS,
+  keptCoverage,
+  KeptShift,
+  RosterOption,
+  RosterProblem,
+  withoutKeptClashes,
+} from './roster-model';
 import { checkForecastRange, ForecastService } from './forecast.service';
 import type { StaffingPlanService } from './staffing-plan.service';
 import { ApplyScheduleProposalPayload, ProposeScheduleOptions, ScheduleProposal, UnmetCoverage, UnmetReason } from './staffing.inputs';
@@ -64,7 +75,13 @@ export class ProposalService {
     private readonly calendar: BusinessCalendar | null,
   ) {}
 
-  async propose(scope: RequestScope, departmentId: string, from: string, to: string, options: ProposeScheduleOptions = {}): Promise<ScheduleProposal> {
+  async propose(
+    scope: RequestScope,
+    departmentId: string,
+    from: string,
+    to: string,
+    options: ProposeScheduleOptions = {},
+  ): Promise<ScheduleProposal> {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const intervalMinutes = options.intervalMinutes ?? DEFAULT_INTERVAL_MINUTES;
     const range = { departmentId, from, to, intervalMinutes };
@@ -79,7 +96,11 @@ export class ProposalService {
     }
     const em = scope.em;
     await this.forecasts.department(em, viewer, departmentId);
-    const shifts = await em.find(Shift, { archived: false, $or: [{ departmentId }, { departmentId: null }] }, { orderBy: { startTime: 'asc', code: 'asc' } });
+    const shifts = await em.find(
+      Shift,
+      { archived: false, $or: [{ departmentId }, { departmentId: null }] },
+      { orderBy: { startTime: 'asc', code: 'asc' } },
+    );
     if (!shifts.length) {
       throw new InvalidInput('departmentId', 'the department has no shift types to schedule: create shifts for it (createShift) first');
     }
@@ -92,9 +113,20 @@ export class ProposalService {
     // Kept schedules from the Monday before `from` to the Sunday after `to`: they count for the weekly rules.
     const windowFrom = mondayOf(addDays(from, -1));
     const windowTo = addDays(mondayOf(addDays(to, 1)), 7);
-    const { kept, basis, replaceable } = await this.keptSchedules(em, departmentId, agents, { from, to, windowFrom, windowTo, replace: options.replaceExisting ?? false });
+    const { kept, basis, replaceable } = await this.keptSchedules(em, departmentId, agents, {
+      from,
+      to,
+      windowFrom,
+      windowTo,
+      replace: options.replaceExisting ?? false,
+    });
     const leave = agents.length
-      ? await this.leave.approvedLeave(em, agents.map((a) => a.id), startOfBusinessDate(from, this.businessTz), startOfBusinessDate(addDays(to, 2), this.businessTz))
+      ? await this.leave.approvedLeave(
+          em,
+          agents.map((a) => a.id),
+          startOfBusinessDate(from, this.businessTz),
+          startOfBusinessDate(addDays(to, 2), this.businessTz),
+        )
       : new Map();
     const preference = new Map((options.preferences ?? []).map((p) => [`${p.agentId}_${p.shiftId}`, p.prefer ? 1 : -1]));
 
@@ -127,7 +159,11 @@ export class ProposalService {
       weekOf: (day) => Math.floor(daysFrom(windowFrom, addDays(from, day)) / 7),
       options: options_,
       kept,
-      rules: { minRestHours: this.settings.minRestHours, maxDaysPerWeek: this.settings.maxDaysPerWeek, maxWeeklyHours: this.settings.maxWeeklyHours },
+      rules: {
+        minRestHours: this.settings.minRestHours,
+        maxDaysPerWeek: this.settings.maxDaysPerWeek,
+        maxWeeklyHours: this.settings.maxWeeklyHours,
+      },
       weights,
     };
 
@@ -181,11 +217,21 @@ export class ProposalService {
       if (!managesDepartment(viewer, row.department_id)) throw new Forbidden('Managers apply their own department’s proposals only');
       if (row.status === 'APPLIED') throw new Conflict(ConflictReason.ALREADY_APPLIED, 'This proposal has already been applied');
       const agents = await em.find(User, { departmentId: row.department_id, role: Role.AGENT, active: true }, { orderBy: { id: 'asc' } });
-      await lockAgents(em, agents.map((a) => a.id));
+      await lockAgents(
+        em,
+        agents.map((a) => a.id),
+      );
       const windowFrom = mondayOf(addDays(row.from_date, -1));
       const windowTo = addDays(mondayOf(addDays(row.to_date, 1)), 7);
-      const { basis } = await this.keptSchedules(em, row.department_id, agents, { from: row.from_date, to: row.to_date, windowFrom, windowTo, replace: false });
-      if (basis !== row.basis) throw new Conflict(ConflictReason.STALE_PROPOSAL, 'The department’s schedules changed since this proposal was made; propose again');
+      const { basis } = await this.keptSchedules(em, row.department_id, agents, {
+        from: row.from_date,
+        to: row.to_date,
+        windowFrom,
+        windowTo,
+        replace: false,
+      });
+      if (basis !== row.basis)
+        throw new Conflict(ConflictReason.STALE_PROPOSAL, 'The department’s schedules changed since this proposal was made; propose again');
 
       const groups = new Map<string, { shiftId: string; date: string; agentIds: string[] }>();
       for (const a of row.result.assignments) {
@@ -198,11 +244,20 @@ export class ProposalService {
       if (removed.length) await this.schedules.remove({ ...scope, em }, removed);
       let createdCount = 0;
       for (const g of groups.values()) {
-        const out = await this.schedules.assign({ ...scope, em }, { shiftId: g.shiftId, agentIds: g.agentIds, dates: [g.date], mode: AssignMode.ALL_OR_NOTHING });
-        if (out.conflicts.length) throw new Conflict(ConflictReason.SCHEDULE_CONFLICTS, 'The proposal no longer fits the schedules; nothing was written', { conflicts: out.conflicts });
+        const out = await this.schedules.assign(
+          { ...scope, em },
+          { shiftId: g.shiftId, agentIds: g.agentIds, dates: [g.date], mode: AssignMode.ALL_OR_NOTHING },
+        );
+        if (out.conflicts.length)
+          throw new Conflict(ConflictReason.SCHEDULE_CONFLICTS, 'The proposal no longer fits the schedules; nothing was written', {
+            conflicts: out.conflicts,
+          });
         createdCount += out.createdCount;
       }
-      await em.execute(`UPDATE schedule_proposals SET status = 'APPLIED', applied_at = now(), applied_by_id = ? WHERE id = ?`, [viewer.id, row.id]);
+      await em.execute(`UPDATE schedule_proposals SET status = 'APPLIED', applied_at = now(), applied_by_id = ? WHERE id = ?`, [
+        viewer.id,
+        row.id,
+      ]);
       this.audit.record(em, scope, {
         action: 'schedule_proposal.apply',
         targetType: 'ScheduleProposal',
@@ -225,7 +280,17 @@ export class ProposalService {
     agents: User[],
     w: { from: string; to: string; windowFrom: string; windowTo: string; replace: boolean },
   ) {
-    const rows = await em.execute<Array<{ id: string; agent_id: string; date: string; starts_at: string | Date; ends_at: string | Date; status: string; swapped: boolean }>>(
+    const rows = await em.execute<
+      Array<{
+        id: string;
+        agent_id: string;
+        date: string;
+        starts_at: string | Date;
+        ends_at: string | Date;
+        status: string;
+        swapped: boolean;
+      }>
+    >(
       `SELECT s.id, s.agent_id, to_char(s.date, 'YYYY-MM-DD') AS date, s.starts_at, s.ends_at, s.status,
               (s.replaced_by_id IS NOT NULL OR s.replacing_id IS NOT NULL OR EXISTS (SELECT 1 FROM swap_steps st WHERE st.schedule_id = s.id)) AS swapped
          FROM schedules s JOIN users u ON u.id = s.agent_id
@@ -234,12 +299,21 @@ export class ProposalService {
       [departmentId, w.windowFrom, w.windowTo],
     );
     const index = new Map(agents.map((a, i) => [a.id, i]));
-    const replaceable = w.replace ? rows.filter((r) => r.status === 'NORMAL' && !r.swapped && r.date >= w.from && r.date <= w.to).map((r) => r.id) : [];
+    const replaceable = w.replace
+      ? rows.filter((r) => r.status === 'NORMAL' && !r.swapped && r.date >= w.from && r.date <= w.to).map((r) => r.id)
+      : [];
     const replaced = new Set(replaceable);
     const kept: KeptShift[] = rows
       .filter((r) => r.status === 'NORMAL' && index.has(r.agent_id) && !replaced.has(r.id))
-      .map((r) => ({ agent: index.get(r.agent_id)!, day: daysFrom(w.from, r.date), start: new Date(r.starts_at).getTime(), end: new Date(r.ends_at).getTime() }));
-    const basis = rows.map((r) => `${r.id}:${r.status}:${new Date(r.starts_at).toISOString()}`).join(',') + `|agents:${agents.map((a) => a.id).join(',')}`;
+      .map((r) => ({
+        agent: index.get(r.agent_id)!,
+        day: daysFrom(w.from, r.date),
+        start: new Date(r.starts_at).getTime(),
+        end: new Date(r.ends_at).getTime(),
+      }));
+    const basis =
+      rows.map((r) => `${r.id}:${r.status}:${new Date(r.starts_at).toISOString()}`).join(',') +
+      `|agents:${agents.map((a) => a.id).join(',')}`;
     return { kept, replaceable, basis: createHash('sha256').update(basis).digest('hex') };
   }
 
@@ -299,15 +373,30 @@ function shiftCoverage(p: RosterProblem, shifts: Shift[], dates: string[], zone:
  * The intervals left short, and why: no shift type covers them; every agent who may work then (skills, leave,
  * kept schedules) already does; or agents exist but the work rules (rest, days and hours a week) hold them.
  */
-function unmetCoverage(p: RosterProblem, cover: number[], intervals: Array<{ startsAt: Date; endsAt: Date }>, shiftCovers: boolean[]): StoredResult['unmet'] {
+function unmetCoverage(
+  p: RosterProblem,
+  cover: number[],
+  intervals: Array<{ startsAt: Date; endsAt: Date }>,
+  shiftCovers: boolean[],
+): StoredResult['unmet'] {
   const kept = keptCoverage(p);
   const agentsFor = p.required.map(() => new Set<number>());
   for (const o of withoutKeptClashes(p)) for (const i of coveredSlots(p, o.start, o.end)) agentsFor[i].add(o.agent);
   const out: StoredResult['unmet'] = [];
   p.required.forEach((r, i) => {
     if (cover[i] >= r) return;
-    const reason = !shiftCovers[i] ? UnmetReason.NO_SHIFT_COVERS : agentsFor[i].size + kept[i] <= cover[i] ? UnmetReason.NOT_ENOUGH_AGENTS : UnmetReason.WORK_RULES;
-    out.push({ startsAt: intervals[i].startsAt.toISOString(), endsAt: intervals[i].endsAt.toISOString(), required: r, covered: cover[i], reason });
+    const reason = !shiftCovers[i]
+      ? UnmetReason.NO_SHIFT_COVERS
+      : agentsFor[i].size + kept[i] <= cover[i]
+        ? UnmetReason.NOT_ENOUGH_AGENTS
+        : UnmetReason.WORK_RULES;
+    out.push({
+      startsAt: intervals[i].startsAt.toISOString(),
+      endsAt: intervals[i].endsAt.toISOString(),
+      required: r,
+      covered: cover[i],
+      reason,
+    });
   });
   return out;
 }

@@ -76,7 +76,9 @@ export function withoutKeptClashes(p: RosterProblem): RosterOption[] {
   const rest = p.rules.minRestHours * HOUR;
   const keptOf = new Map<number, KeptShift[]>();
   for (const k of p.kept) keptOf.set(k.agent, [...(keptOf.get(k.agent) ?? []), k]);
-  return p.options.filter((o) => !(keptOf.get(o.agent) ?? []).some((k) => k.day === o.day || (o.start < k.end + rest && k.start < o.end + rest)));
+  return p.options.filter(
+    (o) => !(keptOf.get(o.agent) ?? []).some((k) => k.day === o.day || (o.start < k.end + rest && k.start < o.end + rest)),
+  );
 }
 
 export function keptCoverage(p: RosterProblem): number[] {
@@ -151,7 +153,10 @@ export function buildLp(p: RosterProblem): BuiltLp {
     ...[...groups].map(([key, g]) => ` 0 <= y${key} <= ${new Set(g.options.map((o) => o.agent)).size}`),
     ...p.required.map((_, i) => ` u${i} >= 0\n o${i} >= 0`),
     'Generals',
-    ...chunk([...groups.keys()].map((key) => `y${key}`), 50).map((c) => ` ${c.join(' ')}`),
+    ...chunk(
+      [...groups.keys()].map((key) => `y${key}`),
+      50,
+    ).map((c) => ` ${c.join(' ')}`),
     'End',
   ].join('\n');
   return { lp, groups };

@@ -104,7 +104,11 @@ export class StaffingPlanService {
   }
 
   /** Agents on a NORMAL schedule at each interval's middle, less those on approved leave then. */
-  private async scheduledPerInterval(em: EntityManager, range: ForecastRange, intervals: Array<{ startsAt: Date; endsAt: Date }>): Promise<number[]> {
+  private async scheduledPerInterval(
+    em: EntityManager,
+    range: ForecastRange,
+    intervals: Array<{ startsAt: Date; endsAt: Date }>,
+  ): Promise<number[]> {
     const from = startOfBusinessDate(range.from, this.businessTz);
     const to = startOfBusinessDate(addDays(range.to, 1), this.businessTz);
     const rows = await em.execute<Array<{ agent_id: string; starts_at: string | Date; ends_at: string | Date }>>(
@@ -113,7 +117,9 @@ export class StaffingPlanService {
       [range.departmentId, from, to],
     );
     const agents = [...new Set(rows.map((r) => r.agent_id))];
-    const leave = agents.length ? await this.leave.approvedLeave(em, agents, from, to) : new Map<string, Array<{ start: Date; end: Date }>>();
+    const leave = agents.length
+      ? await this.leave.approvedLeave(em, agents, from, to)
+      : new Map<string, Array<{ start: Date; end: Date }>>();
     const spans = rows.map((r) => ({ agent: r.agent_id, start: new Date(r.starts_at).getTime(), end: new Date(r.ends_at).getTime() }));
     return intervals.map((iv) => {
       const middle = (iv.startsAt.getTime() + iv.endsAt.getTime()) / 2;
@@ -127,4 +133,3 @@ export class StaffingPlanService {
     });
   }
 }
-

@@ -131,7 +131,8 @@ export class ProposeScheduleOptions {
 
   @Field(() => Boolean, {
     nullable: true,
-    description: 'true: the department’s schedules in the range that took part in no swap are replaced (removed when the proposal is applied) and planned afresh; default false: kept',
+    description:
+      'true: the department’s schedules in the range that took part in no swap are replaced (removed when the proposal is applied) and planned afresh; default false: kept',
   })
   @IsOptional()
   replaceExisting?: boolean;

@@ -10,7 +10,10 @@ const PLANNERS = [Role.ADMIN, Role.MANAGER];
 @Resolver()
 export class StaffingResolver {
   @Authorized(...PLANNERS)
-  @Query(() => ContactForecast, { description: 'Expected conversations and tickets per interval (at most 90 days; the interval divides a day). Managers: their department.' })
+  @Query(() => ContactForecast, {
+    description:
+      'Expected conversations and tickets per interval (at most 90 days; the interval divides a day). Managers: their department.',
+  })
   forecastContacts(
     @Arg('departmentId', () => ID) departmentId: string,
     @Arg('from', { description: 'First business date YYYY-MM-DD' }) from: string,
@@ -22,14 +25,21 @@ export class StaffingResolver {
   }
 
   @Authorized(...PLANNERS)
-  @Query(() => StaffingPlan, { description: 'Per interval: forecast, handling time, agents required (Erlang C), agents scheduled, the gap and the expected service level' })
+  @Query(() => StaffingPlan, {
+    description:
+      'Per interval: forecast, handling time, agents required (Erlang C), agents scheduled, the gap and the expected service level',
+  })
   staffingPlan(
     @Arg('departmentId', () => ID) departmentId: string,
     @Arg('from') from: string,
     @Arg('to') to: string,
     @Ctx() ctx: Context,
     @Arg('intervalMinutes', () => Int, { defaultValue: DEFAULT_INTERVAL_MINUTES }) intervalMinutes: number,
-    @Arg('serviceLevelTarget', () => Float, { nullable: true, description: 'Share within serviceLevelSeconds, 0–1 (default SERVICE_LEVEL_TARGET)' }) serviceLevelTarget?: number,
+    @Arg('serviceLevelTarget', () => Float, {
+      nullable: true,
+      description: 'Share within serviceLevelSeconds, 0–1 (default SERVICE_LEVEL_TARGET)',
+    })
+    serviceLevelTarget?: number,
     @Arg('serviceLevelSeconds', () => Int, { nullable: true, description: 'Default SERVICE_LEVEL_SECONDS' }) serviceLevelSeconds?: number,
   ) {
     return ctx.services.staffingPlans.plan(ctx, { departmentId, from, to, intervalMinutes }, { serviceLevelTarget, serviceLevelSeconds });
@@ -61,7 +71,9 @@ export class StaffingResolver {
   }
 
   @Authorized(...PLANNERS)
-  @Mutation(() => ScheduleProposal, { description: 'Proposes schedules (existing shift types) covering the agents required, solved by HiGHS; stored, not yet applied' })
+  @Mutation(() => ScheduleProposal, {
+    description: 'Proposes schedules (existing shift types) covering the agents required, solved by HiGHS; stored, not yet applied',
+  })
   proposeSchedule(
     @Arg('departmentId', () => ID) departmentId: string,
     @Arg('from') from: string,
@@ -79,7 +91,10 @@ export class StaffingResolver {
   }
 
   @Authorized(...PLANNERS)
-  @Mutation(() => ApplyScheduleProposalPayload, { description: 'Writes the proposal through assignSchedules (ALL_OR_NOTHING), once; CONFLICT when the schedules changed since it was made' })
+  @Mutation(() => ApplyScheduleProposalPayload, {
+    description:
+      'Writes the proposal through assignSchedules (ALL_OR_NOTHING), once; CONFLICT when the schedules changed since it was made',
+  })
   applyScheduleProposal(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
     return ctx.services.proposals.apply(ctx, id);
   }

@@ -29,7 +29,9 @@ export function serviceLevelProblem(level: number): string | null {
 }
 
 export function targetSecondsProblem(seconds: number): string | null {
-  return Number.isInteger(seconds) && seconds >= 1 && seconds <= 3600 ? null : `must be a whole number of seconds from 1 to 3600, not ${seconds}`;
+  return Number.isInteger(seconds) && seconds >= 1 && seconds <= 3600
+    ? null
+    : `must be a whole number of seconds from 1 to 3600, not ${seconds}`;
 }
 
 /** Why an interval (minutes) does not fit: it must divide a day and be at least 5 minutes. */

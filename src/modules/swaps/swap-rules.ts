@@ -26,7 +26,12 @@ export async function workRuleConflicts(
   const from = new Date(Math.min(...steps.map((s) => s.schedule.startsAt.getTime())) - 8 * 24 * HOUR);
   const to = new Date(Math.max(...steps.map((s) => s.schedule.endsAt.getTime())) + 8 * 24 * HOUR);
   const receivers = [...new Set(steps.map((s) => s.to.id))];
-  const theirs = await em.find(Schedule, { agentId: { $in: receivers }, status: ScheduleStatus.NORMAL, startsAt: { $lt: to }, endsAt: { $gt: from } });
+  const theirs = await em.find(Schedule, {
+    agentId: { $in: receivers },
+    status: ScheduleStatus.NORMAL,
+    startsAt: { $lt: to },
+    endsAt: { $gt: from },
+  });
   const rest = rules.minRestHours * HOUR;
   for (const step of steps) {
     const s = step.schedule;
@@ -48,7 +53,9 @@ export async function workRuleConflicts(
       });
     }
     const week = isoWeek(s.date);
-    const hours = [s, ...after].filter((k) => isoWeek(k.date) === week).reduce((h, k) => h + (k.endsAt.getTime() - k.startsAt.getTime()) / HOUR, 0);
+    const hours = [s, ...after]
+      .filter((k) => isoWeek(k.date) === week)
+      .reduce((h, k) => h + (k.endsAt.getTime() - k.startsAt.getTime()) / HOUR, 0);
     if (hours > rules.maxWeeklyHours + 1e-9) {
       out.push({
         scheduleId: s.id,

@@ -7,7 +7,6 @@ import { Schedule } from '../scheduling/schedule.entity';
 import { SwapRequest, SwapStep } from './swap.entity';
 import { SwapCandidate, SwapCheck, SwapFilter, SwapInput, SwapRequestConnection } from './swap.inputs';
 
-
 @Resolver(() => SwapRequest)
 export class SwapResolver {
   @Authorized(...STAFF)
@@ -23,13 +22,17 @@ export class SwapResolver {
   }
 
   @Authorized(...STAFF)
-  @Mutation(() => SwapRequest, { description: 'By a participant, or a manager (own department) or admin. Refused with CONFLICT when checkSwap finds conflicts.' })
+  @Mutation(() => SwapRequest, {
+    description: 'By a participant, or a manager (own department) or admin. Refused with CONFLICT when checkSwap finds conflicts.',
+  })
   requestSwap(@Arg('input') input: SwapInput, @Ctx() ctx: Context) {
     return ctx.services.swaps.request(ctx, input);
   }
 
   @Authorized(Role.ADMIN, Role.MANAGER)
-  @Mutation(() => SwapRequest, { description: 'Re-checks every step, then applies all of them at once; every participant must be in the approver’s scope' })
+  @Mutation(() => SwapRequest, {
+    description: 'Re-checks every step, then applies all of them at once; every participant must be in the approver’s scope',
+  })
   approveSwap(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Arg('comment', () => String, { nullable: true }) comment?: string) {
     return ctx.services.swaps.approve(ctx, id, comment);
   }

@@ -34,7 +34,6 @@ interface Plan {
   people: Map<string, User>;
 }
 
-
 export class SwapService {
   constructor(
     private readonly audit: AuditService,
@@ -59,7 +58,10 @@ export class SwapService {
       const scopeProblems = scopeConflicts(viewer, plan);
       if (scopeProblems.length) throw new Forbidden('You may request swaps you take part in, or (managers) within your department');
       const conflicts = await this.conflicts(em, plan, null);
-      if (conflicts.length) throw new Conflict(ConflictReason.SCHEDULE_CONFLICTS, 'The swap has conflicts; see extensions.conflicts (or ask checkSwap)', { conflicts });
+      if (conflicts.length)
+        throw new Conflict(ConflictReason.SCHEDULE_CONFLICTS, 'The swap has conflicts; see extensions.conflicts (or ask checkSwap)', {
+          conflicts,
+        });
 
       const people = [...plan.people.values()];
       const swap = em.create(SwapRequest, {
@@ -70,7 +72,13 @@ export class SwapService {
       });
       await em.flush(); // the request row first: its steps reference it
       for (const s of plan.steps) {
-        em.create(SwapStep, { swapRequestId: swap.id, position: s.position, scheduleId: s.schedule.id, fromAgentId: s.from.id, toAgentId: s.to.id });
+        em.create(SwapStep, {
+          swapRequestId: swap.id,
+          position: s.position,
+          scheduleId: s.schedule.id,
+          fromAgentId: s.from.id,
+          toAgentId: s.to.id,
+        });
       }
       this.audit.record(em, scope, {
         action: 'swap.request',
@@ -105,11 +113,19 @@ export class SwapService {
       const status = SWAP_FLOW.next(swap.status, 'approve');
       // Lock the givers and receivers (their leave and schedules), then the schedules, then re-check
       // against what the database holds now.
-      await lockAgents(em, steps.flatMap((s) => [s.fromAgentId, s.toAgentId]));
-      await em.find(Schedule, { id: { $in: steps.map((s) => s.scheduleId) } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } });
+      await lockAgents(
+        em,
+        steps.flatMap((s) => [s.fromAgentId, s.toAgentId]),
+      );
+      await em.find(
+        Schedule,
+        { id: { $in: steps.map((s) => s.scheduleId) } },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
+      );
       const plan = await resolvePlan(em, { steps: steps.map((s) => ({ scheduleId: s.scheduleId, toAgentId: s.toAgentId })) });
       const conflicts = await this.conflicts(em, plan, swap.id);
-      if (conflicts.length) throw new Conflict(ConflictReason.SCHEDULE_CONFLICTS, 'The swap no longer fits the schedules; nothing was changed', { conflicts });
+      if (conflicts.length)
+        throw new Conflict(ConflictReason.SCHEDULE_CONFLICTS, 'The swap no longer fits the schedules; nothing was changed', { conflicts });
 
       const newIds = await applySteps(em, plan, viewer.id);
       for (const [i, step] of steps.entries()) {
@@ -120,7 +136,13 @@ export class SwapService {
       swap.decidedById = viewer.id;
       swap.decidedAt = new Date();
       swap.decisionComment = comment?.trim() || null;
-      this.audit.record(em, scope, { action: 'swap.approve', targetType: 'SwapRequest', targetId: swap.id, summary: `Applied: ${describe(plan)}`, comment: swap.decisionComment });
+      this.audit.record(em, scope, {
+        action: 'swap.approve',
+        targetType: 'SwapRequest',
+        targetId: swap.id,
+        summary: `Applied: ${describe(plan)}`,
+        comment: swap.decisionComment,
+      });
       this.tellEveryone(em, afterCommit, swap, '换班已批准', describe(plan));
       await em.flush();
       return swap;
@@ -136,7 +158,8 @@ export class SwapService {
   async cancel(scope: RequestScope, id: string, comment?: string | null): Promise<SwapRequest> {
     const viewer = withRole(scope.viewer, ...STAFF);
     return this.close(scope, id, 'cancel', comment, (swap) => {
-      if (swap.requesterId !== viewer.id && viewer.role !== Role.ADMIN) throw new Forbidden('Only the requester (or an admin) cancels a swap request');
+      if (swap.requesterId !== viewer.id && viewer.role !== Role.ADMIN)
+        throw new Forbidden('Only the requester (or an admin) cancels a swap request');
     });
   }
 
@@ -175,11 +198,20 @@ export class SwapService {
       { orderBy: { startsAt: 'asc' } },
     );
     const agentIds = [...new Set(sameDay.map((s) => s.agentId))];
-    const agents = await scope.em.find(User, { id: { $in: agentIds }, departmentId: owner.departmentId, active: true, role: { $in: [Role.AGENT, Role.MANAGER] } });
+    const agents = await scope.em.find(User, {
+      id: { $in: agentIds },
+      departmentId: owner.departmentId,
+      active: true,
+      role: { $in: [Role.AGENT, Role.MANAGER] },
+    });
     const pending = new Set(
-      (await scope.em.find(SwapStep, { scheduleId: { $in: sameDay.map((s) => s.id) }, requestStatus: SwapStatus.PENDING }, { fields: ['scheduleId'] })).map(
-        (s) => s.scheduleId,
-      ),
+      (
+        await scope.em.find(
+          SwapStep,
+          { scheduleId: { $in: sameDay.map((s) => s.id) }, requestStatus: SwapStatus.PENDING },
+          { fields: ['scheduleId'] },
+        )
+      ).map((s) => s.scheduleId),
     );
     return agents
       .sort((a, b) => (a.employeeCode ?? a.displayName).localeCompare(b.employeeCode ?? b.displayName))
@@ -267,8 +299,10 @@ export class SwapService {
       }
       const clash =
         kept.find((k) => k.agentId === step.to.id && !handedOn.has(k.id) && k.startsAt < s.endsAt && s.startsAt < k.endsAt) ??
-        plan.steps.find((o) => o !== step && o.to.id === step.to.id && o.schedule.startsAt < s.endsAt && s.startsAt < o.schedule.endsAt)?.schedule;
-      if (clash) add(step, SwapConflictReason.OVERLAP, `After the swap the receiver would work two overlapping schedules (${clash.date})`, clash.id);
+        plan.steps.find((o) => o !== step && o.to.id === step.to.id && o.schedule.startsAt < s.endsAt && s.startsAt < o.schedule.endsAt)
+          ?.schedule;
+      if (clash)
+        add(step, SwapConflictReason.OVERLAP, `After the swap the receiver would work two overlapping schedules (${clash.date})`, clash.id);
       if (s.startsAt > now && s.startsAt.getTime() - now.getTime() < this.rules.minNoticeHours * HOUR) {
         add(step, SwapConflictReason.NOT_ENOUGH_NOTICE, `The shift starts in less than ${this.rules.minNoticeHours} hours`);
       }
@@ -299,13 +333,16 @@ async function resolvePlan(em: EntityManager, input: { steps: Array<{ scheduleId
   if (missing) throw new NotFound('Schedule', missing);
   const peopleIds = [...new Set([...steps.map((s) => s.toAgentId), ...[...schedules.values()].map((s) => s.agentId)])];
   const people = new Map((await em.find(User, { id: { $in: peopleIds } })).map((u) => [u.id, u]));
-  const shifts = new Map((await em.find(Shift, { id: { $in: [...new Set([...schedules.values()].map((s) => s.shiftId))] } })).map((s) => [s.id, s]));
+  const shifts = new Map(
+    (await em.find(Shift, { id: { $in: [...new Set([...schedules.values()].map((s) => s.shiftId))] } })).map((s) => [s.id, s]),
+  );
   return {
     people,
     steps: steps.map((step, i) => {
       const schedule = schedules.get(step.scheduleId)!;
       const to = people.get(step.toAgentId);
-      if (!to || (to.role !== Role.AGENT && to.role !== Role.MANAGER)) throw new InvalidInput('steps.toAgentId', `${step.toAgentId} is not an agent`);
+      if (!to || (to.role !== Role.AGENT && to.role !== Role.MANAGER))
+        throw new InvalidInput('steps.toAgentId', `${step.toAgentId} is not an agent`);
       if (to.id === schedule.agentId) throw new InvalidInput('steps', `step ${i + 1} gives a schedule to its own owner`);
       return { position: i + 1, schedule, shift: shifts.get(schedule.shiftId)!, from: people.get(schedule.agentId)!, to };
     }),
@@ -315,7 +352,10 @@ async function resolvePlan(em: EntityManager, input: { steps: Array<{ scheduleId
 /** Participants may ask; managers also for their own department's people; admins for anyone. */
 function scopeConflicts(viewer: Viewer, plan: Plan): SwapConflict[] {
   if (viewer.role === Role.ADMIN || plan.people.has(viewer.id)) return [];
-  const outside = viewer.role === Role.MANAGER ? plan.steps.filter((s) => !managesDepartment(viewer, s.from.departmentId) || !managesDepartment(viewer, s.to.departmentId)) : plan.steps;
+  const outside =
+    viewer.role === Role.MANAGER
+      ? plan.steps.filter((s) => !managesDepartment(viewer, s.from.departmentId) || !managesDepartment(viewer, s.to.departmentId))
+      : plan.steps;
   return outside.map((s) => ({
     scheduleId: s.schedule.id,
     toAgentId: s.to.id,
@@ -325,7 +365,8 @@ function scopeConflicts(viewer: Viewer, plan: Plan): SwapConflict[] {
 }
 
 function checkApprover(viewer: Viewer, swap: SwapRequest): void {
-  if (swap.participantIds.includes(viewer.id) || swap.requesterId === viewer.id) throw new Forbidden('Nobody decides a swap they take part in or asked for');
+  if (swap.participantIds.includes(viewer.id) || swap.requesterId === viewer.id)
+    throw new Forbidden('Nobody decides a swap they take part in or asked for');
   if (viewer.role !== Role.ADMIN && !(viewer.departmentId && swap.departmentIds.every((d) => d === viewer.departmentId))) {
     throw new Forbidden('Every participant must be in your department');
   }
@@ -373,9 +414,15 @@ async function applySteps(em: EntityManager, plan: Plan, approverId: string): Pr
 /** Managers of the departments involved, or the admins when there are none. */
 async function approversOf(em: EntityManager, departmentIds: string[], except: string): Promise<string[]> {
   const managers = departmentIds.length
-    ? await em.find(User, { role: Role.MANAGER, departmentId: { $in: departmentIds }, active: true, id: { $ne: except } }, { fields: ['id'] })
+    ? await em.find(
+        User,
+        { role: Role.MANAGER, departmentId: { $in: departmentIds }, active: true, id: { $ne: except } },
+        { fields: ['id'] },
+      )
     : [];
-  const approvers = managers.length ? managers : await em.find(User, { role: Role.ADMIN, active: true, id: { $ne: except } }, { fields: ['id'] });
+  const approvers = managers.length
+    ? managers
+    : await em.find(User, { role: Role.ADMIN, active: true, id: { $ne: except } }, { fields: ['id'] });
   return approvers.map((u) => u.id);
 }
 

@@ -176,7 +176,9 @@ async function recipientsOf(em: EntityManager, tickets: Claimed[]): Promise<Map<
     } else {
       let owners = managersOf(t.department_id);
       if (!owners.length) {
-        admins ??= (await em.execute<Array<{ id: string }>>(`SELECT id FROM users WHERE role = ? AND active ORDER BY id`, [Role.ADMIN])).map((a) => a.id);
+        admins ??= (
+          await em.execute<Array<{ id: string }>>(`SELECT id FROM users WHERE role = ? AND active ORDER BY id`, [Role.ADMIN])
+        ).map((a) => a.id);
         owners = admins;
       }
       for (const o of owners) people.add(o);

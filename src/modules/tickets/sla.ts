@@ -140,7 +140,8 @@ export function parseCalendar(raw: unknown, defaultZone: string): BusinessCalend
 
   const dates = (field: 'holidays' | 'workdays'): Set<string> => {
     const v = o[field] ?? [];
-    if (!Array.isArray(v) || v.some((d) => typeof d !== 'string' || !isBusinessDate(d))) throw new Error(`${field} must be a list of dates YYYY-MM-DD`);
+    if (!Array.isArray(v) || v.some((d) => typeof d !== 'string' || !isBusinessDate(d)))
+      throw new Error(`${field} must be a list of dates YYYY-MM-DD`);
     return new Set(v as string[]);
   };
   const holidays = dates('holidays');
@@ -154,7 +155,13 @@ export function parseCalendar(raw: unknown, defaultZone: string): BusinessCalend
 }
 
 /** The calendar in its JSON form again (for the API and the README's examples). */
-export function describeCalendar(c: BusinessCalendar): { weekdays: number[]; hours: string[]; holidays: string[]; workdays: string[]; zone: string } {
+export function describeCalendar(c: BusinessCalendar): {
+  weekdays: number[];
+  hours: string[];
+  holidays: string[];
+  workdays: string[];
+  zone: string;
+} {
   const hhmm = (m: number) => (m >= 1440 ? '24:00' : `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`);
   return {
     weekdays: [...c.weekdays],

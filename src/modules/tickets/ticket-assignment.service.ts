@@ -55,7 +55,15 @@ export class TicketAssignmentService {
   }
 
   /** The ticket to `agent` (the caller checked the limit), audited and told to the agent. */
-  applyAssignment(em: EntityManager, afterCommit: AfterCommit, actor: Actor, ticket: Ticket, agent: User, auto: boolean, load?: number): void {
+  applyAssignment(
+    em: EntityManager,
+    afterCommit: AfterCommit,
+    actor: Actor,
+    ticket: Ticket,
+    agent: User,
+    auto: boolean,
+    load?: number,
+  ): void {
     const previous = ticket.assigneeId;
     ticket.status = TICKET_FLOW.next(ticket.status, 'assign');
     ticket.assigneeId = agent.id;

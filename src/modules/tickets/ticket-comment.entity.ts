@@ -7,7 +7,10 @@ import { PiiType } from '../records/pii-type';
 
 export const MAX_COMMENT_LENGTH = 5000;
 
-@ObjectType({ description: 'A comment on a ticket; internal ones are notes among the staff, never shown to the customer; SYSTEM ones come from ShiftDesk itself (no author)' })
+@ObjectType({
+  description:
+    'A comment on a ticket; internal ones are notes among the staff, never shown to the customer; SYSTEM ones come from ShiftDesk itself (no author)',
+})
 @Entity({ tableName: 'ticket_comments' })
 export class TicketComment {
   [OptionalProps]?: 'id' | 'authorId' | 'authorRole' | 'kind' | 'internal' | 'createdAt' | 'piiTypes' | 'sealed';

@@ -60,7 +60,14 @@ export class TicketTrail {
    * A ticket RESOLVED through `action`, audited as ticket.resolve (a resolution without a first response counts
    * as one). Returns the department whose capacity it frees (its assignee's), if it was held.
    */
-  async settle(em: EntityManager, actor: Actor, ticket: Ticket, action: 'resolve' | 'faqResolve', text: string, summary: string): Promise<string | null> {
+  async settle(
+    em: EntityManager,
+    actor: Actor,
+    ticket: Ticket,
+    action: 'resolve' | 'faqResolve',
+    text: string,
+    summary: string,
+  ): Promise<string | null> {
     ticket.status = TICKET_FLOW.next(ticket.status, action);
     const now = new Date();
     ticket.resolvedAt = now;
@@ -119,7 +126,10 @@ export function mayUseConversation(viewer: Viewer, c: Conversation): boolean {
 
 export function requireOpen(ticket: Ticket, pastTense: string): void {
   if (!OPEN_STATUSES.includes(ticket.status)) {
-    throw new Conflict(ConflictReason.INVALID_STATE, `The ticket is ${ticket.status}: it cannot be ${pastTense}`, { state: ticket.status, action: pastTense });
+    throw new Conflict(ConflictReason.INVALID_STATE, `The ticket is ${ticket.status}: it cannot be ${pastTense}`, {
+      state: ticket.status,
+      action: pastTense,
+    });
   }
 }
 

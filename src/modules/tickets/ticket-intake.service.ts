@@ -19,7 +19,18 @@ import type { NotificationService } from '../notifications/notification.service'
 import { flagNegative } from '../notifications/supervision.policy';
 import type { TicketAssignmentService } from './ticket-assignment.service';
 import { MAX_COMMENT_LENGTH, TicketComment } from './ticket-comment.entity';
-import { canSee, computeDue, cut, lockTicket, MAX_DESCRIPTION, MAX_SUBJECT, MAX_TAG_LENGTH, MAX_TAGS, mayUseConversation, TicketTrail } from './ticket-common';
+import {
+  canSee,
+  computeDue,
+  cut,
+  lockTicket,
+  MAX_DESCRIPTION,
+  MAX_SUBJECT,
+  MAX_TAG_LENGTH,
+  MAX_TAGS,
+  mayUseConversation,
+  TicketTrail,
+} from './ticket-common';
 import { Ticket } from './ticket.entity';
 import type { CreateTicketInput } from './ticket.inputs';
 import { GENERAL_DEPARTMENT, TicketSettings } from './ticket.settings';
@@ -63,12 +74,16 @@ export class TicketIntakeService {
     const subject = input.subject.trim();
     if (!subject || subject.length > MAX_SUBJECT) problems.push({ field: 'subject', message: `must be 1 to ${MAX_SUBJECT} characters` });
     const description = input.description.trim();
-    if (description.length > MAX_DESCRIPTION) problems.push({ field: 'description', message: `must be at most ${MAX_DESCRIPTION} characters` });
+    if (description.length > MAX_DESCRIPTION)
+      problems.push({ field: 'description', message: `must be at most ${MAX_DESCRIPTION} characters` });
     const category = input.category.trim();
-    if (!Object.hasOwn(this.settings.categories, category)) problems.push({ field: 'category', message: `must be one of ${Object.keys(this.settings.categories).join(', ')}` });
-    if (input.priority != null && !Object.hasOwn(PRIORITY_RANK, input.priority)) problems.push({ field: 'priority', message: 'must be URGENT, HIGH, NORMAL or LOW' });
+    if (!Object.hasOwn(this.settings.categories, category))
+      problems.push({ field: 'category', message: `must be one of ${Object.keys(this.settings.categories).join(', ')}` });
+    if (input.priority != null && !Object.hasOwn(PRIORITY_RANK, input.priority))
+      problems.push({ field: 'priority', message: 'must be URGENT, HIGH, NORMAL or LOW' });
     const tags = normaliseTags(input.tags ?? [], problems);
-    if (input.conversationId && !isUuid(input.conversationId)) problems.push({ field: 'conversationId', message: 'is not a conversation id' });
+    if (input.conversationId && !isUuid(input.conversationId))
+      problems.push({ field: 'conversationId', message: 'is not a conversation id' });
     let customerId: string;
     if (viewer.role === Role.CUSTOMER) {
       if (input.customerId && input.customerId !== viewer.id) throw new Forbidden('Customers open tickets for themselves only');
@@ -88,12 +103,14 @@ export class TicketIntakeService {
     return inTransaction(scope.em, async (em, afterCommit) => {
       if (viewer.role !== Role.CUSTOMER) {
         const customer = await em.findOne(User, { id: customerId }, { fields: ['id', 'role', 'active'] });
-        if (!customer || customer.role !== Role.CUSTOMER || !customer.active) throw new InvalidInput('customerId', 'must be an active customer');
+        if (!customer || customer.role !== Role.CUSTOMER || !customer.active)
+          throw new InvalidInput('customerId', 'must be an active customer');
       }
       if (input.conversationId) {
         const conversation = await em.findOne(Conversation, { id: input.conversationId });
         if (!conversation) throw new InvalidInput('conversationId', 'is not a conversation');
-        if (conversation.customerId !== customerId) throw new InvalidInput('conversationId', 'must be a conversation of the ticket’s customer');
+        if (conversation.customerId !== customerId)
+          throw new InvalidInput('conversationId', 'must be a conversation of the ticket’s customer');
         if (!mayUseConversation(viewer, conversation)) throw new Forbidden('This conversation is not yours');
       }
       const ticket = await this.insert(
@@ -129,16 +146,22 @@ export class TicketIntakeService {
       if (!mayUseConversation(viewer, conversation)) throw new Forbidden('This conversation is not yours');
       const existing = await em.findOne(Ticket, { conversationId });
       if (existing) {
-        if (!canSee(viewer, existing)) throw new Conflict(ConflictReason.ALREADY_EXISTS, 'This conversation already has a ticket', { ticketId: existing.id });
+        if (!canSee(viewer, existing))
+          throw new Conflict(ConflictReason.ALREADY_EXISTS, 'This conversation already has a ticket', { ticketId: existing.id });
         return existing;
       }
       const messages = (
         await em.find(Message, { conversationId, kind: MessageKind.TEXT }, { orderBy: { seq: 'desc' }, limit: TRANSCRIPT_MESSAGES })
       ).reverse();
-      const firstWords = messages.find((m) => m.senderRole === Role.CUSTOMER)?.content.replace(/\s+/g, ' ').trim();
+      const firstWords = messages
+        .find((m) => m.senderRole === Role.CUSTOMER)
+        ?.content.replace(/\s+/g, ' ')
+        .trim();
       const subject = cut(firstWords ? `${conversation.topic}：${firstWords}` : conversation.topic, 100) || '会话转工单';
       const lines = await transcriptLines(em, messages, this.businessTz);
-      const department = conversation.departmentId ? await em.findOne(Department, { id: conversation.departmentId }, { fields: ['code'] }) : null;
+      const department = conversation.departmentId
+        ? await em.findOne(Department, { id: conversation.departmentId }, { fields: ['code'] })
+        : null;
       return this.insert(em, afterCommit, scope, {
         customerId: conversation.customerId,
         subject,
@@ -163,15 +186,30 @@ export class TicketIntakeService {
       const ticket = await lockTicket(em, id);
       if (ticket.customerId !== viewer.id) throw new Forbidden('Only the ticket’s customer answers this');
       if (!ticket.autoAnswerFaqId || ticket.autoAnswerState !== AutoAnswerState.ASKED) {
-        throw new Conflict(ticket.autoAnswerState ? ConflictReason.ALREADY_ANSWERED : ConflictReason.NOT_ASKED, 'There is no auto-answer awaiting a reply');
+        throw new Conflict(
+          ticket.autoAnswerState ? ConflictReason.ALREADY_ANSWERED : ConflictReason.NOT_ASKED,
+          'There is no auto-answer awaiting a reply',
+        );
       }
       await this.assist.faqs.voteById(em, ticket.autoAnswerFaqId, viewer.id, helped, ticket.subject);
       if (helped) {
         const faq = await em.findOne(Faq, { id: ticket.autoAnswerFaqId }, { fields: ['question'] });
         const text = `客户确认常见问题“${faq?.question ?? ''}”的回答已解决问题。`;
-        freed = await this.trail.settle(em, scope, ticket, 'faqResolve', text, 'Resolved by the FAQ auto-answer (the customer said it helped)');
+        freed = await this.trail.settle(
+          em,
+          scope,
+          ticket,
+          'faqResolve',
+          text,
+          'Resolved by the FAQ auto-answer (the customer said it helped)',
+        );
         if (ticket.assigneeId) {
-          this.notifications.notify(em, afterCommit, { userId: ticket.assigneeId, kind: 'TICKET_RESOLVED_BY_FAQ', title: `工单已由常见问题解决：${ticket.subject}`, body: text });
+          this.notifications.notify(em, afterCommit, {
+            userId: ticket.assigneeId,
+            kind: 'TICKET_RESOLVED_BY_FAQ',
+            title: `工单已由常见问题解决：${ticket.subject}`,
+            body: text,
+          });
         }
       }
       ticket.autoAnswerState = helped ? AutoAnswerState.HELPED : AutoAnswerState.NOT_HELPED;
@@ -202,7 +240,12 @@ export class TicketIntakeService {
     ticket.autoAnswerFaqId = faq.id;
     ticket.autoAnswerState = AutoAnswerState.ASKED;
     const question = `\n\n${AUTO_ANSWER_QUESTION}`;
-    em.create(TicketComment, { ticketId: ticket.id, kind: MessageKind.SYSTEM, body: `${cut(faq.answer, MAX_COMMENT_LENGTH - question.length)}${question}`, internal: false });
+    em.create(TicketComment, {
+      ticketId: ticket.id,
+      kind: MessageKind.SYSTEM,
+      body: `${cut(faq.answer, MAX_COMMENT_LENGTH - question.length)}${question}`,
+      internal: false,
+    });
     await em.flush();
   }
 
@@ -233,7 +276,8 @@ export class TicketIntakeService {
     try {
       await em.flush();
     } catch (err) {
-      if (violatedConstraint(err)?.constraint === 'tickets_conversation_key') throw new Conflict(ConflictReason.ALREADY_EXISTS, 'This conversation already has a ticket');
+      if (violatedConstraint(err)?.constraint === 'tickets_conversation_key')
+        throw new Conflict(ConflictReason.ALREADY_EXISTS, 'This conversation already has a ticket');
       throw err;
     }
     return ticket;
@@ -261,7 +305,8 @@ export class TicketIntakeService {
 function normaliseTags(tags: string[], problems: FieldProblem[]): string[] {
   const out = [...new Set(tags.map((t) => t.trim()).filter(Boolean))];
   if (out.length > MAX_TAGS) problems.push({ field: 'tags', message: `must be at most ${MAX_TAGS}` });
-  if (out.some((t) => t.length > MAX_TAG_LENGTH)) problems.push({ field: 'tags', message: `each must be at most ${MAX_TAG_LENGTH} characters` });
+  if (out.some((t) => t.length > MAX_TAG_LENGTH))
+    problems.push({ field: 'tags', message: `each must be at most ${MAX_TAG_LENGTH} characters` });
   return out;
 }
 

@@ -49,9 +49,15 @@ export class TicketQueryService {
         and.push({ customerId: viewer.id });
         break;
       case Role.AGENT:
-        if (filter.assigneeId && filter.assigneeId !== viewer.id) throw new Forbidden('Agents see their own tickets and their department’s queue');
-        if (filter.departmentId && filter.departmentId !== viewer.departmentId) throw new Forbidden('Agents see their own department’s queue only');
-        and.push(viewer.departmentId ? { $or: [{ assigneeId: viewer.id }, { departmentId: viewer.departmentId, assigneeId: null }] } : { assigneeId: viewer.id });
+        if (filter.assigneeId && filter.assigneeId !== viewer.id)
+          throw new Forbidden('Agents see their own tickets and their department’s queue');
+        if (filter.departmentId && filter.departmentId !== viewer.departmentId)
+          throw new Forbidden('Agents see their own department’s queue only');
+        and.push(
+          viewer.departmentId
+            ? { $or: [{ assigneeId: viewer.id }, { departmentId: viewer.departmentId, assigneeId: null }] }
+            : { assigneeId: viewer.id },
+        );
         break;
       case Role.MANAGER: {
         const department = departmentScope(viewer, filter.departmentId);

@@ -58,10 +58,22 @@ export async function lockAssignments(em: EntityManager, departmentId: string | 
 }
 
 /** The active agents of a department with their load, skill matches and history in `category`. */
-export async function candidatesFor(em: EntityManager, departmentId: string, category: string, tags: readonly string[]): Promise<AgentCandidate[]> {
+export async function candidatesFor(
+  em: EntityManager,
+  departmentId: string,
+  category: string,
+  tags: readonly string[],
+): Promise<AgentCandidate[]> {
   const wanted = [category, ...tags].map((s) => s.toLowerCase());
   const rows = await em.execute<
-    Array<{ id: string; open: string | number; skill_matches: string | number; resolved: string | number; succeeded: string | number; last_assigned_at: Date | null }>
+    Array<{
+      id: string;
+      open: string | number;
+      skill_matches: string | number;
+      resolved: string | number;
+      succeeded: string | number;
+      last_assigned_at: Date | null;
+    }>
   >(
     `SELECT u.id,
             (SELECT count(*) FROM tickets t WHERE t.assignee_id = u.id AND t.status IN ('ASSIGNED', 'IN_PROGRESS', 'REOPENED')) AS open,

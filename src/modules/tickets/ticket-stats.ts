@@ -20,7 +20,10 @@ export async function ticketStats(
   // Three statements side by side, each on its own connection: the percentiles (ordered-set aggregates,
   // which PostgreSQL runs single-threaded) apart from the counts (which it may scan in parallel).
   const [groups, [agg], [pct]] = await Promise.all([
-    em.execute<Array<{ category: string; n: string }>>(`SELECT category, count(*) AS n FROM tickets WHERE ${where} GROUP BY category`, params),
+    em.execute<Array<{ category: string; n: string }>>(
+      `SELECT category, count(*) AS n FROM tickets WHERE ${where} GROUP BY category`,
+      params,
+    ),
     em.execute<Array<Record<string, string | number | null>>>(
       `SELECT count(*) AS total,
               ${statuses.map((s, i) => `count(*) FILTER (WHERE status = '${s}') AS s${i}`).join(', ')},

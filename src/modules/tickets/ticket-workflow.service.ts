@@ -59,15 +59,21 @@ export class TicketWorkflowService {
       if (!canSee(viewer, ticket)) throw new Forbidden('This ticket is not yours to assign');
       const agent = await em.findOne(User, { id: targetId });
       if (!agent || agent.role !== Role.AGENT || !agent.active) throw new InvalidInput('agentId', 'must be an active agent');
-      if (viewer.role === Role.MANAGER && agent.departmentId !== viewer.departmentId) throw new Forbidden('Managers assign to the agents of their own department');
+      if (viewer.role === Role.MANAGER && agent.departmentId !== viewer.departmentId)
+        throw new Forbidden('Managers assign to the agents of their own department');
       TICKET_FLOW.next(ticket.status, 'assign');
-      if (ticket.assigneeId === agent.id) throw new Conflict(ConflictReason.ALREADY_ASSIGNED, `The ticket is already assigned to ${agent.displayName}`);
+      if (ticket.assigneeId === agent.id)
+        throw new Conflict(ConflictReason.ALREADY_ASSIGNED, `The ticket is already assigned to ${agent.displayName}`);
       const load = await this.assignment.lockedLoad(em, agent);
       const limit = this.assignment.agentLimit;
       if (load >= limit) {
-        throw new Conflict(ConflictReason.AGENT_AT_LIMIT, `${agent.displayName} already holds ${load} open tickets (the limit is ${limit})`);
+        throw new Conflict(
+          ConflictReason.AGENT_AT_LIMIT,
+          `${agent.displayName} already holds ${load} open tickets (the limit is ${limit})`,
+        );
       }
-      if (ticket.assigneeId) freed = (await em.findOne(User, { id: ticket.assigneeId }, { fields: ['departmentId'] }))?.departmentId ?? null;
+      if (ticket.assigneeId)
+        freed = (await em.findOne(User, { id: ticket.assigneeId }, { fields: ['departmentId'] }))?.departmentId ?? null;
       this.assignment.applyAssignment(em, afterCommit, scope, ticket, agent, false);
       await em.flush();
       return ticket;
@@ -87,7 +93,8 @@ export class TicketWorkflowService {
       requireOpen(ticket, 'escalated');
       const from = ticket.priority;
       const to = STEP_UP[from];
-      if (!to) throw new Conflict(ConflictReason.TOP_PRIORITY, `The ticket is already ${from}, the highest priority: it cannot be escalated`);
+      if (!to)
+        throw new Conflict(ConflictReason.TOP_PRIORITY, `The ticket is already ${from}, the highest priority: it cannot be escalated`);
       ticket.priority = to;
       computeDue(this.settings, ticket, { firstResponse: true, resolution: true });
       ticket.escalationCount += 1;
@@ -184,7 +191,12 @@ export class TicketWorkflowService {
         const agent = await em.findOne(User, { id: ticket.assigneeId });
         if (agent?.active) kept = (await this.assignment.lockedLoad(em, agent)) < this.assignment.agentLimit;
         if (kept) {
-          this.notifications.notify(em, afterCommit, { userId: agent!.id, kind: 'TICKET_REOPENED', title: `工单被重新打开：${ticket.subject}`, body: why ?? '' });
+          this.notifications.notify(em, afterCommit, {
+            userId: agent!.id,
+            kind: 'TICKET_REOPENED',
+            title: `工单被重新打开：${ticket.subject}`,
+            body: why ?? '',
+          });
         } else {
           ticket.assigneeId = null;
           ticket.assignedAt = null;
@@ -215,13 +227,22 @@ export class TicketWorkflowService {
       const ticket = await lockTicket(em, id);
       if (!canSee(viewer, ticket)) throw new Forbidden('This ticket is not yours');
       if (viewer.role === Role.CUSTOMER && internal) throw new Forbidden('Customers do not write internal notes');
-      if (ticket.status === TicketStatus.CLOSED) throw new Conflict(ConflictReason.INVALID_STATE, 'The ticket is CLOSED: it takes no more comments', { state: ticket.status, action: 'comment' });
+      if (ticket.status === TicketStatus.CLOSED)
+        throw new Conflict(ConflictReason.INVALID_STATE, 'The ticket is CLOSED: it takes no more comments', {
+          state: ticket.status,
+          action: 'comment',
+        });
       const comment = em.create(TicketComment, { ticketId: ticket.id, authorId: viewer.id, authorRole: viewer.role, body: text, internal });
       const staff = viewer.role !== Role.CUSTOMER;
       if (staff && !internal && !ticket.firstResponseAt && ticket.isOpen) ticket.firstResponseAt = comment.createdAt;
       if (ticket.assigneeId === viewer.id && TICKET_FLOW.allowed(ticket.status).includes('start')) {
         ticket.status = TICKET_FLOW.next(ticket.status, 'start');
-        this.trail.record(em, scope, ticket, { action: 'ticket.start', targetType: 'Ticket', targetId: ticket.id, summary: 'Work started (first comment of the assignee)' });
+        this.trail.record(em, scope, ticket, {
+          action: 'ticket.start',
+          targetType: 'Ticket',
+          targetId: ticket.id,
+          summary: 'Work started (first comment of the assignee)',
+        });
       }
       await em.flush();
       return comment;
@@ -236,10 +257,19 @@ export class TicketWorkflowService {
       const ticket = await lockTicket(em, id);
       requireRater(viewer, ticket, 'ticket');
       if (ticket.status !== TicketStatus.RESOLVED && ticket.status !== TicketStatus.CLOSED) {
-        throw new Conflict(ConflictReason.INVALID_STATE, `The ticket is ${ticket.status}: only a resolved or closed ticket is rated`, { state: ticket.status, action: 'rate' });
+        throw new Conflict(ConflictReason.INVALID_STATE, `The ticket is ${ticket.status}: only a resolved or closed ticket is rated`, {
+          state: ticket.status,
+          action: 'rate',
+        });
       }
       applyRating(ticket, rating, 'ticket');
-      this.trail.record(em, scope, ticket, { action: 'ticket.rate', targetType: 'Ticket', targetId: ticket.id, summary: `Rated ${rating.score}/${MAX_SCORE}`, comment: rating.comment });
+      this.trail.record(em, scope, ticket, {
+        action: 'ticket.rate',
+        targetType: 'Ticket',
+        targetId: ticket.id,
+        summary: `Rated ${rating.score}/${MAX_SCORE}`,
+        comment: rating.comment,
+      });
       await em.flush();
       return ticket;
     });

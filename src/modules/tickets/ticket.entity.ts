@@ -19,7 +19,12 @@ registerEnumType(TicketStatus, {
 });
 
 /** The states in which a ticket is still being worked on (its SLA clocks run). */
-export const OPEN_STATUSES: readonly TicketStatus[] = [TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED];
+export const OPEN_STATUSES: readonly TicketStatus[] = [
+  TicketStatus.NEW,
+  TicketStatus.ASSIGNED,
+  TicketStatus.IN_PROGRESS,
+  TicketStatus.REOPENED,
+];
 /** The states that count towards an agent's load. */
 export const LOAD_STATUSES: readonly TicketStatus[] = [TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED];
 
@@ -242,7 +247,12 @@ export class Ticket {
 
   @Field(() => SlaStatus, { description: 'The first-response SLA now' })
   get firstResponseSla(): SlaStatus {
-    return slaStatus(this.firstResponseAt ?? (this.isOpen ? null : this.resolvedAt), this.firstResponseDueAt, this.firstResponseWarnAt, new Date());
+    return slaStatus(
+      this.firstResponseAt ?? (this.isOpen ? null : this.resolvedAt),
+      this.firstResponseDueAt,
+      this.firstResponseWarnAt,
+      new Date(),
+    );
   }
 
   @Field(() => SlaStatus, { description: 'The resolution SLA now' })

@@ -15,7 +15,10 @@ export class CreateTicketInput {
   @Field({ description: 'One of the configured categories (ticketCategories)' })
   category!: string;
 
-  @Field(() => ServicePriority, { nullable: true, description: 'Kept when given; left out, the classifier’s priority of subject and description (classifyMessage)' })
+  @Field(() => ServicePriority, {
+    nullable: true,
+    description: 'Kept when given; left out, the classifier’s priority of subject and description (classifyMessage)',
+  })
   @IsOptional()
   priority?: ServicePriority | null;
 
@@ -27,7 +30,10 @@ export class CreateTicketInput {
   @IsOptional()
   conversationId?: string | null;
 
-  @Field(() => ID, { nullable: true, description: 'Staff: the customer the ticket is for (required). Customers: omit (or give their own id).' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Staff: the customer the ticket is for (required). Customers: omit (or give their own id).',
+  })
   @IsOptional()
   customerId?: string | null;
 }
@@ -122,7 +128,9 @@ export class DurationStats {
   p90Seconds!: number | null;
 }
 
-@ObjectType({ description: 'Tickets whose due time was kept (MET), missed (BREACHED: done late, or still open past it), or still running (PENDING)' })
+@ObjectType({
+  description: 'Tickets whose due time was kept (MET), missed (BREACHED: done late, or still open past it), or still running (PENDING)',
+})
 export class SlaAttainment {
   @Field(() => Int)
   met!: number;

@@ -17,19 +17,27 @@ const EVERYONE = [...STAFF, Role.CUSTOMER];
 @Resolver(() => Ticket)
 export class TicketResolver {
   @Authorized(...EVERYONE)
-  @Mutation(() => Ticket, { description: 'Customers for themselves; staff for a customer (customerId). Auto-assigned when an agent of the category’s department has room.' })
+  @Mutation(() => Ticket, {
+    description:
+      'Customers for themselves; staff for a customer (customerId). Auto-assigned when an agent of the category’s department has room.',
+  })
   createTicket(@Arg('input') input: CreateTicketInput, @Ctx() ctx: Context) {
     return ctx.services.tickets.intake.create(ctx, input);
   }
 
   @Authorized(...EVERYONE)
-  @Mutation(() => Ticket, { description: 'A ticket carrying a conversation on (customer, priority, transcript); asked again, the same ticket' })
+  @Mutation(() => Ticket, {
+    description: 'A ticket carrying a conversation on (customer, priority, transcript); asked again, the same ticket',
+  })
   ticketFromConversation(@Arg('conversationId', () => ID) conversationId: string, @Ctx() ctx: Context) {
     return ctx.services.tickets.intake.fromConversation(ctx, conversationId);
   }
 
   @Authorized(...STAFF)
-  @Mutation(() => Ticket, { description: 'Managers: to their department’s agents; admins: to any agent; agents: an unassigned ticket of their department to themselves' })
+  @Mutation(() => Ticket, {
+    description:
+      'Managers: to their department’s agents; admins: to any agent; agents: an unassigned ticket of their department to themselves',
+  })
   assignTicket(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Arg('agentId', () => ID, { nullable: true }) agentId?: string) {
     return ctx.services.tickets.workflow.assign(ctx, id, agentId);
   }
@@ -59,7 +67,9 @@ export class TicketResolver {
   }
 
   @Authorized(...EVERYONE)
-  @Mutation(() => TicketComment, { description: 'Internal comments are staff notes, never shown to the customer. The first public staff comment is the first response.' })
+  @Mutation(() => TicketComment, {
+    description: 'Internal comments are staff notes, never shown to the customer. The first public staff comment is the first response.',
+  })
   commentOnTicket(
     @Arg('id', () => ID) id: string,
     @Arg('body') body: string,
@@ -82,7 +92,8 @@ export class TicketResolver {
 
   @Authorized(Role.CUSTOMER)
   @Mutation(() => Ticket, {
-    description: 'The ticket’s customer answers its auto-answer, once: helped resolves the ticket; not helped leaves it where it is (its place in the queue, or its agent)',
+    description:
+      'The ticket’s customer answers its auto-answer, once: helped resolves the ticket; not helped leaves it where it is (its place in the queue, or its agent)',
   })
   ticketAnswerHelped(@Arg('ticketId', () => ID) ticketId: string, @Arg('helped') helped: boolean, @Ctx() ctx: Context) {
     return ctx.services.tickets.intake.answerHelped(ctx, ticketId, helped);
@@ -90,7 +101,8 @@ export class TicketResolver {
 
   @Authorized(...EVERYONE)
   @Query(() => TicketConnection, {
-    description: 'Customers: their own; agents: theirs and their department’s unassigned queue; managers: their department; admins: all. Queue order: priority, then the nearest due time.',
+    description:
+      'Customers: their own; agents: theirs and their department’s unassigned queue; managers: their department; admins: all. Queue order: priority, then the nearest due time.',
   })
   tickets(
     @Ctx() ctx: Context,
@@ -108,7 +120,9 @@ export class TicketResolver {
   }
 
   @Authorized(Role.ADMIN, Role.MANAGER)
-  @Query(() => TicketStats, { description: 'Tickets created from `from` to `to` (business dates, both included); managers: their department' })
+  @Query(() => TicketStats, {
+    description: 'Tickets created from `from` to `to` (business dates, both included); managers: their department',
+  })
   ticketStats(
     @Arg('from') from: string,
     @Arg('to') to: string,
@@ -139,7 +153,10 @@ export class TicketResolver {
     return t.departmentId ? ctx.loaders.department.load(t.departmentId) : null;
   }
 
-  @FieldResolver(() => AutoAnswer, { nullable: true, description: 'The FAQ ShiftDesk answered the new ticket with, if any, and what the customer said about it' })
+  @FieldResolver(() => AutoAnswer, {
+    nullable: true,
+    description: 'The FAQ ShiftDesk answered the new ticket with, if any, and what the customer said about it',
+  })
   autoAnswer(@Root() t: Ticket, @Ctx() ctx: Context): Promise<AutoAnswer | null> {
     return autoAnswerOf(ctx.em, t);
   }
@@ -149,10 +166,16 @@ export class TicketResolver {
     return ctx.services.tickets.queries.comments(ctx.em, ctx.viewer, t.id);
   }
 
-  @FieldResolver(() => [AuditEntry], { description: 'Who did what to this ticket, oldest first (customers: creation, resolution, closing, reopening and rating)' })
+  @FieldResolver(() => [AuditEntry], {
+    description: 'Who did what to this ticket, oldest first (customers: creation, resolution, closing, reopening and rating)',
+  })
   auditTrail(@Root() t: Ticket, @Ctx() ctx: Context) {
     if (ctx.viewer?.role === Role.CUSTOMER) {
-      return ctx.em.find(AuditEntry, { targetType: 'Ticket', targetId: t.id, action: { $in: CUSTOMER_TRAIL_ACTIONS } }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+      return ctx.em.find(
+        AuditEntry,
+        { targetType: 'Ticket', targetId: t.id, action: { $in: CUSTOMER_TRAIL_ACTIONS } },
+        { orderBy: { createdAt: 'asc', id: 'asc' } },
+      );
     }
     return ctx.services.audit.trail(ctx.em, 'Ticket', t.id);
   }

@@ -65,7 +65,8 @@ export function parseTicketCategories(json: string): Readonly<Record<string, str
   for (const [category, code] of Object.entries(raw as Record<string, unknown>)) {
     const name = category.trim();
     if (!name || name.length > 50) throw new Error(`category "${category}" must be 1 to 50 characters`);
-    if (typeof code !== 'string' || !CODE.test(code)) throw new Error(`category "${category}": the department code must be 1–50 of a-z 0-9 _ -`);
+    if (typeof code !== 'string' || !CODE.test(code))
+      throw new Error(`category "${category}": the department code must be 1–50 of a-z 0-9 _ -`);
     out[name] = code;
   }
   if (Object.keys(out).length === 0) throw new Error('names no category');
@@ -79,7 +80,8 @@ export function parseTicketCategories(json: string): Readonly<Record<string, str
 export function parseSlaPolicy(json: string): SlaPolicy {
   if (!json.trim()) return DEFAULT_SLA;
   const raw = parseJson(json);
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('must be a JSON object {"urgent": {"firstResponse": 5, "resolution": 60}, …}');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error('must be a JSON object {"urgent": {"firstResponse": 5, "resolution": 60}, …}');
   const out: Record<ServicePriority, SlaTarget> = { ...DEFAULT_SLA };
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     const priority = key.toUpperCase() as ServicePriority;
@@ -88,11 +90,16 @@ export function parseSlaPolicy(json: string): SlaPolicy {
     const v = value as Record<string, unknown>;
     const minutes = (field: string, fallback: number): number => {
       const n = v[field] ?? fallback;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 525_600) throw new Error(`${key}.${field} must be whole minutes from 1 to 525600`);
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 525_600)
+        throw new Error(`${key}.${field} must be whole minutes from 1 to 525600`);
       return n;
     };
-    const target = { firstResponseMinutes: minutes('firstResponse', out[priority].firstResponseMinutes), resolutionMinutes: minutes('resolution', out[priority].resolutionMinutes) };
-    if (target.firstResponseMinutes > target.resolutionMinutes) throw new Error(`${key}: the first response must not be due after the resolution`);
+    const target = {
+      firstResponseMinutes: minutes('firstResponse', out[priority].firstResponseMinutes),
+      resolutionMinutes: minutes('resolution', out[priority].resolutionMinutes),
+    };
+    if (target.firstResponseMinutes > target.resolutionMinutes)
+      throw new Error(`${key}: the first response must not be due after the resolution`);
     out[priority] = target;
   }
   return Object.freeze(out);

@@ -27,7 +27,11 @@ export async function receiveOneFile<T extends { discard(): Promise<void> }>(
   try {
     // Browsers send UTF-8 file names (中文 names included); busboy assumes latin1 unless told. Other fields are
     // ignored, so busboy keeps at most a few small ones in memory.
-    parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: maxFileBytes + 1, fields: 10, fieldSize: 1024 } });
+    parser = busboy({
+      headers: req.headers,
+      defParamCharset: 'utf8',
+      limits: { files: 1, fileSize: maxFileBytes + 1, fields: 10, fieldSize: 1024 },
+    });
   } catch {
     throw new UploadRejected(400, 'The multipart body is malformed (no boundary in its Content-Type)');
   }

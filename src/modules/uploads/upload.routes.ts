@@ -31,7 +31,9 @@ export function uploadRoutes(services: Services): Router {
     try {
       // The row is written only once the whole body has been read: a refusal after the file (a second file,
       // a truncated body) keeps nothing.
-      const staged = await receiveOneFile(req, MAX_UPLOAD_BYTES, (file, info) => services.uploads.stage(file, info.filename, info.mimeType));
+      const staged = await receiveOneFile(req, MAX_UPLOAD_BYTES, (file, info) =>
+        services.uploads.stage(file, info.filename, info.mimeType),
+      );
       upload = await services.uploads.keep(em, viewer, staged);
     } catch (err) {
       if (err instanceof UploadRejected) return fail(res, traceId, err.status, ErrorCode.BAD_USER_INPUT, err.message);

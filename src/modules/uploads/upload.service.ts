@@ -115,7 +115,13 @@ export class UploadService {
 
   /** Gives a staged file its row; when that fails, the file goes too. */
   async keep(em: EntityManager, owner: Viewer, staged: StagedFile): Promise<Upload> {
-    const upload = em.create(Upload, { id: staged.id, ownerId: owner.id, name: staged.name, size: staged.size, contentType: staged.contentType });
+    const upload = em.create(Upload, {
+      id: staged.id,
+      ownerId: owner.id,
+      name: staged.name,
+      size: staged.size,
+      contentType: staged.contentType,
+    });
     try {
       await em.persistAndFlush(upload);
     } catch (err) {
@@ -145,7 +151,9 @@ export class UploadService {
     let removed = 0;
     for (let i = 0; i < old.length; i += 500) {
       const batch = old.slice(i, i + 500);
-      const rows = await em.getConnection().execute<Array<{ id: string }>>('SELECT id FROM uploads WHERE id = ANY(?::uuid[])', [pgArray(batch)]);
+      const rows = await em
+        .getConnection()
+        .execute<Array<{ id: string }>>('SELECT id FROM uploads WHERE id = ANY(?::uuid[])', [pgArray(batch)]);
       const named = new Set(rows.map((r) => r.id));
       for (const id of batch) {
         if (named.has(id)) continue;
@@ -165,6 +173,10 @@ export class UploadService {
 
 function cleanName(name: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are what is replaced
-  const base = path.basename(name || 'file').replace(/[\u0000-\u001f"\\]/g, '_').trim();
+  const unsafe = /[\u0000-\u001f"\\]/g;
+  const base = path
+    .basename(name || 'file')
+    .replace(unsafe, '_')
+    .trim();
   return (base || 'file').slice(0, 200);
 }

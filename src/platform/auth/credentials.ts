@@ -53,7 +53,9 @@ const INTROSPECTION_FIELDS = new Set(['__schema', '__type']);
 function onlySignsIn(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): boolean {
   const fields = schema.getRootType(operation.operation)?.getFields();
   if (!fields) return false;
-  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])));
+  const fragments = new Map(
+    document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])),
+  );
   const seen = new Set<string>();
   let signsIn = false;
   const check = (set: SelectionSetNode): boolean =>

@@ -92,7 +92,13 @@ export class SessionCache {
   /** Keeps a row read from PostgreSQL, unless a revocation arrived since `ticket` was taken. */
   remember(user: SessionUser, ticket: ReadTicket): void {
     if (ticket !== this.revocations) return;
-    this.users?.set(user.id, { id: user.id, active: user.active, role: user.role, departmentId: user.departmentId, tokenVersion: user.tokenVersion });
+    this.users?.set(user.id, {
+      id: user.id,
+      active: user.active,
+      role: user.role,
+      departmentId: user.departmentId,
+      tokenVersion: user.tokenVersion,
+    });
   }
 
   /**
@@ -133,7 +139,10 @@ export class SessionCache {
         }
       }
     } catch (err) {
-      this.logger.error({ err, userId }, 'could not publish a session revocation; other processes drop the session within SESSION_CACHE_SECONDS');
+      this.logger.error(
+        { err, userId },
+        'could not publish a session revocation; other processes drop the session within SESSION_CACHE_SECONDS',
+      );
     } finally {
       clearTimeout(timer);
       this.awaitingAcks.delete(ack);

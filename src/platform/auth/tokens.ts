@@ -37,7 +37,8 @@ export class TokenService {
   async verify(token: string): Promise<{ claims: VerifiedToken } | { problem: 'EXPIRED' | 'INVALID' }> {
     try {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || typeof payload.ver !== 'number' || typeof payload.role !== 'string') return { problem: 'INVALID' };
+      if (typeof payload.sub !== 'string' || typeof payload.ver !== 'number' || typeof payload.role !== 'string')
+        return { problem: 'INVALID' };
       if (typeof payload.exp !== 'number') return { problem: 'INVALID' };
       return { claims: { userId: payload.sub, role: payload.role as Role, version: payload.ver, expiresAt: new Date(payload.exp * 1000) } };
     } catch (err) {
@@ -56,7 +57,8 @@ export type VerifiedToken = TokenClaims & { expiresAt: Date };
  * (absent or blank), a bearer token, or something else, which is a client mistake worth naming.
  */
 export function parseAuthorization(header: unknown): { token: string } | { token: null; wrongScheme: boolean } {
-  if (header === undefined || header === null || (typeof header === 'string' && header.trim() === '')) return { token: null, wrongScheme: false };
+  if (header === undefined || header === null || (typeof header === 'string' && header.trim() === ''))
+    return { token: null, wrongScheme: false };
   const token = bearerToken(header);
   if (token) return { token };
   // "Bearer" with something that is no token after it (e.g. the playground's placeholder): the scheme is

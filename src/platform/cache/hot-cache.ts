@@ -35,8 +35,18 @@ export class HotCache {
     registry: Registry,
   ) {
     this.entries = new LRUCache({ max: opts.maxEntries, ttl: opts.ttlMs });
-    this.hits = new Counter({ name: 'shiftdesk_cache_hits_total', help: 'Hot reads answered from the in-process cache', labelNames: ['area'], registers: [registry] });
-    this.misses = new Counter({ name: 'shiftdesk_cache_misses_total', help: 'Hot reads that went to PostgreSQL', labelNames: ['area'], registers: [registry] });
+    this.hits = new Counter({
+      name: 'shiftdesk_cache_hits_total',
+      help: 'Hot reads answered from the in-process cache',
+      labelNames: ['area'],
+      registers: [registry],
+    });
+    this.misses = new Counter({
+      name: 'shiftdesk_cache_misses_total',
+      help: 'Hot reads that went to PostgreSQL',
+      labelNames: ['area'],
+      registers: [registry],
+    });
   }
 
   /** The cached value of `key` in `area`, or what `load` reads (then kept, unless the area changed meanwhile). */

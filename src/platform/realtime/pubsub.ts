@@ -144,13 +144,16 @@ export function createRedisPubSub(
   });
   const guard = opts.guard ?? UNGUARDED;
   const onPublishError =
-    opts.onPublishError ?? ((err: Error, topic: string) => process.emitWarning(`Redis publish to ${topic} failed: ${err.message}`, 'ShiftDeskPubSub'));
+    opts.onPublishError ??
+    ((err: Error, topic: string) => process.emitWarning(`Redis publish to ${topic} failed: ${err.message}`, 'ShiftDeskPubSub'));
   return {
     publish(routingKey, ...args) {
       const { id, payload } = splitArgs(args);
       const topic = topicName(routingKey, id);
       // Publishing happens after a commit, fire-and-forget: a rejection left unhandled would end the process.
-      guard.execute(() => inner.publish(topic, payload)).catch((err: unknown) => onPublishError(err instanceof Error ? err : new Error(String(err)), topic));
+      guard
+        .execute(() => inner.publish(topic, payload))
+        .catch((err: unknown) => onPublishError(err instanceof Error ? err : new Error(String(err)), topic));
     },
     subscribe(routingKey, dynamicId) {
       return inner.asyncIterableIterator(topicName(routingKey, dynamicId)) as AsyncIterable<unknown>;
@@ -163,10 +166,12 @@ export function createRedisPubSub(
         if (subscriptionId !== null) inner.unsubscribe(subscriptionId);
       });
       // Resolves once Redis has confirmed the SUBSCRIBE (unsubscribing before that would corrupt the adapter's refs).
-      const subscribed = inner.subscribe(topicName(routingKey, dynamicId), (message: unknown) => ch.push(message)).then((id) => {
-        subscriptionId = id;
-        if (closed) inner.unsubscribe(id);
-      });
+      const subscribed = inner
+        .subscribe(topicName(routingKey, dynamicId), (message: unknown) => ch.push(message))
+        .then((id) => {
+          subscriptionId = id;
+          if (closed) inner.unsubscribe(id);
+        });
       // While Redis is down the SUBSCRIBE waits in the queue: the stream starts now (its replay reads
       // PostgreSQL) and hears live events once Redis is back, when onResumed tells it to catch up.
       if (!cutOffAt) await subscribed;

@@ -1,7 +1,12 @@
 import type { PubSubPort } from './pubsub';
 
 /** A subscription that listens to `topic:id`, then yields the current state (if any), then everything live. */
-export async function* startingWith<T>(initial: () => Promise<T | null>, pubsub: PubSubPort, routingKey: string, id: string): AsyncGenerator<T> {
+export async function* startingWith<T>(
+  initial: () => Promise<T | null>,
+  pubsub: PubSubPort,
+  routingKey: string,
+  id: string,
+): AsyncGenerator<T> {
   const live = await pubsub.listen(routingKey, id);
   try {
     const first = await initial();
