@@ -812,6 +812,41 @@ const ACCESS: Access[] = [
     call: (fx, c) => fx.app.exec(OpsDashboardLiveDocument, { departmentId: fx.departmentId }, tokenOf(fx, c)),
   },
   { operation: 'alerts', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(OpsAlertsDocument, {}, tokenOf(fx, c)) },
+  // Records: staff in their scope (agents their own conversations, managers their department); archiving by admins.
+  {
+    operation: 'searchConversations',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec('query { searchConversations(first: 5) { pageInfo { hasNextPage } } }', undefined, tokenOf(fx, c)),
+  },
+  {
+    operation: 'exportEstimate',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec('query { exportEstimate { conversations messages } }', undefined, tokenOf(fx, c)),
+  },
+  {
+    operation: 'exportConversations',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: (fx, c) => fx.app.exec('mutation { exportConversations(format: CSV) { id } }', undefined, tokenOf(fx, c)),
+  },
+  {
+    operation: 'exportJob',
+    allowed: ['ADMIN', 'MANAGER', 'AGENT'],
+    call: async (fx, c) => {
+      // The caller's own export when the caller may export at all; a made-up id otherwise.
+      const made = await fx.app.exec<{ exportConversations: { id: string } }, unknown>(
+        'mutation { exportConversations(format: JSONL) { id } }',
+        undefined,
+        tokenOf(fx, c),
+      );
+      const id = made.data?.exportConversations.id ?? randomUUID();
+      return fx.app.exec('query ($id: ID!) { exportJob(id: $id) { id status } }', { id }, tokenOf(fx, c));
+    },
+  },
+  {
+    operation: 'runArchive',
+    allowed: ['ADMIN'],
+    call: (fx, c) => fx.app.exec('mutation { runArchive { conversations messages } }', undefined, tokenOf(fx, c)),
+  },
   {
     operation: 'acknowledgeAlert',
     allowed: ['ADMIN', 'MANAGER'],
