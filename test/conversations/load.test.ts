@@ -98,8 +98,10 @@ describe('1,000 simultaneous service requests against 100 agents of capacity 5',
     );
     // Requests arriving together are decided together (one transaction, one read of the candidates and the
     // line, one claim per round of seats): about 3 statements a request in all (authentication and the FAQ
-    // search included), where deciding them one by one under the lock took about 15.
-    expect(sql).toBeLessThan(4 * CUSTOMERS);
+    // search included), where deciding them one by one under the lock took about 15; plus one INSERT each for
+    // the knowledge base's unanswered-questions log (no FAQ here answers them), and the periodic sweeps of the
+    // process (the counter is per process) meanwhile.
+    expect(sql).toBeLessThan(5 * CUSTOMERS);
 
     // The answers.
     const statuses = results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
