@@ -1,3 +1,9 @@
+/**
+ * Every environment variable of ShiftDesk, validated in one place (over 400 lines on purpose): one `spec` entry per
+ * variable with its default and description, and the typed Config built from them, so `.env.example`, the README's
+ * table and the code cannot drift apart. Rule files (PII, classifier, knowledge, lexicon, quality, alerts) are parsed
+ * by their modules; this file only finds and reads them.
+ */
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';

@@ -1,3 +1,7 @@
+/**
+ * Slightly over 400 lines: sending (the one-statement append and its locked fallback), receipts, typing, ending
+ * and reading, archived conversations included. The hot path stays in one place on purpose.
+ */
 import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';

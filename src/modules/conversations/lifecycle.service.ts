@@ -1,3 +1,8 @@
+/**
+ * Over 400 lines, knowingly: transfers, ending, rating and the idle / offline sweeps of a conversation, which set
+ * its status in the same transactions; a transition table for conversations (as tickets have) is the next step
+ * (open in the code-health issue).
+ */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config';

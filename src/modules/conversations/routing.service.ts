@@ -1,3 +1,9 @@
+/**
+ * Over 400 lines, knowingly: routing decisions (group-committed), the queue's order and positions, the wait
+ * estimates and the auto-answer on a first message share one transaction per batch. The agent pool (candidates,
+ * availability, on-duty checks) is the next part to move out, shared with lifecycle.service.ts (open in the
+ * code-health issue).
+ */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../../platform/request-scope';
 import type { Config } from '../../config';
