@@ -1,4 +1,3 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import Redis from 'ioredis';
 import {
   HeartbeatDocument,
@@ -16,44 +15,13 @@ import {
   SetPresenceStatusDocument,
 } from '../generated/graphql';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
-import { freePort, waitForPort } from '../support/ports';
+import { freePort } from '../support/ports';
 import { RedisPresenceStore } from '../../src/modules/presence/presence.store';
 import { untilLive, watchClient } from '../support/ws';
+import { hasRedisServer, RedisServer } from '../support/redis-server';
 
-/** This suite stops and restarts Redis, so it runs its own redis-server (never the run's shared one). */
-const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
+// This suite stops and restarts Redis, so it runs its own redis-server (never the run's shared one).
 const describeWithRedisServer = hasRedisServer || process.env.CI === 'true' ? describe : describe.skip;
-
-class RedisServer {
-  private child: ChildProcess | null = null;
-
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    await waitForPort(this.port, 5000, 'redis-server');
-  }
-
-  /** SIGSTOP freezes it with its sockets open (a hung Redis); SIGCONT thaws it. */
-  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
-    this.child?.kill(signal);
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 const OUTAGE_MS = 6000;
 
