@@ -1,8 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { DEFAULT_TICKET_CATEGORIES } from '../src/modules/tickets/ticket.settings';
 import { pgArray } from '../src/platform/db/arrays';
 import { agentsOfScope, liveFigures } from '../src/modules/operations/dashboard-queries';
-import { generateTickets, insertUsers } from './tickets';
+import { generateTickets, insertUsers, setUpTicketDesk } from './tickets';
 import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
 
 /** The indexes the operations migration adds for the dashboard's windows (dropped for the baseline). */
@@ -43,43 +42,7 @@ export async function run(): Promise<void> {
   const runs = envInt('BENCH_RUNS', 40);
   const server = await startBenchServer();
   try {
-    const login = async (email: string, password: string) =>
-      (
-        await gql<{ login: { token: string } }>(
-          server.url,
-          'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
-          { e: email, p: password },
-        )
-      ).data.login.token;
-    const admin = await login(server.adminEmail, server.adminPassword);
-    const codes = [...new Set(Object.values(DEFAULT_TICKET_CATEGORIES))].filter((c) => c !== 'general');
-    const departments: string[] = [];
-    for (const code of codes) {
-      const { data } = await gql<{ createDepartment: { id: string } }>(
-        server.url,
-        'mutation ($input: CreateDepartmentInput!) { createDepartment(input: $input) { id } }',
-        { input: { name: code, code } },
-        admin,
-      );
-      departments.push(data.createDepartment.id);
-    }
-    const createUser = async (role: string, departmentId: string | null, email: string) => {
-      await gql(
-        server.url,
-        'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
-        { input: { email, password: 'bench-password-1', displayName: email.split('@')[0], role, departmentId } },
-        admin,
-      );
-      return login(email, 'bench-password-1');
-    };
-    const manager = await createUser('MANAGER', departments[1], 'manager@bench.local');
-    await createUser('AGENT', departments[1], 'agent@bench.local');
-
-    const em = server.app.services.orm.em.fork();
-    const agentIds = [
-      ...(await em.execute<Array<{ id: string }>>(`SELECT id FROM users WHERE email = 'agent@bench.local'`)).map((r) => r.id),
-      ...(await insertUsers(em, 'AGENT', departments, 59)),
-    ];
+    const { em, admin, departments, codes, manager, agentIds } = await setUpTicketDesk(server);
     const customerIds = await insertUsers(em, 'CUSTOMER', [null], 1000);
 
     collectGarbage();

@@ -4,7 +4,7 @@ import { businessDateOf } from '../src/platform/clock';
 import { hashPassword } from '../src/platform/auth/passwords';
 import { pgArray } from '../src/platform/db/arrays';
 import { DEFAULT_TICKET_CATEGORIES } from '../src/modules/tickets/ticket.settings';
-import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
+import { BenchServer, collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
 
 /**
  * `npm run bench -- tickets`: 100,000 tickets (six departments, 60 agents, 1,000 customers, 90 days, every
@@ -18,43 +18,7 @@ export async function run(): Promise<void> {
   const runs = envInt('BENCH_RUNS', 40);
   const server = await startBenchServer();
   try {
-    const login = async (email: string, password: string) =>
-      (
-        await gql<{ login: { token: string } }>(
-          server.url,
-          'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
-          { e: email, p: password },
-        )
-      ).data.login.token;
-    const admin = await login(server.adminEmail, server.adminPassword);
-    const codes = [...new Set(Object.values(DEFAULT_TICKET_CATEGORIES))].filter((c) => c !== 'general');
-    const departments: string[] = [];
-    for (const code of codes) {
-      const { data } = await gql<{ createDepartment: { id: string } }>(
-        server.url,
-        'mutation ($input: CreateDepartmentInput!) { createDepartment(input: $input) { id } }',
-        { input: { name: code, code } },
-        admin,
-      );
-      departments.push(data.createDepartment.id);
-    }
-    const createUser = async (role: string, departmentId: string | null, email: string) => {
-      await gql(
-        server.url,
-        'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
-        { input: { email, password: 'bench-password-1', displayName: email.split('@')[0], role, departmentId } },
-        admin,
-      );
-      return login(email, 'bench-password-1');
-    };
-    const manager = await createUser('MANAGER', departments[1], 'manager@bench.local');
-    const agent = await createUser('AGENT', departments[1], 'agent@bench.local');
-
-    const em = server.app.services.orm.em.fork();
-    const agentIds = [
-      ...(await em.execute<Array<{ id: string }>>(`SELECT id FROM users WHERE email = 'agent@bench.local'`)).map((r) => r.id),
-      ...(await insertUsers(em, 'AGENT', departments, 59)),
-    ];
+    const { em, admin, departments, codes, manager, agent, agentIds } = await setUpTicketDesk(server);
     // agentIds[k] works in departments[(k + 1) % 6]: agent@bench.local (k = 0) in departments[1].
     const customerIds = await insertUsers(em, 'CUSTOMER', [null], 1000);
 
@@ -162,6 +126,52 @@ export async function run(): Promise<void> {
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The desk both the tickets and the dashboard benchmarks run on: a department per ticket category (but `general`),
+ * a manager and an agent of departments[1] signed in over HTTP, and 59 more agents written straight into the
+ * table; agentIds[k] works in departments[(k + 1) % 6] (agent@bench.local, k = 0, in departments[1]).
+ */
+export async function setUpTicketDesk(server: BenchServer) {
+  const login = async (email: string, password: string) =>
+    (
+      await gql<{ login: { token: string } }>(
+        server.url,
+        'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+        { e: email, p: password },
+      )
+    ).data.login.token;
+  const admin = await login(server.adminEmail, server.adminPassword);
+  const codes = [...new Set(Object.values(DEFAULT_TICKET_CATEGORIES))].filter((c) => c !== 'general');
+  const departments: string[] = [];
+  for (const code of codes) {
+    const { data } = await gql<{ createDepartment: { id: string } }>(
+      server.url,
+      'mutation ($input: CreateDepartmentInput!) { createDepartment(input: $input) { id } }',
+      { input: { name: code, code } },
+      admin,
+    );
+    departments.push(data.createDepartment.id);
+  }
+  const createUser = async (role: string, departmentId: string | null, email: string) => {
+    await gql(
+      server.url,
+      'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
+      { input: { email, password: 'bench-password-1', displayName: email.split('@')[0], role, departmentId } },
+      admin,
+    );
+    return login(email, 'bench-password-1');
+  };
+  const manager = await createUser('MANAGER', departments[1], 'manager@bench.local');
+  const agent = await createUser('AGENT', departments[1], 'agent@bench.local');
+
+  const em = server.app.services.orm.em.fork();
+  const agentIds = [
+    ...(await em.execute<Array<{ id: string }>>(`SELECT id FROM users WHERE email = 'agent@bench.local'`)).map((r) => r.id),
+    ...(await insertUsers(em, 'AGENT', departments, 59)),
+  ];
+  return { em, admin, departments, codes, manager, agent, agentIds };
 }
 
 /** Users straight into the table (hashing a thousand passwords would only time argon2). */
