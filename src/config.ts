@@ -173,6 +173,11 @@ const spec = {
     default: 100,
     desc: 'operations running at once on one WebSocket; more are refused with BAD_USER_INPUT',
   }),
+  API_KEY_ROTATION_OVERLAP_SECONDS: wholeNumber({
+    default: 86400,
+    desc: 'after rotateApiKey, how long the old secret keeps working (0: it stops at once)',
+  }),
+  API_KEY_USES_PER_MINUTE: positiveInt({ default: 600, desc: 'root fields one API key may run per minute; more get RATE_LIMITED' }),
   ADMIN_EMAIL: str({ default: 'admin@shiftdesk.local', desc: 'first admin account' }),
   ADMIN_PASSWORD: str({ default: '', desc: 'first admin password; random and printed once when unset' }),
   BUSINESS_TZ: timeZone({ default: 'Asia/Shanghai', desc: 'business time zone' }),
@@ -364,6 +369,8 @@ export type Config = Readonly<{
   wsSessionRecheckMs: number;
   wsMaxConnectionsPerUser: number;
   wsMaxSubscriptionsPerSocket: number;
+  /** API keys: API_KEY_ROTATION_OVERLAP_SECONDS in ms, API_KEY_USES_PER_MINUTE. */
+  apiKeys: { rotationOverlapMs: number; usesPerMinute: number };
   adminEmail: string;
   adminPassword: string | null;
   businessTz: string;
@@ -466,6 +473,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsSessionRecheckMs: e.WS_SESSION_RECHECK_SECONDS * 1000,
     wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
     wsMaxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    apiKeys: { rotationOverlapMs: e.API_KEY_ROTATION_OVERLAP_SECONDS * 1000, usesPerMinute: e.API_KEY_USES_PER_MINUTE },
     adminEmail: e.ADMIN_EMAIL.toLowerCase(),
     adminPassword: e.ADMIN_PASSWORD || null,
     businessTz: e.BUSINESS_TZ,

@@ -9,6 +9,7 @@ import type { Services } from './services';
 import { createLoaders, Loaders } from './loaders';
 import { User } from './modules/accounts/user.entity';
 import { isUuid } from './platform/ids';
+import { API_KEY_PREFIX } from './modules/integrations/api-key-scope';
 
 export type { RequestScope };
 
@@ -63,6 +64,13 @@ export type Authentication = { session: Session; problem: null } | { session: nu
 export async function authenticate(services: Services, em: EntityManagerSource, authorization: unknown): Promise<Authentication> {
   const parsed = parseAuthorization(authorization);
   if (parsed.token === null) return { session: null, problem: parsed.wrongScheme ? 'WRONG_SCHEME' : null };
+  // An API key is told apart by its prefix: no JWT verification, no user row.
+  if (parsed.token.startsWith(API_KEY_PREFIX)) {
+    const key = await services.apiKeys.auth.authenticate(parsed.token);
+    return key.viewer
+      ? { session: { viewer: key.viewer, tokenVersion: 0, expiresAt: key.expiresAt }, problem: null }
+      : { session: null, problem: key.problem };
+  }
   const checked = await services.sessions.verify(parsed.token);
   if (!('claims' in checked)) return { session: null, problem: checked.problem };
   const session = await sessionOf(services.sessions, em, checked.claims);

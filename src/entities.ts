@@ -19,6 +19,8 @@ import { QualityReview, QualityViolation } from './modules/quality/quality.entit
 import { ForecastOverride } from './modules/staffing/staffing.entity';
 import { Alert, AlertDelivery } from './modules/operations/alert.entity';
 import { ExportJob } from './modules/records/export-job.entity';
+import { ApiKey } from './modules/integrations/api-key.entity';
+import { ChannelIdentity } from './modules/integrations/channel-identity.entity';
 
 /** Every MikroORM entity, in one list for the ORM's discovery. */
 export const ENTITIES = [
@@ -46,4 +48,6 @@ export const ENTITIES = [
   Alert,
   AlertDelivery,
   ExportJob,
+  ApiKey,
+  ChannelIdentity,
 ];

@@ -28,6 +28,10 @@ import { QUALITY_RESOLVERS } from './modules/quality/quality.resolver';
 import { StaffingResolver } from './modules/staffing/staffing.resolver';
 import { AlertResolver, ServiceDashboardResolver } from './modules/operations/operations.resolver';
 import { RECORDS_RESOLVERS } from './modules/records/records.resolver';
+import { ApiKeyResolver } from './modules/integrations/api-key.resolver';
+import { ChannelResolver } from './modules/integrations/channel.resolver';
+import { guardRootFieldsForKeys } from './modules/integrations/api-key.guard';
+import type { Context } from './context';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -58,6 +62,8 @@ export const RESOLVERS = [
   ServiceDashboardResolver,
   AlertResolver,
   ...RECORDS_RESOLVERS,
+  ApiKeyResolver,
+  ChannelResolver,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };
@@ -104,7 +110,7 @@ function checkSubscriptionArguments(schema: GraphQLSchema): GraphQLSchema {
 
 /**
  * The executable schema. Arguments are validated (control characters, class-validator); `@Authorized` is
- * checked by `authChecker`.
+ * checked by `authChecker`; a request an API key signed in runs only the root fields its scopes allow.
  */
 export async function createSchema(pubSub: PubSubPort = createMemoryPubSub()): Promise<GraphQLSchema> {
   const schema = await buildSchema({
@@ -114,5 +120,5 @@ export async function createSchema(pubSub: PubSubPort = createMemoryPubSub()): P
     pubSub,
     validateFn: validateArgument,
   });
-  return checkSubscriptionArguments(schema);
+  return guardRootFieldsForKeys(checkSubscriptionArguments(schema), (ctx) => (ctx as Context).services.apiKeys.auth);
 }

@@ -65,6 +65,9 @@ import { RecordSearchService } from './modules/records/search.service';
 import { RecordExportService } from './modules/records/export.service';
 import { ArchiveService } from './modules/records/archive.service';
 import { TranscriptService } from './modules/records/transcript';
+import { ApiKeyService } from './modules/integrations/api-key.service';
+import { ApiKeyAuthenticator } from './modules/integrations/api-key-auth';
+import { ChannelService } from './modules/integrations/channel.service';
 
 /** The long-lived parts of one server process, built once at start-up and handed to every request. */
 export interface Services {
@@ -147,6 +150,10 @@ export interface Services {
   /** Alert rules (ALERT_RULES_FILE) evaluated by one process at a time; alerts, acknowledgements, webhooks. */
   alertEvaluator: AlertEvaluator;
   alerts: AlertService;
+  /** API keys: createApiKey & co., and signing keys in (cached like sessions, every use checked and counted). */
+  apiKeys: { keys: ApiKeyService; auth: ApiKeyAuthenticator };
+  /** channelInbound and linkChannelIdentity. */
+  channels: ChannelService;
 }
 
 export function createServices(deps: {
@@ -320,6 +327,14 @@ export function createServices(deps: {
     archive: new ArchiveService(audit, deps.config.records.archive, deps.logger, fork),
     transcripts: new TranscriptService(chat, deps.config.pii.rules),
   };
+  const apiKeys = {
+    keys: new ApiKeyService(audit, sessions, deps.config.apiKeys.rotationOverlapMs),
+    auth: new ApiKeyAuthenticator(fork, sessions, audit, limiters, deps.logger, {
+      cacheTtlMs: deps.config.sessionCacheMs,
+      usesPerMinute: deps.config.apiKeys.usesPerMinute,
+    }),
+  };
+  const channels = new ChannelService(audit, routing, chat, fork, Math.floor(deps.config.dbPoolMax / 4));
   return {
     ...shared,
     redisBreaker: deps.redisBreaker ?? null,
@@ -365,5 +380,7 @@ export function createServices(deps: {
     alertEvaluator,
     alerts,
     records,
+    apiKeys,
+    channels,
   };
 }

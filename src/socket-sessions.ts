@@ -19,6 +19,11 @@ interface UserRow {
   token_version: number;
 }
 
+/** Whose sockets these are: the user's id, or an API key's (revokeApiKey revokes that id). */
+export function principalOf(session: Session): string {
+  return session.viewer.integration?.keyId ?? session.viewer.id;
+}
+
 /**
  * The signed-in WebSockets of this process, by user. A socket's token and user row are checked when it
  * connects; after that its operations (a chat client sends one per message) trust the session and check
@@ -39,7 +44,7 @@ export class SocketSessions {
 
   /** Tracks an open socket until it closes. */
   add(socket: WebSocket, session: Session): void {
-    const userId = session.viewer.id;
+    const userId = principalOf(session);
     let sockets = this.byUser.get(userId);
     if (!sockets) this.byUser.set(userId, (sockets = new Map()));
     sockets.set(socket, session);
@@ -76,6 +81,8 @@ export class SocketSessions {
       for (const userId of batch) {
         const user = byId.get(userId);
         for (const [socket, session] of this.byUser.get(userId) ?? []) {
+          // An API key's socket has no user row of its own: revokeApiKey closes it, and its expiry ends it.
+          if (session.viewer.integration) continue;
           if (!user || !user.active || user.role !== session.viewer.role || user.token_version !== session.tokenVersion) {
             socket.close(CloseCode.Forbidden, 'Session ended');
           } else if (user.department_id !== session.viewer.departmentId) {

@@ -17,7 +17,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { authenticate, buildContext, Session } from './context';
-import { SocketSessions } from './socket-sessions';
+import { principalOf, SocketSessions } from './socket-sessions';
 import { newTraceId } from './platform/trace';
 import { clientAddress, compileTrust } from './platform/client-address';
 import { CREDENTIAL_MESSAGES } from './platform/auth/credentials';
@@ -66,7 +66,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         if (socket.readyState !== WebSocket.OPEN) return false;
         // Counted and added with no await in between, so parallel connects of one user cannot all pass.
         // 4429, which graphql-ws clients do not retry, rather than a code that invites a reconnect loop.
-        if (sessions.connectionsOf(session.viewer.id) >= config.wsMaxConnectionsPerUser) {
+        if (sessions.connectionsOf(principalOf(session)) >= config.wsMaxConnectionsPerUser) {
           return refuse(
             socket,
             CloseCode.TooManyInitialisationRequests,
@@ -82,7 +82,8 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
           metrics.wsConnections.dec();
           metrics.connectedClients.dec({ role: viewer.role });
         });
-        // Agents and managers are online while a socket of theirs is open.
+        // Agents and managers are online while a socket of theirs is open (an API key's is nobody's presence).
+        if (viewer.integration) return true;
         const presenceId = await services.presence.connected(viewer);
         if (socket.readyState !== WebSocket.OPEN) {
           await services.presence.disconnected(presenceId);

@@ -128,6 +128,15 @@ import {
   ReviewConversationDocument,
 } from '../generated/graphql';
 import { OpsAcknowledgeAlertDocument, OpsAlertDeliveriesDocument, OpsAlertsDocument, OpsDashboardLiveDocument } from '../generated/graphql';
+import {
+  ApiKeysDocument,
+  ChannelInboundDocument,
+  CreateApiKeyDocument,
+  LinkChannelIdentityDocument,
+  RevokeApiKeyDocument,
+  RotateApiKeyDocument,
+} from '../generated/graphql';
+import type { ApiKeyScope } from '../generated/graphql';
 import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
 
@@ -857,6 +866,34 @@ const ACCESS: Access[] = [
     allowed: ['ADMIN', 'MANAGER'],
     call: async (fx, c) => fx.app.exec(OpsAlertDeliveriesDocument, { alertId: await freshAlert(fx) }, tokenOf(fx, c)),
   },
+  {
+    operation: 'createApiKey',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(CreateApiKeyDocument, { input: { name: `By ${c}`, scopes: ['TICKETS_READ'] } }, tokenOf(fx, c)),
+  },
+  { operation: 'apiKeys', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(ApiKeysDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'revokeApiKey',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(RevokeApiKeyDocument, { id: (await freshApiKey(fx)).id }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'rotateApiKey',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(RotateApiKeyDocument, { id: (await freshApiKey(fx)).id }, tokenOf(fx, c)),
+  },
+  // For API keys with channel:write only (see 'API keys' below): every person is refused.
+  { operation: 'channelInbound', allowed: [], call: (fx, c) => fx.app.exec(ChannelInboundDocument, channelMessage(), tokenOf(fx, c)) },
+  {
+    operation: 'linkChannelIdentity',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) =>
+      fx.app.exec(
+        LinkChannelIdentityDocument,
+        { input: { channel: 'email', externalCustomerId: `${unique()}@example.com`, customerId: fx.ids.CUSTOMER } },
+        tokenOf(fx, c),
+      ),
+  },
 ];
 
 /** A message of the CUSTOMER caller in a conversation of the matrix department with the AGENT caller. */
@@ -1000,6 +1037,23 @@ async function freshPhrasing(fx: Fixture, status: 'ACCEPTED' | 'SUGGESTED'): Pro
   return id;
 }
 
+/** A new API key of the matrix department, made by the admin (its manager manages it too). */
+async function freshApiKey(fx: Fixture, scopes: ApiKeyScope[] = ['TICKETS_READ']): Promise<{ id: string; secret: string }> {
+  const { createApiKey } = await fx.app.data(
+    CreateApiKeyDocument,
+    { input: { name: 'Matrix', scopes, departmentId: fx.departmentId } },
+    fx.tokens.ADMIN,
+  );
+  return { id: createApiKey.apiKey.id, secret: createApiKey.secret };
+}
+
+/** A new message of a new WeChat customer for channelInbound. */
+function channelMessage() {
+  return {
+    input: { channel: 'wechat', externalCustomerId: `openid-${unique()}`, displayName: 'W', externalMessageId: unique(), content: '你好' },
+  };
+}
+
 /** A new PERSONAL quick reply of the caller (staff), or of the AGENT caller for callers who must be refused. */
 async function freshQuickReply(fx: Fixture, caller: Caller): Promise<string> {
   const owner = caller && caller !== 'CUSTOMER' ? fx.tokens[caller] : fx.tokens.AGENT;
@@ -1133,6 +1187,62 @@ describe('access matrix: every refused role is refused, every allowed role is le
         });
       }
     }
+  });
+
+  describe('API keys: a key runs the operations of its scopes, and nothing else', () => {
+    /** One operation of each scope (webhooks:manage has none on this branch: its key is refused them all). */
+    const REPRESENTATIVE: Array<{
+      scope: ApiKeyScope;
+      operation: string;
+      call: (fx: Fixture, key: string) => Promise<GqlResult<unknown>>;
+    }> = [
+      { scope: 'TICKETS_READ', operation: 'tickets', call: (fx, key) => fx.app.exec(TicketsDocument, {}, key) },
+      {
+        scope: 'TICKETS_WRITE',
+        operation: 'createTicket',
+        call: (fx, key) =>
+          fx.app.exec(CreateTicketDocument, { input: { subject: 'By a key', category: '其他', customerId: fx.ids.CUSTOMER } }, key),
+      },
+      { scope: 'CONVERSATIONS_READ', operation: 'conversations', call: (fx, key) => fx.app.exec(ConversationsDocument, {}, key) },
+      {
+        scope: 'CHANNEL_WRITE',
+        operation: 'channelInbound',
+        call: (fx, key) => fx.app.exec(ChannelInboundDocument, channelMessage(), key),
+      },
+    ];
+    const SCOPES: ApiKeyScope[] = ['TICKETS_READ', 'TICKETS_WRITE', 'CONVERSATIONS_READ', 'CHANNEL_WRITE', 'WEBHOOKS_MANAGE'];
+    const keys = {} as Record<ApiKeyScope, string>;
+    beforeAll(async () => {
+      for (const scope of SCOPES) keys[scope] = (await freshApiKey(fx, [scope])).secret;
+    });
+
+    for (const scope of SCOPES) {
+      for (const row of REPRESENTATIVE) {
+        const allowed = row.scope === scope;
+        it(`${row.operation}: a ${scope} key ${allowed ? 'is let through' : '→ FORBIDDEN'}`, async () => {
+          const res = await row.call(fx, keys[scope]);
+          if (allowed) {
+            expect(res.errors).toBeUndefined();
+            expect((res.data as Record<string, unknown>)[row.operation]).toBeTruthy();
+          } else {
+            expect(codes(res)).toEqual(['FORBIDDEN']);
+            expect(res.errors![0].path).toEqual([row.operation]);
+          }
+        });
+      }
+    }
+
+    it('a key with every scope is refused every operation of the new rows that is for people only', async () => {
+      const all = (await freshApiKey(fx, SCOPES)).secret;
+      for (const res of [
+        await fx.app.exec(CreateApiKeyDocument, { input: { name: 'escalate', scopes: ['TICKETS_READ'] } }, all),
+        await fx.app.exec(ApiKeysDocument, {}, all),
+        await fx.app.exec(RevokeApiKeyDocument, { id: (await freshApiKey(fx)).id }, all),
+        await fx.app.exec(RotateApiKeyDocument, { id: (await freshApiKey(fx)).id }, all),
+        await fx.app.exec(MeDocument, {}, all),
+      ])
+        expect(codes(res)).toEqual(['FORBIDDEN']);
+    });
   });
 
   describe('the table', () => {

@@ -3,13 +3,19 @@ import { DocumentNode, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNod
 import { ErrorCode } from '../errors';
 
 /** Why credentials that came with a request sign nobody in. */
-export type CredentialProblem = 'WRONG_SCHEME' | 'EXPIRED' | 'INVALID';
+export type CredentialProblem = 'WRONG_SCHEME' | 'EXPIRED' | 'INVALID' | KeyProblem;
+
+/** Why an API key (told apart by its prefix) signs nobody in. */
+export type KeyProblem = 'KEY_EXPIRED' | 'KEY_REVOKED' | 'KEY_INVALID';
 
 /** Said to HTTP clients, and as the close reason of a WebSocket (each well under its 123 bytes). */
 export const CREDENTIAL_MESSAGES: Readonly<Record<CredentialProblem, string>> = {
   WRONG_SCHEME: 'The Authorization header must be "Bearer <token>"',
   EXPIRED: 'The token has expired; sign in again',
   INVALID: 'The token is invalid or has been revoked; sign in again',
+  KEY_EXPIRED: 'The API key has expired (or was rotated and its overlap has ended); use a current key',
+  KEY_REVOKED: 'The API key has been revoked',
+  KEY_INVALID: 'The API key is not known; check that it was copied whole',
 };
 
 /** UNAUTHENTICATED with HTTP status 401, for a request whose credentials are bad. */

@@ -20,4 +20,15 @@ export interface Viewer {
   id: string;
   role: Role;
   departmentId: string | null;
+  /**
+   * Set when an API key signed the request in: the key, and its scopes (see the integrations module). The
+   * role and department above are then what the key acts as: a manager of its department, or an admin.
+   */
+  integration?: IntegrationGrant;
+}
+
+/** An API key's part of a viewer. */
+export interface IntegrationGrant {
+  keyId: string;
+  scopes: readonly string[];
 }

@@ -50,6 +50,8 @@ export class SessionCache {
   private readonly awaitingAcks = new Map<string, PendingRevocation>();
   private readonly ackTimeoutMs: number;
   private readonly guard: RedisGuard;
+  /** Caches of other principals kept by the same ids (API keys): told of every revocation, before it is acknowledged. */
+  private readonly followers: Array<(id: string | null) => void> = [];
 
   constructor(
     private readonly tokens: TokenService,
@@ -153,12 +155,19 @@ export class SessionCache {
   revoke(userId: string): void {
     this.revocations++;
     this.users?.delete(userId);
+    for (const follow of this.followers) follow(userId);
   }
 
   /** Forgets every user (an outage may have lost revocation events). Token claims stay: they cannot change. */
   forgetUsers(): void {
     this.revocations++;
     this.users?.clear();
+    for (const follow of this.followers) follow(null);
+  }
+
+  /** `follow(id)` on every revocation of `id` on any process; `follow(null)` when everything is forgotten. */
+  onRevoke(follow: (id: string | null) => void): void {
+    this.followers.push(follow);
   }
 
   /**

@@ -33,4 +33,8 @@ export const AdvisoryLock = {
   KNOWLEDGE_LEARNING_SWEEP: 727341,
   /** Session lock held for a whole records archive run (moving and purging): one run at a time in the cluster. */
   RECORDS_ARCHIVE: 727350,
+  /** Two-key: (CHANNEL_IDENTITY, hashtext(channel, external customer id)) — making a channel's customer, linking it. */
+  CHANNEL_IDENTITY: 727420,
+  /** Two-key: (CHANNEL_CUSTOMER, hashtext(customer id)) — one channel customer's inbound messages, one at a time. */
+  CHANNEL_CUSTOMER: 727421,
 } as const;
