@@ -78,11 +78,15 @@ export class SocketSessions {
         .getConnection()
         .execute<UserRow[]>('SELECT id, role, department_id, active, token_version FROM users WHERE id IN (?)', [batch]);
       const byId = new Map(rows.map((u) => [u.id, u]));
+      const liveKeys = await this.liveKeys(batch);
       for (const userId of batch) {
         const user = byId.get(userId);
         for (const [socket, session] of this.byUser.get(userId) ?? []) {
-          // An API key's socket has no user row of its own: revokeApiKey closes it, and its expiry ends it.
-          if (session.viewer.integration) continue;
+          // An API key's socket is indexed by the key: it lasts while the key is not revoked.
+          if (session.viewer.integration) {
+            if (!liveKeys.has(userId)) socket.close(CloseCode.Forbidden, 'Session ended');
+            continue;
+          }
           if (!user || !user.active || user.role !== session.viewer.role || user.token_version !== session.tokenVersion) {
             socket.close(CloseCode.Forbidden, 'Session ended');
           } else if (user.department_id !== session.viewer.departmentId) {
@@ -91,6 +95,16 @@ export class SocketSessions {
         }
       }
     }
+  }
+
+  /** Of these principals, the API keys not revoked (no query when no key's socket is among them). */
+  private async liveKeys(principals: string[]): Promise<Set<string>> {
+    const keys = principals.filter((id) => [...(this.byUser.get(id)?.values() ?? [])].some((s) => s.viewer.integration));
+    if (keys.length === 0) return new Set();
+    const rows = await this.em()
+      .getConnection()
+      .execute<Array<{ id: string }>>('SELECT id FROM api_keys WHERE id IN (?) AND revoked_at IS NULL', [keys]);
+    return new Set(rows.map((r) => r.id));
   }
 
   start(everyMs: number): void {

@@ -26,7 +26,8 @@ describe('API keys', () => {
   let customerId: string;
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { API_KEY_USES_PER_MINUTE: String(USES_PER_MINUTE) } });
+    // Sockets re-read their principal every second: the backstop for a revocation event that never arrived.
+    app = await startTestApp({ env: { API_KEY_USES_PER_MINUTE: String(USES_PER_MINUTE), WS_SESSION_RECHECK_SECONDS: '1' } });
     admin = await app.adminToken();
     departmentId = (await app.createDepartment('Keys', 'keys')).id;
     otherDepartmentId = (await app.createDepartment('Elsewhere', 'elsewhere')).id;
@@ -167,6 +168,16 @@ describe('API keys', () => {
       const again = await rawConnect(app.wsUrl, { authorization: `Bearer ${secret}` });
       expect(again).toMatchObject({ acked: false, code: 4403, reason: 'The API key has been revoked' });
       await closeRaw(raw.socket);
+    });
+
+    it('closes the socket of a key revoked while its event was lost, on the periodic re-check', async () => {
+      const { id, secret } = await createKey(['TICKETS_READ']);
+      const raw = await rawConnect(app.wsUrl, { authorization: `Bearer ${secret}` });
+      if (!raw.acked) throw new Error(`refused: ${raw.code} ${raw.reason}`);
+      const closed = new Promise<number>((resolve) => raw.socket.once('close', (code) => resolve(code)));
+      // Revoked in the database only: no event reaches this process.
+      await em().execute('UPDATE api_keys SET revoked_at = now() WHERE id = ?', [id]);
+      expect(await closed).toBe(4403);
     });
 
     it('counts every use against the key’s rate limit', async () => {
