@@ -69,6 +69,13 @@ export class SocketSessions {
     for (const socket of this.byUser.get(userId)?.keys() ?? []) socket.close(CloseCode.Forbidden, 'Session revoked');
   }
 
+  /** An API key was rotated: its open sockets, all signed in with the old secret, end with the overlap. */
+  rotated(keyId: string, until: Date): void {
+    for (const session of this.byUser.get(keyId)?.values() ?? []) {
+      if (session.expiresAt > until) session.expiresAt = until;
+    }
+  }
+
   /** Re-reads every connected user's row: sockets of users deactivated, or with another role or token version, close with 4403. */
   async checkAll(): Promise<void> {
     const ids = [...this.byUser.keys()];

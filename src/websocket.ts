@@ -26,6 +26,7 @@ import { formatError } from './platform/graphql-errors';
 import { Topics } from './platform/realtime/topics';
 import type { Services } from './services';
 import type { SessionRevokedEvent } from './modules/accounts/account.service';
+import { rotatedKeyOf } from './modules/integrations/api-key.service';
 
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
   session?: Session;
@@ -160,7 +161,9 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         logger.warn({ event: next.value }, 'ignored a malformed session revocation event');
         continue;
       }
-      sessions.revoke(userId);
+      const rotatedKey = rotatedKeyOf(userId);
+      if (rotatedKey) sessions.rotated(rotatedKey, new Date(Date.now() + config.apiKeys.rotationOverlapMs));
+      else sessions.revoke(userId);
     }
   })().catch((err) => logger.error({ err }, 'session revocation listener stopped'));
 

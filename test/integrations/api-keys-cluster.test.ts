@@ -1,6 +1,6 @@
 import { CreateApiKeyDocument, RevokeApiKeyDocument, RotateApiKeyDocument, TicketsDocument } from '../generated/graphql';
 import { createTestDatabase, describeWithRedis, startTestApp, TestApp } from '../support/harness';
-import { rawConnect } from '../support/ws';
+import { rawConnect, wsExec } from '../support/ws';
 
 describeWithRedis('API keys across two servers over Redis', () => {
   let node1: TestApp;
@@ -39,11 +39,18 @@ describeWithRedis('API keys across two servers over Redis', () => {
     expect(await closed).toBe(4403);
   });
 
-  it('a secret rotated out through one server is refused by the other at once', async () => {
+  it('a secret rotated out through one server is refused by the other at once, its open sockets too', async () => {
     const { id, secret } = await createKey();
     expect((await node2.exec(TicketsDocument, {}, secret)).errors).toBeUndefined(); // cached on node 2
+    const client = node2.ws(secret);
+    expect((await wsExec(client, TicketsDocument, {})).errors).toBeUndefined();
+
     const { rotateApiKey } = await node1.data(RotateApiKeyDocument, { id }, admin);
     expect((await node2.exec(TicketsDocument, {}, secret)).errors?.[0].extensions).toMatchObject({ reason: 'KEY_EXPIRED' });
     expect((await node2.exec(TicketsDocument, {}, rotateApiKey.secret)).errors).toBeUndefined();
+    // The socket signed in with the old secret: its session ended with the (zero) overlap.
+    const late = await wsExec(client, TicketsDocument, {});
+    expect(late.data ?? null).toBeNull();
+    expect(late.closeCode === 4403 || late.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED').toBe(true);
   });
 });

@@ -11,7 +11,7 @@ import type { RequestScope } from '../../platform/request-scope';
 import type { AuditService } from '../audit/audit.service';
 import { REQUIRED_SCOPE } from './api-key-scope';
 import { ApiKey } from './api-key.entity';
-import { hashSecret, rotationEventId } from './api-key.service';
+import { hashSecret, rotatedKeyOf } from './api-key.service';
 
 /** A key signed in: the viewer it acts as, and until when (its expiry, or the end of a rotated secret's overlap). */
 export type KeyAuthentication = { viewer: Viewer; expiresAt: Date; problem: null } | { viewer: null; problem: KeyProblem };
@@ -127,9 +127,8 @@ export class ApiKeyAuthenticator {
   private forget(id: string | null): void {
     if (!this.known) return;
     if (id === null) return this.known.clear();
-    for (const [hash, known] of this.known.entries()) {
-      if (id === known.keyId || id === rotationEventId(known.keyId)) this.known.delete(hash);
-    }
+    const keyId = rotatedKeyOf(id) ?? id;
+    for (const [hash, known] of this.known.entries()) if (known.keyId === keyId) this.known.delete(hash);
   }
 }
 

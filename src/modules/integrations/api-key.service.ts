@@ -22,9 +22,16 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
+const ROTATED = 'api-key-rotated:';
+
 /** The id a rotation is announced under on the session revocation topic: it drops cached lookups, not sockets. */
 export function rotationEventId(keyId: string): string {
-  return `api-key-rotated:${keyId}`;
+  return ROTATED + keyId;
+}
+
+/** The key a revocation event's id announces the rotation of, if it is one. */
+export function rotatedKeyOf(eventId: string): string | null {
+  return eventId.startsWith(ROTATED) ? eventId.slice(ROTATED.length) : null;
 }
 
 function newSecret(): string {
