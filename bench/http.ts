@@ -210,7 +210,7 @@ function inProcessOperation(services: Services, schema: GraphQLSchema, document:
  * Counts the SQL statements the server's PostgreSQL connection runs (every EntityManager fork shares it):
  * with the session cache, `me` costs exactly its own read of the user, and authenticating costs none.
  */
-function countStatements(services: Services): { reset(): void; count(): number; stop(): void } {
+export function countStatements(services: Services): { reset(): void; count(): number; stop(): void } {
   const connection = services.orm.em.getConnection();
   const original = connection.execute;
   let statements = 0;

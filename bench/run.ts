@@ -74,6 +74,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: 'hot reads (departments, shift types, published FAQs) from the in-process cache beside the same read from PostgreSQL',
     load: async () => require('./cache') as BenchmarkModule,
   },
+  'api-keys': {
+    description: 'ticketCategories over HTTP signed in with an API key beside the same with a user JWT: req/s, p50/p99, SQL per request',
+    load: async () => require('./api-keys') as BenchmarkModule,
+  },
   dashboard: {
     description:
       "100,000 conversations + 100,000 tickets: serviceDashboard (live, today, week) over HTTP p50/p99, one live refresh's SQL beside it without the indexes",
