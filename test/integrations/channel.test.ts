@@ -1,7 +1,12 @@
-import { ChannelInboundDocument, CreateApiKeyDocument, LinkChannelIdentityDocument } from '../generated/graphql';
+import {
+  ChannelInboundDocument,
+  CreateApiKeyDocument,
+  LinkChannelIdentityDocument,
+  OnConversationEventsDocument,
+} from '../generated/graphql';
 import type { ApiKeyScope, ChannelInboundInput } from '../generated/graphql';
 import { AuditEntry } from '../../src/modules/audit/audit-entry.entity';
-import { startTestApp, TestApp } from '../support/harness';
+import { startTestApp, subscribe, TestApp } from '../support/harness';
 
 describe('channel API', () => {
   let app: TestApp;
@@ -95,6 +100,23 @@ describe('channel API', () => {
     expect(new Set(outs.map((o) => o.conversation!.id)).size).toBe(1);
     expect(outs.map((o) => o.message!.seq).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(await count('SELECT count(*) AS n FROM messages WHERE sender_id = ?', [outs[0].customerId])).toBe(6);
+  });
+
+  it('lets a key with conversations:read follow the conversation over graphql-ws: stored messages, then live ones', async () => {
+    const externalCustomerId = fresh('openid');
+    const opened = (await inbound({ externalCustomerId, content: '第一条' })).data!.channelInbound;
+    const reader = app.ws(await createKey(['CONVERSATIONS_READ'], departmentId));
+    const events = subscribe(reader, OnConversationEventsDocument, { conversationId: opened.conversation!.id, afterSeq: 0 });
+    const replayed = await events.next();
+    expect(replayed.errors).toBeUndefined();
+    expect(replayed.data?.conversationEvents.message).toMatchObject({ seq: 1, content: '第一条' });
+    await inbound({ externalCustomerId, content: '第二条' });
+    expect((await events.next()).data?.conversationEvents.message).toMatchObject({ seq: 2, content: '第二条' });
+    events.unsubscribe();
+    // A key of another department is kept out.
+    const outsider = app.ws(await createKey(['CONVERSATIONS_READ'], (await app.createDepartment('Other desk', 'otherdesk')).id));
+    const refused = await subscribe(outsider, OnConversationEventsDocument, { conversationId: opened.conversation!.id }).next();
+    expect(refused.errors?.[0].extensions?.code).toBe('FORBIDDEN');
   });
 
   describe('bad input changes nothing', () => {
