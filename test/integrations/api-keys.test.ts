@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   ApiKeysDocument,
   CreateApiKeyDocument,
@@ -10,7 +9,10 @@ import {
   UsersDocument,
 } from '../generated/graphql';
 import type { ApiKeyScope } from '../generated/graphql';
+import { createHash, randomUUID } from 'node:crypto';
 import { AuditEntry } from '../../src/modules/audit/audit-entry.entity';
+import { ApiKeyScope as Scope, REQUIRED_SCOPE } from '../../src/modules/integrations/api-key-scope';
+import { createSchema } from '../../src/schema';
 import { startTestApp, TestApp } from '../support/harness';
 import { rawConnect, closeRaw, wsExec } from '../support/ws';
 
@@ -122,6 +124,38 @@ describe('API keys', () => {
       }
       expect(await auditOf(id, 'api_key.refused')).toBe(4);
       expect(await em().count(AuditEntry, { action: 'api_key.create', summary: { $like: '%escalate%' } })).toBe(0);
+    });
+
+    it('refuses a key every query, mutation and subscription the scope table does not list, before its resolver runs', async () => {
+      const schema = await createSchema(app.services.pubsub);
+      const adminId = (await app.data(MeDocument, {}, admin)).me.id;
+      const fields = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) =>
+        Object.values(type!.getFields()).map((field) => ({ field, subscription: type === schema.getSubscriptionType() })),
+      );
+      const unlisted = fields.filter(({ field }) => !Object.hasOwn(REQUIRED_SCOPE, field.name));
+      expect(unlisted.length).toBeGreaterThan(100);
+      for (const { field, subscription } of unlisted) {
+        // A key with every scope, acting as an admin; each field its own key id, so the rate limit stays out of it.
+        const context = {
+          services: app.services,
+          viewer: {
+            id: adminId,
+            role: 'ADMIN',
+            departmentId: null,
+            integration: { keyId: randomUUID(), scopes: Object.values(Scope) },
+          },
+          ip: '127.0.0.1',
+          traceId: 'unlisted',
+          get em(): never {
+            throw new Error(`${field.name} reached its resolver`);
+          },
+        };
+        const resolve = subscription ? field.subscribe! : field.resolve!;
+        await expect(Promise.resolve().then(() => resolve(undefined, {}, context, {} as never))).rejects.toMatchObject({
+          message: `${field.name} is not open to API keys`,
+          extensions: { code: 'FORBIDDEN' },
+        });
+      }
     });
 
     it('keeps a department key in its department: another one is FORBIDDEN and audited', async () => {
