@@ -180,6 +180,26 @@ describe('channel API', () => {
       expect(after.customerId).not.toBe(known.customerId);
     });
 
+    it('keeps one row per identity when links and its first message race', async () => {
+      const externalCustomerId = fresh('openid');
+      const customers = await Promise.all([1, 2, 3].map(() => app.createUser({ role: 'CUSTOMER' })));
+      const results = await Promise.all([
+        ...customers.map((c) =>
+          app.exec(LinkChannelIdentityDocument, { input: { channel: 'wechat', externalCustomerId, customerId: c.id } }, admin),
+        ),
+        inbound({ externalCustomerId }),
+      ]);
+      for (const r of results) expect(r.errors).toBeUndefined();
+      const rows = await em().execute('SELECT customer_id FROM channel_identities WHERE channel = ? AND external_customer_id = ?', [
+        'wechat',
+        externalCustomerId,
+      ]);
+      expect(rows).toHaveLength(1);
+      // Whoever came last decided; the next message goes to that customer.
+      const next = (await inbound({ externalCustomerId })).data!.channelInbound;
+      expect(next.customerId).toBe(rows[0].customer_id);
+    });
+
     it('refuses a customer that is not one, and agents', async () => {
       const agent = await app.createUser({ role: 'AGENT', departmentId });
       const before = await count('SELECT count(*) AS n FROM channel_identities');
