@@ -1,3 +1,6 @@
+import { fork } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { execute, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
@@ -5,6 +8,7 @@ import { buildContext, resolveViewer } from '../src/context';
 import { createSchema } from '../src/schema';
 import type { Services } from '../src/services';
 import { newTraceId } from '../src/platform/trace';
+import type { LoadResult } from './http-load';
 import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
 
 /**
@@ -18,20 +22,6 @@ import { collectGarbage, describeMachine, envInt, gql, machine, percentile, roun
 
 const ME_QUERY = 'query BenchMe { me { id email displayName role employeeCode } }';
 
-interface AutocannonResult {
-  duration: number;
-  errors: number;
-  timeouts: number;
-  mismatches: number;
-  non2xx: number;
-  requests: { total: number; average: number };
-  latency: { p50: number; p99: number; average: number; max: number };
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-// autocannon ships no types; this is the part of its programmatic API used here.
-
-const autocannon = require('autocannon') as Autocannon;
-
 interface Figures {
   requests: number;
   seconds: number;
@@ -42,6 +32,8 @@ interface Figures {
   errors: number;
   /** SQL statements the server sent per request (`me` reads the user; authenticating a cached session reads nothing). */
   sqlPerRequest: number;
+  /** CPU time of the server's process (user + system) per request: less sensitive to a busy machine than req/s. */
+  cpuMicrosPerRequest: number;
 }
 
 export async function run(): Promise<void> {
@@ -81,8 +73,6 @@ export async function run(): Promise<void> {
       url: server.url,
       method: 'POST',
       connections,
-      // The load generator runs on its own thread, so it does not take event-loop time from the server.
-      workers: 1,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: ME_QUERY, operationName: 'BenchMe' }),
       expectBody: expectedBody,
@@ -95,7 +85,7 @@ export async function run(): Promise<void> {
     );
     if (warmup > 0) {
       log(`warming up ${warmup} s + ${warmup} s ...`);
-      await autocannon({ ...autocannonOpts, duration: warmup });
+      await loadOverHttp({ ...autocannonOpts, duration: warmup });
       await measureInProcess(once, connections, warmup);
     }
 
@@ -103,7 +93,9 @@ export async function run(): Promise<void> {
     collectGarbage();
     log('measuring HTTP ...');
     sql.reset();
-    const h = await autocannon({ ...autocannonOpts, duration });
+    const cpuBefore = process.cpuUsage();
+    const h = await loadOverHttp({ ...autocannonOpts, duration });
+    const httpCpu = process.cpuUsage(cpuBefore);
     const httpStatements = sql.count();
     const http: Figures = {
       requests: h.requests.total,
@@ -114,6 +106,7 @@ export async function run(): Promise<void> {
       meanMs: h.latency.average,
       errors: h.errors + h.timeouts + h.non2xx + h.mismatches,
       sqlPerRequest: httpStatements / Math.max(1, h.requests.total),
+      cpuMicrosPerRequest: (httpCpu.user + httpCpu.system) / Math.max(1, h.requests.total),
     };
 
     collectGarbage();
@@ -125,6 +118,7 @@ export async function run(): Promise<void> {
 
     const ratio = {
       rps: http.rps / base.rps,
+      cpu: http.cpuMicrosPerRequest / base.cpuMicrosPerRequest,
       p50: http.p50Ms / base.p50Ms,
       p99: http.p99Ms / base.p99Ms,
     };
@@ -135,7 +129,7 @@ export async function run(): Promise<void> {
     log('');
     log(
       table(
-        ['', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'requests', 'errors', 'SQL/request'],
+        ['', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'requests', 'errors', 'SQL/request', 'CPU µs/request'],
         [
           [
             'HTTP (express + Apollo)',
@@ -146,6 +140,7 @@ export async function run(): Promise<void> {
             http.requests,
             http.errors,
             round(http.sqlPerRequest),
+            round(http.cpuMicrosPerRequest, 0),
           ],
           [
             'in-process graphql execute',
@@ -156,8 +151,19 @@ export async function run(): Promise<void> {
             base.requests,
             base.errors,
             round(base.sqlPerRequest),
+            round(base.cpuMicrosPerRequest, 0),
           ],
-          ['ratio HTTP / in-process', round(ratio.rps), round(ratio.p50), round(ratio.p99), round(http.meanMs / base.meanMs), '', '', ''],
+          [
+            'ratio HTTP / in-process',
+            round(ratio.rps),
+            round(ratio.p50),
+            round(ratio.p99),
+            round(http.meanMs / base.meanMs),
+            '',
+            '',
+            '',
+            round(ratio.cpu),
+          ],
         ],
       ),
     );
@@ -168,8 +174,10 @@ export async function run(): Promise<void> {
         'so the ratio isolates the HTTP + express + Apollo overhead. The in-process row skips HTTP, JSON parsing of\n' +
         "the request, Apollo's pipeline (document cache, armor validation, plugins) and response serialisation.\n" +
         `Per request that overhead is about ${round(overheadUs, 0)} µs of server time (1/HTTP req/s - 1/in-process req/s; the\n` +
-        'server, PostgreSQL and, for the HTTP row, the load generator share the CPUs). HTTP latencies come from autocannon\n' +
-        '(whole milliseconds, on its own worker thread); in-process latencies are measured per call.',
+        'server, PostgreSQL and, for the HTTP row, the load generator share the CPUs), and ' +
+        `${round(http.cpuMicrosPerRequest - base.cpuMicrosPerRequest, 0)} µs of the server\n` +
+        "process's CPU time (the load generator runs in a process of its own, so the CPU columns are the server's).\n" +
+        'HTTP latencies come from autocannon (whole milliseconds); in-process latencies are measured per call.',
     );
 
     const figures = {
@@ -183,8 +191,10 @@ export async function run(): Promise<void> {
       machine: m,
       http: roundAll(http),
       inProcess: roundAll(base),
-      ratio: { rps: round(ratio.rps, 3), p50: round(ratio.p50, 3), p99: round(ratio.p99, 3) },
+      ratio: { rps: round(ratio.rps, 3), p50: round(ratio.p50, 3), p99: round(ratio.p99, 3), cpu: round(ratio.cpu, 3) },
       httpOverheadMicrosPerRequest: round(overheadUs, 1),
+      httpOverheadCpuMicrosPerRequest: round(http.cpuMicrosPerRequest - base.cpuMicrosPerRequest, 1),
+      loadAverage1m: round(os.loadavg()[0]),
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
     if (http.errors || base.errors) throw new Error(`errors during the benchmark: HTTP ${http.errors}, in-process ${base.errors}`);
@@ -233,6 +243,7 @@ async function measureInProcess(once: () => Promise<boolean>, connections: numbe
   let errors = 0;
   const started = performance.now();
   const until = started + seconds * 1000;
+  const cpuBefore = process.cpuUsage();
   const caller = async () => {
     while (performance.now() < until) {
       const t0 = performance.now();
@@ -247,6 +258,7 @@ async function measureInProcess(once: () => Promise<boolean>, connections: numbe
     }
   };
   await Promise.all(Array.from({ length: connections }, caller));
+  const cpu = process.cpuUsage(cpuBefore);
   const elapsed = (performance.now() - started) / 1000;
   const sorted = Float64Array.from(latencies).sort();
   const sum = latencies.reduce((a, b) => a + b, 0);
@@ -259,6 +271,7 @@ async function measureInProcess(once: () => Promise<boolean>, connections: numbe
     meanMs: sum / Math.max(1, latencies.length),
     errors,
     sqlPerRequest: 0, // filled in by the caller, which counts the statements
+    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, latencies.length),
   };
 }
 
@@ -272,7 +285,19 @@ function roundAll(f: Figures): Figures {
     meanMs: round(f.meanMs, 3),
     errors: f.errors,
     sqlPerRequest: round(f.sqlPerRequest, 3),
+    cpuMicrosPerRequest: round(f.cpuMicrosPerRequest, 1),
   };
+}
+
+/** One autocannon run in a child process (bench/http-load.ts). */
+function loadOverHttp(opts: Record<string, unknown>): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'http-load.js'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (result) => resolve(result as LoadResult));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the load generator exited with ${code} before answering`)));
+    child.send(opts);
+  });
 }
 
 function log(line: string): void {

@@ -12,11 +12,12 @@ import { GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule }
 import { authenticate, Authentication, buildContext, Context } from './context';
 import { currentTraceId, newTraceId, traceIdOfRequest, withTrace } from './platform/trace';
 import { credentialsPlugin } from './platform/auth/credentials';
-import { compileTrust } from './platform/client-address';
+import { clientAddress, compileTrust } from './platform/client-address';
 import { ErrorCode, ServiceUnavailable } from './platform/errors';
 import { isDatabaseUnavailable } from './platform/db/availability';
 import { answerMalformedHttp } from './platform/http-client-errors';
-import { formatError } from './platform/graphql-errors';
+import { formatError, INTERNAL_MESSAGE } from './platform/graphql-errors';
+import { graphqlPostHandler, MAX_GRAPHQL_BODY_BYTES, setGraphqlResponseHeaders, writeGraphqlError } from './graphql-http';
 import { playgroundPage, playgroundSecurityHeaders } from './playground';
 import type { Services } from './services';
 import { attachGraphqlWs } from './websocket';
@@ -37,14 +38,16 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   const app = express();
   app.disable('x-powered-by');
   // X-Forwarded-For decides the client address (and so its rate-limit buckets) only behind a configured proxy.
-  app.set('trust proxy', compileTrust(config.trustProxy));
+  const trust = compileTrust(config.trustProxy);
+  app.set('trust proxy', trust);
   // Every request gets a trace id (its W3C traceparent's, or the caller's X-Request-Id); responses, errors and logs carry it.
   app.use((req, res, next) => {
     const traceId = traceIdOfRequest(req.headers);
     res.set('x-trace-id', traceId);
     withTrace(traceId, next);
   });
-  const httpServer = http.createServer(app);
+  // The request handler is set once Apollo has started (below): POST /graphql directly, the rest through express.
+  const httpServer = http.createServer();
   httpServer.on('clientError', answerMalformedHttp);
 
   const armor = new ApolloArmor({
@@ -128,17 +131,25 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   app.use(
     '/graphql',
     (_req: Request, res: Response, next: NextFunction) => {
-      res.set('Cache-Control', 'no-store'); // personal data: never cached (was set by Apollo's cache-control plugin)
+      setGraphqlResponseHeaders(res, currentTraceId() ?? newTraceId());
       next();
     },
-    express.json({ limit: '1mb' }),
+    express.json({ limit: MAX_GRAPHQL_BODY_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => httpContext(services, req),
+      context: async ({ req }) => httpContext(services, req, clientAddress(req, trust), currentTraceId() ?? newTraceId()),
     }),
   );
   app.use(uploadRoutes(services));
   app.use(recordsRoutes(services));
   app.use(jsonErrorHandler(services));
+  const graphqlPost = graphqlPostHandler<Context>({
+    apollo,
+    context: (req, traceId) => httpContext(services, req, clientAddress(req, trust), traceId),
+    onUnexpectedError: (err, traceId) => services.logger.error({ err, traceId }, 'unhandled HTTP error'),
+  });
+  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!graphqlPost(req, res)) app(req, res);
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -160,8 +171,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   };
 }
 
-async function httpContext(services: Services, req: Request): Promise<Context> {
-  const traceId = currentTraceId() ?? newTraceId();
+async function httpContext(services: Services, req: http.IncomingMessage, ip: string, traceId: string): Promise<Context> {
   // Forked only if authentication reads the user (a cached session does not); else on first use by a resolver.
   let em: EntityManager | null = null;
   let auth: Authentication;
@@ -179,7 +189,7 @@ async function httpContext(services: Services, req: Request): Promise<Context> {
   }
   // Bad credentials (expired, forged, revoked, not `Bearer`) do not fail the request here: sign-in
   // mutations must still run with them; credentialsPlugin answers 401 to every other operation.
-  return buildContext(services, auth.session?.viewer ?? null, em, traceId, req.ip ?? 'unknown', auth.problem);
+  return buildContext(services, auth.session?.viewer ?? null, em, traceId, ip, auth.problem);
 }
 
 /**
@@ -274,10 +284,10 @@ function jsonErrorHandler(services: Services) {
         : err.type === 'entity.too.large'
           ? 'The request body is too large'
           : status === 500
-            ? 'Internal server error'
+            ? INTERNAL_MESSAGE
             : err.message;
     const code = status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_USER_INPUT;
-    res.status(status).json({ errors: [{ message, extensions: { code, traceId } }] });
+    writeGraphqlError(res, status, message, code, traceId);
   };
 }
 

@@ -1,12 +1,26 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 
 const storage = new AsyncLocalStorage<{ traceId: string }>();
 
 /** A client's X-Request-Id when it looks like an id, else a new W3C trace id (32 lower-case hex digits). */
 export function newTraceId(incoming?: unknown): string {
-  return typeof incoming === 'string' && /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : randomBytes(16).toString('hex');
+  return typeof incoming === 'string' && /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : randomTraceId();
+}
+
+// Random bytes for 256 trace ids at a time: one system call per request (randomBytes(16)) was ~1 % of its CPU.
+const ID_BYTES = 16;
+const pool = Buffer.alloc(ID_BYTES * 256);
+let poolOffset = pool.length;
+
+function randomTraceId(): string {
+  if (poolOffset === pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  poolOffset += ID_BYTES;
+  return pool.toString('hex', poolOffset - ID_BYTES, poolOffset);
 }
 
 /** The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`), or null when it is not one. */
