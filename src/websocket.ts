@@ -23,6 +23,7 @@ import { clientAddress, compileTrust } from './platform/client-address';
 import { CREDENTIAL_MESSAGES } from './platform/auth/credentials';
 import { ErrorCode } from './platform/errors';
 import { formatError } from './platform/graphql-errors';
+import { coalesceWrites } from './platform/realtime/coalesced-writes';
 import { Topics } from './platform/realtime/topics';
 import type { Services } from './services';
 import type { SessionRevokedEvent } from './modules/accounts/account.service';
@@ -45,6 +46,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
   const trustProxy = compileTrust(config.trustProxy);
   const rules = [...specifiedRules, ...limitRules];
   const documents = new DocumentCache(500, 20_000);
+  wss.on('connection', (socket, request) => coalesceWrites(socket, request.socket));
 
   const formatAll = (errors: readonly GraphQLError[], traceId: string): GraphQLFormattedError[] =>
     errors.map((e) => {
