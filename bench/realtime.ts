@@ -557,6 +557,29 @@ async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promis
   return out;
 }
 
+/**
+ * pool() in two steps with `between` after the first tenth: the memory of the rest is then the cost of a
+ * connection alone, without what the first connections of a kind allocate once (pool connections, code).
+ */
+async function poolInTwo<T>(
+  n: number,
+  concurrency: number,
+  fn: (i: number) => Promise<T>,
+  progress: (done: number) => void,
+  between: () => Promise<void>,
+): Promise<T[]> {
+  const first = Math.max(1, Math.round(n / 10));
+  const head = await pool(first, concurrency, fn, progress);
+  await between();
+  const rest = await pool(
+    n - first,
+    concurrency,
+    (i) => fn(first + i),
+    (done) => progress(first + done),
+  );
+  return [...head, ...rest];
+}
+
 const every = (step: number, what: string, total: number) => (done: number) => {
   if (done % step === 0 || done === total) log(`${what}: ${done}/${total}`);
 };
@@ -888,6 +911,36 @@ interface MemoryFigures {
   /** ShiftDesk: the same per connection, agents (socket + inbox) and customers (socket + conversationEvents) apart. */
   agentsPerConnectionKiB?: { rss: number; heap: number };
   customersPerConnectionKiB?: { rss: number; heap: number };
+  /** ShiftDesk: the same over the connections after the first tenth of each kind (see poolInTwo). */
+  marginal?: {
+    perConnection: { rss: number; heap: number };
+    agents: { rss: number; heap: number };
+    customers: { rss: number; heap: number };
+  };
+}
+
+function marginalMemory(
+  s: Settings,
+  m: { mem1: MemProbe[]; mem3: MemProbe[]; memAgentsHead: MemProbe[]; memCustomersHead: MemProbe[] },
+  growth: (a: MemProbe[], b: MemProbe[], key: 'rss' | 'heapUsed') => number,
+): NonNullable<MemoryFigures['marginal']> {
+  const agents = s.agents - Math.max(1, Math.round(s.agents / 10));
+  const customers = s.customers - Math.max(1, Math.round(s.customers / 10));
+  const kib = (bytes: number, n: number) => round(bytes / Math.max(1, n) / 1024, 1);
+  const of = (key: 'rss' | 'heapUsed') => ({
+    agents: growth(m.memAgentsHead, m.mem1, key),
+    customers: growth(m.memCustomersHead, m.mem3, key),
+  });
+  const rss = of('rss');
+  const heap = of('heapUsed');
+  return {
+    perConnection: {
+      rss: kib(rss.agents + rss.customers, agents + customers),
+      heap: kib(heap.agents + heap.customers, agents + customers),
+    },
+    agents: { rss: kib(rss.agents, agents), heap: kib(heap.agents, agents) },
+    customers: { rss: kib(rss.customers, customers), heap: kib(heap.customers, customers) },
+  };
 }
 
 interface TopologyResult {
@@ -1024,6 +1077,8 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     // The chats here stay busy for the whole run; idle warnings and closes are not what is measured.
     IDLE_WARNING_SECONDS: '3600',
     IDLE_CLOSE_SECONDS: '7200',
+    // Nor reassignments for want of a first reply (the agents here answer 10 % of the messages, at random).
+    FIRST_REPLY_TIMEOUT_SECONDS: '7200',
     SHUTDOWN_GRACE_MS: '2000',
     DB_POOL_MAX: String(s.dbPoolMax),
     PLAYGROUND: 'false',
@@ -1073,7 +1128,8 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     const rec = new Recorder(Math.ceil(s.rates.reduce((a, r) => a + r * s.seconds, 0) + Math.min(100, s.rates[0]) * s.warmupSeconds) + 16);
     const assignedSeen = new Array<number>(s.agents).fill(0);
     let t = now();
-    const agentSockets = await pool(
+    let memAgentsHead: MemProbe[] = [];
+    const agentSockets = await poolInTwo(
       s.agents,
       s.connectConcurrency,
       async (j) => {
@@ -1095,6 +1151,10 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
         return sock;
       },
       every(Math.max(1, Math.ceil(s.agents / 5)), `${opts.name}: agents connected`, s.agents),
+      async () => {
+        await sleep(1000);
+        memAgentsHead = await Promise.all(servers.map((p) => p.probe()));
+      },
     );
     const connectAgents = (now() - t) / 1000;
     await sleep(1000);
@@ -1143,7 +1203,8 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     t = now();
     const customerSockets = new Array<GqlSocket | undefined>(s.customers);
     const byCustomer = new Map(convs.map((c) => [c.customer, c]));
-    await pool(
+    let memCustomersHead: MemProbe[] = [];
+    await poolInTwo(
       s.customers,
       s.connectConcurrency,
       async (i) => {
@@ -1170,6 +1231,10 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
         }
       },
       every(Math.max(1, Math.ceil(s.customers / 5)), `${opts.name}: customers connected`, s.customers),
+      async () => {
+        await sleep(1000);
+        memCustomersHead = await Promise.all(servers.map((p) => p.probe()));
+      },
     );
     const connectCustomers = (now() - t) / 1000;
     await sleep(1000);
@@ -1204,6 +1269,7 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
         rss: round(growth(mem2, mem3, 'rss') / s.customers / 1024, 1),
         heap: round(growth(mem2, mem3, 'heapUsed') / s.customers / 1024, 1),
       },
+      marginal: marginalMemory(s, { mem1, mem3, memAgentsHead, memCustomersHead }, growth),
     };
 
     const transport: Transport = {
@@ -1683,6 +1749,12 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
       `  memory: ${r.memory.rssPerConnectionKiB} KiB RSS per connection ≤ 24: ${verdict(r.memory.rssPerConnectionKiB <= 24)}` +
         (a && c ? `; agent ${a.rss} KiB ≤ 2 × customer ${c.rss} KiB: ${verdict(a.rss <= 2 * Math.max(c.rss, 0))}` : ''),
     );
+    const m = r.memory.marginal;
+    if (m)
+      console.log(
+        `  after the first tenth of each kind: ${m.perConnection.rss} KiB RSS / ${m.perConnection.heap} KiB heap per connection; ` +
+          `agent ${m.agents.rss} / ${m.agents.heap}, customer ${m.customers.rss} / ${m.customers.heap} KiB`,
+      );
     if (r.stored) console.log(`  stored: ${r.stored.messages} messages in PostgreSQL for ${r.stored.acked} acknowledged sends`);
   }
   console.log(JSON.stringify({ benchmark: 'realtime', machine: m, settings: { ...s }, redis: redisSource, results, ratios }));
