@@ -30,6 +30,8 @@ import type { SessionRevokedEvent } from './modules/accounts/account.service';
 
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
   session?: Session;
+  /** The client's address, read from the upgrade request once it is accepted (the request is then let go). */
+  ip?: string;
 }
 
 /**
@@ -77,6 +79,9 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         }
         const viewer = session.viewer;
         ctx.extra.session = session;
+        // graphql-ws keeps the upgrade request (headers and all) for the socket's life; only its address is needed.
+        ctx.extra.ip = clientAddress(ctx.extra.request, trustProxy);
+        delete (ctx.extra as { request?: unknown }).request;
         sessions.add(socket, session);
         metrics.wsConnections.inc();
         metrics.connectedClients.inc({ role: viewer.role });
@@ -134,7 +139,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: buildContext(services, viewer, null, traceId, clientAddress(ctx.extra.request, trustProxy)),
+          contextValue: buildContext(services, viewer, null, traceId, ctx.extra.ip ?? clientAddress(ctx.extra.request, trustProxy)),
         };
         return args;
       },
