@@ -222,6 +222,9 @@ export function createServices(deps: {
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
   const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
+  const qualityInspection = new QualityInspection(deps.config.quality, classifier, deps.pubsub, deps.metrics, deps.logger, () =>
+    deps.orm.em.fork(),
+  );
   const chat = new ChatService(
     deps.pubsub,
     routing,
@@ -229,6 +232,7 @@ export function createServices(deps: {
     deps.config.service.ratePerMinute,
     new PreparedStatements(deps.orm.em, deps.metrics, { logger: deps.logger, ms: deps.config.slowSqlMs }),
     protector,
+    qualityInspection,
   );
   routing.useChat(chat);
   const faqPhrasings = new FaqPhrasingService(audit, faqs);
@@ -265,12 +269,11 @@ export function createServices(deps: {
   const erasure = new ErasureService(dataKeys, accounts, audit, notifications, limiters);
   const scheduler = new Scheduler(deps.logger);
   const quality = {
-    inspection: new QualityInspection(deps.config.quality, classifier, deps.pubsub, deps.metrics, deps.logger, () => deps.orm.em.fork()),
+    inspection: qualityInspection,
     reviews: new QualityReviewService(deps.config.quality, audit, deps.config.businessTz, deps.logger, () => deps.orm.em.fork()),
     reports: new QualityReportService(deps.config.quality, deps.config.businessTz),
     adherence: new AdherenceService(presenceHistory, { businessTz: deps.config.businessTz, graceMs: deps.config.quality.adherenceGraceMs }),
   };
-  chat.useInspector(quality.inspection);
   const forecasts = new ForecastService(audit, deps.config.staffing, deps.config.businessTz, deps.config.tickets.calendar);
   const staffingPlans = new StaffingPlanService(forecasts, leave, deps.config.staffing, deps.config.businessTz);
   const proposals = new ProposalService(

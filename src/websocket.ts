@@ -23,6 +23,7 @@ import { clientAddress, compileTrust } from './platform/client-address';
 import { CREDENTIAL_MESSAGES } from './platform/auth/credentials';
 import { ErrorCode } from './platform/errors';
 import { formatError } from './platform/graphql-errors';
+import { coalesceWrites } from './platform/realtime/coalesced-writes';
 import { Topics } from './platform/realtime/topics';
 import type { Services } from './services';
 import type { SessionRevokedEvent } from './modules/accounts/account.service';
@@ -30,6 +31,8 @@ import { rotatedKeyOf } from './modules/integrations/api-key.service';
 
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
   session?: Session;
+  /** The client's address, read from the upgrade request once it is accepted (the request is then let go). */
+  ip?: string;
 }
 
 /**
@@ -46,6 +49,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
   const trustProxy = compileTrust(config.trustProxy);
   const rules = [...specifiedRules, ...limitRules];
   const documents = new DocumentCache(500, 20_000);
+  wss.on('connection', (socket, request) => coalesceWrites(socket, request.socket));
 
   const formatAll = (errors: readonly GraphQLError[], traceId: string): GraphQLFormattedError[] =>
     errors.map((e) => {
@@ -76,6 +80,9 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         }
         const viewer = session.viewer;
         ctx.extra.session = session;
+        // graphql-ws keeps the upgrade request (headers and all) for the socket's life; only its address is needed.
+        ctx.extra.ip = clientAddress(ctx.extra.request, trustProxy);
+        delete (ctx.extra as { request?: unknown }).request;
         sessions.add(socket, session);
         metrics.wsConnections.inc();
         metrics.connectedClients.inc({ role: viewer.role });
@@ -134,7 +141,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: buildContext(services, viewer, null, traceId, clientAddress(ctx.extra.request, trustProxy)),
+          contextValue: buildContext(services, viewer, null, traceId, ctx.extra.ip ?? clientAddress(ctx.extra.request, trustProxy)),
         };
         return args;
       },

@@ -4,7 +4,11 @@ import { isSpanContextValid, trace } from '@opentelemetry/api';
 
 const storage = new AsyncLocalStorage<{ traceId: string }>();
 
-/** A client's X-Request-Id when it looks like an id, else a new W3C trace id (32 lower-case hex digits). */
+/**
+ * A client's X-Request-Id when it looks like an id, else a new W3C trace id (32 lower-case hex digits) drawn
+ * from a pool of random bytes (randomBytes per id asked the CSPRNG every time: ~1 % of an HTTP request's
+ * CPU and ~2 % of a chat message's over graphql-ws, where every operation gets an id).
+ */
 export function newTraceId(incoming?: unknown): string {
   return typeof incoming === 'string' && /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : randomTraceId();
 }

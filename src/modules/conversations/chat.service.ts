@@ -1,25 +1,21 @@
-/**
- * Slightly over 400 lines: sending (the one-statement append and its locked fallback), receipts, typing, ending
- * and reading, archived conversations included. The hot path stays in one place on purpose.
- */
-import { LockMode } from '@mikro-orm/postgresql';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config';
 import type { RequestScope } from '../../platform/request-scope';
 import { Role, Viewer } from '../../platform/auth/roles';
-import { managesDepartment, signedIn } from '../../platform/auth/scope';
-import { randomUUID } from 'node:crypto';
-import { PreparedStatement, PreparedStatements } from '../../platform/db/prepared';
-import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
+import { signedIn } from '../../platform/auth/scope';
+import { PreparedStatements } from '../../platform/db/prepared';
+import { inTransaction } from '../../platform/db/transaction';
 import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { Page, paginate } from '../../platform/pagination';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
 import { isUuid } from '../../platform/ids';
-import { User } from '../accounts/user.entity';
 import { Conversation, ConversationStatus, EndReason } from './conversation.entity';
+import { lockConversation, partyOf } from './conversation-access';
+import { ChatSendService, MessageInspector } from './chat-send.service';
+import { MessageAppender } from './message-append';
 import {
   ConversationEventPayload,
   ConversationEventType,
@@ -29,17 +25,16 @@ import {
   Receipt,
   ReceiptKind,
   StatusChange,
-  messageFromPayload,
-  toMessagePayload,
 } from './conversation.events';
-import { MAX_MESSAGE_LENGTH, Message, MessageKind } from './message.entity';
-import type { ProtectedText, TextProtector } from '../records/text-protector';
+import { Message } from './message.entity';
+import type { TextProtector } from '../records/text-protector';
 import { archivedMessages, findArchivedConversation, isArchived } from '../records/archived-records';
 
 export const MAX_PAGE = 200;
 
-/** Who a viewer is to a conversation. */
-export type Party = 'CUSTOMER' | 'AGENT' | 'SUPERVISOR';
+// Where the other modules have always found them.
+export { conversationParties, lockConversation, partyOf, type Party } from './conversation-access';
+export type { MessageInspector } from './chat-send.service';
 
 export interface ConversationFilter {
   status?: ConversationStatus | null;
@@ -59,26 +54,25 @@ export interface FreedSeats {
   queueChanged(departmentId: string | null): void;
 }
 
-/** Looks at every stored message once it has committed (quality inspection); returns at once, never throws. */
-export interface MessageInspector {
-  inspect(message: Message): void;
-}
-
-/** Chat: messages numbered per conversation, receipts, typing, ending, and who may see what. */
+/**
+ * Chat: messages numbered per conversation, receipts, typing, ending, and who may see what. Sending lives in
+ * chat-send.service.ts (its hot path in message-append.ts); `send` and `systemMessage` are its doors.
+ */
 export class ChatService {
-  private readonly sendLimiter: RateLimiterAbstract;
   private readonly endLimiter: RateLimiterAbstract;
-  private inspector: MessageInspector | null = null;
+  private readonly sending: ChatSendService;
 
   constructor(
     private readonly pubsub: PubSubPort,
     private readonly routing: FreedSeats,
     limiters: RateLimiters,
     limits: Config['service']['ratePerMinute'],
-    private readonly statements: PreparedStatements,
-    private readonly protector: TextProtector,
+    statements: PreparedStatements,
+    protector: TextProtector,
+    inspector: MessageInspector,
   ) {
-    this.sendLimiter = limiters.create('send-message', limits.sendMessage, 60);
+    const sendLimiter = limiters.create('send-message', limits.sendMessage, 60);
+    this.sending = new ChatSendService(pubsub, sendLimiter, new MessageAppender(statements), protector, inspector);
     this.endLimiter = limiters.create('end-conversation', limits.endConversation, 60);
   }
 
@@ -86,81 +80,13 @@ export class ChatService {
    * Stores a message with the conversation's next seq, then publishes it. Repeating a clientMessageId
    * returns the stored message and stores nothing; reusing one for other content is CONFLICT.
    */
-  async send(scope: RequestScope, input: { conversationId: string; content: string; clientMessageId: string }): Promise<Message> {
-    const viewer = signedIn(scope.viewer);
-    const content = input.content.trim();
-    const problems = [];
-    if (!content || content.length > MAX_MESSAGE_LENGTH)
-      problems.push({ field: 'content', message: `must be 1 to ${MAX_MESSAGE_LENGTH} characters` });
-    if (!input.clientMessageId || input.clientMessageId.length > 100)
-      problems.push({ field: 'clientMessageId', message: 'must be 1 to 100 characters' });
-    if (problems.length) throw new InvalidInput(problems);
-    await consumeOrThrow(this.sendLimiter, viewer.id, 'Too many messages; slow down');
-
-    // Stored masked, the original sealed beside it (records/text-protector.ts); everyone reads the masked text.
-    const id = randomUUID();
-    const stored = isUuid(input.conversationId) ? await this.protector.protectMessage(viewer, input.conversationId, id, content) : null;
-    const appended =
-      stored && (await appendInOneStatement(this.statements, viewer, input.conversationId, id, input.clientMessageId, stored));
-    if (appended) {
-      this.publishMessage(appended.agentId, appended.message);
-      return appended.message;
-    }
-    // Not appended: a repeated clientMessageId, or a send that is refused. The locked, step-by-step path
-    // below gives the stored message back or says precisely what is wrong (and appends if things changed).
-    return inTransaction(scope.em, async (em, afterCommit) => {
-      // The row lock orders concurrent senders: each gets the next seq, none the same.
-      const c = await lockConversation(em, input.conversationId);
-      const party = partyOf(viewer, c);
-      if (party !== 'CUSTOMER' && party !== 'AGENT') throw new Forbidden('Only the customer and the agent of a conversation write in it');
-      const existing = await em.findOne(Message, { conversationId: c.id, senderId: viewer.id, clientMessageId: input.clientMessageId });
-      if (existing) {
-        if (existing.content !== (stored?.masked.content ?? content)) {
-          throw new Conflict(ConflictReason.CLIENT_MESSAGE_ID_REUSED, 'This clientMessageId was already used for another message');
-        }
-        return existing;
-      }
-      if (c.status === ConversationStatus.ENDED) throw new Conflict(ConflictReason.CONVERSATION_ENDED, 'The conversation has ended');
-      if (party === 'AGENT' && c.status !== ConversationStatus.ACTIVE)
-        throw new Conflict(ConflictReason.CONVERSATION_NOT_ACTIVE, 'The conversation is not active');
-      const now = new Date();
-      const m = appendMessage(em, c, {
-        senderId: viewer.id,
-        senderRole: viewer.role,
-        kind: MessageKind.TEXT,
-        content,
-        clientMessageId: input.clientMessageId,
-        now,
-      });
-      if (party === 'CUSTOMER') {
-        c.lastCustomerMessageAt = now;
-        c.idleWarnedAt = null;
-      } else {
-        c.lastAgentMessageAt = now;
-      }
-      await em.flush();
-      afterCommit(() => this.publishMessage(c.agentId, m));
-      return m;
-    });
-  }
-
-  /** Set once at start-up (services.ts): quality inspection, which imports from this module, not the other way. */
-  useInspector(inspector: MessageInspector): void {
-    this.inspector = inspector;
+  send(scope: RequestScope, input: { conversationId: string; content: string; clientMessageId: string }): Promise<Message> {
+    return this.sending.send(scope, input);
   }
 
   /** Stores a system message (transfers, idle warnings, FAQ answers) and publishes it. */
   systemMessage(em: EntityManager, c: Conversation, content: string, afterCommit: (fn: () => unknown) => void): Message {
-    const m = appendMessage(em, c, {
-      senderId: null,
-      senderRole: null,
-      kind: MessageKind.SYSTEM,
-      content,
-      clientMessageId: null,
-      now: new Date(),
-    });
-    afterCommit(() => this.publishMessage(c.agentId, m));
-    return m;
+    return this.sending.systemMessage(em, c, content, afterCommit);
   }
 
   /** History after a seq, oldest first; `hasMore` says whether another page follows. */
@@ -319,146 +245,4 @@ export class ChatService {
       where.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
     return paginate(scope.em, Conversation, where, { first, after, orderBy: { createdAt: 'desc', id: 'desc' } });
   }
-
-  /** Runs after the message's commit, on every path that stores one. */
-  private publishMessage(agentId: string | null, m: Message): void {
-    this.inspector?.inspect(m);
-    const payload = toMessagePayload(m);
-    this.pubsub.publish(Topics.CONVERSATION, m.conversationId, {
-      type: ConversationEventType.MESSAGE,
-      conversationId: m.conversationId,
-      message: payload,
-      at: payload.createdAt,
-    } satisfies ConversationEventPayload);
-    if (agentId && m.senderId !== agentId) {
-      this.pubsub.publish(Topics.INBOX, agentId, {
-        type: InboxEventType.MESSAGE,
-        conversationId: m.conversationId,
-        message: payload,
-        at: payload.createdAt,
-      } satisfies InboxEventPayload);
-    }
-  }
-}
-
-/** The viewer's relation to a conversation, or null when they have none. */
-export function partyOf(viewer: Viewer, c: Conversation): Party | null {
-  if (viewer.id === c.customerId) return 'CUSTOMER';
-  if (c.agentId && viewer.id === c.agentId) return 'AGENT';
-  if (viewer.role === Role.ADMIN) return 'SUPERVISOR';
-  if (viewer.role === Role.MANAGER && c.departmentId && managesDepartment(viewer, c.departmentId)) return 'SUPERVISOR';
-  return null;
-}
-
-export async function lockConversation(em: EntityManager, id: string): Promise<Conversation> {
-  const c = isUuid(id) ? await em.findOne(Conversation, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
-  if (!c) throw new NotFound('Conversation', id);
-  return c;
-}
-
-/**
- * The common send as one statement, committed when it returns: the UPDATE takes the conversation's row lock
- * (ordering concurrent senders) and the next seq, the INSERT stores the message with it. It appends only when
- * the sender may write now (the customer while it is open, the agent while it is ACTIVE) and the
- * clientMessageId is new to this sender; otherwise it changes nothing and returns no row. A concurrent twin
- * of the same clientMessageId violates the unique index and rolls the whole statement back.
- * $1 sender, $2 now, $3 conversation, $4 clientMessageId, $5 message id, $6 sender role, $7 content,
- * $8 the kinds of personal data in the content, $9 the sealed original (NULL when it held none): $7 is then masked.
- */
-const APPEND_MESSAGE: PreparedStatement = {
-  name: 'chat_append_message_v3',
-  text: `
-    WITH c AS (
-      UPDATE conversations
-         SET last_seq = last_seq + 1,
-             last_customer_message_at = CASE WHEN customer_id = $1 THEN $2 ELSE last_customer_message_at END,
-             idle_warned_at = CASE WHEN customer_id = $1 THEN NULL ELSE idle_warned_at END,
-             last_agent_message_at = CASE WHEN customer_id = $1 THEN last_agent_message_at ELSE $2 END
-       WHERE id = $3
-         AND ((customer_id = $1 AND status <> 'ENDED') OR (agent_id = $1 AND status = 'ACTIVE'))
-         AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = $3 AND m.sender_id = $1 AND m.client_message_id = $4)
-      RETURNING id, last_seq, agent_id
-    )
-    INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, client_message_id, created_at, pii_types, sealed)
-    SELECT $5::uuid, c.id, c.last_seq, $1::uuid, $6::user_role, 'TEXT', $7::text, $4::text, $2::timestamptz, $8::text[], $9::bytea FROM c
-    RETURNING seq, (SELECT agent_id FROM c) AS agent_id`,
-};
-
-/**
- * Appends the message in one prepared statement (the path of nearly every message), or returns null when
- * it did not: a repeated clientMessageId, or a send that is refused.
- */
-async function appendInOneStatement(
-  statements: PreparedStatements,
-  viewer: Viewer,
-  conversationId: string,
-  id: string,
-  clientMessageId: string,
-  stored: ProtectedText,
-): Promise<{ message: Message; agentId: string | null } | null> {
-  const now = new Date();
-  const content = stored.masked.content;
-  let rows: Array<{ seq: number; agent_id: string | null }>;
-  try {
-    rows = await statements.run(APPEND_MESSAGE, [
-      viewer.id,
-      now,
-      conversationId,
-      clientMessageId,
-      id,
-      viewer.role,
-      content,
-      stored.types,
-      stored.sealed,
-    ]);
-  } catch (err) {
-    if (violatedConstraint(err)?.constraint === 'messages_client_message_key') return null;
-    throw err;
-  }
-  if (!rows.length) return null;
-  const message = messageFromPayload({
-    id,
-    conversationId,
-    seq: rows[0].seq,
-    senderId: viewer.id,
-    senderRole: viewer.role,
-    kind: MessageKind.TEXT,
-    content,
-    clientMessageId,
-    createdAt: now.toISOString(),
-    deliveredAt: null,
-    readAt: null,
-  });
-  message.piiTypes = stored.types;
-  return { message, agentId: rows[0].agent_id };
-}
-
-/** Adds the next message to a locked conversation (seq = lastSeq + 1). */
-function appendMessage(
-  em: EntityManager,
-  c: Conversation,
-  m: { senderId: string | null; senderRole: Role | null; kind: MessageKind; content: string; clientMessageId: string | null; now: Date },
-): Message {
-  c.lastSeq += 1;
-  return em.create(Message, {
-    conversationId: c.id,
-    seq: c.lastSeq,
-    senderId: m.senderId,
-    senderRole: m.senderRole,
-    kind: m.kind,
-    content: m.content,
-    clientMessageId: m.clientMessageId,
-    createdAt: m.now,
-  });
-}
-
-/** The customer and the agent of a conversation (for quick-reply templates and transfer summaries). */
-export async function conversationParties(em: EntityManager, conversationId: string): Promise<{ customer: User; agent: User | null }> {
-  const c = isUuid(conversationId) ? await em.findOne(Conversation, { id: conversationId }) : null;
-  if (!c) throw new NotFound('Conversation', conversationId);
-  const [customer, agent] = await Promise.all([
-    em.findOneOrFail(User, { id: c.customerId }),
-    c.agentId ? em.findOne(User, { id: c.agentId }) : null,
-  ]);
-  return { customer, agent };
 }

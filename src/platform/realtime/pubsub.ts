@@ -1,5 +1,4 @@
 import type { PubSub } from 'type-graphql';
-import { createPubSub } from '@graphql-yoga/subscription';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type Redis from 'ioredis';
 import { RedisGuard, UNGUARDED } from '../redis-breaker';
@@ -71,30 +70,36 @@ function splitArgs(args: unknown[]): { id: unknown; payload: unknown } {
   return args.length >= 2 ? { id: args[0], payload: args[1] } : { id: undefined, payload: args[0] };
 }
 
-/** In-process adapter: one server process, no Redis. */
+/**
+ * In-process adapter: one server process, no Redis. Every subscriber is a Channel in a set per topic, so a
+ * publish is one loop over that topic's subscribers and a subscription costs one small object (it was an
+ * EventTarget listener plus a Repeater each, through @graphql-yoga/subscription).
+ */
 export function createMemoryPubSub(): PubSubPort {
-  const inner = createPubSub<Record<string, [unknown]>>();
   const channels = new Map<string, Set<Channel>>();
+  const open = (topic: string): Channel => {
+    let set = channels.get(topic);
+    if (!set) channels.set(topic, (set = new Set()));
+    const subscribers = set;
+    const ch: Channel = new Channel(() => {
+      subscribers.delete(ch);
+      if (!subscribers.size && channels.get(topic) === subscribers) channels.delete(topic);
+    });
+    subscribers.add(ch);
+    return ch;
+  };
   return {
     publish(routingKey, ...args) {
       const { id, payload } = splitArgs(args);
-      const topic = topicName(routingKey, id);
-      inner.publish(topic, payload);
-      for (const ch of channels.get(topic) ?? []) ch.push(payload);
+      const subscribers = channels.get(topicName(routingKey, id));
+      if (subscribers) for (const ch of subscribers) ch.push(payload);
     },
     subscribe(routingKey, dynamicId) {
-      return inner.subscribe(topicName(routingKey, dynamicId));
+      // Listening starts when the iterator is made (graphql-js makes it at once), before its first next().
+      return { [Symbol.asyncIterator]: () => open(topicName(routingKey, dynamicId)) };
     },
     async listen(routingKey, dynamicId) {
-      const topic = topicName(routingKey, dynamicId);
-      const set = channels.get(topic) ?? new Set<Channel>();
-      channels.set(topic, set);
-      const ch: Channel = new Channel(() => {
-        set.delete(ch);
-        if (!set.size) channels.delete(topic);
-      });
-      set.add(ch);
-      return ch;
+      return open(topicName(routingKey, dynamicId));
     },
     // One process, no transport to lose.
     onResumed() {
