@@ -11,6 +11,7 @@ import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 import type { RequestScope } from '../../platform/request-scope';
 import type { TextProtector } from '../records/text-protector';
+import type { PiiType } from '../records/pii-type';
 import { Conversation, ConversationStatus } from './conversation.entity';
 import { lockConversation, partyOf } from './conversation-access';
 import {
@@ -100,13 +101,15 @@ export class ChatSendService {
       if (party === 'AGENT' && c.status !== ConversationStatus.ACTIVE)
         throw new Conflict(ConflictReason.CONVERSATION_NOT_ACTIVE, 'The conversation is not active');
       const now = new Date();
+      // The protected form when there is one (its seal is bound to this message id), never the plain text.
       const m = appendMessage(em, c, {
         senderId: viewer.id,
         senderRole: viewer.role,
         kind: MessageKind.TEXT,
-        content,
+        content: stored?.masked.content ?? content,
         clientMessageId: input.clientMessageId,
         now,
+        ...(stored && { id, piiTypes: stored.types, sealed: stored.sealed }),
       });
       if (party === 'CUSTOMER') {
         c.lastCustomerMessageAt = now;
@@ -158,10 +161,22 @@ export class ChatSendService {
 function appendMessage(
   em: EntityManager,
   c: Conversation,
-  m: { senderId: string | null; senderRole: Role | null; kind: MessageKind; content: string; clientMessageId: string | null; now: Date },
+  m: {
+    senderId: string | null;
+    senderRole: Role | null;
+    kind: MessageKind;
+    content: string;
+    clientMessageId: string | null;
+    now: Date;
+    id?: string;
+    piiTypes?: PiiType[];
+    sealed?: Buffer | null;
+  },
 ): Message {
   c.lastSeq += 1;
   return em.create(Message, {
+    ...(m.id && { id: m.id }),
+    ...(m.piiTypes && { piiTypes: m.piiTypes, sealed: m.sealed ?? null }),
     conversationId: c.id,
     seq: c.lastSeq,
     senderId: m.senderId,
