@@ -19,6 +19,7 @@ import { QualityReview, QualityViolation } from './modules/quality/quality.entit
 import { ForecastOverride } from './modules/staffing/staffing.entity';
 import { Alert, AlertDelivery } from './modules/operations/alert.entity';
 import { ExportJob } from './modules/records/export-job.entity';
+import { Webhook, WebhookDelivery } from './modules/integrations/webhook.entity';
 
 /** Every MikroORM entity, in one list for the ORM's discovery. */
 export const ENTITIES = [
@@ -46,4 +47,6 @@ export const ENTITIES = [
   Alert,
   AlertDelivery,
   ExportJob,
+  Webhook,
+  WebhookDelivery,
 ];

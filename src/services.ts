@@ -60,6 +60,8 @@ import { AlertEvaluator } from './modules/operations/alert-evaluator';
 import { AlertService } from './modules/operations/alert.service';
 import { ErrorRateSampler } from './modules/operations/error-rate';
 import { WebhookDispatcher } from './modules/operations/webhook-delivery';
+import { WebhookService } from './modules/integrations/webhook.service';
+import { WebhookDeliveryService } from './modules/integrations/webhook-delivery.service';
 import path from 'node:path';
 import { RecordSearchService } from './modules/records/search.service';
 import { RecordExportService } from './modules/records/export.service';
@@ -147,6 +149,9 @@ export interface Services {
   /** Alert rules (ALERT_RULES_FILE) evaluated by one process at a time; alerts, acknowledgements, webhooks. */
   alertEvaluator: AlertEvaluator;
   alerts: AlertService;
+  /** Outbound webhooks: management (webhooks) and the outbox's delivery through the job queue (webhookDelivery). */
+  webhooks: WebhookService;
+  webhookDelivery: WebhookDeliveryService;
 }
 
 export function createServices(deps: {
@@ -320,6 +325,8 @@ export function createServices(deps: {
     archive: new ArchiveService(audit, deps.config.records.archive, deps.logger, fork),
     transcripts: new TranscriptService(chat, deps.config.pii.rules),
   };
+  const webhookDelivery = new WebhookDeliveryService(deps.jobs, dataKeys, notifications, audit, fork, deps.logger, deps.config.webhooks);
+  const outboundWebhooks = new WebhookService(audit, dataKeys, webhookDelivery, deps.config.webhooks);
   return {
     ...shared,
     redisBreaker: deps.redisBreaker ?? null,
@@ -365,5 +372,7 @@ export function createServices(deps: {
     alertEvaluator,
     alerts,
     records,
+    webhooks: outboundWebhooks,
+    webhookDelivery,
   };
 }
