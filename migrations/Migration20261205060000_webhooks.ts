@@ -121,10 +121,10 @@ export class Migration20261205060000_webhooks extends Migration {
       BEGIN
         IF TG_OP = 'INSERT' THEN kinds := ARRAY['ticket.created'];
         ELSE
-          IF OLD.status IS DISTINCT FROM NEW.status THEN kinds := kinds || 'ticket.status_changed'; END IF;
+          IF OLD.status IS DISTINCT FROM NEW.status THEN kinds := array_append(kinds, 'ticket.status_changed'); END IF;
           IF (OLD.first_response_breach_notified_at IS NULL AND NEW.first_response_breach_notified_at IS NOT NULL)
             OR (OLD.resolution_breach_notified_at IS NULL AND NEW.resolution_breach_notified_at IS NOT NULL) THEN
-            kinds := kinds || 'ticket.sla_breached';
+            kinds := array_append(kinds, 'ticket.sla_breached');
           END IF;
         END IF;
         FOREACH kind IN ARRAY kinds LOOP

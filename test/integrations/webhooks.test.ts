@@ -1,12 +1,16 @@
 import { createHmac } from 'node:crypto';
 import {
+  ApproveLeaveDocument,
+  CreateTicketDocument,
   CreateWebhookDocument,
   DeleteWebhookDocument,
   EndConversationDocument,
   HeartbeatDocument,
   NotificationsDocument,
   RedeliverDocument,
+  RequestLeaveDocument,
   RequestServiceDocument,
+  ResolveTicketDocument,
   SendMessageDocument,
   UpdateWebhookDocument,
   WebhookDeliveriesDocument,
@@ -126,8 +130,9 @@ describe('outbound webhooks', () => {
     expect(got[1].json.object).toMatchObject({ status: 'ACTIVE', agentId: agent.id });
     expect(got[0].json.id).not.toBe(got[1].json.id);
     // Another department's conversations do not reach this department's webhook.
+    await eventually(async () => (await deliveries(res.webhook.id, manager.token)).every((d) => d.status === 'DELIVERED'));
     const list = await deliveries(res.webhook.id, manager.token);
-    expect(list.every((d) => d.status === 'DELIVERED' && d.responseStatus === 200 && d.attempts === 1)).toBe(true);
+    expect(list.every((d) => d.responseStatus === 200 && d.attempts === 1)).toBe(true);
     expect(list.every((d) => typeof d.durationMs === 'number')).toBe(true);
   });
 
@@ -191,6 +196,48 @@ describe('outbound webhooks', () => {
       ),
     ).toBe(total);
     expect((await deliveries(res.webhook.id, manager.token)).filter((d) => d.status === 'DELIVERED')).toHaveLength(total);
+  });
+
+  it('sends ticket, leave and alert events of the department (and only those subscribed)', async () => {
+    const res = (
+      await create(manager, {
+        url: `${receiver.url}/desk`,
+        events: ['ticket.created', 'ticket.status_changed', 'leave.decided', 'alert.raised'],
+      })
+    ).data!.createWebhook;
+    const ticket = (
+      await app.data(CreateTicketDocument, { input: { category: '订单问题', subject: '没收到货', description: '订单 42' } }, customer.token)
+    ).createTicket;
+    await app.data(ResolveTicketDocument, { id: ticket.id, resolution: '已补发' }, manager.token);
+    const d = (
+      await app.data(RequestLeaveDocument, { input: { startDate: '2031-05-06', endDate: '2031-05-06', type: 'PERSONAL' } }, agent.token)
+    ).requestLeave;
+    await app.data(ApproveLeaveDocument, { id: d.id }, manager.token);
+    const em = app.services.orm.em.fork();
+    await em.execute(
+      `INSERT INTO alerts (id, rule, metric, department_id, severity, summary, threshold, value) VALUES (gen_random_uuid(), 'webhook-test', 'queue_length', ?, 'warning', 'long queue', 5, 9)`,
+      [dept.id],
+    );
+    await em.execute(
+      `INSERT INTO alerts (id, rule, metric, department_id, severity, summary, threshold, value) VALUES (gen_random_uuid(), 'webhook-test-other', 'queue_length', ?, 'warning', 'elsewhere', 5, 9)`,
+      [other.id],
+    );
+    const got = () => receiver.got.filter((r) => r.path === '/desk');
+    await eventually(() => got().length >= 4, 10_000, 'four deliveries');
+    const types = got().map((r) => r.json.type);
+    // Created already assigned (auto-assignment in the same transaction), then resolved.
+    expect(types.filter((t) => t.startsWith('ticket.'))).toEqual(['ticket.created', 'ticket.status_changed']);
+    expect(types.filter((t) => !t.startsWith('ticket.')).sort()).toEqual(['alert.raised', 'leave.decided']);
+    const statuses = got()
+      .filter((r) => r.json.object.id === ticket.id)
+      .map((r) => r.json.object.status);
+    expect(statuses[0]).toBe(ticket.status);
+    expect(statuses.at(-1)).toBe('RESOLVED');
+    expect(got().find((r) => r.json.type === 'leave.decided')?.json.object).toMatchObject({ id: d.id, status: 'APPROVED' });
+    expect(got().find((r) => r.json.type === 'alert.raised')?.json.object).toMatchObject({ summary: 'long queue', departmentId: dept.id });
+    // Personal data kept sealed never travels: the snapshot has no sealed original.
+    expect(got().every((r) => !('sealed' in r.json.object))).toBe(true);
+    expect((await deliveries(res.webhook.id, manager.token)).every((x) => x.status === 'DELIVERED')).toBe(true);
   });
 
   it('redelivers an event with the same id, audited', async () => {
