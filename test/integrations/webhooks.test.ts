@@ -12,6 +12,7 @@ import {
   RequestServiceDocument,
   ResolveTicketDocument,
   SendMessageDocument,
+  TransferConversationDocument,
   UpdateWebhookDocument,
   WebhookDeliveriesDocument,
   WebhooksDocument,
@@ -328,6 +329,8 @@ describe('outbound webhooks', () => {
       'BAD_USER_INPUT',
     );
     expect((await app.data(DeleteWebhookDocument, { id: mine.id }, manager.token)).deleteWebhook).toBe(mine.id);
+    const [key] = await app.services.orm.em.fork().execute(`SELECT destroyed_at FROM data_keys WHERE subject_id = ?`, [mine.id]);
+    expect(key.destroyed_at).not.toBeNull();
     expect((await app.exec(WebhookDeliveriesDocument, { webhookId: mine.id, first: 10 }, manager.token)).errors?.[0].extensions?.code).toBe(
       'NOT_FOUND',
     );
@@ -335,6 +338,25 @@ describe('outbound webhooks', () => {
       .fork()
       .execute<Array<{ action: string }>>(`SELECT action FROM audit_entries WHERE target_id = ? ORDER BY created_at, id`, [mine.id]);
     expect(audited.map((a) => a.action)).toEqual(['webhook.create', 'webhook.update', 'webhook.delete']);
+  });
+
+  it('sends a transfer between agents, then the end, in order', async () => {
+    const res = (await create(manager, { url: `${receiver.url}/transfer`, events: ['conversation.transferred', 'conversation.ended'] }))
+      .data!.createWebhook;
+    const second = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 50 });
+    await app.data(HeartbeatDocument, {}, second.token);
+    const { id } = await newChat();
+    const [{ agent_id: first }] = await app.services.orm.em.fork().execute(`SELECT agent_id FROM conversations WHERE id = ?`, [id]);
+    const [from, to] = first === agent.id ? [agent, second] : [second, agent];
+    expect((await app.exec(TransferConversationDocument, { id, toAgentId: to.id, note: '请接手' }, from.token)).errors).toBeUndefined();
+    expect((await app.exec(EndConversationDocument, { id }, to.token)).errors).toBeUndefined();
+    const got = () => receiver.got.filter((r) => r.path === '/transfer');
+    await eventually(() => got().length >= 2, 10_000, 'two deliveries');
+    expect(got().map((r) => [r.json.type, r.json.object.agentId])).toEqual([
+      ['conversation.transferred', to.id],
+      ['conversation.ended', to.id],
+    ]);
+    expect(await deliveries(res.webhook.id, manager.token)).toHaveLength(2);
   });
 
   it('refuses bad page sizes and cursors of webhookDeliveries', async () => {

@@ -27,10 +27,12 @@ export interface WebhookDeliverySettings extends AddressPolicy {
   outboxPollMs: number;
 }
 
-/** Seals and opens small secrets under a subject's own data key (records' DataKeyStore). */
+/** Seals and opens small secrets under a subject's own data key (records' DataKeyStore); destroys the key with it. */
 export interface SecretBox {
   sealFor(subjectId: string, plaintext: Buffer, aad: string): Promise<Buffer>;
   openFor(subjectId: string, sealed: Buffer, aad: string): Promise<Buffer>;
+  destroy(em: EntityManager, subjectId: string): Promise<void>;
+  evict(subjectId: string): void;
 }
 
 export const secretAad = (webhookId: string) => `webhook-secret:${webhookId}`;

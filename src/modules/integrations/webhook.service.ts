@@ -90,9 +90,12 @@ export class WebhookService {
   }
 
   async delete(scope: RequestScope, id: string): Promise<string> {
-    return inTransaction(scope.em, async (em) => {
+    return inTransaction(scope.em, async (em, afterCommit) => {
       const webhook = await this.managed({ ...scope, em }, id, true);
       em.remove(webhook);
+      // The secret's data key goes with it: a copy of the row in a backup no longer opens.
+      await this.secrets.destroy(em, id);
+      afterCommit(() => this.secrets.evict(id));
       this.audit.record(em, scope, {
         action: 'webhook.delete',
         targetType: 'Webhook',
