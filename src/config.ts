@@ -346,6 +346,10 @@ const spec = {
     desc: 'a webhook whose every delivery has failed for this long is disabled and its creator notified',
   }),
   WEBHOOK_OUTBOX_POLL_MS: positiveInt({ default: 1000, desc: 'how often each process looks for new webhook events to deliver' }),
+  WEBHOOK_RETENTION_DAYS: positiveInt({
+    default: 30,
+    desc: 'finished webhook deliveries and their events are deleted after this many days',
+  }),
   NODE_ENV: str({ default: 'development', desc: 'production: webhook URLs must be https' }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
   INTROSPECTION: bool({
@@ -434,6 +438,7 @@ export type Config = Readonly<{
     timeoutMs: number;
     disableAfterMs: number;
     outboxPollMs: number;
+    retentionMs: number;
     allowPrivate: boolean;
     requireHttps: boolean;
   };
@@ -582,6 +587,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       disableAfterMs: e.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
       outboxPollMs: e.WEBHOOK_OUTBOX_POLL_MS,
+      retentionMs: e.WEBHOOK_RETENTION_DAYS * 86_400_000,
       allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
       requireHttps: e.NODE_ENV === 'production',
     },

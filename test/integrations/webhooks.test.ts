@@ -359,6 +359,28 @@ describe('outbound webhooks', () => {
     expect(await deliveries(res.webhook.id, manager.token)).toHaveLength(2);
   });
 
+  it('deletes finished deliveries and their events after the retention period, keeping pending ones', async () => {
+    const em = app.services.orm.em.fork();
+    // Earlier tests' retries settle first (the re-enabled /down webhook keeps failing), then one stays pending.
+    await eventually(async () => (await count(`SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'PENDING'`)) === 0, 30_000);
+    const hook = (await app.data(WebhooksDocument, {}, manager.token)).webhooks.find((w) => w.url.endsWith('/conv'))!;
+    const [event] = await em.execute(`SELECT event_id, lane_id FROM webhook_deliveries WHERE webhook_id = ? LIMIT 1`, [hook.id]);
+    await em.execute(
+      `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, lane_id, claimed_by) VALUES (?, ?, 'conversation.created', ?, 'held')`,
+      [hook.id, event.event_id, event.lane_id],
+    );
+    const before = await count(`SELECT count(*) AS n FROM webhook_deliveries`);
+    const pending = 1;
+    await em.execute(`UPDATE webhook_deliveries SET created_at = created_at - interval '31 days'`);
+    await em.execute(`UPDATE webhook_events SET dispatched_at = dispatched_at - interval '31 days'`);
+    const purged = await app.services.webhookDelivery.purge();
+    expect(purged.deliveries).toBe(before - pending);
+    expect(await count(`SELECT count(*) AS n FROM webhook_deliveries`)).toBe(pending);
+    expect(await count(`SELECT count(*) AS n FROM webhook_events WHERE dispatched_at IS NOT NULL`)).toBe(
+      await count(`SELECT count(DISTINCT event_id) AS n FROM webhook_deliveries`),
+    );
+  });
+
   it('refuses bad page sizes and cursors of webhookDeliveries', async () => {
     const hook = (await app.data(WebhooksDocument, {}, manager.token)).webhooks[0];
     for (const vars of [

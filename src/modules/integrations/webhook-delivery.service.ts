@@ -25,6 +25,8 @@ export interface WebhookDeliverySettings extends AddressPolicy {
   /** A webhook whose every attempt has failed for this long is disabled and its creator told. */
   disableAfterMs: number;
   outboxPollMs: number;
+  /** Finished deliveries, and events none waits for, are deleted this long after. */
+  retentionMs: number;
 }
 
 /** Seals and opens small secrets under a subject's own data key (records' DataKeyStore); destroys the key with it. */
@@ -76,7 +78,10 @@ export class WebhookDeliveryService {
 
   start(scheduler: Scheduler): void {
     scheduler.every('webhook-outbox', this.settings.outboxPollMs, () => this.dispatchOutbox());
-    scheduler.every('webhook-rescue', RESCUE_AFTER_SECONDS * 1000, () => this.rescue());
+    scheduler.every('webhook-rescue', RESCUE_AFTER_SECONDS * 1000, async () => {
+      await this.rescue();
+      await this.purge();
+    });
   }
 
   /** Queues the job of a delivery (a no-op for one that is not at the head of its lane when it runs). */
@@ -132,6 +137,22 @@ export class WebhookDeliveryService {
       [RESCUE_AFTER_SECONDS],
     );
     for (const { id } of stuck) await this.enqueue(id);
+  }
+
+  /** Deletes finished deliveries and dispatched events older than WEBHOOK_RETENTION_DAYS (a pending one keeps its event). */
+  async purge(): Promise<{ deliveries: number; events: number }> {
+    const em = this.em();
+    const before = new Date(Date.now() - this.settings.retentionMs);
+    const deliveries = await em.execute<Array<{ id: string }>>(
+      `DELETE FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < ? RETURNING id`,
+      [before],
+    );
+    const events = await em.execute<Array<{ id: string }>>(
+      `DELETE FROM webhook_events e WHERE dispatched_at < ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+       RETURNING id`,
+      [before],
+    );
+    return { deliveries: deliveries.length, events: events.length };
   }
 
   /** One attempt of one delivery (the job's); a failure that has attempts left throws, so pg-boss retries it. */
