@@ -203,12 +203,14 @@ describe('outbound webhooks', () => {
     const res = (
       await create(manager, {
         url: `${receiver.url}/desk`,
-        events: ['ticket.created', 'ticket.status_changed', 'leave.decided', 'alert.raised'],
+        events: ['ticket.created', 'ticket.status_changed', 'ticket.sla_breached', 'leave.decided', 'alert.raised'],
       })
     ).data!.createWebhook;
     const ticket = (
       await app.data(CreateTicketDocument, { input: { category: '订单问题', subject: '没收到货', description: '订单 42' } }, customer.token)
     ).createTicket;
+    // The SLA sweep marks a breach by setting its notified time (here at once, instead of waiting hours).
+    await app.services.orm.em.fork().execute(`UPDATE tickets SET first_response_breach_notified_at = now() WHERE id = ?`, [ticket.id]);
     await app.data(ResolveTicketDocument, { id: ticket.id, resolution: '已补发' }, manager.token);
     const d = (
       await app.data(RequestLeaveDocument, { input: { startDate: '2031-05-06', endDate: '2031-05-06', type: 'PERSONAL' } }, agent.token)
@@ -224,10 +226,10 @@ describe('outbound webhooks', () => {
       [other.id],
     );
     const got = () => receiver.got.filter((r) => r.path === '/desk');
-    await eventually(() => got().length >= 4, 10_000, 'four deliveries');
+    await eventually(() => got().length >= 5, 10_000, 'five deliveries');
     const types = got().map((r) => r.json.type);
-    // Created already assigned (auto-assignment in the same transaction), then resolved.
-    expect(types.filter((t) => t.startsWith('ticket.'))).toEqual(['ticket.created', 'ticket.status_changed']);
+    // Created already assigned (auto-assignment in the same transaction), breached, then resolved: in that order.
+    expect(types.filter((t) => t.startsWith('ticket.'))).toEqual(['ticket.created', 'ticket.sla_breached', 'ticket.status_changed']);
     expect(types.filter((t) => !t.startsWith('ticket.')).sort()).toEqual(['alert.raised', 'leave.decided']);
     const statuses = got()
       .filter((r) => r.json.object.id === ticket.id)
