@@ -8,7 +8,7 @@
  *   events, settings, policies and the few named below — never its resolvers, routes, sweeps or internals.
  */
 const PUBLIC_FILE =
-  '(\\.(entity|service|inputs|types|enums|events|settings|policy)\\.ts|/(queue-policy|classifier|auto-answer|pii-detector|pii-type|masking|text-protector|transcript|segmenter|presence-history|sla|erlang|archived-records)\\.ts)$';
+  '(\\.(entity|service|inputs|types|enums|events|settings|policy)\\.ts|/(queue-policy|classifier|auto-answer|pii-detector|pii-type|masking|text-protector|transcript|segmenter|presence-history|sla|erlang|archived-records|webhook-formats)\\.ts)$';
 
 module.exports = {
   forbidden: [

@@ -83,6 +83,11 @@ const BENCHMARKS: Record<string, Entry> = {
       "100,000 conversations + 100,000 tickets: serviceDashboard (live, today, week) over HTTP p50/p99, one live refresh's SQL beside it without the indexes",
     load: async () => require('./dashboard') as BenchmarkModule,
   },
+  webhooks: {
+    description:
+      'the webhook outbox trigger per message insert: disabled (baseline), no webhook listening for message.created, one listening',
+    load: async () => require('./webhooks') as BenchmarkModule,
+  },
 };
 
 function usage(): string {

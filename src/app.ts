@@ -154,6 +154,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     cleanups.unshift(() => services.connectedClients.stop());
     services.records.exports.start(services.scheduler);
     services.records.archive.start(services.scheduler);
+    services.webhookDelivery.start(services.scheduler);
     cleanups.unshift(async () => services.lifecycle.stop());
     cleanups.unshift(() => services.scheduler.stop());
     cleanups.unshift(() => services.quality.inspection.idle());

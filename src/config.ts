@@ -336,6 +336,26 @@ const spec = {
     desc: 'delay before the first retry of a webhook delivery; doubles with each retry',
   }),
   ALERT_WEBHOOK_TIMEOUT_MS: positiveInt({ default: 5000, desc: 'a webhook receiver that has not answered within this fails the attempt' }),
+  WEBHOOK_ALLOW_PRIVATE: bool({
+    default: false,
+    desc: 'let webhooks (createWebhook) reach loopback, private and link-local addresses (tests, closed networks)',
+  }),
+  WEBHOOK_ATTEMPTS: positiveInt({ default: 8, desc: 'attempts of one event delivery to a webhook before it is given up' }),
+  WEBHOOK_RETRY_DELAY_SECONDS: positiveInt({
+    default: 10,
+    desc: 'delay before the first retry of a webhook delivery; doubles with each retry',
+  }),
+  WEBHOOK_TIMEOUT_MS: positiveInt({ default: 10000, desc: 'a webhook receiver that has not answered within this fails the attempt' }),
+  WEBHOOK_DISABLE_AFTER_SECONDS: positiveInt({
+    default: 86400,
+    desc: 'a webhook whose every delivery has failed for this long is disabled and its creator notified',
+  }),
+  WEBHOOK_OUTBOX_POLL_MS: positiveInt({ default: 1000, desc: 'how often each process looks for new webhook events to deliver' }),
+  WEBHOOK_RETENTION_DAYS: positiveInt({
+    default: 30,
+    desc: 'finished webhook deliveries and their events are deleted after this many days',
+  }),
+  NODE_ENV: str({ default: 'development', desc: 'production: webhook URLs must be https' }),
   PLAYGROUND: bool({ default: true, desc: 'serve GraphiQL at GET /graphql' }),
   INTROSPECTION: bool({
     default: true,
@@ -417,6 +437,17 @@ export type Config = Readonly<{
     alertEvaluateMs: number;
     alerts: AlertSettings & { rulesFile: string };
     webhook: { attempts: number; retryDelaySeconds: number; timeoutMs: number };
+  };
+  /** Outbound webhooks (createWebhook): deliveries, retries, the failure window, the address policy. */
+  webhooks: {
+    attempts: number;
+    retryDelaySeconds: number;
+    timeoutMs: number;
+    disableAfterMs: number;
+    outboxPollMs: number;
+    retentionMs: number;
+    allowPrivate: boolean;
+    requireHttps: boolean;
   };
   playground: boolean;
   introspection: boolean;
@@ -557,6 +588,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         retryDelaySeconds: e.ALERT_WEBHOOK_RETRY_DELAY_SECONDS,
         timeoutMs: e.ALERT_WEBHOOK_TIMEOUT_MS,
       },
+    },
+    webhooks: {
+      attempts: e.WEBHOOK_ATTEMPTS,
+      retryDelaySeconds: e.WEBHOOK_RETRY_DELAY_SECONDS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
+      outboxPollMs: e.WEBHOOK_OUTBOX_POLL_MS,
+      retentionMs: e.WEBHOOK_RETENTION_DAYS * 86_400_000,
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      requireHttps: e.NODE_ENV === 'production',
     },
     playground: e.PLAYGROUND,
     introspection: e.INTROSPECTION,

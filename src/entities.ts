@@ -22,6 +22,8 @@ import { ExportJob } from './modules/records/export-job.entity';
 import { ApiKey } from './modules/integrations/api-key.entity';
 import { ChannelIdentity } from './modules/integrations/channel-identity.entity';
 
+import { Webhook, WebhookDelivery } from './modules/integrations/webhook.entity';
+
 /** Every MikroORM entity, in one list for the ORM's discovery. */
 export const ENTITIES = [
   Department,
@@ -50,4 +52,7 @@ export const ENTITIES = [
   ExportJob,
   ApiKey,
   ChannelIdentity,
+
+  Webhook,
+  WebhookDelivery,
 ];

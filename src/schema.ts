@@ -33,6 +33,8 @@ import { ChannelResolver } from './modules/integrations/channel.resolver';
 import { guardRootFieldsForKeys } from './modules/integrations/api-key.guard';
 import type { Context } from './context';
 
+import { WebhookResolver } from './modules/integrations/webhook.resolver';
+
 export const RESOLVERS = [
   AccountResolver,
   AuditResolver,
@@ -64,6 +66,8 @@ export const RESOLVERS = [
   ...RECORDS_RESOLVERS,
   ApiKeyResolver,
   ChannelResolver,
+
+  WebhookResolver,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };

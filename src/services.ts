@@ -60,6 +60,8 @@ import { AlertEvaluator } from './modules/operations/alert-evaluator';
 import { AlertService } from './modules/operations/alert.service';
 import { ErrorRateSampler } from './modules/operations/error-rate';
 import { WebhookDispatcher } from './modules/operations/webhook-delivery';
+import { WebhookService } from './modules/integrations/webhook.service';
+import { WebhookDeliveryService } from './modules/integrations/webhook-delivery.service';
 import path from 'node:path';
 import { RecordSearchService } from './modules/records/search.service';
 import { RecordExportService } from './modules/records/export.service';
@@ -154,6 +156,9 @@ export interface Services {
   apiKeys: { keys: ApiKeyService; auth: ApiKeyAuthenticator };
   /** channelInbound and linkChannelIdentity. */
   channels: ChannelService;
+  /** Outbound webhooks: management (webhooks) and the outbox's delivery through the job queue (webhookDelivery). */
+  webhooks: WebhookService;
+  webhookDelivery: WebhookDeliveryService;
 }
 
 export function createServices(deps: {
@@ -338,6 +343,8 @@ export function createServices(deps: {
     }),
   };
   const channels = new ChannelService(audit, routing, chat, fork, Math.floor(deps.config.dbPoolMax / 4));
+  const webhookDelivery = new WebhookDeliveryService(deps.jobs, dataKeys, notifications, audit, fork, deps.logger, deps.config.webhooks);
+  const outboundWebhooks = new WebhookService(audit, dataKeys, webhookDelivery, deps.config.webhooks);
   return {
     ...shared,
     redisBreaker: deps.redisBreaker ?? null,
@@ -385,5 +392,7 @@ export function createServices(deps: {
     records,
     apiKeys,
     channels,
+    webhooks: outboundWebhooks,
+    webhookDelivery,
   };
 }

@@ -139,6 +139,14 @@ import {
 import type { ApiKeyScope } from '../generated/graphql';
 import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
+import {
+  CreateWebhookDocument,
+  DeleteWebhookDocument,
+  RedeliverDocument,
+  UpdateWebhookDocument,
+  WebhookDeliveriesDocument,
+  WebhooksDocument,
+} from '../generated/graphql';
 
 const ROLES = ['ADMIN', 'MANAGER', 'AGENT', 'CUSTOMER'] as const;
 type Role = (typeof ROLES)[number];
@@ -894,7 +902,67 @@ const ACCESS: Access[] = [
         tokenOf(fx, c),
       ),
   },
+  // Webhooks: admins and the matrix department's manager, on webhooks of the matrix department.
+  {
+    operation: 'createWebhook',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: (fx, c) => fx.app.exec(CreateWebhookDocument, { input: { ...MATRIX_WEBHOOK, departmentId: fx.departmentId } }, tokenOf(fx, c)),
+  },
+  { operation: 'webhooks', allowed: ['ADMIN', 'MANAGER'], call: (fx, c) => fx.app.exec(WebhooksDocument, {}, tokenOf(fx, c)) },
+  {
+    operation: 'updateWebhook',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(UpdateWebhookDocument, { id: await freshWebhook(fx), input: { enabled: false } }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'deleteWebhook',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(DeleteWebhookDocument, { id: await freshWebhook(fx) }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'webhookDeliveries',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(WebhookDeliveriesDocument, { webhookId: await freshWebhook(fx), first: 10 }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'redeliver',
+    allowed: ['ADMIN', 'MANAGER'],
+    call: async (fx, c) => fx.app.exec(RedeliverDocument, { deliveryId: await failedDelivery(fx) }, tokenOf(fx, c)),
+  },
 ];
+
+/** A public address (TEST-NET-3), so no WEBHOOK_ALLOW_PRIVATE is needed; an event the matrix never causes. */
+const MATRIX_WEBHOOK = { url: 'https://203.0.113.10/hook', events: ['ticket.sla_breached'] };
+
+async function freshWebhook(fx: Fixture): Promise<string> {
+  const input = { ...MATRIX_WEBHOOK, departmentId: fx.departmentId };
+  return (await fx.app.data(CreateWebhookDocument, { input }, fx.tokens.ADMIN)).createWebhook.webhook.id;
+}
+
+/**
+ * A FAILED delivery of a new matrix webhook. Its lane starts with a delivery held by a job that never
+ * finishes, so a redelivery waits behind it and nothing is ever sent.
+ */
+async function failedDelivery(fx: Fixture): Promise<string> {
+  const webhookId = await freshWebhook(fx);
+  const lane = randomUUID();
+  const em = fx.app.services.orm.em.fork();
+  const [event] = await em.execute<Array<{ id: string }>>(
+    `INSERT INTO webhook_events (type, object_type, object_id, lane_id, snapshot, dispatched_at)
+     VALUES ('ticket.sla_breached', 'Ticket', ?, ?, '{}', now()) RETURNING id`,
+    [lane, lane],
+  );
+  await em.execute(
+    `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, lane_id, claimed_by) VALUES (?, ?, 'ticket.sla_breached', ?, 'matrix')`,
+    [webhookId, event.id, lane],
+  );
+  const [failed] = await em.execute<Array<{ id: string }>>(
+    `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, lane_id, status, attempts, error)
+     VALUES (?, ?, 'ticket.sla_breached', ?, 'FAILED', 1, 'HTTP 500') RETURNING id`,
+    [webhookId, event.id, lane],
+  );
+  return failed.id;
+}
 
 /** A message of the CUSTOMER caller in a conversation of the matrix department with the AGENT caller. */
 async function customerMessage(fx: Fixture): Promise<string> {

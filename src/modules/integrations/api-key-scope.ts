@@ -45,6 +45,8 @@ export const REQUIRED_SCOPE: Readonly<Record<string, ApiKeyScope>> = {
   // Outbound webhooks (issue 16 item 2) are managed with this scope.
   createWebhook: ApiKeyScope.WEBHOOKS_MANAGE,
   webhooks: ApiKeyScope.WEBHOOKS_MANAGE,
+  updateWebhook: ApiKeyScope.WEBHOOKS_MANAGE,
+  deleteWebhook: ApiKeyScope.WEBHOOKS_MANAGE,
   webhookDeliveries: ApiKeyScope.WEBHOOKS_MANAGE,
   redeliver: ApiKeyScope.WEBHOOKS_MANAGE,
 };

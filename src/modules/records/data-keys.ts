@@ -112,6 +112,20 @@ export class DataKeyStore {
     return problems;
   }
 
+  /** Seals a secret that is its own subject (a webhook's signing secret) under the subject's data key. */
+  async sealFor(subjectId: string, plaintext: Buffer, aad: string): Promise<Buffer> {
+    const key = await this.forSubject(subjectId);
+    if (!key) throw new Error(`the data key of ${subjectId} is destroyed`);
+    return encrypt(key.key, plaintext, aad);
+  }
+
+  /** Opens what `sealFor` sealed; throws when the data key is destroyed or the value was tampered with. */
+  async openFor(subjectId: string, sealed: Buffer, aad: string): Promise<Buffer> {
+    const key = await this.forSubject(subjectId);
+    if (!key) throw new Error(`the data key of ${subjectId} is destroyed`);
+    return decrypt(key.key, sealed, aad);
+  }
+
   /** Re-wraps a data key (rotation): same data key, wrapped by the current master key. */
   rewrap(row: DataKeyRow): Buffer {
     return this.wrap(row, this.unwrap(row));

@@ -31,6 +31,10 @@ export const AdvisoryLock = {
   KNOWLEDGE_PHRASINGS: 727340,
   /** The sweep that turns FAQ answers of well-ended conversations into suggested phrasings. */
   KNOWLEDGE_LEARNING_SWEEP: 727341,
+  /** Turning the webhook outbox into deliveries: one process at a time, so a lane's deliveries keep the events' order. */
+  WEBHOOK_OUTBOX: 727430,
+  /** Two-key: (WEBHOOK_LANE, hashtext(webhook id:object id)) — claiming and finishing one lane's deliveries, in order. */
+  WEBHOOK_LANE: 727431,
   /** Session lock held for a whole records archive run (moving and purging): one run at a time in the cluster. */
   RECORDS_ARCHIVE: 727350,
   /** Two-key: (CHANNEL_IDENTITY, hashtext(channel, external customer id)) — making a channel's customer, linking it. */

@@ -11,6 +11,8 @@ export interface JobKind {
   retryBackoff?: boolean;
   /** A run taking longer is failed (and retried if attempts remain). */
   expireInSeconds?: number;
+  /** Jobs of this kind one process runs at once (one pg-boss worker each); default 1. */
+  concurrency?: number;
 }
 
 export type JobHandler<T> = (data: T, job: { id: string; retryCount: number }) => Promise<void>;
@@ -29,6 +31,7 @@ interface Registered {
  */
 export class JobQueue {
   private readonly kinds = new Map<string, Registered>();
+  private readonly workerIds = new Map<string, string[]>();
   private boss: PgBoss | null = null;
 
   constructor(
@@ -58,14 +61,23 @@ export class JobQueue {
         retryBackoff: kind.retryBackoff ?? true,
         expireInSeconds: kind.expireInSeconds ?? 15 * 60,
       });
-      await boss.work<never>(
-        kind.name,
-        { pollingIntervalSeconds: this.opts.pollingIntervalSeconds, includeMetadata: true },
-        async (jobs) => {
-          // batchSize is 1: one job per call. A throw fails the job; pg-boss retries it per the queue's options.
-          for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
-        },
-      );
+      const ids: string[] = [];
+      for (let i = 0; i < (kind.concurrency ?? 1); i++) {
+        let workerId = '';
+        workerId = await boss.work<never>(
+          kind.name,
+          { pollingIntervalSeconds: this.opts.pollingIntervalSeconds, includeMetadata: true },
+          async (jobs) => {
+            // A worker that found a job asks again at once (a queue drains at its own pace), and only waits
+            // out its polling interval when the queue is empty.
+            boss.notifyWorker(workerId);
+            // batchSize is 1: one job per call. A throw fails the job; pg-boss retries it per the queue's options.
+            for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
+          },
+        );
+        ids.push(workerId);
+      }
+      this.workerIds.set(kind.name, ids);
     }
   }
 
@@ -75,6 +87,8 @@ export class JobQueue {
     if (!this.boss) throw new Error('the job queue has not started');
     const id = await this.boss.send(kindName, data, options);
     if (!id) throw new Error(`job of kind ${kindName} was not queued (a singleton is already queued)`);
+    // A worker waits out its polling interval after each job: wake this process's, so a job due now starts now.
+    if (!options.startAfter) for (const worker of this.workerIds.get(kindName) ?? []) this.boss.notifyWorker(worker);
     return id;
   }
 
