@@ -259,16 +259,23 @@ export class RoutingService {
         )
       ).map((c) => c.customerId),
     );
+    // One search for the batch's first messages (one round trip, however many requests).
     const searched = new Set<string>();
-    const requests = await Promise.all(
-      batch.map(async (r) => {
-        const first = !openBefore.has(r.customerId) && !searched.has(r.customerId);
-        searched.add(r.customerId);
-        const found = first ? await this.assist.faqs.bestAnswer(this.em(), r.message, { recordUse: false }) : null;
-        const answer = found && found.score >= this.assist.autoAnswerThreshold ? found : null;
-        return { ...r, target: targets.get(r.topic)!, answer };
-      }),
+    const firsts = batch.map((r) => {
+      const first = !openBefore.has(r.customerId) && !searched.has(r.customerId);
+      searched.add(r.customerId);
+      return first;
+    });
+    const asked = batch.filter((_, i) => firsts[i]);
+    const found = await this.assist.faqs.bestAnswers(
+      this.em(),
+      asked.map((r) => r.message),
     );
+    const answers = new Map(asked.map((r, k) => [r, found[k]]));
+    const requests = batch.map((r) => {
+      const hit = answers.get(r) ?? null;
+      return { ...r, target: targets.get(r.topic)!, answer: hit && hit.score >= this.assist.autoAnswerThreshold ? hit : null };
+    });
     const decisions = await this.decideInTransaction(this.em(), requests, available);
     // What a waiting customer is told beyond their place (the estimate's basis, why they wait) is the same for
     // every newcomer of one department / skill: read once per batch, after the routing lock is released.
