@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../src/context';
 import { Role } from '../src/platform/auth/roles';
-import { claimSeat } from '../src/modules/conversations/routing.service';
+import { claimSeat } from '../src/modules/conversations/seat-plan';
 import { describeMachine, envInt, machine, percentile, round, startBenchServer, table } from './support';
 
 /**

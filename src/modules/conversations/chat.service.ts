@@ -19,6 +19,7 @@ import { Topics } from '../../platform/realtime/topics';
 import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
 import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
+import { CONVERSATION_FLOW } from './conversation-flow';
 import { Conversation, ConversationStatus, EndReason } from './conversation.entity';
 import {
   ConversationEventPayload,
@@ -247,7 +248,7 @@ export class ChatService {
   /** Ends a locked conversation in `em`'s transaction (the database frees the agent's seat); the caller flushes. */
   async close(em: EntityManager, afterCommit: (fn: () => unknown) => void, c: Conversation, reason: EndReason): Promise<void> {
     const wasQueued = c.status === ConversationStatus.QUEUED;
-    c.status = ConversationStatus.ENDED;
+    c.status = CONVERSATION_FLOW.next(c.status, 'end');
     c.endedAt = new Date();
     c.endReason = reason;
     if (c.agentId) this.routing.offerFreedSeat(afterCommit, c.agentId);
@@ -264,7 +265,7 @@ export class ChatService {
       if (wasQueued) {
         this.pubsub.publish(Topics.QUEUE_CUSTOMER, c.customerId, {
           conversationId: c.id,
-          status: QueueUpdateStatus.ENDED,
+          status: reason === EndReason.LEFT_QUEUE ? QueueUpdateStatus.LEFT : QueueUpdateStatus.ENDED,
           position: null,
           estimatedWaitSeconds: null,
           priority: c.priority,
