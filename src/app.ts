@@ -136,9 +136,9 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     await services.cache.start();
     cleanups.unshift(() => services.cache.stop());
     services.presence.start(services.scheduler);
-    services.routing.start(services.scheduler);
-    cleanups.unshift(async () => services.routing.stop());
-    services.lifecycle.start(services.scheduler);
+    services.queueDrain.start(services.scheduler);
+    cleanups.unshift(async () => services.queueDrain.stop());
+    services.conversationSweeps.start(services.scheduler);
     services.shiftHandover.start(services.scheduler);
     services.firstReply.start(services.scheduler);
     services.tickets.start(services.scheduler);
@@ -155,7 +155,7 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     services.records.exports.start(services.scheduler);
     services.records.archive.start(services.scheduler);
     services.webhookDelivery.start(services.scheduler);
-    cleanups.unshift(async () => services.lifecycle.stop());
+    cleanups.unshift(async () => services.conversationSweeps.stop());
     cleanups.unshift(() => services.scheduler.stop());
     cleanups.unshift(() => services.quality.inspection.idle());
     // After every service has defined its kinds of job; stopped before the ORM and the database.

@@ -26,6 +26,12 @@ import { SwapService } from './modules/swaps/swap.service';
 import { RoutingService } from './modules/conversations/routing.service';
 import { ChatService } from './modules/conversations/chat.service';
 import { ConversationLifecycleService } from './modules/conversations/lifecycle.service';
+import { AgentPool } from './modules/conversations/agent-pool';
+import { ConversationQueue } from './modules/conversations/conversation-queue.service';
+import { QueueEstimates } from './modules/conversations/queue-estimates';
+import { QueueDrain } from './modules/conversations/queue-drain.service';
+import { HandOver } from './modules/conversations/hand-over';
+import { ConversationSweeps } from './modules/conversations/conversation-sweeps.service';
 import { ShiftHandoverService } from './modules/conversations/shift-handover.service';
 import { FirstReplySweep } from './modules/conversations/first-reply.sweep';
 import { QuickReplyService } from './modules/quick-replies/quick-reply.service';
@@ -100,9 +106,15 @@ export interface Services {
   leave: LeaveService;
   swaps: SwapService;
   routing: RoutingService;
+  /** The line of waiting requests: positions, estimates, what waiting customers and supervisors are told. */
+  conversationQueue: ConversationQueue;
+  /** Free seats offered to the queue (events and a periodic sweep). */
+  queueDrain: QueueDrain;
   chat: ChatService;
-  /** Transfers, idle handling, offline grace, ratings. */
+  /** Transfers and ratings. */
   lifecycle: ConversationLifecycleService;
+  /** Idle warning and close, offline grace. */
+  conversationSweeps: ConversationSweeps;
   /** Hands an agent's conversations over once their shift has ended (SHIFT_END_GRACE_SECONDS). */
   shiftHandover: ShiftHandoverService;
   /** Moves a conversation nobody answered within FIRST_REPLY_TIMEOUT_SECONDS, once, and tells supervisors. */
@@ -226,20 +238,24 @@ export function createServices(deps: {
   );
   const classifier = new MessageClassifier(deps.config.classifier.rules);
   const assist = { faqs, classifier, notifications, autoAnswerThreshold: deps.config.knowledge.autoAnswerThreshold };
-  const routing = new RoutingService(deps.config.service, deps.pubsub, presence, deps.logger, () => deps.orm.em.fork(), assist);
+  const conversationsFork = () => deps.orm.em.fork();
+  const agentPool = new AgentPool(deps.config.service, presence, conversationsFork);
+  const estimates = new QueueEstimates(agentPool);
+  const conversationQueue = new ConversationQueue(deps.config.service, deps.pubsub, estimates, deps.logger, conversationsFork);
+  const queueDrain = new QueueDrain(presence, agentPool, conversationQueue, deps.logger, conversationsFork);
   const qualityInspection = new QualityInspection(deps.config.quality, classifier, deps.pubsub, deps.metrics, deps.logger, () =>
     deps.orm.em.fork(),
   );
   const chat = new ChatService(
     deps.pubsub,
-    routing,
+    queueDrain,
     limiters,
     deps.config.service.ratePerMinute,
     new PreparedStatements(deps.orm.em, deps.metrics, { logger: deps.logger, ms: deps.config.slowSqlMs }),
     protector,
     qualityInspection,
   );
-  routing.useChat(chat);
+  const routing = new RoutingService(deps.config.service, agentPool, conversationQueue, estimates, chat, conversationsFork, assist);
   const faqPhrasings = new FaqPhrasingService(audit, faqs);
   const faqLearning = new FaqLearningService(
     faqs,
@@ -248,19 +264,27 @@ export function createServices(deps: {
     deps.logger,
     () => deps.orm.em.fork(),
   );
+  const handOver = new HandOver(deps.config.businessTz, deps.pubsub, agentPool, queueDrain, chat);
   const lifecycle = new ConversationLifecycleService(
-    deps.config.service,
-    deps.config.businessTz,
-    deps.pubsub,
+    deps.config.service.ratePerMinute,
     presence,
-    routing,
+    agentPool,
+    queueDrain,
+    handOver,
     chat,
     limiters,
-    deps.logger,
-    () => deps.orm.em.fork(),
   );
-  const shiftHandover = new ShiftHandoverService(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
-  const firstReply = new FirstReplySweep(deps.config.service, lifecycle, notifications, audit, () => deps.orm.em.fork());
+  const conversationSweeps = new ConversationSweeps(
+    deps.config.service,
+    presence,
+    agentPool,
+    handOver,
+    chat,
+    deps.logger,
+    conversationsFork,
+  );
+  const shiftHandover = new ShiftHandoverService(deps.config.service, handOver, agentPool, notifications, audit, conversationsFork);
+  const firstReply = new FirstReplySweep(deps.config.service, handOver, agentPool, notifications, audit, conversationsFork);
   const tickets = new TicketService(
     audit,
     notifications,
@@ -368,8 +392,11 @@ export function createServices(deps: {
     swaps,
     quickReplies,
     routing,
+    conversationQueue,
+    queueDrain,
     chat,
     lifecycle,
+    conversationSweeps,
     shiftHandover,
     firstReply,
     faqs,

@@ -21,7 +21,8 @@ import {
   SetPresenceStatusDocument,
   TransferConversationDocument,
 } from '../generated/graphql';
-import { IDLE_SWEEP_LOCK, OFFLINE_SWEEP_LOCK, summaryLine, sweepInterval } from '../../src/modules/conversations/lifecycle.service';
+import { IDLE_SWEEP_LOCK, OFFLINE_SWEEP_LOCK, sweepInterval } from '../../src/modules/conversations/conversation-sweeps.service';
+import { summaryLine } from '../../src/modules/conversations/hand-over';
 import { Topics } from '../../src/platform/realtime/topics';
 import { describeWithRedis, drain, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
 
@@ -568,7 +569,7 @@ describe('idle conversations and agents who go offline', () => {
       await pg.query('SELECT pg_advisory_lock($1)', [IDLE_SWEEP_LOCK]);
       await k.send(idleAgent, idleId, '您好？');
       await sleep(1500);
-      expect(await app.services.lifecycle.idleSweep()).toMatchObject({ ran: false, warned: 0 });
+      expect(await app.services.conversationSweeps.idleSweep()).toMatchObject({ ran: false, warned: 0 });
       expect((await k.row(idleId)).idle_warned_at).toBeNull(); // nor did the sweeps running in the background
       await pg.query('SELECT pg_advisory_unlock($1)', [IDLE_SWEEP_LOCK]);
       await eventually(async () => (await k.row(idleId)).idle_warned_at !== null, 3000, 'the warning');
@@ -580,7 +581,7 @@ describe('idle conversations and agents who go offline', () => {
       const id = (await k.ask(customer, dept.code)).conversation!.id;
       await pg.query('SELECT pg_advisory_lock($1)', [OFFLINE_SWEEP_LOCK]);
       await eventually(async () => ((await offlineFor(app, agent.id)) ?? 0) > 2.5, 8000, 'the agent offline past the grace');
-      expect(await app.services.lifecycle.offlineSweep()).toMatchObject({ ran: false });
+      expect(await app.services.conversationSweeps.offlineSweep()).toMatchObject({ ran: false });
       expect((await k.conversation(id)).agentId).toBe(agent.id);
       await pg.query('SELECT pg_advisory_unlock($1)', [OFFLINE_SWEEP_LOCK]);
       await eventually(async () => (await k.conversation(id)).status === 'QUEUED', 5000, 'the conversation requeued');

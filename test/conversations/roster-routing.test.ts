@@ -136,7 +136,7 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     expect(asked).toMatchObject({ status: 'QUEUED', queueReason: 'NO_AGENT_ON_SHIFT' });
 
     const colleague = await k.agentOnShift(dept.id, { maxConcurrentChats: 5 });
-    await app.services.routing.offerCapacity(colleague.id); // the newcomer goes to the colleague
+    await app.services.queueDrain.offerCapacity(colleague.id); // the newcomer goes to the colleague
     expect((await k.conversation(asked.conversation!.id)).agentId).toBe(colleague.id);
 
     // Within the grace nothing moves.
@@ -218,8 +218,8 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     expect((await k.audit(firstId)).map((a) => a.action)).toEqual(['conversation.shift_handover']);
 
     // The freed seat is offered to the queue, but the agent is off shift: both keep waiting.
-    await app.services.routing.offerCapacity(leaving.id);
-    await app.services.routing.sweep();
+    await app.services.queueDrain.offerCapacity(leaving.id);
+    await app.services.queueDrain.sweep();
     expect((await k.conversation(firstId)).status).toBe('QUEUED');
     expect(await k.seatsDrift()).toBe(0);
   });

@@ -12,6 +12,7 @@ import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
 import { isUuid } from '../../platform/ids';
+import { CONVERSATION_FLOW } from './conversation-flow';
 import { Conversation, ConversationStatus, EndReason } from './conversation.entity';
 import { lockConversation, partyOf } from './conversation-access';
 import { ChatSendService, MessageInspector } from './chat-send.service';
@@ -173,7 +174,7 @@ export class ChatService {
   /** Ends a locked conversation in `em`'s transaction (the database frees the agent's seat); the caller flushes. */
   async close(em: EntityManager, afterCommit: (fn: () => unknown) => void, c: Conversation, reason: EndReason): Promise<void> {
     const wasQueued = c.status === ConversationStatus.QUEUED;
-    c.status = ConversationStatus.ENDED;
+    c.status = CONVERSATION_FLOW.next(c.status, 'end');
     c.endedAt = new Date();
     c.endReason = reason;
     if (c.agentId) this.routing.offerFreedSeat(afterCommit, c.agentId);
@@ -190,7 +191,7 @@ export class ChatService {
       if (wasQueued) {
         this.pubsub.publish(Topics.QUEUE_CUSTOMER, c.customerId, {
           conversationId: c.id,
-          status: QueueUpdateStatus.ENDED,
+          status: reason === EndReason.LEFT_QUEUE ? QueueUpdateStatus.LEFT : QueueUpdateStatus.ENDED,
           position: null,
           estimatedWaitSeconds: null,
           priority: c.priority,

@@ -57,7 +57,7 @@ export class ConversationResolver {
     description: 'Supervisors: the waiting requests of a department (omitted: managers their own; admins those of no department)',
   })
   queue(@Ctx() ctx: Context, @Arg('departmentId', () => ID, { nullable: true }) departmentId?: string) {
-    return ctx.services.routing.queue(ctx, departmentId);
+    return ctx.services.conversationQueue.queue(ctx, departmentId);
   }
 
   @Authorized(Role.CUSTOMER)
@@ -66,7 +66,12 @@ export class ConversationResolver {
     subscribe: ({ context }) => {
       const ctx = context as Context;
       const viewer = withRole(ctx.viewer, Role.CUSTOMER);
-      return startingWith(() => ctx.services.routing.currentUpdate(viewer.id), ctx.services.pubsub, Topics.QUEUE_CUSTOMER, viewer.id);
+      return startingWith(
+        () => ctx.services.conversationQueue.currentUpdate(viewer.id),
+        ctx.services.pubsub,
+        Topics.QUEUE_CUSTOMER,
+        viewer.id,
+      );
     },
   })
   queueUpdates(@Root() u: QueueUpdatePayload): QueueUpdate {

@@ -9,7 +9,9 @@ import type { AuditService } from '../audit/audit.service';
 import { User } from '../accounts/user.entity';
 import type { NotificationService } from '../notifications/notification.service';
 import { Conversation } from './conversation.entity';
-import { ConversationLifecycleService, sweepInterval, tryLock } from './lifecycle.service';
+import type { AgentPool } from './agent-pool';
+import { sweepInterval, tryLock } from './conversation-sweeps.service';
+import type { HandOver } from './hand-over';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 /** One first-reply run at a time in the whole cluster (transaction-level advisory lock). */
@@ -35,7 +37,8 @@ export interface FirstReplyResult {
 export class FirstReplySweep {
   constructor(
     private readonly config: Config['service'],
-    private readonly lifecycle: ConversationLifecycleService,
+    private readonly handOver: HandOver,
+    private readonly pool: AgentPool,
     private readonly notifications: NotificationService,
     private readonly audit: AuditService,
     private readonly em: () => EntityManager,
@@ -66,7 +69,7 @@ export class FirstReplySweep {
         { id: { $in: rows.map((r) => r.id) } },
         { orderBy: { assignedAt: 'asc', id: 'asc' } },
       );
-      const available = await this.lifecycle.availableAgents(em);
+      const available = await this.pool.available();
       const agents = new Map(
         (await em.find(User, { id: { $in: conversations.map((c) => c.agentId!) } }, { fields: ['id', 'displayName'] })).map((u) => [
           u.id,
@@ -76,7 +79,7 @@ export class FirstReplySweep {
       const traceId = randomUUID();
       for (const c of conversations) {
         const from = agents.get(c.agentId!) ?? c.agentId!;
-        const to = await this.lifecycle.reassign(em, afterCommit, c, {
+        const to = await this.handOver.reassign(em, afterCommit, c, {
           available,
           note: `${from} ${timeout} 秒内没有回复客户，系统自动转接`,
           movedText: (name) => `抱歉让您久等了，已为您转接至 ${name}，请稍候。`,

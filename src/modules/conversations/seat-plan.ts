@@ -4,12 +4,14 @@ import { pgArray } from '../../platform/db/arrays';
 /** An eligible agent with room, as routing reads them: their seats taken and their capacity. */
 export interface Candidate {
   id: string;
+  displayName: string;
   active: number;
   max: number;
   lastAssignedAt: Date | null;
 }
 
-type Target = { departmentId: string | null; skill: string | null };
+/** Where a conversation may go: a department, a skill, both or neither. */
+export type Target = { departmentId: string | null; skill: string | null };
 
 /** Returned by SeatPlan.pick when the best agent already has a seat in this round: confirm the round first. */
 export const ROUND_FULL = Symbol('round full');
@@ -32,7 +34,7 @@ export class SeatPlan {
   constructor(
     private readonly em: EntityManager,
     private readonly available: string[],
-    private readonly read: (departmentId: string | null, skill: string | null) => Promise<Candidate[]>,
+    private readonly read: (target: Target) => Promise<Candidate[]>,
   ) {}
 
   /** The agent who would take this request, null (nobody has room: it waits) or ROUND_FULL. */
@@ -71,7 +73,7 @@ export class SeatPlan {
     const key = `${target.departmentId ?? ''}|${target.skill ?? ''}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = (await this.read(target.departmentId, target.skill)).map((c) => {
+      pool = (await this.read(target)).map((c) => {
         const known = this.agents.get(c.id);
         if (known) return known;
         this.agents.set(c.id, c);

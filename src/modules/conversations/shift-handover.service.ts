@@ -7,7 +7,9 @@ import type { AuditService } from '../audit/audit.service';
 import { User } from '../accounts/user.entity';
 import type { NotificationService } from '../notifications/notification.service';
 import { Conversation } from './conversation.entity';
-import { ConversationLifecycleService, sweepInterval, tryLock } from './lifecycle.service';
+import type { AgentPool } from './agent-pool';
+import { sweepInterval, tryLock } from './conversation-sweeps.service';
+import type { HandOver } from './hand-over';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 /** One handover run at a time in the whole cluster (transaction-level advisory lock). */
@@ -35,7 +37,8 @@ export interface HandoverResult {
 export class ShiftHandoverService {
   constructor(
     private readonly config: Config['service'],
-    private readonly lifecycle: ConversationLifecycleService,
+    private readonly handOver: HandOver,
+    private readonly pool: AgentPool,
     private readonly notifications: NotificationService,
     private readonly audit: AuditService,
     private readonly em: () => EntityManager,
@@ -76,12 +79,12 @@ export class ShiftHandoverService {
           { id: { $in: ids.map((r) => r.id) } },
           { orderBy: { createdAt: 'asc', id: 'asc' } },
         );
-        available ??= await this.lifecycle.availableAgents(em);
+        available ??= await this.pool.available();
         const agent = await em.findOneOrFail(User, { id: agentId }, { fields: ['id', 'displayName'] });
         const note = `${agent.displayName} 的班次已结束超过 ${grace} 秒，系统自动转交会话`;
         let moved = 0;
         for (const c of conversations) {
-          const to = await this.lifecycle.reassign(em, afterCommit, c, {
+          const to = await this.handOver.reassign(em, afterCommit, c, {
             available,
             note,
             movedText: (name) => `您的客服已下班，已为您转接至 ${name}，请稍候。`,

@@ -256,15 +256,29 @@ export class FaqService {
    * A message longer than a search query is cut to its first 500 characters.
    */
   async bestAnswer(em: EntityManager, message: string, opts: { recordUse?: boolean } = {}): Promise<{ faq: Faq; score: number } | null> {
-    const query = Array.from(message.trim()).slice(0, QUERY_MAX).join('').trim();
-    if (!SEARCHABLE.test(query)) return null;
-    const [best] = await this.rank(em, query, 1);
-    if (!best || best.score < this.settings.search.bestAnswerMinScore) {
-      await this.unanswered.record(query, UnansweredReason.NO_RESULT);
-      return null;
-    }
-    if (opts.recordUse ?? true) await this.recordUse(em, best.faq);
-    return { faq: best.faq, score: best.score };
+    const [best] = await this.bestAnswers(em, [message]);
+    if (best && (opts.recordUse ?? true)) await this.recordUse(em, best.faq);
+    return best;
+  }
+
+  /** bestAnswer for many messages at once (one search, one write of the unanswered ones), no use counted. */
+  async bestAnswers(em: EntityManager, messages: readonly string[]): Promise<Array<{ faq: Faq; score: number } | null>> {
+    const queries = messages.map((message) => Array.from(message.trim()).slice(0, QUERY_MAX).join('').trim());
+    const searchable = queries.flatMap((q, i) => (SEARCHABLE.test(q) ? [i] : []));
+    const results = await this.rankMany(
+      em,
+      searchable.map((i) => queries[i]),
+      1,
+    );
+    const answers: Array<{ faq: Faq; score: number } | null> = queries.map(() => null);
+    const unanswered: string[] = [];
+    searchable.forEach((i, k) => {
+      const [best] = results[k];
+      if (best && best.score >= this.settings.search.bestAnswerMinScore) answers[i] = { faq: best.faq, score: best.score };
+      else unanswered.push(queries[i]);
+    });
+    await this.unanswered.recordMany(unanswered, UnansweredReason.NO_RESULT);
+    return answers;
   }
 
   /** Counts one use of the FAQ (an increment in SQL, so concurrent uses add up) and sets `faq.useCount` to the new count. */
@@ -290,51 +304,71 @@ export class FaqService {
    * again — so a search never misses a change committed before it started.
    */
   async rank(em: EntityManager, query: string, limit: number): Promise<RankedFaq[]> {
-    const terms = this.analyzer.terms(query);
-    const q = this.analyzer.matchText(query);
+    return (await this.rankMany(em, [query], limit))[0];
+  }
+
+  /** `rank` for several queries in one round trip (a routing batch's auto-answers); one list per query, in order. */
+  async rankMany(em: EntityManager, queries: readonly string[], limit: number): Promise<RankedFaq[][]> {
+    if (!queries.length) return [];
+    const terms = queries.map((query) => this.analyzer.terms(query));
+    const texts = queries.map((query) => this.analyzer.matchText(query));
     if (this.index.loadedVersion < 0) await this.index.fresh();
-    const params = this.settings.search;
     for (let attempt = 0; ; attempt++) {
-      let candidates = this.index.search(terms, Math.max(CANDIDATES, limit));
-      const rows = await em.execute<Array<Record<string, unknown> & { index_version: string; sim: number | null }>>(
-        `WITH candidates (id) AS (
-           (SELECT f.id FROM faqs f WHERE f.status = 'PUBLISHED' ORDER BY f.match_text <-> ? LIMIT ${TRIGRAM_CANDIDATES})
+      const candidates = terms.map((t) => this.index.search(t, Math.max(CANDIDATES, limit)));
+      const wordIds = candidates.flatMap((list, n) => list.map((c) => ({ n: n + 1, id: c.id })));
+      const rows = await em.execute<Array<Record<string, unknown> & { index_version: string; query_n: number; sim: number | null }>>(
+        `WITH q (n, text) AS (SELECT x.n::int, x.text FROM unnest(?::text[]) WITH ORDINALITY AS x(text, n)),
+         candidates (n, id) AS (
+           SELECT q.n, t.id FROM q CROSS JOIN LATERAL (
+             (SELECT f.id FROM faqs f WHERE f.status = 'PUBLISHED' ORDER BY f.match_text <-> q.text LIMIT ${TRIGRAM_CANDIDATES})
+             UNION
+             (SELECT p.faq_id FROM faq_phrasings p WHERE p.status = 'ACCEPTED' ORDER BY p.match_text <-> q.text LIMIT ${TRIGRAM_CANDIDATES})
+           ) t(id)
            UNION
-           (SELECT p.faq_id FROM faq_phrasings p WHERE p.status = 'ACCEPTED' ORDER BY p.match_text <-> ? LIMIT ${TRIGRAM_CANDIDATES})
-           UNION
-           SELECT unnest(?::uuid[])
+           SELECT * FROM unnest(?::int[], ?::uuid[])
          )
-         SELECT s.version AS index_version, ${FAQ_COLUMNS},
-                greatest(similarity(f.match_text, ?),
-                         (SELECT max(similarity(p.match_text, ?)) FROM faq_phrasings p WHERE p.faq_id = f.id AND p.status = 'ACCEPTED')) AS sim
-           FROM knowledge_index_state s
-           LEFT JOIN faqs f ON f.id IN (SELECT id FROM candidates) AND f.status = 'PUBLISHED'
+         SELECT s.version AS index_version, q.n AS query_n, ${FAQ_COLUMNS},
+                greatest(similarity(f.match_text, q.text),
+                         (SELECT max(similarity(p.match_text, q.text)) FROM faq_phrasings p WHERE p.faq_id = f.id AND p.status = 'ACCEPTED')) AS sim
+           FROM knowledge_index_state s CROSS JOIN q
+           LEFT JOIN faqs f ON f.id IN (SELECT c.id FROM candidates c WHERE c.n = q.n) AND f.status = 'PUBLISHED'
           WHERE s.id = 1`,
-        [q, q, pgArray(candidates.map((c) => c.id)), q, q],
+        [pgArray(texts), `{${wordIds.map((w) => w.n).join(',')}}`, pgArray(wordIds.map((w) => w.id))],
       );
       if (Number(rows[0].index_version) > this.index.loadedVersion && attempt < 3) {
         await this.index.fresh(Number(rows[0].index_version));
         continue;
       }
-      // Trigram candidates the word path did not rank high enough: score their words too.
-      const known = new Set(candidates.map((c) => c.id));
-      const extra = rows
-        .filter((r) => r.id && !known.has(r.id as string) && Number(r.sim) >= TRIGRAM_RECALL_MIN)
-        .map((r) => r.id as string);
-      if (extra.length) candidates = this.index.search(terms, Math.max(CANDIDATES, limit), extra);
-      const byId = new Map(candidates.map((c) => [c.id, c]));
-      return rows
-        .filter((row) => row.id && (byId.has(row.id as string) || Number(row.sim) >= TRIGRAM_RECALL_MIN))
-        .map((row) => {
-          const hit = byId.get(row.id as string);
-          const score = round(combineScores(hit?.score ?? 0, Number(row.sim ?? 0), params));
-          return { row, raw: hit?.raw ?? 0, score, matchedTerms: hit?.matched ?? [] };
-        })
-        .filter((h) => h.score >= params.minScore && h.score > 0)
-        .sort((a, b) => b.score - a.score || b.raw - a.raw || ((a.row.id as string) < (b.row.id as string) ? -1 : 1))
-        .slice(0, limit)
-        .map(({ row, score, matchedTerms }) => ({ faq: faqOf(row), score, matchedTerms }));
+      const rowsOf = queries.map((): typeof rows => []);
+      for (const row of rows) rowsOf[Number(row.query_n) - 1].push(row);
+      return rowsOf.map((own, n) => this.scored(terms[n], candidates[n], own, limit));
     }
+  }
+
+  /** One query's rows (trigram and word candidates with their similarity) scored and ordered, best first. */
+  private scored(
+    terms: readonly string[],
+    wordCandidates: ReturnType<FaqIndex['search']>,
+    rows: Array<Record<string, unknown> & { sim: number | null }>,
+    limit: number,
+  ): RankedFaq[] {
+    const params = this.settings.search;
+    // Trigram candidates the word path did not rank high enough: score their words too.
+    const known = new Set(wordCandidates.map((c) => c.id));
+    const extra = rows.filter((r) => r.id && !known.has(r.id as string) && Number(r.sim) >= TRIGRAM_RECALL_MIN).map((r) => r.id as string);
+    const candidates = extra.length ? this.index.search(terms, Math.max(CANDIDATES, limit), extra) : wordCandidates;
+    const byId = new Map(candidates.map((c) => [c.id, c]));
+    return rows
+      .filter((row) => row.id && (byId.has(row.id as string) || Number(row.sim) >= TRIGRAM_RECALL_MIN))
+      .map((row) => {
+        const hit = byId.get(row.id as string);
+        const score = round(combineScores(hit?.score ?? 0, Number(row.sim ?? 0), params));
+        return { row, raw: hit?.raw ?? 0, score, matchedTerms: hit?.matched ?? [] };
+      })
+      .filter((h) => h.score >= params.minScore && h.score > 0)
+      .sort((a, b) => b.score - a.score || b.raw - a.raw || ((a.row.id as string) < (b.row.id as string) ? -1 : 1))
+      .slice(0, limit)
+      .map(({ row, score, matchedTerms }) => ({ faq: faqOf(row), score, matchedTerms }));
   }
 
   private async transition(scope: RequestScope, id: string, action: FaqAction): Promise<Faq> {

@@ -57,16 +57,18 @@ export class UnansweredLog {
   ) {}
 
   async record(question: string, reason: UnansweredReason, faqId: string | null = null, em?: EntityManager): Promise<void> {
-    const text = Array.from(this.maskPersonalData(question.trim())).slice(0, 500).join('');
-    if (!text) return;
+    await this.recordMany([question], reason, faqId, em);
+  }
+
+  /** Several questions in one INSERT; without `em` a failure is logged, not thrown (the log must not fail a search). */
+  async recordMany(questions: readonly string[], reason: UnansweredReason, faqId: string | null = null, em?: EntityManager): Promise<void> {
+    const texts = questions.map((q) => Array.from(this.maskPersonalData(q.trim())).slice(0, 500).join('')).filter(Boolean);
+    if (!texts.length) return;
     const insert = (on: EntityManager) =>
-      on.execute(`INSERT INTO faq_unanswered (id, question, match_text, reason, faq_id) VALUES (?, ?, ?, ?, ?)`, [
-        randomUUID(),
-        text,
-        this.analyzer.matchText(text),
-        reason,
-        faqId,
-      ]);
+      on.execute(
+        `INSERT INTO faq_unanswered (id, question, match_text, reason, faq_id) VALUES ${texts.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+        texts.flatMap((text) => [randomUUID(), text, this.analyzer.matchText(text), reason, faqId]),
+      );
     if (em) {
       await insert(em);
       return;
