@@ -28,6 +28,7 @@ import { QUALITY_RESOLVERS } from './modules/quality/quality.resolver';
 import { StaffingResolver } from './modules/staffing/staffing.resolver';
 import { AlertResolver, ServiceDashboardResolver } from './modules/operations/operations.resolver';
 import { RECORDS_RESOLVERS } from './modules/records/records.resolver';
+import { NodeResolver } from './modules/node/node.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -58,6 +59,7 @@ export const RESOLVERS = [
   ServiceDashboardResolver,
   AlertResolver,
   ...RECORDS_RESOLVERS,
+  NodeResolver,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };

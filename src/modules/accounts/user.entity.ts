@@ -2,11 +2,13 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
+import { Node } from '../../platform/node';
 
 export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 
 /** Fields other than id, displayName and role resolve in AccountResolver, which hides them from customers (privateFieldsOf). */
 @ObjectType({
+  implements: Node,
   description:
     'Anyone who signs in: staff (admins, managers, agents) and customers. A customer sees only id, displayName and role of other users (other fields: FORBIDDEN)',
   simpleResolvers: true,

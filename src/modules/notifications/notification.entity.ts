@@ -1,8 +1,9 @@
 import { Entity, PrimaryKey, Property, OptionalProps } from '@mikro-orm/postgresql';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { Node } from '../../platform/node';
 
-@ObjectType({ description: 'A message to one user: stored first, then pushed live' })
+@ObjectType({ implements: Node, description: 'A message to one user: stored first, then pushed live' })
 @Entity({ tableName: 'notifications' })
 export class Notification {
   [OptionalProps]?: 'id' | 'createdAt' | 'readAt';
