@@ -19,6 +19,7 @@ import { Migration20261204050000_staffing } from './Migration20261204050000_staf
 import { Migration20261204060000_presence_history } from './Migration20261204060000_presence_history';
 import { Migration20261204061000_quality } from './Migration20261204061000_quality';
 import { Migration20261204070000_faq_phrasings } from './Migration20261204070000_faq_phrasings';
+import { Migration20261205070000_locales } from './Migration20261205070000_locales';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261204060000_presence_history', class: Migration20261204060000_presence_history },
   { name: 'Migration20261204061000_quality', class: Migration20261204061000_quality },
   { name: 'Migration20261204070000_faq_phrasings', class: Migration20261204070000_faq_phrasings },
+  { name: 'Migration20261205070000_locales', class: Migration20261205070000_locales },
 ];

@@ -17,6 +17,7 @@ import { ErrorCode, ServiceUnavailable } from './platform/errors';
 import { isDatabaseUnavailable } from './platform/db/availability';
 import { answerMalformedHttp } from './platform/http-client-errors';
 import { formatError } from './platform/graphql-errors';
+import { localePlugin, withRequestedLocale } from './platform/i18n/request-locale';
 import { playgroundPage, playgroundSecurityHeaders } from './playground';
 import type { Services } from './services';
 import { attachGraphqlWs } from './websocket';
@@ -42,7 +43,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   app.use((req, res, next) => {
     const traceId = traceIdOfRequest(req.headers);
     res.set('x-trace-id', traceId);
-    withTrace(traceId, next);
+    withTrace(traceId, () => withRequestedLocale(req.headers['accept-language'], next));
   });
   const httpServer = http.createServer(app);
   httpServer.on('clientError', answerMalformedHttp);
@@ -82,6 +83,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
       credentialsPlugin<Context>(),
       observabilityPlugin(services),
       sessionCachePlugin(services),
+      localePlugin<Context>(),
       ws.drainPlugin,
     ],
     formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),

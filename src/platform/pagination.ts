@@ -92,7 +92,7 @@ export function Connection<T extends object>(Item: ClassType<T>) {
 
 export function checkPageSize(first: number): void {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-    throw new InvalidInput('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
+    throw new InvalidInput('first', { id: 'error.pageSize', params: { max: MAX_PAGE_SIZE } });
   }
 }
 
@@ -132,7 +132,7 @@ export function checkCursor(after: string | null | undefined, keys: EntityProper
     // not JSON: reported below
   }
   if (!Array.isArray(value) || value.length !== keys.length || !keys.every((key, i) => fitsKey(key, value[i]))) {
-    throw new InvalidInput('after', 'is not a cursor of this list');
+    throw new InvalidInput('after', { id: 'error.notCursor' });
   }
 }
 

@@ -128,7 +128,7 @@ import {
   ReviewConversationDocument,
 } from '../generated/graphql';
 import { OpsAcknowledgeAlertDocument, OpsAlertDeliveriesDocument, OpsAlertsDocument, OpsDashboardLiveDocument } from '../generated/graphql';
-import { NodeByIdDocument, NodesByIdsDocument } from '../generated/graphql';
+import { NodeByIdDocument, NodesByIdsDocument, SetMyLocaleDocument } from '../generated/graphql';
 import { Ticket, TicketStatus } from '../../src/modules/tickets/ticket.entity';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, GqlResult, startTestApp, TestApp } from '../support/harness';
 
@@ -857,6 +857,11 @@ const ACCESS: Access[] = [
     operation: 'alertDeliveries',
     allowed: ['ADMIN', 'MANAGER'],
     call: async (fx, c) => fx.app.exec(OpsAlertDeliveriesDocument, { alertId: await freshAlert(fx) }, tokenOf(fx, c)),
+  },
+  {
+    operation: 'setMyLocale',
+    allowed: ALL_SIGNED_IN,
+    call: (fx, c) => fx.app.exec(SetMyLocaleDocument, { locale: null }, tokenOf(fx, c)),
   },
   // Relay refetch: any signed-in caller; what they may not see is null (test/node/node.test.ts)
   {

@@ -16,7 +16,16 @@ export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 @Entity({ tableName: 'users' })
 export class User {
   [OptionalProps]?:
-    'id' | 'employeeCode' | 'departmentId' | 'skills' | 'maxConcurrentChats' | 'active' | 'tokenVersion' | 'createdAt' | 'updatedAt';
+    | 'id'
+    | 'employeeCode'
+    | 'departmentId'
+    | 'locale'
+    | 'skills'
+    | 'maxConcurrentChats'
+    | 'active'
+    | 'tokenVersion'
+    | 'createdAt'
+    | 'updatedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -54,6 +63,10 @@ export class User {
   @Field()
   @Property({ type: 'boolean' })
   active: boolean = true;
+
+  @Field(() => String, { nullable: true, description: 'zh-CN or en, set with setMyLocale; null: Accept-Language, else the role’s default' })
+  @Property({ type: 'text', nullable: true })
+  locale: string | null = null;
 
   @Property({ type: 'text', hidden: true, lazy: true })
   passwordHash!: string;

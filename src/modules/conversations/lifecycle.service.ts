@@ -29,6 +29,8 @@ import { claimSeat, RoutingService } from './routing.service';
 import { applyRating, checkRating, requireRater } from './rating.policy';
 import { transcriptLine } from './transcript';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
+import { render } from '../../platform/i18n/catalogue';
+import { customerLocale } from '../accounts/user-locale.service';
 
 /** One idle sweep and one offline sweep at a time in the whole cluster (transaction-level advisory locks). */
 export const IDLE_SWEEP_LOCK = AdvisoryLock.IDLE_SWEEP;
@@ -133,9 +135,11 @@ export class ConversationLifecycleService {
       await this.reserveSeat(em, afterCommit, from, target.id, party === 'SUPERVISOR', target.displayName);
       const people = await this.names(em, [from, viewer.id]);
       const summary = await this.summary(em, c);
+      const locale = await customerLocale(em, c.customerId);
+      const names = { from: people.get(from) ?? from, to: target.displayName, by: people.get(viewer.id) ?? viewer.id };
       const lines = [
-        `会话已由 ${people.get(from) ?? from} 转接给 ${target.displayName}${party === 'SUPERVISOR' ? `（操作人：${people.get(viewer.id) ?? viewer.id}）` : ''}。`,
-        ...(text ? [`转接备注：${text}`] : []),
+        render({ id: party === 'SUPERVISOR' ? 'chat.transferredBy' : 'chat.transferred', params: names }, locale),
+        ...(text ? [render({ id: 'chat.transferNote', params: { note: text } }, locale)] : []),
         ...summary,
       ];
       this.handOver(em, afterCommit, c, { from, to: target.id, by: viewer.id, note: text });
@@ -214,13 +218,14 @@ export class ConversationLifecycleService {
       for (const row of rows) {
         const c = conversations.get(row.id)!;
         if (row.close) {
-          this.chat.systemMessage(em, c, '由于您长时间没有回复，会话已自动结束。如还需帮助，欢迎随时再次咨询。', afterCommit);
+          this.chat.systemMessage(em, c, render({ id: 'chat.idleEnded' }, await customerLocale(em, c.customerId)), afterCommit);
           await this.chat.close(em, afterCommit, c, EndReason.IDLE);
           result.closed += 1;
         } else {
           c.idleWarnedAt = new Date();
           afterCommit(() => this.publishStatus(c, StatusChange.IDLE_WARNING));
-          this.chat.systemMessage(em, c, `您已经有一段时间没有回复了，会话将在 ${afterWarning} 秒后自动结束。`, afterCommit);
+          const text = render({ id: 'chat.idleWarning', params: { seconds: afterWarning } }, await customerLocale(em, c.customerId));
+          this.chat.systemMessage(em, c, text, afterCommit);
           result.warned += 1;
         }
       }

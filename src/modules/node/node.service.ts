@@ -42,9 +42,9 @@ export class NodeService<C extends RequestScope> {
   }
 
   async nodes(ctx: C, ids: string[]): Promise<Array<object | null>> {
-    if (ids.length > MAX_PAGE_SIZE) throw new InvalidInput('ids', `must hold at most ${MAX_PAGE_SIZE} ids`);
+    if (ids.length > MAX_PAGE_SIZE) throw new InvalidInput('ids', { id: 'error.tooManyIds', params: { max: MAX_PAGE_SIZE } });
     const bad = ids.findIndex((id) => !isUuid(id));
-    if (bad >= 0) throw new InvalidInput(`ids.${bad}`, 'is not an id (ids are UUIDs)');
+    if (bad >= 0) throw new InvalidInput(`ids.${bad}`, { id: 'error.notAnId' });
     const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
     const typeOf = new Map<string, NodeType<C>>();
     if (unique.length) {
@@ -60,7 +60,7 @@ export class NodeService<C extends RequestScope> {
   }
 
   async node(ctx: C, id: string): Promise<object | null> {
-    if (!isUuid(id)) throw new InvalidInput('id', 'is not an id (ids are UUIDs)');
+    if (!isUuid(id)) throw new InvalidInput('id', { id: 'error.notAnId' });
     return (await this.nodes(ctx, [id]))[0];
   }
 

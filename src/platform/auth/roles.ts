@@ -20,4 +20,6 @@ export interface Viewer {
   id: string;
   role: Role;
   departmentId: string | null;
+  /** The locale the user chose (setMyLocale), if any: texts are rendered in it. */
+  locale?: string | null;
 }
