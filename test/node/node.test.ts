@@ -1,6 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { NodeByIdDocument, NodesByIdsDocument, NotificationEdgesDocument, SendNotificationDocument } from '../generated/graphql';
+import {
+  AssignSchedulesDocument,
+  AuditLogDocument,
+  CreateShiftDocument,
+  NodeByIdDocument,
+  NodesByIdsDocument,
+  NotificationEdgesDocument,
+  RequestLeaveDocument,
+  SendNotificationDocument,
+} from '../generated/graphql';
 import { startTestApp, TestApp } from '../support/harness';
+import { createSchema } from '../../src/schema';
+import { NODE_TYPES } from '../../src/modules/node/node.resolver';
+import { GraphQLInterfaceType } from 'graphql';
+
+it('every type implementing Node has a loader in the registry, and every loader a Node type', async () => {
+  const schema = await createSchema();
+  const node = schema.getType('Node') as GraphQLInterfaceType;
+  const implementing = schema.getPossibleTypes(node).map((t) => t.name);
+  expect([...implementing].sort()).toEqual(NODE_TYPES.map((t) => t.type.name).sort());
+});
 
 type User = { id: string; token: string };
 
@@ -65,6 +84,45 @@ describe('node(id) and nodes(ids): Relay refetch in scope', () => {
       expect(await node(deptA, staff)).toMatchObject({ __typename: 'Department', id: deptA, name: 'Sales' });
     }
     expect(await node(deptA, customer.token)).toBeNull();
+  });
+
+  it('shows a leave request as leaveRequest(id) does: its agent, their manager and admins; no one else', async () => {
+    const { requestLeave } = await app.data(
+      RequestLeaveDocument,
+      { input: { startDate: '2031-06-02', endDate: '2031-06-02', type: 'PERSONAL' } },
+      agentA.token,
+    );
+    for (const token of [agentA.token, managerA.token, admin]) {
+      expect(await node(requestLeave.id, token)).toMatchObject({ __typename: 'LeaveRequest', id: requestLeave.id });
+    }
+    for (const token of [agentA2.token, managerB.token, agentB.token, customer.token])
+      expect(await node(requestLeave.id, token)).toBeNull();
+  });
+
+  it('shows a schedule as the schedules query does: its agent, their department’s manager and admins', async () => {
+    const { createShift } = await app.data(
+      CreateShiftDocument,
+      { input: { name: 'N', code: `N${randomUUID().slice(0, 6)}`, startTime: '09:00', endTime: '17:00' } },
+      admin,
+    );
+    const assigned = await app.data(
+      AssignSchedulesDocument,
+      { input: { shiftId: createShift.id, agentIds: [agentA.id], dates: ['2031-06-10'] } },
+      admin,
+    );
+    const scheduleId = assigned.assignSchedules.created[0].id;
+    for (const token of [agentA.token, managerA.token, admin])
+      expect(await node(scheduleId, token)).toMatchObject({ __typename: 'Schedule' });
+    for (const token of [agentA2.token, managerB.token, agentB.token, customer.token]) expect(await node(scheduleId, token)).toBeNull();
+    // a shift is shared by all departments: every member of staff sees it, a customer does not
+    for (const token of [agentB.token, managerB.token]) expect(await node(createShift.id, token)).toMatchObject({ __typename: 'Shift' });
+    expect(await node(createShift.id, customer.token)).toBeNull();
+  });
+
+  it('shows audit entries to admins only, as auditLog does', async () => {
+    const entry = (await app.data(AuditLogDocument, { first: 1 }, admin)).auditLog.nodes[0];
+    expect(await node(entry.id, admin)).toMatchObject({ __typename: 'AuditEntry', id: entry.id });
+    for (const token of [managerA.token, agentA.token, customer.token]) expect(await node(entry.id, token)).toBeNull();
   });
 
   it('gives null for an id that names nothing, and refuses an anonymous caller', async () => {

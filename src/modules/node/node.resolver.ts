@@ -16,13 +16,18 @@ import { ExportJob } from '../records/export-job.entity';
 import { Notification } from '../notifications/notification.entity';
 import { Shift } from '../scheduling/shift.entity';
 import { findShift } from '../scheduling/shift.service';
+import { Schedule } from '../scheduling/schedule.entity';
+import { SwapStep } from '../swaps/swap.entity';
+import { ConversationTransfer } from '../conversations/conversation-transfer.entity';
+import { TicketComment } from '../tickets/ticket-comment.entity';
+import { AuditEntry } from '../audit/audit-entry.entity';
 import { NodeService, NodeType } from './node.service';
 
 const SIGNED_IN = [...STAFF, Role.CUSTOMER] as const;
 const SUPERVISORS = [Role.ADMIN, Role.MANAGER] as const;
 
 /** Every refetchable type, each loaded as its own query loads it. */
-const NODE_TYPES: readonly NodeType<Context>[] = [
+export const NODE_TYPES: readonly NodeType<Context>[] = [
   { type: User, tables: ['users'], roles: SIGNED_IN, load: (ctx, id) => ctx.services.accounts.user(ctx, id) },
   {
     type: Department,
@@ -81,6 +86,59 @@ const NODE_TYPES: readonly NodeType<Context>[] = [
         throw new NotFound('Shift', id);
       return shift;
     },
+  },
+  {
+    // schedules: agents their own, managers their department's agents', admins all (as the schedules query)
+    type: Schedule,
+    tables: ['schedules'],
+    roles: STAFF,
+    load: async (ctx, id) => {
+      const viewer = signedIn(ctx.viewer);
+      const schedule = await ctx.em.findOneOrFail(Schedule, { id }, { failHandler: () => new NotFound('Schedule', id) });
+      if (viewer.role === Role.ADMIN || schedule.agentId === viewer.id) return schedule;
+      const agent = viewer.role === Role.MANAGER ? await ctx.loaders.user.load(schedule.agentId) : null;
+      if (!agent || agent.departmentId !== viewer.departmentId) throw new NotFound('Schedule', id);
+      return schedule;
+    },
+  },
+  {
+    type: SwapStep,
+    tables: ['swap_steps'],
+    roles: STAFF,
+    load: async (ctx, id) => {
+      const step = await ctx.em.findOneOrFail(SwapStep, { id }, { failHandler: () => new NotFound('Swap step', id) });
+      await ctx.services.swaps.get(ctx, step.swapRequestId);
+      return step;
+    },
+  },
+  {
+    // a conversation's hand-overs, to whoever may read the conversation (as Conversation.transfers)
+    type: ConversationTransfer,
+    tables: ['conversation_transfers'],
+    roles: [Role.CUSTOMER, ...STAFF],
+    load: async (ctx, id) => {
+      const transfer = await ctx.em.findOneOrFail(ConversationTransfer, { id }, { failHandler: () => new NotFound('Transfer', id) });
+      await ctx.services.chat.readable(ctx.em, signedIn(ctx.viewer), transfer.conversationId);
+      return transfer;
+    },
+  },
+  {
+    // a ticket's comments as Ticket.comments shows them: customers never see internal ones
+    type: TicketComment,
+    tables: ['ticket_comments'],
+    roles: SIGNED_IN,
+    load: async (ctx, id) => {
+      const comment = await ctx.em.findOneOrFail(TicketComment, { id }, { failHandler: () => new NotFound('Comment', id) });
+      await ctx.services.tickets.queries.get(ctx, comment.ticketId);
+      if (comment.internal && ctx.viewer?.role === Role.CUSTOMER) throw new NotFound('Comment', id);
+      return comment;
+    },
+  },
+  {
+    type: AuditEntry,
+    tables: ['audit_entries'],
+    roles: [Role.ADMIN],
+    load: (ctx, id) => ctx.em.findOneOrFail(AuditEntry, { id }, { failHandler: () => new NotFound('Audit entry', id) }),
   },
 ];
 

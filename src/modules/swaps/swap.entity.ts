@@ -64,7 +64,7 @@ export class SwapRequest {
   updatedAt: Date = new Date();
 }
 
-@ObjectType({ description: 'One schedule handed from its owner to another agent' })
+@ObjectType({ implements: Node, description: 'One schedule handed from its owner to another agent' })
 @Entity({ tableName: 'swap_steps' })
 export class SwapStep {
   [OptionalProps]?: 'id' | 'newScheduleId' | 'requestStatus';
