@@ -17,7 +17,8 @@ const REQUEST_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
-export const INTERNAL_MESSAGE = 'Internal server error';
+/** The masked message, in English (the catalogue's `error.internal`). */
+export const INTERNAL_MESSAGE = render({ id: 'error.internal' }, 'en');
 
 /** PostgreSQL data exceptions that only a malformed argument value can cause. */
 const INVALID_FORMAT: Record<string, MessageId> = {
