@@ -1062,9 +1062,11 @@ export type NodeByIdQuery = { node:
     | { __typename: 'ConversationTransfer', id: string }
     | { __typename: 'Department', name: string, id: string }
     | { __typename: 'ExportJob', id: string }
+    | { __typename: 'Faq', id: string }
     | { __typename: 'LeaveRequest', id: string }
     | { __typename: 'Message', id: string }
     | { __typename: 'Notification', title: string, id: string }
+    | { __typename: 'QuickReply', id: string }
     | { __typename: 'Schedule', id: string }
     | { __typename: 'ScheduleProposal', id: string }
     | { __typename: 'Shift', id: string }
@@ -1086,9 +1088,11 @@ export type NodesByIdsQuery = { nodes: Array<
     | { __typename: 'ConversationTransfer', id: string }
     | { __typename: 'Department', id: string }
     | { __typename: 'ExportJob', id: string }
+    | { __typename: 'Faq', id: string }
     | { __typename: 'LeaveRequest', id: string }
     | { __typename: 'Message', id: string }
     | { __typename: 'Notification', id: string }
+    | { __typename: 'QuickReply', id: string }
     | { __typename: 'Schedule', id: string }
     | { __typename: 'ScheduleProposal', id: string }
     | { __typename: 'Shift', id: string }

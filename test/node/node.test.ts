@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import {
   AssignSchedulesDocument,
   AuditLogDocument,
+  CreateFaqDocument,
+  CreateQuickReplyDocument,
   CreateShiftDocument,
   NodeByIdDocument,
   NodesByIdsDocument,
   NotificationEdgesDocument,
+  PublishFaqDocument,
   RequestLeaveDocument,
   SendNotificationDocument,
 } from '../generated/graphql';
@@ -117,6 +120,23 @@ describe('node(id) and nodes(ids): Relay refetch in scope', () => {
     // a shift is shared by all departments: every member of staff sees it, a customer does not
     for (const token of [agentB.token, managerB.token]) expect(await node(createShift.id, token)).toMatchObject({ __typename: 'Shift' });
     expect(await node(createShift.id, customer.token)).toBeNull();
+  });
+
+  it('shows a personal quick reply to its owner only, and an FAQ draft to its keepers until it is published', async () => {
+    const reply = (await app.data(CreateQuickReplyDocument, { input: { title: 'Mine', content: 'x' } }, agentA.token)).createQuickReply;
+    expect(await node(reply.id, agentA.token)).toMatchObject({ __typename: 'QuickReply', id: reply.id });
+    for (const token of [agentA2.token, managerB.token, customer.token]) expect(await node(reply.id, token)).toBeNull();
+
+    const draft = await app.data(
+      CreateFaqDocument,
+      { input: { question: '怎么退货？', answer: '七天内可退', category: '其他', scope: 'DEPARTMENT' } },
+      managerA.token,
+    );
+    const faqId = draft.createFaq.id;
+    for (const token of [managerA.token, admin]) expect(await node(faqId, token)).toMatchObject({ __typename: 'Faq', id: faqId });
+    for (const token of [managerB.token, agentA.token, customer.token]) expect(await node(faqId, token)).toBeNull();
+    await app.data(PublishFaqDocument, { id: faqId }, managerA.token);
+    for (const token of [agentB.token, customer.token]) expect(await node(faqId, token)).toMatchObject({ __typename: 'Faq' });
   });
 
   it('shows audit entries to admins only, as auditLog does', async () => {

@@ -21,6 +21,8 @@ import { SwapStep } from '../swaps/swap.entity';
 import { ConversationTransfer } from '../conversations/conversation-transfer.entity';
 import { TicketComment } from '../tickets/ticket-comment.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
+import { QuickReply } from '../quick-replies/quick-reply.entity';
+import { Faq, FaqScope, FaqStatus } from '../knowledge/faq.entity';
 import { NodeService, NodeType } from './node.service';
 
 const SIGNED_IN = [...STAFF, Role.CUSTOMER] as const;
@@ -132,6 +134,27 @@ export const NODE_TYPES: readonly NodeType<Context>[] = [
       await ctx.services.tickets.queries.get(ctx, comment.ticketId);
       if (comment.internal && ctx.viewer?.role === Role.CUSTOMER) throw new NotFound('Comment', id);
       return comment;
+    },
+  },
+  {
+    type: QuickReply,
+    tables: ['quick_replies'],
+    roles: STAFF,
+    load: (ctx, id) => ctx.services.quickReplies.usable(ctx, id),
+  },
+  {
+    // published FAQs: everyone signed in; drafts and archived ones: their keepers (as the faqs query lists them)
+    type: Faq,
+    tables: ['faqs'],
+    roles: SIGNED_IN,
+    load: async (ctx, id) => {
+      const viewer = signedIn(ctx.viewer);
+      const faq = await ctx.em.findOneOrFail(Faq, { id }, { failHandler: () => new NotFound('FAQ', id) });
+      const keeper =
+        viewer.role === Role.ADMIN ||
+        (viewer.role === Role.MANAGER && faq.scope === FaqScope.DEPARTMENT && faq.departmentId === viewer.departmentId);
+      if (faq.status !== FaqStatus.PUBLISHED && !keeper) throw new NotFound('FAQ', id);
+      return faq;
     },
   },
   {
