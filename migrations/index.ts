@@ -20,8 +20,8 @@ import { Migration20261204060000_presence_history } from './Migration20261204060
 import { Migration20261204061000_quality } from './Migration20261204061000_quality';
 import { Migration20261204070000_faq_phrasings } from './Migration20261204070000_faq_phrasings';
 import { Migration20261205050000_integrations } from './Migration20261205050000_integrations';
-
 import { Migration20261205060000_webhooks } from './Migration20261205060000_webhooks';
+import { Migration20261205070000_locales } from './Migration20261205070000_locales';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -47,6 +47,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261204061000_quality', class: Migration20261204061000_quality },
   { name: 'Migration20261204070000_faq_phrasings', class: Migration20261204070000_faq_phrasings },
   { name: 'Migration20261205050000_integrations', class: Migration20261205050000_integrations },
-
   { name: 'Migration20261205060000_webhooks', class: Migration20261205060000_webhooks },
+  { name: 'Migration20261205070000_locales', class: Migration20261205070000_locales },
 ];

@@ -88,7 +88,7 @@ async function sessionOf(cache: SessionCache, em: EntityManagerSource, claims: V
   }
   if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
   return {
-    viewer: { id: user.id, role: user.role, departmentId: user.departmentId },
+    viewer: { id: user.id, role: user.role, departmentId: user.departmentId, locale: user.locale },
     tokenVersion: claims.version,
     expiresAt: claims.expiresAt,
   };

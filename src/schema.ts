@@ -32,8 +32,8 @@ import { ApiKeyResolver } from './modules/integrations/api-key.resolver';
 import { ChannelResolver } from './modules/integrations/channel.resolver';
 import { guardRootFieldsForKeys } from './modules/integrations/api-key.guard';
 import type { Context } from './context';
-
 import { WebhookResolver } from './modules/integrations/webhook.resolver';
+import { NodeResolver } from './modules/node/node.resolver';
 
 export const RESOLVERS = [
   AccountResolver,
@@ -66,8 +66,8 @@ export const RESOLVERS = [
   ...RECORDS_RESOLVERS,
   ApiKeyResolver,
   ChannelResolver,
-
   WebhookResolver,
+  NodeResolver,
 ] as const;
 
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };

@@ -18,6 +18,7 @@ import { isDatabaseUnavailable } from './platform/db/availability';
 import { answerMalformedHttp } from './platform/http-client-errors';
 import { formatError, INTERNAL_MESSAGE } from './platform/graphql-errors';
 import { graphqlPostHandler, MAX_GRAPHQL_BODY_BYTES, setGraphqlResponseHeaders, writeGraphqlError } from './graphql-http';
+import { localePlugin, withRequestedLocale } from './platform/i18n/request-locale';
 import { playgroundPage, playgroundSecurityHeaders } from './playground';
 import type { Services } from './services';
 import { attachGraphqlWs } from './websocket';
@@ -44,7 +45,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   app.use((req, res, next) => {
     const traceId = traceIdOfRequest(req.headers);
     res.set('x-trace-id', traceId);
-    withTrace(traceId, next);
+    withTrace(traceId, () => withRequestedLocale(req.headers['accept-language'], next));
   });
   // The request handler is set once Apollo has started (below): POST /graphql directly, the rest through express.
   const httpServer = http.createServer();
@@ -85,6 +86,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
       credentialsPlugin<Context>(),
       observabilityPlugin(services),
       sessionCachePlugin(services),
+      localePlugin<Context>(),
       ws.drainPlugin,
     ],
     formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),

@@ -11,6 +11,7 @@ import { UNGUARDED, type RedisBreaker } from './platform/redis-breaker';
 import { RateLimiters } from './platform/rate-limit';
 import { HotCache } from './platform/cache/hot-cache';
 import { AccountService } from './modules/accounts/account.service';
+import { UserLocaleService } from './modules/accounts/user-locale.service';
 import { AuditService } from './modules/audit/audit.service';
 import { NotificationService } from './modules/notifications/notification.service';
 import { ScheduleService } from './modules/scheduling/schedule.service';
@@ -97,6 +98,7 @@ export interface Services {
   cache: HotCache;
   audit: AuditService;
   accounts: AccountService;
+  userLocales: UserLocaleService;
   notifications: NotificationService;
   shifts: ShiftService;
   schedules: ScheduleService;
@@ -211,6 +213,7 @@ export function createServices(deps: {
     },
     cache,
   );
+  const userLocales = new UserLocaleService(sessions);
   const notifications = new NotificationService(deps.pubsub, audit);
   const shifts = new ShiftService(audit, cache);
   const schedules = new ScheduleService(audit, deps.config.businessTz);
@@ -382,6 +385,7 @@ export function createServices(deps: {
     cache,
     audit,
     accounts,
+    userLocales,
     notifications,
     shifts,
     schedules,

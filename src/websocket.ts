@@ -16,7 +16,7 @@ import {
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { authenticate, buildContext, Session } from './context';
+import { authenticate, buildContext, Context, Session } from './context';
 import { principalOf, SocketSessions } from './socket-sessions';
 import { newTraceId } from './platform/trace';
 import { clientAddress, compileTrust } from './platform/client-address';
@@ -24,6 +24,8 @@ import { CREDENTIAL_MESSAGES } from './platform/auth/credentials';
 import { ErrorCode } from './platform/errors';
 import { formatError } from './platform/graphql-errors';
 import { coalesceWrites } from './platform/realtime/coalesced-writes';
+import type { Locale } from './platform/i18n/locales';
+import { localeOf, rememberRequestedLocale } from './platform/i18n/request-locale';
 import { Topics } from './platform/realtime/topics';
 import type { Services } from './services';
 import type { SessionRevokedEvent } from './modules/accounts/account.service';
@@ -51,9 +53,9 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
   const documents = new DocumentCache(500, 20_000);
   wss.on('connection', (socket, request) => coalesceWrites(socket, request.socket));
 
-  const formatAll = (errors: readonly GraphQLError[], traceId: string): GraphQLFormattedError[] =>
+  const formatAll = (errors: readonly GraphQLError[], traceId: string, locale?: Locale): GraphQLFormattedError[] =>
     errors.map((e) => {
-      const { error, isExpected } = formatError(e.toJSON(), e);
+      const { error, isExpected } = formatError(e.toJSON(), e, locale);
       if (!isExpected) logger.error({ err: e.originalError ?? e, traceId }, 'unexpected error');
       return { ...error, extensions: { ...error.extensions, traceId } };
     });
@@ -136,19 +138,21 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
           if (coerced.errors) return withCode(coerced.errors, 'BAD_USER_INPUT');
         }
         metrics.operations.inc({ operation: payload.operationName ?? 'anonymous', type: operation.operation, outcome: 'ws' });
+        const contextValue = buildContext(services, viewer, null, traceId, ctx.extra.ip ?? clientAddress(ctx.extra.request, trustProxy));
+        rememberRequestedLocale(contextValue, ctx.connectionParams?.locale);
         const args: ExecutionArgs = {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: buildContext(services, viewer, null, traceId, ctx.extra.ip ?? clientAddress(ctx.extra.request, trustProxy)),
+          contextValue,
         };
         return args;
       },
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return;
         const traceId = (args.contextValue as { traceId: string }).traceId;
-        return { ...result, errors: formatAll(result.errors, traceId) };
+        return { ...result, errors: formatAll(result.errors, traceId, localeOf(args.contextValue as Context)) };
       },
       onError: (_ctx, _id, _payload, errors) => formatAll(errors, newTraceId()),
     },

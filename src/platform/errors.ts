@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { MessageRef, render } from './i18n/catalogue';
 
 /**
  * The one documented set of `extensions.code` values. Every expected failure uses one of these;
@@ -23,28 +24,35 @@ export interface FieldProblem {
   message: string;
 }
 
-/** Base of every expected failure. Resolvers and services throw these; the server keeps their message. */
+/**
+ * Base of every expected failure. Resolvers and services throw these; the server keeps their message. A
+ * message given as a MessageRef is English here (logs) and rendered in the caller's language when the error
+ * is formatted (src/platform/graphql-errors.ts).
+ */
 export class DomainError extends GraphQLError {
-  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
-    super(message, { extensions: { ...extensions, code } });
+  readonly messageRef: MessageRef | null;
+
+  constructor(code: ErrorCode, message: string | MessageRef, extensions: Record<string, unknown> = {}) {
+    super(typeof message === 'string' ? message : render(message, 'en'), { extensions: { ...extensions, code } });
+    this.messageRef = typeof message === 'string' ? null : message;
   }
 }
 
 export class Unauthenticated extends DomainError {
-  constructor(message = 'Not signed in, or the session has ended') {
+  constructor(message: string | MessageRef = { id: 'error.unauthenticated' }) {
     super(ErrorCode.UNAUTHENTICATED, message);
   }
 }
 
 export class Forbidden extends DomainError {
-  constructor(message = 'You are not allowed to do this') {
+  constructor(message: string | MessageRef = { id: 'error.forbidden' }) {
     super(ErrorCode.FORBIDDEN, message);
   }
 }
 
 export class NotFound extends DomainError {
   constructor(what: string, id?: string) {
-    super(ErrorCode.NOT_FOUND, id ? `${what} ${id} was not found` : `${what} was not found`);
+    super(ErrorCode.NOT_FOUND, id ? { id: 'error.notFound', params: { what, id } } : { id: 'error.notFoundNoId', params: { what } });
   }
 }
 
@@ -116,20 +124,27 @@ export class Conflict extends DomainError {
 }
 
 export class InvalidInput extends DomainError {
-  constructor(fields: FieldProblem[] | string, message?: string) {
-    const list = typeof fields === 'string' ? [{ field: fields, message: message ?? 'is invalid' }] : fields;
-    super(ErrorCode.BAD_USER_INPUT, message ?? list.map((f) => `${f.field} ${f.message}`).join('; '), { fields: list });
+  constructor(fields: FieldProblem[] | string, message?: string | MessageRef) {
+    const text = typeof message === 'object' ? render(message, 'en') : message;
+    const list = typeof fields === 'string' ? [{ field: fields, message: text ?? 'is invalid' }] : fields;
+    super(
+      ErrorCode.BAD_USER_INPUT,
+      typeof message === 'object' ? message : (text ?? list.map((f) => `${f.field} ${f.message}`).join('; ')),
+      {
+        fields: list,
+      },
+    );
   }
 }
 
 export class RateLimited extends DomainError {
-  constructor(retryAfterSeconds: number, message = 'Too many requests; try again later') {
+  constructor(retryAfterSeconds: number, message: string | MessageRef = { id: 'error.rateLimited' }) {
     super(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
   }
 }
 
 export class ServiceUnavailable extends DomainError {
-  constructor(message = 'The database is not answering; try again shortly', extensions: Record<string, unknown> = {}) {
+  constructor(message: string | MessageRef = { id: 'error.serviceUnavailable' }, extensions: Record<string, unknown> = {}) {
     super(ErrorCode.SERVICE_UNAVAILABLE, message, extensions);
   }
 }

@@ -1,8 +1,11 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ErrorCode, EXPECTED_CODES, FieldProblem, ServiceUnavailable } from './errors';
+import { ErrorCode, EXPECTED_CODES, FieldProblem } from './errors';
 import { isDatabaseUnavailable } from './db/availability';
+import { MessageId, render } from './i18n/catalogue';
+import type { Locale } from './i18n/locales';
+import { currentLocale } from './i18n/request-locale';
 
 /** Apollo's and graphql-js's own request-level codes: the request itself was bad. */
 const REQUEST_CODES = new Set([
@@ -14,15 +17,16 @@ const REQUEST_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
-export const INTERNAL_MESSAGE = 'Internal server error';
+/** The masked message, in English (the catalogue's `error.internal`). */
+export const INTERNAL_MESSAGE = render({ id: 'error.internal' }, 'en');
 
 /** PostgreSQL data exceptions that only a malformed argument value can cause. */
-const INVALID_FORMAT: Record<string, string> = {
-  '22P02': 'An argument has an invalid format (ids are UUIDs)', // invalid_text_representation
-  '22007': 'An argument has an invalid date or time format', // invalid_datetime_format
-  '22008': 'A date or time argument is out of range', // datetime_field_overflow
+const INVALID_FORMAT: Record<string, MessageId> = {
+  '22P02': 'error.badIdFormat', // invalid_text_representation
+  '22007': 'error.badDateFormat', // invalid_datetime_format
+  '22008': 'error.dateOutOfRange', // datetime_field_overflow
   // A NUL byte that reached SQL by a path the argument check does not cover (e.g. an upload's file name).
-  '22021': 'An argument holds a character that cannot be stored', // character_not_in_repertoire
+  '22021': 'error.badCharacter', // character_not_in_repertoire
 };
 
 /**
@@ -39,15 +43,22 @@ export function withoutSuggestions(message: string): string {
 /**
  * Maps any error to a response error from the documented set. Expected failures keep their message;
  * anything else is masked: no stack, SQL or paths leave the server. `isExpected` is false for those,
- * so the caller logs them.
+ * so the caller logs them. Messages from the catalogue are rendered in `locale` (over HTTP the request's,
+ * see request-locale.ts); codes, reasons and field names are the same in every language.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): { error: GraphQLFormattedError; isExpected: boolean } {
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  locale: Locale = currentLocale(),
+): { error: GraphQLFormattedError; isExpected: boolean } {
   const original = unwrapResolverError(error);
   const code =
     (formatted.extensions?.code as string | undefined) ??
     (original instanceof GraphQLError ? (original.extensions?.code as string) : undefined);
   // One place for both transports (Apollo's formatError over HTTP, formatAll in websocket.ts).
-  const base = { message: withoutSuggestions(formatted.message), locations: formatted.locations, path: formatted.path };
+  const ref = (original as { messageRef?: { id: MessageId } | null } | undefined)?.messageRef;
+  const message = ref ? render(ref, locale) : withoutSuggestions(formatted.message);
+  const base = { message, locations: formatted.locations, path: formatted.path };
 
   // type-graphql's argument validation (class-validator)
   const validationErrors = (original as { extensions?: { validationErrors?: unknown } } | undefined)?.extensions?.validationErrors;
@@ -57,7 +68,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): {
       isExpected: true,
       error: {
         ...base,
-        message: fields.map((f) => `${f.field} ${f.message}`).join('; ') || 'Invalid input',
+        message: fields.map((f) => `${f.field} ${f.message}`).join('; ') || render({ id: 'error.invalidInput' }, locale),
         extensions: { code: ErrorCode.BAD_USER_INPUT, fields },
       },
     };
@@ -73,19 +84,22 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): {
   // the input was bad, not the server.
   const invalidFormat = INVALID_FORMAT[(original as { code?: string } | undefined)?.code ?? ''];
   if (invalidFormat) {
-    return { isExpected: true, error: { ...base, message: invalidFormat, extensions: { code: ErrorCode.BAD_USER_INPUT } } };
+    return {
+      isExpected: true,
+      error: { ...base, message: render({ id: invalidFormat }, locale), extensions: { code: ErrorCode.BAD_USER_INPUT } },
+    };
   }
   // PostgreSQL stalled or unreachable (DB_TIMEOUT_MS ran out): say so, rather than mask it as a bug.
   if (isDatabaseUnavailable(original)) {
     return {
       isExpected: true,
-      error: { ...base, message: new ServiceUnavailable().message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } },
+      error: { ...base, message: render({ id: 'error.serviceUnavailable' }, locale), extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } },
     };
   }
   return {
     isExpected: false,
     error: {
-      message: INTERNAL_MESSAGE,
+      message: render({ id: 'error.internal' }, locale),
       locations: formatted.locations,
       path: formatted.path,
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },

@@ -4,26 +4,85 @@ import { InvalidInput } from './errors';
 
 export const MAX_PAGE_SIZE = 100;
 
-@ObjectType()
+@ObjectType({ description: 'Relay page info; lists page forwards only (first/after)' })
 export class PageInfo {
   @Field(() => String, { nullable: true, description: 'Pass as `after` to get the next page' })
   endCursor!: string | null;
 
   @Field()
   hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'The cursor of the first edge' })
+  startCursor!: string | null;
+
+  @Field({ description: 'Always false: lists page forwards only' })
+  hasPreviousPage!: boolean;
 }
 
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+/** A page in both shapes: `nodes` (kept for existing clients) and Relay's `edges`. */
 export interface Page<T> {
   nodes: T[];
+  edges: Edge<T>[];
   pageInfo: PageInfo;
 }
 
-/** `@ObjectType() class FooConnection extends Connection(Foo) {}` gives `{ nodes, pageInfo }`. */
+/** Builds a page from its items, each with its own cursor (Relay edges), the last one as `endCursor`. */
+export function pageOf<T>(nodes: T[], hasNextPage: boolean, cursorOf: (node: T) => string): Page<T> {
+  const edges = nodes.map((node) => ({ cursor: cursorOf(node), node }));
+  return {
+    nodes,
+    edges,
+    pageInfo: {
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      hasNextPage,
+      hasPreviousPage: false,
+    },
+  };
+}
+
+export function emptyPage<T>(): Page<T> {
+  return pageOf<T>([], false, () => '');
+}
+
+/** One `XEdge` type per item type, however many connections list it. */
+const edgeTypes = new Map<ClassType, ClassType>();
+
+function EdgeOf<T extends object>(Item: ClassType<T>): ClassType<Edge<T>> {
+  let EdgeType = edgeTypes.get(Item) as ClassType<Edge<T>> | undefined;
+  if (!EdgeType) {
+    @ObjectType(`${Item.name}Edge`)
+    class ItemEdge implements Edge<T> {
+      @Field({ description: 'Pass as `after` to get the items after this one' })
+      cursor!: string;
+
+      @Field(() => Item)
+      node!: T;
+    }
+    EdgeType = ItemEdge;
+    edgeTypes.set(Item, EdgeType);
+  }
+  return EdgeType;
+}
+
+/**
+ * `@ObjectType() class FooConnection extends Connection(Foo) {}` gives Relay's `{ edges { cursor node }, pageInfo }`
+ * and the `nodes` list that clients used before edges.
+ */
 export function Connection<T extends object>(Item: ClassType<T>) {
+  const ItemEdge = EdgeOf(Item);
   @ObjectType()
   abstract class ConnectionType implements Page<T> {
     @Field(() => [Item])
     nodes!: T[];
+
+    @Field(() => [ItemEdge])
+    edges!: Edge<T>[];
 
     @Field(() => PageInfo)
     pageInfo!: PageInfo;
@@ -33,7 +92,7 @@ export function Connection<T extends object>(Item: ClassType<T>) {
 
 export function checkPageSize(first: number): void {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-    throw new InvalidInput('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
+    throw new InvalidInput('first', { id: 'error.pageSize', params: { max: MAX_PAGE_SIZE } });
   }
 }
 
@@ -56,7 +115,7 @@ export async function paginate<T extends object>(
     orderBy: opts.orderBy,
     includeCount: false,
   } as never);
-  return { nodes: cursor.items as T[], pageInfo: { endCursor: cursor.endCursor, hasNextPage: cursor.hasNextPage } };
+  return pageOf(cursor.items as T[], cursor.hasNextPage, (item) => cursor.from(item));
 }
 
 /**
@@ -73,7 +132,7 @@ export function checkCursor(after: string | null | undefined, keys: EntityProper
     // not JSON: reported below
   }
   if (!Array.isArray(value) || value.length !== keys.length || !keys.every((key, i) => fitsKey(key, value[i]))) {
-    throw new InvalidInput('after', 'is not a cursor of this list');
+    throw new InvalidInput('after', { id: 'error.notCursor' });
   }
 }
 

@@ -174,7 +174,8 @@ describe('leave requests', () => {
       ['leave.approve', manager.id, 'MANAGER', '好好休息'],
     ]);
     const told = (await app.data(NotificationsDocument, { first: 1 }, agent.token)).notifications.nodes[0];
-    expect(told).toMatchObject({ kind: 'LEAVE_DECIDED', title: '休假已批准' });
+    // staff read English unless they chose zh-CN (setMyLocale) or ask for it (Accept-Language): docs/conventions.md
+    expect(told).toMatchObject({ kind: 'LEAVE_DECIDED', title: 'Leave approved' });
 
     // Scheduling the agent during approved leave is an ON_LEAVE conflict.
     const blocked = await app.data(

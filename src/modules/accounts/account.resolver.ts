@@ -124,6 +124,20 @@ export class AccountResolver {
     return privateFieldsOf(user, ctx.viewer, info).active;
   }
 
+  @FieldResolver(() => String, { nullable: true })
+  locale(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): string | null {
+    return privateFieldsOf(user, ctx.viewer, info).locale;
+  }
+
+  @Authorized()
+  @Mutation(() => User, {
+    description:
+      'Anyone signed in: the language of your texts (zh-CN or en; null: Accept-Language, else the default). Others: BAD_USER_INPUT.',
+  })
+  setMyLocale(@Arg('locale', () => String, { nullable: true }) locale: string | null, @Ctx() ctx: Context) {
+    return ctx.services.userLocales.setMyLocale(ctx, locale ?? null);
+  }
+
   @FieldResolver()
   createdAt(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Date {
     return privateFieldsOf(user, ctx.viewer, info).createdAt;

@@ -1,8 +1,9 @@
 import { Entity, PrimaryKey, Property, OptionalProps } from '@mikro-orm/postgresql';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { Node } from '../../platform/node';
 
-@ObjectType({ description: 'A team of the service desk (sales, technical support, after-sales, ...)' })
+@ObjectType({ implements: Node, description: 'A team of the service desk (sales, technical support, after-sales, ...)' })
 @Entity({ tableName: 'departments' })
 export class Department {
   [OptionalProps]?: 'id' | 'description' | 'createdAt';

@@ -2,11 +2,13 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
+import { Node } from '../../platform/node';
 
 export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 
 /** Fields other than id, displayName and role resolve in AccountResolver, which hides them from customers (privateFieldsOf). */
 @ObjectType({
+  implements: Node,
   description:
     'Anyone who signs in: staff (admins, managers, agents) and customers. A customer sees only id, displayName and role of other users (other fields: FORBIDDEN)',
   simpleResolvers: true,
@@ -14,7 +16,16 @@ export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 @Entity({ tableName: 'users' })
 export class User {
   [OptionalProps]?:
-    'id' | 'employeeCode' | 'departmentId' | 'skills' | 'maxConcurrentChats' | 'active' | 'tokenVersion' | 'createdAt' | 'updatedAt';
+    | 'id'
+    | 'employeeCode'
+    | 'departmentId'
+    | 'locale'
+    | 'skills'
+    | 'maxConcurrentChats'
+    | 'active'
+    | 'tokenVersion'
+    | 'createdAt'
+    | 'updatedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -52,6 +63,10 @@ export class User {
   @Field()
   @Property({ type: 'boolean' })
   active: boolean = true;
+
+  @Field(() => String, { nullable: true, description: 'zh-CN or en, set with setMyLocale; null: Accept-Language, else the role’s default' })
+  @Property({ type: 'text', nullable: true })
+  locale: string | null = null;
 
   @Property({ type: 'text', hidden: true, lazy: true })
   passwordHash!: string;

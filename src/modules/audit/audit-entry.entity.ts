@@ -2,8 +2,9 @@ import { Entity, Enum, PrimaryKey, Property, OptionalProps } from '@mikro-orm/po
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
+import { Node } from '../../platform/node';
 
-@ObjectType({ description: 'One recorded change: who did what to which record, and when' })
+@ObjectType({ implements: Node, description: 'One recorded change: who did what to which record, and when' })
 @Entity({ tableName: 'audit_entries' })
 export class AuditEntry {
   [OptionalProps]?: 'id' | 'actorId' | 'actorRole' | 'comment' | 'traceId' | 'createdAt';

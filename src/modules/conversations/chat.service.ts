@@ -7,7 +7,7 @@ import { signedIn } from '../../platform/auth/scope';
 import { PreparedStatements } from '../../platform/db/prepared';
 import { inTransaction } from '../../platform/db/transaction';
 import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
-import { Page, paginate } from '../../platform/pagination';
+import { Page, pageOf, paginate } from '../../platform/pagination';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
@@ -99,7 +99,9 @@ export class ChatService {
     const rows = isArchived(c)
       ? await archivedMessages(scope.em, c.id, afterSeq, first + 1)
       : await scope.em.find(Message, { conversationId: c.id, seq: { $gt: afterSeq } }, { orderBy: { seq: 'asc' }, limit: first + 1 });
-    return { messages: rows.slice(0, first), hasMore: rows.length > first, lastSeq: c.lastSeq };
+    const messages = rows.slice(0, first);
+    const hasMore = rows.length > first;
+    return { ...pageOf(messages, hasMore, (m) => String(m.seq)), messages, hasMore, lastSeq: c.lastSeq };
   }
 
   /** Marks the other side's messages up to a seq DELIVERED or READ; statuses never go backwards. */

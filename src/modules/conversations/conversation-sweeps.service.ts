@@ -3,8 +3,10 @@ import type { Config } from '../../config';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 import { pgArray } from '../../platform/db/arrays';
 import { inTransaction } from '../../platform/db/transaction';
+import { render } from '../../platform/i18n/catalogue';
 import type { Logger } from '../../platform/logger';
 import type { Scheduler } from '../../platform/scheduler';
+import { customerLocale } from '../accounts/user-locale.service';
 import type { PresenceService } from '../presence/presence.service';
 import type { AgentPool } from './agent-pool';
 import type { ChatService } from './chat.service';
@@ -85,13 +87,14 @@ export class ConversationSweeps {
       for (const row of rows) {
         const c = conversations.get(row.id)!;
         if (row.close) {
-          this.chat.systemMessage(em, c, '由于您长时间没有回复，会话已自动结束。如还需帮助，欢迎随时再次咨询。', afterCommit);
+          this.chat.systemMessage(em, c, render({ id: 'chat.idleEnded' }, await customerLocale(em, c.customerId)), afterCommit);
           await this.chat.close(em, afterCommit, c, EndReason.IDLE);
           result.closed += 1;
         } else {
           c.idleWarnedAt = new Date();
           afterCommit(() => this.handOver.publishStatus(c, StatusChange.IDLE_WARNING));
-          this.chat.systemMessage(em, c, `您已经有一段时间没有回复了，会话将在 ${afterWarning} 秒后自动结束。`, afterCommit);
+          const text = render({ id: 'chat.idleWarning', params: { seconds: afterWarning } }, await customerLocale(em, c.customerId));
+          this.chat.systemMessage(em, c, text, afterCommit);
           result.warned += 1;
         }
       }

@@ -1,6 +1,7 @@
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { Node } from '../../platform/node';
 
 /**
  * One hand-over of a conversation from one agent to another: by its agent or a supervisor
@@ -8,6 +9,7 @@ import { randomUUID } from 'node:crypto';
  * (`byId` null). A conversation handed back to the queue has a row with `toAgentId` null.
  */
 @ObjectType({
+  implements: Node,
   description: 'One hand-over of a conversation: who had it, who got it (null: back to the queue), who moved it (null: the system)',
   simpleResolvers: true,
 })

@@ -2,6 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { PRIORITY_RANK, ServicePriority } from './queue-policy';
+import { Node } from '../../platform/node';
 
 export enum ConversationStatus {
   QUEUED = 'QUEUED',
@@ -47,7 +48,11 @@ export class AutoAnswer {
   state!: AutoAnswerState;
 }
 
-@ObjectType({ description: 'A customer’s request for help: queued, then a chat with an agent, then ended', simpleResolvers: true })
+@ObjectType({
+  implements: Node,
+  description: 'A customer’s request for help: queued, then a chat with an agent, then ended',
+  simpleResolvers: true,
+})
 @Entity({ tableName: 'conversations' })
 export class Conversation {
   [OptionalProps]?:

@@ -87,8 +87,8 @@ export class SendMessageInput {
   clientMessageId!: string;
 }
 
-@ObjectType()
-export class MessagePage {
+@ObjectType({ description: 'A Relay connection (a cursor is the message’s seq: pass it as afterSeq) with the older fields kept' })
+export class MessagePage extends Connection(Message) {
   @Field(() => [Message])
   messages!: Message[];
 

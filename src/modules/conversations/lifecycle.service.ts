@@ -17,6 +17,8 @@ import { ConversationTransfer } from './conversation-transfer.entity';
 import type { HandOver } from './hand-over';
 import { claimSeat } from './seat-plan';
 import { applyRating, checkRating, requireRater } from './rating.policy';
+import { render } from '../../platform/i18n/catalogue';
+import { customerLocale } from '../accounts/user-locale.service';
 
 export const MAX_TRANSFER_NOTE = 500;
 
@@ -90,9 +92,11 @@ export class ConversationLifecycleService {
       await this.reserveSeat(em, afterCommit, from, target.id, party === 'SUPERVISOR', target.displayName);
       const people = await this.handOver.names(em, [from, viewer.id]);
       const summary = await this.handOver.summary(em, c);
+      const locale = await customerLocale(em, c.customerId);
+      const names = { from: people.get(from) ?? from, to: target.displayName, by: people.get(viewer.id) ?? viewer.id };
       const lines = [
-        `会话已由 ${people.get(from) ?? from} 转接给 ${target.displayName}${party === 'SUPERVISOR' ? `（操作人：${people.get(viewer.id) ?? viewer.id}）` : ''}。`,
-        ...(text ? [`转接备注：${text}`] : []),
+        render({ id: party === 'SUPERVISOR' ? 'chat.transferredBy' : 'chat.transferred', params: names }, locale),
+        ...(text ? [render({ id: 'chat.transferNote', params: { note: text } }, locale)] : []),
         ...summary,
       ];
       this.handOver.move(em, afterCommit, c, { from, to: target.id, by: viewer.id, note: text });

@@ -3,6 +3,7 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
 import { PiiType } from '../records/pii-type';
+import { Node } from '../../platform/node';
 
 export enum MessageKind {
   TEXT = 'TEXT',
@@ -19,7 +20,11 @@ registerEnumType(MessageStatus, { name: 'MessageStatus', description: 'Only ever
 
 export const MAX_MESSAGE_LENGTH = 5000;
 
-@ObjectType({ description: 'One message of a conversation, numbered by seq (1, 2, 3, … with no gaps)', simpleResolvers: true })
+@ObjectType({
+  implements: Node,
+  description: 'One message of a conversation, numbered by seq (1, 2, 3, … with no gaps)',
+  simpleResolvers: true,
+})
 @Entity({ tableName: 'messages' })
 export class Message {
   [OptionalProps]?:

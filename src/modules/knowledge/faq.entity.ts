@@ -1,6 +1,7 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { Node } from '../../platform/node';
 
 export enum FaqStatus {
   DRAFT = 'DRAFT',
@@ -29,7 +30,7 @@ registerEnumType(FaqScope, {
   },
 });
 
-@ObjectType({ description: 'A frequently asked question and its answer' })
+@ObjectType({ implements: Node, description: 'A frequently asked question and its answer' })
 @Entity({ tableName: 'faqs' })
 export class Faq {
   [OptionalProps]?:

@@ -3,6 +3,7 @@ import { Field, Float, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import type { DayHalf } from './leave.period';
 import { PiiType } from '../records/pii-type';
+import { Node } from '../../platform/node';
 
 export enum LeaveType {
   PERSONAL = 'PERSONAL',
@@ -30,7 +31,7 @@ registerEnumType(DayHalfValue, {
   valuesConfig: { AM: { description: '00:00–12:00' }, PM: { description: '12:00–24:00' } },
 });
 
-@ObjectType({ description: 'A request for leave, from a half-day to a half-day (both included)' })
+@ObjectType({ implements: Node, description: 'A request for leave, from a half-day to a half-day (both included)' })
 @Entity({ tableName: 'leave_requests' })
 export class LeaveRequest {
   [OptionalProps]?:

@@ -18,6 +18,7 @@ import { Upload } from '../uploads/upload.entity';
 import type { LeaveFilter, RequestLeaveInput } from './leave.inputs';
 import { leavePeriod } from './leave.period';
 import { LeaveRequest, LeaveStatus } from './leave-request.entity';
+import type { MessageId } from '../../platform/i18n/catalogue';
 
 type LeaveAction = 'approve' | 'reject' | 'cancel';
 
@@ -122,7 +123,7 @@ export class LeaveService implements LeaveLookup {
         summary: wasApproved ? `Cancelled approved leave; ${restored} schedule(s) restored` : 'Cancelled the request',
         comment: comment?.trim() || null,
       });
-      if (!own) this.tellRequester(em, afterCommit, leave, '休假已被取消', comment);
+      if (!own) this.tellRequester(em, afterCommit, leave, 'notification.leaveCancelled.title', comment);
       await em.flush();
       return leave;
     });
@@ -203,18 +204,31 @@ export class LeaveService implements LeaveLookup {
         summary: action === 'approve' ? `Approved; ${marked} schedule(s) marked ON_LEAVE` : 'Rejected',
         comment: leave.decisionComment,
       });
-      this.tellRequester(em, afterCommit, leave, action === 'approve' ? '休假已批准' : '休假未获批准', comment);
+      this.tellRequester(
+        em,
+        afterCommit,
+        leave,
+        action === 'approve' ? 'notification.leaveApproved.title' : 'notification.leaveRejected.title',
+        comment,
+      );
       await em.flush();
       return leave;
     });
   }
 
-  private tellRequester(em: EntityManager, afterCommit: AfterCommit, leave: LeaveRequest, title: string, comment?: string | null): void {
+  private tellRequester(em: EntityManager, afterCommit: AfterCommit, leave: LeaveRequest, title: MessageId, comment?: string | null): void {
     this.notifications.notify(em, afterCommit, {
       userId: leave.requesterId,
       kind: 'LEAVE_DECIDED',
-      title,
-      body: `${leave.startDate} ${leave.startHalf} – ${leave.endDate} ${leave.endHalf}: ${leave.status}${comment?.trim() ? ` — ${comment.trim()}` : ''}`,
+      title: { id: title },
+      body: {
+        id: 'notification.leaveDecided.body',
+        params: {
+          period: `${leave.startDate} ${leave.startHalf} – ${leave.endDate} ${leave.endHalf}`,
+          status: leave.status,
+          comment: comment?.trim() ? ` — ${comment.trim()}` : '',
+        },
+      },
     });
   }
 }

@@ -1,4 +1,6 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { render } from '../../platform/i18n/catalogue';
+import { localeOf } from '../../platform/i18n/request-locale';
 import type { Context } from '../../context';
 import { Role } from '../../platform/auth/roles';
 import { Connection } from '../../platform/pagination';
@@ -21,6 +23,17 @@ export class NotificationResolver {
     @Arg('unreadOnly', () => Boolean, { defaultValue: false }) unreadOnly = false,
   ) {
     return ctx.services.notifications.list(ctx, first, after, unreadOnly);
+  }
+
+  // Rendered when read or pushed, in the reader's language (see src/platform/i18n).
+  @FieldResolver(() => String)
+  title(@Root() n: Notification, @Ctx() ctx: Context): string {
+    return n.texts ? render(n.texts.title, localeOf(ctx)) : n.title;
+  }
+
+  @FieldResolver(() => String)
+  body(@Root() n: Notification, @Ctx() ctx: Context): string {
+    return n.texts ? render(n.texts.body, localeOf(ctx)) : n.body;
   }
 
   @Authorized()

@@ -8,13 +8,15 @@ import { Topics } from '../../platform/realtime/topics';
 import type { AuditService } from '../audit/audit.service';
 import { isUuid } from '../../platform/ids';
 import { User } from '../accounts/user.entity';
-import { Notification } from './notification.entity';
+import { MessageRef, render } from '../../platform/i18n/catalogue';
+import { Notification, NotificationTexts } from './notification.entity';
 
+/** Title and body as text, or as catalogue messages rendered in each reader's language (preferred). */
 export interface NewNotification {
   userId: string;
   kind: string;
-  title: string;
-  body: string;
+  title: string | MessageRef;
+  body: string | MessageRef;
 }
 
 /** The JSON shape that travels over pub/sub (and Redis); dates as ISO strings. */
@@ -23,6 +25,7 @@ export interface NotificationEvent {
   kind: string;
   title: string;
   body: string;
+  texts?: NotificationTexts | null;
   createdAt: string;
   readAt: string | null;
 }
@@ -41,7 +44,10 @@ export class NotificationService {
    * Every feature that tells a user something (decisions, assignments) goes through here.
    */
   notify(em: EntityManager, afterCommit: AfterCommit, n: NewNotification): Notification {
-    const row = em.create(Notification, { ...n, createdAt: new Date(), readAt: null });
+    const text = (t: string | MessageRef) => (typeof t === 'string' ? t : render(t, 'zh-CN'));
+    const ref = (t: string | MessageRef): MessageRef => (typeof t === 'string' ? { id: 'text.verbatim', params: { text: t } } : t);
+    const texts = typeof n.title === 'string' && typeof n.body === 'string' ? null : { title: ref(n.title), body: ref(n.body) };
+    const row = em.create(Notification, { ...n, title: text(n.title), body: text(n.body), texts, createdAt: new Date(), readAt: null });
     em.persist(row);
     afterCommit(() => this.pubsub.publish(Topics.NOTIFICATIONS, n.userId, toEvent(row)));
     return row;
@@ -106,6 +112,7 @@ export function toEvent(n: Notification): NotificationEvent {
     kind: n.kind,
     title: n.title,
     body: n.body,
+    texts: n.texts,
     createdAt: n.createdAt.toISOString(),
     readAt: n.readAt ? n.readAt.toISOString() : null,
   };
@@ -114,6 +121,7 @@ export function toEvent(n: Notification): NotificationEvent {
 export function fromEvent(e: NotificationEvent): Notification {
   return Object.assign(new Notification(), {
     ...e,
+    texts: e.texts ?? null,
     createdAt: new Date(e.createdAt),
     readAt: e.readAt ? new Date(e.readAt) : null,
   });

@@ -1,6 +1,7 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { Node } from '../../platform/node';
 
 /** Whose shelf a quick reply is on. The order is the order lists show them in. */
 export enum QuickReplyScope {
@@ -19,7 +20,10 @@ registerEnumType(QuickReplyScope, {
 
 export const DEFAULT_QUICK_REPLY_CATEGORY = '通用';
 
-@ObjectType({ description: 'A canned answer an agent sends into a chat; {customerName} and {agentName} are filled in when sent' })
+@ObjectType({
+  implements: Node,
+  description: 'A canned answer an agent sends into a chat; {customerName} and {agentName} are filled in when sent',
+})
 @Entity({ tableName: 'quick_replies' })
 export class QuickReply {
   [OptionalProps]?: 'id' | 'departmentId' | 'category' | 'shortcut' | 'createdAt' | 'updatedAt';

@@ -2,6 +2,7 @@ import { BigIntType, Entity, Enum, OptionalProps, PrimaryKey, Property } from '@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { ExportFormat, ExportStatus } from './records.inputs';
+import { Node } from '../../platform/node';
 
 /** The filter an export runs with, as stored: scope already applied, dates as ISO strings. */
 export interface StoredFilter {
@@ -20,6 +21,7 @@ export interface StoredFilter {
 }
 
 @ObjectType({
+  implements: Node,
   description: 'An export of conversations to a file, made in the background; downloaded from `url` by its requester once READY',
 })
 @Entity({ tableName: 'export_jobs' })

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../../platform/request-scope';
 import { signedIn } from '../../platform/auth/scope';
 import type { Role } from '../../platform/auth/roles';
-import { checkCursor, checkPageSize, Page } from '../../platform/pagination';
+import { checkCursor, checkPageSize, Page, pageOf } from '../../platform/pagination';
 import { Conversation } from '../conversations/conversation.entity';
 import { columnsOf, toEntities } from './archived-records';
 import type { StoredFilter } from './export-job.entity';
@@ -64,14 +64,11 @@ export class RecordSearchService {
     const archivedIds = new Set(rows.filter((r) => r.archived).map((r) => r.id as string));
     const conversations = toEntities(scope.em, Conversation, rows.slice(0, first), (r) => Boolean(r.archived));
     const matches = scoped.keyword ? await this.matches(scope.em, scoped, conversations, archivedIds) : new Map<string, MessageMatch[]>();
-    const last = conversations[conversations.length - 1];
-    return {
-      nodes: conversations.map((c) => ({ conversation: c, archived: archivedIds.has(c.id), matches: matches.get(c.id) ?? [] })),
-      pageInfo: {
-        hasNextPage: rows.length > first,
-        endCursor: last ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString('base64url') : null,
-      },
-    };
+    return pageOf(
+      conversations.map((c) => ({ conversation: c, archived: archivedIds.has(c.id), matches: matches.get(c.id) ?? [] })),
+      rows.length > first,
+      ({ conversation: c }) => Buffer.from(JSON.stringify([c.createdAt.toISOString(), c.id])).toString('base64url'),
+    );
   }
 
   /**

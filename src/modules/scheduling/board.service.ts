@@ -21,7 +21,7 @@ const BOARD_AGENT = `u.role = 'AGENT' AND u.active AND (?::uuid IS NULL OR u.dep
 
 /** The users columns GraphQL's User can show (never password_hash). */
 const AGENT_COLUMNS = `u.id, u.email, u.display_name, u.employee_code, u.role, u.department_id, u.skills,
-  u.max_concurrent_chats, u.active, u.token_version, u.created_at, u.updated_at`;
+  u.max_concurrent_chats, u.active, u.token_version, u.locale, u.created_at, u.updated_at`;
 
 type AgentRow = {
   id: string;
@@ -34,6 +34,7 @@ type AgentRow = {
   max_concurrent_chats: number;
   active: boolean;
   token_version: number;
+  locale: string | null;
   created_at: string;
   updated_at: string;
 };
@@ -177,6 +178,7 @@ function outputAgent(r: AgentRow, instant: (value: Date | string) => Date): User
       maxConcurrentChats: r.max_concurrent_chats,
       active: r.active,
       tokenVersion: r.token_version,
+      locale: r.locale,
       createdAt: instant(r.created_at),
       updatedAt: instant(r.updated_at),
     } satisfies Omit<User, 'passwordHash'>,

@@ -1,6 +1,7 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { Node } from '../../platform/node';
 
 export enum ScheduleStatus {
   NORMAL = 'NORMAL',
@@ -9,7 +10,7 @@ export enum ScheduleStatus {
 }
 registerEnumType(ScheduleStatus, { name: 'ScheduleStatus' });
 
-@ObjectType({ description: 'One agent working one shift on one business date', simpleResolvers: true })
+@ObjectType({ implements: Node, description: 'One agent working one shift on one business date', simpleResolvers: true })
 @Entity({ tableName: 'schedules' })
 export class Schedule {
   [OptionalProps]?: 'id' | 'status' | 'replacedById' | 'replacingId' | 'createdById' | 'createdAt';

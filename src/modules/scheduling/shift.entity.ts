@@ -2,8 +2,13 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgres
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { isOvernight, shiftMinutes } from '../../platform/clock';
+import { Node } from '../../platform/node';
 
-@ObjectType({ description: 'A kind of shift (早班 09:00–18:00, 夜班 22:00–06:00, ...), in business time', simpleResolvers: true })
+@ObjectType({
+  implements: Node,
+  description: 'A kind of shift (早班 09:00–18:00, 夜班 22:00–06:00, ...), in business time',
+  simpleResolvers: true,
+})
 @Entity({ tableName: 'shifts' })
 export class Shift {
   [OptionalProps]?:

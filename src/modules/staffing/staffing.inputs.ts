@@ -1,5 +1,6 @@
 import { ArrayMaxSize, IsOptional } from 'class-validator';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../platform/node';
 
 @ObjectType()
 export class ForecastInterval {
@@ -190,7 +191,7 @@ export class UnmetCoverage {
   reason!: UnmetReason;
 }
 
-@ObjectType()
+@ObjectType({ implements: Node })
 export class ScheduleProposal {
   @Field(() => ID)
   id!: string;

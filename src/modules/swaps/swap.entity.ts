@@ -1,6 +1,7 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { Node } from '../../platform/node';
 
 export enum SwapStatus {
   PENDING = 'PENDING',
@@ -10,7 +11,10 @@ export enum SwapStatus {
 }
 registerEnumType(SwapStatus, { name: 'SwapStatus' });
 
-@ObjectType({ description: 'A hand-over (one step), a swap (two) or a chain (A→B→C→A, up to ten), applied all at once on approval' })
+@ObjectType({
+  implements: Node,
+  description: 'A hand-over (one step), a swap (two) or a chain (A→B→C→A, up to ten), applied all at once on approval',
+})
 @Entity({ tableName: 'swap_requests' })
 export class SwapRequest {
   [OptionalProps]?: 'id' | 'status' | 'reason' | 'decidedById' | 'decidedAt' | 'decisionComment' | 'createdAt' | 'updatedAt';
@@ -60,7 +64,7 @@ export class SwapRequest {
   updatedAt: Date = new Date();
 }
 
-@ObjectType({ description: 'One schedule handed from its owner to another agent' })
+@ObjectType({ implements: Node, description: 'One schedule handed from its owner to another agent' })
 @Entity({ tableName: 'swap_steps' })
 export class SwapStep {
   [OptionalProps]?: 'id' | 'newScheduleId' | 'requestStatus';

@@ -90,7 +90,12 @@ export class SwapService {
       const approvers = await approversOf(em, swap.departmentIds, viewer.id);
       const told = new Set([...approvers, ...swap.participantIds.filter((id) => id !== viewer.id)]);
       for (const userId of told) {
-        this.notifications.notify(em, afterCommit, { userId, kind: 'SWAP_REQUESTED', title: '新的换班申请', body: describe(plan) });
+        this.notifications.notify(em, afterCommit, {
+          userId,
+          kind: 'SWAP_REQUESTED',
+          title: { id: 'notification.swapRequested.title' },
+          body: describe(plan),
+        });
       }
       try {
         await em.flush();

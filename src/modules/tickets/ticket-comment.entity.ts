@@ -4,10 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
 import { MessageKind } from '../conversations/message.entity';
 import { PiiType } from '../records/pii-type';
+import { Node } from '../../platform/node';
 
 export const MAX_COMMENT_LENGTH = 5000;
 
 @ObjectType({
+  implements: Node,
   description:
     'A comment on a ticket; internal ones are notes among the staff, never shown to the customer; SYSTEM ones come from ShiftDesk itself (no author)',
 })

@@ -5,7 +5,7 @@ import { departmentScope, signedIn, withRole } from '../../platform/auth/scope';
 import { addDays, isBusinessDate, startOfBusinessDate } from '../../platform/clock';
 import { FieldProblem, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { isUuid } from '../../platform/ids';
-import { Page, paginate } from '../../platform/pagination';
+import { emptyPage, Page, paginate } from '../../platform/pagination';
 import { TicketComment } from './ticket-comment.entity';
 import { canSee } from './ticket-common';
 import { ticketStats } from './ticket-stats';
@@ -61,7 +61,7 @@ export class TicketQueryService {
         break;
       case Role.MANAGER: {
         const department = departmentScope(viewer, filter.departmentId);
-        if (!department) return { nodes: [], pageInfo: { endCursor: null, hasNextPage: false } };
+        if (!department) return emptyPage();
         and.push({ departmentId: department });
         break;
       }

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { AutoAnswerState } from '../conversations/conversation.entity';
 import { PRIORITY_RANK, ServicePriority } from '../conversations/queue-policy';
 import { PiiType } from '../records/pii-type';
+import { Node } from '../../platform/node';
 
 export enum TicketStatus {
   NEW = 'NEW',
@@ -39,7 +40,7 @@ registerEnumType(SlaStatus, {
   description: 'PENDING: running; AT_RISK: 80% of the allowed time used; MET: done by the due time; BREACHED: not done by it',
 });
 
-@ObjectType({ description: 'A customer’s issue worked on over time, with first-response and resolution SLAs' })
+@ObjectType({ implements: Node, description: 'A customer’s issue worked on over time, with first-response and resolution SLAs' })
 @Entity({ tableName: 'tickets' })
 export class Ticket {
   [OptionalProps]?:

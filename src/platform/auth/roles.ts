@@ -20,6 +20,8 @@ export interface Viewer {
   id: string;
   role: Role;
   departmentId: string | null;
+  /** The locale the user chose (setMyLocale), if any: texts are rendered in it. */
+  locale?: string | null;
   /**
    * Set when an API key signed the request in: the key, and its scopes (see the integrations module). The
    * role and department above are then what the key acts as: a manager of its department, or an admin.

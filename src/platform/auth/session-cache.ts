@@ -15,6 +15,7 @@ export interface SessionUser {
   role: Role;
   departmentId: string | null;
   tokenVersion: number;
+  locale?: string | null;
 }
 
 /** A revocation this process published: acknowledgements counted, and how many are expected once PUBLISH answers. */
@@ -100,6 +101,7 @@ export class SessionCache {
       role: user.role,
       departmentId: user.departmentId,
       tokenVersion: user.tokenVersion,
+      locale: user.locale,
     });
   }
 

@@ -1,0 +1,186 @@
+import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
+import type { Context } from '../../context';
+import { Node } from '../../platform/node';
+import { Role, STAFF } from '../../platform/auth/roles';
+import { signedIn } from '../../platform/auth/scope';
+import { NotFound } from '../../platform/errors';
+import { User } from '../accounts/user.entity';
+import { Department } from '../accounts/department.entity';
+import { Conversation } from '../conversations/conversation.entity';
+import { Message } from '../conversations/message.entity';
+import { Ticket } from '../tickets/ticket.entity';
+import { LeaveRequest } from '../leave/leave-request.entity';
+import { SwapRequest } from '../swaps/swap.entity';
+import { ScheduleProposal } from '../staffing/staffing.inputs';
+import { ExportJob } from '../records/export-job.entity';
+import { Notification } from '../notifications/notification.entity';
+import { Shift } from '../scheduling/shift.entity';
+import { findShift } from '../scheduling/shift.service';
+import { Schedule } from '../scheduling/schedule.entity';
+import { SwapStep } from '../swaps/swap.entity';
+import { ConversationTransfer } from '../conversations/conversation-transfer.entity';
+import { TicketComment } from '../tickets/ticket-comment.entity';
+import { AuditEntry } from '../audit/audit-entry.entity';
+import { QuickReply } from '../quick-replies/quick-reply.entity';
+import { Faq, FaqScope, FaqStatus } from '../knowledge/faq.entity';
+import { NodeService, NodeType } from './node.service';
+
+const SIGNED_IN = [...STAFF, Role.CUSTOMER] as const;
+const SUPERVISORS = [Role.ADMIN, Role.MANAGER] as const;
+
+/** Every refetchable type, each loaded as its own query loads it. */
+export const NODE_TYPES: readonly NodeType<Context>[] = [
+  { type: User, tables: ['users'], roles: SIGNED_IN, load: (ctx, id) => ctx.services.accounts.user(ctx, id) },
+  {
+    type: Department,
+    tables: ['departments'],
+    roles: STAFF,
+    load: async (ctx, id) => {
+      const found = (await ctx.services.accounts.departments(ctx)).find((d) => d.id === id);
+      if (!found) throw new NotFound('Department', id);
+      return found;
+    },
+  },
+  {
+    type: Conversation,
+    tables: ['conversations', 'conversations_archive'],
+    roles: [Role.CUSTOMER, ...STAFF],
+    load: (ctx, id) => ctx.services.chat.readable(ctx.em, signedIn(ctx.viewer), id),
+  },
+  {
+    // Messages of archived conversations are read through their conversation's history (messages).
+    type: Message,
+    tables: ['messages'],
+    roles: [Role.CUSTOMER, ...STAFF],
+    load: async (ctx, id) => {
+      const message = await ctx.em.findOneOrFail(Message, { id }, { failHandler: () => new NotFound('Message', id) });
+      await ctx.services.chat.readable(ctx.em, signedIn(ctx.viewer), message.conversationId);
+      return message;
+    },
+  },
+  { type: Ticket, tables: ['tickets'], roles: SIGNED_IN, load: (ctx, id) => ctx.services.tickets.queries.get(ctx, id) },
+  { type: LeaveRequest, tables: ['leave_requests'], roles: STAFF, load: (ctx, id) => ctx.services.leave.get(ctx, id) },
+  { type: SwapRequest, tables: ['swap_requests'], roles: STAFF, load: (ctx, id) => ctx.services.swaps.get(ctx, id) },
+  {
+    type: ScheduleProposal,
+    tables: ['schedule_proposals'],
+    roles: SUPERVISORS,
+    load: (ctx, id) => ctx.services.proposals.get(ctx, id),
+  },
+  { type: ExportJob, tables: ['export_jobs'], roles: STAFF, load: (ctx, id) => ctx.services.records.exports.get(ctx, id) },
+  {
+    // notifications: the viewer's own only
+    type: Notification,
+    tables: ['notifications'],
+    roles: SIGNED_IN,
+    load: (ctx, id) =>
+      ctx.em.findOneOrFail(Notification, { id, userId: signedIn(ctx.viewer).id }, { failHandler: () => new NotFound('Notification', id) }),
+  },
+  {
+    // shifts: a department's own plus those shared by all (admins: every one), as the shifts query lists them
+    type: Shift,
+    tables: ['shifts'],
+    roles: STAFF,
+    load: async (ctx, id) => {
+      const viewer = signedIn(ctx.viewer);
+      const shift = await findShift(ctx.em, id);
+      if (viewer.role !== Role.ADMIN && shift.departmentId !== null && shift.departmentId !== viewer.departmentId)
+        throw new NotFound('Shift', id);
+      return shift;
+    },
+  },
+  {
+    // schedules: agents their own, managers their department's agents', admins all (as the schedules query)
+    type: Schedule,
+    tables: ['schedules'],
+    roles: STAFF,
+    load: async (ctx, id) => {
+      const viewer = signedIn(ctx.viewer);
+      const schedule = await ctx.em.findOneOrFail(Schedule, { id }, { failHandler: () => new NotFound('Schedule', id) });
+      if (viewer.role === Role.ADMIN || schedule.agentId === viewer.id) return schedule;
+      const agent = viewer.role === Role.MANAGER ? await ctx.loaders.user.load(schedule.agentId) : null;
+      if (!agent || agent.departmentId !== viewer.departmentId) throw new NotFound('Schedule', id);
+      return schedule;
+    },
+  },
+  {
+    type: SwapStep,
+    tables: ['swap_steps'],
+    roles: STAFF,
+    load: async (ctx, id) => {
+      const step = await ctx.em.findOneOrFail(SwapStep, { id }, { failHandler: () => new NotFound('Swap step', id) });
+      await ctx.services.swaps.get(ctx, step.swapRequestId);
+      return step;
+    },
+  },
+  {
+    // a conversation's hand-overs, to whoever may read the conversation (as Conversation.transfers)
+    type: ConversationTransfer,
+    tables: ['conversation_transfers'],
+    roles: [Role.CUSTOMER, ...STAFF],
+    load: async (ctx, id) => {
+      const transfer = await ctx.em.findOneOrFail(ConversationTransfer, { id }, { failHandler: () => new NotFound('Transfer', id) });
+      await ctx.services.chat.readable(ctx.em, signedIn(ctx.viewer), transfer.conversationId);
+      return transfer;
+    },
+  },
+  {
+    // a ticket's comments as Ticket.comments shows them: customers never see internal ones
+    type: TicketComment,
+    tables: ['ticket_comments'],
+    roles: SIGNED_IN,
+    load: async (ctx, id) => {
+      const comment = await ctx.em.findOneOrFail(TicketComment, { id }, { failHandler: () => new NotFound('Comment', id) });
+      await ctx.services.tickets.queries.get(ctx, comment.ticketId);
+      if (comment.internal && ctx.viewer?.role === Role.CUSTOMER) throw new NotFound('Comment', id);
+      return comment;
+    },
+  },
+  {
+    type: QuickReply,
+    tables: ['quick_replies'],
+    roles: STAFF,
+    load: (ctx, id) => ctx.services.quickReplies.usable(ctx, id),
+  },
+  {
+    // published FAQs: everyone signed in; drafts and archived ones: their keepers (as the faqs query lists them)
+    type: Faq,
+    tables: ['faqs'],
+    roles: SIGNED_IN,
+    load: async (ctx, id) => {
+      const viewer = signedIn(ctx.viewer);
+      const faq = await ctx.em.findOneOrFail(Faq, { id }, { failHandler: () => new NotFound('FAQ', id) });
+      const keeper =
+        viewer.role === Role.ADMIN ||
+        (viewer.role === Role.MANAGER && faq.scope === FaqScope.DEPARTMENT && faq.departmentId === viewer.departmentId);
+      if (faq.status !== FaqStatus.PUBLISHED && !keeper) throw new NotFound('FAQ', id);
+      return faq;
+    },
+  },
+  {
+    type: AuditEntry,
+    tables: ['audit_entries'],
+    roles: [Role.ADMIN],
+    load: (ctx, id) => ctx.em.findOneOrFail(AuditEntry, { id }, { failHandler: () => new NotFound('Audit entry', id) }),
+  },
+];
+
+const nodeService = new NodeService(NODE_TYPES);
+
+@Resolver()
+export class NodeResolver {
+  @Authorized()
+  @Query(() => Node, {
+    nullable: true,
+    description: 'Any object by its id, in your scope: null when it does not exist or is not yours to see',
+  })
+  node(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return nodeService.node(ctx, id);
+  }
+
+  @Authorized()
+  @Query(() => [Node], { nullable: 'items', description: 'node(id) for up to 100 ids, in their order' })
+  nodes(@Arg('ids', () => [ID]) ids: string[], @Ctx() ctx: Context) {
+    return nodeService.nodes(ctx, ids);
+  }
+}
