@@ -2,6 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
+import { TimestampColumns } from '../../platform/db/shared-columns';
 
 export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 
@@ -12,7 +13,7 @@ export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
   simpleResolvers: true,
 })
 @Entity({ tableName: 'users' })
-export class User {
+export class User extends TimestampColumns {
   [OptionalProps]?:
     'id' | 'employeeCode' | 'departmentId' | 'skills' | 'maxConcurrentChats' | 'active' | 'tokenVersion' | 'createdAt' | 'updatedAt';
 
@@ -59,12 +60,4 @@ export class User {
   /** Bumped on role change or deactivation: tokens carrying an older version stop working at once. */
   @Property({ type: 'integer' })
   tokenVersion: number = 1;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 }

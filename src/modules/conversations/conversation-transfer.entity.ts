@@ -1,6 +1,7 @@
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 /**
  * One hand-over of a conversation from one agent to another: by its agent or a supervisor
@@ -12,7 +13,7 @@ import { randomUUID } from 'node:crypto';
   simpleResolvers: true,
 })
 @Entity({ tableName: 'conversation_transfers' })
-export class ConversationTransfer {
+export class ConversationTransfer extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'fromAgentId' | 'toAgentId' | 'byId' | 'note' | 'createdAt';
 
   @Field(() => ID)
@@ -34,8 +35,4 @@ export class ConversationTransfer {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   note: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 }

@@ -2,6 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { PRIORITY_RANK, ServicePriority } from './queue-policy';
+import { RatingColumns } from './rating.columns';
 
 export enum ConversationStatus {
   QUEUED = 'QUEUED',
@@ -49,7 +50,7 @@ export class AutoAnswer {
 
 @ObjectType({ description: 'A customer’s request for help: queued, then a chat with an agent, then ended', simpleResolvers: true })
 @Entity({ tableName: 'conversations' })
-export class Conversation {
+export class Conversation extends RatingColumns {
   [OptionalProps]?:
     | 'id'
     | 'agentId'
@@ -106,10 +107,6 @@ export class Conversation {
   @Property({ type: 'smallint' })
   priorityRank!: number;
 
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
   /** Place in line: when the request joined (or, for one handed back by an offline agent, its first arrival). */
   @Property({ type: 'timestamptz' })
   queuedAt: Date = new Date();
@@ -138,18 +135,6 @@ export class Conversation {
 
   @Property({ type: 'timestamptz', nullable: true })
   idleWarnedAt: Date | null = null;
-
-  @Field(() => Int, { nullable: true })
-  @Property({ type: 'smallint', nullable: true })
-  rating: number | null = null;
-
-  @Field(() => String, { nullable: true })
-  @Property({ type: 'text', nullable: true })
-  ratingComment: string | null = null;
-
-  @Field(() => Date, { nullable: true })
-  @Property({ type: 'timestamptz', nullable: true })
-  ratedAt: Date | null = null;
 
   /** The FAQ auto-answered with (exposed as `autoAnswer`). */
   @Property({ type: 'uuid', nullable: true })

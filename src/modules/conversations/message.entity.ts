@@ -3,6 +3,7 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
 import { PiiType } from '../records/pii-type';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 export enum MessageKind {
   TEXT = 'TEXT',
@@ -21,7 +22,7 @@ export const MAX_MESSAGE_LENGTH = 5000;
 
 @ObjectType({ description: 'One message of a conversation, numbered by seq (1, 2, 3, … with no gaps)', simpleResolvers: true })
 @Entity({ tableName: 'messages' })
-export class Message {
+export class Message extends CreatedAtColumns {
   [OptionalProps]?:
     | 'id'
     | 'senderId'
@@ -80,10 +81,6 @@ export class Message {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   clientMessageId: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })

@@ -1,6 +1,7 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { TimestampColumns } from '../../platform/db/shared-columns';
 
 export enum FaqStatus {
   DRAFT = 'DRAFT',
@@ -31,7 +32,7 @@ registerEnumType(FaqScope, {
 
 @ObjectType({ description: 'A frequently asked question and its answer' })
 @Entity({ tableName: 'faqs' })
-export class Faq {
+export class Faq extends TimestampColumns {
   [OptionalProps]?:
     | 'id'
     | 'departmentId'
@@ -125,14 +126,6 @@ export class Faq {
   @Field(() => Date, { nullable: true, description: 'When it was last published' })
   @Property({ type: 'timestamptz', nullable: true })
   publishedAt: Date | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 }
 
 @ObjectType({ description: 'A search result: the FAQ and how well it answers the query' })

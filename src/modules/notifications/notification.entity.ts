@@ -1,10 +1,11 @@
 import { Entity, PrimaryKey, Property, OptionalProps } from '@mikro-orm/postgresql';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 @ObjectType({ description: 'A message to one user: stored first, then pushed live' })
 @Entity({ tableName: 'notifications' })
-export class Notification {
+export class Notification extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdAt' | 'readAt';
 
   @Field(() => ID)
@@ -25,10 +26,6 @@ export class Notification {
   @Field()
   @Property({ type: 'text' })
   body!: string;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })

@@ -1,6 +1,7 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { TimestampColumns } from '../../platform/db/shared-columns';
 
 /** Whose shelf a quick reply is on. The order is the order lists show them in. */
 export enum QuickReplyScope {
@@ -21,7 +22,7 @@ export const DEFAULT_QUICK_REPLY_CATEGORY = '通用';
 
 @ObjectType({ description: 'A canned answer an agent sends into a chat; {customerName} and {agentName} are filled in when sent' })
 @Entity({ tableName: 'quick_replies' })
-export class QuickReply {
+export class QuickReply extends TimestampColumns {
   [OptionalProps]?: 'id' | 'departmentId' | 'category' | 'shortcut' | 'createdAt' | 'updatedAt';
 
   @Field(() => ID)
@@ -55,12 +56,4 @@ export class QuickReply {
   @Field(() => String, { nullable: true, description: 'Typed in the chat box to pick it, e.g. /refund' })
   @Property({ type: 'text', nullable: true })
   shortcut: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 }

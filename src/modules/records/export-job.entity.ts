@@ -2,6 +2,7 @@ import { BigIntType, Entity, Enum, OptionalProps, PrimaryKey, Property } from '@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { ExportFormat, ExportStatus } from './records.inputs';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 /** The filter an export runs with, as stored: scope already applied, dates as ISO strings. */
 export interface StoredFilter {
@@ -23,7 +24,7 @@ export interface StoredFilter {
   description: 'An export of conversations to a file, made in the background; downloaded from `url` by its requester once READY',
 })
 @Entity({ tableName: 'export_jobs' })
-export class ExportJob {
+export class ExportJob extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'status' | 'rowsDone' | 'fileSize' | 'error' | 'createdAt' | 'startedAt' | 'finishedAt';
 
   @Field(() => ID)
@@ -59,10 +60,6 @@ export class ExportJob {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   error: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })

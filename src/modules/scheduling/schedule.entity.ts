@@ -1,6 +1,7 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 export enum ScheduleStatus {
   NORMAL = 'NORMAL',
@@ -11,7 +12,7 @@ registerEnumType(ScheduleStatus, { name: 'ScheduleStatus' });
 
 @ObjectType({ description: 'One agent working one shift on one business date', simpleResolvers: true })
 @Entity({ tableName: 'schedules' })
-export class Schedule {
+export class Schedule extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'status' | 'replacedById' | 'replacingId' | 'createdById' | 'createdAt';
 
   @Field(() => ID)
@@ -52,8 +53,4 @@ export class Schedule {
 
   @Property({ type: 'uuid', nullable: true })
   createdById: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 }

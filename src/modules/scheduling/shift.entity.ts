@@ -2,10 +2,11 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgres
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { isOvernight, shiftMinutes } from '../../platform/clock';
+import { TimestampColumns } from '../../platform/db/shared-columns';
 
 @ObjectType({ description: 'A kind of shift (早班 09:00–18:00, 夜班 22:00–06:00, ...), in business time', simpleResolvers: true })
 @Entity({ tableName: 'shifts' })
-export class Shift {
+export class Shift extends TimestampColumns {
   [OptionalProps]?:
     'id' | 'departmentId' | 'requiredSkills' | 'color' | 'archived' | 'createdAt' | 'updatedAt' | 'overnight' | 'durationMinutes';
 
@@ -44,14 +45,6 @@ export class Shift {
   @Field()
   @Property({ type: 'boolean' })
   archived: boolean = false;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 
   @Field({ description: 'Ends the day after it starts' })
   get overnight(): boolean {

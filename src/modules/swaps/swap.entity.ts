@@ -1,6 +1,7 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { DecisionColumns } from '../../platform/db/shared-columns';
 
 export enum SwapStatus {
   PENDING = 'PENDING',
@@ -12,7 +13,7 @@ registerEnumType(SwapStatus, { name: 'SwapStatus' });
 
 @ObjectType({ description: 'A hand-over (one step), a swap (two) or a chain (A→B→C→A, up to ten), applied all at once on approval' })
 @Entity({ tableName: 'swap_requests' })
-export class SwapRequest {
+export class SwapRequest extends DecisionColumns {
   [OptionalProps]?: 'id' | 'status' | 'reason' | 'decidedById' | 'decidedAt' | 'decisionComment' | 'createdAt' | 'updatedAt';
 
   @Field(() => ID)
@@ -38,26 +39,6 @@ export class SwapRequest {
 
   @Property({ type: 'uuid[]', columnType: 'uuid[]' })
   departmentIds!: string[];
-
-  @Field(() => ID, { nullable: true })
-  @Property({ type: 'uuid', nullable: true })
-  decidedById: string | null = null;
-
-  @Field(() => Date, { nullable: true })
-  @Property({ type: 'timestamptz', nullable: true })
-  decidedAt: Date | null = null;
-
-  @Field(() => String, { nullable: true })
-  @Property({ type: 'text', nullable: true })
-  decisionComment: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 }
 
 @ObjectType({ description: 'One schedule handed from its owner to another agent' })
