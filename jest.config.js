@@ -11,9 +11,6 @@ module.exports = {
   setupFilesAfterEnv: ['<rootDir>/test/support/after-each.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
-  // Tests run in a random order within each file (the seed is printed; rerun one with --seed=N): every test
-  // builds what it needs instead of leaning on the one before.
-  randomize: true,
   // Each test file starts its own server(s) on its own database; stray handles would hang the run.
   forceExit: false,
 };
