@@ -2,7 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { PRIORITY_RANK, ServicePriority } from './queue-policy';
-import { RatingColumns } from './rating.columns';
+import { RatingColumns } from './rating.policy';
 
 export enum ConversationStatus {
   QUEUED = 'QUEUED',

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { AutoAnswerState } from '../conversations/conversation.entity';
 import { PRIORITY_RANK, ServicePriority } from '../conversations/queue-policy';
 import { PiiType } from '../records/pii-type';
-import { RatingTimestampColumns } from '../conversations/rating.columns';
+import { RatingTimestampColumns } from '../conversations/rating.policy';
 
 export enum TicketStatus {
   NEW = 'NEW',
