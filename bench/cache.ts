@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { buildContext } from '../src/context';
 import { Role } from '../src/platform/auth/roles';
 import type { CacheArea } from '../src/platform/cache/hot-cache';
-import { describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
+import { describeMachine, envInt, gql, login, machine, percentile, round, startBenchServer, table } from './support';
 
 /**
  * `npm run bench -- cache`: the hot reads (departments, shift types, a page of published FAQs) through their
@@ -18,13 +18,7 @@ export async function run(): Promise<void> {
   try {
     const { app } = server;
     const services = app.services;
-    const token = (
-      await gql<{ login: { token: string } }>(
-        server.url,
-        'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
-        { e: server.adminEmail, p: server.adminPassword },
-      )
-    ).data.login.token;
+    const token = await login(server.url, server.adminEmail, server.adminPassword);
     const call = (query: string, variables?: unknown) => gql(server.url, query, variables, token);
     for (let i = 0; i < envInt('BENCH_DEPARTMENTS', 20); i++)
       await call('mutation ($i: CreateDepartmentInput!) { createDepartment(input: $i) { id } }', {

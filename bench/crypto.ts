@@ -6,7 +6,18 @@ import { shippedPiiRules } from '../src/modules/records/pii-rules';
 import { TextProtector } from '../src/modules/records/text-protector';
 import { createLogger } from '../src/platform/logger';
 import { Metrics } from '../src/platform/metrics';
-import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
+import {
+  collectGarbage,
+  describeMachine,
+  envInt,
+  gql,
+  machine,
+  percentile,
+  round,
+  setUpDepartment,
+  startBenchServer,
+  table,
+} from './support';
 
 /**
  * `npm run bench -- crypto`: what encryption at rest costs per message.
@@ -72,33 +83,8 @@ export async function run(): Promise<void> {
   let e2e: Array<{ kind: string; p50: number; p99: number; perSecond: number }>;
   try {
     const url = server.url;
-    const login = async (email: string, password: string) =>
-      (
-        await gql<{ login: { token: string } }>(url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', {
-          e: email,
-          p: password,
-        })
-      ).data.login.token;
-    const admin = await login(server.adminEmail, server.adminPassword);
-    const dept = (
-      await gql<{ createDepartment: { id: string } }>(
-        url,
-        'mutation { createDepartment(input: {name: "技术支持", code: "technical"}) { id } }',
-        {},
-        admin,
-      )
-    ).data.createDepartment.id;
-    const createUser = async (role: string, extra: Record<string, unknown> = {}) => {
-      const email = `${role.toLowerCase()}-${randomUUID().slice(0, 8)}@bench.local`;
-      await gql(
-        url,
-        'mutation ($i: CreateUserInput!) { createUser(input: $i) { id } }',
-        { i: { email, password: 'password-123', displayName: email, role, ...extra } },
-        admin,
-      );
-      return login(email, 'password-123');
-    };
-    const agent = await createUser('AGENT', { departmentId: dept, maxConcurrentChats: 50 });
+    const { createUser } = await setUpDepartment(server, { name: '技术支持', code: 'technical' });
+    const agent = await createUser('AGENT', { maxConcurrentChats: 50 });
     await gql(url, 'mutation { heartbeat { online } }', {}, agent);
     const chats: Array<{ token: string; conversationId: string }> = [];
     for (let i = 0; i < concurrency; i++) {

@@ -2,7 +2,18 @@ import { loadConfig } from '../src/config';
 import { MessageClassifier } from '../src/modules/knowledge/classifier';
 import { normaliseText } from '../src/modules/knowledge/segmenter';
 import { findViolations } from '../src/modules/quality/quality.settings';
-import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
+import {
+  collectGarbage,
+  describeMachine,
+  envInt,
+  gql,
+  machine,
+  percentile,
+  round,
+  setUpDepartment,
+  startBenchServer,
+  table,
+} from './support';
 import { insertUsers } from './tickets';
 
 /**
@@ -68,42 +79,9 @@ export async function run(): Promise<void> {
   const server = await startBenchServer({ ROUTING_REQUIRE_SHIFT: 'false', RATE_SEND_MESSAGE_PER_MINUTE: '100000' });
   try {
     const url = server.url;
-    const login = async (email: string, password: string) =>
-      (
-        await gql<{ login: { token: string } }>(url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', {
-          e: email,
-          p: password,
-        })
-      ).data.login.token;
-    const admin = await login(server.adminEmail, server.adminPassword);
-    const department = (
-      await gql<{ createDepartment: { id: string } }>(
-        url,
-        'mutation { createDepartment(input: { name: "订单", code: "order" }) { id } }',
-        {},
-        admin,
-      )
-    ).data.createDepartment.id;
-    const user = async (role: string, email: string) => {
-      await gql(
-        url,
-        'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
-        {
-          input: {
-            email,
-            password: 'bench-password-1',
-            displayName: email,
-            role,
-            departmentId: role === 'CUSTOMER' ? null : department,
-            maxConcurrentChats: 5,
-          },
-        },
-        admin,
-      );
-      return login(email, 'bench-password-1');
-    };
-    const agent = await user('AGENT', 'agent@quality.bench');
-    const customer = await user('CUSTOMER', 'customer@quality.bench');
+    const { admin, departmentId: department, createUser } = await setUpDepartment(server, { name: '订单', code: 'order' });
+    const agent = await createUser('AGENT', { maxConcurrentChats: 5 });
+    const customer = await createUser('CUSTOMER');
     await gql(url, 'mutation { heartbeat { online } }', {}, agent);
     const conversationId = (
       await gql<{ requestService: { conversation: { id: string } } }>(

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
+import { collectGarbage, describeMachine, envInt, gql, login, machine, percentile, round, startBenchServer, table } from './support';
 import { insertUsers } from './tickets';
 import { Role, Viewer } from '../src/platform/auth/roles';
 import type { ConversationSearchFilter } from '../src/modules/records/records.inputs';
@@ -24,15 +24,7 @@ export async function run(): Promise<void> {
   const runs = envInt('BENCH_RUNS', 40);
   const server = await startBenchServer({ ARCHIVE_EVERY_MINUTES: '1000', JOB_POLL_SECONDS: '1' });
   try {
-    const { data } = await gql<{ login: { token: string } }>(
-      server.url,
-      'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
-      {
-        e: server.adminEmail,
-        p: server.adminPassword,
-      },
-    );
-    const admin = data.login.token;
+    const admin = await login(server.url, server.adminEmail, server.adminPassword);
     const em = server.app.services.orm.em.fork();
     const departments: string[] = [];
     for (let d = 0; d < 10; d++) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { addDays } from '../src/platform/clock';
 import { hashPassword } from '../src/platform/auth/passwords';
-import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
+import { collectGarbage, describeMachine, envInt, gql, login, machine, percentile, round, startBenchServer, table } from './support';
 
 /**
  * `npm run bench -- scheduling`: assignSchedules for 50 agents × 1 date (repeated; p50/p99), 500 agents ×
@@ -15,12 +15,7 @@ export async function run(): Promise<void> {
   const boardRuns = envInt('BENCH_BOARD_RUNS', 30);
   const server = await startBenchServer();
   try {
-    const { data: login } = await gql<{ login: { token: string } }>(
-      server.url,
-      'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
-      { e: server.adminEmail, p: server.adminPassword },
-    );
-    const admin = login.login.token;
+    const admin = await login(server.url, server.adminEmail, server.adminPassword);
     const { data: dept } = await gql<{ createDepartment: { id: string } }>(
       server.url,
       'mutation { createDepartment(input: { name: "技术支持", code: "technical" }) { id } }',

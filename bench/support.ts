@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -142,4 +143,47 @@ export async function gql<T>(url: string, query: string, variables?: unknown, to
   const body = JSON.parse(raw) as { data?: T; errors?: unknown[] };
   if (res.status !== 200 || body.errors?.length) throw new Error(`GraphQL request failed (${res.status}): ${raw}`);
   return { data: body.data as T, raw };
+}
+
+/** Signs in over HTTP; the bearer token. */
+export async function login(url: string, email: string, password: string): Promise<string> {
+  const { data } = await gql<{ login: { token: string } }>(
+    url,
+    'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+    { e: email, p: password },
+  );
+  return data.login.token;
+}
+
+/**
+ * The small desk most HTTP benchmarks start from: the admin signed in, one department, and `createUser`, which
+ * creates a user (staff in that department, customers in none) and signs them in.
+ */
+export async function setUpDepartment(server: BenchServer, department: { name: string; code: string }) {
+  const admin = await login(server.url, server.adminEmail, server.adminPassword);
+  const { data } = await gql<{ createDepartment: { id: string } }>(
+    server.url,
+    'mutation ($input: CreateDepartmentInput!) { createDepartment(input: $input) { id } }',
+    { input: department },
+    admin,
+  );
+  const departmentId = data.createDepartment.id;
+  const createUser = async (role: 'AGENT' | 'MANAGER' | 'CUSTOMER', extra: Record<string, unknown> = {}): Promise<string> => {
+    const email = `${role.toLowerCase()}-${randomUUID().slice(0, 8)}@bench.local`;
+    const input = {
+      email,
+      password: 'bench-password-1',
+      displayName: email,
+      role,
+      departmentId: role === 'CUSTOMER' ? null : departmentId,
+    };
+    await gql(
+      server.url,
+      'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
+      { input: { ...input, ...extra } },
+      admin,
+    );
+    return login(server.url, email, 'bench-password-1');
+  };
+  return { admin, departmentId, createUser };
 }

@@ -1,4 +1,4 @@
-import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
+import { collectGarbage, describeMachine, envInt, gql, login, machine, percentile, round, startBenchServer, table } from './support';
 
 /**
  * `npm run bench -- ticket-flow`: the ticket write path over HTTP, one ticket at a time through its life —
@@ -16,15 +16,7 @@ export async function run(): Promise<void> {
       if (!data) throw new Error(raw);
       return data;
     };
-    const login = async (email: string, password: string) =>
-      (
-        await gql<{ login: { token: string } }>(
-          server.url,
-          'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
-          { e: email, p: password },
-        )
-      ).data.login.token;
-    const admin = await login(server.adminEmail, server.adminPassword);
+    const admin = await login(server.url, server.adminEmail, server.adminPassword);
     const { createDepartment } = await call<{ createDepartment: { id: string } }>(
       'mutation ($input: CreateDepartmentInput!) { createDepartment(input: $input) { id } }',
       { input: { name: '技术支持', code: 'technical' } },
@@ -44,7 +36,7 @@ export async function run(): Promise<void> {
         },
         admin,
       );
-      return login(email, 'bench-password-1');
+      return login(server.url, email, 'bench-password-1');
     };
     const agent = await createUser('AGENT', 'agent@bench.local');
     const customer = await createUser('CUSTOMER', 'customer@bench.local');

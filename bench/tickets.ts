@@ -4,7 +4,19 @@ import { businessDateOf } from '../src/platform/clock';
 import { hashPassword } from '../src/platform/auth/passwords';
 import { pgArray } from '../src/platform/db/arrays';
 import { DEFAULT_TICKET_CATEGORIES } from '../src/modules/tickets/ticket.settings';
-import { BenchServer, collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
+import {
+  BenchServer,
+  collectGarbage,
+  describeMachine,
+  envInt,
+  gql,
+  login,
+  machine,
+  percentile,
+  round,
+  startBenchServer,
+  table,
+} from './support';
 
 /**
  * `npm run bench -- tickets`: 100,000 tickets (six departments, 60 agents, 1,000 customers, 90 days, every
@@ -134,15 +146,7 @@ export async function run(): Promise<void> {
  * table; agentIds[k] works in departments[(k + 1) % 6] (agent@bench.local, k = 0, in departments[1]).
  */
 export async function setUpTicketDesk(server: BenchServer) {
-  const login = async (email: string, password: string) =>
-    (
-      await gql<{ login: { token: string } }>(
-        server.url,
-        'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
-        { e: email, p: password },
-      )
-    ).data.login.token;
-  const admin = await login(server.adminEmail, server.adminPassword);
+  const admin = await login(server.url, server.adminEmail, server.adminPassword);
   const codes = [...new Set(Object.values(DEFAULT_TICKET_CATEGORIES))].filter((c) => c !== 'general');
   const departments: string[] = [];
   for (const code of codes) {
@@ -161,7 +165,7 @@ export async function setUpTicketDesk(server: BenchServer) {
       { input: { email, password: 'bench-password-1', displayName: email.split('@')[0], role, departmentId } },
       admin,
     );
-    return login(email, 'bench-password-1');
+    return login(server.url, email, 'bench-password-1');
   };
   const manager = await createUser('MANAGER', departments[1], 'manager@bench.local');
   const agent = await createUser('AGENT', departments[1], 'agent@bench.local');

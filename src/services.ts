@@ -216,14 +216,13 @@ export function createServices(deps: {
   const userLocales = new UserLocaleService(sessions);
   const notifications = new NotificationService(deps.pubsub, audit);
   const shifts = new ShiftService(audit, cache);
-  const schedules = new ScheduleService(audit, deps.config.businessTz);
   const presenceStore = deps.redis ? new RedisPresenceStore(deps.redis, redisGuard) : new MemoryPresenceStore();
   const presenceHistory = new PresenceHistory(() => deps.orm.em.fork(), deps.logger);
   const presence = new PresenceService(presenceStore, deps.pubsub, deps.logger, deps.config.presence, presenceHistory);
   const board = new BoardService(presence);
   const uploads = new UploadService(deps.config.dataDir);
   const leave = new LeaveService(audit, notifications, deps.config.businessTz);
-  schedules.useLeaveLookup(leave);
+  const schedules = new ScheduleService(audit, leave, deps.config.businessTz);
   const swaps = new SwapService(audit, notifications, leave, {
     minNoticeHours: deps.config.swaps.minNoticeHours,
     minRestHours: deps.config.staffing.minRestHours,

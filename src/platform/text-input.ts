@@ -44,3 +44,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function codePoint(char: string): string {
   return `U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
+
+/** A limit as descriptions and messages write it: 5,000. */
+export function formatLimit(n: number): string {
+  return n.toLocaleString('en-US');
+}

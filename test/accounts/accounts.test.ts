@@ -191,6 +191,18 @@ describe('accounts', () => {
       expectError(await app.exec(LoginDocument, { email: 'short.pw@example.com', password: 'short7!' }), 'UNAUTHENTICATED');
     });
 
+    it('an empty or 101-character display name is BAD_USER_INPUT saying the limits the input type declares', async () => {
+      const before = await countUsers();
+      for (const displayName of ['', 'x'.repeat(101)]) {
+        const err = expectError(
+          await app.exec(RegisterCustomerDocument, { input: { email: 'no.name@example.com', password: 'long-enough-4', displayName } }),
+          'BAD_USER_INPUT',
+        );
+        expect(err.extensions!.fields).toEqual([{ field: 'displayName', message: 'must be 1 to 100 characters' }]);
+      }
+      expect(await countUsers()).toBe(before);
+    });
+
     it('a malformed e-mail is BAD_USER_INPUT naming email', async () => {
       const before = await countUsers();
       const err = expectError(

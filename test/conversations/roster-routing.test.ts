@@ -17,6 +17,7 @@ import {
 } from '../generated/graphql';
 import { Topics } from '../../src/platform/realtime/topics';
 import { describeWithRedis, drain, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
 
@@ -114,9 +115,11 @@ function kit(app: () => TestApp) {
 
 describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
   let app: TestApp;
+  let live: ReturnType<typeof watchSubscriptions>;
   const k = kit(() => app);
   beforeAll(async () => {
     app = await startTestApp();
+    live = watchSubscriptions(app.services.pubsub);
   });
   afterAll(() => app.stop());
 
@@ -143,8 +146,9 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     await app.services.shiftHandover.sweep(later(590)); // 10 s short of the grace
     expect(await k.conversation(id)).toMatchObject({ status: 'ACTIVE', agentId: leaving.id });
 
+    const registered = live.count() + 1;
     const events = subscribe(app.ws(customer.token), OnConversationEventsDocument, { conversationId: id });
-    await new Promise((r) => setTimeout(r, 300));
+    await live.until(registered);
     const leavingInbox = await app.services.pubsub.listen(Topics.INBOX, leaving.id);
     const colleagueInbox = await app.services.pubsub.listen(Topics.INBOX, colleague.id);
 
@@ -192,9 +196,10 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     const second = await k.customer();
     expect((await k.ask(second, dept.code)).status).toBe('QUEUED'); // the only agent is at capacity
     await k.endShift(leaving.id);
+    const registered = live.count() + 2;
     const updates = subscribe(app.ws(first.token), OnQueueUpdatesDocument, {});
     const events = subscribe(app.ws(first.token), OnConversationEventsDocument, { conversationId: firstId });
-    await new Promise((r) => setTimeout(r, 300));
+    await live.until(registered);
 
     await app.services.shiftHandover.sweep(later(601));
     expect(await k.conversation(firstId)).toMatchObject({ status: 'QUEUED', agentId: null });
@@ -285,9 +290,11 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
 
 describe('no first reply (FIRST_REPLY_TIMEOUT_SECONDS, default 120)', () => {
   let app: TestApp;
+  let live: ReturnType<typeof watchSubscriptions>;
   const k = kit(() => app);
   beforeAll(async () => {
     app = await startTestApp();
+    live = watchSubscriptions(app.services.pubsub);
   });
   afterAll(() => app.stop());
 
@@ -303,8 +310,9 @@ describe('no first reply (FIRST_REPLY_TIMEOUT_SECONDS, default 120)', () => {
     await app.services.firstReply.sweep(later(110));
     expect((await k.conversation(id)).agentId).toBe(silent.id);
 
+    const registered = live.count() + 1;
     const events = subscribe(app.ws(customer.token), OnConversationEventsDocument, { conversationId: id });
-    await new Promise((r) => setTimeout(r, 300));
+    await live.until(registered);
     const silentInbox = await app.services.pubsub.listen(Topics.INBOX, silent.id);
     const runs = await Promise.all([app.services.firstReply.sweep(later(121)), app.services.firstReply.sweep(later(121))]);
     expect(runs.reduce((n, r) => n + r.moved, 0)).toBe(1);

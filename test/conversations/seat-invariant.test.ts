@@ -11,6 +11,7 @@ import {
   HeartbeatDocument,
 } from '../generated/graphql';
 import { startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
 type Sub<T> = ReturnType<typeof subscribe<T, unknown>>;
@@ -32,9 +33,11 @@ const ask = (app: TestApp, customer: Person, topic: string) =>
 
 describe('an agent’s seats', () => {
   let app: TestApp;
+  let live: ReturnType<typeof watchSubscriptions>;
 
   beforeAll(async () => {
     app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false' } });
+    live = watchSubscriptions(app.services.pubsub);
   });
   afterAll(() => app.stop());
 
@@ -65,8 +68,9 @@ describe('an agent’s seats', () => {
     await upTo(events, (d) => d.conversationEvents.message?.seq === 1); // replayed after listening: live
 
     // The agent comes online (their socket) and then AVAILABLE.
+    const registered = live.count() + 1;
     const inbox = subscribe(app.ws(agent.token), OnInboxDocument, {});
-    await new Promise((r) => setTimeout(r, 300)); // the inbox registered (nothing to publish to it while BUSY)
+    await live.until(registered); // the inbox registered (nothing to publish to it while BUSY)
     await app.data(SetPresenceStatusDocument, { status: 'AVAILABLE' }, agent.token);
 
     // Everything up to the end of that chat, then everything up to the next request's answer.
@@ -131,8 +135,10 @@ describe('an agent’s seats', () => {
       const ids = customers.map(() => randomUUID());
       const insert = (id: string, customerId: string, status: string, agentId: string | null) =>
         pg.query(
-          `INSERT INTO conversations (id, customer_id, agent_id, topic, status, priority, priority_rank) VALUES ($1, $2, $3, 't', $4, 'NORMAL', 2)`,
-          [id, customerId, agentId, status],
+          // In this test's department: a row left QUEUED must not wait in another test's line.
+          `INSERT INTO conversations (id, customer_id, agent_id, department_id, topic, status, priority, priority_rank)
+           VALUES ($1, $2, $3, $5, 't', $4, 'NORMAL', 2)`,
+          [id, customerId, agentId, status, dept.id],
         );
       await insert(ids[0], customers[0].id, 'ACTIVE', agent.id);
       await insert(ids[1], customers[1].id, 'QUEUED', null);

@@ -10,21 +10,18 @@ import {
   CreateDepartmentDocument,
   CreateUserDocument,
   LoginDocument,
-  OnConversationEventsDocument,
-  OnConversationEventsSubscription,
   OnInboxDocument,
   PresenceDocument,
   RequestServiceDocument,
   SendMessageDocument,
 } from '../generated/graphql';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createTestDatabase, eventually, hasRedis } from '../support/harness';
+import { expectEveryMessageOnce, followConversation, range, sleep } from '../support/conversation-follower';
 import { freePort, waitForPort } from '../support/ports';
 import { dataAt, execAt, REPO_ROOT, serverProcessEnv, ServerProcess, startServerProcess, stopAll } from '../support/processes';
 
 const hasNginx = spawnSync('nginx', ['-v']).status === 0;
 const describeWithNginx = (hasNginx && hasRedis) || process.env.CI === 'true' ? describe : describe.skip;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
 /**
  * deploy/nginx/shiftdesk.conf with the test's ports: nginx listens on `listenPort`, and the upstream's servers
@@ -205,35 +202,9 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
     const conversationId = requestService.conversation!.id;
 
     let killed = false;
-    /** Follows the conversation from seq 0 on `socket`; when the socket dies, reconnects through nginx from the last seq seen. */
-    function follower(token: string, first: WsClient) {
-      const seqs: number[] = [];
-      const resumedFrom: number[] = [];
-      const problems: unknown[] = [];
-      let stopped = false;
-      const follow = (socket: WsClient, afterSeq: number) => {
-        socket.subscribe<OnConversationEventsSubscription>(
-          { query: print(OnConversationEventsDocument), variables: { conversationId, afterSeq } },
-          {
-            next: (v) => {
-              if (v.errors?.length) problems.push(v.errors);
-              const e = v.data?.conversationEvents;
-              if (e?.type === 'MESSAGE') seqs.push(e.message!.seq);
-            },
-            error: () => {
-              if (stopped) return;
-              if (!killed) problems.push('the socket failed before the kill');
-              const from = seqs.length ? seqs[seqs.length - 1] : 0;
-              resumedFrom.push(from);
-              setTimeout(() => follow(wsThroughNginx(token), from), 50);
-            },
-            complete: () => undefined,
-          },
-        );
-      };
-      follow(first, 0);
-      return { seqs, resumedFrom, problems, stop: () => (stopped = true) };
-    }
+    /** Follows the conversation from seq 0 on `first`; when the socket dies, reconnects through nginx from the last seq seen. */
+    const follower = (token: string, first: WsClient) =>
+      followConversation({ conversationId, first, reconnect: () => wsThroughNginx(token), killed: () => killed });
     const agentView = follower(agent.token, agentSocket);
     // …and the customer's on the other: least_conn sends a new connection where fewer are open.
     const customerView = follower(customer.token, wsThroughNginx(customer.token));
@@ -277,19 +248,7 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
     await talking;
 
     const lastSeq = 1 + 2 * PER_SIDE;
-    await eventually(
-      () => agentView.seqs.length >= lastSeq && customerView.seqs.length >= lastSeq,
-      20_000,
-      'every message on both sides after the kill',
-    );
-    await sleep(300); // room for a late duplicate
-    agentView.stop();
-    customerView.stop();
-
-    for (const view of [agentView, customerView]) {
-      expect(view.problems).toEqual([]);
-      expect(view.seqs).toEqual(range(1, lastSeq)); // no gap, no repeat, in order
-    }
+    await expectEveryMessageOnce([agentView, customerView], lastSeq);
     // Exactly the client whose socket was on the killed process moved, once, after what it had seen.
     const moved = [agentView, customerView].filter((v) => v.resumedFrom.length > 0);
     expect(moved).toHaveLength(1);

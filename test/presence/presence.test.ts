@@ -10,6 +10,7 @@ import {
   SetPresenceStatusDocument,
 } from '../generated/graphql';
 import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
 type Change = OnPresenceChangedSubscription['presenceChanged'];
@@ -30,6 +31,7 @@ async function nextFor(
 
 describe('presence and the schedule board', () => {
   let app: TestApp;
+  let live: ReturnType<typeof watchSubscriptions>;
   let admin: string;
   let dept: { id: string };
   let other: { id: string };
@@ -43,6 +45,7 @@ describe('presence and the schedule board', () => {
 
   beforeAll(async () => {
     app = await startTestApp({ env: { PRESENCE_HEARTBEAT_TTL_SECONDS: '2', PRESENCE_SWEEP_SECONDS: '1' } });
+    live = watchSubscriptions(app.services.pubsub);
     admin = await app.adminToken();
     dept = await app.createDepartment('售后服务', 'after_sales');
     other = await app.createDepartment('投诉建议', 'complaints');
@@ -56,8 +59,9 @@ describe('presence and the schedule board', () => {
   afterAll(() => app.stop());
 
   it('follows a WebSocket: connect, status change, disconnect — pushed to the department', async () => {
+    const registered = live.count() + 1;
     const watch = subscribe(app.ws(manager.token), OnPresenceChangedDocument, {});
-    await new Promise((r) => setTimeout(r, 200)); // the subscription is in place
+    await live.until(registered);
     const agentSocket = app.ws(a.token);
     const keepOpen = subscribe(agentSocket, OnPresenceChangedDocument, {});
 
@@ -74,8 +78,9 @@ describe('presence and the schedule board', () => {
   });
 
   it('keeps a heartbeat-only agent online for the TTL, then notices the expiry', async () => {
+    const registered = live.count() + 1;
     const watch = subscribe(app.ws(admin), OnPresenceChangedDocument, {});
-    await new Promise((r) => setTimeout(r, 200));
+    await live.until(registered);
     const beat = await app.data(HeartbeatDocument, {}, b.token);
     expect(beat.heartbeat).toMatchObject({ agentId: b.id, online: true });
     expect(await nextFor(watch, b.id)).toMatchObject({ change: 'HEARTBEAT', online: true });

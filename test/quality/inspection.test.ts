@@ -9,12 +9,14 @@ import {
   SendMessageDocument,
 } from '../generated/graphql';
 import { startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
 type Alert = OnQualityViolationRaisedSubscription['qualityViolationRaised'];
 
 describe('quality inspection of messages', () => {
   let app: TestApp;
+  let live: ReturnType<typeof watchSubscriptions>;
   let admin: string;
   let dept: { id: string };
   let other: { id: string };
@@ -57,6 +59,7 @@ describe('quality inspection of messages', () => {
 
   beforeAll(async () => {
     app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false', RATE_SEND_MESSAGE_PER_MINUTE: '1000' } });
+    live = watchSubscriptions(app.services.pubsub);
     admin = await app.adminToken();
     dept = await app.createDepartment('订单问题', 'order');
     other = await app.createDepartment('售前咨询', 'sales');
@@ -69,10 +72,11 @@ describe('quality inspection of messages', () => {
 
   it('stores a violation with the message, pushes it to the department’s supervisors, and counts it', async () => {
     const { id } = await newConversation();
+    const registered = live.count() + 3;
     const watch = subscribe(app.ws(manager.token), OnQualityViolationRaisedDocument, {});
     const elsewhere = subscribe(app.ws(otherManager.token), OnQualityViolationRaisedDocument, {});
     const everyone = subscribe(app.ws(admin), OnQualityViolationRaisedDocument, {});
-    await new Promise((r) => setTimeout(r, 300)); // the subscriptions are in place
+    await live.until(registered);
     const before = await metric(/^shiftdesk_quality_violations_total\{rule="FORBIDDEN_PROMISE"\}/);
 
     const m = await send(agent, id, '放心，保证退款，一定能抢到下一场！');
@@ -127,8 +131,9 @@ describe('quality inspection of messages', () => {
 
   it('flags a conversation once when the customer turns strongly negative, and tracks the sentiment message by message', async () => {
     const { id, customer } = await newConversation();
+    const registered = live.count() + 1;
     const watch = subscribe(app.ws(manager.token), OnQualityViolationRaisedDocument, { departmentId: dept.id });
-    await new Promise((r) => setTimeout(r, 300));
+    await live.until(registered);
     await send(customer, id, '谢谢，服务很好');
     const angry = await send(customer, id, '太差劲了！！骗子，我要投诉你们！');
     await send(customer, id, '垃圾平台，非常失望！！！');

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/platform/logger';
@@ -16,7 +16,14 @@ export { freePort } from './ports';
  */
 export default async function globalSetup(): Promise<void> {
   const logger = createLogger('warn');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-test-pg-'));
+  // Every temporary folder of the run (databases, DATA_DIRs, uploads, exports, rule files, nginx) goes below one
+  // folder that the teardown removes: the workers and the processes they start inherit TMPDIR, which os.tmpdir()
+  // reads. Readable by all, as the embedded PostgreSQL runs as `postgres` when the tests run as root.
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-jest-'));
+  chmodSync(runDir, 0o755);
+  process.env.TMPDIR = runDir;
+  (globalThis as Record<string, unknown>).__SHIFTDESK_TMP__ = runDir;
+  const dir = mkdtempSync(path.join(runDir, 'shiftdesk-test-pg-'));
   const pgPort = await freePort();
   const db = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: pgPort, password: 'test-password', logger });
   process.env.TEST_DATABASE_URL = db.url;

@@ -224,23 +224,40 @@ export async function startTestApp(
  */
 export function subscribe<TData, TVars>(client: WsClient, doc: TypedDocumentNode<TData, TVars> | string, variables?: TVars) {
   const queue: Array<{ data?: TData | null; errors?: readonly any[] }> = [];
-  const waiters: Array<(v: { data?: TData | null; errors?: readonly any[] }) => void> = [];
+  const waiters: Array<{
+    resolve: (v: { data?: TData | null; errors?: readonly any[] }) => void;
+    reject: (err: Error) => void;
+    timer: NodeJS.Timeout;
+  }> = [];
   let error: unknown = null;
+  let ended = false;
   let finished!: () => void;
   const done = new Promise<void>((r) => (finished = r));
+  // When the subscription ends, those still waiting fail at once and their timers go: a timer left behind (a
+  // loop waiting minutes for the next event) kept the jest worker alive after its suite.
+  const end = () => {
+    ended = true;
+    for (const w of waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new Error('the subscription ended'));
+    }
+    finished();
+  };
   const unsubscribe = client.subscribe<TData>(
     { query: typeof doc === 'string' ? doc : print(doc), variables: variables as Record<string, unknown> | undefined },
     {
       next: (value) => {
         const w = waiters.shift();
-        if (w) w(value as never);
-        else queue.push(value as never);
+        if (w) {
+          clearTimeout(w.timer);
+          w.resolve(value as never);
+        } else queue.push(value as never);
       },
       error: (err) => {
         error = err;
-        finished();
+        end();
       },
-      complete: () => finished(),
+      complete: () => end(),
     },
   );
   return {
@@ -253,17 +270,18 @@ export function subscribe<TData, TVars>(client: WsClient, doc: TypedDocumentNode
     next(timeoutMs = 5000): Promise<{ data?: TData | null; errors?: readonly any[] }> {
       const queued = queue.shift();
       if (queued) return Promise.resolve(queued);
+      if (ended) return Promise.reject(new Error('the subscription ended'));
       return new Promise((resolve, reject) => {
-        const waiter = (v: { data?: TData | null; errors?: readonly any[] }) => {
-          clearTimeout(timer);
-          resolve(v);
-        };
         // A waiter that timed out must leave the line, or it would swallow the next event.
-        const timer = setTimeout(() => {
-          const i = waiters.indexOf(waiter);
-          if (i >= 0) waiters.splice(i, 1);
-          reject(new Error(`no event within ${timeoutMs} ms`));
-        }, timeoutMs);
+        const waiter = {
+          resolve,
+          reject,
+          timer: setTimeout(() => {
+            const i = waiters.indexOf(waiter);
+            if (i >= 0) waiters.splice(i, 1);
+            reject(new Error(`no event within ${timeoutMs} ms`));
+          }, timeoutMs),
+        };
         waiters.push(waiter);
       });
     },

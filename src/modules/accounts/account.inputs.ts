@@ -32,7 +32,7 @@ export class RegisterCustomerInput {
   password!: string;
 
   @Field()
-  @Length(1, 100, { message: 'must be 1 to 100 characters' })
+  @Length(1, 100, { message: 'must be $constraint1 to $constraint2 characters' })
   displayName!: string;
 }
 
@@ -68,7 +68,7 @@ export class CreateUserInput extends RegisterCustomerInput {
 export class UpdateUserInput {
   @Field({ nullable: true })
   @IsOptional()
-  @Length(1, 100, { message: 'must be 1 to 100 characters' })
+  @Length(1, 100, { message: 'must be $constraint1 to $constraint2 characters' })
   displayName?: string;
 
   @Field(() => Role, { nullable: true, description: 'Admins only; signs the user out everywhere' })
@@ -129,7 +129,7 @@ export class UserFilter {
 @InputType()
 export class CreateDepartmentInput {
   @Field()
-  @Length(1, 100, { message: 'must be 1 to 100 characters' })
+  @Length(1, 100, { message: 'must be $constraint1 to $constraint2 characters' })
   name!: string;
 
   @Field({ description: 'Lower-case machine code, e.g. technical' })

@@ -2,10 +2,11 @@ import { Entity, PrimaryKey, Property, OptionalProps } from '@mikro-orm/postgres
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Node } from '../../platform/node';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 @ObjectType({ implements: Node, description: 'A team of the service desk (sales, technical support, after-sales, ...)' })
 @Entity({ tableName: 'departments' })
-export class Department {
+export class Department extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'description' | 'createdAt';
 
   @Field(() => ID)
@@ -23,8 +24,4 @@ export class Department {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   description: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 }

@@ -3,6 +3,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
 import { Node } from '../../platform/node';
+import { TimestampColumns } from '../../platform/db/shared-columns';
 
 export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
 
@@ -14,7 +15,7 @@ export const DEFAULT_MAX_CONCURRENT_CHATS = 5;
   simpleResolvers: true,
 })
 @Entity({ tableName: 'users' })
-export class User {
+export class User extends TimestampColumns {
   [OptionalProps]?:
     | 'id'
     | 'employeeCode'
@@ -74,12 +75,4 @@ export class User {
   /** Bumped on role change or deactivation: tokens carrying an older version stop working at once. */
   @Property({ type: 'integer' })
   tokenVersion: number = 1;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 }

@@ -3,10 +3,11 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
 import { Node } from '../../platform/node';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 @ObjectType({ implements: Node, description: 'One recorded change: who did what to which record, and when' })
 @Entity({ tableName: 'audit_entries' })
-export class AuditEntry {
+export class AuditEntry extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'actorId' | 'actorRole' | 'comment' | 'traceId' | 'createdAt';
 
   @Field(() => ID)
@@ -44,8 +45,4 @@ export class AuditEntry {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   traceId: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 }

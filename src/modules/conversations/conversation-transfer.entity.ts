@@ -2,6 +2,7 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgres
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Node } from '../../platform/node';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 /**
  * One hand-over of a conversation from one agent to another: by its agent or a supervisor
@@ -14,7 +15,7 @@ import { Node } from '../../platform/node';
   simpleResolvers: true,
 })
 @Entity({ tableName: 'conversation_transfers' })
-export class ConversationTransfer {
+export class ConversationTransfer extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'fromAgentId' | 'toAgentId' | 'byId' | 'note' | 'createdAt';
 
   @Field(() => ID)
@@ -36,8 +37,4 @@ export class ConversationTransfer {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   note: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 }

@@ -3,6 +3,7 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { PRIORITY_RANK, ServicePriority } from './queue-policy';
 import { Node } from '../../platform/node';
+import { RatingColumns } from './rating.policy';
 
 export enum ConversationStatus {
   QUEUED = 'QUEUED',
@@ -54,7 +55,7 @@ export class AutoAnswer {
   simpleResolvers: true,
 })
 @Entity({ tableName: 'conversations' })
-export class Conversation {
+export class Conversation extends RatingColumns {
   [OptionalProps]?:
     | 'id'
     | 'agentId'
@@ -111,10 +112,6 @@ export class Conversation {
   @Property({ type: 'smallint' })
   priorityRank!: number;
 
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
   /** Place in line: when the request joined (or, for one handed back by an offline agent, its first arrival). */
   @Property({ type: 'timestamptz' })
   queuedAt: Date = new Date();
@@ -143,18 +140,6 @@ export class Conversation {
 
   @Property({ type: 'timestamptz', nullable: true })
   idleWarnedAt: Date | null = null;
-
-  @Field(() => Int, { nullable: true })
-  @Property({ type: 'smallint', nullable: true })
-  rating: number | null = null;
-
-  @Field(() => String, { nullable: true })
-  @Property({ type: 'text', nullable: true })
-  ratingComment: string | null = null;
-
-  @Field(() => Date, { nullable: true })
-  @Property({ type: 'timestamptz', nullable: true })
-  ratedAt: Date | null = null;
 
   /** The FAQ auto-answered with (exposed as `autoAnswer`). */
   @Property({ type: 'uuid', nullable: true })

@@ -1,8 +1,9 @@
 import { IsOptional, MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../../platform/pagination';
+import { formatLimit } from '../../platform/text-input';
 import { Conversation, ConversationStatus } from './conversation.entity';
-import { Message } from './message.entity';
+import { MAX_MESSAGE_LENGTH, Message } from './message.entity';
 import { ServicePriority } from './queue-policy';
 import { QueueReason, WaitEstimateBasis } from './queue-reason';
 import { ServiceRequestStatus } from './routing.service';
@@ -80,7 +81,7 @@ export class SendMessageInput {
   @Field(() => ID)
   conversationId!: string;
 
-  @Field({ description: '1 to 5,000 characters' })
+  @Field({ description: `1 to ${formatLimit(MAX_MESSAGE_LENGTH)} characters` })
   content!: string;
 
   @Field({ description: 'Chosen by the client; sending it again returns the same message and stores nothing' })

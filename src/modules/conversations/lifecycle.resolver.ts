@@ -2,9 +2,12 @@ import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
 import { Role, STAFF } from '../../platform/auth/roles';
+import { formatLimit } from '../../platform/text-input';
 import { User } from '../accounts/user.entity';
 import { Conversation } from './conversation.entity';
 import { ConversationTransfer } from './conversation-transfer.entity';
+import { MAX_TRANSFER_NOTE } from './lifecycle.service';
+import { MAX_RATING_COMMENT, MAX_SCORE, MIN_SCORE } from './rating.policy';
 
 /** One transfers loader per operation: a list of conversations costs one query for all their histories. */
 const transferLoaders = new WeakMap<Context, DataLoader<string, ConversationTransfer[]>>();
@@ -23,7 +26,7 @@ export class ConversationLifecycleResolver {
   @Mutation(() => Conversation, {
     description:
       'The conversation’s agent, or a supervisor of its department: hands an ACTIVE conversation to an agent who is online, AVAILABLE, ' +
-      'on duty and has a free slot (supervisors may exceed it). Adds a system message summarising the latest messages and the note (≤ 500 characters).',
+      `on duty and has a free slot (supervisors may exceed it). Adds a system message summarising the latest messages and the note (≤ ${MAX_TRANSFER_NOTE} characters).`,
   })
   transferConversation(
     @Arg('id', () => ID) id: string,
@@ -36,7 +39,7 @@ export class ConversationLifecycleResolver {
 
   @Authorized(Role.CUSTOMER)
   @Mutation(() => Conversation, {
-    description: 'The customer, once, after the end: a score of 1 to 5 and a comment of at most 1,000 characters',
+    description: `The customer, once, after the end: a score of ${MIN_SCORE} to ${MAX_SCORE} and a comment of at most ${formatLimit(MAX_RATING_COMMENT)} characters`,
   })
   rateConversation(
     @Arg('id', () => ID) id: string,

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Role } from '../../platform/auth/roles';
 import { PiiType } from '../records/pii-type';
 import { Node } from '../../platform/node';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 export enum MessageKind {
   TEXT = 'TEXT',
@@ -26,7 +27,7 @@ export const MAX_MESSAGE_LENGTH = 5000;
   simpleResolvers: true,
 })
 @Entity({ tableName: 'messages' })
-export class Message {
+export class Message extends CreatedAtColumns {
   [OptionalProps]?:
     | 'id'
     | 'senderId'
@@ -85,10 +86,6 @@ export class Message {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   clientMessageId: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })

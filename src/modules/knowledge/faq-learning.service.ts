@@ -15,6 +15,7 @@ import type { Message } from '../conversations/message.entity';
 import { Faq } from './faq.entity';
 import { FaqPhrasingSource } from './faq-phrasing.entity';
 import { canReadFaq } from './faq-rules';
+import { REPORT_MAX_DAYS } from './faq.inputs';
 import type { FaqService } from './faq.service';
 import { suggestPhrasing } from './phrasing-store';
 import type { UnansweredCluster } from './unanswered';
@@ -29,8 +30,6 @@ export type SendChatMessage = (
 const RATING_GRACE_MS = 60 * 60 * 1000;
 /** Answers settled per sweep run. */
 const SETTLE_BATCH = 500;
-/** Longest unansweredQuestions range, in days. */
-const REPORT_MAX_DAYS = 366;
 const SWEEP_EVERY_MS = 60_000;
 
 /**

@@ -1,6 +1,7 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { TimestampColumns } from '../../platform/db/shared-columns';
 
 export enum FaqPhrasingStatus {
   SUGGESTED = 'SUGGESTED',
@@ -32,7 +33,7 @@ registerEnumType(FaqPhrasingSource, {
 
 @ObjectType({ description: 'An alternative phrasing (相似问法) of an FAQ: accepted ones are searched like its question' })
 @Entity({ tableName: 'faq_phrasings' })
-export class FaqPhrasing {
+export class FaqPhrasing extends TimestampColumns {
   [OptionalProps]?: 'id' | 'timesSeen' | 'createdById' | 'decidedById' | 'decidedAt' | 'createdAt' | 'updatedAt';
 
   @Field(() => ID)
@@ -74,12 +75,4 @@ export class FaqPhrasing {
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })
   decidedAt: Date | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 }

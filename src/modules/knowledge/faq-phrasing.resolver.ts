@@ -3,7 +3,7 @@ import type { Context } from '../../context';
 import { Role } from '../../platform/auth/roles';
 import { Message } from '../conversations/message.entity';
 import { Faq } from './faq.entity';
-import { QUESTION_MAX } from './faq.inputs';
+import { QUESTION_MAX, REPORT_MAX_DAYS, SUGGESTIONS_MAX } from './faq.inputs';
 import { FaqPhrasing } from './faq-phrasing.entity';
 import { UnansweredCluster } from './unanswered';
 
@@ -34,8 +34,7 @@ export class FaqPhrasingResolver {
 
   @Authorized(...KEEPERS)
   @Query(() => [FaqPhrasing], {
-    description:
-      "Suggested phrasings learnt from service, most often seen first (at most 100): admins all, managers their department's FAQs'",
+    description: `Suggested phrasings learnt from service, most often seen first (at most ${SUGGESTIONS_MAX}): admins all, managers their department's FAQs'`,
   })
   faqPhrasingSuggestions(@Ctx() ctx: Context, @Arg('faqId', () => ID, { nullable: true }) faqId?: string) {
     return ctx.services.faqPhrasings.suggestions(ctx, faqId);
@@ -57,8 +56,7 @@ export class FaqPhrasingResolver {
 
   @Authorized(...KEEPERS)
   @Query(() => [UnansweredCluster], {
-    description:
-      'Questions asked from `from` to `to` (business dates YYYY-MM-DD, both included, at most 366 days) that found nothing or whose auto-answer did not help, grouped by similarity, largest first',
+    description: `Questions asked from \`from\` to \`to\` (business dates YYYY-MM-DD, both included, at most ${REPORT_MAX_DAYS} days) that found nothing or whose auto-answer did not help, grouped by similarity, largest first`,
   })
   unansweredQuestions(@Arg('from') from: string, @Arg('to') to: string, @Ctx() ctx: Context) {
     return ctx.services.faqLearning.unansweredQuestions(ctx, from, to);

@@ -9,14 +9,12 @@ import { Conflict, ConflictReason, InvalidInput, NotFound } from '../../platform
 import { isUuid } from '../../platform/ids';
 import type { AuditService } from '../audit/audit.service';
 import { Faq, FaqStatus } from './faq.entity';
-import { QUESTION_MAX } from './faq.inputs';
+import { QUESTION_MAX, SUGGESTIONS_MAX } from './faq.inputs';
 import { FaqPhrasing, FaqPhrasingSource, FaqPhrasingStatus } from './faq-phrasing.entity';
 import { SEARCHABLE, text } from './faq-rules';
 import type { FaqService } from './faq.service';
 import { nextVersion } from './faq.service';
 import { questionOfAnotherFaq } from './phrasing-store';
-
-const SUGGESTIONS_MAX = 100;
 
 /**
  * Alternative phrasings (相似问法) of FAQs: kept by the FAQ's keepers (admins; a department's managers), each

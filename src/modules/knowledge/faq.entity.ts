@@ -2,6 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Node } from '../../platform/node';
+import { TimestampColumns } from '../../platform/db/shared-columns';
 
 export enum FaqStatus {
   DRAFT = 'DRAFT',
@@ -32,7 +33,7 @@ registerEnumType(FaqScope, {
 
 @ObjectType({ implements: Node, description: 'A frequently asked question and its answer' })
 @Entity({ tableName: 'faqs' })
-export class Faq {
+export class Faq extends TimestampColumns {
   [OptionalProps]?:
     | 'id'
     | 'departmentId'
@@ -126,14 +127,6 @@ export class Faq {
   @Field(() => Date, { nullable: true, description: 'When it was last published' })
   @Property({ type: 'timestamptz', nullable: true })
   publishedAt: Date | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 }
 
 @ObjectType({ description: 'A search result: the FAQ and how well it answers the query' })

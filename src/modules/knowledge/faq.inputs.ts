@@ -7,6 +7,10 @@ export const QUESTION_MAX = 200;
 export const ANSWER_MAX = 5000;
 export const TAG_MAX = 30;
 export const TAGS_MAX = 20;
+/** faqPhrasingSuggestions lists at most this many. */
+export const SUGGESTIONS_MAX = 100;
+/** Longest unansweredQuestions range, in days. */
+export const REPORT_MAX_DAYS = 366;
 
 @InputType()
 export class CreateFaqInput {

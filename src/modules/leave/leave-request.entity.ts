@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { DayHalf } from './leave.period';
 import { PiiType } from '../records/pii-type';
 import { Node } from '../../platform/node';
+import { DecisionColumns } from '../../platform/db/shared-columns';
 
 export enum LeaveType {
   PERSONAL = 'PERSONAL',
@@ -33,7 +34,7 @@ registerEnumType(DayHalfValue, {
 
 @ObjectType({ implements: Node, description: 'A request for leave, from a half-day to a half-day (both included)' })
 @Entity({ tableName: 'leave_requests' })
-export class LeaveRequest {
+export class LeaveRequest extends DecisionColumns {
   [OptionalProps]?:
     | 'id'
     | 'reason'
@@ -116,24 +117,4 @@ export class LeaveRequest {
   @Field(() => LeaveStatus)
   @Enum({ items: () => LeaveStatus, nativeEnumName: 'leave_status' })
   status: LeaveStatus = LeaveStatus.PENDING;
-
-  @Field(() => ID, { nullable: true })
-  @Property({ type: 'uuid', nullable: true })
-  decidedById: string | null = null;
-
-  @Field(() => Date, { nullable: true })
-  @Property({ type: 'timestamptz', nullable: true })
-  decidedAt: Date | null = null;
-
-  @Field(() => String, { nullable: true })
-  @Property({ type: 'text', nullable: true })
-  decisionComment: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 }

@@ -3,6 +3,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Node } from '../../platform/node';
 import type { MessageRef } from '../../platform/i18n/catalogue';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 export interface NotificationTexts {
   title: MessageRef;
@@ -11,7 +12,7 @@ export interface NotificationTexts {
 
 @ObjectType({ implements: Node, description: 'A message to one user: stored first, then pushed live' })
 @Entity({ tableName: 'notifications' })
-export class Notification {
+export class Notification extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdAt' | 'readAt' | 'texts';
 
   @Field(() => ID)
@@ -37,10 +38,6 @@ export class Notification {
   /** The catalogue's message ids and parameters of title and body (null for free text). */
   @Property({ type: 'json', nullable: true })
   texts: NotificationTexts | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 export enum AlertStatus {
   OPEN = 'OPEN',
@@ -81,7 +82,7 @@ export class Alert {
 
 @ObjectType({ description: 'One attempt to deliver an alert to a webhook' })
 @Entity({ tableName: 'alert_deliveries' })
-export class AlertDelivery {
+export class AlertDelivery extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdAt' | 'responseStatus' | 'error';
 
   @Field(() => ID)
@@ -115,8 +116,4 @@ export class AlertDelivery {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   error: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 }

@@ -25,6 +25,9 @@ export interface PresenceTimings {
   sweepEveryMs: number;
 }
 
+/** presence(agentIds): the most agents one query may name. */
+export const MAX_AGENTS_ASKED = 1000;
+
 export const DEFAULT_PRESENCE_TIMINGS: PresenceTimings = {
   heartbeatTtlMs: 90_000,
   connectionLeaseMs: 90_000,
@@ -95,7 +98,7 @@ export class PresenceService {
   /** Staff: agents of their own department; admins: anyone. */
   async presence(scope: RequestScope, agentIds: string[]): Promise<Presence[]> {
     const viewer = withRole(scope.viewer, ...STAFF);
-    if (agentIds.length > 1000) throw new InvalidInput('agentIds', 'must name at most 1000 agents');
+    if (agentIds.length > MAX_AGENTS_ASKED) throw new InvalidInput('agentIds', `must name at most ${MAX_AGENTS_ASKED} agents`);
     const ids = [...new Set(agentIds)];
     if (ids.some((id) => !isUuid(id))) throw new InvalidInput('agentIds', 'contains an id that is not an agent');
     if (viewer.role !== Role.ADMIN) {

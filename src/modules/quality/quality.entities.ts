@@ -1,10 +1,11 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 @ObjectType({ description: 'A quality rule an agent message broke (config/quality.json), found when it was sent', simpleResolvers: true })
 @Entity({ tableName: 'quality_violations' })
-export class QualityViolation {
+export class QualityViolation extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdAt';
 
   @Field(() => ID)
@@ -34,10 +35,6 @@ export class QualityViolation {
   @Field({ description: 'The words of the message that matched' })
   @Property({ type: 'text' })
   matched!: string;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 }
 
 export enum QualityReviewStatus {
@@ -63,7 +60,7 @@ export class ChecklistScore {
 
 @ObjectType({ description: 'A supervisor’s review of one conversation: scores by checklist item and a comment', simpleResolvers: true })
 @Entity({ tableName: 'quality_reviews' })
-export class QualityReview {
+export class QualityReview extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdAt' | 'sampledWeek' | 'reviewerId' | 'scores' | 'totalScore' | 'maxScore' | 'comment' | 'reviewedAt';
 
   @Field(() => ID)
@@ -112,10 +109,6 @@ export class QualityReview {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   comment: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })

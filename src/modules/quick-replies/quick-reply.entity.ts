@@ -2,6 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Node } from '../../platform/node';
+import { TimestampColumns } from '../../platform/db/shared-columns';
 
 /** Whose shelf a quick reply is on. The order is the order lists show them in. */
 export enum QuickReplyScope {
@@ -25,7 +26,7 @@ export const DEFAULT_QUICK_REPLY_CATEGORY = '通用';
   description: 'A canned answer an agent sends into a chat; {customerName} and {agentName} are filled in when sent',
 })
 @Entity({ tableName: 'quick_replies' })
-export class QuickReply {
+export class QuickReply extends TimestampColumns {
   [OptionalProps]?: 'id' | 'departmentId' | 'category' | 'shortcut' | 'createdAt' | 'updatedAt';
 
   @Field(() => ID)
@@ -59,12 +60,4 @@ export class QuickReply {
   @Field(() => String, { nullable: true, description: 'Typed in the chat box to pick it, e.g. /refund' })
   @Property({ type: 'text', nullable: true })
   shortcut: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 }

@@ -9,6 +9,9 @@ export const SHORTCUT_MESSAGE = 'must be "/" followed by 1 to 30 letters, digits
 export const TITLE_MAX = 100;
 export const CONTENT_MAX = 2000;
 export const CATEGORY_MAX = 50;
+/** quickReplies: the most it lists, and the longest `search`. */
+export const MAX_QUICK_REPLIES_LISTED = 100;
+export const MAX_SEARCH_LENGTH = 200;
 
 @InputType()
 export class CreateQuickReplyInput {

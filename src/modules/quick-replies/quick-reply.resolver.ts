@@ -4,7 +4,7 @@ import { STAFF } from '../../platform/auth/roles';
 import { Department } from '../accounts/department.entity';
 import { conversationParties } from '../conversations/chat.service';
 import { Message } from '../conversations/message.entity';
-import { CreateQuickReplyInput, UpdateQuickReplyInput } from './quick-reply.inputs';
+import { CreateQuickReplyInput, MAX_QUICK_REPLIES_LISTED, MAX_SEARCH_LENGTH, UpdateQuickReplyInput } from './quick-reply.inputs';
 import { QuickReply } from './quick-reply.entity';
 import { quickReplyEditAccess } from './quick-reply.service';
 
@@ -35,12 +35,12 @@ export class QuickReplyResolver {
   @Authorized(...STAFF)
   @Query(() => [QuickReply], {
     description:
-      "The caller's PERSONAL replies, their department's DEPARTMENT replies and all PUBLIC ones, by scope then title; at most 100. " +
+      `The caller's PERSONAL replies, their department's DEPARTMENT replies and all PUBLIC ones, by scope then title; at most ${MAX_QUICK_REPLIES_LISTED}. ` +
       '`search` looks in title, content and shortcut, ignoring case; admins may name another `departmentId`.',
   })
   quickReplies(
     @Ctx() ctx: Context,
-    @Arg('search', () => String, { nullable: true, description: 'At most 200 characters' }) search?: string,
+    @Arg('search', () => String, { nullable: true, description: `At most ${MAX_SEARCH_LENGTH} characters` }) search?: string,
     @Arg('category', () => String, { nullable: true }) category?: string,
     @Arg('departmentId', () => ID, {
       nullable: true,

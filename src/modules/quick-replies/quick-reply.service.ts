@@ -14,15 +14,14 @@ import {
   CATEGORY_MAX,
   CONTENT_MAX,
   CreateQuickReplyInput,
+  MAX_QUICK_REPLIES_LISTED,
+  MAX_SEARCH_LENGTH,
   SHORTCUT_MESSAGE,
   SHORTCUT_PATTERN,
   TITLE_MAX,
   UpdateQuickReplyInput,
 } from './quick-reply.inputs';
 import { fillTemplate } from './quick-reply.template';
-
-export const MAX_QUICK_REPLIES_LISTED = 100;
-export const MAX_SEARCH_LENGTH = 200;
 
 /** The partial unique indexes that keep a shortcut unique on its shelf (see the migration). */
 const SHORTCUT_INDEXES = new Set([

@@ -3,6 +3,7 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { ExportFormat, ExportStatus } from './records.inputs';
 import { Node } from '../../platform/node';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 /** The filter an export runs with, as stored: scope already applied, dates as ISO strings. */
 export interface StoredFilter {
@@ -25,7 +26,7 @@ export interface StoredFilter {
   description: 'An export of conversations to a file, made in the background; downloaded from `url` by its requester once READY',
 })
 @Entity({ tableName: 'export_jobs' })
-export class ExportJob {
+export class ExportJob extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'status' | 'rowsDone' | 'fileSize' | 'error' | 'createdAt' | 'startedAt' | 'finishedAt';
 
   @Field(() => ID)
@@ -61,10 +62,6 @@ export class ExportJob {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   error: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })

@@ -4,11 +4,11 @@ import { isUuid } from '../../platform/ids';
 import type { StoredFilter } from './export-job.entity';
 import { maskText } from './masking';
 import type { PiiRules } from './pii-rules';
-import type { ConversationSearchFilter } from './records.inputs';
+import { MAX_SCORE, MIN_SCORE } from '../conversations/rating.policy';
+import { ConversationSearchFilter, KEYWORD_LENGTH } from './records.inputs';
 
 /** A manager without a department sees no conversation: an id no row has. */
 const NOBODY = '00000000-0000-0000-0000-000000000000';
-const KEYWORD_LENGTH = { min: 2, max: 100 };
 const WORD_CHAR = /[\p{L}\p{N}]/u;
 
 /**
@@ -26,9 +26,9 @@ export function scopedFilter(viewer: Viewer, filter: ConversationSearchFilter, i
   if (
     filter.rating !== null &&
     filter.rating !== undefined &&
-    !(Number.isInteger(filter.rating) && filter.rating >= 1 && filter.rating <= 5)
+    !(Number.isInteger(filter.rating) && filter.rating >= MIN_SCORE && filter.rating <= MAX_SCORE)
   ) {
-    problems.push({ field: 'filter.rating', message: 'must be 1 to 5' });
+    problems.push({ field: 'filter.rating', message: `must be ${MIN_SCORE} to ${MAX_SCORE}` });
   }
   const keyword = filter.keyword?.trim() || null;
   if (filter.keyword !== null && filter.keyword !== undefined) {

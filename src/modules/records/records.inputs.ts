@@ -4,6 +4,13 @@ import { ServicePriority } from '../conversations/queue-policy';
 import { MessageIntent } from '../knowledge/classification.types';
 import { Role } from '../../platform/auth/roles';
 import { Connection } from '../../platform/pagination';
+import { MAX_SCORE, MIN_SCORE } from '../conversations/rating.policy';
+
+export const KEYWORD_LENGTH = { min: 2, max: 100 };
+/** A hit shows at most this many of its matching messages… */
+export const MATCHES_PER_HIT = 5;
+/** …each as a snippet of at most this many characters around the first match. */
+export const SNIPPET_LENGTH = 160;
 
 @InputType({
   description:
@@ -28,7 +35,7 @@ export class ConversationSearchFilter {
   @Field(() => ConversationStatus, { nullable: true })
   status?: ConversationStatus | null;
 
-  @Field(() => Int, { nullable: true, description: 'The customer’s rating, 1–5' })
+  @Field(() => Int, { nullable: true, description: `The customer’s rating, ${MIN_SCORE}–${MAX_SCORE}` })
   rating?: number | null;
 
   @Field(() => ServicePriority, { nullable: true })
@@ -40,7 +47,8 @@ export class ConversationSearchFilter {
   @Field(() => String, {
     nullable: true,
     description:
-      'Text in a message (masked text only): a substring, Chinese or not, holding at least two letters or digits in a row; 2–100 characters',
+      'Text in a message (masked text only): a substring, Chinese or not, holding at least two letters or digits in a row; ' +
+      `${KEYWORD_LENGTH.min}–${KEYWORD_LENGTH.max} characters`,
   })
   keyword?: string | null;
 
@@ -71,7 +79,7 @@ export class MessageMatch {
   @Field()
   createdAt!: Date;
 
-  @Field({ description: 'Up to 160 characters of the masked text around the first match' })
+  @Field({ description: `Up to ${SNIPPET_LENGTH} characters of the masked text around the first match` })
   snippet!: string;
 
   @Field(() => [TextRange], { description: 'Every match of the keyword in the snippet' })
@@ -89,7 +97,9 @@ export class ConversationHit {
   @Field({ description: 'Moved to the archive (read-only)' })
   archived!: boolean;
 
-  @Field(() => [MessageMatch], { description: 'With a keyword: its first matching messages (up to 5), oldest first; otherwise empty' })
+  @Field(() => [MessageMatch], {
+    description: `With a keyword: its first matching messages (up to ${MATCHES_PER_HIT}), oldest first; otherwise empty`,
+  })
   matches!: MessageMatch[];
 }
 

@@ -9,9 +9,9 @@ import type { StoredFilter } from './export-job.entity';
 import { maskText } from './masking';
 import type { PiiRules } from './pii-rules';
 import { filterSql, keywordSql, likePattern, RecordTables, scopedFilter, tablesOf } from './record-filter';
+import { MATCHES_PER_HIT, SNIPPET_LENGTH } from './records.inputs';
 import type { ConversationHit, ConversationSearchFilter, MessageMatch, TextRange } from './records.inputs';
 
-const MATCHES_PER_HIT = 5;
 /** A keyword in fewer messages than this is looked up through the index alone (see page). */
 const CANDIDATE_CAP = 5000;
 /** The newest conversations searched message by message before the index is asked (see page). */
@@ -23,7 +23,6 @@ interface Cursor {
   createdAt: Date | string;
   id: string;
 }
-const SNIPPET_LENGTH = 160;
 
 /**
  * searchConversations: conversations in the viewer's scope matching every condition, newest first, paged by

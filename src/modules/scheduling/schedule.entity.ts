@@ -2,6 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Node } from '../../platform/node';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 export enum ScheduleStatus {
   NORMAL = 'NORMAL',
@@ -12,7 +13,7 @@ registerEnumType(ScheduleStatus, { name: 'ScheduleStatus' });
 
 @ObjectType({ implements: Node, description: 'One agent working one shift on one business date', simpleResolvers: true })
 @Entity({ tableName: 'schedules' })
-export class Schedule {
+export class Schedule extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'status' | 'replacedById' | 'replacingId' | 'createdById' | 'createdAt';
 
   @Field(() => ID)
@@ -53,8 +54,4 @@ export class Schedule {
 
   @Property({ type: 'uuid', nullable: true })
   createdById: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 }

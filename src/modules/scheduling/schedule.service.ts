@@ -97,16 +97,11 @@ class RollBack extends Error {
 }
 
 export class ScheduleService {
-  private leave: LeaveLookup | null = null;
-
   constructor(
     private readonly audit: AuditService,
+    private readonly leave: LeaveLookup,
     private readonly businessTz: string,
   ) {}
-
-  useLeaveLookup(leave: LeaveLookup): void {
-    this.leave = leave;
-  }
 
   /**
    * Schedules agents for a shift on business dates, in one transaction. Conflicts are found up front; the
@@ -287,7 +282,7 @@ export class ScheduleService {
     const to = new Date(Math.max(...candidates.map((c) => c.endsAt.getTime())));
     const agentIds = [...new Set(candidates.map((c) => c.agentId))];
     const existing = await existingSchedules(em, agentIds, from, to);
-    const leave = this.leave ? await this.leave.approvedLeave(em, agentIds, from, to) : new Map();
+    const leave = await this.leave.approvedLeave(em, agentIds, from, to);
     const clear: Candidate[] = [];
     for (const c of candidates) {
       const onLeave = (leave.get(c.agentId) ?? []).some((l: { start: Date; end: Date }) => overlaps(c.startsAt, c.endsAt, l.start, l.end));

@@ -3,6 +3,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { isOvernight, shiftMinutes } from '../../platform/clock';
 import { Node } from '../../platform/node';
+import { TimestampColumns } from '../../platform/db/shared-columns';
 
 @ObjectType({
   implements: Node,
@@ -10,7 +11,7 @@ import { Node } from '../../platform/node';
   simpleResolvers: true,
 })
 @Entity({ tableName: 'shifts' })
-export class Shift {
+export class Shift extends TimestampColumns {
   [OptionalProps]?:
     'id' | 'departmentId' | 'requiredSkills' | 'color' | 'archived' | 'createdAt' | 'updatedAt' | 'overnight' | 'durationMinutes';
 
@@ -49,14 +50,6 @@ export class Shift {
   @Field()
   @Property({ type: 'boolean' })
   archived: boolean = false;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 
   @Field({ description: 'Ends the day after it starts' })
   get overnight(): boolean {

@@ -7,7 +7,7 @@ const TIME_MESSAGE = 'must be a time "HH:mm" from 00:00 to 23:59';
 @InputType()
 export class CreateShiftInput {
   @Field()
-  @Length(1, 100, { message: 'must be 1 to 100 characters' })
+  @Length(1, 100, { message: 'must be $constraint1 to $constraint2 characters' })
   name!: string;
 
   @Field({ description: 'Unique; letters, digits, - and _' })
@@ -42,7 +42,7 @@ export class CreateShiftInput {
 export class UpdateShiftInput {
   @Field({ nullable: true })
   @IsOptional()
-  @Length(1, 100, { message: 'must be 1 to 100 characters' })
+  @Length(1, 100, { message: 'must be $constraint1 to $constraint2 characters' })
   name?: string;
 
   @Field({ nullable: true })

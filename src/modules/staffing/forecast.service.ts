@@ -12,12 +12,12 @@ import type { AuditService } from '../audit/audit.service';
 import type { BusinessCalendar } from '../tickets/sla';
 import { fitForecast, HistoryDay, predictDay } from './forecast-model';
 import { ForecastOverride } from './staffing.entity';
+import { MAX_OVERRIDE_FACTOR, MAX_OVERRIDE_REASON } from './staffing.inputs';
 import type { ContactForecast, ForecastInterval } from './staffing.inputs';
 import { DEFAULT_HANDLING_SECONDS, intervalProblem, MAX_FORECAST_DAYS, StaffingSettings } from './staffing.settings';
 
 /** Handling time of a weekly slot counts when at least this many chats were measured there. */
 const MIN_CHATS_PER_SLOT = 5;
-const MAX_OVERRIDE_FACTOR = 100;
 
 export interface ForecastRange {
   departmentId: string;
@@ -149,7 +149,8 @@ export class ForecastService {
     if (!(Number.isFinite(input.factor) && input.factor > 0 && input.factor <= MAX_OVERRIDE_FACTOR)) {
       problems.push({ field: 'factor', message: `must be above 0 and at most ${MAX_OVERRIDE_FACTOR} (3 = three times the forecast)` });
     }
-    if (!reason || reason.length > 500) problems.push({ field: 'reason', message: 'must be 1–500 characters' });
+    if (!reason || reason.length > MAX_OVERRIDE_REASON)
+      problems.push({ field: 'reason', message: `must be 1–${MAX_OVERRIDE_REASON} characters` });
     if (problems.length) throw new InvalidInput(problems);
     await this.department(scope.em, viewer, input.departmentId);
     return inTransaction(scope.em, async (em) => {

@@ -1,10 +1,11 @@
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, Float, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 @ObjectType({ description: 'A manager’s correction of the forecast: its contacts × factor over [from, to)', simpleResolvers: true })
 @Entity({ tableName: 'forecast_overrides' })
-export class ForecastOverride {
+export class ForecastOverride extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdById' | 'createdAt';
 
   @Field(() => ID)
@@ -34,8 +35,4 @@ export class ForecastOverride {
   @Field(() => ID, { nullable: true })
   @Property({ type: 'uuid', nullable: true })
   createdById: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 }

@@ -1,6 +1,12 @@
 import { ArrayMaxSize, IsOptional } from 'class-validator';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Node } from '../../platform/node';
+import { DEFAULT_WEIGHTS } from './roster-model';
+import { DEFAULT_INTERVAL_MINUTES } from './staffing.settings';
+
+/** addForecastOverride: the largest factor and the longest reason. */
+export const MAX_OVERRIDE_FACTOR = 100;
+export const MAX_OVERRIDE_REASON = 500;
 
 @ObjectType()
 export class ForecastInterval {
@@ -118,15 +124,24 @@ export class ShiftPreferenceInput {
 
 @InputType()
 export class ProposeScheduleOptions {
-  @Field(() => Int, { nullable: true, description: 'Interval of the coverage (minutes, divides a day); default 30' })
+  @Field(() => Int, {
+    nullable: true,
+    description: `Interval of the coverage (minutes, divides a day); default ${DEFAULT_INTERVAL_MINUTES}`,
+  })
   @IsOptional()
   intervalMinutes?: number;
 
-  @Field(() => Float, { nullable: true, description: 'Weight of one missing agent in one interval (default 1000)' })
+  @Field(() => Float, {
+    nullable: true,
+    description: `Weight of one missing agent in one interval (default ${DEFAULT_WEIGHTS.understaffing})`,
+  })
   @IsOptional()
   understaffingWeight?: number;
 
-  @Field(() => Float, { nullable: true, description: 'Weight of one agent too many in one interval (default 10)' })
+  @Field(() => Float, {
+    nullable: true,
+    description: `Weight of one agent too many in one interval (default ${DEFAULT_WEIGHTS.overstaffing})`,
+  })
   @IsOptional()
   overstaffingWeight?: number;
 

@@ -3,7 +3,7 @@ import type { Context } from '../../context';
 import { Role } from '../../platform/auth/roles';
 import { ForecastOverride } from './staffing.entity';
 import { ApplyScheduleProposalPayload, ContactForecast, ProposeScheduleOptions, ScheduleProposal, StaffingPlan } from './staffing.inputs';
-import { DEFAULT_INTERVAL_MINUTES } from './staffing.settings';
+import { DEFAULT_INTERVAL_MINUTES, MAX_FORECAST_DAYS } from './staffing.settings';
 
 const PLANNERS = [Role.ADMIN, Role.MANAGER];
 
@@ -11,8 +11,7 @@ const PLANNERS = [Role.ADMIN, Role.MANAGER];
 export class StaffingResolver {
   @Authorized(...PLANNERS)
   @Query(() => ContactForecast, {
-    description:
-      'Expected conversations and tickets per interval (at most 90 days; the interval divides a day). Managers: their department.',
+    description: `Expected conversations and tickets per interval (at most ${MAX_FORECAST_DAYS} days; the interval divides a day). Managers: their department.`,
   })
   forecastContacts(
     @Arg('departmentId', () => ID) departmentId: string,

@@ -2,6 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { Node } from '../../platform/node';
+import { DecisionColumns } from '../../platform/db/shared-columns';
 
 export enum SwapStatus {
   PENDING = 'PENDING',
@@ -16,7 +17,7 @@ registerEnumType(SwapStatus, { name: 'SwapStatus' });
   description: 'A hand-over (one step), a swap (two) or a chain (A→B→C→A, up to ten), applied all at once on approval',
 })
 @Entity({ tableName: 'swap_requests' })
-export class SwapRequest {
+export class SwapRequest extends DecisionColumns {
   [OptionalProps]?: 'id' | 'status' | 'reason' | 'decidedById' | 'decidedAt' | 'decisionComment' | 'createdAt' | 'updatedAt';
 
   @Field(() => ID)
@@ -42,26 +43,6 @@ export class SwapRequest {
 
   @Property({ type: 'uuid[]', columnType: 'uuid[]' })
   departmentIds!: string[];
-
-  @Field(() => ID, { nullable: true })
-  @Property({ type: 'uuid', nullable: true })
-  decidedById: string | null = null;
-
-  @Field(() => Date, { nullable: true })
-  @Property({ type: 'timestamptz', nullable: true })
-  decidedAt: Date | null = null;
-
-  @Field(() => String, { nullable: true })
-  @Property({ type: 'text', nullable: true })
-  decisionComment: string | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 }
 
 @ObjectType({ implements: Node, description: 'One schedule handed from its owner to another agent' })

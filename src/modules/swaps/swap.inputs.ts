@@ -18,7 +18,7 @@ export class SwapStepInput {
 
 @InputType()
 export class SwapInput {
-  @Field(() => [SwapStepInput], { description: '1 step: hand-over; 2: swap; more: a chain (at most 10)' })
+  @Field(() => [SwapStepInput], { description: `1 step: hand-over; 2: swap; more: a chain (at most ${MAX_SWAP_STEPS})` })
   @ArrayMinSize(1, { message: 'must have at least one step' })
   @ArrayMaxSize(MAX_SWAP_STEPS, { message: `must have at most ${MAX_SWAP_STEPS} steps` })
   steps!: SwapStepInput[];

@@ -5,6 +5,7 @@ import { Role } from '../../platform/auth/roles';
 import { MessageKind } from '../conversations/message.entity';
 import { PiiType } from '../records/pii-type';
 import { Node } from '../../platform/node';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 export const MAX_COMMENT_LENGTH = 5000;
 
@@ -14,7 +15,7 @@ export const MAX_COMMENT_LENGTH = 5000;
     'A comment on a ticket; internal ones are notes among the staff, never shown to the customer; SYSTEM ones come from ShiftDesk itself (no author)',
 })
 @Entity({ tableName: 'ticket_comments' })
-export class TicketComment {
+export class TicketComment extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'authorId' | 'authorRole' | 'kind' | 'internal' | 'createdAt' | 'piiTypes' | 'sealed';
 
   @Field(() => ID)
@@ -58,8 +59,4 @@ export class TicketComment {
   @Field()
   @Property({ type: 'boolean' })
   internal: boolean = false;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 }

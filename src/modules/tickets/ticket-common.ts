@@ -28,11 +28,6 @@ export const TICKET_FLOW = new TransitionTable<TicketStatus, TicketAction>('The 
   reopen: { from: [TicketStatus.RESOLVED], to: TicketStatus.REOPENED },
 });
 
-export const MAX_SUBJECT = 200;
-export const MAX_DESCRIPTION = 5000;
-export const MAX_TAGS = 10;
-export const MAX_TAG_LENGTH = 30;
-export const MAX_REASON = 500;
 /** The audit entries a customer sees in a ticket's trail (no internal reasons). */
 export const CUSTOMER_TRAIL_ACTIONS = ['ticket.create', 'ticket.resolve', 'ticket.close', 'ticket.reopen', 'ticket.rate'];
 

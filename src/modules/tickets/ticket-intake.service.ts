@@ -19,20 +19,9 @@ import type { NotificationService } from '../notifications/notification.service'
 import { flagNegative } from '../notifications/supervision.policy';
 import type { TicketAssignmentService } from './ticket-assignment.service';
 import { MAX_COMMENT_LENGTH, TicketComment } from './ticket-comment.entity';
-import {
-  canSee,
-  computeDue,
-  cut,
-  lockTicket,
-  MAX_DESCRIPTION,
-  MAX_SUBJECT,
-  MAX_TAG_LENGTH,
-  MAX_TAGS,
-  mayUseConversation,
-  TicketTrail,
-} from './ticket-common';
+import { canSee, computeDue, cut, lockTicket, mayUseConversation, TicketTrail } from './ticket-common';
+import { CreateTicketInput, MAX_DESCRIPTION, MAX_SUBJECT, MAX_TAG_LENGTH, MAX_TAGS } from './ticket.inputs';
 import { Ticket } from './ticket.entity';
-import type { CreateTicketInput } from './ticket.inputs';
 import { GENERAL_DEPARTMENT, TicketSettings } from './ticket.settings';
 
 /** A ticket from a conversation quotes at most this many of its latest messages. */

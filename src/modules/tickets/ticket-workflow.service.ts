@@ -16,14 +16,13 @@ import {
   computeDue,
   formatInstant,
   lockTicket,
-  MAX_DESCRIPTION,
-  MAX_REASON,
   requireOpen,
   requireOwnerOrWorker,
   requireWorker,
   TICKET_FLOW,
   TicketTrail,
 } from './ticket-common';
+import { MAX_DESCRIPTION, MAX_REASON } from './ticket.inputs';
 import { Ticket, TicketStatus } from './ticket.entity';
 import type { TicketSettings } from './ticket.settings';
 

@@ -5,6 +5,7 @@ import type { AutoAnswerState } from '../conversations/conversation.entity';
 import { PRIORITY_RANK, ServicePriority } from '../conversations/queue-policy';
 import { PiiType } from '../records/pii-type';
 import { Node } from '../../platform/node';
+import { RatingTimestampColumns } from '../conversations/rating.policy';
 
 export enum TicketStatus {
   NEW = 'NEW',
@@ -42,7 +43,7 @@ registerEnumType(SlaStatus, {
 
 @ObjectType({ implements: Node, description: 'A customer’s issue worked on over time, with first-response and resolution SLAs' })
 @Entity({ tableName: 'tickets' })
-export class Ticket {
+export class Ticket extends RatingTimestampColumns {
   [OptionalProps]?:
     | 'id'
     | 'description'
@@ -219,32 +220,12 @@ export class Ticket {
   @Property({ type: 'integer' })
   reopenCount: number = 0;
 
-  @Field(() => Int, { nullable: true })
-  @Property({ type: 'smallint', nullable: true })
-  rating: number | null = null;
-
-  @Field(() => String, { nullable: true })
-  @Property({ type: 'text', nullable: true })
-  ratingComment: string | null = null;
-
-  @Field(() => Date, { nullable: true })
-  @Property({ type: 'timestamptz', nullable: true })
-  ratedAt: Date | null = null;
-
   /** The FAQ a new ticket was auto-answered with (exposed as `autoAnswer`). */
   @Property({ type: 'uuid', nullable: true })
   autoAnswerFaqId: string | null = null;
 
   @Property({ type: 'text', nullable: true })
   autoAnswerState: AutoAnswerState | null = null;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
-
-  @Field()
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
 
   @Field(() => SlaStatus, { description: 'The first-response SLA now' })
   get firstResponseSla(): SlaStatus {

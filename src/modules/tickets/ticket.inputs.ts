@@ -1,15 +1,23 @@
 import { IsOptional } from 'class-validator';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../../platform/pagination';
+import { formatLimit } from '../../platform/text-input';
 import { ServicePriority } from '../conversations/queue-policy';
 import { Ticket, TicketStatus } from './ticket.entity';
 
+export const MAX_SUBJECT = 200;
+export const MAX_DESCRIPTION = 5000;
+export const MAX_TAGS = 10;
+export const MAX_TAG_LENGTH = 30;
+/** A reason given for escalating or reopening. */
+export const MAX_REASON = 500;
+
 @InputType()
 export class CreateTicketInput {
-  @Field({ description: '1–200 characters' })
+  @Field({ description: `1–${MAX_SUBJECT} characters` })
   subject!: string;
 
-  @Field({ defaultValue: '', description: 'Up to 5,000 characters' })
+  @Field({ defaultValue: '', description: `Up to ${formatLimit(MAX_DESCRIPTION)} characters` })
   description: string = '';
 
   @Field({ description: 'One of the configured categories (ticketCategories)' })
@@ -22,7 +30,10 @@ export class CreateTicketInput {
   @IsOptional()
   priority?: ServicePriority | null;
 
-  @Field(() => [String], { nullable: true, description: 'Up to 10 tags of 1–30 characters; they also match agents’ skills' })
+  @Field(() => [String], {
+    nullable: true,
+    description: `Up to ${MAX_TAGS} tags of 1–${MAX_TAG_LENGTH} characters; they also match agents’ skills`,
+  })
   @IsOptional()
   tags?: string[] | null;
 

@@ -1,10 +1,11 @@
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { CreatedAtColumns } from '../../platform/db/shared-columns';
 
 @ObjectType({ description: 'A file uploaded through POST /uploads (leave attachments)' })
 @Entity({ tableName: 'uploads' })
-export class Upload {
+export class Upload extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdAt' | 'url';
 
   @Field(() => ID)
@@ -25,10 +26,6 @@ export class Upload {
   @Field()
   @Property({ type: 'text' })
   contentType!: string;
-
-  @Field()
-  @Property({ type: 'timestamptz' })
-  createdAt: Date = new Date();
 
   @Field({ description: 'GET it with the bearer token of someone allowed to see it' })
   get url(): string {

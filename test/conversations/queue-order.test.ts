@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import {
+  HeartbeatDocument,
+  LeaveQueueDocument,
+  OnQueueUpdatesDocument,
+  QueueDocument,
+  RequestServiceDocument,
+  SetPresenceStatusDocument,
+} from '../generated/graphql';
+import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
+
+const AGEING_SECONDS = 60;
+type Person = { id: string; token: string };
+
+/**
+ * The line as the database orders it: priorities and waiting times are written into the rows at fixed offsets,
+ * and the expected order is worked out by hand below (a level up per full AGEING_SECONDS waited, then the
+ * longest wait first), not by calling the ageing rule.
+ */
+describe('the queue’s order (QUEUE_AGEING_SECONDS=60)', () => {
+  let app: TestApp;
+  let live: ReturnType<typeof watchSubscriptions>;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false', QUEUE_AGEING_SECONDS: String(AGEING_SECONDS) } });
+    live = watchSubscriptions(app.services.pubsub);
+  });
+  afterAll(() => app.stop());
+
+  /** A department whose only agent is BUSY and offline, and `n` customers waiting in it. */
+  async function line(n: number) {
+    const suffix = randomUUID().slice(0, 6);
+    const dept = await app.createDepartment(`排队 ${suffix}`, `line_${suffix}`);
+    const manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
+    const agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 1 });
+    await app.data(SetPresenceStatusDocument, { status: 'BUSY' }, agent.token);
+    const customers: Array<Person & { conversationId: string }> = [];
+    for (let i = 0; i < n; i++) {
+      const customer = await app.createUser({ role: 'CUSTOMER' });
+      const asked = await app.data(RequestServiceDocument, { input: { topic: dept.code, message: '你好，请问在吗' } }, customer.token);
+      expect(asked.requestService.status).toBe('QUEUED');
+      customers.push({ ...customer, conversationId: asked.requestService.conversation!.id });
+    }
+    return { dept, manager, agent, customers };
+  }
+
+  /** Sets a waiting conversation's priority and how long ago it joined. */
+  const place = (conversationId: string, priority: 'URGENT' | 'HIGH' | 'NORMAL' | 'LOW', waitedSeconds: number) =>
+    app.services.orm.em
+      .fork()
+      .execute(
+        `UPDATE conversations SET priority = ?::service_priority, priority_rank = ?, queued_at = now() - ? * interval '1 second' WHERE id = ?`,
+        [priority, { URGENT: 0, HIGH: 1, NORMAL: 2, LOW: 3 }[priority], waitedSeconds, conversationId],
+      );
+
+  it('lifts a request a level per full interval waited, serves equal levels longest-waiting first, and the next free seat takes the head', async () => {
+    const { dept, manager, agent, customers } = await line(5);
+    const [a, b, c, d, e] = customers;
+    await place(a.conversationId, 'LOW', 200); // 3 levels up: URGENT, waiting longest
+    await place(b.conversationId, 'URGENT', 10); // URGENT
+    await place(c.conversationId, 'NORMAL', 70); // 1 level up: HIGH
+    await place(d.conversationId, 'HIGH', 5); // HIGH, joined after c
+    await place(e.conversationId, 'NORMAL', 30); // not a full interval: NORMAL
+
+    const { queue } = await app.data(QueueDocument, { departmentId: dept.id }, manager.token);
+    expect(queue.map((q) => [q.conversation.id, q.position, q.effectivePriority])).toEqual([
+      [a.conversationId, 1, 'URGENT'],
+      [b.conversationId, 2, 'URGENT'],
+      [c.conversationId, 3, 'HIGH'],
+      [d.conversationId, 4, 'HIGH'],
+      [e.conversationId, 5, 'NORMAL'],
+    ]);
+
+    // The agent comes online with one seat: the head of the line gets it, nobody else moves.
+    await app.data(HeartbeatDocument, {}, agent.token);
+    await app.data(SetPresenceStatusDocument, { status: 'AVAILABLE' }, agent.token);
+    const stateOf = async (id: string) =>
+      (
+        await app.services.orm.em
+          .fork()
+          .execute<Array<{ status: string; agent_id: string | null }>>('SELECT status, agent_id FROM conversations WHERE id = ?', [id])
+      )[0];
+    await eventually(async () => (await stateOf(a.conversationId)).status === 'ACTIVE', 5000, 'the head of the line served');
+    expect(await stateOf(a.conversationId)).toEqual({ status: 'ACTIVE', agent_id: agent.id });
+    const after = await app.data(QueueDocument, { departmentId: dept.id }, manager.token);
+    expect(after.queue.map((q) => [q.conversation.id, q.position])).toEqual([
+      [b.conversationId, 1],
+      [c.conversationId, 2],
+      [d.conversationId, 3],
+      [e.conversationId, 4],
+    ]);
+  });
+
+  it('moves everyone behind a customer who leaves up one place, and tells each of them; those ahead keep theirs', async () => {
+    const { dept, manager, customers } = await line(4);
+    await Promise.all(customers.map((c, i) => place(c.conversationId, 'NORMAL', 40 - i * 10)));
+
+    const registered = live.count() + customers.length;
+    const updates = customers.map((c) => subscribe(app.ws(c.token), OnQueueUpdatesDocument, {}));
+    await live.until(registered);
+    // Each first hears where it stands now.
+    for (const [i, u] of updates.entries())
+      expect((await u.next()).data!.queueUpdates).toMatchObject({ status: 'QUEUED', position: i + 1 });
+
+    const [first, second, third, fourth] = customers;
+    const left = await app.data(LeaveQueueDocument, {}, second.token);
+    expect(left.leaveQueue.status).not.toBe('QUEUED');
+
+    expect((await updates[2].next()).data!.queueUpdates).toMatchObject({ conversationId: third.conversationId, position: 2 });
+    expect((await updates[3].next()).data!.queueUpdates).toMatchObject({ conversationId: fourth.conversationId, position: 3 });
+    const { queue } = await app.data(QueueDocument, { departmentId: dept.id }, manager.token);
+    expect(queue.map((q) => [q.conversation.id, q.position])).toEqual([
+      [first.conversationId, 1],
+      [third.conversationId, 2],
+      [fourth.conversationId, 3],
+    ]);
+    for (const u of updates) u.unsubscribe();
+  });
+});

@@ -1,0 +1,55 @@
+import type { PubSubPort } from '../../src/platform/realtime/pubsub';
+import { eventually } from './harness';
+
+/**
+ * Counts the live subscriptions of a server's in-process PubSub port by wrapping its `subscribe` and `listen`, so
+ * a test waits until its subscription is registered instead of sleeping. A `subscribe` is live from its first
+ * `next()` (type-graphql's contract; the in-process port registers then, synchronously), a `listen` once it
+ * resolves. (With Redis, SUBSCRIBE takes a round trip more: use untilLive from ./ws there.)
+ */
+export function watchSubscriptions(pubsub: PubSubPort) {
+  let live = 0;
+  const subscribe = pubsub.subscribe.bind(pubsub);
+  const listen = pubsub.listen.bind(pubsub);
+  const counted = (inner: AsyncIterator<unknown>, startsLive: boolean): AsyncIterableIterator<unknown> => {
+    let state: 'idle' | 'live' | 'ended' = 'idle';
+    const begin = () => {
+      if (state !== 'idle') return;
+      state = 'live';
+      live += 1;
+    };
+    const end = () => {
+      if (state === 'live') live -= 1;
+      state = 'ended';
+    };
+    if (startsLive) begin();
+    const it: AsyncIterableIterator<unknown> = {
+      next: async () => {
+        const result = inner.next();
+        begin();
+        try {
+          const r = await result;
+          if (r.done) end();
+          return r;
+        } catch (err) {
+          end();
+          throw err;
+        }
+      },
+      return: async (value?: unknown) => {
+        end();
+        return inner.return ? inner.return(value) : { value, done: true };
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  };
+  pubsub.subscribe = (key, id) => counted(subscribe(key, id)[Symbol.asyncIterator](), false);
+  pubsub.listen = async (key, id) => counted(await listen(key, id), true);
+  return {
+    /** Subscriptions registered and not ended. */
+    count: () => live,
+    /** Waits until at least `n` subscriptions are live. */
+    until: (n: number) => eventually(() => live >= n, 5000, `${n} live subscriptions (${live} now)`),
+  };
+}
