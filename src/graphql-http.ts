@@ -3,6 +3,7 @@ import type http from 'node:http';
 import { ApolloServer, HeaderMap, HTTPGraphQLRequest } from '@apollo/server';
 import { ErrorCode } from './platform/errors';
 import { INTERNAL_MESSAGE } from './platform/graphql-errors';
+import { withRequestedLocale } from './platform/i18n/request-locale';
 import { traceIdOfRequest, withTrace } from './platform/trace';
 
 /** The largest request body POST /graphql takes (express.json's limit on the general path, the same here). */
@@ -55,8 +56,9 @@ export function graphqlPostHandler<TContext extends object>(
     const traceId = traceIdOfRequest(headers);
     setGraphqlResponseHeaders(res, traceId);
     // The body's last chunk arrives in the socket's async context: run in this scope, the answer keeps this
-    // request's trace id and, with tracing on, its OpenTelemetry span (as body-parser's raw-body does).
-    const scope = withTrace(traceId, () => new AsyncResource('GRAPHQL_POST'));
+    // request's trace id, its Accept-Language and, with tracing on, its OpenTelemetry span (as body-parser's
+    // raw-body does).
+    const scope = withTrace(traceId, () => withRequestedLocale(headers['accept-language'], () => new AsyncResource('GRAPHQL_POST')));
     readBody(req, length, (body) => scope.runInAsyncScope(() => void answer(options, req, res, body, traceId)));
     return true;
   };
