@@ -60,6 +60,10 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
       return { ...error, extensions: { ...error.extensions, traceId } };
     });
 
+  // Disconnects being recorded (presence store, history, announcements): the drain waits for them, or a socket
+  // closed by the drain would write to a database that is closing (a connection request left pending there
+  // kept the process alive for the pool's 60 s acquire timeout).
+  const disconnects = new Set<Promise<void>>();
   const serverCleanup = useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema,
@@ -100,7 +104,11 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
           return false;
         }
         socket.once('close', () => {
-          services.presence.disconnected(presenceId).catch((err) => logger.warn({ err }, 'presence: disconnect not recorded'));
+          const recorded = services.presence
+            .disconnected(presenceId)
+            .catch((err) => logger.warn({ err }, 'presence: disconnect not recorded'))
+            .finally(() => disconnects.delete(recorded));
+          disconnects.add(recorded);
         });
         return true;
       },
@@ -186,6 +194,8 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
           await revocations.return?.();
           await serverCleanup.dispose();
           await new Promise<void>((resolve) => wss.close(() => resolve()));
+          // wss.close calls back once every socket has closed, so every disconnect has started by now.
+          await Promise.all([...disconnects]);
         },
       };
     },

@@ -169,9 +169,11 @@ export class ConversationSweeps {
     scheduler.every('agent-offline-sweep', sweepInterval(this.config.offlineGraceSeconds), () => this.offlineSweep());
   }
 
-  stop(): void {
+  /** Stops listening and waits for the offline_since writes already queued (the ORM closes after this). */
+  async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    await this.presenceWrites;
   }
 
   /** offline_since: set when an agent goes offline (kept if already set), cleared when they are back. */

@@ -20,6 +20,7 @@ import { claimSeat } from './seat-plan';
  */
 export class QueueDrain implements FreedSeats {
   private unsubscribe: (() => void) | null = null;
+  private readonly offering = new Set<Promise<void>>();
 
   constructor(
     private readonly presence: PresenceService,
@@ -77,7 +78,7 @@ export class QueueDrain implements FreedSeats {
    * commits, the seat it frees is offered to the queue. The database counts the seat itself (see claimSeat).
    */
   offerFreedSeat(afterCommit: AfterCommit, agentId: string): void {
-    afterCommit(() => this.offerCapacity(agentId).catch((err) => this.logger.error({ err }, 'queue drain failed')));
+    afterCommit(() => this.offerInBackground(agentId));
   }
 
   /** The queue of a department changed (chat tells it when a waiting request ends). */
@@ -88,15 +89,26 @@ export class QueueDrain implements FreedSeats {
   /** Capacity appearing drains the queue at once; a sweep every few seconds backs that up. */
   start(scheduler: Scheduler): void {
     this.unsubscribe = this.presence.onChange((e) => {
-      if (e.online && e.status === 'AVAILABLE')
-        this.offerCapacity(e.agentId).catch((err) => this.logger.error({ err }, 'queue drain failed'));
+      if (e.online && e.status === 'AVAILABLE') void this.offerInBackground(e.agentId);
     });
     scheduler.every('routing-sweep', 5000, () => this.sweep());
   }
 
-  stop(): void {
+  /** Stops listening and waits for the offers already running (the ORM closes after this). */
+  async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.line.stop();
+    await Promise.all([...this.offering]);
+  }
+
+  /** An offer nobody awaits; stop() waits for it. */
+  private offerInBackground(agentId: string): Promise<void> {
+    const run = this.offerCapacity(agentId)
+      .then(() => undefined)
+      .catch((err) => this.logger.error({ err }, 'queue drain failed'))
+      .finally(() => this.offering.delete(run));
+    this.offering.add(run);
+    return run;
   }
 }
