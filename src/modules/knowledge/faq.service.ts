@@ -3,7 +3,6 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../../platform/request-scope';
 import { Role, Viewer } from '../../platform/auth/roles';
 import { signedIn, withRole } from '../../platform/auth/scope';
-import { pgArray } from '../../platform/db/arrays';
 import { inTransaction } from '../../platform/db/transaction';
 import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
@@ -14,11 +13,11 @@ import { Department } from '../accounts/department.entity';
 import type { AuditService } from '../audit/audit.service';
 import type { HotCache } from '../../platform/cache/hot-cache';
 import { Faq, FaqHit, FaqScope, FaqStatus } from './faq.entity';
+import { FaqRanking, RankedFaq } from './faq-ranking';
 import { analyseFaq, FaqIndex } from './faq-index';
 import { ANSWER_MAX, CreateFaqInput, QUESTION_MAX, UpdateFaqInput } from './faq.inputs';
 import { canEditFaq, canReadFaq, checkQuery, faqPlacement, QUERY_MAX, SEARCH_LIMIT_MAX, SEARCHABLE, tags, text } from './faq-rules';
 import type { KnowledgeSettings } from './knowledge.settings';
-import { combineScores } from './search';
 import { TextAnalyzer } from './segmenter';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 import { FaqPhrasingSource } from './faq-phrasing.entity';
@@ -34,26 +33,12 @@ export const FAQ_FLOW = new TransitionTable<FaqStatus, FaqAction>('The FAQ', {
 });
 
 export const POPULAR_LIMIT_MAX = 50;
-/** BM25 candidates re-scored with trigram similarity. */
-const CANDIDATES = 30;
-/** Nearest questions (and, apart, phrasings) the trigram path proposes. */
-const TRIGRAM_CANDIDATES = 10;
-/** A trigram candidate the word path did not find counts only from this similarity up (0–1). */
-const TRIGRAM_RECALL_MIN = 0.15;
-
-/** The columns of a Faq row a search returns (the lazy term columns left out). */
-const FAQ_COLUMNS = `f.id, f.scope, f.department_id, f.question, f.answer, f.category, f.tags, f.status, f.use_count, f.helpful_count,
-  f.not_helpful_count, f.created_by_id, f.published_at, f.created_at, f.updated_at`;
-
-export interface RankedFaq {
-  faq: Faq;
-  score: number;
-  matchedTerms: string[];
-}
+export type { RankedFaq };
 
 export class FaqService {
   readonly analyzer: TextAnalyzer;
   readonly index: FaqIndex;
+  private readonly ranking: FaqRanking;
   /** Questions that found nothing, or whose auto-answer did not help (unansweredQuestions). */
   readonly unanswered: UnansweredLog;
   private readonly categories: ReadonlySet<string>;
@@ -70,6 +55,7 @@ export class FaqService {
   ) {
     this.analyzer = new TextAnalyzer({ engine: settings.engine, stopWords: settings.stopWords, lexicon: settings.lexicon });
     this.index = new FaqIndex(this.analyzer, settings.search, logger, fork);
+    this.ranking = new FaqRanking(this.analyzer, this.index, settings.search);
     this.unanswered = new UnansweredLog(this.analyzer, fork, logger, maskPersonalData);
     this.categories = new Set(settings.categories);
   }
@@ -290,85 +276,14 @@ export class FaqService {
     if (row) faq.useCount = row.use_count;
   }
 
-  /**
-   * The ranking (no viewer, no use counted), from two paths:
-   * - words: the best BM25 candidates from the in-memory index (question, tags and answer; each phrasing alone);
-   * - characters: pg_trgm's nearest questions and phrasings to the query (a KNN scan of their GiST trigram
-   *   indexes, on text normalised and canonicalised by the lexicon), kept when similar enough.
-   * One query reads the index version, the trigram candidates and every candidate still published with its
-   * best trigram similarity (question or phrasing). Final score: (1 − trigramWeight)·BM25/upper bound +
-   * trigramWeight·similarity, so it stays in 0–1 (see search.ts).
-   *
-   * One round trip in the steady state: the version comes back with the candidates, and only when it shows
-   * that FAQs changed since the index was built (on any process) does the index catch up and the ranking run
-   * again — so a search never misses a change committed before it started.
-   */
-  async rank(em: EntityManager, query: string, limit: number): Promise<RankedFaq[]> {
-    return (await this.rankMany(em, [query], limit))[0];
+  /** The ranking `search` and `bestAnswers` use, described in faq-ranking.ts (no viewer, no use counted). */
+  rank(em: EntityManager, query: string, limit: number): Promise<RankedFaq[]> {
+    return this.ranking.rank(em, query, limit);
   }
 
   /** `rank` for several queries in one round trip (a routing batch's auto-answers); one list per query, in order. */
-  async rankMany(em: EntityManager, queries: readonly string[], limit: number): Promise<RankedFaq[][]> {
-    if (!queries.length) return [];
-    const terms = queries.map((query) => this.analyzer.terms(query));
-    const texts = queries.map((query) => this.analyzer.matchText(query));
-    if (this.index.loadedVersion < 0) await this.index.fresh();
-    for (let attempt = 0; ; attempt++) {
-      const candidates = terms.map((t) => this.index.search(t, Math.max(CANDIDATES, limit)));
-      const wordIds = candidates.flatMap((list, n) => list.map((c) => ({ n: n + 1, id: c.id })));
-      const rows = await em.execute<Array<Record<string, unknown> & { index_version: string; query_n: number; sim: number | null }>>(
-        `WITH q (n, text) AS (SELECT x.n::int, x.text FROM unnest(?::text[]) WITH ORDINALITY AS x(text, n)),
-         candidates (n, id) AS (
-           SELECT q.n, t.id FROM q CROSS JOIN LATERAL (
-             (SELECT f.id FROM faqs f WHERE f.status = 'PUBLISHED' ORDER BY f.match_text <-> q.text LIMIT ${TRIGRAM_CANDIDATES})
-             UNION
-             (SELECT p.faq_id FROM faq_phrasings p WHERE p.status = 'ACCEPTED' ORDER BY p.match_text <-> q.text LIMIT ${TRIGRAM_CANDIDATES})
-           ) t(id)
-           UNION
-           SELECT * FROM unnest(?::int[], ?::uuid[])
-         )
-         SELECT s.version AS index_version, q.n AS query_n, ${FAQ_COLUMNS},
-                greatest(similarity(f.match_text, q.text),
-                         (SELECT max(similarity(p.match_text, q.text)) FROM faq_phrasings p WHERE p.faq_id = f.id AND p.status = 'ACCEPTED')) AS sim
-           FROM knowledge_index_state s CROSS JOIN q
-           LEFT JOIN faqs f ON f.id IN (SELECT c.id FROM candidates c WHERE c.n = q.n) AND f.status = 'PUBLISHED'
-          WHERE s.id = 1`,
-        [pgArray(texts), `{${wordIds.map((w) => w.n).join(',')}}`, pgArray(wordIds.map((w) => w.id))],
-      );
-      if (Number(rows[0].index_version) > this.index.loadedVersion && attempt < 3) {
-        await this.index.fresh(Number(rows[0].index_version));
-        continue;
-      }
-      const rowsOf = queries.map((): typeof rows => []);
-      for (const row of rows) rowsOf[Number(row.query_n) - 1].push(row);
-      return rowsOf.map((own, n) => this.scored(terms[n], candidates[n], own, limit));
-    }
-  }
-
-  /** One query's rows (trigram and word candidates with their similarity) scored and ordered, best first. */
-  private scored(
-    terms: readonly string[],
-    wordCandidates: ReturnType<FaqIndex['search']>,
-    rows: Array<Record<string, unknown> & { sim: number | null }>,
-    limit: number,
-  ): RankedFaq[] {
-    const params = this.settings.search;
-    // Trigram candidates the word path did not rank high enough: score their words too.
-    const known = new Set(wordCandidates.map((c) => c.id));
-    const extra = rows.filter((r) => r.id && !known.has(r.id as string) && Number(r.sim) >= TRIGRAM_RECALL_MIN).map((r) => r.id as string);
-    const candidates = extra.length ? this.index.search(terms, Math.max(CANDIDATES, limit), extra) : wordCandidates;
-    const byId = new Map(candidates.map((c) => [c.id, c]));
-    return rows
-      .filter((row) => row.id && (byId.has(row.id as string) || Number(row.sim) >= TRIGRAM_RECALL_MIN))
-      .map((row) => {
-        const hit = byId.get(row.id as string);
-        const score = round(combineScores(hit?.score ?? 0, Number(row.sim ?? 0), params));
-        return { row, raw: hit?.raw ?? 0, score, matchedTerms: hit?.matched ?? [] };
-      })
-      .filter((h) => h.score >= params.minScore && h.score > 0)
-      .sort((a, b) => b.score - a.score || b.raw - a.raw || ((a.row.id as string) < (b.row.id as string) ? -1 : 1))
-      .slice(0, limit)
-      .map(({ row, score, matchedTerms }) => ({ faq: faqOf(row), score, matchedTerms }));
+  rankMany(em: EntityManager, queries: readonly string[], limit: number): Promise<RankedFaq[][]> {
+    return this.ranking.rankMany(em, queries, limit);
   }
 
   private async transition(scope: RequestScope, id: string, action: FaqAction): Promise<Faq> {
@@ -426,30 +341,6 @@ export class FaqService {
 }
 
 /**
- * A search result row as a Faq for output, without MikroORM's hydration (it cost ~0.2 ms a row under load):
- * an instance of the class, not managed by any EntityManager. Load it with `em.findOne` to change it.
- */
-function faqOf(row: Record<string, unknown>): Faq {
-  return Object.assign(Object.create(Faq.prototype) as Faq, {
-    id: row.id as string,
-    scope: row.scope as FaqScope,
-    departmentId: (row.department_id as string | null) ?? null,
-    question: row.question as string,
-    answer: row.answer as string,
-    category: row.category as string,
-    tags: (row.tags as string[]) ?? [],
-    status: row.status as FaqStatus,
-    useCount: Number(row.use_count),
-    helpfulCount: Number(row.helpful_count),
-    notHelpfulCount: Number(row.not_helpful_count),
-    createdById: row.created_by_id as string,
-    publishedAt: (row.published_at as Date | null) ?? null,
-    createdAt: row.created_at as Date,
-    updatedAt: row.updated_at as Date,
-  });
-}
-
-/**
  * The next knowledge index version, taken under the counter's row lock, which is held until this
  * transaction ends: so versions are committed in order (see the knowledge migration).
  */
@@ -458,8 +349,4 @@ export async function nextVersion(em: EntityManager): Promise<string> {
     `UPDATE knowledge_index_state SET version = version + 1 WHERE id = 1 RETURNING version`,
   );
   return String(row.version);
-}
-
-function round(n: number): number {
-  return Math.round(n * 10_000) / 10_000;
 }
