@@ -22,8 +22,12 @@ import { ConversationTransfer } from '../conversations/conversation-transfer.ent
 import { TicketComment } from '../tickets/ticket-comment.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
 import { QuickReply } from '../quick-replies/quick-reply.entity';
-import { Faq, FaqScope, FaqStatus } from '../knowledge/faq.entity';
+import { Faq } from '../knowledge/faq.entity';
+import { canEditFaq, canReadFaq } from '../knowledge/faq-rules';
+import { FaqPhrasing, FaqPhrasingStatus } from '../knowledge/faq-phrasing.entity';
+import { Upload } from '../uploads/upload.entity';
 import { NodeService, NodeType } from './node.service';
+import { SUPERVISOR_NODE_TYPES } from './supervisor-nodes';
 
 const SIGNED_IN = [...STAFF, Role.CUSTOMER] as const;
 const SUPERVISORS = [Role.ADMIN, Role.MANAGER] as const;
@@ -147,22 +151,41 @@ export const NODE_TYPES: readonly NodeType<Context>[] = [
     type: Faq,
     tables: ['faqs'],
     roles: SIGNED_IN,
-    load: async (ctx, id) => {
+    load: async (ctx, id, rows) => {
+      const faq = await rows.get(Faq, id);
+      return faq && canReadFaq(signedIn(ctx.viewer), faq) ? faq : null;
+    },
+  },
+  {
+    // accepted phrasings: whoever reads the FAQ (Faq.phrasings); suggested and rejected ones: its keepers
+    type: FaqPhrasing,
+    tables: ['faq_phrasings'],
+    roles: SIGNED_IN,
+    load: async (ctx, id, rows) => {
+      const phrasing = await rows.get(FaqPhrasing, id);
+      const faq = phrasing && (await rows.get(Faq, phrasing.faqId));
+      if (!faq) return null;
       const viewer = signedIn(ctx.viewer);
-      const faq = await ctx.em.findOneOrFail(Faq, { id }, { failHandler: () => new NotFound('FAQ', id) });
-      const keeper =
-        viewer.role === Role.ADMIN ||
-        (viewer.role === Role.MANAGER && faq.scope === FaqScope.DEPARTMENT && faq.departmentId === viewer.departmentId);
-      if (faq.status !== FaqStatus.PUBLISHED && !keeper) throw new NotFound('FAQ', id);
-      return faq;
+      return (phrasing.status === FaqPhrasingStatus.ACCEPTED ? canReadFaq(viewer, faq) : canEditFaq(viewer, faq)) ? phrasing : null;
+    },
+  },
+  {
+    // as GET /uploads/{id}: its owner, admins, and the managers who decide the leave request it is attached to
+    type: Upload,
+    tables: ['uploads'],
+    roles: SIGNED_IN,
+    load: async (ctx, id, rows) => {
+      const upload = await rows.get(Upload, id);
+      return upload && (await ctx.services.uploads.mayRead(ctx.em, signedIn(ctx.viewer), upload)) ? upload : null;
     },
   },
   {
     type: AuditEntry,
     tables: ['audit_entries'],
     roles: [Role.ADMIN],
-    load: (ctx, id) => ctx.em.findOneOrFail(AuditEntry, { id }, { failHandler: () => new NotFound('Audit entry', id) }),
+    load: (ctx, id, rows) => rows.get(AuditEntry, id),
   },
+  ...SUPERVISOR_NODE_TYPES,
 ];
 
 const nodeService = new NodeService(NODE_TYPES);
