@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import {
   AddFaqPhrasingDocument,
   AddForecastOverrideDocument,
+  CommentOnTicketDocument,
   CreateApiKeyDocument,
   CreateFaqDocument,
+  CreateTicketDocument,
   LinkChannelIdentityDocument,
   NodeByIdDocument,
   NodesByIdsDocument,
@@ -210,6 +212,22 @@ describe('node(id) for supervision, integration, knowledge and upload types', ()
       agentA.token,
     );
     expect(await seenBy(upload)).toEqual(['admin:Upload', 'managerA:Upload', 'agentA:Upload']);
+  });
+
+  it('shows a message to the parties of its conversation and a ticket’s internal comment to staff only', async () => {
+    const conversation = await seedConversation(app, { customerId: customer.id, agentId: agentA.id, departmentId: deptA });
+    const [message] = await sql<{ id: string }>(`SELECT id FROM messages WHERE conversation_id = ?`, [conversation]);
+    expect(await seenBy(message.id)).toEqual(['admin:Message', 'managerA:Message', 'agentA:Message', 'customer:Message']);
+
+    const ticket = (await app.data(CreateTicketDocument, { input: { subject: '发票', category: '技术支持' } }, customer.token)).createTicket
+      .id;
+    const comment = async (internal: boolean) =>
+      (await app.data(CommentOnTicketDocument, { id: ticket, body: internal ? '内部备注' : '已处理', internal }, admin)).commentOnTicket.id;
+    const [open, internal] = [await comment(false), await comment(true)];
+    const res = await app.data(NodesByIdsDocument, { ids: [open, internal, message.id] }, customer.token);
+    expect(res.nodes).toEqual([{ __typename: 'TicketComment', id: open }, null, { __typename: 'Message', id: message.id }]);
+    const staff = await app.data(NodesByIdsDocument, { ids: [open, internal] }, admin);
+    expect(staff.nodes.map((n) => n?.__typename)).toEqual(['TicketComment', 'TicketComment']);
   });
 
   it('nodes(ids) mixes the new types, in order, with null for what the caller may not see', async () => {
