@@ -5,10 +5,11 @@
  * - a module's services and helpers never import the wiring (services.ts, context.ts, schema.ts, app.ts,
  *   server.ts): a service is handed what it uses, it does not reach for the whole container;
  * - one module uses another only through its public files: entities, services, inputs, types, enums,
- *   events, settings, policies and the few named below — never its resolvers, routes, sweeps or internals.
+ *   events, settings, policies and the few named below (faq-rules and webhook-access are access rules node(id)
+ *   applies too) — never its resolvers, routes, sweeps or internals.
  */
 const PUBLIC_FILE =
-  '(\\.(entity|service|inputs|types|enums|events|settings|policy)\\.ts|/(queue-policy|classifier|auto-answer|pii-detector|pii-type|masking|text-protector|transcript|segmenter|presence-history|sla|erlang|archived-records|webhook-formats)\\.ts)$';
+  '(\\.(entity|entities|service|inputs|types|enums|events|settings|policy)\\.ts|/(queue-policy|classifier|auto-answer|pii-detector|pii-type|masking|text-protector|transcript|segmenter|presence-history|sla|erlang|archived-records|webhook-formats|faq-rules|webhook-access)\\.ts)$';
 
 module.exports = {
   forbidden: [

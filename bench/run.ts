@@ -19,6 +19,10 @@ const BENCHMARKS: Record<string, Entry> = {
     description: '`me` over HTTP (express + Apollo, autocannon) beside in-process graphql-js execute',
     load: async () => require('./http') as BenchmarkModule,
   },
+  node: {
+    description: 'nodes(ids) for 100 alert ids beside alerts(first: 100), the list of the same rows: ms and SQL statements per request',
+    load: async () => require('./node') as BenchmarkModule,
+  },
   scheduling: {
     description: 'assignSchedules 50×1 and 500×30 (15,000 rows), scheduleBoard 500 agents × 7 days',
     load: async () => require('./scheduling') as BenchmarkModule,

@@ -1160,15 +1160,23 @@ export type NodeByIdQueryVariables = Exact<{
 
 
 export type NodeByIdQuery = { node:
+    | { __typename: 'Alert', id: string }
+    | { __typename: 'AlertDelivery', id: string }
+    | { __typename: 'ApiKey', id: string }
     | { __typename: 'AuditEntry', id: string }
+    | { __typename: 'ChannelIdentity', id: string }
     | { __typename: 'Conversation', id: string }
     | { __typename: 'ConversationTransfer', id: string }
     | { __typename: 'Department', name: string, id: string }
     | { __typename: 'ExportJob', id: string }
     | { __typename: 'Faq', id: string }
+    | { __typename: 'FaqPhrasing', id: string }
+    | { __typename: 'ForecastOverride', id: string }
     | { __typename: 'LeaveRequest', id: string }
     | { __typename: 'Message', id: string }
     | { __typename: 'Notification', title: string, id: string }
+    | { __typename: 'QualityReview', id: string }
+    | { __typename: 'QualityViolation', id: string }
     | { __typename: 'QuickReply', id: string }
     | { __typename: 'Schedule', id: string }
     | { __typename: 'ScheduleProposal', id: string }
@@ -1177,7 +1185,10 @@ export type NodeByIdQuery = { node:
     | { __typename: 'SwapStep', id: string }
     | { __typename: 'Ticket', id: string }
     | { __typename: 'TicketComment', id: string }
+    | { __typename: 'Upload', id: string }
     | { __typename: 'User', displayName: string, id: string }
+    | { __typename: 'Webhook', id: string }
+    | { __typename: 'WebhookDelivery', id: string }
    | null };
 
 export type NodesByIdsQueryVariables = Exact<{
@@ -1186,15 +1197,23 @@ export type NodesByIdsQueryVariables = Exact<{
 
 
 export type NodesByIdsQuery = { nodes: Array<
+    | { __typename: 'Alert', id: string }
+    | { __typename: 'AlertDelivery', id: string }
+    | { __typename: 'ApiKey', id: string }
     | { __typename: 'AuditEntry', id: string }
+    | { __typename: 'ChannelIdentity', id: string }
     | { __typename: 'Conversation', id: string }
     | { __typename: 'ConversationTransfer', id: string }
     | { __typename: 'Department', id: string }
     | { __typename: 'ExportJob', id: string }
     | { __typename: 'Faq', id: string }
+    | { __typename: 'FaqPhrasing', id: string }
+    | { __typename: 'ForecastOverride', id: string }
     | { __typename: 'LeaveRequest', id: string }
     | { __typename: 'Message', id: string }
     | { __typename: 'Notification', id: string }
+    | { __typename: 'QualityReview', id: string }
+    | { __typename: 'QualityViolation', id: string }
     | { __typename: 'QuickReply', id: string }
     | { __typename: 'Schedule', id: string }
     | { __typename: 'ScheduleProposal', id: string }
@@ -1203,7 +1222,10 @@ export type NodesByIdsQuery = { nodes: Array<
     | { __typename: 'SwapStep', id: string }
     | { __typename: 'Ticket', id: string }
     | { __typename: 'TicketComment', id: string }
+    | { __typename: 'Upload', id: string }
     | { __typename: 'User', id: string }
+    | { __typename: 'Webhook', id: string }
+    | { __typename: 'WebhookDelivery', id: string }
    | null> };
 
 export type NotificationEdgesQueryVariables = Exact<{

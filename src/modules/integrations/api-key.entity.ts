@@ -2,8 +2,12 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgres
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { ApiKeyScope } from './api-key-scope';
+import { Node } from '../../platform/node';
 
-@ObjectType({ description: 'A credential for an integration. Its secret is shown once, at creation or rotation; only a hash is kept' })
+@ObjectType({
+  implements: Node,
+  description: 'A credential for an integration. Its secret is shown once, at creation or rotation; only a hash is kept',
+})
 @Entity({ tableName: 'api_keys' })
 export class ApiKey {
   [OptionalProps]?:

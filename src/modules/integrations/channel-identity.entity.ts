@@ -1,8 +1,10 @@
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
+import { Node } from '../../platform/node';
 
 @ObjectType({
+  implements: Node,
   description: 'A customer as a channel knows them (a WeChat openid, an e-mail address, …) and the ShiftDesk customer they are',
 })
 @Entity({ tableName: 'channel_identities' })

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../platform/node';
 
-@ObjectType({ description: 'A receiver of signed event deliveries (see docs/integrations.md)' })
+@ObjectType({ implements: Node, description: 'A receiver of signed event deliveries (see docs/integrations.md)' })
 @Entity({ tableName: 'webhooks' })
 export class Webhook {
   [OptionalProps]?: 'id' | 'departmentId' | 'createdById' | 'enabled' | 'disabledReason' | 'failingSince' | 'createdAt' | 'updatedAt';
@@ -62,7 +63,7 @@ registerEnumType(WebhookDeliveryStatus, {
   description: 'PENDING (waiting its turn or retrying) → DELIVERED (a 2xx answer) or FAILED (attempts used up, or the webhook disabled)',
 });
 
-@ObjectType({ description: 'One event sent (or being sent) to one webhook: the latest attempt and how many were made' })
+@ObjectType({ implements: Node, description: 'One event sent (or being sent) to one webhook: the latest attempt and how many were made' })
 @Entity({ tableName: 'webhook_deliveries' })
 export class WebhookDelivery {
   [OptionalProps]?:

@@ -2,6 +2,7 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { TimestampColumns } from '../../platform/db/shared-columns';
+import { Node } from '../../platform/node';
 
 export enum FaqPhrasingStatus {
   SUGGESTED = 'SUGGESTED',
@@ -31,7 +32,7 @@ registerEnumType(FaqPhrasingSource, {
   },
 });
 
-@ObjectType({ description: 'An alternative phrasing (相似问法) of an FAQ: accepted ones are searched like its question' })
+@ObjectType({ implements: Node, description: 'An alternative phrasing (相似问法) of an FAQ: accepted ones are searched like its question' })
 @Entity({ tableName: 'faq_phrasings' })
 export class FaqPhrasing extends TimestampColumns {
   [OptionalProps]?: 'id' | 'timesSeen' | 'createdById' | 'decidedById' | 'decidedAt' | 'createdAt' | 'updatedAt';

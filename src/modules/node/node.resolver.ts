@@ -15,15 +15,18 @@ import { ScheduleProposal } from '../staffing/staffing.inputs';
 import { ExportJob } from '../records/export-job.entity';
 import { Notification } from '../notifications/notification.entity';
 import { Shift } from '../scheduling/shift.entity';
-import { findShift } from '../scheduling/shift.service';
 import { Schedule } from '../scheduling/schedule.entity';
 import { SwapStep } from '../swaps/swap.entity';
 import { ConversationTransfer } from '../conversations/conversation-transfer.entity';
 import { TicketComment } from '../tickets/ticket-comment.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
 import { QuickReply } from '../quick-replies/quick-reply.entity';
-import { Faq, FaqScope, FaqStatus } from '../knowledge/faq.entity';
+import { Faq } from '../knowledge/faq.entity';
+import { canEditFaq, canReadFaq } from '../knowledge/faq-rules';
+import { FaqPhrasing, FaqPhrasingStatus } from '../knowledge/faq-phrasing.entity';
+import { Upload } from '../uploads/upload.entity';
 import { NodeService, NodeType } from './node.service';
+import { SUPERVISOR_NODE_TYPES } from './supervisor-nodes';
 
 const SIGNED_IN = [...STAFF, Role.CUSTOMER] as const;
 const SUPERVISORS = [Role.ADMIN, Role.MANAGER] as const;
@@ -52,8 +55,9 @@ export const NODE_TYPES: readonly NodeType<Context>[] = [
     type: Message,
     tables: ['messages'],
     roles: [Role.CUSTOMER, ...STAFF],
-    load: async (ctx, id) => {
-      const message = await ctx.em.findOneOrFail(Message, { id }, { failHandler: () => new NotFound('Message', id) });
+    load: async (ctx, id, rows) => {
+      const message = await rows.get(Message, id);
+      if (!message) return null;
       await ctx.services.chat.readable(ctx.em, signedIn(ctx.viewer), message.conversationId);
       return message;
     },
@@ -73,19 +77,20 @@ export const NODE_TYPES: readonly NodeType<Context>[] = [
     type: Notification,
     tables: ['notifications'],
     roles: SIGNED_IN,
-    load: (ctx, id) =>
-      ctx.em.findOneOrFail(Notification, { id, userId: signedIn(ctx.viewer).id }, { failHandler: () => new NotFound('Notification', id) }),
+    load: async (ctx, id, rows) => {
+      const notification = await rows.get(Notification, id);
+      return notification?.userId === signedIn(ctx.viewer).id ? notification : null;
+    },
   },
   {
     // shifts: a department's own plus those shared by all (admins: every one), as the shifts query lists them
     type: Shift,
     tables: ['shifts'],
     roles: STAFF,
-    load: async (ctx, id) => {
+    load: async (ctx, id, rows) => {
       const viewer = signedIn(ctx.viewer);
-      const shift = await findShift(ctx.em, id);
-      if (viewer.role !== Role.ADMIN && shift.departmentId !== null && shift.departmentId !== viewer.departmentId)
-        throw new NotFound('Shift', id);
+      const shift = await rows.get(Shift, id);
+      if (!shift || (viewer.role !== Role.ADMIN && shift.departmentId !== null && shift.departmentId !== viewer.departmentId)) return null;
       return shift;
     },
   },
@@ -94,9 +99,10 @@ export const NODE_TYPES: readonly NodeType<Context>[] = [
     type: Schedule,
     tables: ['schedules'],
     roles: STAFF,
-    load: async (ctx, id) => {
+    load: async (ctx, id, rows) => {
       const viewer = signedIn(ctx.viewer);
-      const schedule = await ctx.em.findOneOrFail(Schedule, { id }, { failHandler: () => new NotFound('Schedule', id) });
+      const schedule = await rows.get(Schedule, id);
+      if (!schedule) return null;
       if (viewer.role === Role.ADMIN || schedule.agentId === viewer.id) return schedule;
       const agent = viewer.role === Role.MANAGER ? await ctx.loaders.user.load(schedule.agentId) : null;
       if (!agent || agent.departmentId !== viewer.departmentId) throw new NotFound('Schedule', id);
@@ -107,8 +113,9 @@ export const NODE_TYPES: readonly NodeType<Context>[] = [
     type: SwapStep,
     tables: ['swap_steps'],
     roles: STAFF,
-    load: async (ctx, id) => {
-      const step = await ctx.em.findOneOrFail(SwapStep, { id }, { failHandler: () => new NotFound('Swap step', id) });
+    load: async (ctx, id, rows) => {
+      const step = await rows.get(SwapStep, id);
+      if (!step) return null;
       await ctx.services.swaps.get(ctx, step.swapRequestId);
       return step;
     },
@@ -118,8 +125,9 @@ export const NODE_TYPES: readonly NodeType<Context>[] = [
     type: ConversationTransfer,
     tables: ['conversation_transfers'],
     roles: [Role.CUSTOMER, ...STAFF],
-    load: async (ctx, id) => {
-      const transfer = await ctx.em.findOneOrFail(ConversationTransfer, { id }, { failHandler: () => new NotFound('Transfer', id) });
+    load: async (ctx, id, rows) => {
+      const transfer = await rows.get(ConversationTransfer, id);
+      if (!transfer) return null;
       await ctx.services.chat.readable(ctx.em, signedIn(ctx.viewer), transfer.conversationId);
       return transfer;
     },
@@ -129,8 +137,9 @@ export const NODE_TYPES: readonly NodeType<Context>[] = [
     type: TicketComment,
     tables: ['ticket_comments'],
     roles: SIGNED_IN,
-    load: async (ctx, id) => {
-      const comment = await ctx.em.findOneOrFail(TicketComment, { id }, { failHandler: () => new NotFound('Comment', id) });
+    load: async (ctx, id, rows) => {
+      const comment = await rows.get(TicketComment, id);
+      if (!comment) return null;
       await ctx.services.tickets.queries.get(ctx, comment.ticketId);
       if (comment.internal && ctx.viewer?.role === Role.CUSTOMER) throw new NotFound('Comment', id);
       return comment;
@@ -147,22 +156,41 @@ export const NODE_TYPES: readonly NodeType<Context>[] = [
     type: Faq,
     tables: ['faqs'],
     roles: SIGNED_IN,
-    load: async (ctx, id) => {
+    load: async (ctx, id, rows) => {
+      const faq = await rows.get(Faq, id);
+      return faq && canReadFaq(signedIn(ctx.viewer), faq) ? faq : null;
+    },
+  },
+  {
+    // accepted phrasings: whoever reads the FAQ (Faq.phrasings); suggested and rejected ones: its keepers
+    type: FaqPhrasing,
+    tables: ['faq_phrasings'],
+    roles: SIGNED_IN,
+    load: async (ctx, id, rows) => {
+      const phrasing = await rows.get(FaqPhrasing, id);
+      const faq = phrasing && (await rows.get(Faq, phrasing.faqId));
+      if (!faq) return null;
       const viewer = signedIn(ctx.viewer);
-      const faq = await ctx.em.findOneOrFail(Faq, { id }, { failHandler: () => new NotFound('FAQ', id) });
-      const keeper =
-        viewer.role === Role.ADMIN ||
-        (viewer.role === Role.MANAGER && faq.scope === FaqScope.DEPARTMENT && faq.departmentId === viewer.departmentId);
-      if (faq.status !== FaqStatus.PUBLISHED && !keeper) throw new NotFound('FAQ', id);
-      return faq;
+      return (phrasing.status === FaqPhrasingStatus.ACCEPTED ? canReadFaq(viewer, faq) : canEditFaq(viewer, faq)) ? phrasing : null;
+    },
+  },
+  {
+    // as GET /uploads/{id}: its owner, admins, and the managers who decide the leave request it is attached to
+    type: Upload,
+    tables: ['uploads'],
+    roles: SIGNED_IN,
+    load: async (ctx, id, rows) => {
+      const upload = await rows.get(Upload, id);
+      return upload && (await ctx.services.uploads.mayRead(ctx.em, signedIn(ctx.viewer), upload)) ? upload : null;
     },
   },
   {
     type: AuditEntry,
     tables: ['audit_entries'],
     roles: [Role.ADMIN],
-    load: (ctx, id) => ctx.em.findOneOrFail(AuditEntry, { id }, { failHandler: () => new NotFound('Audit entry', id) }),
+    load: (ctx, id, rows) => rows.get(AuditEntry, id),
   },
+  ...SUPERVISOR_NODE_TYPES,
 ];
 
 const nodeService = new NodeService(NODE_TYPES);

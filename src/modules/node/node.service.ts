@@ -1,3 +1,5 @@
+import DataLoader from 'dataloader';
+import type { EntityClass, EntityManager } from '@mikro-orm/postgresql';
 import type { ClassType } from 'type-graphql';
 import type { Role } from '../../platform/auth/roles';
 import { pgArray } from '../../platform/db/arrays';
@@ -16,7 +18,31 @@ export interface NodeType<C extends RequestScope> {
   tables: string[];
   /** The roles that may call the type's own query; others get null without a lookup. */
   roles: readonly Role[];
-  load(ctx: C, id: string): Promise<object>;
+  /** The object, or null (or NotFound/Forbidden) when the caller may not see it; `rows` batches plain row lookups. */
+  load(ctx: C, id: string, rows: RowBatch): Promise<object | null>;
+}
+
+/**
+ * Rows by id for one nodes() call: every id of one entity class asked for in the same tick is fetched in one
+ * query (30 alerts in nodes(ids) cost one SELECT, not 30). Missing rows are null.
+ */
+export class RowBatch {
+  private readonly byEntity = new Map<EntityClass<object>, DataLoader<string, object | null>>();
+
+  constructor(private readonly em: EntityManager) {}
+
+  get<T extends { id: string }>(entity: EntityClass<T>, id: string): Promise<T | null> {
+    let loader = this.byEntity.get(entity);
+    if (!loader) {
+      loader = new DataLoader(async (ids) => {
+        const found = await this.em.find(entity, { id: { $in: [...ids] } } as never);
+        const byId = new Map(found.map((row) => [row.id, row]));
+        return ids.map((id) => byId.get(id) ?? null);
+      });
+      this.byEntity.set(entity, loader);
+    }
+    return loader.load(id) as Promise<T | null>;
+  }
 }
 
 /**
@@ -55,7 +81,8 @@ export class NodeService<C extends RequestScope> {
       for (const row of rows) if (!typeOf.has(row.id)) typeOf.set(row.id, this.byName.get(row.type)!);
     }
     const loaded = new Map<string, Promise<object | null>>();
-    for (const id of unique) loaded.set(id, this.loadInScope(ctx, typeOf.get(id), id));
+    const rows = new RowBatch(ctx.em);
+    for (const id of unique) loaded.set(id, this.loadInScope(ctx, typeOf.get(id), id, rows));
     return Promise.all(ids.map((id) => loaded.get(id.toLowerCase())!));
   }
 
@@ -64,11 +91,12 @@ export class NodeService<C extends RequestScope> {
     return (await this.nodes(ctx, [id]))[0];
   }
 
-  /** Loads through the type's own scoped query, one at a time: what it refuses or cannot find is null. */
-  private async loadInScope(ctx: C, type: NodeType<C> | undefined, id: string): Promise<object | null> {
+  /** Loads through the type's own scoped rule: what it refuses or cannot find is null. */
+  private async loadInScope(ctx: C, type: NodeType<C> | undefined, id: string, rows: RowBatch): Promise<object | null> {
     if (!type || !ctx.viewer || !type.roles.includes(ctx.viewer.role)) return null;
     try {
-      const value = await type.load(ctx, id);
+      const value = await type.load(ctx, id, rows);
+      if (value === null) return null;
       // Node's type is told by the object's class: some services return plain objects (ScheduleProposal).
       return value instanceof type.type ? value : Object.assign(new type.type(), value);
     } catch (err) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { CreatedAtColumns } from '../../platform/db/shared-columns';
+import { Node } from '../../platform/node';
 
 export enum AlertStatus {
   OPEN = 'OPEN',
@@ -13,7 +14,7 @@ registerEnumType(AlertStatus, {
   description: 'OPEN → ACKNOWLEDGED (someone is on it) → RESOLVED (clear long enough); OPEN → RESOLVED',
 });
 
-@ObjectType({ description: 'One episode of an alert rule breaking in a department (or the whole cluster)' })
+@ObjectType({ implements: Node, description: 'One episode of an alert rule breaking in a department (or the whole cluster)' })
 @Entity({ tableName: 'alerts' })
 export class Alert {
   [OptionalProps]?:
@@ -80,7 +81,7 @@ export class Alert {
   resolvedAt: Date | null = null;
 }
 
-@ObjectType({ description: 'One attempt to deliver an alert to a webhook' })
+@ObjectType({ implements: Node, description: 'One attempt to deliver an alert to a webhook' })
 @Entity({ tableName: 'alert_deliveries' })
 export class AlertDelivery extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdAt' | 'responseStatus' | 'error';

@@ -2,8 +2,13 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/po
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { CreatedAtColumns } from '../../platform/db/shared-columns';
+import { Node } from '../../platform/node';
 
-@ObjectType({ description: 'A quality rule an agent message broke (config/quality.json), found when it was sent', simpleResolvers: true })
+@ObjectType({
+  implements: Node,
+  description: 'A quality rule an agent message broke (config/quality.json), found when it was sent',
+  simpleResolvers: true,
+})
 @Entity({ tableName: 'quality_violations' })
 export class QualityViolation extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdAt';
@@ -58,7 +63,11 @@ export class ChecklistScore {
   maxScore!: number;
 }
 
-@ObjectType({ description: 'A supervisor’s review of one conversation: scores by checklist item and a comment', simpleResolvers: true })
+@ObjectType({
+  implements: Node,
+  description: 'A supervisor’s review of one conversation: scores by checklist item and a comment',
+  simpleResolvers: true,
+})
 @Entity({ tableName: 'quality_reviews' })
 export class QualityReview extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdAt' | 'sampledWeek' | 'reviewerId' | 'scores' | 'totalScore' | 'maxScore' | 'comment' | 'reviewedAt';

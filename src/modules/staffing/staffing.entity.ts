@@ -2,8 +2,13 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgres
 import { Field, Float, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { CreatedAtColumns } from '../../platform/db/shared-columns';
+import { Node } from '../../platform/node';
 
-@ObjectType({ description: 'A manager’s correction of the forecast: its contacts × factor over [from, to)', simpleResolvers: true })
+@ObjectType({
+  implements: Node,
+  description: 'A manager’s correction of the forecast: its contacts × factor over [from, to)',
+  simpleResolvers: true,
+})
 @Entity({ tableName: 'forecast_overrides' })
 export class ForecastOverride extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdById' | 'createdAt';

@@ -2,8 +2,9 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgres
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { CreatedAtColumns } from '../../platform/db/shared-columns';
+import { Node } from '../../platform/node';
 
-@ObjectType({ description: 'A file uploaded through POST /uploads (leave attachments)' })
+@ObjectType({ implements: Node, description: 'A file uploaded through POST /uploads (leave attachments)' })
 @Entity({ tableName: 'uploads' })
 export class Upload extends CreatedAtColumns {
   [OptionalProps]?: 'id' | 'createdAt' | 'url';

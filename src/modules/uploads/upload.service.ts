@@ -164,7 +164,8 @@ export class UploadService {
     return removed;
   }
 
-  private async mayRead(em: EntityManager, viewer: Viewer, upload: Upload): Promise<boolean> {
+  /** The owner, admins, and whoever a read policy lets (node(id) asks the same). */
+  async mayRead(em: EntityManager, viewer: Viewer, upload: Upload): Promise<boolean> {
     if (upload.ownerId === viewer.id || viewer.role === Role.ADMIN) return true;
     for (const policy of this.policies) if (await policy(em, viewer, upload)) return true;
     return false;
