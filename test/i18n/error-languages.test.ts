@@ -122,6 +122,22 @@ describe('error messages of every code in zh-CN and en', () => {
       expect(zh.data?.requestLeave ?? null).toBeNull();
     });
 
+    it('BAD_USER_INPUT before Apollo runs: a body that is not JSON', async () => {
+      const post = async (language: string) =>
+        (
+          await fetch(app.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'accept-language': language },
+            body: '{"query":',
+          })
+        ).json();
+      expect((await post('en')).errors[0]).toMatchObject({
+        message: 'The request body is not valid JSON',
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+      expect((await post('zh-CN')).errors[0]).toMatchObject({ message: '请求体不是有效的 JSON', extensions: { code: 'BAD_USER_INPUT' } });
+    });
+
     it('UNAUTHENTICATED: a bad token (reason kept) and a wrong password', async () => {
       const en = await app.exec(MeDocument, {}, 'not-a-token', inLanguage('en'));
       expect(en.status).toBe(401);

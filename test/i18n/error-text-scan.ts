@@ -24,9 +24,6 @@ const MESSAGE_ARGUMENT: Record<string, number> = {
 /** Helpers that pass a message on to an error (the argument that is the message). */
 const MESSAGE_HELPERS: Record<string, number> = { consumeOrThrow: 2, refused: 0, add: 2 };
 
-/** Files whose texts are for operators (start-up configuration checks), not for API callers. */
-const OPERATOR_TEXTS = /(\.settings|pii-rules|alert-rules|classifier|lexicon)\.ts$|^src\/config\.ts$/;
-
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
@@ -35,15 +32,25 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** The texts an expression can evaluate to: literals, templates, and both branches of `?:`, `??`, `||`. */
-function textsOf(node: ts.Expression | undefined): string[] {
+/** A file's `const`s by name, to follow a message given as a variable (`new Forbidden(message)`). */
+type Constants = Map<string, ts.Expression[]>;
+
+/**
+ * The texts an expression can evaluate to: literals, templates, both branches of `?:`, `??`, `||`, and the
+ * value of a constant of the same file.
+ */
+function textsOf(node: ts.Expression | undefined, constants: Constants = new Map(), seen = new Set<string>()): string[] {
   if (!node) return [];
+  if (ts.isIdentifier(node) && !seen.has(node.text)) {
+    seen.add(node.text);
+    return (constants.get(node.text) ?? []).flatMap((value) => textsOf(value, constants, seen));
+  }
   if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return [node.text];
   if (ts.isTemplateExpression(node)) return [node.head.text + node.templateSpans.map((s) => `{}${s.literal.text}`).join('')];
-  if (ts.isParenthesizedExpression(node)) return textsOf(node.expression);
-  if (ts.isConditionalExpression(node)) return [...textsOf(node.whenTrue), ...textsOf(node.whenFalse)];
+  if (ts.isParenthesizedExpression(node)) return textsOf(node.expression, constants, seen);
+  if (ts.isConditionalExpression(node)) return [...textsOf(node.whenTrue, constants, seen), ...textsOf(node.whenFalse, constants, seen)];
   if (ts.isBinaryExpression(node) && [ts.SyntaxKind.QuestionQuestionToken, ts.SyntaxKind.BarBarToken].includes(node.operatorToken.kind)) {
-    return [...textsOf(node.left), ...textsOf(node.right)];
+    return [...textsOf(node.left, constants, seen), ...textsOf(node.right, constants, seen)];
   }
   return [];
 }
@@ -60,8 +67,16 @@ export function scanErrorTexts(root: string): ErrorText[] {
   const out: ErrorText[] = [];
   for (const file of filesUnder(join(root, 'src'))) {
     const path = relative(root, file);
-    if (OPERATOR_TEXTS.test(path) || path.startsWith('src/platform/i18n/')) continue;
+    if (path.startsWith('src/platform/i18n/')) continue;
     const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+    const constants: Constants = new Map();
+    const collect = (node: ts.Node): void => {
+      if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) {
+        constants.set(node.name.text, [...(constants.get(node.name.text) ?? []), node.initializer]);
+      }
+      ts.forEachChild(node, collect);
+    };
+    collect(source);
     const add = (node: ts.Node, texts: string[]) => {
       const line = source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
       for (const text of texts) out.push({ where: `${path}:${line}`, text });
@@ -69,12 +84,12 @@ export function scanErrorTexts(root: string): ErrorText[] {
     const visit = (node: ts.Node): void => {
       if (ts.isNewExpression(node)) {
         const index = MESSAGE_ARGUMENT[nameOf(node.expression) ?? ''];
-        if (index !== undefined) add(node, textsOf(node.arguments?.[index]));
+        if (index !== undefined) add(node, textsOf(node.arguments?.[index], constants));
       } else if (ts.isCallExpression(node)) {
         const index = MESSAGE_HELPERS[nameOf(node.expression) ?? ''];
-        if (index !== undefined) add(node, textsOf(node.arguments[index]));
+        if (index !== undefined) add(node, textsOf(node.arguments[index], constants));
       } else if (ts.isPropertyAssignment(node) && nameOf(node.name) === 'message') {
-        add(node, textsOf(node.initializer));
+        add(node, textsOf(node.initializer, constants));
       } else if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && /_MESSAGES?$/.test(node.name.text)) {
         const init = node.initializer;
         if (init && ts.isObjectLiteralExpression(init)) {

@@ -20,6 +20,7 @@ export const ERROR_TEXTS: ReadonlyArray<readonly [en: string, zh: string]> = [
   ['The API key is not known; check that it was copied whole', 'API 密钥无法识别，请检查是否完整复制'],
   // RATE_LIMITED
   ['Too many conversations ended; slow down', '结束会话过于频繁，请稍后再试'],
+  ['Too many failed sign-ins; try again later', '登录失败次数过多，请稍后再试'],
   ['Too many messages; slow down', '发送消息过于频繁，请稍后再试'],
   ['Too many ratings; slow down', '评价过于频繁，请稍后再试'],
   ['Too many requests with this API key; slow down', '此 API 密钥请求过于频繁，请稍后再试'],
@@ -196,6 +197,8 @@ export const ERROR_TEXTS: ReadonlyArray<readonly [en: string, zh: string]> = [
   // BAD_USER_INPUT (field problems: the field name is never translated)
   ['At most {max} operations may run at once on one connection; complete one first', '一个连接上最多同时运行 {max} 个操作，请先结束一个'],
   ['The HTTP request is malformed ({detail})', 'HTTP 请求格式错误（{detail}）'],
+  ['The request body is not valid JSON', '请求体不是有效的 JSON'],
+  ['The request body is too large', '请求体过大'],
   ['The operation to run could not be determined', '无法确定要执行的操作'],
   ['a request covers at most {max} days', '一次申请最多 {max} 天'],
   ['agents × dates must be at most {max} per call', '每次调用的坐席数 × 日期数最多为 {max}'],
@@ -293,6 +296,15 @@ export const ERROR_TEXTS: ReadonlyArray<readonly [en: string, zh: string]> = [
   ],
   ['must have at least one step', '至少需要一步'],
   ['must have at most {max} steps', '最多 {max} 步'],
+  [
+    'must be a share strictly between 0 and 1 (0.8 is 80 %), not {value}',
+    '必须是严格介于 0 和 1 之间的比例（0.8 表示 80%），而不是 {value}',
+  ],
+  ['must be a whole number of seconds from 1 to 3600, not {value}', '必须是 1 到 3600 之间的整数秒，而不是 {value}'],
+  [
+    'must divide a day into whole intervals of at least 5 minutes (15, 30, 60, …), not {value}',
+    '必须能把一天等分为至少 5 分钟的时段（15、30、60 等），而不是 {value}',
+  ],
   ['must hold at least two letters or digits in a row', '必须包含至少两个连续的字母或数字'],
   ['must look like KF001 (capital letters, then digits)', '格式必须类似 KF001（大写字母后接数字）'],
   ['must name at least one agent', '至少指定一名坐席'],
