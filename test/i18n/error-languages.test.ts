@@ -193,7 +193,7 @@ describe('error messages of every code in zh-CN and en', () => {
       expect((en.extensions.fields as Array<{ message: string }>)[0].message).toBe('must be 1 to 20 letters, digits, - or _');
     });
 
-    it('NOT_FOUND and RATE_LIMITED for a customer: Chinese by default, English when the connection asks', async () => {
+    it('NOT_FOUND, UNAUTHENTICATED and RATE_LIMITED for a customer: Chinese by default, English when the connection asks', async () => {
       const customer = await app.createUser({ role: 'CUSTOMER' });
       const id = randomUUID();
       expect(await wsError(customer.token, null, LocalizedTicketDocument, { id })).toMatchObject({
@@ -201,6 +201,12 @@ describe('error messages of every code in zh-CN and en', () => {
         extensions: { code: 'NOT_FOUND' },
       });
       expect((await wsError(customer.token, 'en', LocalizedTicketDocument, { id })).message).toBe(`Ticket ${id} was not found`);
+      const wrong = { email: 'nobody-ws@test.local', password: 'wrong-password' };
+      expect(await wsError(customer.token, null, LoginDocument, wrong)).toMatchObject({
+        message: '邮箱或密码错误',
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
+      expect((await wsError(customer.token, 'en', LoginDocument, wrong)).message).toBe('Wrong e-mail or password');
       // RATE_REGISTER_CUSTOMER_PER_HOUR is 1 here: the first sign-up from this address passes, the others do not.
       const register = (n: number) => ({
         input: { email: `rate-${n}-${randomUUID().slice(0, 6)}@test.local`, password: 'password-123', displayName: `Rate ${n}` },

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { Conflict, ConflictReason } from '../../src/platform/errors';
+import { formatError } from '../../src/platform/graphql-errors';
 import { chineseErrorText, errorTextTable, localizedErrorText } from '../../src/platform/i18n/error-translation';
 import { scanErrorTexts, validatorsWithDefaultMessage } from './error-text-scan';
 
@@ -85,5 +87,22 @@ describe('every error text has a Chinese version', () => {
     for (const [en, zh] of errorTextTable()) {
       expect({ en, unknown: placeholders(zh).filter((p) => !placeholders(en).includes(p)) }).toEqual({ en, unknown: [] });
     }
+  });
+
+  it('formatError translates each problem listed in the extensions, keeping reasons and ids', () => {
+    const conflicts = [{ reason: 'ON_LEAVE', message: 'The receiver is on approved leave then', conflictingScheduleId: 'id-1' }];
+    const error = new Conflict(ConflictReason.SCHEDULE_CONFLICTS, 'The swap has conflicts; see extensions.conflicts (or ask checkSwap)', {
+      conflicts,
+    });
+    const format = (locale: 'en' | 'zh-CN') => formatError({ message: error.message, extensions: error.extensions }, error, locale).error;
+    expect(format('zh-CN')).toMatchObject({
+      message: '换班存在冲突，详见 extensions.conflicts（或调用 checkSwap）',
+      extensions: {
+        code: 'CONFLICT',
+        reason: 'SCHEDULE_CONFLICTS',
+        conflicts: [{ reason: 'ON_LEAVE', message: '接班人届时在已批准的休假中', conflictingScheduleId: 'id-1' }],
+      },
+    });
+    expect(format('en').extensions?.conflicts).toEqual(conflicts);
   });
 });
