@@ -3,7 +3,8 @@ import type http from 'node:http';
 import { ApolloServer, HeaderMap, HTTPGraphQLRequest } from '@apollo/server';
 import { ErrorCode } from './platform/errors';
 import { INTERNAL_MESSAGE } from './platform/graphql-errors';
-import { withRequestedLocale } from './platform/i18n/request-locale';
+import { localizedErrorText } from './platform/i18n/error-translation';
+import { currentLocale, withRequestedLocale } from './platform/i18n/request-locale';
 import { traceIdOfRequest, withTrace } from './platform/trace';
 
 /** The largest request body POST /graphql takes (express.json's limit on the general path, the same here). */
@@ -20,7 +21,7 @@ export function setGraphqlResponseHeaders(res: http.ServerResponse, traceId: str
 
 /** A refusal in GraphQL's error shape, for what fails before Apollo runs (bad JSON, a body too large). */
 export function writeGraphqlError(res: http.ServerResponse, status: number, message: string, code: ErrorCode, traceId: string): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code, traceId } }] });
+  const body = JSON.stringify({ errors: [{ message: localizedErrorText(message, currentLocale()), extensions: { code, traceId } }] });
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));

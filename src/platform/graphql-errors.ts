@@ -6,6 +6,7 @@ import { isDatabaseUnavailable } from './db/availability';
 import { MessageId, render } from './i18n/catalogue';
 import type { Locale } from './i18n/locales';
 import { currentLocale } from './i18n/request-locale';
+import { localizedErrorText } from './i18n/error-translation';
 
 /** Apollo's and graphql-js's own request-level codes: the request itself was bad. */
 const REQUEST_CODES = new Set([
@@ -57,13 +58,14 @@ export function formatError(
     (original instanceof GraphQLError ? (original.extensions?.code as string) : undefined);
   // One place for both transports (Apollo's formatError over HTTP, formatAll in websocket.ts).
   const ref = (original as { messageRef?: { id: MessageId } | null } | undefined)?.messageRef;
-  const message = ref ? render(ref, locale) : withoutSuggestions(formatted.message);
+  // Texts still written inline in English are looked up in the translation table (error-texts.ts).
+  const message = ref ? render(ref, locale) : localizedErrorText(withoutSuggestions(formatted.message), locale);
   const base = { message, locations: formatted.locations, path: formatted.path };
 
   // type-graphql's argument validation (class-validator)
   const validationErrors = (original as { extensions?: { validationErrors?: unknown } } | undefined)?.extensions?.validationErrors;
   if (Array.isArray(validationErrors)) {
-    const fields = flattenValidation(validationErrors);
+    const fields = flattenValidation(validationErrors).map((f) => ({ ...f, message: localizedErrorText(f.message, locale) }));
     return {
       isExpected: true,
       error: {
@@ -75,7 +77,7 @@ export function formatError(
   }
   if (code && EXPECTED_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     const { stacktrace: _stack, exception: _exception, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
-    return { isExpected: true, error: { ...base, extensions: { ...extensions, code } } };
+    return { isExpected: true, error: { ...base, extensions: { ...localizedProblems(extensions, locale), code } } };
   }
   if (code && REQUEST_CODES.has(code)) {
     return { isExpected: true, error: { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: code } } };
@@ -105,6 +107,25 @@ export function formatError(
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     },
   };
+}
+
+/**
+ * `fields[].message` and `conflicts[].message` (and any other list of problems in the extensions) in the
+ * reader's language; field names, reasons and ids stay as they are.
+ */
+function localizedProblems(extensions: Record<string, unknown>, locale: Locale): Record<string, unknown> {
+  if (locale === 'en') return extensions;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(extensions)) {
+    out[key] = Array.isArray(value)
+      ? value.map((item: unknown) =>
+          item && typeof item === 'object' && typeof (item as { message?: unknown }).message === 'string'
+            ? { ...item, message: localizedErrorText((item as { message: string }).message, locale) }
+            : item,
+        )
+      : value;
+  }
+  return out;
 }
 
 function flattenValidation(errors: unknown[], prefix = ''): FieldProblem[] {
