@@ -227,35 +227,52 @@ describe('the process guard (installProcessGuard, installed by main.ts)', () => 
 });
 
 describe('npm start, signals, SIGKILL and a failed first start, with the embedded PostgreSQL', () => {
-  // DATA_DIR directly in the temp dir: as root, PostgreSQL runs as `postgres`, who must reach DATA_DIR/pg.
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-hardening-data-'));
-  const pgDir = path.join(dataDir, 'pg');
-  const keptPasswordFile = path.join(dataDir, 'first-admin-password.json');
-  let pgPort: number;
-  let generatedPassword: string | null = null;
-  let port: number;
-  let server: Proc | null = null; // the one serving from one test to the next
+  // Each test has its own DATA_DIR and ports (an Instance), and brings it to the state it is about itself,
+  // so the tests hold in any order. DATA_DIR directly in the temp dir: as root, PostgreSQL runs as `postgres`,
+  // who must reach DATA_DIR/pg.
+  interface Instance {
+    dataDir: string;
+    pgDir: string;
+    keptPasswordFile: string;
+    pgPort: number;
+    port: number;
+  }
+  const instances: Instance[] = [];
 
-  beforeAll(async () => {
-    pgPort = await freePort();
-    port = await freePort();
-  });
+  async function newInstance(): Promise<Instance> {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-hardening-data-'));
+    const instance = {
+      dataDir,
+      pgDir: path.join(dataDir, 'pg'),
+      keptPasswordFile: path.join(dataDir, 'first-admin-password.json'),
+      pgPort: await freePort(),
+      port: await freePort(),
+    };
+    instances.push(instance);
+    return instance;
+  }
 
-  /** Processes carrying this suite's (unique, temporary) DATA_DIR in their environment: npm, node, PostgreSQL. */
+  /** Processes carrying one of this suite's (unique, temporary) DATA_DIRs in their environment: npm, node, PostgreSQL. */
   function ourProcesses(): number[] {
+    const ours = new Set(instances.map((i) => `DATA_DIR=${i.dataDir}`));
     return readdirSync('/proc')
       .filter((e) => /^\d+$/.test(e))
       .map(Number)
       .filter((pid) => {
         try {
-          return alive(pid) && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DATA_DIR=${dataDir}`);
+          return (
+            alive(pid) &&
+            readFileSync(`/proc/${pid}/environ`, 'utf8')
+              .split('\0')
+              .some((v) => ours.has(v))
+          );
         } catch {
           return false;
         }
       });
   }
 
-  /** Whatever an earlier (failed) test left running: SIGKILL for npm and node, a fast shutdown for PostgreSQL. */
+  /** Whatever a (failed) test left running: SIGKILL for npm and node, a fast shutdown for PostgreSQL. */
   async function killLeftovers(): Promise<void> {
     for (const pid of ourProcesses()) {
       try {
@@ -269,123 +286,151 @@ describe('npm start, signals, SIGKILL and a failed first start, with the embedde
 
   afterAll(async () => {
     await killLeftovers();
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const { dataDir } of instances) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const env = (extra: Record<string, string> = {}) =>
-    cleanEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info', ...extra });
-  const baseUrl = () => `http://127.0.0.1:${port}`;
+  const env = (i: Instance, extra: Record<string, string> = {}) =>
+    cleanEnv({
+      DATA_DIR: i.dataDir,
+      PORT: String(i.port),
+      HOST: '127.0.0.1',
+      EMBEDDED_PG_PORT: String(i.pgPort),
+      LOG_LEVEL: 'info',
+      ...extra,
+    });
+  const baseUrl = (i: Instance) => `http://127.0.0.1:${i.port}`;
 
-  function startNode(): Proc {
-    return run(process.execPath, ['--enable-source-maps', MAIN], { env: env() });
+  function startNode(i: Instance): Proc {
+    return run(process.execPath, ['--enable-source-maps', MAIN], { env: env(i) });
   }
 
   /** `npm start` in its own process group, as a terminal or a process manager runs it. The build is already
    * done (`--ignore-scripts` skips prestart), so other test files reading dist/ meanwhile are not disturbed. */
-  function npmStart(): Proc {
-    return run('npm', ['start', '--ignore-scripts'], { env: env(), detached: true });
+  function npmStart(i: Instance): Proc {
+    return run('npm', ['start', '--ignore-scripts'], { env: env(i), detached: true });
   }
 
-  it('a first start that fails after creating the admin (the port is taken) keeps the generated password in DATA_DIR, mode 0600', async () => {
+  /** A first start that fails after creating the admin (its port is taken); answers the password it printed. */
+  async function failedFirstStart(i: Instance): Promise<{ password: string; stderr: string }> {
     const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => blocker.listen(i.port, '127.0.0.1', resolve));
     try {
-      const p = startNode();
+      const p = startNode(i);
       const exit = await withTimeout(p.closed, 90_000, () => `still running with its port taken\n${p.output()}`);
       expect(exit.code).not.toBe(0);
       expect(exit.code).not.toBeNull();
       const printed = [...p.stderr().matchAll(PASSWORD_LINE)].map((m) => m[1]);
       expect(printed).toHaveLength(1);
-      generatedPassword = printed[0];
-      expect(p.stderr()).toContain(keptPasswordFile); // the message says where it is kept
+      return { password: printed[0], stderr: p.stderr() };
     } finally {
       await new Promise((r) => blocker.close(r));
     }
-    expect(JSON.parse(readFileSync(keptPasswordFile, 'utf8'))).toEqual({ email: ADMIN_EMAIL, password: generatedPassword });
-    expect(statSync(keptPasswordFile).mode & 0o777).toBe(0o600);
+  }
+
+  /** A server serving on a fresh instance (its first start: the password is printed and not needed here). */
+  async function serving(i: Instance): Promise<Proc> {
+    const server = startNode(i);
+    await ready(baseUrl(i), server);
+    return server;
+  }
+
+  it('a first start that fails after creating the admin (the port is taken) keeps the generated password in DATA_DIR, mode 0600', async () => {
+    const i = await newInstance();
+    const { password, stderr } = await failedFirstStart(i);
+    expect(stderr).toContain(i.keptPasswordFile); // the message says where it is kept
+    expect(JSON.parse(readFileSync(i.keptPasswordFile, 'utf8'))).toEqual({ email: ADMIN_EMAIL, password });
+    expect(statSync(i.keptPasswordFile).mode & 0o777).toBe(0o600);
     // The failed start stopped its PostgreSQL.
-    expect(postgresPidsFor(pgDir)).toEqual([]);
+    expect(postgresPidsFor(i.pgDir)).toEqual([]);
   }, 120_000);
 
   it('the next start shows that password again, it signs in, and the kept copy is gone', async () => {
-    expect(generatedPassword).not.toBeNull();
-    server = startNode();
-    await ready(baseUrl(), server);
+    const i = await newInstance();
+    const { password } = await failedFirstStart(i);
+    const server = startNode(i);
+    await ready(baseUrl(i), server);
 
-    expect([...server.stderr().matchAll(PASSWORD_LINE)].map((m) => m[1])).toEqual([generatedPassword]);
+    expect([...server.stderr().matchAll(PASSWORD_LINE)].map((m) => m[1])).toEqual([password]);
     expect(server.stderr()).toContain('during an earlier start that did not finish');
-    const ok = await login(baseUrl(), ADMIN_EMAIL, generatedPassword!);
+    const ok = await login(baseUrl(i), ADMIN_EMAIL, password);
     expect(ok.errors).toBeUndefined();
     expect(ok.data.login.user).toEqual({ email: ADMIN_EMAIL, role: 'ADMIN' });
-    expect(existsSync(keptPasswordFile)).toBe(false);
+    expect(existsSync(i.keptPasswordFile)).toBe(false);
     // The guard's counter is on /metrics from the start, at 0.
-    const metrics = await (await fetch(`${baseUrl()}/metrics`)).text();
+    const metrics = await (await fetch(`${baseUrl(i)}/metrics`)).text();
     expect(metrics).toContain('shiftdesk_unhandled_errors_total{kind="unhandledRejection"} 0');
     expect(metrics).toContain('shiftdesk_unhandled_errors_total{kind="uncaughtException"} 0');
-  }, 120_000);
+    server.child.kill('SIGTERM');
+    await withTimeout(server.exited, 40_000, () => `no exit after SIGTERM\n${server.output()}`);
+  }, 180_000);
 
   it('a second server on the same DATA_DIR leaves the running one and its PostgreSQL alone, with a clear error', async () => {
-    expect(server).not.toBeNull();
-    const postgresBefore = postgresPidsFor(pgDir);
-    const second = run(process.execPath, [MAIN], { env: env({ PORT: String(await freePort()) }) });
+    const i = await newInstance();
+    const server = await serving(i);
+    const postgresBefore = postgresPidsFor(i.pgDir);
+    const second = run(process.execPath, [MAIN], { env: env(i, { PORT: String(await freePort()) }) });
     const exit = await withTimeout(second.closed, 60_000, () => `the second server kept running\n${second.output()}`);
     expect(exit.code).not.toBe(0);
     expect(second.output()).toContain('belongs to a running process');
-    expect(postgresPidsFor(pgDir)).toEqual(postgresBefore);
-    expect((await fetch(`${baseUrl()}/readyz`)).status).toBe(200);
-  }, 120_000);
+    expect(postgresPidsFor(i.pgDir)).toEqual(postgresBefore);
+    expect((await fetch(`${baseUrl(i)}/readyz`)).status).toBe(200);
+    server.child.kill('SIGTERM');
+    await withTimeout(server.exited, 40_000, () => `no exit after SIGTERM\n${server.output()}`);
+  }, 180_000);
 
   it('after kill -9 of the server its PostgreSQL is left running, and the next start on the same DATA_DIR stops it and serves', async () => {
-    expect(server).not.toBeNull();
-    server!.child.kill('SIGKILL');
-    await server!.exited;
+    const i = await newInstance();
+    const first = await serving(i);
+    const password = [...first.stderr().matchAll(PASSWORD_LINE)].map((m) => m[1])[0];
+    first.child.kill('SIGKILL');
+    await first.exited;
     // The leftover this is about: the postmaster of our data dir, still running, still holding its port.
-    const leftovers = postgresPidsFor(pgDir);
+    const leftovers = postgresPidsFor(i.pgDir);
     expect(leftovers.length).toBeGreaterThan(0);
-    expect(await portIsFree(pgPort)).toBe(false);
+    expect(await portIsFree(i.pgPort)).toBe(false);
 
-    server = startNode();
-    await ready(baseUrl(), server);
+    const server = startNode(i);
+    await ready(baseUrl(i), server);
     expect(server.output()).toContain('stopping the embedded PostgreSQL an earlier ShiftDesk left running');
     expect(leftovers.filter(alive)).toEqual([]);
-    const ok = await login(baseUrl(), ADMIN_EMAIL, generatedPassword!);
+    const ok = await login(baseUrl(i), ADMIN_EMAIL, password);
     expect(ok.data?.login.user.role).toBe('ADMIN');
     // Started fine, so no password is shown any more.
     expect(server.stderr()).not.toMatch(PASSWORD_LINE);
 
     server.child.kill('SIGTERM');
-    expect(await withTimeout(server.exited, 40_000, () => `no exit after SIGTERM\n${server!.output()}`)).toEqual({ code: 0, signal: null });
-    expect(postgresPidsFor(pgDir)).toEqual([]);
-  }, 120_000);
+    expect(await withTimeout(server.exited, 40_000, () => `no exit after SIGTERM\n${server.output()}`)).toEqual({ code: 0, signal: null });
+    expect(postgresPidsFor(i.pgDir)).toEqual([]);
+  }, 180_000);
 
   it('SIGTERM to the npm start process alone (a process manager signalling the top process) stops node and PostgreSQL', async () => {
-    await killLeftovers();
-    const npm = npmStart();
-    await ready(baseUrl(), npm);
+    const i = await newInstance();
+    const npm = npmStart(i);
+    await ready(baseUrl(i), npm);
     const nodePids = descendantsOf(npm.child.pid!).filter((pid) => cmdline(pid).includes('dist/src/main.js'));
     expect(nodePids).toHaveLength(1);
-    expect(postgresPidsFor(pgDir).length).toBeGreaterThan(0);
+    expect(postgresPidsFor(i.pgDir).length).toBeGreaterThan(0);
 
     npm.child.kill('SIGTERM');
     const exit = await withTimeout(npm.exited, 40_000, () => `npm did not exit\n${npm.output()}`);
     expect(exit).toEqual({ code: 0, signal: null });
     await until(
       'node and PostgreSQL to be gone',
-      () => nodePids.every((pid) => !alive(pid)) && postgresPidsFor(pgDir).length === 0,
+      () => nodePids.every((pid) => !alive(pid)) && postgresPidsFor(i.pgDir).length === 0,
       30_000,
-      () => `\nstill alive: ${[...nodePids, ...postgresPidsFor(pgDir)].filter(alive)}\n${npm.output().slice(-3000)}`,
+      () => `\nstill alive: ${[...nodePids, ...postgresPidsFor(i.pgDir)].filter(alive)}\n${npm.output().slice(-3000)}`,
     );
-    expect(await portIsFree(port)).toBe(true);
-    expect(await portIsFree(pgPort)).toBe(true);
-    expect(existsSync(path.join(pgDir, 'postmaster.pid'))).toBe(false);
+    expect(await portIsFree(i.port)).toBe(true);
+    expect(await portIsFree(i.pgPort)).toBe(true);
+    expect(existsSync(path.join(i.pgDir, 'postmaster.pid'))).toBe(false);
     await withTimeout(npm.closed, 10_000, () => 'output still open');
     expect(npm.output()).toContain('"msg":"stopped"');
   }, 120_000);
 
   it('Ctrl-C (SIGINT to the whole process group, which npm forwards to node once more) drains once and exits cleanly', async () => {
-    await killLeftovers();
-    const npm = npmStart();
-    await ready(baseUrl(), npm);
+    const i = await newInstance();
+    const npm = npmStart(i);
+    await ready(baseUrl(i), npm);
     const nodePids = descendantsOf(npm.child.pid!).filter((pid) => cmdline(pid).includes('dist/src/main.js'));
     expect(nodePids).toHaveLength(1);
 
@@ -393,7 +438,7 @@ describe('npm start, signals, SIGKILL and a failed first start, with the embedde
     await withTimeout(npm.exited, 40_000, () => `npm did not exit\n${npm.output()}`);
     await until(
       'node and PostgreSQL to be gone',
-      () => nodePids.every((pid) => !alive(pid)) && postgresPidsFor(pgDir).length === 0,
+      () => nodePids.every((pid) => !alive(pid)) && postgresPidsFor(i.pgDir).length === 0,
       30_000,
       () => `\n${npm.output().slice(-3000)}`,
     );
@@ -402,7 +447,7 @@ describe('npm start, signals, SIGKILL and a failed first start, with the embedde
     expect(npm.output()).toContain('"msg":"stopped"');
     expect(npm.output()).not.toContain('second signal');
     expect(npm.output()).not.toContain('shutdown took too long');
-    expect(await portIsFree(port)).toBe(true);
-    expect(await portIsFree(pgPort)).toBe(true);
+    expect(await portIsFree(i.port)).toBe(true);
+    expect(await portIsFree(i.pgPort)).toBe(true);
   }, 120_000);
 });

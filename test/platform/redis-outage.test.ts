@@ -3,10 +3,9 @@ import {
   HeartbeatDocument,
   LoginDocument,
   MessagesDocument,
+  NotificationsDocument,
   OnConversationEventsDocument,
   OnNotificationDocument,
-  OnNotificationSubscription,
-  OnNotificationSubscriptionVariables,
   PresenceDocument,
   RegisterCustomerDocument,
   RequestServiceDocument,
@@ -36,69 +35,82 @@ const readyz = async (app: TestApp) => {
   return { status: res.status, body: (await res.json()) as Record<string, string> };
 };
 
+/**
+ * A server on its own redis-server, with an agent, a customer in conversation with them, an agent of
+ * another process known online from Redis, and the agent's notifications followed live over graphql-ws
+ * (proven live). Each describe block below builds its own, so the blocks hold in any order.
+ */
+async function setUp() {
+  const redis = new RedisServer(await freePort());
+  await redis.start();
+  const app = await startTestApp({ env: { REDIS_URL: redis.url, ROUTING_REQUIRE_SHIFT: 'false' } });
+  const admin = await app.adminToken();
+  const dept = await app.createDepartment('Orders', 'order');
+  const agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 50 });
+  await app.data(HeartbeatDocument, {}, agent.token);
+  const customer = await app.createUser({ role: 'CUSTOMER' });
+  // An agent of another process (of another department, so routing here never picks them): online in Redis,
+  // and read once by this process before the outage.
+  const sales = await app.createDepartment('Sales', 'sales');
+  const remoteAgent = await app.createUser({ role: 'AGENT', departmentId: sales.id });
+  const otherProcess = new Redis(redis.url);
+  await new RedisPresenceStore(otherProcess).heartbeat(remoteAgent.id, 90_000);
+  await otherProcess.quit();
+  expect((await app.data(PresenceDocument, { agentIds: [remoteAgent.id] }, admin)).presence[0].online).toBe(true);
+  const conversationId = (
+    await app.data(RequestServiceDocument, { input: { topic: 'order', message: 'Where is my order?' } }, customer.token)
+  ).requestService.conversation!.id;
+
+  const client = app.ws(agent.token);
+  const watch = watchClient(client);
+  const notificationsSub = subscribe(client, OnNotificationDocument);
+  await watch.connected();
+  let lastWarmUpId = '';
+  await untilLive(
+    notificationsSub,
+    async (attempt) => {
+      lastWarmUpId = (await app.data(SendNotificationDocument, { userId: agent.id, title: `warm-up ${attempt}`, body: 'b' }, admin))
+        .sendNotification.id;
+      return lastWarmUpId;
+    },
+    (data) => data?.notifications?.id,
+  );
+  return { redis, app, admin, agent, customer, remoteAgent, conversationId, notificationsSub, lastWarmUpId };
+}
+type Fixture = Awaited<ReturnType<typeof setUp>>;
+
+/** Stops Redis and waits until readiness has noticed; answers when it went down. */
+async function takeDown({ redis, app }: Fixture): Promise<number> {
+  await redis.stop();
+  const downSince = Date.now();
+  await eventually(async () => (await readyz(app)).body.redis === 'unavailable', 10_000, 'readiness noticing Redis is down');
+  return downSince;
+}
+
 describeWithRedisServer('when Redis goes down and comes back', () => {
-  let redis: RedisServer;
-  let app: TestApp;
-  let admin: string;
-  let agent: { id: string; token: string };
-  let customer: { id: string; token: string };
-  let remoteAgent: { id: string };
-  let conversationId: string;
-  let lastWarmUpId: string;
-  let notificationsSub: ReturnType<typeof subscribe<OnNotificationSubscription, OnNotificationSubscriptionVariables>>;
-  const sentDuringOutage: string[] = [];
-  let downSince = 0;
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-  beforeAll(async () => {
-    process.on('unhandledRejection', onUnhandled);
-    redis = new RedisServer(await freePort());
-    await redis.start();
-    app = await startTestApp({ env: { REDIS_URL: redis.url, ROUTING_REQUIRE_SHIFT: 'false' } });
-    admin = await app.adminToken();
-    const dept = await app.createDepartment('Orders', 'order');
-    agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 50 });
-    await app.data(HeartbeatDocument, {}, agent.token);
-    customer = await app.createUser({ role: 'CUSTOMER' });
-    // An agent of another process (of another department, so routing here never picks them): online in Redis,
-    // and read once by this process before the outage.
-    const sales = await app.createDepartment('Sales', 'sales');
-    remoteAgent = await app.createUser({ role: 'AGENT', departmentId: sales.id });
-    const otherProcess = new Redis(redis.url);
-    await new RedisPresenceStore(otherProcess).heartbeat(remoteAgent.id, 90_000);
-    await otherProcess.quit();
-    expect((await app.data(PresenceDocument, { agentIds: [remoteAgent.id] }, admin)).presence[0].online).toBe(true);
-    conversationId = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: 'Where is my order?' } }, customer.token))
-      .requestService.conversation!.id;
-
-    // The agent watches their notifications over graphql-ws, proven live before the outage.
-    const client = app.ws(agent.token);
-    const watch = watchClient(client);
-    notificationsSub = subscribe(client, OnNotificationDocument);
-    await watch.connected();
-    await untilLive(
-      notificationsSub,
-      async (attempt) => {
-        lastWarmUpId = (await app.data(SendNotificationDocument, { userId: agent.id, title: `warm-up ${attempt}`, body: 'b' }, admin))
-          .sendNotification.id;
-        return lastWarmUpId;
-      },
-      (data) => data?.notifications?.id,
-    );
-
-    await redis.stop();
-    downSince = Date.now();
-    await eventually(async () => (await readyz(app)).body.redis === 'unavailable', 10_000, 'readiness noticing Redis is down');
-  }, 60_000);
-
-  afterAll(async () => {
-    await app?.stop();
-    await redis?.stop();
+  beforeAll(() => process.on('unhandledRejection', onUnhandled));
+  afterAll(() => {
     process.off('unhandledRejection', onUnhandled);
-  }, 30_000);
+    // Through it all, no promise was left rejected and unhandled.
+    expect(unhandled).toEqual([]);
+  });
 
   describe('while it is down', () => {
+    let fx: Fixture;
+    let app: TestApp, admin: string, agent: Fixture['agent'], customer: Fixture['customer'], remoteAgent: Fixture['remoteAgent'];
+    let conversationId: string;
+    beforeAll(async () => {
+      fx = await setUp();
+      ({ app, admin, agent, customer, remoteAgent, conversationId } = fx);
+      await takeDown(fx);
+    }, 60_000);
+    afterAll(async () => {
+      await fx?.app.stop();
+      await fx?.redis.stop();
+    }, 30_000);
+
     it('GET /readyz stays 200 (PostgreSQL serves) and says Redis is unavailable and what falls back', async () => {
       const { status, body } = await readyz(app);
       expect(status).toBe(200);
@@ -171,27 +183,53 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
     });
 
     it('replays a conversation from PostgreSQL to a subscription started meanwhile', async () => {
+      for (const [who, id] of [
+        [customer, 'replay-c-1'],
+        [agent, 'replay-a-1'],
+      ] as const) {
+        served(await app.exec(SendMessageDocument, { input: { conversationId, content: id, clientMessageId: id } }, who.token));
+      }
       const sub = subscribe(app.ws(customer.token), OnConversationEventsDocument, { conversationId, afterSeq: 0 });
       const seen: Array<string | null | undefined> = [];
-      while (!seen.includes('outage-a-1')) seen.push((await sub.next(5000)).data?.conversationEvents.message?.clientMessageId);
-      expect(seen).toContain('outage-c-1');
+      while (!seen.includes('replay-a-1')) seen.push((await sub.next(5000)).data?.conversationEvents.message?.clientMessageId);
+      expect(seen).toContain('replay-c-1');
       sub.unsubscribe();
     });
 
     it('stores notifications sent meanwhile', async () => {
+      const sent: string[] = [];
       for (let i = 1; i <= 3; i++) {
         const res = served(await app.exec(SendNotificationDocument, { userId: agent.id, title: `during outage ${i}`, body: 'b' }, admin));
-        sentDuringOutage.push(res.sendNotification.id);
+        sent.push(res.sendNotification.id);
       }
+      const listed = served(await app.exec(NotificationsDocument, { first: 50 }, agent.token)).notifications.nodes.map((n) => n.id);
+      expect(listed).toEqual(expect.arrayContaining(sent));
     });
   });
 
   describe('once it is back', () => {
+    let fx: Fixture;
+    let app: TestApp, admin: string, agent: Fixture['agent'], customer: Fixture['customer'];
+    let conversationId: string, lastWarmUpId: string;
+    let notificationsSub: Fixture['notificationsSub'];
+    const sentDuringOutage: string[] = [];
     beforeAll(async () => {
+      fx = await setUp();
+      ({ app, admin, agent, customer, conversationId, notificationsSub, lastWarmUpId } = fx);
+      const downSince = await takeDown(fx);
+      // Notifications stored while it is down, for the live subscriber and for a later reconnect.
+      for (let i = 1; i <= 3; i++) {
+        const res = served(await app.exec(SendNotificationDocument, { userId: agent.id, title: `during outage ${i}`, body: 'b' }, admin));
+        sentDuringOutage.push(res.sendNotification.id);
+      }
       // An outage of several seconds, as operators see them: ioredis is then well into its reconnect back-off.
       await new Promise((r) => setTimeout(r, Math.max(0, downSince + OUTAGE_MS - Date.now())));
-      await redis.start();
+      await fx.redis.start();
       await eventually(async () => (await readyz(app)).body.redis === 'ok', 15_000, 'readiness seeing Redis again');
+    }, 90_000);
+    afterAll(async () => {
+      await fx?.app.stop();
+      await fx?.redis.stop();
     }, 30_000);
 
     it('GET /readyz answers as before the outage', async () => {
@@ -241,8 +279,18 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
   });
 
   describe('when it hangs (SIGSTOP: connections open, no answers)', () => {
-    beforeAll(() => redis.signal('SIGSTOP'));
-    afterAll(() => redis.signal('SIGCONT'));
+    let fx: Fixture;
+    let app: TestApp, agent: Fixture['agent'], customer: Fixture['customer'], conversationId: string;
+    beforeAll(async () => {
+      fx = await setUp();
+      ({ app, agent, customer, conversationId } = fx);
+      fx.redis.signal('SIGSTOP');
+    }, 60_000);
+    afterAll(async () => {
+      fx?.redis.signal('SIGCONT');
+      await fx?.app.stop();
+      await fx?.redis.stop();
+    }, 30_000);
 
     it('operations are served once Redis commands time out (REDIS_COMMAND_TIMEOUT_MS), and /readyz says so', async () => {
       served(
@@ -253,12 +301,6 @@ describeWithRedisServer('when Redis goes down and comes back', () => {
       const { status, body } = await readyz(app);
       expect(status).toBe(200);
       expect(body.redis).toBe('unavailable');
-    });
-  });
-
-  describe('through it all', () => {
-    it('no promise was left rejected and unhandled', () => {
-      expect(unhandled).toEqual([]);
     });
   });
 });

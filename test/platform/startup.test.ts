@@ -116,36 +116,49 @@ async function runToExit(env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 20_000
 }
 
 describe('the built server (node dist/src/main.js) with the embedded PostgreSQL', () => {
-  // The working directory (empty: no .env) and DATA_DIR. DATA_DIR sits directly in the temp dir: as root,
-  // PostgreSQL runs as the `postgres` user, who must be able to reach DATA_DIR/pg (mkdtemp dirs are 0700).
+  // The working directory (empty: no .env). Each test has its own DATA_DIR and PostgreSQL port, so the tests
+  // hold in any order. DATA_DIR sits directly in the temp dir: as root, PostgreSQL runs as the `postgres`
+  // user, who must be able to reach DATA_DIR/pg (mkdtemp dirs are 0700).
   const root = mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-startup-cwd-'));
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-startup-data-'));
-  const pgDir = path.join(dataDir, 'pg');
-  let pgPort: number;
+  const instances: Instance[] = [];
   const started: Server[] = [];
-  let adminPassword: string | null = null;
 
-  beforeAll(async () => {
+  interface Instance {
+    dataDir: string;
+    pgDir: string;
+    pgPort: number;
+  }
+
+  beforeAll(() => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` before this test`);
-    pgPort = await freePort();
   });
 
   afterAll(async () => {
-    // Whatever a failed test left running: our server processes, then the PostgreSQL of our data dir.
+    // Whatever a failed test left running: our server processes, then the PostgreSQL of each data dir.
     for (const s of started) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-    for (const pid of postgresPidsFor(pgDir)) {
-      try {
-        process.kill(pid, 'SIGINT');
-      } catch {
-        // already gone
+    for (const { pgDir } of instances) {
+      for (const pid of postgresPidsFor(pgDir)) {
+        try {
+          process.kill(pid, 'SIGINT');
+        } catch {
+          // already gone
+        }
       }
+      for (let i = 0; i < 50 && postgresPidsFor(pgDir).length; i++) await new Promise((r) => setTimeout(r, 100));
     }
-    for (let i = 0; i < 50 && postgresPidsFor(pgDir).length; i++) await new Promise((r) => setTimeout(r, 100));
     rmSync(root, { recursive: true, force: true });
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const { dataDir } of instances) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function start(): Promise<Server> {
+  /** An empty DATA_DIR and a free port for its PostgreSQL. */
+  async function newInstance(): Promise<Instance> {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shiftdesk-startup-data-'));
+    const instance = { dataDir, pgDir: path.join(dataDir, 'pg'), pgPort: await freePort() };
+    instances.push(instance);
+    return instance;
+  }
+
+  async function start({ dataDir, pgPort }: Instance): Promise<Server> {
     const port = await freePort();
     const server = launch(
       cleanEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info' }),
@@ -157,8 +170,18 @@ describe('the built server (node dist/src/main.js) with the embedded PostgreSQL'
     return server;
   }
 
+  /** The admin password a first start on `instance` printed (it stops that server again). */
+  async function firstStart(instance: Instance): Promise<string> {
+    const server = await start(instance);
+    const printed = [...server.stderr().matchAll(PASSWORD_LINE)].map((m) => m[1]);
+    expect(printed).toHaveLength(1);
+    expect(await stop(server)).toEqual({ code: 0, signal: null });
+    return printed[0];
+  }
+
   it('starts on an empty DATA_DIR, becomes ready, and prints the generated admin password once, on stderr', async () => {
-    const server = await start();
+    const { pgDir, pgPort, ...instance } = await newInstance();
+    const server = await start({ pgDir, pgPort, ...instance });
 
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
@@ -166,7 +189,7 @@ describe('the built server (node dist/src/main.js) with the embedded PostgreSQL'
 
     const printed = [...server.stderr().matchAll(PASSWORD_LINE)].map((m) => m[1]);
     expect(printed).toHaveLength(1);
-    adminPassword = printed[0];
+    const adminPassword = printed[0];
     expect(adminPassword.length).toBeGreaterThanOrEqual(12);
     expect(server.stderr()).toContain(DEFAULT_ADMIN_EMAIL);
     // Shown on stderr only, never in the (JSON) log on stdout.
@@ -190,12 +213,14 @@ describe('the built server (node dist/src/main.js) with the embedded PostgreSQL'
   }, 180_000);
 
   it('starts again on the same DATA_DIR: the same database and admin, and no new password printed', async () => {
-    expect(adminPassword).not.toBeNull();
-    const server = await start();
+    const instance = await newInstance();
+    const { pgDir, pgPort } = instance;
+    const adminPassword = await firstStart(instance);
+    const server = await start(instance);
 
     expect(server.stderr()).not.toMatch(PASSWORD_LINE);
     expect(server.stdout()).toMatch(/"fresh":false/);
-    const ok = await login(server, DEFAULT_ADMIN_EMAIL, adminPassword!);
+    const ok = await login(server, DEFAULT_ADMIN_EMAIL, adminPassword);
     expect(ok.body.errors).toBeUndefined();
     expect(ok.body.data.login.user.role).toBe('ADMIN');
 
@@ -212,6 +237,7 @@ describe('the built server (node dist/src/main.js) with the embedded PostgreSQL'
   ])(
     'refuses to start with %s=%s, naming the variable, before touching DATA_DIR',
     async (name, value) => {
+      const pgPort = await freePort();
       const untouched = path.join(root, `never-created-${name}`);
       const result = await runToExit(
         cleanEnv({ DATA_DIR: untouched, PORT: '0', HOST: '127.0.0.1', EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info', [name]: value }),
