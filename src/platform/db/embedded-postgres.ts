@@ -18,6 +18,10 @@ export async function startEmbeddedPostgres(opts: {
   port: number;
   password: string;
   logger: Logger;
+  /** Extra server settings (`-c name=value`), e.g. the test run's lighter WAL. */
+  settings?: Record<string, string>;
+  /** Where PostgreSQL's own output goes instead of the logger's debug level (the test run keeps it in a file). */
+  onLog?: (text: string) => void;
 }): Promise<EmbeddedDatabase> {
   const signalsBefore = listenerSnapshot();
 
@@ -36,8 +40,11 @@ export async function startEmbeddedPostgres(opts: {
     persistent: true,
     createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'unix_socket_directories='],
-    onLog: (msg: string) => opts.logger.debug({ pg: msg.trim() }, 'postgres'),
+    postgresFlags: [
+      ...['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'unix_socket_directories='],
+      ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
+    onLog: opts.onLog ?? ((msg: string) => opts.logger.debug({ pg: msg.trim() }, 'postgres')),
     onError: (err: unknown) => opts.logger.warn({ err }, 'postgres'),
   });
   const fresh = !existsSync(path.join(opts.dir, 'PG_VERSION'));
