@@ -431,7 +431,7 @@ export type RequestServiceInput = {
   message: string;
   /** Default NORMAL */
   priority?: ServicePriority | null | undefined;
-  /** What it is about: a department (code or name), a skill, or anything else (any agent) */
+  /** What it is about: a department (code or name), a skill, or anything else (any agent); 1 to 100 characters */
   topic: string;
 };
 
@@ -465,7 +465,7 @@ export type ScheduleStatus =
   | 'SWAPPED_OUT';
 
 export type SendMessageInput = {
-  /** Chosen by the client; sending it again returns the same message and stores nothing */
+  /** Chosen by the client (1 to 100 characters); sending it again returns the same message and stores nothing */
   clientMessageId: string;
   /** 1 to 5,000 characters */
   content: string;

@@ -24,7 +24,7 @@ import {
   toMessagePayload,
 } from './conversation.events';
 import { MessageAppender } from './message-append';
-import { MAX_MESSAGE_LENGTH, Message, MessageKind } from './message.entity';
+import { MAX_CLIENT_MESSAGE_ID_LENGTH, MAX_MESSAGE_LENGTH, Message, MessageKind } from './message.entity';
 
 /** Looks at every stored message once it has committed (quality inspection); returns at once, never throws. */
 export interface MessageInspector {
@@ -51,8 +51,8 @@ export class ChatSendService {
     const problems = [];
     if (!content || content.length > MAX_MESSAGE_LENGTH)
       problems.push({ field: 'content', message: `must be 1 to ${MAX_MESSAGE_LENGTH} characters` });
-    if (!input.clientMessageId || input.clientMessageId.length > 100)
-      problems.push({ field: 'clientMessageId', message: 'must be 1 to 100 characters' });
+    if (!input.clientMessageId || input.clientMessageId.length > MAX_CLIENT_MESSAGE_ID_LENGTH)
+      problems.push({ field: 'clientMessageId', message: `must be 1 to ${MAX_CLIENT_MESSAGE_ID_LENGTH} characters` });
     if (problems.length) throw new InvalidInput(problems);
     await consumeOrThrow(this.sendLimiter, viewer.id, 'Too many messages; slow down');
 

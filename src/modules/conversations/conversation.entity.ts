@@ -5,6 +5,9 @@ import { PRIORITY_RANK, ServicePriority } from './queue-policy';
 import { Node } from '../../platform/node';
 import { RatingColumns } from './rating.policy';
 
+/** What a customer says the conversation is about (requestService's topic). */
+export const MAX_TOPIC_LENGTH = 100;
+
 export enum ConversationStatus {
   QUEUED = 'QUEUED',
   ACTIVE = 'ACTIVE',

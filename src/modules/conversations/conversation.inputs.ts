@@ -2,8 +2,8 @@ import { IsOptional, MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../../platform/pagination';
 import { formatLimit } from '../../platform/text-input';
-import { Conversation, ConversationStatus } from './conversation.entity';
-import { MAX_MESSAGE_LENGTH, Message } from './message.entity';
+import { Conversation, ConversationStatus, MAX_TOPIC_LENGTH } from './conversation.entity';
+import { MAX_CLIENT_MESSAGE_ID_LENGTH, MAX_MESSAGE_LENGTH, Message } from './message.entity';
 import { ServicePriority } from './queue-policy';
 import { QueueReason, WaitEstimateBasis } from './queue-reason';
 import { ServiceRequestStatus } from './routing.service';
@@ -19,8 +19,10 @@ registerEnumType(ServiceRequestStatus, {
 
 @InputType()
 export class RequestServiceInput {
-  @Field({ description: 'What it is about: a department (code or name), a skill, or anything else (any agent)' })
-  @MaxLength(100)
+  @Field({
+    description: `What it is about: a department (code or name), a skill, or anything else (any agent); 1 to ${MAX_TOPIC_LENGTH} characters`,
+  })
+  @MaxLength(MAX_TOPIC_LENGTH)
   topic!: string;
 
   @Field({ description: 'The first message; its keywords may raise the priority' })
@@ -84,7 +86,9 @@ export class SendMessageInput {
   @Field({ description: `1 to ${formatLimit(MAX_MESSAGE_LENGTH)} characters` })
   content!: string;
 
-  @Field({ description: 'Chosen by the client; sending it again returns the same message and stores nothing' })
+  @Field({
+    description: `Chosen by the client (1 to ${MAX_CLIENT_MESSAGE_ID_LENGTH} characters); sending it again returns the same message and stores nothing`,
+  })
   clientMessageId!: string;
 }
 

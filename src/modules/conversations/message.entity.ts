@@ -20,6 +20,8 @@ export enum MessageStatus {
 registerEnumType(MessageStatus, { name: 'MessageStatus', description: 'Only ever moves forward' });
 
 export const MAX_MESSAGE_LENGTH = 5000;
+/** A client's idempotency key for a send. */
+export const MAX_CLIENT_MESSAGE_ID_LENGTH = 100;
 
 @ObjectType({
   implements: Node,

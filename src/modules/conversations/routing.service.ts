@@ -15,7 +15,7 @@ import { flagNegative } from '../notifications/supervision.policy';
 import type { AgentPool, Target } from './agent-pool';
 import { type ChatService, lockConversation } from './chat.service';
 import { ConversationQueue, ServiceRequestResult, ServiceRequestStatus } from './conversation-queue.service';
-import { AutoAnswerState, Conversation, ConversationStatus, EndReason, rankOf } from './conversation.entity';
+import { AutoAnswerState, Conversation, ConversationStatus, EndReason, MAX_TOPIC_LENGTH, rankOf } from './conversation.entity';
 import { GroupCommit } from './group-commit';
 import { Message, MAX_MESSAGE_LENGTH } from './message.entity';
 import type { LineFigures, QueueEstimates } from './queue-estimates';
@@ -125,7 +125,8 @@ export class RoutingService {
     const topic = input.topic.trim();
     const message = input.message.trim();
     const problems = [];
-    if (!topic || topic.length > 100) problems.push({ field: 'topic', message: 'must be 1 to 100 characters' });
+    if (!topic || topic.length > MAX_TOPIC_LENGTH)
+      problems.push({ field: 'topic', message: `must be 1 to ${MAX_TOPIC_LENGTH} characters` });
     if (!message || message.length > MAX_MESSAGE_LENGTH)
       problems.push({ field: 'message', message: `must be 1 to ${MAX_MESSAGE_LENGTH} characters` });
     if (problems.length) throw new InvalidInput(problems);
