@@ -1,3 +1,7 @@
+/*
+ * The composition root (over 400 lines on purpose): every service of every module is constructed here, once, with
+ * exactly the parts it uses, so the wiring of the whole server reads top to bottom in one place.
+ */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 import type { Config } from './config';

@@ -16,9 +16,9 @@ import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
 import type { AuditService } from '../audit/audit.service';
 import type { HotCache } from '../../platform/cache/hot-cache';
 import { Department } from './department.entity';
+import { createFirstAdmin } from './first-admin';
 import { User } from './user.entity';
 import type { CreateDepartmentInput, CreateUserInput, RegisterCustomerInput, UpdateUserInput, UserFilter } from './account.inputs';
-import { AdvisoryLock } from '../../platform/db/advisory-locks';
 
 const STAFF_ROLES_WITH_DEPARTMENT = new Set([Role.MANAGER, Role.AGENT]);
 
@@ -302,44 +302,15 @@ export class AccountService {
     return this.cache.get('departments', 'all', () => scope.em.fork().find(Department, {}, { orderBy: { name: 'asc' } }));
   }
 
-  /**
-   * Creates the first admin when the database has none; returns the generated password if one was made.
-   * `keepGenerated` receives that password before the account is committed, so it is stored before it is needed.
-   */
-  async ensureFirstAdmin(
+  /** See createFirstAdmin. */
+  ensureFirstAdmin(
     em: EntityManager,
     email: string,
     password: string | null,
     logger: Logger,
     keepGenerated?: (generated: string) => void,
   ): Promise<string | null> {
-    return inTransaction(em, async (tx) => {
-      // On the transaction's own connection: two processes starting together create one admin.
-      await tx.execute('SELECT pg_advisory_xact_lock(?)', [AdvisoryLock.FIRST_ADMIN]);
-      if ((await tx.count(User, { role: Role.ADMIN })) > 0) return null;
-      const generated = password ? null : randomPassword();
-      if (generated) keepGenerated?.(generated);
-      const admin = tx.create(User, {
-        email,
-        displayName: 'Administrator',
-        role: Role.ADMIN,
-        employeeCode: 'ADMIN001',
-        passwordHash: await hashPassword(password ?? generated!),
-      });
-      this.audit.record(
-        tx,
-        { viewer: null, traceId: 'startup' },
-        {
-          action: 'user.create',
-          targetType: 'User',
-          targetId: admin.id,
-          summary: `Created the first admin ${email}`,
-        },
-      );
-      await tx.flush();
-      logger.info({ email }, 'first admin account created');
-      return generated;
-    });
+    return createFirstAdmin(em, this.audit, { email, password, logger, keepGenerated });
   }
 
   private async checkDepartmentFor(em: EntityManager, role: Role, departmentId: string | null): Promise<string | null> {
@@ -413,8 +384,4 @@ function describeUpdate(input: UpdateUserInput): string {
     .filter(([, v]) => v !== undefined && v !== null)
     .map(([k]) => (k === 'password' ? 'password' : k))
     .join(', ');
-}
-
-function randomPassword(): string {
-  return randomBytes(12).toString('base64url');
 }

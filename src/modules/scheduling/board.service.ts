@@ -8,7 +8,7 @@ import { User } from '../accounts/user.entity';
 import type { PresenceService } from '../presence/presence.service';
 import { toPresence } from '../presence/presence.service';
 import { BoardDay, liveStateOf, ScheduleBoard } from './board.types';
-import { checkRange, SCHEDULE_COLUMNS, scheduleFromRow, ScheduleRow } from './schedule.service';
+import { checkRange, SCHEDULE_COLUMNS, scheduleFromRow, ScheduleRow } from './schedule-rows';
 import { Schedule } from './schedule.entity';
 
 export const MAX_BOARD_DAYS = 31;

@@ -16,27 +16,17 @@ import { AssignMode } from '../scheduling/schedule.inputs';
 import type { LeaveLookup, ScheduleService } from '../scheduling/schedule.service';
 import { Shift } from '../scheduling/shift.entity';
 import { solveMip } from './highs-solver';
-import {
-  assignAgents,
-  buildLp,
-  coverageOf,
-  coveredSlots,
-  DEFAULT_WEIGHTS,
-  keptCoverage,
-  KeptShift,
-  RosterOption,
-  RosterProblem,
-  withoutKeptClashes,
-} from './roster-model';
+import { shiftCoverage, StoredUnmet, unmetCoverage } from './roster-shortfall';
+import { assignAgents, buildLp, coverageOf, DEFAULT_WEIGHTS, KeptShift, RosterOption, RosterProblem } from './roster-model';
 import { checkForecastRange, ForecastService } from './forecast.service';
 import type { StaffingPlanService } from './staffing-plan.service';
-import { ApplyScheduleProposalPayload, ProposeScheduleOptions, ScheduleProposal, UnmetCoverage, UnmetReason } from './staffing.inputs';
+import { ApplyScheduleProposalPayload, ProposeScheduleOptions, ScheduleProposal } from './staffing.inputs';
 import { DEFAULT_INTERVAL_MINUTES, MAX_PROPOSAL_DAYS, StaffingSettings } from './staffing.settings';
 
 interface StoredResult {
   assignments: ScheduleProposal['assignments'];
   removedScheduleIds?: string[];
-  unmet: Array<Omit<UnmetCoverage, 'startsAt' | 'endsAt'> & { startsAt: string; endsAt: string }>;
+  unmet: StoredUnmet;
   requiredAgentIntervals: number;
   coveredAgentIntervals: number;
   solverStatus: string;
@@ -355,50 +345,6 @@ function toProposal(row: ProposalRow): ScheduleProposal {
     createdAt: new Date(row.created_at),
     appliedAt: row.applied_at ? new Date(row.applied_at) : null,
   };
-}
-
-/** Whether any shift type (on any date of the range, or the day before) covers each interval. */
-function shiftCoverage(p: RosterProblem, shifts: Shift[], dates: string[], zone: string): boolean[] {
-  const covers = new Array<boolean>(p.required.length).fill(false);
-  for (const date of [addDays(dates[0], -1), ...dates]) {
-    for (const shift of shifts) {
-      const { startsAt, endsAt } = shiftInterval(date, shift.startTime, shift.endTime, zone);
-      for (const i of coveredSlots(p, startsAt.getTime(), endsAt.getTime())) covers[i] = true;
-    }
-  }
-  return covers;
-}
-
-/**
- * The intervals left short, and why: no shift type covers them; every agent who may work then (skills, leave,
- * kept schedules) already does; or agents exist but the work rules (rest, days and hours a week) hold them.
- */
-function unmetCoverage(
-  p: RosterProblem,
-  cover: number[],
-  intervals: Array<{ startsAt: Date; endsAt: Date }>,
-  shiftCovers: boolean[],
-): StoredResult['unmet'] {
-  const kept = keptCoverage(p);
-  const agentsFor = p.required.map(() => new Set<number>());
-  for (const o of withoutKeptClashes(p)) for (const i of coveredSlots(p, o.start, o.end)) agentsFor[i].add(o.agent);
-  const out: StoredResult['unmet'] = [];
-  p.required.forEach((r, i) => {
-    if (cover[i] >= r) return;
-    const reason = !shiftCovers[i]
-      ? UnmetReason.NO_SHIFT_COVERS
-      : agentsFor[i].size + kept[i] <= cover[i]
-        ? UnmetReason.NOT_ENOUGH_AGENTS
-        : UnmetReason.WORK_RULES;
-    out.push({
-      startsAt: intervals[i].startsAt.toISOString(),
-      endsAt: intervals[i].endsAt.toISOString(),
-      required: r,
-      covered: cover[i],
-      reason,
-    });
-  });
-  return out;
 }
 
 function mondayOf(date: string): string {
