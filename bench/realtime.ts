@@ -204,6 +204,8 @@ interface MemProbe {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  /** Physical size of V8's young generation (semi-spaces), in bytes. */
+  newSpace: number;
   gc: boolean;
 }
 
@@ -313,7 +315,13 @@ async function startChild(
     child,
     output: () => out,
     stop,
-    probe: () => ask<MemProbe>({ type: 'probe' }, 30_000),
+    probe: async () => {
+      const m = await ask<MemProbe>({ type: 'probe' }, 30_000);
+      log(
+        `${opts.name}: RSS ${MiB(m.rss)} MiB, heap ${MiB(m.heapUsed)} MiB, young generation ${MiB(m.newSpace)} MiB, external ${MiB(m.external)} MiB`,
+      );
+      return m;
+    },
     heapSnapshot: async (file) => {
       await ask({ type: 'heapsnapshot', file }, 300_000);
     },
