@@ -27,7 +27,8 @@ import { describeMachine, envInt, freePort, machine, percentile, round, table } 
  * The same run measures a bare `ws` relay (bench/realtime-relay.ts: parse, forward to the peer, answer the
  * sender; no storage, no GraphQL) with the same connections and the same send pattern, and prints the ratio.
  * Then both again as two processes with Redis (customers on process 1, agents on process 2), unless
- * BENCH_CLUSTER=0 or no Redis can be had (REDIS_URL, else `redis-server` from PATH on a free port).
+ * BENCH_CLUSTER=0 or no Redis can be had (REDIS_URL, else `redis-server` from PATH on a free port);
+ * BENCH_CLUSTER=only runs just the two processes.
  *
  * Every server is a child process (`node dist/src/main.js`, `node dist/bench/realtime-relay.js`) with
  * bench/realtime-probe.ts preloaded, which answers an IPC probe with process.memoryUsage() after a full GC:
@@ -61,8 +62,12 @@ const SERVER_ENTRY = process.env.BENCH_SERVER_ENTRY
 const RELAY_ENTRY = path.join(REPO_ROOT, 'dist', 'bench', 'realtime-relay.js');
 const PROBE = path.join(REPO_ROOT, 'dist', 'bench', 'realtime-probe.js');
 const JWT_TTL = '12h';
-/** The V8 flags `npm start` runs the server with (package.json), so the figures are those of the real start. */
-const START_NODE_FLAGS = ['--max-semi-space-size=64'];
+/** The V8 flags `npm start` runs the server with (read from package.json), so the figures are those of the real start. */
+const START_NODE_FLAGS = (
+  JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(/\s+/)
+  .filter((arg) => /^--(max|min)-semi-space-size=/.test(arg));
 const ADMIN_PASSWORD = 'bench-admin-password';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -85,6 +90,8 @@ interface Settings {
   setupConcurrency: number;
   connectConcurrency: number;
   cluster: boolean;
+  /** BENCH_CLUSTER=only: the two processes + Redis, without the one-process run before them. */
+  clusterOnly: boolean;
   relay: boolean;
   /** BENCH_BURN: the fraction of one core a busy child process holds during the load (0: none). */
   burn: number;
@@ -119,6 +126,7 @@ function settings(): Settings {
     setupConcurrency: envInt('BENCH_SETUP_CONCURRENCY', 8),
     connectConcurrency: envInt('BENCH_CONNECT_CONCURRENCY', 100),
     cluster: process.env.BENCH_CLUSTER !== '0' && process.env.BENCH_CLUSTER !== 'false',
+    clusterOnly: process.env.BENCH_CLUSTER === 'only',
     relay: process.env.BENCH_RELAY !== '0' && process.env.BENCH_RELAY !== 'false',
     burn: burnFraction(),
     serverNodeArgs: [...START_NODE_FLAGS, ...(process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean)],
@@ -1043,6 +1051,30 @@ async function countStored(databaseUrl: string): Promise<number> {
   }
 }
 
+/** WAL position and the conversations table's update counters: what PostgreSQL wrote for the messages. */
+async function writeCounters(databaseUrl: string): Promise<{ walLsn: string; updates: number; hotUpdates: number }> {
+  const pg = new PgClient({ connectionString: databaseUrl });
+  await pg.connect();
+  try {
+    const { rows } = await pg.query(
+      `SELECT pg_current_wal_lsn()::text AS lsn, n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot
+         FROM pg_stat_user_tables WHERE relname = 'conversations'`,
+    );
+    return { walLsn: rows[0].lsn as string, updates: rows[0].upd as number, hotUpdates: rows[0].hot as number };
+  } finally {
+    await pg.end();
+  }
+}
+
+/** Bytes of WAL between two positions (`X/Y` hexadecimal). */
+function walBytes(from: string, to: string): number {
+  const at = (lsn: string) => {
+    const [hi, lo] = lsn.split('/').map((x) => BigInt(`0x${x}`));
+    return (hi << 32n) + lo;
+  };
+  return Number(at(to) - at(from));
+}
+
 async function sqlCount(port: number): Promise<number | null> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
@@ -1314,8 +1346,19 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
         sql: sql.some((v) => v === null) ? null : sql.reduce((a, b) => a! + b!, 0),
       };
     };
+    const writesBefore = await writeCounters(opts.databaseUrl);
     const load = await runLoad({ s, transport, rec, convs, order: shuffledOrder(convs.length), snapshot, treePid: pgPid }, opts.name);
     const stored = await countStored(opts.databaseUrl);
+    // Backends report their table counters when idle (within ~10 s); the WAL position is exact at once.
+    const walAfter = (await writeCounters(opts.databaseUrl)).walLsn;
+    await sleep(11_000);
+    const writesAfter = await writeCounters(opts.databaseUrl);
+    const updates = writesAfter.updates - writesBefore.updates;
+    const written = rec.ackedOk;
+    log(
+      `${opts.name}: PostgreSQL wrote ${round(walBytes(writesBefore.walLsn, walAfter) / Math.max(1, written), 0)} bytes of WAL per message; ` +
+        `${updates} updates of conversations, ${round(((writesAfter.hotUpdates - writesBefore.hotUpdates) / Math.max(1, updates)) * 100, 0)} % HOT (no index entries)`,
+    );
     const acked = rec.ackedOk;
     const unexpectedCloses = sockets.filter((x) => x.closed).length;
     return {
@@ -1557,8 +1600,10 @@ export async function run(): Promise<void> {
     }
     const infra: Infra = { s, cleanup, postmasterPid, redisPid: null, jwtSecret: randomBytes(32).toString('hex'), dataDir };
 
-    results.push(await runShiftDesk(infra, { name: 'ShiftDesk, 1 process', databaseUrl: dbUrl('bench_single'), redisUrl: null }));
-    if (s.relay) results.push(await runRelay(infra, { name: 'bare ws relay, 1 process', redisUrl: null }));
+    if (!s.clusterOnly) {
+      results.push(await runShiftDesk(infra, { name: 'ShiftDesk, 1 process', databaseUrl: dbUrl('bench_single'), redisUrl: null }));
+      if (s.relay) results.push(await runRelay(infra, { name: 'bare ws relay, 1 process', redisUrl: null }));
+    }
 
     if (s.cluster) {
       const redis = await startRedis(cleanup);
