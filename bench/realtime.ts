@@ -925,8 +925,9 @@ interface MemoryFigures {
   /** RSS growth while the conversations were created (ShiftDesk only): not a connection cost, shown apart. */
   conversationsRssMiB?: number;
   /** ShiftDesk: the same per connection, agents (socket + inbox) and customers (socket + conversationEvents) apart. */
-  agentsPerConnectionKiB?: { rss: number; heap: number };
-  customersPerConnectionKiB?: { rss: number; heap: number };
+  /** youngGeneration: the young generation's growth over the same step (V8's allocation area, not a connection's). */
+  agentsPerConnectionKiB?: { rss: number; heap: number; youngGeneration: number };
+  customersPerConnectionKiB?: { rss: number; heap: number; youngGeneration: number };
   /** ShiftDesk: the same over the connections after the first tenth of each kind (see poolInTwo). */
   marginal?: {
     perConnection: { rss: number; heap: number };
@@ -1288,7 +1289,8 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     }
 
     const connections = s.agents + s.customers;
-    const growth = (a: MemProbe[], b: MemProbe[], key: 'rss' | 'heapUsed') => a.reduce((sum, m, i) => sum + (b[i][key] - m[key]), 0);
+    const growth = (a: MemProbe[], b: MemProbe[], key: 'rss' | 'heapUsed' | 'newSpace') =>
+      a.reduce((sum, m, i) => sum + (b[i][key] - m[key]), 0);
     const memory: MemoryFigures = {
       perProcess: servers.map((p, n) => ({
         name: p.name,
@@ -1304,10 +1306,12 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
       agentsPerConnectionKiB: {
         rss: round(growth(mem0, mem1, 'rss') / s.agents / 1024, 1),
         heap: round(growth(mem0, mem1, 'heapUsed') / s.agents / 1024, 1),
+        youngGeneration: round(growth(mem0, mem1, 'newSpace') / s.agents / 1024, 1),
       },
       customersPerConnectionKiB: {
         rss: round(growth(mem2, mem3, 'rss') / s.customers / 1024, 1),
         heap: round(growth(mem2, mem3, 'heapUsed') / s.customers / 1024, 1),
+        youngGeneration: round(growth(mem2, mem3, 'newSpace') / s.customers / 1024, 1),
       },
       marginal: marginalMemory(s, { mem1, mem3, memAgentsHead, memCustomersHead }, growth),
     };
@@ -1673,7 +1677,8 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
     const c = r.memory.customersPerConnectionKiB;
     if (a && c)
       console.log(
-        `${r.name}: per agent connection (inbox) ${a.rss} KiB RSS / ${a.heap} KiB heap; per customer connection (conversationEvents) ${c.rss} / ${c.heap} KiB; creating the ${r.conversations} conversations added ${r.memory.conversationsRssMiB} MiB RSS`,
+        `${r.name}: per agent connection (inbox) ${a.rss} KiB RSS / ${a.heap} KiB heap; per customer connection (conversationEvents) ${c.rss} / ${c.heap} KiB; creating the ${r.conversations} conversations added ${r.memory.conversationsRssMiB} MiB RSS\n` +
+          `  of which V8's young generation grew (not a connection's memory): ${a.youngGeneration} KiB per agent, ${c.youngGeneration} KiB per customer connection`,
       );
   }
   console.log('(memory: after a full GC in the server process, before and after opening the connections and their subscriptions)\n');
