@@ -27,7 +27,8 @@ import { describeMachine, envInt, freePort, machine, percentile, round, table } 
  * The same run measures a bare `ws` relay (bench/realtime-relay.ts: parse, forward to the peer, answer the
  * sender; no storage, no GraphQL) with the same connections and the same send pattern, and prints the ratio.
  * Then both again as two processes with Redis (customers on process 1, agents on process 2), unless
- * BENCH_CLUSTER=0 or no Redis can be had (REDIS_URL, else `redis-server` from PATH on a free port).
+ * BENCH_CLUSTER=0 or no Redis can be had (REDIS_URL, else `redis-server` from PATH on a free port);
+ * BENCH_CLUSTER=only runs just the two processes.
  *
  * Every server is a child process (`node dist/src/main.js`, `node dist/bench/realtime-relay.js`) with
  * bench/realtime-probe.ts preloaded, which answers an IPC probe with process.memoryUsage() after a full GC:
@@ -61,8 +62,12 @@ const SERVER_ENTRY = process.env.BENCH_SERVER_ENTRY
 const RELAY_ENTRY = path.join(REPO_ROOT, 'dist', 'bench', 'realtime-relay.js');
 const PROBE = path.join(REPO_ROOT, 'dist', 'bench', 'realtime-probe.js');
 const JWT_TTL = '12h';
-/** The V8 flags `npm start` runs the server with (package.json), so the figures are those of the real start. */
-const START_NODE_FLAGS = ['--max-semi-space-size=64'];
+/** The V8 flags `npm start` runs the server with (read from package.json), so the figures are those of the real start. */
+const START_NODE_FLAGS = (
+  JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(/\s+/)
+  .filter((arg) => /^--(max|min)-semi-space-size=/.test(arg));
 const ADMIN_PASSWORD = 'bench-admin-password';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -85,6 +90,8 @@ interface Settings {
   setupConcurrency: number;
   connectConcurrency: number;
   cluster: boolean;
+  /** BENCH_CLUSTER=only: the two processes + Redis, without the one-process run before them. */
+  clusterOnly: boolean;
   relay: boolean;
   /** BENCH_BURN: the fraction of one core a busy child process holds during the load (0: none). */
   burn: number;
@@ -119,6 +126,7 @@ function settings(): Settings {
     setupConcurrency: envInt('BENCH_SETUP_CONCURRENCY', 8),
     connectConcurrency: envInt('BENCH_CONNECT_CONCURRENCY', 100),
     cluster: process.env.BENCH_CLUSTER !== '0' && process.env.BENCH_CLUSTER !== 'false',
+    clusterOnly: process.env.BENCH_CLUSTER === 'only',
     relay: process.env.BENCH_RELAY !== '0' && process.env.BENCH_RELAY !== 'false',
     burn: burnFraction(),
     serverNodeArgs: [...START_NODE_FLAGS, ...(process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean)],
@@ -204,6 +212,8 @@ interface MemProbe {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  /** Physical size of V8's young generation (semi-spaces), in bytes. */
+  newSpace: number;
   gc: boolean;
 }
 
@@ -313,7 +323,13 @@ async function startChild(
     child,
     output: () => out,
     stop,
-    probe: () => ask<MemProbe>({ type: 'probe' }, 30_000),
+    probe: async () => {
+      const m = await ask<MemProbe>({ type: 'probe' }, 30_000);
+      log(
+        `${opts.name}: RSS ${MiB(m.rss)} MiB, heap ${MiB(m.heapUsed)} MiB, young generation ${MiB(m.newSpace)} MiB, external ${MiB(m.external)} MiB`,
+      );
+      return m;
+    },
     heapSnapshot: async (file) => {
       await ask({ type: 'heapsnapshot', file }, 300_000);
     },
@@ -909,8 +925,9 @@ interface MemoryFigures {
   /** RSS growth while the conversations were created (ShiftDesk only): not a connection cost, shown apart. */
   conversationsRssMiB?: number;
   /** ShiftDesk: the same per connection, agents (socket + inbox) and customers (socket + conversationEvents) apart. */
-  agentsPerConnectionKiB?: { rss: number; heap: number };
-  customersPerConnectionKiB?: { rss: number; heap: number };
+  /** youngGeneration: the young generation's growth over the same step (V8's allocation area, not a connection's). */
+  agentsPerConnectionKiB?: { rss: number; heap: number; youngGeneration: number };
+  customersPerConnectionKiB?: { rss: number; heap: number; youngGeneration: number };
   /** ShiftDesk: the same over the connections after the first tenth of each kind (see poolInTwo). */
   marginal?: {
     perConnection: { rss: number; heap: number };
@@ -1033,6 +1050,30 @@ async function countStored(databaseUrl: string): Promise<number> {
   } finally {
     await pg.end();
   }
+}
+
+/** WAL position and the conversations table's update counters: what PostgreSQL wrote for the messages. */
+async function writeCounters(databaseUrl: string): Promise<{ walLsn: string; updates: number; hotUpdates: number }> {
+  const pg = new PgClient({ connectionString: databaseUrl });
+  await pg.connect();
+  try {
+    const { rows } = await pg.query(
+      `SELECT pg_current_wal_lsn()::text AS lsn, n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot
+         FROM pg_stat_user_tables WHERE relname = 'conversations'`,
+    );
+    return { walLsn: rows[0].lsn as string, updates: rows[0].upd as number, hotUpdates: rows[0].hot as number };
+  } finally {
+    await pg.end();
+  }
+}
+
+/** Bytes of WAL between two positions (`X/Y` hexadecimal). */
+function walBytes(from: string, to: string): number {
+  const at = (lsn: string) => {
+    const [hi, lo] = lsn.split('/').map((x) => BigInt(`0x${x}`));
+    return (hi << 32n) + lo;
+  };
+  return Number(at(to) - at(from));
 }
 
 async function sqlCount(port: number): Promise<number | null> {
@@ -1248,7 +1289,8 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     }
 
     const connections = s.agents + s.customers;
-    const growth = (a: MemProbe[], b: MemProbe[], key: 'rss' | 'heapUsed') => a.reduce((sum, m, i) => sum + (b[i][key] - m[key]), 0);
+    const growth = (a: MemProbe[], b: MemProbe[], key: 'rss' | 'heapUsed' | 'newSpace') =>
+      a.reduce((sum, m, i) => sum + (b[i][key] - m[key]), 0);
     const memory: MemoryFigures = {
       perProcess: servers.map((p, n) => ({
         name: p.name,
@@ -1264,10 +1306,12 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
       agentsPerConnectionKiB: {
         rss: round(growth(mem0, mem1, 'rss') / s.agents / 1024, 1),
         heap: round(growth(mem0, mem1, 'heapUsed') / s.agents / 1024, 1),
+        youngGeneration: round(growth(mem0, mem1, 'newSpace') / s.agents / 1024, 1),
       },
       customersPerConnectionKiB: {
         rss: round(growth(mem2, mem3, 'rss') / s.customers / 1024, 1),
         heap: round(growth(mem2, mem3, 'heapUsed') / s.customers / 1024, 1),
+        youngGeneration: round(growth(mem2, mem3, 'newSpace') / s.customers / 1024, 1),
       },
       marginal: marginalMemory(s, { mem1, mem3, memAgentsHead, memCustomersHead }, growth),
     };
@@ -1306,8 +1350,19 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
         sql: sql.some((v) => v === null) ? null : sql.reduce((a, b) => a! + b!, 0),
       };
     };
+    const writesBefore = await writeCounters(opts.databaseUrl);
     const load = await runLoad({ s, transport, rec, convs, order: shuffledOrder(convs.length), snapshot, treePid: pgPid }, opts.name);
     const stored = await countStored(opts.databaseUrl);
+    // Backends report their table counters when idle (within ~10 s); the WAL position is exact at once.
+    const walAfter = (await writeCounters(opts.databaseUrl)).walLsn;
+    await sleep(11_000);
+    const writesAfter = await writeCounters(opts.databaseUrl);
+    const updates = writesAfter.updates - writesBefore.updates;
+    const written = rec.ackedOk;
+    log(
+      `${opts.name}: PostgreSQL wrote ${round(walBytes(writesBefore.walLsn, walAfter) / Math.max(1, written), 0)} bytes of WAL per message; ` +
+        `${updates} updates of conversations, ${round(((writesAfter.hotUpdates - writesBefore.hotUpdates) / Math.max(1, updates)) * 100, 0)} % HOT (no index entries)`,
+    );
     const acked = rec.ackedOk;
     const unexpectedCloses = sockets.filter((x) => x.closed).length;
     return {
@@ -1549,8 +1604,10 @@ export async function run(): Promise<void> {
     }
     const infra: Infra = { s, cleanup, postmasterPid, redisPid: null, jwtSecret: randomBytes(32).toString('hex'), dataDir };
 
-    results.push(await runShiftDesk(infra, { name: 'ShiftDesk, 1 process', databaseUrl: dbUrl('bench_single'), redisUrl: null }));
-    if (s.relay) results.push(await runRelay(infra, { name: 'bare ws relay, 1 process', redisUrl: null }));
+    if (!s.clusterOnly) {
+      results.push(await runShiftDesk(infra, { name: 'ShiftDesk, 1 process', databaseUrl: dbUrl('bench_single'), redisUrl: null }));
+      if (s.relay) results.push(await runRelay(infra, { name: 'bare ws relay, 1 process', redisUrl: null }));
+    }
 
     if (s.cluster) {
       const redis = await startRedis(cleanup);
@@ -1620,7 +1677,8 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
     const c = r.memory.customersPerConnectionKiB;
     if (a && c)
       console.log(
-        `${r.name}: per agent connection (inbox) ${a.rss} KiB RSS / ${a.heap} KiB heap; per customer connection (conversationEvents) ${c.rss} / ${c.heap} KiB; creating the ${r.conversations} conversations added ${r.memory.conversationsRssMiB} MiB RSS`,
+        `${r.name}: per agent connection (inbox) ${a.rss} KiB RSS / ${a.heap} KiB heap; per customer connection (conversationEvents) ${c.rss} / ${c.heap} KiB; creating the ${r.conversations} conversations added ${r.memory.conversationsRssMiB} MiB RSS\n` +
+          `  of which V8's young generation grew (not a connection's memory): ${a.youngGeneration} KiB per agent, ${c.youngGeneration} KiB per customer connection`,
       );
   }
   console.log('(memory: after a full GC in the server process, before and after opening the connections and their subscriptions)\n');

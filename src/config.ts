@@ -173,6 +173,10 @@ const spec = {
     default: 100,
     desc: 'operations running at once on one WebSocket; more are refused with BAD_USER_INPUT',
   }),
+  WS_HEARTBEAT_SECONDS: positiveInt({
+    default: 12,
+    desc: 'how often a WebSocket that received nothing is pinged; one still silent an interval later is closed',
+  }),
   API_KEY_ROTATION_OVERLAP_SECONDS: wholeNumber({
     default: 86400,
     desc: 'after rotateApiKey, how long the old secret keeps working (0: it stops at once)',
@@ -389,6 +393,8 @@ export type Config = Readonly<{
   wsSessionRecheckMs: number;
   wsMaxConnectionsPerUser: number;
   wsMaxSubscriptionsPerSocket: number;
+  /** WS_HEARTBEAT_SECONDS in ms. */
+  wsHeartbeatMs: number;
   /** API keys: API_KEY_ROTATION_OVERLAP_SECONDS in ms, API_KEY_USES_PER_MINUTE. */
   apiKeys: { rotationOverlapMs: number; usesPerMinute: number };
   adminEmail: string;
@@ -504,6 +510,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsSessionRecheckMs: e.WS_SESSION_RECHECK_SECONDS * 1000,
     wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
     wsMaxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    wsHeartbeatMs: e.WS_HEARTBEAT_SECONDS * 1000,
     apiKeys: { rotationOverlapMs: e.API_KEY_ROTATION_OVERLAP_SECONDS * 1000, usesPerMinute: e.API_KEY_USES_PER_MINUTE },
     adminEmail: e.ADMIN_EMAIL.toLowerCase(),
     adminPassword: e.ADMIN_PASSWORD || null,

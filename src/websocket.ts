@@ -24,6 +24,7 @@ import { CREDENTIAL_MESSAGES } from './platform/auth/credentials';
 import { ErrorCode } from './platform/errors';
 import { formatError } from './platform/graphql-errors';
 import { coalesceWrites } from './platform/realtime/coalesced-writes';
+import { startHeartbeat } from './platform/realtime/heartbeat';
 import type { Locale } from './platform/i18n/locales';
 import { localeOf, rememberRequestedLocale } from './platform/i18n/request-locale';
 import { Topics } from './platform/realtime/topics';
@@ -51,7 +52,11 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
   const trustProxy = compileTrust(config.trustProxy);
   const rules = [...specifiedRules, ...limitRules];
   const documents = new DocumentCache(500, 20_000);
-  wss.on('connection', (socket, request) => coalesceWrites(socket, request.socket));
+  const heartbeat = startHeartbeat(wss, config.wsHeartbeatMs);
+  wss.on('connection', (socket, request) => {
+    coalesceWrites(socket, request.socket);
+    heartbeat.track(socket, request.socket);
+  });
 
   const formatAll = (errors: readonly GraphQLError[], traceId: string, locale?: Locale): GraphQLFormattedError[] =>
     errors.map((e) => {
@@ -89,6 +94,9 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         // graphql-ws keeps the upgrade request (headers and all) for the socket's life; only its address is needed.
         ctx.extra.ip = clientAddress(ctx.extra.request, trustProxy);
         delete (ctx.extra as { request?: unknown }).request;
+        // Nor the token, for the socket's life: of the connection's params only the locale is read again.
+        const locale = ctx.connectionParams?.locale;
+        (ctx as { connectionParams?: Readonly<Record<string, unknown>> }).connectionParams = locale === undefined ? undefined : { locale };
         sessions.add(socket, session);
         metrics.wsConnections.inc();
         metrics.connectedClients.inc({ role: viewer.role });
@@ -165,6 +173,8 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
       onError: (_ctx, _id, _payload, errors) => formatAll(errors, newTraceId()),
     },
     wss,
+    // Keep-alive is the heartbeat's (one timer for every socket, no ping for a socket that is talking).
+    0,
   );
 
   // Revocations arrive from whichever process made them.
@@ -191,6 +201,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
       return {
         async drainServer() {
           sessions.stop();
+          heartbeat.stop();
           await revocations.return?.();
           await serverCleanup.dispose();
           await new Promise<void>((resolve) => wss.close(() => resolve()));
