@@ -22,6 +22,7 @@ import { Migration20261204070000_faq_phrasings } from './Migration20261204070000
 import { Migration20261205050000_integrations } from './Migration20261205050000_integrations';
 import { Migration20261205060000_webhooks } from './Migration20261205060000_webhooks';
 import { Migration20261205070000_locales } from './Migration20261205070000_locales';
+import { Migration20261206020000_conversation_locale } from './Migration20261206020000_conversation_locale';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261205050000_integrations', class: Migration20261205050000_integrations },
   { name: 'Migration20261205060000_webhooks', class: Migration20261205060000_webhooks },
   { name: 'Migration20261205070000_locales', class: Migration20261205070000_locales },
+  { name: 'Migration20261206020000_conversation_locale', class: Migration20261206020000_conversation_locale },
 ];

@@ -7,6 +7,7 @@ import { managesDepartment, withRole } from '../../platform/auth/scope';
 import { lockAgents } from '../../platform/db/agent-locks';
 import { AfterCommit, inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import type { MessageId } from '../../platform/i18n/catalogue';
 import { Page, paginate } from '../../platform/pagination';
 import { TransitionTable } from '../../platform/state-machine';
 import { isUuid } from '../../platform/ids';
@@ -148,7 +149,7 @@ export class SwapService {
         summary: `Applied: ${describe(plan)}`,
         comment: swap.decisionComment,
       });
-      this.tellEveryone(em, afterCommit, swap, '换班已批准', describe(plan));
+      this.tellEveryone(em, afterCommit, swap, 'notification.swapApproved.title', describe(plan));
       await em.flush();
       return swap;
     });
@@ -254,7 +255,13 @@ export class SwapService {
         summary: action === 'reject' ? 'Rejected' : 'Cancelled',
         comment: comment?.trim() || null,
       });
-      this.tellEveryone(em, afterCommit, swap, action === 'reject' ? '换班未获批准' : '换班申请已撤回', comment?.trim() ?? '');
+      this.tellEveryone(
+        em,
+        afterCommit,
+        swap,
+        action === 'reject' ? 'notification.swapRejected.title' : 'notification.swapCancelled.title',
+        comment?.trim() ?? '',
+      );
       await em.flush();
       return swap;
     });
@@ -316,9 +323,9 @@ export class SwapService {
     return out;
   }
 
-  private tellEveryone(em: EntityManager, afterCommit: AfterCommit, swap: SwapRequest, title: string, body: string): void {
+  private tellEveryone(em: EntityManager, afterCommit: AfterCommit, swap: SwapRequest, title: MessageId, body: string): void {
     for (const userId of new Set([swap.requesterId, ...swap.participantIds])) {
-      this.notifications.notify(em, afterCommit, { userId, kind: 'SWAP_DECIDED', title, body: body || swap.status });
+      this.notifications.notify(em, afterCommit, { userId, kind: 'SWAP_DECIDED', title: { id: title }, body: body || swap.status });
     }
   }
 }
