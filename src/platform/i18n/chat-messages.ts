@@ -54,7 +54,7 @@ export const CHAT_MESSAGES = {
   },
   // the summary a new agent reads, and transcripts
   'chat.summaryEmpty': { en: '(no messages yet)', 'zh-CN': '（还没有消息）' },
-  'chat.summaryLatest': { en: 'Latest {count} messages:', 'zh-CN': '最近 {count} 条消息：' },
+  'chat.summaryLatest': { en: 'The latest {count} message(s):', 'zh-CN': '最近 {count} 条消息：' },
   'chat.systemSender': { en: 'System', 'zh-CN': '系统' },
   // auto-answers (conversations and tickets) and tickets made by the system
   'chat.autoAnswerQuestion': { en: 'Did this answer solve your problem?', 'zh-CN': '这个回答解决您的问题了吗？' },
