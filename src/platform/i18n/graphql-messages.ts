@@ -1,3 +1,5 @@
+import { textPatterns } from './text-patterns';
+
 /**
  * Chinese for graphql-js 16's own parse, validation and variable-coercion messages, keyed by their English
  * formats (node_modules/graphql: language/lexer.js and parser.js, validation/rules/*.js, execution/values.js,
@@ -100,20 +102,8 @@ const GRAPHQL_MESSAGES: ReadonlyArray<readonly [en: string, zh: string]> = [
   ['ID cannot represent a non-string and non-integer value: {value}', 'ID 不能表示非字符串且非整数的值：{value}'],
 ];
 
-const escape = (text: string) => text.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
-const fixedLength = (en: string) => en.replace(/\{\w+\}/g, '').length;
-
-/** Each format as a pattern, the most specific (most fixed text) first, so `Expected type "X". {inner}` is tried before `Expected type "X".`. */
-const PATTERNS = [...GRAPHQL_MESSAGES]
-  .sort(([a], [b]) => fixedLength(b) - fixedLength(a))
-  .map(([en, zh]) => {
-    const names: string[] = [];
-    const source = escape(en).replace(/\\?\{(\w+)\\?\}/g, (_whole, name: string) => {
-      names.push(name);
-      return '(.+?)';
-    });
-    return { regex: new RegExp(`^${source}$`, 's'), names, zh };
-  });
+/** Each format as a pattern, the most specific first: `Expected type "X". {inner}` before `Expected type "X".`. */
+const PATTERNS = textPatterns(GRAPHQL_MESSAGES);
 
 /** The Chinese of a graphql-js message, or null when it (or a message inside it) has no entry here. */
 export function chineseGraphqlMessage(message: string): string | null {
