@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ChannelInboundDocument,
+  CreateApiKeyDocument,
   HeartbeatDocument,
   MessageHistoryDocument,
   RequestServiceDocument,
@@ -105,6 +107,26 @@ describe('system messages to customers are stored in the customer’s language',
     expect(toChinese.split('\n').slice(0, 2)).toEqual(['抱歉让您久等了，已为您转接至 Agent Two，请稍候。', '最近 1 条消息：']);
     // The agents read the same record.
     expect(await systemTexts(english.second.token, english.id)).toEqual([toEnglish]);
+  });
+
+  it('a customer bridged by an integration (which itself reads English) gets them in Chinese by default', async () => {
+    const code = `sys_${randomUUID().slice(0, 6)}`;
+    const dept = await app.createDepartment(`Sys ${code}`, code);
+    const first = await app.createUser({ role: 'AGENT', departmentId: dept.id, displayName: 'Agent One' });
+    await app.data(HeartbeatDocument, {}, first.token);
+    const input = { name: 'bridge', scopes: ['CHANNEL_WRITE'], departmentId: dept.id };
+    const key = (await app.data(CreateApiKeyDocument, { input } as never, await app.adminToken())).createApiKey.secret;
+    const inbound = await app.data(
+      ChannelInboundDocument,
+      { input: { channel: 'wechat', externalCustomerId: code, displayName: '王女士', externalMessageId: code, content: 'hello' } },
+      key,
+    );
+    const id = inbound.channelInbound.conversation!.id;
+    const second = await app.createUser({ role: 'AGENT', departmentId: dept.id, displayName: 'Agent Two' });
+    await app.data(HeartbeatDocument, {}, second.token);
+    await app.services.firstReply.sweep(new Date(Date.now() + 24 * 3600_000));
+    const [told] = await systemTexts(second.token, id);
+    expect(told.split('\n')[0]).toBe('抱歉让您久等了，已为您转接至 Agent Two，请稍候。');
   });
 
   it('message history also has Relay edges: each cursor is the seq, which afterSeq takes', async () => {
