@@ -142,11 +142,10 @@ export class HandOver {
       em,
       latest.map((m) => m.senderId).filter((id): id is string => Boolean(id)),
     );
+    const system = render({ id: 'chat.systemSender' }, locale);
     return [
       render({ id: 'chat.summaryLatest', params: { count: latest.length } }, locale),
-      ...latest.map((m) =>
-        summaryLine(m, m.senderId ? (names.get(m.senderId) ?? m.senderId) : render({ id: 'chat.systemSender' }, locale), this.businessTz),
-      ),
+      ...latest.map((m) => summaryLine(m, m.senderId ? (names.get(m.senderId) ?? m.senderId) : system, this.businessTz)),
     ];
   }
 
