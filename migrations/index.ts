@@ -24,6 +24,8 @@ import { Migration20261205060000_webhooks } from './Migration20261205060000_webh
 import { Migration20261205070000_locales } from './Migration20261205070000_locales';
 import { Migration20261206040000_message_path } from './Migration20261206040000_message_path';
 
+import { Migration20261206020000_conversation_locale } from './Migration20261206020000_conversation_locale';
+
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
   { name: 'Migration20261121000000_foundation', class: Migration20261121000000_foundation },
@@ -51,4 +53,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261205060000_webhooks', class: Migration20261205060000_webhooks },
   { name: 'Migration20261205070000_locales', class: Migration20261205070000_locales },
   { name: 'Migration20261206040000_message_path', class: Migration20261206040000_message_path },
+
+  { name: 'Migration20261206020000_conversation_locale', class: Migration20261206020000_conversation_locale },
 ];

@@ -25,7 +25,7 @@ import { ErrorCode } from './platform/errors';
 import { formatError } from './platform/graphql-errors';
 import { coalesceWrites } from './platform/realtime/coalesced-writes';
 import { startHeartbeat } from './platform/realtime/heartbeat';
-import type { Locale } from './platform/i18n/locales';
+import { chooseLocale, Locale } from './platform/i18n/locales';
 import { localeOf, rememberRequestedLocale } from './platform/i18n/request-locale';
 import { Topics } from './platform/realtime/topics';
 import type { Services } from './services';
@@ -170,7 +170,12 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         const traceId = (args.contextValue as { traceId: string }).traceId;
         return { ...result, errors: formatAll(result.errors, traceId, localeOf(args.contextValue as Context)) };
       },
-      onError: (_ctx, _id, _payload, errors) => formatAll(errors, newTraceId()),
+      onError: (ctx, _id, _payload, errors) => {
+        // Refused before execution (parse, validation, variables): in the connection's language too.
+        const viewer = sessions.viewerOf(ctx.extra.session);
+        const requested = typeof ctx.connectionParams?.locale === 'string' ? ctx.connectionParams.locale : null;
+        return formatAll(errors, newTraceId(), chooseLocale(viewer?.locale, requested, viewer?.role).locale);
+      },
     },
     wss,
     // Keep-alive is the heartbeat's (one timer for every socket, no ping for a socket that is talking).

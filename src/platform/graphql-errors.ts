@@ -6,7 +6,8 @@ import { isDatabaseUnavailable } from './db/availability';
 import { MessageId, render } from './i18n/catalogue';
 import type { Locale } from './i18n/locales';
 import { currentLocale } from './i18n/request-locale';
-import { localizedErrorText } from './i18n/error-translation';
+import { chineseErrorText, localizedErrorText } from './i18n/error-translation';
+import { chineseGraphqlMessage } from './i18n/graphql-messages';
 
 /** Apollo's and graphql-js's own request-level codes: the request itself was bad. */
 const REQUEST_CODES = new Set([
@@ -58,8 +59,13 @@ export function formatError(
     (original instanceof GraphQLError ? (original.extensions?.code as string) : undefined);
   // One place for both transports (Apollo's formatError over HTTP, formatAll in websocket.ts).
   const ref = (original as { messageRef?: { id: MessageId } | null } | undefined)?.messageRef;
-  // Texts still written inline in English are looked up in the translation table (error-texts.ts).
-  const message = ref ? render(ref, locale) : localizedErrorText(withoutSuggestions(formatted.message), locale);
+  // Texts still written inline in English are looked up in the translation table (error-texts.ts); graphql-js's
+  // own (parse, validation, variables) in graphql-messages.ts, the English kept for tools that match on it.
+  const english = withoutSuggestions(formatted.message);
+  const graphqlText = !ref && locale === 'zh-CN' && code && (REQUEST_CODES.has(code) || code === ErrorCode.BAD_USER_INPUT);
+  const fromGraphql = graphqlText && chineseErrorText(english) === null ? chineseGraphqlMessage(english) : null;
+  const message = ref ? render(ref, locale) : (fromGraphql ?? localizedErrorText(english, locale));
+  const keptEnglish = fromGraphql ? { originalMessage: english } : {};
   const base = { message, locations: formatted.locations, path: formatted.path };
 
   // type-graphql's argument validation (class-validator)
@@ -77,10 +83,10 @@ export function formatError(
   }
   if (code && EXPECTED_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     const { stacktrace: _stack, exception: _exception, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
-    return { isExpected: true, error: { ...base, extensions: { ...localizedProblems(extensions, locale), code } } };
+    return { isExpected: true, error: { ...base, extensions: { ...localizedProblems(extensions, locale), ...keptEnglish, code } } };
   }
   if (code && REQUEST_CODES.has(code)) {
-    return { isExpected: true, error: { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: code } } };
+    return { isExpected: true, error: { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: code, ...keptEnglish } } };
   }
   // PostgreSQL rejected a value's syntax (e.g. an id that is not a UUID, a cursor with a made-up date):
   // the input was bad, not the server.

@@ -59,6 +59,16 @@ describe('auto-answers and classification of requests', () => {
     expect(low.every((h) => h.score < THRESHOLD)).toBe(true);
   });
 
+  it('asks whether the answer helped in the customer’s language (Accept-Language: en; the next test reads the Chinese default)', async () => {
+    const c = await customer();
+    const asked = await app.exec(RequestServiceDocument, { input: { topic: '咨询', message: PARAPHRASE } }, c.token, {
+      'accept-language': 'en',
+    });
+    const id = asked.data!.requestService.conversation!.id;
+    const { messages } = (await app.data(MessagesDocument, { conversationId: id }, c.token)).messages;
+    expect(messages[1].content).toBe(`${ANSWER}\n\nDid this answer solve your problem?`);
+  });
+
   it('answers a matching first message at once with a system message, and helped ends it RESOLVED_BY_FAQ', async () => {
     const c = await customer();
     const r = await ask(c, PARAPHRASE);

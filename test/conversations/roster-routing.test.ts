@@ -181,7 +181,7 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
       note: expect.stringMatching(/班次已结束超过 600 秒/),
     });
     expect((await k.notifications(leaving)).filter((n) => n.kind === 'SHIFT_HANDOVER')).toEqual([
-      expect.objectContaining({ body: expect.stringMatching(/1 个会话已转交给同事，0 个会话已重新排队/) }),
+      expect.objectContaining({ body: expect.stringMatching(/1 conversation\(s\) handed to colleagues, 0 put back in the queue/) }),
     ]);
     expect((await k.audit(id)).map((a) => [a.action, a.actorId])).toEqual([['conversation.shift_handover', null]]);
     // The new agent answers in the same conversation.
@@ -218,7 +218,7 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     expect(texts[texts.length - 1]).toMatch(/^您的客服已下班，会话已重新排队/);
     expect((await k.transfers(firstId))[0]).toMatchObject({ fromAgent: { id: leaving.id }, toAgent: null, by: null });
     expect((await k.notifications(leaving)).find((n) => n.kind === 'SHIFT_HANDOVER')!.body).toMatch(
-      /0 个会话已转交给同事，1 个会话已重新排队/,
+      /0 conversation\(s\) handed to colleagues, 1 put back in the queue/,
     );
     expect((await k.audit(firstId)).map((a) => a.action)).toEqual(['conversation.shift_handover']);
 
@@ -385,7 +385,7 @@ describe('no first reply (FIRST_REPLY_TIMEOUT_SECONDS, default 120)', () => {
     expect(await k.transfers(id)).toEqual([]);
     const told = (await k.notifications(manager)).filter((n) => n.kind === 'NO_FIRST_REPLY');
     expect(told).toHaveLength(1);
-    expect(told[0].body).toMatch(/暂无其他可接待的客服/);
+    expect(told[0].body).toMatch(/no other agent is free/);
     await eventually(async () => (await k.slots(silent.id))[0] === 1, 1000, 'the seat kept');
   });
 });

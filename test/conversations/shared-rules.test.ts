@@ -10,7 +10,7 @@ import {
   Rated,
   requireRater,
 } from '../../src/modules/conversations/rating.policy';
-import { SYSTEM_SENDER, transcriptLine } from '../../src/modules/conversations/transcript';
+import { transcriptLine } from '../../src/modules/conversations/transcript';
 
 /** The code and extensions a domain error carries, or null when the call did not throw. */
 function failure(call: () => unknown): Record<string, unknown> | null {
@@ -32,7 +32,7 @@ describe('the transcript line (one format for every transcript)', () => {
 
   it('marks a message nobody sent as SYSTEM', () => {
     const m = { createdAt: new Date('2026-06-30T16:00:00Z'), senderRole: null, content: '会话已转接' };
-    expect(transcriptLine(m, SYSTEM_SENDER, 'Asia/Shanghai')).toBe('[2026-07-01 00:00:00][SYSTEM][系统] 会话已转接');
+    expect(transcriptLine(m, '系统', 'Asia/Shanghai')).toBe('[2026-07-01 00:00:00][SYSTEM][系统] 会话已转接');
   });
 });
 

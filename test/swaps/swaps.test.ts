@@ -169,7 +169,7 @@ describe('shift swaps, hand-overs and chains', () => {
       ['swap.approve', manager.id, 'MANAGER'],
     ]);
     const [note] = (await app.data(NotificationsDocument, { first: 1 }, c.token)).notifications.nodes;
-    expect(note).toMatchObject({ kind: 'SWAP_DECIDED', title: '换班已批准' });
+    expect(note).toMatchObject({ kind: 'SWAP_DECIDED', title: 'Shift swap approved' }); // staff read English by default
   });
 
   it('re-checks on approval and changes nothing when a step no longer fits', async () => {

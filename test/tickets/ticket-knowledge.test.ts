@@ -151,7 +151,7 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
       await new Promise((r) => setTimeout(r, 200)); // the subscription is listening
       const t = await openOk(alice.token, { subject: '投诉客服', description: ANGRY, category: '投诉建议' });
       const event = await pushed.next();
-      expect(event.data?.notifications).toMatchObject({ kind: 'NEGATIVE_TICKET', title: '情绪强烈的工单：投诉客服' });
+      expect(event.data?.notifications).toMatchObject({ kind: 'NEGATIVE_TICKET', title: 'Strongly negative ticket: 投诉客服' });
       expect(event.data?.notifications.body).toContain(t.id);
 
       const stored = await sql<{ user_id: string; n: number }>(
@@ -256,7 +256,7 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
 
       const told = await inbox(solo.token, 'TICKET_RESOLVED_BY_FAQ');
       expect(told).toHaveLength(1);
-      expect(told[0].title).toBe(`工单已由常见问题解决：${PARAPHRASE}`);
+      expect(told[0].title).toBe(`Ticket resolved by an FAQ: ${PARAPHRASE}`);
       expect((await ticket(waiting.id)).assigneeId).toBe(solo.id);
 
       const trail = (await ticket(answered.id, alice.token)).auditTrail.map((e) => [e.action, e.actorId]);

@@ -267,7 +267,7 @@ describe('tickets', () => {
     expect(high).toMatchObject({ priority: 'HIGH', escalationCount: 1 });
     expect(minutes(high.createdAt, high.firstResponseDueAt)).toBe(30);
     expect(minutes(high.createdAt, high.resolutionDueAt)).toBe(240);
-    expect((await inbox(techManager.token, 'TICKET_ESCALATED'))[0]).toMatchObject({ title: '工单升级为 HIGH：服务器宕机' });
+    expect((await inbox(techManager.token, 'TICKET_ESCALATED'))[0]).toMatchObject({ title: 'Ticket escalated to HIGH: 服务器宕机' });
     expect((await inbox(techManager.token, 'TICKET_ESCALATED'))[0].body).toContain('影响大量用户');
 
     const urgent = (await app.data(EscalateTicketDocument, { id: t.id, reason: '全站不可用' }, techManager.token)).escalateTicket;
@@ -549,7 +549,7 @@ describe('tickets', () => {
         ].sort(),
       );
       const inboxOfOwner = await inbox(owner.token, 'TICKET_SLA_BREACHED');
-      expect(inboxOfOwner[0].title).toBe('工单已超时（首次响应）：SLA 测试');
+      expect(inboxOfOwner[0].title).toBe('Ticket overdue (first response): SLA 测试');
       expect((await app.data(TicketByIdDocument, { id: assigned.id }, owner.token)).ticket).toMatchObject({ firstResponseSla: 'BREACHED' });
       expect((await app.data(TicketByIdDocument, { id: assigned.id }, owner.token)).ticket.firstResponseSecondsLeft).toBeLessThan(0);
 

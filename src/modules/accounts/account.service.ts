@@ -9,6 +9,8 @@ import { Role, Viewer } from '../../platform/auth/roles';
 import type { TokenService } from '../../platform/auth/tokens';
 import { inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound, Unauthenticated } from '../../platform/errors';
+import { render } from '../../platform/i18n/catalogue';
+import { chooseLocale } from '../../platform/i18n/locales';
 import type { Logger } from '../../platform/logger';
 import { Page, paginate } from '../../platform/pagination';
 import type { SessionCache } from '../../platform/auth/session-cache';
@@ -266,7 +268,7 @@ export class AccountService {
     if (!user) throw new NotFound('User', userId);
     if (user.role !== Role.CUSTOMER) throw new InvalidInput('userId', 'is a staff account: only customers are forgotten');
     user.email = `forgotten-${user.id}@forgotten.invalid`;
-    user.displayName = '已注销用户';
+    user.displayName = render({ id: 'account.forgottenName' }, chooseLocale(user.locale, null, Role.CUSTOMER).locale);
     user.active = false;
     user.tokenVersion += 1;
     user.passwordHash = `!forgotten-${randomBytes(16).toString('hex')}`; // no argon2 hash: verifies no password

@@ -5,6 +5,7 @@ import type { SessionCache } from '../../platform/auth/session-cache';
 import { signedIn } from '../../platform/auth/scope';
 import { InvalidInput, Unauthenticated } from '../../platform/errors';
 import { chooseLocale, Locale, supportedLocale, SUPPORTED_LOCALES } from '../../platform/i18n/locales';
+import { localeOf } from '../../platform/i18n/request-locale';
 import { User } from './user.entity';
 
 /** The language a user reads ShiftDesk in (texts, errors, notifications, system messages to customers). */
@@ -32,8 +33,16 @@ export class UserLocaleService {
   }
 }
 
-/** The language a customer reads system messages in: their stored locale, else zh-CN. */
-export async function customerLocale(em: EntityManager, customerId: string): Promise<Locale> {
+/**
+ * The language a customer reads system messages in: their stored locale, else what they asked for (`requested`,
+ * e.g. the locale their conversation began in), else zh-CN.
+ */
+export async function customerLocale(em: EntityManager, customerId: string, requested: string | null = null): Promise<Locale> {
   const row = await em.findOne(User, { id: customerId }, { fields: ['locale'] });
-  return chooseLocale(row?.locale, null, Role.CUSTOMER).locale;
+  return chooseLocale(row?.locale, requested, Role.CUSTOMER).locale;
+}
+
+/** The customer's language for a text written during `scope`'s request: the request's own when they make it. */
+export function customerLocaleIn(scope: RequestScope, em: EntityManager, customerId: string): Promise<Locale> {
+  return scope.viewer?.id === customerId ? Promise.resolve(localeOf(scope)) : customerLocale(em, customerId);
 }

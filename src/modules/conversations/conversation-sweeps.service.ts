@@ -3,7 +3,7 @@ import type { Config } from '../../config';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 import { pgArray } from '../../platform/db/arrays';
 import { inTransaction } from '../../platform/db/transaction';
-import { render } from '../../platform/i18n/catalogue';
+import { MessageRef, render } from '../../platform/i18n/catalogue';
 import type { Logger } from '../../platform/logger';
 import type { Scheduler } from '../../platform/scheduler';
 import { customerLocale } from '../accounts/user-locale.service';
@@ -87,13 +87,16 @@ export class ConversationSweeps {
       for (const row of rows) {
         const c = conversations.get(row.id)!;
         if (row.close) {
-          this.chat.systemMessage(em, c, render({ id: 'chat.idleEnded' }, await customerLocale(em, c.customerId)), afterCommit);
+          this.chat.systemMessage(em, c, render({ id: 'chat.idleEnded' }, await customerLocale(em, c.customerId, c.locale)), afterCommit);
           await this.chat.close(em, afterCommit, c, EndReason.IDLE);
           result.closed += 1;
         } else {
           c.idleWarnedAt = new Date();
           afterCommit(() => this.handOver.publishStatus(c, StatusChange.IDLE_WARNING));
-          const text = render({ id: 'chat.idleWarning', params: { seconds: afterWarning } }, await customerLocale(em, c.customerId));
+          const text = render(
+            { id: 'chat.idleWarning', params: { seconds: afterWarning } },
+            await customerLocale(em, c.customerId, c.locale),
+          );
           this.chat.systemMessage(em, c, text, afterCommit);
           result.warned += 1;
         }
@@ -140,13 +143,13 @@ export class ConversationSweeps {
         );
         available ??= await this.pool.available();
         const from = (await this.handOver.names(em, [agentId])).get(agentId) ?? agentId;
-        const note = `${from} 离线超过 ${grace} 秒，系统自动转移会话`;
+        const note: MessageRef = { id: 'chat.noteOffline', params: { agent: from, seconds: grace } };
         for (const c of conversations) {
           const to = await this.handOver.reassign(em, afterCommit, c, {
             available,
             note,
-            movedText: (name) => `您的客服暂时离线，已为您转接至 ${name}，请稍候。`,
-            requeuedText: '您的客服暂时离线，会话已重新排队，您将优先由下一位空闲的客服接待，请稍候。',
+            moved: 'chat.movedOffline',
+            requeued: 'chat.requeuedOffline',
           });
           if (to) result.moved += 1;
           else result.requeued += 1;

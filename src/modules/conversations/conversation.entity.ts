@@ -78,7 +78,8 @@ export class Conversation extends RatingColumns {
     | 'ratedAt'
     | 'autoAnswerFaqId'
     | 'autoAnswerState'
-    | 'intent';
+    | 'intent'
+    | 'locale';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -154,6 +155,10 @@ export class Conversation extends RatingColumns {
   /** The classifier's intent of the first message (a MessageIntent; records search filters on it, GraphQL: records/). */
   @Property({ type: 'text', nullable: true })
   intent: string | null = null;
+
+  /** The language the customer asked for when it began (system messages: their stored locale first, else this). */
+  @Property({ type: 'text', nullable: true })
+  locale: string | null = null;
 }
 
 export function rankOf(priority: ServicePriority): number {

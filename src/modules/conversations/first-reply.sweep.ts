@@ -81,9 +81,9 @@ export class FirstReplySweep {
         const from = agents.get(c.agentId!) ?? c.agentId!;
         const to = await this.handOver.reassign(em, afterCommit, c, {
           available,
-          note: `${from} ${timeout} 秒内没有回复客户，系统自动转接`,
-          movedText: (name) => `抱歉让您久等了，已为您转接至 ${name}，请稍候。`,
-          requeuedText: null,
+          note: { id: 'chat.noteNoFirstReply', params: { agent: from, seconds: timeout } },
+          moved: 'chat.movedNoFirstReply',
+          requeued: null,
         });
         if (to) result.moved += 1;
         else result.stayed += 1;
@@ -104,13 +104,14 @@ export class FirstReplySweep {
           c.departmentId ? { role: Role.MANAGER, departmentId: c.departmentId, active: true } : { role: Role.ADMIN, active: true },
           { fields: ['id'] },
         );
-        const outcome = to ? `会话已转接给 ${to.displayName}。` : '暂无其他可接待的客服，会话仍由其处理。';
         for (const s of supervisors) {
           this.notifications.notify(em, afterCommit, {
             userId: s.id,
             kind: 'NO_FIRST_REPLY',
-            title: `客服未及时回复：${c.topic}`,
-            body: `${from} 在 ${timeout} 秒内没有回复客户的第一条消息，${outcome}\n(会话 ${c.id})`,
+            title: { id: 'notification.noFirstReply.title', params: { topic: c.topic } },
+            body: to
+              ? { id: 'notification.noFirstReplyMoved.body', params: { agent: from, seconds: timeout, to: to.displayName, id: c.id } }
+              : { id: 'notification.noFirstReplyStayed.body', params: { agent: from, seconds: timeout, id: c.id } },
           });
         }
       }

@@ -1,8 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AfterCommit } from '../../platform/db/transaction';
+import { MessageId, MessageRef, render } from '../../platform/i18n/catalogue';
+import type { Locale } from '../../platform/i18n/locales';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 import { User } from '../accounts/user.entity';
+import { customerLocale } from '../accounts/user-locale.service';
 import type { AgentPool } from './agent-pool';
 import type { ChatService, FreedSeats } from './chat.service';
 import { CONVERSATION_FLOW } from './conversation-flow';
@@ -16,8 +19,6 @@ import { transcriptLine } from './transcript';
 export const SUMMARY_MESSAGES = 10;
 /** …each cut to this many characters (a message may hold 5,000; the summary must stay readable). */
 export const SUMMARY_LINE_LENGTH = 200;
-/** Role labels of the summary lines: `[time][role][name] content`. */
-const SYSTEM_NAME = '系统';
 
 /**
  * A conversation changing hands, by a person (a transfer) or by the system (the offline sweep, the shift-end
@@ -36,7 +37,7 @@ export class HandOver {
   /**
    * The system takes a locked ACTIVE conversation away from its agent (the offline sweep, the shift-end
    * handover, the first-reply sweep): to the least-loaded eligible colleague among `available` (routing's
-   * rule and order, their seat claimed), with the transfer summary; else, when `requeuedText` is given,
+   * rule and order, their seat claimed), with the transfer summary; else, when `requeued` is given,
    * back to the front of the queue; else it stays. Returns the new agent, or null. Flushed before it
    * returns: the database has counted the seat before the next pick compares seats.
    */
@@ -44,7 +45,7 @@ export class HandOver {
     em: EntityManager,
     afterCommit: AfterCommit,
     c: Conversation,
-    how: { available: string[]; note: string; movedText: (agentName: string) => string; requeuedText: string | null },
+    how: { available: string[]; note: MessageRef; moved: MessageId; requeued: MessageId | null },
   ): Promise<{ id: string; displayName: string } | null> {
     const from = c.agentId!;
     const to = await this.pool.claimBest(
@@ -52,12 +53,20 @@ export class HandOver {
       how.available.filter((id) => id !== from),
       c,
     );
+    // Texts in the customer's language: the conversation's record, read alike by the customer and the agents.
+    const locale = await customerLocale(em, c.customerId, c.locale);
+    const note = render(how.note, locale);
     if (to) {
-      const summary = await this.summary(em, c);
-      this.move(em, afterCommit, c, { from, to: to.id, by: null, note: how.note });
-      this.chat.systemMessage(em, c, [how.movedText(to.displayName), ...summary].join('\n'), afterCommit);
-    } else if (how.requeuedText !== null) {
-      this.requeue(em, afterCommit, c, from, how.note, how.requeuedText);
+      const summary = await this.summary(em, c, locale);
+      this.move(em, afterCommit, c, { from, to: to.id, by: null, note });
+      this.chat.systemMessage(
+        em,
+        c,
+        [render({ id: how.moved, params: { agent: to.displayName } }, locale), ...summary].join('\n'),
+        afterCommit,
+      );
+    } else if (how.requeued !== null) {
+      this.requeue(em, afterCommit, c, from, note, render({ id: how.requeued }, locale));
     }
     await em.flush();
     return to;
@@ -124,18 +133,19 @@ export class HandOver {
    * `[time][role][name] content` for the latest customer and staff messages (system messages, earlier
    * summaries among them, are left out), oldest first, time in the business time zone.
    */
-  async summary(em: EntityManager, c: Conversation): Promise<string[]> {
+  async summary(em: EntityManager, c: Conversation, locale: Locale): Promise<string[]> {
     const latest = (
       await em.find(Message, { conversationId: c.id, kind: MessageKind.TEXT }, { orderBy: { seq: 'desc' }, limit: SUMMARY_MESSAGES })
     ).reverse();
-    if (!latest.length) return ['（还没有消息）'];
+    if (!latest.length) return [render({ id: 'chat.summaryEmpty' }, locale)];
     const names = await this.names(
       em,
       latest.map((m) => m.senderId).filter((id): id is string => Boolean(id)),
     );
+    const system = render({ id: 'chat.systemSender' }, locale);
     return [
-      `最近 ${latest.length} 条消息：`,
-      ...latest.map((m) => summaryLine(m, m.senderId ? (names.get(m.senderId) ?? m.senderId) : SYSTEM_NAME, this.businessTz)),
+      render({ id: 'chat.summaryLatest', params: { count: latest.length } }, locale),
+      ...latest.map((m) => summaryLine(m, m.senderId ? (names.get(m.senderId) ?? m.senderId) : system, this.businessTz)),
     ];
   }
 

@@ -91,8 +91,8 @@ export class ConversationLifecycleService {
       const from = c.agentId!;
       await this.reserveSeat(em, afterCommit, from, target.id, party === 'SUPERVISOR', target.displayName);
       const people = await this.handOver.names(em, [from, viewer.id]);
-      const summary = await this.handOver.summary(em, c);
-      const locale = await customerLocale(em, c.customerId);
+      const locale = await customerLocale(em, c.customerId, c.locale);
+      const summary = await this.handOver.summary(em, c, locale);
       const names = { from: people.get(from) ?? from, to: target.displayName, by: people.get(viewer.id) ?? viewer.id };
       const lines = [
         render({ id: party === 'SUPERVISOR' ? 'chat.transferredBy' : 'chat.transferred', params: names }, locale),

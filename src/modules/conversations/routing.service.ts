@@ -6,6 +6,9 @@ import { withRole } from '../../platform/auth/scope';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 import { AfterCommit, inTransaction } from '../../platform/db/transaction';
 import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { render } from '../../platform/i18n/catalogue';
+import type { Locale } from '../../platform/i18n/locales';
+import { localeOf } from '../../platform/i18n/request-locale';
 import { Department } from '../accounts/department.entity';
 import type { FaqService } from '../knowledge/faq.service';
 import type { MessageClassifier } from '../knowledge/classifier';
@@ -22,9 +25,6 @@ import type { LineFigures, QueueEstimates } from './queue-estimates';
 import { classifyPriority, parsePriorityRules, PriorityRule, ServicePriority } from './queue-policy';
 import type { QueueReason, WaitEstimateBasis } from './queue-reason';
 import { ROUND_FULL, SeatPlan } from './seat-plan';
-
-/** Asked after an auto-answer; the customer replies with answerHelped. */
-export const AUTO_ANSWER_QUESTION = '这个回答解决您的问题了吗？';
 
 /** The knowledge base's part in a request: auto-answers from FAQs, and the classifier's priority and alarm. */
 export interface RoutingAssist {
@@ -43,6 +43,8 @@ interface PendingRequest {
   stronglyNegative: boolean;
   /** The classifier's intent of the message, kept on the conversation for records search. */
   intent: string;
+  /** The customer's language for system messages (kept on the conversation for later ones). */
+  locale: Locale;
 }
 
 /** An FAQ answer good enough to offer at once. */
@@ -143,6 +145,7 @@ export class RoutingService {
       priority,
       stronglyNegative,
       intent: classification.intent,
+      locale: localeOf(scope),
     });
     if (!decision.conversation)
       return {
@@ -296,6 +299,7 @@ export class RoutingService {
             priority: r.priority,
             priorityRank: rankOf(r.priority),
             intent: r.intent,
+            locale: r.locale,
             createdAt: now,
             queuedAt: queued?.queuedAt ?? now,
             lastSeq: 1,
@@ -320,7 +324,8 @@ export class RoutingService {
               await this.assist.faqs.recordUse(em, r.answer.faq);
               conversation.autoAnswerFaqId = r.answer.faq.id;
               conversation.autoAnswerState = AutoAnswerState.ASKED;
-              this.chat.systemMessage(em, conversation, `${r.answer.faq.answer}\n\n${AUTO_ANSWER_QUESTION}`, afterCommit);
+              const question = render({ id: 'chat.autoAnswerQuestion' }, r.locale);
+              this.chat.systemMessage(em, conversation, `${r.answer.faq.answer}\n\n${question}`, afterCommit);
               await em.flush();
             }
             if (r.stronglyNegative) await this.flagNegative(em, afterCommit, conversation, r.message);
@@ -364,8 +369,8 @@ export class RoutingService {
       departmentId: c.departmentId,
       authorId: c.customerId,
       kind: 'NEGATIVE_CONVERSATION',
-      title: `情绪强烈的咨询：${c.topic}`,
-      body: `${excerpt}\n(会话 ${c.id})`,
+      title: { id: 'notification.negativeConversation.title', params: { topic: c.topic } },
+      body: { id: 'notification.negativeConversation.body', params: { excerpt, id: c.id } },
     });
   }
 

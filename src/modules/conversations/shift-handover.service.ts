@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
 import { inTransaction } from '../../platform/db/transaction';
+import type { MessageRef } from '../../platform/i18n/catalogue';
 import type { Scheduler } from '../../platform/scheduler';
 import type { AuditService } from '../audit/audit.service';
 import { User } from '../accounts/user.entity';
@@ -81,14 +82,14 @@ export class ShiftHandoverService {
         );
         available ??= await this.pool.available();
         const agent = await em.findOneOrFail(User, { id: agentId }, { fields: ['id', 'displayName'] });
-        const note = `${agent.displayName} 的班次已结束超过 ${grace} 秒，系统自动转交会话`;
+        const note: MessageRef = { id: 'chat.noteShiftEnded', params: { agent: agent.displayName, seconds: grace } };
         let moved = 0;
         for (const c of conversations) {
           const to = await this.handOver.reassign(em, afterCommit, c, {
             available,
             note,
-            movedText: (name) => `您的客服已下班，已为您转接至 ${name}，请稍候。`,
-            requeuedText: '您的客服已下班，会话已重新排队，您将优先由下一位空闲的客服接待，请稍候。',
+            moved: 'chat.movedShiftEnded',
+            requeued: 'chat.requeuedShiftEnded',
           });
           if (to) moved += 1;
           this.audit.record(
@@ -108,8 +109,8 @@ export class ShiftHandoverService {
         this.notifications.notify(em, afterCommit, {
           userId: agentId,
           kind: 'SHIFT_HANDOVER',
-          title: '班次已结束，会话已转交',
-          body: `您的班次已结束超过 ${grace} 秒：${moved} 个会话已转交给同事，${requeued} 个会话已重新排队。`,
+          title: { id: 'notification.shiftHandover.title' },
+          body: { id: 'notification.shiftHandover.body', params: { seconds: grace, moved, requeued } },
         });
         await em.flush();
         result.moved += moved;

@@ -1,10 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DateTime } from 'luxon';
+import { render } from '../../platform/i18n/catalogue';
+import type { Locale } from '../../platform/i18n/locales';
 import { User } from '../accounts/user.entity';
 import type { Message } from './message.entity';
-
-/** The name a transcript gives a message nobody sent (a system message). */
-export const SYSTEM_SENDER = '系统';
 
 /**
  * The one format of a message as a line of a transcript: `[yyyy-MM-dd HH:mm:ss][ROLE][name] text`, the time in
@@ -23,11 +22,12 @@ export function transcriptLine(
   return `[${time}][${m.senderRole ?? 'SYSTEM'}][${senderName}] ${text}`;
 }
 
-/** Messages as transcript lines, in the order given, their senders' display names read in one query. */
-export async function transcriptLines(em: EntityManager, messages: Message[], zone: string): Promise<string[]> {
+/** Messages as transcript lines, in the order given, their senders' display names read in one query; system messages' sender named in `locale`. */
+export async function transcriptLines(em: EntityManager, messages: Message[], zone: string, locale: Locale): Promise<string[]> {
   const senderIds = [...new Set(messages.map((m) => m.senderId).filter((id): id is string => Boolean(id)))];
   const senders = new Map(
     (await em.find(User, { id: { $in: senderIds } }, { fields: ['id', 'displayName'] })).map((u) => [u.id, u.displayName]),
   );
-  return messages.map((m) => transcriptLine(m, m.senderId ? (senders.get(m.senderId) ?? '') : SYSTEM_SENDER, zone));
+  const system = render({ id: 'chat.systemSender' }, locale);
+  return messages.map((m) => transcriptLine(m, m.senderId ? (senders.get(m.senderId) ?? '') : system, zone));
 }

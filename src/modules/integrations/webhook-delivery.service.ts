@@ -244,7 +244,8 @@ export class WebhookDeliveryService {
     );
     if (!hook?.enabled || Date.now() - new Date(hook.failing_since).getTime() < this.settings.disableAfterMs) return;
     const hours = Math.round(this.settings.disableAfterMs / 3_600_000);
-    const reason = `every delivery failed for ${hours >= 1 ? `${hours} h` : `${Math.round(this.settings.disableAfterMs / 1000)} s`}`;
+    const duration = hours >= 1 ? `${hours} h` : `${Math.round(this.settings.disableAfterMs / 1000)} s`;
+    const reason = `every delivery failed for ${duration}`;
     await tx.execute(`UPDATE webhooks SET enabled = false, disabled_reason = ?, updated_at = now() WHERE id = ?`, [reason, webhookId]);
     await tx.execute(
       `UPDATE webhook_deliveries SET status = 'FAILED', error = coalesce(error, 'the webhook is disabled'), finished_at = now()
@@ -255,8 +256,8 @@ export class WebhookDeliveryService {
       this.notifications.notify(tx, afterCommit, {
         userId: hook.created_by_id,
         kind: 'WEBHOOK_DISABLED',
-        title: 'Webhook disabled',
-        body: `${hook.url}: ${reason}. Fix the receiver, then updateWebhook(enabled: true).`,
+        title: { id: 'notification.webhookDisabled.title' },
+        body: { id: 'notification.webhookDisabled.body', params: { url: hook.url, duration } },
       });
     }
     this.audit.record(

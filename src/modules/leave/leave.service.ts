@@ -76,7 +76,7 @@ export class LeaveService implements LeaveLookup {
         this.notifications.notify(em, afterCommit, {
           userId: approverId,
           kind: 'LEAVE_REQUESTED',
-          title: `${requester.displayName} 申请休假 ${period.days} 天`,
+          title: { id: 'notification.leaveRequested.title', params: { name: requester.displayName, days: period.days } },
           body: `${input.startDate} ${input.startHalf} – ${input.endDate} ${input.endHalf} (${input.type})${leave.reason ? `: ${leave.reason}` : ''}`,
         });
       }

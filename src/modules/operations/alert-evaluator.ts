@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 import { AfterCommit, inTransaction } from '../../platform/db/transaction';
+import { MessageRef, render } from '../../platform/i18n/catalogue';
 import type { Logger } from '../../platform/logger';
 import type { Metrics } from '../../platform/metrics';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
@@ -17,7 +18,11 @@ import type { WebhookDispatcher } from './webhook-delivery';
 
 /** The notifications service, as far as alerts need it: stored in the transaction, pushed after the commit. */
 export interface Notifier {
-  notify(em: EntityManager, afterCommit: AfterCommit, n: { userId: string; kind: string; title: string; body: string }): unknown;
+  notify(
+    em: EntityManager,
+    afterCommit: AfterCommit,
+    n: { userId: string; kind: string; title: string | MessageRef; body: string | MessageRef },
+  ): unknown;
 }
 
 /** The JSON of a raised alert on pub/sub. */
@@ -163,13 +168,26 @@ export class AlertEvaluator {
     value: number,
     now: Date,
   ): Promise<string> {
-    const where = department ? `in ${department.name}` : 'in the cluster';
+    const where: MessageRef = department
+      ? { id: 'alert.inDepartment', params: { department: department.name } }
+      : { id: 'alert.inCluster' };
+    const summary: MessageRef = {
+      id: 'notification.alert.body',
+      params: {
+        rule: rule.name,
+        metric: { id: `alert.metric.${rule.metric}` },
+        value: round(value),
+        op: rule.op,
+        threshold: rule.threshold,
+        where,
+      },
+    };
     const alert = em.create(Alert, {
       rule: rule.name,
       metric: rule.metric,
       departmentId: department?.id ?? null,
       severity: rule.severity,
-      summary: `${rule.name}: ${ALERT_METRICS[rule.metric].description} is ${round(value)} (${rule.op} ${rule.threshold}) ${where}`,
+      summary: render(summary, 'en'),
       threshold: rule.threshold,
       value,
       openedAt: now,
@@ -184,7 +202,7 @@ export class AlertEvaluator {
         userId: r.id,
         kind: 'ALERT',
         title: `[${rule.severity}] ${rule.name}`,
-        body: alert.summary,
+        body: summary,
       });
     }
     await em.flush();

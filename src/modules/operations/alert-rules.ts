@@ -3,18 +3,18 @@
  * loadConfig. Any problem is an Error naming the file, the rule (or webhook) and the field.
  */
 
-/** What a rule can watch. `department` metrics are evaluated per department; `cluster` ones once for all. */
+/**
+ * What a rule can watch. `department` metrics are evaluated per department; `cluster` ones once for all.
+ * What each measures, in words: the catalogue's `alert.metric.<name>` (src/platform/i18n/notification-messages.ts).
+ */
 export const ALERT_METRICS = {
-  queue_length: { level: 'department', description: 'customers waiting in the queue' },
-  avg_first_response_seconds: { level: 'department', description: 'average first response over the last 15 minutes (s)' },
-  satisfaction: { level: 'department', description: 'average rating over the last 24 hours (1–5)' },
-  utilisation: { level: 'department', description: 'open chats ÷ seats of available on-shift agents (0–1)' },
-  on_shift_offline_seconds: { level: 'department', description: 'longest time an agent on shift now has been offline (s)' },
-  sla_breaches_per_hour: { level: 'department', description: 'ticket SLA breaches in the last hour' },
-  error_rate: {
-    level: 'cluster',
-    description: 'share of GraphQL operations that failed unexpectedly since the last evaluation (this process)',
-  },
+  queue_length: { level: 'department' },
+  avg_first_response_seconds: { level: 'department' },
+  satisfaction: { level: 'department' },
+  utilisation: { level: 'department' },
+  on_shift_offline_seconds: { level: 'department' },
+  sla_breaches_per_hour: { level: 'department' },
+  error_rate: { level: 'cluster' },
 } as const;
 export type AlertMetric = keyof typeof ALERT_METRICS;
 

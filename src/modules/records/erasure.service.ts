@@ -69,8 +69,10 @@ export class ErasureService {
         this.notifications.notify(em, afterCommit, {
           userId: admin.id,
           kind: 'DATA_ERASURE_REQUESTED',
-          title: '客户申请删除个人信息',
-          body: `客户 ${viewer.id} 申请删除其个人信息${why ? `：${why}` : ''}\n(forgetCustomer(userId: "${viewer.id}", reason: …))`,
+          title: { id: 'notification.erasureRequested.title' },
+          body: why
+            ? { id: 'notification.erasureRequestedWithReason.body', params: { customerId: viewer.id, reason: why } }
+            : { id: 'notification.erasureRequested.body', params: { customerId: viewer.id } },
         });
       }
       this.audit.record(em, scope, {

@@ -1,5 +1,6 @@
 import type { EntityManager, EventArgs, EventSubscriber } from '@mikro-orm/postgresql';
 import { AuditEntry } from '../audit/audit-entry.entity';
+import type { MessageParams, MessageRef } from '../../platform/i18n/catalogue';
 import { Notification } from '../notifications/notification.entity';
 import { maskText } from './masking';
 import type { PiiRules } from './pii-rules';
@@ -59,6 +60,17 @@ export class RecordTextMasker implements EventSubscriber {
     } else {
       row.title = maskText(row.title, this.rules);
       row.body = maskText(row.body, this.rules);
+      // Rendered per reader from these: the quoted texts among the parameters are masked alike.
+      if (row.texts) row.texts = { title: this.maskRef(row.texts.title), body: this.maskRef(row.texts.body) };
     }
+  }
+
+  private maskRef(ref: MessageRef): MessageRef {
+    if (!ref.params) return ref;
+    const params = Object.entries(ref.params).map(([name, value]) => {
+      if (typeof value === 'string') return [name, maskText(value, this.rules)];
+      return [name, typeof value === 'object' ? this.maskRef(value) : value];
+    });
+    return { ...ref, params: Object.fromEntries(params) as MessageParams };
   }
 }

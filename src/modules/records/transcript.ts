@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Viewer } from '../../platform/auth/roles';
+import { render as renderText } from '../../platform/i18n/catalogue';
+import { chooseLocale } from '../../platform/i18n/locales';
 import { User } from '../accounts/user.entity';
 import type { ChatService } from '../conversations/chat.service';
 import type { Conversation } from '../conversations/conversation.entity';
@@ -38,12 +40,14 @@ export class TranscriptService {
     const users = new Map(
       (await em.find(User, { id: [c.customerId, ...(c.agentId ? [c.agentId] : [])] })).map((u) => [u.id, u.displayName]),
     );
-    return page(c, messages, users, this.piiRules);
+    // A plain-HTTP page (no Accept-Language read): the system's name in the viewer's stored language or role's default.
+    const system = renderText({ id: 'chat.systemSender' }, chooseLocale(viewer.locale, null, viewer.role).locale);
+    return page(c, messages, users, this.piiRules, system);
   }
 }
 
-function page(c: Conversation, messages: Message[], names: Map<string, string>, rules: PiiRules): string {
-  const who = (m: Message) => (m.senderId ? (names.get(m.senderId) ?? m.senderRole ?? '') : '系统');
+function page(c: Conversation, messages: Message[], names: Map<string, string>, rules: PiiRules, system: string): string {
+  const who = (m: Message) => (m.senderId ? (names.get(m.senderId) ?? m.senderRole ?? '') : system);
   const rows = messages
     .map((m) => {
       const text = m.piiTypes === null || m.piiTypes.length ? maskText(m.content, rules) : m.content;

@@ -6,6 +6,7 @@ import { managesDepartment, withRole } from '../../platform/auth/scope';
 import { lockAgents } from '../../platform/db/agent-locks';
 import { AfterCommit, inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, ConflictReason, Forbidden, NotFound } from '../../platform/errors';
+import type { MessageId } from '../../platform/i18n/catalogue';
 import { Page, paginate } from '../../platform/pagination';
 import { TransitionTable } from '../../platform/state-machine';
 import { isUuid } from '../../platform/ids';
@@ -141,7 +142,7 @@ export class SwapService {
         summary: `Applied: ${describe(plan)}`,
         comment: swap.decisionComment,
       });
-      this.tellEveryone(em, afterCommit, swap, '换班已批准', describe(plan));
+      this.tellEveryone(em, afterCommit, swap, 'notification.swapApproved.title', describe(plan));
       await em.flush();
       return swap;
     });
@@ -247,7 +248,13 @@ export class SwapService {
         summary: action === 'reject' ? 'Rejected' : 'Cancelled',
         comment: comment?.trim() || null,
       });
-      this.tellEveryone(em, afterCommit, swap, action === 'reject' ? '换班未获批准' : '换班申请已撤回', comment?.trim() ?? '');
+      this.tellEveryone(
+        em,
+        afterCommit,
+        swap,
+        action === 'reject' ? 'notification.swapRejected.title' : 'notification.swapCancelled.title',
+        comment?.trim() ?? '',
+      );
       await em.flush();
       return swap;
     });
@@ -309,9 +316,9 @@ export class SwapService {
     return out;
   }
 
-  private tellEveryone(em: EntityManager, afterCommit: AfterCommit, swap: SwapRequest, title: string, body: string): void {
+  private tellEveryone(em: EntityManager, afterCommit: AfterCommit, swap: SwapRequest, title: MessageId, body: string): void {
     for (const userId of new Set([swap.requesterId, ...swap.participantIds])) {
-      this.notifications.notify(em, afterCommit, { userId, kind: 'SWAP_DECIDED', title, body: body || swap.status });
+      this.notifications.notify(em, afterCommit, { userId, kind: 'SWAP_DECIDED', title: { id: title }, body: body || swap.status });
     }
   }
 }

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { DateTime } from 'luxon';
 import { Role } from '../../platform/auth/roles';
 import { inTransaction } from '../../platform/db/transaction';
+import type { MessageId } from '../../platform/i18n/catalogue';
 import type { Logger } from '../../platform/logger';
 import { pgArray } from '../../platform/db/arrays';
 import type { NotificationService } from '../notifications/notification.service';
@@ -27,7 +28,8 @@ interface KindSpec {
   /** Rows this kind looks at: must match a partial index of the migration. */
   where: string;
   breach: boolean;
-  label: string;
+  /** Which deadline, in words (the catalogue's). */
+  deadline: MessageId;
 }
 
 /** Breaches first: a ticket found past its due time gets the breach notice, never a late warning. */
@@ -40,7 +42,7 @@ const KINDS: KindSpec[] = [
     alsoSet: ['first_response_warned_at'],
     where: `first_response_at IS NULL AND first_response_breach_notified_at IS NULL AND ${OPEN}`,
     breach: true,
-    label: '首次响应',
+    deadline: 'ticket.deadline.firstResponse',
   },
   {
     kind: 'RESOLUTION_BREACHED',
@@ -50,7 +52,7 @@ const KINDS: KindSpec[] = [
     alsoSet: ['resolution_warned_at'],
     where: `resolution_breach_notified_at IS NULL AND ${OPEN}`,
     breach: true,
-    label: '解决',
+    deadline: 'ticket.deadline.resolution',
   },
   {
     kind: 'FIRST_RESPONSE_WARNING',
@@ -60,7 +62,7 @@ const KINDS: KindSpec[] = [
     alsoSet: [],
     where: `first_response_at IS NULL AND first_response_warned_at IS NULL AND ${OPEN}`,
     breach: false,
-    label: '首次响应',
+    deadline: 'ticket.deadline.firstResponse',
   },
   {
     kind: 'RESOLUTION_WARNING',
@@ -70,7 +72,7 @@ const KINDS: KindSpec[] = [
     alsoSet: [],
     where: `resolution_warned_at IS NULL AND ${OPEN}`,
     breach: false,
-    label: '解决',
+    deadline: 'ticket.deadline.resolution',
   },
 ];
 
@@ -127,8 +129,19 @@ export class SlaSweep {
             this.notifications.notify(em, afterCommit, {
               userId,
               kind: spec.breach ? 'TICKET_SLA_BREACHED' : 'TICKET_SLA_WARNING',
-              title: `${spec.breach ? '工单已超时' : '工单即将超时'}（${spec.label}）：${t.subject}`,
-              body: `${t.priority} · ${spec.label}截止 ${DateTime.fromJSDate(new Date(t.due), { zone: this.businessTz }).toFormat('yyyy-MM-dd HH:mm')} · ${spec.kind}`,
+              title: {
+                id: spec.breach ? 'notification.slaBreached.title' : 'notification.slaWarning.title',
+                params: { deadline: { id: spec.deadline }, subject: t.subject },
+              },
+              body: {
+                id: 'notification.sla.body',
+                params: {
+                  priority: t.priority,
+                  deadline: { id: spec.deadline },
+                  due: DateTime.fromJSDate(new Date(t.due), { zone: this.businessTz }).toFormat('yyyy-MM-dd HH:mm'),
+                  kind: spec.kind,
+                },
+              },
             });
             result.notifications++;
           }

@@ -79,8 +79,15 @@ export class TicketAssignmentService {
     this.notifications.notify(em, afterCommit, {
       userId: agent.id,
       kind: 'TICKET_ASSIGNED',
-      title: `新工单（${ticket.priority}）：${ticket.subject}`,
-      body: `${ticket.category} · 首次响应截止 ${formatInstant(ticket.firstResponseDueAt, this.businessTz)} · 解决截止 ${formatInstant(ticket.resolutionDueAt, this.businessTz)}`,
+      title: { id: 'notification.ticketAssigned.title', params: { priority: ticket.priority, subject: ticket.subject } },
+      body: {
+        id: 'notification.ticketAssigned.body',
+        params: {
+          category: ticket.category,
+          firstResponseDue: formatInstant(ticket.firstResponseDueAt, this.businessTz),
+          resolutionDue: formatInstant(ticket.resolutionDueAt, this.businessTz),
+        },
+      },
     });
   }
 

@@ -4,14 +4,17 @@ import { Role } from '../../platform/auth/roles';
 import { signedIn, withRole } from '../../platform/auth/scope';
 import { AfterCommit, inTransaction, violatedConstraint } from '../../platform/db/transaction';
 import { Conflict, ConflictReason, FieldProblem, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
+import { render } from '../../platform/i18n/catalogue';
+import type { Locale } from '../../platform/i18n/locales';
+import { localeOf } from '../../platform/i18n/request-locale';
 import { isUuid } from '../../platform/ids';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
+import { customerLocale, customerLocaleIn } from '../accounts/user-locale.service';
 import { AutoAnswerState, Conversation } from '../conversations/conversation.entity';
 import { Message, MessageKind } from '../conversations/message.entity';
 import { PRIORITY_RANK, ServicePriority } from '../conversations/queue-policy';
 import type { RoutingAssist } from '../conversations/routing.service';
-import { AUTO_ANSWER_QUESTION } from '../conversations/routing.service';
 import { transcriptLines } from '../conversations/transcript';
 import { isStronglyNegative } from '../knowledge/classifier';
 import { Faq } from '../knowledge/faq.entity';
@@ -109,14 +112,17 @@ export class TicketIntakeService {
         { customerId, subject, description, category, priority, tags, conversationId: input.conversationId ?? null },
         input.priority ? '' : '; priority by the classifier',
       );
-      if (answer) await this.answerWithFaq(em, ticket, answer);
+      if (answer) await this.answerWithFaq(em, ticket, answer, await customerLocaleIn(scope, em, customerId));
       if (isStronglyNegative(classification)) {
         await flagNegative(em, afterCommit, this.notifications, {
           departmentId: ticket.departmentId,
           authorId: viewer.id,
           kind: 'NEGATIVE_TICKET',
-          title: `情绪强烈的工单：${ticket.subject}`,
-          body: `${cut(ticket.description || ticket.subject, 100)}\n(工单 ${ticket.id})`,
+          title: { id: 'notification.negativeTicket.title', params: { subject: ticket.subject } },
+          body: {
+            id: 'notification.negativeTicket.body',
+            params: { excerpt: cut(ticket.description || ticket.subject, 100), id: ticket.id },
+          },
         });
       }
       return ticket;
@@ -146,8 +152,13 @@ export class TicketIntakeService {
         .find((m) => m.senderRole === Role.CUSTOMER)
         ?.content.replace(/\s+/g, ' ')
         .trim();
-      const subject = cut(firstWords ? `${conversation.topic}：${firstWords}` : conversation.topic, 100) || '会话转工单';
-      const lines = await transcriptLines(em, messages, this.businessTz);
+      // Written by the system for the customer's ticket: in their language, as the conversation's system messages.
+      const locale = await customerLocale(em, conversation.customerId, conversation.locale);
+      const titled = firstWords
+        ? render({ id: 'ticket.fromConversationSubject', params: { topic: conversation.topic, words: firstWords } }, locale)
+        : conversation.topic;
+      const subject = cut(titled, 100) || render({ id: 'ticket.fromConversationUntitled' }, locale);
+      const lines = await transcriptLines(em, messages, this.businessTz, locale);
       const department = conversation.departmentId
         ? await em.findOne(Department, { id: conversation.departmentId }, { fields: ['code'] })
         : null;
@@ -183,7 +194,8 @@ export class TicketIntakeService {
       await this.assist.faqs.voteById(em, ticket.autoAnswerFaqId, viewer.id, helped, ticket.subject);
       if (helped) {
         const faq = await em.findOne(Faq, { id: ticket.autoAnswerFaqId }, { fields: ['question'] });
-        const text = `客户确认常见问题“${faq?.question ?? ''}”的回答已解决问题。`;
+        const resolution = { id: 'ticket.resolvedByFaq', params: { question: faq?.question ?? '' } } as const;
+        const text = render(resolution, localeOf(scope));
         freed = await this.trail.settle(
           em,
           scope,
@@ -196,8 +208,8 @@ export class TicketIntakeService {
           this.notifications.notify(em, afterCommit, {
             userId: ticket.assigneeId,
             kind: 'TICKET_RESOLVED_BY_FAQ',
-            title: `工单已由常见问题解决：${ticket.subject}`,
-            body: text,
+            title: { id: 'notification.ticketResolvedByFaq.title', params: { subject: ticket.subject } },
+            body: resolution,
           });
         }
       }
@@ -224,11 +236,11 @@ export class TicketIntakeService {
   }
 
   /** The FAQ's answer as a public system comment asking whether it helped; the use counted. Not a first response. */
-  private async answerWithFaq(em: EntityManager, ticket: Ticket, faq: Faq): Promise<void> {
+  private async answerWithFaq(em: EntityManager, ticket: Ticket, faq: Faq, locale: Locale): Promise<void> {
     await this.assist.faqs.recordUse(em, faq);
     ticket.autoAnswerFaqId = faq.id;
     ticket.autoAnswerState = AutoAnswerState.ASKED;
-    const question = `\n\n${AUTO_ANSWER_QUESTION}`;
+    const question = `\n\n${render({ id: 'chat.autoAnswerQuestion' }, locale)}`;
     em.create(TicketComment, {
       ticketId: ticket.id,
       kind: MessageKind.SYSTEM,

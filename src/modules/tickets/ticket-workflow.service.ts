@@ -109,8 +109,8 @@ export class TicketWorkflowService {
         this.notifications.notify(em, afterCommit, {
           userId,
           kind: 'TICKET_ESCALATED',
-          title: `工单升级为 ${to}：${ticket.subject}`,
-          body: `${why}（解决截止 ${this.format(ticket.resolutionDueAt)}）`,
+          title: { id: 'notification.ticketEscalated.title', params: { priority: to, subject: ticket.subject } },
+          body: { id: 'notification.ticketEscalated.body', params: { reason: why, due: this.format(ticket.resolutionDueAt) } },
         });
       }
       await em.flush();
@@ -131,7 +131,7 @@ export class TicketWorkflowService {
       this.notifications.notify(em, afterCommit, {
         userId: ticket.customerId,
         kind: 'TICKET_RESOLVED',
-        title: `工单已解决：${ticket.subject}`,
+        title: { id: 'notification.ticketResolved.title', params: { subject: ticket.subject } },
         body: text,
       });
       await em.flush();
@@ -193,7 +193,7 @@ export class TicketWorkflowService {
           this.notifications.notify(em, afterCommit, {
             userId: agent!.id,
             kind: 'TICKET_REOPENED',
-            title: `工单被重新打开：${ticket.subject}`,
+            title: { id: 'notification.ticketReopened.title', params: { subject: ticket.subject } },
             body: why ?? '',
           });
         } else {

@@ -1,4 +1,6 @@
+import { CHAT_MESSAGES } from './chat-messages';
 import type { Locale } from './locales';
+import { NOTIFICATION_MESSAGES } from './notification-messages';
 
 /**
  * Every human-readable text ShiftDesk composes, by message id, in each supported locale. `{name}` is filled
@@ -26,31 +28,13 @@ const CATALOGUE = {
   'error.badDateFormat': { en: 'An argument has an invalid date or time format', 'zh-CN': '参数的日期或时间格式无效' },
   'error.dateOutOfRange': { en: 'A date or time argument is out of range', 'zh-CN': '日期或时间参数超出范围' },
   'error.badCharacter': { en: 'An argument holds a character that cannot be stored', 'zh-CN': '参数包含无法存储的字符' },
-  // system messages to customers in a chat (rendered in the customer's locale when stored)
-  'chat.idleWarning': {
-    en: 'You have not replied for a while; the conversation will end automatically in {seconds} seconds.',
-    'zh-CN': '您已经有一段时间没有回复了，会话将在 {seconds} 秒后自动结束。',
-  },
-  'chat.idleEnded': {
-    en: 'As you have not replied for a long time, the conversation has ended. You are welcome to ask again at any time.',
-    'zh-CN': '由于您长时间没有回复，会话已自动结束。如还需帮助，欢迎随时再次咨询。',
-  },
-  'chat.transferred': { en: 'The conversation was transferred from {from} to {to}.', 'zh-CN': '会话已由 {from} 转接给 {to}。' },
-  'chat.transferredBy': {
-    en: 'The conversation was transferred from {from} to {to} (by {by}).',
-    'zh-CN': '会话已由 {from} 转接给 {to}（操作人：{by}）。',
-  },
-  'chat.transferNote': { en: 'Transfer note: {note}', 'zh-CN': '转接备注：{note}' },
-  // notifications (title and body, rendered when read or pushed)
-  'notification.leaveApproved.title': { en: 'Leave approved', 'zh-CN': '休假已批准' },
-  'notification.leaveRejected.title': { en: 'Leave not approved', 'zh-CN': '休假未获批准' },
-  'notification.leaveCancelled.title': { en: 'Leave cancelled', 'zh-CN': '休假已被取消' },
-  'notification.leaveDecided.body': { en: '{period}: {status}{comment}', 'zh-CN': '{period}：{status}{comment}' },
-  'notification.swapRequested.title': { en: 'New shift swap request', 'zh-CN': '新的换班申请' },
+  ...CHAT_MESSAGES,
+  ...NOTIFICATION_MESSAGES,
 } as const satisfies Record<string, Record<Locale, string>>;
 
 export type MessageId = keyof typeof CATALOGUE;
-export type MessageParams = Record<string, string | number>;
+/** A parameter is inserted as it is (a name, a date, a code), or is itself a message rendered in the same language. */
+export type MessageParams = Record<string, string | number | MessageRef>;
 
 /** A text to render later, in the reader's language. */
 export interface MessageRef {
@@ -65,7 +49,11 @@ export function isMessageId(id: string): id is MessageId {
 /** The text of `ref` in `locale`; parameters are inserted as they are (names, dates, codes). */
 export function render(ref: MessageRef, locale: Locale): string {
   const template: string = CATALOGUE[ref.id][locale];
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (ref.params && name in ref.params ? String(ref.params[name]) : whole));
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = ref.params && name in ref.params ? ref.params[name] : undefined;
+    if (value === undefined) return whole;
+    return typeof value === 'object' ? render(value, locale) : String(value);
+  });
 }
 
 export const messageIds = (): MessageId[] => Object.keys(CATALOGUE) as MessageId[];

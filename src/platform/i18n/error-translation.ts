@@ -1,6 +1,7 @@
 import { messageIds, render } from './catalogue';
 import { ERROR_TEXTS } from './error-texts';
 import type { Locale } from './locales';
+import { textPatterns } from './text-patterns';
 
 /**
  * The catalogue's error texts too: an InvalidInput given a message id still lists its fields' messages in
@@ -18,23 +19,8 @@ export const errorTextTable = () => TABLE;
 
 const EXACT = new Map(TABLE.filter(([en]) => !/\{\w+\}/.test(en)));
 
-const escape = (text: string) => text.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
-
-/**
- * Templated texts as patterns: each `{name}` captures a value, put back into the Chinese by name. The most
- * specific first (most fixed text), so `must be at most {max} characters` wins over `must be at most {max}`.
- */
-const fixedLength = (en: string) => en.replace(/\{\w+\}/g, '').length;
-const PATTERNS = [...TABLE.filter(([en]) => /\{\w+\}/.test(en))]
-  .sort(([a], [b]) => fixedLength(b) - fixedLength(a))
-  .map(([en, zh]) => {
-    const names: string[] = [];
-    const source = escape(en).replace(/\\?\{(\w+)\\?\}/g, (_whole, name: string) => {
-      names.push(name);
-      return '(.+?)';
-    });
-    return { regex: new RegExp(`^${source}$`, 's'), names, zh };
-  });
+/** Templated texts (text-patterns.ts): the most specific first. */
+const PATTERNS = textPatterns(TABLE.filter(([en]) => /\{\w+\}/.test(en)));
 
 function translateOne(text: string): string | null {
   const exact = EXACT.get(text);

@@ -7,6 +7,8 @@ import { ChosenLocale, chooseLocale, Locale, SUPPORTED_LOCALES } from './locales
 interface RequestLocale {
   requested: string | null;
   chosen: ChosenLocale | null;
+  /** Whose locale `chosen` is: a service acting for someone else in the request (a channel's customer) has its own. */
+  chosenFor: string | null;
 }
 
 const storage = new AsyncLocalStorage<RequestLocale>();
@@ -17,7 +19,7 @@ const requestedBySocket = new WeakMap<object, string>();
 /** Runs an HTTP request with its Accept-Language, so error formatting and resolvers below can find its locale. */
 export function withRequestedLocale<T>(acceptLanguage: string | string[] | undefined, fn: () => T): T {
   const requested = Array.isArray(acceptLanguage) ? acceptLanguage.join(',') : (acceptLanguage ?? null);
-  return storage.run({ requested, chosen: null }, fn);
+  return storage.run({ requested, chosen: null, chosenFor: null }, fn);
 }
 
 /** A graphql-ws operation's context asked for `locale` in its connection_init payload. */
@@ -28,7 +30,7 @@ export function rememberRequestedLocale(context: object, locale: unknown): void 
 /** The locale of the operation whose context this is (the user's, else the request's, else the role's default). */
 export function chosenLocaleOf(context: { viewer: Viewer | null }): ChosenLocale {
   const store = storage.getStore();
-  if (store?.chosen) return store.chosen;
+  if (store?.chosen && store.chosenFor === (context.viewer?.id ?? null)) return store.chosen;
   const requested = requestedBySocket.get(context) ?? store?.requested ?? null;
   return chooseLocale(context.viewer?.locale, requested, context.viewer?.role);
 }
@@ -51,7 +53,10 @@ export function localePlugin<C extends { viewer: Viewer | null }>(): ApolloServe
   return {
     async requestDidStart({ contextValue }) {
       const store = storage.getStore();
-      if (store) store.chosen = chosenLocaleOf(contextValue);
+      if (store) {
+        store.chosen = chosenLocaleOf(contextValue);
+        store.chosenFor = contextValue.viewer?.id ?? null;
+      }
       return {
         async willSendResponse({ response }) {
           const chosen = store?.chosen;
