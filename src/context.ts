@@ -80,7 +80,9 @@ export async function authenticate(services: Services, em: EntityManagerSource, 
 async function sessionOf(cache: SessionCache, em: EntityManagerSource, claims: VerifiedToken): Promise<Session | null> {
   // A well-signed token whose subject is not a UUID would fail in SQL, inside context creation, as a 500.
   if (!isUuid(claims.userId)) return null;
-  const user = await cache.load(claims.userId, (ids) => readSessionUsers(typeof em === 'function' ? em() : em, ids));
+  // The cached row without a promise: this is every request's path once the user has been read.
+  const user =
+    cache.user(claims.userId) ?? (await cache.load(claims.userId, (ids) => readSessionUsers(typeof em === 'function' ? em() : em, ids)));
   if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
   return {
     viewer: { id: user.id, role: user.role, departmentId: user.departmentId, locale: user.locale },
