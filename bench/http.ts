@@ -8,6 +8,7 @@ import { buildContext, resolveViewer } from '../src/context';
 import { createSchema } from '../src/schema';
 import type { Services } from '../src/services';
 import { newTraceId } from '../src/platform/trace';
+import { profiled } from './cpu-profile';
 import type { LoadResult } from './http-load';
 import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
 
@@ -94,7 +95,7 @@ export async function run(): Promise<void> {
     log('measuring HTTP ...');
     sql.reset();
     const cpuBefore = process.cpuUsage();
-    const h = await loadOverHttp({ ...autocannonOpts, duration });
+    const h = await profiled('http', () => loadOverHttp({ ...autocannonOpts, duration }));
     const httpCpu = process.cpuUsage(cpuBefore);
     const httpStatements = sql.count();
     const http: Figures = {
@@ -112,7 +113,7 @@ export async function run(): Promise<void> {
     collectGarbage();
     log('measuring in-process execute ...');
     sql.reset();
-    const base = await measureInProcess(once, connections, duration);
+    const base = await profiled('in-process', () => measureInProcess(once, connections, duration));
     base.sqlPerRequest = sql.count() / Math.max(1, base.requests);
     sql.stop();
 

@@ -8,6 +8,7 @@ import type { RequestScope } from '../src/context';
 import { Role } from '../src/platform/auth/roles';
 import { claimSeat } from '../src/modules/conversations/seat-plan';
 import type { BurstAnswer, BurstInput } from './routing-burst';
+import { profiled } from './cpu-profile';
 import { describeMachine, envInt, machine, percentile, round, startBenchServer, table } from './support';
 
 /**
@@ -79,7 +80,9 @@ export async function run(): Promise<void> {
     const load0 = os.loadavg()[0];
     const cpu0 = process.cpuUsage();
     const thread0 = mainThreadCpuMs();
-    const { results, latencies, elapsed } = await burstInWorker({ url: server.url, query, tokens, messages });
+    const { results, latencies, elapsed } = await profiled('routing-burst', () =>
+      burstInWorker({ url: server.url, query, tokens, messages }),
+    );
     const serverMs = mainThreadCpuMs() - thread0; // the server's thread alone: the clients run in a worker
     const cpu = process.cpuUsage(cpu0);
     const sql = (await statements()) - before;

@@ -1,14 +1,14 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CredentialProblem } from './platform/auth/credentials';
-import type { Viewer } from './platform/auth/roles';
+import type { Role, Viewer } from './platform/auth/roles';
 import type { SessionCache, SessionUser } from './platform/auth/session-cache';
 import { parseAuthorization, VerifiedToken } from './platform/auth/tokens';
 import type { Logger } from './platform/logger';
 import type { RequestScope } from './platform/request-scope';
 import type { Services } from './services';
 import { createLoaders, Loaders } from './loaders';
-import { User } from './modules/accounts/user.entity';
 import { isUuid } from './platform/ids';
+import { pgArray } from './platform/db/arrays';
 import { API_KEY_PREFIX } from './modules/integrations/api-key-scope';
 
 export type { RequestScope };
@@ -80,18 +80,32 @@ export async function authenticate(services: Services, em: EntityManagerSource, 
 async function sessionOf(cache: SessionCache, em: EntityManagerSource, claims: VerifiedToken): Promise<Session | null> {
   // A well-signed token whose subject is not a UUID would fail in SQL, inside context creation, as a 500.
   if (!isUuid(claims.userId)) return null;
-  let user: SessionUser | null | undefined = cache.user(claims.userId);
-  if (!user) {
-    const ticket = cache.ticket();
-    user = await (typeof em === 'function' ? em() : em).findOne(User, { id: claims.userId });
-    if (user) cache.remember(user, ticket);
-  }
+  // The cached row without a promise: this is every request's path once the user has been read.
+  const user =
+    cache.user(claims.userId) ?? (await cache.load(claims.userId, (ids) => readSessionUsers(typeof em === 'function' ? em() : em, ids)));
   if (!user || !user.active || user.tokenVersion !== claims.version || user.role !== claims.role) return null;
   return {
     viewer: { id: user.id, role: user.role, departmentId: user.departmentId, locale: user.locale },
     tokenVersion: claims.version,
     expiresAt: claims.expiresAt,
   };
+}
+
+/** The columns of users a session needs, as plain rows: a burst of first requests reads thousands at once. */
+async function readSessionUsers(em: EntityManager, ids: string[]): Promise<SessionUser[]> {
+  const rows = await em
+    .getConnection()
+    .execute<
+      Array<{ id: string; active: boolean; role: Role; department_id: string | null; token_version: number; locale: string | null }>
+    >(`SELECT id, active, role, department_id, token_version, locale FROM users WHERE id = ANY(?::uuid[])`, [pgArray(ids)]);
+  return rows.map((r) => ({
+    id: r.id,
+    active: r.active,
+    role: r.role,
+    departmentId: r.department_id,
+    tokenVersion: r.token_version,
+    locale: r.locale,
+  }));
 }
 
 /**

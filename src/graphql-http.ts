@@ -1,11 +1,12 @@
 import { AsyncResource } from 'node:async_hooks';
 import type http from 'node:http';
 import { ApolloServer, HeaderMap, HTTPGraphQLRequest } from '@apollo/server';
+import { trace } from '@opentelemetry/api';
 import { ErrorCode } from './platform/errors';
 import { INTERNAL_MESSAGE } from './platform/graphql-errors';
 import { localizedErrorText } from './platform/i18n/error-translation';
-import { currentLocale, withRequestedLocale } from './platform/i18n/request-locale';
-import { traceIdOfRequest, withTrace } from './platform/trace';
+import { currentLocale } from './platform/i18n/request-locale';
+import { traceIdOfRequest, withRequest } from './platform/trace';
 
 /** The largest request body POST /graphql takes (express.json's limit on the general path, the same here). */
 export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
@@ -56,11 +57,15 @@ export function graphqlPostHandler<TContext extends object>(
 
     const traceId = traceIdOfRequest(headers);
     setGraphqlResponseHeaders(res, traceId);
-    // The body's last chunk arrives in the socket's async context: run in this scope, the answer keeps this
-    // request's trace id, its Accept-Language and, with tracing on, its OpenTelemetry span (as body-parser's
-    // raw-body does).
-    const scope = withTrace(traceId, () => withRequestedLocale(headers['accept-language'], () => new AsyncResource('GRAPHQL_POST')));
-    readBody(req, length, (body) => scope.runInAsyncScope(() => void answer(options, req, res, body, traceId)));
+    // The body's last chunk arrives in the socket's async context: the answer runs in this request's store (its
+    // trace id and Accept-Language) and, with tracing on, in this scope, which keeps its OpenTelemetry span too
+    // (as body-parser's raw-body does; an AsyncResource per request costs more than the store alone).
+    const acceptLanguage = headers['accept-language'];
+    const respond = (body: Buffer) => withRequest(traceId, acceptLanguage, () => void answer(options, req, res, body, traceId));
+    if (trace.getActiveSpan()) {
+      const scope = new AsyncResource('GRAPHQL_POST');
+      readBody(req, length, (body) => scope.runInAsyncScope(respond, null, body));
+    } else readBody(req, length, respond);
     return true;
   };
 }

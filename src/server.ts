@@ -10,7 +10,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { authenticate, Authentication, buildContext, Context } from './context';
-import { currentTraceId, newTraceId, traceIdOfRequest, withTrace } from './platform/trace';
+import { currentTraceId, newTraceId, traceIdOfRequest, withRequest } from './platform/trace';
 import { credentialsPlugin } from './platform/auth/credentials';
 import { clientAddress, compileTrust } from './platform/client-address';
 import { ErrorCode, ServiceUnavailable } from './platform/errors';
@@ -18,7 +18,7 @@ import { isDatabaseUnavailable } from './platform/db/availability';
 import { answerMalformedHttp } from './platform/http-client-errors';
 import { formatError, INTERNAL_MESSAGE } from './platform/graphql-errors';
 import { graphqlPostHandler, MAX_GRAPHQL_BODY_BYTES, setGraphqlResponseHeaders, writeGraphqlError } from './graphql-http';
-import { localePlugin, withRequestedLocale } from './platform/i18n/request-locale';
+import { localePlugin } from './platform/i18n/request-locale';
 import { playgroundPage, playgroundSecurityHeaders } from './playground';
 import type { Services } from './services';
 import { attachGraphqlWs } from './websocket';
@@ -45,7 +45,7 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   app.use((req, res, next) => {
     const traceId = traceIdOfRequest(req.headers);
     res.set('x-trace-id', traceId);
-    withTrace(traceId, () => withRequestedLocale(req.headers['accept-language'], next));
+    withRequest(traceId, req.headers['accept-language'], next);
   });
   // The request handler is set once Apollo has started (below): POST /graphql directly, the rest through express.
   const httpServer = http.createServer();

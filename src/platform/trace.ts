@@ -2,7 +2,16 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomFillSync } from 'node:crypto';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 
-const storage = new AsyncLocalStorage<{ traceId: string }>();
+/**
+ * What a request carries down its asynchronous calls: its trace id and its Accept-Language (request-locale.ts
+ * reads it). One AsyncLocalStorage for both: every one in use adds work to each promise and callback made.
+ */
+export interface RequestStore {
+  traceId: string;
+  acceptLanguage: string | null;
+}
+
+const storage = new AsyncLocalStorage<RequestStore>();
 
 /**
  * A client's X-Request-Id when it looks like an id, else a new W3C trace id (32 lower-case hex digits) drawn
@@ -48,9 +57,19 @@ export function traceIdOfRequest(headers: Record<string, string | string[] | und
 
 /** Runs `fn` with `traceId` as the current trace, so error formatting and logs anywhere below can find it. */
 export function withTrace<T>(traceId: string, fn: () => T): T {
-  return storage.run({ traceId }, fn);
+  return storage.run({ traceId, acceptLanguage: null }, fn);
+}
+
+/** withTrace for an HTTP request, with its Accept-Language, so its locale can be chosen anywhere below. */
+export function withRequest<T>(traceId: string, acceptLanguage: string | string[] | undefined, fn: () => T): T {
+  const requested = Array.isArray(acceptLanguage) ? acceptLanguage.join(',') : (acceptLanguage ?? null);
+  return storage.run({ traceId, acceptLanguage: requested }, fn);
 }
 
 export function currentTraceId(): string | undefined {
   return storage.getStore()?.traceId;
+}
+
+export function currentRequest(): RequestStore | undefined {
+  return storage.getStore();
 }

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { Role } from '../../src/platform/auth/roles';
 import { DeactivateUserDocument, MeDocument, UpdateUserDocument } from '../generated/graphql';
 import { describeWithRedis, eventually, GqlResult, startTestApp, TestApp, createTestDatabase } from '../support/harness';
 
@@ -39,6 +41,62 @@ describe('session cache: a valid token costs no SQL, a revoked one is refused at
     expect(statements).toEqual([]);
     // The spy does see SQL: `me` itself reads the user.
     expect((await countingSql(app, () => app.data(MeDocument, undefined, agent.token))).statements.length).toBeGreaterThan(0);
+  });
+
+  it('first requests of many users at once: each judged on their own row, never more than one read each', async () => {
+    const em = app.services.orm.em.fork();
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    await em.execute(
+      `INSERT INTO users (id, email, display_name, role, active, password_hash)
+       VALUES ${ids.map(() => `(?, ?, 'burst', 'CUSTOMER', ?, 'x')`).join(', ')}`,
+      ids.flatMap((id, i) => [id, `burst-${id}@test.local`, i !== 0]), // the first one is deactivated
+    );
+    const unknown = randomUUID(); // a well-signed token of nobody
+    const tokens = await Promise.all(
+      [...ids, unknown].map(async (userId) => (await app.services.tokens.issue({ userId, role: Role.CUSTOMER, version: 1 })).token),
+    );
+    const { result, statements } = await countingSql(app, () =>
+      Promise.all(tokens.map((token) => app.exec<{ __typename: string }, unknown>('{ __typename }', undefined, token))),
+    );
+    expect(result.map((r) => r.status)).toEqual([401, ...ids.slice(1).map(() => 200), 401]);
+    expect(result.slice(1, -1).every((r) => r.data?.__typename === 'Query')).toBe(true);
+    const reads = statements.filter((sql) => /FROM users/i.test(sql));
+    // Never more than one read per user; how many go together depends on how the requests arrive (next test).
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.length).toBeLessThanOrEqual(tokens.length);
+  });
+
+  it('misses are read together: one statement for those of one turn, the next for those that came meanwhile', async () => {
+    const cache = app.services.sessions;
+    const reads: string[][] = [];
+    let release!: () => void;
+    const firstRead = new Promise<void>((resolve) => (release = resolve));
+    const read = async (ids: string[]) => {
+      reads.push(ids);
+      if (reads.length === 1) await firstRead; // the first read is slow: later misses queue meanwhile
+      return ids
+        .filter((id) => !id.endsWith('0'))
+        .map((id) => ({ id, active: true, role: Role.CUSTOMER, departmentId: null, tokenVersion: 1 }));
+    };
+    const ids = Array.from({ length: 30 }, (_, i) => `00000000-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`);
+    const first = ids.slice(0, 10).map((id) => cache.load(id, read));
+    await new Promise((r) => setImmediate(r));
+    const later = ids.slice(10).map((id) => cache.load(id, read));
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toEqual([ids.slice(0, 10)]); // the later ones wait for the running read
+    release();
+    const users = await Promise.all([...first, ...later]);
+    expect(reads).toEqual([ids.slice(0, 10), ids.slice(10)]);
+    expect(users.map((u) => u?.id ?? null)).toEqual(ids.map((id) => (id.endsWith('0') ? null : id)));
+    // Kept: asked again, they cost no read.
+    expect((await cache.load(ids[1], read))?.id).toBe(ids[1]);
+    expect(reads).toHaveLength(2);
+    // A read that fails fails its own waiters only; the next read is made as usual.
+    const failing = async () => {
+      throw new Error('PostgreSQL is away');
+    };
+    await expect(cache.load('00000000-0000-4000-8000-000000000099', failing)).rejects.toThrow('PostgreSQL is away');
+    expect((await cache.load('00000000-0000-4000-8000-000000000098', read))?.id).toBe('00000000-0000-4000-8000-000000000098');
   });
 
   it('a deactivated user is refused on the very next request, though their session was cached', async () => {

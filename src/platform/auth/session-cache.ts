@@ -28,6 +28,14 @@ interface PendingRevocation {
 /** Taken before reading a user row; `remember` keeps the row only if no revocation came in meanwhile. */
 export type ReadTicket = number;
 
+/** Reads the rows of users by id (those that exist), for the cache's misses. */
+export type SessionUserReader = (userIds: string[]) => Promise<SessionUser[]>;
+
+type MissWaiter = { resolve: (u: SessionUser | null) => void; reject: (err: unknown) => void };
+
+/** Ids read in one statement at most. */
+const READ_BATCH_MAX = 500;
+
 /**
  * Keeps a request with a valid token from running SQL to authenticate. Two caches, per process:
  *
@@ -53,6 +61,9 @@ export class SessionCache {
   private readonly guard: RedisGuard;
   /** Caches of other principals kept by the same ids (API keys): told of every revocation, before it is acknowledged. */
   private readonly followers: Array<(id: string | null) => void> = [];
+  /** Misses waiting for the next read of user rows, by user id; `reading` while one runs. */
+  private misses = new Map<string, MissWaiter[]>();
+  private reading = false;
 
   constructor(
     private readonly tokens: TokenService,
@@ -86,6 +97,53 @@ export class SessionCache {
   /** The cached row of a user, if any. */
   user(userId: string): SessionUser | undefined {
     return this.users?.get(userId);
+  }
+
+  /**
+   * The user's row: cached, else read from PostgreSQL and kept. Misses are read together, one statement at a
+   * time: those that arrive while a read runs wait for the next one, so a burst of first requests from different
+   * users (a flash sale's customers) costs a few statements, not one each; null when the user does not exist.
+   */
+  async load(userId: string, read: SessionUserReader): Promise<SessionUser | null> {
+    const cached = this.user(userId);
+    if (cached) return cached;
+    return new Promise((resolve, reject) => {
+      const waiting = this.misses.get(userId);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.misses.set(userId, [{ resolve, reject }]);
+      this.scheduleRead(read);
+    });
+  }
+
+  private scheduleRead(read: SessionUserReader): void {
+    if (this.reading || !this.misses.size) return;
+    this.reading = true;
+    setImmediate(() => {
+      const misses = this.misses;
+      this.misses = new Map();
+      void this.readMisses(misses, read).finally(() => {
+        this.reading = false;
+        this.scheduleRead(read);
+      });
+    });
+  }
+
+  private async readMisses(misses: Map<string, MissWaiter[]>, read: SessionUserReader): Promise<void> {
+    const ids = [...misses.keys()];
+    for (let i = 0; i < ids.length; i += READ_BATCH_MAX) {
+      const chunk = ids.slice(i, i + READ_BATCH_MAX);
+      const ticket = this.ticket();
+      try {
+        const rows = new Map((await read(chunk)).map((u) => [u.id, u]));
+        for (const id of chunk) {
+          const user = rows.get(id) ?? null;
+          if (user) this.remember(user, ticket);
+          for (const w of misses.get(id)!) w.resolve(user);
+        }
+      } catch (err) {
+        for (const id of chunk) for (const w of misses.get(id)!) w.reject(err);
+      }
+    }
   }
 
   ticket(): ReadTicket {

@@ -1,26 +1,17 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Viewer } from '../auth/roles';
+import { currentRequest, RequestStore } from '../trace';
 import { ChosenLocale, chooseLocale, Locale, SUPPORTED_LOCALES } from './locales';
 
-/** What an HTTP request asked for (Accept-Language) and, once its viewer is known, the locale it speaks. */
-interface RequestLocale {
-  requested: string | null;
-  chosen: ChosenLocale | null;
-  /** Whose locale `chosen` is: a service acting for someone else in the request (a channel's customer) has its own. */
-  chosenFor: string | null;
-}
-
-const storage = new AsyncLocalStorage<RequestLocale>();
+/**
+ * An HTTP request's Accept-Language travels in the request's store (trace.ts, `withRequest`); the locale it
+ * speaks, once its viewer is known, is kept here by that store, with whose locale it is: a service acting for
+ * someone else in the request (a channel's customer) has its own.
+ */
+const chosenByRequest = new WeakMap<RequestStore, { chosen: ChosenLocale; chosenFor: string | null }>();
 
 /** The locale a graphql-ws operation asked for (connection_init `locale`), by its context. */
 const requestedBySocket = new WeakMap<object, string>();
-
-/** Runs an HTTP request with its Accept-Language, so error formatting and resolvers below can find its locale. */
-export function withRequestedLocale<T>(acceptLanguage: string | string[] | undefined, fn: () => T): T {
-  const requested = Array.isArray(acceptLanguage) ? acceptLanguage.join(',') : (acceptLanguage ?? null);
-  return storage.run({ requested, chosen: null, chosenFor: null }, fn);
-}
 
 /** A graphql-ws operation's context asked for `locale` in its connection_init payload. */
 export function rememberRequestedLocale(context: object, locale: unknown): void {
@@ -29,9 +20,10 @@ export function rememberRequestedLocale(context: object, locale: unknown): void 
 
 /** The locale of the operation whose context this is (the user's, else the request's, else the role's default). */
 export function chosenLocaleOf(context: { viewer: Viewer | null }): ChosenLocale {
-  const store = storage.getStore();
-  if (store?.chosen && store.chosenFor === (context.viewer?.id ?? null)) return store.chosen;
-  const requested = requestedBySocket.get(context) ?? store?.requested ?? null;
+  const store = currentRequest();
+  const known = store && chosenByRequest.get(store);
+  if (known && known.chosenFor === (context.viewer?.id ?? null)) return known.chosen;
+  const requested = requestedBySocket.get(context) ?? store?.acceptLanguage ?? null;
   return chooseLocale(context.viewer?.locale, requested, context.viewer?.role);
 }
 
@@ -41,8 +33,8 @@ export function localeOf(context: { viewer: Viewer | null }): Locale {
 
 /** The locale for error formatting over HTTP: the operation's once known, else from Accept-Language alone. */
 export function currentLocale(): Locale {
-  const store = storage.getStore();
-  return store?.chosen?.locale ?? chooseLocale(null, store?.requested, null).locale;
+  const store = currentRequest();
+  return (store && chosenByRequest.get(store))?.chosen.locale ?? chooseLocale(null, store?.acceptLanguage, null).locale;
 }
 
 /**
@@ -52,14 +44,11 @@ export function currentLocale(): Locale {
 export function localePlugin<C extends { viewer: Viewer | null }>(): ApolloServerPlugin<C> {
   return {
     async requestDidStart({ contextValue }) {
-      const store = storage.getStore();
-      if (store) {
-        store.chosen = chosenLocaleOf(contextValue);
-        store.chosenFor = contextValue.viewer?.id ?? null;
-      }
+      const store = currentRequest();
+      const chosen = store ? chosenLocaleOf(contextValue) : null;
+      if (store && chosen) chosenByRequest.set(store, { chosen, chosenFor: contextValue.viewer?.id ?? null });
       return {
         async willSendResponse({ response }) {
-          const chosen = store?.chosen;
           if (!chosen?.unsupported || response.body.kind !== 'single') return;
           const result = response.body.singleResult;
           result.extensions = { ...result.extensions, locale: localeNotice(chosen) };
