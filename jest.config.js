@@ -11,9 +11,6 @@ module.exports = {
   setupFilesAfterEnv: ['<rootDir>/test/support/after-each.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
-  // Tests run in a new random order every run (the seed is printed; `npx jest --seed=N` repeats one): a test
-  // that leans on another's leftovers fails here rather than on somebody's machine later.
-  randomize: true,
   // Each test file starts its own server(s) on its own database; stray handles would hang the run.
   forceExit: false,
 };
