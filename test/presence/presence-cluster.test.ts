@@ -106,15 +106,19 @@ describeWithRedis('presence across a cluster of server processes', () => {
   it('lets the connections of a killed process lapse, and the survivor notices', async () => {
     // A third process of its own to kill: the other tests go on using the first two.
     const doomed = await startServerProcess({ name: 'node-3', env: env() });
-    const c = await agent(doomed);
-    const socket = wsClientAt(doomed, c.token);
-    clients.push(socket);
-    subscribe(socket, OnPresenceChangedDocument, {});
-    await eventually(() => eventsFor(c.id, 'CONNECTED').length === 1, 5000, 'CONNECTED event');
-    await doomed.stop({ signal: 'SIGKILL' });
-    // No DISCONNECTED can come from a dead process: the lease runs out and node 2's sweep says EXPIRED.
-    await eventually(() => eventsFor(c.id, 'EXPIRED').length === 1, 10_000, 'EXPIRED after SIGKILL');
-    expect(eventsFor(c.id, 'DISCONNECTED')).toHaveLength(0);
-    expect((await dataAt(node2!, PresenceDocument, { agentIds: [c.id] }, admin)).presence[0].online).toBe(false);
+    try {
+      const c = await agent(doomed);
+      const socket = wsClientAt(doomed, c.token);
+      clients.push(socket);
+      subscribe(socket, OnPresenceChangedDocument, {});
+      await eventually(() => eventsFor(c.id, 'CONNECTED').length === 1, 5000, 'CONNECTED event');
+      await doomed.stop({ signal: 'SIGKILL' });
+      // No DISCONNECTED can come from a dead process: the lease runs out and node 2's sweep says EXPIRED.
+      await eventually(() => eventsFor(c.id, 'EXPIRED').length === 1, 10_000, 'EXPIRED after SIGKILL');
+      expect(eventsFor(c.id, 'DISCONNECTED')).toHaveLength(0);
+      expect((await dataAt(node2!, PresenceDocument, { agentIds: [c.id] }, admin)).presence[0].online).toBe(false);
+    } finally {
+      await doomed.stop({ signal: 'SIGKILL' }); // a no-op after the kill above; the cleanup if the test failed before it
+    }
   }, 90_000);
 });
