@@ -47,6 +47,15 @@ describe('accounts', () => {
   let agentA2: Created;
   let agentB1: Created;
   let customer: { id: string; token: string };
+  /** Where the tests that create, move or change users put them: the people above stay as they are, in any test order. */
+  let deptW: { id: string; name: string; code: string };
+  /** A department of its own with a manager and an agent, for a test that changes them. */
+  const ownTeam = async () => {
+    const dept = await app.createDepartment(`团队 ${randomUUID().slice(0, 8)}`, `team_${randomUUID().slice(0, 8)}`);
+    const manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
+    const agent = await app.createUser({ role: 'AGENT', departmentId: dept.id });
+    return { dept, manager, agent };
+  };
 
   const countUsers = () => app.services.orm.em.fork().count(User, {});
 
@@ -55,6 +64,7 @@ describe('accounts', () => {
     admin = await app.adminToken();
     deptA = await app.createDepartment('售前 A', 'presales_a');
     deptB = await app.createDepartment('技术支持 B', 'technical_b');
+    deptW = await app.createDepartment('写入 W', 'writes_w');
     managerA = await app.createUser({ role: 'MANAGER', departmentId: deptA.id, displayName: 'Mona Manager', employeeCode: 'MG100' });
     managerB = await app.createUser({ role: 'MANAGER', departmentId: deptB.id, displayName: 'Mark Manager', employeeCode: 'MG200' });
     agentA1 = await app.createUser({
@@ -269,8 +279,22 @@ describe('accounts', () => {
   });
 
   describe('users: filters', () => {
-    const ids = async (filter: Record<string, unknown>, token = admin) =>
-      (await app.data(UsersDocument, { first: 100, filter }, token)).users.nodes.map((u) => u.id).sort();
+    /**
+     * Which of the people made above a filtered list returns (other tests add people of their own, in any order),
+     * after checking that everyone it returns matches the role and skill asked for.
+     */
+    const ids = async (filter: { role?: string; skill?: string; search?: string }, token = admin) => {
+      const nodes = (await app.data(UsersDocument, { first: 100, filter } as never, token)).users.nodes;
+      for (const u of nodes) {
+        if (filter.role) expect(u.role).toBe(filter.role);
+        if (filter.skill) expect(u.skills).toContain(filter.skill);
+      }
+      const people = new Set([managerA, managerB, agentA1, agentA2, agentB1, customer].map((p) => p.id));
+      return nodes
+        .map((u) => u.id)
+        .filter((id) => people.has(id))
+        .sort();
+    };
 
     it('search matches part of the name (any case), the e-mail or the employee code', async () => {
       expect(await ids({ search: 'alice zh' })).toEqual([agentA1.id]);
@@ -355,7 +379,7 @@ describe('accounts', () => {
       password: 'password-123',
       displayName: 'New Agent',
       role: 'AGENT',
-      departmentId: deptA.id,
+      departmentId: deptW.id,
       ...over,
     });
 
@@ -368,7 +392,7 @@ describe('accounts', () => {
       expect(res.createUser).toMatchObject({
         employeeCode: 'KF001',
         role: 'AGENT',
-        departmentId: deptA.id,
+        departmentId: deptW.id,
         maxConcurrentChats: 3,
         active: true,
       });
@@ -402,7 +426,7 @@ describe('accounts', () => {
       expect(
         fieldNames(
           expectError(
-            await app.exec(CreateUserDocument, { input: input({ role: 'CUSTOMER', departmentId: deptA.id }) }, admin),
+            await app.exec(CreateUserDocument, { input: input({ role: 'CUSTOMER', departmentId: deptW.id }) }, admin),
             'BAD_USER_INPUT',
           ),
         ),
@@ -435,27 +459,29 @@ describe('accounts', () => {
 
   describe('updateUser', () => {
     it('admins change role and department', async () => {
-      const u = await app.createUser({ role: 'AGENT', departmentId: deptA.id });
-      const res = await app.data(UpdateUserDocument, { id: u.id, input: { role: 'MANAGER', departmentId: deptB.id } }, admin);
-      expect(res.updateUser).toMatchObject({ id: u.id, role: 'MANAGER', departmentId: deptB.id });
+      const u = await app.createUser({ role: 'AGENT', departmentId: deptW.id });
+      const { dept } = await ownTeam();
+      const res = await app.data(UpdateUserDocument, { id: u.id, input: { role: 'MANAGER', departmentId: dept.id } }, admin);
+      expect(res.updateUser).toMatchObject({ id: u.id, role: 'MANAGER', departmentId: dept.id });
       const read = await app.data(UserByIdDocument, { id: u.id }, admin);
-      expect(read.user).toMatchObject({ role: 'MANAGER', departmentId: deptB.id });
+      expect(read.user).toMatchObject({ role: 'MANAGER', departmentId: dept.id });
     });
 
     it("managers edit name, skills and capacity of their own department's agents", async () => {
+      const { dept, manager, agent } = await ownTeam();
       const res = await app.data(
         UpdateUserDocument,
-        { id: agentA1.id, input: { displayName: 'Alice Zhang (lead)', skills: ['退款', 'english', 'vip'], maxConcurrentChats: 8 } },
-        managerA.token,
+        { id: agent.id, input: { displayName: 'Alice Zhang (lead)', skills: ['退款', 'english', 'vip'], maxConcurrentChats: 8 } },
+        manager.token,
       );
       expect(res.updateUser).toMatchObject({
         displayName: 'Alice Zhang (lead)',
         maxConcurrentChats: 8,
         role: 'AGENT',
-        departmentId: deptA.id,
+        departmentId: dept.id,
       });
       // the change is stored, and the agent's own session is untouched by it
-      const me = await app.data(MeDocument, {}, agentA1.token);
+      const me = await app.data(MeDocument, {}, agent.token);
       expect(me.me).toMatchObject({ displayName: 'Alice Zhang (lead)', maxConcurrentChats: 8 });
       expect(me.me.skills).toEqual(['退款', 'english', 'vip']);
     });
@@ -485,9 +511,10 @@ describe('accounts', () => {
     });
 
     it('a manager may not edit another manager of the same department, nor themselves', async () => {
-      const peer = await app.createUser({ role: 'MANAGER', departmentId: deptA.id });
-      expectError(await app.exec(UpdateUserDocument, { id: peer.id, input: { displayName: 'Peer' } }, managerA.token), 'FORBIDDEN');
-      expectError(await app.exec(UpdateUserDocument, { id: managerA.id, input: { maxConcurrentChats: 9 } }, managerA.token), 'FORBIDDEN');
+      const { dept, manager } = await ownTeam();
+      const peer = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
+      expectError(await app.exec(UpdateUserDocument, { id: peer.id, input: { displayName: 'Peer' } }, manager.token), 'FORBIDDEN');
+      expectError(await app.exec(UpdateUserDocument, { id: manager.id, input: { maxConcurrentChats: 9 } }, manager.token), 'FORBIDDEN');
     });
 
     it('agents and customers are FORBIDDEN', async () => {
@@ -500,7 +527,7 @@ describe('accounts', () => {
     });
 
     it('concurrent updates of one user all succeed, one after the other, and lose no sign-out', async () => {
-      const u = await app.createUser({ role: 'AGENT', departmentId: deptB.id });
+      const u = await app.createUser({ role: 'AGENT', departmentId: deptW.id });
       const versionOf = async () => (await app.services.orm.em.fork().findOneOrFail(User, { id: u.id })).tokenVersion;
       const before = await versionOf();
       const N = 6;
@@ -518,7 +545,7 @@ describe('accounts', () => {
 
   describe('deactivateUser and revoked sessions', () => {
     it("deactivation is admin-only; the user's old token fails at once and so does signing in", async () => {
-      const victim = await app.createUser({ role: 'AGENT', departmentId: deptA.id });
+      const victim = await app.createUser({ role: 'AGENT', departmentId: deptW.id });
       await app.data(MeDocument, {}, victim.token);
 
       expectError(await app.exec(DeactivateUserDocument, { id: victim.id }, managerA.token), 'FORBIDDEN');
@@ -550,15 +577,15 @@ describe('accounts', () => {
     });
 
     it('a role change invalidates the old token; a fresh login works with the new role', async () => {
-      const u = await app.createUser({ role: 'AGENT', departmentId: deptB.id });
+      const u = await app.createUser({ role: 'AGENT', departmentId: deptW.id });
       await app.data(UpdateUserDocument, { id: u.id, input: { role: 'MANAGER' } }, admin);
       expectError(await app.exec(MeDocument, {}, u.token), 'UNAUTHENTICATED');
       const fresh = await app.login(u.email, u.password);
       const me = await app.data(MeDocument, {}, fresh);
-      expect(me.me).toMatchObject({ id: u.id, role: 'MANAGER', departmentId: deptB.id });
+      expect(me.me).toMatchObject({ id: u.id, role: 'MANAGER', departmentId: deptW.id });
       // and the new role's rights apply at once
       const list = await app.data(UsersDocument, {}, fresh);
-      expect(list.users.nodes.every((n) => n.department?.id === deptB.id)).toBe(true);
+      expect(list.users.nodes.every((n) => n.department?.id === deptW.id)).toBe(true);
     });
 
     it('a password change by an admin also signs the user out', async () => {

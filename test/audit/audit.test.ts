@@ -154,6 +154,8 @@ describe('audit log', () => {
 
   describe('failed changes write nothing', () => {
     it('duplicate e-mail, refused, invalid and unknown-target changes leave the log as it was', async () => {
+      // The e-mails the duplicates repeat: taken here, so the test holds whichever tests ran before it.
+      const [staff, customer] = [await app.createUser({ role: 'AGENT', departmentId }), await app.createUser({ role: 'CUSTOMER' })];
       const before = await countEntries();
       const newest = (await log({ first: 1 }))[0].id;
       const attempts: Array<[() => Promise<GqlResult<unknown>>, string]> = [
@@ -161,13 +163,13 @@ describe('audit log', () => {
           () =>
             app.exec(
               CreateUserDocument,
-              { input: { email: 'audited@test.local', password: 'password-123', displayName: 'Dup', role: 'AGENT', departmentId } },
+              { input: { email: staff.email, password: 'password-123', displayName: 'Dup', role: 'AGENT', departmentId } },
               admin,
             ),
           'CONFLICT',
         ],
         [
-          () => app.exec(RegisterCustomerDocument, { input: { email: 'self@test.local', password: 'password-123', displayName: 'Dup' } }),
+          () => app.exec(RegisterCustomerDocument, { input: { email: customer.email, password: 'password-123', displayName: 'Dup' } }),
           'CONFLICT',
         ],
         [() => app.exec(UpdateUserDocument, { id: agent.id, input: { employeeCode: 'ADMIN001' } }, admin), 'CONFLICT'],

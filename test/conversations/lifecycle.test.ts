@@ -32,7 +32,15 @@ type Sub<T> = ReturnType<typeof subscribe<T, unknown>>;
 
 const code = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions?.code;
 const ext = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions ?? {};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Moves a conversation's clocks back by `seconds` (its order of events kept): a sweep run now sees that much time gone. */
+async function backdate(app: TestApp, ids: string[], seconds: number): Promise<void> {
+  await app.services.orm.em.fork().execute(
+    `UPDATE conversations SET last_agent_message_at = last_agent_message_at - make_interval(secs => ?),
+            last_customer_message_at = last_customer_message_at - make_interval(secs => ?)
+      WHERE id = ANY(?::uuid[])`,
+    [seconds, seconds, `{${ids.join(',')}}`],
+  );
+}
 const suffix = () => randomBytes(3).toString('hex');
 
 /** Pulls events until one matches, returning it (and failing after `timeoutMs` without one). */
@@ -559,7 +567,9 @@ describe('idle conversations and agents who go offline', () => {
     await k.send(customer, id, '在的');
     expect((await k.row(id)).idle_warned_at).toBeNull();
 
-    await sleep(2500);
+    // Long past both timeouts, a sweep leaves alone the conversation where the agent owes the answer.
+    await backdate(app, [id, quietChat], 60);
+    await app.services.conversationSweeps.idleSweep();
     expect(await k.conversation(id)).toMatchObject({ status: 'ACTIVE' });
     expect(await k.conversation(quietChat)).toMatchObject({ status: 'ACTIVE' });
     expect((await k.messages(quiet, quietChat)).map((m) => m.kind)).toEqual(['TEXT']);
@@ -580,7 +590,7 @@ describe('idle conversations and agents who go offline', () => {
       const idleId = (await k.ask(idleCustomer, idleDept.code)).conversation!.id;
       await pg.query('SELECT pg_advisory_lock($1)', [IDLE_SWEEP_LOCK]);
       await k.send(idleAgent, idleId, '您好？');
-      await sleep(1500);
+      await backdate(app, [idleId], 60); // due for a warning now
       expect(await app.services.conversationSweeps.idleSweep()).toMatchObject({ ran: false, warned: 0 });
       expect((await k.row(idleId)).idle_warned_at).toBeNull(); // nor did the sweeps running in the background
       await pg.query('SELECT pg_advisory_unlock($1)', [IDLE_SWEEP_LOCK]);
@@ -688,7 +698,7 @@ describe('idle conversations and agents who go offline', () => {
     await eventually(async () => (await offlineFor(app, agent.id)) !== null, 6000, 'offline_since set');
     await app.data(HeartbeatDocument, {}, agent.token);
     await eventually(async () => (await offlineFor(app, agent.id)) === null, 3000, 'offline_since cleared');
-    await sleep(1000);
+    await app.services.conversationSweeps.offlineSweep();
     expect(await k.conversation(id)).toMatchObject({ status: 'ACTIVE', agentId: agent.id });
     expect(await k.transfers(id)).toEqual([]);
   });
@@ -736,7 +746,16 @@ describeWithRedis('lifecycle in a cluster (two processes, one database, one Redi
     const id = (await k.ask(customer, dept.code)).conversation!.id;
     await k.send(agent, id, '请问还有什么问题吗？');
     await eventually(async () => (await k.conversation(id)).status === 'ENDED', 6000, 'the idle close');
-    await sleep(500);
+    // A sweep of either process that began before the close holds the sweep lock until it commits: once we
+    // get the lock, whatever they were going to write is written.
+    const pg = new PgClient({ connectionString: one.databaseUrl });
+    await pg.connect();
+    try {
+      await pg.query('SELECT pg_advisory_lock($1)', [IDLE_SWEEP_LOCK]);
+      await pg.query('SELECT pg_advisory_unlock($1)', [IDLE_SWEEP_LOCK]);
+    } finally {
+      await pg.end();
+    }
     const system = (await k.messages(customer, id)).filter((m) => m.kind === 'SYSTEM');
     expect(system.map((m) => m.content)).toEqual([
       '您已经有一段时间没有回复了，会话将在 1 秒后自动结束。',

@@ -11,6 +11,7 @@ import {
   SetPresenceStatusDocument,
 } from '../generated/graphql';
 import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
 
@@ -58,9 +59,10 @@ describe('routing and the queue', () => {
     const a = await onlineAgent(support.id);
     const b = await onlineAgent(support.id);
     await onlineAgent(sales.id);
+    const live = watchSubscriptions(app.services.pubsub);
     const inbox = subscribe(app.ws(a.token), OnInboxDocument, {});
     const inboxB = subscribe(app.ws(b.token), OnInboxDocument, {});
-    await new Promise((r) => setTimeout(r, 300));
+    await live.until(2);
 
     const first = (await ask(app, await customer(), 'APP 登录不了', 'technical')).requestService;
     expect(first).toMatchObject({ status: 'ASSIGNED', position: null, priority: 'NORMAL' });

@@ -52,10 +52,30 @@ describe('outbound webhooks', () => {
     (await app.data(WebhookDeliveriesDocument, { webhookId, first: 100 }, token)).webhookDeliveries.nodes;
   const count = async (sql: string, params: unknown[] = []) =>
     Number((await app.services.orm.em.fork().execute<Array<{ n: string }>>(sql, params))[0].n);
-  const newChat = async (message = '你好') => {
+  const newChat = async (message = '你好', topic = 'order') => {
     const c = await app.createUser({ role: 'CUSTOMER' });
-    const r = (await app.data(RequestServiceDocument, { input: { topic: 'order', message } }, c.token)).requestService;
+    const r = (await app.data(RequestServiceDocument, { input: { topic, message } }, c.token)).requestService;
     return { customer: c, id: r.conversation!.id };
+  };
+  /**
+   * A department of the test's own with an online agent: what happens there (its chats, its agents) reaches no
+   * other test's webhook, and no other test's agent takes its customers.
+   */
+  const ownTeam = async () => {
+    const code = `team_${Math.random().toString(36).slice(2, 10)}`;
+    const team = await app.createDepartment(`团队 ${code}`, code);
+    const teamManager = await app.createUser({ role: 'MANAGER', departmentId: team.id });
+    const teamAgent = await app.createUser({ role: 'AGENT', departmentId: team.id, maxConcurrentChats: 50 });
+    await app.data(HeartbeatDocument, {}, teamAgent.token);
+    return { dept: team, manager: teamManager, agent: teamAgent, chat: (message = '你好') => newChat(message, code) };
+  };
+  /** A webhook of its own that has delivered one event (the given path, conversation.created of its own department). */
+  const deliveredHook = async (path: string) => {
+    const team = await ownTeam();
+    const res = (await create(team.manager, { url: `${receiver.url}${path}`, events: ['conversation.created'] })).data!.createWebhook;
+    await team.chat();
+    await eventually(async () => (await deliveries(res.webhook.id, team.manager.token))[0]?.status === 'DELIVERED', 10_000, 'delivered');
+    return { ...team, hook: res.webhook };
   };
 
   beforeAll(async () => {
@@ -89,9 +109,25 @@ describe('outbound webhooks', () => {
   });
 
   it('writes no outbox row for a change nobody subscribes to', async () => {
-    const { id } = await newChat();
-    await app.data(SendMessageDocument, { input: { conversationId: id, content: '没人订阅', clientMessageId: 'quiet-1' } }, agent.token);
-    expect(await count(`SELECT count(*) AS n FROM webhook_events`)).toBe(0);
+    // A server of its own: a webhook any other test made, of any department, has the outbox written for its events.
+    const quiet = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false' } });
+    try {
+      const team = await quiet.createDepartment('订单问题', 'order');
+      const teamAgent = await quiet.createUser({ role: 'AGENT', departmentId: team.id });
+      await quiet.data(HeartbeatDocument, {}, teamAgent.token);
+      const c = await quiet.createUser({ role: 'CUSTOMER' });
+      const id = (await quiet.data(RequestServiceDocument, { input: { topic: 'order', message: '你好' } }, c.token)).requestService
+        .conversation!.id;
+      await quiet.data(
+        SendMessageDocument,
+        { input: { conversationId: id, content: '没人订阅', clientMessageId: 'quiet-1' } },
+        teamAgent.token,
+      );
+      const [{ n }] = await quiet.services.orm.em.fork().execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM webhook_events`);
+      expect(n).toBe(0);
+    } finally {
+      await quiet.stop();
+    }
   });
 
   it('refuses unknown events, missing events and bad URLs with BAD_USER_INPUT, writing nothing', async () => {
@@ -251,13 +287,13 @@ describe('outbound webhooks', () => {
   });
 
   it('redelivers an event with the same id, audited', async () => {
-    const hook = (await app.data(WebhooksDocument, {}, manager.token)).webhooks.find((w) => w.url.endsWith('/conv'))!;
-    const [latest] = await deliveries(hook.id, manager.token);
+    const { hook, manager: owner } = await deliveredHook('/redeliver');
+    const [latest] = await deliveries(hook.id, owner.token);
     const before = receiver.got.length;
-    const again = (await app.data(RedeliverDocument, { deliveryId: latest.id }, manager.token)).redeliver;
+    const again = (await app.data(RedeliverDocument, { deliveryId: latest.id }, owner.token)).redeliver;
     expect(again).toMatchObject({ eventId: latest.eventId, redeliveryOfId: latest.id, status: 'PENDING' });
     await eventually(() => receiver.got.slice(before).some((r) => r.json.id === latest.eventId), 10_000, 'redelivery');
-    await eventually(async () => (await deliveries(hook.id, manager.token)).find((d) => d.id === again.id)?.status === 'DELIVERED');
+    await eventually(async () => (await deliveries(hook.id, owner.token)).find((d) => d.id === again.id)?.status === 'DELIVERED');
     expect(await count(`SELECT count(*) AS n FROM audit_entries WHERE action = 'webhook.redeliver' AND target_id = ?`, [hook.id])).toBe(1);
   });
 
@@ -350,13 +386,16 @@ describe('outbound webhooks', () => {
   });
 
   it('sends a transfer between agents, then the end, in order', async () => {
-    const res = (await create(manager, { url: `${receiver.url}/transfer`, events: ['conversation.transferred', 'conversation.ended'] }))
-      .data!.createWebhook;
-    const second = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 50 });
+    // A team of two of its own: a second online agent in the shared department would take other tests' customers.
+    const team = await ownTeam();
+    const res = (
+      await create(team.manager, { url: `${receiver.url}/transfer`, events: ['conversation.transferred', 'conversation.ended'] })
+    ).data!.createWebhook;
+    const second = await app.createUser({ role: 'AGENT', departmentId: team.dept.id, maxConcurrentChats: 50 });
     await app.data(HeartbeatDocument, {}, second.token);
-    const { id } = await newChat();
+    const { id } = await team.chat();
     const [{ agent_id: first }] = await app.services.orm.em.fork().execute(`SELECT agent_id FROM conversations WHERE id = ?`, [id]);
-    const [from, to] = first === agent.id ? [agent, second] : [second, agent];
+    const [from, to] = first === team.agent.id ? [team.agent, second] : [second, team.agent];
     expect((await app.exec(TransferConversationDocument, { id, toAgentId: to.id, note: '请接手' }, from.token)).errors).toBeUndefined();
     expect((await app.exec(EndConversationDocument, { id }, to.token)).errors).toBeUndefined();
     const got = () => receiver.got.filter((r) => r.path === '/transfer');
@@ -365,7 +404,7 @@ describe('outbound webhooks', () => {
       ['conversation.transferred', to.id],
       ['conversation.ended', to.id],
     ]);
-    expect(await deliveries(res.webhook.id, manager.token)).toHaveLength(2);
+    expect(await deliveries(res.webhook.id, team.manager.token)).toHaveLength(2);
   });
 
   it('sends swap.decided when a manager approves a swap', async () => {
@@ -390,28 +429,30 @@ describe('outbound webhooks', () => {
 
   it('deletes finished deliveries and their events after the retention period, keeping pending ones', async () => {
     const em = app.services.orm.em.fork();
-    // Earlier tests' retries settle first (the re-enabled /down webhook keeps failing), then one stays pending.
-    await eventually(async () => (await count(`SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'PENDING'`)) === 0, 30_000);
-    const hook = (await app.data(WebhooksDocument, {}, manager.token)).webhooks.find((w) => w.url.endsWith('/conv'))!;
-    const [event] = await em.execute(`SELECT event_id, lane_id FROM webhook_deliveries WHERE webhook_id = ? LIMIT 1`, [hook.id]);
+    // Two delivered events of a webhook of its own, then a pending delivery of the first: only this test's rows age.
+    const { hook, chat, manager: owner } = await deliveredHook('/purge');
+    await chat();
+    await eventually(async () => (await deliveries(hook.id, owner.token)).filter((d) => d.status === 'DELIVERED').length === 2);
+    const events = await em.execute<Array<{ event_id: string; lane_id: string }>>(
+      `SELECT event_id, lane_id FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at`,
+      [hook.id],
+    );
+    const [kept, dropped] = events.map((e) => e.event_id);
     await em.execute(
       `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, lane_id, claimed_by) VALUES (?, ?, 'conversation.created', ?, 'held')`,
-      [hook.id, event.event_id, event.lane_id],
+      [hook.id, kept, events[0].lane_id],
     );
-    const before = await count(`SELECT count(*) AS n FROM webhook_deliveries`);
-    const pending = 1;
-    await em.execute(`UPDATE webhook_deliveries SET created_at = created_at - interval '31 days'`);
-    await em.execute(`UPDATE webhook_events SET dispatched_at = dispatched_at - interval '31 days'`);
-    const purged = await app.services.webhookDelivery.purge();
-    expect(purged.deliveries).toBe(before - pending);
-    expect(await count(`SELECT count(*) AS n FROM webhook_deliveries`)).toBe(pending);
-    expect(await count(`SELECT count(*) AS n FROM webhook_events WHERE dispatched_at IS NOT NULL`)).toBe(
-      await count(`SELECT count(DISTINCT event_id) AS n FROM webhook_deliveries`),
-    );
+    await em.execute(`UPDATE webhook_deliveries SET created_at = created_at - interval '31 days' WHERE webhook_id = ?`, [hook.id]);
+    await em.execute(`UPDATE webhook_events SET dispatched_at = dispatched_at - interval '31 days' WHERE id IN (?, ?)`, [kept, dropped]);
+    expect(await app.services.webhookDelivery.purge()).toEqual({ deliveries: 2, events: 1 });
+    expect(await count(`SELECT count(*) AS n FROM webhook_deliveries WHERE webhook_id = ? AND status = 'PENDING'`, [hook.id])).toBe(1);
+    expect(await count(`SELECT count(*) AS n FROM webhook_deliveries WHERE webhook_id = ?`, [hook.id])).toBe(1);
+    const left = await em.execute<Array<{ id: string }>>(`SELECT id FROM webhook_events WHERE id IN (?, ?)`, [kept, dropped]);
+    expect(left.map((e) => e.id)).toEqual([kept]);
   });
 
   it('refuses bad page sizes and cursors of webhookDeliveries', async () => {
-    const hook = (await app.data(WebhooksDocument, {}, manager.token)).webhooks[0];
+    const hook = (await create(manager, { url: `${receiver.url}/pages`, events: ['ticket.created'] })).data!.createWebhook.webhook;
     for (const vars of [
       { webhookId: hook.id, first: 0 },
       { webhookId: hook.id, first: 101 },

@@ -14,6 +14,7 @@ import {
   RequestServiceDocument,
 } from '../generated/graphql';
 import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
 interface Received {
@@ -121,10 +122,12 @@ describe('alerts', () => {
   };
 
   it('opens once the condition has held for its duration, and tells subscribers and the department', async () => {
+    const live = watchSubscriptions(app.services.pubsub);
+    const adminToken = await app.adminToken();
     const managerSub = subscribe(app.ws(manager.token), OpsAlertRaisedDocument, {});
-    const adminSub = subscribe(app.ws(await app.adminToken()), OpsAlertRaisedDocument, { departmentId: null });
+    const adminSub = subscribe(app.ws(adminToken), OpsAlertRaisedDocument, { departmentId: null });
     const otherSub = subscribe(app.ws(otherManager.token), OpsAlertRaisedDocument, {});
-    await new Promise((r) => setTimeout(r, 300)); // subscribed
+    await live.until(3);
     await queueOne();
     expect(await evaluateAt(0)).toBe(true);
     expect(await evaluateAt(30)).toBe(true);

@@ -17,6 +17,7 @@ type Change = OnPresenceChangedSubscription['presenceChanged'];
 describeWithRedis('presence across a cluster of server processes', () => {
   let node1: ServerProcess | undefined;
   let node2: ServerProcess | undefined;
+  let env: () => Record<string, string>;
   let admin: string;
   let departmentId: string;
   const clients: WsClient[] = [];
@@ -36,7 +37,7 @@ describeWithRedis('presence across a cluster of server processes', () => {
 
   beforeAll(async () => {
     const databaseUrl = await createTestDatabase();
-    const env = () =>
+    env = () =>
       serverProcessEnv(databaseUrl, {
         REDIS_URL: process.env.TEST_REDIS_URL!,
         PRESENCE_HEARTBEAT_TTL_SECONDS: '3',
@@ -60,7 +61,16 @@ describeWithRedis('presence across a cluster of server processes', () => {
         if (ev.data) events.push(ev.data.presenceChanged);
       }
     })();
-    await new Promise((r) => setTimeout(r, 300));
+    // Live once it hears of someone: a new agent comes online through node 2 per attempt until the watcher hears it.
+    const heard = async () => {
+      const probe = await agent(node2!);
+      await dataAt(node2!, HeartbeatDocument, {}, probe.token);
+      return eventually(() => events.some((e) => e.agentId === probe.id), 500, 'the probe').then(
+        () => true,
+        () => false,
+      );
+    };
+    for (let attempt = 1; !(await heard()); attempt++) if (attempt === 20) throw new Error('the presence watcher never went live');
   }, 90_000);
 
   afterAll(async () => {
@@ -85,21 +95,30 @@ describeWithRedis('presence across a cluster of server processes', () => {
     const b = await agent(node1!);
     await dataAt(node1!, HeartbeatDocument, {}, b.token);
     await eventually(() => eventsFor(b.id, 'EXPIRED').length === 1, 8000, 'EXPIRED event');
-    await new Promise((r) => setTimeout(r, 2500)); // several more sweeps by both processes
+    // Later sweeps, shown by the expiry of a heartbeat made after it through each process, announce it no more.
+    const later = [await agent(node1!), await agent(node2!)];
+    await Promise.all(later.map((l, i) => dataAt([node1!, node2!][i], HeartbeatDocument, {}, l.token)));
+    await eventually(() => later.every((l) => eventsFor(l.id, 'EXPIRED').length === 1), 10_000, 'the later expiries');
     expect(eventsFor(b.id, 'EXPIRED')).toHaveLength(1);
     expect((await dataAt(node1!, PresenceDocument, { agentIds: [b.id] }, admin)).presence[0].online).toBe(false);
   });
 
   it('lets the connections of a killed process lapse, and the survivor notices', async () => {
-    const c = await agent(node1!);
-    const socket = wsClientAt(node1!, c.token);
-    clients.push(socket);
-    subscribe(socket, OnPresenceChangedDocument, {});
-    await eventually(() => eventsFor(c.id, 'CONNECTED').length === 1, 5000, 'CONNECTED event');
-    await node1!.stop({ signal: 'SIGKILL' });
-    // No DISCONNECTED can come from a dead process: the lease runs out and node 2's sweep says EXPIRED.
-    await eventually(() => eventsFor(c.id, 'EXPIRED').length === 1, 10_000, 'EXPIRED after SIGKILL');
-    expect(eventsFor(c.id, 'DISCONNECTED')).toHaveLength(0);
-    expect((await dataAt(node2!, PresenceDocument, { agentIds: [c.id] }, admin)).presence[0].online).toBe(false);
-  }, 30_000);
+    // A third process of its own to kill: the other tests go on using the first two.
+    const doomed = await startServerProcess({ name: 'node-3', env: env() });
+    try {
+      const c = await agent(doomed);
+      const socket = wsClientAt(doomed, c.token);
+      clients.push(socket);
+      subscribe(socket, OnPresenceChangedDocument, {});
+      await eventually(() => eventsFor(c.id, 'CONNECTED').length === 1, 5000, 'CONNECTED event');
+      await doomed.stop({ signal: 'SIGKILL' });
+      // No DISCONNECTED can come from a dead process: the lease runs out and node 2's sweep says EXPIRED.
+      await eventually(() => eventsFor(c.id, 'EXPIRED').length === 1, 10_000, 'EXPIRED after SIGKILL');
+      expect(eventsFor(c.id, 'DISCONNECTED')).toHaveLength(0);
+      expect((await dataAt(node2!, PresenceDocument, { agentIds: [c.id] }, admin)).presence[0].online).toBe(false);
+    } finally {
+      await doomed.stop({ signal: 'SIGKILL' }); // a no-op after the kill above; the cleanup if the test failed before it
+    }
+  }, 90_000);
 });

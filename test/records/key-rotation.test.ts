@@ -11,7 +11,7 @@ import {
   RevealTextDocument,
 } from '../generated/graphql';
 import { Client as PgClient } from 'pg';
-import { createTestDatabase, startTestApp, TestApp, testEnv } from '../support/harness';
+import { createTestDatabase, eventually, startTestApp, TestApp, testEnv } from '../support/harness';
 
 const K1 = randomBytes(32).toString('base64');
 const K2 = randomBytes(32).toString('base64');
@@ -130,9 +130,12 @@ describe('key rotation', () => {
       { input: { subject: `新号码 ${PHONE}`, description: '', category: '技术支持' } } as never,
       late.token,
     );
-    // Both processes re-wrap at once (their scheduled runs may join in): SKIP LOCKED shares the rows out.
+    // Both processes re-wrap at once (their scheduled runs may join in): SKIP LOCKED shares the rows out. A run
+    // passes over the batches a scheduled run holds and returns; those commit a moment later.
     await Promise.all([a.services.keyRotation.run(), b.services.keyRotation.run()]);
-    const after = (await b.data(EncryptionStatusDocument, {}, await b.adminToken())).encryptionStatus;
+    const status = async () => (await b.data(EncryptionStatusDocument, {}, await b.adminToken())).encryptionStatus;
+    await eventually(async () => (await status()).pendingRewrap === 0, 10_000, 'every data key re-wrapped');
+    const after = await status();
     expect(after).toMatchObject({ currentKeyId: 'k2', masterKeys: [{ keyId: 'k2', dataKeys: 452 }], dataKeys: 452, pendingRewrap: 0 });
     expect(after.lastRewrappedAt).not.toBeNull();
     for (const app of [a, b]) {
@@ -164,14 +167,19 @@ describe('key rotation', () => {
 });
 
 describe('data keys under concurrency', () => {
-  let app: TestApp;
-  let other: TestApp;
-  afterAll(() => Promise.all([app?.stop(), other?.stop()]));
+  const apps: TestApp[] = [];
+  afterAll(() => Promise.all(apps.map((a) => a.stop())));
+  /** A server on a database of the test's own (or on `databaseUrl`), stopped after the file. */
+  const start = async (env: Record<string, string>, databaseUrl?: string) => {
+    const app = await startTestApp({ env, databaseUrl });
+    apps.push(app);
+    return app;
+  };
 
   it('two processes asked at once for a new subject’s key agree on one key; reveals racing an erasure answer original or masked, never an error', async () => {
     const env = { RATE_REVEAL_TEXT_PER_HOUR: '1000', ENCRYPTION_KEYS: `k1:${K1}` };
-    app = await startTestApp({ env });
-    other = await startTestApp({ databaseUrl: app.databaseUrl, env });
+    const app = await start(env);
+    const other = await start(env, app.databaseUrl);
     const subject = randomUUID();
     const keys = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? app : other).services.dataKeys.forSubject(subject)));
     expect(new Set(keys.map((k) => k!.id)).size).toBe(1);
@@ -204,8 +212,9 @@ describe('data keys under concurrency', () => {
   });
 
   it('rotation skips the data keys a crashed process held, and a later run re-wraps them', async () => {
+    const app = await start({ ENCRYPTION_KEYS: `k1:${K1}` });
     for (let i = 0; i < 30; i++) await app.services.dataKeys.forSubject(randomUUID());
-    const rotating = await startTestApp({ databaseUrl: app.databaseUrl, env: { ENCRYPTION_KEYS: `k1:${K1},k2:${K2};current=k2` } });
+    const rotating = await start({ ENCRYPTION_KEYS: `k1:${K1},k2:${K2};current=k2` }, app.databaseUrl);
     const crashed = new PgClient({ connectionString: app.databaseUrl });
     await crashed.connect();
     try {
@@ -221,7 +230,6 @@ describe('data keys under concurrency', () => {
       expect(await status()).toMatchObject({ pendingRewrap: 0, masterKeys: [{ keyId: 'k2' }] });
     } finally {
       await crashed.end();
-      await rotating.stop();
     }
   });
 });

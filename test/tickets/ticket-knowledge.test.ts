@@ -13,6 +13,7 @@ import {
   TicketsDocument,
 } from '../generated/graphql';
 import { GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 import { code, minutes, Person, ticketHelpers } from './ticket-helpers';
 
 const THRESHOLD = 0.6;
@@ -146,9 +147,10 @@ describe('tickets and the knowledge base: classifier priority, negative tickets,
 
   describe('a strongly negative ticket', () => {
     it('notifies its department’s managers once, pushed after the commit, and nobody else', async () => {
+      const live = watchSubscriptions(app.services.pubsub);
       const client = app.ws(complaintsManager.token);
       const pushed = subscribe(client, OnNotificationDocument);
-      await new Promise((r) => setTimeout(r, 200)); // the subscription is listening
+      await live.until(1);
       const t = await openOk(alice.token, { subject: '投诉客服', description: ANGRY, category: '投诉建议' });
       const event = await pushed.next();
       expect(event.data?.notifications).toMatchObject({ kind: 'NEGATIVE_TICKET', title: 'Strongly negative ticket: 投诉客服' });

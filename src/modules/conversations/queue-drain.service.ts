@@ -102,6 +102,11 @@ export class QueueDrain implements FreedSeats {
     await Promise.all([...this.offering]);
   }
 
+  /** Resolves once no offer is running (those started meanwhile included): tests wait on it instead of sleeping. */
+  async settled(): Promise<void> {
+    while (this.offering.size) await Promise.all([...this.offering]);
+  }
+
   /** An offer nobody awaits; stop() waits for it. */
   private offerInBackground(agentId: string): Promise<void> {
     const run = this.offerCapacity(agentId)
