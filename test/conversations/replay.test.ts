@@ -1,3 +1,4 @@
+import { Client as PgClient } from 'pg';
 import { EntityManager as CoreEntityManager } from '@mikro-orm/core';
 import { print } from 'graphql';
 import type { Client as WsClient } from 'graphql-ws';
@@ -32,7 +33,10 @@ describe('conversationEvents with afterSeq: replay, then live, with no gap and n
     agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 20 });
     await app.data(HeartbeatDocument, {}, agent.token);
   });
-  afterAll(() => app?.stop());
+  afterAll(async () => {
+    await watcher?.end();
+    await app?.stop();
+  });
 
   /** A customer and a conversation with the (only) agent; seq 1 is the request's first message. */
   async function conversation(): Promise<{ id: string; customer: Person }> {
@@ -45,12 +49,17 @@ describe('conversationEvents with afterSeq: replay, then live, with no gap and n
   const send = (who: Person, conversationId: string, content: string, clientMessageId = content) =>
     app.data(SendMessageDocument, { input: { conversationId, content, clientMessageId } }, who.token);
 
-  const lastSeq = async (conversationId: string) =>
-    (
-      await app.services.orm.em
-        .fork()
-        .execute<Array<{ last_seq: number }>>('SELECT last_seq FROM conversations WHERE id = ?', [conversationId])
-    )[0].last_seq;
+  // Polled every few ms while the senders run: on a connection of the test's own, so the polling never waits in
+  // (or takes from) the server's pool, whose waits are limited to DB_TIMEOUT_MS.
+  let watcher: PgClient | null = null;
+  const lastSeq = async (conversationId: string) => {
+    if (!watcher) {
+      watcher = new PgClient({ connectionString: app.databaseUrl });
+      await watcher.connect();
+    }
+    const { rows } = await watcher.query<{ last_seq: number }>('SELECT last_seq FROM conversations WHERE id = $1', [conversationId]);
+    return rows[0].last_seq;
+  };
 
   /** One subscriber on its own socket, recording every event (and every message seq) in arrival order. */
   function subscriber(client: WsClient, conversationId: string, afterSeq: number | null) {
