@@ -302,7 +302,7 @@ export async function run(): Promise<void> {
   }
 }
 
-/** Distractors straight into the table, already published and analysed, under one new index version. */
+/** Distractors straight into the table, already published and analysed (trigram text too), under one new index version. */
 async function insertPublished(
   em: EntityManager,
   analyzer: TextAnalyzer,
@@ -315,12 +315,12 @@ async function insertPublished(
   for (let i = 0; i < rows.length; i += 1000) {
     const chunk = rows.slice(i, i + 1000).map((r) => {
       const terms = analyseFaq(analyzer, r);
-      return { id: randomUUID(), ...r, title_terms: terms.titleTerms, body_terms: terms.bodyTerms };
+      return { id: randomUUID(), ...r, title_terms: terms.titleTerms, body_terms: terms.bodyTerms, match_text: terms.matchText };
     });
     await em.execute(
-      `INSERT INTO faqs (id, scope, question, answer, category, tags, status, title_terms, body_terms, analyzer, revision, created_by_id, published_at)
-       SELECT id, 'PUBLIC', question, answer, category, tags, 'PUBLISHED', title_terms, body_terms, ?, ?, ?, now()
-         FROM jsonb_to_recordset(?::jsonb) AS t(id uuid, question text, answer text, category text, tags text[], title_terms text[], body_terms text[])`,
+      `INSERT INTO faqs (id, scope, question, answer, category, tags, status, title_terms, body_terms, match_text, analyzer, revision, created_by_id, published_at)
+       SELECT id, 'PUBLIC', question, answer, category, tags, 'PUBLISHED', title_terms, body_terms, match_text, ?, ?, ?, now()
+         FROM jsonb_to_recordset(?::jsonb) AS t(id uuid, question text, answer text, category text, tags text[], title_terms text[], body_terms text[], match_text text)`,
       [analyzer.id, version, createdById, JSON.stringify(chunk)],
     );
   }
