@@ -12,16 +12,21 @@ export interface TestSet {
 export type Split = 'tuning' | 'heldOut';
 
 export function loadTestSet(): TestSet {
+  return readTestFile('faq-testset.json') as TestSet;
+}
+
+/** A JSON file of test/knowledge/, read from the repository at run time (from bench/ and dist/bench/ alike). */
+export function readTestFile(name: string): unknown {
   let dir = __dirname;
   for (let i = 0; i < 5; i++) {
-    const file = path.join(dir, 'test', 'knowledge', 'faq-testset.json');
+    const file = path.join(dir, 'test', 'knowledge', name);
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as TestSet;
+      return JSON.parse(readFileSync(file, 'utf8'));
     } catch {
       dir = path.dirname(dir);
     }
   }
-  throw new Error('test/knowledge/faq-testset.json not found');
+  throw new Error(`test/knowledge/${name} not found`);
 }
 
 const EVENTS = [

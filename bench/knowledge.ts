@@ -7,7 +7,8 @@ import { FaqScope } from '../src/modules/knowledge/faq.entity';
 import { analyseFaq } from '../src/modules/knowledge/faq-index';
 import { Bm25Index } from '../src/modules/knowledge/search';
 import { TextAnalyzer } from '../src/modules/knowledge/segmenter';
-import { distractors, loadTestSet, Split, TestSet } from './knowledge-corpus';
+import { parseLexicon } from '../src/modules/knowledge/lexicon';
+import { distractors, loadTestSet, readTestFile, Split, TestSet } from './knowledge-corpus';
 import { collectGarbage, describeMachine, envInt, gql, machine, percentile, round, startBenchServer, table } from './support';
 
 /**
@@ -113,6 +114,19 @@ export async function run(): Promise<void> {
       params,
     );
     await score(`BM25 only, ${other === 'intl' ? 'Intl.Segmenter' : 'jieba'} instead of ${engine}`, otherEngine)();
+    // Before and after the second tuning round (issue 15), side by side on one path (BM25 in memory, no trigram):
+    // the first round's lexicon (test/knowledge/lexicon-round1.json) and weights, then today's.
+    const round1 = inMemory(
+      corpus,
+      new TextAnalyzer({
+        engine,
+        stopWords: knowledge.stopWords,
+        lexicon: parseLexicon(readTestFile('lexicon-round1.json'), 'lexicon-round1.json'),
+      }),
+      { ...params, titleWeight: 3, bigramWeight: 1, trigramWeight: 0.1 },
+    );
+    await score('BM25 only, first round: its lexicon and weights (title 3, bigram 1)', round1)();
+    await score('BM25 only, this lexicon and weights', inMemory(corpus, faqs.analyzer, params))();
 
     const idToKey = (rows: Array<{ id: string }>) => rows.map((r) => keyOf.get(r.id) ?? '(distractor)');
     await score('baseline: pg_trgm similarity(question) only', async (q) =>
@@ -288,7 +302,7 @@ export async function run(): Promise<void> {
   }
 }
 
-/** Distractors straight into the table, already published and analysed, under one new index version. */
+/** Distractors straight into the table, already published and analysed (trigram text too), under one new index version. */
 async function insertPublished(
   em: EntityManager,
   analyzer: TextAnalyzer,
@@ -301,12 +315,12 @@ async function insertPublished(
   for (let i = 0; i < rows.length; i += 1000) {
     const chunk = rows.slice(i, i + 1000).map((r) => {
       const terms = analyseFaq(analyzer, r);
-      return { id: randomUUID(), ...r, title_terms: terms.titleTerms, body_terms: terms.bodyTerms };
+      return { id: randomUUID(), ...r, title_terms: terms.titleTerms, body_terms: terms.bodyTerms, match_text: terms.matchText };
     });
     await em.execute(
-      `INSERT INTO faqs (id, scope, question, answer, category, tags, status, title_terms, body_terms, analyzer, revision, created_by_id, published_at)
-       SELECT id, 'PUBLIC', question, answer, category, tags, 'PUBLISHED', title_terms, body_terms, ?, ?, ?, now()
-         FROM jsonb_to_recordset(?::jsonb) AS t(id uuid, question text, answer text, category text, tags text[], title_terms text[], body_terms text[])`,
+      `INSERT INTO faqs (id, scope, question, answer, category, tags, status, title_terms, body_terms, match_text, analyzer, revision, created_by_id, published_at)
+       SELECT id, 'PUBLIC', question, answer, category, tags, 'PUBLISHED', title_terms, body_terms, match_text, ?, ?, ?, now()
+         FROM jsonb_to_recordset(?::jsonb) AS t(id uuid, question text, answer text, category text, tags text[], title_terms text[], body_terms text[], match_text text)`,
       [analyzer.id, version, createdById, JSON.stringify(chunk)],
     );
   }

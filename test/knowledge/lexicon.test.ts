@@ -32,6 +32,22 @@ describe('domain lexicon', () => {
     for (const [text, canonical] of cases) expect(analyzer.words(text)).toContain(canonical);
   });
 
+  it('covers the after-sales vocabulary beyond the issue: payment, fees, seats, documents, weather, account (general domain terms)', () => {
+    const cases: Array<[string, string]> = [
+      ['付了两次钱', '重复支付'],
+      ['退票费多少', '手续费'],
+      ['想和朋友坐一起', '连座'],
+      ['香港人能买吗', '港澳台'],
+      ['忘带身份证了', '身份证丢失'],
+      ['下大雨还演吗', '恶劣天气'],
+      ['换手机号了', '换绑'],
+      ['要公司发票', '专票'],
+      ['抢不到票', '库存不足'],
+    ];
+    // A canonical term is added, then segmented like any text (重复支付 → 重复 支付).
+    for (const [text, canonical] of cases) expect(analyzer.words(text)).toEqual(expect.arrayContaining(analyzer.words(canonical)));
+  });
+
   it('turns traditional characters into simplified ones before anything else (opencc-js), at index and query time alike', () => {
     expect(normaliseText('門票可以退嗎')).toBe('门票可以退吗');
     expect(normaliseText('ＡＰＰ 進場')).toBe('app 进场');

@@ -17,10 +17,10 @@ export interface KnowledgeSettings {
 export const DEFAULT_SEARCH_PARAMS: SearchParams = {
   k1: 1.2,
   b: 0.75,
-  titleWeight: 3,
+  titleWeight: 2,
   bodyWeight: 1,
-  bigramWeight: 1,
-  trigramWeight: 0.1,
+  bigramWeight: 0.5,
+  trigramWeight: 0.3,
   minScore: 0.05,
   bestAnswerMinScore: 0.2,
 };
