@@ -101,6 +101,8 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
   });
 
   it('edits and removals apply to search at once, and every change is audited', async () => {
+    // An FAQ of its own: the audit trail and the search below count only this test's changes.
+    const deptFaq = await publish(manager, { question: '门票能快递到家吗？', answer: '可以，下单时填写收货地址。', category: '配送' });
     const added = (await add(manager, deptFaq.id, '票能寄到单位吗')).data!.addFaqPhrasing;
     expect((await search('寄到单位')).map((h) => h.faq.id)).toContain(deptFaq.id);
     const updated = (await app.data(UpdateFaqPhrasingDocument, { id: added.id, text: '能邮寄到上班的地方吗' }, manager.token))
@@ -187,9 +189,11 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
   });
 
   it('a conversation that ends badly (rated 2) suggests nothing; a rejected suggestion is not suggested again', async () => {
+    await app.data(HeartbeatDocument, {}, agent.token);
     const who = await app.createUser({ role: 'CUSTOMER' });
     const conversation = (await app.data(RequestServiceDocument, { input: { topic: '退款', message: '钱怎么还没退回来' } }, who.token))
       .requestService.conversation!;
+    expect(conversation.agentId).toBe(agent.id);
     await app.data(SendFaqDocument, { conversationId: conversation.id, faqId: refund.id, clientMessageId: 'faq-2' }, agent.token);
     await app.data(EndConversationDocument, { id: conversation.id }, agent.token);
     await app.data(RateConversationDocument, { id: conversation.id, score: 2 }, who.token);

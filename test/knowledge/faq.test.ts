@@ -312,6 +312,9 @@ describe('FAQ knowledge base', () => {
     expect(fieldsOf(await app.exec(FaqsDocument, { after: 'bogus' }, customer.token))).toEqual(['after']);
     expect(fieldsOf(await app.exec(FaqsDocument, { first: 101 }, customer.token))).toEqual(['first']);
 
+    // Drafts of its own (a PUBLIC one, one of each department), whatever the other tests published or archived.
+    await made(admin, { question: '公共草稿', scope: 'PUBLIC' });
+    await made(managerA, { question: 'A 部门的草稿' });
     await made(managerB, { question: 'B 部门的草稿' });
     const draftsA = (await app.data(FaqsDocument, { status: 'DRAFT', first: 100 }, managerA.token)).faqs.nodes;
     expect(draftsA.length).toBeGreaterThan(0);
