@@ -43,10 +43,12 @@ describeWithRedis('live chat across two server processes', () => {
   let admin: string;
   const departments: Record<string, string> = {};
   const clients: WsClient[] = [];
+  const ownProcesses: ServerProcess[] = [];
+  let env: () => Record<string, string>;
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
-    const env = () =>
+    env = () =>
       serverProcessEnv(databaseUrl, {
         REDIS_URL: process.env.TEST_REDIS_URL!,
         ROUTING_REQUIRE_SHIFT: 'false',
@@ -67,7 +69,7 @@ describeWithRedis('live chat across two server processes', () => {
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.dispose()));
-    await stopAll([node1, node2]);
+    await stopAll([node1, node2, ...ownProcesses]);
   }, 60_000);
 
   const n1 = () => node1!;
@@ -158,23 +160,34 @@ describeWithRedis('live chat across two server processes', () => {
     dataAt(node, SendMessageDocument, { input: { conversationId, content, clientMessageId } }, who.token);
 
   describe('a customer on process 1 with an agent on process 2', () => {
-    let agent: Awaited<ReturnType<typeof agentOn>>;
-    let customer: Person;
-    let conversationId: string;
-    let customerSide: ReturnType<typeof events>;
-    let agentSide: ReturnType<typeof events>;
-
-    it('routes the request made on process 1 to the agent whose socket is on process 2, who hears of it there', async () => {
-      agent = await agentOn(n2(), departments.sales, 1);
-      customer = await person('CUSTOMER');
+    let chats = 0;
+    /** A department of its own with one agent (capacity 1) on process 2, and a customer's request made on process 1. */
+    async function chat() {
+      const n = ++chats;
+      const code = `sales_${n}`;
+      const departmentId = (await dataAt(n2(), CreateDepartmentDocument, { input: { name: `售前咨询 ${n}`, code } }, admin))
+        .createDepartment.id;
+      const agent = await agentOn(n2(), departmentId, 1);
+      const customer = await person('CUSTOMER');
       const { requestService } = await dataAt(
         n1(),
         RequestServiceDocument,
-        { input: { topic: 'sales', message: '你好，想咨询一下' } },
+        { input: { topic: code, message: '你好，想咨询一下' } },
         customer.token,
       );
+      return { code, agent, customer, requestService, conversationId: requestService.conversation?.id ?? '' };
+    }
+    /** Both sides' conversation events, each on its own process; the replay of seq 1 arrives once they listen (in Redis, too). */
+    async function sidesOf(c: Awaited<ReturnType<typeof chat>>) {
+      const customerSide = events(n1(), c.customer, c.conversationId, 0);
+      const agentSide = events(n2(), c.agent, c.conversationId, 0);
+      await eventually(() => customerSide.seqs().length === 1 && agentSide.seqs().length === 1, 10_000, 'the replay of seq 1');
+      return { customerSide, agentSide };
+    }
+
+    it('routes the request made on process 1 to the agent whose socket is on process 2, who hears of it there', async () => {
+      const { agent, requestService, conversationId } = await chat();
       expect(requestService).toMatchObject({ status: 'ASSIGNED', conversation: { status: 'ACTIVE', agentId: agent.id, lastSeq: 1 } });
-      conversationId = requestService.conversation!.id;
       await eventually(() => agent.inbox.values.some((v) => v.inbox.type === 'ASSIGNED'), 10_000, 'ASSIGNED in the inbox on process 2');
       expect(agent.inbox.values[0].inbox).toMatchObject({
         type: 'ASSIGNED',
@@ -184,10 +197,9 @@ describeWithRedis('live chat across two server processes', () => {
     });
 
     it('carries messages both ways, in seq order, to both sides', async () => {
-      customerSide = events(n1(), customer, conversationId, 0);
-      agentSide = events(n2(), agent, conversationId, 0);
-      // The replay of seq 1 arrives after the subscription is listening (in Redis, too).
-      await eventually(() => customerSide.seqs().length === 1 && agentSide.seqs().length === 1, 10_000, 'the replay of seq 1');
+      const c = await chat();
+      const { agent, customer, conversationId } = c;
+      const { customerSide, agentSide } = await sidesOf(c);
 
       const PER_SIDE = 10;
       await Promise.all([
@@ -223,6 +235,9 @@ describeWithRedis('live chat across two server processes', () => {
     });
 
     it('carries typing both ways', async () => {
+      const c = await chat();
+      const { agent, customer, conversationId } = c;
+      const { customerSide, agentSide } = await sidesOf(c);
       await dataAt(n1(), SetTypingDocument, { conversationId, typing: true }, customer.token);
       const typing = await agentSide.waitFor('typing on process 2', (e) => e.type === 'TYPING');
       expect(typing.typing).toEqual({ userId: customer.id, role: 'CUSTOMER', typing: true });
@@ -232,6 +247,13 @@ describeWithRedis('live chat across two server processes', () => {
     });
 
     it('carries receipts both ways: the sender sees them, and the statuses go SENT → DELIVERED → READ', async () => {
+      const c = await chat();
+      const { agent, customer, conversationId } = c;
+      const { customerSide, agentSide } = await sidesOf(c);
+      for (let i = 0; i < 10; i++) {
+        await send(n1(), customer, conversationId, `customer ${i}`);
+        await send(n2(), agent, conversationId, `agent ${i}`);
+      }
       const statuses = async (node: ServerProcess, who: Person, senderId: string) =>
         (await dataAt(node, MessagesDocument, { conversationId, afterSeq: 0, first: 100 }, who.token)).messages.messages
           .filter((m) => m.senderId === senderId)
@@ -271,9 +293,12 @@ describeWithRedis('live chat across two server processes', () => {
     });
 
     it('tells a customer waiting on process 2 every change of the line made on process 1, then the assignment', async () => {
+      const c = await chat();
+      const { agent, customer, conversationId } = c;
+      const { customerSide, agentSide } = await sidesOf(c);
       // The agent (capacity 1) is busy with the first customer: the next one waits.
       const waiting = await person('CUSTOMER');
-      const queued = (await dataAt(n2(), RequestServiceDocument, { input: { topic: 'sales', message: '在吗' } }, waiting.token))
+      const queued = (await dataAt(n2(), RequestServiceDocument, { input: { topic: c.code, message: '在吗' } }, waiting.token))
         .requestService;
       expect(queued).toMatchObject({ status: 'QUEUED', position: 1 });
       const updates = record<OnQueueUpdatesSubscription>(client(n2(), waiting), OnQueueUpdatesDocument);
@@ -285,7 +310,7 @@ describeWithRedis('live chat across two server processes', () => {
       // An urgent request on process 1 jumps ahead: the waiting customer on process 2 moves to 2.
       const urgent = await person('CUSTOMER');
       const jumped = (
-        await dataAt(n1(), RequestServiceDocument, { input: { topic: 'sales', message: '我要投诉，订单无法使用' } }, urgent.token)
+        await dataAt(n1(), RequestServiceDocument, { input: { topic: c.code, message: '我要投诉，订单无法使用' } }, urgent.token)
       ).requestService;
       expect(jumped).toMatchObject({ status: 'QUEUED', priority: 'URGENT', position: 1 });
       const second = await waitUpdate('position 2', (u) => u.status === 'QUEUED' && u.position === 2);
@@ -325,10 +350,13 @@ describeWithRedis('live chat across two server processes', () => {
    * same clientMessageId, whatever it had not seen acknowledged.
    */
   it('loses and doubles nothing when the process both parties use is killed mid-conversation', async () => {
-    const agent = await agentOn(n1(), departments.technical, 5);
+    // The process killed is a third one of its own: the other tests keep using process 1, whatever the order.
+    const doomed = await startServerProcess({ name: 'node-3', env: env() });
+    ownProcesses.push(doomed);
+    const agent = await agentOn(doomed, departments.technical, 5);
     const customer = await person('CUSTOMER');
     const { requestService } = await dataAt(
-      n1(),
+      doomed,
       RequestServiceDocument,
       { input: { topic: 'technical', message: '系统报错了' } },
       customer.token,
@@ -339,7 +367,7 @@ describeWithRedis('live chat across two server processes', () => {
     let killed = false;
     /** A client that follows the conversation from seq 0 and, when its socket dies, resumes on the survivor. */
     const follower = (who: Person) =>
-      followConversation({ conversationId, first: client(n1(), who), reconnect: () => client(n2(), who), killed: () => killed });
+      followConversation({ conversationId, first: client(doomed, who), reconnect: () => client(n2(), who), killed: () => killed });
 
     /** Sends `count` messages one after another, through process 1 until it fails, then process 2; a failed send is retried with the same clientMessageId. */
     const PER_SIDE = 40;
@@ -349,7 +377,7 @@ describeWithRedis('live chat across two server processes', () => {
       for (let i = 0; i < PER_SIDE; i++) {
         const clientMessageId = `${tag}-${i}`;
         for (let attempt = 0; ; attempt++) {
-          const node = killed || n1().exitInfo() ? n2() : n1();
+          const node = killed || doomed.exitInfo() ? n2() : doomed;
           try {
             const res = await execAt(
               node,
@@ -380,7 +408,7 @@ describeWithRedis('live chat across two server processes', () => {
 
     await eventually(() => customerSent.count >= 12 && agentSent.count >= 12, 30_000, 'a dozen messages from each side');
     killed = true;
-    const exit = await n1().stop({ signal: 'SIGKILL' });
+    const exit = await doomed.stop({ signal: 'SIGKILL' });
     expect(exit.signal).toBe('SIGKILL');
     const atKill = { customer: customerSent.count, agent: agentSent.count };
     await talking;

@@ -6,7 +6,7 @@ import {
   SendNotificationDocument,
 } from '../generated/graphql';
 import { inTransaction } from '../../src/platform/db/transaction';
-import { startTestApp, subscribe, TestApp } from '../support/harness';
+import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
 import { untilLive, watchClient } from '../support/ws';
 
 type User = { id: string; email: string; password: string; token: string };
@@ -89,13 +89,20 @@ describe('notifications', () => {
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
       let storedId = '';
+      let flushed = false;
       const committing = inTransaction(app.services.orm.em.fork(), async (em, afterCommit) => {
         storedId = notifications.notify(em, afterCommit, { userId: user.id, kind: 'TEST', title: 'held', body: 'b' }).id;
         await em.flush();
+        flushed = true;
         await held;
       });
-      await new Promise((r) => setTimeout(r, 300));
-      expect(sub.received).toEqual([]);
+      await eventually(() => flushed, 5000, 'the held row flushed');
+      // A notification committed now is the next thing pushed: nothing of the held one came before it.
+      await inTransaction(app.services.orm.em.fork(), async (em, afterCommit) => {
+        notifications.notify(em, afterCommit, { userId: user.id, kind: 'TEST', title: 'committed meanwhile', body: 'b' });
+        await em.flush();
+      });
+      expect((await sub.next()).data?.notifications).toMatchObject({ title: 'committed meanwhile' });
       release();
       await committing;
       // ...and it is pushed once committed.

@@ -1,3 +1,4 @@
+import { Client as PgClient } from 'pg';
 import { JobQueue } from '../../src/platform/jobs/job-queue';
 import { createTestDatabase, eventually } from '../support/harness';
 
@@ -5,9 +6,17 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 describe('job queue (pg-boss on the application database)', () => {
   let databaseUrl: string;
+  let db: PgClient;
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
+    db = new PgClient({ connectionString: databaseUrl });
+    await db.connect();
   });
+  afterAll(() => db?.end());
+
+  /** pg-boss's state of a job: once `completed` or `failed` it is never fetched again. */
+  const stateOf = async (id: string) =>
+    (await db.query<{ state: string }>(`SELECT state FROM pgboss.job WHERE id = $1`, [id])).rows[0]?.state;
 
   it('runs a queued job once, with its data', async () => {
     const queue = new JobQueue(databaseUrl, quiet, { pollingIntervalSeconds: 1 });
@@ -15,9 +24,8 @@ describe('job queue (pg-boss on the application database)', () => {
     queue.define<{ n: number }>({ name: 'test-once' }, async (data) => void seen.push(data));
     await queue.start();
     try {
-      await queue.send('test-once', { n: 7 });
-      await eventually(async () => seen.length === 1, 10_000, 'the job to run');
-      await new Promise((r) => setTimeout(r, 1500)); // another poll: it does not run again
+      const id = await queue.send('test-once', { n: 7 });
+      await eventually(async () => (await stateOf(id)) === 'completed', 10_000, 'the job to complete');
       expect(seen).toEqual([{ n: 7 }]);
     } finally {
       await queue.stop();
@@ -33,9 +41,8 @@ describe('job queue (pg-boss on the application database)', () => {
     });
     await queue.start();
     try {
-      await queue.send('test-failing', {});
-      await eventually(async () => attempts.length === 3, 20_000, 'three attempts');
-      await new Promise((r) => setTimeout(r, 2500));
+      const id = await queue.send('test-failing', {});
+      await eventually(async () => (await stateOf(id)) === 'failed', 20_000, 'the job to fail for good');
       expect(attempts).toEqual([0, 1, 2]);
     } finally {
       await queue.stop();
@@ -48,9 +55,11 @@ describe('job queue (pg-boss on the application database)', () => {
       throw new Error('this process does not run it');
     });
     await sender.start();
-    // Stopped at once: the worker of this process never gets to poll.
-    const id = await sender.send('test-later', { step: 'after restart' });
+    // Due a little later and stopped at once: the worker of this process never gets it (a job due now would
+    // wake it at once, and its failure would put the job off by the retry delay).
+    const id = await sender.send('test-later', { step: 'after restart' }, { startAfter: new Date(Date.now() + 1000) });
     await sender.stop();
+    expect(await stateOf(id)).toBe('created');
 
     const worker = new JobQueue(databaseUrl, quiet, { pollingIntervalSeconds: 1 });
     const seen: Array<{ id: string; data: unknown }> = [];

@@ -151,9 +151,10 @@ describe('operations endpoints', () => {
       expect(html.match(EXTERNAL_ASSET)?.[0] ?? null).toBeNull();
     });
 
+    // Its own operation name: the metrics tests count OpsProbeMe runs, whatever order the tests run in.
     it('runs ?query= for a non-browser GET (with the CSRF preflight header Apollo requires)', async () => {
       const token = await app.adminToken();
-      const url = `${app.url}?query=${encodeURIComponent('query OpsProbeMe { me { id email role } }')}`;
+      const url = `${app.url}?query=${encodeURIComponent('query OpsProbeOverGet { me { id email role } }')}`;
       const res = await fetch(url, {
         headers: { accept: 'application/json', authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' },
       });

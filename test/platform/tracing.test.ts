@@ -97,7 +97,18 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
   it('sends no spans for probes and scrapes', async () => {
     const before = receiver.spans.length;
     for (const path of ['/healthz', '/readyz', '/metrics']) await fetch(`${server.baseUrl}${path}`);
-    await new Promise((r) => setTimeout(r, 500));
+    // A traced request after the probes: once its server span is exported, a probe's span would have been too.
+    const traceId = randomBytes(16).toString('hex');
+    await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    await eventually(
+      () => receiver.spans.some((s) => s.traceId === traceId && s.scope === '@opentelemetry/instrumentation-http'),
+      15_000,
+      'the later request exported',
+    );
     expect(
       receiver.spans
         .slice(before)
