@@ -88,13 +88,19 @@ describe('notifications', () => {
       // Held open: nothing is pushed while the row is not committed...
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
+      let flushed!: () => void;
+      const written = new Promise<void>((r) => (flushed = r));
       let storedId = '';
       const committing = inTransaction(app.services.orm.em.fork(), async (em, afterCommit) => {
         storedId = notifications.notify(em, afterCommit, { userId: user.id, kind: 'TEST', title: 'held', body: 'b' }).id;
         await em.flush();
+        flushed();
         await held;
       });
-      await new Promise((r) => setTimeout(r, 300));
+      await written;
+      // One event per user arrives in order: a committed notification sent now comes first, and alone.
+      const marker = await send(user.id, 'sent while the other is held');
+      expect((await sub.next()).data?.notifications.id).toBe(marker.id);
       expect(sub.received).toEqual([]);
       release();
       await committing;

@@ -11,6 +11,7 @@ import {
 } from '../generated/graphql';
 import { PresenceHistory } from '../../src/modules/presence/presence-history';
 import { startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
 const TZ = 'Asia/Shanghai';
@@ -72,8 +73,9 @@ describe('presence history and adherence', () => {
 
   it('records every transition as intervals, and the open one is the state the live presence and board show', async () => {
     const today = DateTime.now().setZone(TZ).toISODate()!;
+    const subscriptions = watchSubscriptions(app.services.pubsub);
     const watch = subscribe(app.ws(manager.token), OnPresenceChangedDocument, {});
-    await new Promise((r) => setTimeout(r, 200));
+    await subscriptions.until(1);
     const socket = app.ws(colleague.token);
     const keepOpen = subscribe(socket, OnPresenceChangedDocument, {});
     await nextOf(watch, colleague.id, 'CONNECTED');
