@@ -72,6 +72,8 @@ describe('presence history and adherence', () => {
   });
 
   it('records every transition as intervals, and the open one is the state the live presence and board show', async () => {
+    // An agent of its own: the whole timeline is asserted, so no other test may have moved them.
+    const colleague = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     const today = DateTime.now().setZone(TZ).toISODate()!;
     const subscriptions = watchSubscriptions(app.services.pubsub);
     const watch = subscribe(app.ws(manager.token), OnPresenceChangedDocument, {});
@@ -121,6 +123,7 @@ describe('presence history and adherence', () => {
   });
 
   it('keeps one open interval when several writers (processes) record at once', async () => {
+    const colleague = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     const history = new PresenceHistory(() => app.services.orm.em.fork(), app.services.logger);
     const states = ['AVAILABLE', 'BUSY', 'OFFLINE', 'AWAY'] as const;
     let latest: (typeof states)[number] = 'AVAILABLE';
