@@ -1,5 +1,6 @@
 import { NotificationsDocument, OnNotificationDocument, RequestLeaveDocument, SetMyLocaleDocument } from '../generated/graphql';
 import { startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 
 /**
  * Notifications are stored as catalogue message ids and parameters and rendered when read or pushed, in the
@@ -64,9 +65,10 @@ describe('notifications in the reader’s language', () => {
   it('are pushed over graphql-ws in the language of each connection', async () => {
     const manager = await app.createUser({ role: 'MANAGER', departmentId });
     const auth = `Bearer ${manager.token}`;
+    const live = watchSubscriptions(app.services.pubsub);
     const zh = subscribe(app.ws(manager.token, { connectionParams: { authorization: auth, locale: 'zh-CN' } }), OnNotificationDocument);
     const en = subscribe(app.ws(manager.token), OnNotificationDocument);
-    await new Promise((r) => setTimeout(r, 300)); // both subscriptions are listening
+    await live.until(2);
     await leaveRequested(manager, '韩梅梅');
     const [pushedZh, pushedEn] = await Promise.all([zh.next(), en.next()]);
     expect(pushedZh.data?.notifications).toMatchObject({ kind: 'LEAVE_REQUESTED', title: '韩梅梅 申请休假 1 天' });

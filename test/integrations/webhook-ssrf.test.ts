@@ -46,6 +46,8 @@ describe('webhook addresses (SSRF)', () => {
     const create = (url: string) => app.exec(CreateWebhookDocument, { input: { url, events: ['conversation.created'] } }, admin);
 
     it('refuses URLs of the server’s own network and plain http at creation, writing nothing', async () => {
+      const webhooks = async () => (await app.services.orm.em.fork().execute(`SELECT count(*)::int AS n FROM webhooks`))[0].n;
+      const before = await webhooks();
       for (const url of [
         'https://127.0.0.1/hook',
         'https://localhost:8443/hook',
@@ -67,8 +69,7 @@ describe('webhook addresses (SSRF)', () => {
       }
       expect((await create('http://203.0.113.10/hook')).errors?.[0].message).toMatch(/https/);
       expect((await create('https://169.254.169.254/x')).errors?.[0].message).toMatch(/own network/);
-      const [{ n }] = await app.services.orm.em.fork().execute(`SELECT count(*)::int AS n FROM webhooks`);
-      expect(n).toBe(0);
+      expect(await webhooks()).toBe(before);
       expect((await create('https://203.0.113.10/hook')).errors).toBeUndefined();
     });
 

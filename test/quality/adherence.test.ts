@@ -11,6 +11,7 @@ import {
 } from '../generated/graphql';
 import { PresenceHistory } from '../../src/modules/presence/presence-history';
 import { startTestApp, subscribe, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
 const TZ = 'Asia/Shanghai';
@@ -71,9 +72,12 @@ describe('presence history and adherence', () => {
   });
 
   it('records every transition as intervals, and the open one is the state the live presence and board show', async () => {
+    // An agent of its own: the whole timeline is asserted, so no other test may have moved them.
+    const colleague = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     const today = DateTime.now().setZone(TZ).toISODate()!;
+    const subscriptions = watchSubscriptions(app.services.pubsub);
     const watch = subscribe(app.ws(manager.token), OnPresenceChangedDocument, {});
-    await new Promise((r) => setTimeout(r, 200));
+    await subscriptions.until(1);
     const socket = app.ws(colleague.token);
     const keepOpen = subscribe(socket, OnPresenceChangedDocument, {});
     await nextOf(watch, colleague.id, 'CONNECTED');
@@ -119,6 +123,7 @@ describe('presence history and adherence', () => {
   });
 
   it('keeps one open interval when several writers (processes) record at once', async () => {
+    const colleague = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     const history = new PresenceHistory(() => app.services.orm.em.fork(), app.services.logger);
     const states = ['AVAILABLE', 'BUSY', 'OFFLINE', 'AWAY'] as const;
     let latest: (typeof states)[number] = 'AVAILABLE';

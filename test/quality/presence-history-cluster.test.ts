@@ -8,6 +8,7 @@ import {
   SetPresenceStatusDocument,
 } from '../generated/graphql';
 import { createTestDatabase, describeWithRedis, startTestApp, subscribe, TestApp } from '../support/harness';
+import { untilLive } from '../support/ws';
 
 /** Two processes (servers sharing Redis and PostgreSQL) write one agent's presence history. */
 describeWithRedis('presence history across a cluster', () => {
@@ -32,7 +33,16 @@ describeWithRedis('presence history across a cluster', () => {
     const manager = await one.createUser({ role: 'MANAGER', departmentId: dept.id });
     const agent = await one.createUser({ role: 'AGENT', departmentId: dept.id });
     const watch = subscribe(two.ws(manager.token), OnPresenceChangedDocument, {});
-    await new Promise((r) => setTimeout(r, 300));
+    // Live once a warm-up colleague's coming online (through the other process) reaches it.
+    await untilLive(
+      watch,
+      async () => {
+        const colleague = await one.createUser({ role: 'AGENT', departmentId: dept.id });
+        await one.data(HeartbeatDocument, {}, colleague.token);
+        return colleague.id;
+      },
+      (data) => data?.presenceChanged.agentId,
+    );
     const socket = one.ws(agent.token);
     const keepOpen = subscribe(socket, OnPresenceChangedDocument, {});
     await watch.next();

@@ -21,6 +21,9 @@ import { GqlResult, startTestApp, TestApp } from '../support/harness';
 
 type Person = { id: string; token: string; role: Role; departmentId: string | null };
 
+type Department = { id: string; name: string };
+type World = [TestApp, Person, Department, Department, Person, Person, Person, Person, Person, Person];
+
 const codeOf = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions?.code;
 
 describe('quick replies', () => {
@@ -54,7 +57,8 @@ describe('quick replies', () => {
     return { id: u.id, token: u.token, role: Role[role], departmentId };
   }
 
-  beforeAll(async () => {
+  /** A server with two departments and their people (the shelves start one of their own: they assert whole lists). */
+  async function startWorld() {
     // No schedules in this suite: routing may give a chat to any online agent.
     app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false' } });
     const token = await app.adminToken();
@@ -68,13 +72,18 @@ describe('quick replies', () => {
     agentA2 = await person('AGENT', deptA.id);
     agentB = await person('AGENT', deptB.id);
     customer = await person('CUSTOMER', null, '李女士');
-  });
+  }
+  beforeAll(startWorld);
   afterAll(() => app.stop());
 
   describe('shelves', () => {
     let ids: Record<string, string>;
+    let shared: World;
+    const world = (): World => [app, admin, deptA, deptB, managerA, managerB, agentA, agentA2, agentB, customer];
 
     beforeAll(async () => {
+      shared = world();
+      await startWorld();
       ids = {
         mineB: (await made(agentA, { title: 'B 我的常用语', content: '稍等，我查一下', category: '常用' })).id,
         mineA: (await made(agentA, { title: 'A 我的问候', content: '您好{customerName}', shortcut: '/hi' })).id,
@@ -94,6 +103,10 @@ describe('quick replies', () => {
         public2: (await made(admin, { scope: 'PUBLIC', title: '结束语', content: '感谢{customerName}的耐心，{agentName}祝您生活愉快' })).id,
         public1: (await made(admin, { scope: 'PUBLIC', title: '开场白', content: '您好，我是{agentName}', category: '问候' })).id,
       };
+    });
+    afterAll(async () => {
+      await app.stop();
+      [app, admin, deptA, deptB, managerA, managerB, agentA, agentA2, agentB, customer] = shared;
     });
 
     it('an agent sees their PERSONAL, their department’s and the PUBLIC replies, by scope then title', async () => {

@@ -33,9 +33,7 @@ describe('personal data encrypted at rest, revealed with a reason', () => {
   let manager: { id: string; token: string };
   let otherManager: { id: string; token: string };
   let agent: { id: string; token: string };
-  let customer: { id: string; token: string; email: string; password: string };
-  let conversationId: string;
-  let messageId: string;
+  type Customer = { id: string; token: string; email: string; password: string };
   const original = `我的手机 ${PHONE}，身份证 ${ID}，卡号 ${CARD}`;
   const mask = (text: string) => maskText(text, shippedPiiRules());
   const masked = mask(original);
@@ -62,22 +60,53 @@ describe('personal data encrypted at rest, revealed with a reason', () => {
     otherManager = await app.createUser({ role: 'MANAGER', departmentId: otherDept.id });
     agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 10 });
     await app.data(HeartbeatDocument, {}, agent.token);
-    customer = await app.createUser({ role: 'CUSTOMER' });
+  });
+  afterAll(() => app.stop());
+
+  /** A customer of its own in a conversation with the agent, opened with a card number (one sealed message). */
+  async function chat(): Promise<{ customer: Customer; conversationId: string }> {
+    const customer = await app.createUser({ role: 'CUSTOMER' });
     const res = await app.data(
       RequestServiceDocument,
       { input: { topic: 'technical', message: `你好，卡号 ${CARD} 被扣了两次` } },
       customer.token,
     );
-    conversationId = res.requestService.conversation!.id;
-  });
-  afterAll(() => app.stop());
+    return { customer, conversationId: res.requestService.conversation!.id };
+  }
+
+  let leaveDay = 0;
+  /** A fresh chat plus every kind of sealed text: the customer's message, a ticket, its comment, an agent's leave reason. */
+  async function sealedTexts() {
+    const { customer, conversationId } = await chat();
+    const messageId = (
+      await app.data(PiiSendMessageDocument, { input: { conversationId, content: original, clientMessageId: 'enc-1' } }, customer.token)
+    ).sendMessage.id;
+    const ticketId = (
+      await app.data(
+        CreateTicketDocument,
+        { input: { subject: `退款到 ${CARD}`, description: `电话 ${PHONE}，身份证 ${ID}`, category: '技术支持' } } as never,
+        customer.token,
+      )
+    ).createTicket.id;
+    await app.data(CommentOnTicketDocument, { id: ticketId, body: `再说一次：${PHONE}` } as never, customer.token);
+    const [comment] = await sql<{ id: string }>(`SELECT id FROM ticket_comments WHERE ticket_id = ? AND sealed IS NOT NULL`, [ticketId]);
+    leaveDay += 1; // a day of its own: the agent's leave requests must not overlap
+    const day = `2027-09-${String(leaveDay).padStart(2, '0')}`;
+    await app.data(
+      PiiRequestLeaveDocument,
+      { input: { type: 'PERSONAL', startDate: day, endDate: day, reason: `家中有事，电话 ${PHONE}` } as never },
+      agent.token,
+    );
+    const [leave] = await sql<{ id: string }>(`SELECT id FROM leave_requests WHERE requester_id = ? AND start_date = ?`, [agent.id, day]);
+    return { customer, conversationId, messageId, ticketId, commentId: comment.id, leaveId: leave.id };
+  }
 
   it('every reader gets the masked text; no table and no log line holds a plaintext phone, ID or card number', async () => {
+    const { customer, conversationId } = await chat();
     const live = subscribe(app.ws(agent.token), PiiConversationEventsDocument, { conversationId, afterSeq: 1 });
     const sent = (
       await app.data(PiiSendMessageDocument, { input: { conversationId, content: original, clientMessageId: 'enc-1' } }, customer.token)
     ).sendMessage;
-    messageId = sent.id;
     expect(masked).toMatch(/^我的手机 138\*\*\*\*5678，身份证 110\*{11}002X，卡号 6222 \*{4} /);
     expect(sent.content).toBe(masked);
     expect(sent.piiTypes).toEqual(['PHONE', 'ID_CARD', 'BANK_CARD']);
@@ -136,6 +165,7 @@ describe('personal data encrypted at rest, revealed with a reason', () => {
   });
 
   it('revealText gives the original to the customer, their department’s manager and admins, audited with the reason', async () => {
+    const { customer, messageId } = await sealedTexts();
     const before = await reveals();
     for (const token of [customer.token, manager.token, admin]) {
       const res = await reveal(token, { kind: 'MESSAGE', id: messageId, reason: '核对客户身份' });
@@ -153,6 +183,7 @@ describe('personal data encrypted at rest, revealed with a reason', () => {
   });
 
   it('refuses a reveal without a reason or with an empty one, by an agent, by a manager of another department, of another customer’s text; none is audited', async () => {
+    const { messageId } = await sealedTexts();
     const stranger = await app.createUser({ role: 'CUSTOMER' });
     const before = await reveals();
     const noReason = await app.exec(`query ($id: ID!) { revealText(kind: MESSAGE, id: $id) }`, { id: messageId }, manager.token);
@@ -178,9 +209,8 @@ describe('personal data encrypted at rest, revealed with a reason', () => {
   });
 
   it('tickets, comments and leave reasons reveal per kind; the staff member’s manager reads the leave reason', async () => {
-    const [t] = await sql<{ id: string }>(`SELECT id FROM tickets WHERE customer_id = ?`, [customer.id]);
-    const [c] = await sql<{ id: string }>(`SELECT id FROM ticket_comments WHERE ticket_id = ? AND sealed IS NOT NULL`, [t.id]);
-    const [l] = await sql<{ id: string }>(`SELECT id FROM leave_requests WHERE requester_id = ?`, [agent.id]);
+    const { customer, ticketId, commentId, leaveId } = await sealedTexts();
+    const [t, c, l] = [{ id: ticketId }, { id: commentId }, { id: leaveId }];
     const text = async (kind: string, id: string, token = admin) =>
       (await app.data(RevealTextDocument, { kind, id, reason: '工单处理' } as never, token)).revealText;
     expect(await text('TICKET_SUBJECT', t.id)).toBe(`退款到 ${CARD}`);
@@ -196,6 +226,7 @@ describe('personal data encrypted at rest, revealed with a reason', () => {
   });
 
   it('a sealed text that fails authentication is answered masked, logged and counted in /metrics', async () => {
+    const { conversationId, messageId } = await sealedTexts();
     const counted = await failures();
     await sql(`UPDATE messages SET sealed = overlay(sealed placing '\\xff'::bytea from 40 for 1) WHERE id = ?`, [messageId]);
     const res = await reveal(admin, { kind: 'MESSAGE', id: messageId, reason: '核对' });
@@ -217,7 +248,7 @@ describe('personal data encrypted at rest, revealed with a reason', () => {
 
   it('revealText is rate limited per user', async () => {
     const busy = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
-    const [t] = await sql<{ id: string }>(`SELECT id FROM tickets WHERE customer_id = ?`, [customer.id]);
+    const t = { id: (await sealedTexts()).ticketId };
     const codes: string[] = [];
     for (let i = 0; i < 13; i++)
       codes.push((await reveal(busy.token, { kind: 'TICKET_SUBJECT', id: t.id, reason: '核对' })).errors?.[0].extensions?.code ?? 'OK');
@@ -226,6 +257,7 @@ describe('personal data encrypted at rest, revealed with a reason', () => {
   });
 
   it('requestDataErasure tells the admins; forgetCustomer refuses staff, a missing reason and non-admins, then shreds the key and anonymises', async () => {
+    const { customer, conversationId, ticketId } = await sealedTexts();
     expect((await app.exec(RequestDataErasureDocument, { reason: '请删除我的信息' }, agent.token)).errors?.[0].extensions?.code).toBe(
       'FORBIDDEN',
     );
@@ -255,7 +287,7 @@ describe('personal data encrypted at rest, revealed with a reason', () => {
     expect(await sql(`SELECT subject_id, master_key_id, wrapped FROM data_keys ORDER BY subject_id`)).toEqual(keysBefore);
     expect(await sql(`SELECT email, active FROM users WHERE id = ?`, [agent.id])).toEqual(agentBefore);
 
-    const [t] = await sql<{ id: string }>(`SELECT id FROM tickets WHERE customer_id = ?`, [customer.id]);
+    const t = { id: ticketId };
     expect((await app.data(RevealTextDocument, { kind: 'TICKET_SUBJECT', id: t.id, reason: '核对' } as never, admin)).revealText).toBe(
       `退款到 ${CARD}`,
     );
@@ -287,7 +319,8 @@ describe('personal data encrypted at rest, revealed with a reason', () => {
       agent.token,
     );
     const [after] = await sql<{ content: string; sealed: Buffer | null }>(
-      `SELECT content, sealed FROM messages WHERE client_message_id = 'enc-after'`,
+      `SELECT content, sealed FROM messages WHERE client_message_id = 'enc-after' AND conversation_id = ?`,
+      [conversationId],
     );
     expect(after).toEqual({ content: '客户电话 138****5678', sealed: null });
     expect((await app.data(EncryptionStatusDocument, {}, admin)).encryptionStatus.destroyedDataKeys).toBe(1);

@@ -12,7 +12,6 @@ describe('archiving ended conversations', () => {
   let agent: { id: string; token: string };
   let otherAgent: { id: string; token: string };
   let manager: { id: string; token: string };
-  let customer: { id: string; token: string };
   let sql: ReturnType<typeof sqlOf>;
 
   const totals = async () => {
@@ -32,7 +31,6 @@ describe('archiving ended conversations', () => {
     agent = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     otherAgent = await app.createUser({ role: 'AGENT', departmentId: dept.id });
     manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });
-    customer = await app.createUser({ role: 'CUSTOMER' });
   });
   afterAll(() => app.stop());
 
@@ -48,6 +46,8 @@ describe('archiving ended conversations', () => {
   });
 
   it('moves old ended conversations with their messages; counts match; recent, open and referenced ones stay', async () => {
+    // A customer of its own: the open conversation below is the one a customer may have.
+    const customer = await app.createUser({ role: 'CUSTOMER' });
     const old: string[] = [];
     for (let i = 0; i < 20; i++) {
       old.push(
@@ -92,6 +92,7 @@ describe('archiving ended conversations', () => {
       status: 'ACTIVE',
     });
 
+    const earlierEntries = (await sql<{ id: string }>(`SELECT id FROM audit_entries`)).map((r) => r.id);
     const before = await totals();
     const result = (await app.data<RunResult, unknown>(RUN, {}, admin)).runArchive;
     expect(result).toEqual({ conversations: 21, messages: 61, purgedConversations: 1, purgedMessages: 1 });
@@ -113,7 +114,8 @@ describe('archiving ended conversations', () => {
     expect(await sql(`SELECT 1 FROM conversations_archive WHERE id = ?`, [ancient])).toHaveLength(0);
 
     const audit = await sql<{ action: string; summary: string }>(
-      `SELECT action, summary FROM audit_entries WHERE action IN ('records.archive', 'records.purge') ORDER BY created_at`,
+      `SELECT action, summary FROM audit_entries WHERE action IN ('records.archive', 'records.purge') AND id <> ALL(?::uuid[])`,
+      [`{${earlierEntries.join(',')}}`],
     );
     expect(audit.map((a) => a.action).sort()).toEqual(['records.archive', 'records.purge']);
     expect(audit.find((a) => a.action === 'records.purge')!.summary).toContain('1 archived conversations with 1 messages');
@@ -143,7 +145,12 @@ describe('archiving ended conversations', () => {
   });
 
   it('keeps the invariants in the archive: one seq per conversation, only ended conversations, messages with their conversation', async () => {
-    const [archived] = await sql<{ id: string; customer_id: string }>(`SELECT id, customer_id FROM conversations_archive LIMIT 1`);
+    const customer = await app.createUser({ role: 'CUSTOMER' });
+    const ended = { customerId: customer.id, agentId: agent.id, departmentId: dept.id, createdAt: daysAgo(200) };
+    const id = await seedConversation(app, ended);
+    await seedConversation(app, { ...ended, createdAt: daysAgo(1), status: 'ACTIVE' });
+    expect((await app.data<RunResult, unknown>(RUN, {}, admin)).runArchive.conversations).toBe(1);
+    const archived = { id, customer_id: customer.id };
     await expect(
       sql(
         `INSERT INTO messages_archive (id, conversation_id, seq, sender_role, content) VALUES (gen_random_uuid(), ?, 1, 'CUSTOMER', 'again')`,
@@ -168,6 +175,7 @@ describe('archiving ended conversations', () => {
   });
 
   it('two runs started at once: one runs, the other says one is already running', async () => {
+    const customer = await app.createUser({ role: 'CUSTOMER' });
     for (let i = 0; i < 10; i++) {
       await seedConversation(app, {
         customerId: customer.id,
@@ -200,6 +208,7 @@ describe('archiving ended conversations', () => {
   });
 
   it('only admins start a run', async () => {
+    const customer = await app.createUser({ role: 'CUSTOMER' });
     for (const token of [manager.token, agent.token, customer.token]) {
       expect((await app.exec(RUN, {}, token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
     }

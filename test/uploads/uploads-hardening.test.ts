@@ -135,6 +135,7 @@ async function rawUpload(
     socket.write(
       framing === 'chunked' ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece,
     );
+    // The pause is the point, not a wait: the body arrives in pieces, as from a slow client.
     await new Promise((r) => setTimeout(r, opts.pauseMs ?? 40));
   }
   if (framing === 'chunked' && !closed) socket.write('0\r\n\r\n');

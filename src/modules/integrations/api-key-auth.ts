@@ -36,6 +36,8 @@ interface KnownKey {
 export class ApiKeyAuthenticator {
   private readonly known: LRUCache<string, KnownKey> | null;
   private readonly lastTouched = new LRUCache<string, number>({ max: 10_000 });
+  /** Every last-use write issued so far, so a test can wait for them instead of sleeping. */
+  private lastTouch: Promise<unknown> = Promise.resolve();
   private readonly limiter: RateLimiterAbstract;
 
   constructor(
@@ -113,7 +115,7 @@ export class ApiKeyAuthenticator {
     const last = this.lastTouched.get(keyId);
     if (last !== undefined && now - last < LAST_USED_EVERY_MS) return;
     this.lastTouched.set(keyId, now);
-    this.em()
+    const write = this.em()
       .getConnection()
       .execute(
         `UPDATE api_keys SET last_used_at = now(), last_used_address = ?
@@ -121,6 +123,12 @@ export class ApiKeyAuthenticator {
         [address, keyId],
       )
       .catch((err) => this.logger.warn({ err, keyId }, 'api key: last use not recorded'));
+    this.lastTouch = Promise.all([this.lastTouch, write]);
+  }
+
+  /** Resolves once every last-use write issued so far has landed (test hook). */
+  lastUseWritten(): Promise<void> {
+    return this.lastTouch.then(() => undefined);
   }
 
   /** A revocation of `id` (a key, or a key's rotation) on any process; null: forget everything. */
