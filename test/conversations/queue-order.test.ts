@@ -3,6 +3,7 @@ import {
   HeartbeatDocument,
   LeaveQueueDocument,
   OnQueueUpdatesDocument,
+  OnQueueUpdatesSubscription,
   QueueDocument,
   RequestServiceDocument,
   SetPresenceStatusDocument,
@@ -92,6 +93,18 @@ describe('the queue’s order (QUEUE_AGEING_SECONDS=60)', () => {
     ]);
   });
 
+  /**
+   * The next update that moves a customer from `standing`. The queue's coalesced refresh (250 ms after the last
+   * request joined) may still repeat the old standing after the subscription started: a repeat is allowed, any
+   * other position is not.
+   */
+  async function nextPositionChange(u: ReturnType<typeof subscribe<OnQueueUpdatesSubscription, unknown>>, standing: number) {
+    for (;;) {
+      const update = (await u.next()).data!.queueUpdates;
+      if (update.position !== standing) return update;
+    }
+  }
+
   it('moves everyone behind a customer who leaves up one place, and tells each of them; those ahead keep theirs', async () => {
     const { dept, manager, customers } = await line(4);
     await Promise.all(customers.map((c, i) => place(c.conversationId, 'NORMAL', 40 - i * 10)));
@@ -107,8 +120,8 @@ describe('the queue’s order (QUEUE_AGEING_SECONDS=60)', () => {
     const left = await app.data(LeaveQueueDocument, {}, second.token);
     expect(left.leaveQueue.status).not.toBe('QUEUED');
 
-    expect((await updates[2].next()).data!.queueUpdates).toMatchObject({ conversationId: third.conversationId, position: 2 });
-    expect((await updates[3].next()).data!.queueUpdates).toMatchObject({ conversationId: fourth.conversationId, position: 3 });
+    expect(await nextPositionChange(updates[2], 3)).toMatchObject({ conversationId: third.conversationId, position: 2 });
+    expect(await nextPositionChange(updates[3], 4)).toMatchObject({ conversationId: fourth.conversationId, position: 3 });
     const { queue } = await app.data(QueueDocument, { departmentId: dept.id }, manager.token);
     expect(queue.map((q) => [q.conversation.id, q.position])).toEqual([
       [first.conversationId, 1],
