@@ -11,6 +11,10 @@ module.exports = {
   setupFilesAfterEnv: ['<rootDir>/test/support/after-each.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
+  // Each file's tests run in a random order (the seed is printed; rerun with --seed=N): a test that leans on
+  // what an earlier one left behind fails here, not in someone else's change.
+  randomize: true,
+  showSeed: true,
   // Each test file starts its own server(s) on its own database; stray handles would hang the run.
   forceExit: false,
 };
