@@ -15,6 +15,8 @@ describe('graphql-ws heartbeat (WS_HEARTBEAT_SECONDS)', () => {
     token = (await app.createUser({ role: 'CUSTOMER' })).token;
   });
   afterAll(() => app.stop());
+  // A test's sockets are gone from the server's gauge before the next test counts (the order is random).
+  afterEach(() => eventually(async () => (await openSockets()) === 0, 5000, 'the sockets of the test to be closed'));
 
   /** A signed-in raw socket that counts the server's pings; `autoPong: false` leaves them unanswered. */
   async function connect(autoPong: boolean) {
@@ -38,12 +40,12 @@ describe('graphql-ws heartbeat (WS_HEARTBEAT_SECONDS)', () => {
   }
 
   it('pings a silent socket and closes it when the ping goes unanswered', async () => {
-    const before = await openSockets();
     const { seen } = await connect(false);
+    expect(await openSockets()).toBe(1);
     await eventually(() => seen.closed !== null, 6000, 'the unanswering socket to be closed');
     expect(seen.pings).toBeGreaterThanOrEqual(1);
     expect(seen.closed).toBe(1006); // terminated: no close frame
-    await eventually(async () => (await openSockets()) === before, 3000, 'the connection gauge to drop');
+    await eventually(async () => (await openSockets()) === 0, 3000, 'the connection gauge to drop');
   });
 
   it('keeps a socket that answers the pings open', async () => {
