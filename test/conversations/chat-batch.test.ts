@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   EndConversationDocument,
   HeartbeatDocument,
@@ -19,22 +20,27 @@ type Person = { id: string; token: string };
  */
 describe('chat: sends appended together', () => {
   let app: TestApp;
-  let agent: Person;
-  const conversations: Array<{ customer: Person; id: string }> = [];
 
   beforeAll(async () => {
     app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false', RATE_SEND_MESSAGE_PER_MINUTE: '1000' } });
-    const dept = await app.createDepartment('订单问题', 'order');
-    agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 20 });
-    await app.data(HeartbeatDocument, {}, agent.token);
-    for (let i = 0; i < 6; i++) {
-      const customer = await app.createUser({ role: 'CUSTOMER' });
-      const res = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: `订单 ${i}` } }, customer.token))
-        .requestService;
-      conversations.push({ customer, id: res.conversation!.id });
-    }
   });
   afterAll(() => app.stop());
+
+  /** A department of its own for each test: one online agent (20 seats) serving six customers' conversations. */
+  async function sixConversations() {
+    const code = `order_${randomUUID().slice(0, 6)}`;
+    const dept = await app.createDepartment(`订单问题 ${code}`, code);
+    const agent: Person = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 20 });
+    await app.data(HeartbeatDocument, {}, agent.token);
+    const conversations: Array<{ customer: Person; id: string }> = [];
+    for (let i = 0; i < 6; i++) {
+      const customer = await app.createUser({ role: 'CUSTOMER' });
+      const res = (await app.data(RequestServiceDocument, { input: { topic: code, message: `订单 ${i}` } }, customer.token)).requestService;
+      expect(res.status).toBe('ASSIGNED');
+      conversations.push({ customer, id: res.conversation!.id });
+    }
+    return { agent, conversations };
+  }
 
   const storedSeqs = async (conversationId: string) =>
     (
@@ -44,6 +50,7 @@ describe('chat: sends appended together', () => {
     ).map((r) => r.seq);
 
   it('stores every message of a burst over graphql-ws with its own gapless seq, each delivered once and only once stored', async () => {
+    const { agent, conversations } = await sixConversations();
     const agentWs = app.ws(agent.token);
     const inbox = subscribe(agentWs, OnInboxDocument, {});
     const customerWs = conversations.map((c) => app.ws(c.customer.token));
@@ -124,6 +131,7 @@ describe('chat: sends appended together', () => {
   });
 
   it('appends messages that arrive together in fewer statements than messages', async () => {
+    const { conversations } = await sixConversations();
     const { sqlQueries } = app.services.metrics;
     const viewer = (p: Person) => ({ id: p.id, role: Role.CUSTOMER, departmentId: null });
     const scope = (p: Person) => ({
@@ -147,7 +155,13 @@ describe('chat: sends appended together', () => {
   });
 
   it('keeps a refused send and a repeated clientMessageId in the same batch from touching the others', async () => {
+    const { conversations } = await sixConversations();
     const [ended, ...open] = conversations.slice(0, 4);
+    await app.data(
+      SendMessageDocument,
+      { input: { conversationId: open[0].id, content: '一起', clientMessageId: 'together' } },
+      open[0].customer.token,
+    );
     await app.data(EndConversationDocument, { id: ended.id }, ended.customer.token);
     const before = await Promise.all(open.map((c) => storedSeqs(c.id)));
     const endedBefore = await storedSeqs(ended.id);
@@ -164,7 +178,7 @@ describe('chat: sends appended together', () => {
     expect(refused.errors?.[0].extensions?.code).toBe('CONFLICT');
     expect(twinA.data!.sendMessage.id).toBe(twinB.data!.sendMessage.id);
     expect(others.slice(0, 2).map((r) => r.data!.sendMessage.seq)).toEqual([before[1].length + 1, before[2].length + 1]);
-    // "together" was used in this conversation for other content by the test before.
+    // "together" was used in this conversation for other content above.
     expect(others[2].errors?.[0].extensions?.code).toBe('CONFLICT');
     await eventually(async () => (await storedSeqs(open[0].id)).length === before[0].length + 1, 5000, 'the twin stored once');
     expect(await storedSeqs(open[0].id)).toEqual(Array.from({ length: before[0].length + 1 }, (_, n) => n + 1));
