@@ -232,6 +232,11 @@ describe('audit log', () => {
     });
 
     it('filters by action, target, actor, type and time, alone and together', async () => {
+      // Two entries of its own about one agent: created by the admin, changed by the manager.
+      const agent = await app.createUser({ role: 'AGENT', departmentId });
+      expect(
+        (await app.exec(UpdateUserDocument, { id: agent.id, input: { maxConcurrentChats: 4 } }, manager.token)).errors,
+      ).toBeUndefined();
       const all = await log();
       const byAction = await log({ filter: { action: 'user.create' } });
       expect(byAction.length).toBe(all.filter((e) => e.action === 'user.create').length);
@@ -244,7 +249,7 @@ describe('audit log', () => {
           .map((e) => e.id)
           .sort(),
       );
-      expect(byTarget.length).toBeGreaterThanOrEqual(2);
+      expect(byTarget.map((e) => e.action).sort()).toEqual(['user.create', 'user.update']);
 
       const both = await log({ filter: { targetId: agent.id, action: 'user.create' } });
       expect(both).toHaveLength(1);
