@@ -22,7 +22,6 @@ describe('piiTypes on stored texts', () => {
   let dept: { id: string };
   let agent: { id: string; token: string };
   let customer: { id: string; token: string };
-  let conversationId: string;
 
   const sql = <T = Record<string, unknown>>(q: string, params: unknown[] = []) => app.services.orm.em.fork().execute<T[]>(q, params);
   const stored = async (table: string, id: string) =>
@@ -36,16 +35,22 @@ describe('piiTypes on stored texts', () => {
     agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 10 });
     await app.data(HeartbeatDocument, {}, agent.token);
     customer = await app.createUser({ role: 'CUSTOMER' });
+  });
+  afterAll(() => app.stop());
+
+  /** A conversation of its own for each test (a customer's first message holds a bank card number, seq 1). */
+  async function openConversation() {
+    const customer = await app.createUser({ role: 'CUSTOMER' });
     const res = await app.data(
       RequestServiceDocument,
       { input: { topic: 'technical', message: `你好，我的卡号${CARD}被扣了两次` } },
       customer.token,
     );
-    conversationId = res.requestService.conversation!.id;
-  });
-  afterAll(() => app.stop());
+    return { customer, conversationId: res.requestService.conversation!.id };
+  }
 
   it('a chat message gets the kinds it holds, stored with it and shown in replies, history and live events', async () => {
+    const { customer, conversationId } = await openConversation();
     const live = subscribe(app.ws(agent.token), PiiConversationEventsDocument, { conversationId, afterSeq: 1 });
     const sent = await app.data(
       PiiSendMessageDocument,
@@ -123,6 +128,7 @@ describe('piiTypes on stored texts', () => {
   });
 
   it('rows stored before detection existed are answered from their text, then filled by the backfill', async () => {
+    const { customer, conversationId } = await openConversation();
     const sent = await app.data(
       PiiSendMessageDocument,
       { input: { conversationId, content: `邮箱 ${EMAIL}`, clientMessageId: 'pii-old' } },
