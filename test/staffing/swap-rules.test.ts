@@ -11,9 +11,7 @@ type Person = { id: string; token: string };
 describe('swap work rules: notice, rest, weekly hours', () => {
   let app: TestApp;
   let admin: string;
-  let a: Person;
-  let b: Person;
-  let c: Person;
+  let departmentId: string;
   const shifts: Record<string, string> = {};
   const MONDAY = '2027-03-01';
   const plus = (days: number) => DateTime.fromISO(MONDAY).plus({ days }).toISODate()!;
@@ -26,7 +24,7 @@ describe('swap work rules: notice, rest, weekly hours', () => {
     app = await startTestApp({ env: { MAX_WEEKLY_HOURS: '20', SWAP_MIN_NOTICE_HOURS: '24', MIN_REST_HOURS: '11' } });
     admin = await app.adminToken();
     const dept = await app.createDepartment('技术支持', 'technical');
-    [a, b, c] = await Promise.all([0, 1, 2].map(() => app.createUser({ role: 'AGENT', departmentId: dept.id })));
+    departmentId = dept.id;
     // SOON starts in about 10 hours from now (in the business time zone), whatever the time of the run.
     const soon = DateTime.now().setZone('Asia/Shanghai').plus({ hours: 10 }).startOf('hour');
     shifts.SOONDATE = soon.toISODate()!;
@@ -42,10 +40,14 @@ describe('swap work rules: notice, rest, weekly hours', () => {
   });
   afterAll(() => app.stop());
 
+  /** Three agents of the test's own, so the schedules of other tests never count in its rest or weekly hours. */
+  const threeAgents = (): Promise<Person[]> => Promise.all([0, 1, 2].map(() => app.createUser({ role: 'AGENT', departmentId })));
+
   const reasons = async (token: string, steps: Array<{ scheduleId: string; toAgentId: string }>) =>
     (await app.data(CheckSwapDocument, { input: { steps } }, token)).checkSwap.conflicts.map((x) => [x.reason, x.scheduleId, x.toAgentId]);
 
   it('refuses a swap less than SWAP_MIN_NOTICE_HOURS before the shift, with the reason', async () => {
+    const [a, b] = await threeAgents();
     const soon = await schedule(a, 'SOON', shifts.SOONDATE);
     expect(await reasons(a.token, [{ scheduleId: soon, toAgentId: b.id }])).toEqual([['NOT_ENOUGH_NOTICE', soon, b.id]]);
     const res = await app.exec(RequestSwapDocument, { input: { steps: [{ scheduleId: soon, toAgentId: b.id }] } }, a.token);
@@ -54,6 +56,7 @@ describe('swap work rules: notice, rest, weekly hours', () => {
   });
 
   it('refuses a hand-over that leaves the receiver less than MIN_REST_HOURS of rest', async () => {
+    const [a, b, c] = await threeAgents();
     const late = await schedule(a, 'L', plus(0)); // Monday 14:00–22:00
     const early = await schedule(b, 'E', plus(1)); // Tuesday 06:00: 8 hours after 22:00
     const check = (await app.data(CheckSwapDocument, { input: { steps: [{ scheduleId: late, toAgentId: b.id }] } }, a.token)).checkSwap;
@@ -68,6 +71,7 @@ describe('swap work rules: notice, rest, weekly hours', () => {
   });
 
   it('checks every agent of a chain, not only the first', async () => {
+    const [a, b, c] = await threeAgents();
     // A → B → C → A: C receives B's Thursday late shift, and keeps its own Friday early one (8 h of rest).
     const aE = await schedule(a, 'E', plus(10));
     const bL = await schedule(b, 'L', plus(3));
@@ -87,6 +91,7 @@ describe('swap work rules: notice, rest, weekly hours', () => {
   });
 
   it('refuses a swap that takes the receiver over MAX_WEEKLY_HOURS in that week', async () => {
+    const [, b, c] = await threeAgents();
     await schedule(c, 'L', plus(14)); // Monday
     await schedule(c, 'L', plus(15)); // Tuesday: 16 hours so far
     const wed = await schedule(b, 'L', plus(16));
