@@ -62,6 +62,13 @@ describe('graphql-js’s own messages in zh-CN', () => {
       zh: '变量 "$x" 在操作 "Q" 中未被使用。',
     },
     {
+      what: 'a date that is not one (the DateTimeISO scalar)',
+      query: 'mutation M($at: DateTimeISO!) { addForecastOverride(departmentId: "x", factor: 1, from: $at, to: $at, reason: "r") { id } }',
+      variables: { at: 'tomorrow' },
+      en: 'Variable "$at" got invalid value "tomorrow"; DateTime cannot represent an invalid date-time-string tomorrow.',
+      zh: '变量 "$at" 的值 "tomorrow" 无效：DateTime 不能表示无效的日期时间字符串 tomorrow。',
+    },
+    {
       what: 'two fields under one response name (overlapping fields)',
       query: '{ me { x: id x: displayName } }',
       en: 'Fields "x" conflict because "id" and "displayName" are different fields. Use different aliases on the fields to fetch both if this was intentional.',

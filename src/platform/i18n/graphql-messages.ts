@@ -3,7 +3,7 @@ import { textPatterns } from './text-patterns';
 /**
  * Chinese for graphql-js 16's own parse, validation and variable-coercion messages, keyed by their English
  * formats (node_modules/graphql: language/lexer.js and parser.js, validation/rules/*.js, execution/values.js,
- * utilities/coerceInputValue.js, type/scalars.js). `{name}` matches any text and is carried over as it is (names,
+ * utilities/coerceInputValue.js, type/scalars.js), and of the DateTimeISO scalar (graphql-scalars). `{name}` matches any text and is carried over as it is (names,
  * types, values); `{inner}` is itself a graphql-js message and is translated in turn, `{reason}` an overlapping-fields
  * reason (conflictReason below). A message that does not
  * match whole, inner parts included, stays English. The rules a caller meets when writing a query are here;
@@ -106,6 +106,10 @@ const GRAPHQL_MESSAGES: ReadonlyArray<readonly [en: string, zh: string]> = [
   ['Boolean cannot represent a non boolean value: {value}', 'Boolean 不能表示非布尔值：{value}'],
   ['ID cannot represent value: {value}', 'ID 不能表示该值：{value}'],
   ['ID cannot represent a non-string and non-integer value: {value}', 'ID 不能表示非字符串且非整数的值：{value}'],
+  // DateTimeISO (graphql-scalars, through type-graphql)
+  ['DateTime cannot represent an invalid date-time-string {value}.', 'DateTime 不能表示无效的日期时间字符串 {value}。'],
+  ['DateTime cannot represent non string or Date type {value}', 'DateTime 不能表示非字符串且非 Date 类型的值 {value}'],
+  ['DateTime cannot represent an invalid Date instance', 'DateTime 不能表示无效的 Date 实例'],
 ];
 
 /** Each format as a pattern, the most specific first: `Expected type "X". {inner}` before `Expected type "X".`. */
