@@ -25,6 +25,7 @@ import { Migration20261205070000_locales } from './Migration20261205070000_local
 import { Migration20261206040000_message_path } from './Migration20261206040000_message_path';
 
 import { Migration20261206020000_conversation_locale } from './Migration20261206020000_conversation_locale';
+import { Migration20261207010000_texts_at_read_time } from './Migration20261207010000_texts_at_read_time';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -55,4 +56,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261206040000_message_path', class: Migration20261206040000_message_path },
 
   { name: 'Migration20261206020000_conversation_locale', class: Migration20261206020000_conversation_locale },
+  { name: 'Migration20261207010000_texts_at_read_time', class: Migration20261207010000_texts_at_read_time },
 ];

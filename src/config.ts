@@ -16,6 +16,7 @@ import { Lexicon, parseLexicon } from './modules/knowledge/lexicon';
 import { parsePiiRules, PiiRules } from './modules/records/pii-rules';
 import { Keyring, parseKeyring } from './modules/records/keyring';
 import { Role } from './platform/auth/roles';
+import { Locale, SUPPORTED_LOCALES } from './platform/i18n/locales';
 
 import { parseQualitySettings, QualitySettings } from './modules/quality/quality.settings';
 import { AlertSettings, parseAlertSettings } from './modules/operations/alert-rules';
@@ -340,6 +341,11 @@ const spec = {
     desc: 'delay before the first retry of a webhook delivery; doubles with each retry',
   }),
   ALERT_WEBHOOK_TIMEOUT_MS: positiveInt({ default: 5000, desc: 'a webhook receiver that has not answered within this fails the attempt' }),
+  ALERT_LOCALE: str({
+    choices: [...SUPPORTED_LOCALES],
+    default: 'zh-CN',
+    desc: 'language of the alert texts pushed to DingTalk, WeCom and generic alert webhooks (and of alerts.summary in SQL)',
+  }),
   WEBHOOK_ALLOW_PRIVATE: bool({
     default: false,
     desc: 'let webhooks (createWebhook) reach loopback, private and link-local addresses (tests, closed networks)',
@@ -442,7 +448,7 @@ export type Config = Readonly<{
     dashboardRefreshMs: number;
     alertEvaluateMs: number;
     alerts: AlertSettings & { rulesFile: string };
-    webhook: { attempts: number; retryDelaySeconds: number; timeoutMs: number };
+    webhook: { attempts: number; retryDelaySeconds: number; timeoutMs: number; locale: Locale };
   };
   /** Outbound webhooks (createWebhook): deliveries, retries, the failure window, the address policy. */
   webhooks: {
@@ -594,6 +600,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         attempts: e.ALERT_WEBHOOK_ATTEMPTS,
         retryDelaySeconds: e.ALERT_WEBHOOK_RETRY_DELAY_SECONDS,
         timeoutMs: e.ALERT_WEBHOOK_TIMEOUT_MS,
+        locale: e.ALERT_LOCALE,
       },
     },
     webhooks: {

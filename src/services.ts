@@ -349,6 +349,7 @@ export function createServices(deps: {
     deps.logger,
     fork,
     ops.alertEvaluateMs,
+    ops.webhook.locale,
   );
   const alerts = new AlertService(audit, dashboard);
   const records = {

@@ -61,6 +61,31 @@ describe('graphql-js’s own messages in zh-CN', () => {
       en: 'Variable "$x" is never used in operation "Q".',
       zh: '变量 "$x" 在操作 "Q" 中未被使用。',
     },
+    {
+      what: 'a date that is not one (the DateTimeISO scalar)',
+      query: 'mutation M($at: DateTimeISO!) { addForecastOverride(departmentId: "x", factor: 1, from: $at, to: $at, reason: "r") { id } }',
+      variables: { at: 'tomorrow' },
+      en: 'Variable "$at" got invalid value "tomorrow"; DateTime cannot represent an invalid date-time-string tomorrow.',
+      zh: '变量 "$at" 的值 "tomorrow" 无效：DateTime 不能表示无效的日期时间字符串 tomorrow。',
+    },
+    {
+      what: 'two fields under one response name (overlapping fields)',
+      query: '{ me { x: id x: displayName } }',
+      en: 'Fields "x" conflict because "id" and "displayName" are different fields. Use different aliases on the fields to fetch both if this was intentional.',
+      zh: '字段 "x" 相互冲突："id" 和 "displayName" 是不同的字段。如确需同时获取，请为这些字段使用不同的别名。',
+    },
+    {
+      what: 'one field twice with differing arguments',
+      query: '{ notifications(first: 1) { nodes { id } } notifications(first: 2) { nodes { id } } }',
+      en: 'Fields "notifications" conflict because they have differing arguments. Use different aliases on the fields to fetch both if this was intentional.',
+      zh: '字段 "notifications" 相互冲突：它们的参数不同。如确需同时获取，请为这些字段使用不同的别名。',
+    },
+    {
+      what: 'subfields that conflict, nested',
+      query: '{ notifications { nodes { x: id } } notifications { nodes { x: kind } } }',
+      en: 'Fields "notifications" conflict because subfields "nodes" conflict because subfields "x" conflict because "id" and "kind" are different fields. Use different aliases on the fields to fetch both if this was intentional.',
+      zh: '字段 "notifications" 相互冲突：子字段 "nodes" 相互冲突：子字段 "x" 相互冲突："id" 和 "kind" 是不同的字段。如确需同时获取，请为这些字段使用不同的别名。',
+    },
   ];
 
   it.each(cases)('over HTTP: $what', async ({ query, variables, en, zh }) => {
@@ -107,6 +132,17 @@ describe('graphql-js’s own messages in zh-CN', () => {
   it('a message with a part the table does not know stays English whole', () => {
     expect(chineseGraphqlMessage('Syntax Error: Something new.')).toBeNull();
     expect(chineseGraphqlMessage('Variable "$x" got invalid value 1; Something new.')).toBeNull();
+    expect(
+      chineseGraphqlMessage(
+        'Fields "x" conflict because something new. Use different aliases on the fields to fetch both if this was intentional.',
+      ),
+    ).toBeNull();
+    // graphql-js cuts a long reason short with "...": a part cut in the middle stays English, the message whole.
+    expect(
+      chineseGraphqlMessage(
+        'Fields "x" conflict because "a" and "b" are differ.... Use different aliases on the fields to fetch both if this was intentional.',
+      ),
+    ).toBeNull();
   });
 
   it('every format has the same placeholders in Chinese, and an example of it is translated', () => {

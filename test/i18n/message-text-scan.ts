@@ -6,7 +6,7 @@ import ts from 'typescript';
 export interface SingleLanguageText {
   where: string;
   text: string;
-  why: 'chinese-literal' | 'literal-notification' | 'literal-system-message';
+  why: 'chinese-literal' | 'literal-notification' | 'literal-system-message' | 'literal-page-text' | 'literal-stored-text';
 }
 
 /**
@@ -27,6 +27,11 @@ export const CHINESE_DATA_FILES: Record<string, string> = {
 const SYSTEM_MESSAGE_CALLS: Record<string, number> = { systemMessage: 2 };
 /** Calls that create notifications (their object argument's `title` and `body`). */
 const NOTIFICATION_CALLS = new Set(['notify', 'flagNegative']);
+
+/** Properties whose text is shown to readers later (rendered from a catalogue message when read). */
+const STORED_TEXT_PROPERTIES = new Set(['disabledReason']);
+/** Words between HTML tags in a literal (`<th>Time</th>`): a page's label, which belongs in the catalogue. */
+const PAGE_TEXT = /<[a-z][a-z0-9]*(?:\s[^<>]*)?>[^<>{}]*[A-Za-z]{2,}[^<>{}]*<\//;
 
 const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
 /** A literal's fixed text says something in some language (not just punctuation, separators or a code). */
@@ -68,7 +73,8 @@ function isDocumentation(node: ts.Node): boolean {
 
 /**
  * Single-language texts in one source file: any literal with Chinese in it (outside the data files), and
- * literal titles, bodies and system messages (English or Chinese) where a catalogue message belongs.
+ * literal titles, bodies, system messages, page labels and stored reasons (English or Chinese) where a catalogue
+ * message belongs.
  */
 export function scanSource(path: string, code: string): SingleLanguageText[] {
   const out: SingleLanguageText[] = [];
@@ -79,6 +85,10 @@ export function scanSource(path: string, code: string): SingleLanguageText[] {
   const visit = (node: ts.Node): void => {
     const text = literalText(node);
     if (text !== null && CJK.test(text) && !chineseAllowed && !isDocumentation(node)) add(node, text, 'chinese-literal');
+    if (text !== null && PAGE_TEXT.test(text)) add(node, text, 'literal-page-text');
+    if (ts.isPropertyAssignment(node) && STORED_TEXT_PROPERTIES.has(nameOf(node.name) ?? '')) {
+      for (const l of literalsOf(node.initializer)) if (WORDS.test(l.text)) add(l.node, l.text, 'literal-stored-text');
+    }
     if (ts.isCallExpression(node)) {
       const name = nameOf(node.expression) ?? '';
       const index = SYSTEM_MESSAGE_CALLS[name];

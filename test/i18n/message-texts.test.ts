@@ -6,7 +6,7 @@ import { CHINESE_DATA_FILES, scanMessageTexts, scanSource } from './message-text
 const root = join(__dirname, '..', '..');
 
 describe('notifications and system messages come from the catalogue', () => {
-  it('src/ holds no Chinese literal outside the catalogue and the data files, and no literal title, body or system message', () => {
+  it('src/ holds no Chinese literal outside the catalogue and the data files, and no literal title, body, system message, page label or stored reason', () => {
     expect(scanMessageTexts(root)).toEqual([]);
   });
 
@@ -17,7 +17,9 @@ describe('notifications and system messages come from the catalogue', () => {
         notifications.notify(em, afterCommit, { userId: who, kind: 'X', title: { id: 'notification.ticketResolved.title' }, body: who });
         chat.systemMessage(em, c, who ? 'Your agent left' : \`\${who}\`, afterCommit);
         const label = '未分类';
-        return { description: 'e.g. 技术支持', label };
+        const page = \`<h1>\${who}</h1><th>Time (UTC)</th>\`;
+        Object.assign(c, { disabledReason: 'disabled by hand' });
+        return { description: 'e.g. 技术支持', label, page };
       }`;
     expect(scanSource('src/modules/example/example.service.ts', code).map((t) => [t.why, t.text])).toEqual([
       ['literal-notification', '工单已关闭：{}'],
@@ -25,6 +27,8 @@ describe('notifications and system messages come from the catalogue', () => {
       ['chinese-literal', '工单已关闭：{}'],
       ['literal-system-message', 'Your agent left'],
       ['chinese-literal', '未分类'],
+      ['literal-page-text', '<h1>{}</h1><th>Time (UTC)</th>'],
+      ['literal-stored-text', 'disabled by hand'],
     ]);
   });
 

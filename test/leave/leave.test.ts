@@ -174,7 +174,7 @@ describe('leave requests', () => {
       ['leave.approve', manager.id, 'MANAGER', '好好休息'],
     ]);
     const told = (await app.data(NotificationsDocument, { first: 1 }, agent.token)).notifications.nodes[0];
-    // staff read English unless they chose zh-CN (setMyLocale) or ask for it (Accept-Language): docs/conventions.md
+    // staff read English unless they chose zh-CN (setMyLocale) or ask for it (Accept-Language): docs/i18n.md
     expect(told).toMatchObject({ kind: 'LEAVE_DECIDED', title: 'Leave approved' });
 
     // Scheduling the agent during approved leave is an ON_LEAVE conflict.

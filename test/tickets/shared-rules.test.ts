@@ -114,7 +114,7 @@ describe('one rule for conversations and tickets', () => {
       for (const who of [admin, afterSalesManager, afterSalesAgent]) expect(code(await rate[kind](id, who.token, 5))).toBe('FORBIDDEN');
       const stranger = await rate[kind](id, other.token, 5);
       expect(ext(stranger)).toMatchObject({ code: 'FORBIDDEN' });
-      // a customer reads Chinese by default (docs/conventions.md)
+      // a customer reads Chinese by default (docs/i18n.md)
       expect(stranger.errors![0].message).toBe(kind === 'ticket' ? '只有该工单的客户可以评价' : '只有该会话的客户可以评价');
       expect(code(await rate[kind](id, null, 5))).toBe('UNAUTHENTICATED');
       expect(await stored[kind](id)).toEqual({ rating: null, rating_comment: null });

@@ -7,6 +7,7 @@ import type { Scheduler } from '../../platform/scheduler';
 import type { AuditService } from '../audit/audit.service';
 import type { NotificationService } from '../notifications/notification.service';
 import { signGeneric } from '../operations/webhook-formats';
+import { disabledReason } from './webhook.entity';
 import { AddressPolicy, postWebhook, PostResult } from './webhook-address';
 import { deliveryBody, departmentOf, OutboxEvent } from './webhook-events';
 
@@ -245,8 +246,11 @@ export class WebhookDeliveryService {
     if (!hook?.enabled || Date.now() - new Date(hook.failing_since).getTime() < this.settings.disableAfterMs) return;
     const hours = Math.round(this.settings.disableAfterMs / 3_600_000);
     const duration = hours >= 1 ? `${hours} h` : `${Math.round(this.settings.disableAfterMs / 1000)} s`;
-    const reason = `every delivery failed for ${duration}`;
-    await tx.execute(`UPDATE webhooks SET enabled = false, disabled_reason = ?, updated_at = now() WHERE id = ?`, [reason, webhookId]);
+    const reason = disabledReason({ id: 'webhook.disabledFailing', params: { duration } });
+    await tx.execute(
+      `UPDATE webhooks SET enabled = false, disabled_reason = ?, disabled_reason_message = ?, updated_at = now() WHERE id = ?`,
+      [reason.disabledReason, JSON.stringify(reason.disabledReasonMessage), webhookId],
+    );
     await tx.execute(
       `UPDATE webhook_deliveries SET status = 'FAILED', error = coalesce(error, 'the webhook is disabled'), finished_at = now()
        WHERE webhook_id = ? AND status = 'PENDING'`,
@@ -267,11 +271,11 @@ export class WebhookDeliveryService {
         action: 'webhook.disable',
         targetType: 'Webhook',
         targetId: webhookId,
-        summary: `Disabled webhook ${hook.url}: ${reason}`,
+        summary: `Disabled webhook ${hook.url}: ${reason.disabledReason}`,
       },
     );
     await tx.flush();
-    this.logger.warn({ webhookId, reason }, 'webhook disabled');
+    this.logger.warn({ webhookId, reason: reason.disabledReason }, 'webhook disabled');
   }
 }
 

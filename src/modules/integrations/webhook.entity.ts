@@ -1,12 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { MessageRef, render } from '../../platform/i18n/catalogue';
 import { Node } from '../../platform/node';
 
 @ObjectType({ implements: Node, description: 'A receiver of signed event deliveries (see docs/integrations.md)' })
 @Entity({ tableName: 'webhooks' })
 export class Webhook {
-  [OptionalProps]?: 'id' | 'departmentId' | 'createdById' | 'enabled' | 'disabledReason' | 'failingSince' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?:
+    | 'id'
+    | 'departmentId'
+    | 'createdById'
+    | 'enabled'
+    | 'disabledReason'
+    | 'disabledReasonMessage'
+    | 'failingSince'
+    | 'createdAt'
+    | 'updatedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -36,9 +46,14 @@ export class Webhook {
   @Property({ type: 'boolean' })
   enabled: boolean = true;
 
-  @Field(() => String, { nullable: true })
+  /** In English; the `disabledReason` field renders `disabledReasonMessage` in the reader's language when it is set. */
+  @Field(() => String, { nullable: true, description: 'Why it was disabled, in the reader’s language' })
   @Property({ type: 'text', nullable: true })
   disabledReason: string | null = null;
+
+  /** The catalogue's message id and parameters of `disabledReason` (null for older rows: shown as written). */
+  @Property({ type: 'json', nullable: true })
+  disabledReasonMessage: MessageRef | null = null;
 
   @Field(() => Date, { nullable: true, description: 'Since when every attempt has failed; null after a success' })
   @Property({ type: 'timestamptz', nullable: true })
@@ -51,6 +66,11 @@ export class Webhook {
   @Field()
   @Property({ type: 'timestamptz', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
+}
+
+/** Why a webhook is disabled: the message for readers, and its English for SQL readers and older clients' logs. */
+export function disabledReason(ref: MessageRef): Pick<Webhook, 'disabledReason' | 'disabledReasonMessage'> {
+  return { disabledReason: render(ref, 'en'), disabledReasonMessage: ref };
 }
 
 export enum WebhookDeliveryStatus {

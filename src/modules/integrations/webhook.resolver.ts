@@ -1,6 +1,8 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
 import { Role } from '../../platform/auth/roles';
+import { render } from '../../platform/i18n/catalogue';
+import { localeOf } from '../../platform/i18n/request-locale';
 import { Connection } from '../../platform/pagination';
 import { Webhook, WebhookDelivery } from './webhook.entity';
 import { CreatedWebhook, CreateWebhookInput, UpdateWebhookInput } from './webhook.inputs';
@@ -30,6 +32,12 @@ export class WebhookResolver {
   @Mutation(() => Webhook, { description: 'URL, events, or enabled (true re-enables a disabled webhook)' })
   updateWebhook(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateWebhookInput, @Ctx() ctx: Context) {
     return ctx.services.webhooks.update(ctx, id, input);
+  }
+
+  // Rendered when read, in the reader's language (see src/platform/i18n); older rows as they were stored.
+  @FieldResolver(() => String, { nullable: true })
+  disabledReason(@Root() webhook: Webhook, @Ctx() ctx: Context): string | null {
+    return webhook.disabledReasonMessage ? render(webhook.disabledReasonMessage, localeOf(ctx)) : webhook.disabledReason;
   }
 
   @Authorized(...MANAGERS)

@@ -9,7 +9,7 @@ import { Page, paginate } from '../../platform/pagination';
 import type { AuditService } from '../audit/audit.service';
 import { Department } from '../accounts/department.entity';
 import { Role } from '../../platform/auth/roles';
-import { Webhook, WebhookDelivery } from './webhook.entity';
+import { disabledReason, Webhook, WebhookDelivery } from './webhook.entity';
 import type { CreateWebhookInput, UpdateWebhookInput } from './webhook.inputs';
 import { mayManageWebhooks } from './webhook-access';
 import { AddressPolicy, resolvedProblem, urlProblem } from './webhook-address';
@@ -75,8 +75,10 @@ export class WebhookService {
       Object.assign(webhook, {
         ...(url ? { url } : {}),
         ...(events ? { events } : {}),
-        ...(input.enabled === true ? { enabled: true, disabledReason: null, failingSince: null } : {}),
-        ...(input.enabled === false ? { enabled: false, disabledReason: webhook.disabledReason ?? 'disabled by hand' } : {}),
+        ...(input.enabled === true ? { enabled: true, disabledReason: null, disabledReasonMessage: null, failingSince: null } : {}),
+        ...(input.enabled === false
+          ? { enabled: false, ...(webhook.disabledReason ? {} : disabledReason({ id: 'webhook.disabledByHand' })) }
+          : {}),
       });
       this.audit.record(em, scope, {
         action: 'webhook.update',

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 import { AfterCommit, inTransaction } from '../../platform/db/transaction';
 import { MessageRef, render } from '../../platform/i18n/catalogue';
+import type { Locale } from '../../platform/i18n/locales';
 import type { Logger } from '../../platform/logger';
 import type { Metrics } from '../../platform/metrics';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
@@ -34,6 +35,7 @@ export interface AlertEvent {
   severity: string;
   status: AlertStatus;
   summary: string;
+  summaryMessage: MessageRef | null;
   threshold: number;
   value: number;
   openedAt: string;
@@ -78,6 +80,8 @@ export class AlertEvaluator {
     private readonly logger: Logger,
     private readonly em: () => EntityManager,
     private readonly intervalMs: number,
+    /** The language of the stored summary (ALERT_LOCALE), which pushes and integrations' webhooks send. */
+    private readonly locale: Locale,
   ) {
     metrics.serviceFiguresTtlMs = intervalMs * 3;
   }
@@ -187,7 +191,8 @@ export class AlertEvaluator {
       metric: rule.metric,
       departmentId: department?.id ?? null,
       severity: rule.severity,
-      summary: render(summary, 'en'),
+      summary: render(summary, this.locale),
+      summaryMessage: summary,
       threshold: rule.threshold,
       value,
       openedAt: now,
@@ -248,6 +253,7 @@ export function toAlertEvent(a: Alert): AlertEvent {
     severity: a.severity,
     status: a.status,
     summary: a.summary,
+    summaryMessage: a.summaryMessage,
     threshold: a.threshold,
     value: a.value,
     openedAt: a.openedAt.toISOString(),
@@ -257,6 +263,7 @@ export function toAlertEvent(a: Alert): AlertEvent {
 export function fromAlertEvent(e: AlertEvent): Alert {
   return Object.assign(new Alert(), {
     ...e,
+    summaryMessage: e.summaryMessage ?? null,
     openedAt: new Date(e.openedAt),
     lastValue: null,
     acknowledgedAt: null,

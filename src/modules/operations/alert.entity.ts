@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { CreatedAtColumns } from '../../platform/db/shared-columns';
+import type { MessageRef } from '../../platform/i18n/catalogue';
 import { Node } from '../../platform/node';
 
 export enum AlertStatus {
@@ -18,7 +19,15 @@ registerEnumType(AlertStatus, {
 @Entity({ tableName: 'alerts' })
 export class Alert {
   [OptionalProps]?:
-    'id' | 'status' | 'openedAt' | 'lastValue' | 'acknowledgedAt' | 'acknowledgedById' | 'acknowledgeComment' | 'resolvedAt';
+    | 'id'
+    | 'status'
+    | 'summaryMessage'
+    | 'openedAt'
+    | 'lastValue'
+    | 'acknowledgedAt'
+    | 'acknowledgedById'
+    | 'acknowledgeComment'
+    | 'resolvedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -44,9 +53,14 @@ export class Alert {
   @Enum({ items: () => AlertStatus, nativeEnumName: 'alert_status' })
   status: AlertStatus = AlertStatus.OPEN;
 
-  @Field()
+  /** Rendered in ALERT_LOCALE; the `summary` field renders `summaryMessage` in the reader's language when it is set. */
+  @Field({ description: 'The rule, metric, value and place, in the reader’s language' })
   @Property({ type: 'text' })
   summary!: string;
+
+  /** The catalogue's message id and parameters of the summary (null for alerts raised before it was kept). */
+  @Property({ type: 'json', nullable: true })
+  summaryMessage: MessageRef | null = null;
 
   @Field(() => Float)
   @Property({ type: 'double' })

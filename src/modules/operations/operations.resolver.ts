@@ -1,6 +1,8 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../context';
 import { Role } from '../../platform/auth/roles';
+import { render } from '../../platform/i18n/catalogue';
+import { localeOf } from '../../platform/i18n/request-locale';
 import { Connection } from '../../platform/pagination';
 import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
 import { Alert, AlertDelivery, AlertStatus } from './alert.entity';
@@ -111,6 +113,12 @@ export class AlertResolver {
   })
   alertRaised(@Root() e: AlertEvent, @Arg('departmentId', () => ID, { nullable: true }) _departmentId?: string): Alert {
     return fromAlertEvent(e);
+  }
+
+  // Rendered when read, in the reader's language (see src/platform/i18n); older alerts as they were stored.
+  @FieldResolver(() => String)
+  summary(@Root() alert: Alert, @Ctx() ctx: Context): string {
+    return alert.summaryMessage ? render(alert.summaryMessage, localeOf(ctx)) : alert.summary;
   }
 }
 

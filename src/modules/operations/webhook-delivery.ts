@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { render } from '../../platform/i18n/catalogue';
+import type { Locale } from '../../platform/i18n/locales';
 import type { JobQueue } from '../../platform/jobs/job-queue';
 import type { Logger } from '../../platform/logger';
 import type { Metrics } from '../../platform/metrics';
@@ -26,7 +28,7 @@ export class WebhookDispatcher {
     private readonly em: () => EntityManager,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-    private readonly opts: { attempts: number; retryDelaySeconds: number; timeoutMs: number },
+    private readonly opts: { attempts: number; retryDelaySeconds: number; timeoutMs: number; locale: Locale },
   ) {
     jobs.define<DeliveryJob>(
       {
@@ -55,7 +57,7 @@ export class WebhookDispatcher {
     const em = this.em();
     const alert = await em.findOne(Alert, { id: job.alertId });
     if (!alert) return;
-    const request = buildRequest(hook, toPayload(alert, job.departmentCode));
+    const request = buildRequest(hook, toPayload(alert, job.departmentCode, this.opts.locale), this.opts.locale);
     let status: number | null = null;
     let error: string | null;
     try {
@@ -87,14 +89,14 @@ export class WebhookDispatcher {
   }
 }
 
-function toPayload(a: Alert, departmentCode: string | null): AlertPayload {
+function toPayload(a: Alert, departmentCode: string | null, locale: Locale): AlertPayload {
   return {
     id: a.id,
     rule: a.rule,
     metric: a.metric,
     severity: a.severity,
     status: a.status,
-    summary: a.summary,
+    summary: a.summaryMessage ? render(a.summaryMessage, locale) : a.summary,
     departmentId: a.departmentId,
     departmentCode,
     threshold: a.threshold,

@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto';
+import { render } from '../../platform/i18n/catalogue';
+import type { Locale } from '../../platform/i18n/locales';
 import type { AlertWebhook } from './alert-rules';
 
-/** What a webhook is told of an alert. */
+/** What a webhook is told of an alert (`summary` in ALERT_LOCALE). */
 export interface AlertPayload {
   id: string;
   rule: string;
@@ -30,11 +32,17 @@ export interface OutboundRequest {
  * - dingtalk: a DingTalk group robot markdown message; with a secret (加签), `timestamp` (ms) and `sign`
  *   (base64 HMAC-SHA256 of `timestamp + "\n" + secret`) in the query string, as DingTalk documents;
  * - wecom: a WeCom (企业微信) group robot markdown message.
+ * The robots' texts are in `locale` (ALERT_LOCALE): people read them in a group chat, with no language of their own.
  */
-export function buildRequest(hook: AlertWebhook, alert: AlertPayload, now = Date.now()): OutboundRequest {
+export function buildRequest(hook: AlertWebhook, alert: AlertPayload, locale: Locale, now = Date.now()): OutboundRequest {
   const json = { 'content-type': 'application/json' };
   const title = `[${alert.severity.toUpperCase()}] ${alert.rule}`;
-  const lines = [`**${title}**`, alert.summary, `value: ${alert.value} (threshold ${alert.threshold})`, `opened: ${alert.openedAt}`];
+  const lines = [
+    `**${title}**`,
+    alert.summary,
+    render({ id: 'alert.push.value', params: { value: alert.value, threshold: alert.threshold } }, locale),
+    render({ id: 'alert.push.opened', params: { openedAt: alert.openedAt } }, locale),
+  ];
   switch (hook.kind) {
     case 'generic': {
       const body = JSON.stringify({ type: 'alert', alert });

@@ -1,6 +1,7 @@
 import express, { Request, Response, Router } from 'express';
 import { resolveViewer } from '../../context';
 import { bearerToken } from '../../platform/auth/tokens';
+import { localeNotice } from '../../platform/i18n/request-locale';
 import { DomainError, ErrorCode } from '../../platform/errors';
 import { currentTraceId } from '../../platform/trace';
 import type { Services } from '../../services';
@@ -50,10 +51,15 @@ export function recordsRoutes(services: Services): Router {
     const viewer = await resolveViewer(services, em, bearerToken(req.headers.authorization));
     if (!viewer) return fail(res, 401, ErrorCode.UNAUTHENTICATED, 'Sign in to read a transcript');
     try {
-      const html = await services.records.transcripts.render(em, viewer, req.params.id);
+      const requested = req.headers['accept-language'] ?? null;
+      const { html, chosen } = await services.records.transcripts.render(em, viewer, req.params.id, requested);
+      // An unsupported Accept-Language falls back, and says so as GraphQL's extensions.locale does.
+      if (chosen.unsupported) res.set('X-Locale-Notice', JSON.stringify(localeNotice(chosen)));
       res
         .status(200)
         .set('Content-Type', 'text/html; charset=utf-8')
+        .set('Content-Language', chosen.locale)
+        .set('Vary', 'Accept-Language')
         .set('Content-Security-Policy', PAGE_CSP)
         .set('X-Content-Type-Options', 'nosniff')
         .set('Cache-Control', 'private, no-store')

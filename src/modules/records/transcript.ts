@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Viewer } from '../../platform/auth/roles';
-import { render as renderText } from '../../platform/i18n/catalogue';
-import { chooseLocale } from '../../platform/i18n/locales';
+import { MessageId, render as renderText } from '../../platform/i18n/catalogue';
+import { ChosenLocale, chooseLocale, Locale, supportedLocale } from '../../platform/i18n/locales';
 import { User } from '../accounts/user.entity';
 import type { ChatService } from '../conversations/chat.service';
 import type { Conversation } from '../conversations/conversation.entity';
@@ -26,8 +26,16 @@ export class TranscriptService {
     private readonly piiRules: PiiRules,
   ) {}
 
-  /** NOT_FOUND / FORBIDDEN as conversation(id). */
-  async render(em: EntityManager, viewer: Viewer, conversationId: string): Promise<string> {
+  /**
+   * NOT_FOUND / FORBIDDEN as conversation(id). In the reader's language: their stored locale, else `requested`
+   * (Accept-Language), else, for the conversation's customer, the language it was held in, else the role's default.
+   */
+  async render(
+    em: EntityManager,
+    viewer: Viewer,
+    conversationId: string,
+    requested: string | null,
+  ): Promise<{ html: string; chosen: ChosenLocale }> {
     const scope = { viewer, em, traceId: '', logger: undefined as never, ip: '' };
     const c = await this.chat.readable(em, viewer, conversationId);
     const messages: Message[] = [];
@@ -40,13 +48,15 @@ export class TranscriptService {
     const users = new Map(
       (await em.find(User, { id: [c.customerId, ...(c.agentId ? [c.agentId] : [])] })).map((u) => [u.id, u.displayName]),
     );
-    // A plain-HTTP page (no Accept-Language read): the system's name in the viewer's stored language or role's default.
-    const system = renderText({ id: 'chat.systemSender' }, chooseLocale(viewer.locale, null, viewer.role).locale);
-    return page(c, messages, users, this.piiRules, system);
+    const held = viewer.id === c.customerId && c.locale ? (supportedLocale(c.locale) ?? undefined) : undefined;
+    const chosen = chooseLocale(viewer.locale, requested, viewer.role, held);
+    return { html: page(c, messages, users, this.piiRules, chosen.locale), chosen };
   }
 }
 
-function page(c: Conversation, messages: Message[], names: Map<string, string>, rules: PiiRules, system: string): string {
+function page(c: Conversation, messages: Message[], names: Map<string, string>, rules: PiiRules, locale: Locale): string {
+  const t = (id: MessageId, params?: Record<string, string>) => escapeHtml(renderText({ id, params }, locale));
+  const system = renderText({ id: 'chat.systemSender' }, locale);
   const who = (m: Message) => (m.senderId ? (names.get(m.senderId) ?? m.senderRole ?? '') : system);
   const rows = messages
     .map((m) => {
@@ -54,27 +64,28 @@ function page(c: Conversation, messages: Message[], names: Map<string, string>, 
       return `<tr class="${m.kind === 'SYSTEM' ? 'system' : ''}"><td>${m.seq}</td><td>${escapeHtml(m.createdAt.toISOString())}</td><td>${escapeHtml(who(m))}</td><td>${escapeHtml(text)}</td></tr>`;
     })
     .join('\n');
-  const facts: Array<[string, string]> = [
-    ['Conversation', c.id],
-    ['Topic', c.topic],
-    ['Customer', names.get(c.customerId) ?? c.customerId],
-    ['Agent', c.agentId ? (names.get(c.agentId) ?? c.agentId) : '—'],
-    ['Status', `${c.status}${isArchived(c) ? ' (archived)' : ''}`],
-    ['Created', c.createdAt.toISOString()],
-    ['Ended', c.endedAt ? c.endedAt.toISOString() : '—'],
-    ['Rating', c.rating ? String(c.rating) : '—'],
+  // Labels in the reader's language; values (ids, the status code, times, names) as they are.
+  const facts: Array<[MessageId, string]> = [
+    ['transcript.conversation', c.id],
+    ['transcript.topic', c.topic],
+    ['transcript.customer', names.get(c.customerId) ?? c.customerId],
+    ['transcript.agent', c.agentId ? (names.get(c.agentId) ?? c.agentId) : '—'],
+    ['transcript.status', isArchived(c) ? renderText({ id: 'transcript.archived', params: { status: c.status } }, locale) : c.status],
+    ['transcript.created', c.createdAt.toISOString()],
+    ['transcript.ended', c.endedAt ? c.endedAt.toISOString() : '—'],
+    ['transcript.rating', c.rating ? String(c.rating) : '—'],
   ];
   return `<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>Transcript ${escapeHtml(c.id)}</title>
+<html lang="${locale}"><head><meta charset="utf-8"><title>${t('transcript.title', { id: c.id })}</title>
 <style>
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:2em;color:#111}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}
 tr.system td{color:#666;font-style:italic}dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
 @media print{body{margin:0}tr{page-break-inside:avoid}}
 </style></head><body>
-<h1>Conversation transcript</h1>
-<dl>${facts.map(([k, v]) => `<dt>${k}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
-<table><thead><tr><th>#</th><th>Time (UTC)</th><th>From</th><th>Message</th></tr></thead>
+<h1>${t('transcript.heading')}</h1>
+<dl>${facts.map(([k, v]) => `<dt>${t(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
+<table><thead><tr><th>#</th><th>${t('transcript.time')}</th><th>${t('transcript.from')}</th><th>${t('transcript.message')}</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

@@ -1,6 +1,7 @@
 import { CHAT_MESSAGES } from './chat-messages';
 import type { Locale } from './locales';
 import { NOTIFICATION_MESSAGES } from './notification-messages';
+import { TRANSCRIPT_MESSAGES } from './transcript-messages';
 
 /**
  * Every human-readable text ShiftDesk composes, by message id, in each supported locale. `{name}` is filled
@@ -30,6 +31,7 @@ const CATALOGUE = {
   'error.badCharacter': { en: 'An argument holds a character that cannot be stored', 'zh-CN': '参数包含无法存储的字符' },
   ...CHAT_MESSAGES,
   ...NOTIFICATION_MESSAGES,
+  ...TRANSCRIPT_MESSAGES,
 } as const satisfies Record<string, Record<Locale, string>>;
 
 export type MessageId = keyof typeof CATALOGUE;

@@ -3,8 +3,9 @@ import { textPatterns } from './text-patterns';
 /**
  * Chinese for graphql-js 16's own parse, validation and variable-coercion messages, keyed by their English
  * formats (node_modules/graphql: language/lexer.js and parser.js, validation/rules/*.js, execution/values.js,
- * utilities/coerceInputValue.js, type/scalars.js). `{name}` matches any text and is carried over as it is (names,
- * types, values); `{inner}` is itself a graphql-js message and is translated in turn. A message that does not
+ * utilities/coerceInputValue.js, type/scalars.js), and of the DateTimeISO scalar (graphql-scalars). `{name}` matches any text and is carried over as it is (names,
+ * types, values); `{inner}` is itself a graphql-js message and is translated in turn, `{reason}` an overlapping-fields
+ * reason (conflictReason below). A message that does not
  * match whole, inner parts included, stays English. The rules a caller meets when writing a query are here;
  * schema-definition rules (SDL) are not, as ShiftDesk's schema is built in code.
  */
@@ -73,6 +74,11 @@ const GRAPHQL_MESSAGES: ReadonlyArray<readonly [en: string, zh: string]> = [
     'Variable "${name}" of type "{type}" used in position expecting type "{expected}".',
     '变量 "${name}" 的类型为 "{type}"，但此处需要 "{expected}" 类型。',
   ],
+  [
+    'Fields "{field}" conflict because {reason}. Use different aliases on the fields to fetch both if this was intentional.',
+    '字段 "{field}" 相互冲突：{reason}。如确需同时获取，请为这些字段使用不同的别名。',
+  ],
+  ['Validation aborted.', '验证已中止。'],
   ['Anonymous Subscription must select only one top level field.', '匿名订阅只能选择一个顶层字段。'],
   ['Subscription "{name}" must select only one top level field.', '订阅 "{name}" 只能选择一个顶层字段。'],
   ['Expected value of type "{type}", found {value}; {inner}', '应为 "{type}" 类型的值，实际为 {value}：{inner}'],
@@ -100,6 +106,10 @@ const GRAPHQL_MESSAGES: ReadonlyArray<readonly [en: string, zh: string]> = [
   ['Boolean cannot represent a non boolean value: {value}', 'Boolean 不能表示非布尔值：{value}'],
   ['ID cannot represent value: {value}', 'ID 不能表示该值：{value}'],
   ['ID cannot represent a non-string and non-integer value: {value}', 'ID 不能表示非字符串且非整数的值：{value}'],
+  // DateTimeISO (graphql-scalars, through type-graphql)
+  ['DateTime cannot represent an invalid date-time-string {value}.', 'DateTime 不能表示无效的日期时间字符串 {value}。'],
+  ['DateTime cannot represent non string or Date type {value}', 'DateTime 不能表示非字符串且非 Date 类型的值 {value}'],
+  ['DateTime cannot represent an invalid Date instance', 'DateTime 不能表示无效的 Date 实例'],
 ];
 
 /** Each format as a pattern, the most specific first: `Expected type "X". {inner}` before `Expected type "X".`. */
@@ -117,9 +127,35 @@ export function chineseGraphqlMessage(message: string): string | null {
       if (translated === null) continue;
       values.set('inner', translated);
     }
+    const reason = values.get('reason');
+    if (reason !== undefined) {
+      const translated = chineseConflictReason(reason);
+      if (translated === null) continue;
+      values.set('reason', translated);
+    }
     return zh.replace(/\{(\w+)\}/g, (whole, name: string) => values.get(name) ?? whole);
   }
   return null;
+}
+
+const NAME = '[_A-Za-z][_0-9A-Za-z]*';
+const TYPE = '[_0-9A-Za-z[\\]!]+';
+/** The parts OverlappingFieldsCanBeMergedRule composes a reason of (nested: `subfields "x" conflict because …`). */
+const REASON_PARTS: ReadonlyArray<readonly [RegExp, string]> = [
+  [new RegExp(`"(${NAME})" and "(${NAME})" are different fields`, 'g'), '"$1" 和 "$2" 是不同的字段'],
+  [new RegExp(`they return conflicting types "(${TYPE})" and "(${TYPE})"`, 'g'), '它们返回的类型 "$1" 与 "$2" 相冲突'],
+  [/they have differing arguments/g, '它们的参数不同'],
+  [new RegExp(`subfields "(${NAME})" conflict because `, 'g'), '子字段 "$1" 相互冲突：'],
+  [/ and 子字段 /g, '；子字段 '],
+];
+
+/**
+ * An overlapping-fields reason in Chinese, part by part (the parts read the same whatever their nesting), or null
+ * when English words are left over (a part not known here, or a reason graphql-js cut short with `...`).
+ */
+function chineseConflictReason(reason: string): string | null {
+  const chinese = REASON_PARTS.reduce((text, [part, zh]) => text.replace(part, zh), reason);
+  return /[A-Za-z]{2,}/.test(chinese.replace(/"[^"]*"/g, '')) ? null : chinese;
 }
 
 /** The formats and their Chinese, for the test that checks them. */

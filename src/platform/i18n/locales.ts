@@ -47,12 +47,13 @@ export interface ChosenLocale {
 
 /**
  * The user's stored locale first, else what the request asks for (Accept-Language over HTTP, `locale` in
- * graphql-ws's connection_init), else the role's default.
+ * graphql-ws's connection_init), else `fallback` (the role's default unless the caller knows better).
  */
 export function chooseLocale(
   stored: string | null | undefined,
   requested: string | null | undefined,
   role: Role | null | undefined,
+  fallback: Locale = defaultLocale(role),
 ): ChosenLocale {
   const fromUser = stored ? supportedLocale(stored) : null;
   if (fromUser) return { locale: fromUser, unsupported: null };
@@ -60,7 +61,7 @@ export function chooseLocale(
   if (trimmed && trimmed !== '*') {
     const asked = fromAcceptLanguage(trimmed.slice(0, 200));
     if (asked) return { locale: asked, unsupported: null };
-    return { locale: defaultLocale(role), unsupported: trimmed.slice(0, 200) };
+    return { locale: fallback, unsupported: trimmed.slice(0, 200) };
   }
-  return { locale: defaultLocale(role), unsupported: null };
+  return { locale: fallback, unsupported: null };
 }

@@ -54,6 +54,12 @@ export const NOTIFICATION_MESSAGES = {
     en: '{rule}: {metric} is {value} ({op} {threshold}) {where}',
     'zh-CN': '{rule}：{metric}为 {value}（{op} {threshold}），{where}',
   },
+  // what DingTalk / WeCom robots show below the summary (in ALERT_LOCALE)
+  'alert.push.value': { en: 'value: {value} (threshold {threshold})', 'zh-CN': '当前值：{value}（阈值 {threshold}）' },
+  'alert.push.opened': { en: 'opened: {openedAt}', 'zh-CN': '开始时间：{openedAt}' },
+  // Webhook.disabledReason, rendered when read
+  'webhook.disabledByHand': { en: 'disabled by hand', 'zh-CN': '已手动停用' },
+  'webhook.disabledFailing': { en: 'every delivery failed for {duration}', 'zh-CN': '所有投递已连续失败 {duration}' },
   'alert.inDepartment': { en: 'in {department}', 'zh-CN': '部门：{department}' },
   'alert.inCluster': { en: 'in the cluster', 'zh-CN': '范围：整个集群' },
   'alert.metric.queue_length': { en: 'customers waiting in the queue', 'zh-CN': '排队等待的客户数' },
