@@ -48,7 +48,8 @@ import { describeMachine, envInt, freePort, machine, percentile, round, table } 
  * messages answered: much less sensitive to a loaded machine than latency.
  *
  * Other knobs: BENCH_WARMUP_SECONDS (3), BENCH_SETUP_CONCURRENCY (8 requestService at once),
- * BENCH_CONNECT_CONCURRENCY (100), BENCH_DB_POOL_MAX (20), BENCH_RELAY=0. Diagnostics: BENCH_SERVER_ENTRY
+ * BENCH_CONNECT_CONCURRENCY (100), BENCH_DB_POOL_MAX (20), BENCH_RELAY=0, BENCH_WARMUP_SOCKETS (10 sockets opened and
+ * closed before the first memory probe). Diagnostics: BENCH_SERVER_ENTRY
  * (another build of main.js), BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or
  * "--trace-gc"), BENCH_SERVER_LOG (a file for the servers' output), BENCH_LATENCY_CSV (every message's send
  * time and latency), BENCH_HEAP_SNAPSHOT (a directory: heap snapshots once all connections are open).
@@ -1162,7 +1163,8 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     }
     // And the WebSocket path, with a few sockets opened and closed again: what the first connection of a
     // process allocates once (code, pools, buffers) is not a cost per connection.
-    for (const server of servers) await warmUpSockets(server.port, users.agentTokens.slice(-Math.min(10, s.agents)));
+    for (const server of servers)
+      await warmUpSockets(server.port, users.agentTokens.slice(-Math.min(envInt('BENCH_WARMUP_SOCKETS', 10), s.agents)));
     const mem0 = await Promise.all(servers.map((p) => p.probe()));
 
     // Agents: one socket each, subscribed to their inbox (it carries assignments and customers' messages).

@@ -261,7 +261,16 @@ export function createServices(deps: {
     protector,
     qualityInspection,
   );
-  const routing = new RoutingService(deps.config.service, agentPool, conversationQueue, estimates, chat, conversationsFork, assist);
+  const routing = new RoutingService(
+    deps.config.service,
+    agentPool,
+    conversationQueue,
+    estimates,
+    chat,
+    conversationsFork,
+    assist,
+    protector,
+  );
   const faqPhrasings = new FaqPhrasingService(audit, faqs);
   const faqLearning = new FaqLearningService(
     faqs,

@@ -205,6 +205,12 @@ describe('1,000 simultaneous service requests against 100 agents of capacity 5',
         [id],
       );
     expect(messages).toBe(1);
+    // The FAQ search ran for the first request only (the others find it open, or still being decided): one
+    // unanswered question recorded, not one per batch.
+    const [{ searched }] = await app.services.orm.em
+      .fork()
+      .execute<Array<{ searched: number }>>(`SELECT count(*)::int AS searched FROM faq_unanswered WHERE question LIKE '还在吗 %'`);
+    expect(searched).toBe(1);
   }, 120_000);
 
   it('keeps arrival order among requests that join the line within one millisecond', async () => {

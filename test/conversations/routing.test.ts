@@ -80,11 +80,36 @@ describe('routing and the queue', () => {
     });
   });
 
+  it('stores the first message masked, its PII kinds listed and the original sealed, and announces the masked text', async () => {
+    // A department of its own: the other tests' agents (run in any order) must not take it. The agent may
+    // first drain requests other tests left waiting for any department: room for them, and events to skip.
+    const privacy = await app.createDepartment('账号安全', 'privacy');
+    const a = await onlineAgent(privacy.id, { maxConcurrentChats: 50 });
+    const live = watchSubscriptions(app.services.pubsub);
+    const inbox = subscribe(app.ws(a.token), OnInboxDocument, {});
+    await live.until(1);
+    const got = (await ask(app, await customer(), '手机 13812345678 登录不了', 'privacy')).requestService;
+    expect(got).toMatchObject({ status: 'ASSIGNED', conversation: { agentId: a.id } });
+    const [row] = await app.services.orm.em
+      .fork()
+      .execute<Array<{ content: string; pii_types: string[]; sealed: Buffer | null; sender_role: string; kind: string }>>(
+        `SELECT content, pii_types, sealed, sender_role, kind FROM messages WHERE conversation_id = ? AND seq = 1`,
+        [got.conversation!.id],
+      );
+    expect(row).toMatchObject({ content: '手机 138****5678 登录不了', pii_types: ['PHONE'], sender_role: 'CUSTOMER', kind: 'TEXT' });
+    expect(row.sealed).not.toBeNull();
+    const assigned = await nextMatching(inbox, (d) => d.inbox.conversationId === got.conversation!.id);
+    expect(assigned.inbox).toMatchObject({ type: 'ASSIGNED', message: { seq: 1, content: '手机 138****5678 登录不了' } });
+  });
+
   it('gives a customer with an open conversation that one back', async () => {
     const c = await customer();
     const one = (await ask(app, c)).requestService;
     const again = (await ask(app, c, '又来了')).requestService;
     expect(again.conversation!.id).toBe(one.conversation!.id);
+    // With no agent online (this test may run first) it waits for any department: leave, or the next test's
+    // agent of capacity 1 takes it on coming online.
+    if (again.status === 'QUEUED') await app.data(LeaveQueueDocument, {}, c.token);
   });
 
   it('queues when nobody can take it, shows the position, and assigns the moment capacity appears', async () => {

@@ -71,7 +71,7 @@ describe('piiTypes on stored texts', () => {
     expect(first.data?.conversationEvents.message).toMatchObject({ id: sent.sendMessage.id, piiTypes: ['PHONE', 'ID_CARD'] });
     expect((await live.next()).data?.conversationEvents.message).toMatchObject({ id: plain.sendMessage.id, piiTypes: [] });
 
-    // The first message came through requestService (the ORM path), and a repeat of a clientMessageId through
+    // The first message came through requestService (routing's own INSERT), and a repeat of a clientMessageId through
     // the locked path: both carry their types.
     const history = (await app.data(PiiMessagesDocument, { conversationId }, customer.token)).messages.messages;
     expect(history.find((m) => m.seq === 1)).toMatchObject({ piiTypes: ['BANK_CARD'] });

@@ -7,9 +7,7 @@ import { AdvisoryLock } from '../../platform/db/advisory-locks';
 import { AfterCommit, inTransaction } from '../../platform/db/transaction';
 import { Conflict, ConflictReason, Forbidden, InvalidInput, NotFound } from '../../platform/errors';
 import { render } from '../../platform/i18n/catalogue';
-import type { Locale } from '../../platform/i18n/locales';
 import { localeOf } from '../../platform/i18n/request-locale';
-import { Department } from '../accounts/department.entity';
 import type { FaqService } from '../knowledge/faq.service';
 import type { MessageClassifier } from '../knowledge/classifier';
 import { isStronglyNegative } from '../knowledge/classifier';
@@ -19,6 +17,9 @@ import type { AgentPool, Target } from './agent-pool';
 import { type ChatService, lockConversation } from './chat.service';
 import { ConversationQueue, ServiceRequestResult, ServiceRequestStatus } from './conversation-queue.service';
 import { AutoAnswerState, Conversation, ConversationStatus, EndReason, MAX_TOPIC_LENGTH, rankOf } from './conversation.entity';
+import type { TextProtector } from '../records/text-protector';
+import { customersWithOpenConversations, insertConversations, insertFirstMessages, newConversation } from './conversation-rows';
+import { PendingRequest, RequestTriage, RoutableRequest } from './request-triage';
 import { GroupCommit } from './group-commit';
 import { Message, MAX_MESSAGE_LENGTH } from './message.entity';
 import type { LineFigures, QueueEstimates } from './queue-estimates';
@@ -33,22 +34,6 @@ export interface RoutingAssist {
   notifications: NotificationService;
   autoAnswerThreshold: number;
 }
-
-/** A request for service, checked and classified, waiting for its routing decision. */
-interface PendingRequest {
-  customerId: string;
-  topic: string;
-  message: string;
-  priority: ServicePriority;
-  stronglyNegative: boolean;
-  /** The classifier's intent of the message, kept on the conversation for records search. */
-  intent: string;
-  /** The customer's language for system messages (kept on the conversation for later ones). */
-  locale: Locale;
-}
-
-/** An FAQ answer good enough to offer at once. */
-type AutoAnswer = NonNullable<Awaited<ReturnType<FaqService['bestAnswer']>>>;
 
 /** What routing decided: a new conversation (ACTIVE, or QUEUED with what the customer is told), the customer's open one, or none (the line is full). */
 interface RequestDecision {
@@ -71,8 +56,18 @@ const REQUEST_BATCH_MAX = 200;
  */
 export class RoutingService {
   private readonly rules: PriorityRule[];
-  private readonly requests = new GroupCommit<PendingRequest, RequestDecision>((batch) => this.decideRequests(batch), {
+  private readonly triage: RequestTriage;
+  /**
+   * Two stages, each batching: what needs no lock (topics, FAQ search) for one batch runs while the previous
+   * batch is decided under the routing lock, so the lock's batches follow each other without gaps. Batches
+   * leave the first stage in arrival order, so the second decides in arrival order too.
+   */
+  private readonly preparing = new GroupCommit<PendingRequest, RoutableRequest>((batch) => this.triage.prepare(batch), {
     windowMs: REQUEST_BATCH_WINDOW_MS,
+    maxBatch: REQUEST_BATCH_MAX,
+  });
+  private readonly requests = new GroupCommit<RoutableRequest, RequestDecision>((batch) => this.decideRequests(batch), {
+    windowMs: 0,
     maxBatch: REQUEST_BATCH_MAX,
   });
 
@@ -84,8 +79,10 @@ export class RoutingService {
     private readonly chat: Pick<ChatService, 'close' | 'systemMessage'>,
     private readonly em: () => EntityManager,
     private readonly assist: RoutingAssist,
+    private readonly protector: TextProtector,
   ) {
     this.rules = parsePriorityRules(config.priorityRules);
+    this.triage = new RequestTriage(assist.faqs, assist.autoAnswerThreshold, em);
   }
 
   /**
@@ -138,7 +135,7 @@ export class RoutingService {
     // The higher (lower rank) of the keyword rules' and the classifier's priority.
     const priority = rankOf(classification.priority) < rankOf(keywordPriority) ? classification.priority : keywordPriority;
     const stronglyNegative = isStronglyNegative(classification);
-    const decision = await this.requests.submit({
+    const request = {
       customerId: viewer.id,
       topic,
       message,
@@ -146,7 +143,9 @@ export class RoutingService {
       stronglyNegative,
       intent: classification.intent,
       locale: localeOf(scope),
-    });
+    };
+    const routable = await this.preparing.submit(request);
+    const decision = await this.requests.submit(routable).finally(() => this.triage.decided(request.customerId));
     if (!decision.conversation)
       return {
         status: ServiceRequestStatus.NO_CAPACITY,
@@ -168,42 +167,9 @@ export class RoutingService {
    * line behind everyone already in it. The candidates and the line are read once per batch and kept in
    * memory; PostgreSQL confirms every seat (claimSeat locks the agent's row and checks their capacity).
    */
-  private async decideRequests(batch: PendingRequest[]): Promise<RequestDecision[]> {
-    // Reads before the lock use a fork of their own: the transaction must not find their partial entities.
+  private async decideRequests(requests: RoutableRequest[]): Promise<RequestDecision[]> {
     const em = this.em();
     const available = await this.pool.available();
-    const targets = new Map<string, Target>();
-    for (const topic of new Set(batch.map((r) => r.topic))) targets.set(topic, await this.resolveTopic(em, topic));
-    // A customer who already has an open conversation gets it back (checked again under the lock); for the
-    // others, the FAQ search runs before the lock (it may need a connection of its own to catch its index
-    // up); the use is counted in the transaction. Routing is decided as it would be anyway: a customer the
-    // answer does not help keeps their place.
-    const openBefore = new Set(
-      (
-        await this.em().find(
-          Conversation,
-          { customerId: { $in: [...new Set(batch.map((r) => r.customerId))] }, status: { $ne: ConversationStatus.ENDED } },
-          { fields: ['customerId'] },
-        )
-      ).map((c) => c.customerId),
-    );
-    // One search for the batch's first messages (one round trip, however many requests).
-    const searched = new Set<string>();
-    const firsts = batch.map((r) => {
-      const first = !openBefore.has(r.customerId) && !searched.has(r.customerId);
-      searched.add(r.customerId);
-      return first;
-    });
-    const asked = batch.filter((_, i) => firsts[i]);
-    const found = await this.assist.faqs.bestAnswers(
-      this.em(),
-      asked.map((r) => r.message),
-    );
-    const answers = new Map(asked.map((r, k) => [r, found[k]]));
-    const requests = batch.map((r) => {
-      const hit = answers.get(r) ?? null;
-      return { ...r, target: targets.get(r.topic)!, answer: hit && hit.score >= this.assist.autoAnswerThreshold ? hit : null };
-    });
     const decisions = await this.decideInTransaction(this.em(), requests, available);
     // What a waiting customer is told beyond their place (the estimate's basis, why they wait) is the same for
     // every newcomer of one department / skill: read once per batch, after the routing lock is released.
@@ -234,16 +200,20 @@ export class RoutingService {
 
   private async decideInTransaction(
     root: EntityManager,
-    requests: Array<PendingRequest & { target: Target; answer: AutoAnswer | null }>,
+    requests: RoutableRequest[],
     available: string[],
   ): Promise<Array<{ conversation: Conversation | null; fresh: boolean; position: number | null }>> {
     return inTransaction(root, async (em, afterCommit) => {
       await em.execute('SELECT pg_advisory_xact_lock(?)', [AdvisoryLock.ROUTING]);
       // Inside the lock: a customer's second request (in this batch or an earlier one) finds the first.
-      const open = await em.find(Conversation, {
-        customerId: { $in: [...new Set(requests.map((r) => r.customerId))] },
-        status: { $ne: ConversationStatus.ENDED },
-      });
+      // Rare at a peak (most requests are first ones): entities only for the customers who have one.
+      const withOpen = await customersWithOpenConversations(
+        em,
+        requests.map((r) => r.customerId),
+      );
+      const open = withOpen.length
+        ? await em.find(Conversation, { customerId: { $in: withOpen }, status: { $ne: ConversationStatus.ENDED } })
+        : [];
       const openByCustomer = new Map(open.map((c) => [c.customerId, c]));
       const seats = new SeatPlan(em, available, (target) => this.pool.candidates(em, available, target));
       const line = await this.line.line(em);
@@ -258,6 +228,7 @@ export class RoutingService {
         const mark = line.mark();
         const round: Array<{ index: number; agentId: string | null; queued: { position: number; queuedAt: Date } | null }> = [];
         const inRound = new Set<string>();
+        const roundRows: Conversation[] = [];
         for (; i < requests.length; i++) {
           const r = requests[i];
           if (openByCustomer.has(r.customerId) || inRound.has(r.customerId)) {
@@ -289,7 +260,8 @@ export class RoutingService {
             continue;
           }
           const now = new Date();
-          const conversation = em.create(Conversation, {
+          const rare = Boolean(r.answer || r.stronglyNegative);
+          const fields = {
             customerId: r.customerId,
             topic: r.topic,
             ...r.target,
@@ -304,11 +276,14 @@ export class RoutingService {
             queuedAt: queued?.queuedAt ?? now,
             lastSeq: 1,
             lastCustomerMessageAt: now,
-          });
+          };
+          // The common request's rows are written by one INSERT for the round (conversation-rows.ts).
+          const conversation = rare ? em.create(Conversation, fields) : newConversation(fields);
+          if (!rare) roundRows.push(conversation);
           openByCustomer.set(r.customerId, conversation);
           decisions[index] = { conversation, fresh: true, position: queued?.position ?? null };
           let first: Message | null = null;
-          if (r.answer || r.stronglyNegative) {
+          if (rare) {
             // Rare: written at once, first message and all, as the auto-answer and the alarm refer to them.
             await em.flush();
             first = em.create(Message, {
@@ -332,26 +307,16 @@ export class RoutingService {
           }
           created.push({ conversation, message: r.message, first });
         }
-        await em.flush(); // the round's seats are counted now
+        await insertConversations(em, roundRows); // the round's seats are counted now
       }
-      // The conversations first (one multi-row INSERT), then their first messages, which reference them.
-      await em.flush();
+      // Then the first messages, which reference the conversations.
       const firsts = new Map<Conversation, Message>();
-      for (const { conversation: c, message, first } of created) {
-        firsts.set(
-          c,
-          first ??
-            em.create(Message, {
-              conversationId: c.id,
-              seq: 1,
-              senderId: c.customerId,
-              senderRole: Role.CUSTOMER,
-              content: message,
-              createdAt: c.createdAt,
-            }),
-        );
-      }
-      await em.flush();
+      const toWrite = created.flatMap(({ conversation, message, first }) => {
+        if (first) firsts.set(conversation, first);
+        return first ? [] : [{ conversation, content: message }];
+      });
+      const written = await insertFirstMessages(em, this.protector, toWrite);
+      toWrite.forEach(({ conversation }, k) => firsts.set(conversation, written[k]));
       const departments = new Set<string | null>();
       for (const { conversation: c } of created) {
         if (c.agentId) this.line.announceAssignment(afterCommit, c, firsts.get(c)!);
@@ -385,14 +350,6 @@ export class RoutingService {
       await em.flush();
       return c;
     });
-  }
-
-  /** A topic naming a department (code or name) routes there; one naming a skill some agent has asks for it. */
-  private async resolveTopic(em: EntityManager, topic: string): Promise<{ departmentId: string | null; skill: string | null }> {
-    const department = await em.findOne(Department, { $or: [{ code: topic.toLowerCase() }, { name: topic }] }, { fields: ['id'] });
-    if (department) return { departmentId: department.id, skill: null };
-    const [hasSkill] = await em.execute(`SELECT 1 FROM users WHERE role = 'AGENT' AND active AND ? = ANY(skills) LIMIT 1`, [topic]);
-    return { departmentId: null, skill: hasSkill ? topic : null };
   }
 }
 
