@@ -19,22 +19,27 @@ type Person = { id: string; token: string };
  */
 describe('chat: sends appended together', () => {
   let app: TestApp;
-  let agent: Person;
-  const conversations: Array<{ customer: Person; id: string }> = [];
+  let departments = 0;
 
   beforeAll(async () => {
     app = await startTestApp({ env: { ROUTING_REQUIRE_SHIFT: 'false', RATE_SEND_MESSAGE_PER_MINUTE: '1000' } });
-    const dept = await app.createDepartment('订单问题', 'order');
-    agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 20 });
-    await app.data(HeartbeatDocument, {}, agent.token);
-    for (let i = 0; i < 6; i++) {
-      const customer = await app.createUser({ role: 'CUSTOMER' });
-      const res = (await app.data(RequestServiceDocument, { input: { topic: 'order', message: `订单 ${i}` } }, customer.token))
-        .requestService;
-      conversations.push({ customer, id: res.conversation!.id });
-    }
   });
   afterAll(() => app.stop());
+
+  /** Each test's own department, agent (online) and six customers' conversations with that agent. */
+  async function sixConversations(): Promise<{ agent: Person; conversations: Array<{ customer: Person; id: string }> }> {
+    const code = `order_${++departments}`;
+    const dept = await app.createDepartment(`订单问题 ${departments}`, code);
+    const agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 20 });
+    await app.data(HeartbeatDocument, {}, agent.token);
+    const conversations: Array<{ customer: Person; id: string }> = [];
+    for (let i = 0; i < 6; i++) {
+      const customer = await app.createUser({ role: 'CUSTOMER' });
+      const res = (await app.data(RequestServiceDocument, { input: { topic: code, message: `订单 ${i}` } }, customer.token)).requestService;
+      conversations.push({ customer, id: res.conversation!.id });
+    }
+    return { agent, conversations };
+  }
 
   const storedSeqs = async (conversationId: string) =>
     (
@@ -44,6 +49,7 @@ describe('chat: sends appended together', () => {
     ).map((r) => r.seq);
 
   it('stores every message of a burst over graphql-ws with its own gapless seq, each delivered once and only once stored', async () => {
+    const { agent, conversations } = await sixConversations();
     const agentWs = app.ws(agent.token);
     const inbox = subscribe(agentWs, OnInboxDocument, {});
     const customerWs = conversations.map((c) => app.ws(c.customer.token));
@@ -64,9 +70,9 @@ describe('chat: sends appended together', () => {
     };
     for (const [i, c] of conversations.entries()) await untilLive(events[i], c);
     await untilLive(inbox, conversations[0]);
-    await new Promise((r) => setTimeout(r, 300));
-    for (const sub of [inbox, ...events]) sub.received.length = 0;
+    // Every message so far is stored; those the subscribers still hear of (seq up to base) are the warm-up's.
     const base = await Promise.all(conversations.map((c) => storedSeqs(c.id).then((seqs) => seqs.length)));
+    const baseOf = new Map(conversations.map((c, i) => [c.id, base[i]]));
     const burst = (i: number) => Array.from({ length: 7 }, (_, n) => base[i] + 1 + n);
 
     // Each delivery checks that its message is already in the database.
@@ -105,7 +111,7 @@ describe('chat: sends appended together', () => {
       const heard: number[] = [];
       while (heard.length < 7) {
         const e = (await events[i].next()).data!.conversationEvents;
-        if (e.type !== 'MESSAGE') continue;
+        if (e.type !== 'MESSAGE' || e.message!.seq <= base[i]) continue;
         await checkStored(c.id, e.message!.seq);
         heard.push(e.message!.seq);
       }
@@ -115,7 +121,7 @@ describe('chat: sends appended together', () => {
     const inboxSeen: string[] = [];
     while (inboxSeen.length < conversations.length * 5) {
       const e = (await inbox.next()).data!.inbox;
-      if (e.type !== 'MESSAGE') continue;
+      if (e.type !== 'MESSAGE' || e.message!.seq <= baseOf.get(e.conversationId)!) continue;
       await checkStored(e.conversationId, e.message!.seq);
       inboxSeen.push(`${e.conversationId}:${e.message!.seq}`);
     }
@@ -124,6 +130,7 @@ describe('chat: sends appended together', () => {
   });
 
   it('appends messages that arrive together in fewer statements than messages', async () => {
+    const { conversations } = await sixConversations();
     const { sqlQueries } = app.services.metrics;
     const viewer = (p: Person) => ({ id: p.id, role: Role.CUSTOMER, departmentId: null });
     const scope = (p: Person) => ({
@@ -147,8 +154,14 @@ describe('chat: sends appended together', () => {
   });
 
   it('keeps a refused send and a repeated clientMessageId in the same batch from touching the others', async () => {
+    const { conversations } = await sixConversations();
     const [ended, ...open] = conversations.slice(0, 4);
     await app.data(EndConversationDocument, { id: ended.id }, ended.customer.token);
+    await app.data(
+      SendMessageDocument,
+      { input: { conversationId: open[0].id, content: '早先的', clientMessageId: 'together' } },
+      open[0].customer.token,
+    );
     const before = await Promise.all(open.map((c) => storedSeqs(c.id)));
     const endedBefore = await storedSeqs(ended.id);
     const send = (c: { customer: Person; id: string }, content: string, clientMessageId: string) =>
@@ -164,7 +177,7 @@ describe('chat: sends appended together', () => {
     expect(refused.errors?.[0].extensions?.code).toBe('CONFLICT');
     expect(twinA.data!.sendMessage.id).toBe(twinB.data!.sendMessage.id);
     expect(others.slice(0, 2).map((r) => r.data!.sendMessage.seq)).toEqual([before[1].length + 1, before[2].length + 1]);
-    // "together" was used in this conversation for other content by the test before.
+    // "together" was used in this conversation for other content above.
     expect(others[2].errors?.[0].extensions?.code).toBe('CONFLICT');
     await eventually(async () => (await storedSeqs(open[0].id)).length === before[0].length + 1, 5000, 'the twin stored once');
     expect(await storedSeqs(open[0].id)).toEqual(Array.from({ length: before[0].length + 1 }, (_, n) => n + 1));

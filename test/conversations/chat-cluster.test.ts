@@ -212,7 +212,12 @@ describeWithRedis('live chat across two server processes', () => {
       ]);
       const last = 1 + 2 * PER_SIDE;
       await eventually(() => customerSide.seqs().length >= last && agentSide.seqs().length >= last, 10_000, 'every message on both sides');
-      await sleep(200);
+      // A late duplicate would come before a typing event each process publishes after its last message (each
+      // publisher's events reach a subscriber in order): once both sides have both, nothing more is on its way.
+      await dataAt(n1(), SetTypingDocument, { conversationId, typing: false }, customer.token);
+      await dataAt(n2(), SetTypingDocument, { conversationId, typing: false }, agent.token);
+      const markers = (side: typeof customerSide) => new Set(side.ofType('TYPING').map((e) => e.typing!.userId)).size;
+      await eventually(() => markers(customerSide) === 2 && markers(agentSide) === 2, 10_000, 'both typing markers on both sides');
       for (const side of [customerSide, agentSide]) {
         expect(side.seqs()).toEqual(range(1, last));
         const messages = side.ofType('MESSAGE').map((e) => e.message!);
@@ -391,11 +396,11 @@ describeWithRedis('live chat across two server processes', () => {
           } catch (err) {
             if (attempt >= 50) throw err;
             retried.push(`${clientMessageId} via ${node.name}: ${(err as Error).message.slice(0, 80)}`);
-            await sleep(50);
+            await sleep(50); // a client's pause before retrying a send its dying process dropped
           }
         }
         sent.count += 1;
-        await sleep(15);
+        await sleep(15); // a person's pace, so the kill lands mid-conversation rather than after the last send
       }
     }
 

@@ -234,7 +234,7 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
           }
         }
         sent.count += 1;
-        await sleep(15);
+        await sleep(15); // a person's pace, so the kill lands mid-conversation rather than after the last send
       }
     }
     const customerSent = { count: 0 };
