@@ -437,7 +437,11 @@ describeWithRedis('live chat across two server processes', () => {
 
     const lastSeq = (await dataAt(n2(), MessagesDocument, { conversationId, afterSeq: 0, first: 1 }, customer.token)).messages.lastSeq;
     expect(lastSeq).toBe(1 + 2 * PER_SIDE);
-    await expectEveryMessageOnce([customerView, agentView], lastSeq);
+    await expectEveryMessageOnce(
+      [customerView, agentView],
+      lastSeq,
+      async () => (await send(n2(), customer, conversationId, 'marker')).sendMessage.seq,
+    );
     for (const view of [customerView, agentView]) {
       expect(view.resumedFrom).toHaveLength(1); // the socket died with process 1, once
       expect(view.resumedFrom[0]).toBeGreaterThan(1); // and resumed after what it had seen
@@ -451,7 +455,7 @@ describeWithRedis('live chat across two server processes', () => {
         'SELECT seq, sender_id, client_message_id, content FROM messages WHERE conversation_id = $1 ORDER BY seq',
         [conversationId],
       );
-      expect(rows.map((r) => r.seq)).toEqual(range(1, lastSeq));
+      expect(rows.map((r) => r.seq)).toEqual(range(1, lastSeq + 1)); // the last one the marker
       for (const [who, tag] of [
         [customer, 'customer'],
         [agent, 'agent'],
