@@ -30,6 +30,7 @@ import { DEMO_SHIFTS, scheduleAroundTheClock } from './demo-roster';
  * that exist are left alone. Every account it creates has the password DEMO_PASSWORD (default `shiftdesk-demo`).
  * The demo agents are scheduled around the clock for today and the next 7 days (see demo-roster.ts), so a
  * customer's request is answered as soon as one of them signs in.
+ * Over 400 lines on purpose: half of it is the demo data itself (departments, people, FAQs), kept beside the seeding.
  */
 
 const DOMAIN = 'demo.shiftdesk.local';

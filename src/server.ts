@@ -195,7 +195,7 @@ async function httpContext(services: Services, req: http.IncomingMessage, ip: st
 }
 
 /**
- * Ready while PostgreSQL answers. Redis being down degrades the service but does not stop it (see the README,
+ * Ready while PostgreSQL answers. Redis being down degrades the service but does not stop it (see docs/operations.md,
  * "When Redis is down"): every process shares the one Redis, so answering 503 would take them all out of the
  * load balancer at once and turn a degraded service into none.
  */

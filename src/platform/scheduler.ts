@@ -27,6 +27,11 @@ export class Scheduler {
     this.timers.add(timer);
   }
 
+  /** Resolves once no job is running (those started meanwhile included): tests wait on it instead of sleeping. */
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers.clear();

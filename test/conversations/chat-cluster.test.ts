@@ -212,7 +212,12 @@ describeWithRedis('live chat across two server processes', () => {
       ]);
       const last = 1 + 2 * PER_SIDE;
       await eventually(() => customerSide.seqs().length >= last && agentSide.seqs().length >= last, 10_000, 'every message on both sides');
-      await sleep(200);
+      // A late duplicate would come before a typing event each process publishes after its last message (each
+      // publisher's events reach a subscriber in order): once both sides have both, nothing more is on its way.
+      await dataAt(n1(), SetTypingDocument, { conversationId, typing: false }, customer.token);
+      await dataAt(n2(), SetTypingDocument, { conversationId, typing: false }, agent.token);
+      const markers = (side: typeof customerSide) => new Set(side.ofType('TYPING').map((e) => e.typing!.userId)).size;
+      await eventually(() => markers(customerSide) === 2 && markers(agentSide) === 2, 10_000, 'both typing markers on both sides');
       for (const side of [customerSide, agentSide]) {
         expect(side.seqs()).toEqual(range(1, last));
         const messages = side.ofType('MESSAGE').map((e) => e.message!);
@@ -391,11 +396,11 @@ describeWithRedis('live chat across two server processes', () => {
           } catch (err) {
             if (attempt >= 50) throw err;
             retried.push(`${clientMessageId} via ${node.name}: ${(err as Error).message.slice(0, 80)}`);
-            await sleep(50);
+            await sleep(50); // a client's pause before retrying a send its dying process dropped
           }
         }
         sent.count += 1;
-        await sleep(15);
+        await sleep(15); // a person's pace, so the kill lands mid-conversation rather than after the last send
       }
     }
 
@@ -432,7 +437,11 @@ describeWithRedis('live chat across two server processes', () => {
 
     const lastSeq = (await dataAt(n2(), MessagesDocument, { conversationId, afterSeq: 0, first: 1 }, customer.token)).messages.lastSeq;
     expect(lastSeq).toBe(1 + 2 * PER_SIDE);
-    await expectEveryMessageOnce([customerView, agentView], lastSeq);
+    await expectEveryMessageOnce(
+      [customerView, agentView],
+      lastSeq,
+      async () => (await send(n2(), customer, conversationId, 'marker')).sendMessage.seq,
+    );
     for (const view of [customerView, agentView]) {
       expect(view.resumedFrom).toHaveLength(1); // the socket died with process 1, once
       expect(view.resumedFrom[0]).toBeGreaterThan(1); // and resumed after what it had seen
@@ -446,7 +455,7 @@ describeWithRedis('live chat across two server processes', () => {
         'SELECT seq, sender_id, client_message_id, content FROM messages WHERE conversation_id = $1 ORDER BY seq',
         [conversationId],
       );
-      expect(rows.map((r) => r.seq)).toEqual(range(1, lastSeq));
+      expect(rows.map((r) => r.seq)).toEqual(range(1, lastSeq + 1)); // the last one the marker
       for (const [who, tag] of [
         [customer, 'customer'],
         [agent, 'agent'],

@@ -2,10 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { Client as PgClient } from 'pg';
 import {
-  AssignSchedulesDocument,
   ConversationByIdDocument,
   ConversationTransfersDocument,
-  CreateShiftDocument,
   DeactivateUserDocument,
   EndConversationDocument,
   HeartbeatDocument,
@@ -25,6 +23,7 @@ import { IDLE_SWEEP_LOCK, OFFLINE_SWEEP_LOCK, sweepInterval } from '../../src/mo
 import { summaryLine } from '../../src/modules/conversations/hand-over';
 import { Topics } from '../../src/platform/realtime/topics';
 import { describeWithRedis, drain, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
+import { scheduleNow, shiftCoveringNow } from '../support/shifts';
 import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
@@ -449,22 +448,10 @@ describe('transfers with schedules', () => {
   afterAll(() => app.stop());
 
   it('refuses a target who is not on duty (no shift now), with nothing changed, and accepts them once on a shift', async () => {
-    const admin = await app.adminToken();
     const dept = await k.department();
-    const now = new Date();
-    const hhmm = (d: Date) =>
-      d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
-    const start = new Date(now.getTime() - 3600_000);
-    const shift = (
-      await app.data(
-        CreateShiftDocument,
-        { input: { name: 'now', code: `N${suffix()}`, startTime: hhmm(start), endTime: hhmm(new Date(now.getTime() + 3 * 3600_000)) } },
-        admin,
-      )
-    ).createShift;
-    const date = start.toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
+    const shift = await shiftCoveringNow(app, `N${suffix()}`);
     const onShift = await k.agent(dept.id);
-    await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [onShift.id], dates: [date] } }, admin);
+    await scheduleNow(app, shift, [onShift.id]);
     await app.data(HeartbeatDocument, {}, onShift.token);
     const customer = await k.customer();
     const { conversation } = await k.ask(customer, dept.code);
@@ -476,7 +463,7 @@ describe('transfers with schedules', () => {
     expect((await k.conversation(conversation!.id)).agentId).toBe(onShift.id);
     expect(await k.slots(onShift.id, offShift.id)).toEqual([1, 0]);
 
-    await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [offShift.id], dates: [date] } }, admin);
+    await scheduleNow(app, shift, [offShift.id]);
     expect((await k.transfer(onShift, conversation!.id, offShift.id)).errors).toBeUndefined();
   });
 });

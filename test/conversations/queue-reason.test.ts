@@ -1,12 +1,7 @@
-import {
-  AssignSchedulesDocument,
-  CreateShiftDocument,
-  HeartbeatDocument,
-  RequestServiceDocument,
-  SetPresenceStatusDocument,
-} from '../generated/graphql';
+import { HeartbeatDocument, RequestServiceDocument, SetPresenceStatusDocument } from '../generated/graphql';
 import { QueueReason, queueReasonOf } from '../../src/modules/conversations/queue-reason';
 import { startTestApp, TestApp } from '../support/harness';
+import { scheduleNow, shiftCoveringNow } from '../support/shifts';
 
 describe('queueReasonOf', () => {
   it('names the first step of eligibility that nobody passes', () => {
@@ -34,7 +29,6 @@ describe('why a customer waits (requestService.queueReason and estimateBasis)', 
     ).requestService;
 
   it('says which step of eligibility nobody passed, and what the estimate is made of', async () => {
-    const admin = await app.adminToken();
     const dept = await app.createDepartment('票务咨询', 'box_office');
 
     // Nobody in the department.
@@ -54,32 +48,21 @@ describe('why a customer waits (requestService.queueReason and estimateBasis)', 
     expect(await ask('box_office')).toMatchObject({ status: 'QUEUED', position: 2, queueReason: 'NO_AGENT_ON_SHIFT' });
 
     // On a shift now, online and BUSY: everyone who could serve is busy.
-    const now = new Date();
-    const hhmm = (d: Date) =>
-      d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
-    const start = new Date(now.getTime() - 3600_000);
-    const shift = (
-      await app.data(
-        CreateShiftDocument,
-        { input: { name: 'now', code: 'NOW', startTime: hhmm(start), endTime: hhmm(new Date(now.getTime() + 3 * 3600_000)) } },
-        admin,
-      )
-    ).createShift;
-    const date = start.toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
-    await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [agent.id], dates: [date] } }, admin);
+    const shift = await shiftCoveringNow(app, 'NOW');
+    await scheduleNow(app, shift, [agent.id]);
     expect(await ask('box_office')).toMatchObject({ status: 'QUEUED', position: 3, queueReason: 'ALL_AGENTS_BUSY' });
 
     // On a shift, but offline: a colleague on the same shift who never signed in.
     const dept2 = await app.createDepartment('票务二线', 'box_office_2');
     const absent = await app.createUser({ role: 'AGENT', departmentId: dept2.id });
-    await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [absent.id], dates: [date] } }, admin);
+    await scheduleNow(app, shift, [absent.id]);
     expect(await ask('box_office_2')).toMatchObject({ status: 'QUEUED', position: 1, queueReason: 'NO_AGENT_ONLINE' });
 
     // Assigned at once: no reason, no basis.
     await app.data(SetPresenceStatusDocument, { status: 'AVAILABLE' }, agent.token);
     const dept3 = await app.createDepartment('票务三线', 'box_office_3');
     const ready = await app.createUser({ role: 'AGENT', departmentId: dept3.id });
-    await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [ready.id], dates: [date] } }, admin);
+    await scheduleNow(app, shift, [ready.id]);
     await app.data(HeartbeatDocument, {}, ready.token);
     expect(await ask('box_office_3')).toMatchObject({ status: 'ASSIGNED', queueReason: null, estimateBasis: null });
   });

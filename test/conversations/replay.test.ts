@@ -133,7 +133,10 @@ describe('conversationEvents with afterSeq: replay, then live, with no gap and n
     expect(startedAt.filter((s) => s < final).length).toBeGreaterThanOrEqual(3);
 
     for (const s of subs) await s.reached(final);
-    await new Promise((r) => setTimeout(r, 300)); // room for a late duplicate to show up
+    // A typing event published after the last message reaches each subscriber after anything of the stream before
+    // it, a late duplicate included (each subscription delivers in order).
+    await app.data(SetTypingDocument, { conversationId: id, typing: true }, customer.token);
+    await eventually(() => subs.every((s) => s.events.some((e) => e.type === 'TYPING')), 10_000, 'the typing marker on every subscriber');
     const stored = await app.services.orm.em.fork().find(Message, { conversationId: id }, { orderBy: { seq: 'asc' } });
     expect(stored.map((m) => m.seq)).toEqual(range(1, final));
     const contentOf = new Map(stored.map((m) => [m.seq, m.content]));
@@ -183,6 +186,12 @@ describe('conversationEvents with afterSeq: replay, then live, with no gap and n
 
   it('repairs a message event lost by pub/sub from the database before passing the next one on', async () => {
     const { id, customer } = await conversation();
+    /** A typing event, which only the live path carries, reaches the subscriber after all that came before it. */
+    const marker = async (s: ReturnType<typeof subscriber>) => {
+      const seen = s.events.filter((e) => e.type === 'TYPING').length;
+      await app.data(SetTypingDocument, { conversationId: id, typing: false }, customer.token);
+      await eventually(() => s.events.filter((e) => e.type === 'TYPING').length > seen, 5000, 'the typing marker');
+    };
     await send(customer, id, 'first');
     const s = subscriber(app.ws(agent.token), id, 2);
     // Live: a typing event (never stored, so only the live path carries it) has come through.
@@ -212,11 +221,11 @@ describe('conversationEvents with afterSeq: replay, then live, with no gap and n
     try {
       await send(customer, id, 'lost in transit');
       expect(dropped).toEqual([3]);
-      await new Promise((r) => setTimeout(r, 200));
+      await marker(s);
       expect(s.seqs).toEqual([]); // nothing told the subscriber yet
       await send(customer, id, 'the next one');
       await s.reached(4, 5000);
-      await new Promise((r) => setTimeout(r, 200));
+      await marker(s); // nothing more (no seq 3 or 4 again) comes after 4
       expect(s.seqs).toEqual([3, 4]);
       const messages = s.events.filter((e) => e.type === 'MESSAGE').map((e) => e.message!.content);
       expect(messages).toEqual(['lost in transit', 'the next one']);

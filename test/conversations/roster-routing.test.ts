@@ -1,10 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
-  AssignSchedulesDocument,
   AuditLogDocument,
   ConversationByIdDocument,
   ConversationTransfersDocument,
-  CreateShiftDocument,
   HeartbeatDocument,
   MessagesDocument,
   NotificationsDocument,
@@ -17,6 +15,7 @@ import {
 } from '../generated/graphql';
 import { Topics } from '../../src/platform/realtime/topics';
 import { describeWithRedis, drain, eventually, GqlResult, startTestApp, subscribe, TestApp } from '../support/harness';
+import { scheduleNow, shiftCoveringNow } from '../support/shifts';
 import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
@@ -33,7 +32,9 @@ async function drainTopic(it: AsyncIterator<unknown>, ms: number): Promise<Array
   for (;;) {
     const left = end - Date.now();
     if (left <= 0) break;
-    const next = await Promise.race([it.next(), new Promise<null>((r) => setTimeout(() => r(null), left))]);
+    let timer: NodeJS.Timeout | undefined;
+    const next = await Promise.race([it.next(), new Promise<null>((r) => (timer = setTimeout(() => r(null), left)))]);
+    clearTimeout(timer); // a timer left running would keep the jest worker alive after the suite
     if (!next || next.done) break;
     const e = next.value as { type: string; conversationId?: string };
     if (e.type !== 'MESSAGE') out.push(e); // the moves, not the chat itself
@@ -43,33 +44,17 @@ async function drainTopic(it: AsyncIterator<unknown>, ms: number): Promise<Array
 }
 
 function kit(app: () => TestApp) {
-  let shiftId: string | null = null;
-  let shiftDate = '';
+  let shift: { shiftId: string; date: string } | null = null;
   const k = {
     department: () => app().createDepartment(`部门-${suffix()}`, `d_${suffix()}`),
     customer: () => app().createUser({ role: 'CUSTOMER' }),
     /** One shift for the whole suite, from an hour ago to three hours from now (business time zone). */
-    shift: async () => {
-      if (shiftId) return shiftId;
-      const now = Date.now();
-      const hhmm = (d: Date) =>
-        d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
-      const start = new Date(now - 3600_000);
-      const input = { name: 'now', code: `N${suffix()}`, startTime: hhmm(start), endTime: hhmm(new Date(now + 3 * 3600_000)) };
-      shiftId = (await app().data(CreateShiftDocument, { input }, await app().adminToken())).createShift.id;
-      shiftDate = start.toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
-      return shiftId;
-    },
+    shift: async () => (shift ??= await shiftCoveringNow(app(), `N${suffix()}`)),
     /** An agent on the shift now, online and AVAILABLE. */
     agentOnShift: async (departmentId: string, extra: { maxConcurrentChats?: number } = {}) => {
       const displayName = `客服-${suffix()}`;
       const a = { ...(await app().createUser({ role: 'AGENT', departmentId, displayName, ...extra })), displayName };
-      const shift = await k.shift();
-      await app().data(
-        AssignSchedulesDocument,
-        { input: { shiftId: shift, agentIds: [a.id], dates: [shiftDate] } },
-        await app().adminToken(),
-      );
+      await scheduleNow(app(), await k.shift(), [a.id]);
       await app().data(HeartbeatDocument, {}, a.token);
       return a;
     },
@@ -394,10 +379,13 @@ describe('no first reply (FIRST_REPLY_TIMEOUT_SECONDS, default 120)', () => {
 describeWithRedis('roster sweeps in a cluster (two processes, one database, one Redis)', () => {
   let one: TestApp;
   let two: TestApp;
+  let liveOnTwo: ReturnType<typeof watchSubscriptions>;
   const k = kit(() => one);
   beforeAll(async () => {
     one = await startTestApp({ redis: true });
     two = await startTestApp({ redis: true, databaseUrl: one.databaseUrl });
+    // conversationEvents listens through the port's listen(), which resolves once Redis has confirmed the SUBSCRIBE.
+    liveOnTwo = watchSubscriptions(two.services.pubsub);
   });
   afterAll(async () => {
     await two?.stop();
@@ -417,9 +405,10 @@ describeWithRedis('roster sweeps in a cluster (two processes, one database, one 
     const colleague = await k.agentOnShift(dept.id, { maxConcurrentChats: 5 });
     await k.endShift(leaving.id);
 
+    const registered = liveOnTwo.count() + 2;
     const handedEvents = subscribe(two.ws(handedCustomer.token), OnConversationEventsDocument, { conversationId: handed });
     const unansweredEvents = subscribe(two.ws(waitingCustomer.token), OnConversationEventsDocument, { conversationId: unanswered });
-    await new Promise((r) => setTimeout(r, 300));
+    await liveOnTwo.until(registered);
     const at = later(605);
     const runs = await Promise.all([
       one.services.shiftHandover.sweep(at),

@@ -3,7 +3,7 @@ import { print } from 'graphql';
 import { Role } from '../../src/platform/auth/roles';
 import { HeartbeatDocument, LoadRequestServiceDocument, LoadRequestServiceMutation } from '../generated/graphql';
 import { createTestDatabase, describeWithRedis, eventually, startTestApp, TestApp } from '../support/harness';
-import { dataAt, serverProcessEnv, ServerProcess, startServerProcess, stopAll } from '../support/processes';
+import { serverProcessEnv, ServerProcess, startServerProcess, stopAll } from '../support/processes';
 
 const AGENTS = 100;
 const CAPACITY = 5;
@@ -54,14 +54,15 @@ describeWithRedis('routing a burst split across two server processes', () => {
       const token = (await seeder.services.tokens.issue({ userId: r.id, role: r.role, version: 1 })).token;
       (r.role === Role.AGENT ? agents : customers).push({ id: r.id, token });
     }
-    // Online and AVAILABLE through either process (presence lives in Redis).
-    await Promise.all(agents.map((a, i) => dataAt(nodes()[i % 2], HeartbeatDocument, {}, a.token)));
+    // Online and AVAILABLE through the seeder: presence lives in Redis, so both processes see them, and the (empty)
+    // queue drains their arrival starts run here, where the test can wait for them before counting statements.
+    await Promise.all(agents.map((a) => seeder!.data(HeartbeatDocument, {}, a.token)));
     await eventually(
       async () => (await seeder!.services.presence.read(agents.map((a) => a.id))).every((p) => p.online && p.status === 'AVAILABLE'),
       10_000,
       'every agent online',
     );
-    await new Promise((r) => setTimeout(r, 500)); // their (empty) queue drains settle first
+    await seeder.services.queueDrain.settled();
   }, 180_000);
 
   afterAll(async () => {

@@ -1,6 +1,4 @@
 import {
-  CreateShiftDocument,
-  AssignSchedulesDocument,
   EndConversationDocument,
   HeartbeatDocument,
   LeaveQueueDocument,
@@ -11,6 +9,7 @@ import {
   SetPresenceStatusDocument,
 } from '../generated/graphql';
 import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
+import { scheduleNow, shiftCoveringNow } from '../support/shifts';
 import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
@@ -193,19 +192,7 @@ describe('routing with schedules', () => {
     expect((await ask(app, c1, '你好', 'technical')).requestService.status).toBe('QUEUED');
 
     const onShift = await app.createUser({ role: 'AGENT', departmentId: dept.id });
-    const now = new Date();
-    const hhmm = (d: Date) =>
-      d.toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false });
-    const start = new Date(now.getTime() - 3600_000);
-    const shift = (
-      await app.data(
-        CreateShiftDocument,
-        { input: { name: 'now', code: 'NOW', startTime: hhmm(start), endTime: hhmm(new Date(now.getTime() + 3 * 3600_000)) } },
-        admin,
-      )
-    ).createShift;
-    const date = start.toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
-    await app.data(AssignSchedulesDocument, { input: { shiftId: shift.id, agentIds: [onShift.id], dates: [date] } }, admin);
+    await scheduleNow(app, await shiftCoveringNow(app, 'NOW'), [onShift.id]);
     await app.data(HeartbeatDocument, {}, onShift.token);
     // Coming online drained the queue to the agent on shift.
     await eventually(

@@ -16,6 +16,9 @@ import {
   TransferConversationDocument,
 } from '../generated/graphql';
 import { eventually, GqlResult, startTestApp, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
+import { topicName } from '../../src/platform/realtime/pubsub';
+import { Topics } from '../../src/platform/realtime/topics';
 
 /**
  * Random interleavings of what customers and agents do, fired concurrently against the real server; after
@@ -76,11 +79,13 @@ function record<T>(client: WsClient, doc: Parameters<typeof print>[0], variables
 describe('seats under random interleavings (fast-check, real server)', () => {
   let app: TestApp;
   let admin: string;
+  let live: ReturnType<typeof watchSubscriptions>;
 
   beforeAll(async () => {
     app = await startTestApp({
       env: { ROUTING_REQUIRE_SHIFT: 'false', AGENT_OFFLINE_GRACE_SECONDS: '1', RATE_END_CONVERSATION_PER_MINUTE: '100000' },
     });
+    live = watchSubscriptions(app.services.pubsub);
     admin = await app.adminToken();
   });
   afterAll(() => app.stop());
@@ -103,7 +108,7 @@ describe('seats under random interleavings (fast-check, real server)', () => {
         customerWs.forEach((ws) => record(ws, OnQueueUpdatesDocument, {}, queueUpdates));
         const agentWs = new Map<number, WsClient>();
         const sockets: WsClient[] = [...customerWs];
-        await new Promise((r) => setTimeout(r, 300)); // the customers' subscriptions registered
+        await live.untilOn(customers.map((c) => topicName(Topics.QUEUE_CUSTOMER, c.id)));
 
         const conversationOf = new Map<number, string>();
         const unexpected: Array<GqlResult<unknown>['errors']> = [];
@@ -174,6 +179,7 @@ describe('seats under random interleavings (fast-check, real server)', () => {
           if (process.env.SEAT_PROPERTY_DEBUG) console.log(JSON.stringify(waves));
           for (const wave of waves) {
             await Promise.all(wave.ops.map(run));
+            // The pause is part of the scenario, not a wait: it lets the offline grace (1 s) and the sweeps act between waves.
             if (wave.pauseMs) await new Promise((r) => setTimeout(r, wave.pauseMs));
           }
           // Freeze: nobody takes more (BUSY), nobody loses chats (online), then let the in-flight work land.
@@ -185,7 +191,9 @@ describe('seats under random interleavings (fast-check, real server)', () => {
             5000,
             'all agents online',
           );
-          await new Promise((r) => setTimeout(r, 500)); // a sweep that began before they were back has committed
+          // A sweep (offline grace, routing) that began before they were back, and the offers it started, have committed.
+          await app.services.scheduler.idle();
+          await app.services.queueDrain.settled();
           expect(unexpected).toEqual([]);
           await checkInvariants(dept.id, agents, queueUpdates, statusEvents, inbox);
         } finally {

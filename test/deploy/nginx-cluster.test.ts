@@ -234,7 +234,7 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
           }
         }
         sent.count += 1;
-        await sleep(15);
+        await sleep(15); // a person's pace, so the kill lands mid-conversation rather than after the last send
       }
     }
     const customerSent = { count: 0 };
@@ -248,7 +248,15 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
     await talking;
 
     const lastSeq = 1 + 2 * PER_SIDE;
-    await expectEveryMessageOnce([agentView, customerView], lastSeq);
+    await expectEveryMessageOnce([agentView, customerView], lastSeq, async () => {
+      const res = await execAt(
+        nginx.url,
+        SendMessageDocument,
+        { input: { conversationId, content: 'marker', clientMessageId: 'marker' } },
+        customer.token,
+      );
+      return res.data!.sendMessage.seq;
+    });
     // Exactly the client whose socket was on the killed process moved, once, after what it had seen.
     const moved = [agentView, customerView].filter((v) => v.resumedFrom.length > 0);
     expect(moved).toHaveLength(1);
@@ -263,7 +271,7 @@ describeWithNginx('two ShiftDesk processes behind the shipped nginx configuratio
         'SELECT seq, client_message_id FROM messages WHERE conversation_id = $1 ORDER BY seq',
         [conversationId],
       );
-      expect(rows.map((r) => r.seq)).toEqual(range(1, lastSeq));
+      expect(rows.map((r) => r.seq)).toEqual(range(1, lastSeq + 1)); // the last one the marker
       for (const tag of ['customer', 'agent']) {
         expect(rows.filter((r) => r.client_message_id?.startsWith(`${tag}-`)).map((r) => r.client_message_id)).toEqual(
           range(0, PER_SIDE - 1).map((i) => `${tag}-${i}`),

@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { MeDocument } from '../generated/graphql';
 import { ADMIN_EMAIL, eventually, startTestApp, TestApp } from '../support/harness';
+import { watchSubscriptions } from '../support/live-subscriptions';
 
 /** Debian's Chromium; `.ci/run` installs it, and under CI=true its absence fails this suite. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -16,9 +17,11 @@ const describeWithBrowser = hasChromium ? describe : describe.skip;
 describeWithBrowser('the GraphiQL playground in a browser', () => {
   let app: TestApp;
   let browser: Browser;
+  let live: ReturnType<typeof watchSubscriptions>;
 
   beforeAll(async () => {
     app = await startTestApp();
+    live = watchSubscriptions(app.services.pubsub);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -106,6 +109,7 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     }
 
     await replace('.graphiql-query-editor .monaco-editor', 'subscription Live { notifications { title body } }');
+    const registered = live.count() + 1;
     // As above: a click GraphiQL dropped is made again once no socket was acknowledged within a few seconds.
     await eventually(
       async () => {
@@ -120,7 +124,7 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
       20_000,
       'connection_ack',
     );
-    await new Promise((r) => setTimeout(r, 500)); // the subscribe message follows the ack
+    await live.until(registered); // the subscribe message follows the ack
 
     await app.data(
       `mutation { sendNotification(userId: "${me.id}", title: "来自浏览器", body: "hello over graphql-ws") { id } }`,

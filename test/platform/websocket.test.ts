@@ -204,6 +204,7 @@ describe('graphql-ws', () => {
         .sign(new TextEncoder().encode(JWT_SECRET));
       const s = await openSubscriber(shortLived);
       expect((await wsExec(s.client, MeDocument)).data?.me.id).toBe(user.id);
+      // The pause is the behaviour under test: the token must really expire while its socket stays open.
       await new Promise((r) => setTimeout(r, expiresAt * 1000 - Date.now() + 100));
       const refused = await wsExec(s.client, MeDocument);
       expect(refused.data?.me).toBeUndefined();
@@ -212,10 +213,15 @@ describe('graphql-ws', () => {
 
     it('a malformed revocation event on the topic does not stop later revocations from closing sockets', async () => {
       const user = await agent();
+      const bystander = await agent();
       const s = await openSubscriber(user.token);
+      const b = await openSubscriber(bystander.token);
       // Anything may arrive on a shared topic (with Redis, anyone who can PUBLISH); the listener must survive it.
       for (const junk of [null, 'not an object', 42, {}, { userId: 7 }]) app.services.pubsub.publish(Topics.SESSION_REVOKED, junk);
-      await new Promise((r) => setTimeout(r, 50));
+      // The topic's events are handled in order: once a revocation published after the junk has closed its
+      // socket, the junk has been handled too, and it closed nothing.
+      await app.data(DeactivateUserDocument, { id: bystander.id }, await app.adminToken());
+      expect(await b.watch.closed()).toBe(FORBIDDEN);
       expect(s.watch.closes).toEqual([]);
       await app.data(DeactivateUserDocument, { id: user.id }, await app.adminToken());
       expect(await s.watch.closed()).toBe(FORBIDDEN);
@@ -335,6 +341,18 @@ describe('graphql-ws', () => {
 
     it('does not leak when the client hangs up while its connection_init is still being checked', async () => {
       const user = await agent();
+      // The user's row is cached first, so a check is over (but for synchronous steps) when its token is verified.
+      expect((await app.exec(MeDocument, undefined, user.token)).status).toBe(200);
+      const sessions = app.services.sessions;
+      const verify = sessions.verify.bind(sessions);
+      let checked = 0;
+      const spy = jest.spyOn(sessions, 'verify').mockImplementation(async (token) => {
+        try {
+          return await verify(token);
+        } finally {
+          if (token === user.token) checked += 1;
+        }
+      });
       const before = await wsGauge();
       await Promise.all(
         Array.from(
@@ -350,9 +368,12 @@ describe('graphql-ws', () => {
             }),
         ),
       );
-      // Give the server time to finish checking the tokens it was sent, then the gauge must be where it was.
-      await new Promise((r) => setTimeout(r, 500));
-      expect(await wsGauge()).toBe(before);
+      // Once the server has checked the 20 tokens it was sent, the gauge must be back where it was.
+      try {
+        await eventually(async () => checked === 20 && (await wsGauge()) === before, 10_000, 'the 20 checks done and the gauge back');
+      } finally {
+        spy.mockRestore();
+      }
       // ...and a revocation for that user still works for a socket opened afterwards (nothing stale in the way).
       const s = await openSubscriber(user.token);
       expect(await wsGauge()).toBe(before + 1);

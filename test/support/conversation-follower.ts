@@ -54,13 +54,23 @@ export function followConversation(opts: {
   return { seqs, resumedFrom, problems, stop: () => (stopped = true) };
 }
 
-/** Waits until every follower has seen seqs 1..lastSeq, stops them, and checks each saw each message once, in order. */
-export async function expectEveryMessageOnce(followers: ConversationFollower[], lastSeq: number): Promise<void> {
+/**
+ * Waits until every follower has seen seqs 1..lastSeq, then for one more message (`sendMarker` sends it and answers
+ * its seq): a follower hears its conversation in order, so a late duplicate would have come before it. Then stops
+ * them and checks each saw each message once, in order.
+ */
+export async function expectEveryMessageOnce(
+  followers: ConversationFollower[],
+  lastSeq: number,
+  sendMarker: () => Promise<number>,
+): Promise<void> {
   await eventually(() => followers.every((f) => f.seqs.length >= lastSeq), 20_000, 'every message on every follower');
-  await sleep(300); // room for a late duplicate
+  const marker = await sendMarker();
+  expect(marker).toBe(lastSeq + 1);
+  await eventually(() => followers.every((f) => f.seqs.includes(marker)), 20_000, 'the marker message on every follower');
   for (const f of followers) f.stop();
   for (const f of followers) {
     expect(f.problems).toEqual([]);
-    expect(f.seqs).toEqual(range(1, lastSeq)); // no gap, no repeat, in order
+    expect(f.seqs).toEqual(range(1, marker)); // no gap, no repeat, in order
   }
 }

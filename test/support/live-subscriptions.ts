@@ -1,4 +1,4 @@
-import type { PubSubPort } from '../../src/platform/realtime/pubsub';
+import { topicName, type PubSubPort } from '../../src/platform/realtime/pubsub';
 import { eventually } from './harness';
 
 /**
@@ -9,17 +9,23 @@ import { eventually } from './harness';
  */
 export function watchSubscriptions(pubsub: PubSubPort) {
   let live = 0;
+  const byTopic = new Map<string, number>();
+  const add = (topic: string, n: number) => byTopic.set(topic, (byTopic.get(topic) ?? 0) + n);
   const subscribe = pubsub.subscribe.bind(pubsub);
   const listen = pubsub.listen.bind(pubsub);
-  const counted = (inner: AsyncIterator<unknown>, startsLive: boolean): AsyncIterableIterator<unknown> => {
+  const counted = (inner: AsyncIterator<unknown>, topic: string, startsLive: boolean): AsyncIterableIterator<unknown> => {
     let state: 'idle' | 'live' | 'ended' = 'idle';
     const begin = () => {
       if (state !== 'idle') return;
       state = 'live';
       live += 1;
+      add(topic, 1);
     };
     const end = () => {
-      if (state === 'live') live -= 1;
+      if (state === 'live') {
+        live -= 1;
+        add(topic, -1);
+      }
       state = 'ended';
     };
     if (startsLive) begin();
@@ -44,12 +50,15 @@ export function watchSubscriptions(pubsub: PubSubPort) {
     };
     return it;
   };
-  pubsub.subscribe = (key, id) => counted(subscribe(key, id)[Symbol.asyncIterator](), false);
-  pubsub.listen = async (key, id) => counted(await listen(key, id), true);
+  pubsub.subscribe = (key, id) => counted(subscribe(key, id)[Symbol.asyncIterator](), topicName(key, id), false);
+  pubsub.listen = async (key, id) => counted(await listen(key, id), topicName(key, id), true);
   return {
     /** Subscriptions registered and not ended. */
     count: () => live,
     /** Waits until at least `n` subscriptions are live. */
     until: (n: number) => eventually(() => live >= n, 5000, `${n} live subscriptions (${live} now)`),
+    /** Waits until each of these topics (`key:id`, as `topicName` makes them) has a live subscription. */
+    untilOn: (topics: string[]) =>
+      eventually(() => topics.every((t) => (byTopic.get(t) ?? 0) > 0), 5000, `live subscriptions on ${topics.length} topics`),
   };
 }

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ALL_DEPARTMENTS } from '../../platform/realtime/topics';
 import type { AgentPool, Target } from './agent-pool';
 import { DEFAULT_HANDLING_SECONDS, estimateWaitSeconds } from './queue-policy';
-import { HandlingTimeSource, QueueReason, queueReasonOf, WaitEstimateBasis } from './queue-reason';
+import { HandlingTimeSource, QueueReason, queueReasonOf, RECENT_CHATS_AVERAGED, WaitEstimateBasis } from './queue-reason';
 
 /** The average handling time the estimates use, and how many chats it is the average of (0: the default). */
 export interface HandlingTime {
@@ -60,7 +60,7 @@ export class QueueEstimates {
   }
 
   /**
-   * Average handling time of the last 50 chats of the department that ended in the past day, with how many chats it
+   * Average handling time of the last RECENT_CHATS_AVERAGED chats of the department that ended in the past day, with how many chats it
    * averages (0: none, the default is used), and the live rate of URGENT requests (cached 30 s).
    */
   private async handlingTime(em: EntityManager, departmentId: string | null): Promise<HandlingTime> {
@@ -72,8 +72,8 @@ export class QueueEstimates {
          SELECT ended_at, assigned_at FROM conversations
           WHERE status = 'ENDED' AND assigned_at IS NOT NULL AND ended_at > now() - interval '1 day'
             AND department_id IS NOT DISTINCT FROM ?::uuid
-          ORDER BY ended_at DESC LIMIT 50) recent`,
-      [departmentId],
+          ORDER BY ended_at DESC LIMIT ?) recent`,
+      [departmentId, RECENT_CHATS_AVERAGED],
     );
     const [{ urgent }] = await em.execute<Array<{ urgent: number }>>(
       `SELECT count(*)::int AS urgent FROM conversations

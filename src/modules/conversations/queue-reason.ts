@@ -1,4 +1,5 @@
 import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { DEFAULT_HANDLING_SECONDS } from './queue-policy';
 
 /** Why a request waits instead of going to an agent at once. */
 export enum QueueReason {
@@ -17,6 +18,9 @@ registerEnumType(QueueReason, {
   },
 });
 
+/** How many of a department's recent chats (ended in the past day) the average handling time is taken over. */
+export const RECENT_CHATS_AVERAGED = 50;
+
 /** Where the average handling time of an estimate comes from. */
 export enum HandlingTimeSource {
   RECENT_CHATS = 'RECENT_CHATS',
@@ -25,8 +29,10 @@ export enum HandlingTimeSource {
 registerEnumType(HandlingTimeSource, {
   name: 'HandlingTimeSource',
   valuesConfig: {
-    RECENT_CHATS: { description: 'The average of the department’s recent chats (the last 50 that ended in the past day)' },
-    DEFAULT: { description: 'No recent chats: the default of 300 s' },
+    RECENT_CHATS: {
+      description: `The average of the department’s recent chats (the last ${RECENT_CHATS_AVERAGED} that ended in the past day)`,
+    },
+    DEFAULT: { description: `No recent chats: the default of ${DEFAULT_HANDLING_SECONDS} s` },
   },
 });
 

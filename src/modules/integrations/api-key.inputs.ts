@@ -3,10 +3,13 @@ import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { ApiKeyScope } from './api-key-scope';
 import { ApiKey } from './api-key.entity';
 
+/** The longest name of an API key. */
+export const MAX_API_KEY_NAME = 100;
+
 @InputType()
 export class CreateApiKeyInput {
   @Field({ description: 'What the key is for, e.g. "WeChat bridge"' })
-  @Length(1, 100, { message: 'must be 1 to 100 characters' })
+  @Length(1, MAX_API_KEY_NAME, { message: 'must be $constraint1 to $constraint2 characters' })
   name!: string;
 
   @Field(() => [ApiKeyScope], { description: 'At least one; the key may call only what these allow' })

@@ -11,7 +11,7 @@ import type { AuditService } from '../audit/audit.service';
 import { Department } from '../accounts/department.entity';
 import { API_KEY_PREFIX } from './api-key-scope';
 import { ApiKey } from './api-key.entity';
-import type { CreateApiKeyInput } from './api-key.inputs';
+import { MAX_API_KEY_NAME, type CreateApiKeyInput } from './api-key.inputs';
 
 /**
  * SHA-256 of the secret. A slow password hash (argon2) is for secrets people choose; an API key is 32 random
@@ -50,7 +50,7 @@ export class ApiKeyService {
     const viewer = withRole(scope.viewer, Role.ADMIN, Role.MANAGER);
     const name = input.name.trim();
     const problems = [];
-    if (!name) problems.push({ field: 'name', message: 'must be 1 to 100 characters' });
+    if (!name) problems.push({ field: 'name', message: `must be 1 to ${MAX_API_KEY_NAME} characters` });
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) problems.push({ field: 'expiresAt', message: 'must be in the future' });
     if (input.departmentId && !isUuid(input.departmentId)) problems.push({ field: 'departmentId', message: 'is not an id' });
     if (problems.length) throw new InvalidInput(problems);

@@ -2,7 +2,8 @@ import { Length, Matches } from 'class-validator';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { Conversation } from '../conversations/conversation.entity';
 import { ServiceRequest } from '../conversations/conversation.inputs';
-import { Message } from '../conversations/message.entity';
+import { MAX_MESSAGE_LENGTH, Message } from '../conversations/message.entity';
+import { formatLimit } from '../../platform/text-input';
 
 /** A channel's name as stored: lower-case letters, digits, '-' and '_', at most 32 (wechat, email, whatsapp). */
 export const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -26,7 +27,7 @@ export class ChannelInboundInput {
   @Length(1, 200, { message: 'must be 1 to 200 characters' })
   externalMessageId!: string;
 
-  @Field({ description: '1 to 5,000 characters' })
+  @Field({ description: `1 to ${formatLimit(MAX_MESSAGE_LENGTH)} characters` })
   content!: string;
 }
 

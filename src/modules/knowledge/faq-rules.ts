@@ -10,7 +10,7 @@ export const SEARCH_LIMIT_MAX = 20;
 
 type FaqShelf = Pick<Faq, 'scope' | 'departmentId'>;
 
-// ---- Scope rules, as pure functions (see the README's "FAQ scope model") ----
+// ---- Scope rules, as pure functions (see "Scope model" in docs/knowledge.md) ----
 
 /** Admins keep every FAQ; a manager keeps their own department's; nobody else any. */
 export function canEditFaq(viewer: Viewer, faq: FaqShelf): boolean {

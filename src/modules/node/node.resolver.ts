@@ -4,6 +4,7 @@ import { Node } from '../../platform/node';
 import { Role, STAFF } from '../../platform/auth/roles';
 import { signedIn } from '../../platform/auth/scope';
 import { NotFound } from '../../platform/errors';
+import { MAX_PAGE_SIZE } from '../../platform/pagination';
 import { User } from '../accounts/user.entity';
 import { Department } from '../accounts/department.entity';
 import { Conversation } from '../conversations/conversation.entity';
@@ -207,7 +208,7 @@ export class NodeResolver {
   }
 
   @Authorized()
-  @Query(() => [Node], { nullable: 'items', description: 'node(id) for up to 100 ids, in their order' })
+  @Query(() => [Node], { nullable: 'items', description: `node(id) for up to ${MAX_PAGE_SIZE} ids, in their order` })
   nodes(@Arg('ids', () => [ID]) ids: string[], @Ctx() ctx: Context) {
     return nodeService.nodes(ctx, ids);
   }

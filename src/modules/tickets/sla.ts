@@ -154,7 +154,7 @@ export function parseCalendar(raw: unknown, defaultZone: string): BusinessCalend
   return { weekdays: [...new Set(weekdays as number[])].sort(), ranges, holidays, workdays, zone };
 }
 
-/** The calendar in its JSON form again (for the API and the README's examples). */
+/** The calendar in its JSON form again (for the API and the examples in docs/tickets.md). */
 export function describeCalendar(c: BusinessCalendar): {
   weekdays: number[];
   hours: string[];
