@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { endsAtOnce, type Closable } from '../../platform/realtime/ends-at-once';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 export { startingWith } from '../../platform/realtime/starting-with';
@@ -12,13 +13,23 @@ import { Message } from './message.entity';
  * below the last seq delivered is dropped (already sent); one beyond the next expected seq means pub/sub
  * lost something (Redis is at-most-once), so the missing ones are read from the database first.
  */
-export async function* conversationStream(
+export function conversationStream(
   pubsub: PubSubPort,
   em: () => EntityManager,
   conversationId: string,
   afterSeq: number | null,
 ): AsyncGenerator<ConversationEventPayload> {
-  const live = await pubsub.listen(Topics.CONVERSATION, conversationId);
+  return endsAtOnce((source) => conversationEvents(source, pubsub, em, conversationId, afterSeq));
+}
+
+async function* conversationEvents(
+  source: <S extends Closable>(s: S) => S,
+  pubsub: PubSubPort,
+  em: () => EntityManager,
+  conversationId: string,
+  afterSeq: number | null,
+): AsyncGenerator<ConversationEventPayload> {
+  const live = source(await pubsub.listen(Topics.CONVERSATION, conversationId));
   try {
     let last: number;
     if (afterSeq === null) {

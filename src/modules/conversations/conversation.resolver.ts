@@ -1,3 +1,4 @@
+import { endsAtOnce } from '../../platform/realtime/ends-at-once';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../context';
 import { Role, STAFF } from '../../platform/auth/roles';
@@ -228,7 +229,15 @@ export class ConversationResolver {
  * An agent's stream of a conversation ends with the event that moves the conversation to someone else
  * (a transfer, a requeue): from then on it is not theirs to read. Customers and supervisors keep theirs.
  */
-async function* untilMovedAway(
+function untilMovedAway(
+  stream: AsyncGenerator<ConversationEventPayload>,
+  viewerId: string,
+  keeps: boolean,
+): AsyncGenerator<ConversationEventPayload> {
+  return endsAtOnce((source) => untilMovedAwayEvents(source(stream), viewerId, keeps));
+}
+
+async function* untilMovedAwayEvents(
   stream: AsyncGenerator<ConversationEventPayload>,
   viewerId: string,
   keeps: boolean,

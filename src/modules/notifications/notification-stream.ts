@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { endsAtOnce, type Closable } from '../../platform/realtime/ends-at-once';
 import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { Topics } from '../../platform/realtime/topics';
 import { Notification } from './notification.entity';
@@ -22,13 +23,23 @@ const REMEMBERED_IDS = 1000;
  * is published at all: when delivery resumes, what was stored meanwhile is read from the database. Every
  * notification reaches the subscriber once.
  */
-export async function* notificationStream(
+export function notificationStream(
   pubsub: PubSubPort,
   em: () => EntityManager,
   userId: string,
   after: ReplayFrom | null,
 ): AsyncGenerator<NotificationEvent> {
-  const live = await pubsub.listen(Topics.NOTIFICATIONS, userId);
+  return endsAtOnce((source) => notificationEvents(source, pubsub, em, userId, after));
+}
+
+async function* notificationEvents(
+  source: <S extends Closable>(s: S) => S,
+  pubsub: PubSubPort,
+  em: () => EntityManager,
+  userId: string,
+  after: ReplayFrom | null,
+): AsyncGenerator<NotificationEvent> {
+  const live = source(await pubsub.listen(Topics.NOTIFICATIONS, userId));
   const listeningSince = new Date();
   let resumed!: (cutOffAt: Date) => void;
   const nextResume = () => new Promise<{ cutOffAt: Date }>((resolve) => (resumed = (cutOffAt) => resolve({ cutOffAt })));

@@ -1,3 +1,4 @@
+import { endsAtOnce } from '../../platform/realtime/ends-at-once';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../context';
 import { Role } from '../../platform/auth/roles';
@@ -122,8 +123,12 @@ export class AlertResolver {
   }
 }
 
-/** Passes the topic's events on; when the subscriber leaves, stops listening and releases the watch. */
-async function* watched(live: AsyncIterableIterator<unknown>, release: () => void): AsyncGenerator<unknown> {
+/** Passes the topic's events on; when the subscriber leaves, stops listening (at once) and releases the watch. */
+function watched(live: AsyncIterableIterator<unknown>, release: () => void): AsyncGenerator<unknown> {
+  return endsAtOnce((source) => passedOn(source(live), release));
+}
+
+async function* passedOn(live: AsyncIterableIterator<unknown>, release: () => void): AsyncGenerator<unknown> {
   try {
     for (;;) {
       const next = await live.next();

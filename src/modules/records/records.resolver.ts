@@ -1,3 +1,4 @@
+import { endsAtOnce } from '../../platform/realtime/ends-at-once';
 import {
   Arg,
   Authorized,
@@ -124,7 +125,11 @@ export class RecordsResolver {
   }
 }
 
-async function* untilFinished(stream: AsyncGenerator<ExportProgressPayload>): AsyncGenerator<ExportProgressPayload> {
+function untilFinished(stream: AsyncGenerator<ExportProgressPayload>): AsyncGenerator<ExportProgressPayload> {
+  return endsAtOnce((source) => untilFinishedEvent(source(stream)));
+}
+
+async function* untilFinishedEvent(stream: AsyncGenerator<ExportProgressPayload>): AsyncGenerator<ExportProgressPayload> {
   try {
     for await (const p of stream) {
       yield p;
