@@ -106,7 +106,10 @@ export class FaqIndex {
       const seen = best.get(faqId);
       if (!seen || d.score > seen.score) best.set(faqId, { ...d, id: faqId, phrasing: mark < 0 ? -1 : Number(d.id.slice(mark + 1)) });
     }
-    return [...best.values()].sort((a, b) => b.score - a.score || b.raw - a.raw);
+    // Only the best `limit` (and those included) go on to the database: every candidate is a row read and a
+    // similarity computed there, and ~90 instead of 30 nearly doubled a search's time over 10,000 FAQs.
+    const included = new Set(include);
+    return [...best.values()].sort((a, b) => b.score - a.score || b.raw - a.raw).filter((c, i) => i < limit || included.has(c.id));
   }
 
   private documentsOf(faqId: string): string[] {
