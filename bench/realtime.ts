@@ -1,3 +1,9 @@
+/**
+ * Over ~400 lines on purpose: one benchmark that sets up a whole peak (thousands of customer and agent sockets,
+ * a CPU burner, one or two server processes with Redis, PostgreSQL's and Redis's CPU read from /proc) and
+ * prints one table; its phases share the fixture and the measuring helpers, and split apart they would only
+ * pass them around.
+ */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

@@ -1,3 +1,7 @@
+/**
+ * Over ~400 lines on purpose: seeding 100,000 conversations and 1,000,000 messages, then the search, export and
+ * archive measurements that share that data set, in one file so the seeding is written once.
+ */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { collectGarbage, describeMachine, envInt, gql, login, machine, percentile, round, startBenchServer, table } from './support';
 import { insertUsers } from './tickets';
