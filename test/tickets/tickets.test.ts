@@ -1,3 +1,4 @@
+import { DEFAULT_TICKET_CATEGORIES } from '../../src/modules/tickets/ticket.settings';
 import { randomUUID } from 'node:crypto';
 import { Conversation, ConversationStatus, EndReason, rankOf } from '../../src/modules/conversations/conversation.entity';
 import { ServicePriority } from '../../src/modules/conversations/queue-policy';
@@ -37,7 +38,9 @@ describe('tickets', () => {
 
   beforeAll(async () => {
     // The sweep is driven by the tests (a long interval keeps the scheduler's own runs out of the way).
-    app = await startTestApp({ env: { TICKET_AGENT_LIMIT: '3', TICKET_SLA_SWEEP_SECONDS: '3600' } });
+    // The built-in categories, and one whose department no test here creates (it must fall back to `general`).
+    const categories = JSON.stringify({ ...DEFAULT_TICKET_CATEGORIES, 发票问题: 'invoices' });
+    app = await startTestApp({ env: { TICKET_AGENT_LIMIT: '3', TICKET_SLA_SWEEP_SECONDS: '3600', TICKET_CATEGORIES: categories } });
     admin = await app.adminToken();
     tech = await app.createDepartment('技术支持', 'technical');
     order = await app.createDepartment('订单问题', 'order');
@@ -95,7 +98,7 @@ describe('tickets', () => {
     expect(detail.auditTrail[1].summary).toContain('Auto-assigned to 技术A');
 
     // A category whose department does not exist goes to `general`; nobody there: it waits, NEW.
-    const account = await openOk(bob.token, { category: '投诉建议', subject: '投诉排队太久' });
+    const account = await openOk(bob.token, { category: '发票问题', subject: '发票开错了' });
     expect(account).toMatchObject({ departmentId: general.id, status: 'NEW', assigneeId: null });
     expect((await app.data(TicketCategoriesDocument, {}, bob.token)).ticketCategories).toContainEqual({
       name: '技术支持',
