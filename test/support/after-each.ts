@@ -38,3 +38,24 @@ afterAll(async () => {
   const until = Date.now() + 2000;
   while (open() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10).unref());
 });
+
+/**
+ * With SHIFTDESK_HANDLE_LOG=<file>: after each file, what the worker process still holds (resource kinds and
+ * sockets' addresses) is appended to that file, to find the file that leaves a handle behind for good.
+ */
+const handleLog = process.env.SHIFTDESK_HANDLE_LOG;
+if (handleLog) {
+  afterAll(async () => {
+    const { appendFileSync } = await import('node:fs');
+    const kinds: Record<string, number> = {};
+    for (const r of process.getActiveResourcesInfo()) kinds[r] = (kinds[r] ?? 0) + 1;
+    const sockets = (process as unknown as { _getActiveHandles(): unknown[] })
+      ._getActiveHandles()
+      .filter(
+        (h): h is { localPort?: number; remotePort?: number; remoteAddress?: string } =>
+          typeof h === 'object' && h !== null && 'remotePort' in h,
+      )
+      .map((h) => `${h.remoteAddress}:${h.remotePort}<-${h.localPort}`);
+    appendFileSync(handleLog, `${process.pid} ${expect.getState().testPath} ${JSON.stringify(kinds)} ${sockets.join(' ')}\n`);
+  });
+}
