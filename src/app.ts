@@ -98,8 +98,13 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
         guard: redisBreaker,
       });
       const r = redis;
-      cleanups.unshift(() => r.quit());
-      cleanups.unshift(() => pubsub.close());
+      cleanups.unshift(() => closeRedis(r));
+      // graphql-redis-subscriptions quits both connections; one still reconnecting would go on retrying after it.
+      cleanups.unshift(async () => {
+        await Promise.race([pubsub.close().catch(() => undefined), delay(1000)]);
+        publisher.disconnect();
+        subscriber.disconnect();
+      });
     } else {
       pubsub = createMemoryPubSub();
     }
@@ -188,6 +193,17 @@ export async function startShiftDesk(config: Config, opts: { logger?: Logger; me
     throw err;
   }
 }
+
+/**
+ * quit() when connected (what was sent is answered first). A client that lost Redis keeps a reconnect timer that
+ * quit() does not always clear (a stopped process then never exits on its own): disconnect() ends it either way.
+ */
+async function closeRedis(client: Redis): Promise<void> {
+  if (client.status === 'ready') await Promise.race([client.quit().catch(() => undefined), delay(1000)]);
+  client.disconnect();
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 async function runAll(cleanups: Array<() => Promise<unknown>>, logger: Logger): Promise<void> {
   for (const fn of cleanups) {
