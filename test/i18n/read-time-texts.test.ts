@@ -78,6 +78,19 @@ const robotPushes = (receiver: Receiver, departmentName: string) => {
   return { ding: of('/robot/send'), wecom: of('/cgi-bin/webhook/send') };
 };
 
+/** The DingTalk and WeCom pushes about a department, once each robot has been told exactly once. */
+async function robotsTold(receiver: Receiver, departmentName: string) {
+  await eventually(
+    () => {
+      const pushed = robotPushes(receiver, departmentName);
+      return pushed.ding.length === 1 && pushed.wecom.length === 1;
+    },
+    15_000,
+    'robots told',
+  );
+  return robotPushes(receiver, departmentName);
+}
+
 describe('texts rendered when read: alert summaries, webhooks’ disabled reasons; alert pushes in ALERT_LOCALE', () => {
   let app: TestApp;
   let receiver: Receiver;
@@ -160,15 +173,7 @@ describe('texts rendered when read: alert summaries, webhooks’ disabled reason
   it('DingTalk and WeCom pushes are in ALERT_LOCALE, zh-CN by default; codes and values as they are', async () => {
     const { dept, raise } = await episode();
     const alert = await raise();
-    await eventually(
-      () => {
-        const pushed = robotPushes(receiver, dept.name);
-        return pushed.ding.length === 1 && pushed.wecom.length === 1;
-      },
-      15_000,
-      'robots told',
-    );
-    const { ding, wecom } = robotPushes(receiver, dept.name);
+    const { ding, wecom } = await robotsTold(receiver, dept.name);
     const text: string = ding[0].markdown.text;
     expect(ding[0].markdown.title).toBe('[CRITICAL] queue-long');
     expect(text.split('\n\n')).toEqual([
@@ -236,15 +241,7 @@ describe('alert pushes with ALERT_LOCALE=en', () => {
     const { dept, manager, raise } = await episode();
     const alert = await raise();
     const english = `queue-long: customers waiting in the queue is 1 (> 0) in ${dept.name}`;
-    await eventually(
-      () => {
-        const pushed = robotPushes(receiver, dept.name);
-        return pushed.ding.length === 1 && pushed.wecom.length === 1;
-      },
-      15_000,
-      'robots told',
-    );
-    const { ding, wecom } = robotPushes(receiver, dept.name);
+    const { ding, wecom } = await robotsTold(receiver, dept.name);
     expect(ding[0].markdown.text.split('\n\n')).toEqual([
       '**[CRITICAL] queue-long**',
       english,
