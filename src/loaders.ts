@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from './modules/accounts/user.entity';
 import { Department } from './modules/accounts/department.entity';
+import { Faq } from './modules/knowledge/faq.entity';
 import { Schedule } from './modules/scheduling/schedule.entity';
 import { Shift } from './modules/scheduling/shift.entity';
 
@@ -38,6 +39,7 @@ export function createLoaders(em: EntityManager) {
     department: new EntityLoader(em, Department),
     shift: new EntityLoader(em, Shift),
     schedule: new EntityLoader(em, Schedule),
+    faq: new EntityLoader(em, Faq),
   };
 }
 

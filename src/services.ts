@@ -128,7 +128,7 @@ export interface Services {
   quickReplies: QuickReplyService;
   /** The FAQ knowledge base and its search index (bestAnswer for auto-answers). */
   faqs: FaqService;
-  /** FAQ phrasings (相似问法) and suggestions; learning from service (sendFaq, its sweep, unansweredQuestions). */
+  /** FAQ phrasings (相似问法) and suggestions; learning from service (sendFaq and linked quick replies, its sweep, unansweredQuestions). */
   faqPhrasings: FaqPhrasingService;
   faqLearning: FaqLearningService;
   classifier: MessageClassifier;

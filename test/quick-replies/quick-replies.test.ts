@@ -504,6 +504,7 @@ describe('quick replies', () => {
     });
     const conversationId = randomUUID();
     const sent: Array<{ conversationId: string; content: string; clientMessageId: string }> = [];
+    const answered: Array<{ conversation: string; faqId: string }> = [];
     const chat: QuickReplyChat<{ content: string }> = {
       parties: async (_em, id) => {
         if (id !== conversationId) throw Object.assign(new Error('no such conversation'), { extensions: { code: 'NOT_FOUND' } });
@@ -512,6 +513,9 @@ describe('quick replies', () => {
       send: async (input) => {
         sent.push(input);
         return { content: input.content };
+      },
+      answeredWithFaq: async (conversation, faqId) => {
+        answered.push({ conversation, faqId });
       },
     };
     const send = (who: Person, quickReplyId: string) =>

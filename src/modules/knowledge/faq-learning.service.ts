@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RequestScope } from '../../platform/request-scope';
 import { addDays, isBusinessDate, startOfBusinessDate } from '../../platform/clock';
-import { Role } from '../../platform/auth/roles';
+import { Role, STAFF } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 import { pgArray } from '../../platform/db/arrays';
@@ -60,14 +60,25 @@ export class FaqLearningService {
     const faq = isUuid(faqId) ? await scope.em.findOne(Faq, { id: faqId }) : null;
     if (!faq || !canReadFaq(viewer, faq) || faq.status !== 'PUBLISHED') throw new NotFound('FAQ', faqId);
     const message = await this.send(scope, { conversationId, content: faq.answer, clientMessageId });
+    await this.answeredWithFaq(scope, message.conversationId, faq.id);
+    return message;
+  }
+
+  /**
+   * Keeps the pairing of the conversation's question with a published FAQ the viewer (its agent, who has just
+   * answered with it: `sendFaq`, or a quick reply linked to the FAQ) used; once per conversation and FAQ.
+   */
+  async answeredWithFaq(scope: RequestScope, conversationId: string, faqId: string): Promise<void> {
+    const viewer = withRole(scope.viewer, ...STAFF);
     // The question it answers: the customer's request, which opens every conversation (seq 1).
     await scope.em.execute(
       `INSERT INTO faq_answers_sent (id, conversation_id, faq_id, agent_id, question)
-       SELECT ?, m.conversation_id, ?, ?, m.content FROM messages m WHERE m.conversation_id = ? AND m.seq = 1
+       SELECT ?, m.conversation_id, f.id, ?, m.content
+         FROM messages m JOIN faqs f ON f.id = ? AND f.status = 'PUBLISHED'
+        WHERE m.conversation_id = ? AND m.seq = 1
        ON CONFLICT (conversation_id, faq_id) DO NOTHING`,
-      [randomUUID(), faq.id, viewer.id, message.conversationId],
+      [randomUUID(), viewer.id, faqId, conversationId],
     );
-    return message;
   }
 
   /** One sweep run: FAQ answers of ended conversations become suggestions (ended well) or are dropped. Returns how many were settled. */

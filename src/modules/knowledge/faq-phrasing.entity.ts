@@ -27,7 +27,10 @@ registerEnumType(FaqPhrasingSource, {
   name: 'FaqPhrasingSource',
   valuesConfig: {
     MANUAL: { description: 'Written by a manager or an admin' },
-    AGENT_ANSWER: { description: 'A customer’s question an agent answered with the FAQ (sendFaq) in a conversation that ended well' },
+    AGENT_ANSWER: {
+      description:
+        'A customer’s question an agent answered with the FAQ (sendFaq, or a quick reply linked to it) in a conversation that ended well',
+    },
     AUTO_ANSWER_HELPFUL: { description: 'A customer’s question the FAQ auto-answered, and the customer said it helped' },
   },
 });

@@ -27,7 +27,7 @@ export const DEFAULT_QUICK_REPLY_CATEGORY = '通用';
 })
 @Entity({ tableName: 'quick_replies' })
 export class QuickReply extends TimestampColumns {
-  [OptionalProps]?: 'id' | 'departmentId' | 'category' | 'shortcut' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'id' | 'departmentId' | 'category' | 'shortcut' | 'faqId' | 'createdAt' | 'updatedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -60,4 +60,11 @@ export class QuickReply extends TimestampColumns {
   @Field(() => String, { nullable: true, description: 'Typed in the chat box to pick it, e.g. /refund' })
   @Property({ type: 'text', nullable: true })
   shortcut: string | null = null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The FAQ this reply answers with: sending it counts as answering with that FAQ (learning from service)',
+  })
+  @Property({ type: 'uuid', nullable: true })
+  faqId: string | null = null;
 }

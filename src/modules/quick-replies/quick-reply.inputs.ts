@@ -13,6 +13,10 @@ export const CATEGORY_MAX = 50;
 export const MAX_QUICK_REPLIES_LISTED = 100;
 export const MAX_SEARCH_LENGTH = 200;
 
+const FAQ_LINK_DESCRIPTION =
+  'An FAQ the caller may read, that this reply answers with: a conversation answered with the reply that ends well suggests ' +
+  "the customer's question as a phrasing of the FAQ (as sendFaq does). In updateQuickReply, null unlinks it.";
+
 @InputType()
 export class CreateQuickReplyInput {
   @Field()
@@ -44,9 +48,15 @@ export class CreateQuickReplyInput {
   @IsOptional()
   @Matches(SHORTCUT_PATTERN, { message: SHORTCUT_MESSAGE })
   shortcut?: string | null;
+
+  @Field(() => ID, { nullable: true, description: FAQ_LINK_DESCRIPTION })
+  @IsOptional()
+  faqId?: string | null;
 }
 
-@InputType({ description: 'Only the fields given change; shortcut: null removes the shortcut. Scope and department stay.' })
+@InputType({
+  description: 'Only the fields given change; shortcut: null removes the shortcut, faqId: null unlinks the FAQ. Scope and department stay.',
+})
 export class UpdateQuickReplyInput {
   @Field({ nullable: true })
   @IsOptional()
@@ -67,4 +77,8 @@ export class UpdateQuickReplyInput {
   @IsOptional()
   @Matches(SHORTCUT_PATTERN, { message: SHORTCUT_MESSAGE })
   shortcut?: string | null;
+
+  @Field(() => ID, { nullable: true, description: FAQ_LINK_DESCRIPTION })
+  @IsOptional()
+  faqId?: string | null;
 }

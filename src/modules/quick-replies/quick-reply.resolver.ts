@@ -4,6 +4,8 @@ import { STAFF } from '../../platform/auth/roles';
 import { Department } from '../accounts/department.entity';
 import { conversationParties } from '../conversations/chat.service';
 import { Message } from '../conversations/message.entity';
+import { Faq } from '../knowledge/faq.entity';
+import { canReadFaq } from '../knowledge/faq-rules';
 import { CreateQuickReplyInput, MAX_QUICK_REPLIES_LISTED, MAX_SEARCH_LENGTH, UpdateQuickReplyInput } from './quick-reply.inputs';
 import { QuickReply } from './quick-reply.entity';
 import { quickReplyEditAccess } from './quick-reply.service';
@@ -72,13 +74,24 @@ export class QuickReplyResolver {
     return ctx.services.quickReplies.sendQuickReply(
       ctx,
       { conversationId, quickReplyId, clientMessageId },
-      { parties: conversationParties, send: (input) => ctx.services.chat.send(ctx, input) },
+      {
+        parties: conversationParties,
+        send: (input) => ctx.services.chat.send(ctx, input),
+        answeredWithFaq: (conversation, faqId) => ctx.services.faqLearning.answeredWithFaq(ctx, conversation, faqId),
+      },
     );
   }
 
   @FieldResolver(() => Department, { nullable: true })
   department(@Root() r: QuickReply, @Ctx() ctx: Context) {
     return r.departmentId ? ctx.loaders.department.load(r.departmentId) : null;
+  }
+
+  @FieldResolver(() => Faq, { nullable: true, description: 'The FAQ it answers with, when the caller may read it' })
+  async faq(@Root() r: QuickReply, @Ctx() ctx: Context) {
+    if (!r.faqId || !ctx.viewer) return null;
+    const faq = await ctx.loaders.faq.load(r.faqId);
+    return faq && canReadFaq(ctx.viewer, faq) ? faq : null;
   }
 
   @FieldResolver(() => Boolean, { description: 'Whether the caller may update and delete it' })

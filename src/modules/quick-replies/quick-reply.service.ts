@@ -9,6 +9,8 @@ import { isUuid } from '../../platform/ids';
 import { Department } from '../accounts/department.entity';
 import { User } from '../accounts/user.entity';
 import type { AuditService } from '../audit/audit.service';
+import { Faq } from '../knowledge/faq.entity';
+import { canReadFaq } from '../knowledge/faq-rules';
 import { QuickReply, QuickReplyScope } from './quick-reply.entity';
 import {
   CATEGORY_MAX,
@@ -123,6 +125,8 @@ export interface QuickReplyChat<M> {
   parties(em: EntityManager, conversationId: string): Promise<{ customer: { displayName: string }; agent: { displayName: string } | null }>;
   /** Sends `content` into the conversation as the caller (the chat module checks that they may). */
   send(input: { conversationId: string; content: string; clientMessageId: string }): Promise<M>;
+  /** Counts the conversation as answered with the FAQ (the knowledge module's learning from service). */
+  answeredWithFaq(conversationId: string, faqId: string): Promise<void>;
 }
 
 export class QuickReplyService {
@@ -141,7 +145,8 @@ export class QuickReplyService {
       if (departmentId && (!isUuid(departmentId) || !(await em.findOne(Department, { id: departmentId }, { fields: ['id'] })))) {
         throw new InvalidInput('departmentId', 'is not a known department');
       }
-      const reply = em.create(QuickReply, { ownerId: viewer.id, departmentId, scope: input.scope, ...fields });
+      const faqId = await linkableFaq(em, viewer, input.faqId);
+      const reply = em.create(QuickReply, { ownerId: viewer.id, departmentId, scope: input.scope, faqId, ...fields });
       this.audit.record(em, scope, {
         action: 'quickReply.create',
         targetType: 'QuickReply',
@@ -153,16 +158,17 @@ export class QuickReplyService {
     });
   }
 
-  /** Title, content, category and shortcut change; scope and department stay. */
+  /** Title, content, category, shortcut and the linked FAQ change; scope and department stay. */
   async update(scope: RequestScope, id: string, input: UpdateQuickReplyInput): Promise<QuickReply> {
     const viewer = withRole(scope.viewer, ...STAFF);
-    const changes: Partial<Pick<QuickReply, 'title' | 'content' | 'category' | 'shortcut'>> = {};
+    const changes: Partial<Pick<QuickReply, 'title' | 'content' | 'category' | 'shortcut' | 'faqId'>> = {};
     if (input.title != null) changes.title = text('title', input.title, TITLE_MAX);
     if (input.content != null) changes.content = text('content', input.content, CONTENT_MAX);
     if (input.category != null) changes.category = text('category', input.category, CATEGORY_MAX);
     if (input.shortcut !== undefined) changes.shortcut = shortcut(input.shortcut);
     return inTransaction(scope.em, async (em) => {
       const reply = await this.editable(em, viewer, id);
+      if (input.faqId !== undefined) changes.faqId = await linkableFaq(em, viewer, input.faqId);
       const changed = (Object.keys(changes) as Array<keyof typeof changes>).filter((k) => reply[k] !== changes[k]);
       Object.assign(reply, changes);
       this.audit.record(em, scope, {
@@ -243,7 +249,8 @@ export class QuickReplyService {
   /**
    * Sends a quick reply into a conversation as a message: checks that the caller may use the reply, fills its
    * placeholders, and hands the text to the chat module (`chat.send`), which checks the conversation and
-   * stores the message. The chat module is passed in so that this module does not depend on it.
+   * stores the message. The chat module is passed in so that this module does not depend on it. A reply linked
+   * to an FAQ counts as answering with that FAQ, as `sendFaq` does.
    */
   async sendQuickReply<M>(
     scope: RequestScope,
@@ -257,7 +264,9 @@ export class QuickReplyService {
       throw err instanceof NotFoundError ? new NotFound('Conversation', args.conversationId) : err;
     });
     const content = await this.render(scope, reply, customer.displayName);
-    return chat.send({ conversationId: args.conversationId, content, clientMessageId: args.clientMessageId });
+    const message = await chat.send({ conversationId: args.conversationId, content, clientMessageId: args.clientMessageId });
+    if (reply.faqId) await chat.answeredWithFaq(args.conversationId, reply.faqId);
+    return message;
   }
 
   private async editable(em: EntityManager, viewer: Viewer, id: string): Promise<QuickReply> {
@@ -282,6 +291,14 @@ function text(field: string, value: string, max: number): string {
   const length = [...v].length;
   if (length < 1 || length > max) throw new InvalidInput(field, `must be 1 to ${max} characters`);
   return v;
+}
+
+/** The FAQ a reply may be linked to: one the caller may read (else BAD_USER_INPUT, as for an unknown one); null unlinks. */
+async function linkableFaq(em: EntityManager, viewer: Viewer, faqId: string | null | undefined): Promise<string | null> {
+  if (faqId === null || faqId === undefined) return null;
+  const faq = isUuid(faqId) ? await em.findOne(Faq, { id: faqId }, { fields: ['id', 'scope', 'departmentId', 'status'] }) : null;
+  if (!faq || !canReadFaq(viewer, faq)) throw new InvalidInput('faqId', 'is not a known FAQ');
+  return faq.id;
 }
 
 function shortcut(value: string | null | undefined): string | null {

@@ -246,6 +246,7 @@ export const ERROR_TEXTS: ReadonlyArray<readonly [en: string, zh: string]> = [
   ['is not a customer', '不是客户'],
   ['is not a department id', '不是部门 id'],
   ['is not a known department', '不是已知的部门'],
+  ['is not a known FAQ', '不是已知的常见问题'],
   ['is not a user id', '不是用户 id'],
   ['is not an id', '不是有效的 id'],
   ['is not one of your notifications', '不是您的通知'],
