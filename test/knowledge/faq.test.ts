@@ -236,6 +236,23 @@ describe('FAQ knowledge base', () => {
     expect(await search(customer, '量子计算机的原理')).toEqual([]);
   });
 
+  it('recall first: a long question sharing one meaning-bearing word with an FAQ finds it, however low it scores; a shared character does not', async () => {
+    const charged = await published(admin, {
+      question: '支付失败但银行卡已扣款怎么办？',
+      answer: '款项会在 1 个工作日内自动退回。',
+      category: '支付',
+      scope: 'PUBLIC',
+    });
+    const hitOf = async (query: string) => (await search(customer, query, 20)).find((h) => h.faq.id === charged.id);
+    // 扣了 is a form of 扣款 (the lexicon); the rest of the question is words no FAQ holds, which keep its score low.
+    const hit = await hitOf('扣了钱订单却没有');
+    expect(hit).toBeDefined();
+    expect(hit!.matchedTerms).toContain('扣款');
+    expect(hit!.score).toBeLessThan(app.services.config.knowledge.search.bestAnswerMinScore);
+    // One shared character (卡, 已) is not a shared word.
+    expect(await hitOf('卡里已经没钱了')).toBeUndefined();
+  });
+
   it('search refuses an empty or too long query and a bad limit', async () => {
     for (const query of ['', '   ', '查'.repeat(501), 'x'.repeat(10_000)]) {
       const res = await app.exec(SearchFaqsDocument, { query }, customer.token);

@@ -64,6 +64,13 @@ describe('domain lexicon', () => {
     expect(m.canonicalise('优惠码怎么用')).toBe('优惠券怎么用');
   });
 
+  it('finds forms that overlap: 能退回来 holds 能退 and 退回; the longest form starting at a place wins there', () => {
+    const m = new LexiconMatcher(parseLexicon({ terms: { 退票: ['能退'], 退款: ['退回', '退回来了'], 改签: ['换一场'] } }, 'x.json'));
+    expect(m.ofPhrases('钱啥时候能退回来')).toEqual(['退票', '退款']);
+    expect(m.ofPhrases('钱退回来了吗')).toEqual(['退款']);
+    expect(m.ofPhrases('𠀀换一场𠀀能退')).toEqual(['改签', '退票']); // a character beyond the BMP before a form
+  });
+
   it('expands transitively: a form of a form reaches the top term', () => {
     const m = new LexiconMatcher(parseLexicon({ terms: { 电子票: ['二维码'] }, typos: { 二维码: ['二唯码'] } }, 'x.json'));
     expect(m.ofPhrases('二唯码')).toEqual(['二维码', '电子票']);

@@ -3,7 +3,7 @@ import { pgArray } from '../../platform/db/arrays';
 import { Faq, FaqScope, FaqStatus } from './faq.entity';
 import type { FaqIndex } from './faq-index';
 import { combineScores, SearchParams } from './search';
-import type { TextAnalyzer } from './segmenter';
+import { BIGRAM_PREFIX, type TextAnalyzer } from './segmenter';
 
 /** BM25 candidates re-scored with trigram similarity. */
 const CANDIDATES = 30;
@@ -112,6 +112,7 @@ export class FaqRanking {
     const extra = rows.filter((r) => r.id && !known.has(r.id as string) && Number(r.sim) >= TRIGRAM_RECALL_MIN).map((r) => r.id as string);
     const candidates = extra.length ? this.index.search(terms, Math.max(CANDIDATES, limit), extra) : wordCandidates;
     const byId = new Map(candidates.map((c) => [c.id, c]));
+    const words = meaningfulWords(terms);
     return rows
       .filter((row) => row.id && (byId.has(row.id as string) || Number(row.sim) >= TRIGRAM_RECALL_MIN))
       .map((row) => {
@@ -119,11 +120,21 @@ export class FaqRanking {
         const score = round(combineScores(hit?.score ?? 0, Number(row.sim ?? 0), params));
         return { row, raw: hit?.raw ?? 0, score, matchedTerms: hit?.matched ?? [] };
       })
-      .filter((h) => h.score >= params.minScore && h.score > 0)
+      // Recall first: a hit under minScore stays when it shares a meaning-bearing word with the query (a long
+      // question of mostly other words scores low on one shared word, yet that FAQ is what it is about).
+      .filter((h) => h.score > 0 && (h.score >= params.minScore || h.matchedTerms.some((t) => words.has(t))))
       .sort((a, b) => b.score - a.score || b.raw - a.raw || ((a.row.id as string) < (b.row.id as string) ? -1 : 1))
       .slice(0, limit)
       .map(({ row, score, matchedTerms }) => ({ faq: faqOf(row), score, matchedTerms }));
   }
+}
+
+/**
+ * The query's words that carry meaning on their own: segmented words (stop words are never terms) of two or
+ * more characters. Single characters (票, 钱) and the character pairs of the n-gram path are too common to.
+ */
+function meaningfulWords(terms: readonly string[]): Set<string> {
+  return new Set(terms.filter((t) => !t.startsWith(BIGRAM_PREFIX) && [...t].length >= 2));
 }
 
 /**

@@ -147,11 +147,20 @@ export class LexiconMatcher {
     return isPhrase(word) ? [] : (this.expansions.get(word) ?? []);
   }
 
-  /** The canonical terms of every Chinese or several-word form found in the text, in order. */
+  /**
+   * The canonical terms of every Chinese or several-word form found in the text, in order. Forms may overlap:
+   * 能退回来 holds 能退 (退票) and 退回 (退款), so the search goes on one character after each form's start
+   * (the longest form starting at a place is the one found there).
+   */
   ofPhrases(text: string): string[] {
-    if (!this.phrasePattern) return [];
+    const pattern = this.phrasePattern;
+    if (!pattern) return [];
     const out: string[] = [];
-    for (const m of text.matchAll(this.phrasePattern)) out.push(...(this.expansions.get(m[0]) ?? []));
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
+      out.push(...(this.expansions.get(m[0]) ?? []));
+      pattern.lastIndex = m.index + (text.codePointAt(m.index)! > 0xffff ? 2 : 1);
+    }
     return out;
   }
 

@@ -27,7 +27,7 @@ export interface AnalyzerSettings {
 }
 
 /** Bumped when the analysis itself changes, so stored terms made the old way are re-analysed. */
-const ANALYSIS_VERSION = 2;
+const ANALYSIS_VERSION = 3; // 3: lexicon forms found where they overlap (能退回)
 
 export const BIGRAM_PREFIX = '~';
 
