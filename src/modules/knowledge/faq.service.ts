@@ -231,7 +231,8 @@ export class FaqService {
       throw new InvalidInput('limit', `must be between 1 and ${SEARCH_LIMIT_MAX}`);
     const q = checkQuery(query);
     const hits = await this.rank(scope.em, q, limit);
-    if (!hits.length) await this.unanswered.record(q, UnansweredReason.NO_RESULT);
+    // Hits kept only for sharing a word (under minScore: see rank) are shown, yet nothing good enough was found.
+    if (!hits.length || hits[0].score < this.settings.search.minScore) await this.unanswered.record(q, UnansweredReason.NO_RESULT);
     return hits;
   }
 
