@@ -112,22 +112,22 @@ export class FaqRanking {
     const extra = rows.filter((r) => r.id && !known.has(r.id as string) && Number(r.sim) >= TRIGRAM_RECALL_MIN).map((r) => r.id as string);
     const candidates = extra.length ? this.index.search(terms, Math.max(CANDIDATES, limit), extra) : wordCandidates;
     const byId = new Map(candidates.map((c) => [c.id, c]));
+    // Recall first: a hit under minScore stays when it shares a meaning-bearing word with the query (a long
+    // question of mostly other words scores low on one shared word, yet that FAQ is what it is about).
     const words = meaningfulWords(terms);
-    return (
-      rows
-        .filter((row) => row.id && (byId.has(row.id as string) || Number(row.sim) >= TRIGRAM_RECALL_MIN))
-        .map((row) => {
-          const hit = byId.get(row.id as string);
-          const score = round(combineScores(hit?.score ?? 0, Number(row.sim ?? 0), params));
-          return { row, raw: hit?.raw ?? 0, score, matchedTerms: hit?.matched ?? [] };
-        })
-        // Recall first: a hit under minScore stays when it shares a meaning-bearing word with the query (a long
-        // question of mostly other words scores low on one shared word, yet that FAQ is what it is about).
-        .filter((h) => h.score > 0 && (h.score >= params.minScore || h.matchedTerms.some((t) => words.has(t))))
-        .sort((a, b) => b.score - a.score || b.raw - a.raw || ((a.row.id as string) < (b.row.id as string) ? -1 : 1))
-        .slice(0, limit)
-        .map(({ row, score, matchedTerms }) => ({ faq: faqOf(row), score, matchedTerms }))
-    );
+    const goodEnough = (h: { score: number; matchedTerms: string[] }) =>
+      h.score > 0 && (h.score >= params.minScore || h.matchedTerms.some((t) => words.has(t)));
+    return rows
+      .filter((row) => row.id && (byId.has(row.id as string) || Number(row.sim) >= TRIGRAM_RECALL_MIN))
+      .map((row) => {
+        const hit = byId.get(row.id as string);
+        const score = round(combineScores(hit?.score ?? 0, Number(row.sim ?? 0), params));
+        return { row, raw: hit?.raw ?? 0, score, matchedTerms: hit?.matched ?? [] };
+      })
+      .filter(goodEnough)
+      .sort((a, b) => b.score - a.score || b.raw - a.raw || ((a.row.id as string) < (b.row.id as string) ? -1 : 1))
+      .slice(0, limit)
+      .map(({ row, score, matchedTerms }) => ({ faq: faqOf(row), score, matchedTerms }));
   }
 }
 
