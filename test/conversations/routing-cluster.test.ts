@@ -71,7 +71,8 @@ describeWithRedis('routing a burst split across two server processes', () => {
   }, 60_000);
 
   const query = print(LoadRequestServiceDocument);
-  async function ask(who: { token: string }, i: number, message = `你好，我想问一下订单 ${i}`, topic = 'sales'): Promise<Result> {
+  // The default words carry no number: "315" is a complaint keyword of the classifier (a HIGH request goes ahead of the line).
+  async function ask(who: { token: string }, i: number, message = '你好，我想问一下订单', topic = 'sales'): Promise<Result> {
     const res = await fetch(nodes()[i % 2].url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${who.token}` },

@@ -28,6 +28,16 @@ describe('message classifier (config/classifier.json)', () => {
     expect(classify(text).intent).toBe(intent);
   });
 
+  it('reads a number keyword as a whole number: 315 and 12315 are complaints, an order number holding 315 is not', () => {
+    expect(classify('315晚会曝光过你们').intent).toBe(MessageIntent.COMPLAINT);
+    expect(classify('我要打 12315').intent).toBe(MessageIntent.COMPLAINT);
+    for (const order of ['你好，我想问一下订单 2026031500', '订单 3150 还没出票', '订单 1315 呢']) {
+      const c = classify(order);
+      expect([c.intent, c.priority]).toEqual([MessageIntent.ORDER_STATUS, 'NORMAL']);
+      expect(c.matchedKeywords).not.toContain('315');
+    }
+  });
+
   it('gives a labelled intent with a confidence that grows with clear evidence', () => {
     const clear = classify('我要退票退款，怎么申请退票');
     const vague = classify('嗯嗯');

@@ -12,7 +12,8 @@ import { normaliseText } from './segmenter';
  * from a JSON file (CLASSIFIER_RULES_FILE, default `config/classifier.json`). No keyword lives in code.
  *
  * - Intent: each intent's score is the sum of the weights of its keywords (substrings of the normalised text,
- *   each counted once) and patterns that match. The best wins (ties: the intent listed first in the file);
+ *   each counted once; a keyword's digits are a whole number: 315 is not found in order 2026031500) and patterns
+ *   that match. The best wins (ties: the intent listed first in the file);
  *   GENERAL when no other intent has any evidence. Confidence = share × strength, where share is the winner's
  *   part of all the evidence and strength = 1 − e^(−score/2) grows with the amount of it; with no evidence
  *   at all it is GENERAL at 0.5.
@@ -24,6 +25,24 @@ import { normaliseText } from './segmenter';
  */
 
 export const MAX_MESSAGE_LENGTH = 2000;
+
+const DIGIT = /[0-9]/;
+
+/**
+ * Whether `keyword` occurs in `text`; where it begins or ends with a digit, the text must not go on with one
+ * there (numbers are tokens: 12315 and 315 are complaint keywords, an order number holding 315 is not one).
+ */
+function containsKeyword(text: string, keyword: string): boolean {
+  const digitStart = DIGIT.test(keyword[0] ?? '');
+  const digitEnd = DIGIT.test(keyword[keyword.length - 1] ?? '');
+  if (!digitStart && !digitEnd) return text.includes(keyword);
+  for (let at = text.indexOf(keyword); at >= 0; at = text.indexOf(keyword, at + 1)) {
+    if (digitStart && DIGIT.test(text[at - 1] ?? '')) continue;
+    if (digitEnd && DIGIT.test(text[at + keyword.length] ?? '')) continue;
+    return true;
+  }
+  return false;
+}
 
 interface Weighted {
   text: string;
@@ -202,7 +221,7 @@ export class MessageClassifier {
     const scores = this.rules.intents.map(({ intent, keywords, patterns }) => {
       let score = 0;
       for (const k of keywords) {
-        if (k.weight > 0 && text.includes(k.text)) {
+        if (k.weight > 0 && containsKeyword(text, k.text)) {
           score += k.weight;
           matched.push(k.text);
         }
