@@ -91,6 +91,13 @@ describe('quick replies linked to an FAQ', () => {
     const created = (await createReply(manager, { scope: 'DEPARTMENT' as CreateQuickReplyInput['scope'], faqId: refund.id })).data!
       .createQuickReply;
     expect(created.faqId).toBe(refund.id);
+    // The FAQ in the same request that linked it.
+    const withFaq = await app.data<{ createQuickReply: { faq: { question: string } | null } }, unknown>(
+      'mutation ($input: CreateQuickReplyInput!) { createQuickReply(input: $input) { faq { question answer } } }',
+      { input: { title: '退款时效说明', content: '退款 1–3 个工作日到账。', faqId: refund.id } },
+      agent.token,
+    );
+    expect(withFaq.createQuickReply.faq).toMatchObject({ question: refund.question });
     const listed = (await app.data(QuickRepliesDocument, {}, agent.token)).quickReplies.find((r) => r.id === created.id)!;
     expect(listed).toMatchObject({ faqId: refund.id, faq: { id: refund.id, question: refund.question } });
 

@@ -296,7 +296,7 @@ function text(field: string, value: string, max: number): string {
 /** The FAQ a reply may be linked to: one the caller may read (else BAD_USER_INPUT, as for an unknown one); null unlinks. */
 async function linkableFaq(em: EntityManager, viewer: Viewer, faqId: string | null | undefined): Promise<string | null> {
   if (faqId === null || faqId === undefined) return null;
-  const faq = isUuid(faqId) ? await em.findOne(Faq, { id: faqId }, { fields: ['id', 'scope', 'departmentId', 'status'] }) : null;
+  const faq = isUuid(faqId) ? await em.findOne(Faq, { id: faqId }) : null;
   if (!faq || !canReadFaq(viewer, faq)) throw new InvalidInput('faqId', 'is not a known FAQ');
   return faq.id;
 }
