@@ -11,6 +11,7 @@ import {
   QueueDocument,
   RequestServiceDocument,
   SendMessageDocument,
+  SetPresenceStatusDocument,
   TransferConversationDocument,
 } from '../generated/graphql';
 import { Topics } from '../../src/platform/realtime/topics';
@@ -402,6 +403,9 @@ describeWithRedis('roster sweeps in a cluster (two processes, one database, one 
     const waitingCustomer = await k.customer();
     const unanswered = (await k.ask(waitingCustomer, dept.code)).conversation!.id;
     expect((await k.conversation(unanswered)).agentId).toBe(silent.id);
+    // Busy from now on: the sweeps run at once in either order, and had the no-first-reply move freed the silent
+    // agent's seat first, the hand-over would rightly give them the handed conversation (least loaded).
+    expect((await one.exec(SetPresenceStatusDocument, { status: 'BUSY' }, silent.token)).errors).toBeUndefined();
     const colleague = await k.agentOnShift(dept.id, { maxConcurrentChats: 5 });
     await k.endShift(leaving.id);
 
