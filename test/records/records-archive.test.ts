@@ -218,6 +218,9 @@ describe('archiving ended conversations', () => {
 /** Until some other session waits for a lock (the archive run's INSERT behind the test's table lock). */
 async function waitForLockWaiter(client: Client): Promise<void> {
   for (let i = 0; i < 200; i++) {
+    // The client is inside a transaction, where PostgreSQL keeps the first pg_stat_activity it read: without this,
+    // a poll that came before the run began to wait (a cold first run) saw "nobody waits" for the rest of the loop.
+    await client.query('SELECT pg_stat_clear_snapshot()');
     const { rows } = await client.query(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
     );
