@@ -133,7 +133,7 @@ export class FaqRanking {
 
 /**
  * The query's words that carry meaning on their own: segmented words (stop words are never terms) of two or
- * more characters. Single characters (票, 钱) and the character pairs of the n-gram path are too common to.
+ * more characters. Single characters (票, 钱) and the character pairs of the n-gram path are too common to count alone.
  */
 function meaningfulWords(terms: readonly string[]): Set<string> {
   return new Set(terms.filter((t) => !t.startsWith(BIGRAM_PREFIX) && [...t].length >= 2));
