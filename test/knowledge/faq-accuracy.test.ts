@@ -1,9 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../src/context';
-import { Role } from '../../src/platform/auth/roles';
-import { createLogger } from '../../src/platform/logger';
-import { FaqScope } from '../../src/modules/knowledge/faq.entity';
 import { startTestApp, TestApp } from '../support/harness';
+import { publishLabelledFaqs } from './labelled-faqs';
 import testSet from './faq-testset.json';
 
 /**
@@ -19,30 +16,12 @@ const TOP3_FLOOR = 0.96;
 
 describe('FAQ search quality on the shipped test set', () => {
   let app: TestApp;
-  const keyOf = new Map<string, string>();
+  let keyOf: Map<string, string>;
   const em = (): EntityManager => app.services.orm.em.fork() as EntityManager;
 
   beforeAll(async () => {
     app = await startTestApp();
-    const adminId = (await app.data<{ me: { id: string } }, unknown>('{ me { id } }', {}, await app.adminToken())).me.id;
-    const scope = (): RequestScope => ({
-      viewer: { id: adminId, role: Role.ADMIN, departmentId: null },
-      em: em(),
-      traceId: 'accuracy',
-      logger: createLogger('silent'),
-      ip: '',
-    });
-    for (const f of testSet.faqs) {
-      const faq = await app.services.faqs.create(scope(), {
-        question: f.question,
-        answer: f.answer,
-        category: f.category,
-        tags: f.tags,
-        scope: FaqScope.PUBLIC,
-      });
-      await app.services.faqs.publish(scope(), faq.id);
-      keyOf.set(faq.id, f.key);
-    }
+    keyOf = await publishLabelledFaqs(app, testSet.faqs);
   });
   afterAll(() => app.stop());
 

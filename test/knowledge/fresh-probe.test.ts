@@ -1,9 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { RequestScope } from '../../src/context';
-import { Role } from '../../src/platform/auth/roles';
-import { createLogger } from '../../src/platform/logger';
-import { FaqScope } from '../../src/modules/knowledge/faq.entity';
 import { startTestApp, TestApp } from '../support/harness';
+import { publishLabelledFaqs } from './labelled-faqs';
 
 const faqs = [
   { key: 'refund-time', category: '退票退款', question: '申请退款后多久到账？', answer: '退款将在 3–7 个工作日内原路退回。' },
@@ -61,29 +58,12 @@ const questions: Array<[string, string]> = [
  */
 describe('FAQ search on a fresh set of FAQs and customer questions', () => {
   let app: TestApp;
-  const keyOf = new Map<string, string>();
+  let keyOf: Map<string, string>;
   const em = (): EntityManager => app.services.orm.em.fork() as EntityManager;
+
   beforeAll(async () => {
     app = await startTestApp();
-    const adminId = (await app.data<{ me: { id: string } }, unknown>('{ me { id } }', {}, await app.adminToken())).me.id;
-    const scope = (): RequestScope => ({
-      viewer: { id: adminId, role: Role.ADMIN, departmentId: null },
-      em: em(),
-      traceId: 'p',
-      logger: createLogger('silent'),
-      ip: '',
-    });
-    for (const f of faqs) {
-      const faq = await app.services.faqs.create(scope(), {
-        question: f.question,
-        answer: f.answer,
-        category: f.category,
-        tags: [],
-        scope: FaqScope.PUBLIC,
-      });
-      await app.services.faqs.publish(scope(), faq.id);
-      keyOf.set(faq.id, f.key);
-    }
+    keyOf = await publishLabelledFaqs(app, faqs);
   });
   afterAll(() => app.stop());
   it('finds the right FAQ first for most questions and never answers with nothing; auto-answers only rightly', async () => {
