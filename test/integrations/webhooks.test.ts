@@ -385,6 +385,25 @@ describe('outbound webhooks', () => {
     expect(audited.map((a) => a.action)).toEqual(['webhook.create', 'webhook.update', 'webhook.delete']);
   });
 
+  it('does not send a new webhook the events that happened before it was made, even when they wait in the outbox', async () => {
+    const team = await ownTeam();
+    const before = await team.chat('早先的会话');
+    const res = (await create(team.manager, { url: `${receiver.url}/new-hook`, events: ['conversation.created'] })).data!.createWebhook;
+    // Another webhook's interest wrote an event a second before this one was made; the dispatcher reads it only now.
+    await app.services.orm.em.fork().execute(
+      `INSERT INTO webhook_events (type, object_type, object_id, lane_id, snapshot, occurred_at)
+       SELECT 'conversation.created', 'Conversation', c.id, c.id, to_jsonb(c), w.created_at - interval '1 second'
+       FROM conversations c, webhooks w WHERE c.id = ? AND w.id = ?`,
+      [before.id, res.webhook.id],
+    );
+    const after = await team.chat('之后的会话');
+    await eventually(async () => (await deliveries(res.webhook.id, team.manager.token))[0]?.status === 'DELIVERED', 10_000, 'delivered');
+    // The dispatcher has passed the older event (it keeps seq order), so nothing more can come for it.
+    expect(await count(`SELECT count(*) AS n FROM webhook_events WHERE dispatched_at IS NULL AND object_id = ?`, [before.id])).toBe(0);
+    expect((await deliveries(res.webhook.id, team.manager.token)).map((d) => d.eventType)).toEqual(['conversation.created']);
+    expect(receiver.got.filter((r) => r.path === '/new-hook').map((r) => r.json.object.id)).toEqual([after.id]);
+  });
+
   it('sends a transfer between agents, then the end, in order', async () => {
     // A team of two of its own: a second online agent in the shared department would take other tests' customers.
     const team = await ownTeam();

@@ -102,12 +102,14 @@ export class WebhookDeliveryService {
          WHERE dispatched_at IS NULL ORDER BY seq LIMIT ${BATCH}`,
       );
       if (!events.length) return [];
-      const hooks = await tx.execute<Array<{ id: string; events: string[]; department_id: string | null }>>(
-        `SELECT id, events, department_id FROM webhooks WHERE enabled`,
+      const hooks = await tx.execute<Array<{ id: string; events: string[]; department_id: string | null; created_at: Date }>>(
+        `SELECT id, events, department_id, created_at FROM webhooks WHERE enabled`,
       );
       const ids: string[] = [];
       for (const event of events) {
-        const listening = hooks.filter((h) => h.events.includes(event.type));
+        // A webhook receives what happened after it was made, not an older event another webhook's interest kept
+        // in the outbox until this poll.
+        const listening = hooks.filter((h) => h.events.includes(event.type) && madeBefore(h.created_at, event.occurred_at));
         if (!listening.length) continue;
         const department = listening.some((h) => h.department_id) ? await departmentOf(tx, event) : null;
         for (const hook of listening.filter((h) => h.department_id === null || h.department_id === department)) {
@@ -282,4 +284,8 @@ export class WebhookDeliveryService {
 /** Serialises the lane of one webhook and one object: claiming its head, and finishing a delivery in it. */
 async function lockLane(tx: EntityManager, d: { webhook_id: string; lane_id: string }): Promise<void> {
   await tx.execute(`SELECT pg_advisory_xact_lock(?, hashtext(?))`, [AdvisoryLock.WEBHOOK_LANE, `${d.webhook_id}:${d.lane_id}`]);
+}
+
+function madeBefore(hookCreatedAt: Date | string, eventOccurredAt: Date | string): boolean {
+  return new Date(hookCreatedAt).getTime() <= new Date(eventOccurredAt).getTime();
 }
