@@ -112,10 +112,10 @@ describe('chat', () => {
 
   it('pushes messages, typing and receipts live to the other side; statuses only move forward', async () => {
     const { customer: c, id } = await newConversation(agent);
-    const registered = live.count() + 2;
+    const registered = live.fromNow();
     const agentEvents = subscribe(app.ws(agent.token), OnConversationEventsDocument, { conversationId: id });
     const customerEvents = subscribe(app.ws(c.token), OnConversationEventsDocument, { conversationId: id });
-    await live.until(registered);
+    await registered.until(2);
 
     await app.data(SetTypingDocument, { conversationId: id, typing: true }, c.token);
     expect((await agentEvents.next()).data?.conversationEvents).toMatchObject({
@@ -169,9 +169,9 @@ describe('chat', () => {
 
   it('tells the agent’s inbox about new messages, and ends for either party, freeing the agent', async () => {
     const { customer: c, id } = await newConversation(agent);
-    const registered = live.count() + 1;
+    const registered = live.fromNow();
     const inbox = subscribe(app.ws(agent.token), OnInboxDocument, {});
-    await live.until(registered);
+    await registered.until(1);
     await send(c, '在吗？', 'i-1', id);
     expect((await inbox.next()).data?.inbox).toMatchObject({ type: 'MESSAGE', conversationId: id, message: { content: '在吗？' } });
     const ended = (await app.data(EndConversationDocument, { id }, c.token)).endConversation;

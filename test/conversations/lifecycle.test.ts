@@ -138,11 +138,11 @@ describe('transferConversation and rateConversation', () => {
     await k.send(customer, id, 'x'.repeat(300));
     const b = await k.onlineAgent(dept.id, { displayName: '客服乙' });
 
-    const liveBefore = live.count();
+    const subscribed = live.fromNow();
     const customerEvents = subscribe(app.ws(customer.token), OnConversationEventsDocument, { conversationId: id });
     const inboxA = subscribe(app.ws(a.token), OnInboxDocument, {});
     const inboxB = subscribe(app.ws(b.token), OnInboxDocument, {});
-    await live.until(liveBefore + 3);
+    await subscribed.until(3);
 
     const moved = await k.transfer(a, id, b.id, '  客户要求退款，请跟进  ');
     expect(moved.errors).toBeUndefined();
@@ -316,10 +316,10 @@ describe('transferConversation and rateConversation', () => {
   it('orders messages sent during a transfer around it: each reaches the agent who had the conversation after it was stored', async () => {
     const { dept, agent: a, customer, id } = await k.chat();
     const b = await k.onlineAgent(dept.id);
-    const liveBefore = live.count();
+    const subscribed = live.fromNow();
     const inboxA = subscribe(app.ws(a.token), OnInboxDocument, {});
     const inboxB = subscribe(app.ws(b.token), OnInboxDocument, {});
-    await live.until(liveBefore + 2);
+    await subscribed.until(2);
 
     const sendOne = (i: number) => k.send(customer, id, `并发消息 ${i}`);
     const first = Array.from({ length: 10 }, (_, i) => sendOne(i));
@@ -424,10 +424,10 @@ describe('after a transfer', () => {
   it('ends the previous agent’s conversationEvents with the transfer; the customer’s goes on', async () => {
     const { dept, agent: a, customer, id } = await k.chat();
     const b = await k.onlineAgent(dept.id);
-    const liveBefore = live.count();
+    const subscribed = live.fromNow();
     const asA = subscribe(app.ws(a.token), OnConversationEventsDocument, { conversationId: id });
     const asCustomer = subscribe(app.ws(customer.token), OnConversationEventsDocument, { conversationId: id });
-    await live.until(liveBefore + 2);
+    await subscribed.until(2);
     expect((await k.transfer(a, id, b.id)).errors).toBeUndefined();
     await k.send(customer, id, '转接之后的消息');
     await asA.done; // completed by the server after the TRANSFERRED status event
@@ -511,9 +511,9 @@ describe('idle conversations and agents who go offline', () => {
     const { conversation } = await k.ask(customer, dept.code);
     const id = conversation!.id;
     expect(conversation!.agentId).toBe(agent.id);
-    const liveBefore = live.count();
+    const subscribed = live.fromNow();
     const events = subscribe(app.ws(customer.token), OnConversationEventsDocument, { conversationId: id });
-    await live.until(liveBefore + 1);
+    await subscribed.until(1);
     const said = await k.send(agent, id, '请问还有什么可以帮您？');
     const saidAt = new Date(said.sendMessage.createdAt).getTime();
 
@@ -546,9 +546,9 @@ describe('idle conversations and agents who go offline', () => {
 
     const customer = await k.customer();
     const id = (await k.ask(customer, dept.code)).conversation!.id;
-    const liveBefore = live.count();
+    const subscribed = live.fromNow();
     const events = subscribe(app.ws(customer.token), OnConversationEventsDocument, { conversationId: id });
-    await live.until(liveBefore + 1);
+    await subscribed.until(1);
     await k.send(agent, id, '在吗？');
     await until(events, (d) => d.conversationEvents.status?.change === 'IDLE_WARNING', 4000);
     await k.send(customer, id, '在的');
@@ -641,11 +641,11 @@ describe('idle conversations and agents who go offline', () => {
     const later = await k.customer();
     expect((await k.ask(later, dept.code, '我要投诉')).status).toBe('QUEUED'); // URGENT by its words
 
-    const liveBefore = live.count();
+    const subscribed = live.fromNow();
     const events = subscribe(app.ws(first.token), OnConversationEventsDocument, { conversationId: firstId });
     const updates = subscribe(app.ws(first.token), OnQueueUpdatesDocument, {});
     const inbox = await app.services.pubsub.listen(Topics.INBOX, agent.id);
-    await live.until(liveBefore + 3);
+    await subscribed.until(3);
     await agent.client.dispose(); // DISCONNECTED
 
     const requeued = await until(events, (d) => d.conversationEvents.type === 'STATUS', 8000);

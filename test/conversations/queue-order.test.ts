@@ -109,9 +109,9 @@ describe('the queue’s order (QUEUE_AGEING_SECONDS=60)', () => {
     const { dept, manager, customers } = await line(4);
     await Promise.all(customers.map((c, i) => place(c.conversationId, 'NORMAL', 40 - i * 10)));
 
-    const registered = live.count() + customers.length;
+    const registered = live.fromNow();
     const updates = customers.map((c) => subscribe(app.ws(c.token), OnQueueUpdatesDocument, {}));
-    await live.until(registered);
+    await registered.until(customers.length);
     // Each first hears where it stands now.
     for (const [i, u] of updates.entries())
       expect((await u.next()).data!.queueUpdates).toMatchObject({ status: 'QUEUED', position: i + 1 });

@@ -132,9 +132,9 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     await app.services.shiftHandover.sweep(later(590)); // 10 s short of the grace
     expect(await k.conversation(id)).toMatchObject({ status: 'ACTIVE', agentId: leaving.id });
 
-    const registered = live.count() + 1;
+    const registered = live.fromNow();
     const events = subscribe(app.ws(customer.token), OnConversationEventsDocument, { conversationId: id });
-    await live.until(registered);
+    await registered.until(1);
     const leavingInbox = await app.services.pubsub.listen(Topics.INBOX, leaving.id);
     const colleagueInbox = await app.services.pubsub.listen(Topics.INBOX, colleague.id);
 
@@ -182,10 +182,10 @@ describe('shift-end handover (SHIFT_END_GRACE_SECONDS, default 600)', () => {
     const second = await k.customer();
     expect((await k.ask(second, dept.code)).status).toBe('QUEUED'); // the only agent is at capacity
     await k.endShift(leaving.id);
-    const registered = live.count() + 2;
+    const registered = live.fromNow();
     const updates = subscribe(app.ws(first.token), OnQueueUpdatesDocument, {});
     const events = subscribe(app.ws(first.token), OnConversationEventsDocument, { conversationId: firstId });
-    await live.until(registered);
+    await registered.until(2);
 
     await app.services.shiftHandover.sweep(later(601));
     expect(await k.conversation(firstId)).toMatchObject({ status: 'QUEUED', agentId: null });
@@ -296,9 +296,9 @@ describe('no first reply (FIRST_REPLY_TIMEOUT_SECONDS, default 120)', () => {
     await app.services.firstReply.sweep(later(110));
     expect((await k.conversation(id)).agentId).toBe(silent.id);
 
-    const registered = live.count() + 1;
+    const registered = live.fromNow();
     const events = subscribe(app.ws(customer.token), OnConversationEventsDocument, { conversationId: id });
-    await live.until(registered);
+    await registered.until(1);
     const silentInbox = await app.services.pubsub.listen(Topics.INBOX, silent.id);
     const runs = await Promise.all([app.services.firstReply.sweep(later(121)), app.services.firstReply.sweep(later(121))]);
     expect(runs.reduce((n, r) => n + r.moved, 0)).toBe(1);
@@ -409,10 +409,10 @@ describeWithRedis('roster sweeps in a cluster (two processes, one database, one 
     const colleague = await k.agentOnShift(dept.id, { maxConcurrentChats: 5 });
     await k.endShift(leaving.id);
 
-    const registered = liveOnTwo.count() + 2;
+    const registered = liveOnTwo.fromNow();
     const handedEvents = subscribe(two.ws(handedCustomer.token), OnConversationEventsDocument, { conversationId: handed });
     const unansweredEvents = subscribe(two.ws(waitingCustomer.token), OnConversationEventsDocument, { conversationId: unanswered });
-    await liveOnTwo.until(registered);
+    await registered.until(2);
     const at = later(605);
     const runs = await Promise.all([
       one.services.shiftHandover.sweep(at),

@@ -68,9 +68,9 @@ describe('an agent’s seats', () => {
     await upTo(events, (d) => d.conversationEvents.message?.seq === 1); // replayed after listening: live
 
     // The agent comes online (their socket) and then AVAILABLE.
-    const registered = live.count() + 1;
+    const registered = live.fromNow();
     const inbox = subscribe(app.ws(agent.token), OnInboxDocument, {});
-    await live.until(registered); // the inbox registered (nothing to publish to it while BUSY)
+    await registered.until(1); // the inbox registered (nothing to publish to it while BUSY)
     await app.data(SetPresenceStatusDocument, { status: 'AVAILABLE' }, agent.token);
 
     // Everything up to the end of that chat, then everything up to the next request's answer.

@@ -34,12 +34,19 @@ describe('graphql-ws', () => {
     return metricValue(await res.text(), 'shiftdesk_websocket_connections');
   }
 
+  /** Sockets a test opened and left open (a bystander's …): closed after it, so the next test starts with none. */
+  const closeAfterTest: Array<{ dispose(): void | Promise<void> }> = [];
+  afterEach(async () => {
+    for (const client of closeAfterTest.splice(0)) await client.dispose();
+  });
+
   /**
    * A graphql-ws client held open by a notifications subscription. With `live`, warm-up notifications prove
    * the subscription registered on the server (the ack comes before that), for tests that expect deliveries.
    */
-  async function openSubscriber(token: string, opts: { live?: { userId: string } } = {}) {
+  async function openSubscriber(token: string, opts: { live?: { userId: string }; keepAfterTest?: boolean } = {}) {
     const client = app.ws(token);
+    if (!opts.keepAfterTest) closeAfterTest.push(client);
     const watch = watchClient(client);
     const sub = subscribe(client, OnNotificationDocument);
     await watch.connected();
@@ -245,7 +252,7 @@ describe('graphql-ws', () => {
     beforeAll(async () => {
       user = await agent();
       // One socket for all of these: a rejected operation must answer with an error, not close the socket.
-      keeper = await openSubscriber(user.token, { live: { userId: user.id } });
+      keeper = await openSubscriber(user.token, { live: { userId: user.id }, keepAfterTest: true });
     });
     afterAll(() => keeper.client.dispose());
     // A rejected operation answers with an error; it must never close the socket.
@@ -303,6 +310,9 @@ describe('graphql-ws', () => {
   });
 
   describe('the shiftdesk_websocket_connections gauge', () => {
+    // Counted from zero: a socket an earlier test disposed may still be closing on the server when the next begins.
+    beforeEach(() => eventually(async () => (await wsGauge()) === 0, 5000, 'the sockets of earlier tests closed'));
+
     it('goes up while a socket is open and back down when it closes', async () => {
       const user = await agent();
       const before = await wsGauge();

@@ -59,9 +59,9 @@ describe('presence and the schedule board', () => {
   afterAll(() => app.stop());
 
   it('follows a WebSocket: connect, status change, disconnect — pushed to the department', async () => {
-    const registered = live.count() + 1;
+    const registered = live.fromNow();
     const watch = subscribe(app.ws(manager.token), OnPresenceChangedDocument, {});
-    await live.until(registered);
+    await registered.until(1);
     const agentSocket = app.ws(a.token);
     const keepOpen = subscribe(agentSocket, OnPresenceChangedDocument, {});
 
@@ -80,9 +80,9 @@ describe('presence and the schedule board', () => {
   it('keeps a heartbeat-only agent online for the TTL, then notices the expiry', async () => {
     // An agent of its own (of the other department, so the board test's rows stay as they are).
     const beating = await app.createUser({ role: 'AGENT', departmentId: other.id });
-    const registered = live.count() + 1;
+    const registered = live.fromNow();
     const watch = subscribe(app.ws(admin), OnPresenceChangedDocument, {});
-    await live.until(registered);
+    await registered.until(1);
     const beat = await app.data(HeartbeatDocument, {}, beating.token);
     expect(beat.heartbeat).toMatchObject({ agentId: beating.id, online: true });
     expect(await nextFor(watch, beating.id)).toMatchObject({ change: 'HEARTBEAT', online: true });

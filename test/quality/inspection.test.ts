@@ -72,11 +72,11 @@ describe('quality inspection of messages', () => {
 
   it('stores a violation with the message, pushes it to the department’s supervisors, and counts it', async () => {
     const { id } = await newConversation();
-    const registered = live.count() + 3;
+    const registered = live.fromNow();
     const watch = subscribe(app.ws(manager.token), OnQualityViolationRaisedDocument, {});
     const elsewhere = subscribe(app.ws(otherManager.token), OnQualityViolationRaisedDocument, {});
     const everyone = subscribe(app.ws(admin), OnQualityViolationRaisedDocument, {});
-    await live.until(registered);
+    await registered.until(3);
     const before = await metric(/^shiftdesk_quality_violations_total\{rule="FORBIDDEN_PROMISE"\}/);
 
     const m = await send(agent, id, '放心，保证退款，一定能抢到下一场！');
@@ -131,9 +131,9 @@ describe('quality inspection of messages', () => {
 
   it('flags a conversation once when the customer turns strongly negative, and tracks the sentiment message by message', async () => {
     const { id, customer } = await newConversation();
-    const registered = live.count() + 1;
+    const registered = live.fromNow();
     const watch = subscribe(app.ws(manager.token), OnQualityViolationRaisedDocument, { departmentId: dept.id });
-    await live.until(registered);
+    await registered.until(1);
     await send(customer, id, '谢谢，服务很好');
     const angry = await send(customer, id, '太差劲了！！骗子，我要投诉你们！');
     await send(customer, id, '垃圾平台，非常失望！！！');

@@ -9,6 +9,8 @@ import { eventually } from './harness';
  */
 export function watchSubscriptions(pubsub: PubSubPort) {
   let live = 0;
+  /** Every subscription ever registered: it only grows, so one of an earlier test ending meanwhile takes none back. */
+  let registered = 0;
   const byTopic = new Map<string, number>();
   const add = (topic: string, n: number) => byTopic.set(topic, (byTopic.get(topic) ?? 0) + n);
   const subscribe = pubsub.subscribe.bind(pubsub);
@@ -19,6 +21,7 @@ export function watchSubscriptions(pubsub: PubSubPort) {
       if (state !== 'idle') return;
       state = 'live';
       live += 1;
+      registered += 1;
       add(topic, 1);
     };
     const end = () => {
@@ -57,6 +60,16 @@ export function watchSubscriptions(pubsub: PubSubPort) {
     count: () => live,
     /** Waits until at least `n` subscriptions are live. */
     until: (n: number) => eventually(() => live >= n, 5000, `${n} live subscriptions (${live} now)`),
+    /**
+     * From now on: `until(n)` waits until `n` more subscriptions have been registered. Use this, not `count() + n`,
+     * when an earlier test's subscriptions may still be ending (that would lower the count under the target).
+     */
+    fromNow: () => {
+      const base = registered;
+      return {
+        until: (n: number) => eventually(() => registered - base >= n, 5000, `${n} new live subscriptions (${registered - base} so far)`),
+      };
+    },
     /** Waits until each of these topics (`key:id`, as `topicName` makes them) has a live subscription. */
     untilOn: (topics: string[]) =>
       eventually(() => topics.every((t) => (byTopic.get(t) ?? 0) > 0), 5000, `live subscriptions on ${topics.length} topics`),
