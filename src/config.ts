@@ -122,6 +122,10 @@ const logLevel = str({ choices: ['fatal', 'error', 'warn', 'info', 'debug', 'tra
 const spec = {
   PORT: listenPort({ default: 4000, desc: 'HTTP and WebSocket port (0: any free port)' }),
   HOST: str({ default: '0.0.0.0', desc: 'interface to listen on' }),
+  HTTP_KEEP_ALIVE_SECONDS: positiveInt({
+    default: 65,
+    desc: 'an idle HTTP connection stays open this long; keep it above the load balancer’s upstream idle timeout (nginx: 60 s)',
+  }),
   DATA_DIR: str({ default: './.data', desc: 'embedded PostgreSQL data, generated secrets, uploads' }),
   DATABASE_URL: optionalUrl({ default: '', desc: 'use this PostgreSQL instead of the embedded one' }),
   EMBEDDED_PG_PORT: port({ default: 54329, desc: 'port of the embedded PostgreSQL' }),
@@ -378,6 +382,8 @@ const spec = {
 export type Config = Readonly<{
   port: number;
   host: string;
+  /** HTTP_KEEP_ALIVE_SECONDS in ms. */
+  httpKeepAliveMs: number;
   dataDir: string;
   databaseUrl: string | null;
   embeddedPgPort: number;
@@ -499,6 +505,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
+    httpKeepAliveMs: e.HTTP_KEEP_ALIVE_SECONDS * 1000,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL || null,
     embeddedPgPort: e.EMBEDDED_PG_PORT,

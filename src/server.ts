@@ -48,7 +48,10 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     withRequest(traceId, req.headers['accept-language'], next);
   });
   // The request handler is set once Apollo has started (below): POST /graphql directly, the rest through express.
+  // The server must not be the first to close an idle connection: a balancer (or client) that reuses it at that
+  // moment loses the request ("upstream prematurely closed"), and a POST is not retried. Node's default is 5 s.
   const httpServer = http.createServer();
+  httpServer.keepAliveTimeout = config.httpKeepAliveMs;
   httpServer.on('clientError', answerMalformedHttp);
 
   const armor = new ApolloArmor({
