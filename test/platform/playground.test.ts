@@ -64,7 +64,7 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
       );
     });
 
-    const response = await page.goto(app.url, { waitUntil: 'networkidle' });
+    const response = await openPlayground(page, app.url);
     const headers = response!.headers();
     const csp = headers['content-security-policy'];
     expect(csp).toMatch(/script-src 'sha256-[^']+' 'sha256-[^']+'(;|$)/); // its own two inline scripts, nothing else
@@ -152,7 +152,7 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
       tabOne.on('websocket', (ws) =>
         ws.on('framesent', (f) => String(f.payload).includes('connection_init') && initsOfOne.push(String(f.payload))),
       );
-      for (const tab of [tabOne, tabTwo]) await tab.goto(app.url, { waitUntil: 'networkidle' });
+      for (const tab of [tabOne, tabTwo]) await openPlayground(tab, app.url);
       await setHeaders(tabOne, `{"Authorization": "Bearer ${first.token}"}`);
       await setHeaders(tabTwo, `{"Authorization": "Bearer ${second.token}"}`); // written last, in the other tab
 
@@ -202,7 +202,7 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      await page.goto(app.url, { waitUntil: 'networkidle' });
+      await openPlayground(page, app.url);
       // What GraphiQL puts in the result pane when graphql-ws gives up: the close event, as JSON.
       const shown = await page.evaluate(
         (url) =>
@@ -219,6 +219,18 @@ describeWithBrowser('the GraphiQL playground in a browser', () => {
     }
   });
 });
+
+/**
+ * Loads the playground and waits until GraphiQL has drawn its editor and run button. Not "networkidle" (500 ms
+ * without requests): Debian's Chromium 156 often never reported it for the later pages of one browser, with no
+ * request outstanding, and the test timed out after 30 s.
+ */
+async function openPlayground(page: Page, url: string) {
+  const response = await page.goto(url, { waitUntil: 'load' });
+  await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor({ state: 'visible' });
+  await page.locator('.graphiql-execute-button').waitFor({ state: 'visible' });
+  return response;
+}
 
 async function replaceText(page: Page, selector: string, text: string): Promise<void> {
   await page.locator(selector).first().click();
