@@ -95,12 +95,7 @@ function descendantsOf(pid: number): number[] {
   const parent = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // ended while we looked
-    }
+    parent.set(Number(entry), parentOf(Number(entry))); // 0: ended while we looked
   }
   const found: number[] = [];
   for (let frontier = [pid]; frontier.length;) {
@@ -118,15 +113,28 @@ function cmdline(pid: number): string[] {
   }
 }
 
-/** Live PostgreSQL processes whose command line names `dir`. */
+/**
+ * Live PostgreSQL postmasters whose command line names `dir`. A child it has just forked (a backend, an autovacuum
+ * worker) carries the same command line until it sets its title: such a child of a match is not counted.
+ */
 function postgresPidsFor(dir: string): number[] {
-  return readdirSync('/proc')
+  const matches = readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
     .map(Number)
     .filter((pid) => {
       const argv = cmdline(pid);
       return argv.some((a) => /postgres$/.test(a)) && argv.includes(dir) && alive(pid);
     });
+  return matches.filter((pid) => !matches.includes(parentOf(pid)));
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
 }
 
 async function ready(baseUrl: string, proc: Proc, timeoutMs = 90_000): Promise<void> {
