@@ -59,22 +59,30 @@ describe('presence and the schedule board', () => {
   afterAll(() => app.stop());
 
   it('follows a WebSocket: connect, status change, disconnect — pushed to the department', async () => {
+    // A department, manager and agent of its own: the board test connects and disconnects `a`, and that event may
+    // still be on its way when this test starts (the order is random).
+    const team = await app.createDepartment('实时客服', `live_${Date.now()}`);
+    const lead = await app.createUser({ role: 'MANAGER', departmentId: team.id });
+    const agent = await app.createUser({ role: 'AGENT', departmentId: team.id });
     const registered = live.fromNow();
-    const watch = subscribe(app.ws(manager.token), OnPresenceChangedDocument, {});
+    const watch = subscribe(app.ws(lead.token), OnPresenceChangedDocument, {});
     await registered.until(1);
-    const agentSocket = app.ws(a.token);
+    const agentSocket = app.ws(agent.token);
     const keepOpen = subscribe(agentSocket, OnPresenceChangedDocument, {});
 
-    expect(await nextFor(watch, a.id)).toMatchObject({ change: 'CONNECTED', online: true, status: 'AVAILABLE', departmentId: dept.id });
-    expect((await app.data(PresenceDocument, { agentIds: [a.id] }, manager.token)).presence[0]).toMatchObject({ online: true });
+    expect(await nextFor(watch, agent.id)).toMatchObject({ change: 'CONNECTED', online: true, status: 'AVAILABLE', departmentId: team.id });
+    expect((await app.data(PresenceDocument, { agentIds: [agent.id] }, lead.token)).presence[0]).toMatchObject({ online: true });
 
-    await app.data(SetPresenceStatusDocument, { status: 'BUSY' }, a.token);
-    expect(await nextFor(watch, a.id)).toMatchObject({ change: 'STATUS_CHANGED', online: true, status: 'BUSY' });
+    await app.data(SetPresenceStatusDocument, { status: 'BUSY' }, agent.token);
+    expect(await nextFor(watch, agent.id)).toMatchObject({ change: 'STATUS_CHANGED', online: true, status: 'BUSY' });
 
     keepOpen.unsubscribe();
     await agentSocket.dispose();
-    expect(await nextFor(watch, a.id)).toMatchObject({ change: 'DISCONNECTED', online: false });
-    expect((await app.data(PresenceDocument, { agentIds: [a.id] }, admin)).presence[0]).toMatchObject({ online: false, status: 'BUSY' });
+    expect(await nextFor(watch, agent.id)).toMatchObject({ change: 'DISCONNECTED', online: false });
+    expect((await app.data(PresenceDocument, { agentIds: [agent.id] }, admin)).presence[0]).toMatchObject({
+      online: false,
+      status: 'BUSY',
+    });
   });
 
   it('keeps a heartbeat-only agent online for the TTL, then notices the expiry', async () => {
