@@ -21,6 +21,8 @@ import {
 } from '../generated/graphql';
 import type { CreateFaqInput } from '../generated/graphql';
 import { GqlResult, startTestApp, TestApp } from '../support/harness';
+import { FaqPhrasingSource } from '../../src/modules/knowledge/faq-phrasing.entity';
+import { suggestPhrasing } from '../../src/modules/knowledge/phrasing-store';
 
 type Person = { id: string; token: string };
 const codeOf = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions?.code;
@@ -132,6 +134,34 @@ describe('FAQ phrasings (相似问法), learning from service, unanswered questi
     // The same phrasing twice on one FAQ: CONFLICT.
     expect((await add(admin, invoice.id, '怎么要发票')).errors).toBeUndefined();
     expect(codeOf(await add(admin, invoice.id, '怎么要发票'))).toBe('CONFLICT');
+  });
+
+  it('punctuation aside, a phrasing may not repeat another FAQ’s question or phrasing, nor one of its own FAQ’s; suggestions merge', async () => {
+    const scope = { scope: 'PUBLIC' as CreateFaqInput['scope'] };
+    const parking = await publish(admin, { question: '场馆附近有停车场吗？', answer: '有，B2 层。', category: '其他', ...scope });
+    const subtitles = await publish(admin, { question: '演出现场有字幕吗？', answer: '部分场次有。', category: '入场观演', ...scope });
+    const before = [await phrasingRows(parking.id), await phrasingRows(subtitles.id)];
+    for (const text of ['场馆附近有停车场吗', '场馆附近有停车场吗！！', '“场馆附近有停车场吗”']) {
+      const res = await add(admin, subtitles.id, text);
+      expect([codeOf(res), fieldsOf(res)]).toEqual(['BAD_USER_INPUT', ['text']]);
+      expect(res.errors![0].message).toMatch(/another FAQ’s question/);
+    }
+    expect((await add(admin, parking.id, '车停哪儿')).errors).toBeUndefined();
+    for (const text of ['车停哪儿', '车停哪儿？']) {
+      const res = await add(admin, subtitles.id, text);
+      expect([codeOf(res), fieldsOf(res)]).toEqual(['BAD_USER_INPUT', ['text']]);
+      expect(res.errors![0].message).toMatch(/already a phrasing of another FAQ/);
+    }
+    expect(codeOf(await add(admin, parking.id, '车停哪儿？！'))).toBe('CONFLICT');
+    expect(await phrasingRows(subtitles.id)).toEqual(before[1]);
+    expect(await phrasingRows(parking.id)).toEqual([...before[0], { text: '车停哪儿', status: 'ACCEPTED' }]);
+
+    // A customer's question learnt twice, once with a question mark: one suggestion, seen twice.
+    for (const question of ['停车场收费吗？', '停车场收费吗']) {
+      await suggestPhrasing(em(), app.services.faqs.analyzer, parking.id, question, FaqPhrasingSource.AUTO_ANSWER_HELPFUL);
+    }
+    const suggestions = (await app.data(FaqPhrasingSuggestionsDocument, { faqId: parking.id }, admin.token)).faqPhrasingSuggestions;
+    expect(suggestions.map((x) => [x.text, x.timesSeen])).toEqual([['停车场收费吗？', 2]]);
   });
 
   it('refuses everyone but the FAQ’s keepers: agents, customers, another department’s manager, a manager on a public FAQ', async () => {

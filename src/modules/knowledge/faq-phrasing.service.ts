@@ -14,7 +14,7 @@ import { FaqPhrasing, FaqPhrasingSource, FaqPhrasingStatus } from './faq-phrasin
 import { SEARCHABLE, text } from './faq-rules';
 import type { FaqService } from './faq.service';
 import { nextVersion } from './faq.service';
-import { questionOfAnotherFaq } from './phrasing-store';
+import { phrasingOfAnotherFaq, questionOfAnotherFaq } from './phrasing-store';
 
 /**
  * Alternative phrasings (相似问法) of FAQs: kept by the FAQ's keepers (admins; a department's managers), each
@@ -36,13 +36,15 @@ export class FaqPhrasingService {
       await em.execute('SELECT pg_advisory_xact_lock(?)', [AdvisoryLock.KNOWLEDGE_PHRASINGS]);
       const faq = await this.faqs.editable(em, viewer, faqId);
       const matchText = await this.checkUnique(em, faq, phrasing);
-      let row = await em.findOne(
+      // A suggested or rejected phrasing of the same text (punctuation aside) is accepted with the new wording.
+      const same = await em.find(
         FaqPhrasing,
-        { faqId: faq.id, id: { $in: await this.sameText(em, faq.id, phrasing) } },
-        { lockMode: LockMode.PESSIMISTIC_WRITE },
+        { faqId: faq.id, id: { $in: await this.sameText(em, faq.id, phrasing, matchText) } },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { createdAt: 'asc', id: 'asc' } },
       );
-      if (row?.status === FaqPhrasingStatus.ACCEPTED)
+      if (same.some((p) => p.status === FaqPhrasingStatus.ACCEPTED))
         throw new Conflict(ConflictReason.ALREADY_EXISTS, 'The FAQ already has this phrasing');
+      let row: FaqPhrasing | undefined = same[0];
       if (row)
         Object.assign(row, {
           text: phrasing,
@@ -87,7 +89,7 @@ export class FaqPhrasingService {
           { state: row.status, action: 'update' },
         );
       const matchText = await this.checkUnique(em, faq, phrasing);
-      if ((await this.sameText(em, faq.id, phrasing)).some((other) => other !== row.id))
+      if ((await this.sameText(em, faq.id, phrasing, matchText)).some((other) => other !== row.id))
         throw new Conflict(ConflictReason.ALREADY_EXISTS, 'The FAQ already has this phrasing');
       const before = row.text;
       Object.assign(row, { text: phrasing, matchText });
@@ -201,19 +203,26 @@ export class FaqPhrasingService {
     return phrasing;
   }
 
-  /** The phrasing's trigram text; BAD_USER_INPUT when it repeats this FAQ's question or another FAQ's. */
+  /**
+   * The phrasing's trigram text; BAD_USER_INPUT when it repeats this FAQ's question, another FAQ's question or
+   * another FAQ's accepted phrasing (compared as match texts: case, width, traditional characters, lexicon forms
+   * and punctuation aside). Callers hold the KNOWLEDGE_PHRASINGS lock, so two FAQs cannot take one text at once.
+   */
   private async checkUnique(em: EntityManager, faq: Faq, phrasing: string): Promise<string> {
     const matchText = this.faqs.analyzer.matchText(phrasing);
     if (matchText === this.faqs.analyzer.matchText(faq.question)) throw new InvalidInput('text', 'is the FAQ’s own question');
     if (await questionOfAnotherFaq(em, matchText, faq.id))
       throw new InvalidInput('text', 'is identical to another FAQ’s question: a phrasing must not make two FAQs answer the same question');
+    if (await phrasingOfAnotherFaq(em, matchText, faq.id))
+      throw new InvalidInput('text', 'is already a phrasing of another FAQ: a phrasing must not make two FAQs answer the same question');
     return matchText;
   }
 
-  private async sameText(em: EntityManager, faqId: string, phrasing: string): Promise<string[]> {
+  /** This FAQ's phrasings (any status) of the same text: the same words, or the same match text. */
+  private async sameText(em: EntityManager, faqId: string, phrasing: string, matchText: string): Promise<string[]> {
     const rows = await em.execute<Array<{ id: string }>>(
-      `SELECT id FROM faq_phrasings WHERE faq_id = ? AND lower(btrim(text)) = lower(btrim(?))`,
-      [faqId, phrasing],
+      `SELECT id FROM faq_phrasings WHERE faq_id = ? AND (lower(btrim(text)) = lower(btrim(?)) OR match_text = ?)`,
+      [faqId, phrasing, matchText],
     );
     return rows.map((r) => r.id);
   }

@@ -27,13 +27,15 @@ export interface AnalyzerSettings {
 }
 
 /** Bumped when the analysis itself changes, so stored terms made the old way are re-analysed. */
-const ANALYSIS_VERSION = 3; // 3: lexicon forms found where they overlap (能退回)
+const ANALYSIS_VERSION = 4; // 3: lexicon forms found where they overlap (能退回); 4: punctuation folded in the match text
 
 export const BIGRAM_PREFIX = '~';
 
 const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{2fa1f}]/u;
 const CJK_RUN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{2fa1f}]+/gu;
 const WORD_LIKE = /[\p{L}\p{N}]/u;
+/** Runs of anything but letters, digits and combining marks: punctuation, symbols, emoji, spaces. */
+const NOT_WORD = /[^\p{L}\p{N}\p{M}]+/gu;
 
 interface WordCutter {
   cut(text: string): string[];
@@ -89,9 +91,13 @@ export class TextAnalyzer {
     return this.analyse(normaliseText(text)).words;
   }
 
-  /** The text as compared by pg_trgm: normalised, the lexicon's multi-character forms replaced by their terms. */
+  /**
+   * The text as compared by pg_trgm, and for sameness (a phrasing that repeats a question): normalised, the
+   * lexicon's multi-character forms replaced by their terms, then punctuation and symbols folded into single
+   * spaces (pg_trgm splits words there anyway), so 怎么退票？ and 怎么退票 are the same text.
+   */
   matchText(text: string): string {
-    return this.lexicon.canonicalise(normaliseText(text).trim());
+    return this.lexicon.canonicalise(normaliseText(text).trim()).replace(NOT_WORD, ' ').trim();
   }
 
   /** Words (the text's, then its canonical terms' words) and the canonical terms the lexicon adds. */

@@ -231,6 +231,10 @@ export const ERROR_TEXTS: ReadonlyArray<readonly [en: string, zh: string]> = [
   ['host {host} does not resolve', '主机 {host} 无法解析'],
   ['is a deactivated agent', '是已停用的坐席'],
   ['is a staff account: only customers are forgotten', '是员工账号：只能删除客户的个人数据'],
+  [
+    'is already a phrasing of another FAQ: a phrasing must not make two FAQs answer the same question',
+    '已是另一个常见问题的相似问法：同一问题不能对应两个常见问题',
+  ],
   ['is already taken', '已被占用'],
   ['is an archived shift', '是已归档的班次'],
   [
