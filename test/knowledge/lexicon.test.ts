@@ -64,10 +64,13 @@ describe('domain lexicon', () => {
     expect(m.canonicalise('优惠码怎么用')).toBe('优惠券怎么用');
   });
 
-  it('finds forms that overlap: 能退回来 holds 能退 and 退回; the longest form starting at a place wins there', () => {
-    const m = new LexiconMatcher(parseLexicon({ terms: { 退票: ['能退'], 退款: ['退回', '退回来了'], 改签: ['换一场'] } }, 'x.json'));
+  it('finds forms that overlap: 能退回来 holds 能退 and 退回; every form starting at one place counts, each term once', () => {
+    const m = new LexiconMatcher(
+      parseLexicon({ terms: { 退票: ['能退'], 退款: ['退回', '退回来了'], 改签: ['换一场'], 快递: ['寄'], 丢件: ['寄丢'] } }, 'x.json'),
+    );
     expect(m.ofPhrases('钱啥时候能退回来')).toEqual(['退票', '退款']);
     expect(m.ofPhrases('钱退回来了吗')).toEqual(['退款']);
+    expect(m.ofPhrases('寄丢了')).toEqual(['丢件', '快递']); // the longer form does not hide the shorter one's meaning
     expect(m.ofPhrases('𠀀换一场𠀀能退')).toEqual(['改签', '退票']); // a character beyond the BMP before a form
   });
 

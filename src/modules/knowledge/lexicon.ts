@@ -122,6 +122,8 @@ export class LexiconMatcher {
   /** form → the one canonical term it is replaced by in trigram text: one that is no form itself. */
   private readonly canonicalOf = new Map<string, string>();
   private readonly phrasePattern: RegExp | null;
+  /** Phrase forms by their first character, longest first, each with a sticky pattern to test it at a place. */
+  private readonly phrasesByFirst = new Map<number, Array<{ text: string; pattern: RegExp }>>();
 
   constructor(lexicon: Lexicon) {
     const edges = edgesOf(lexicon);
@@ -140,6 +142,12 @@ export class LexiconMatcher {
     }
     const phrases = [...edges.keys()].filter(isPhrase).sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
     this.phrasePattern = phrases.length ? new RegExp(phrases.map(phrasePattern).join('|'), 'gu') : null;
+    for (const text of phrases) {
+      const first = text.codePointAt(0)!;
+      const forms = this.phrasesByFirst.get(first) ?? [];
+      forms.push({ text, pattern: new RegExp(phrasePattern(text), 'uy') });
+      this.phrasesByFirst.set(first, forms);
+    }
   }
 
   /** The canonical terms a segmented word stands for (empty when it is none of the lexicon's forms, or a phrase form). */
@@ -148,18 +156,19 @@ export class LexiconMatcher {
   }
 
   /**
-   * The canonical terms of every Chinese or several-word form found in the text, in order. Forms may overlap:
-   * 能退回来 holds 能退 (退票) and 退回 (退款), so the search goes on one character after each form's start
-   * (the longest form starting at a place is the one found there).
+   * The canonical terms of every Chinese or several-word form found in the text, in order. Forms may overlap,
+   * and every form found counts: 能退回来 holds 能退 (退票) and 退回 (退款); 寄丢了 holds 寄丢 (丢件) and, at the
+   * same place, 寄 (快递) — a longer form adds a meaning, it does not hide the shorter one's.
    */
   ofPhrases(text: string): string[] {
-    const pattern = this.phrasePattern;
-    if (!pattern) return [];
     const out: string[] = [];
-    pattern.lastIndex = 0;
-    for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-      out.push(...(this.expansions.get(m[0]) ?? []));
-      pattern.lastIndex = m.index + (text.codePointAt(m.index)! > 0xffff ? 2 : 1);
+    for (let at = 0; at < text.length; at += text.codePointAt(at)! > 0xffff ? 2 : 1) {
+      const here = new Set<string>(); // 退回来了 and 退回 at one place are one 退款
+      for (const form of this.phrasesByFirst.get(text.codePointAt(at)!) ?? []) {
+        form.pattern.lastIndex = at;
+        if (form.pattern.test(text)) for (const term of this.expansions.get(form.text) ?? []) here.add(term);
+      }
+      out.push(...here);
     }
     return out;
   }

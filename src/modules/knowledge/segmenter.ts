@@ -27,7 +27,7 @@ export interface AnalyzerSettings {
 }
 
 /** Bumped when the analysis itself changes, so stored terms made the old way are re-analysed. */
-const ANALYSIS_VERSION = 4; // 3: lexicon forms found where they overlap (能退回); 4: punctuation folded in the match text
+const ANALYSIS_VERSION = 4; // 3: lexicon forms found where they overlap (能退回); 4: and every form at one place (寄丢 and 寄); punctuation folded in the match text
 
 export const BIGRAM_PREFIX = '~';
 
