@@ -223,6 +223,10 @@ const spec = {
   RATE_SEND_MESSAGE_PER_MINUTE: num({ default: 30 }),
   RATE_END_CONVERSATION_PER_MINUTE: num({ default: 10 }),
   RATE_RATE_CONVERSATION_PER_MINUTE: num({ default: 5 }),
+  RATE_SET_PRESENCE_PER_MINUTE: positiveInt({
+    default: 30,
+    desc: 'setPresenceStatus calls per agent per minute: a client flapping its status is refused, not routed each time',
+  }),
   KNOWLEDGE_CONFIG_FILE: str({
     default: '',
     desc: 'FAQ categories, stop words and search weights (JSON); empty: the shipped config/knowledge.json',
@@ -429,7 +433,7 @@ export type Config = Readonly<{
     offlineGraceSeconds: number;
     shiftEndGraceSeconds: number;
     firstReplyTimeoutSeconds: number;
-    ratePerMinute: { sendMessage: number; endConversation: number; rateConversation: number };
+    ratePerMinute: { sendMessage: number; endConversation: number; rateConversation: number; setPresence: number };
   };
   knowledge: KnowledgeSettings & {
     configFile: string;
@@ -560,6 +564,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         sendMessage: e.RATE_SEND_MESSAGE_PER_MINUTE,
         endConversation: e.RATE_END_CONVERSATION_PER_MINUTE,
         rateConversation: e.RATE_RATE_CONVERSATION_PER_MINUTE,
+        setPresence: e.RATE_SET_PRESENCE_PER_MINUTE,
       },
     },
     knowledge: {

@@ -222,7 +222,8 @@ export function createServices(deps: {
   const shifts = new ShiftService(audit, cache);
   const presenceStore = deps.redis ? new RedisPresenceStore(deps.redis, redisGuard) : new MemoryPresenceStore();
   const presenceHistory = new PresenceHistory(() => deps.orm.em.fork(), deps.logger);
-  const presence = new PresenceService(presenceStore, deps.pubsub, deps.logger, deps.config.presence, presenceHistory);
+  const presenceLimiter = limiters.create('set-presence', deps.config.service.ratePerMinute.setPresence, 60);
+  const presence = new PresenceService(presenceStore, deps.pubsub, deps.logger, deps.config.presence, presenceHistory, presenceLimiter);
   const board = new BoardService(presence);
   const uploads = new UploadService(deps.config.dataDir);
   const leave = new LeaveService(audit, notifications, deps.config.businessTz);

@@ -85,6 +85,29 @@ describe('presence and the schedule board', () => {
     });
   });
 
+  it('setPresenceStatus flapping 100 times a second is RATE_LIMITED after RATE_SET_PRESENCE_PER_MINUTE (30), per agent', async () => {
+    // A department of its own: the board and department tests count their agents.
+    const own = await app.createDepartment('演出咨询', 'show_info');
+    const [flapper, colleague] = await Promise.all([1, 2].map(() => app.createUser({ role: 'AGENT', departmentId: own.id })));
+    const results = [];
+    for (let i = 0; i < 100; i++) {
+      results.push(app.exec(SetPresenceStatusDocument, { status: i % 2 ? 'BUSY' : 'AVAILABLE' }, flapper.token));
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 100)); // the pace under test: 100 calls in a second
+    }
+    const answers = await Promise.all(results);
+    expect(answers.filter((r) => !r.errors).length).toBe(30);
+    const refused = answers.filter((r) => r.errors);
+    expect(refused).toHaveLength(70);
+    for (const r of refused) {
+      expect(r.errors![0].extensions).toMatchObject({ code: 'RATE_LIMITED' });
+      const retry = r.errors![0].extensions!.retryAfterSeconds as number;
+      expect(retry).toBeGreaterThan(0);
+      expect(retry).toBeLessThanOrEqual(60);
+    }
+    // Another agent's changes are their own.
+    expect((await app.exec(SetPresenceStatusDocument, { status: 'AVAILABLE' }, colleague.token)).errors).toBeUndefined();
+  });
+
   it('keeps a heartbeat-only agent online for the TTL, then notices the expiry', async () => {
     // An agent of its own (of the other department, so the board test's rows stay as they are).
     const beating = await app.createUser({ role: 'AGENT', departmentId: other.id });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RequestScope } from '../../platform/request-scope';
 import { Role, STAFF, Viewer } from '../../platform/auth/roles';
 import { withRole } from '../../platform/auth/scope';
@@ -8,6 +9,7 @@ import type { PubSubPort } from '../../platform/realtime/pubsub';
 import { ALL_DEPARTMENTS, Topics } from '../../platform/realtime/topics';
 import type { Scheduler } from '../../platform/scheduler';
 import { isUuid } from '../../platform/ids';
+import { consumeOrThrow } from '../../platform/rate-limit';
 import { User } from '../accounts/user.entity';
 import { PresenceHistory, presenceStateOf } from './presence-history';
 import type { PresenceRecord, PresenceStore } from './presence.store';
@@ -50,6 +52,8 @@ export class PresenceService {
     private readonly timings: PresenceTimings = DEFAULT_PRESENCE_TIMINGS,
     /** Where every announced transition is also written (adherence reads it); none in unit tests. */
     private readonly history: PresenceHistory | null = null,
+    /** Status changes per agent (RATE_SET_PRESENCE_PER_MINUTE): each AVAILABLE may start routing. None: unlimited. */
+    private readonly statusLimiter: RateLimiterAbstract | null = null,
   ) {}
 
   /** Starts lease renewal and the expiry sweep (one sweeper per interval across a cluster). */
@@ -89,6 +93,7 @@ export class PresenceService {
 
   async setStatus(scope: RequestScope, status: PresenceStatusValue): Promise<Presence> {
     const viewer = withRole(scope.viewer, Role.AGENT, Role.MANAGER);
+    if (this.statusLimiter) await consumeOrThrow(this.statusLimiter, viewer.id, 'Too many presence status changes; slow down');
     await this.store.setStatus(viewer.id, status);
     await this.store.markOnline(viewer.id, viewer.departmentId);
     await this.announce(viewer.id, viewer.departmentId, PresenceChange.STATUS_CHANGED);

@@ -22,6 +22,7 @@ export const ERROR_TEXTS: ReadonlyArray<readonly [en: string, zh: string]> = [
   ['Too many conversations ended; slow down', '结束会话过于频繁，请稍后再试'],
   ['Too many failed sign-ins; try again later', '登录失败次数过多，请稍后再试'],
   ['Too many messages; slow down', '发送消息过于频繁，请稍后再试'],
+  ['Too many presence status changes; slow down', '切换在线状态过于频繁，请稍后再试'],
   ['Too many ratings; slow down', '评价过于频繁，请稍后再试'],
   ['Too many requests with this API key; slow down', '此 API 密钥请求过于频繁，请稍后再试'],
   ['Too many reveals; try again later', '查看原文过于频繁，请稍后再试'],
