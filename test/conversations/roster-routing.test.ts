@@ -327,6 +327,19 @@ describe('no first reply (FIRST_REPLY_TIMEOUT_SECONDS, default 120)', () => {
     expect(await k.seatsDrift()).toBe(0);
   });
 
+  it('tells the admins when nobody manages the conversation’s department', async () => {
+    const dept = await k.department();
+    const admin = await app.createUser({ role: 'ADMIN' });
+    const silent = await k.agentOnShift(dept.id);
+    const id = (await k.ask(await k.customer(), dept.code)).conversation!.id;
+    const colleague = await k.agentOnShift(dept.id);
+    await app.services.firstReply.sweep(later(121));
+    expect((await k.conversation(id)).agentId).toBe(colleague.id);
+    const told = (await k.notifications(admin)).filter((n) => n.kind === 'NO_FIRST_REPLY' && n.body.includes(id));
+    expect(told).toHaveLength(1);
+    expect(told[0].body).toContain(silent.displayName);
+  });
+
   it('leaves alone a conversation whose agent answered, and one whose agent got it only recently by a transfer', async () => {
     const dept = await k.department();
     const manager = await app.createUser({ role: 'MANAGER', departmentId: dept.id });

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
-import { Role } from '../../platform/auth/roles';
 import { pgArray } from '../../platform/db/arrays';
 import { inTransaction } from '../../platform/db/transaction';
 import type { Scheduler } from '../../platform/scheduler';
 import type { AuditService } from '../audit/audit.service';
 import { User } from '../accounts/user.entity';
 import type { NotificationService } from '../notifications/notification.service';
+import { supervisorsOf } from '../notifications/supervision.policy';
 import { Conversation } from './conversation.entity';
 import type { AgentPool } from './agent-pool';
 import { sweepInterval, tryLock } from './conversation-sweeps.service';
@@ -32,7 +32,7 @@ export interface FirstReplyResult {
  * A customer whose first message no one on staff has answered within FIRST_REPLY_TIMEOUT_SECONDS of their
  * agent getting it (assignment, or the latest transfer) is given to another eligible agent — once: the
  * conversation is marked, so it is never moved again for this — and the supervisors of its department
- * (its managers; the admins when it has none) get a notification.
+ * (its managers; the admins when it has no department or nobody manages it: supervisorsOf) get a notification.
  */
 export class FirstReplySweep {
   constructor(
@@ -99,14 +99,9 @@ export class FirstReplySweep {
               : `No first reply from ${from} in ${timeout} s: no other agent free, left with them`,
           },
         );
-        const supervisors = await em.find(
-          User,
-          c.departmentId ? { role: Role.MANAGER, departmentId: c.departmentId, active: true } : { role: Role.ADMIN, active: true },
-          { fields: ['id'] },
-        );
-        for (const s of supervisors) {
+        for (const userId of await supervisorsOf(em, c.departmentId)) {
           this.notifications.notify(em, afterCommit, {
-            userId: s.id,
+            userId,
             kind: 'NO_FIRST_REPLY',
             title: { id: 'notification.noFirstReply.title', params: { topic: c.topic } },
             body: to
