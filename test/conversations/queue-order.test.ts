@@ -8,7 +8,7 @@ import {
   RequestServiceDocument,
   SetPresenceStatusDocument,
 } from '../generated/graphql';
-import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
+import { drain, eventually, startTestApp, subscribe, TestApp } from '../support/harness';
 import { watchSubscriptions } from '../support/live-subscriptions';
 
 const AGEING_SECONDS = 60;
@@ -129,5 +129,25 @@ describe('the queue’s order (QUEUE_AGEING_SECONDS=60)', () => {
       [fourth.conversationId, 3],
     ]);
     for (const u of updates) u.unsubscribe();
+  });
+
+  it('tells a waiting customer each place once: not again when the refresh after their request, or another customer joining behind, changes nothing for them', async () => {
+    const { dept, customers } = await line(0);
+    const ask = async () => {
+      const customer = await app.createUser({ role: 'CUSTOMER' });
+      const asked = await app.data(RequestServiceDocument, { input: { topic: dept.code, message: '你好' } }, customer.token);
+      expect(asked.requestService).toMatchObject({ status: 'QUEUED' });
+      return customer;
+    };
+    expect(customers).toEqual([]);
+    const first = await ask();
+    // Subscribed at once, inside the 250 ms in which the queue's refresh (position 1 again) is still to come.
+    const registered = live.fromNow();
+    const updates = subscribe(app.ws(first.token), OnQueueUpdatesDocument, {});
+    await registered.until(1);
+    await ask(); // behind: the first customer's place does not change
+    const seen = (await drain(updates, 1200)).map((u) => [u.queueUpdates.status, u.queueUpdates.position]);
+    expect(seen).toEqual([['QUEUED', 1]]);
+    updates.unsubscribe();
   });
 });

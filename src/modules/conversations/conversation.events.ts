@@ -242,6 +242,18 @@ export class QueueUpdate {
 
 export type QueueUpdatePayload = Omit<QueueUpdate, 'at'> & { at: string };
 
+/** Two queueUpdates that tell a customer the same (only `at` differs): the second is not sent (see startingWith). */
+export function sameQueueState(a: QueueUpdatePayload, b: QueueUpdatePayload): boolean {
+  return (
+    a.conversationId === b.conversationId &&
+    a.status === b.status &&
+    a.position === b.position &&
+    a.estimatedWaitSeconds === b.estimatedWaitSeconds &&
+    a.priority === b.priority &&
+    a.agentId === b.agentId
+  );
+}
+
 @ObjectType({ description: 'A department’s queue changed; supervisors re-read queue(departmentId)', simpleResolvers: true })
 export class QueueChange {
   @Field(() => ID, { nullable: true, description: 'Null: requests routed to no particular department' })

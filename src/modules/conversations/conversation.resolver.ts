@@ -21,6 +21,7 @@ import {
   QueueChangePayload,
   QueueUpdate,
   QueueUpdatePayload,
+  sameQueueState,
   Receipt,
   ReceiptKind,
 } from './conversation.events';
@@ -72,6 +73,7 @@ export class ConversationResolver {
         ctx.services.pubsub,
         Topics.QUEUE_CUSTOMER,
         viewer.id,
+        sameQueueState,
       );
     },
   })
