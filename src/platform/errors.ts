@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { MessageRef, render } from './i18n/catalogue';
+import { isMessageId, MessageRef, render } from './i18n/catalogue';
 
 /**
  * The one documented set of `extensions.code` values. Every expected failure uses one of these;
@@ -51,8 +51,14 @@ export class Forbidden extends DomainError {
 }
 
 export class NotFound extends DomainError {
+  /** `what` as the code names it (Ticket, Quick reply): shown in the reader's language when the catalogue has it. */
   constructor(what: string, id?: string) {
-    super(ErrorCode.NOT_FOUND, id ? { id: 'error.notFound', params: { what, id } } : { id: 'error.notFoundNoId', params: { what } });
+    const entity = `entity.${what}`;
+    const name: string | MessageRef = isMessageId(entity) ? { id: entity } : what;
+    super(
+      ErrorCode.NOT_FOUND,
+      id ? { id: 'error.notFound', params: { what: name, id } } : { id: 'error.notFoundNoId', params: { what: name } },
+    );
   }
 }
 

@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { messageIds, render } from '../../src/platform/i18n/catalogue';
+import { NotFound } from '../../src/platform/errors';
 import { chooseLocale, fromAcceptLanguage, supportedLocale } from '../../src/platform/i18n/locales';
 import { Role } from '../../src/platform/auth/roles';
 
@@ -16,8 +19,32 @@ describe('the message catalogue', () => {
   });
 
   it('fills parameters as given and leaves unknown ones visible', () => {
-    expect(render({ id: 'error.notFound', params: { what: 'Ticket', id: 'x' } }, 'zh-CN')).toBe('未找到 Ticket x');
+    expect(render({ id: 'error.notFound', params: { what: 'Ticket', id: 'x' } }, 'zh-CN')).toBe('未找到Ticket x');
     expect(render({ id: 'error.notFound', params: { what: 'Ticket' } }, 'en')).toBe('Ticket {id} was not found');
+  });
+
+  it('names what was not found in the reader’s language: every name the code throws NotFound with has an entry', () => {
+    const error = new NotFound('Waiting request');
+    expect(render(error.messageRef!, 'zh-CN')).toBe('未找到排队请求');
+    expect(error.message).toBe('Waiting request was not found');
+    expect(render(new NotFound('Ticket', 'x').messageRef!, 'zh-CN')).toBe('未找到工单 x');
+
+    const names = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (file.endsWith('.ts')) {
+          const source = readFileSync(file, 'utf8');
+          for (const m of source.matchAll(/new NotFound\(\s*'([^']+)'/g)) names.add(m[1]);
+          for (const m of source.matchAll(/\btarget: '([^']+)'/g)) names.add(m[1]); // reveal.service's kinds
+        }
+      }
+    };
+    walk(path.join(__dirname, '../../src'));
+    expect(names.size).toBeGreaterThan(15);
+    const ids = new Set<string>(messageIds());
+    expect([...names].filter((n) => !ids.has(`entity.${n}`))).toEqual([]);
   });
 });
 

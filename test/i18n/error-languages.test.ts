@@ -66,7 +66,7 @@ describe('error messages of every code in zh-CN and en', () => {
         `Ticket ${id} was not found`,
       );
       expect((await app.exec(LocalizedTicketDocument, { id }, agent.token, inLanguage('zh-CN'))).errors?.[0].message).toBe(
-        `未找到 Ticket ${id}`,
+        `未找到工单 ${id}`,
       );
     });
 
@@ -197,7 +197,7 @@ describe('error messages of every code in zh-CN and en', () => {
       const customer = await app.createUser({ role: 'CUSTOMER' });
       const id = randomUUID();
       expect(await wsError(customer.token, null, LocalizedTicketDocument, { id })).toMatchObject({
-        message: `未找到 Ticket ${id}`,
+        message: `未找到工单 ${id}`,
         extensions: { code: 'NOT_FOUND' },
       });
       expect((await wsError(customer.token, 'en', LocalizedTicketDocument, { id })).message).toBe(`Ticket ${id} was not found`);

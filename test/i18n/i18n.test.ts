@@ -66,7 +66,7 @@ describe('texts in zh-CN and en', () => {
       const customer = await app.createUser({ role: 'CUSTOMER' });
       const agent = await app.createUser({ role: 'AGENT', departmentId });
       const toCustomer = await missingTicket(customer.token);
-      expect(toCustomer.error.message).toBe(`未找到 Ticket ${toCustomer.id}`);
+      expect(toCustomer.error.message).toBe(`未找到工单 ${toCustomer.id}`);
       expect(toCustomer.extensions?.code).toBe('NOT_FOUND');
       const toAgent = await missingTicket(agent.token);
       expect(toAgent.error.message).toBe(`Ticket ${toAgent.id} was not found`);
@@ -79,7 +79,7 @@ describe('texts in zh-CN and en', () => {
       expect(english.error.message).toBe(`Ticket ${english.id} was not found`);
       await app.data(SetMyLocaleDocument, { locale: 'zh-CN' }, customer.token);
       const chinese = await missingTicket(customer.token, { 'accept-language': 'en' });
-      expect(chinese.error.message).toBe(`未找到 Ticket ${chinese.id}`);
+      expect(chinese.error.message).toBe(`未找到工单 ${chinese.id}`);
     });
 
     it('translate the messages of BAD_USER_INPUT too, not the field names', async () => {
@@ -92,7 +92,7 @@ describe('texts in zh-CN and en', () => {
     it('fall back for an unsupported Accept-Language and say so in extensions.locale', async () => {
       const customer = await app.createUser({ role: 'CUSTOMER' });
       const res = await missingTicket(customer.token, { 'accept-language': 'fr-FR, de;q=0.5' });
-      expect(res.error.message).toBe(`未找到 Ticket ${res.id}`);
+      expect(res.error.message).toBe(`未找到工单 ${res.id}`);
       const body = await (
         await fetch(app.url, {
           method: 'POST',
@@ -117,7 +117,7 @@ describe('texts in zh-CN and en', () => {
         extensions: { code: 'NOT_FOUND' },
       });
       const chinese = subscribe(app.ws(customer.token), LocalizedTicketDocument, { id });
-      expect((await chinese.next()).errors?.[0]).toMatchObject({ message: `未找到 Ticket ${id}` });
+      expect((await chinese.next()).errors?.[0]).toMatchObject({ message: `未找到工单 ${id}` });
     });
   });
 

@@ -1,4 +1,5 @@
 import { CHAT_MESSAGES } from './chat-messages';
+import { ENTITY_NAMES } from './entity-names';
 import type { Locale } from './locales';
 import { NOTIFICATION_MESSAGES } from './notification-messages';
 import { TRANSCRIPT_MESSAGES } from './transcript-messages';
@@ -14,8 +15,8 @@ const CATALOGUE = {
   // errors (src/platform/errors.ts)
   'error.unauthenticated': { en: 'Not signed in, or the session has ended', 'zh-CN': '未登录，或会话已结束' },
   'error.forbidden': { en: 'You are not allowed to do this', 'zh-CN': '您无权执行此操作' },
-  'error.notFound': { en: '{what} {id} was not found', 'zh-CN': '未找到 {what} {id}' },
-  'error.notFoundNoId': { en: '{what} was not found', 'zh-CN': '未找到 {what}' },
+  'error.notFound': { en: '{what} {id} was not found', 'zh-CN': '未找到{what} {id}' },
+  'error.notFoundNoId': { en: '{what} was not found', 'zh-CN': '未找到{what}' },
   'error.rateLimited': { en: 'Too many requests; try again later', 'zh-CN': '请求过于频繁，请稍后再试' },
   'error.serviceUnavailable': { en: 'The database is not answering; try again shortly', 'zh-CN': '数据库暂时没有响应，请稍后再试' },
   'error.internal': { en: 'Internal server error', 'zh-CN': '服务器内部错误' },
@@ -32,6 +33,7 @@ const CATALOGUE = {
   ...CHAT_MESSAGES,
   ...NOTIFICATION_MESSAGES,
   ...TRANSCRIPT_MESSAGES,
+  ...ENTITY_NAMES,
 } as const satisfies Record<string, Record<Locale, string>>;
 
 export type MessageId = keyof typeof CATALOGUE;
