@@ -171,7 +171,7 @@ export type CreateUserInput = {
   departmentId?: string | null | undefined;
   displayName: string;
   email: string;
-  /** Staff number such as KF001 */
+  /** Staff number such as KF001: 1 to 6 capital letters, then 1 to 8 digits */
   employeeCode?: string | null | undefined;
   /** Default 5 */
   maxConcurrentChats?: number | null | undefined;

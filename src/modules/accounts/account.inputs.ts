@@ -45,9 +45,9 @@ export class CreateUserInput extends RegisterCustomerInput {
   @IsOptional()
   departmentId?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Staff number such as KF001' })
+  @Field(() => String, { nullable: true, description: 'Staff number such as KF001: 1 to 6 capital letters, then 1 to 8 digits' })
   @IsOptional()
-  @Matches(EMPLOYEE_CODE, { message: 'must look like KF001 (capital letters, then digits)' })
+  @Matches(EMPLOYEE_CODE, { message: 'must look like KF001 (1 to 6 capital letters, then 1 to 8 digits)' })
   employeeCode?: string | null;
 
   @Field(() => [String], { nullable: true })
@@ -81,7 +81,7 @@ export class UpdateUserInput {
 
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @Matches(EMPLOYEE_CODE, { message: 'must look like KF001 (capital letters, then digits)' })
+  @Matches(EMPLOYEE_CODE, { message: 'must look like KF001 (1 to 6 capital letters, then 1 to 8 digits)' })
   employeeCode?: string;
 
   @Field(() => [String], { nullable: true })

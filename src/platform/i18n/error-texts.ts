@@ -316,7 +316,7 @@ export const ERROR_TEXTS: ReadonlyArray<readonly [en: string, zh: string]> = [
     '必须能把一天等分为至少 5 分钟的时段（15、30、60 等），而不是 {value}',
   ],
   ['must hold at least two letters or digits in a row', '必须包含至少两个连续的字母或数字'],
-  ['must look like KF001 (capital letters, then digits)', '格式必须类似 KF001（大写字母后接数字）'],
+  ['must look like KF001 (1 to 6 capital letters, then 1 to 8 digits)', '格式必须类似 KF001（1 到 6 个大写字母后接 1 到 8 位数字）'],
   ['must name at least one agent', '至少指定一名坐席'],
   ['must name at least one date', '至少指定一个日期'],
   ['must name at least one event', '至少指定一个事件'],
