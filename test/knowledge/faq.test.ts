@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditEntry } from '../../src/modules/audit/audit-entry.entity';
 import { Faq } from '../../src/modules/knowledge/faq.entity';
 import {
+  AddFaqPhrasingDocument,
   ArchiveFaqDocument,
   CreateFaqDocument,
   FaqCategoriesDocument,
@@ -194,15 +195,26 @@ describe('FAQ knowledge base', () => {
       category: '发票',
       scope: 'PUBLIC',
     });
-    await em().execute(`UPDATE faqs SET title_terms = '{}', body_terms = '{}', analyzer = 'jieba:0:old' WHERE id = ?`, [faq.id]);
+    const phrasing = await app.exec(AddFaqPhrasingDocument, { faqId: faq.id, text: '看完演出能报销吗？' }, admin.token);
+    expect(phrasing.errors).toBeUndefined();
+    await em().execute(`UPDATE faqs SET title_terms = '{}', body_terms = '{}', match_text = 'old', analyzer = 'jieba:0:old' WHERE id = ?`, [
+      faq.id,
+    ]);
+    await em().execute(`UPDATE faq_phrasings SET match_text = 'old' WHERE faq_id = ?`, [faq.id]);
     const other = await startTestApp({ databaseUrl: app.databaseUrl });
     try {
       const token = await other.login(ADMIN_EMAIL, ADMIN_PASSWORD);
       const hits = (await other.data(SearchFaqsDocument, { query: '能开电子发票吗', limit: 20 }, token)).searchFaqs;
       expect(hits[0].faq.id).toBe(faq.id);
-      const [row] = await em().execute(`SELECT analyzer, cardinality(title_terms) AS n FROM faqs WHERE id = ?`, [faq.id]);
+      const [row] = await em().execute(`SELECT analyzer, cardinality(title_terms) AS n, match_text FROM faqs WHERE id = ?`, [faq.id]);
       expect(row.analyzer).toBe(app.services.faqs.analyzer.id);
       expect(row.n).toBeGreaterThan(3);
+      const analyzer = app.services.faqs.analyzer;
+      expect(row.match_text).toBe(analyzer.matchText('演出门票可以开电子发票吗？'));
+      // The phrasing's trigram text is made again as well: 报销 is the lexicon's form of 发票, the ？ folded away.
+      const [p] = await em().execute(`SELECT match_text FROM faq_phrasings WHERE faq_id = ?`, [faq.id]);
+      expect(p.match_text).toBe(analyzer.matchText('看完演出能报销吗？'));
+      expect(p.match_text).not.toMatch(/[？?]|old/);
     } finally {
       await other.stop();
     }

@@ -174,6 +174,21 @@ export class FaqIndex {
           WHERE f.id = v.id AND f.revision = v.revision`,
         [this.analyzer.id, JSON.stringify(updates)],
       );
+      // The phrasings' trigram text too (any status: a suggestion is compared when accepted), so the character
+      // path and the sameness checks use the lexicon and folding the queries use.
+      const phrasings = await em.execute<Array<{ id: string; text: string; match_text: string }>>(
+        `SELECT id, text, match_text FROM faq_phrasings WHERE faq_id = ANY(?::uuid[])`,
+        [pgArray(stale.map((s) => s.id))],
+      );
+      const changed = phrasings
+        .map((p) => ({ id: p.id, match: this.analyzer.matchText(p.text), was: p.match_text }))
+        .filter((p) => p.match !== p.was);
+      if (changed.length)
+        await em.execute(
+          `UPDATE faq_phrasings p SET match_text = v.match FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, match text, was text)
+            WHERE p.id = v.id AND p.match_text = v.was`,
+          [JSON.stringify(changed)],
+        );
     } catch (err) {
       // Only an optimisation: the index already holds the new terms.
       this.logger.warn({ err }, 'knowledge: could not store re-analysed terms');
