@@ -7,8 +7,8 @@ import type { TextAnalyzer } from './segmenter';
 /**
  * A customer's question learnt from service, stored as a SUGGESTED phrasing of the FAQ that answered it (in
  * `em`'s transaction). The same text suggested again for the same FAQ (punctuation aside: compared as match
- * texts) counts up (`times_seen`); one already accepted or rejected is left as it is. Nothing is suggested when the text is longer than a question may be,
- * has nothing searchable, or already is an FAQ's question.
+ * texts) counts up (`times_seen`); one already accepted or rejected is left as it is. Nothing is suggested when
+ * the text is longer than a question may be, has nothing searchable, or already is an FAQ's question.
  */
 export async function suggestPhrasing(
   em: EntityManager,

@@ -26,8 +26,12 @@ export interface AnalyzerSettings {
   lexicon: Lexicon;
 }
 
-/** Bumped when the analysis itself changes, so stored terms made the old way are re-analysed. */
-const ANALYSIS_VERSION = 4; // 3: lexicon forms found where they overlap (能退回); 4: and every form at one place (寄丢 and 寄); punctuation folded in the match text
+/**
+ * Bumped when the analysis itself changes, so stored terms made the old way are re-analysed. 3: lexicon forms
+ * found where they overlap (能退回); 4: every form found at one place (寄丢 and 寄), punctuation folded in the
+ * match text.
+ */
+const ANALYSIS_VERSION = 4;
 
 export const BIGRAM_PREFIX = '~';
 
