@@ -32,9 +32,7 @@ const DIGIT = /[0-9]/;
  * Whether `keyword` occurs in `text`; where it begins or ends with a digit, the text must not go on with one
  * there (numbers are tokens: 12315 and 315 are complaint keywords, an order number holding 315 is not one).
  */
-function containsKeyword(text: string, keyword: string): boolean {
-  const digitStart = DIGIT.test(keyword[0] ?? '');
-  const digitEnd = DIGIT.test(keyword[keyword.length - 1] ?? '');
+function containsKeyword(text: string, { text: keyword, digitStart, digitEnd }: Keyword): boolean {
   if (!digitStart && !digitEnd) return text.includes(keyword);
   for (let at = text.indexOf(keyword); at >= 0; at = text.indexOf(keyword, at + 1)) {
     if (digitStart && DIGIT.test(text[at - 1] ?? '')) continue;
@@ -42,6 +40,16 @@ function containsKeyword(text: string, keyword: string): boolean {
     return true;
   }
   return false;
+}
+
+/** A keyword with its digit ends worked out once: classify runs for every customer message, over every keyword. */
+interface Keyword extends Weighted {
+  digitStart: boolean;
+  digitEnd: boolean;
+}
+
+function keyword(k: Weighted): Keyword {
+  return { ...k, digitStart: DIGIT.test(k.text[0] ?? ''), digitEnd: DIGIT.test(k.text[k.text.length - 1] ?? '') };
 }
 
 interface Weighted {
@@ -205,8 +213,11 @@ const CLAUSE_BREAK = /[，,。.;；:：!！?？~\s]/;
 export class MessageClassifier {
   /** Sentiment words, longest first, so 不满意 is read once, not as 不满 and 满意. */
   private readonly lexicon: Array<Weighted & { polarity: 1 | -1 }>;
+  /** Each intent's keywords (the file's order), their digit ends worked out. */
+  private readonly keywords: Keyword[][];
 
   constructor(private readonly rules: ClassifierRules) {
+    this.keywords = rules.intents.map((i) => i.keywords.map(keyword));
     this.lexicon = [
       ...rules.sentiment.positive.map((w) => ({ ...w, polarity: 1 as const })),
       ...rules.sentiment.negative.map((w) => ({ ...w, polarity: -1 as const })),
@@ -218,10 +229,10 @@ export class MessageClassifier {
     const text = normaliseText(content);
     const matched: string[] = [];
 
-    const scores = this.rules.intents.map(({ intent, keywords, patterns }) => {
+    const scores = this.rules.intents.map(({ intent, patterns }, i) => {
       let score = 0;
-      for (const k of keywords) {
-        if (k.weight > 0 && containsKeyword(text, k.text)) {
+      for (const k of this.keywords[i]) {
+        if (k.weight > 0 && containsKeyword(text, k)) {
           score += k.weight;
           matched.push(k.text);
         }
