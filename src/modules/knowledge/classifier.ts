@@ -213,11 +213,11 @@ const CLAUSE_BREAK = /[，,。.;；:：!！?？~\s]/;
 export class MessageClassifier {
   /** Sentiment words, longest first, so 不满意 is read once, not as 不满 and 满意. */
   private readonly lexicon: Array<Weighted & { polarity: 1 | -1 }>;
-  /** Each intent's keywords (the file's order), their digit ends worked out. */
-  private readonly keywords: Keyword[][];
+  /** The rules' intents (the file's order), each keyword's digit ends worked out. */
+  private readonly intents: Array<Omit<ClassifierRules['intents'][number], 'keywords'> & { keywords: Keyword[] }>;
 
   constructor(private readonly rules: ClassifierRules) {
-    this.keywords = rules.intents.map((i) => i.keywords.map(keyword));
+    this.intents = rules.intents.map((i) => ({ ...i, keywords: i.keywords.map(keyword) }));
     this.lexicon = [
       ...rules.sentiment.positive.map((w) => ({ ...w, polarity: 1 as const })),
       ...rules.sentiment.negative.map((w) => ({ ...w, polarity: -1 as const })),
@@ -229,9 +229,9 @@ export class MessageClassifier {
     const text = normaliseText(content);
     const matched: string[] = [];
 
-    const scores = this.rules.intents.map(({ intent, patterns }, i) => {
+    const scores = this.intents.map(({ intent, keywords, patterns }) => {
       let score = 0;
-      for (const k of this.keywords[i]) {
+      for (const k of keywords) {
         if (k.weight > 0 && containsKeyword(text, k)) {
           score += k.weight;
           matched.push(k.text);
@@ -261,7 +261,7 @@ export class MessageClassifier {
 
     return {
       intent: best.intent,
-      intentLabel: this.rules.intents.find((i) => i.intent === best.intent)!.label,
+      intentLabel: this.intents.find((i) => i.intent === best.intent)!.label,
       confidence: round(confidence),
       sentiment,
       sentimentIntensity: round(intensity),
