@@ -12,14 +12,19 @@ import { Message } from './message.entity';
  * then replays every stored message after `afterSeq`, then passes live events on. A live message at or
  * below the last seq delivered is dropped (already sent); one beyond the next expected seq means pub/sub
  * lost something (Redis is at-most-once), so the missing ones are read from the database first.
+ * `endsAfter`, when given, ends the stream right after the live event it holds for (an agent's stream ends
+ * with the event that moves the conversation away from them). It is checked here rather than by another
+ * generator around this one: every layer re-arms its own promises for each subscriber after each event, and
+ * those wait until the conversation's next event, long enough to be promoted to V8's old generation.
  */
 export function conversationStream(
   pubsub: PubSubPort,
   em: () => EntityManager,
   conversationId: string,
   afterSeq: number | null,
+  endsAfter?: (event: ConversationEventPayload) => boolean,
 ): AsyncGenerator<ConversationEventPayload> {
-  return endsAtOnce((source) => conversationEvents(source, pubsub, em, conversationId, afterSeq));
+  return endsAtOnce((source) => conversationEvents(source, pubsub, em, conversationId, afterSeq, endsAfter));
 }
 
 async function* conversationEvents(
@@ -28,6 +33,7 @@ async function* conversationEvents(
   em: () => EntityManager,
   conversationId: string,
   afterSeq: number | null,
+  endsAfter: ((event: ConversationEventPayload) => boolean) | undefined,
 ): AsyncGenerator<ConversationEventPayload> {
   const live = source(await pubsub.listen(Topics.CONVERSATION, conversationId));
   try {
@@ -57,6 +63,7 @@ async function* conversationEvents(
         last = seq;
       }
       yield event;
+      if (endsAfter?.(event)) return;
     }
   } finally {
     await live.return?.();

@@ -1,4 +1,3 @@
-import { endsAtOnce } from '../../platform/realtime/ends-at-once';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../context';
 import { Role, STAFF } from '../../platform/auth/roles';
@@ -123,8 +122,13 @@ export class ConversationResolver {
       // Decided now, so the stream keeps no entity (nor the fork behind it) for its whole life.
       const keepsAfterMove = partyOf(viewer, { ...conversation, agentId: null } as Conversation) !== null;
       // Each replay reads through a fresh fork: a long-lived one would grow without bound.
-      const stream = conversationStream(ctx.services.pubsub, () => ctx.services.orm.em.fork(), conversationId, afterSeq ?? null);
-      return untilMovedAway(stream, viewer.id, keepsAfterMove);
+      return conversationStream(
+        ctx.services.pubsub,
+        () => ctx.services.orm.em.fork(),
+        conversationId,
+        afterSeq ?? null,
+        keepsAfterMove ? undefined : (event) => movedAwayFrom(event, viewer.id),
+      );
     },
   })
   conversationEvents(
@@ -231,32 +235,9 @@ export class ConversationResolver {
  * An agent's stream of a conversation ends with the event that moves the conversation to someone else
  * (a transfer, a requeue): from then on it is not theirs to read. Customers and supervisors keep theirs.
  */
-function untilMovedAway(
-  stream: AsyncGenerator<ConversationEventPayload>,
-  viewerId: string,
-  keeps: boolean,
-): AsyncGenerator<ConversationEventPayload> {
-  return endsAtOnce((source) => untilMovedAwayEvents(source(stream), viewerId, keeps));
-}
-
-async function* untilMovedAwayEvents(
-  stream: AsyncGenerator<ConversationEventPayload>,
-  viewerId: string,
-  keeps: boolean,
-): AsyncGenerator<ConversationEventPayload> {
-  try {
-    for await (const event of stream) {
-      yield event;
-      const movedTo = event.type === ConversationEventType.STATUS ? event.status : null;
-      if (
-        !keeps &&
-        movedTo &&
-        (movedTo.change === StatusChange.TRANSFERRED || movedTo.change === StatusChange.REQUEUED) &&
-        movedTo.agentId !== viewerId
-      )
-        return;
-    }
-  } finally {
-    await stream.return(undefined);
-  }
+function movedAwayFrom(event: ConversationEventPayload, viewerId: string): boolean {
+  const movedTo = event.type === ConversationEventType.STATUS ? event.status : null;
+  return Boolean(
+    movedTo && (movedTo.change === StatusChange.TRANSFERRED || movedTo.change === StatusChange.REQUEUED) && movedTo.agentId !== viewerId,
+  );
 }
