@@ -64,5 +64,9 @@ describe('deploy/', () => {
     expect(argv[0]).toBe('node');
     expect(argv[argv.length - 1]).toBe('dist/src/main.js');
     expect(dockerfile).not.toMatch(/^ENTRYPOINT/m);
+    // The image runs the server with the V8 flags `npm start` uses (young generation, heap growth): the
+    // benchmarks measure those.
+    const start = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    expect(argv.slice(1, -1)).toEqual(start.split(/\s+/).filter((arg) => arg.startsWith('--')));
   });
 });
