@@ -3,16 +3,26 @@ import type { Logger } from './logger';
 /**
  * Periodic jobs of one process. A job that must run once per cluster decides that itself (a lease in
  * Redis or an advisory lock); this only keeps time, isolates failures and stops cleanly.
+ *
+ * Each job keeps a phase of its own: its first run comes one interval after `every` plus a random part of
+ * another, then one interval apart. Jobs registered together at start-up with intervals that divide each other
+ * (5 s, 10 s, 15 s, 60 s) would otherwise tick in the same instant for the life of the process: measured at
+ * 1,000 chat messages/s, a dozen sweeps, the dashboard and the alert rules started at once every 10–60 s, and
+ * the messages sent in that second were the slowest of the run.
  */
 export class Scheduler {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<unknown>>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    /** 0 ≤ x < 1, the phase of each job within its interval (tests pass a fixed one). */
+    private readonly random: () => number = Math.random,
+  ) {}
 
   every(name: string, intervalMs: number, job: () => Promise<unknown>): void {
     let busy = false;
-    const timer = setInterval(() => {
+    const tick = () => {
       if (busy) return; // a slow run is not stacked on by the next tick
       busy = true;
       const run = job()
@@ -22,9 +32,19 @@ export class Scheduler {
           this.running.delete(run);
         });
       this.running.add(run);
-    }, intervalMs);
-    timer.unref();
-    this.timers.add(timer);
+    };
+    const first = setTimeout(
+      () => {
+        this.timers.delete(first);
+        tick();
+        const timer = setInterval(tick, intervalMs);
+        timer.unref();
+        this.timers.add(timer);
+      },
+      intervalMs + Math.floor(this.random() * intervalMs),
+    );
+    first.unref();
+    this.timers.add(first);
   }
 
   /** Resolves once no job is running (those started meanwhile included): tests wait on it instead of sleeping. */
@@ -33,7 +53,8 @@ export class Scheduler {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
+    // clearTimeout and clearInterval clear either kind of Node timer.
+    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled([...this.running]);
   }
