@@ -10,6 +10,9 @@ import type { Logger } from './logger';
  * 1,000 chat messages/s, a dozen sweeps, the dashboard and the alert rules started at once every 10–60 s, and
  * the messages sent in that second were the slowest of the run.
  */
+/** Node's longest timer: a longer delay would fire after 1 ms (ARCHIVE_EVERY_MINUTES has no upper bound). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Scheduler {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<unknown>>();
@@ -37,11 +40,11 @@ export class Scheduler {
       () => {
         this.timers.delete(first);
         tick();
-        const timer = setInterval(tick, intervalMs);
+        const timer = setInterval(tick, Math.min(intervalMs, MAX_TIMER_MS));
         timer.unref();
         this.timers.add(timer);
       },
-      intervalMs + Math.floor(this.random() * intervalMs),
+      Math.min(intervalMs + Math.floor(this.random() * intervalMs), MAX_TIMER_MS),
     );
     first.unref();
     this.timers.add(first);

@@ -49,6 +49,18 @@ describe('Scheduler', () => {
     expect(runs).toBe(1);
   });
 
+  it("a job of a very long interval waits (at most the longest timer), instead of overflowing Node's timer into 1 ms", async () => {
+    const days = (n: number) => n * 86_400_000;
+    const scheduler = new Scheduler(createLogger('silent'), () => 0.9);
+    let runs = 0;
+    scheduler.every('archive', days(20), async () => void runs++);
+    await jest.advanceTimersByTimeAsync(days(1));
+    expect(runs).toBe(0);
+    await jest.advanceTimersByTimeAsync(days(24)); // 2^31 - 1 ms is 24.86 days
+    expect(runs).toBe(1);
+    await scheduler.stop();
+  });
+
   it('does not stack a slow run on the next tick, and a failing job keeps its schedule', async () => {
     const scheduler = new Scheduler(createLogger('silent'), () => 0);
     let started = 0;
