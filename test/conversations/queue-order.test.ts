@@ -8,6 +8,9 @@ import {
   RequestServiceDocument,
   SetPresenceStatusDocument,
 } from '../generated/graphql';
+import { QueueUpdatePayload, QueueUpdateStatus, sameQueueState } from '../../src/modules/conversations/conversation.events';
+import { createMemoryPubSub } from '../../src/platform/realtime/pubsub';
+import { startingWith } from '../../src/platform/realtime/starting-with';
 import { drain, eventually, startTestApp, subscribe, TestApp } from '../support/harness';
 import { watchSubscriptions } from '../support/live-subscriptions';
 
@@ -149,5 +152,37 @@ describe('the queue’s order (QUEUE_AGEING_SECONDS=60)', () => {
     const seen = (await drain(updates, 1200)).map((u) => [u.queueUpdates.status, u.queueUpdates.position]);
     expect(seen).toEqual([['QUEUED', 1]]);
     updates.unsubscribe();
+  });
+
+  it('announces every assignment, also one to the same agent right after a requeue whose place was never sent', async () => {
+    const pubsub = createMemoryPubSub();
+    const base = { conversationId: randomUUID(), priority: 'NORMAL', estimatedWaitSeconds: null } as const;
+    const update = (status: QueueUpdateStatus, position: number | null, agentId: string | null, at: string) =>
+      ({ ...base, status, position, agentId, at }) as QueueUpdatePayload;
+    const customer = randomUUID();
+    const agent = randomUUID();
+    const stream = startingWith(async () => null, pubsub, 'QUEUE_CUSTOMER', customer, sameQueueState);
+    const first = stream.next();
+    await new Promise((r) => setImmediate(r));
+    // Assigned; requeued and assigned to the same agent again before the department's refresh ran; then that
+    // refresh's place (QUEUED at 1), which the next refresh repeats unchanged.
+    for (const u of [
+      update(QueueUpdateStatus.ASSIGNED, null, agent, 't1'),
+      update(QueueUpdateStatus.ASSIGNED, null, agent, 't2'),
+      update(QueueUpdateStatus.QUEUED, 1, null, 't3'),
+      update(QueueUpdateStatus.QUEUED, 1, null, 't4'),
+      update(QueueUpdateStatus.ENDED, null, null, 't5'),
+    ])
+      pubsub.publish('QUEUE_CUSTOMER', customer, u);
+    const seen = [(await first).value as QueueUpdatePayload];
+    for (let i = 0; i < 3; i++) seen.push((await stream.next()).value as QueueUpdatePayload);
+    expect(seen.map((u) => [u.status, u.at])).toEqual([
+      ['ASSIGNED', 't1'],
+      ['ASSIGNED', 't2'],
+      ['QUEUED', 't3'],
+      ['ENDED', 't5'], // the unchanged place (t4) is not sent again
+    ]);
+    await stream.return(undefined);
+    await pubsub.close();
   });
 });

@@ -24,9 +24,11 @@ import { Topics } from '../../src/platform/realtime/topics';
  * Random interleavings of what customers and agents do, fired concurrently against the real server; after
  * each run the database and the subscriptions must agree: seats equal ACTIVE conversations, nobody above
  * capacity, one open conversation per customer, queue positions 1..n, every assignment announced once.
- * SEAT_PROPERTY_RUNS sets the number of runs (default 8).
+ * SEAT_PROPERTY_RUNS sets the number of runs (default 8); SEAT_PROPERTY_SEED and SEAT_PROPERTY_PATH replay the
+ * scenario a failure reports (`{ seed, path }`).
  */
 const RUNS = Number(process.env.SEAT_PROPERTY_RUNS ?? 8);
+const REPLAY = process.env.SEAT_PROPERTY_SEED ? { seed: Number(process.env.SEAT_PROPERTY_SEED), path: process.env.SEAT_PROPERTY_PATH } : {};
 const AGENTS = 4;
 const CUSTOMERS = 8;
 
@@ -202,7 +204,7 @@ describe('seats under random interleavings (fast-check, real server)', () => {
         }
       }),
       // No shrinking: each try is a run against the server; the first failing scenario (and its seed) is reported.
-      { numRuns: RUNS, endOnFailure: true },
+      { numRuns: RUNS, endOnFailure: true, ...REPLAY },
     );
   }, 600_000);
 

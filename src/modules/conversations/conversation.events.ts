@@ -242,9 +242,15 @@ export class QueueUpdate {
 
 export type QueueUpdatePayload = Omit<QueueUpdate, 'at'> & { at: string };
 
-/** Two queueUpdates that tell a customer the same (only `at` differs): the second is not sent (see startingWith). */
+/**
+ * Two queueUpdates that tell a customer the same place in line (only `at` differs): the second is not sent (see
+ * startingWith). Only QUEUED places repeat (the snapshot, then a refresh that changed nothing for them); every
+ * other update is an event of its own, announced once: an assignment to the same agent as the last one follows a
+ * requeue whose place the coalesced refresh may never have sent, and it must not be taken for a repeat.
+ */
 export function sameQueueState(a: QueueUpdatePayload, b: QueueUpdatePayload): boolean {
   return (
+    a.status === QueueUpdateStatus.QUEUED &&
     a.conversationId === b.conversationId &&
     a.status === b.status &&
     a.position === b.position &&
