@@ -27,6 +27,7 @@ import { Migration20261206040000_message_path } from './Migration20261206040000_
 import { Migration20261206020000_conversation_locale } from './Migration20261206020000_conversation_locale';
 import { Migration20261207010000_texts_at_read_time } from './Migration20261207010000_texts_at_read_time';
 import { Migration20261208010000_quick_reply_faq } from './Migration20261208010000_quick_reply_faq';
+import { Migration20261204214059_chat_append_planned_once } from './Migration20261204214059_chat_append_planned_once';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -59,4 +60,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261206020000_conversation_locale', class: Migration20261206020000_conversation_locale },
   { name: 'Migration20261207010000_texts_at_read_time', class: Migration20261207010000_texts_at_read_time },
   { name: 'Migration20261208010000_quick_reply_faq', class: Migration20261208010000_quick_reply_faq },
+  { name: 'Migration20261204214059_chat_append_planned_once', class: Migration20261204214059_chat_append_planned_once },
 ];

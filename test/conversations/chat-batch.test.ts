@@ -158,6 +158,26 @@ describe('chat: sends appended together', () => {
     for (const [i, c] of conversations.entries()) expect((await storedSeqs(c.id)).at(-1)).toBe(sent[i].seq);
   });
 
+  it('appends through a function planned once per connection, without changing how other statements are planned', async () => {
+    const em = app.services.orm.em.fork();
+    const [fn] = await em.execute<Array<{ config: string[] | null }>>(
+      `SELECT proconfig AS config FROM pg_proc WHERE proname = 'chat_append_messages'`,
+    );
+    // Re-planning the append at every execution cost half of PostgreSQL's CPU for a one-message statement.
+    expect(fn.config).toEqual(['plan_cache_mode=force_generic_plan']);
+    // The setting is the function's own: a statement of the same connection right after one is planned as usual.
+    const { conversations } = await sixConversations();
+    await app.data(
+      SendMessageDocument,
+      { input: { conversationId: conversations[0].id, content: '计划', clientMessageId: 'planned' } },
+      conversations[0].customer.token,
+    );
+    const modes = await Promise.all(
+      Array.from({ length: 3 }, () => em.fork().execute<Array<{ plan_cache_mode: string }>>(`SHOW plan_cache_mode`)),
+    );
+    expect(modes.map(([m]) => m.plan_cache_mode)).toEqual(['auto', 'auto', 'auto']);
+  });
+
   it('keeps a refused send and a repeated clientMessageId in the same batch from touching the others', async () => {
     const { conversations } = await sixConversations();
     const [ended, ...open] = conversations.slice(0, 4);

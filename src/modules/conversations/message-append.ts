@@ -20,10 +20,10 @@ export type AppendResult = { seq: number; agentId: string | null } | null;
 type Outcome = { ok: true; value: AppendResult } | { ok: false; error: unknown };
 
 /**
- * The common send, for many messages in one statement, committed when it returns. For each message the
- * UPDATE takes its conversation's row lock (ordering concurrent senders) and the next seq, the INSERT stores
- * it with that seq. A message is appended only when its sender may write now (the customer while the
- * conversation is open, the agent while it is ACTIVE) and its clientMessageId is new to this sender;
+ * The common send, for many messages in one statement, committed when it returns: the database function
+ * `chat_append_messages` (migration chat_append_planned_once says what it does and why it is a function: its
+ * plan is made once per connection). For each message it takes the conversation's row lock and the next seq,
+ * and stores the message, only when its sender may write now and its clientMessageId is new to this sender;
  * otherwise that row changes nothing and returns nothing. A row of `conversations` is updated at most once
  * per statement, so a batch holds at most one message per conversation (see `rounds`). A concurrent twin of
  * the same clientMessageId violates the unique index and rolls the whole statement back.
@@ -32,34 +32,9 @@ type Outcome = { ok: true; value: AppendResult } | { ok: false; error: unknown }
  * $9 the sealed original (NULL when the content held none).
  */
 const APPEND_MESSAGES: PreparedStatement = {
-  name: 'chat_append_messages_v4',
-  text: `
-    WITH input AS (
-      SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::uuid[], $6::user_role[], $7::text[], $8::text[], $9::bytea[])
-        AS t(sender_id, at, conversation_id, client_message_id, id, sender_role, content, pii, sealed)
-    ),
-    c AS (
-      UPDATE conversations cv
-         SET last_seq = cv.last_seq + 1,
-             last_customer_message_at = CASE WHEN cv.customer_id = i.sender_id THEN i.at ELSE cv.last_customer_message_at END,
-             idle_warned_at = CASE WHEN cv.customer_id = i.sender_id THEN NULL ELSE cv.idle_warned_at END,
-             last_agent_message_at = CASE WHEN cv.customer_id = i.sender_id THEN cv.last_agent_message_at ELSE i.at END
-        FROM input i
-       WHERE cv.id = i.conversation_id
-         AND ((cv.customer_id = i.sender_id AND cv.status <> 'ENDED') OR (cv.agent_id = i.sender_id AND cv.status = 'ACTIVE'))
-         AND NOT EXISTS (
-           SELECT 1 FROM messages m
-            WHERE m.conversation_id = i.conversation_id AND m.sender_id = i.sender_id AND m.client_message_id = i.client_message_id)
-      RETURNING i.id, cv.last_seq, cv.agent_id
-    ),
-    stored AS (
-      INSERT INTO messages (id, conversation_id, seq, sender_id, sender_role, kind, content, client_message_id, created_at, pii_types, sealed)
-      SELECT i.id, i.conversation_id, c.last_seq, i.sender_id, i.sender_role, 'TEXT', i.content, i.client_message_id, i.at,
-             string_to_array(i.pii, ','), i.sealed
-        FROM c JOIN input i ON i.id = c.id
-      RETURNING id, seq
-    )
-    SELECT stored.id, stored.seq, c.agent_id FROM stored JOIN c ON c.id = stored.id`,
+  name: 'chat_append_messages_v5',
+  text: `SELECT id, seq, agent_id
+           FROM chat_append_messages($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::uuid[], $6::user_role[], $7::text[], $8::text[], $9::bytea[])`,
 };
 
 /**
