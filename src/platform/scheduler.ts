@@ -1,5 +1,8 @@
 import type { Logger } from './logger';
 
+/** Node's longest timer: a longer delay would fire after 1 ms (ARCHIVE_EVERY_MINUTES has no upper bound). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Periodic jobs of one process. A job that must run once per cluster decides that itself (a lease in
  * Redis or an advisory lock); this only keeps time, isolates failures and stops cleanly.
@@ -10,9 +13,6 @@ import type { Logger } from './logger';
  * 1,000 chat messages/s, a dozen sweeps, the dashboard and the alert rules started at once every 10–60 s, and
  * the messages sent in that second were the slowest of the run.
  */
-/** Node's longest timer: a longer delay would fire after 1 ms (ARCHIVE_EVERY_MINUTES has no upper bound). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 export class Scheduler {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<unknown>>();
