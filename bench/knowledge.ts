@@ -102,6 +102,10 @@ export async function run(): Promise<void> {
     params.trigramWeight = 0;
     await score('BM25 + lexicon, trigram weight 0', shippedRank)();
     params.trigramWeight = trigramWeight;
+    const homophoneWeight = params.homophoneWeight;
+    params.homophoneWeight = 0;
+    await score('shipped, without the homophone path (homophoneWeight 0)', shippedRank)();
+    params.homophoneWeight = homophoneWeight;
 
     const corpus = [...set.faqs.map((f) => ({ ...f, key: f.key as string | undefined })), ...extra.map((f) => ({ ...f, key: undefined }))];
     const knowledge = services.config.knowledge;
@@ -358,7 +362,7 @@ function inMemory(
     index.upsert({ id: String(i), title: titleTerms, body: bodyTerms });
     keys.set(String(i), f.key);
   });
-  return (q) => index.search(analyzer.terms(q), 3).map((h) => keys.get(h.id) ?? '(distractor)');
+  return (q) => index.search(analyzer.terms(q), 3, [], analyzer.sounds(q)).map((h) => keys.get(h.id) ?? '(distractor)');
 }
 
 /** The naive ranking: questions that contain the most of the query's distinct characters (letters, digits, CJK). */

@@ -268,6 +268,20 @@ describe('FAQ knowledge base', () => {
     expect(await hitOf('卡里已经没钱了')).toBeUndefined();
   });
 
+  it('a homophone typed by a pinyin keyboard finds its FAQ by sound, with no typo entry in the lexicon', async () => {
+    const luggage = await published(admin, {
+      question: '演出现场可以寄存行李吗？',
+      answer: '场馆入口设有寄存处。',
+      category: '入场观演',
+      scope: 'PUBLIC',
+    });
+    // 形李 (xing li) for 行李: no FAQ holds 形李, so the pair is searched by its sound.
+    const [first] = await search(customer, '形李');
+    expect(first?.faq.id).toBe(luggage.id);
+    expect(first.matchedTerms).toEqual([]);
+    expect(first.score).toBeLessThan((await search(customer, '行李'))[0].score);
+  });
+
   it('search refuses an empty or too long query and a bad limit', async () => {
     for (const query of ['', '   ', '查'.repeat(501), 'x'.repeat(10_000)]) {
       const res = await app.exec(SearchFaqsDocument, { query }, customer.token);

@@ -125,6 +125,35 @@ describe('BM25 index', () => {
     );
   });
 
+  it('finds a homophone typo by its sound without a typo table, only where the misspelt pair is unknown', () => {
+    // `bare` has no lexicon, so no typo entry: 退漂 and 腿票 reach 退票 only by sound (tui piao).
+    const i = new Bm25Index(DEFAULT_SEARCH_PARAMS);
+    i.upsert({ id: 'refund', title: bare.titleTerms('怎么申请退票'), body: bare.terms('在订单详情点击申请退票') });
+    i.upsert({ id: 'fee', title: bare.titleTerms('手续费是多少'), body: bare.terms('按时间阶梯收取') });
+    const search = (q: string) => i.search(bare.terms(q), 10, [], bare.sounds(q));
+    expect(bare.sounds('退漂')).toEqual(new Map([[`${BIGRAM_PREFIX}退漂`, '^tui piao']]));
+    expect(search('退漂怎么弄').map((h) => h.id)).toEqual(['refund']);
+    expect(search('腿票').map((h) => h.id)).toEqual(['refund']);
+    expect(i.search(bare.terms('腿票'), 10)).toEqual([]); // without the sounds: nothing
+    // The misspelt query scores below the right one (its unknown pair stays in the bound); sounds never show as matched.
+    const [typo] = search('腿票');
+    const [right] = search('退票');
+    expect(typo.score).toBeLessThan(right.score);
+    expect(typo.matched).toEqual([]);
+    // A pair some document holds is searched as itself only: 手续 is known, so its sound (shou xu) adds nothing.
+    expect(search('手续').map((h) => h.id)).toEqual(['fee']);
+    expect(search('手续')[0].raw).toBeCloseTo(i.search(bare.terms('手续'), 10)[0].raw, 10);
+    // Sounds are not words of a document: its length, and so a correctly spelt query's score, does not change.
+    const plain = new Bm25Index(DEFAULT_SEARCH_PARAMS);
+    plain.upsert({ id: 'refund', title: bare.terms('怎么申请退票'), body: bare.terms('在订单详情点击申请退票') });
+    plain.upsert({ id: 'fee', title: bare.terms('手续费是多少'), body: bare.terms('按时间阶梯收取') });
+    expect(search('申请退票')[0].score).toBeCloseTo(plain.search(bare.terms('申请退票'), 10)[0].score, 10);
+    // homophoneWeight 0 turns the path off.
+    const off = new Bm25Index({ ...DEFAULT_SEARCH_PARAMS, homophoneWeight: 0 });
+    off.upsert({ id: 'refund', title: bare.titleTerms('怎么申请退票'), body: [] });
+    expect(off.search(bare.terms('腿票'), 10, [], bare.sounds('腿票'))).toEqual([]);
+  });
+
   it('combines BM25 and trigram similarity into 0–1', () => {
     expect(combineScores(1, 1, { trigramWeight: 0.1 })).toBe(1);
     expect(combineScores(0, 0, { trigramWeight: 0.1 })).toBe(0);

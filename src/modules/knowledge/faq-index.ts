@@ -18,7 +18,7 @@ interface Row {
 /** The index terms of an FAQ: the question and tags make the title, the answer the body; and its trigram text. */
 export function analyseFaq(analyzer: TextAnalyzer, faq: { question: string; answer: string; tags: readonly string[] }) {
   return {
-    titleTerms: analyzer.terms([faq.question, ...faq.tags].join('\n')),
+    titleTerms: analyzer.titleTerms([faq.question, ...faq.tags].join('\n')),
     bodyTerms: analyzer.terms(faq.answer),
     matchText: analyzer.matchText(faq.question),
   };
@@ -91,13 +91,15 @@ export class FaqIndex {
   /**
    * The best `limit` FAQs for the terms: each FAQ scores as its best document (the question with tags and
    * answer, or one of its phrasings alone), as a phrasing is meant to match exactly like the question.
-   * `include` are FAQs scored even when outside the best (candidates of the trigram path).
+   * `include` are FAQs scored even when outside the best (candidates of the trigram path); `sounds`, the
+   * query's bigrams' sounds (`TextAnalyzer.sounds`), let a misspelt bigram match by its sound.
    */
-  search(terms: readonly string[], limit: number, include: readonly string[] = []): FaqCandidate[] {
+  search(terms: readonly string[], limit: number, include: readonly string[] = [], sounds?: ReadonlyMap<string, string>): FaqCandidate[] {
     const docs = this.bm25.search(
       terms,
       limit * 3,
       include.flatMap((id) => this.documentsOf(id)),
+      sounds,
     );
     const best = new Map<string, FaqCandidate>();
     for (const d of docs) {
@@ -162,7 +164,7 @@ export class FaqIndex {
     const revisions = new Map(stale.map((s) => [s.id, s.revision]));
     const updates = texts.map((t) => {
       const { titleTerms, bodyTerms, matchText } = analyseFaq(this.analyzer, t);
-      const phrasingTerms = t.phrasings.map((p) => this.analyzer.terms(p));
+      const phrasingTerms = t.phrasings.map((p) => this.analyzer.titleTerms(p));
       this.upsert(t.id, titleTerms, bodyTerms, phrasingTerms);
       return { id: t.id, revision: revisions.get(t.id), title: titleTerms, body: bodyTerms, match: matchText, phrasings: phrasingTerms };
     });

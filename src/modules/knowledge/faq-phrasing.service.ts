@@ -233,7 +233,7 @@ export class FaqPhrasingService {
       `SELECT text FROM faq_phrasings WHERE faq_id = ? AND status = 'ACCEPTED' ORDER BY created_at, id`,
       [faq.id],
     );
-    faq.phrasingTerms = rows.map((r) => this.faqs.analyzer.terms(r.text));
+    faq.phrasingTerms = rows.map((r) => this.faqs.analyzer.titleTerms(r.text));
     if (faq.status === FaqStatus.PUBLISHED) faq.revision = await nextVersion(em);
     await em.flush();
   }

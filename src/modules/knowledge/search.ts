@@ -1,4 +1,4 @@
-import { BIGRAM_PREFIX } from './segmenter';
+import { BIGRAM_PREFIX, SOUND_PREFIX } from './segmenter';
 
 /**
  * Ranking for FAQ search: Okapi BM25 over segmented terms, in memory, with two fields (BM25F-style): the
@@ -10,6 +10,12 @@ import { BIGRAM_PREFIX } from './segmenter';
  * query term infinitely often, Σ idf·(k1+1) over the query's terms. So a document that matches every
  * (weighted) term of the query closely scores near 1 and one matching only common words near 0; query terms
  * no FAQ contains keep the bound up, so a query that is mostly unknown words never scores high.
+ *
+ * Sounds (`^tui piao`, see segmenter.ts) are a typo's way in, not words of the document: they do not count in
+ * its length, and a query's sound is searched only in place of a bigram no document holds (退漂 → 退票's sound,
+ * `homophoneWeight` of a word). The bound keeps the unknown bigram and leaves the sound out: it stands in for a
+ * term already counted there. Counting both lowered every score of a query with pairs no FAQ holds, and halved
+ * the tuning half's auto-answers over 72 FAQs.
  */
 export interface SearchParams {
   k1: number;
@@ -17,6 +23,8 @@ export interface SearchParams {
   titleWeight: number;
   bodyWeight: number;
   bigramWeight: number;
+  /** What a sound standing in for an unknown bigram counts, as a share of a word (0: no homophone path). */
+  homophoneWeight: number;
   /** Share of the final score that is PostgreSQL's trigram similarity of the question to the query. */
   trigramWeight: number;
   /** Hits below this final score are not returned. */
@@ -91,7 +99,7 @@ export class Bm25Index {
     add(doc.body, this.params.bodyWeight);
     const ids = Int32Array.from([...weighted.keys()].sort((a, b) => a - b));
     const tf = Float32Array.from(ids, (id) => weighted.get(id)!);
-    const len = doc.title.length * this.params.titleWeight + doc.body.length * this.params.bodyWeight;
+    const len = wordCount(doc.title) * this.params.titleWeight + wordCount(doc.body) * this.params.bodyWeight;
     const slot = this.free.pop() ?? this.ids.length;
     this.ids[slot] = doc.id;
     this.docTerms[slot] = ids;
@@ -121,15 +129,23 @@ export class Bm25Index {
 
   /**
    * The best `limit` documents for the query's terms (repeats count), best first; only documents that share a
-   * term. Documents named in `include` that share a term are returned too, after those.
+   * term. Documents named in `include` that share a term are returned too, after those. `sounds` maps the
+   * query's bigrams to their sounds: a bigram no document holds is searched by its sound as well.
    */
-  search(queryTerms: readonly string[], limit: number, include: readonly string[] = []): Bm25Hit[] {
+  search(queryTerms: readonly string[], limit: number, include: readonly string[] = [], sounds?: ReadonlyMap<string, string>): Bm25Hit[] {
     if (!queryTerms.length || !this.size) return [];
     const postings = this.build();
     const { k1 } = this.params;
     const n = this.size;
     const counts = new Map<string, number>();
     for (const t of queryTerms) counts.set(t, (counts.get(t) ?? 0) + 1);
+    if (sounds && this.params.homophoneWeight > 0) {
+      for (const t of queryTerms) {
+        const sound = sounds.get(t);
+        const id = this.termIds.get(t);
+        if (sound && (id === undefined || !postings[id])) counts.set(sound, (counts.get(sound) ?? 0) + 1);
+      }
+    }
 
     // One scratch array per index, reset below for the slots touched: no 10,000-slot allocation per search.
     if (this.scratch.length < this.ids.length) this.scratch = new Float64Array(this.ids.length);
@@ -138,13 +154,17 @@ export class Bm25Index {
     let bound = 0;
     const used: Array<{ termId: number; weight: number }> = [];
     for (const [term, qtf] of counts) {
-      const boost = term.startsWith(BIGRAM_PREFIX) ? this.params.bigramWeight : 1;
+      const boost = term.startsWith(BIGRAM_PREFIX)
+        ? this.params.bigramWeight
+        : term.startsWith(SOUND_PREFIX)
+          ? this.params.homophoneWeight
+          : 1;
       const termId = this.termIds.get(term);
       const list = termId === undefined ? undefined : postings[termId];
       const df = list?.slots.length ?? 0;
       const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
       const weight = boost * qtf * idf;
-      bound += weight * (k1 + 1);
+      if (!term.startsWith(SOUND_PREFIX)) bound += weight * (k1 + 1);
       if (!list || termId === undefined) continue;
       used.push({ termId, weight });
       const { slots, tf } = list;
@@ -169,7 +189,9 @@ export class Bm25Index {
       id: this.ids[slot]!,
       raw: scores[slot],
       score: Math.min(1, scores[slot] / bound),
-      matched: used.filter((u) => binarySearch(this.docTerms[slot]!, u.termId)).map((u) => stripPrefix(this.terms[u.termId])),
+      matched: used
+        .filter((u) => !this.terms[u.termId].startsWith(SOUND_PREFIX) && binarySearch(this.docTerms[slot]!, u.termId))
+        .map((u) => stripPrefix(this.terms[u.termId])),
     }));
     for (const slot of touched) scores[slot] = 0;
     return hits;
@@ -218,6 +240,13 @@ function selectTop(slots: number[], scores: Float64Array, limit: number): number
     .filter((s) => scores[s] >= threshold)
     .sort(byScore)
     .slice(0, limit);
+}
+
+/** A document's length in words and bigrams: its sounds do not count. */
+function wordCount(terms: readonly string[]): number {
+  let count = 0;
+  for (const t of terms) if (!t.startsWith(SOUND_PREFIX)) count++;
+  return count;
 }
 
 function binarySearch(sorted: Int32Array, value: number): boolean {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pinyin } from 'pinyin-pro';
 import { Lexicon, LexiconMatcher, normaliseText } from './lexicon';
 
 export { normaliseText } from './lexicon';
@@ -16,7 +17,10 @@ export { normaliseText } from './lexicon';
  *   canonical terms the domain lexicon gives it (退钱 → 退钱 退款, refund → 退款, 退漂 → 退票), and then the
  *   canonical terms of the lexicon's multi-character forms found anywhere in the text (换一场 → 改签);
  * - bigrams: every pair of adjacent CJK characters, so a partial or unknown word still matches (转赠给 → 转赠 赠给),
- *   prefixed with `~` so they never share statistics with words; the canonical terms add theirs.
+ *   prefixed with `~` so they never share statistics with words; the canonical terms add theirs;
+ * - sounds: each bigram's toneless pinyin (`^tui piao` for 退票, by pinyin-pro, which reads a polyphone in its
+ *   context), indexed for titles and phrasings only. A query's bigram that no FAQ holds stands in by its sound,
+ *   so a homophone typed by a pinyin keyboard (退漂, 腿票) still finds 退票 without a typo table (see search.ts).
  */
 export type SegmenterEngine = 'jieba' | 'intl';
 
@@ -29,11 +33,12 @@ export interface AnalyzerSettings {
 /**
  * Bumped when the analysis itself changes, so stored terms made the old way are re-analysed. 3: lexicon forms
  * found where they overlap (能退回); 4: every form found at one place (寄丢 and 寄), punctuation folded in the
- * match text.
+ * match text; 5: titles and phrasings carry their bigrams' sounds.
  */
-const ANALYSIS_VERSION = 4;
+const ANALYSIS_VERSION = 5;
 
 export const BIGRAM_PREFIX = '~';
+export const SOUND_PREFIX = '^';
 
 const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{2fa1f}]/u;
 const CJK_RUN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{2fa1f}]+/gu;
@@ -149,5 +154,29 @@ export class TextAnalyzer {
     const normal = normaliseText(text);
     const { words, canonical } = this.analyse(normal);
     return [...words, ...this.bigramsOf(normal), ...canonical.flatMap((t) => this.bigramsOf(t))];
+  }
+
+  /** The index terms of a question (with its tags) or a phrasing: `terms`, then its bigrams' sounds. */
+  titleTerms(text: string): string[] {
+    return [...this.terms(text), ...this.soundsOf(normaliseText(text)).map(([, sound]) => sound)];
+  }
+
+  /** Each bigram of the text (`~退漂`) → its sound (`^tui piao`): what a query's unknown bigram stands in by. */
+  sounds(text: string): Map<string, string> {
+    return new Map(this.soundsOf(normaliseText(text)));
+  }
+
+  /** Every bigram with its sound, in order (repeats kept, as term frequencies). */
+  private soundsOf(normal: string): Array<[bigram: string, sound: string]> {
+    const out: Array<[string, string]> = [];
+    for (const run of normal.match(CJK_RUN) ?? []) {
+      const chars = Array.from(run);
+      if (chars.length < 2) continue;
+      const syllables = pinyin(run, { toneType: 'none', type: 'array' });
+      if (syllables.length !== chars.length) continue; // never seen: one syllable per CJK character
+      for (let i = 0; i + 1 < chars.length; i++)
+        out.push([BIGRAM_PREFIX + chars[i] + chars[i + 1], `${SOUND_PREFIX}${syllables[i]} ${syllables[i + 1]}`]);
+    }
+    return out;
   }
 }
