@@ -55,7 +55,8 @@ import { describeMachine, envInt, freePort, machine, percentile, round, table } 
  *
  * Other knobs: BENCH_WARMUP_SECONDS (3), BENCH_SETUP_CONCURRENCY (8 requestService at once),
  * BENCH_CONNECT_CONCURRENCY (100), BENCH_DB_POOL_MAX (20), BENCH_RELAY=0, BENCH_WARMUP_SOCKETS (10 sockets opened and
- * closed before the first memory probe). Diagnostics: BENCH_SERVER_ENTRY
+ * closed before the first memory probe), BENCH_BALANCED_BLOCK (250 second sockets per block for memory per
+ * connection with the order of kinds balanced, see balancedMemory; 0: not measured). Diagnostics: BENCH_SERVER_ENTRY
  * (another build of main.js), BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or
  * "--trace-gc"), BENCH_SERVER_LOG (a file for the servers' output), BENCH_LATENCY_CSV (every message's send
  * time and latency), BENCH_HEAP_SNAPSHOT (a directory: heap snapshots once all connections are open).
@@ -941,6 +942,12 @@ interface MemoryFigures {
     agents: { rss: number; heap: number };
     customers: { rss: number; heap: number };
   };
+  /** ShiftDesk: second sockets of both kinds opened in blocks A C C A once all are connected (see balancedMemory). */
+  balanced?: {
+    block: number;
+    agents: { rss: number; heap: number; youngGeneration: number };
+    customers: { rss: number; heap: number; youngGeneration: number };
+  };
 }
 
 function marginalMemory(
@@ -964,6 +971,65 @@ function marginalMemory(
     },
     agents: { rss: kib(rss.agents, agents), heap: kib(heap.agents, agents) },
     customers: { rss: kib(rss.customers, customers), heap: kib(heap.customers, customers) },
+  };
+}
+
+/**
+ * Memory per connection of each kind with the order balanced: the figures above open all agents first, into a
+ * process whose allocator arenas and heap pages are still untouched, and the customers after the 5,000
+ * conversations, into memory those left free, so the agents are charged for what came first. Here, once every
+ * connection is open, second sockets (another tab) of connected agents (socket, session, `inbox`) and of
+ * customers (socket, session, `conversationEvents`) open in four blocks, agents / customers / customers /
+ * agents, each block between two probes (after a full GC), into the same state; then they close again. A second
+ * socket of an agent adds no presence entry (one per agent): that lives in the figures above.
+ */
+async function balancedMemory(
+  servers: ServerChild[],
+  agentUrl: string,
+  customerUrl: string,
+  users: Users,
+  convs: Conv[],
+  block: number,
+  concurrency: number,
+): Promise<NonNullable<MemoryFigures['balanced']>> {
+  const noop = { next: () => undefined, error: (err: unknown) => log(`second socket: error ${JSON.stringify(err)}`) };
+  const extra: GqlSocket[] = [];
+  const openBlock = async (kind: 'agents' | 'customers', from: number) =>
+    pool(block, concurrency, async (i) => {
+      const sock =
+        kind === 'agents'
+          ? await GqlSocket.open(agentUrl, users.agentTokens[from + i])
+          : await GqlSocket.open(customerUrl, users.customerTokens[convs[from + i].customer]);
+      extra.push(sock);
+      if (kind === 'agents') sock.subscribe(INBOX, {}, noop);
+      else sock.subscribe(EVENTS, { conversationId: convs[from + i].id }, noop);
+    });
+  const sum = { agents: { rss: 0, heap: 0, young: 0 }, customers: { rss: 0, heap: 0, young: 0 } };
+  try {
+    let before = await Promise.all(servers.map((p) => p.probe()));
+    for (const [kind, from] of [
+      ['agents', 0],
+      ['customers', 0],
+      ['customers', block],
+      ['agents', block],
+    ] as const) {
+      await openBlock(kind, from);
+      await sleep(1000);
+      const after = await Promise.all(servers.map((p) => p.probe()));
+      sum[kind].rss += after.reduce((t, m, n) => t + m.rss - before[n].rss, 0);
+      sum[kind].heap += after.reduce((t, m, n) => t + m.heapUsed - before[n].heapUsed, 0);
+      sum[kind].young += after.reduce((t, m, n) => t + m.newSpace - before[n].newSpace, 0);
+      before = after;
+    }
+  } finally {
+    for (const sock of extra) sock.close();
+    await sleep(1000);
+  }
+  const kib = (bytes: number) => round(bytes / (2 * block) / 1024, 1);
+  return {
+    block,
+    agents: { rss: kib(sum.agents.rss), heap: kib(sum.agents.heap), youngGeneration: kib(sum.agents.young) },
+    customers: { rss: kib(sum.customers.rss), heap: kib(sum.customers.heap), youngGeneration: kib(sum.customers.young) },
   };
 }
 
@@ -1323,6 +1389,19 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
       },
       marginal: marginalMemory(s, { mem1, mem3, memAgentsHead, memCustomersHead }, growth),
     };
+    const block = Math.min(envInt('BENCH_BALANCED_BLOCK', 250, 0), Math.floor(s.agents / 2), Math.floor(convs.length / 2));
+    if (block > 0) {
+      log(`${opts.name}: second sockets in blocks of ${block} (agents, customers, customers, agents) for memory per connection`);
+      memory.balanced = await balancedMemory(
+        servers,
+        `ws://127.0.0.1:${agentServer.port}/graphql`,
+        `ws://127.0.0.1:${customerServer.port}/graphql`,
+        users,
+        convs,
+        block,
+        s.connectConcurrency,
+      );
+    }
 
     const transport: Transport = {
       send(conv, fromAgent, content, ack) {
@@ -1687,6 +1766,12 @@ function report(m: ReturnType<typeof machine>, s: Settings, results: TopologyRes
       console.log(
         `${r.name}: per agent connection (inbox) ${a.rss} KiB RSS / ${a.heap} KiB heap; per customer connection (conversationEvents) ${c.rss} / ${c.heap} KiB; creating the ${r.conversations} conversations added ${r.memory.conversationsRssMiB} MiB RSS\n` +
           `  of which V8's young generation grew (not a connection's memory): ${a.youngGeneration} KiB per agent, ${c.youngGeneration} KiB per customer connection`,
+      );
+    const b = r.memory.balanced;
+    if (b)
+      console.log(
+        `${r.name}: order balanced (second sockets, blocks of ${b.block}: agents, customers, customers, agents): per agent connection ${b.agents.rss} KiB RSS / ${b.agents.heap} KiB heap; per customer connection ${b.customers.rss} / ${b.customers.heap} KiB\n` +
+          `  the young generation changed meanwhile by ${b.agents.youngGeneration} KiB per agent and ${b.customers.youngGeneration} KiB per customer connection (RSS without it: ${round(b.agents.rss - b.agents.youngGeneration, 1)} and ${round(b.customers.rss - b.customers.youngGeneration, 1)} KiB)`,
       );
   }
   console.log('(memory: after a full GC in the server process, before and after opening the connections and their subscriptions)\n');
