@@ -87,6 +87,7 @@ describe('BM25 index', () => {
     expect(hits.map((h) => h.id)).not.toContain('transfer');
     for (const h of hits) expect(h.score > 0 && h.score <= 1).toBe(true);
     expect(hits[0].matched).toEqual(expect.arrayContaining(['手续费', '退票']));
+    expect(new Set(hits[0].matched).size).toBe(hits[0].matched.length); // 退票 the word and ~退票 the bigram: once
     expect(index().search(bare.terms('天气预报'), 10)).toEqual([]);
     expect(index().search([], 10)).toEqual([]);
   });

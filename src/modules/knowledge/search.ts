@@ -189,9 +189,14 @@ export class Bm25Index {
       id: this.ids[slot]!,
       raw: scores[slot],
       score: Math.min(1, scores[slot] / bound),
-      matched: used
-        .filter((u) => !this.terms[u.termId].startsWith(SOUND_PREFIX) && binarySearch(this.docTerms[slot]!, u.termId))
-        .map((u) => stripPrefix(this.terms[u.termId])),
+      // A word and its bigram read the same without the prefix (退票, ~退票): each once.
+      matched: [
+        ...new Set(
+          used
+            .filter((u) => !this.terms[u.termId].startsWith(SOUND_PREFIX) && binarySearch(this.docTerms[slot]!, u.termId))
+            .map((u) => stripPrefix(this.terms[u.termId])),
+        ),
+      ],
     }));
     for (const slot of touched) scores[slot] = 0;
     return hits;
