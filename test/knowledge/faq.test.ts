@@ -220,6 +220,38 @@ describe('FAQ knowledge base', () => {
     }
   });
 
+  it('an FAQ published or edited after the analysis changed has its phrasings analysed again, not only its question', async () => {
+    const faq = await published(admin, {
+      question: '演出可以带相机吗？',
+      answer: '专业相机不可带入。',
+      category: '入场观演',
+      scope: 'PUBLIC',
+    });
+    expect((await app.exec(AddFaqPhrasingDocument, { faqId: faq.id, text: '单反让不让带进去' }, admin.token)).errors).toBeUndefined();
+    await app.data(ArchiveFaqDocument, { id: faq.id }, admin.token);
+    // Stored while archived by another analysis (e.g. before a lexicon change): nothing re-analyses archived rows.
+    const stale = async () => {
+      await em().execute(`UPDATE faqs SET phrasing_terms = '[["old"]]', analyzer = 'jieba:0:old' WHERE id = ?`, [faq.id]);
+      await em().execute(`UPDATE faq_phrasings SET match_text = 'old' WHERE faq_id = ?`, [faq.id]);
+    };
+    const analyzer = app.services.faqs.analyzer;
+    const current = async () => {
+      const [row] = await em().execute(`SELECT analyzer, phrasing_terms FROM faqs WHERE id = ?`, [faq.id]);
+      const [p] = await em().execute(`SELECT match_text FROM faq_phrasings WHERE faq_id = ?`, [faq.id]);
+      expect(row.analyzer).toBe(analyzer.id);
+      expect(row.phrasing_terms).toEqual([analyzer.titleTerms('单反让不让带进去')]);
+      expect(p.match_text).toBe(analyzer.matchText('单反让不让带进去'));
+    };
+    await stale();
+    await app.data(PublishFaqDocument, { id: faq.id }, admin.token);
+    await current();
+    const hits = (await search(customer, '单反让不让带进去', 5)).map((h) => h.faq.id);
+    expect(hits[0]).toBe(faq.id);
+    await stale();
+    await app.data(UpdateFaqDocument, { id: faq.id, input: { answer: '专业相机（单反）不可带入。' } }, admin.token);
+    await current();
+  });
+
   it('search ranks Chinese text by segmented words: scores in 0–1, best first, within the limit', async () => {
     const fee = await published(admin, {
       question: '退票要收手续费吗？',

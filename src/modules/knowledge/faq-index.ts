@@ -24,6 +24,35 @@ export function analyseFaq(analyzer: TextAnalyzer, faq: { question: string; answ
   };
 }
 
+/** The index terms of an FAQ's accepted phrasings, in the order the index numbers them (oldest first). */
+export async function analysePhrasings(em: EntityManager, analyzer: TextAnalyzer, faqId: string): Promise<string[][]> {
+  const rows = await em.execute<Array<{ text: string }>>(
+    `SELECT text FROM faq_phrasings WHERE faq_id = ? AND status = 'ACCEPTED' ORDER BY created_at, id`,
+    [faqId],
+  );
+  return rows.map((r) => analyzer.titleTerms(r.text));
+}
+
+/**
+ * The trigram text of every phrasing of these FAQs (any status: a suggestion is compared when accepted) made
+ * again by this analysis, so the character path and the sameness checks use the lexicon and folding queries use.
+ */
+export async function refreshPhrasingMatchTexts(em: EntityManager, analyzer: TextAnalyzer, faqIds: readonly string[]): Promise<void> {
+  const phrasings = await em.execute<Array<{ id: string; text: string; match_text: string }>>(
+    `SELECT id, text, match_text FROM faq_phrasings WHERE faq_id = ANY(?::uuid[])`,
+    [pgArray(faqIds)],
+  );
+  const changed = phrasings
+    .map((p) => ({ id: p.id, match: analyzer.matchText(p.text), was: p.match_text }))
+    .filter((p) => p.match !== p.was);
+  if (changed.length)
+    await em.execute(
+      `UPDATE faq_phrasings p SET match_text = v.match FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, match text, was text)
+        WHERE p.id = v.id AND p.match_text = v.was`,
+      [JSON.stringify(changed)],
+    );
+}
+
 /** A phrasing's document id in the BM25 index: `<faq id>#<n>`; the FAQ's own document is its bare id. */
 const PHRASING_MARK = '#';
 
@@ -176,21 +205,11 @@ export class FaqIndex {
           WHERE f.id = v.id AND f.revision = v.revision`,
         [this.analyzer.id, JSON.stringify(updates)],
       );
-      // The phrasings' trigram text too (any status: a suggestion is compared when accepted), so the character
-      // path and the sameness checks use the lexicon and folding the queries use.
-      const phrasings = await em.execute<Array<{ id: string; text: string; match_text: string }>>(
-        `SELECT id, text, match_text FROM faq_phrasings WHERE faq_id = ANY(?::uuid[])`,
-        [pgArray(stale.map((s) => s.id))],
+      await refreshPhrasingMatchTexts(
+        em,
+        this.analyzer,
+        stale.map((s) => s.id),
       );
-      const changed = phrasings
-        .map((p) => ({ id: p.id, match: this.analyzer.matchText(p.text), was: p.match_text }))
-        .filter((p) => p.match !== p.was);
-      if (changed.length)
-        await em.execute(
-          `UPDATE faq_phrasings p SET match_text = v.match FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, match text, was text)
-            WHERE p.id = v.id AND p.match_text = v.was`,
-          [JSON.stringify(changed)],
-        );
     } catch (err) {
       // Only an optimisation: the index already holds the new terms.
       this.logger.warn({ err }, 'knowledge: could not store re-analysed terms');

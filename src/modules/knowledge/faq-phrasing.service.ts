@@ -15,6 +15,7 @@ import { SEARCHABLE, text } from './faq-rules';
 import type { FaqService } from './faq.service';
 import { nextVersion } from './faq.service';
 import { phrasingOfAnotherFaq, questionOfAnotherFaq } from './phrasing-store';
+import { analysePhrasings } from './faq-index';
 
 /**
  * Alternative phrasings (相似问法) of FAQs: kept by the FAQ's keepers (admins; a department's managers), each
@@ -229,11 +230,7 @@ export class FaqPhrasingService {
 
   /** The FAQ's accepted phrasings analysed into its row; a published FAQ takes a new revision, so every process re-indexes it. */
   private async reindex(em: EntityManager, faq: Faq): Promise<void> {
-    const rows = await em.execute<Array<{ text: string }>>(
-      `SELECT text FROM faq_phrasings WHERE faq_id = ? AND status = 'ACCEPTED' ORDER BY created_at, id`,
-      [faq.id],
-    );
-    faq.phrasingTerms = rows.map((r) => this.faqs.analyzer.titleTerms(r.text));
+    faq.phrasingTerms = await analysePhrasings(em, this.faqs.analyzer, faq.id);
     if (faq.status === FaqStatus.PUBLISHED) faq.revision = await nextVersion(em);
     await em.flush();
   }

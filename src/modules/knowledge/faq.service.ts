@@ -14,7 +14,7 @@ import type { AuditService } from '../audit/audit.service';
 import type { HotCache } from '../../platform/cache/hot-cache';
 import { Faq, FaqHit, FaqScope, FaqStatus } from './faq.entity';
 import { FaqRanking, RankedFaq } from './faq-ranking';
-import { analyseFaq, FaqIndex } from './faq-index';
+import { analyseFaq, analysePhrasings, FaqIndex, refreshPhrasingMatchTexts } from './faq-index';
 import { ANSWER_MAX, CreateFaqInput, QUESTION_MAX, UpdateFaqInput } from './faq.inputs';
 import { canEditFaq, canReadFaq, checkQuery, faqPlacement, QUERY_MAX, SEARCH_LIMIT_MAX, SEARCHABLE, tags, text } from './faq-rules';
 import type { KnowledgeSettings } from './knowledge.settings';
@@ -114,7 +114,7 @@ export class FaqService {
           (k) => JSON.stringify(faq[k]) !== JSON.stringify(changes[k]),
         );
         Object.assign(faq, changes);
-        Object.assign(faq, analyseFaq(this.analyzer, faq), { analyzer: this.analyzer.id });
+        await this.analyse(em, faq);
         if (faq.status === FaqStatus.PUBLISHED) faq.revision = await nextVersion(em);
         this.audit.record(em, scope, {
           action: 'faq.update',
@@ -297,7 +297,7 @@ export class FaqService {
         faq.status = FAQ_FLOW.next(faq.status, action);
         if (action === 'publish') {
           faq.publishedAt = new Date();
-          if (faq.analyzer !== this.analyzer.id) Object.assign(faq, analyseFaq(this.analyzer, faq), { analyzer: this.analyzer.id });
+          if (faq.analyzer !== this.analyzer.id) await this.analyse(em, faq);
         }
         if (was === FaqStatus.PUBLISHED || faq.status === FaqStatus.PUBLISHED) faq.revision = await nextVersion(em);
         this.audit.record(em, scope, {
@@ -310,6 +310,19 @@ export class FaqService {
         return faq;
       }),
     );
+  }
+
+  /**
+   * The FAQ's terms made by this analysis, and marked so. When its stored terms came from another one (the
+   * lexicon, stop words or segmenter changed), its phrasings are analysed again too: marked current, they would
+   * otherwise keep the old terms until the next change of analysis.
+   */
+  private async analyse(em: EntityManager, faq: Faq): Promise<void> {
+    if (faq.analyzer !== this.analyzer.id) {
+      faq.phrasingTerms = await analysePhrasings(em, this.analyzer, faq.id);
+      await refreshPhrasingMatchTexts(em, this.analyzer, [faq.id]);
+    }
+    Object.assign(faq, analyseFaq(this.analyzer, faq), { analyzer: this.analyzer.id });
   }
 
   /** The FAQ locked for change, when the viewer keeps it: NOT_FOUND when it does not exist, FORBIDDEN otherwise. */
