@@ -384,7 +384,7 @@ function inMemory(
     index.upsert({ id: String(i), title: titleTerms, body: bodyTerms });
     keys.set(String(i), f.key);
   });
-  return (q) => index.search(analyzer.terms(q), 3, [], analyzer.sounds(q)).map((h) => keys.get(h.id) ?? '(distractor)');
+  return (q) => index.search(analyzer.terms(q), 3, [], analyzer.soundOf).map((h) => keys.get(h.id) ?? '(distractor)');
 }
 
 /** The naive ranking: questions that contain the most of the query's distinct characters (letters, digits, CJK). */

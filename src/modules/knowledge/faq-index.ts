@@ -120,15 +120,15 @@ export class FaqIndex {
   /**
    * The best `limit` FAQs for the terms: each FAQ scores as its best document (the question with tags and
    * answer, or one of its phrasings alone), as a phrasing is meant to match exactly like the question.
-   * `include` are FAQs scored even when outside the best (candidates of the trigram path); `sounds`, the
-   * query's bigrams' sounds (`TextAnalyzer.sounds`), let a misspelt bigram match by its sound.
+   * `include` are FAQs scored even when outside the best (candidates of the trigram path). A bigram no FAQ
+   * holds is also searched by its sound (`TextAnalyzer.soundOf`), so a misspelt pair matches by how it sounds.
    */
-  search(terms: readonly string[], limit: number, include: readonly string[] = [], sounds?: ReadonlyMap<string, string>): FaqCandidate[] {
+  search(terms: readonly string[], limit: number, include: readonly string[] = []): FaqCandidate[] {
     const docs = this.bm25.search(
       terms,
       limit * 3,
       include.flatMap((id) => this.documentsOf(id)),
-      sounds,
+      this.analyzer.soundOf,
     );
     const best = new Map<string, FaqCandidate>();
     for (const d of docs) {

@@ -80,11 +80,10 @@ export class FaqRanking {
   async rankMany(em: EntityManager, queries: readonly string[], limit: number): Promise<RankedFaq[][]> {
     if (!queries.length) return [];
     const terms = queries.map((query) => this.analyzer.terms(query));
-    const sounds = queries.map((query) => this.analyzer.sounds(query));
     const texts = queries.map((query) => this.analyzer.matchText(query));
     if (this.index.loadedVersion < 0) await this.index.fresh();
     for (let attempt = 0; ; attempt++) {
-      const candidates = terms.map((t, n) => this.index.search(t, Math.max(CANDIDATES, limit), [], sounds[n]));
+      const candidates = terms.map((t) => this.index.search(t, Math.max(CANDIDATES, limit)));
       const wordIds = candidates.flatMap((list, n) => list.map((c) => ({ n: n + 1, id: c.id })));
       const rows = await em.execute<Array<Record<string, unknown> & { index_version: string; query_n: number; sim: number | null }>>(
         SEARCH_STATEMENT,
@@ -96,14 +95,13 @@ export class FaqRanking {
       }
       const rowsOf = queries.map((): typeof rows => []);
       for (const row of rows) rowsOf[Number(row.query_n) - 1].push(row);
-      return rowsOf.map((own, n) => this.scored(terms[n], sounds[n], candidates[n], own, limit));
+      return rowsOf.map((own, n) => this.scored(terms[n], candidates[n], own, limit));
     }
   }
 
   /** One query's rows (trigram and word candidates with their similarity) scored and ordered, best first. */
   private scored(
     terms: readonly string[],
-    sounds: ReadonlyMap<string, string>,
     wordCandidates: ReturnType<FaqIndex['search']>,
     rows: Array<Record<string, unknown> & { sim: number | null }>,
     limit: number,
@@ -112,7 +110,7 @@ export class FaqRanking {
     // Trigram candidates the word path did not rank high enough: score their words too.
     const known = new Set(wordCandidates.map((c) => c.id));
     const extra = rows.filter((r) => r.id && !known.has(r.id as string) && Number(r.sim) >= TRIGRAM_RECALL_MIN).map((r) => r.id as string);
-    const candidates = extra.length ? this.index.search(terms, Math.max(CANDIDATES, limit), extra, sounds) : wordCandidates;
+    const candidates = extra.length ? this.index.search(terms, Math.max(CANDIDATES, limit), extra) : wordCandidates;
     const byId = new Map(candidates.map((c) => [c.id, c]));
     // Recall first: a hit under minScore stays when it shares a meaning-bearing word with the query (a long
     // question of mostly other words scores low on one shared word, yet that FAQ is what it is about).

@@ -129,21 +129,28 @@ export class Bm25Index {
 
   /**
    * The best `limit` documents for the query's terms (repeats count), best first; only documents that share a
-   * term. Documents named in `include` that share a term are returned too, after those. `sounds` maps the
-   * query's bigrams to their sounds: a bigram no document holds is searched by its sound as well.
+   * term. Documents named in `include` that share a term are returned too, after those. `soundOf` gives a
+   * query bigram's sound: a bigram no document holds is searched by its sound as well.
    */
-  search(queryTerms: readonly string[], limit: number, include: readonly string[] = [], sounds?: ReadonlyMap<string, string>): Bm25Hit[] {
+  search(
+    queryTerms: readonly string[],
+    limit: number,
+    include: readonly string[] = [],
+    soundOf?: (bigram: string) => string | undefined,
+  ): Bm25Hit[] {
     if (!queryTerms.length || !this.size) return [];
     const postings = this.build();
     const { k1 } = this.params;
     const n = this.size;
     const counts = new Map<string, number>();
     for (const t of queryTerms) counts.set(t, (counts.get(t) ?? 0) + 1);
-    if (sounds && this.params.homophoneWeight > 0) {
+    if (soundOf && this.params.homophoneWeight > 0) {
       for (const t of queryTerms) {
-        const sound = sounds.get(t);
+        if (!t.startsWith(BIGRAM_PREFIX)) continue;
         const id = this.termIds.get(t);
-        if (sound && (id === undefined || !postings[id])) counts.set(sound, (counts.get(sound) ?? 0) + 1);
+        if (id !== undefined && postings[id]) continue;
+        const sound = soundOf(t);
+        if (sound) counts.set(sound, (counts.get(sound) ?? 0) + 1);
       }
     }
 
