@@ -159,7 +159,7 @@ export class TextAnalyzer {
 
   /** The index terms of a question (with its tags) or a phrasing: `terms`, then its bigrams' sounds. */
   titleTerms(text: string): string[] {
-    return [...this.terms(text), ...this.soundsOf(normaliseText(text)).map(([, sound]) => sound)];
+    return [...this.terms(text), ...this.soundsOf(normaliseText(text))];
   }
 
   /**
@@ -173,16 +173,15 @@ export class TextAnalyzer {
     return syllables.length === 2 ? `${SOUND_PREFIX}${syllables[0]} ${syllables[1]}` : undefined;
   };
 
-  /** Every bigram with its sound, in order (repeats kept, as term frequencies). */
-  private soundsOf(normal: string): Array<[bigram: string, sound: string]> {
-    const out: Array<[string, string]> = [];
+  /** Every bigram's sound, in order (repeats kept, as term frequencies), each pair read in its run's context. */
+  private soundsOf(normal: string): string[] {
+    const out: string[] = [];
     for (const run of normal.match(CJK_RUN) ?? []) {
       const chars = Array.from(run);
       if (chars.length < 2) continue;
       const syllables = pinyin(run, { toneType: 'none', type: 'array' });
       if (syllables.length !== chars.length) continue; // never seen: one syllable per CJK character
-      for (let i = 0; i + 1 < chars.length; i++)
-        out.push([BIGRAM_PREFIX + chars[i] + chars[i + 1], `${SOUND_PREFIX}${syllables[i]} ${syllables[i + 1]}`]);
+      for (let i = 0; i + 1 < chars.length; i++) out.push(`${SOUND_PREFIX}${syllables[i]} ${syllables[i + 1]}`);
     }
     return out;
   }
