@@ -44,6 +44,12 @@ describe('FAQ knowledge base', () => {
     const faq = await made(who, input);
     return (await app.data(PublishFaqDocument, { id: faq.id }, who.token)).publishFaq;
   };
+  /** A public FAQ published by the admin, with one accepted phrasing. */
+  const publishedWithPhrasing = async (input: Partial<CreateFaqInput>, phrasing: string) => {
+    const faq = await published(admin, { ...input, scope: 'PUBLIC' });
+    expect((await app.exec(AddFaqPhrasingDocument, { faqId: faq.id, text: phrasing }, admin.token)).errors).toBeUndefined();
+    return faq;
+  };
   const search = async (who: Person, query: string, limit?: number) =>
     (await app.data(SearchFaqsDocument, { query, limit }, who.token)).searchFaqs;
 
@@ -189,14 +195,10 @@ describe('FAQ knowledge base', () => {
   });
 
   it('terms stored by another analysis (other stop words, synonyms or segmenter) are re-analysed when an index loads, and written back', async () => {
-    const faq = await published(admin, {
-      question: '演出门票可以开电子发票吗？',
-      answer: '演出结束后在订单详情申请。',
-      category: '发票',
-      scope: 'PUBLIC',
-    });
-    const phrasing = await app.exec(AddFaqPhrasingDocument, { faqId: faq.id, text: '看完演出能报销吗？' }, admin.token);
-    expect(phrasing.errors).toBeUndefined();
+    const faq = await publishedWithPhrasing(
+      { question: '演出门票可以开电子发票吗？', answer: '演出结束后在订单详情申请。', category: '发票' },
+      '看完演出能报销吗？',
+    );
     await em().execute(`UPDATE faqs SET title_terms = '{}', body_terms = '{}', match_text = 'old', analyzer = 'jieba:0:old' WHERE id = ?`, [
       faq.id,
     ]);
@@ -221,13 +223,10 @@ describe('FAQ knowledge base', () => {
   });
 
   it('an FAQ published or edited after the analysis changed has its phrasings analysed again, not only its question', async () => {
-    const faq = await published(admin, {
-      question: '演出可以带相机吗？',
-      answer: '专业相机不可带入。',
-      category: '入场观演',
-      scope: 'PUBLIC',
-    });
-    expect((await app.exec(AddFaqPhrasingDocument, { faqId: faq.id, text: '单反让不让带进去' }, admin.token)).errors).toBeUndefined();
+    const faq = await publishedWithPhrasing(
+      { question: '演出可以带相机吗？', answer: '专业相机不可带入。', category: '入场观演' },
+      '单反让不让带进去',
+    );
     await app.data(ArchiveFaqDocument, { id: faq.id }, admin.token);
     // Stored while archived by another analysis (e.g. before a lexicon change): nothing re-analyses archived rows.
     const stale = async () => {
