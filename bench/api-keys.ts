@@ -62,7 +62,7 @@ export async function run(): Promise<void> {
     const sql = countStatements(server.app.services);
     const measure = async (token: string, seconds: number): Promise<Run> => {
       collectGarbage();
-      sql.reset();
+      await sql.reset();
       const r = await autocannon({
         url: server.url,
         method: 'POST',
@@ -78,7 +78,7 @@ export async function run(): Promise<void> {
         p50Ms: r.latency.p50,
         p99Ms: r.latency.p99,
         errors: r.errors + r.timeouts + r.non2xx + r.mismatches,
-        sqlPerRequest: sql.count() / Math.max(1, r.requests.total),
+        sqlPerRequest: (await sql.count()) / Math.max(1, r.requests.total),
       };
     };
 
@@ -91,7 +91,6 @@ export async function run(): Promise<void> {
       runs.jwt.push(await measure(jwt, duration));
       runs.key.push(await measure(key, duration));
     }
-    sql.stop();
 
     const summary = (rs: Run[]) => ({
       rps: round(median(rs.map((r) => r.rps)), 0),

@@ -17,11 +17,14 @@ import { collectGarbage, describeMachine, envInt, gql, machine, percentile, roun
  * measured in the same run: the same schema executed in-process with graphql-js `execute` on a document
  * parsed once, with the context built as the server builds it per request (resolveViewer through the
  * session cache, buildContext with a lazy em fork). Both do the same resolver and SQL work, so their ratio is the cost of HTTP + express + Apollo.
+ * Then the floor: `{ __typename }` over HTTP with the same token, all of the HTTP path around no resolver work.
  *
  * BENCH_DURATION (seconds, default 10), BENCH_CONNECTIONS (default 50), BENCH_WARMUP (seconds, default 3).
  */
 
 const ME_QUERY = 'query BenchMe { me { id email displayName role employeeCode } }';
+/** The floor: a request that authenticates and runs Apollo's whole pipeline, with no resolver work of its own. */
+const FLOOR_QUERY = 'query BenchFloor { __typename }';
 
 interface Figures {
   requests: number;
@@ -78,6 +81,11 @@ export async function run(): Promise<void> {
       body: JSON.stringify({ query: ME_QUERY, operationName: 'BenchMe' }),
       expectBody: expectedBody,
     };
+    const floorOpts = {
+      ...autocannonOpts,
+      body: JSON.stringify({ query: FLOOR_QUERY, operationName: 'BenchFloor' }),
+      expectBody: (await gql(server.url, FLOOR_QUERY, undefined, token)).raw,
+    };
 
     log(`ShiftDesk benchmark "http": query BenchMe { me { ... } } as the admin, ${connections} concurrent clients, ${duration} s each`);
     log(describeMachine(m));
@@ -93,29 +101,24 @@ export async function run(): Promise<void> {
     const sql = countStatements(services);
     collectGarbage();
     log('measuring HTTP ...');
-    sql.reset();
+    await sql.reset();
     const cpuBefore = process.cpuUsage();
     const h = await profiled('http', () => loadOverHttp({ ...autocannonOpts, duration }));
     const httpCpu = process.cpuUsage(cpuBefore);
-    const httpStatements = sql.count();
-    const http: Figures = {
-      requests: h.requests.total,
-      seconds: h.duration,
-      rps: h.requests.total / h.duration,
-      p50Ms: h.latency.p50,
-      p99Ms: h.latency.p99,
-      meanMs: h.latency.average,
-      errors: h.errors + h.timeouts + h.non2xx + h.mismatches,
-      sqlPerRequest: httpStatements / Math.max(1, h.requests.total),
-      cpuMicrosPerRequest: (httpCpu.user + httpCpu.system) / Math.max(1, h.requests.total),
-    };
+    const http = httpFigures(h, httpCpu, await sql.count());
 
     collectGarbage();
     log('measuring in-process execute ...');
-    sql.reset();
+    await sql.reset();
     const base = await profiled('in-process', () => measureInProcess(once, connections, duration));
-    base.sqlPerRequest = sql.count() / Math.max(1, base.requests);
-    sql.stop();
+    base.sqlPerRequest = (await sql.count()) / Math.max(1, base.requests);
+
+    collectGarbage();
+    log('measuring the HTTP floor ({ __typename }) ...');
+    await sql.reset();
+    const floorCpuBefore = process.cpuUsage();
+    const f = await profiled('floor', () => loadOverHttp({ ...floorOpts, duration }));
+    const floor = httpFigures(f, process.cpuUsage(floorCpuBefore), await sql.count());
 
     const ratio = {
       rps: http.rps / base.rps,
@@ -132,28 +135,8 @@ export async function run(): Promise<void> {
       table(
         ['', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'requests', 'errors', 'SQL/request', 'CPU µs/request'],
         [
-          [
-            'HTTP (express + Apollo)',
-            round(http.rps, 0),
-            round(http.p50Ms),
-            round(http.p99Ms),
-            round(http.meanMs),
-            http.requests,
-            http.errors,
-            round(http.sqlPerRequest),
-            round(http.cpuMicrosPerRequest, 0),
-          ],
-          [
-            'in-process graphql execute',
-            round(base.rps, 0),
-            round(base.p50Ms),
-            round(base.p99Ms),
-            round(base.meanMs),
-            base.requests,
-            base.errors,
-            round(base.sqlPerRequest),
-            round(base.cpuMicrosPerRequest, 0),
-          ],
+          figuresRow('HTTP (express + Apollo)', http),
+          figuresRow('in-process graphql execute', base),
           [
             'ratio HTTP / in-process',
             round(ratio.rps),
@@ -165,6 +148,7 @@ export async function run(): Promise<void> {
             '',
             round(ratio.cpu),
           ],
+          figuresRow('HTTP floor: { __typename }', floor),
         ],
       ),
     );
@@ -178,7 +162,9 @@ export async function run(): Promise<void> {
         'server, PostgreSQL and, for the HTTP row, the load generator share the CPUs), and ' +
         `${round(http.cpuMicrosPerRequest - base.cpuMicrosPerRequest, 0)} µs of the server\n` +
         "process's CPU time (the load generator runs in a process of its own, so the CPU columns are the server's).\n" +
-        'HTTP latencies come from autocannon (whole milliseconds); in-process latencies are measured per call.',
+        'HTTP latencies come from autocannon (whole milliseconds); in-process latencies are measured per call.\n' +
+        'The floor row is a request that authenticates and runs all of the above around no resolver work: what the\n' +
+        'HTTP path alone allows on this machine.',
     );
 
     const figures = {
@@ -192,13 +178,15 @@ export async function run(): Promise<void> {
       machine: m,
       http: roundAll(http),
       inProcess: roundAll(base),
+      httpFloor: roundAll(floor),
       ratio: { rps: round(ratio.rps, 3), p50: round(ratio.p50, 3), p99: round(ratio.p99, 3), cpu: round(ratio.cpu, 3) },
       httpOverheadMicrosPerRequest: round(overheadUs, 1),
       httpOverheadCpuMicrosPerRequest: round(http.cpuMicrosPerRequest - base.cpuMicrosPerRequest, 1),
       loadAverage1m: round(os.loadavg()[0]),
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
-    if (http.errors || base.errors) throw new Error(`errors during the benchmark: HTTP ${http.errors}, in-process ${base.errors}`);
+    if (http.errors || base.errors || floor.errors)
+      throw new Error(`errors during the benchmark: HTTP ${http.errors}, in-process ${base.errors}, floor ${floor.errors}`);
   } finally {
     await server.stop();
   }
@@ -218,23 +206,18 @@ function inProcessOperation(services: Services, schema: GraphQLSchema, document:
 }
 
 /**
- * Counts the SQL statements the server's PostgreSQL connection runs (every EntityManager fork shares it):
- * with the session cache, `me` costs exactly its own read of the user, and authenticating costs none.
+ * Counts the SQL statements the server runs, from its `shiftdesk_sql_queries_total` counter: the ORM's (every
+ * EntityManager fork shares one connection pool) and the prepared statements of the hottest paths alike. With
+ * the session cache, `me` costs exactly its own read of the user, and authenticating costs none.
  */
-export function countStatements(services: Services): { reset(): void; count(): number; stop(): void } {
-  const connection = services.orm.em.getConnection();
-  const original = connection.execute;
-  let statements = 0;
-  connection.execute = function (this: typeof connection, ...args: Parameters<typeof original>) {
-    statements++;
-    return original.apply(this, args);
-  } as typeof original;
+export function countStatements(services: Services): { reset(): Promise<void>; count(): Promise<number> } {
+  const total = async () => (await services.metrics.sqlQueries.get()).values.reduce((sum, v) => sum + v.value, 0);
+  let start = 0;
   return {
-    reset: () => (statements = 0),
-    count: () => statements,
-    stop: () => {
-      connection.execute = original;
+    reset: async () => {
+      start = await total();
     },
+    count: async () => (await total()) - start,
   };
 }
 
@@ -273,6 +256,35 @@ async function measureInProcess(once: () => Promise<boolean>, connections: numbe
     errors,
     sqlPerRequest: 0, // filled in by the caller, which counts the statements
     cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, latencies.length),
+  };
+}
+
+function figuresRow(label: string, f: Figures): Array<string | number> {
+  return [
+    label,
+    round(f.rps, 0),
+    round(f.p50Ms),
+    round(f.p99Ms),
+    round(f.meanMs),
+    f.requests,
+    f.errors,
+    round(f.sqlPerRequest),
+    round(f.cpuMicrosPerRequest, 0),
+  ];
+}
+
+function httpFigures(r: LoadResult, cpu: NodeJS.CpuUsage, statements: number): Figures {
+  const requests = Math.max(1, r.requests.total);
+  return {
+    requests: r.requests.total,
+    seconds: r.duration,
+    rps: r.requests.total / r.duration,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    meanMs: r.latency.average,
+    errors: r.errors + r.timeouts + r.non2xx + r.mismatches,
+    sqlPerRequest: statements / requests,
+    cpuMicrosPerRequest: (cpu.user + cpu.system) / requests,
   };
 }
 

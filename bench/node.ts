@@ -34,10 +34,10 @@ export async function run(): Promise<void> {
 
     const sql = countStatements(server.app.services);
     const once = async (query: string, variables: unknown): Promise<{ ms: number; statements: number }> => {
-      sql.reset();
+      await sql.reset();
       const started = performance.now();
       await gql(server.url, query, variables, admin);
-      return { ms: performance.now() - started, statements: sql.count() };
+      return { ms: performance.now() - started, statements: await sql.count() };
     };
     const runs = { nodes: [] as Array<{ ms: number; statements: number }>, list: [] as Array<{ ms: number; statements: number }> };
     for (let i = 0; i < 20; i++) await Promise.all([once(NODES, { ids: alertIds }), once(LIST, { first: ids })]); // warm-up
@@ -46,7 +46,6 @@ export async function run(): Promise<void> {
       runs.nodes.push(await once(NODES, { ids: alertIds }));
       runs.list.push(await once(LIST, { first: ids }));
     }
-    sql.stop();
     const summary = (rs: Array<{ ms: number; statements: number }>) => ({
       medianMs: round(median(rs.map((r) => r.ms))),
       statements: median(rs.map((r) => r.statements)),

@@ -205,6 +205,7 @@ export function createServices(deps: {
   const limiters = new RateLimiters(deps.redis, redisGuard);
   const cache = new HotCache(deps.pubsub, deps.logger, deps.config.cache, deps.metrics.registry);
   const audit = new AuditService();
+  const statements = new PreparedStatements(deps.orm.em, deps.metrics, { logger: deps.logger, ms: deps.config.slowSqlMs });
   const accounts = new AccountService(
     tokens,
     audit,
@@ -216,6 +217,7 @@ export function createServices(deps: {
       registerPerHour: deps.config.registerCustomerPerHour,
     },
     cache,
+    statements,
   );
   const userLocales = new UserLocaleService(sessions);
   const notifications = new NotificationService(deps.pubsub, audit);
@@ -258,7 +260,7 @@ export function createServices(deps: {
     queueDrain,
     limiters,
     deps.config.service.ratePerMinute,
-    new PreparedStatements(deps.orm.em, deps.metrics, { logger: deps.logger, ms: deps.config.slowSqlMs }),
+    statements,
     protector,
     qualityInspection,
   );

@@ -1,20 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Role } from '../../src/platform/auth/roles';
+import { PreparedStatements } from '../../src/platform/db/prepared';
 import { DeactivateUserDocument, MeDocument, UpdateUserDocument } from '../generated/graphql';
 import { describeWithRedis, eventually, GqlResult, startTestApp, TestApp, createTestDatabase } from '../support/harness';
 
 const codes = (res: GqlResult<unknown>) => (res.errors ?? []).map((e) => String(e.extensions?.code));
 
-/** Counts the SQL statements `app` sends to PostgreSQL while `work` runs. */
+/** The SQL statements `app` sends to PostgreSQL while `work` runs: the ORM's and the prepared ones. */
 async function countingSql<T>(app: TestApp, work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
   const connection = app.services.orm.em.getConnection();
-  const spy = jest.spyOn(connection, 'execute');
+  const orm = jest.spyOn(connection, 'execute');
+  const prepared = jest.spyOn(PreparedStatements.prototype, 'run');
   try {
     const result = await work();
-    return { result, statements: spy.mock.calls.map((call) => String(call[0])) };
+    return {
+      result,
+      statements: [...orm.mock.calls.map((call) => String(call[0])), ...prepared.mock.calls.map((call) => call[0].text)],
+    };
   } finally {
-    spy.mockRestore();
+    orm.mockRestore();
+    prepared.mockRestore();
   }
 }
 
@@ -39,8 +45,11 @@ describe('session cache: a valid token costs no SQL, a revoked one is refused at
     );
     expect(result.map(codes).flat()).toEqual([]);
     expect(statements).toEqual([]);
-    // The spy does see SQL: `me` itself reads the user.
-    expect((await countingSql(app, () => app.data(MeDocument, undefined, agent.token))).statements.length).toBeGreaterThan(0);
+    // The spy does see SQL: `me` itself reads the user, in one statement (and the department, asked for, in another).
+    const me = await countingSql(app, () => app.data(MeDocument, undefined, agent.token));
+    expect(me.result.me).toMatchObject({ id: agent.id, role: 'AGENT', departmentId, department: { id: departmentId } });
+    expect(me.statements.filter((sql) => /\bFROM "?users"?/i.test(sql))).toHaveLength(1);
+    expect(me.statements).toHaveLength(2);
   });
 
   it('first requests of many users at once: each judged on their own row, never more than one read each', async () => {

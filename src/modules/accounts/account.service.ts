@@ -17,6 +17,7 @@ import type { SessionCache } from '../../platform/auth/session-cache';
 import { consumeOrThrow, RateLimiters } from '../../platform/rate-limit';
 import type { AuditService } from '../audit/audit.service';
 import type { HotCache } from '../../platform/cache/hot-cache';
+import { selectByIdStatement, type PreparedStatement, type PreparedStatements } from '../../platform/db/prepared';
 import { Department } from './department.entity';
 import { createFirstAdmin } from './first-admin';
 import { User } from './user.entity';
@@ -40,6 +41,7 @@ export class AccountService {
   private readonly loginByEmail: RateLimiterAbstract;
   private readonly loginByIp: RateLimiterAbstract;
   private readonly registerByIp: RateLimiterAbstract;
+  private readUser: PreparedStatement | undefined;
 
   constructor(
     private readonly tokens: TokenService,
@@ -48,6 +50,7 @@ export class AccountService {
     limiters: RateLimiters,
     limits: { maxFailures: number; windowSeconds: number; registerPerHour: number },
     private readonly cache: HotCache,
+    private readonly statements: PreparedStatements,
   ) {
     this.loginByEmail = limiters.create('login-email', limits.maxFailures, limits.windowSeconds);
     this.loginByIp = limiters.create('login-ip', limits.maxFailures * 4, limits.windowSeconds);
@@ -108,11 +111,19 @@ export class AccountService {
     return this.authPayload(user);
   }
 
+  /**
+   * The viewer's row by one prepared statement, made an entity of the request's EntityManager: `me` is the
+   * query every client sends first and often, and the ORM's query building cost several times the read itself.
+   */
   async me(scope: RequestScope): Promise<User> {
     const viewer = requireSignedIn(scope);
-    const user = await scope.em.findOne(User, { id: viewer.id });
-    if (!user) throw new Unauthenticated();
-    return user;
+    const em = scope.em;
+    const known = em.getUnitOfWork().getById<User>(User.name, viewer.id);
+    if (known) return known;
+    this.readUser ??= selectByIdStatement(em.getMetadata().get(User.name));
+    const [row] = await this.statements.run<Record<string, unknown>>(this.readUser, [viewer.id]);
+    if (!row) throw new Unauthenticated();
+    return em.map(User, row);
   }
 
   /** Admins see everyone; managers their own department; nobody else may list users. */
