@@ -28,6 +28,7 @@ import { Migration20261206020000_conversation_locale } from './Migration20261206
 import { Migration20261207010000_texts_at_read_time } from './Migration20261207010000_texts_at_read_time';
 import { Migration20261208010000_quick_reply_faq } from './Migration20261208010000_quick_reply_faq';
 import { Migration20261204214059_chat_append_planned_once } from './Migration20261204214059_chat_append_planned_once';
+import { Migration20261205012757_search_bigrams_plpgsql } from './Migration20261205012757_search_bigrams_plpgsql';
 
 /** Applied in this order at start-up; append new migrations at the end. */
 export const MIGRATIONS = [
@@ -61,4 +62,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261207010000_texts_at_read_time', class: Migration20261207010000_texts_at_read_time },
   { name: 'Migration20261208010000_quick_reply_faq', class: Migration20261208010000_quick_reply_faq },
   { name: 'Migration20261204214059_chat_append_planned_once', class: Migration20261204214059_chat_append_planned_once },
+  { name: 'Migration20261205012757_search_bigrams_plpgsql', class: Migration20261205012757_search_bigrams_plpgsql },
 ];
