@@ -18,9 +18,7 @@ describe('records_search_vector: the message bigram index', () => {
   afterAll(() => app.stop());
 
   /** Both vectors of each text, compared in PostgreSQL on one connection (the reference is a temporary function). */
-  async function differences(
-    texts: Array<string | null>,
-  ): Promise<Array<{ text: string | null; now: string | null; first: string | null }>> {
+  async function differences(texts: string[]): Promise<Array<{ text: string; now: string; first: string }>> {
     return app.services.orm.em.fork().transactional(async (em) => {
       await em.execute(FIRST_DEFINITION);
       const rows = await em.execute<Array<{ text: string; now: string; first: string }>>(
