@@ -54,7 +54,7 @@ import { describeMachine, envInt, freePort, machine, percentile, round, table } 
  * messages answered: much less sensitive to a loaded machine than latency.
  *
  * Other knobs: BENCH_WARMUP_SECONDS (3), BENCH_SETUP_CONCURRENCY (8 requestService at once),
- * BENCH_CONNECT_CONCURRENCY (100), BENCH_DB_POOL_MAX (20), BENCH_RELAY=0, BENCH_WARMUP_SOCKETS (10 sockets opened and
+ * BENCH_CONNECT_CONCURRENCY (100), BENCH_DB_POOL_MAX (20), CHAT_APPEND_WINDOW_MS (passed to the servers), BENCH_RELAY=0, BENCH_WARMUP_SOCKETS (10 sockets opened and
  * closed before the first memory probe), BENCH_BALANCED_BLOCK (250 second sockets per block for memory per
  * connection with the order of kinds balanced, see balancedMemory; 0: not measured). Diagnostics: BENCH_SERVER_ENTRY
  * (another build of main.js), BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or
@@ -106,6 +106,8 @@ interface Settings {
   dbPoolMax: number;
   /** RATE_SEND_MESSAGE_PER_MINUTE for the ShiftDesk processes, when the load needs more than the default 30. */
   sendLimitPerMinute: number | null;
+  /** CHAT_APPEND_WINDOW_MS for the ShiftDesk processes, when set here (else their default). */
+  appendWindowMs: string | null;
   /** Extra node arguments for the ShiftDesk processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
   serverNodeArgs: string[];
   /** Notes on anything scaled or changed from the defaults, printed with the results. */
@@ -140,8 +142,10 @@ function settings(): Settings {
     serverNodeArgs: [...START_NODE_FLAGS, ...(process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean)],
     dbPoolMax: envInt('BENCH_DB_POOL_MAX', 20),
     sendLimitPerMinute: null,
+    appendWindowMs: process.env.CHAT_APPEND_WINDOW_MS || null,
     notes,
   };
+  if (s.appendWindowMs !== null) notes.push(`the servers run with CHAT_APPEND_WINDOW_MS=${s.appendWindowMs}`);
   // Every process holds at most customers + agents sockets, plus its own files, pools and pipes.
   const limit = fdLimit();
   const needed = s.customers + s.agents + 300;
@@ -1197,6 +1201,7 @@ async function runShiftDesk(infra: Infra, opts: { name: string; databaseUrl: str
     DB_POOL_MAX: String(s.dbPoolMax),
     PLAYGROUND: 'false',
     ...(s.sendLimitPerMinute ? { RATE_SEND_MESSAGE_PER_MINUTE: String(s.sendLimitPerMinute) } : {}),
+    ...(s.appendWindowMs !== null ? { CHAT_APPEND_WINDOW_MS: s.appendWindowMs } : {}),
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
   });
   log(`${opts.name}: starting ${cluster ? 'two server processes' : 'the server process'}`);

@@ -255,15 +255,7 @@ export function createServices(deps: {
   const qualityInspection = new QualityInspection(deps.config.quality, classifier, deps.pubsub, deps.metrics, deps.logger, () =>
     deps.orm.em.fork(),
   );
-  const chat = new ChatService(
-    deps.pubsub,
-    queueDrain,
-    limiters,
-    deps.config.service.ratePerMinute,
-    statements,
-    protector,
-    qualityInspection,
-  );
+  const chat = new ChatService(deps.pubsub, queueDrain, limiters, deps.config.service, statements, protector, qualityInspection);
   const routing = new RoutingService(
     deps.config.service,
     agentPool,

@@ -28,6 +28,9 @@ describe('configuration from the environment', () => {
     ['JWT_SECRET', 'too-short'],
     ['LOG_LEVEL', 'loud'],
     ['GRAPHQL_MAX_DEPTH', 'deep'],
+    ['CHAT_APPEND_WINDOW_MS', '-1'],
+    ['CHAT_APPEND_WINDOW_MS', '51'],
+    ['CHAT_APPEND_WINDOW_MS', '2.5'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
@@ -45,7 +48,9 @@ describe('configuration from the environment', () => {
       BUSINESS_TZ: 'Europe/Berlin',
       ADMIN_EMAIL: 'Boss@Example.COM',
       JWT_SECRET: 'x'.repeat(40),
+      CHAT_APPEND_WINDOW_MS: '7',
     });
+    expect(config.service.appendWindowMs).toBe(7);
     expect(config).toMatchObject({
       port: 5000,
       databaseUrl: 'postgresql://u:p@db:5432/x',

@@ -67,13 +67,15 @@ export class ChatService {
     private readonly pubsub: PubSubPort,
     private readonly routing: FreedSeats,
     limiters: RateLimiters,
-    limits: Config['service']['ratePerMinute'],
+    settings: Pick<Config['service'], 'ratePerMinute' | 'appendWindowMs'>,
     statements: PreparedStatements,
     protector: TextProtector,
     inspector: MessageInspector,
   ) {
+    const limits = settings.ratePerMinute;
     const sendLimiter = limiters.create('send-message', limits.sendMessage, 60);
-    this.sending = new ChatSendService(pubsub, sendLimiter, new MessageAppender(statements), protector, inspector);
+    const appender = new MessageAppender(statements, { windowMs: settings.appendWindowMs, maxBatch: 200 });
+    this.sending = new ChatSendService(pubsub, sendLimiter, appender, protector, inspector);
     this.endLimiter = limiters.create('end-conversation', limits.endConversation, 60);
   }
 

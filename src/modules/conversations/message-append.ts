@@ -47,9 +47,10 @@ export class MessageAppender {
 
   constructor(
     private readonly statements: PreparedStatements,
-    opts: { maxBatch: number } = { maxBatch: 200 },
+    /** windowMs: CHAT_APPEND_WINDOW_MS, how long a batch waits for more after its first message. */
+    opts: { windowMs: number; maxBatch: number },
   ) {
-    this.batches = new GroupCommit((items) => this.appendAll(items), { windowMs: 0, maxBatch: opts.maxBatch });
+    this.batches = new GroupCommit((items) => this.appendAll(items), opts);
   }
 
   async append(request: AppendRequest): Promise<AppendResult> {
