@@ -14,28 +14,29 @@ function recording(decideMs = 0): { batches: number[][]; decide: (items: number[
   };
 }
 
+/** Submits 1..n, `gapMs` apart; resolves to their answers. */
+async function submitSpread(commit: GroupCommit<number, number>, n: number, gapMs: number): Promise<number[]> {
+  const answers: Array<Promise<number>> = [];
+  for (let i = 1; i <= n; i++) {
+    answers.push(commit.submit(i));
+    await sleep(gapMs);
+  }
+  return Promise.all(answers);
+}
+
 describe('GroupCommit: the batching behind the chat append (CHAT_APPEND_WINDOW_MS)', () => {
   it('with a window, items arriving within it of the first are decided together', async () => {
     const { batches, decide } = recording();
     const commit = new GroupCommit(decide, { windowMs: 200, maxBatch: 200 });
-    const answers: Array<Promise<number>> = [];
-    for (let i = 1; i <= 4; i++) {
-      answers.push(commit.submit(i));
-      await sleep(5); // spread over ~20 ms, well inside the window
-    }
-    expect(await Promise.all(answers)).toEqual([2, 4, 6, 8]);
+    // Spread over ~20 ms, well inside the window.
+    expect(await submitSpread(commit, 4, 5)).toEqual([2, 4, 6, 8]);
     expect(batches).toEqual([[1, 2, 3, 4]]);
   });
 
   it('without one, items spread over several turns go in several batches, each answered in order', async () => {
     const { batches, decide } = recording();
     const commit = new GroupCommit(decide, { windowMs: 0, maxBatch: 200 });
-    const answers: Array<Promise<number>> = [];
-    for (let i = 1; i <= 4; i++) {
-      answers.push(commit.submit(i));
-      await sleep(5);
-    }
-    expect(await Promise.all(answers)).toEqual([2, 4, 6, 8]);
+    expect(await submitSpread(commit, 4, 5)).toEqual([2, 4, 6, 8]);
     expect(batches.length).toBeGreaterThan(1);
     expect(batches.flat()).toEqual([1, 2, 3, 4]);
   });
