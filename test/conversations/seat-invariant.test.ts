@@ -10,7 +10,7 @@ import {
   TransferConversationDocument,
   HeartbeatDocument,
 } from '../generated/graphql';
-import { startTestApp, subscribe, TestApp } from '../support/harness';
+import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
 import { watchSubscriptions } from '../support/live-subscriptions';
 
 type Person = { id: string; token: string };
@@ -25,6 +25,19 @@ async function upTo<T>(sub: Sub<T>, match: (data: T) => boolean, timeoutMs = 500
     if (!e.data) continue;
     seen.push(e.data);
     if (match(e.data)) return seen;
+  }
+}
+
+/** Every event that arrives until none has for `quietMs`. */
+async function drain<T>(sub: Sub<T>, quietMs: number): Promise<T[]> {
+  const seen: T[] = [];
+  for (;;) {
+    try {
+      const e = await sub.next(quietMs);
+      if (e.data) seen.push(e.data);
+    } catch {
+      return seen;
+    }
   }
 }
 
@@ -122,6 +135,47 @@ describe('an agent’s seats', () => {
     expect(results.map((r) => r.errors)).toEqual([undefined, undefined, undefined, undefined]);
     expect(await seats(a.id)).toEqual({ recorded: 1, active: 1 });
     expect(await seats(b.id)).toEqual({ recorded: 1, active: 1 });
+  });
+
+  it('a burst of ends and requests for one agent at once: every freed seat is taken once, never more than capacity', async () => {
+    const dept = await app.createDepartment('开售', `onsale_${randomUUID().slice(0, 6)}`);
+    const agent = await app.createUser({ role: 'AGENT', departmentId: dept.id, maxConcurrentChats: 3 });
+    await app.data(HeartbeatDocument, {}, agent.token);
+    const first = await Promise.all([0, 1, 2].map(() => app.createUser({ role: 'CUSTOMER' })));
+    const open: string[] = [];
+    for (const c of first) open.push((await ask(app, c, dept.code)).requestService.conversation!.id);
+    expect(await seats(agent.id)).toEqual({ recorded: 3, active: 3 });
+
+    const inbox = subscribe(app.ws(agent.token), OnInboxDocument, {});
+    const registered = live.fromNow();
+    await registered.until(1);
+    const waiting = await Promise.all(Array.from({ length: 8 }, () => app.createUser({ role: 'CUSTOMER' })));
+    // The agent ends all three chats while eight new customers ask, all at once.
+    const [ends, asks] = await Promise.all([
+      Promise.all(open.map((id) => app.exec(EndConversationDocument, { id }, agent.token))),
+      Promise.all(waiting.map((c) => ask(app, c, dept.code))),
+    ]);
+    expect(ends.map((r) => r.errors)).toEqual([undefined, undefined, undefined]);
+
+    // Whatever the order: three of the eight hold the three freed seats, the other five wait.
+    const newChats = asks.map((a) => a.requestService.conversation!.id);
+    const byStatus = async () =>
+      app.services.orm.em
+        .fork()
+        .execute<Array<{ id: string; status: string; agent_id: string | null }>>(
+          `SELECT id, status, agent_id FROM conversations WHERE id IN (${newChats.map(() => '?').join(', ')})`,
+          newChats,
+        );
+    await eventually(async () => (await byStatus()).filter((c) => c.status === 'ACTIVE').length === 3, 5000, 'three freed seats taken');
+    const rows = await byStatus();
+    expect(rows.filter((c) => c.status === 'ACTIVE').every((c) => c.agent_id === agent.id)).toBe(true);
+    expect(rows.filter((c) => c.status === 'QUEUED')).toHaveLength(5);
+    expect(await seats(agent.id)).toEqual({ recorded: 3, active: 3 });
+
+    // Each of the three was announced to the agent once, and nothing else was assigned.
+    const taken = rows.filter((c) => c.status === 'ACTIVE').map((c) => c.id);
+    const assignedIds = (await drain(inbox, 700)).filter((e) => e.inbox.type === 'ASSIGNED').map((e) => e.inbox.conversationId);
+    expect(assignedIds.sort()).toEqual([...taken].sort());
   });
 
   it('the database keeps the count whatever changes the conversations, and a rolled-back assignment takes nothing', async () => {
