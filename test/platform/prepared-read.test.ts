@@ -51,9 +51,11 @@ describe('reading an entity by id with a prepared statement', () => {
     expect(me.me).toEqual({ displayName: '新名字', skills: ['改签'] });
   });
 
-  it('is refused for an entity with relations, which the ORM reads', () => {
+  it('is refused for an entity with relations or a composite key, which the ORM reads', () => {
     const faqMeta = app.services.orm.getMetadata().get(Faq.name);
     const relational = { ...faqMeta, className: 'WithRelation', props: [...faqMeta.props, { ...faqMeta.props[0], kind: 'm:1' }] };
     expect(() => selectByIdStatement(relational as typeof faqMeta)).toThrow(/WithRelation has relations/);
+    const composite = { ...faqMeta, className: 'TwoKeys', primaryKeys: ['id', 'question'] };
+    expect(() => selectByIdStatement(composite as unknown as typeof faqMeta)).toThrow(/TwoKeys has a composite key/);
   });
 });

@@ -49,13 +49,15 @@ export class PreparedStatements {
 /**
  * `SELECT <every column the entity loads eagerly> FROM <table> WHERE <primary key> = $1`, from the ORM's
  * metadata, so the statement follows the entity as it changes; its row becomes an entity with `em.map`. For
- * entities of scalar columns (ShiftDesk's keep relations as plain ids); lazy ones (a password hash) are left out.
+ * entities of scalar columns and one key column (ShiftDesk's entities keep relations as plain ids); lazy columns
+ * (a password hash) are left out.
  */
 export function selectByIdStatement(meta: EntityMetadata): PreparedStatement {
   const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
   if (meta.props.some((p) => p.kind !== ReferenceKind.SCALAR)) throw new Error(`${meta.className} has relations: read it through the ORM`);
+  if (meta.primaryKeys.length !== 1) throw new Error(`${meta.className} has a composite key: read it through the ORM`);
   const columns = meta.props.filter((p) => !p.lazy && p.persist !== false && !p.formula).flatMap((p) => p.fieldNames);
-  const [key] = meta.primaryKeys.map((k) => meta.properties[k].fieldNames[0]);
+  const key = meta.properties[meta.primaryKeys[0]].fieldNames[0];
   const text = `SELECT ${columns.map(quote).join(', ')} FROM ${quote(meta.tableName)} WHERE ${quote(key)} = $1`;
   return { name: `by_id_${meta.tableName}`, text };
 }
