@@ -74,7 +74,7 @@ export class ChatService {
   ) {
     const limits = settings.ratePerMinute;
     const sendLimiter = limiters.create('send-message', limits.sendMessage, 60);
-    const appender = new MessageAppender(statements, { windowMs: settings.appendWindowMs, maxBatch: 200 });
+    const appender = new MessageAppender(statements, settings.appendWindowMs);
     this.sending = new ChatSendService(pubsub, sendLimiter, appender, protector, inspector);
     this.endLimiter = limiters.create('end-conversation', limits.endConversation, 60);
   }

@@ -47,10 +47,11 @@ export class MessageAppender {
 
   constructor(
     private readonly statements: PreparedStatements,
-    /** windowMs: CHAT_APPEND_WINDOW_MS, how long a batch waits for more after its first message. */
-    opts: { windowMs: number; maxBatch: number },
+    /** CHAT_APPEND_WINDOW_MS: how long a batch waits for more after its first message. */
+    windowMs: number,
+    maxBatch = 200,
   ) {
-    this.batches = new GroupCommit((items) => this.appendAll(items), opts);
+    this.batches = new GroupCommit((items) => this.appendAll(items), { windowMs, maxBatch });
   }
 
   async append(request: AppendRequest): Promise<AppendResult> {
