@@ -263,6 +263,23 @@ describe('hardening: what a caller must not learn or get past', () => {
       expect(viaTicket.ticket.customer.email).toBe(customer.email);
     });
 
+    it('the user of a sign-in payload sees their own private fields, whatever token the request carried (HTTP and graphql-ws)', async () => {
+      const signIn = `mutation ($email: String!, $password: String!) {
+        login(email: $email, password: $password) { user { id email employeeCode skills } }
+      }`;
+      const credentials = { email: agent.email, password: 'password-123' };
+      const expected = { id: agent.id, email: agent.email, employeeCode: 'KF9301', skills: ['退款'] };
+      const overHttp = await app.exec<{ login: { user: unknown } }, unknown>(signIn, credentials, customer.token);
+      expect(overHttp.errors).toBeUndefined();
+      expect(overHttp.data?.login.user).toEqual(expected);
+      const overWs = await wsExec<{ login: { user: unknown } }, unknown>(app.ws(customer.token), signIn, credentials);
+      expect(overWs.errors).toBeUndefined();
+      expect(overWs.data?.login.user).toEqual(expected);
+      // What the sign-in proved covers that payload's request only: the customer's next request is refused again.
+      const after = await wsExec(app.ws(customer.token), 'query ($t: ID!) { ticket(id: $t) { assignee { email } } }', { t: ticketId });
+      expect(codes(after)).toEqual(['FORBIDDEN']);
+    });
+
     it('staff still see the private fields of the same user', async () => {
       const res = await app.data<{ ticket: { assignee: { email: string; skills: string[] } } }, unknown>(
         `query ($t: ID!) { ticket(id: $t) { assignee { email employeeCode skills maxConcurrentChats } } }`,

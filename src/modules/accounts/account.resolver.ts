@@ -1,5 +1,4 @@
-import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
 import { SIGNS_IN } from '../../platform/auth/credentials';
 import { Role, STAFF } from '../../platform/auth/roles';
@@ -14,21 +13,25 @@ import {
 } from './account.inputs';
 import { Department } from './department.entity';
 import { User } from './user.entity';
-import { privateFieldsOf } from './user-fields.guard';
+import { privateFieldsOf, rememberSignIn } from './user-fields.guard';
 
 @Resolver(() => User)
 export class AccountResolver {
   // SIGNS_IN: runs even when the request carries an expired or bad token (a client signing in again).
   @Extensions(SIGNS_IN)
   @Mutation(() => AuthPayload, { description: 'Anyone. Wrong e-mail and wrong password fail alike; repeated failures are RATE_LIMITED.' })
-  login(@Arg('email') email: string, @Arg('password') password: string, @Ctx() ctx: Context) {
-    return ctx.services.accounts.login(ctx, email, password);
+  async login(@Arg('email') email: string, @Arg('password') password: string, @Ctx() ctx: Context) {
+    const payload = await ctx.services.accounts.login(ctx, email, password);
+    rememberSignIn(ctx, payload.user);
+    return payload;
   }
 
   @Extensions(SIGNS_IN)
   @Mutation(() => AuthPayload, { description: 'Anyone: creates a CUSTOMER account and signs it in; RATE_LIMITED per client address' })
-  registerCustomer(@Arg('input') input: RegisterCustomerInput, @Ctx() ctx: Context) {
-    return ctx.services.accounts.registerCustomer(ctx, input);
+  async registerCustomer(@Arg('input') input: RegisterCustomerInput, @Ctx() ctx: Context) {
+    const payload = await ctx.services.accounts.registerCustomer(ctx, input);
+    rememberSignIn(ctx, payload.user);
+    return payload;
   }
 
   @Authorized()
@@ -89,44 +92,44 @@ export class AccountResolver {
   // User's private fields: staff and the user themselves see them; a customer looking at someone else gets
   // FORBIDDEN (privateFieldsOf). Types and descriptions come from the entity's @Field.
   @FieldResolver(() => Department, { nullable: true })
-  department(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
-    const { departmentId } = privateFieldsOf(user, ctx.viewer, info);
+  department(@Root() user: User, @Ctx() ctx: Context) {
+    const { departmentId } = privateFieldsOf(user, ctx.viewer, ctx);
     return departmentId ? ctx.loaders.department.load(departmentId) : null;
   }
 
   @FieldResolver()
-  email(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): string {
-    return privateFieldsOf(user, ctx.viewer, info).email;
+  email(@Root() user: User, @Ctx() ctx: Context): string {
+    return privateFieldsOf(user, ctx.viewer, ctx).email;
   }
 
   @FieldResolver()
-  employeeCode(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): string | null {
-    return privateFieldsOf(user, ctx.viewer, info).employeeCode;
+  employeeCode(@Root() user: User, @Ctx() ctx: Context): string | null {
+    return privateFieldsOf(user, ctx.viewer, ctx).employeeCode;
   }
 
   @FieldResolver()
-  departmentId(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): string | null {
-    return privateFieldsOf(user, ctx.viewer, info).departmentId;
+  departmentId(@Root() user: User, @Ctx() ctx: Context): string | null {
+    return privateFieldsOf(user, ctx.viewer, ctx).departmentId;
   }
 
   @FieldResolver()
-  skills(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): string[] {
-    return privateFieldsOf(user, ctx.viewer, info).skills;
+  skills(@Root() user: User, @Ctx() ctx: Context): string[] {
+    return privateFieldsOf(user, ctx.viewer, ctx).skills;
   }
 
   @FieldResolver()
-  maxConcurrentChats(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): number {
-    return privateFieldsOf(user, ctx.viewer, info).maxConcurrentChats;
+  maxConcurrentChats(@Root() user: User, @Ctx() ctx: Context): number {
+    return privateFieldsOf(user, ctx.viewer, ctx).maxConcurrentChats;
   }
 
   @FieldResolver()
-  active(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): boolean {
-    return privateFieldsOf(user, ctx.viewer, info).active;
+  active(@Root() user: User, @Ctx() ctx: Context): boolean {
+    return privateFieldsOf(user, ctx.viewer, ctx).active;
   }
 
   @FieldResolver(() => String, { nullable: true })
-  locale(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): string | null {
-    return privateFieldsOf(user, ctx.viewer, info).locale;
+  locale(@Root() user: User, @Ctx() ctx: Context): string | null {
+    return privateFieldsOf(user, ctx.viewer, ctx).locale;
   }
 
   @Authorized()
@@ -139,12 +142,12 @@ export class AccountResolver {
   }
 
   @FieldResolver()
-  createdAt(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Date {
-    return privateFieldsOf(user, ctx.viewer, info).createdAt;
+  createdAt(@Root() user: User, @Ctx() ctx: Context): Date {
+    return privateFieldsOf(user, ctx.viewer, ctx).createdAt;
   }
 
   @FieldResolver()
-  updatedAt(@Root() user: User, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Date {
-    return privateFieldsOf(user, ctx.viewer, info).updatedAt;
+  updatedAt(@Root() user: User, @Ctx() ctx: Context): Date {
+    return privateFieldsOf(user, ctx.viewer, ctx).updatedAt;
   }
 }
