@@ -4,7 +4,6 @@ import {
   DocumentNode,
   ExecutionArgs,
   getOperationAST,
-  getVariableValues,
   GraphQLError,
   GraphQLFormattedError,
   GraphQLSchema,
@@ -23,6 +22,7 @@ import { clientAddress, compileTrust } from './platform/client-address';
 import { CREDENTIAL_MESSAGES } from './platform/auth/credentials';
 import { ErrorCode } from './platform/errors';
 import { formatError } from './platform/graphql-errors';
+import { CompiledExecution } from './platform/graphql-execution';
 import { coalesceWrites } from './platform/realtime/coalesced-writes';
 import { startHeartbeat } from './platform/realtime/heartbeat';
 import { chooseLocale, Locale } from './platform/i18n/locales';
@@ -52,6 +52,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
   const trustProxy = compileTrust(config.trustProxy);
   const rules = [...specifiedRules, ...limitRules];
   const documents = new DocumentCache(500, 20_000);
+  const compiled = new CompiledExecution(schema);
   const heartbeat = startHeartbeat(wss, config.wsHeartbeatMs);
   wss.on('connection', (socket, request) => {
     coalesceWrites(socket, request.socket);
@@ -72,6 +73,8 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
   const serverCleanup = useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema,
+      execute: compiled.execute,
+      subscribe: compiled.subscribe,
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
         const { session, problem } = await authenticate(services, services.orm.em.fork(), tokenFrom(ctx.connectionParams));
@@ -148,11 +151,9 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
         }
 
         // graphql-js reports variables that do not fit their types without a code; over HTTP Apollo marks
-        // them BAD_USER_INPUT before execution, and so does this (execute coerces them again: cheap).
-        if (operation.variableDefinitions?.length) {
-          const coerced = getVariableValues(schema, operation.variableDefinitions, payload.variables ?? {}, { maxErrors: 50 });
-          if (coerced.errors) return withCode(coerced.errors, 'BAD_USER_INPUT');
-        }
+        // them BAD_USER_INPUT before execution, and so does this (execution parses them again: cheap).
+        const variableErrors = compiled.variableErrors(operation, payload.variables);
+        if (variableErrors) return withCode(variableErrors, 'BAD_USER_INPUT');
         metrics.operations.inc({ operation: payload.operationName ?? 'anonymous', type: operation.operation, outcome: 'ws' });
         const contextValue = buildContext(services, viewer, null, traceId, ctx.extra.ip ?? clientAddress(ctx.extra.request, trustProxy));
         rememberRequestedLocale(contextValue, ctx.connectionParams?.locale);

@@ -1,0 +1,109 @@
+import {
+  createSourceEventStream,
+  DocumentNode,
+  execute,
+  ExecutionArgs,
+  ExecutionResult,
+  getVariableValues,
+  GraphQLError,
+  GraphQLSchema,
+  OperationDefinitionNode,
+  subscribe,
+} from 'graphql';
+import { mapAsyncIterator } from 'graphql/execution/mapAsyncIterator';
+import { CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import { compileVariableParsing, failToParseVariables } from 'graphql-jit/dist/variables';
+
+/** `once`: executed once so far, by graphql-js; `interpreted`: always by graphql-js. */
+type Compiled = CompiledQuery | ExecutionResult | 'once' | 'interpreted';
+type VariableParser = ReturnType<typeof compileVariableParsing>;
+
+/**
+ * Executes operations over graphql-ws with graphql-jit: each document (from the socket's document cache) is
+ * compiled once into a JavaScript function, which then runs every `sendMessage` and maps every event a
+ * subscription delivers. graphql-js interprets the document's AST on each of those; at 1,000 messages/s
+ * that was a fifth of the server's CPU (docs/benchmarks.md, realtime).
+ *
+ * What stays with graphql-js: starting a subscription (`createSourceEventStream`: graphql-jit hands a
+ * subscription's `subscribe` the operation's variables instead of the field's arguments), the wording of
+ * variable errors (translated and documented; the compiled parser only decides whether there are any), and
+ * any document the compiler refuses or throws on, which is then executed as before.
+ */
+export class CompiledExecution {
+  private readonly compiled = new WeakMap<DocumentNode, Map<string, Compiled>>();
+  private readonly variableParsers = new WeakMap<OperationDefinitionNode, VariableParser>();
+
+  constructor(private readonly schema: GraphQLSchema) {}
+
+  readonly execute = (args: ExecutionArgs) => {
+    const compiled = this.compiledFor(args, 2);
+    if (compiled === 'interpreted' || compiled === 'once') return execute(args);
+    if (!isCompiledQuery(compiled)) return compiled;
+    return compiled.query(args.rootValue, args.contextValue, args.variableValues);
+  };
+
+  readonly subscribe = async (args: ExecutionArgs) => {
+    // A subscription's document runs once for each event it delivers: compiled at once.
+    const compiled = this.compiledFor(args, 1);
+    if (compiled === 'interpreted' || compiled === 'once') return subscribe(args);
+    if (!isCompiledQuery(compiled)) return compiled;
+    const stream = await createSourceEventStream(args);
+    if (!isAsyncIterable(stream)) return stream;
+    // As graphql-js's own subscribe: each event is the root value of one execution of the operation.
+    return mapAsyncIterator(stream, (event) => compiled.query(event, args.contextValue, args.variableValues));
+  };
+
+  /** graphql-js's errors for variables that do not fit the operation's types, or null when they fit. */
+  variableErrors(
+    operation: OperationDefinitionNode,
+    variables: Record<string, unknown> | null | undefined,
+  ): readonly GraphQLError[] | null {
+    const definitions = operation.variableDefinitions ?? [];
+    if (definitions.length === 0) return null;
+    let parse = this.variableParsers.get(operation);
+    if (!parse) {
+      parse = compileVariableParsing(this.schema, definitions);
+      this.variableParsers.set(operation, parse);
+    }
+    if (!failToParseVariables(parse(variables ?? {}))) return null;
+    return getVariableValues(this.schema, definitions, variables ?? {}, { maxErrors: 50 }).errors ?? null;
+  }
+
+  /** Whether the document's operation now runs compiled (it has been compiled, and the compiler accepted it). */
+  runsCompiled(document: DocumentNode, operationName?: string | null): boolean {
+    const known = this.compiled.get(document)?.get(operationName ?? '');
+    return known !== undefined && typeof known === 'object' && isCompiledQuery(known);
+  }
+
+  /**
+   * The compiled operation, once the document has been executed `after` times (compiling costs more than
+   * interpreting a document once; one executed once, e.g. a long document the socket's cache does not
+   * keep, is never compiled). `interpreted` when the compiler refuses the document or it is another schema's.
+   */
+  private compiledFor(args: ExecutionArgs, after: 1 | 2): Compiled {
+    let byName = this.compiled.get(args.document);
+    if (!byName) this.compiled.set(args.document, (byName = new Map()));
+    const name = args.operationName ?? '';
+    const known = byName.get(name);
+    if (known !== undefined && known !== 'once') return known;
+    if (known === undefined && after === 2) {
+      byName.set(name, 'once');
+      return 'once';
+    }
+    let compiled: Compiled;
+    try {
+      compiled =
+        args.schema === this.schema
+          ? compileQuery(this.schema, args.document, args.operationName ?? undefined, { disablingCapturingStackErrors: true })
+          : 'interpreted';
+    } catch {
+      compiled = 'interpreted';
+    }
+    byName.set(name, compiled);
+    return compiled;
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
+}
