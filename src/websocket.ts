@@ -52,7 +52,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
   const trustProxy = compileTrust(config.trustProxy);
   const rules = [...specifiedRules, ...limitRules];
   const documents = new DocumentCache(500, 20_000);
-  const compiled = new CompiledExecution(schema);
+  const compiled = new CompiledExecution(schema, { compile: !config.otlpEndpoint });
   const heartbeat = startHeartbeat(wss, config.wsHeartbeatMs);
   wss.on('connection', (socket, request) => {
     coalesceWrites(socket, request.socket);

@@ -33,7 +33,14 @@ export class CompiledExecution {
   private readonly compiled = new WeakMap<DocumentNode, Map<string, Compiled>>();
   private readonly variableParsers = new WeakMap<OperationDefinitionNode, VariableParser>();
 
-  constructor(private readonly schema: GraphQLSchema) {}
+  /**
+   * `compile: false` executes everything with graphql-js: OpenTelemetry's GraphQL spans come from patching
+   * graphql-js, so with tracing on, operations over graphql-ws are not compiled.
+   */
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly options: { compile: boolean } = { compile: true },
+  ) {}
 
   readonly execute = (args: ExecutionArgs) => {
     const compiled = this.compiledFor(args, 2);
@@ -85,6 +92,7 @@ export class CompiledExecution {
     if (!byName) this.compiled.set(args.document, (byName = new Map()));
     const name = args.operationName ?? '';
     const known = byName.get(name);
+    if (!this.options.compile) return 'interpreted';
     if (known !== undefined && known !== 'once') return known;
     if (known === undefined && after === 2) {
       byName.set(name, 'once');

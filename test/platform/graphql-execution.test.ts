@@ -264,6 +264,13 @@ describe('operations compiled for graphql-ws answer as graphql-js does', () => {
     expect(compiled.runsCompiled(events)).toBe(true);
   });
 
+  it('with compiling off (tracing on) every document is executed by graphql-js', async () => {
+    const interpreted = new CompiledExecution(schema, { compile: false });
+    const document = parse('query Q { echo(text: "y", times: 3) }');
+    for (let i = 0; i < 3; i++) expect(await interpreted.execute({ schema, document })).toEqual({ data: { echo: 'yyy' } });
+    expect(interpreted.runsCompiled(document)).toBe(false);
+  });
+
   it('a document of another schema is executed by graphql-js', async () => {
     const other = makeExecutableSchema({ typeDefs: 'type Query { answer: Int! }', resolvers: { Query: { answer: () => 42 } } });
     const document = parse('{ answer }');
