@@ -46,7 +46,7 @@ export class CompiledExecution {
     const compiled = this.compiledFor(args, 2);
     if (compiled === 'interpreted' || compiled === 'once') return execute(args);
     if (!isCompiledQuery(compiled)) return compiled;
-    return compiled.query(args.rootValue, args.contextValue, args.variableValues);
+    return this.run(compiled, args, args.rootValue);
   };
 
   readonly subscribe = async (args: ExecutionArgs) => {
@@ -57,8 +57,19 @@ export class CompiledExecution {
     const stream = await createSourceEventStream(args);
     if (!isAsyncIterable(stream)) return stream;
     // As graphql-js's own subscribe: each event is the root value of one execution of the operation.
-    return mapAsyncIterator(stream, (event) => compiled.query(event, args.contextValue, args.variableValues));
+    return mapAsyncIterator(stream, (event) => this.run(compiled, args, event));
   };
+
+  /**
+   * Runs the compiled operation, or graphql-js when graphql-jit's own variable parser refuses what graphql-js
+   * accepted (onSubscribe asked graphql-js first): graphql-jit 0.8.9 refuses a non-null input field left out for
+   * its default value (`requestLeave`'s `startHalf: DayHalf! = FULL`), where graphql-js fills the default in.
+   */
+  private run(compiled: CompiledQuery, args: ExecutionArgs, rootValue: unknown) {
+    const result = compiled.query(rootValue, args.contextValue, args.variableValues);
+    if (isPromiseLike(result) || result.data !== undefined || !result.errors) return result;
+    return execute({ ...args, rootValue });
+  }
 
   /** graphql-js's errors for variables that do not fit the operation's types, or null when they fit. */
   variableErrors(
@@ -110,6 +121,10 @@ export class CompiledExecution {
     byName.set(name, compiled);
     return compiled;
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
