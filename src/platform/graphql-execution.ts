@@ -19,15 +19,17 @@ type Compiled = CompiledQuery | ExecutionResult | 'once' | 'interpreted';
 type VariableParser = ReturnType<typeof compileVariableParsing>;
 
 /**
- * Executes operations over graphql-ws with graphql-jit: each document (from the socket's document cache) is
- * compiled once into a JavaScript function, which then runs every `sendMessage` and maps every event a
- * subscription delivers. graphql-js interprets the document's AST on each of those; at 1,000 messages/s
- * that was a fifth of the server's CPU (docs/benchmarks.md, realtime).
+ * Executes operations over graphql-ws with graphql-jit: a document (from the socket's document cache) is
+ * compiled into a JavaScript function on its second execution, a subscription's when it starts, and that
+ * function then runs every `sendMessage` and maps every event a subscription delivers. graphql-js walks the
+ * document's tree each time instead: ~14 % of the server's busy time at 1,000 messages/s (docs/benchmarks.md,
+ * realtime).
  *
  * What stays with graphql-js: starting a subscription (`createSourceEventStream`: graphql-jit hands a
  * subscription's `subscribe` the operation's variables instead of the field's arguments), the wording of
- * variable errors (translated and documented; the compiled parser only decides whether there are any), and
- * any document the compiler refuses or throws on, which is then executed as before.
+ * variable errors (translated and documented; the compiled parser only decides whether there are any), an
+ * execution whose variables graphql-jit's parser refuses (see `run`), any document the compiler refuses or
+ * throws on, and everything when compiling is off (tracing).
  */
 export class CompiledExecution {
   private readonly compiled = new WeakMap<DocumentNode, Map<string, Compiled>>();
@@ -99,11 +101,11 @@ export class CompiledExecution {
    * keep, is never compiled). `interpreted` when the compiler refuses the document or it is another schema's.
    */
   private compiledFor(args: ExecutionArgs, after: 1 | 2): Compiled {
+    if (!this.options.compile) return 'interpreted';
     let byName = this.compiled.get(args.document);
     if (!byName) this.compiled.set(args.document, (byName = new Map()));
     const name = args.operationName ?? '';
     const known = byName.get(name);
-    if (!this.options.compile) return 'interpreted';
     if (known !== undefined && known !== 'once') return known;
     if (known === undefined && after === 2) {
       byName.set(name, 'once');

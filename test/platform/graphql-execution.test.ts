@@ -6,8 +6,9 @@ import { CompiledExecution } from '../../src/platform/graphql-execution';
 
 /**
  * graphql-ws runs operations compiled by graphql-jit (platform/graphql-execution.ts); HTTP runs them with
- * graphql-js. A client must not be able to tell which one answered: same data, same errors (message, path,
- * locations, extensions), same null propagation. Checked here on random documents over random data.
+ * graphql-js. A client must not be able to tell which one answered: the same data and null propagation, and
+ * the same errors (message, path, extensions, locations) wherever the data stands (see expectSameAnswer for
+ * the part a failure nulled). Checked here on random documents over random data.
  */
 
 class Refused extends GraphQLError {
