@@ -65,7 +65,7 @@ export class CompiledExecution {
   /**
    * Runs the compiled operation, or graphql-js when graphql-jit's own variable parser refuses what graphql-js
    * accepted (onSubscribe asked graphql-js first): graphql-jit 0.8.9 refuses a non-null input field left out for
-   * its default value (`requestLeave`'s `startHalf: DayHalf! = FULL`), where graphql-js fills the default in.
+   * its default value (`requestLeave`'s `startHalf: DayHalf! = AM`), where graphql-js fills the default in.
    */
   private run(compiled: CompiledQuery, args: ExecutionArgs, rootValue: unknown) {
     const result = compiled.query(rootValue, args.contextValue, args.variableValues);
