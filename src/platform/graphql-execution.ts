@@ -3,7 +3,6 @@ import {
   DocumentNode,
   execute,
   ExecutionArgs,
-  ExecutionResult,
   getVariableValues,
   GraphQLError,
   GraphQLSchema,
@@ -14,16 +13,18 @@ import { mapAsyncIterator } from 'graphql/execution/mapAsyncIterator';
 import { CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import { compileVariableParsing, failToParseVariables } from 'graphql-jit/dist/variables';
 
-/** `once`: executed once so far, by graphql-js; `interpreted`: always by graphql-js. */
-type Compiled = CompiledQuery | ExecutionResult | 'once' | 'interpreted';
+/** A count: executions so far, by graphql-js; `interpreted`: always by graphql-js. */
+type Compiled = CompiledQuery | number | 'interpreted';
 type VariableParser = ReturnType<typeof compileVariableParsing>;
 
 /**
- * Executes operations over graphql-ws with graphql-jit: a document (from the socket's document cache) is
- * compiled into a JavaScript function on its second execution, a subscription's when it starts, and that
- * function then runs every `sendMessage` and maps every event a subscription delivers. graphql-js walks the
- * document's tree each time instead: ~14 % of the server's busy time at 1,000 messages/s (docs/benchmarks.md,
- * realtime).
+ * Executes operations over graphql-ws with graphql-jit: once a document (from the socket's document cache) has
+ * run `compileAfter` times (default 10; each event a subscription delivers counts), it is compiled into a
+ * JavaScript function, which then runs every `sendMessage` and maps every event a subscription delivers.
+ * graphql-js walks the document's tree each time instead: ~14 % of the server's busy time at 1,000
+ * messages/s (docs/benchmarks.md, realtime). Compiling costs more than one interpreted run (0.3 ms for a
+ * chat send or event, 36 ms for the introspection query, whose validation takes 4 ms), so only documents
+ * that keep running are compiled: a client cannot make the server compile more than it makes it execute.
  *
  * What stays with graphql-js: starting a subscription (`createSourceEventStream`: graphql-jit hands a
  * subscription's `subscribe` the operation's variables instead of the field's arguments), the wording of
@@ -34,6 +35,7 @@ type VariableParser = ReturnType<typeof compileVariableParsing>;
 export class CompiledExecution {
   private readonly compiled = new WeakMap<DocumentNode, Map<string, Compiled>>();
   private readonly variableParsers = new WeakMap<OperationDefinitionNode, VariableParser>();
+  private readonly compileAfter: number;
 
   /**
    * `compile: false` executes everything with graphql-js: OpenTelemetry's GraphQL spans come from patching
@@ -41,26 +43,26 @@ export class CompiledExecution {
    */
   constructor(
     private readonly schema: GraphQLSchema,
-    private readonly options: { compile: boolean } = { compile: true },
-  ) {}
+    private readonly options: { compile: boolean; compileAfter?: number } = { compile: true },
+  ) {
+    this.compileAfter = options.compileAfter ?? 10;
+  }
 
-  readonly execute = (args: ExecutionArgs) => {
-    const compiled = this.compiledFor(args, 2);
-    if (compiled === 'interpreted' || compiled === 'once') return execute(args);
-    if (!isCompiledQuery(compiled)) return compiled;
-    return this.run(compiled, args, args.rootValue);
-  };
+  readonly execute = (args: ExecutionArgs) => this.executeOn(args, args.rootValue);
 
   readonly subscribe = async (args: ExecutionArgs) => {
-    // A subscription's document runs once for each event it delivers: compiled at once.
-    const compiled = this.compiledFor(args, 1);
-    if (compiled === 'interpreted' || compiled === 'once') return subscribe(args);
-    if (!isCompiledQuery(compiled)) return compiled;
+    if (!this.options.compile) return subscribe(args);
+    // As graphql-js's own subscribe: each event is the root value of one execution of the operation.
     const stream = await createSourceEventStream(args);
     if (!isAsyncIterable(stream)) return stream;
-    // As graphql-js's own subscribe: each event is the root value of one execution of the operation.
-    return mapAsyncIterator(stream, (event) => this.run(compiled, args, event));
+    return mapAsyncIterator(stream, (event) => this.executeOn(args, event));
   };
+
+  private executeOn(args: ExecutionArgs, rootValue: unknown) {
+    const compiled = this.compiledFor(args);
+    if (compiled === 'interpreted' || typeof compiled === 'number') return execute({ ...args, rootValue });
+    return this.run(compiled, args, rootValue);
+  }
 
   /**
    * Runs the compiled operation, or graphql-js when graphql-jit's own variable parser refuses what graphql-js
@@ -89,34 +91,31 @@ export class CompiledExecution {
     return getVariableValues(this.schema, definitions, variables ?? {}, { maxErrors: 50 }).errors ?? null;
   }
 
-  /** Whether the document's operation now runs compiled (it has been compiled, and the compiler accepted it). */
+  /** Whether the document's operation now runs compiled (the compiler accepted it). */
   runsCompiled(document: DocumentNode, operationName?: string | null): boolean {
     const known = this.compiled.get(document)?.get(operationName ?? '');
-    return known !== undefined && typeof known === 'object' && isCompiledQuery(known);
+    return typeof known === 'object';
   }
 
   /**
-   * The compiled operation, once the document has been executed `after` times (compiling costs more than
-   * interpreting a document once; one executed once, e.g. a long document the socket's cache does not
-   * keep, is never compiled). `interpreted` when the compiler refuses the document or it is another schema's.
+   * The compiled operation once the document has run `compileAfter` times, else how many times it has run.
+   * `interpreted` when compiling is off, the compiler refuses the document, or it is another schema's.
    */
-  private compiledFor(args: ExecutionArgs, after: 1 | 2): Compiled {
-    if (!this.options.compile) return 'interpreted';
+  private compiledFor(args: ExecutionArgs): Compiled {
+    if (!this.options.compile || args.schema !== this.schema) return 'interpreted';
     let byName = this.compiled.get(args.document);
     if (!byName) this.compiled.set(args.document, (byName = new Map()));
     const name = args.operationName ?? '';
-    const known = byName.get(name);
-    if (known !== undefined && known !== 'once') return known;
-    if (known === undefined && after === 2) {
-      byName.set(name, 'once');
-      return 'once';
+    const known = byName.get(name) ?? 0;
+    if (typeof known !== 'number') return known;
+    if (known + 1 < this.compileAfter) {
+      byName.set(name, known + 1);
+      return known + 1;
     }
     let compiled: Compiled;
     try {
-      compiled =
-        args.schema === this.schema
-          ? compileQuery(this.schema, args.document, args.operationName ?? undefined, { disablingCapturingStackErrors: true })
-          : 'interpreted';
+      const made = compileQuery(this.schema, args.document, args.operationName ?? undefined, { disablingCapturingStackErrors: true });
+      compiled = isCompiledQuery(made) ? made : 'interpreted';
     } catch {
       compiled = 'interpreted';
     }
