@@ -55,8 +55,12 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
   const compiled = new CompiledExecution(schema, { compile: !config.otlpEndpoint });
   const heartbeat = startHeartbeat(wss, config.wsHeartbeatMs);
   wss.on('connection', (socket, request) => {
-    coalesceWrites(socket, request.socket);
-    heartbeat.track(socket, request.socket);
+    const raw = request.socket; // not `request`: the upgrade request is let go once the socket is accepted
+    coalesceWrites(socket, raw, () => {
+      metrics.wsClosedNotReading.inc();
+      logger.warn({ peer: raw.remoteAddress }, 'graphql-ws: closed a connection whose client is not reading');
+    });
+    heartbeat.track(socket, raw);
   });
 
   const formatAll = (errors: readonly GraphQLError[], traceId: string, locale?: Locale): GraphQLFormattedError[] =>

@@ -25,6 +25,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly wsClosedNotReading = new Counter({
+    name: 'shiftdesk_websocket_closed_not_reading_total',
+    help: 'graphql-ws connections closed (1008) because the client left more than 8 MiB unread',
+    registers: [this.registry],
+  });
+
   readonly sqlQueries = new Counter({
     name: 'shiftdesk_sql_queries_total',
     help: 'SQL statements sent to PostgreSQL',

@@ -1,6 +1,16 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 
+/**
+ * A client that has left this much unread (bytes written in earlier turns that its TCP connection has not
+ * taken yet) is not reading: its socket is closed instead of holding more of the process's memory. Well above
+ * any single answer or a burst of chat events (a chat event is ~300 bytes).
+ */
+export const UNREAD_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/** WebSocket close code 1008 (policy violation): the client left more than UNREAD_LIMIT_BYTES unread. */
+export const CLOSE_NOT_READING = 1008;
+
 const corked = new Set<Socket>();
 let flushScheduled = false;
 
@@ -10,17 +20,30 @@ function flush(): void {
   corked.clear();
 }
 
+type SendCallback = (err?: Error) => void;
+
 /**
  * Frames sent to one socket within one turn of the event loop leave it in one write (one system call)
  * instead of one each: a sendMessage's answer (`next`, then `complete`) and the sender's own copy of the
  * message on its subscription would otherwise take three, and writes were the largest single cost of a
  * message in the profiles. The socket is corked at its first send of a turn and uncorked once the turn's
  * callbacks and promises have run (setImmediate), so nothing waits longer than that turn.
+ *
+ * A send's callback is called once the frame is queued, not once it has left: graphql-ws waits for it
+ * before its next frame, so `complete` would otherwise miss the `next`'s write and take one of its own. What
+ * that wait used to bound (the frames of a client that does not read) is bounded by UNREAD_LIMIT_BYTES.
  */
-export function coalesceWrites(ws: WebSocket, raw: Socket): void {
-  const send = ws.send.bind(ws) as (...args: unknown[]) => void;
-  ws.send = ((...args: unknown[]) => {
+export function coalesceWrites(ws: WebSocket, raw: Socket, onNotReading: () => void = () => {}): void {
+  const send = ws.send.bind(ws) as (data: unknown, options?: object) => void;
+  ws.send = ((data: unknown, optionsOrCallback?: object | SendCallback, callback?: SendCallback) => {
+    const done = typeof optionsOrCallback === 'function' ? optionsOrCallback : callback;
+    const options = typeof optionsOrCallback === 'function' ? undefined : optionsOrCallback;
     if (!corked.has(raw)) {
+      // What is still waiting here was written in earlier turns and not taken by the client's connection.
+      if (raw.writableLength > UNREAD_LIMIT_BYTES && ws.readyState === ws.OPEN) {
+        ws.close(CLOSE_NOT_READING, 'Closed: the client is not reading what it is sent');
+        onNotReading();
+      }
       raw.cork();
       corked.add(raw);
       if (!flushScheduled) {
@@ -28,6 +51,9 @@ export function coalesceWrites(ws: WebSocket, raw: Socket): void {
         setImmediate(flush);
       }
     }
-    send(...args);
+    // A write that fails errors the socket, which ws then closes, and graphql-ws ends its operations on close;
+    // a frame sent while it closes is dropped. Either way there is nothing for the sender to do.
+    send(data, options);
+    if (done) queueMicrotask(() => done());
   }) as WebSocket['send'];
 }
