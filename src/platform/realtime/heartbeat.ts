@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { WebSocket, type WebSocketServer } from 'ws';
 
-/** How often a slice of the sockets is swept: each sweep pings at most 1/SLICES of them. */
+/** How often one slice of the sockets is swept (an interval holds intervalMs / SLICE_MS slices). */
 const SLICE_MS = 250;
 
 interface Tracked {
