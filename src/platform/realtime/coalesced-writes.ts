@@ -36,7 +36,7 @@ type SendCallback = (err?: Error) => void;
 export function coalesceWrites(ws: WebSocket, raw: Socket, onNotReading: () => void = () => {}): void {
   const send = ws.send.bind(ws) as (data: unknown, options?: object) => void;
   ws.send = ((data: unknown, optionsOrCallback?: object | SendCallback, callback?: SendCallback) => {
-    const done = typeof optionsOrCallback === 'function' ? optionsOrCallback : callback;
+    const done = typeof optionsOrCallback === 'function' ? (optionsOrCallback as SendCallback) : callback;
     const options = typeof optionsOrCallback === 'function' ? undefined : optionsOrCallback;
     if (!corked.has(raw)) {
       // What is still waiting here was written in earlier turns and not taken by the client's connection.
@@ -54,6 +54,6 @@ export function coalesceWrites(ws: WebSocket, raw: Socket, onNotReading: () => v
     // A write that fails errors the socket, which ws then closes, and graphql-ws ends its operations on close;
     // a frame sent while it closes is dropped. Either way there is nothing for the sender to do.
     send(data, options);
-    if (done) queueMicrotask(() => done());
+    if (done) queueMicrotask(done); // called with no arguments: no error
   }) as WebSocket['send'];
 }
