@@ -42,7 +42,7 @@ export class Metrics {
 
   readonly wsClosedNotReading = new Counter({
     name: 'shiftdesk_websocket_closed_not_reading_total',
-    help: 'graphql-ws connections closed (1008) because the client left more than 8 MiB unread',
+    help: 'graphql-ws connections closed (1013) because the client left more than 8 MiB unread',
     registers: [this.registry],
   });
 

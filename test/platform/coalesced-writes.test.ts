@@ -52,6 +52,46 @@ describe('graphql-ws writes', () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+describe('the close for not reading', () => {
+  it('is one graphql-ws clients retry (a stalled network comes back)', async () => {
+    const schema = buildSchema('type Query { ok: Boolean }');
+    const server = http.createServer();
+    const wss = new WebSocketServer({ server, path: '/graphql' });
+    let connections = 0;
+    const cleanup = useServer(
+      {
+        schema,
+        onConnect: (ctx) => {
+          connections += 1;
+          // The first connection is closed as one whose client stopped reading.
+          if (connections === 1) setTimeout(() => (ctx.extra.socket as WebSocket).close(CLOSE_NOT_READING, 'not reading'), 50);
+          return true;
+        },
+      },
+      wss,
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    let fatal: unknown = null;
+    const client = createClient({
+      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 3,
+      retryWait: () => Promise.resolve(),
+      onNonLazyError: (err) => (fatal = (err as { code?: number }).code ?? String(err)), // the close code, when it gave up
+    });
+    try {
+      await eventually(() => connections === 2 || fatal !== null, 5000, 'the client to reconnect');
+      expect(fatal).toBeNull();
+      expect(connections).toBe(2);
+    } finally {
+      await client.dispose();
+      await cleanup.dispose();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('a graphql-ws client that does not read', () => {
   let app: TestApp;
   let token: string;
@@ -93,7 +133,7 @@ describe('a graphql-ws client that does not read', () => {
     return metricValue(await res.text(), 'shiftdesk_websocket_closed_not_reading_total');
   }
 
-  it('is closed with 1008 once it leaves more than the limit unread, and the process stays up', async () => {
+  it('is closed with 1013 once it leaves more than the limit unread, and the process stays up', async () => {
     const { socket, seen, ask, asked } = await signedIn();
     const before = await closedForNotReading();
     // The client's TCP connection stops taking data: what the server sends piles up on the server's side
@@ -107,7 +147,7 @@ describe('a graphql-ws client that does not read', () => {
     // Reading again, the client gets what was sent before the close, then the close and why.
     (socket as unknown as { _socket: Socket })._socket.resume();
     await eventually(() => seen.closed !== null, 30_000, 'the close frame');
-    expect(seen.closed).toEqual({ code: CLOSE_NOT_READING, reason: 'Closed: the client is not reading what it is sent' });
+    expect(seen.closed).toEqual({ code: CLOSE_NOT_READING, reason: 'Closed: the client is not reading what it is sent; reconnect' });
     expect(seen.bytes).toBeGreaterThan(UNREAD_LIMIT_BYTES);
     expect(seen.answers).toBeLessThan(asked());
     const health = await fetch(`http://127.0.0.1:${app.shiftdesk.port}/graphql`, {

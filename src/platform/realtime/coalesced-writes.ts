@@ -8,8 +8,12 @@ import type { WebSocket } from 'ws';
  */
 export const UNREAD_LIMIT_BYTES = 8 * 1024 * 1024;
 
-/** WebSocket close code 1008 (policy violation): the client left more than UNREAD_LIMIT_BYTES unread. */
-export const CLOSE_NOT_READING = 1008;
+/**
+ * WebSocket close code 1013 (try again later): the client left more than UNREAD_LIMIT_BYTES unread. graphql-ws
+ * clients reconnect after it (1008, policy violation, would end them for good), and a chat stream resumes
+ * from its `afterSeq`: a client whose network stalled comes back; one that never reads is closed again.
+ */
+export const CLOSE_NOT_READING = 1013;
 
 const corked = new Set<Socket>();
 let flushScheduled = false;
@@ -41,7 +45,7 @@ export function coalesceWrites(ws: WebSocket, raw: Socket, onNotReading: () => v
     if (!corked.has(raw)) {
       // What is still waiting here was written in earlier turns and not taken by the client's connection.
       if (raw.writableLength > UNREAD_LIMIT_BYTES && ws.readyState === ws.OPEN) {
-        ws.close(CLOSE_NOT_READING, 'Closed: the client is not reading what it is sent');
+        ws.close(CLOSE_NOT_READING, 'Closed: the client is not reading what it is sent; reconnect');
         onNotReading();
       }
       raw.cork();
