@@ -4,8 +4,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /**
  * prom-client defaults that walk every handle or file descriptor synchronously on each scrape. With 11,000
  * descriptors open (5,500 connections, both ends in the measuring process) they held the event loop for ~21 ms
- * of a ~28 ms scrape (`readdirSync('/proc/self/fd')` alone ~11 ms), delaying every chat message of that moment. `process_open_fds` is kept, read without blocking; the
- * handle and resource counts are left out (`shiftdesk_websocket_connections` says what they mostly counted).
+ * of a ~28 ms scrape (`readdirSync('/proc/self/fd')` alone ~11 ms), delaying every chat message of that
+ * moment. `process_open_fds` is kept, read without blocking; the handle and resource counts are left out
+ * (`shiftdesk_websocket_connections` says what they mostly counted).
  */
 const BLOCKING_DEFAULT_METRICS = [
   'process_open_fds',

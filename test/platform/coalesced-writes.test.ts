@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { buildSchema } from 'graphql';
-import { createClient } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { createClient, type ServerOptions } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import { CLOSE_NOT_READING, coalesceWrites, UNREAD_LIMIT_BYTES } from '../../src/platform/realtime/coalesced-writes';
 import { startTestApp, TestApp, eventually } from '../support/harness';
@@ -12,26 +12,39 @@ import { GRAPHQL_TRANSPORT_WS, metricValue } from '../support/ws';
  * platform/realtime/coalesced-writes.ts: frames sent to one socket in one turn leave in one write, and a
  * client that does not read what it asked for is closed rather than buffered for without end.
  */
+
+/** A bare graphql-ws server on a free port (no ShiftDesk around it), and a graphql-ws client for it. */
+async function graphqlWsServer(
+  options: ServerOptions<Record<string, unknown> | undefined, Extra>,
+  onConnection: (ws: WebSocket, raw: Socket) => void = () => {},
+) {
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  wss.on('connection', (ws, request) => onConnection(ws, request.socket));
+  const cleanup = useServer(options, wss);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  return {
+    client: (opts: Partial<Parameters<typeof createClient>[0]>) => createClient({ url, webSocketImpl: WebSocket, ...opts }),
+    async stop() {
+      await cleanup.dispose();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 describe('graphql-ws writes', () => {
   it('sends an operation’s `next` and `complete` in one write', async () => {
-    const schema = buildSchema('type Query { ok: Boolean } type Mutation { send: Int }');
-    const server = http.createServer();
-    const wss = new WebSocketServer({ server, path: '/graphql' });
     let writes = 0;
-    wss.on('connection', (ws, request) => {
-      const raw = request.socket as Socket & { _writev: (...a: unknown[]) => void; _write: (...a: unknown[]) => void };
+    const schema = buildSchema('type Query { ok: Boolean } type Mutation { send: Int }');
+    const server = await graphqlWsServer({ schema, roots: { mutation: { send: () => 1 } } }, (ws, socket) => {
+      const raw = socket as Socket & { _writev: (...a: unknown[]) => void; _write: (...a: unknown[]) => void };
       const [writev, write] = [raw._writev.bind(raw), raw._write.bind(raw)];
       raw._writev = (...a) => ((writes += 1), writev(...a));
       raw._write = (...a) => ((writes += 1), write(...a));
       coalesceWrites(ws, raw);
     });
-    const cleanup = useServer({ schema, roots: { mutation: { send: () => 1 } } }, wss);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const client = createClient({
-      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
-      webSocketImpl: WebSocket,
-      lazyCloseTimeout: 60_000,
-    });
+    const client = server.client({ lazyCloseTimeout: 60_000 });
     const send = () =>
       new Promise<unknown>((resolve, reject) => {
         let value: unknown;
@@ -44,8 +57,7 @@ describe('graphql-ws writes', () => {
       expect(writes).toBe(20);
     } finally {
       await client.dispose();
-      await cleanup.dispose();
-      await new Promise((resolve) => server.close(resolve));
+      await server.stop();
     }
   });
 });
@@ -54,27 +66,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the close for not reading', () => {
   it('is one graphql-ws clients retry (a stalled network comes back)', async () => {
-    const schema = buildSchema('type Query { ok: Boolean }');
-    const server = http.createServer();
-    const wss = new WebSocketServer({ server, path: '/graphql' });
     let connections = 0;
-    const cleanup = useServer(
-      {
-        schema,
-        onConnect: (ctx) => {
-          connections += 1;
-          // The first connection is closed as one whose client stopped reading.
-          if (connections === 1) setTimeout(() => (ctx.extra.socket as WebSocket).close(CLOSE_NOT_READING, 'not reading'), 50);
-          return true;
-        },
+    const server = await graphqlWsServer({
+      schema: buildSchema('type Query { ok: Boolean }'),
+      onConnect: (ctx) => {
+        connections += 1;
+        // The first connection is closed as one whose client stopped reading.
+        if (connections === 1) setTimeout(() => (ctx.extra.socket as WebSocket).close(CLOSE_NOT_READING, 'not reading'), 50);
+        return true;
       },
-      wss,
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
     let fatal: unknown = null;
-    const client = createClient({
-      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
-      webSocketImpl: WebSocket,
+    const client = server.client({
       lazy: false,
       retryAttempts: 3,
       retryWait: () => Promise.resolve(),
@@ -86,8 +89,7 @@ describe('the close for not reading', () => {
       expect(connections).toBe(2);
     } finally {
       await client.dispose();
-      await cleanup.dispose();
-      await new Promise((resolve) => server.close(resolve));
+      await server.stop();
     }
   });
 });
