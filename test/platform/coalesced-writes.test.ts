@@ -6,7 +6,7 @@ import { useServer, type Extra } from 'graphql-ws/use/ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import { CLOSE_NOT_READING, coalesceWrites, UNREAD_LIMIT_BYTES } from '../../src/platform/realtime/coalesced-writes';
 import { startTestApp, TestApp, eventually } from '../support/harness';
-import { GRAPHQL_TRANSPORT_WS, metricValue } from '../support/ws';
+import { metricValue, rawConnect } from '../support/ws';
 
 /**
  * platform/realtime/coalesced-writes.ts: frames sent to one socket in one turn leave in one write, and a
@@ -108,20 +108,15 @@ describe('a graphql-ws client that does not read', () => {
   const BIG = '{ __schema { types { name description fields { name description args { name description } } } } }';
 
   async function signedIn() {
-    const socket = new WebSocket(app.wsUrl, GRAPHQL_TRANSPORT_WS);
+    const outcome = await rawConnect(app.wsUrl, { authorization: `Bearer ${token}` });
+    if (!outcome.acked) throw new Error(`not signed in: ${outcome.code} ${outcome.reason}`);
+    const { socket } = outcome;
     const seen = { answers: 0, bytes: 0, closed: null as null | { code: number; reason: string } };
     socket.on('close', (code, reason) => (seen.closed = { code, reason: String(reason) }));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
-      socket.on('message', (data: Buffer) => {
-        const message = JSON.parse(String(data)) as { type: string };
-        if (message.type === 'connection_ack') resolve();
-        if (message.type === 'next') {
-          seen.answers += 1;
-          seen.bytes += data.length;
-        }
-      });
+    socket.on('message', (data: Buffer) => {
+      if ((JSON.parse(String(data)) as { type: string }).type !== 'next') return;
+      seen.answers += 1;
+      seen.bytes += data.length;
     });
     let asked = 0;
     const ask = (n: number) => {

@@ -2,9 +2,9 @@
  * `npx jest -c jest.compiled.config.js`: the whole suite with every execution in the test process, HTTP's
  * included, run by the compiled execution graphql-ws uses (src/platform/graphql-execution.ts), compiling at
  * the first run. What the suite checks over HTTP then checks the compiled execution on the real schema.
- * graphql-jit's errors are re-made as graphql-js's own, because Apollo's HTTP pipeline writes to an error's `extensions`,
- * which graphql-jit's errors do not allow (graphql-ws builds new ones). Not part of `npm test` (it doubles the
- * run); run it when graphql-jit or graphql changes.
+ * graphql-jit's errors are re-made as graphql-js's own, because Apollo's HTTP pipeline writes to an error's
+ * `extensions`, which graphql-jit's errors do not allow (graphql-ws builds new ones). Not part of `npm test`
+ * (it doubles the run); run it when graphql-jit or graphql changes.
  */
 import { ExecutionArgs, ExecutionResult, GraphQLError, GraphQLSchema } from 'graphql';
 import * as executeModule from 'graphql/execution/execute';
