@@ -1,8 +1,10 @@
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import fc from 'fast-check';
 import { execute, ExecutionResult, GraphQLError, parse, subscribe } from 'graphql';
+import { mapAsyncIterator } from 'graphql/execution/mapAsyncIterator';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { DateTimeResolver } from 'graphql-scalars';
-import { CompiledExecution } from '../../src/platform/graphql-execution';
+import { CompiledExecution, mapEvents } from '../../src/platform/graphql-execution';
 
 /**
  * graphql-ws runs operations compiled by graphql-jit (platform/graphql-execution.ts); HTTP runs them with
@@ -297,5 +299,102 @@ describe('operations compiled for graphql-ws answer as graphql-js does', () => {
     const document = parse('{ answer }');
     for (let i = 0; i < 3; i++) expect(await compiled.execute({ schema: other, document })).toEqual({ data: { answer: 42 } });
     expect(compiled.runsCompiled(document)).toBe(false);
+  });
+});
+
+describe('mapEvents: each event of a subscription through the operation', () => {
+  /** A source of `count` events that records how it was ended. */
+  function source(count: number) {
+    const seen = { returned: 0, thrown: [] as unknown[] };
+    let i = 0;
+    const iterator: AsyncIterableIterator<number> & {
+      return(): Promise<IteratorResult<number>>;
+      throw(e: unknown): Promise<IteratorResult<number>>;
+    } = {
+      next: () => Promise.resolve(i < count ? { value: ++i, done: false } : { value: undefined, done: true }),
+      return: async () => {
+        seen.returned++;
+        i = count;
+        return { value: undefined, done: true };
+      },
+      throw: async (e: unknown) => {
+        seen.thrown.push(e);
+        i = count;
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return { iterator, seen };
+  }
+
+  async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+    const out: T[] = [];
+    for await (const v of it) out.push(v);
+    return out;
+  }
+
+  it('maps every event in order, whether the mapping answers at once or later', async () => {
+    expect(await collect(mapEvents(source(3).iterator, (n) => n * 10))).toEqual([10, 20, 30]);
+    expect(await collect(mapEvents(source(3).iterator, async (n) => `e${n}`))).toEqual(['e1', 'e2', 'e3']);
+  });
+
+  it('return() and throw() reach the source, as a subscriber leaving does', async () => {
+    const a = source(5);
+    const mapped = mapEvents(a.iterator, (n) => n);
+    expect(await mapped.next()).toEqual({ value: 1, done: false });
+    expect(await mapped.return()).toEqual({ value: undefined, done: true });
+    expect(a.seen.returned).toBe(1);
+    expect(await mapped.next()).toEqual({ value: undefined, done: true });
+
+    const b = source(5);
+    const failure = new Error('stop');
+    expect(await mapEvents(b.iterator, (n) => n).throw(failure)).toEqual({ value: undefined, done: true });
+    expect(b.seen.thrown).toEqual([failure]);
+  });
+
+  it('a mapping that throws or rejects closes the source and the error reaches the subscriber', async () => {
+    for (const map of [
+      (n: number) => {
+        if (n === 2) throw new Error('bad event');
+        return n;
+      },
+      async (n: number) => {
+        if (n === 2) throw new Error('bad event');
+        return n;
+      },
+    ]) {
+      const s = source(5);
+      const got: number[] = [];
+      await expect(
+        (async () => {
+          for await (const v of mapEvents(s.iterator, map)) got.push(v);
+        })(),
+      ).rejects.toThrow('bad event');
+      expect(got).toEqual([1]);
+      expect(s.seen.returned).toBe(1);
+    }
+  });
+
+  it("re-arms with fewer promises per event than graphql-js's mapAsyncIterator (with promise hooks on)", async () => {
+    // Each promise re-armed for a subscriber waits for its next event, often long enough to reach V8's old
+    // generation; AsyncLocalStorage (ours and MikroORM's) turns Node's promise hooks on for the whole process.
+    const promisesPerEvent = async (mapper: typeof mapEvents) => {
+      let promises = 0;
+      const hook = createHook({
+        init: (_id, type) => {
+          if (type === 'PROMISE') promises++;
+        },
+      });
+      hook.enable();
+      try {
+        await new AsyncLocalStorage().run({}, () => collect(mapper(source(200).iterator, (n) => ({ data: n }))));
+      } finally {
+        hook.disable();
+      }
+      return promises / 200;
+    };
+    const ours = await promisesPerEvent(mapEvents);
+    const graphqlJs = await promisesPerEvent(mapAsyncIterator as typeof mapEvents);
+    expect(ours * 2).toBeLessThanOrEqual(graphqlJs);
   });
 });
