@@ -75,7 +75,7 @@ const START_NODE_FLAGS = (
   JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
 ).scripts.start
   .split(/\s+/)
-  .filter((arg) => /^--(max-semi-space-size|min-semi-space-size|heap-growing-percent)=/.test(arg));
+  .filter((arg) => /^--(max-semi-space-size=|min-semi-space-size=|heap-growing-percent=|no-allocation-site-pretenuring$)/.test(arg));
 const ADMIN_PASSWORD = 'bench-admin-password';
 
 const now = () => performance.timeOrigin + performance.now();
