@@ -2,6 +2,7 @@ import { createHook } from 'node:async_hooks';
 import { createMemoryPubSub, type PubSubPort } from '../../src/platform/realtime/pubsub';
 import { Topics } from '../../src/platform/realtime/topics';
 import { conversationStream } from '../../src/modules/conversations/conversation-stream';
+import { Conversation } from '../../src/modules/conversations/conversation.entity';
 import { ConversationEventPayload, ConversationEventType } from '../../src/modules/conversations/conversation.events';
 import { HeartbeatDocument, RequestServiceDocument, SendMessageDocument } from '../generated/graphql';
 import { eventually, startTestApp, TestApp } from '../support/harness';
@@ -66,19 +67,18 @@ describe('conversationStream', () => {
 
   it('messages pub/sub lost are read from the database, in order, before the live one; endsAfter ends with it', async () => {
     const before = live.count();
-    let endOn = -1;
-    const stream = conversationStream(losing(2), em, conversationId, null, (e) => e.message?.seq === endOn);
-    const first = stream.next(); // starts listening and reads where the conversation stands
+    // Where the conversation stands, so the stream's start and the seqs of the sends below are known in advance.
+    const { lastSeq } = await em().findOneOrFail(Conversation, { id: conversationId }, { fields: ['lastSeq'] });
+    const stream = conversationStream(losing(2), em, conversationId, lastSeq, (e) => e.message?.seq === lastSeq + 3);
+    const first = stream.next(); // starts listening; nothing stored after lastSeq to replay
     await live.until(before + 1);
-    const a = await send();
-    await send();
-    endOn = await send(); // the first two never arrive: this one shows the gap
-    expect([seqOf(await first), seqOf(await stream.next()), seqOf(await stream.next())]).toEqual([a, a + 1, a + 2]);
+    for (let i = 1; i <= 3; i++) expect(await send()).toBe(lastSeq + i); // the first two never arrive: the third shows the gap
+    expect([seqOf(await first), seqOf(await stream.next()), seqOf(await stream.next())]).toEqual([lastSeq + 1, lastSeq + 2, lastSeq + 3]);
     expect(await stream.next()).toEqual({ value: undefined, done: true });
     await eventually(() => live.count() === before, 5000, 'the stream to stop listening');
   });
 
-  it('a subscriber who leaves during the replay gets nothing more and leaves nothing listening', async () => {
+  it('a subscriber who leaves while the stream starts gets nothing more and leaves nothing listening', async () => {
     const before = live.count();
     await send();
     const stream = conversationStream(app.services.pubsub, em, conversationId, 0);
