@@ -145,7 +145,7 @@ export class ConversationEvents implements AsyncIterableIterator<ConversationEve
   };
 
   private async close(): Promise<void> {
-    if (this.ended && !this.live) return;
+    if (this.ended) return; // once ended nothing listens: start() never keeps a channel it gets after the end
     this.ended = true;
     this.endsWithBacklog = false;
     this.backlog.length = 0;
