@@ -202,27 +202,44 @@ describeWithRedis('session cache across two servers over Redis', () => {
     expect((await node2.data(MeDocument, undefined, fresh)).me.id).toBe(agent.id);
   });
 
-  /** A third process, as a raw Redis subscriber, that acknowledges revocations only after `delayMs` (never if null). */
-  async function slowProcess(delayMs: number | null): Promise<{ acked: string[]; close: () => Promise<void> }> {
+  /**
+   * A third process, as a raw Redis subscriber, that acknowledges the revocation of `userId` only after
+   * `delayMs` (never if null). Redis is shared by every suite, so other suites' revocations reach it too:
+   * it acknowledges those at once, as a healthy process would, and none of them is counted in `acked`.
+   */
+  async function slowProcess(userId: string, delayMs: number | null): Promise<{ acked: string[]; close: () => Promise<void> }> {
     const sub = new Redis(process.env.TEST_REDIS_URL!);
     const pub = new Redis(process.env.TEST_REDIS_URL!);
     const acked: string[] = [];
+    const pending = new Set<NodeJS.Timeout>();
+    let closed = false;
+    const acknowledge = (ack: string): void => {
+      if (!closed) void pub.publish('SESSION_REVOKED_ACK', JSON.stringify({ ack }));
+    };
     await sub.subscribe('SESSION_REVOKED');
     sub.on('message', (_channel, message) => {
-      const { ack } = JSON.parse(message) as { ack: string };
+      const event = JSON.parse(message) as { userId: string; ack: string };
+      if (event.userId !== userId) return acknowledge(event.ack);
       if (delayMs === null) return;
-      setTimeout(() => {
-        acked.push(ack);
-        void pub.publish('SESSION_REVOKED_ACK', JSON.stringify({ ack }));
+      const timer = setTimeout(() => {
+        pending.delete(timer);
+        acked.push(event.ack);
+        acknowledge(event.ack);
       }, delayMs);
+      pending.add(timer);
     });
-    return { acked, close: async () => void (await Promise.all([sub.quit(), pub.quit()])) };
+    const close = async (): Promise<void> => {
+      closed = true;
+      for (const timer of pending) clearTimeout(timer);
+      await Promise.all([sub.quit(), pub.quit()]);
+    };
+    return { acked, close };
   }
 
   it('the revoking mutation answers only once every process has acknowledged the revocation', async () => {
     const agent = await node1.createUser({ role: 'AGENT', departmentId });
     const adminToken = await node1.adminToken();
-    const slow = await slowProcess(400);
+    const slow = await slowProcess(agent.id, 400);
     try {
       const started = Date.now();
       await node1.data(DeactivateUserDocument, { id: agent.id }, adminToken);
@@ -236,7 +253,7 @@ describeWithRedis('session cache across two servers over Redis', () => {
   it('a process that never acknowledges delays the mutation by the acknowledgement timeout, not for ever', async () => {
     const agent = await node1.createUser({ role: 'AGENT', departmentId });
     const adminToken = await node1.adminToken();
-    const silent = await slowProcess(null);
+    const silent = await slowProcess(agent.id, null);
     try {
       const started = Date.now();
       const res = await node1.exec(DeactivateUserDocument, { id: agent.id }, adminToken);
