@@ -6,6 +6,7 @@ import { authChecker } from './platform/auth/auth-checker';
 import type { PubSubPort } from './platform/realtime/pubsub';
 import { createMemoryPubSub } from './platform/realtime/pubsub';
 import { refuseControlCharacters } from './platform/text-input';
+import { mapSubscriptionEventsDirectly } from './platform/subscription-events';
 import { AccountResolver } from './modules/accounts/account.resolver';
 import { AuditResolver } from './modules/audit/audit.resolver';
 import { NotificationResolver } from './modules/notifications/notification.resolver';
@@ -131,7 +132,8 @@ function checkSubscriptionArguments(schema: GraphQLSchema): GraphQLSchema {
 
 /**
  * The executable schema. Arguments are validated (control characters, class-validator); `@Authorized` is
- * checked by `authChecker`; a request an API key signed in runs only the root fields its scopes allow.
+ * checked by `authChecker` (for a subscription when it starts; its events are mapped directly, see
+ * subscription-events.ts); a request an API key signed in runs only the root fields its scopes allow.
  */
 export async function createSchema(pubSub: PubSubPort = createMemoryPubSub()): Promise<GraphQLSchema> {
   const schema = await buildSchema({
@@ -141,5 +143,8 @@ export async function createSchema(pubSub: PubSubPort = createMemoryPubSub()): P
     pubSub,
     validateFn: validateArgument,
   });
-  return guardRootFieldsForKeys(checkSubscriptionArguments(schema), (ctx) => (ctx as Context).services.apiKeys.auth);
+  return guardRootFieldsForKeys(
+    checkSubscriptionArguments(mapSubscriptionEventsDirectly(schema)),
+    (ctx) => (ctx as Context).services.apiKeys.auth,
+  );
 }
