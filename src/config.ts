@@ -140,7 +140,7 @@ const spec = {
   }),
   DB_TIMEOUT_MS: wholeNumber({
     default: 3000,
-    desc: 'a statement of an HTTP request, or a new PostgreSQL connection, not answered within this fails with SERVICE_UNAVAILABLE; 0: no limit',
+    desc: 'a statement (HTTP, WebSocket or background work; migrations excepted), or a new PostgreSQL connection, not answered within this fails with SERVICE_UNAVAILABLE; 0: no limit',
   }),
   SLOW_SQL_MS: wholeNumber({
     default: 200,

@@ -124,12 +124,18 @@ export function buildContext(
   return new OperationContext(services, viewer, em, traceId, ip, credentialProblem);
 }
 
+/** A request's EntityManager: its statements carry the trace id to the SQL log (orm.ts). */
+export function forkFor(services: Services, traceId: string): EntityManager {
+  return services.orm.em.fork({ loggerContext: { traceId } });
+}
+
 /**
  * The lazy parts are getters on the prototype over plain fields, not getters of an object literal: Apollo
  * copies the context before each operation (Object.assign onto an object of the same prototype), which
  * calls own getters, and so made the fork, the loaders and a child logger for every HTTP request up front.
  */
 class OperationContext implements Context {
+  requestedLocale: string | null = null;
   private madeLoaders: Loaders | null = null;
   private madeLogger: Logger | null = null;
 
@@ -143,7 +149,7 @@ class OperationContext implements Context {
   ) {}
 
   get em(): EntityManager {
-    return (this.fork ??= this.services.orm.em.fork());
+    return (this.fork ??= forkFor(this.services, this.traceId));
   }
 
   get loaders(): Loaders {

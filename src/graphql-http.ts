@@ -3,10 +3,11 @@ import type http from 'node:http';
 import { ApolloServer, HeaderMap, HTTPGraphQLRequest } from '@apollo/server';
 import { trace } from '@opentelemetry/api';
 import { ErrorCode } from './platform/errors';
-import { INTERNAL_MESSAGE } from './platform/graphql-errors';
+import { finishHttpErrors, INTERNAL_MESSAGE, rememberErrorOrigin } from './platform/graphql-errors';
 import { localizedErrorText } from './platform/i18n/error-translation';
-import { currentLocale } from './platform/i18n/request-locale';
-import { traceIdOfRequest, withRequest } from './platform/trace';
+import type { Locale } from './platform/i18n/locales';
+import { localeOfAcceptLanguage } from './platform/i18n/request-locale';
+import { traceIdOfRequest } from './platform/trace';
 
 /** The largest request body POST /graphql takes (express.json's limit on the general path, the same here). */
 export const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
@@ -21,8 +22,15 @@ export function setGraphqlResponseHeaders(res: http.ServerResponse, traceId: str
 }
 
 /** A refusal in GraphQL's error shape, for what fails before Apollo runs (bad JSON, a body too large). */
-export function writeGraphqlError(res: http.ServerResponse, status: number, message: string, code: ErrorCode, traceId: string): void {
-  const body = JSON.stringify({ errors: [{ message: localizedErrorText(message, currentLocale()), extensions: { code, traceId } }] });
+export function writeGraphqlError(
+  res: http.ServerResponse,
+  status: number,
+  message: string,
+  code: ErrorCode,
+  traceId: string,
+  locale: Locale,
+): void {
+  const body = JSON.stringify({ errors: [{ message: localizedErrorText(message, locale), extensions: { code, traceId } }] });
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));
@@ -57,11 +65,9 @@ export function graphqlPostHandler<TContext extends object>(
 
     const traceId = traceIdOfRequest(headers);
     setGraphqlResponseHeaders(res, traceId);
-    // The body's last chunk arrives in the socket's async context: the answer runs in this request's store (its
-    // trace id and Accept-Language) and, with tracing on, in this scope, which keeps its OpenTelemetry span too
-    // (as body-parser's raw-body does; an AsyncResource per request costs more than the store alone).
-    const acceptLanguage = headers['accept-language'];
-    const respond = (body: Buffer) => withRequest(traceId, acceptLanguage, () => void answer(options, req, res, body, traceId));
+    // The body's last chunk arrives in the socket's async context: with tracing on, the answer runs in this
+    // scope, which keeps the request's OpenTelemetry span (as body-parser's raw-body does).
+    const respond = (body: Buffer) => void answer(options, req, res, body, traceId);
     if (trace.getActiveSpan()) {
       const scope = new AsyncResource('GRAPHQL_POST');
       readBody(req, length, (body) => scope.runInAsyncScope(respond, null, body));
@@ -91,26 +97,56 @@ async function answer<TContext extends object>(
 ): Promise<void> {
   const body = parseJsonBody(raw);
   if (body === undefined) {
-    writeGraphqlError(res, 400, 'The request body is not valid JSON', ErrorCode.BAD_USER_INPUT, traceId);
+    const locale = localeOfAcceptLanguage(req.headers['accept-language']);
+    writeGraphqlError(res, 400, 'The request body is not valid JSON', ErrorCode.BAD_USER_INPUT, traceId, locale);
     return;
   }
+  await runGraphqlRequest(options, req, res, body, traceId);
+}
+
+/**
+ * Runs one HTTP GraphQL request through Apollo and writes its answer; both paths (the direct POST above and
+ * express's, which has parsed `body` itself) end here. Errors get their request's trace id and locale: those
+ * of the operation through the plugins (server.ts), those of building the context here, and Apollo's own
+ * refusals, which come back before any context exists, by finishHttpErrors.
+ */
+export async function runGraphqlRequest<TContext extends object>(
+  options: GraphqlPostOptions<TContext>,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: unknown,
+  traceId: string,
+): Promise<void> {
+  let contextBuilt = false;
+  const origin = () => ({ traceId, locale: localeOfAcceptLanguage(req.headers['accept-language']) });
   try {
     const query = req.url!.indexOf('?');
     const httpGraphQLRequest: HTTPGraphQLRequest = {
-      method: 'POST',
+      method: req.method!.toUpperCase(),
       headers: headerMap(req.headers),
       search: query === -1 ? '' : req.url!.slice(query),
       body,
     };
     const response = await options.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => options.context(req, traceId),
+      context: async () => {
+        try {
+          const context = await options.context(req, traceId);
+          contextBuilt = true;
+          return context;
+        } catch (err) {
+          rememberErrorOrigin(err, origin());
+          throw err;
+        }
+      },
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
-      res.setHeader('Content-Length', Buffer.byteLength(response.body.string));
-      res.end(response.body.string);
+      // Every error of an operation that ran has its trace id already; only a refusal can lack it.
+      const text = contextBuilt && res.statusCode === 200 ? response.body.string : finishHttpErrors(response.body.string, origin());
+      res.setHeader('Content-Length', Buffer.byteLength(text));
+      res.end(text);
       return;
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
@@ -118,7 +154,7 @@ async function answer<TContext extends object>(
   } catch (err) {
     options.onUnexpectedError(err, traceId);
     if (res.headersSent) res.destroy();
-    else writeGraphqlError(res, 500, INTERNAL_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR, traceId);
+    else writeGraphqlError(res, 500, INTERNAL_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR, traceId, origin().locale);
   }
 }
 

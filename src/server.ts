@@ -6,19 +6,25 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApolloServer, ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule } from 'graphql';
-import { authenticate, Authentication, buildContext, Context } from './context';
-import { currentTraceId, newTraceId, traceIdOfRequest, withRequest } from './platform/trace';
+import { GraphQLSchema, NoSchemaIntrospectionCustomRule } from 'graphql';
+import { authenticate, Authentication, buildContext, Context, forkFor } from './context';
+import { newTraceId, traceIdOf, traceIdOfRequest } from './platform/trace';
 import { credentialsPlugin } from './platform/auth/credentials';
 import { clientAddress, compileTrust } from './platform/client-address';
 import { ErrorCode, ServiceUnavailable } from './platform/errors';
 import { isDatabaseUnavailable } from './platform/db/availability';
 import { answerMalformedHttp } from './platform/http-client-errors';
-import { formatError, INTERNAL_MESSAGE } from './platform/graphql-errors';
-import { graphqlPostHandler, MAX_GRAPHQL_BODY_BYTES, setGraphqlResponseHeaders, writeGraphqlError } from './graphql-http';
-import { localePlugin } from './platform/i18n/request-locale';
+import { formatError, formatHttpError, INTERNAL_MESSAGE, rememberErrorOrigin } from './platform/graphql-errors';
+import {
+  graphqlPostHandler,
+  GraphqlPostOptions,
+  MAX_GRAPHQL_BODY_BYTES,
+  runGraphqlRequest,
+  setGraphqlResponseHeaders,
+  writeGraphqlError,
+} from './graphql-http';
+import { localeOf, localeOfAcceptLanguage, localePlugin } from './platform/i18n/request-locale';
 import { playgroundPage, playgroundSecurityHeaders } from './playground';
 import type { Services } from './services';
 import { attachGraphqlWs } from './websocket';
@@ -45,7 +51,8 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   app.use((req, res, next) => {
     const traceId = traceIdOfRequest(req.headers);
     res.set('x-trace-id', traceId);
-    withRequest(traceId, req.headers['accept-language'], next);
+    res.locals.traceId = traceId;
+    next();
   });
   // The request handler is set once Apollo has started (below): POST /graphql directly, the rest through express.
   // The server must not be the first to close an idle connection: a balancer (or client) that reuses it at that
@@ -92,7 +99,8 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
       localePlugin<Context>(),
       ws.drainPlugin,
     ],
-    formatError: (formatted, error) => withTraceId(formatError(formatted, error).error),
+    // In the request's locale, with its trace id (observabilityPlugin notes which request an error is from).
+    formatError: formatHttpError,
     // INTROSPECTION is enforced by the validation rule above, the same one graphql-ws runs.
     introspection: true,
     // main.ts owns SIGINT/SIGTERM (drain, then stop PostgreSQL); Apollo must not stop itself and re-signal.
@@ -100,6 +108,11 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
     includeStacktraceInErrorResponses: false,
   });
   await apollo.start();
+  const graphqlOptions: GraphqlPostOptions<Context> = {
+    apollo,
+    context: (req, traceId) => httpContext(services, req, clientAddress(req, trust), traceId),
+    onUnexpectedError: (err, traceId) => services.logger.error({ err, traceId }, 'unhandled HTTP error'),
+  };
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -136,22 +149,16 @@ export async function startHttpServer(services: Services, schema: GraphQLSchema)
   app.use(
     '/graphql',
     (_req: Request, res: Response, next: NextFunction) => {
-      setGraphqlResponseHeaders(res, currentTraceId() ?? newTraceId());
+      setGraphqlResponseHeaders(res, traceIdOf(res) ?? newTraceId());
       next();
     },
     express.json({ limit: MAX_GRAPHQL_BODY_BYTES }),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => httpContext(services, req, clientAddress(req, trust), currentTraceId() ?? newTraceId()),
-    }),
+    (req: Request, res: Response) => void runGraphqlRequest(graphqlOptions, req, res, req.body, traceIdOf(res) ?? newTraceId()),
   );
   app.use(uploadRoutes(services));
   app.use(recordsRoutes(services));
   app.use(jsonErrorHandler(services));
-  const graphqlPost = graphqlPostHandler<Context>({
-    apollo,
-    context: (req, traceId) => httpContext(services, req, clientAddress(req, trust), traceId),
-    onUnexpectedError: (err, traceId) => services.logger.error({ err, traceId }, 'unhandled HTTP error'),
-  });
+  const graphqlPost = graphqlPostHandler<Context>(graphqlOptions);
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (!graphqlPost(req, res)) app(req, res);
   });
@@ -181,7 +188,7 @@ async function httpContext(services: Services, req: http.IncomingMessage, ip: st
   let em: EntityManager | null = null;
   let auth: Authentication;
   try {
-    auth = await authenticate(services, () => (em ??= services.orm.em.fork()), req.headers.authorization);
+    auth = await authenticate(services, () => (em ??= forkFor(services, traceId)), req.headers.authorization);
   } catch (err) {
     // Reading the signed-in user found PostgreSQL stalled or gone: 503, not a masked 500.
     if (isDatabaseUnavailable(err)) {
@@ -194,7 +201,10 @@ async function httpContext(services: Services, req: http.IncomingMessage, ip: st
   }
   // Bad credentials (expired, forged, revoked, not `Bearer`) do not fail the request here: sign-in
   // mutations must still run with them; credentialsPlugin answers 401 to every other operation.
-  return buildContext(services, auth.session?.viewer ?? null, em, traceId, ip, auth.problem);
+  const context = buildContext(services, auth.session?.viewer ?? null, em, traceId, ip, auth.problem);
+  const acceptLanguage = req.headers['accept-language'];
+  context.requestedLocale = Array.isArray(acceptLanguage) ? acceptLanguage.join(',') : (acceptLanguage ?? null);
+  return context;
 }
 
 /**
@@ -253,7 +263,8 @@ function observabilityPlugin(services: Services): ApolloServerPlugin<Context> {
       return {
         async didEncounterErrors({ errors, contextValue: ctx }) {
           for (const error of errors) {
-            const formatted = formatError({ message: error.message, extensions: error.extensions }, error);
+            rememberErrorOrigin(error, { traceId: ctx.traceId, locale: localeOf(ctx) });
+            const formatted = formatError({ message: error.message, extensions: error.extensions }, error, 'en');
             if (!formatted.isExpected) ctx.logger.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
           }
         },
@@ -280,7 +291,7 @@ function jsonErrorHandler(services: Services) {
     next: NextFunction,
   ) => {
     if (res.headersSent) return next(err);
-    const traceId = currentTraceId() ?? newTraceId();
+    const traceId = traceIdOf(res) ?? newTraceId();
     const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) services.logger.error({ err, traceId }, 'unhandled HTTP error');
     const message =
@@ -292,7 +303,7 @@ function jsonErrorHandler(services: Services) {
             ? INTERNAL_MESSAGE
             : err.message;
     const code = status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_USER_INPUT;
-    writeGraphqlError(res, status, message, code, traceId);
+    writeGraphqlError(res, status, message, code, traceId, localeOfAcceptLanguage(req.headers['accept-language']));
   };
 }
 
@@ -300,8 +311,4 @@ function jsonErrorHandler(services: Services) {
 function isBearer(header: string | undefined, token: string): boolean {
   const digest = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(digest(header ?? ''), digest(`Bearer ${token}`));
-}
-
-function withTraceId(error: GraphQLFormattedError): GraphQLFormattedError {
-  return { ...error, extensions: { ...error.extensions, traceId: currentTraceId() } };
 }

@@ -15,12 +15,13 @@ import {
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { authenticate, buildContext, Context, Session } from './context';
+import { authenticate, Authentication, buildContext, Context, Session } from './context';
 import { principalOf, SocketSessions } from './socket-sessions';
 import { newTraceId } from './platform/trace';
 import { clientAddress, compileTrust } from './platform/client-address';
 import { CREDENTIAL_MESSAGES } from './platform/auth/credentials';
 import { ErrorCode } from './platform/errors';
+import { isDatabaseUnavailable } from './platform/db/availability';
 import { formatError } from './platform/graphql-errors';
 import { CompiledExecution } from './platform/graphql-execution';
 import { coalesceWrites } from './platform/realtime/coalesced-writes';
@@ -63,7 +64,7 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
     heartbeat.track(socket, raw);
   });
 
-  const formatAll = (errors: readonly GraphQLError[], traceId: string, locale?: Locale): GraphQLFormattedError[] =>
+  const formatAll = (errors: readonly GraphQLError[], traceId: string, locale: Locale): GraphQLFormattedError[] =>
     errors.map((e) => {
       const { error, isExpected } = formatError(e.toJSON(), e, locale);
       if (!isExpected) logger.error({ err: e.originalError ?? e, traceId }, 'unexpected error');
@@ -81,7 +82,16 @@ export function attachGraphqlWs(services: Services, schema: GraphQLSchema, httpS
       subscribe: compiled.subscribe,
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
-        const { session, problem } = await authenticate(services, services.orm.em.fork(), tokenFrom(ctx.connectionParams));
+        let signedIn: Authentication;
+        try {
+          signedIn = await authenticate(services, services.orm.em.fork(), tokenFrom(ctx.connectionParams));
+        } catch (err) {
+          if (!isDatabaseUnavailable(err)) throw err;
+          // PostgreSQL stalled or gone (DB_TIMEOUT_MS): 1013, which graphql-ws clients retry, not 4500 (fatal).
+          logger.warn({ err }, 'graphql-ws: PostgreSQL did not answer while the connection signed in');
+          return refuse(socket, CLOSE_TRY_AGAIN_LATER, 'The database did not answer; try again');
+        }
+        const { session, problem } = signedIn;
         // Closed here rather than by graphql-ws (4403 "Forbidden"), so the reason says what to fix.
         if (!session) return refuse(socket, CloseCode.Forbidden, problem ? CREDENTIAL_MESSAGES[problem] : NOT_SIGNED_IN);
         // The client may have hung up while the token was being checked; its 'close' has then already fired
@@ -263,6 +273,9 @@ function withCode(errors: readonly GraphQLError[], code: string): GraphQLError[]
 }
 
 const NOT_SIGNED_IN = 'Not signed in: send { "authorization": "Bearer <token>" } in connection_init';
+
+/** WebSocket close code 1013, "try again later": one graphql-ws clients reconnect after (4500 they do not). */
+const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /** Closes the socket with a reason the client can act on; `false` tells graphql-ws the connection is refused. */
 function refuse(socket: WebSocket, code: number, reason: string): false {

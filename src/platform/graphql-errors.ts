@@ -5,7 +5,6 @@ import { ErrorCode, EXPECTED_CODES, FieldProblem } from './errors';
 import { isDatabaseUnavailable } from './db/availability';
 import { MessageId, render } from './i18n/catalogue';
 import type { Locale } from './i18n/locales';
-import { currentLocale } from './i18n/request-locale';
 import { chineseErrorText, localizedErrorText } from './i18n/error-translation';
 import { chineseGraphqlMessage } from './i18n/graphql-messages';
 
@@ -45,13 +44,13 @@ export function withoutSuggestions(message: string): string {
 /**
  * Maps any error to a response error from the documented set. Expected failures keep their message;
  * anything else is masked: no stack, SQL or paths leave the server. `isExpected` is false for those,
- * so the caller logs them. Messages from the catalogue are rendered in `locale` (over HTTP the request's,
- * see request-locale.ts); codes, reasons and field names are the same in every language.
+ * so the caller logs them. Messages from the catalogue are rendered in `locale` (see request-locale.ts); codes,
+ * reasons and field names are the same in every language.
  */
 export function formatError(
   formatted: GraphQLFormattedError,
   error: unknown,
-  locale: Locale = currentLocale(),
+  locale: Locale,
 ): { error: GraphQLFormattedError; isExpected: boolean } {
   const original = unwrapResolverError(error);
   const code =
@@ -113,6 +112,56 @@ export function formatError(
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     },
   };
+}
+
+/** Where an error over HTTP came from: its request's trace id and locale. */
+export interface ErrorOrigin {
+  traceId: string;
+  locale: Locale;
+}
+
+/**
+ * Apollo's formatError sees the error but not its request. Its plugins see both first (didEncounterErrors, and
+ * the context function for errors building the context), and note here which request each error is from.
+ */
+const originOfError = new WeakMap<object, ErrorOrigin>();
+
+export function rememberErrorOrigin(error: unknown, origin: ErrorOrigin): void {
+  if (error !== null && typeof error === 'object') originOfError.set(error, origin);
+}
+
+/**
+ * Apollo's formatError over HTTP: formatError in the request's locale, with its trace id. An error of unknown
+ * origin (Apollo refused the request before any operation began: no `query`, a GET mutation) passes as it is,
+ * for finishHttpErrors to format once the response is back with its request.
+ */
+export function formatHttpError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const origin = originOfError.get(error as object) ?? originOfError.get(unwrapResolverError(error) as object);
+  if (!origin) return formatted;
+  const { error: out } = formatError(formatted, error, origin.locale);
+  return { ...out, extensions: { ...out.extensions, traceId: origin.traceId } };
+}
+
+/**
+ * A response body with the errors formatHttpError passed (those without a trace id) formatted: Apollo's own
+ * refusals, whose message and code are all they carry, in `locale`, with the request's trace id.
+ */
+export function finishHttpErrors(body: string, origin: ErrorOrigin): string {
+  let parsed: { errors?: unknown };
+  try {
+    parsed = JSON.parse(body) as { errors?: unknown };
+  } catch {
+    return body;
+  }
+  if (!Array.isArray(parsed.errors)) return body;
+  let changed = false;
+  parsed.errors = parsed.errors.map((e: GraphQLFormattedError) => {
+    if (e.extensions?.traceId !== undefined) return e;
+    changed = true;
+    const { error: out } = formatError(e, new GraphQLError(e.message, { extensions: e.extensions }), origin.locale);
+    return { ...out, extensions: { ...out.extensions, traceId: origin.traceId } };
+  });
+  return changed ? JSON.stringify(parsed) : body;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import { currentTraceId, newTraceId } from './trace';
+import { newTraceId } from './trace';
 
 /** EX_SOFTWARE (sysexits.h): an internal software error; a supervisor restarts the process. */
 export const FATAL_EXIT_CODE = 70;
@@ -9,7 +9,7 @@ export type FatalKind = 'unhandledRejection' | 'uncaughtException';
 
 /**
  * The last line of defence for the process entry (main.ts), not for the library: an unhandled rejection or
- * uncaught exception is logged with its trace id (the failing request's, else a new one) and counted; the
+ * uncaught exception is logged with a new trace id (which request failed is not known here) and counted; the
  * process is then in an unknown state, so after `onFatal` (a short, best-effort cleanup, bounded by
  * `cleanupTimeoutMs`) it exits with FATAL_EXIT_CODE. Request paths handle their own errors; reaching this is a bug.
  * Returns a function that takes the guard off again.
@@ -22,7 +22,7 @@ export function installProcessGuard(
 ): () => void {
   let stopping = false;
   const handle = (kind: FatalKind) => (err: unknown) => {
-    const traceId = currentTraceId() ?? newTraceId();
+    const traceId = newTraceId();
     metrics.unhandledErrors.inc({ kind });
     if (stopping) {
       logger.fatal({ err, kind, traceId }, `${kind} while stopping after an earlier one`);

@@ -10,4 +10,6 @@ export interface RequestScope {
   logger: Logger;
   /** Client address, for rate limits. */
   ip: string;
+  /** An HTTP request's Accept-Language (a graphql-ws connection's `locale` is kept by request-locale.ts). */
+  requestedLocale?: string | null;
 }

@@ -1,17 +1,11 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomFillSync } from 'node:crypto';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 
-/**
- * What a request carries down its asynchronous calls: its trace id and its Accept-Language (request-locale.ts
- * reads it). One AsyncLocalStorage for both: every one in use adds work to each promise and callback made.
+/*
+ * A request's trace id travels explicitly (in its GraphQL context, its EntityManager's logger context, express's
+ * res.locals), not in an AsyncLocalStorage: one in use makes Node run a hook for every promise and callback of
+ * the whole process, 8–22 % of a chat message's CPU (docs/benchmarks.md, "AsyncLocalStorage").
  */
-export interface RequestStore {
-  traceId: string;
-  acceptLanguage: string | null;
-}
-
-const storage = new AsyncLocalStorage<RequestStore>();
 
 /**
  * A client's X-Request-Id when it looks like an id, else a new W3C trace id (32 lower-case hex digits) drawn
@@ -55,21 +49,7 @@ export function traceIdOfRequest(headers: Record<string, string | string[] | und
   return traceIdOfTraceparent(headers.traceparent) ?? newTraceId(headers['x-request-id']);
 }
 
-/** Runs `fn` with `traceId` as the current trace, so error formatting and logs anywhere below can find it. */
-export function withTrace<T>(traceId: string, fn: () => T): T {
-  return storage.run({ traceId, acceptLanguage: null }, fn);
-}
-
-/** withTrace for an HTTP request, with its Accept-Language, so its locale can be chosen anywhere below. */
-export function withRequest<T>(traceId: string, acceptLanguage: string | string[] | undefined, fn: () => T): T {
-  const requested = Array.isArray(acceptLanguage) ? acceptLanguage.join(',') : (acceptLanguage ?? null);
-  return storage.run({ traceId, acceptLanguage: requested }, fn);
-}
-
-export function currentTraceId(): string | undefined {
-  return storage.getStore()?.traceId;
-}
-
-export function currentRequest(): RequestStore | undefined {
-  return storage.getStore();
+/** The trace id server.ts's first middleware gave an express request, kept in its response's `locals`. */
+export function traceIdOf(res: { locals: Record<string, unknown> }): string | undefined {
+  return typeof res.locals.traceId === 'string' ? res.locals.traceId : undefined;
 }

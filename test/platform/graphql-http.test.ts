@@ -82,9 +82,7 @@ describe('POST /graphql on node:http, the rest through express', () => {
       hasTraceId: true,
     });
     expect(direct.headers['content-length']).toBe(String(Buffer.byteLength(direct.body)));
-    // Express's ETag (pointless on a no-store POST) shows which path answered: both were taken.
-    expect(direct.headers.etag).toBeUndefined();
-    expect(chunked.headers.etag).toBeDefined();
+    // Only express's body parser inflates gzip and reads a chunked body: an answer to those shows it was taken.
     for (const other of [chunked, gzipped, withCharset]) expect(shape(other)).toEqual(shape(direct));
   });
 

@@ -1,4 +1,4 @@
-import { eventually, startTestApp, TestApp } from '../support/harness';
+import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
 import { PrivatePostgres } from '../support/private-postgres';
 
 const DB_TIMEOUT_MS = 1000;
@@ -74,5 +74,39 @@ describe('when PostgreSQL stalls and comes back', () => {
     // The client was told it failed; whichever statement was cut off, its transaction did not commit.
     const list = await app.data<{ departments: Array<{ code: string }> }, unknown>('{ departments { code } }', undefined, admin);
     expect(list.departments.map((d) => d.code)).not.toContain('stalled');
+  }, 90_000);
+
+  it('limits graphql-ws alike: an operation answers SERVICE_UNAVAILABLE, a new connection closes 1013 (retried)', async () => {
+    const ws = app.ws(admin);
+    const live = subscribe(ws, 'subscription { notifications { id } }'); // keeps the connection open
+    // A query's answer, or how the client was refused (graphql-ws's `error`: GraphQL errors or a close event).
+    const overWs = async (client = ws) => {
+      const sub = subscribe(client, '{ me { id email } }'); // reads the user's row (departments are cached)
+      return sub.next(15_000).then(
+        (answer) => ({ answer, refusal: null }),
+        () => ({ answer: null, refusal: sub.error as { code?: number; reason?: string } }),
+      );
+    };
+    expect((await overWs()).answer?.errors).toBeUndefined(); // connected and signed in before the stall
+
+    db.signal('SIGSTOP');
+    frozen = true;
+    let started = Date.now();
+    const onOpenConnection = await overWs();
+    const took = Date.now() - started;
+    started = Date.now();
+    const onNewConnection = await overWs(app.ws(admin));
+    const tookToConnect = Date.now() - started;
+    db.signal('SIGCONT');
+    frozen = false;
+
+    expect(onOpenConnection.answer?.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(took).toBeLessThan(3 * DB_TIMEOUT_MS + 1500);
+    expect(onNewConnection.refusal).toMatchObject({ code: 1013 });
+    expect(tookToConnect).toBeLessThan(3 * DB_TIMEOUT_MS + 1500);
+    expect(live.error).toBeNull();
+
+    await eventually(async () => (await overWs()).answer?.errors === undefined, 15_000, 'graphql-ws queries succeeding again');
+    await eventually(async () => (await overWs(app.ws(admin))).answer?.errors === undefined, 15_000, 'graphql-ws connecting again');
   }, 90_000);
 });

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createTestDatabase, eventually, hasRedis, startTestApp, TestApp } from '../support/harness';
 import { REPO_ROOT, serverProcessEnv, ServerProcess, startServerProcess, stopAll } from '../support/processes';
-import { withTrace } from '../../src/platform/trace';
+import { forkFor } from '../../src/context';
 
 interface ExportedSpan {
   traceId: string;
@@ -163,9 +163,11 @@ describe('trace ids without OpenTelemetry', () => {
 
   it('logs SQL slower than SLOW_SQL_MS at warn, with the trace id and the statement without its values', async () => {
     const traceId = randomBytes(16).toString('hex');
-    const connection = app.services.orm.em.fork().getConnection();
-    await withTrace(traceId, () => connection.execute("SELECT pg_sleep(0.3), 'secret-value-42' AS x"));
-    await withTrace(traceId, () => connection.execute("SELECT 'fast-value' AS y"));
+    // A request's EntityManager (as its context forks it): raw statements and the ORM's queries alike.
+    const em = forkFor(app.services, traceId);
+    await em.execute("SELECT pg_sleep(0.3), 'secret-value-42' AS x");
+    await em.execute("SELECT 'fast-value' AS y");
+    await em.getConnection().execute('SELECT pg_sleep(0.3)'); // no EntityManager: no trace id
     const mine = lines
       .map((l) => JSON.parse(l) as { level: number; msg: string; traceId?: string; sql?: string; took?: number })
       .filter((l) => l.traceId === traceId);

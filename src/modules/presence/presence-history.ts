@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { transactionally } from '../../platform/db/transaction';
 import { AdvisoryLock } from '../../platform/db/advisory-locks';
 import { pgArray } from '../../platform/db/arrays';
 import type { Logger } from '../../platform/logger';
@@ -35,7 +36,7 @@ export class PresenceHistory {
 
   /** Closes the agent's open interval and opens one in the state `current` reads; nothing when it has not changed. */
   async record(agentId: string, current: () => Promise<PresenceState>, at: Date): Promise<void> {
-    await this.fork().transactional(async (tx) => {
+    await transactionally(this.fork(), async (tx) => {
       await tx.execute('SELECT pg_advisory_xact_lock(?, hashtext(?))', [AdvisoryLock.PRESENCE_HISTORY, agentId]);
       const state = await current();
       const [open] = await tx.execute<Array<{ id: string; state: PresenceState; started_at: Date }>>(

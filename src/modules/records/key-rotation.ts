@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { transactionally } from '../../platform/db/transaction';
 import type { Logger } from '../../platform/logger';
 import type { Scheduler } from '../../platform/scheduler';
 import type { DataKeyRow, DataKeyStore } from './data-keys';
@@ -58,7 +59,7 @@ export class KeyRotation {
 
   private batch(): Promise<number> {
     const current = this.keys.keyring.currentId;
-    return this.em().transactional(async (em) => {
+    return transactionally(this.em(), async (em) => {
       const rows = await em.execute<DataKeyRow[]>(
         `SELECT id, subject_id, master_key_id, wrapped FROM data_keys WHERE wrapped IS NOT NULL AND master_key_id <> ? LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
         [current],

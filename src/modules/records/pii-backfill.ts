@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { transactionally } from '../../platform/db/transaction';
 import type { Logger } from '../../platform/logger';
 import type { Scheduler } from '../../platform/scheduler';
 import { PII_SOURCES } from './pii-sources';
@@ -34,7 +35,7 @@ export class PiiBackfill {
     let total = 0;
     for (const source of PII_SOURCES) {
       const columns = source.properties.join(', ');
-      const done = await this.em().transactional(async (em) => {
+      const done = await transactionally(this.em(), async (em) => {
         const rows = await em.execute<Array<Record<string, string> & { id: string; text: string; subject: string | null }>>(
           `SELECT id, ${source.textSql} AS text, ${source.subjectSql} AS subject, ${columns} FROM ${source.table}
             WHERE pii_types IS NULL LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,

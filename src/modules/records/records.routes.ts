@@ -3,7 +3,7 @@ import { resolveViewer } from '../../context';
 import { bearerToken } from '../../platform/auth/tokens';
 import { localeNotice } from '../../platform/i18n/request-locale';
 import { DomainError, ErrorCode } from '../../platform/errors';
-import { currentTraceId } from '../../platform/trace';
+import { traceIdOf } from '../../platform/trace';
 import type { Services } from '../../services';
 import { CONTENT_TYPES, EXTENSIONS } from './export-writer';
 
@@ -79,11 +79,11 @@ function failed(services: Services, res: Response, err: unknown): void {
     const code = String(err.extensions.code);
     return fail(res, STATUS[code] ?? 409, code as ErrorCode, err.message);
   }
-  services.logger.error({ err, traceId: currentTraceId() }, 'records route failed');
+  services.logger.error({ err, traceId: traceIdOf(res) }, 'records route failed');
   fail(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
 }
 
 function fail(res: Response, status: number, code: ErrorCode, message: string): void {
   if (res.headersSent || res.destroyed) return;
-  res.status(status).json({ errors: [{ message, extensions: { code, traceId: currentTraceId() } }] });
+  res.status(status).json({ errors: [{ message, extensions: { code, traceId: traceIdOf(res) } }] });
 }

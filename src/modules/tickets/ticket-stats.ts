@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { transactionally } from '../../platform/db/transaction';
 import { PRIORITY_RANK, ServicePriority } from '../conversations/queue-policy';
 import { TicketStatus } from './ticket.entity';
 import type { SlaAttainment, TicketStats } from './ticket.inputs';
@@ -45,7 +46,7 @@ export async function ticketStats(
     ),
     // Durations as float8 seconds (date_part), not numeric (extract), which sorts far faster; work_mem is
     // raised for this transaction only, so the sorts stay in memory.
-    em.transactional(async (tx) => {
+    transactionally(em, async (tx) => {
       await tx.execute(`SET LOCAL work_mem = '64MB'`);
       return tx.execute<Array<{ fr_p90: number | null; res_p90: number | null }>>(
         `SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY date_part('epoch', first_response_at - created_at)) AS fr_p90,

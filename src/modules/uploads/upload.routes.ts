@@ -2,7 +2,7 @@ import express, { Request, Response, Router } from 'express';
 import { resolveViewer } from '../../context';
 import { bearerToken } from '../../platform/auth/tokens';
 import { ErrorCode } from '../../platform/errors';
-import { currentTraceId } from '../../platform/trace';
+import { traceIdOf } from '../../platform/trace';
 import type { Services } from '../../services';
 import type { Upload } from './upload.entity';
 import { receiveOneFile } from './upload.multipart';
@@ -19,8 +19,7 @@ export function uploadRoutes(services: Services): Router {
   const router = express.Router();
 
   router.post('/uploads', async (req, res) => {
-    // Busboy's events run outside the request's async context: keep the trace id for the answer.
-    const traceId = currentTraceId();
+    const traceId = traceIdOf(res);
     const em = services.orm.em.fork();
     const viewer = await resolveViewer(services, em, bearerToken(req.headers.authorization));
     if (!viewer) return fail(res, traceId, 401, ErrorCode.UNAUTHENTICATED, 'Sign in to upload');
@@ -46,9 +45,9 @@ export function uploadRoutes(services: Services): Router {
   router.get('/uploads/:id', async (req: Request<{ id: string }>, res) => {
     const em = services.orm.em.fork();
     const viewer = await resolveViewer(services, em, bearerToken(req.headers.authorization));
-    if (!viewer) return fail(res, currentTraceId(), 401, ErrorCode.UNAUTHENTICATED, 'Sign in to download');
+    if (!viewer) return fail(res, traceIdOf(res), 401, ErrorCode.UNAUTHENTICATED, 'Sign in to download');
     const found = await services.uploads.open(em, viewer, req.params.id);
-    if (!found) return fail(res, currentTraceId(), 404, ErrorCode.NOT_FOUND, 'No such file');
+    if (!found) return fail(res, traceIdOf(res), 404, ErrorCode.NOT_FOUND, 'No such file');
     // Images show in the browser; anything else (a PDF may carry scripts) is only ever downloaded.
     const disposition = found.upload.contentType.startsWith('image/') ? 'inline' : 'attachment';
     res

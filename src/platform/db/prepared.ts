@@ -38,7 +38,8 @@ export class PreparedStatements {
       const started = performance.now();
       const result = await connection.query({ name: statement.name, text: statement.text, values });
       const took = performance.now() - started;
-      if (this.slowSql && this.slowSql.ms > 0 && took > this.slowSql.ms) logSlowSql(this.slowSql.logger, statement.text, Math.round(took));
+      if (this.slowSql && this.slowSql.ms > 0 && took > this.slowSql.ms)
+        logSlowSql(this.slowSql.logger, statement.text, Math.round(took), undefined);
       return result.rows as Row[];
     } finally {
       await client.releaseConnection(connection);
