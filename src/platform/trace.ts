@@ -4,7 +4,7 @@ import { isSpanContextValid, trace } from '@opentelemetry/api';
 /*
  * A request's trace id travels explicitly (in its GraphQL context, its EntityManager's logger context, express's
  * res.locals), not in an AsyncLocalStorage: one in use makes Node run a hook for every promise and callback of
- * the whole process, 8–22 % of a chat message's CPU (docs/benchmarks.md, "AsyncLocalStorage").
+ * the whole process (~5 % of its CPU, ~3 KiB per connection; docs/benchmarks.md, "AsyncLocalStorage").
  */
 
 /**

@@ -9,8 +9,8 @@ import {
 import { eventually, startTestApp, subscribe, TestApp } from '../support/harness';
 
 /**
- * One AsyncLocalStorage in use makes Node run a hook for every promise and callback of the whole process (8–22 %
- * of a chat message's CPU, docs/benchmarks.md). ShiftDesk passes its request's trace id and locale explicitly,
+ * One AsyncLocalStorage in use makes Node run a hook for every promise and callback of the whole process (~5 %
+ * of its CPU and ~3 KiB per connection, docs/benchmarks.md). ShiftDesk passes its request's trace id and locale explicitly,
  * runs transactions without MikroORM's TransactionContext (platform/db/transaction.ts) and flushes without its
  * `insideFlush` (platform/db/orm.ts). A library upgrade that brings one back fails here, naming the caller.
  */

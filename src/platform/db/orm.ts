@@ -62,7 +62,7 @@ interface UnitOfWorkInternals {
  * - flush() is UnitOfWork.commit() without the AsyncLocalStorage it runs in. That one only tells a flush's own
  *   hooks that they are inside it (no auto-flush there, and an error for a flush called from a hook; ShiftDesk's
  *   hooks do neither), yet one AsyncLocalStorage in use makes Node run a hook for every promise of the process:
- *   8–22 % of a chat message's CPU (docs/benchmarks.md). "Inside" is now "while this unit of work flushes".
+ *   ~5 % of its CPU and ~3 KiB per connection (docs/benchmarks.md). "Inside" is now "while this unit of work flushes".
  *   test/platform/no-async-local-storage.test.ts fails if an upgrade brings one back.
  */
 class ShiftDeskEntityManager extends SqlEntityManager<PostgreSqlDriver> {

@@ -40,7 +40,7 @@ export async function inTransaction<T>(
  * MikroORM's `em.transactional`, without the AsyncLocalStorage it runs the callback in (its TransactionContext,
  * which lets code reach the transaction through the global EntityManager). ShiftDesk hands the transaction's
  * EntityManager down explicitly and never uses the global one, and a single AsyncLocalStorage in use makes Node
- * run a hook for every promise the process makes: 8–22 % of a chat message's CPU (docs/benchmarks.md).
+ * run a hook for every promise the process makes (~5 % of its CPU, ~3 KiB per connection; docs/benchmarks.md).
  * The same steps as MikroORM's: a fork that shares the caller's entities, BEGIN (a savepoint when the caller is
  * in a transaction already), the work, flush, COMMIT; then the caller's EntityManager takes the fork's entities
  * as they now are in the database, and forgets those the transaction deleted.
