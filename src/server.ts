@@ -24,7 +24,7 @@ import {
   setGraphqlResponseHeaders,
   writeGraphqlError,
 } from './graphql-http';
-import { localeOf, localeOfAcceptLanguage, localePlugin } from './platform/i18n/request-locale';
+import { acceptLanguageOf, localeOf, localeOfAcceptLanguage, localePlugin } from './platform/i18n/request-locale';
 import { playgroundPage, playgroundSecurityHeaders } from './playground';
 import type { Services } from './services';
 import { attachGraphqlWs } from './websocket';
@@ -202,8 +202,7 @@ async function httpContext(services: Services, req: http.IncomingMessage, ip: st
   // Bad credentials (expired, forged, revoked, not `Bearer`) do not fail the request here: sign-in
   // mutations must still run with them; credentialsPlugin answers 401 to every other operation.
   const context = buildContext(services, auth.session?.viewer ?? null, em, traceId, ip, auth.problem);
-  const acceptLanguage = req.headers['accept-language'];
-  context.requestedLocale = Array.isArray(acceptLanguage) ? acceptLanguage.join(',') : (acceptLanguage ?? null);
+  context.requestedLocale = acceptLanguageOf(req.headers['accept-language']);
   return context;
 }
 

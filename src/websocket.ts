@@ -24,7 +24,7 @@ import { ErrorCode } from './platform/errors';
 import { isDatabaseUnavailable } from './platform/db/availability';
 import { formatError } from './platform/graphql-errors';
 import { CompiledExecution } from './platform/graphql-execution';
-import { coalesceWrites } from './platform/realtime/coalesced-writes';
+import { CLOSE_TRY_AGAIN_LATER, coalesceWrites } from './platform/realtime/coalesced-writes';
 import { startHeartbeat } from './platform/realtime/heartbeat';
 import { chooseLocale, Locale } from './platform/i18n/locales';
 import { localeOf, rememberRequestedLocale } from './platform/i18n/request-locale';
@@ -273,9 +273,6 @@ function withCode(errors: readonly GraphQLError[], code: string): GraphQLError[]
 }
 
 const NOT_SIGNED_IN = 'Not signed in: send { "authorization": "Bearer <token>" } in connection_init';
-
-/** WebSocket close code 1013, "try again later": one graphql-ws clients reconnect after (4500 they do not). */
-const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /** Closes the socket with a reason the client can act on; `false` tells graphql-ws the connection is refused. */
 function refuse(socket: WebSocket, code: number, reason: string): false {

@@ -137,7 +137,10 @@ export function rememberErrorOrigin(error: unknown, origin: ErrorOrigin): void {
  */
 export function formatHttpError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const origin = originOfError.get(error as object) ?? originOfError.get(unwrapResolverError(error) as object);
-  if (!origin) return formatted;
+  return origin ? formatFrom(origin, formatted, error) : formatted;
+}
+
+function formatFrom(origin: ErrorOrigin, formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const { error: out } = formatError(formatted, error, origin.locale);
   return { ...out, extensions: { ...out.extensions, traceId: origin.traceId } };
 }
@@ -158,8 +161,7 @@ export function finishHttpErrors(body: string, origin: ErrorOrigin): string {
   parsed.errors = parsed.errors.map((e: GraphQLFormattedError) => {
     if (e.extensions?.traceId !== undefined) return e;
     changed = true;
-    const { error: out } = formatError(e, new GraphQLError(e.message, { extensions: e.extensions }), origin.locale);
-    return { ...out, extensions: { ...out.extensions, traceId: origin.traceId } };
+    return formatFrom(origin, e, new GraphQLError(e.message, { extensions: e.extensions }));
   });
   return changed ? JSON.stringify(parsed) : body;
 }

@@ -34,9 +34,14 @@ export function localeOf(context: LocaleScope): Locale {
   return chosenLocaleOf(context).locale;
 }
 
+/** An Accept-Language header as one value (repeated headers joined), or null. */
+export function acceptLanguageOf(header: string | string[] | undefined): string | null {
+  return Array.isArray(header) ? header.join(',') : (header ?? null);
+}
+
 /** The locale of an HTTP answer given before any operation runs (a body that is not JSON): Accept-Language's. */
-export function localeOfAcceptLanguage(acceptLanguage: string | string[] | undefined): Locale {
-  return chooseLocale(null, Array.isArray(acceptLanguage) ? acceptLanguage.join(',') : (acceptLanguage ?? null), null).locale;
+export function localeOfAcceptLanguage(header: string | string[] | undefined): Locale {
+  return chooseLocale(null, acceptLanguageOf(header), null).locale;
 }
 
 /**

@@ -8,12 +8,15 @@ import type { WebSocket } from 'ws';
  */
 export const UNREAD_LIMIT_BYTES = 8 * 1024 * 1024;
 
+/** WebSocket close code 1013, "try again later": graphql-ws clients reconnect after it (after 1008 or 4500 they do not). */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+
 /**
- * WebSocket close code 1013 (try again later): the client left more than UNREAD_LIMIT_BYTES unread. graphql-ws
- * clients reconnect after it (1008, policy violation, would end them for good), and a chat stream resumes
- * from its `afterSeq`: a client whose network stalled comes back; one that never reads is closed again.
+ * The close of a client that left more than UNREAD_LIMIT_BYTES unread: 1013, so a chat stream resumes from its
+ * `afterSeq` (1008, policy violation, would end it for good): a client whose network stalled comes back; one
+ * that never reads is closed again.
  */
-export const CLOSE_NOT_READING = 1013;
+export const CLOSE_NOT_READING = CLOSE_TRY_AGAIN_LATER;
 
 const corked = new Set<Socket>();
 let flushScheduled = false;
