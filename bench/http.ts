@@ -1,4 +1,6 @@
 import { fork } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +19,8 @@ import { collectGarbage, describeMachine, envInt, gql, machine, percentile, roun
  * measured in the same run: the same schema executed in-process with graphql-js `execute` on a document
  * parsed once, with the context built as the server builds it per request (resolveViewer through the
  * session cache, buildContext with a lazy em fork). Both do the same resolver and SQL work, so their ratio is the cost of HTTP + express + Apollo.
- * Then the floor: `{ __typename }` over HTTP with the same token, all of the HTTP path around no resolver work.
+ * Then the floor: `{ __typename }` over HTTP with the same token, all of the HTTP path around no resolver work;
+ * and bare node:http answering the same body with no GraphQL at all, the ceiling of any server in this Node.
  *
  * BENCH_DURATION (seconds, default 10), BENCH_CONNECTIONS (default 50), BENCH_WARMUP (seconds, default 3).
  */
@@ -120,6 +123,18 @@ export async function run(): Promise<void> {
     const f = await profiled('floor', () => loadOverHttp({ ...floorOpts, duration }));
     const floor = httpFigures(f, process.cpuUsage(floorCpuBefore), await sql.count());
 
+    collectGarbage();
+    log('measuring bare node:http (the same body back, no GraphQL) ...');
+    const bare = await startBareHttpServer(expectedBody);
+    let bareHttp: Figures;
+    try {
+      const bareCpuBefore = process.cpuUsage();
+      const b = await loadOverHttp({ ...autocannonOpts, url: bare.url, duration });
+      bareHttp = httpFigures(b, process.cpuUsage(bareCpuBefore), 0);
+    } finally {
+      await bare.close();
+    }
+
     const ratio = {
       rps: http.rps / base.rps,
       cpu: http.cpuMicrosPerRequest / base.cpuMicrosPerRequest,
@@ -149,6 +164,7 @@ export async function run(): Promise<void> {
             round(ratio.cpu),
           ],
           figuresRow('HTTP floor: { __typename }', floor),
+          figuresRow('bare node:http, no GraphQL', bareHttp),
         ],
       ),
     );
@@ -164,7 +180,11 @@ export async function run(): Promise<void> {
         "process's CPU time (the load generator runs in a process of its own, so the CPU columns are the server's).\n" +
         'HTTP latencies come from autocannon (whole milliseconds); in-process latencies are measured per call.\n' +
         'The floor row is a request that authenticates and runs all of the above around no resolver work: what the\n' +
-        'HTTP path alone allows on this machine.',
+        'HTTP path alone allows on this machine. The bare row is node:http alone, in the same process, with the same\n' +
+        "load generator: it reads and parses the request body and answers with `me`'s answer, no GraphQL, no database.\n" +
+        `HTTP at 0.8 × in-process would leave ${round(base.cpuMicrosPerRequest / 0.8, 0)} µs of CPU per request in all ` +
+        `(in-process ${round(base.cpuMicrosPerRequest, 0)} µs + HTTP ${round(base.cpuMicrosPerRequest / 0.8 - base.cpuMicrosPerRequest, 0)} µs); ` +
+        `node:http alone takes ${round(bareHttp.cpuMicrosPerRequest, 0)} µs here.`,
     );
 
     const figures = {
@@ -179,14 +199,17 @@ export async function run(): Promise<void> {
       http: roundAll(http),
       inProcess: roundAll(base),
       httpFloor: roundAll(floor),
+      bareNodeHttp: roundAll(bareHttp),
       ratio: { rps: round(ratio.rps, 3), p50: round(ratio.p50, 3), p99: round(ratio.p99, 3), cpu: round(ratio.cpu, 3) },
       httpOverheadMicrosPerRequest: round(overheadUs, 1),
       httpOverheadCpuMicrosPerRequest: round(http.cpuMicrosPerRequest - base.cpuMicrosPerRequest, 1),
       loadAverage1m: round(os.loadavg()[0]),
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
-    if (http.errors || base.errors || floor.errors)
-      throw new Error(`errors during the benchmark: HTTP ${http.errors}, in-process ${base.errors}, floor ${floor.errors}`);
+    if (http.errors || base.errors || floor.errors || bareHttp.errors)
+      throw new Error(
+        `errors during the benchmark: HTTP ${http.errors}, in-process ${base.errors}, floor ${floor.errors}, bare ${bareHttp.errors}`,
+      );
   } finally {
     await server.stop();
   }
@@ -299,6 +322,33 @@ function roundAll(f: Figures): Figures {
     errors: f.errors,
     sqlPerRequest: round(f.sqlPerRequest, 3),
     cpuMicrosPerRequest: round(f.cpuMicrosPerRequest, 1),
+  };
+}
+
+/**
+ * The ceiling of any server on this machine's Node: node:http reading and parsing a JSON body and answering
+ * with `body`, nothing else (no routing, no GraphQL, no authentication).
+ */
+async function startBareHttpServer(body: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Content-Length', Buffer.byteLength(body));
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
