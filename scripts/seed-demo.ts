@@ -214,6 +214,25 @@ const FAQ_ROWS: Array<[string, string, string, string[], string?]> = [
 
 const FAQS = FAQ_ROWS.map(([category, question, answer, tags, department]) => ({ category, question, answer, tags, department }));
 
+/**
+ * Similar questions (相似问法) of each demo FAQ, worded as customers ask (docs/knowledge.md, phrasings): searched
+ * like the question, and listed in `Faq.phrasings`. Added with the FAQ, so an FAQ already there keeps its own.
+ */
+const DEMO_PHRASINGS: Record<string, string[]> = {
+  '如何购买演出门票？': ['怎么买票', '第一次买票要怎么操作'],
+  '支付成功了但订单显示未支付怎么办？': ['钱扣了订单还是待付款', '付完款显示没付'],
+  '如何申请退票？': ['门票可以退吗', '买的票不想要了怎么退'],
+  '门票可以转赠给朋友吗？': ['票能送给别人吗', '可以把票转给朋友吗'],
+  '观演人信息填错了能修改吗？': ['身份证号填错了怎么办', '观演人能改吗'],
+  '电子票在哪里查看？': ['我的票在哪看', '入场二维码在哪里'],
+  '儿童需要买票吗？': ['小孩要买票吗', '带孩子去要不要票'],
+  '如何开具发票？': ['怎么开发票', '能开发票报销吗'],
+  '优惠券为什么用不了？': ['券用不了', '优惠码无效怎么回事'],
+  '忘记密码怎么办？': ['密码忘了', '登不上去了'],
+  '演出取消了怎么退款？': ['演出取消了钱怎么退', '不演了能退钱吗'],
+  '纸质票什么时候寄出？': ['纸质票啥时候发货', '票什么时候寄给我'],
+};
+
 type Outcome = 'created' | 'exists' | 'skipped';
 
 async function main(): Promise<void> {
@@ -344,6 +363,7 @@ export async function seed(
         departmentId: f.department ? departmentIds.get(f.department)! : null,
       });
       await services.faqs.publish(scope(), faq.id);
+      for (const text of DEMO_PHRASINGS[f.question] ?? []) await services.faqPhrasings.add(scope(), faq.id, text);
       faqOutcomes.set(f.question, { outcome: 'created' });
     } catch (err) {
       // A KNOWLEDGE_CONFIG_FILE without this category: the FAQ does not fit this desk.
@@ -375,7 +395,8 @@ export async function seed(
   );
   const faqStates = [...faqOutcomes.values()].map((x) => x.outcome);
   out(
-    `FAQs:        ${faqOutcomes.size} (${count('created', faqStates)} created, ${count('exists', faqStates)} already there, ${count('skipped', faqStates)} skipped)`,
+    `FAQs:        ${faqOutcomes.size} (${count('created', faqStates)} created, ${count('exists', faqStates)} already there, ${count('skipped', faqStates)} skipped); ` +
+      `each created with its similar questions (${Object.values(DEMO_PHRASINGS).flat().length} in all)`,
   );
   out(
     `Roster:      ${demoAgents.length} agents on ${DEMO_SHIFTS.map((s) => `${s.startTime}–${s.endTime}`).join(', ')} from ${roster.dates[0]} to ` +
@@ -439,6 +460,11 @@ query SeedAudit {
 # 5. As a customer (${CUSTOMERS[0].email}): search the knowledge base, in your own words
 query SearchFaqs {
   searchFaqs(query: "怎么退票", limit: 3) { score matchedTerms faq { question answer category } }
+}
+
+# 5b. Each FAQ holds similar questions (相似问法), searched like its own: 門票可以退嗎 finds 如何申请退票？ by one
+query SimilarQuestions {
+  searchFaqs(query: "門票可以退嗎", limit: 3) { score faq { question phrasings { text } } }
 }
 
 # 6. Still as the customer: a ticket that a published FAQ answers gets the answer at once, and a question
